@@ -1,0 +1,86 @@
+"""Repository rules that resolve every external dependency to a Debian package.
+
+The build machines reach Debian's archive only, so nothing here downloads.
+Each rule points Bazel at files that `tools/setup.sh` installs with apt-get.
+"""
+
+def _debian_rules_cc_impl(ctx):
+    root = ctx.path(ctx.attr.path)
+    if not root.exists:
+        fail("rules_cc not found at %s: install the Debian package bazel-rules-cc (bash tools/setup.sh)" % root)
+
+    # Copy the tree, then make it loadable by Bazel 4.2.3: two files load
+    # use_cpp_toolchain(), which Bazel 4.2.3's toolchain_utils.bzl lacks.
+    result = ctx.execute(["cp", "-a", str(root) + "/.", "."])
+    if result.return_code != 0:
+        fail("copying rules_cc failed: " + result.stderr)
+    for rel in [
+        "cc/private/rules_impl/compiler_flag.bzl",
+        "cc/private/rules_impl/cc_flags_supplier.bzl",
+    ]:
+        text = ctx.read(rel)
+        text = text.replace(', "use_cpp_toolchain")', ")")
+        text = text.replace("use_cpp_toolchain()", '["@bazel_tools//tools/cpp:toolchain_type"]')
+        ctx.file(rel, text, executable = False)
+
+debian_rules_cc = repository_rule(
+    implementation = _debian_rules_cc_impl,
+    attrs = {"path": attr.string(default = "/usr/share/bazel/rules/cc")},
+    local = True,
+)
+
+def _coverage_tools_stub_impl(ctx):
+    # `bazel test` references these two targets even when coverage is off.
+    # No Debian package ships them; coverage is not collected by this project.
+    ctx.file("WORKSPACE", "workspace(name = \"remote_coverage_tools\")\n")
+    ctx.file("noop.sh", "#!/bin/sh\nexit 0\n", executable = True)
+    ctx.file("BUILD", """
+package(default_visibility = ["//visibility:public"])
+sh_binary(name = "coverage_report_generator", srcs = ["noop.sh"])
+sh_binary(name = "lcov_merger", srcs = ["noop.sh"])
+filegroup(name = "coverage_output_generator", srcs = ["noop.sh"])
+""")
+
+coverage_tools_stub = repository_rule(implementation = _coverage_tools_stub_impl)
+
+def _system_library_impl(ctx):
+    for header_dir in ctx.attr.required_paths:
+        if not ctx.path(header_dir).exists:
+            fail("%s is missing: install the Debian package %s (bash tools/setup.sh)" %
+                 (header_dir, ctx.attr.package))
+    ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
+    ctx.symlink(ctx.attr.build_file, "BUILD")
+
+system_library = repository_rule(
+    implementation = _system_library_impl,
+    attrs = {
+        "build_file": attr.label(mandatory = True),
+        "package": attr.string(mandatory = True),
+        "required_paths": attr.string_list(),
+    },
+    local = True,
+)
+
+def _system_abseil_impl(ctx):
+    if not ctx.path("/usr/include/absl/base/config.h").exists:
+        fail("Abseil headers are missing: install the Debian package libabsl-dev (bash tools/setup.sh)")
+    ctx.file("WORKSPACE", "workspace(name = \"com_google_absl\")\n")
+
+    # Mirror upstream's package/target labels; each target links the Debian
+    # shared libraries it needs (they record their own dependencies).
+    packages = {}
+    for label, libs in ctx.attr.targets.items():
+        pkg, name = label.split(":")
+        packages.setdefault(pkg, []).append((name, libs))
+    for pkg, targets in packages.items():
+        lines = ['load("@rules_cc//cc:defs.bzl", "cc_library")', 'package(default_visibility = ["//visibility:public"])']
+        for name, libs in targets:
+            linkopts = ["-l" + lib for lib in libs.split(" ") if lib]
+            lines.append("cc_library(name = %r, linkopts = %r)" % (name, linkopts))
+        ctx.file(pkg + "/BUILD", "\n".join(lines) + "\n")
+
+system_abseil = repository_rule(
+    implementation = _system_abseil_impl,
+    attrs = {"targets": attr.string_dict(mandatory = True)},
+    local = True,
+)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then runs every test
+# (plain, then under AddressSanitizer and UndefinedBehaviorSanitizer), and
+# fails if the run left System V segments or semaphore sets behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+
+before=$(mktemp); after=$(mktemp)
+trap 'rm -f "$before" "$after"' EXIT
+bash tools/ipc_snapshot.sh >"$before"
+
+status=0
+run() { echo "==> $*" >&2; "$@" || status=1; }
+run bazel build //...
+run bazel test //...
+run bazel test --config=asan //...
+run bazel test --config=ubsan //...
+
+bash tools/ipc_snapshot.sh >"$after"
+leaked=$(comm -13 "$before" "$after" || true)
+if [[ -n "$leaked" ]]; then
+  echo "test: the run left System V IPC objects behind:" >&2
+  echo "$leaked" >&2
+  status=1
+fi
+if ((status == 0)); then echo "test: all passed" >&2; else echo "test: FAILED" >&2; fi
+exit $status
