@@ -1,0 +1,155 @@
+#include "kv/internal/geometry.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace shmkv::internal {
+namespace {
+
+constexpr uint64_t kMinStripeRecords = 4;  // a slice holds at least 4 maximal records
+constexpr uint32_t kMaxStripes = 1 << 16;
+constexpr uint64_t kPage = 4096;
+
+bool IsPowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+uint64_t FloorPowerOfTwo(uint64_t n) {
+  uint64_t p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
+}
+
+uint64_t CeilPowerOfTwo(uint64_t n) {
+  uint64_t p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+void Place(Geometry* g) {
+  g->stripe_table_offset = kHeaderRegionBytes;
+  g->bucket_table_offset =
+      RoundUp(g->stripe_table_offset + uint64_t{g->stripe_count} * sizeof(Stripe), 64);
+  g->arena_offset = RoundUp(
+      g->bucket_table_offset + uint64_t{g->stripe_count} * g->buckets_per_stripe * sizeof(uint32_t),
+      64);
+  g->segment_bytes = RoundUp(g->arena_offset + g->capacity(), kPage);
+}
+
+}  // namespace
+
+absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
+  if (options.capacity_bytes == 0) {
+    return absl::InvalidArgumentError(
+        "capacity is 0: give the store some bytes (e.g. capacity_bytes = 64 MiB, kvcli --capacity=64MiB)");
+  }
+  if (options.max_key_size == 0 || options.max_key_size > kMaxKeySizeLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("max key size ", options.max_key_size,
+                                                   " is outside 1..", kMaxKeySizeLimit));
+  }
+  if (options.max_value_size > (uint64_t{1} << 31)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max value size ", options.max_value_size, " is over the 2 GiB limit of layout v1"));
+  }
+  if ((options.mode & ~0777) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("mode 0", options.mode, " has bits beyond 0777"));
+  }
+  if (options.default_ttl < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("default TTL is negative");
+  }
+  if (options.capacity_bytes > kMaxSegmentBytes - (uint64_t{1} << 26)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "capacity of ", options.capacity_bytes, " bytes is over the 32 GiB limit of layout v1"));
+  }
+  Geometry g;
+  g.max_key_size = static_cast<uint32_t>(options.max_key_size);
+  g.max_value_size = static_cast<uint32_t>(options.max_value_size);
+  g.evict = options.evict;
+  g.default_ttl_ms = absl::ToInt64Milliseconds(options.default_ttl);
+  if (options.default_ttl == absl::InfiniteDuration()) g.default_ttl_ms = 0;
+
+  uint64_t capacity = options.capacity_bytes / 64 * 64;
+  uint64_t min_slice = kMinStripeRecords * g.max_record_bytes();
+  if (capacity < min_slice) {
+    // A small store: one stripe, and values only as large as a quarter of it.
+    uint64_t slice = capacity;
+    if (slice < 4 * RecordBytes(g.max_key_size, 0) || slice < 1024) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "capacity of ", options.capacity_bytes, " bytes cannot hold 4 entries with keys of up to ",
+          g.max_key_size, " bytes; use at least ",
+          std::max<uint64_t>(1024, 4 * RecordBytes(g.max_key_size, 0)), " bytes"));
+    }
+    g.stripe_count = 1;
+    uint64_t fit = slice / kMinStripeRecords - kEntryHeaderBytes - g.max_key_size;
+    g.max_value_size = static_cast<uint32_t>(std::min<uint64_t>(g.max_value_size, fit / kUnit * kUnit));
+  } else {
+    uint64_t stripes = FloorPowerOfTwo(std::max<uint32_t>(1, options.lock_stripes));
+    stripes = std::min<uint64_t>(stripes, kMaxStripes);
+    while (stripes > 1 && capacity / stripes < min_slice) stripes /= 2;
+    g.stripe_count = static_cast<uint32_t>(stripes);
+  }
+  g.stripe_arena_bytes = capacity / g.stripe_count / 64 * 64;
+
+  uint64_t items = options.expected_items != 0 ? options.expected_items : capacity / 128;
+  uint64_t per_stripe = CeilPowerOfTwo(std::max<uint64_t>(1, items / g.stripe_count));
+  g.buckets_per_stripe = static_cast<uint32_t>(std::min<uint64_t>(per_stripe, uint64_t{1} << 30));
+  Place(&g);
+  if (g.segment_bytes > kMaxSegmentBytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("a segment of ", g.segment_bytes, " bytes is over the 32 GiB limit of layout v1; "
+                     "lower capacity or expected_items"));
+  }
+  return g;
+}
+
+absl::StatusOr<Geometry> GeometryFromHeader(const Header& h, uint64_t real_size) {
+  Geometry g;
+  g.stripe_count = h.stripe_count;
+  g.buckets_per_stripe = h.buckets_per_stripe;
+  g.stripe_arena_bytes = h.stripe_arena_bytes;
+  g.max_key_size = h.max_key_size;
+  g.max_value_size = h.max_value_size;
+  g.evict = h.evict != 0;
+  g.default_ttl_ms = h.default_ttl_ms;
+  auto corrupt = [&](const std::string& what) {
+    return absl::DataLossError(absl::StrCat("the store header is corrupt (", what,
+                                            "); run kvcli check, or destroy and re-create the store"));
+  };
+  if (!IsPowerOfTwo(g.stripe_count) || g.stripe_count > kMaxStripes) return corrupt("stripe count");
+  if (!IsPowerOfTwo(g.buckets_per_stripe) || g.buckets_per_stripe > (uint32_t{1} << 30)) {
+    return corrupt("bucket count");
+  }
+  if (g.max_key_size == 0 || g.max_key_size > kMaxKeySizeLimit) return corrupt("max key size");
+  if (g.max_value_size > (uint64_t{1} << 31)) return corrupt("max value size");
+  if (g.stripe_arena_bytes % 64 != 0 || g.stripe_arena_bytes == 0 ||
+      g.stripe_arena_bytes > kMaxSegmentBytes || g.stripe_arena_bytes < 4 * g.max_record_bytes()) {
+    return corrupt("arena slice size");
+  }
+  if (g.default_ttl_ms < 0) return corrupt("default TTL");
+  Place(&g);
+  if (g.segment_bytes > kMaxSegmentBytes) return corrupt("total size");
+  if (g.stripe_table_offset != h.stripe_table_offset ||
+      g.bucket_table_offset != h.bucket_table_offset || g.arena_offset != h.arena_offset ||
+      g.segment_bytes != h.segment_bytes) {
+    return corrupt("region offsets");
+  }
+  if (g.segment_bytes > real_size) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the segment is ", real_size, " bytes but its header describes ", g.segment_bytes,
+        "; it is not a complete shmkv store — destroy it and re-create"));
+  }
+  return g;
+}
+
+void WriteGeometry(const Geometry& g, Header* h) {
+  h->segment_bytes = g.segment_bytes;
+  h->stripe_table_offset = g.stripe_table_offset;
+  h->bucket_table_offset = g.bucket_table_offset;
+  h->arena_offset = g.arena_offset;
+  h->stripe_arena_bytes = g.stripe_arena_bytes;
+  h->stripe_count = g.stripe_count;
+  h->buckets_per_stripe = g.buckets_per_stripe;
+  h->max_key_size = g.max_key_size;
+  h->max_value_size = g.max_value_size;
+  h->evict = g.evict ? 1 : 0;
+  h->default_ttl_ms = g.default_ttl_ms;
+}
+
+}  // namespace shmkv::internal

@@ -1,0 +1,45 @@
+// Where each region of a store lives, as validated numbers in the process's
+// own memory. Computed once at creation (from Options) or at attach (from the
+// untrusted header, then checked); no later code re-reads these from the
+// segment.
+#ifndef SHMKV_KV_INTERNAL_GEOMETRY_H_
+#define SHMKV_KV_INTERNAL_GEOMETRY_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "kv/internal/layout.h"
+#include "kv/options.h"
+
+namespace shmkv::internal {
+
+struct Geometry {
+  uint64_t segment_bytes = 0;
+  uint64_t stripe_table_offset = 0;
+  uint64_t bucket_table_offset = 0;
+  uint64_t arena_offset = 0;
+  uint64_t stripe_arena_bytes = 0;
+  uint32_t stripe_count = 0;
+  uint32_t buckets_per_stripe = 0;
+  uint32_t max_key_size = 0;
+  uint32_t max_value_size = 0;
+  bool evict = true;
+  int64_t default_ttl_ms = 0;
+
+  uint64_t capacity() const { return stripe_arena_bytes * stripe_count; }
+  uint64_t max_record_bytes() const { return RecordBytes(max_key_size, max_value_size); }
+};
+
+// The geometry a new store gets from `options`, or InvalidArgument /
+// ResourceExhausted saying which option to change.
+absl::StatusOr<Geometry> PlanGeometry(const Options& options);
+
+// Checks that a geometry read from a header is self-consistent and fits in a
+// segment of `real_size` bytes; FailedPrecondition/DataLoss otherwise.
+absl::StatusOr<Geometry> GeometryFromHeader(const Header& header, uint64_t real_size);
+
+void WriteGeometry(const Geometry& geometry, Header* header);
+
+}  // namespace shmkv::internal
+
+#endif  // SHMKV_KV_INTERNAL_GEOMETRY_H_

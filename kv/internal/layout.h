@@ -1,0 +1,155 @@
+// The shared segment's layout, version 1. doc/layout.md is the full spec;
+// the rules that matter when reading this file:
+//
+//  * Segment = Header (one 4 KiB page) | Stripe[stripe_count] |
+//    bucket slots uint32[stripe_count * buckets_per_stripe] |
+//    arena: stripe_count slices of stripe_arena_bytes each.
+//  * Nothing in the segment is a pointer. Entries are referred to by EntryRef:
+//    a uint32 count of 8-byte units from the segment's base (0 = null), so a
+//    segment is at most 32 GiB and may be mapped at any address.
+//  * Each stripe owns its buckets and its arena slice and is guarded by its
+//    own robust mutex. A stripe's slice is a circular log of records written
+//    at `head` and reclaimed at `tail` (monotonic byte positions; physical
+//    offset = position % stripe_arena_bytes). The log is the truth; the
+//    buckets and chains are an index derived from it, which is what makes
+//    crash recovery a rebuild (doc/recovery.md).
+//  * All multi-process fields are naturally aligned, so single stores are
+//    atomic; publishing stores use release order (see Publish below).
+#ifndef SHMKV_KV_INTERNAL_LAYOUT_H_
+#define SHMKV_KV_INTERNAL_LAYOUT_H_
+
+#include <pthread.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace shmkv::internal {
+
+inline constexpr uint64_t kMagic = 0x315654534b4d4853ull;  // "SHMKSTV1" little-endian
+inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kByteOrderMark = 0x01020304;
+inline constexpr uint32_t kReady = 0x52454459;  // Header::init_state once built
+inline constexpr size_t kHeaderRegionBytes = 4096;
+inline constexpr size_t kUnit = 8;  // EntryRef granularity and record alignment
+inline constexpr size_t kNamePathBytes = 256;
+
+// Sizes and alignments that must match between every process of a store.
+struct AbiFingerprint {
+  uint16_t pointer_size;
+  uint16_t mutex_size;
+  uint16_t mutex_align;
+  uint16_t header_size;
+  uint16_t stripe_size;
+  uint16_t stripe_align;
+  uint16_t entry_header_size;
+  uint16_t reserved;
+};
+
+struct Header {
+  // ---- immutable after creation, covered by header_checksum ----
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t byte_order_mark;
+  AbiFingerprint abi;
+  uint64_t segment_bytes;
+  uint64_t stripe_table_offset;
+  uint64_t bucket_table_offset;
+  uint64_t arena_offset;
+  uint64_t stripe_arena_bytes;
+  uint32_t stripe_count;        // power of two
+  uint32_t buckets_per_stripe;  // power of two
+  uint32_t max_key_size;
+  uint32_t max_value_size;
+  uint32_t evict;               // 1: evict when full; 0: refuse writes
+  uint32_t mode;                // permission bits requested at creation
+  int64_t default_ttl_ms;       // 0: no expiry
+  int64_t created_at_ms;
+  uint32_t creator_uid;
+  int32_t creator_pid;
+  int32_t name_key;             // the SysV key
+  int32_t name_proj;            // ftok project id, 0 when named by key
+  char name_path[kNamePathBytes];  // ftok path, NUL-terminated; empty when named by key
+  int32_t sem_id;               // the store's semaphore set at creation
+  uint32_t reserved0;
+  uint64_t header_checksum;     // Hash64 of the bytes before this field
+  // ---- mutable ----
+  uint32_t init_state;          // kReady once the creator finished
+  uint32_t reserved1;
+};
+
+// One lock stripe. Everything below the mutex is guarded by it.
+struct alignas(64) Stripe {
+  pthread_mutex_t mutex;
+  uint64_t head;              // log position where the next record goes
+  uint64_t tail;              // log position of the oldest record
+  uint64_t next_version;      // versions are next_version * stripe_count + index
+  uint64_t live_items;        // live entries, leases excluded
+  uint64_t live_key_bytes;
+  uint64_t live_value_bytes;
+  uint64_t live_record_bytes; // record bytes of live entries and leases
+  int32_t holder_pid;         // for lock-timeout messages; 0 when free
+  uint32_t rebuilding;        // 1 while a rebuild is in progress
+  // Counters (statistics only; they may be off by one after a crash).
+  uint64_t hits, misses, puts, deletes, evictions, expirations;
+  uint64_t lock_waits, owner_deaths;
+};
+
+enum EntryState : uint8_t {
+  kLive = 0xA1,
+  kDead = 0xDE,
+  kPad = 0xBA,  // filler to the end of the slice; value_size holds its length
+};
+
+enum EntryBits : uint8_t {
+  kReferenced = 1,  // read since the CLOCK hand last passed (second chance)
+  kLease = 2,       // a GetOrCompute placeholder; the value is the holder's pid
+};
+
+// A log record: this header, the key, the value, zero padding to kUnit.
+struct EntryHeader {
+  uint32_t next;          // EntryRef of the next entry in the bucket chain
+  uint32_t value_size;
+  uint64_t version;
+  int64_t expires_at_ms;  // 0: never
+  uint32_t flags;         // the user's
+  uint16_t key_size;
+  uint8_t state;          // EntryState
+  uint8_t bits;           // EntryBits
+};
+
+inline constexpr size_t kEntryHeaderBytes = sizeof(EntryHeader);
+static_assert(kEntryHeaderBytes == 32, "layout v1 entry header is 32 bytes");
+static_assert(sizeof(Header) <= kHeaderRegionBytes, "header must fit its page");
+static_assert(offsetof(Header, header_checksum) % 8 == 0, "checksum alignment");
+
+inline constexpr uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
+inline constexpr uint64_t RecordBytes(uint64_t key_size, uint64_t value_size) {
+  return RoundUp(kEntryHeaderBytes + key_size + value_size, kUnit);
+}
+
+inline AbiFingerprint CurrentAbi() {
+  AbiFingerprint abi{};
+  abi.pointer_size = sizeof(void*);
+  abi.mutex_size = sizeof(pthread_mutex_t);
+  abi.mutex_align = alignof(pthread_mutex_t);
+  abi.header_size = sizeof(Header);
+  abi.stripe_size = sizeof(Stripe);
+  abi.stripe_align = alignof(Stripe);
+  abi.entry_header_size = sizeof(EntryHeader);
+  return abi;
+}
+
+// Release stores for fields whose order matters to a process that inherits
+// the stripe after a crash (and to the compiler, which could reorder them).
+template <typename T>
+inline void Publish(T* field, T value) {
+  __atomic_store_n(field, value, __ATOMIC_RELEASE);
+}
+template <typename T>
+inline T LoadOnce(const T* field) {
+  return __atomic_load_n(field, __ATOMIC_RELAXED);
+}
+
+}  // namespace shmkv::internal
+
+#endif  // SHMKV_KV_INTERNAL_LAYOUT_H_

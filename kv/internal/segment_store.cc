@@ -1,0 +1,647 @@
+#include "kv/internal/segment_store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "kv/internal/hash.h"
+#include "kv/platform/ipc.h"
+#include "kv/platform/process.h"
+#include "kv/platform/robust_mutex.h"
+
+namespace shmkv::internal {
+namespace {
+
+uint64_t HeaderChecksum(const Header& h) {
+  return Hash64(&h, offsetof(Header, header_checksum));
+}
+
+Header* HeaderOf(char* base) { return reinterpret_cast<Header*>(base); }
+
+absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
+
+// Parses a counter's decimal text; false if it is not an int64.
+bool ParseCounter(const char* data, size_t size, int64_t* out) {
+  if (size == 0 || size > 20) return false;
+  return absl::SimpleAtoi(absl::string_view(data, size), out);
+}
+
+}  // namespace
+
+absl::Status InitializeImage(char* base, const Geometry& geometry, const CreatorRecord& creator) {
+  Header* h = HeaderOf(base);
+  std::memset(h, 0, sizeof(Header));
+  h->magic = kMagic;
+  h->layout_version = kLayoutVersion;
+  h->byte_order_mark = kByteOrderMark;
+  h->abi = CurrentAbi();
+  WriteGeometry(geometry, h);
+  h->mode = static_cast<uint32_t>(creator.mode);
+  h->created_at_ms = creator.created_at_ms;
+  h->creator_uid = geteuid();
+  h->creator_pid = platform::CurrentPid();
+  h->name_key = creator.key;
+  h->name_proj = creator.proj_id;
+  std::strncpy(h->name_path, creator.path.c_str(), kNamePathBytes - 1);
+  h->sem_id = creator.sem_id;
+  h->header_checksum = HeaderChecksum(*h);
+  Stripe* stripes = reinterpret_cast<Stripe*>(base + geometry.stripe_table_offset);
+  for (uint32_t i = 0; i < geometry.stripe_count; ++i) {
+    Stripe* s = &stripes[i];
+    std::memset(static_cast<void*>(s), 0, sizeof(Stripe));
+    if (!platform::InitRobustMutex(&s->mutex)) {
+      return absl::InternalError("pthread refused to create a process-shared robust mutex");
+    }
+    s->next_version = 1;
+  }
+  Publish(&h->init_state, kReady);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Geometry> ValidateImage(const char* base, uint64_t real_size,
+                                       const std::string& describe) {
+  if (real_size < kHeaderRegionBytes) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        describe, " is not a shmkv store (only ", real_size, " bytes); pick another key or remove it"));
+  }
+  Header h;
+  std::memcpy(&h, base, sizeof(h));
+  if (h.magic != kMagic) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        describe, " is not a shmkv store (no shmkv magic number); pick another key or remove it"));
+  }
+  if (h.layout_version != kLayoutVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        describe, " has layout version ", h.layout_version, " but this build reads version ",
+        kLayoutVersion, "; use a matching shmkv build, or dump it with that build and re-create"));
+  }
+  AbiFingerprint abi = CurrentAbi();
+  if (h.byte_order_mark != kByteOrderMark || std::memcmp(&h.abi, &abi, sizeof(abi)) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        describe, " was made by a build with another ABI (pointer ", h.abi.pointer_size,
+        " bytes, pthread_mutex_t ", h.abi.mutex_size, " bytes, header ", h.abi.header_size,
+        ", stripe ", h.abi.stripe_size, "; this build: ", abi.pointer_size, ", ", abi.mutex_size,
+        ", ", abi.header_size, ", ", abi.stripe_size, "); open it with a matching build"));
+  }
+  if (LoadOnce(&h.init_state) != kReady) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        describe, " was never fully initialised (its creator died while building it); destroy it "
+        "(kvcli destroy) and create it again"));
+  }
+  if (h.header_checksum != HeaderChecksum(h)) {
+    return absl::DataLossError(absl::StrCat(
+        describe, " has a corrupt header (checksum mismatch); destroy and re-create it, or restore "
+        "it from a kvcli dump"));
+  }
+  return GeometryFromHeader(h, real_size);
+}
+
+// Holds one stripe's mutex; releases it on destruction.
+class SegmentStore::StripeGuard {
+ public:
+  StripeGuard() = default;
+  StripeGuard(const StripeGuard&) = delete;
+  StripeGuard& operator=(const StripeGuard&) = delete;
+  ~StripeGuard() { Release(); }
+  void Hold(Stripe* stripe) { stripe_ = stripe; }
+  void Release() {
+    if (stripe_ == nullptr) return;
+    Publish(&stripe_->holder_pid, 0);
+    platform::UnlockRobustMutex(&stripe_->mutex);
+    stripe_ = nullptr;
+  }
+
+ private:
+  Stripe* stripe_ = nullptr;
+};
+
+SegmentStore::SegmentStore(char* base, const Geometry& geometry, int shm_id, int sem_id,
+                           const Options& options, std::function<void()> release)
+    : base_(base),
+      geometry_(geometry),
+      shm_id_(shm_id),
+      sem_id_(sem_id),
+      options_(options),
+      clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
+      release_(std::move(release)) {
+  stripes_.reserve(geometry_.stripe_count);
+  for (uint32_t i = 0; i < geometry_.stripe_count; ++i) stripes_.emplace_back(base_, geometry_, i);
+}
+
+SegmentStore::~SegmentStore() {
+  if (release_) release_();
+}
+
+absl::Status SegmentStore::CheckKey(absl::string_view key) const {
+  if (key.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key is empty; keys are 1 to ", geometry_.max_key_size, " bytes"));
+  }
+  if (key.size() > geometry_.max_key_size) {
+    return absl::InvalidArgumentError(absl::StrCat("key of ", key.size(),
+                                                   " bytes is over this store's maximum of ",
+                                                   geometry_.max_key_size, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
+  Stripe* s = view.stripe();
+  switch (platform::LockRobustMutex(&s->mutex, options_.lock_timeout)) {
+    case platform::LockResult::kAcquired:
+      break;
+    case platform::LockResult::kAcquiredAfterWait:
+      ++s->lock_waits;
+      break;
+    case platform::LockResult::kOwnerDied: {
+      // The holder died mid-operation: the log is intact by construction,
+      // so re-deriving the index from it repairs whatever it left half done.
+      view.Rebuild();
+      ++s->owner_deaths;
+      platform::MarkConsistent(&s->mutex);
+      break;
+    }
+    case platform::LockResult::kTimedOut:
+      return absl::UnavailableError(absl::StrCat(
+          "timed out after ", absl::FormatDuration(options_.lock_timeout), " waiting for stripe ",
+          view.index(), "'s lock, held by pid ", LoadOnce(&s->holder_pid),
+          "; if that process is stuck, stop it (its death releases the lock)"));
+    case platform::LockResult::kUnrecoverable:
+      return absl::DataLossError(absl::StrCat("stripe ", view.index(),
+                                              "'s lock is unusable (corrupt or unrecoverable); "
+                                              "dump what you can and re-create the store"));
+  }
+  Publish(&s->holder_pid, static_cast<int32_t>(platform::CurrentPid()));
+  guard->Hold(s);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::LockStoreWide() {
+  if (sem_id_ < 0) return absl::OkStatus();
+  return platform::SemLock(sem_id_, options_.lock_timeout);
+}
+
+void SegmentStore::UnlockStoreWide() {
+  if (sem_id_ >= 0) platform::SemUnlock(sem_id_);
+}
+
+bool SegmentStore::Expired(const Located& found, int64_t* now) const {
+  if (found.header.expires_at_ms == 0) return false;
+  if (*now < 0) *now = clock_->NowMillis();
+  return found.header.expires_at_ms <= *now;
+}
+
+EntryMeta SegmentStore::MetaOf(const Located& found) const {
+  EntryMeta meta;
+  meta.version = found.header.version;
+  meta.flags = found.header.flags;
+  meta.expires_at_ms = found.header.expires_at_ms;
+  meta.value_size = found.header.value_size;
+  if (meta.expires_at_ms != 0) {
+    meta.ttl_remaining =
+        absl::Milliseconds(std::max<int64_t>(0, meta.expires_at_ms - clock_->NowMillis()));
+  }
+  return meta;
+}
+
+absl::StatusOr<int64_t> SegmentStore::ExpiryFor(absl::Duration ttl) const {
+  if (ttl < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("TTL is negative; use a positive duration, or none");
+  }
+  if (ttl == absl::InfiniteDuration()) return 0;
+  int64_t ttl_ms = ttl == absl::ZeroDuration() ? geometry_.default_ttl_ms
+                                               : std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl));
+  if (ttl_ms == 0) return 0;
+  return clock_->NowMillis() + ttl_ms;
+}
+
+absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryMeta* meta) {
+  absl::Status status = View(key, [&](absl::string_view bytes, const EntryMeta& m) {
+    value->assign(bytes.data(), bytes.size());
+    if (meta != nullptr) *meta = m;
+  });
+  return status;
+}
+
+absl::Status SegmentStore::View(absl::string_view key,
+                                absl::FunctionRef<void(absl::string_view, const EntryMeta&)> fn) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  const uint64_t hash = Hash64(key.data(), key.size());
+  StripeView& view = StripeFor(hash);
+  StripeGuard guard;
+  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+  absl::StatusOr<Located> found = view.Find(key, hash);
+  if (!found.ok()) return found.status();
+  Stripe* stripe = view.stripe();
+  int64_t now = -1;
+  if (found->entry == nullptr || (found->header.bits & kLease)) {
+    ++stripe->misses;
+    return NotFoundKey();
+  }
+  if (Expired(*found, &now)) {
+    ++stripe->misses;
+    (void)view.Remove(*found, /*expired=*/true);
+    return NotFoundKey();
+  }
+  view.SetReferenced(*found);
+  ++stripe->hits;
+  EntryMeta meta;
+  meta.version = found->header.version;
+  meta.flags = found->header.flags;
+  meta.expires_at_ms = found->header.expires_at_ms;
+  meta.value_size = found->header.value_size;
+  if (meta.expires_at_ms != 0) meta.ttl_remaining = absl::Milliseconds(meta.expires_at_ms - now);
+  fn(absl::string_view(found->value(), found->header.value_size), meta);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SegmentStore::Contains(absl::string_view key) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  const uint64_t hash = Hash64(key.data(), key.size());
+  StripeView& view = StripeFor(hash);
+  StripeGuard guard;
+  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+  absl::StatusOr<Located> found = view.Find(key, hash);
+  if (!found.ok()) return found.status();
+  int64_t now = -1;
+  return found->entry != nullptr && !(found->header.bits & kLease) && !Expired(*found, &now);
+}
+
+absl::Status SegmentStore::Put(absl::string_view key, absl::string_view value,
+                               const WriteOptions& options, uint64_t* version) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  if (value.size() > geometry_.max_value_size) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "value of ", value.size(), " bytes is over this store's maximum of ",
+        geometry_.max_value_size, " bytes (store capacity ", geometry_.capacity(),
+        " bytes); store smaller values or create the store with a larger max value size"));
+  }
+  absl::StatusOr<int64_t> expires = ExpiryFor(options.ttl);
+  if (!expires.ok()) return expires.status();
+  const uint64_t hash = Hash64(key.data(), key.size());
+  StripeView& view = StripeFor(hash);
+  StripeGuard guard;
+  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+  if (options.condition != WriteCondition::kAlways) {
+    absl::StatusOr<Located> found = view.Find(key, hash);
+    if (!found.ok()) return found.status();
+    int64_t now = -1;
+    const bool live = found->entry != nullptr && !(found->header.bits & kLease) &&
+                      !Expired(*found, &now);
+    switch (options.condition) {
+      case WriteCondition::kIfAbsent:
+        if (live) return absl::AlreadyExistsError("key already exists");
+        break;
+      case WriteCondition::kIfPresent:
+        if (!live) return absl::NotFoundError("key does not exist");
+        break;
+      case WriteCondition::kIfVersion:
+        if (!live) return absl::NotFoundError("key does not exist");
+        if (found->header.version != options.expected_version) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("version mismatch: expected ", options.expected_version,
+                           ", the entry is at version ", found->header.version));
+        }
+        break;
+      case WriteCondition::kAlways:
+        break;
+    }
+  }
+  NewRecord record{key, value, *expires, options.flags, 0};
+  absl::StatusOr<uint64_t> written = view.Write(record, hash, *clock_);
+  if (!written.ok()) return written.status();
+  ++view.stripe()->puts;
+  if (version != nullptr) *version = *written;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> SegmentStore::Increment(absl::string_view key, int64_t delta,
+                                                const IncrementOptions& options) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  const uint64_t hash = Hash64(key.data(), key.size());
+  StripeView& view = StripeFor(hash);
+  absl::StatusOr<int64_t> create_expiry = ExpiryFor(options.ttl);
+  if (!create_expiry.ok()) return create_expiry.status();
+  StripeGuard guard;
+  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+  absl::StatusOr<Located> found = view.Find(key, hash);
+  if (!found.ok()) return found.status();
+  int64_t now = -1;
+  const bool live =
+      found->entry != nullptr && !(found->header.bits & kLease) && !Expired(*found, &now);
+  int64_t result;
+  int64_t expires_at = *create_expiry;
+  uint32_t flags = 0;
+  if (!live) {
+    if (!options.create_if_missing) return absl::NotFoundError("key does not exist");
+    result = static_cast<int64_t>(static_cast<uint64_t>(options.initial) + static_cast<uint64_t>(delta));
+  } else {
+    int64_t current;
+    if (!ParseCounter(found->value(), found->header.value_size, &current)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the value (", found->header.value_size,
+          " bytes) is not a decimal integer; Increment needs a value like \"800\""));
+    }
+    result = static_cast<int64_t>(static_cast<uint64_t>(current) + static_cast<uint64_t>(delta));
+    expires_at = found->header.expires_at_ms;
+    flags = found->header.flags;
+  }
+  char text[24];
+  const size_t size = absl::numbers_internal::FastIntToBuffer(result, text) - text;
+  NewRecord record{key, absl::string_view(text, size), expires_at, flags, 0};
+  absl::StatusOr<uint64_t> written = view.Write(record, hash, *clock_);
+  if (!written.ok()) return written.status();
+  ++view.stripe()->puts;
+  return result;
+}
+
+absl::Status SegmentStore::Touch(absl::string_view key, absl::Duration ttl) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  absl::StatusOr<int64_t> expires = ExpiryFor(ttl);
+  if (!expires.ok()) return expires.status();
+  const uint64_t hash = Hash64(key.data(), key.size());
+  StripeView& view = StripeFor(hash);
+  StripeGuard guard;
+  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+  absl::StatusOr<Located> found = view.Find(key, hash);
+  if (!found.ok()) return found.status();
+  int64_t now = -1;
+  if (found->entry == nullptr || (found->header.bits & kLease)) return NotFoundKey();
+  if (Expired(*found, &now)) {
+    (void)view.Remove(*found, /*expired=*/true);
+    return NotFoundKey();
+  }
+  Publish(&found->entry->expires_at_ms, *expires);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::Delete(absl::string_view key) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  const uint64_t hash = Hash64(key.data(), key.size());
+  StripeView& view = StripeFor(hash);
+  StripeGuard guard;
+  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+  absl::StatusOr<Located> found = view.Find(key, hash);
+  if (!found.ok()) return found.status();
+  if (found->entry == nullptr || (found->header.bits & kLease)) return NotFoundKey();
+  int64_t now = -1;
+  if (Expired(*found, &now)) {
+    (void)view.Remove(*found, /*expired=*/true);
+    return NotFoundKey();
+  }
+  return view.Remove(*found, /*expired=*/false);
+}
+
+absl::StatusOr<std::string> SegmentStore::GetOrCompute(
+    absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
+    const GetOrComputeOptions& options) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  if (options.lease_timeout <= absl::ZeroDuration() || options.wait_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("lease and wait timeouts must be positive");
+  }
+  const uint64_t hash = Hash64(key.data(), key.size());
+  StripeView& view = StripeFor(hash);
+  const absl::Time give_up = absl::Now() + options.wait_timeout;
+  absl::Duration backoff = absl::Microseconds(50);
+  uint64_t lease_version = 0;
+  for (;;) {
+    {
+      StripeGuard guard;
+      if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+      absl::StatusOr<Located> found = view.Find(key, hash);
+      if (!found.ok()) return found.status();
+      int64_t now = -1;
+      const bool present = found->entry != nullptr && !Expired(*found, &now);
+      if (present && !(found->header.bits & kLease)) {
+        view.SetReferenced(*found);
+        ++view.stripe()->hits;
+        return std::string(found->value(), found->header.value_size);
+      }
+      bool holder_alive = false;
+      if (present) {
+        int32_t holder = 0;
+        if (found->header.value_size == sizeof(holder)) {
+          std::memcpy(&holder, found->value(), sizeof(holder));
+        }
+        holder_alive = platform::ProcessExists(holder);
+      }
+      if (!present || !holder_alive) {
+        // Take the lease: a placeholder readers do not see, naming this pid.
+        ++view.stripe()->misses;
+        const int32_t pid = platform::CurrentPid();
+        if (now < 0) now = clock_->NowMillis();
+        NewRecord lease{key,
+                        absl::string_view(reinterpret_cast<const char*>(&pid), sizeof(pid)),
+                        now + std::max<int64_t>(1, absl::ToInt64Milliseconds(options.lease_timeout)),
+                        0, kLease};
+        absl::StatusOr<uint64_t> written = view.Write(lease, hash, *clock_);
+        if (!written.ok()) return written.status();
+        lease_version = *written;
+        break;
+      }
+    }
+    if (absl::Now() >= give_up) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "waited ", absl::FormatDuration(options.wait_timeout),
+          " for another process to compute this key; raise wait_timeout or check that process"));
+    }
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Milliseconds(5));
+  }
+
+  absl::StatusOr<std::string> value = compute();
+  if (!value.ok()) {
+    // Drop our lease so a waiter takes over at once.
+    StripeGuard guard;
+    if (Lock(view, &guard).ok()) {
+      absl::StatusOr<Located> found = view.Find(key, hash);
+      if (found.ok() && found->entry != nullptr && found->header.version == lease_version) {
+        (void)view.Remove(*found, /*expired=*/false);
+      }
+    }
+    return value.status();
+  }
+  WriteOptions write = options.write;
+  write.condition = WriteCondition::kAlways;
+  if (absl::Status s = Put(key, *value, write, nullptr); !s.ok()) return s;
+  return value;
+}
+
+absl::Status SegmentStore::ForEach(
+    absl::string_view prefix,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
+  struct Item {
+    std::string key, value;
+    EntryMeta meta;
+  };
+  std::vector<Item> batch;
+  for (StripeView& view : stripes_) {
+    batch.clear();
+    {
+      StripeGuard guard;
+      if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+      int64_t now = -1;
+      absl::Status walk = view.ForEachLive([&](const Located& found) {
+        if (found.header.bits & kLease) return true;
+        absl::string_view key(found.key(), found.header.key_size);
+        if (!absl::StartsWith(key, prefix) || Expired(found, &now)) return true;
+        batch.push_back({std::string(key), std::string(found.value(), found.header.value_size),
+                         MetaOf(found)});
+        return true;
+      });
+      if (!walk.ok()) return walk;
+    }
+    for (const Item& item : batch) {
+      if (!fn(item.key, item.value, item.meta)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::Clear() {
+  if (absl::Status s = LockStoreWide(); !s.ok()) return s;
+  absl::Status result;
+  for (StripeView& view : stripes_) {
+    StripeGuard guard;
+    result = Lock(view, &guard);
+    if (!result.ok()) break;
+    view.Clear();
+  }
+  UnlockStoreWide();
+  return result;
+}
+
+absl::StatusOr<uint64_t> SegmentStore::FlushExpired() {
+  uint64_t removed = 0;
+  std::vector<std::string> expired;
+  for (StripeView& view : stripes_) {
+    StripeGuard guard;
+    if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+    expired.clear();
+    int64_t now = -1;
+    absl::Status walk = view.ForEachLive([&](const Located& found) {
+      if (Expired(found, &now)) expired.emplace_back(found.key(), found.header.key_size);
+      return true;
+    });
+    if (!walk.ok()) return walk;
+    for (const std::string& key : expired) {
+      absl::StatusOr<Located> found = view.Find(key, Hash64(key.data(), key.size()));
+      if (!found.ok()) return found.status();
+      if (found->entry == nullptr) continue;
+      if (absl::Status s = view.Remove(*found, /*expired=*/true); !s.ok()) return s;
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+absl::StatusOr<uint64_t> SegmentStore::Size() {
+  uint64_t items = 0;
+  for (StripeView& view : stripes_) items += LoadOnce(&view.stripe()->live_items);
+  return items;
+}
+
+absl::StatusOr<StoreStats> SegmentStore::Stats() {
+  StoreStats st;
+  for (StripeView& view : stripes_) {
+    const Stripe* s = view.stripe();
+    st.hits += LoadOnce(&s->hits);
+    st.misses += LoadOnce(&s->misses);
+    st.puts += LoadOnce(&s->puts);
+    st.deletes += LoadOnce(&s->deletes);
+    st.evictions += LoadOnce(&s->evictions);
+    st.expirations += LoadOnce(&s->expirations);
+    st.items += LoadOnce(&s->live_items);
+    st.key_bytes += LoadOnce(&s->live_key_bytes);
+    st.value_bytes += LoadOnce(&s->live_value_bytes);
+    const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
+    st.bytes_used += head >= tail ? std::min(head - tail, geometry_.stripe_arena_bytes) : 0;
+    st.lock_waits += LoadOnce(&s->lock_waits);
+    st.owner_deaths_recovered += LoadOnce(&s->owner_deaths);
+  }
+  st.capacity = geometry_.capacity();
+  return st;
+}
+
+absl::StatusOr<StoreInfo> SegmentStore::Info() {
+  Header h;
+  std::memcpy(&h, base_, sizeof(h));
+  StoreInfo info;
+  h.name_path[kNamePathBytes - 1] = '\0';
+  info.key = h.name_key;
+  if (h.name_path[0] != '\0') {
+    info.name = absl::StrCat("path ", h.name_path, " proj ", h.name_proj, " (key ",
+                             platform::KeyToString(h.name_key), ")");
+  } else {
+    info.name = absl::StrCat("key ", platform::KeyToString(h.name_key));
+  }
+  info.shm_id = shm_id_;
+  info.sem_id = sem_id_;
+  info.layout_version = h.layout_version;
+  info.segment_bytes = geometry_.segment_bytes;
+  info.capacity = geometry_.capacity();
+  info.lock_stripes = geometry_.stripe_count;
+  info.buckets = uint64_t{geometry_.stripe_count} * geometry_.buckets_per_stripe;
+  info.max_key_size = geometry_.max_key_size;
+  info.max_value_size = geometry_.max_value_size;
+  info.evict = geometry_.evict;
+  info.default_ttl = absl::Milliseconds(geometry_.default_ttl_ms);
+  info.created_at_ms = h.created_at_ms;
+  info.creator_uid = h.creator_uid;
+  info.creator_pid = h.creator_pid;
+  info.mode = static_cast<int>(h.mode & 0777);
+  info.owner_uid = h.creator_uid;
+  if (shm_id_ >= 0) {
+    absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(shm_id_);
+    if (st.ok()) {
+      info.owner_uid = st->owner_uid;
+      info.mode = st->mode;
+      info.attached_processes = st->attached;
+      info.removed = st->removed;
+      info.segment_bytes = st->size;
+    } else {
+      info.removed = true;
+    }
+    info.warnings = platform::PersistenceWarnings(info.owner_uid);
+  }
+  return info;
+}
+
+absl::StatusOr<CheckReport> SegmentStore::Check(bool repair) {
+  CheckReport report;
+  if (absl::Status s = LockStoreWide(); !s.ok()) return s;
+  Header h;
+  std::memcpy(&h, base_, sizeof(h));
+  if (h.magic != kMagic || h.header_checksum != HeaderChecksum(h)) {
+    report.problems.push_back("the header's checksum does not match its contents");
+  }
+  for (StripeView& view : stripes_) {
+    StripeGuard guard;
+    if (absl::Status s = Lock(view, &guard); !s.ok()) {
+      report.problems.push_back(absl::StrCat("stripe ", view.index(), ": ", s.message()));
+      continue;
+    }
+    std::vector<std::string> problems;
+    report.entries_checked += view.Verify(&problems);
+    if (problems.empty()) continue;
+    report.problems.insert(report.problems.end(), problems.begin(), problems.end());
+    if (repair) {
+      RebuildReport rebuilt = view.Rebuild();
+      report.repairs.push_back(absl::StrCat("stripe ", view.index(), ": rebuilt the index from the log (",
+                                            rebuilt.live_entries, " live entries kept, ",
+                                            rebuilt.duplicates_dropped, " stale duplicates dropped)"));
+      report.repairs.insert(report.repairs.end(), rebuilt.notes.begin(), rebuilt.notes.end());
+      if (rebuilt.bytes_dropped > 0) ++report.entries_dropped;
+    }
+  }
+  UnlockStoreWide();
+  report.ok = report.problems.empty();
+  return report;
+}
+
+}  // namespace shmkv::internal

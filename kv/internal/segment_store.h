@@ -1,0 +1,94 @@
+// The Store implementation over one mapped segment image. It does not know
+// how the image was obtained: kv/store.cc attaches System V segments and
+// hands them here; the fuzzer hands it a private buffer.
+#ifndef SHMKV_KV_INTERNAL_SEGMENT_STORE_H_
+#define SHMKV_KV_INTERNAL_SEGMENT_STORE_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kv/clock.h"
+#include "kv/internal/geometry.h"
+#include "kv/internal/layout.h"
+#include "kv/internal/stripe.h"
+#include "kv/store.h"
+
+namespace shmkv::internal {
+
+// Facts about the creator recorded in a new header.
+struct CreatorRecord {
+  key_t key = 0;
+  std::string path;
+  int proj_id = 0;
+  int mode = 0600;
+  int sem_id = -1;
+  int64_t created_at_ms = 0;
+};
+
+// Writes a complete, empty store into `base` (segment_bytes of zeroed
+// memory); the header's init_state becomes kReady last.
+absl::Status InitializeImage(char* base, const Geometry& geometry, const CreatorRecord& creator);
+
+// Checks an existing image's header (magic, version, ABI, checksum,
+// geometry) against the `real_size` bytes actually mapped.
+absl::StatusOr<Geometry> ValidateImage(const char* base, uint64_t real_size,
+                                       const std::string& describe_segment);
+
+class SegmentStore final : public Store {
+ public:
+  // `release` runs in the destructor (detaching the segment).
+  SegmentStore(char* base, const Geometry& geometry, int shm_id, int sem_id,
+               const Options& options, std::function<void()> release);
+  ~SegmentStore() override;
+
+  absl::Status Get(absl::string_view key, std::string* value, EntryMeta* meta) override;
+  absl::Status View(absl::string_view key,
+                    absl::FunctionRef<void(absl::string_view, const EntryMeta&)> fn) override;
+  absl::StatusOr<bool> Contains(absl::string_view key) override;
+  absl::Status Put(absl::string_view key, absl::string_view value, const WriteOptions& options,
+                   uint64_t* version) override;
+  absl::StatusOr<int64_t> Increment(absl::string_view key, int64_t delta,
+                                    const IncrementOptions& options) override;
+  absl::Status Touch(absl::string_view key, absl::Duration ttl) override;
+  absl::Status Delete(absl::string_view key) override;
+  absl::StatusOr<std::string> GetOrCompute(
+      absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
+      const GetOrComputeOptions& options) override;
+  absl::Status ForEach(absl::string_view prefix,
+                       absl::FunctionRef<bool(absl::string_view, absl::string_view,
+                                              const EntryMeta&)> fn) override;
+  absl::Status Clear() override;
+  absl::StatusOr<uint64_t> FlushExpired() override;
+  absl::StatusOr<uint64_t> Size() override;
+  absl::StatusOr<StoreStats> Stats() override;
+  absl::StatusOr<StoreInfo> Info() override;
+  absl::StatusOr<CheckReport> Check(bool repair) override;
+
+ private:
+  class StripeGuard;
+  absl::Status CheckKey(absl::string_view key) const;
+  absl::Status Lock(StripeView& stripe, StripeGuard* guard);
+  StripeView& StripeFor(uint64_t hash) { return stripes_[hash & (geometry_.stripe_count - 1)]; }
+  absl::StatusOr<int64_t> ExpiryFor(absl::Duration ttl) const;
+  EntryMeta MetaOf(const Located& found) const;
+  bool Expired(const Located& found, int64_t* now) const;
+  absl::Status LockStoreWide();
+  void UnlockStoreWide();
+
+  char* base_;
+  Geometry geometry_;
+  int shm_id_, sem_id_;
+  Options options_;
+  const Clock* clock_;
+  std::function<void()> release_;
+  std::vector<StripeView> stripes_;
+};
+
+}  // namespace shmkv::internal
+
+#endif  // SHMKV_KV_INTERNAL_SEGMENT_STORE_H_

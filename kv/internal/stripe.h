@@ -1,0 +1,143 @@
+// Operations on one lock stripe: its bucket index and its circular log of
+// records. Every method requires the stripe's mutex to be held by the caller.
+// The segment is untrusted: each value read from it is loaded once, checked,
+// and only then used; anything inconsistent yields DataLoss, never a wild
+// access.
+#ifndef SHMKV_KV_INTERNAL_STRIPE_H_
+#define SHMKV_KV_INTERNAL_STRIPE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "kv/clock.h"
+#include "kv/internal/geometry.h"
+#include "kv/internal/layout.h"
+
+namespace shmkv::internal {
+
+// A located entry: where it is, which link points at it, and a checked copy
+// of its header taken when it was found.
+struct Located {
+  EntryHeader* entry = nullptr;  // null: not found
+  uint32_t* link = nullptr;      // the bucket slot or predecessor's `next`
+  EntryHeader header{};
+  const char* key() const { return reinterpret_cast<const char*>(entry + 1); }
+  const char* value() const { return key() + header.key_size; }
+};
+
+// What a write puts into a new record.
+struct NewRecord {
+  absl::string_view key;
+  absl::string_view value;
+  int64_t expires_at_ms = 0;
+  uint32_t flags = 0;
+  uint8_t bits = 0;
+};
+
+struct RebuildReport {
+  uint64_t live_entries = 0;
+  uint64_t duplicates_dropped = 0;
+  uint64_t bytes_dropped = 0;  // unparseable log suffix
+  std::vector<std::string> notes;
+};
+
+class StripeView {
+ public:
+  StripeView(char* base, const Geometry& geometry, uint32_t index);
+
+  Stripe* stripe() const { return stripe_; }
+  uint32_t index() const { return index_; }
+
+  // Finds the live entry (or lease) for `key`.
+  absl::StatusOr<Located> Find(absl::string_view key, uint64_t hash) const;
+
+  // Appends a record and links it in place of any existing entry for its
+  // key, reclaiming space at the tail first (expired, then unreferenced
+  // entries; referenced ones get a second chance). `now_ms` is called only
+  // if an expiry must be checked. Returns the new record's version.
+  absl::StatusOr<uint64_t> Write(const NewRecord& record, uint64_t hash, const Clock& clock);
+
+  // Unlinks and kills a located entry.
+  absl::Status Remove(const Located& found, bool expired);
+  void SetReferenced(const Located& found) const;
+
+  // Empties the stripe.
+  void Clear();
+
+  // Rebuilds the index (buckets, chains, counters) from the log, dropping
+  // what cannot be parsed. Used after a holder died and by Check(repair).
+  RebuildReport Rebuild();
+
+  // Verifies the log and the index without changing anything; appends
+  // problems. Returns the number of live entries seen.
+  uint64_t Verify(std::vector<std::string>* problems) const;
+
+  // Live entries in index order; `fn(located)` returns false to stop.
+  template <typename Fn>
+  absl::Status ForEachLive(Fn fn) const;
+
+  uint32_t BucketOf(uint64_t hash) const {
+    return static_cast<uint32_t>(hash >> 32) & (geometry_.buckets_per_stripe - 1);
+  }
+
+ private:
+  // Resolves an EntryRef to a record fully inside this stripe's slice whose
+  // header is sane; nullptr otherwise. *header receives the checked copy.
+  EntryHeader* Resolve(uint32_t ref, EntryHeader* header) const;
+  uint32_t RefOf(const EntryHeader* entry) const;
+  EntryHeader* AtPhysical(uint64_t physical) const;
+  bool SaneHeader(const EntryHeader& h, uint64_t room) const;
+  absl::StatusOr<uint32_t*> LinkTo(const EntryHeader* entry, uint64_t hash) const;
+  absl::Status MakeRoom(uint64_t record_bytes, const Clock& clock);
+  // Reclaims the record at the tail; returns bytes the tail advanced.
+  absl::StatusOr<uint64_t> ReclaimTail(int64_t* now, const Clock& clock);
+  // Where a record of `bytes` goes: the head, after a pad record if it would
+  // not fit before the slice's end. Space must already be available; the
+  // record becomes part of the log when Commit(bytes) publishes the head.
+  EntryHeader* Reserve(uint64_t bytes);
+  void Commit(uint64_t bytes);
+  bool LogBounds(uint64_t* head, uint64_t* tail) const;
+  uint64_t NextVersion();
+  void Account(const EntryHeader& h, int sign);
+
+  char* base_;
+  const Geometry& geometry_;
+  uint32_t index_;
+  Stripe* stripe_;
+  uint32_t* buckets_;
+  char* slice_;
+  uint64_t slice_offset_;  // of slice_ from the segment's base
+};
+
+template <typename Fn>
+absl::Status StripeView::ForEachLive(Fn fn) const {
+  const uint64_t max_steps = geometry_.stripe_arena_bytes / kEntryHeaderBytes + 1;
+  uint64_t steps = 0;
+  for (uint32_t b = 0; b < geometry_.buckets_per_stripe; ++b) {
+    uint32_t* link = &buckets_[b];
+    for (;;) {
+      uint32_t ref = LoadOnce(link);
+      if (ref == 0) break;
+      if (++steps > max_steps) {
+        return absl::DataLossError("a bucket chain loops; run kvcli check --repair");
+      }
+      Located found;
+      found.entry = Resolve(ref, &found.header);
+      if (found.entry == nullptr || found.header.state != kLive) {
+        return absl::DataLossError("a bucket chain points at a bad record; run kvcli check --repair");
+      }
+      found.link = link;
+      if (!fn(found)) return absl::OkStatus();
+      link = &found.entry->next;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace shmkv::internal
+
+#endif  // SHMKV_KV_INTERNAL_STRIPE_H_

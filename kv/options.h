@@ -1,0 +1,97 @@
+// Options for opening a shmkv store and for individual writes.
+#ifndef SHMKV_KV_OPTIONS_H_
+#define SHMKV_KV_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/time/time.h"
+
+namespace shmkv {
+
+class Clock;
+
+// Hard limits of layout version 1.
+inline constexpr size_t kMaxKeySizeLimit = 4096;
+inline constexpr size_t kMaxSegmentBytes = size_t{32} << 30;  // 32-bit offsets in 8-byte units
+
+enum class OpenMode {
+  kCreate,        // fail with AlreadyExists if a store exists at the name
+  kAttach,        // fail with NotFound if no store exists at the name
+  kOpenOrCreate,  // attach, or create if absent (racing openers: exactly one creates)
+};
+
+// Fixed when the store is created (recorded in its header); ignored on attach
+// except for the fields marked "per process".
+struct Options {
+  // Bytes available for entries (keys, values and their 32-byte headers).
+  size_t capacity_bytes = size_t{64} << 20;
+  // Sizing hint for the hash index; 0 picks capacity_bytes / 128.
+  size_t expected_items = 0;
+  // Permission bits of the segment and semaphore set.
+  int mode = 0600;
+  size_t max_key_size = kMaxKeySizeLimit;
+  size_t max_value_size = size_t{1} << 20;
+  // Lock stripes (rounded down to a power of two). Each stripe owns an equal
+  // slice of the capacity, so fewer are used when the slices would be smaller
+  // than 4 maximal entries; Store::Info() reports the number in effect.
+  uint32_t lock_stripes = 64;
+  // When false, a full store refuses writes with ResourceExhausted instead
+  // of evicting the least recently used entries.
+  bool evict = true;
+  // TTL for writes that do not give one; zero means entries never expire.
+  absl::Duration default_ttl = absl::ZeroDuration();
+
+  // --- per process ---
+  // Longest wait for any lock before the call fails with Unavailable naming
+  // the holder's pid.
+  absl::Duration lock_timeout = absl::Seconds(5);
+  // Attach to a store created by another uid (refused by default: a segment
+  // squatted at the key by someone else is not trusted).
+  bool allow_foreign_owner = false;
+  // Fail Open with FailedPrecondition when the host would remove the store
+  // behind its users' backs (kernel.shm_rmid_forced=1, systemd RemoveIPC);
+  // otherwise such hazards only appear in StoreInfo::warnings.
+  bool require_persistence = false;
+  // Time source for TTLs; nullptr uses the system's real-time clock. Must
+  // outlive the Store.
+  const Clock* clock = nullptr;
+};
+
+// How a write behaves when the key exists or not.
+enum class WriteCondition {
+  kAlways,     // insert or overwrite
+  kIfAbsent,   // Add: fails with AlreadyExists if the key is live
+  kIfPresent,  // Replace: fails with NotFound if the key is absent
+  kIfVersion,  // CompareAndSwap: fails with FailedPrecondition unless the
+               // live entry's version equals expected_version
+};
+
+struct WriteOptions {
+  WriteCondition condition = WriteCondition::kAlways;
+  uint64_t expected_version = 0;
+  // Zero uses the store's default TTL; absl::InfiniteDuration() never expires.
+  absl::Duration ttl = absl::ZeroDuration();
+  uint32_t flags = 0;  // opaque to shmkv, returned by GetWithMeta
+};
+
+struct IncrementOptions {
+  // When the key is missing it is created holding initial + delta, unless
+  // create_if_missing is false (then NotFound).
+  bool create_if_missing = true;
+  int64_t initial = 0;
+  absl::Duration ttl = absl::ZeroDuration();  // applies only on creation
+};
+
+struct GetOrComputeOptions {
+  // Longest time waiters wait for another process's computation.
+  absl::Duration wait_timeout = absl::Seconds(10);
+  // A computing process that has not finished by then is presumed dead and
+  // another process takes over.
+  absl::Duration lease_timeout = absl::Seconds(5);
+  WriteOptions write;  // how the computed value is stored (condition ignored)
+};
+
+}  // namespace shmkv
+
+#endif  // SHMKV_KV_OPTIONS_H_

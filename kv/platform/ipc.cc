@@ -1,0 +1,278 @@
+#include "kv/platform/ipc.h"
+
+#include <errno.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+
+namespace shmkv::platform {
+namespace {
+
+std::string Errno(int err) { return absl::StrCat(strerror(err), " (errno ", err, ")"); }
+
+std::string LimitText(const std::string& name) {
+  std::string value = ReadKernelSetting(name);
+  if (value.empty()) value = "unknown";
+  return absl::StrCat("kernel.", name, " = ", value);
+}
+
+}  // namespace
+
+std::string KeyToString(key_t key) {
+  return absl::StrFormat("0x%08x", static_cast<uint32_t>(key));
+}
+
+std::string ReadKernelSetting(const std::string& name) {
+  std::ifstream in("/proc/sys/kernel/" + name);
+  std::string value;
+  if (!in || !std::getline(in, value)) return "";
+  return std::string(absl::StripAsciiWhitespace(value));
+}
+
+absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode) {
+  int id = shmget(key, bytes, IPC_CREAT | IPC_EXCL | (mode & 0777));
+  if (id >= 0) return id;
+  int err = errno;
+  std::string at = absl::StrCat("shared-memory segment of ", bytes, " bytes at key ", KeyToString(key));
+  switch (err) {
+    case EEXIST:
+      return absl::AlreadyExistsError(absl::StrCat("a segment already exists at key ", KeyToString(key)));
+    case EINVAL:
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot create ", at, ": the size is outside the kernel's limits (", LimitText("shmmax"),
+          ", shmmin = 1); lower the capacity or raise the limit with sysctl -w kernel.shmmax=BYTES"));
+    case ENOSPC:
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot create ", at, ": the host ran out of segment ids or shared-memory pages (",
+          LimitText("shmmni"), ", ", LimitText("shmall"),
+          " pages); remove unused segments (ipcs -m, kvcli ls) or raise the limit with sysctl"));
+    case ENOMEM:
+      return absl::ResourceExhaustedError(absl::StrCat("cannot create ", at,
+                                                       ": not enough memory; lower the capacity"));
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(absl::StrCat("cannot create ", at, ": ", Errno(err)));
+    default:
+      return absl::InternalError(absl::StrCat("shmget failed for ", at, ": ", Errno(err)));
+  }
+}
+
+absl::StatusOr<int> ShmLookup(key_t key) {
+  int id = shmget(key, 0, 0);
+  if (id >= 0) return id;
+  int err = errno;
+  if (err == ENOENT) {
+    return absl::NotFoundError(absl::StrCat("no shared-memory segment at key ", KeyToString(key)));
+  }
+  if (err == EACCES) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the segment at key ", KeyToString(key),
+        " exists but its mode denies this user (see ipcs -m); ask its owner or run as that user"));
+  }
+  return absl::InternalError(absl::StrCat("shmget at key ", KeyToString(key), ": ", Errno(err)));
+}
+
+absl::StatusOr<SegmentStat> ShmStat(int shm_id) {
+  shmid_ds ds;
+  if (shmctl(shm_id, IPC_STAT, &ds) != 0) {
+    int err = errno;
+    if (err == EACCES) {
+      return absl::PermissionDeniedError(absl::StrCat("no permission to inspect segment id ", shm_id));
+    }
+    if (err == EINVAL || err == EIDRM) {
+      return absl::NotFoundError(absl::StrCat("segment id ", shm_id, " no longer exists"));
+    }
+    return absl::InternalError(absl::StrCat("shmctl(IPC_STAT) on id ", shm_id, ": ", Errno(err)));
+  }
+  SegmentStat st;
+  st.size = ds.shm_segsz;
+  st.owner_uid = ds.shm_perm.uid;
+  st.creator_uid = ds.shm_perm.cuid;
+  st.mode = ds.shm_perm.mode & 0777;
+  st.removed = (ds.shm_perm.mode & SHM_DEST) != 0;
+  st.attached = ds.shm_nattch;
+  st.creator_pid = ds.shm_cpid;
+  st.last_pid = ds.shm_lpid;
+  st.changed_at = ds.shm_ctime;
+  return st;
+}
+
+absl::StatusOr<void*> ShmAttach(int shm_id, key_t key) {
+  void* address = shmat(shm_id, nullptr, 0);
+  if (address != reinterpret_cast<void*>(-1)) return address;
+  int err = errno;
+  if (err == EACCES) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the store at key ", KeyToString(key),
+        " does not grant this user read and write access (see its mode in ipcs -m); "
+        "ask its owner to create it with a wider mode"));
+  }
+  if (err == EINVAL || err == EIDRM) {
+    return absl::NotFoundError(absl::StrCat("the segment at key ", KeyToString(key),
+                                            " was removed while opening it; try again"));
+  }
+  if (err == ENOMEM || err == EMFILE) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot map the segment at key ", KeyToString(key), ": ", Errno(err),
+                     " (the process's address space or kernel.shmseg is exhausted)"));
+  }
+  return absl::InternalError(absl::StrCat("shmat at key ", KeyToString(key), ": ", Errno(err)));
+}
+
+void ShmDetach(void* address) {
+  if (address != nullptr) shmdt(address);
+}
+
+absl::Status ShmRemove(int shm_id) {
+  if (shmctl(shm_id, IPC_RMID, nullptr) == 0) return absl::OkStatus();
+  int err = errno;
+  if (err == EPERM || err == EACCES) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "only the owner, creator or root may remove segment id ", shm_id));
+  }
+  if (err == EINVAL || err == EIDRM) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("shmctl(IPC_RMID) on id ", shm_id, ": ", Errno(err)));
+}
+
+namespace {
+
+absl::Status SemError(int sem_id, int err, const char* what) {
+  if (err == EIDRM || err == EINVAL) {
+    return absl::UnavailableError(absl::StrCat(
+        "the store's semaphore set (id ", sem_id,
+        ") was removed while ", what, ": the store was destroyed; open it again"));
+  }
+  if (err == EACCES) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("no permission to use the store's semaphore set (id ", sem_id, ")"));
+  }
+  if (err == ENOSPC) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "too many semaphore undo entries (kernel.sem = ", ReadKernelSetting("sem"), ")"));
+  }
+  return absl::InternalError(absl::StrCat("semop on id ", sem_id, " while ", what, ": ", Errno(err)));
+}
+
+bool SemInitialised(int sem_id) {
+  semid_ds ds;
+  if (semctl(sem_id, 0, IPC_STAT, &ds) != 0) return false;
+  return ds.sem_otime != 0;
+}
+
+}  // namespace
+
+absl::StatusOr<int> SemLookup(key_t key) {
+  int id = semget(key, 0, 0);
+  if (id >= 0) return id;
+  int err = errno;
+  if (err == ENOENT) {
+    return absl::NotFoundError(absl::StrCat("no semaphore set at key ", KeyToString(key)));
+  }
+  if (err == EACCES) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the semaphore set at key ", KeyToString(key), " denies this user (see ipcs -s)"));
+  }
+  return absl::InternalError(absl::StrCat("semget at key ", KeyToString(key), ": ", Errno(err)));
+}
+
+absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bool* created) {
+  *created = false;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int id = semget(key, 1, IPC_CREAT | IPC_EXCL | (mode & 0777));
+    if (id >= 0) {
+      // New sets start at 0 with sem_otime == 0. The first semop (to 1,
+      // without SEM_UNDO) both frees the lock and marks the set initialised.
+      sembuf op = {0, 1, 0};
+      if (semop(id, &op, 1) != 0) {
+        int err = errno;
+        semctl(id, 0, IPC_RMID);
+        return SemError(id, err, "initialising it");
+      }
+      *created = true;
+      return id;
+    }
+    int err = errno;
+    if (err == ENOSPC) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot create a semaphore set at key ", KeyToString(key),
+          ": the host's limit on semaphore sets is reached (kernel.sem = ", ReadKernelSetting("sem"),
+          ", fields SEMMSL SEMMNS SEMOPM SEMMNI); remove unused sets (ipcs -s) or raise SEMMNI"));
+    }
+    if (err != EEXIST) {
+      if (err == EACCES) return SemLookup(key).status();
+      return absl::InternalError(absl::StrCat("semget at key ", KeyToString(key), ": ", Errno(err)));
+    }
+    absl::StatusOr<int> existing = SemLookup(key);
+    if (!existing.ok()) {
+      if (absl::IsNotFound(existing.status())) continue;  // removed meanwhile
+      return existing.status();
+    }
+    semid_ds ds;
+    if (semctl(*existing, 0, IPC_STAT, &ds) == 0 && ds.sem_nsems != 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the semaphore set at key ", KeyToString(key), " has ", ds.sem_nsems,
+          " semaphores, so it is not a shmkv store's; pick another key or remove it (ipcrm -s ",
+          *existing, ")"));
+    }
+    absl::Time deadline = absl::Now() + wait;
+    while (!SemInitialised(*existing) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    if (SemInitialised(*existing)) return *existing;
+    // Its creator died between semget and its first semop: nobody can ever
+    // use it, so removing it and starting over is safe.
+    semctl(*existing, 0, IPC_RMID);
+  }
+  return absl::UnavailableError(absl::StrCat("the semaphore set at key ", KeyToString(key),
+                                             " keeps being re-created; try again"));
+}
+
+absl::Status SemLock(int sem_id, absl::Duration timeout) {
+  sembuf op = {0, -1, SEM_UNDO};
+  absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    absl::Duration left = deadline - absl::Now();
+    if (left < absl::ZeroDuration()) left = absl::ZeroDuration();
+    timespec ts = absl::ToTimespec(left);
+    if (semtimedop(sem_id, &op, 1, &ts) == 0) return absl::OkStatus();
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN) {
+      return absl::UnavailableError(absl::StrCat(
+          "timed out after ", absl::FormatDuration(timeout),
+          " waiting for the store-wide lock (semaphore id ", sem_id, ", last used by pid ",
+          SemLastPid(sem_id), "); if that process is stuck, stop it"));
+    }
+    return SemError(sem_id, err, "waiting for it");
+  }
+}
+
+void SemUnlock(int sem_id) {
+  sembuf op = {0, 1, SEM_UNDO};
+  while (semop(sem_id, &op, 1) != 0 && errno == EINTR) {
+  }
+}
+
+absl::Status SemRemove(int sem_id) {
+  if (semctl(sem_id, 0, IPC_RMID) == 0) return absl::OkStatus();
+  int err = errno;
+  if (err == EINVAL || err == EIDRM) return absl::OkStatus();
+  if (err == EPERM) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "only the owner, creator or root may remove semaphore set id ", sem_id));
+  }
+  return absl::InternalError(absl::StrCat("semctl(IPC_RMID) on id ", sem_id, ": ", Errno(err)));
+}
+
+pid_t SemLastPid(int sem_id) { return semctl(sem_id, 0, GETPID); }
+
+}  // namespace shmkv::platform

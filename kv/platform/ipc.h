@@ -1,0 +1,60 @@
+// Thin wrappers over System V shared memory and semaphores that turn errno
+// into absl::Status messages naming the kernel limit involved and its value.
+#ifndef SHMKV_KV_PLATFORM_IPC_H_
+#define SHMKV_KV_PLATFORM_IPC_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace shmkv::platform {
+
+struct SegmentStat {
+  uint64_t size = 0;
+  uid_t owner_uid = 0, creator_uid = 0;
+  int mode = 0;  // permission bits
+  uint64_t attached = 0;
+  bool removed = false;  // IPC_RMID done, waiting for the last detach
+  pid_t creator_pid = 0, last_pid = 0;
+  int64_t changed_at = 0;
+};
+
+// "0x5f3e0001"
+std::string KeyToString(key_t key);
+
+// Creates a new segment (IPC_CREAT | IPC_EXCL). AlreadyExists if one exists.
+absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode);
+// NotFound if no segment exists at the key.
+absl::StatusOr<int> ShmLookup(key_t key);
+absl::StatusOr<SegmentStat> ShmStat(int shm_id);
+absl::StatusOr<void*> ShmAttach(int shm_id, key_t key_for_messages);
+void ShmDetach(void* address);
+absl::Status ShmRemove(int shm_id);
+
+// A one-semaphore set used as a lock: value 1 = free, 0 = held. Acquire and
+// release use SEM_UNDO so the kernel releases it when its holder dies.
+// Creation is race-free: the creator initialises the value with its first
+// semop (which sets sem_otime); others wait, bounded, until sem_otime != 0.
+// `*created` reports whether this call created the set.
+absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait,
+                                    bool* created);
+// NotFound if no set exists at the key.
+absl::StatusOr<int> SemLookup(key_t key);
+// Unavailable on timeout or when the set is removed while waiting (EIDRM).
+absl::Status SemLock(int sem_id, absl::Duration timeout);
+void SemUnlock(int sem_id);
+absl::Status SemRemove(int sem_id);
+// The pid of the last process that operated on the set (for messages).
+pid_t SemLastPid(int sem_id);
+
+// Reads /proc/sys/kernel/<name> (e.g. "shmmax"); empty if unreadable.
+std::string ReadKernelSetting(const std::string& name);
+
+}  // namespace shmkv::platform
+
+#endif  // SHMKV_KV_PLATFORM_IPC_H_

@@ -1,0 +1,34 @@
+// A process-shared, robust pthread mutex living in shared memory, with
+// bounded waits. Robustness means a holder's death is reported to the next
+// locker (kOwnerDied) instead of hanging it; that locker must repair what the
+// mutex guards and then call MarkConsistent() before unlocking, or the mutex
+// becomes unusable for everyone.
+#ifndef SHMKV_KV_PLATFORM_ROBUST_MUTEX_H_
+#define SHMKV_KV_PLATFORM_ROBUST_MUTEX_H_
+
+#include <pthread.h>
+
+#include "absl/time/time.h"
+
+namespace shmkv::platform {
+
+enum class LockResult {
+  kAcquired,
+  kAcquiredAfterWait,  // acquired, but another holder had it first
+  kOwnerDied,          // acquired; the previous holder died holding it
+  kTimedOut,
+  kUnrecoverable,      // ENOTRECOVERABLE, or the mutex bytes are garbage
+};
+
+// Initialises `mutex` (which lives in shared memory) as process-shared and
+// robust. Returns false if pthread refuses.
+bool InitRobustMutex(pthread_mutex_t* mutex);
+
+// No system call when the mutex is free.
+LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout);
+void UnlockRobustMutex(pthread_mutex_t* mutex);
+void MarkConsistent(pthread_mutex_t* mutex);
+
+}  // namespace shmkv::platform
+
+#endif  // SHMKV_KV_PLATFORM_ROBUST_MUTEX_H_

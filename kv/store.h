@@ -1,0 +1,163 @@
+// shmkv: a key-value cache in one System V shared-memory segment, shared by
+// every process on the host that opens it.
+//
+// A Store object is one process's attachment. It is thread-safe. Contents
+// outlive every process until Store::Destroy (or kvcli destroy) removes the
+// segment. No call throws; every failure is an absl::Status:
+//   NotFound            no such store / no such key
+//   AlreadyExists       store exists (OpenMode::kCreate) / key exists (Add)
+//   PermissionDenied    the segment's mode or owner refuses this process
+//   FailedPrecondition  not a shmkv store, other layout version or ABI,
+//                       CompareAndSwap version mismatch, value not a number
+//   ResourceExhausted   a kernel limit (named, with its value), a value over
+//                       the store's maximum, or a full store that may not evict
+//   InvalidArgument     empty or oversized key, bad option
+//   Unavailable         a lock wait timed out (names the holder's pid), or the
+//                       segment's semaphore set was removed
+//   DataLoss            the segment's contents are corrupt (run Check(true))
+#ifndef SHMKV_KV_STORE_H_
+#define SHMKV_KV_STORE_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "kv/options.h"
+#include "kv/store_name.h"
+
+namespace shmkv {
+
+struct EntryMeta {
+  uint64_t version = 0;       // bumped by every write; the CompareAndSwap token
+  uint32_t flags = 0;         // WriteOptions::flags of the last write
+  int64_t expires_at_ms = 0;  // Unix ms, 0 = never
+  size_t value_size = 0;
+  // Time left before expiry; absl::InfiniteDuration() when it never expires.
+  absl::Duration ttl_remaining = absl::InfiniteDuration();
+};
+
+// Counters summed over the lock stripes (each stripe counts under its own
+// lock, so keeping them costs no shared cache line).
+struct StoreStats {
+  uint64_t hits = 0, misses = 0, puts = 0, deletes = 0;
+  uint64_t evictions = 0, expirations = 0;
+  uint64_t items = 0;
+  uint64_t key_bytes = 0, value_bytes = 0;  // of live entries
+  uint64_t bytes_used = 0;    // arena bytes held by records, live or not yet reclaimed
+  uint64_t capacity = 0;      // arena bytes
+  uint64_t lock_waits = 0;    // acquisitions that found the lock held
+  uint64_t owner_deaths_recovered = 0;
+};
+
+struct StoreInfo {
+  std::string name;            // StoreName::ToString() of the creator's name
+  key_t key = 0;
+  int shm_id = -1, sem_id = -1;
+  uint32_t layout_version = 0;
+  uint64_t segment_bytes = 0, capacity = 0;
+  uint32_t lock_stripes = 0;
+  uint64_t buckets = 0;
+  uint64_t max_key_size = 0, max_value_size = 0;
+  bool evict = true;
+  absl::Duration default_ttl;
+  int64_t created_at_ms = 0;
+  uid_t creator_uid = 0, owner_uid = 0;
+  pid_t creator_pid = 0;
+  int mode = 0;
+  uint64_t attached_processes = 0;
+  bool removed = false;        // IPC_RMID done; the segment lives until the last detach
+  std::vector<std::string> warnings;  // host settings that break persistence
+};
+
+struct CheckReport {
+  bool ok = true;                     // no problem found (before repair)
+  std::vector<std::string> problems;  // what was wrong, one line each
+  std::vector<std::string> repairs;   // what repair did, including each dropped entry
+  uint64_t entries_checked = 0;
+  uint64_t entries_dropped = 0;
+};
+
+class Store {
+ public:
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreName& name,
+                                                     const Options& options,
+                                                     OpenMode mode);
+  // Removes the segment and its semaphore set. Processes still attached keep
+  // working on the detached segment; the name is free for a new store.
+  static absl::Status Destroy(const StoreName& name);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  virtual ~Store() = default;
+
+  // Copies the value into *value, reusing its capacity. NotFound if absent
+  // (with an empty message, so that a miss allocates nothing).
+  virtual absl::Status Get(absl::string_view key, std::string* value,
+                           EntryMeta* meta = nullptr) = 0;
+  // Zero-copy read: `fn` runs with the stripe lock held and must not call
+  // back into this store; the view dies when it returns.
+  virtual absl::Status View(
+      absl::string_view key,
+      absl::FunctionRef<void(absl::string_view value, const EntryMeta& meta)> fn) = 0;
+  virtual absl::StatusOr<bool> Contains(absl::string_view key) = 0;
+
+  // Writes; *version (if given) receives the new entry's version.
+  virtual absl::Status Put(absl::string_view key, absl::string_view value,
+                           const WriteOptions& options = {},
+                           uint64_t* version = nullptr) = 0;
+  absl::Status Add(absl::string_view key, absl::string_view value,
+                   WriteOptions options = {});
+  absl::Status Replace(absl::string_view key, absl::string_view value,
+                       WriteOptions options = {});
+  absl::Status CompareAndSwap(absl::string_view key, uint64_t expected_version,
+                              absl::string_view value, WriteOptions options = {},
+                              uint64_t* version = nullptr);
+  // Values are decimal text ("800"); the result wraps on int64 overflow and is
+  // an error (FailedPrecondition) when the stored value is not a number.
+  virtual absl::StatusOr<int64_t> Increment(absl::string_view key, int64_t delta,
+                                            const IncrementOptions& options = {}) = 0;
+  // Sets a new TTL (absl::InfiniteDuration() removes it). NotFound if absent.
+  virtual absl::Status Touch(absl::string_view key, absl::Duration ttl) = 0;
+  virtual absl::Status Delete(absl::string_view key) = 0;
+
+  // Returns the cached value, or runs `compute` and stores its result. Across
+  // processes, concurrent misses on one key run `compute` once: the others
+  // wait (up to wait_timeout) and read its result. No lock is held while
+  // `compute` runs. An error from `compute` is returned and nothing is stored.
+  virtual absl::StatusOr<std::string> GetOrCompute(
+      absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
+      const GetOrComputeOptions& options = {}) = 0;
+
+  // Visits every live entry whose key starts with `prefix`, once each. Locks
+  // one stripe at a time and calls `fn` with no lock held; entries written
+  // during the walk may or may not be seen. `fn` returns false to stop.
+  virtual absl::Status ForEach(
+      absl::string_view prefix,
+      absl::FunctionRef<bool(absl::string_view key, absl::string_view value,
+                             const EntryMeta& meta)> fn) = 0;
+
+  virtual absl::Status Clear() = 0;
+  // Removes expired entries now (they are otherwise reclaimed lazily).
+  virtual absl::StatusOr<uint64_t> FlushExpired() = 0;
+  virtual absl::StatusOr<uint64_t> Size() = 0;
+  virtual absl::StatusOr<StoreStats> Stats() = 0;
+  virtual absl::StatusOr<StoreInfo> Info() = 0;
+  // Verifies the whole segment under the store-wide lock. With repair, also
+  // rebuilds each stripe's index from its log and drops what is corrupt.
+  virtual absl::StatusOr<CheckReport> Check(bool repair) = 0;
+
+ protected:
+  Store() = default;
+};
+
+}  // namespace shmkv
+
+#endif  // SHMKV_KV_STORE_H_

@@ -1,0 +1,23 @@
+#include "kv/store.h"
+
+namespace shmkv {
+
+absl::Status Store::Add(absl::string_view key, absl::string_view value, WriteOptions options) {
+  options.condition = WriteCondition::kIfAbsent;
+  return Put(key, value, options);
+}
+
+absl::Status Store::Replace(absl::string_view key, absl::string_view value, WriteOptions options) {
+  options.condition = WriteCondition::kIfPresent;
+  return Put(key, value, options);
+}
+
+absl::Status Store::CompareAndSwap(absl::string_view key, uint64_t expected_version,
+                                   absl::string_view value, WriteOptions options,
+                                   uint64_t* version) {
+  options.condition = WriteCondition::kIfVersion;
+  options.expected_version = expected_version;
+  return Put(key, value, options, version);
+}
+
+}  // namespace shmkv
