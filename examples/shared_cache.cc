@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -105,12 +106,32 @@ int main(int argc, char** argv) {
     if (pid == 0) _exit(Worker(*name, i, requests));
     children.push_back(pid);
   }
+  // Wait for the workers, drawing progress from the shared request counter.
   int failed = 0;
-  for (pid_t pid : children) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  size_t running = children.size();
+  const long long goal = static_cast<long long>(workers) * requests;
+  const bool tty = isatty(STDERR_FILENO);
+  std::string done_text;
+  while (running > 0) {
+    for (pid_t& pid : children) {
+      int status = 0;
+      if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+        pid = 0;
+        --running;
+      }
+    }
+    long long done = 0;
+    if ((*store)->Get("stats:requests", &done_text).ok()) (void)absl::SimpleAtoi(done_text, &done);
+    if (tty) {
+      const int width = 40;
+      const int filled = static_cast<int>(width * std::min(done, goal) / goal);
+      std::fprintf(stderr, "\r  [%s%s] %lld/%lld requests", std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), done, goal);
+    }
+    if (running > 0) absl::SleepFor(absl::Milliseconds(100));
   }
+  if (tty) std::fprintf(stderr, "\n");
   std::string total, computed;
   (void)(*store)->Get("stats:requests", &total);
   (void)(*store)->Get("stats:computed", &computed);
