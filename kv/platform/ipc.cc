@@ -56,8 +56,9 @@ absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode) {
           LimitText("shmmni"), ", ", LimitText("shmall"),
           " pages); remove unused segments (ipcs -m, kvcli ls) or raise the limit with sysctl"));
     case ENOMEM:
-      return absl::ResourceExhaustedError(absl::StrCat("cannot create ", at,
-                                                       ": not enough memory; lower the capacity"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot create ", at, ": not enough memory for it (", LimitText("shmall"),
+          " pages, ", LimitText("shmmax"), " bytes, and the host's free memory); lower the capacity"));
     case EACCES:
     case EPERM:
       return absl::PermissionDeniedError(absl::StrCat("cannot create ", at, ": ", Errno(err)));
