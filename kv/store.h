@@ -51,7 +51,9 @@ struct StoreStats {
   uint64_t evictions = 0, expirations = 0;
   uint64_t items = 0;
   uint64_t key_bytes = 0, value_bytes = 0;  // of live entries
-  uint64_t bytes_used = 0;    // arena bytes held by records, live or not yet reclaimed
+  uint64_t bytes_used = 0;    // arena bytes held by live entries (32-byte headers included)
+  uint64_t log_bytes = 0;     // arena bytes between the logs' tails and heads: live
+                              // entries plus dead ones not yet reclaimed
   uint64_t capacity = 0;      // arena bytes
   uint64_t lock_waits = 0;    // acquisitions that found the lock held
   uint64_t owner_deaths_recovered = 0;

@@ -560,7 +560,8 @@ absl::StatusOr<StoreStats> SegmentStore::Stats() {
     st.key_bytes += LoadOnce(&s->live_key_bytes);
     st.value_bytes += LoadOnce(&s->live_value_bytes);
     const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
-    st.bytes_used += head >= tail ? std::min(head - tail, geometry_.stripe_arena_bytes) : 0;
+    st.bytes_used += LoadOnce(&s->live_record_bytes);
+    st.log_bytes += head >= tail ? std::min(head - tail, geometry_.stripe_arena_bytes) : 0;
     st.lock_waits += LoadOnce(&s->lock_waits);
     st.owner_deaths_recovered += LoadOnce(&s->owner_deaths);
   }

@@ -175,9 +175,9 @@ absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
     uint64_t to_end = size - head % size;
     uint64_t need = to_end < record_bytes ? to_end + record_bytes : record_bytes;
     if (size - (head - tail) >= need) return absl::OkStatus();
-    // Each lap clears every reference bit, so two laps always free enough
-    // in evicting mode; in the other mode it means live data fills the slice.
-    if (head == tail || reclaimed > 2 * size) break;
+    // A lap clears every reference bit, so the next one frees enough in
+    // evicting mode; in the other mode it means live data fills the slice.
+    if (head == tail || reclaimed > 3 * size) break;
     absl::StatusOr<uint64_t> advanced = ReclaimTail(&now, clock);
     if (!advanced.ok()) return advanced.status();
     reclaimed += *advanced;
