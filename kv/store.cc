@@ -151,11 +151,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreName& name, const 
   absl::StatusOr<std::unique_ptr<Store>> store = OpenLocked(name, options, mode, *sem_id, planned);
   platform::SemUnlock(*sem_id);
   if (!store.ok()) {
-    // A semaphore set without its segment is an orphan: remove it if no
-    // segment exists (still, after our failure).
-    if (created_sem && absl::IsNotFound(platform::ShmLookup(name.key()).status())) {
-      (void)platform::SemRemove(*sem_id);
-    }
+    // A set this call created belongs to no working store (a store has its
+    // own set from its creation): remove it so failures leave nothing behind.
+    if (created_sem) (void)platform::SemRemove(*sem_id);
     return store.status();
   }
   if (options.require_persistence) {

@@ -87,6 +87,8 @@ struct alignas(64) Stripe {
   uint64_t live_key_bytes;
   uint64_t live_value_bytes;
   uint64_t live_record_bytes; // record bytes of live entries and leases
+  uint64_t largest_record;    // high-water mark of record sizes since the last
+                              // clear or rebuild; sizes the free-space reserve
   int32_t holder_pid;         // for lock-timeout messages; 0 when free
   uint32_t rebuilding;        // 1 while a rebuild is in progress
   // Counters (statistics only; they may be off by one after a crash).

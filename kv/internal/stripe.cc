@@ -165,8 +165,16 @@ void StripeView::Commit(uint64_t bytes) {
   Publish(&stripe_->head, LoadOnce(&stripe_->head) + bytes);
 }
 
+uint64_t StripeView::ReserveBytes(uint64_t record_bytes) const {
+  return 2 * std::max(LoadOnce(&stripe_->largest_record), record_bytes);
+}
+
 absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
   const uint64_t size = geometry_.stripe_arena_bytes;
+  // Besides the new record, keep room to copy any live record forward: that
+  // is what lets a referenced (or, without eviction, any live) record at the
+  // tail move to the head instead of being dropped.
+  const uint64_t reserve = ReserveBytes(record_bytes);
   int64_t now = -1;
   uint64_t reclaimed = 0;
   for (;;) {
@@ -174,7 +182,7 @@ absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
     if (!LogBounds(&head, &tail)) return Corrupt(index_, "log positions out of range");
     uint64_t to_end = size - head % size;
     uint64_t need = to_end < record_bytes ? to_end + record_bytes : record_bytes;
-    if (size - (head - tail) >= need) return absl::OkStatus();
+    if (size - (head - tail) >= need + std::min(reserve, size - need)) return absl::OkStatus();
     // A lap clears every reference bit, so the next one frees enough in
     // evicting mode; in the other mode it means live data fills the slice.
     if (head == tail || reclaimed > 3 * size) break;
@@ -249,7 +257,8 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(int64_t* now, const Clock& cloc
 absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t hash,
                                            const Clock& clock) {
   const uint64_t bytes = RecordBytes(record.key.size(), record.value.size());
-  if (!geometry_.evict && stripe_->live_record_bytes + 2 * bytes > geometry_.stripe_arena_bytes) {
+  if (!geometry_.evict &&
+      stripe_->live_record_bytes + bytes + ReserveBytes(bytes) > geometry_.stripe_arena_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the store is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
         stripe_->live_record_bytes, " of ", geometry_.stripe_arena_bytes,
@@ -276,6 +285,7 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
   const uint64_t used = sizeof(h) + record.key.size() + record.value.size();
   std::memset(p + used, 0, bytes - used);
   Commit(bytes);
+  if (bytes > stripe_->largest_record) stripe_->largest_record = bytes;
 
   absl::StatusOr<Located> old = Find(record.key, hash);
   if (!old.ok()) return old.status();
@@ -318,6 +328,7 @@ void StripeView::Clear() {
   stripe_->live_key_bytes = 0;
   stripe_->live_value_bytes = 0;
   stripe_->live_record_bytes = 0;
+  stripe_->largest_record = 0;
 }
 
 RebuildReport StripeView::Rebuild() {
@@ -329,6 +340,7 @@ RebuildReport StripeView::Rebuild() {
   stripe_->live_key_bytes = 0;
   stripe_->live_value_bytes = 0;
   stripe_->live_record_bytes = 0;
+  stripe_->largest_record = 0;
 
   uint64_t head, tail;
   if (!LogBounds(&head, &tail)) {
@@ -364,6 +376,7 @@ RebuildReport StripeView::Rebuild() {
       const absl::string_view key(reinterpret_cast<const char*>(entry + 1), h.key_size);
       const uint64_t hash = Hash64(key.data(), key.size());
       max_version = std::max(max_version, h.version);
+      stripe_->largest_record = std::max(stripe_->largest_record, bytes);
       absl::StatusOr<Located> old = Find(key, hash);
       if (old.ok() && old->entry != nullptr && old->header.version > h.version) {
         Publish(&entry->state, static_cast<uint8_t>(kDead));

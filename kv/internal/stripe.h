@@ -102,6 +102,8 @@ class StripeView {
   void Commit(uint64_t bytes);
   bool LogBounds(uint64_t* head, uint64_t* tail) const;
   uint64_t NextVersion();
+  // Free space kept beyond a new record of `record_bytes`.
+  uint64_t ReserveBytes(uint64_t record_bytes) const;
   void Account(const EntryHeader& h, int sign);
 
   char* base_;

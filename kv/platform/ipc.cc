@@ -163,10 +163,11 @@ absl::Status SemError(int sem_id, int err, const char* what) {
   return absl::InternalError(absl::StrCat("semop on id ", sem_id, " while ", what, ": ", Errno(err)));
 }
 
-bool SemInitialised(int sem_id) {
+// 1: initialised, 0: not yet, -1: IPC_STAT failed (errno set).
+int SemInitialised(int sem_id) {
   semid_ds ds;
-  if (semctl(sem_id, 0, IPC_STAT, &ds) != 0) return false;
-  return ds.sem_otime != 0;
+  if (semctl(sem_id, 0, IPC_STAT, &ds) != 0) return -1;
+  return ds.sem_otime != 0 ? 1 : 0;
 }
 
 }  // namespace
@@ -218,17 +219,31 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bo
       return existing.status();
     }
     semid_ds ds;
-    if (semctl(*existing, 0, IPC_STAT, &ds) == 0 && ds.sem_nsems != 1) {
+    if (semctl(*existing, 0, IPC_STAT, &ds) != 0) {
+      int stat_err = errno;
+      if (stat_err == EACCES) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "the store at key ", KeyToString(key),
+            " belongs to another user and its mode denies this one (see ipcs -s and ipcs -m); "
+            "ask its owner, or run as that user"));
+      }
+      if (stat_err == EINVAL || stat_err == EIDRM) continue;  // removed meanwhile
+      return absl::InternalError(absl::StrCat("semctl(IPC_STAT) at key ", KeyToString(key), ": ",
+                                              Errno(stat_err)));
+    }
+    if (ds.sem_nsems != 1) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the semaphore set at key ", KeyToString(key), " has ", ds.sem_nsems,
           " semaphores, so it is not a shmkv store's; pick another key or remove it (ipcrm -s ",
           *existing, ")"));
     }
     absl::Time deadline = absl::Now() + wait;
-    while (!SemInitialised(*existing) && absl::Now() < deadline) {
+    while (SemInitialised(*existing) == 0 && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(1));
     }
-    if (SemInitialised(*existing)) return *existing;
+    const int state = SemInitialised(*existing);
+    if (state == 1) return *existing;
+    if (state < 0) continue;  // removed meanwhile
     // Its creator died between semget and its first semop: nobody can ever
     // use it, so removing it and starting over is safe.
     semctl(*existing, 0, IPC_RMID);

@@ -9,6 +9,7 @@
 // applied as single-byte writes; the bytes left over pick the operations.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -24,9 +25,19 @@ namespace {
 
 using shmkv::internal::Geometry;
 
+struct FreeDeleter {
+  void operator()(char* p) const { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<char, FreeDeleter>;
+
+// Segments are page-aligned; so are these images.
+AlignedBuffer NewImage(size_t bytes) {
+  return AlignedBuffer(static_cast<char*>(std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096)));
+}
+
 struct Image {
   Geometry geometry;
-  std::unique_ptr<char[]> pristine;
+  AlignedBuffer pristine;
 };
 
 const Image& BuildPristine() {
@@ -39,7 +50,8 @@ const Image& BuildPristine() {
     options.expected_items = 64;
     auto* built = new Image;
     built->geometry = *shmkv::internal::PlanGeometry(options);
-    built->pristine.reset(new char[built->geometry.segment_bytes]());
+    built->pristine = NewImage(built->geometry.segment_bytes);
+    std::memset(built->pristine.get(), 0, built->geometry.segment_bytes);
     shmkv::internal::CreatorRecord creator;
     creator.key = 0x1234;
     (void)shmkv::internal::InitializeImage(built->pristine.get(), built->geometry, creator);
@@ -63,14 +75,14 @@ const Image& BuildPristine() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Image& pristine = BuildPristine();
   const Geometry& g = pristine.geometry;
-  std::unique_ptr<char[]> image(new char[g.segment_bytes]);
+  AlignedBuffer image = NewImage(g.segment_bytes);
   std::memcpy(image.get(), pristine.pristine.get(), g.segment_bytes);
 
   size_t pos = 0;
   size_t writes = size / 2 / 4;
   for (size_t i = 0; i < writes; ++i, pos += 4) {
     uint32_t offset = data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16);
-    image[offset % g.segment_bytes] = static_cast<char>(data[pos + 3]);
+    image.get()[offset % g.segment_bytes] = static_cast<char>(data[pos + 3]);
   }
 
   absl::StatusOr<Geometry> geometry =

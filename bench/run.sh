@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# Runs shmkv and its peers side by side on the same workloads (bench/README.md).
+#
+#   bash bench/run.sh [--json] [--duration=5s] [--warmup=1s] [--keys=1000000] [WHAT...]
+#
+# WHAT is any of W1 W2 W3 W4 (the workloads), memory (memory efficiency),
+# syscalls (strace count of a 1M-op run), micro (Google Benchmark micro-
+# benchmarks), or all (every one of them; the default).
+#
+# Each workload runs, one after the other, against: shmkv (//tools:kvbench),
+# ceiling (in-process absl::flat_hash_map + absl::Mutex), lmdb, Boost
+# .Interprocess, memcached and redis (servers started here on unix sockets in
+# a temporary directory and stopped afterwards), and prints a table: system,
+# ops/s, p99, p99.9, hit ratio, shmkv/peer. With --json, the last lines of
+# stdout are one JSON object per workload, in the order run:
+#   {"workload":"W1","results":[{"system":"shmkv","ops_per_sec":...,"p99_us":...,...},...]}
+# (so for a single workload the last line is that workload's object).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+json=0
+duration=5s
+warmup=1s
+keys=1000000
+what=()
+for arg in "$@"; do
+  case "$arg" in
+    --json) json=1 ;;
+    --duration=*) duration=${arg#*=} ;;
+    --warmup=*) warmup=${arg#*=} ;;
+    --keys=*) keys=${arg#*=} ;;
+    W1 | W2 | W3 | W4 | memory | syscalls | micro) what+=("$arg") ;;
+    all) what+=(W1 W2 W3 W4 memory syscalls micro) ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+((${#what[@]} > 0)) || what=(W1 W2 W3 W4 memory syscalls micro)
+[[ "$keys" =~ ^[0-9]+$ ]] || { echo "run.sh: --keys takes a plain number" >&2; exit 2; }
+
+say() { echo "run.sh: $*" >&2; }
+
+bash tools/setup.sh --bench
+
+targets=(//tools:kvbench //bench:ceiling_bench //bench:lmdb_bench //bench:boost_bench
+  //bench:memcached_bench //bench:redis_bench //bench:store_micro_bench //bench:store_memory_bench)
+say "building (bazel build -c opt)"
+bazel build -c opt "${targets[@]}" 2>&1 | grep -vE '^(Loading|Analyzing|INFO|\[)' >&2 || true
+bazel build -c opt "${targets[@]}" >/dev/null 2>&1 || { say "build failed"; exit 1; }
+bin=$(bazel info -c opt bazel-bin 2>/dev/null)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmkv-bench.XXXXXX")
+server_pid=""
+stop_server() {
+  if [[ -n "$server_pid" ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+# IPC objects under the keys our programs create: kvbench 0x6b62xxxx,
+# store_micro_bench 0x6b6dxxxx, store_memory_bench 0x6b6exxxx.
+our_ipc() {
+  bash tools/ipc_snapshot.sh | awk '{ split($2, k, "="); p = int(k[2] / 65536) }
+    p == 27490 || p == 27501 || p == 27502' || true
+}
+ipc_before="$tmp/ipc.before"
+our_ipc >"$ipc_before"
+shm_before=$(ls /dev/shm 2>/dev/null | grep -c '^shmkv-bench' || true)
+cleanup() {
+  stop_server
+  local leaked
+  leaked=$(comm -13 "$ipc_before" <(our_ipc) | grep . || true)
+  [[ -z "$leaked" ]] || { say "WARNING: the run left System V IPC objects behind:"; echo "$leaked" >&2; }
+  if (($(ls /dev/shm 2>/dev/null | grep -c '^shmkv-bench' || true) > shm_before)); then
+    say "WARNING: /dev/shm/shmkv-bench* files were left behind"
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+as_root=()
+[[ "$(id -u)" == 0 ]] && as_root=(-u root)  # memcached refuses to run as root otherwise
+start_memcached() {  # MiB of item memory
+  memcached -s "$tmp/memcached.sock" -a 0700 -m "$1" -t 2 -c 256 "${as_root[@]}" \
+    >"$tmp/memcached.log" 2>&1 &
+  server_pid=$!
+}
+start_redis() {  # [maxmemory bytes: then LRU eviction]
+  local evict=()
+  [[ -n "${1:-}" ]] && evict=(--maxmemory "$1" --maxmemory-policy allkeys-lru)
+  redis-server --port 0 --unixsocket "$tmp/redis.sock" --unixsocketperm 700 --save "" \
+    --appendonly no --daemonize no --dir "$tmp" --logfile "$tmp/redis.log" "${evict[@]}" &
+  server_pid=$!
+}
+
+# Field of a flat JSON object: jget JSON KEY
+jget() { sed -n "s/.*\"$2\":\\(\"[^\"]*\"\\|[^,}]*\\).*/\\1/p" <<<"$1" | tr -d '"'; }
+fmt_int() { printf "%'d" "${1%.*}" 2>/dev/null || echo "$1"; }
+
+declare -A ops p99 p999
+json_lines=()
+notes=()
+
+run_workload() {
+  local w=$1 args=() desc note="" cap_bytes="" mc_mb=1024 redis_max=""
+  local common=(--keys="$keys" --key-size=16 --duration="$duration" --warmup="$warmup" --json --quiet)
+  case "$w" in
+    W1) args=(--procs=1 --value-size=100 --read-pct=95 --dist=uniform)
+        desc="1 process, 95% get, uniform, 100 B values" ;;
+    W2) args=(--procs=2 --value-size=100 --read-pct=95 --dist=uniform)
+        desc="2 processes, 95% get, uniform, 100 B values" ;;
+    W3) args=(--procs=2 --value-size=100 --read-pct=50 --dist=zipf:0.99)
+        desc="2 processes, 50% get / 50% put, zipf 0.99, 100 B values" ;;
+    W4) args=(--procs=1 --value-size=10-4000 --read-pct=95 --dist=uniform)
+        # Capacity: half the data (keys x (16 B key + 2005 B mean value)).
+        cap_bytes=$((keys * (16 + 2005) / 2 / 1048576 * 1048576))
+        mc_mb=$((cap_bytes / 1048576))
+        redis_max=$cap_bytes
+        desc="1 process, 95% get, uniform, values 10-4000 B, capacity $((cap_bytes >> 20)) MiB = half the data"
+        note="W4: shmkv, memcached (-m $mc_mb) and redis (maxmemory $cap_bytes, allkeys-lru) get half the data's size and evict; ceiling, lmdb and boost_interprocess cannot evict and are sized to hold all of it." ;;
+  esac
+  echo
+  echo "== $w: $desc; $keys keys of 16 B; $duration measured after $warmup warmup per system"
+  local results=() system out rc log
+  for system in shmkv ceiling lmdb boost_interprocess memcached redis; do
+    log="$tmp/$w.$system.log"
+    say "$w: $system ..."
+    rc=0
+    case "$system" in
+      shmkv) out=$("$bin/tools/kvbench" "${common[@]}" "${args[@]}" ${cap_bytes:+--capacity=$cap_bytes} 2>"$log") || rc=$? ;;
+      ceiling) out=$("$bin/bench/ceiling_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+      lmdb) out=$("$bin/bench/lmdb_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+      boost_interprocess) out=$("$bin/bench/boost_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+      memcached)
+        start_memcached "$mc_mb"
+        out=$("$bin/bench/memcached_bench" "${common[@]}" "${args[@]}" --socket="$tmp/memcached.sock" 2>"$log") || rc=$?
+        stop_server ;;
+      redis)
+        start_redis "$redis_max"
+        out=$("$bin/bench/redis_bench" "${common[@]}" "${args[@]}" --socket="$tmp/redis.sock" 2>"$log") || rc=$?
+        stop_server ;;
+    esac
+    local line
+    line=$(tail -n 1 <<<"$out")
+    if [[ "$line" != "{"* ]]; then
+      say "$w: $system FAILED (exit $rc):"
+      tail -n 5 "$log" >&2
+      line="{\"system\":\"$system\",\"error\":\"exit $rc\"}"
+    elif ((rc != 0)); then
+      say "$w: $system reported errors (exit $rc): $(jget "$line" first_error)"
+    fi
+    results+=("$line")
+    ops[$w.$system]=$(jget "$line" ops_per_sec)
+    p99[$w.$system]=$(jget "$line" p99_us)
+    p999[$w.$system]=$(jget "$line" p999_us)
+  done
+
+  printf "%-20s %14s %10s %10s %10s %11s\n" system ops/s "p99 us" "p99.9 us" "hit ratio" shmkv/peer
+  local mine=${ops[$w.shmkv]:-} r json_results=() l
+  for l in "${results[@]}"; do
+    system=$(jget "$l" system)
+    local o=${ops[$w.$system]:-}
+    if [[ -z "$o" ]]; then
+      printf "%-20s %14s\n" "$system" FAILED
+      json_results+=("$l")
+      continue
+    fi
+    r=$(awk -v a="$mine" -v b="$o" 'BEGIN { if (a == "" || b <= 0) print "n/a"; else printf "%.2f", a / b }')
+    printf "%-20s %14s %10.2f %10.2f %10s %11s\n" "$system" "$(fmt_int "$o")" "${p99[$w.$system]}" \
+      "${p999[$w.$system]}" "$(jget "$l" hit_ratio)" "${r}x"
+    json_results+=("${l%\}},\"shmkv_ratio\":${r/n\/a/null}}")
+  done
+  [[ -z "$note" ]] || { echo "$note"; notes+=("$note"); }
+  local joined
+  joined=$(IFS=,; echo "${json_results[*]}")
+  json_lines+=("{\"workload\":\"$w\",\"results\":[$joined]}")
+}
+
+memory_json=""
+run_memory() {
+  echo
+  echo "== memory: store full, new keys evicting; 256 MiB capacity"
+  local out
+  out=$("$bin/bench/store_memory_bench" --json) || { say "store_memory_bench failed"; return; }
+  sed '$d' <<<"$out"
+  memory_json=$(tail -n 1 <<<"$out")
+}
+
+syscalls_per_op=()
+run_syscalls() {
+  command -v strace >/dev/null || { say "strace missing: skipping syscalls"; return; }
+  echo
+  echo "== syscalls: strace -f -c of kvbench --ops=1001000 minus --ops=1000 (same preload, --warmup=0)"
+  local label shape n
+  for label in W1 W3; do
+    if [[ $label == W1 ]]; then shape=(--procs=1 --read-pct=95 --dist=uniform)
+    else shape=(--procs=2 --read-pct=50 --dist=zipf:0.99); fi
+    for n in 1000 1001000; do
+      strace -f -c -o "$tmp/strace.$label.$n" "$bin/tools/kvbench" --keys="$keys" --key-size=16 \
+        --value-size=100 "${shape[@]}" --ops="$n" --warmup=0 --quiet >/dev/null 2>"$tmp/strace.$label.log" ||
+        { say "strace run failed"; tail -n 5 "$tmp/strace.$label.log" >&2; return; }
+    done
+    # Columns: % time, seconds, usecs/call, calls, [errors], syscall.
+    local diff
+    diff=$(awk 'FNR == 1 { file++ } $1 ~ /^[0-9.]+$/ && NF >= 5 { c[file, $NF] = $4; names[$NF] = 1 }
+      END { for (s in names) { d = c[2, s] - c[1, s]; if (d != 0) printf "%s %+d\n", s, d } }' \
+      "$tmp/strace.$label.1000" "$tmp/strace.$label.1001000" | sort)
+    local total_a total_b
+    total_a=$(awk '$NF == "total" { print $4 }' "$tmp/strace.$label.1000")
+    total_b=$(awk '$NF == "total" { print $4 }' "$tmp/strace.$label.1001000")
+    local per_op
+    per_op=$(awk -v a="$total_a" -v b="$total_b" 'BEGIN { printf "%.6f", (b - a) / 1000000 }')
+    syscalls_per_op+=("$label=$per_op")
+    echo "$label shape (${shape[*]}): $total_a syscalls for 1k ops, $total_b for 1.001M ops: $per_op per op"
+    [[ -z "$diff" ]] || { echo "  the difference, by syscall:"; sed 's/^/    /' <<<"$diff"; }
+  done
+}
+
+micro_allocs=""
+run_micro() {
+  echo
+  echo "== micro: bench/store_micro_bench (Google Benchmark)"
+  local out
+  out=$("$bin/bench/store_micro_bench" --benchmark_min_time=0.5 2>/dev/null) || { say "micro bench failed"; return; }
+  echo "$out"
+  micro_allocs=$(grep -o 'allocs/op=[0-9.kM]*' <<<"$out" | sort -u | tr '\n' ' ')
+}
+
+for w in "${what[@]}"; do
+  case "$w" in
+    W1 | W2 | W3 | W4) run_workload "$w" ;;
+    memory) run_memory ;;
+    syscalls) run_syscalls ;;
+    micro) run_micro ;;
+  esac
+done
+
+# The issue's targets, for what was measured.
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+  if (v == "") { print "not measured"; exit }
+  ok = (op == ">=") ? (v >= t) : (op == "<=") ? (v <= t) : (v < t); print (ok ? "met" : "MISSED") }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b <= 0) print ""; else printf "%.2f", a / b }'; }
+echo
+echo "== targets"
+if [[ -n "${ops[W1.shmkv]:-}" ]]; then
+  for peer in ceiling:0.6 lmdb:3 boost_interprocess:3 memcached:50 redis:50; do
+    r=$(ratio "${ops[W1.shmkv]}" "${ops[W1.${peer%%:*}]:-}")
+    printf "W1 shmkv/%-20s >= %-5s %8s  %s\n" "${peer%%:*}" "${peer#*:}x" "${r:-n/a}x" "$(verdict "$r" ">=" "${peer#*:}")"
+  done
+fi
+if [[ -n "${ops[W2.shmkv]:-}" && -n "${ops[W1.shmkv]:-}" ]]; then
+  r=$(ratio "${ops[W2.shmkv]}" "${ops[W1.shmkv]}")
+  printf "%-38s %8s  %s\n" "W2/W1 shmkv >= 1.8x" "${r}x" "$(verdict "$r" ">=" 1.8)"
+fi
+if [[ -n "${ops[W3.shmkv]:-}" && -n "${ops[W2.shmkv]:-}" ]]; then
+  r=$(ratio "${ops[W3.shmkv]}" "${ops[W2.shmkv]}")
+  printf "%-38s %8s  %s\n" "W3/W2 shmkv >= 0.5x" "${r}x" "$(verdict "$r" ">=" 0.5)"
+fi
+if [[ -n "${p999[W3.shmkv]:-}" ]]; then
+  printf "%-38s %8s  %s\n" "W3 shmkv p99.9 < 50 us" "${p999[W3.shmkv]}" "$(verdict "${p999[W3.shmkv]}" "<" 50)"
+fi
+if [[ -n "$memory_json" ]]; then
+  case10=$(grep -o '{"value_size":"10-4000"[^}]*}' <<<"$memory_json")
+  a=$(jget "$case10" arena_overhead_bytes)
+  i=$(jget "$case10" index_overhead_bytes)
+  t=$(awk -v a="$a" -v i="$i" 'BEGIN { printf "%.1f", a + i }')
+  printf "%-38s %8s  %s\n" "overhead <= 40 B/item (arena)" "$a" "$(verdict "$a" "<=" 40)"
+  printf "%-38s %8s  %s\n" "overhead <= 40 B/item (arena + index)" "$t" "$(verdict "$t" "<=" 40)"
+fi
+for s in "${syscalls_per_op[@]}"; do
+  if [[ ${s%%=*} == W1 ]]; then
+    printf "%-38s %8s  %s\n" "syscalls per op, W1 shape = 0" "${s#*=}" "$(verdict "${s#*=}" "<" 0.000001)"
+  else  # two processes on zipf-hot keys: lock waits (the slow path) may sleep
+    printf "%-38s %8s  %s\n" "syscalls per op, W3 shape (contended)" "${s#*=}" "(lock waits; informational)"
+  fi
+done
+if [[ -n "$micro_allocs" ]]; then
+  printf "%-38s %8s  %s\n" "allocations per op (micro) = 0" "$micro_allocs" \
+    "$([[ "$micro_allocs" == "allocs/op=0 " ]] && echo met || echo MISSED)"
+fi
+
+if ((json)); then
+  for l in "${json_lines[@]}"; do echo "$l"; done
+fi

@@ -1,0 +1,227 @@
+// System V helper for tests/kvcli_test.sh: makes the situations kvcli must
+// handle (foreign segments, foreign owners, corrupt stores, held locks) and
+// cleans up after the test. Not a shmkv client: it goes straight to the
+// kernel, and to the segment layout (kv/internal/layout.h) for corruption;
+// only create-as uses the library, to make a store that another user owns.
+//
+//   kvcli_ipc_helper free-keys N         N consecutive keys with no segment or
+//                                        semaphore set, one a line (hex)
+//   kvcli_ipc_helper foreign KEY BYTES   create a segment that is not a store
+//   kvcli_ipc_helper create-as UID KEY   create a 1 MiB store (mode 0666) as
+//                                        user UID (root only; exit 77 when
+//                                        not permitted)
+//   kvcli_ipc_helper zero-index KEY      clear a store's hash index (every
+//                                        entry goes missing from the index)
+//   kvcli_ipc_helper set-layout KEY N    overwrite the layout version field
+//   kvcli_ipc_helper hold-lock KEY MS    hold the store-wide semaphore for MS
+//                                        ms, printing "held" once it is held
+//   kvcli_ipc_helper exists KEY          print "shm=0|1 sem=0|1"
+//   kvcli_ipc_helper remove KEY          remove the segment and semaphore set
+//                                        at KEY if present (print what)
+#include <errno.h>
+#include <grp.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "kv/internal/layout.h"
+#include "kv/options.h"
+#include "kv/store.h"
+#include "kv/store_name.h"
+
+namespace {
+
+bool ParseNumber(const char* text, uint64_t* out) {
+  if (text == nullptr || *text == '\0') return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long value = std::strtoull(text, &end, 0);
+  if (errno != 0 || *end != '\0') return false;
+  *out = value;
+  return true;
+}
+
+bool ParseKey(const char* text, key_t* key) {
+  uint64_t value = 0;
+  if (!ParseNumber(text, &value) || value == 0 || value > 0xffffffffu) return false;
+  *key = static_cast<key_t>(static_cast<uint32_t>(value));
+  return true;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: kvcli_ipc_helper free-keys N | foreign KEY BYTES | create-as UID KEY |\n"
+               "       zero-index KEY | set-layout KEY N | hold-lock KEY MS | exists KEY |\n"
+               "       remove KEY\n");
+  return 2;
+}
+
+int Fail(const char* what) {
+  std::fprintf(stderr, "kvcli_ipc_helper: %s: %s\n", what, std::strerror(errno));
+  return 1;
+}
+
+bool Free(key_t key) {
+  return shmget(key, 0, 0) < 0 && errno == ENOENT && semget(key, 0, 0) < 0 && errno == ENOENT;
+}
+
+// Maps the segment at `key` read-write; nullptr on failure (reported).
+char* Map(key_t key, shmid_ds* ds) {
+  int id = shmget(key, 0, 0);
+  if (id < 0) {
+    Fail("shmget");
+    return nullptr;
+  }
+  if (shmctl(id, IPC_STAT, ds) != 0) {
+    Fail("shmctl(IPC_STAT)");
+    return nullptr;
+  }
+  void* base = shmat(id, nullptr, 0);
+  if (base == reinterpret_cast<void*>(-1)) {
+    Fail("shmat");
+    return nullptr;
+  }
+  return static_cast<char*>(base);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) return Usage();
+  const std::string command = argv[1];
+  if (command == "free-keys") {
+    uint64_t n = 0;
+    if (!ParseNumber(argv[2], &n) || n == 0 || n > 256) return Usage();
+    // 0x4b (kvcli's tests) | 16 bits from pid and time | 8-bit slot range.
+    uint32_t seed = static_cast<uint32_t>(getpid()) * 2654435761u ^
+                    static_cast<uint32_t>(time(nullptr)) * 40503u;
+    for (int attempt = 0; attempt < 4096; ++attempt, seed = seed * 1103515245u + 12345u) {
+      const uint32_t base = 0x4b000000u | (((seed >> 8) & 0xffffu) << 8);
+      bool all_free = true;
+      for (uint64_t i = 0; i < n && all_free; ++i) {
+        all_free = Free(static_cast<key_t>(base + i + 1));
+      }
+      if (!all_free) continue;
+      for (uint64_t i = 0; i < n; ++i) std::printf("0x%08x\n", static_cast<unsigned>(base + i + 1));
+      return 0;
+    }
+    std::fprintf(stderr, "kvcli_ipc_helper: no free keys found\n");
+    return 1;
+  }
+  if (command == "create-as" && argc == 4) {
+    uint64_t uid = 0;
+    key_t key;
+    if (!ParseNumber(argv[2], &uid) || !ParseKey(argv[3], &key)) return Usage();
+    if (setgroups(0, nullptr) != 0 || setgid(static_cast<gid_t>(uid)) != 0 ||
+        setuid(static_cast<uid_t>(uid)) != 0) {
+      if (errno == EPERM) {
+        std::fprintf(stderr, "kvcli_ipc_helper: create-as needs root\n");
+        return 77;
+      }
+      return Fail("setuid");
+    }
+    absl::StatusOr<shmkv::StoreName> name = shmkv::StoreName::FromKey(key);
+    if (!name.ok()) return Usage();
+    shmkv::Options options;
+    options.capacity_bytes = size_t{1} << 20;
+    options.mode = 0666;
+    absl::StatusOr<std::unique_ptr<shmkv::Store>> store =
+        shmkv::Store::Open(*name, options, shmkv::OpenMode::kCreate);
+    if (!store.ok()) {
+      std::fprintf(stderr, "kvcli_ipc_helper: %s\n", store.status().ToString().c_str());
+      return 1;
+    }
+    return 0;
+  }
+  key_t key;
+  if (!ParseKey(argv[2], &key)) return Usage();
+  if (command == "foreign" && argc == 4) {
+    uint64_t bytes = 0;
+    if (!ParseNumber(argv[3], &bytes) || bytes == 0) return Usage();
+    int id = shmget(key, bytes, IPC_CREAT | IPC_EXCL | 0600);
+    if (id < 0) return Fail("shmget(IPC_CREAT)");
+    void* base = shmat(id, nullptr, 0);
+    if (base == reinterpret_cast<void*>(-1)) return Fail("shmat");
+    std::memset(base, 0x5a, bytes);
+    shmdt(base);
+    std::printf("%d\n", id);
+    return 0;
+  }
+  if (command == "zero-index" || (command == "set-layout" && argc == 4)) {
+    shmid_ds ds;
+    char* base = Map(key, &ds);
+    if (base == nullptr) return 1;
+    auto* header = reinterpret_cast<shmkv::internal::Header*>(base);
+    if (ds.shm_segsz < shmkv::internal::kHeaderRegionBytes ||
+        header->magic != shmkv::internal::kMagic) {
+      std::fprintf(stderr, "kvcli_ipc_helper: not a shmkv store\n");
+      return 1;
+    }
+    if (command == "zero-index") {
+      const uint64_t from = header->bucket_table_offset, to = header->arena_offset;
+      if (from >= to || to > ds.shm_segsz) {
+        std::fprintf(stderr, "kvcli_ipc_helper: odd header\n");
+        return 1;
+      }
+      std::memset(base + from, 0, to - from);
+    } else {
+      uint64_t version = 0;
+      if (!ParseNumber(argv[3], &version)) return Usage();
+      header->layout_version = static_cast<uint32_t>(version);
+    }
+    shmdt(base);
+    return 0;
+  }
+  if (command == "hold-lock" && argc == 4) {
+    uint64_t ms = 0;
+    if (!ParseNumber(argv[3], &ms)) return Usage();
+    int sem = semget(key, 0, 0);
+    if (sem < 0) return Fail("semget");
+    sembuf take = {0, -1, SEM_UNDO};
+    if (semop(sem, &take, 1) != 0) return Fail("semop");
+    std::printf("held\n");
+    std::fflush(stdout);
+    timespec ts = {static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    sembuf give = {0, 1, SEM_UNDO};
+    semop(sem, &give, 1);
+    return 0;
+  }
+  if (command == "exists") {
+    const bool shm = shmget(key, 0, 0) >= 0;
+    const bool sem = semget(key, 0, 0) >= 0;
+    std::printf("shm=%d sem=%d\n", shm ? 1 : 0, sem ? 1 : 0);
+    return 0;
+  }
+  if (command == "remove") {
+    int status = 0;
+    int shm = shmget(key, 0, 0);
+    if (shm >= 0) {
+      if (shmctl(shm, IPC_RMID, nullptr) == 0) {
+        std::printf("removed segment %d\n", shm);
+      } else {
+        status = Fail("shmctl(IPC_RMID)");
+      }
+    }
+    int sem = semget(key, 0, 0);
+    if (sem >= 0) {
+      if (semctl(sem, 0, IPC_RMID) == 0) {
+        std::printf("removed semaphore set %d\n", sem);
+      } else {
+        status = Fail("semctl(IPC_RMID)");
+      }
+    }
+    return status;
+  }
+  return Usage();
+}

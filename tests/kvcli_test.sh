@@ -1,0 +1,522 @@
+#!/usr/bin/env bash
+# Black-box tests of kvcli: runs the real binary against real stores and
+# checks exit codes, stdout, the one-line stderr contract and --json output
+# (parsed with python3).
+#
+#   kvcli_test.sh KVCLI HELPER      (bazel test //tests:kvcli_test passes both)
+#
+# Every store lives at a key that was free when the test started (the
+# helper's free-keys); the EXIT trap removes whatever is left at those keys,
+# so a failing run leaves no System V segment or semaphore set behind.
+set -uo pipefail
+
+if (($# != 2)); then
+  echo "usage: $0 KVCLI HELPER" >&2
+  exit 2
+fi
+abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+KVCLI=$(abspath "$1")
+HELPER=$(abspath "$2")
+
+TMP=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/kvcli_test.XXXXXX")
+KEYS=()
+BG_PIDS=()
+cleanup() {
+  local pid key
+  for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  for key in "${KEYS[@]}"; do "$HELPER" remove "$key" >/dev/null 2>&1; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+mapfile -t FREE < <("$HELPER" free-keys 12)
+if ((${#FREE[@]} != 12)); then
+  echo "FAIL: could not find free System V keys" >&2
+  exit 1
+fi
+KEYS=("${FREE[@]}")
+K=${FREE[0]}        # the main store
+K2=${FREE[1]}       # no store ever
+FOREIGN=${FREE[2]}  # a segment that is not a store
+OWNED=${FREE[3]}    # a store given to another uid
+OLD=${FREE[4]}      # a store with another layout version
+LOCKED=${FREE[5]}   # a store whose lock is held
+FULL=${FREE[6]}     # a small store that may not evict
+SMALLKEY=${FREE[7]} # a store with short keys
+
+FAILURES=0
+CHECKS=0
+fail() {
+  echo "FAIL: $*" >&2
+  FAILURES=$((FAILURES + 1))
+}
+section() { echo "--- $*" >&2; }
+
+# Checks kvcli's stderr contract for a finished run: a failure is one line
+# starting "kvcli: ", and a usage error (2) adds one "usage: " line.
+check_stderr() {
+  local what=$1 lines
+  ((RC == 0)) && return 0
+  lines=$(wc -l <"$TMP/err")
+  if [[ "$(head -c 7 "$TMP/err")" != "kvcli: " ]]; then
+    fail "$what: stderr does not start with 'kvcli: ': $(head -c 500 "$TMP/err")"
+  elif ((RC == 2)); then
+    if ((lines != 2)) || ! sed -n 2p "$TMP/err" | grep -q '^usage: kvcli'; then
+      fail "$what: a usage error must be one error line plus a usage line: $(cat "$TMP/err")"
+    fi
+  elif ((lines != 1)); then
+    fail "$what: an error must be one line, got $lines: $(cat "$TMP/err")"
+  fi
+}
+
+# run WANT_RC ARGS...: runs kvcli with stdin from $STDIN (default /dev/null);
+# stdout goes to $TMP/out, stderr to $TMP/err, the status to RC.
+STDIN=/dev/null
+run() {
+  local want=$1
+  shift
+  CHECKS=$((CHECKS + 1))
+  "$KVCLI" "$@" <"$STDIN" >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  if [[ "$RC" != "$want" ]]; then
+    fail "kvcli $* exited $RC, want $want; stderr: $(head -c 1000 "$TMP/err")"
+    return 1
+  fi
+  check_stderr "kvcli $*"
+  return 0
+}
+run_stdin() {
+  local input=$1
+  shift
+  STDIN=$input run "$@"
+}
+
+out_is() { [[ "$(cat "$TMP/out")" == "$1" ]] || fail "$2: stdout is '$(head -c 500 "$TMP/out")', want '$1'"; }
+out_has() { grep -q -- "$1" "$TMP/out" || fail "$2: stdout lacks '$1': $(head -c 1000 "$TMP/out")"; }
+err_has() { grep -q -- "$1" "$TMP/err" || fail "$2: stderr lacks '$1': $(head -c 1000 "$TMP/err")"; }
+out_empty() { [[ ! -s "$TMP/out" ]] || fail "$1: stdout should be empty: $(head -c 500 "$TMP/out")"; }
+
+# json_check EXPR WHAT: parses $TMP/out (one JSON document a line) and
+# evaluates the Python expression EXPR with d = the only document (or None),
+# docs = all of them, b64 = base64 decoding to bytes.
+json_check() {
+  CHECKS=$((CHECKS + 1))
+  if ! python3 - "$1" "$TMP/out" <<'PY'; then
+import base64, json, sys
+expr, path = sys.argv[1], sys.argv[2]
+with open(path, "rb") as f:
+    text = f.read().decode("utf-8")
+docs = [json.loads(line) for line in text.split("\n") if line]
+d = docs[0] if len(docs) == 1 else None
+ok = eval(expr, {"d": d, "docs": docs, "b64": base64.b64decode})
+sys.exit(0 if ok else 1)
+PY
+    fail "$2: JSON check failed: $1; output: $(head -c 2000 "$TMP/out")"
+  fi
+}
+
+ipc_state() { "$HELPER" exists "$1"; }
+expect_no_ipc() {
+  local state
+  state=$(ipc_state "$1")
+  [[ "$state" == "shm=0 sem=0" ]] || fail "$2: IPC objects left at key $1: $state"
+}
+
+# --------------------------------------------------------------- help ---
+section "help and usage errors"
+run 0 help && out_has "Commands:" "help"
+run 0 --help && out_has "Exit status" "--help"
+run 0 help json && out_has "bytes_used" "help json"
+for cmd in create info stats get put del incr touch keys dump load check flush destroy ls; do
+  run 0 "$cmd" --help && out_has "^usage: kvcli $cmd " "$cmd --help"
+  run 0 help "$cmd" && out_has "^usage: kvcli $cmd " "help $cmd"
+done
+run 2
+run 2 frobnicate && err_has "unknown command" "unknown command"
+run 2 set --key="$K" a b && err_has "did you mean kvcli put" "alias suggestion"
+run 2 help nosuchtopic
+run 2 get --key="$K" k --nope && err_has "unknown flag --nope" "unknown flag"
+run 2 get --key="$K" k --ttl=5s && err_has "does not apply to get" "flag of another command"
+run 2 get --key="$K" && err_has "missing KEY" "missing KEY"
+run 2 put --key="$K" k && err_has "missing VALUE" "missing VALUE"
+run 2 info && err_has "which store" "no store flag"
+run 2 info --key=0 && err_has "key" "key 0"
+run 2 info --key=banana && err_has "key" "bad key"
+run 2 info --key="$K" --path=/ && err_has "not both" "key and path"
+run 2 create --key="$K" --capacity=12XB && err_has "capacity" "bad size"
+run 2 create --key="$K" --capacity=64MB && err_has "capacity" "decimal size unit"
+run 2 create --key="$K" --mode=0999 && err_has "mode" "bad mode"
+run 2 put --key="$K" k v --ttl=0 && err_has "ttl=none" "zero TTL"
+run 2 put --key="$K" k v --ttl=soon && err_has "ttl" "bad duration"
+run 2 put --key="$K" k v --if-absent --if-present && err_has "at most one" "two conditions"
+run 2 put --key="$K" k v --cas=-1 && err_has "cas" "bad version"
+run 2 stats --key="$K" --count=2 && err_has "goes with --watch" "count without watch"
+run 2 stats --key="$K" --watch=0 && err_has "watch" "zero interval"
+run 2 keys --key="$K" --limit=0
+run 2 dump --key="$K" && err_has "missing --out" "dump without --out"
+run 2 dump --key="$K" --out=x --format=xml && err_has "format" "bad format"
+run 2 load --key="$K" --in=x --capacity=1MiB && err_has "add --create" "create flag without --create"
+run 2 incr --key="$K" n 1.5 && err_has "DELTA" "bad delta"
+run 2 touch --key="$K" n && err_has "missing --ttl" "touch without ttl"
+run 2 get --key="$K" --escaped 'bad\q' && err_has "escaped" "bad escape"
+run 2 ls --key="$K" && err_has "does not apply to ls" "ls takes no store"
+expect_no_ipc "$K" "usage errors"
+
+# ------------------------------------------------------- missing store ---
+section "no store at the key"
+for args in "info" "stats" "get k" "put k v" "del k" "incr k" "touch k --ttl=1s" "keys" \
+  "dump --out=$TMP/never.snap" "load --in=$TMP/never.snap" "check" "flush" "flush --expired"; do
+  # shellcheck disable=SC2086
+  run 3 $args --key="$K2" && err_has "kvcli create --key=$K2" "$args on a missing store"
+done
+[[ ! -e "$TMP/never.snap" ]] || fail "dump of a missing store wrote a file"
+run 3 load --key="$K2" --in="$TMP/never.snap" && err_has "add --create" "load hint"
+run 3 destroy --key="$K2" && err_has "nothing to destroy" "destroy of a missing store"
+expect_no_ipc "$K2" "commands on a missing store"
+
+# -------------------------------------------------------- create, info ---
+section "create and info"
+run 0 create --key="$K" --capacity=8MiB --max-value=256KiB --mode=0640 --default-ttl=1h \
+  --stripes=4 --items=1000 && out_has "^created key $K" "create"
+run 3 create --key="$K" && err_has "already exists" "create twice"
+run 0 info --key="$K" --json
+json_check "d['key'] == '$K' and d['key_decimal'] == $((K)) and d['layout_version'] == 1 \
+  and d['capacity'] == 8 * 2**20 and d['max_value_size'] == 256 * 1024 and d['mode'] == '0640' \
+  and d['default_ttl_ms'] == 3600000 and d['evict'] is True and 1 <= d['lock_stripes'] <= 4 \
+  and d['items'] == 0 and d['attached_processes'] == 0 and d['removed'] is False \
+  and d['shm_id'] >= 0 and d['sem_id'] >= 0 and d['segment_bytes'] > d['capacity'] \
+  and d['created_at_ms'] > 0 and d['created_at'].endswith('Z') and isinstance(d['warnings'], list) \
+  and d['name'] == 'key $K' and d['max_key_size'] == 4096 and d['buckets'] >= 1000" "info --json"
+run 0 info --key="$((K))" && out_has "mode 0640" "info by decimal key"
+out_has "attached .*not counting this kvcli" "info attached"
+
+# ------------------------------------------------------------- entries ---
+section "get, put, del, incr, touch"
+run 0 put --key="$K" greeting hello && out_empty "put"
+run 0 get --key="$K" greeting && out_is "hello" "get"
+[[ "$(wc -c <"$TMP/out")" == 5 ]] || fail "get added bytes to the value"
+run 0 put --key="$K" flagged v --flags=7 --ttl=none
+run 0 get --key="$K" flagged --meta && err_has "flags=7" "get --meta" && err_has "ttl=none" "get --meta ttl"
+run 0 get --key="$K" greeting --json
+json_check "d['key'] == 'greeting' and b64(d['value_b64']) == b'hello' and d['value'] == 'hello' \
+  and d['size'] == 5 and d['flags'] == 0 and 3500000 < d['ttl_ms'] <= 3600000 \
+  and d['version'] > 0" "get --json (default TTL of 1h)"
+run 1 get --key="$K" nosuchkey && err_has "no key \"nosuchkey\"" "get of a missing key"
+out_empty "get of a missing key"
+run 1 put --key="$K" greeting other --if-absent && err_has "already exists" "--if-absent"
+run 0 get --key="$K" greeting && out_is "hello" "--if-absent kept the value"
+run 0 put --key="$K" fresh 1 --if-absent
+run 1 put --key="$K" absent v --if-present && err_has "if-present" "--if-present"
+run 0 put --key="$K" fresh 2 --if-present
+run 0 get --key="$K" fresh --json
+version=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$TMP/out")
+run 0 put --key="$K" fresh 3 --cas="$version"
+run 1 put --key="$K" fresh 4 --cas="$version" && err_has "version mismatch" "--cas mismatch"
+run 1 put --key="$K" absent 4 --cas=1
+run 0 get --key="$K" fresh && out_is "3" "--cas stored"
+run 0 put --key="$K" short v --ttl=300ms
+run 0 get --key="$K" short && out_is "v" "before expiry"
+sleep 1
+run 1 get --key="$K" short
+run 0 touch --key="$K" greeting --ttl=10m && out_empty "touch"
+run 0 get --key="$K" greeting --json && json_check "0 < d['ttl_ms'] <= 600000" "touch --ttl=10m"
+run 0 touch --key="$K" greeting --ttl=none
+run 0 get --key="$K" greeting --json && json_check "d['ttl_ms'] == -1" "touch --ttl=none"
+run 1 touch --key="$K" absent --ttl=1s
+run 0 incr --key="$K" counter && out_is "1" "incr creates"
+run 0 incr --key="$K" counter 5 && out_is "6" "incr 5"
+run 0 incr --key="$K" counter -10 && out_is "-4" "incr -10"
+run 0 incr --key="$K" stock 1 --init=100 && out_is "101" "incr --init"
+run 1 incr --key="$K" greeting && err_has "not a decimal integer" "incr of text"
+run 0 del --key="$K" fresh && out_empty "del"
+run 1 del --key="$K" fresh && err_has "no key" "del twice"
+
+section "binary values and odd keys"
+python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 64 + b"\n\r\x00")' >"$TMP/bin"
+run_stdin "$TMP/bin" 0 put --key="$K" binary - && out_empty "put -"
+run 0 get --key="$K" binary
+cmp -s "$TMP/bin" "$TMP/out" || fail "binary value changed in the round trip"
+run_stdin /dev/null 0 put --key="$K" empty -
+run 0 get --key="$K" empty && out_empty "empty value"
+head -c 300000 /dev/zero >"$TMP/big"
+run_stdin "$TMP/big" 3 put --key="$K" big - && err_has "maximum" "value over --max-value"
+run 0 put --key="$K" --escaped 'odd\x01\xff\\key' v1
+run 0 get --key="$K" --escaped 'odd\x01\xff\\key' && out_is "v1" "escaped key"
+run 0 put --key="$K" 'back\slash' v2
+run 0 get --key="$K" 'back\slash' && out_is "v2" "literal backslash key"
+run 0 put --key="$K" -- --dashes v3
+run 0 get --key="$K" -- --dashes && out_is "v3" "key after --"
+run 0 keys --key="$K" --prefix=odd && out_is 'odd\x01\xff\\key' "keys escapes odd keys"
+run 0 keys --key="$K" --prefix=odd --escaped && out_is 'odd\x01\xff\\key' "keys --escaped prefix"
+run 0 keys --key="$K" --prefix='back' && out_is 'back\\slash' "keys escapes backslashes"
+
+section "keys"
+for i in 1 2 3 4 5; do run 0 put --key="$K" "user:$i" "value-$i" --flags="$i"; done
+run 0 keys --key="$K" --prefix=user:
+[[ "$(sort "$TMP/out" | tr '\n' ' ')" == "user:1 user:2 user:3 user:4 user:5 " ]] ||
+  fail "keys --prefix: $(cat "$TMP/out")"
+run 0 keys --key="$K" --prefix=user: --limit=2
+[[ "$(wc -l <"$TMP/out")" == 2 ]] || fail "keys --limit=2 printed $(wc -l <"$TMP/out") lines"
+run 0 keys --key="$K" --prefix=user: --long
+out_has "SIZE.*TTL.*VERSION.*FLAGS.*KEY" "keys --long header"
+[[ "$(wc -l <"$TMP/out")" == 6 ]] || fail "keys --long: $(cat "$TMP/out")"
+run 0 keys --key="$K" --json
+json_check "len(docs) >= 13 and all(set(x) >= {'key', 'key_b64', 'key_escaped', 'size', 'ttl_ms', \
+  'version', 'flags'} for x in docs) and sorted(b64(x['key_b64']) for x in docs \
+  if x['key'].startswith('user:')) == [b'user:%d' % i for i in range(1, 6)] \
+  and all(x['flags'] == int(x['key'][5:]) and x['size'] == 7 for x in docs \
+  if x['key'].startswith('user:')) and any(b64(x['key_b64']) == b'odd\\x01\\xff\\\\key' for x in docs)" \
+  "keys --json"
+
+# --------------------------------------------------------------- stats ---
+section "stats"
+run 0 stats --key="$K" --json
+json_check "all(isinstance(d[f], int) for f in ['items', 'hits', 'misses', 'puts', 'deletes', \
+  'evictions', 'expirations', 'bytes_used', 'capacity', 'key_bytes', 'value_bytes', 'lock_waits', \
+  'owner_deaths_recovered']) and d['hits'] > 0 and d['misses'] > 0 and d['puts'] > 0 \
+  and d['deletes'] >= 1 and d['capacity'] == 8 * 2**20 and 0 < d['bytes_used'] <= d['capacity'] \
+  and 0 < d['hit_ratio'] < 1" "stats --json"
+items=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"])' "$TMP/out")
+run 0 stats --key="$K" && out_has "hit ratio" "stats" && out_has "^entries  *$items" "stats entries"
+run 0 stats --key="$K" --watch=100ms --count=3
+[[ "$(grep -c 'per second' "$TMP/out")" == 3 ]] || fail "stats --watch --count=3: $(cat "$TMP/out")"
+run 0 stats --key="$K" --watch=100ms --count=2 --json
+json_check "len(docs) == 2 and docs[0]['ops_per_sec'] is None and docs[1]['ops_per_sec'] is not None \
+  and docs[1]['interval_ms'] > 0 and docs[1]['items'] == $items" "stats --watch --json"
+# Ctrl-C ends --watch cleanly.
+"$KVCLI" stats --key="$K" --watch=100ms >"$TMP/watch" 2>"$TMP/watch.err" &
+watch_pid=$!
+BG_PIDS+=("$watch_pid")
+sleep 0.7
+kill -INT "$watch_pid"
+for _ in $(seq 100); do kill -0 "$watch_pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$watch_pid" 2>/dev/null; then
+  fail "stats --watch still runs 5s after SIGINT"
+  kill -KILL "$watch_pid"
+fi
+wait "$watch_pid"
+rc=$?
+CHECKS=$((CHECKS + 1))
+[[ "$rc" == 0 ]] || fail "stats --watch after SIGINT exited $rc: $(cat "$TMP/watch.err")"
+grep -q "per second" "$TMP/watch" || fail "stats --watch printed nothing before SIGINT"
+[[ ! -s "$TMP/watch.err" ]] || fail "stats --watch wrote to stderr: $(cat "$TMP/watch.err")"
+
+# ---------------------------------------------------------- dump, load ---
+section "dump and load"
+run 0 put --key="$K" ttl-entry ttl-value --ttl=2h --flags=42
+run 0 dump --key="$K" --out="$TMP/a.snap" && out_has "^dumped [0-9]* entries" "dump binary"
+run 0 dump --key="$K" --out="$TMP/a.jsonl" --format=jsonl
+run 0 dump --key="$K" --out=- >/dev/null
+cp "$TMP/out" "$TMP/piped.snap"
+err_has "^dumped" "dump --out=- reports on stderr"
+cmp -s <(head -c 8 "$TMP/piped.snap") <(printf 'SHMKVSNP') || fail "dump --out=- is not binary"
+ls "$TMP" | grep -q kvcli-tmp && fail "dump left a temporary file"
+cp "$TMP/a.jsonl" "$TMP/out"
+json_check "len(docs) == $items + 1 and all(set(x) >= {'key_b64', 'value_b64', 'version', 'flags', \
+  'ttl_ms'} for x in docs)" "dump jsonl"
+
+# same_entries FILE1 FILE2: the JSON-lines dumps hold the same keys, values
+# and flags; TTLs survive (never stays never, a TTL stays positive and does
+# not grow; the slack covers the time between the binary and the JSON-lines
+# dump of the original store, since the copy was loaded from the binary one).
+same_entries() {
+  CHECKS=$((CHECKS + 1))
+  python3 - "$1" "$2" <<'PY' || fail "entries differ between $1 and $2"
+import json, sys
+def read(path):
+    with open(path) as f:
+        return {x["key_b64"]: x for x in map(json.loads, filter(None, f.read().split("\n")))}
+a, b = read(sys.argv[1]), read(sys.argv[2])
+ok = set(a) == set(b)
+for k in a:
+    if not ok:
+        break
+    x, y = a[k], b[k]
+    ok = x["value_b64"] == y["value_b64"] and x["flags"] == y["flags"] and (
+        (x["ttl_ms"] == -1 and y["ttl_ms"] == -1) or (0 < y["ttl_ms"] <= x["ttl_ms"] + 10000))
+    if not ok:
+        print("differs:", x, y, file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+}
+
+run 0 destroy --key="$K" && out_has "destroyed the store at key $K" "destroy"
+run 3 info --key="$K"
+expect_no_ipc "$K" "destroy"
+run 0 load --key="$K" --in="$TMP/a.snap" --create --capacity=8MiB --max-value=256KiB
+out_has "^loaded $((items + 1)) entries from .*a.snap (binary)" "load binary"
+run 0 dump --key="$K" --out="$TMP/b.jsonl" --format=jsonl
+same_entries "$TMP/a.jsonl" "$TMP/b.jsonl"
+run 0 get --key="$K" binary
+cmp -s "$TMP/bin" "$TMP/out" || fail "binary value changed through dump/load (binary)"
+run 0 destroy --key="$K"
+run 0 load --key="$K" --in="$TMP/a.jsonl" --create --capacity=8MiB --max-value=256KiB
+out_has "(jsonl)" "load jsonl"
+run 0 dump --key="$K" --out="$TMP/c.jsonl" --format=jsonl
+same_entries "$TMP/a.jsonl" "$TMP/c.jsonl"
+run 0 get --key="$K" --escaped 'odd\x01\xff\\key' && out_is "v1" "odd key through jsonl"
+run 0 get --key="$K" ttl-entry --meta && err_has "flags=42" "flags through dump/load"
+run 0 flush --key="$K" && out_has "^flushed $((items + 1)) entries" "flush"
+run_stdin "$TMP/piped.snap" 0 load --key="$K" --in=- && out_has "from stdin (binary)" "load from stdin"
+run 0 dump --key="$K" --out="$TMP/d.jsonl" --format=jsonl
+same_entries "$TMP/a.jsonl" "$TMP/d.jsonl"
+run 3 load --key="$K" --in="$TMP/a.snap" --create && err_has "already exists" "load --create on a store"
+head -c 200 "$TMP/a.snap" >"$TMP/cut.snap"
+run 0 flush --key="$K"
+run 3 load --key="$K" --in="$TMP/cut.snap" && err_has "nothing was loaded" "truncated snapshot"
+run 0 stats --key="$K" --json && json_check "d['items'] == 0" "a bad snapshot loads nothing"
+{ head -n 2 "$TMP/a.jsonl"; echo '{"key_b64":"eA==","value_b64":"!!"}'; } >"$TMP/bad.jsonl"
+run 3 load --key="$K" --in="$TMP/bad.jsonl" && err_has "line 3" "bad jsonl line"
+echo 'not a snapshot' >"$TMP/junk"
+run 3 load --key="$K" --in="$TMP/junk" && err_has "not a kvcli snapshot" "junk input"
+run 3 load --key="$K" --in="$TMP/missing-file" && err_has "cannot open" "missing input"
+printf '%s\n' '{"key":"gone","value_b64":"eA==","ttl_ms":0}' '{"key":"kept","value_b64":"eQ==","ttl_ms":-1,"flags":3}' >"$TMP/exp.jsonl"
+run 0 load --key="$K" --in="$TMP/exp.jsonl" && out_has "loaded 1 entry .*skipped 1 that had expired" "expired records"
+run 0 get --key="$K" kept && out_is "y" "hand-written jsonl"
+run 3 load --key="$K2" --in="$TMP/a.snap" --create --capacity=1MiB --max-value=1KiB &&
+  err_has "the new store was removed" "load --create of values over the limit"
+expect_no_ipc "$K2" "load --create that does not fit"
+run 0 create --key="$K2" --capacity=1MiB --max-key=8
+run 3 load --key="$K2" --in="$TMP/a.snap" && err_has "nothing was loaded" "load of keys over the limit"
+run 0 stats --key="$K2" --json && json_check "d['items'] == 0" "a snapshot that does not fit loads nothing"
+run 0 destroy --key="$K2"
+run 3 dump --key="$K" --out="$TMP/no/such/dir/x.snap" && err_has "cannot write --out=" "dump to a bad path"
+
+# ---------------------------------------------------------------- check ---
+section "check"
+run 0 load --key="$K" --in="$TMP/a.snap"
+run 0 check --key="$K" && out_has "no problems found" "check"
+run 0 check --key="$K" --json && json_check "d['ok'] and d['clean'] and d['problems'] == [] \
+  and d['entries_checked'] == $items + 2" "check --json"
+"$HELPER" zero-index "$K" || fail "helper zero-index"
+run 3 check --key="$K" && err_has "check --repair" "check of a damaged index"
+out_has "^problem: " "check lists problems"
+run 3 check --key="$K" --json && json_check "not d['ok'] and not d['clean'] and len(d['problems']) > 0 \
+  and d['remaining_problems'] == d['problems']" "check --json of a damaged index"
+run 0 check --key="$K" --repair && out_has "all repaired" "check --repair"
+run 0 check --key="$K" --json && json_check "d['clean']" "check after repair"
+run 0 get --key="$K" greeting && out_is "hello" "get after repair"
+
+# ---------------------------------------------------------------- flush ---
+section "flush"
+run 0 put --key="$K" brief x --ttl=100ms
+sleep 0.5
+run 0 flush --key="$K" --expired && out_has "^flushed 1 expired entry" "flush --expired"
+run 0 flush --key="$K" && out_has "^flushed [0-9]* entries" "flush"
+run 0 keys --key="$K" && out_empty "keys after flush"
+
+# ------------------------------------------------------------------- ls ---
+section "ls"
+run 0 ls && out_has "^$K " "ls shows the store"
+run 0 ls --json && json_check "[s['items'] for s in d['stores'] if s['key'] == '$K'] == [0] \
+  and 'others' not in d and isinstance(d['others_count'], int) \
+  and all(set(s) >= {'key', 'shm_id', 'segment_bytes', 'items', 'attached_processes', 'owner', \
+  'mode', 'capacity', 'name'} for s in d['stores'])" "ls --json"
+
+# --------------------------------------------------- foreign segments ---
+section "a foreign segment at the key"
+"$HELPER" foreign "$FOREIGN" 8192 >/dev/null || fail "helper foreign"
+for args in "info" "stats" "get k" "put k v" "keys" "check" "dump --out=$TMP/f.snap" "load --in=$TMP/a.snap"; do
+  # shellcheck disable=SC2086
+  run 3 $args --key="$FOREIGN" && err_has "not a shmkv store" "$args on a foreign segment"
+done
+run 3 create --key="$FOREIGN" && err_has "already exists" "create on a foreign segment"
+run 3 load --key="$FOREIGN" --in="$TMP/a.snap" --create && err_has "already exists" "load --create on a foreign segment"
+run 3 destroy --key="$FOREIGN" && err_has "not a shmkv store" "destroy of a foreign segment"
+[[ "$(ipc_state "$FOREIGN")" == "shm=1 sem=0" ]] ||
+  fail "kvcli changed IPC objects at a foreign key: $(ipc_state "$FOREIGN")"
+run 0 ls --json && json_check "all(s['key'] != '$FOREIGN' for s in d['stores']) and 'others' not in d" \
+  "ls hides foreign segments"
+run 0 ls --all --json && json_check "[o['status'] for o in d['others'] if o['key'] == '$FOREIGN'] \
+  == ['not_shmkv']" "ls --all shows foreign segments"
+run 0 ls --all && out_has "^$FOREIGN .*not_shmkv" "ls --all table"
+"$HELPER" remove "$FOREIGN" >/dev/null
+
+section "a store owned by another user"
+"$HELPER" create-as 65534 "$OWNED"
+owner_rc=$?
+if ((owner_rc == 77)); then
+  echo "(skipped: creating a store as another user needs root)" >&2
+elif ((owner_rc != 0)); then
+  fail "helper create-as exited $owner_rc"
+else
+  run 3 info --key="$OWNED" && err_has "allow-foreign-owner" "foreign owner refused"
+  run 3 put --key="$OWNED" k v && err_has "allow-foreign-owner" "foreign owner refused (put)"
+  run 0 info --key="$OWNED" --allow-foreign-owner --json && json_check "d['owner_uid'] == 65534 \
+    and d['creator_uid'] == 65534 and d['mode'] == '0666'" "--allow-foreign-owner"
+  run 0 put --key="$OWNED" k v --allow-foreign-owner
+  run 0 get --key="$OWNED" k --allow-foreign-owner && out_is "v" "get from a foreign store"
+  run 0 ls --json && json_check "[(s['owner_uid'], s['items']) for s in d['stores'] \
+    if s['key'] == '$OWNED'] == [(65534, 1)]" "ls shows others' stores"
+  run 3 destroy --key="$OWNED" && err_has "allow-foreign-owner" "destroy of a foreign store"
+  run 0 destroy --key="$OWNED" --allow-foreign-owner
+fi
+expect_no_ipc "$OWNED" "foreign-owned store"
+
+section "another layout version"
+run 0 create --key="$OLD" --capacity=1MiB
+"$HELPER" set-layout "$OLD" 99 || fail "helper set-layout"
+run 3 info --key="$OLD" && err_has "layout version 99" "incompatible layout"
+run 0 ls --all --json && json_check "[o['status'] for o in d['others'] if o['key'] == '$OLD'] \
+  == ['incompatible']" "ls --all: other layout version"
+run 0 destroy --key="$OLD"
+expect_no_ipc "$OLD" "destroy of an incompatible store"
+
+section "lock timeout"
+run 0 create --key="$LOCKED" --capacity=1MiB
+"$HELPER" hold-lock "$LOCKED" 4000 >"$TMP/held" 2>&1 &
+holder=$!
+BG_PIDS+=("$holder")
+for _ in $(seq 100); do grep -q held "$TMP/held" && break; sleep 0.05; done
+run 3 info --key="$LOCKED" --lock-timeout=200ms && err_has "timed out" "lock timeout"
+wait "$holder"
+run 0 info --key="$LOCKED"
+run 0 destroy --key="$LOCKED"
+
+section "full store and small limits"
+run 0 create --key="$FULL" --capacity=64KiB --max-value=1KiB --no-evict
+run 0 info --key="$FULL" --json && json_check "d['evict'] is False" "--no-evict"
+run 3 put --key="$FULL" big "$(head -c 2000 /dev/zero | tr '\0' x)" && err_has "maximum" "argument over --max-value"
+value=$(head -c 1000 /dev/zero | tr '\0' v)
+full_rc=0
+for i in $(seq 200); do
+  "$KVCLI" put --key="$FULL" "k$i" "$value" >"$TMP/out" 2>"$TMP/err"
+  full_rc=$?
+  ((full_rc == 0)) || break
+done
+RC=$full_rc
+[[ "$full_rc" == 3 ]] || fail "filling a --no-evict store: exit $full_rc, want 3"
+check_stderr "put into a full store"
+run 0 destroy --key="$FULL"
+run 0 create --key="$SMALLKEY" --capacity=1MiB --max-key=16
+run 2 put --key="$SMALLKEY" 01234567890123456 v && err_has "maximum of 16" "key over --max-key"
+run 0 destroy --key="$SMALLKEY"
+
+section "--path naming"
+touch "$TMP/pathfile"
+read -r dev ino < <(stat -c '%d %i' "$TMP/pathfile")
+path_key=$(printf '0x%08x' $(((7 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff))))
+KEYS+=("$path_key")
+if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
+  echo "(skipped: ftok key $path_key is in use)" >&2
+else
+  run 0 create --path="$TMP/pathfile" --proj=7 --capacity=1MiB
+  run 0 put --path="$TMP/pathfile" --proj=7 k v
+  run 0 get --key="$path_key" k && out_is "v" "--path names the ftok key"
+  run 0 info --path="$TMP/pathfile" --proj=7 --json &&
+    json_check "d['key'] == '$path_key' and d['name'].startswith('path ')" "info of a --path store"
+  run 0 destroy --path="$TMP/pathfile" --proj=7
+  expect_no_ipc "$path_key" "--path store"
+fi
+run 3 info --path="$TMP/no-such-file" && err_has "touch" "--path to a missing file"
+
+# -------------------------------------------------------------- cleanup ---
+section "cleanup"
+run 0 destroy --key="$K"
+for key in "${KEYS[@]}"; do expect_no_ipc "$key" "end of test"; done
+
+if ((FAILURES > 0)); then
+  echo "kvcli_test: $FAILURES of $CHECKS checks failed" >&2
+  exit 1
+fi
+echo "kvcli_test: all $CHECKS checks passed" >&2

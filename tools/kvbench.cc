@@ -1,0 +1,225 @@
+// kvbench: a multi-process load generator for shmkv, in the spirit of
+// redis-benchmark and memtier_benchmark.
+//
+//   kvbench --procs=2 --threads=1 --keys=1M --value-size=100 --read-pct=95 \
+//           --dist=zipf:0.99 --duration=10s --warmup=2s [--json]
+//
+// By default it creates a store of its own under a fresh key, preloads the
+// keys, forks --procs client processes (each opens the store itself) with
+// --threads threads each, measures every operation, and destroys the store
+// at the end, also on SIGINT/SIGTERM. SIGKILL cannot be caught: the store
+// then stays (still usable) until `kvcli destroy --key=KEY` removes it; the
+// key is printed when the store is created. With --key or --path it uses an
+// existing store and leaves it in place.
+//
+// The load generator itself (flags, histogram, processes, report) lives in
+// bench/workload.h and is shared with the peer drivers of bench/run.sh.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "bench/workload.h"
+#include "kv/options.h"
+#include "kv/store.h"
+#include "kv/store_name.h"
+
+namespace shmkv {
+namespace bench {
+namespace {
+
+class ShmkvClient final : public Client {
+ public:
+  explicit ShmkvClient(Store* store) : store_(store) {}
+  OpResult Get(absl::string_view key, std::string* value) override {
+    absl::Status s = store_->Get(key, value);
+    if (s.ok()) return OpResult::kHit;
+    if (absl::IsNotFound(s)) return OpResult::kMiss;
+    return Error(std::move(s));
+  }
+  OpResult Put(absl::string_view key, absl::string_view value) override {
+    absl::Status s = store_->Put(key, value);
+    return s.ok() ? OpResult::kOk : Error(std::move(s));
+  }
+  std::string LastError() const override { return error_; }
+
+ private:
+  OpResult Error(absl::Status s) {
+    error_ = s.ToString();
+    return OpResult::kError;
+  }
+  Store* store_;
+  std::string error_;
+};
+
+struct ShmkvFlags {
+  std::optional<StoreName> name;  // an existing store
+  uint64_t capacity = 0;          // 0: sized from the workload
+  uint32_t stripes = 0;           // 0: the store's default
+};
+
+class ShmkvBackend final : public Backend {
+ public:
+  explicit ShmkvBackend(const ShmkvFlags& flags) : flags_(flags) {}
+  std::string Name() const override { return "shmkv"; }
+
+  absl::Status Create(const WorkloadConfig& config) override {
+    quiet_ = config.quiet;
+    if (flags_.name.has_value()) {
+      name_ = flags_.name;
+      absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, Options(), OpenMode::kAttach);
+      if (!s.ok()) return s.status();
+      store_ = std::move(*s);
+      if (flags_.capacity != 0) {
+        std::fprintf(stderr, "kvbench: --capacity is ignored for an existing store\n");
+      }
+      return absl::OkStatus();
+    }
+    Options options;
+    options.capacity_bytes = flags_.capacity;
+    if (options.capacity_bytes == 0) {
+      // Twice the records (32-byte header + key + value, 8-byte aligned), so
+      // that the log does not wrap around during a run and nothing is evicted.
+      const double record = 32 + config.key_size + config.MeanValueSize() + 7;
+      options.capacity_bytes = static_cast<size_t>(2 * record * static_cast<double>(config.keys));
+      options.capacity_bytes = std::max<size_t>(options.capacity_bytes, size_t{64} << 20);
+      options.capacity_bytes = (options.capacity_bytes + (size_t{1} << 20) - 1) >> 20 << 20;
+    }
+    options.expected_items = config.keys;
+    if (flags_.stripes != 0) options.lock_stripes = flags_.stripes;
+    if (config.value_max > options.max_value_size) options.max_value_size = config.value_max;
+    uint64_t mix = MonotonicNanos() ^ (static_cast<uint64_t>(getpid()) << 20);
+    Rng rng(mix);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      // 0x6b62xxxx: "kb", so `ipcs` shows whose segment it is.
+      const key_t key = static_cast<key_t>(0x6b620000u | static_cast<uint32_t>(rng.Below(0xffff) + 1));
+      absl::StatusOr<StoreName> name = StoreName::FromKey(key);
+      if (!name.ok()) return name.status();
+      absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name, options, OpenMode::kCreate);
+      if (absl::IsAlreadyExists(s.status())) continue;
+      if (!s.ok()) return s.status();
+      store_ = std::move(*s);
+      name_ = *name;
+      owned_ = true;
+      if (!quiet_) {
+        std::fprintf(stderr,
+                     "kvbench: created a %zu MiB store at %s; it is destroyed at the end (if kvbench "
+                     "is SIGKILLed, remove it with: kvcli destroy --key=0x%08x)\n",
+                     options.capacity_bytes >> 20, name_->ToString().c_str(),
+                     static_cast<unsigned>(key));
+      }
+      return absl::OkStatus();
+    }
+    return absl::ResourceExhaustedError("no free IPC key in 0x6b62xxxx after 100 tries");
+  }
+
+  absl::Status Attach() override {
+    if (store_ != nullptr) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, Options(), OpenMode::kAttach);
+    if (!s.ok()) return s.status();
+    store_ = std::move(*s);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::unique_ptr<Client>> NewClient() override {
+    return std::unique_ptr<Client>(new ShmkvClient(store_.get()));
+  }
+
+  void Detach() override { store_.reset(); }
+
+  void Describe(std::vector<std::pair<std::string, std::string>>* fields) override {
+    fields->emplace_back("store", absl::StrCat("\"", name_->ToString(), "\""));
+    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, Options(), OpenMode::kAttach);
+    if (!s.ok()) return;
+    if (absl::StatusOr<StoreInfo> info = (*s)->Info(); info.ok()) {
+      fields->emplace_back("lock_stripes", absl::StrCat(info->lock_stripes));
+    }
+    if (absl::StatusOr<StoreStats> st = (*s)->Stats(); st.ok()) {
+      // Counted since the store was created: preload and warmup included.
+      fields->emplace_back("capacity", absl::StrCat(st->capacity));
+      fields->emplace_back("items", absl::StrCat(st->items));
+      fields->emplace_back("evictions", absl::StrCat(st->evictions));
+      fields->emplace_back("lock_waits", absl::StrCat(st->lock_waits));
+    }
+  }
+
+  void Destroy() override {
+    store_.reset();
+    if (!owned_) return;
+    owned_ = false;
+    absl::Status s = Store::Destroy(*name_);
+    if (!s.ok()) std::fprintf(stderr, "kvbench: destroying the store: %s\n", s.ToString().c_str());
+  }
+
+ private:
+  ShmkvFlags flags_;
+  bool quiet_ = false;
+  std::optional<StoreName> name_;
+  bool owned_ = false;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace
+}  // namespace bench
+}  // namespace shmkv
+
+int main(int argc, char** argv) {
+  using namespace shmkv::bench;
+  WorkloadConfig config;
+  ShmkvFlags shmkv_flags;
+  std::string path;
+  int proj = 1;
+  FlagSet flags("kvbench",
+                "Multi-process load generator for shmkv. Creates a store of its own (destroyed at\n"
+                "the end, also on SIGINT/SIGTERM) unless --key or --path names an existing one.\n"
+                "The last stdout line is one JSON object with --json.");
+  AddWorkloadFlags(&flags, &config);
+  flags.Value("capacity", "SIZE", "capacity of the store it creates (default: twice the data)",
+              [&](absl::string_view v) {
+                auto n = ParseByteSize(v);
+                if (!n.ok()) return n.status();
+                shmkv_flags.capacity = *n;
+                return absl::OkStatus();
+              });
+  flags.Value("stripes", "N", "lock stripes of the store it creates (default: the store's)",
+              [&](absl::string_view v) {
+                return absl::SimpleAtoi(v, &shmkv_flags.stripes) && shmkv_flags.stripes > 0
+                           ? absl::OkStatus()
+                           : absl::InvalidArgumentError("not a positive number");
+              });
+  flags.Value("key", "0xKEY", "use the existing store at this IPC key (left in place)",
+              [&](absl::string_view v) -> absl::Status {
+                auto name = shmkv::StoreName::ParseKey(v);
+                if (!name.ok()) return name.status();
+                shmkv_flags.name = *name;
+                return absl::OkStatus();
+              });
+  flags.Value("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
+              [&](absl::string_view v) {
+                path = std::string(v);
+                return absl::OkStatus();
+              });
+  flags.Value("proj", "N", "ftok project id for --path (default 1)", [&](absl::string_view v) {
+    return absl::SimpleAtoi(v, &proj) ? absl::OkStatus() : absl::InvalidArgumentError("not a number");
+  });
+  flags.ParseOrExit(argc, argv);
+  if (!path.empty()) {
+    if (shmkv_flags.name.has_value()) {
+      std::fprintf(stderr, "kvbench: give --key or --path, not both\n");
+      return 2;
+    }
+    auto name = shmkv::StoreName::FromPath(path, proj);
+    if (!name.ok()) {
+      std::fprintf(stderr, "kvbench: --path: %s\n", name.status().ToString().c_str());
+      return 2;
+    }
+    shmkv_flags.name = *name;
+  }
+  ShmkvBackend backend(shmkv_flags);
+  return RunBenchmark(&backend, config);
+}

@@ -1,0 +1,12 @@
+// kvcli: inspect and manage shmkv stores. `kvcli help` explains the commands;
+// the implementation is the RunKvcli library in tools/kvcli/.
+#include <string>
+#include <vector>
+
+#include "tools/kvcli/kvcli.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return shmkv::kvcli::RunKvcli(std::move(args), stdin, stdout, stderr);
+}

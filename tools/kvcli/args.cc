@@ -1,0 +1,223 @@
+#include "tools/kvcli/args.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "tools/cli/parse.h"
+
+namespace shmkv {
+namespace kvcli {
+namespace {
+
+constexpr FlagInfo kFlags[] = {
+    // Store selection (every command that opens a store).
+    {"key", FlagKind::kValue, "KEY",
+     "the store's System V IPC key, hex (0x5f3e0001) or decimal"},
+    {"path", FlagKind::kValue, "FILE",
+     "name the store by an existing file instead (ftok(3) turns it into the key)"},
+    {"proj", FlagKind::kValue, "N", "ftok project id 1..255 used with --path (default 1)"},
+    {"allow-foreign-owner", FlagKind::kSwitch, "",
+     "open a store owned by another user (refused by default: it could be a squatter)"},
+    {"lock-timeout", FlagKind::kValue, "DUR",
+     "longest wait for a lock held by another process (default 5s)"},
+    // Output and key handling.
+    {"json", FlagKind::kSwitch, "", "print JSON (fields: kvcli help json)"},
+    {"escaped", FlagKind::kSwitch, "",
+     "KEY arguments (and --prefix) are escaped as keys prints them: \\\\ and \\xHH"},
+    {"help", FlagKind::kSwitch, "", "show help for the command"},
+    // create (and load --create)
+    {"capacity", FlagKind::kValue, "SIZE",
+     "bytes for entries: keys, values and 32 bytes each (default 64MiB)"},
+    {"mode", FlagKind::kValue, "OCTAL",
+     "permission bits of the segment (default 0600; 0660 shares with the group)"},
+    {"max-value", FlagKind::kValue, "SIZE", "largest value accepted (default 1MiB)"},
+    {"max-key", FlagKind::kValue, "N", "longest key accepted, 1..4096 bytes (default 4096)"},
+    {"stripes", FlagKind::kValue, "N",
+     "lock stripes, rounded down to a power of two (default 64; small stores use fewer)"},
+    {"items", FlagKind::kValue, "N",
+     "expected number of entries, sizes the hash index (default capacity/128)"},
+    {"default-ttl", FlagKind::kValue, "DUR",
+     "TTL of writes that give none (default none: entries never expire)"},
+    {"no-evict", FlagKind::kSwitch, "",
+     "refuse writes when full instead of evicting least recently used entries"},
+    // stats
+    {"watch", FlagKind::kOptionalValue, "SECONDS",
+     "refresh every SECONDS (default 1; 500ms works too) until Ctrl-C, with rates"},
+    {"count", FlagKind::kValue, "N", "with --watch: stop after N refreshes"},
+    // get / put / incr / touch
+    {"meta", FlagKind::kSwitch, "", "also print version, flags and TTL (on stderr)"},
+    {"ttl", FlagKind::kValue, "DUR",
+     "expire after DUR (30s, 5m, 2h); none = never; default: the store's default TTL"},
+    {"if-absent", FlagKind::kSwitch, "", "store only if the key does not exist (else exit 1)"},
+    {"if-present", FlagKind::kSwitch, "", "store only if the key exists (else exit 1)"},
+    {"cas", FlagKind::kValue, "VERSION",
+     "store only if the entry's version is VERSION (see get --meta; else exit 1)"},
+    {"flags", FlagKind::kValue, "N", "32-bit number stored with the value (get --meta shows it)"},
+    {"init", FlagKind::kValue, "N", "starting value when the key is missing (default 0)"},
+    // keys
+    {"prefix", FlagKind::kValue, "P", "only keys starting with P"},
+    {"limit", FlagKind::kValue, "N", "stop after N keys"},
+    {"long", FlagKind::kSwitch, "", "also show size, TTL, version and flags"},
+    // dump / load
+    {"out", FlagKind::kValue, "FILE", "where to write the snapshot; - for stdout"},
+    {"format", FlagKind::kValue, "FORMAT",
+     "binary (checksummed, the default) or jsonl (one JSON object a line)"},
+    {"in", FlagKind::kValue, "FILE", "snapshot to read (binary or jsonl, detected); - for stdin"},
+    {"create", FlagKind::kSwitch, "",
+     "create the store first (fails if it exists); takes the create flags"},
+    // check / flush / ls
+    {"repair", FlagKind::kSwitch, "",
+     "rebuild damaged indexes and drop unreadable entries (dump first if you can)"},
+    {"expired", FlagKind::kSwitch, "", "remove only expired entries, and print how many"},
+    {"all", FlagKind::kSwitch, "",
+     "also show segments that are not shmkv stores or cannot be read"},
+};
+
+}  // namespace
+
+const FlagInfo* FindFlag(absl::string_view name) {
+  for (const FlagInfo& flag : kFlags) {
+    if (name == flag.name) return &flag;
+  }
+  return nullptr;
+}
+
+const std::string* ParsedArgs::Get(absl::string_view name) const {
+  auto it = flags.find(std::string(name));
+  return it == flags.end() ? nullptr : &it->second;
+}
+
+ParsedArgs SplitArgs(const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  bool command_seen = false;
+  bool flags_done = false;
+  auto fail = [&parsed](std::string message) {
+    if (parsed.error.empty()) parsed.error = std::move(message);
+  };
+  auto positional = [&](const std::string& arg) {
+    if (!command_seen) {
+      parsed.command = arg;
+      command_seen = true;
+    } else {
+      parsed.positionals.push_back(arg);
+    }
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (flags_done) {
+      positional(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (arg == "-h") {
+      parsed.help = true;
+      continue;
+    }
+    if (arg.size() <= 2 || arg[0] != '-' || arg[1] != '-') {
+      positional(arg);
+      continue;
+    }
+    absl::string_view body = absl::string_view(arg).substr(2);
+    size_t eq = body.find('=');
+    absl::string_view name = body.substr(0, eq);
+    const bool has_value = eq != absl::string_view::npos;
+    std::string value = has_value ? std::string(body.substr(eq + 1)) : std::string();
+    const FlagInfo* info = FindFlag(name);
+    if (info == nullptr) {
+      fail(absl::StrCat("unknown flag --", Quote(name)));
+      continue;
+    }
+    if (info->kind == FlagKind::kSwitch && has_value) {
+      fail(absl::StrCat("--", info->name, " takes no value (remove \"=", Quote(value), "\")"));
+      continue;
+    }
+    if (info->kind == FlagKind::kValue && !has_value) {
+      if (i + 1 >= args.size()) {
+        fail(absl::StrCat("--", info->name, " needs a value: --", info->name, "=",
+                          info->value_name));
+        continue;
+      }
+      value = args[++i];
+    }
+    if (name == "help") {
+      parsed.help = true;
+      continue;
+    }
+    if (!parsed.flags.emplace(std::string(name), value).second) {
+      fail(absl::StrCat("--", info->name, " is given twice"));
+    }
+  }
+  return parsed;
+}
+
+bool ParseUnsigned(absl::string_view text, uint64_t max, bool allow_hex, uint64_t* out) {
+  int base = 10;
+  if (allow_hex && text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    text.remove_prefix(2);
+  }
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t value = 0;
+  for (char c : text) {
+    int digit;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (base == 16 && c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else if (base == 16 && c >= 'A' && c <= 'F') {
+      digit = c - 'A' + 10;
+    } else {
+      return false;
+    }
+    if (value > (std::numeric_limits<uint64_t>::max() - static_cast<uint64_t>(digit)) /
+                    static_cast<uint64_t>(base)) {
+      return false;
+    }
+    value = value * static_cast<uint64_t>(base) + static_cast<uint64_t>(digit);
+  }
+  if (value > max) return false;
+  *out = value;
+  return true;
+}
+
+bool ParseSigned(absl::string_view text, int64_t* out) {
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  uint64_t magnitude = 0;
+  const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  if (!ParseUnsigned(text, limit, /*allow_hex=*/false, &magnitude)) return false;
+  if (negative) {
+    // Two's complement negation of a magnitude of at most 2^63.
+    *out = static_cast<int64_t>(~magnitude + 1);
+  } else {
+    *out = static_cast<int64_t>(magnitude);
+  }
+  return true;
+}
+
+bool ParseMode(absl::string_view text, int* out) {
+  if (absl::StartsWith(text, "0o") || absl::StartsWith(text, "0O")) text.remove_prefix(2);
+  if (text.empty() || text.size() > 4) return false;
+  int value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return false;
+    value = value * 8 + (c - '0');
+  }
+  if (value > 0777) return false;
+  *out = value;
+  return true;
+}
+
+std::string Quote(absl::string_view text) {
+  constexpr size_t kMax = 64;
+  if (text.size() <= kMax) return cli::EscapeKey(text);
+  return absl::StrCat(cli::EscapeKey(text.substr(0, kMax)), "...");
+}
+
+}  // namespace kvcli
+}  // namespace shmkv

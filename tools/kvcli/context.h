@@ -1,0 +1,145 @@
+// What every kvcli command implementation shares: the parsed command line,
+// the streams, error reporting with exit codes, flag value parsing and
+// opening the selected store.
+#ifndef SHMKV_TOOLS_KVCLI_CONTEXT_H_
+#define SHMKV_TOOLS_KVCLI_CONTEXT_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "kv/options.h"
+#include "kv/store.h"
+#include "kv/store_name.h"
+#include "tools/kvcli/args.h"
+#include "tools/kvcli/help.h"
+#include "tools/kvcli/kvcli.h"
+
+namespace shmkv {
+namespace kvcli {
+
+class Context {
+ public:
+  Context(const CommandSpec& spec, ParsedArgs args, std::FILE* in, std::FILE* out,
+          std::FILE* err, const RunOptions& options)
+      : spec_(spec), args_(std::move(args)), in_(in), out_(out), err_(err), options_(options) {}
+
+  const CommandSpec& spec() const { return spec_; }
+  const ParsedArgs& args() const { return args_; }
+  const std::string& arg(size_t i) const { return args_.positionals[i]; }
+  size_t arg_count() const { return args_.positionals.size(); }
+  bool Has(absl::string_view flag) const { return args_.Has(flag); }
+  const std::string* Get(absl::string_view flag) const { return args_.Get(flag); }
+  bool dry_run() const { return options_.dry_run; }
+  std::FILE* in() const { return in_; }
+  std::FILE* out() const { return out_; }
+  std::FILE* err() const { return err_; }
+
+  // "kvcli: <command>: <message>" and the usage line on err; returns 2.
+  int Usage(absl::string_view message);
+  // "kvcli: <command>: <message>" on err; returns `code`.
+  int Fail(int code, absl::string_view message);
+  // Fail() with the status's message and the exit code of a store-level
+  // failure: 2 for InvalidArgument (with the usage line), else 3.
+  int StoreFailure(const absl::Status& status);
+  // Like StoreFailure, but NotFound, AlreadyExists and FailedPrecondition
+  // (a condition not met) exit 1.
+  int EntryFailure(const absl::Status& status);
+  // "kvcli: warning: <message>" on err.
+  void Warn(absl::string_view message);
+
+  // Writes to out; false (after reporting, code 3) if the write failed.
+  bool Write(absl::string_view bytes);
+  // Flushes out; false if a write to it failed at any point.
+  bool FlushOut();
+
+  // Flag values. Absent flags leave *out unchanged and return OK; bad
+  // values return InvalidArgument with a message naming the flag.
+  absl::Status SizeFlag(absl::string_view flag, uint64_t* out) const;
+  absl::Status DurationFlag(absl::string_view flag, absl::Duration* out) const;
+  // A TTL: a positive duration, or none/never/inf for InfiniteDuration().
+  absl::Status TtlFlag(absl::string_view flag, absl::Duration* out) const;
+  absl::Status UnsignedFlag(absl::string_view flag, uint64_t max, bool allow_hex,
+                            uint64_t* out) const;
+  absl::Status SignedFlag(absl::string_view flag, int64_t* out) const;
+  // A key argument, unescaped under --escaped; never empty.
+  absl::Status KeyArg(size_t index, std::string* key) const;
+
+  // Resolves --key / --path / --proj and the per-process options
+  // (--allow-foreign-owner, --lock-timeout). Returns 0, or the exit code
+  // after reporting.
+  int ResolveStore();
+  const StoreName& name() const { return *name_; }
+  const Options& open_options() const { return open_options_; }
+  // The create flags (capacity, mode, ...) applied to open_options(); 0 or a
+  // usage exit code after reporting.
+  int ResolveCreateOptions(Options* options);
+
+  // Store::Open with the resolved name, after ResolveStore. Removes a
+  // semaphore set that Open created and left behind at a key whose segment
+  // it could not use (a foreign segment), so a failed kvcli leaves nothing.
+  absl::StatusOr<std::unique_ptr<Store>> Open(OpenMode mode, const Options& options);
+  // Open(kAttach, open_options()), reporting failure; nullptr then, with
+  // *code set.
+  std::unique_ptr<Store> Attach(int* code);
+
+ private:
+  const CommandSpec& spec_;
+  ParsedArgs args_;
+  std::FILE* in_;
+  std::FILE* out_;
+  std::FILE* err_;
+  RunOptions options_;
+  absl::optional<StoreName> name_;
+  Options open_options_;
+  bool write_failed_ = false;
+};
+
+// Command implementations (run.cc, snapshot_commands.cc, ls.cc).
+int RunCreate(Context& ctx);
+int RunInfo(Context& ctx);
+int RunStats(Context& ctx);
+int RunGet(Context& ctx);
+int RunPut(Context& ctx);
+int RunDel(Context& ctx);
+int RunIncr(Context& ctx);
+int RunTouch(Context& ctx);
+int RunKeys(Context& ctx);
+int RunDump(Context& ctx);
+int RunLoad(Context& ctx);
+int RunCheck(Context& ctx);
+int RunFlush(Context& ctx);
+int RunDestroy(Context& ctx);
+int RunLs(Context& ctx);
+
+// Store::Open, minus a leak: Open creates the store's semaphore set before
+// it looks at the segment, and leaves that set behind when the segment turns
+// out to be unusable (not a shmkv store, or kCreate on an occupied key).
+// This removes a set that did not exist before the call when Open fails
+// while a segment exists at the key, so a failed kvcli leaves nothing.
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreName& name, const Options& options,
+                                                 OpenMode mode);
+
+// Shared formatting.
+std::string KeyHex(key_t key);                // "0x5f3e0001"
+std::string ModeText(int mode);               // "0600"
+std::string UserName(uid_t uid);              // "root", or "" if unknown
+std::string TtlText(absl::Duration ttl);      // "30s", "none"
+int64_t TtlMillis(absl::Duration ttl);        // -1 for never; >= 1 otherwise
+bool IsUtf8(absl::string_view bytes);
+// `message` with control characters (newlines included) shown as \xHH, so
+// that every error stays on one line.
+std::string OneLine(absl::string_view message);
+
+}  // namespace kvcli
+}  // namespace shmkv
+
+#endif  // SHMKV_TOOLS_KVCLI_CONTEXT_H_

@@ -1,0 +1,388 @@
+#include "tools/kvcli/help.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tools/kvcli/args.h"
+
+namespace shmkv {
+namespace kvcli {
+namespace {
+
+constexpr const char* kStoreFlags[] = {"key", "path", "proj", "allow-foreign-owner",
+                                       "lock-timeout"};
+
+
+std::vector<CommandSpec> BuildCommands() {
+  std::vector<CommandSpec> c;
+  c.push_back({"create",
+               "--key=KEY|--path=FILE [--capacity=SIZE] [--mode=OCTAL] [--max-value=SIZE] "
+               "[--max-key=N] [--stripes=N] [--items=N] [--default-ttl=DUR] [--no-evict]",
+               "create a store (fails if one exists)",
+               "Creates a new, empty store. Fails (exit 3) if a store or any other\n"
+               "segment already exists at that key. The settings are fixed for the life\n"
+               "of the store; kvcli info shows them. Prints one line describing it.",
+               "kvcli create --key=0x5f3e0001 --capacity=64MiB\n"
+               "kvcli create --path=/var/run/app.cache --capacity=1GiB --mode=0660 --default-ttl=1h",
+               true,
+               {{"capacity"},
+                {"mode"},
+                {"max-value"},
+                {"max-key"},
+                {"stripes"},
+                {"items"},
+                {"default-ttl"},
+                {"no-evict"}},
+               0,
+               0});
+  c.push_back({"info", "--key=KEY|--path=FILE [--json]",
+               "show settings, owner, size and attached processes",
+               "Shows the store's name, System V ids, layout version, capacity and\n"
+               "limits, creation time and creator, owner and mode, the number of\n"
+               "entries, how many processes are attached (not counting kvcli itself),\n"
+               "and warnings about host settings that would remove the store.",
+               "kvcli info --key=0x5f3e0001\nkvcli info --key=0x5f3e0001 --json",
+               true,
+               {{"json"}},
+               0,
+               0});
+  c.push_back({"stats", "--key=KEY|--path=FILE [--json] [--watch[=SECONDS]] [--count=N]",
+               "show counters; --watch refreshes them like top",
+               "Prints the store's counters: entries, bytes, hits, misses, puts,\n"
+               "deletes, evictions, expirations, lock waits. Counters start at zero\n"
+               "when the store is created.\n"
+               "With --watch the numbers refresh in place (on a terminal; otherwise each\n"
+               "refresh is printed after the previous one) and show rates per second\n"
+               "and the hit ratio of the last interval. Ctrl-C ends it (exit 0).\n"
+               "With --watch --json each refresh is one JSON line.",
+               "kvcli stats --key=0x5f3e0001\n"
+               "kvcli stats --key=0x5f3e0001 --watch\n"
+               "kvcli stats --key=0x5f3e0001 --watch=500ms --count=10 --json",
+               true,
+               {{"json"}, {"watch"}, {"count"}},
+               0,
+               0});
+  c.push_back({"get", "--key=KEY|--path=FILE KEY [--meta] [--json] [--escaped]",
+               "print a value (raw bytes, no newline added)",
+               "Writes the value of KEY to stdout exactly as stored: binary values are\n"
+               "safe, and no newline is added. Exit 1 if the key does not exist (or\n"
+               "has expired).\n"
+               "--meta adds one line on stderr: version, flags, TTL left and size.\n"
+               "--json prints one JSON object instead, with the value in base64.",
+               "kvcli get --key=0x5f3e0001 user:42\n"
+               "kvcli get --key=0x5f3e0001 user:42 --meta > value.bin",
+               true,
+               {{"meta"}, {"json", "print a JSON object with the value (base64) and its metadata"},
+                {"escaped"}},
+               1,
+               1});
+  c.push_back({"put",
+               "--key=KEY|--path=FILE KEY VALUE|- [--ttl=DUR|none] "
+               "[--if-absent|--if-present|--cas=VERSION] [--flags=N] [--escaped]",
+               "store a value (VALUE - reads stdin)",
+               "Stores VALUE under KEY, replacing any value. With - as VALUE the value\n"
+               "is read from stdin byte for byte (binary data is fine). Prints nothing\n"
+               "on success. Exit 1 when a condition (--if-absent, --if-present, --cas)\n"
+               "is not met; exit 3 when the value is over the store's --max-value or the\n"
+               "store is full and created with --no-evict.",
+               "kvcli put --key=0x5f3e0001 greeting hello --ttl=30s\n"
+               "kvcli put --key=0x5f3e0001 image:1 - < photo.jpg\n"
+               "kvcli put --key=0x5f3e0001 lock:job ME --if-absent --ttl=5m",
+               true,
+               {{"ttl"}, {"if-absent"}, {"if-present"}, {"cas"}, {"flags"}, {"escaped"}},
+               2,
+               2});
+  c.push_back({"del", "--key=KEY|--path=FILE KEY [--escaped]", "delete an entry",
+               "Deletes KEY. Prints nothing on success; exit 1 if the key does not exist.",
+               "kvcli del --key=0x5f3e0001 user:42", true, {{"escaped"}}, 1, 1});
+  c.push_back({"incr", "--key=KEY|--path=FILE KEY [DELTA] [--init=N] [--ttl=DUR|none] [--escaped]",
+               "add to a decimal counter and print the result",
+               "Adds DELTA (default 1; may be negative) to the decimal number stored at\n"
+               "KEY and prints the new value. A missing key is created holding\n"
+               "--init plus DELTA, with --ttl (the TTL applies only on creation). The\n"
+               "result wraps around on 64-bit overflow. Exit 1 if the value is not a\n"
+               "number.",
+               "kvcli incr --key=0x5f3e0001 visits\n"
+               "kvcli incr --key=0x5f3e0001 stock:7 -3 --init=100",
+               true,
+               {{"init"}, {"ttl", "TTL of the entry when incr creates it; none = never"},
+                {"escaped"}},
+               1,
+               2});
+  c.push_back({"touch", "--key=KEY|--path=FILE KEY --ttl=DUR|none [--escaped]",
+               "change an entry's TTL",
+               "Sets the TTL of KEY, counted from now; --ttl=none makes it never expire.\n"
+               "Prints nothing; exit 1 if the key does not exist.",
+               "kvcli touch --key=0x5f3e0001 session:9 --ttl=30m", true,
+               {{"ttl", "the new TTL, counted from now (required); none = never expire"},
+                {"escaped"}},
+               1,
+               1});
+  c.push_back({"keys", "--key=KEY|--path=FILE [--prefix=P] [--limit=N] [--long] [--json] [--escaped]",
+               "list keys, one a line",
+               "Prints the live keys, one a line, in no particular order (pipe to sort).\n"
+               "A key is printed as is unless it holds a backslash or bytes that are not\n"
+               "printable ASCII: those are escaped as \\\\ and \\xHH (give such a key back to\n"
+               "get/put/del with --escaped). --long adds columns: size, TTL left,\n"
+               "version, flags. --json prints one JSON object a line.",
+               "kvcli keys --key=0x5f3e0001 --prefix=user: --limit=20\n"
+               "kvcli keys --key=0x5f3e0001 --long | sort -k5",
+               true,
+               {{"prefix"}, {"limit"}, {"long"}, {"json", "print one JSON object per key, a line each"},
+                {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"}},
+               0,
+               0});
+  c.push_back({"dump", "--key=KEY|--path=FILE --out=FILE|- [--format=binary|jsonl]",
+               "write every entry to a snapshot file",
+               "Writes every live entry (key, value, remaining TTL, version, flags) to\n"
+               "a snapshot that kvcli load reads back, even into a new store. Writers may\n"
+               "keep working meanwhile: entries changed during the dump may or may not be\n"
+               "in it. A file is written under a temporary name and renamed when\n"
+               "complete, so a failed dump never leaves a partial FILE. The binary format\n"
+               "is checksummed; jsonl is for people and scripts (values in base64).\n"
+               "Prints how many entries were written (on stderr with --out=-).",
+               "kvcli dump --key=0x5f3e0001 --out=cache.snap\n"
+               "kvcli dump --key=0x5f3e0001 --out=- --format=jsonl | head",
+               true,
+               {{"out"}, {"format"}},
+               0,
+               0});
+  c.push_back({"load",
+               "--key=KEY|--path=FILE --in=FILE|- [--create [--capacity=SIZE] [create flags]]",
+               "read a snapshot into a store",
+               "Reads a snapshot written by kvcli dump (binary or jsonl, detected) and\n"
+               "stores each entry with its remaining TTL and flags, replacing existing\n"
+               "values (versions are new). The whole file is verified first, and checked\n"
+               "against the store's limits, so a damaged snapshot or one the store cannot\n"
+               "hold loads nothing. Each TTL is what was left at dump time (the time\n"
+               "since is not subtracted); entries whose TTL had run out are skipped.\n"
+               "The store must exist, or pass --create (with the create flags) to\n"
+               "create it first. Prints how many entries were loaded.",
+               "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
+               "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
+               true,
+               {{"in"},
+                {"create"},
+                {"capacity"},
+                {"mode"},
+                {"max-value"},
+                {"max-key"},
+                {"stripes"},
+                {"items"},
+                {"default-ttl"},
+                {"no-evict"}},
+               0,
+               0});
+  c.push_back({"check", "--key=KEY|--path=FILE [--repair] [--json]",
+               "verify the store's structure; --repair fixes it",
+               "Verifies the whole store under its store-wide lock (other processes wait)\n"
+               "and prints each problem found. --repair also rebuilds damaged indexes\n"
+               "from the entry logs and drops entries it cannot read, printing each\n"
+               "repair. Exit 0 if no problem remains, 3 if problems remain.",
+               "kvcli check --key=0x5f3e0001\nkvcli check --key=0x5f3e0001 --repair", true,
+               {{"repair"}, {"json"}}, 0, 0});
+  c.push_back({"flush", "--key=KEY|--path=FILE [--expired]",
+               "remove every entry (or only the expired ones)",
+               "Removes every entry and prints how many the store held; the store\n"
+               "itself, its settings and counters stay. With --expired, removes only\n"
+               "entries whose TTL has run out (otherwise reclaimed lazily) and prints\n"
+               "how many.",
+               "kvcli flush --key=0x5f3e0001 --expired", true, {{"expired"}}, 0, 0});
+  c.push_back({"destroy", "--key=KEY|--path=FILE", "remove the store",
+               "Removes the store's segment and semaphore set: its contents are gone.\n"
+               "Processes still attached keep working on their detached copy until they\n"
+               "exit; new opens find no store. A segment that is not a shmkv store is\n"
+               "left alone (exit 3).",
+               "kvcli destroy --key=0x5f3e0001", true, {}, 0, 0});
+  c.push_back({"ls", "[--all] [--json]", "list every shmkv store on this host",
+               "Lists the shmkv stores on this host from /proc/sysvipc/shm: key, shm id,\n"
+               "segment size, entries, attached processes (besides kvcli), owner and\n"
+               "mode. kvcli attaches to each store only to read its info and counters.\n"
+               "Segments that are not shmkv stores, or that this user may not read, are\n"
+               "only counted unless --all lists them too.",
+               "kvcli ls\nkvcli ls --all --json", false,
+               {{"all"}, {"json"}, {"lock-timeout", "longest wait for each store's lock (default 1s)"}},
+               0, 0});
+  return c;
+}
+
+std::string FlagLine(const FlagUse& use) {
+  const FlagInfo* info = FindFlag(use.name);
+  if (info == nullptr) return "";
+  std::string left = absl::StrCat("--", info->name);
+  if (info->kind == FlagKind::kValue) absl::StrAppend(&left, "=", info->value_name);
+  if (info->kind == FlagKind::kOptionalValue) absl::StrAppend(&left, "[=", info->value_name, "]");
+  return absl::StrFormat("  %-24s %s\n", left, use.help != nullptr ? use.help : info->help);
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& Commands() {
+  static const std::vector<CommandSpec>* commands = new std::vector<CommandSpec>(BuildCommands());
+  return *commands;
+}
+
+const CommandSpec* FindCommand(absl::string_view name) {
+  for (const CommandSpec& spec : Commands()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+bool CommandTakesFlag(const CommandSpec& spec, absl::string_view name) {
+  if (name == "help") return true;
+  if (spec.store) {
+    for (const char* flag : kStoreFlags) {
+      if (name == flag) return true;
+    }
+  }
+  for (const FlagUse& use : spec.flags) {
+    if (name == use.name) return true;
+  }
+  return false;
+}
+
+std::string UsageLine(const CommandSpec& spec) {
+  return absl::StrCat("usage: kvcli ", spec.name, " ", spec.synopsis,
+                      "  (more: kvcli help ", spec.name, ")");
+}
+
+std::string CommandHelp(const CommandSpec& spec) {
+  std::string text = absl::StrCat("usage: kvcli ", spec.name, " ", spec.synopsis, "\n\n",
+                                  spec.description, "\n");
+  if (!spec.flags.empty()) {
+    text += "\nFlags:\n";
+    for (const FlagUse& use : spec.flags) {
+      if (spec.store && std::string(use.name) == "lock-timeout") continue;
+      text += FlagLine(use);
+    }
+  }
+  if (spec.store) {
+    text += "\nStore (one of --key or --path is required):\n";
+    for (const char* flag : kStoreFlags) text += FlagLine(FlagUse{flag});
+  }
+  if (spec.examples != nullptr && spec.examples[0] != '\0') {
+    text += "\nExamples:\n";
+    absl::string_view rest = spec.examples;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      absl::StrAppend(&text, "  ", rest.substr(0, nl), "\n");
+      if (nl == absl::string_view::npos) break;
+      rest.remove_prefix(nl + 1);
+    }
+  }
+  text +=
+      "\nExit status: 0 ok, 1 key not found or condition not met, 2 usage error,\n"
+      "3 store or file error. Sizes: 4096, 64KiB, 64MiB, 1GiB. Durations: 500ms,\n"
+      "30s, 5m, 2h, 1d.\n";
+  return text;
+}
+
+std::string OverviewHelp() {
+  std::string text =
+      "kvcli looks inside and manages shmkv stores: key-value caches kept in one\n"
+      "System V shared-memory segment and shared by every process on this host.\n"
+      "\n"
+      "usage: kvcli <command> [flags] [args]\n"
+      "       kvcli help <command>      (or kvcli <command> --help)\n"
+      "\n"
+      "Choose the store with --key=0x5f3e0001 (its System V key, hex or decimal),\n"
+      "or --path=FILE [--proj=N] if its programs name it by an existing file.\n"
+      "\n"
+      "Commands:\n";
+  for (const CommandSpec& spec : Commands()) {
+    absl::StrAppend(&text, absl::StrFormat("  %-9s %s\n", spec.name, spec.summary));
+  }
+  text +=
+      "\n"
+      "Examples:\n"
+      "  kvcli create --key=0x5f3e0001 --capacity=64MiB\n"
+      "  kvcli put --key=0x5f3e0001 greeting hello --ttl=30s\n"
+      "  kvcli get --key=0x5f3e0001 greeting\n"
+      "  kvcli stats --key=0x5f3e0001 --watch\n"
+      "  kvcli dump --key=0x5f3e0001 --out=backup.snap\n"
+      "  kvcli ls\n"
+      "\n"
+      "Sizes: 4096, 64KiB, 64MiB, 1GiB.  Durations: 500ms, 30s, 5m, 2h, 1d.\n"
+      "Keys are taken literally; with --escaped, \\\\ and \\xHH in them are decoded\n"
+      "(the form keys prints). Put -- before a key or value that starts with -.\n"
+      "\n"
+      "Exit status:\n"
+      "  0  success\n"
+      "  1  key not found, or a condition was not met (--if-absent, --if-present,\n"
+      "     --cas, incr of a non-number)\n"
+      "  2  usage error: unknown command or flag, bad value, missing argument\n"
+      "  3  store or file error: no such store, permission denied, not a shmkv\n"
+      "     segment, other layout version, corrupt, full, lock timeout, I/O error\n"
+      "Errors are one line on stderr starting \"kvcli: \" that says what to do.\n"
+      "\n"
+      "More: kvcli help <command>; kvcli help json (fields of --json output).\n";
+  return text;
+}
+
+std::string ShortUsage() {
+  std::string text = "usage: kvcli <command> [flags] [args]; commands:";
+  for (const CommandSpec& spec : Commands()) absl::StrAppend(&text, " ", spec.name);
+  absl::StrAppend(&text, "; kvcli help explains them");
+  return text;
+}
+
+std::string JsonHelp() {
+  return
+      "--json output: one JSON object (keys and stats --watch: one object a line).\n"
+      "Field names are stable; new fields may be added. Byte strings that may not\n"
+      "be text (keys, values) come as base64 in *_b64 fields; a plain \"key\" or\n"
+      "\"value\" field is for display (bytes that are not UTF-8 show as U+00XX).\n"
+      "Sizes are bytes, times are Unix milliseconds, TTLs are milliseconds with\n"
+      "-1 meaning never expires.\n"
+      "\n"
+      "kvcli info --json\n"
+      "  name, key (\"0x5f3e0001\"), key_decimal, shm_id, sem_id, layout_version,\n"
+      "  segment_bytes, capacity, lock_stripes, buckets, max_key_size,\n"
+      "  max_value_size, evict (bool), default_ttl_ms (0 = none), created_at_ms,\n"
+      "  created_at (RFC 3339, UTC), creator_uid, creator_pid, owner_uid, owner\n"
+      "  (user name or \"\"), mode (\"0600\"), attached_processes (not counting\n"
+      "  kvcli), removed (bool), items, warnings (array of strings)\n"
+      "\n"
+      "kvcli stats --json\n"
+      "  items, hits, misses, puts, deletes, evictions, expirations, key_bytes,\n"
+      "  value_bytes, bytes_used, capacity, lock_waits, owner_deaths_recovered,\n"
+      "  hit_ratio (hits / (hits + misses); null before the first read)\n"
+      "  with --watch also: time_ms, interval_ms, and per-second rates over the\n"
+      "  last interval (null on the first line): ops_per_sec (gets + puts +\n"
+      "  deletes), gets_per_sec, puts_per_sec, deletes_per_sec,\n"
+      "  evictions_per_sec, expirations_per_sec, interval_hit_ratio\n"
+      "\n"
+      "kvcli keys --json (one object a line)\n"
+      "  key (display), key_b64, key_escaped (the form keys prints), size,\n"
+      "  ttl_ms, version, flags\n"
+      "\n"
+      "kvcli get --json\n"
+      "  key, key_b64, value (only when the value is UTF-8), value_b64, size,\n"
+      "  version, flags, ttl_ms, expires_at_ms (0 = never)\n"
+      "\n"
+      "kvcli check --json\n"
+      "  ok (no problem found before repair), problems, repairs (arrays of\n"
+      "  strings), entries_checked, entries_dropped, repaired (bool: --repair was\n"
+      "  given), remaining_problems (array: what a re-check after the repair still\n"
+      "  finds), clean (bool: no problem remains; exit 0)\n"
+      "\n"
+      "kvcli ls --json\n"
+      "  stores: array of objects: key, key_decimal, shm_id, segment_bytes,\n"
+      "    capacity, items, attached_processes, owner_uid, owner, mode, name\n"
+      "  others: with --all, array of objects: key, key_decimal, shm_id,\n"
+      "    segment_bytes, attached_processes, owner_uid, owner, mode, status,\n"
+      "    detail. status is not_shmkv (no shmkv header), permission_denied,\n"
+      "    private (key 0), incompatible (a shmkv store this build cannot open:\n"
+      "    other layout version or ABI, unfinished or corrupt header) or error\n"
+      "  others_count: how many segments are not listed in stores\n";
+}
+
+std::string TopicNames() { return "json"; }
+
+std::string TopicHelp(absl::string_view topic) {
+  if (topic == "json") return JsonHelp();
+  return "";
+}
+
+}  // namespace kvcli
+}  // namespace shmkv

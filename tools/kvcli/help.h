@@ -1,0 +1,52 @@
+// kvcli's commands as data: names, arguments, accepted flags and help text.
+#ifndef SHMKV_TOOLS_KVCLI_HELP_H_
+#define SHMKV_TOOLS_KVCLI_HELP_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace shmkv {
+namespace kvcli {
+
+struct FlagUse {
+  const char* name;
+  const char* help = nullptr;  // nullptr: the flag's general help (args.cc)
+};
+
+struct CommandSpec {
+  const char* name;
+  const char* synopsis;     // after "kvcli <name> "
+  const char* summary;      // one line for the overview
+  const char* description;  // what it does, output, exit status
+  const char* examples;     // lines of examples, may be empty
+  bool store = true;        // takes the store selection flags
+  std::vector<FlagUse> flags;
+  size_t min_args = 0, max_args = 0;
+};
+
+const std::vector<CommandSpec>& Commands();
+// nullptr if there is no such command.
+const CommandSpec* FindCommand(absl::string_view name);
+// Whether `spec` accepts --name (including the store flags and --help).
+bool CommandTakesFlag(const CommandSpec& spec, absl::string_view name);
+
+// "usage: kvcli put --key=KEY|--path=FILE KEY VALUE|- [...]"
+std::string UsageLine(const CommandSpec& spec);
+std::string CommandHelp(const CommandSpec& spec);
+std::string OverviewHelp();
+// The short list printed after "no command given".
+std::string ShortUsage();
+// kvcli help json: the field names of every --json output.
+std::string JsonHelp();
+// kvcli help exit-codes / values (also part of the overview).
+std::string TopicNames();
+// Help for a topic other than a command; empty if unknown.
+std::string TopicHelp(absl::string_view topic);
+
+}  // namespace kvcli
+}  // namespace shmkv
+
+#endif  // SHMKV_TOOLS_KVCLI_HELP_H_

@@ -1,0 +1,292 @@
+// kvcli's command line, in process and without stores: help, usage errors
+// and flag validation run as dry runs (RunOptions::dry_run). The black-box
+// tests with real stores are tests/kvcli_test.sh.
+#include <stdio.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tools/kvcli/kvcli.h"
+
+// From kvcli_fuzzer.cc, linked into this test.
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+namespace shmkv {
+namespace kvcli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct Result {
+  int status;
+  std::string out, err;
+};
+
+Result DryRun(std::vector<std::string> args) {
+  char* out_buffer = nullptr;
+  size_t out_size = 0;
+  char* err_buffer = nullptr;
+  size_t err_size = 0;
+  FILE* out = open_memstream(&out_buffer, &out_size);
+  FILE* err = open_memstream(&err_buffer, &err_size);
+  FILE* in = fopen("/dev/null", "r");
+  RunOptions options;
+  options.dry_run = true;
+  Result result;
+  result.status = RunKvcli(std::move(args), in, out, err, options);
+  fclose(in);
+  fclose(out);
+  fclose(err);
+  result.out.assign(out_buffer, out_size);
+  result.err.assign(err_buffer, err_size);
+  free(out_buffer);
+  free(err_buffer);
+  return result;
+}
+
+int Lines(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+void ExpectUsageError(const std::vector<std::string>& args, const std::string& fragment) {
+  Result r = DryRun(args);
+  EXPECT_EQ(r.status, kExitUsage) << r.err;
+  EXPECT_THAT(r.err, StartsWith("kvcli: ")) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(fragment));
+  EXPECT_THAT(r.err, HasSubstr("\nusage: "));
+  EXPECT_EQ(Lines(r.err), 2) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+void ExpectValid(const std::vector<std::string>& args) {
+  Result r = DryRun(args);
+  EXPECT_EQ(r.status, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(KvcliHelp, OverviewListsEveryCommand) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"help"}, {"--help"}, {"-h"}}) {
+    Result r = DryRun(args);
+    EXPECT_EQ(r.status, kExitOk);
+    EXPECT_EQ(r.err, "");
+    for (const char* command : {"create", "info", "stats", "get", "put", "del", "incr", "touch",
+                                "keys", "dump", "load", "check", "flush", "destroy", "ls"}) {
+      EXPECT_THAT(r.out, HasSubstr(std::string("\n  ") + command + " ")) << command;
+    }
+    EXPECT_THAT(r.out, HasSubstr("Exit status"));
+    EXPECT_THAT(r.out, HasSubstr("kvcli help json"));
+  }
+}
+
+TEST(KvcliHelp, CommandHelpThroughHelpAndFlag) {
+  for (const char* command : {"create", "info", "stats", "get", "put", "del", "incr", "touch",
+                              "keys", "dump", "load", "check", "flush", "destroy", "ls"}) {
+    Result a = DryRun({"help", command});
+    Result b = DryRun({command, "--help"});
+    EXPECT_EQ(a.status, kExitOk);
+    EXPECT_EQ(b.status, kExitOk);
+    EXPECT_EQ(a.out, b.out);
+    EXPECT_THAT(a.out, StartsWith(std::string("usage: kvcli ") + command + " "));
+    EXPECT_THAT(a.out, HasSubstr("Exit status"));
+  }
+  // --help wins over anything else on the line.
+  EXPECT_EQ(DryRun({"put", "--bogus", "--help"}).status, kExitOk);
+}
+
+TEST(KvcliHelp, JsonTopicNamesTheStatsFields) {
+  Result r = DryRun({"help", "json"});
+  EXPECT_EQ(r.status, kExitOk);
+  for (const char* field : {"items", "hits", "misses", "puts", "deletes", "evictions",
+                            "expirations", "bytes_used", "capacity", "attached_processes",
+                            "key_b64", "remaining_problems", "others_count"}) {
+    EXPECT_THAT(r.out, HasSubstr(field));
+  }
+}
+
+TEST(KvcliHelp, UnknownTopic) {
+  Result r = DryRun({"help", "frobnicate"});
+  EXPECT_EQ(r.status, kExitUsage);
+  EXPECT_THAT(r.err, StartsWith("kvcli: help: no command or topic \"frobnicate\""));
+}
+
+TEST(KvcliUsage, NoCommand) {
+  Result r = DryRun({});
+  EXPECT_EQ(r.status, kExitUsage);
+  EXPECT_THAT(r.err, StartsWith("kvcli: no command given"));
+  EXPECT_EQ(Lines(r.err), 2);
+}
+
+TEST(KvcliUsage, UnknownCommandSuggestsTheRightOne) {
+  Result r = DryRun({"set", "--key=0x1", "a", "b"});
+  EXPECT_EQ(r.status, kExitUsage);
+  EXPECT_THAT(r.err, StartsWith("kvcli: unknown command \"set\"; did you mean kvcli put?"));
+  r = DryRun({"frob"});
+  EXPECT_EQ(r.status, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("kvcli help lists the commands"));
+}
+
+TEST(KvcliUsage, StoreSelection) {
+  ExpectUsageError({"info"}, "which store?");
+  ExpectUsageError({"info", "--key=0x1", "--path=/"}, "not both");
+  ExpectUsageError({"info", "--key=0"}, "--key");
+  ExpectUsageError({"info", "--key=0x1g"}, "--key");
+  ExpectUsageError({"info", "--key=-1"}, "--key");
+  ExpectUsageError({"info", "--key=0x1", "--proj=2"}, "--proj goes with --path");
+  ExpectUsageError({"info", "--path=/", "--proj=0"}, "--proj");
+  ExpectUsageError({"info", "--path=/", "--proj=256"}, "--proj");
+  ExpectUsageError({"info", "--key=0x1", "--lock-timeout=0"}, "--lock-timeout");
+  ExpectUsageError({"info", "--key=0x1", "--lock-timeout=soon"}, "--lock-timeout");
+  ExpectValid({"info", "--key=0x5f3e0001"});
+  ExpectValid({"info", "--key=1597898753"});
+  ExpectValid({"info", "--key", "0x5f3e0001", "--lock-timeout=500ms", "--allow-foreign-owner"});
+  ExpectValid({"--key=0x5f3e0001", "info"});
+  ExpectValid({"info", "--path=/", "--proj=7"});
+  Result r = DryRun({"info", "--path=/no/such/file/for/kvcli"});
+  EXPECT_EQ(r.status, kExitStore);
+  EXPECT_THAT(r.err, StartsWith("kvcli: info: cannot derive a key from /no/such/file/for/kvcli"));
+  EXPECT_EQ(Lines(r.err), 1);
+}
+
+TEST(KvcliUsage, FlagSyntax) {
+  ExpectUsageError({"get", "--key=0x1", "k", "--nope"}, "unknown flag --nope");
+  ExpectUsageError({"get", "--key=0x1", "k", "--ttl=1s"}, "--ttl does not apply to get");
+  ExpectUsageError({"get", "--key=0x1", "--key=0x2", "k"}, "--key is given twice");
+  ExpectUsageError({"get", "--key=0x1", "k", "--meta=yes"}, "--meta takes no value");
+  ExpectUsageError({"get", "k", "--key"}, "--key needs a value");
+  ExpectUsageError({"get", "--key=0x1"}, "missing KEY");
+  ExpectUsageError({"get", "--key=0x1", "a", "b"}, "unexpected argument \"b\"");
+  ExpectUsageError({"get", "--key=0x1", "a", "-x"}, "flags start with --");
+  ExpectUsageError({"info", "--key=0x1", "extra"}, "info takes only flags");
+  // "--" ends the flags, so keys may look like flags.
+  ExpectValid({"get", "--key=0x1", "--", "--weird-key"});
+  ExpectValid({"get", "--key=0x1", "--meta", "--json", "k"});
+}
+
+TEST(KvcliUsage, Keys) {
+  ExpectUsageError({"get", "--key=0x1", ""}, "KEY is empty");
+  ExpectUsageError({"get", "--key=0x1", std::string(4097, 'k')}, "at most 4096");
+  ExpectUsageError({"get", "--key=0x1", "--escaped", "bad\\q"}, "--escaped");
+  ExpectValid({"get", "--key=0x1", "--escaped", "a\\x00b\\\\"});
+  ExpectValid({"get", "--key=0x1", std::string(4096, 'k')});
+}
+
+TEST(KvcliUsage, Put) {
+  ExpectUsageError({"put", "--key=0x1", "k"}, "missing VALUE");
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--ttl=0"}, "--ttl=none");
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--ttl=-5s"}, "--ttl");
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--ttl=1h30m"}, "--ttl");
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--if-absent", "--if-present"}, "at most one");
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--if-absent", "--cas=3"}, "at most one");
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--cas=x"}, "--cas");
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--flags=4294967296"}, "--flags");
+  ExpectValid({"put", "--key=0x1", "k", "v", "--ttl=30s", "--flags=0xffffffff"});
+  ExpectValid({"put", "--key=0x1", "k", "-", "--ttl=none", "--if-present"});
+  ExpectValid({"put", "--key=0x1", "k", "v", "--cas=18446744073709551615"});
+}
+
+TEST(KvcliUsage, IncrAndTouch) {
+  ExpectValid({"incr", "--key=0x1", "n"});
+  ExpectValid({"incr", "--key=0x1", "n", "-5", "--init=-100", "--ttl=5m"});
+  ExpectValid({"incr", "--key=0x1", "n", "-9223372036854775808"});
+  ExpectUsageError({"incr", "--key=0x1", "n", "9223372036854775808"}, "DELTA");
+  ExpectUsageError({"incr", "--key=0x1", "n", "+5"}, "DELTA");
+  ExpectUsageError({"incr", "--key=0x1", "n", "--init=1.5"}, "--init");
+  ExpectUsageError({"touch", "--key=0x1", "n"}, "missing --ttl");
+  ExpectValid({"touch", "--key=0x1", "n", "--ttl=none"});
+}
+
+TEST(KvcliUsage, Create) {
+  ExpectValid({"create", "--key=0x1"});
+  ExpectValid({"create", "--key=0x1", "--capacity=64MiB", "--mode=0660", "--max-value=4KiB",
+               "--max-key=200", "--stripes=8", "--items=1000", "--default-ttl=1h", "--no-evict"});
+  ExpectUsageError({"create", "--key=0x1", "--capacity=12XB"}, "--capacity");
+  ExpectUsageError({"create", "--key=0x1", "--capacity=0"}, "--capacity");
+  ExpectUsageError({"create", "--key=0x1", "--mode=0999"}, "--mode");
+  ExpectUsageError({"create", "--key=0x1", "--mode=01777"}, "--mode");
+  ExpectUsageError({"create", "--key=0x1", "--max-key=4097"}, "--max-key");
+  ExpectUsageError({"create", "--key=0x1", "--stripes=0"}, "--stripes");
+  ExpectUsageError({"create", "--key=0x1", "--default-ttl=forever"}, "--default-ttl");
+}
+
+TEST(KvcliUsage, StatsKeysDumpLoad) {
+  ExpectValid({"stats", "--key=0x1", "--watch"});
+  ExpectValid({"stats", "--key=0x1", "--watch=500ms", "--count=3", "--json"});
+  ExpectValid({"stats", "--key=0x1", "--watch=2"});
+  ExpectUsageError({"stats", "--key=0x1", "--count=3"}, "--count goes with --watch");
+  ExpectUsageError({"stats", "--key=0x1", "--watch=0"}, "--watch");
+  ExpectUsageError({"stats", "--key=0x1", "--watch", "--count=0"}, "--count");
+  ExpectValid({"keys", "--key=0x1", "--prefix=user:", "--limit=10", "--long", "--json"});
+  ExpectUsageError({"keys", "--key=0x1", "--limit=0"}, "--limit");
+  ExpectUsageError({"keys", "--key=0x1", "--prefix=\\z", "--escaped"}, "--prefix");
+  ExpectValid({"dump", "--key=0x1", "--out=x.snap", "--format=jsonl"});
+  ExpectUsageError({"dump", "--key=0x1"}, "missing --out");
+  ExpectUsageError({"dump", "--key=0x1", "--out=x", "--format=xml"}, "--format");
+  ExpectValid({"load", "--key=0x1", "--in=x.snap"});
+  ExpectValid({"load", "--key=0x1", "--in=-", "--create", "--capacity=1MiB"});
+  ExpectUsageError({"load", "--key=0x1"}, "missing --in");
+  ExpectUsageError({"load", "--key=0x1", "--in=x", "--capacity=1MiB"}, "add --create");
+  ExpectValid({"check", "--key=0x1", "--repair", "--json"});
+  ExpectValid({"flush", "--key=0x1", "--expired"});
+  ExpectValid({"destroy", "--key=0x1"});
+  ExpectValid({"ls", "--all", "--json"});
+  ExpectUsageError({"ls", "--key=0x1"}, "--key does not apply to ls");
+}
+
+TEST(KvcliUsage, ControlCharactersStayOnOneLine) {
+  Result r = DryRun({"get", "--key=0x1\n2", "k"});
+  EXPECT_EQ(r.status, kExitUsage);
+  EXPECT_EQ(Lines(r.err), 2) << r.err;
+  r = DryRun({std::string("bad\ncommand")});
+  EXPECT_EQ(r.status, kExitUsage);
+  EXPECT_EQ(Lines(r.err), 2) << r.err;
+  r = DryRun({"info", "--path=/no/such\ndir"});
+  EXPECT_EQ(r.status, kExitStore);
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+}
+
+// The fuzzer's invariants over seed argument lists.
+TEST(KvcliFuzzerSeeds, HoldTheContract) {
+  const std::vector<std::vector<std::string>> seeds = {
+      {},
+      {""},
+      {"", ""},
+      {"help"},
+      {"help", "put", "extra"},
+      {"--"},
+      {"--", "get"},
+      {"-h", "x"},
+      {"--=", "get"},
+      {"get", "--key=0x1", "--", ""},
+      {"put", "--key", "0x1", "k", "-"},
+      {"stats", "--key=0x1", "--watch="},
+      {"stats", "--key=0x1", "--watch=1e9"},
+      {"create", "--key=0xffffffff", "--capacity=16EiB"},
+      {"create", "--key=4294967296"},
+      {"load", "--key=1", "--in=", "--create"},
+      {"keys", "--key=1", "--prefix="},
+      {"incr", "--key=1", "k", "-"},
+      {"info", "--path=", "--proj=1"},
+      {"info", std::string("--path=\xff\xfe", 9)},
+      {std::string("\x01\x02--key", 7)},
+  };
+  for (const std::vector<std::string>& seed : seeds) {
+    std::string input;
+    for (size_t i = 0; i < seed.size(); ++i) {
+      if (i > 0) input += '\0';
+      input += seed[i];
+    }
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+  }
+}
+
+}  // namespace
+}  // namespace kvcli
+}  // namespace shmkv
