@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   const long long goal = static_cast<long long>(workers) * requests;
   const bool tty = isatty(STDERR_FILENO);
   std::string done_text;
+  int last_filled = 0;
   while (running > 0) {
     for (pid_t& pid : children) {
       int status = 0;
@@ -123,11 +124,13 @@ int main(int argc, char** argv) {
     }
     long long done = 0;
     if ((*store)->Get("stats:requests", &done_text).ok()) (void)absl::SimpleAtoi(done_text, &done);
-    if (tty) {
-      const int width = 40;
-      const int filled = static_cast<int>(width * std::min(done, goal) / goal);
-      std::fprintf(stderr, "\r  [%s%s] %lld/%lld requests", std::string(filled, '#').c_str(),
-                   std::string(width - filled, '.').c_str(), done, goal);
+    const int width = 40;
+    const int filled = static_cast<int>(width * std::min(done, goal) / goal);
+    if (tty || filled >= last_filled + width / 4 || (running == 0 && filled != last_filled)) {
+      std::fprintf(stderr, "%s  [%s%s] %lld/%lld requests%s", tty ? "\r" : "",
+                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                   done, goal, tty ? "" : "\n");
+      last_filled = filled;
     }
     if (running > 0) absl::SleepFor(absl::Milliseconds(100));
   }
