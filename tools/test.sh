@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then runs every test
-# (plain, then under AddressSanitizer and UndefinedBehaviorSanitizer), and
-# fails if the run left System V segments or semaphore sets behind.
+# (plain, then under AddressSanitizer, UndefinedBehaviorSanitizer and
+# ThreadSanitizer), runs each libFuzzer target for FUZZ_SECONDS (default 60),
+# and fails if the run left System V segments or semaphore sets behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -16,6 +17,8 @@ run bazel build //...
 run bazel test //...
 run bazel test --config=asan //...
 run bazel test --config=ubsan //...
+run bazel test --config=tsan //...
+run bash tools/run_fuzzers.sh "${FUZZ_SECONDS:-60}"
 
 bash tools/ipc_snapshot.sh >"$after"
 leaked=$(comm -13 "$before" "$after" || true)
