@@ -4,9 +4,9 @@
 //  * Segment = Header (one 4 KiB page) | Stripe[stripe_count] |
 //    bucket slots uint32[stripe_count * buckets_per_stripe] |
 //    arena: stripe_count slices of stripe_arena_bytes each.
-//  * Nothing in the segment is a pointer. Entries are referred to by EntryRef:
-//    a uint32 count of 8-byte units from the segment's base (0 = null), so a
-//    segment is at most 32 GiB and may be mapped at any address.
+//  * Nothing in the segment is a pointer. Entries are referred to by EntryRef
+//    (ShmRef below): a uint32 count of 8-byte units from the segment's base
+//    (0 = null), so a segment is at most 32 GiB and may be mapped anywhere.
 //  * Each stripe owns its buckets and its arena slice and is guarded by its
 //    own robust mutex. A stripe's slice is a circular log of records written
 //    at `head` and reclaimed at `tail` (monotonic byte positions; physical
@@ -96,6 +96,24 @@ struct alignas(64) Stripe {
   uint64_t lock_waits, owner_deaths;
 };
 
+// The one kind of reference stored in the segment: a typed count of kUnit
+// (8-byte) units from the segment's base; 0 is null. Being an offset, it means
+// the same in every process whatever address the segment is mapped at. It is
+// turned into an address only by StripeView::Resolve, which checks it.
+template <typename T>
+struct ShmRef {
+  uint32_t units;
+
+  static ShmRef FromOffset(uint64_t offset) { return {static_cast<uint32_t>(offset / kUnit)}; }
+  bool null() const { return units == 0; }
+  uint64_t offset() const { return uint64_t{units} * kUnit; }
+  friend bool operator==(ShmRef a, ShmRef b) { return a.units == b.units; }
+  friend bool operator!=(ShmRef a, ShmRef b) { return a.units != b.units; }
+};
+
+struct EntryHeader;
+using EntryRef = ShmRef<EntryHeader>;
+
 enum EntryState : uint8_t {
   kLive = 0xA1,
   kDead = 0xDE,
@@ -109,7 +127,7 @@ enum EntryBits : uint8_t {
 
 // A log record: this header, the key, the value, zero padding to kUnit.
 struct EntryHeader {
-  uint32_t next;          // EntryRef of the next entry in the bucket chain
+  EntryRef next;          // the next entry in the bucket chain
   uint32_t value_size;
   uint64_t version;
   int64_t expires_at_ms;  // 0: never
@@ -150,6 +168,14 @@ inline void Publish(T* field, T value) {
 template <typename T>
 inline T LoadOnce(const T* field) {
   return __atomic_load_n(field, __ATOMIC_RELAXED);
+}
+template <typename T>
+inline void Publish(ShmRef<T>* ref, ShmRef<T> value) {
+  __atomic_store_n(&ref->units, value.units, __ATOMIC_RELEASE);
+}
+template <typename T>
+inline ShmRef<T> LoadOnce(const ShmRef<T>* ref) {
+  return {__atomic_load_n(&ref->units, __ATOMIC_RELAXED)};
 }
 
 }  // namespace shmkv::internal

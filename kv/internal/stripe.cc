@@ -32,7 +32,7 @@ StripeView::StripeView(char* base, const Geometry& geometry, uint32_t index)
       geometry_(geometry),
       index_(index),
       stripe_(reinterpret_cast<Stripe*>(base + geometry.stripe_table_offset) + index),
-      buckets_(reinterpret_cast<uint32_t*>(base + geometry.bucket_table_offset) +
+      buckets_(reinterpret_cast<EntryRef*>(base + geometry.bucket_table_offset) +
                uint64_t{index} * geometry.buckets_per_stripe),
       slice_(base + geometry.arena_offset + uint64_t{index} * geometry.stripe_arena_bytes),
       slice_offset_(geometry.arena_offset + uint64_t{index} * geometry.stripe_arena_bytes) {}
@@ -51,8 +51,8 @@ bool StripeView::SaneHeader(const EntryHeader& h, uint64_t room) const {
   }
 }
 
-EntryHeader* StripeView::Resolve(uint32_t ref, EntryHeader* header) const {
-  uint64_t offset = uint64_t{ref} * kUnit;
+EntryHeader* StripeView::Resolve(EntryRef ref, EntryHeader* header) const {
+  const uint64_t offset = ref.offset();
   uint64_t end = slice_offset_ + geometry_.stripe_arena_bytes;
   if (offset < slice_offset_ || offset + kEntryHeaderBytes > end) return nullptr;
   EntryHeader* entry = reinterpret_cast<EntryHeader*>(base_ + offset);
@@ -61,8 +61,8 @@ EntryHeader* StripeView::Resolve(uint32_t ref, EntryHeader* header) const {
   return entry;
 }
 
-uint32_t StripeView::RefOf(const EntryHeader* entry) const {
-  return static_cast<uint32_t>((reinterpret_cast<const char*>(entry) - base_) / kUnit);
+EntryRef StripeView::RefOf(const EntryHeader* entry) const {
+  return EntryRef::FromOffset(static_cast<uint64_t>(reinterpret_cast<const char*>(entry) - base_));
 }
 
 EntryHeader* StripeView::AtPhysical(uint64_t physical) const {
@@ -79,10 +79,10 @@ bool StripeView::LogBounds(uint64_t* head, uint64_t* tail) const {
 absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) const {
   const uint64_t max_steps = geometry_.stripe_arena_bytes / kEntryHeaderBytes + 1;
   Located found;
-  uint32_t* link = &buckets_[BucketOf(hash)];
+  EntryRef* link = &buckets_[BucketOf(hash)];
   for (uint64_t steps = 0;; ++steps) {
-    uint32_t ref = LoadOnce(link);
-    if (ref == 0) {
+    EntryRef ref = LoadOnce(link);
+    if (ref.null()) {
       found.link = link;
       return found;
     }
@@ -103,14 +103,14 @@ absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) c
   }
 }
 
-absl::StatusOr<uint32_t*> StripeView::LinkTo(const EntryHeader* entry, uint64_t hash) const {
+absl::StatusOr<EntryRef*> StripeView::LinkTo(const EntryHeader* entry, uint64_t hash) const {
   const uint64_t max_steps = geometry_.stripe_arena_bytes / kEntryHeaderBytes + 1;
-  const uint32_t target = RefOf(entry);
-  uint32_t* link = &buckets_[BucketOf(hash)];
+  const EntryRef target = RefOf(entry);
+  EntryRef* link = &buckets_[BucketOf(hash)];
   for (uint64_t steps = 0; steps <= max_steps; ++steps) {
-    uint32_t ref = LoadOnce(link);
+    EntryRef ref = LoadOnce(link);
     if (ref == target) return link;
-    if (ref == 0) break;
+    if (ref.null()) break;
     EntryHeader header;
     EntryHeader* next = Resolve(ref, &header);
     if (next == nullptr) break;
@@ -224,7 +224,7 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(int64_t* now, const Clock& cloc
         std::memcpy(copy, entry, bytes);
         copy->bits = static_cast<uint8_t>(h.bits & ~kReferenced);
         Commit(bytes);
-        absl::StatusOr<uint32_t*> link = LinkTo(entry, hash);
+        absl::StatusOr<EntryRef*> link = LinkTo(entry, hash);
         if (!link.ok()) return link.status();
         Publish(*link, RefOf(copy));
         Publish(&entry->state, static_cast<uint8_t>(kDead));
@@ -237,7 +237,7 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(int64_t* now, const Clock& cloc
             ") and eviction is off; delete entries or create a larger store"));
       }
     }
-    absl::StatusOr<uint32_t*> link = LinkTo(entry, hash);
+    absl::StatusOr<EntryRef*> link = LinkTo(entry, hash);
     if (!link.ok()) return link.status();
     Publish(&entry->state, static_cast<uint8_t>(kDead));
     Publish(*link, h.next);
@@ -323,7 +323,7 @@ void StripeView::SetReferenced(const Located& found) const {
 
 void StripeView::Clear() {
   Publish(&stripe_->tail, LoadOnce(&stripe_->head));
-  std::memset(buckets_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(uint32_t));
+  std::memset(buckets_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(EntryRef));
   stripe_->live_items = 0;
   stripe_->live_key_bytes = 0;
   stripe_->live_value_bytes = 0;
@@ -335,7 +335,7 @@ RebuildReport StripeView::Rebuild() {
   RebuildReport report;
   const uint64_t size = geometry_.stripe_arena_bytes;
   Publish(&stripe_->rebuilding, 1u);
-  std::memset(buckets_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(uint32_t));
+  std::memset(buckets_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(EntryRef));
   stripe_->live_items = 0;
   stripe_->live_key_bytes = 0;
   stripe_->live_value_bytes = 0;
@@ -437,7 +437,7 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
     if (h.state == kLive) {
       ++live;
       live_bytes += RecordBytes(h.key_size, h.value_size);
-      in_log.insert(RefOf(entry));
+      in_log.insert(RefOf(entry).units);
       const absl::string_view key(reinterpret_cast<const char*>(entry + 1), h.key_size);
       absl::StatusOr<Located> found = Find(key, Hash64(key.data(), key.size()));
       if (!found.ok()) {
@@ -455,7 +455,7 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
   uint64_t indexed = 0;
   absl::Status walk = ForEachLive([&](const Located& found) {
     ++indexed;
-    if (!in_log.contains(RefOf(found.entry))) {
+    if (!in_log.contains(RefOf(found.entry).units)) {
       problem("the index holds a record outside the live log");
     }
     return true;

@@ -23,7 +23,7 @@ namespace shmkv::internal {
 // of its header taken when it was found.
 struct Located {
   EntryHeader* entry = nullptr;  // null: not found
-  uint32_t* link = nullptr;      // the bucket slot or predecessor's `next`
+  EntryRef* link = nullptr;      // the bucket slot or predecessor's `next`
   EntryHeader header{};
   const char* key() const { return reinterpret_cast<const char*>(entry + 1); }
   const char* value() const { return key() + header.key_size; }
@@ -87,11 +87,11 @@ class StripeView {
  private:
   // Resolves an EntryRef to a record fully inside this stripe's slice whose
   // header is sane; nullptr otherwise. *header receives the checked copy.
-  EntryHeader* Resolve(uint32_t ref, EntryHeader* header) const;
-  uint32_t RefOf(const EntryHeader* entry) const;
+  EntryHeader* Resolve(EntryRef ref, EntryHeader* header) const;
+  EntryRef RefOf(const EntryHeader* entry) const;
   EntryHeader* AtPhysical(uint64_t physical) const;
   bool SaneHeader(const EntryHeader& h, uint64_t room) const;
-  absl::StatusOr<uint32_t*> LinkTo(const EntryHeader* entry, uint64_t hash) const;
+  absl::StatusOr<EntryRef*> LinkTo(const EntryHeader* entry, uint64_t hash) const;
   absl::Status MakeRoom(uint64_t record_bytes, const Clock& clock);
   // Reclaims the record at the tail; returns bytes the tail advanced.
   absl::StatusOr<uint64_t> ReclaimTail(int64_t* now, const Clock& clock);
@@ -110,7 +110,7 @@ class StripeView {
   const Geometry& geometry_;
   uint32_t index_;
   Stripe* stripe_;
-  uint32_t* buckets_;
+  EntryRef* buckets_;
   char* slice_;
   uint64_t slice_offset_;  // of slice_ from the segment's base
 };
@@ -120,10 +120,10 @@ absl::Status StripeView::ForEachLive(Fn fn) const {
   const uint64_t max_steps = geometry_.stripe_arena_bytes / kEntryHeaderBytes + 1;
   uint64_t steps = 0;
   for (uint32_t b = 0; b < geometry_.buckets_per_stripe; ++b) {
-    uint32_t* link = &buckets_[b];
+    EntryRef* link = &buckets_[b];
     for (;;) {
-      uint32_t ref = LoadOnce(link);
-      if (ref == 0) break;
+      EntryRef ref = LoadOnce(link);
+      if (ref.null()) break;
       if (++steps > max_steps) {
         return absl::DataLossError("a bucket chain loops; run kvcli check --repair");
       }
