@@ -182,11 +182,12 @@ absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
     if (!LogBounds(&head, &tail)) return Corrupt(index_, "log positions out of range");
     uint64_t to_end = size - head % size;
     uint64_t need = to_end < record_bytes ? to_end + record_bytes : record_bytes;
-    if (size - (head - tail) >= need + std::min(reserve, size - need)) return absl::OkStatus();
+    const uint64_t wanted = need + std::min(reserve, size - need);
+    if (size - (head - tail) >= wanted) return absl::OkStatus();
     // A lap clears every reference bit, so the next one frees enough in
     // evicting mode; in the other mode it means live data fills the slice.
     if (head == tail || reclaimed > 3 * size) break;
-    absl::StatusOr<uint64_t> advanced = ReclaimTail(&now, clock);
+    absl::StatusOr<uint64_t> advanced = ReclaimTail(wanted, &now, clock);
     if (!advanced.ok()) return advanced.status();
     reclaimed += *advanced;
   }
@@ -196,7 +197,8 @@ absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
       " bytes in live entries) and eviction is off; delete entries or create a larger store"));
 }
 
-absl::StatusOr<uint64_t> StripeView::ReclaimTail(int64_t* now, const Clock& clock) {
+absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
+                                                  const Clock& clock) {
   const uint64_t size = geometry_.stripe_arena_bytes;
   uint64_t head, tail;
   if (!LogBounds(&head, &tail)) return Corrupt(index_, "log positions out of range");
@@ -214,7 +216,11 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(int64_t* now, const Clock& cloc
   if (h.state == kLive) {
     const bool lease = (h.bits & kLease) != 0;
     const bool expired = Expired(h, now, clock);
-    const bool second_chance = lease || (h.bits & kReferenced) || !geometry_.evict;
+    // Evict only when live data crowds the slice. Otherwise the space the
+    // write wants is held by dead records further on, and moving this one
+    // forward (compaction) reaches them within a lap without losing it.
+    const bool crowded = stripe_->live_record_bytes + wanted > size / 16 * 15;
+    const bool second_chance = lease || (h.bits & kReferenced) || !geometry_.evict || !crowded;
     const uint64_t hash = Hash64(entry + 1, h.key_size);
     if (!expired && second_chance) {
       uint64_t head_to_end = size - head % size;

@@ -94,7 +94,8 @@ class StripeView {
   absl::StatusOr<EntryRef*> LinkTo(const EntryHeader* entry, uint64_t hash) const;
   absl::Status MakeRoom(uint64_t record_bytes, const Clock& clock);
   // Reclaims the record at the tail; returns bytes the tail advanced.
-  absl::StatusOr<uint64_t> ReclaimTail(int64_t* now, const Clock& clock);
+  // `wanted` is the free space MakeRoom is after (record plus reserve).
+  absl::StatusOr<uint64_t> ReclaimTail(uint64_t wanted, int64_t* now, const Clock& clock);
   // Where a record of `bytes` goes: the head, after a pad record if it would
   // not fit before the slice's end. Space must already be available; the
   // record becomes part of the log when Commit(bytes) publishes the head.
