@@ -120,6 +120,16 @@ class SegmentStore::StripeGuard {
   Stripe* stripe_ = nullptr;
 };
 
+// One key's operation: its hash and stripe, the stripe's lock (held until
+// this goes out of scope), and where the key stands in the index.
+struct SegmentStore::KeyAccess {
+  uint64_t hash = 0;
+  StripeView* view = nullptr;
+  StripeGuard guard;
+  Located found;
+  int64_t now = -1;  // read from the clock at most once, when an expiry matters
+};
+
 SegmentStore::SegmentStore(char* base, const Geometry& geometry, int shm_id, int sem_id,
                            const Options& options, std::function<void()> release)
     : base_(base),
@@ -228,53 +238,56 @@ absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryM
   return status;
 }
 
+absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  access->hash = Hash64(key.data(), key.size());
+  access->view = &StripeFor(access->hash);
+  if (absl::Status s = Lock(*access->view, &access->guard); !s.ok()) return s;
+  absl::StatusOr<Located> found = access->view->Find(key, access->hash);
+  if (!found.ok()) return found.status();
+  access->found = *found;
+  return absl::OkStatus();
+}
+
+bool SegmentStore::Visible(KeyAccess& access) {
+  const Located& found = access.found;
+  if (found.entry == nullptr || (found.header.bits & kLease)) return false;
+  if (!Expired(found, &access.now)) return true;
+  (void)access.view->Remove(found, /*expired=*/true);  // lazy expiry
+  access.found = Located{};
+  return false;
+}
+
 absl::Status SegmentStore::View(absl::string_view key,
                                 absl::FunctionRef<void(absl::string_view, const EntryMeta&)> fn) {
-  if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  const uint64_t hash = Hash64(key.data(), key.size());
-  StripeView& view = StripeFor(hash);
-  StripeGuard guard;
-  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
-  absl::StatusOr<Located> found = view.Find(key, hash);
-  if (!found.ok()) return found.status();
-  Stripe* stripe = view.stripe();
-  int64_t now = -1;
-  if (found->entry == nullptr || (found->header.bits & kLease)) {
+  KeyAccess access;
+  if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  Stripe* stripe = access.view->stripe();
+  if (!Visible(access)) {
     ++stripe->misses;
     return NotFoundKey();
   }
-  if (Expired(*found, &now)) {
-    ++stripe->misses;
-    (void)view.Remove(*found, /*expired=*/true);
-    return NotFoundKey();
-  }
-  view.SetReferenced(*found);
+  const Located& found = access.found;
+  access.view->SetReferenced(found);
   ++stripe->hits;
   EntryMeta meta;
-  meta.version = found->header.version;
-  meta.flags = found->header.flags;
-  meta.expires_at_ms = found->header.expires_at_ms;
-  meta.value_size = found->header.value_size;
-  if (meta.expires_at_ms != 0) meta.ttl_remaining = absl::Milliseconds(meta.expires_at_ms - now);
-  fn(absl::string_view(found->value(), found->header.value_size), meta);
+  meta.version = found.header.version;
+  meta.flags = found.header.flags;
+  meta.expires_at_ms = found.header.expires_at_ms;
+  meta.value_size = found.header.value_size;
+  if (meta.expires_at_ms != 0) meta.ttl_remaining = absl::Milliseconds(meta.expires_at_ms - access.now);
+  fn(absl::string_view(found.value(), found.header.value_size), meta);
   return absl::OkStatus();
 }
 
 absl::StatusOr<bool> SegmentStore::Contains(absl::string_view key) {
-  if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  const uint64_t hash = Hash64(key.data(), key.size());
-  StripeView& view = StripeFor(hash);
-  StripeGuard guard;
-  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
-  absl::StatusOr<Located> found = view.Find(key, hash);
-  if (!found.ok()) return found.status();
-  int64_t now = -1;
-  return found->entry != nullptr && !(found->header.bits & kLease) && !Expired(*found, &now);
+  KeyAccess access;
+  if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  return Visible(access);
 }
 
 absl::Status SegmentStore::Put(absl::string_view key, absl::string_view value,
                                const WriteOptions& options, uint64_t* version) {
-  if (absl::Status s = CheckKey(key); !s.ok()) return s;
   if (value.size() > geometry_.max_value_size) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "value of ", value.size(), " bytes is over this store's maximum of ",
@@ -283,163 +296,122 @@ absl::Status SegmentStore::Put(absl::string_view key, absl::string_view value,
   }
   absl::StatusOr<int64_t> expires = ExpiryFor(options.ttl);
   if (!expires.ok()) return expires.status();
-  const uint64_t hash = Hash64(key.data(), key.size());
-  StripeView& view = StripeFor(hash);
-  StripeGuard guard;
-  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
-  if (options.condition != WriteCondition::kAlways) {
-    absl::StatusOr<Located> found = view.Find(key, hash);
-    if (!found.ok()) return found.status();
-    int64_t now = -1;
-    const bool live = found->entry != nullptr && !(found->header.bits & kLease) &&
-                      !Expired(*found, &now);
-    switch (options.condition) {
-      case WriteCondition::kIfAbsent:
-        if (live) return absl::AlreadyExistsError("key already exists");
-        break;
-      case WriteCondition::kIfPresent:
-        if (!live) return absl::NotFoundError("key does not exist");
-        break;
-      case WriteCondition::kIfVersion:
-        if (!live) return absl::NotFoundError("key does not exist");
-        if (found->header.version != options.expected_version) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("version mismatch: expected ", options.expected_version,
-                           ", the entry is at version ", found->header.version));
-        }
-        break;
-      case WriteCondition::kAlways:
-        break;
-    }
+  KeyAccess access;
+  if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  switch (options.condition) {
+    case WriteCondition::kAlways:
+      break;
+    case WriteCondition::kIfAbsent:
+      if (Visible(access)) return absl::AlreadyExistsError("key already exists");
+      break;
+    case WriteCondition::kIfPresent:
+      if (!Visible(access)) return absl::NotFoundError("key does not exist");
+      break;
+    case WriteCondition::kIfVersion:
+      if (!Visible(access)) return absl::NotFoundError("key does not exist");
+      if (access.found.header.version != options.expected_version) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("version mismatch: expected ", options.expected_version,
+                         ", the entry is at version ", access.found.header.version));
+      }
+      break;
   }
   NewRecord record{key, value, *expires, options.flags, 0};
-  absl::StatusOr<uint64_t> written = view.Write(record, hash, *clock_);
+  absl::StatusOr<uint64_t> written = access.view->Write(record, access.hash, *clock_);
   if (!written.ok()) return written.status();
-  ++view.stripe()->puts;
+  ++access.view->stripe()->puts;
   if (version != nullptr) *version = *written;
   return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> SegmentStore::Increment(absl::string_view key, int64_t delta,
                                                 const IncrementOptions& options) {
-  if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  const uint64_t hash = Hash64(key.data(), key.size());
-  StripeView& view = StripeFor(hash);
   absl::StatusOr<int64_t> create_expiry = ExpiryFor(options.ttl);
   if (!create_expiry.ok()) return create_expiry.status();
-  StripeGuard guard;
-  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
-  absl::StatusOr<Located> found = view.Find(key, hash);
-  if (!found.ok()) return found.status();
-  int64_t now = -1;
-  const bool live =
-      found->entry != nullptr && !(found->header.bits & kLease) && !Expired(*found, &now);
+  KeyAccess access;
+  if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  const Located& found = access.found;
   int64_t result;
   int64_t expires_at = *create_expiry;
   uint32_t flags = 0;
-  if (!live) {
+  if (!Visible(access)) {
     if (!options.create_if_missing) return absl::NotFoundError("key does not exist");
     result = static_cast<int64_t>(static_cast<uint64_t>(options.initial) + static_cast<uint64_t>(delta));
   } else {
     int64_t current;
-    if (!ParseCounter(found->value(), found->header.value_size, &current)) {
+    if (!ParseCounter(found.value(), found.header.value_size, &current)) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the value (", found->header.value_size,
+          "the value (", found.header.value_size,
           " bytes) is not a decimal integer; Increment needs a value like \"800\""));
     }
     result = static_cast<int64_t>(static_cast<uint64_t>(current) + static_cast<uint64_t>(delta));
-    expires_at = found->header.expires_at_ms;
-    flags = found->header.flags;
+    expires_at = found.header.expires_at_ms;
+    flags = found.header.flags;
   }
   char text[24];
   const size_t size = absl::numbers_internal::FastIntToBuffer(result, text) - text;
   NewRecord record{key, absl::string_view(text, size), expires_at, flags, 0};
-  absl::StatusOr<uint64_t> written = view.Write(record, hash, *clock_);
+  absl::StatusOr<uint64_t> written = access.view->Write(record, access.hash, *clock_);
   if (!written.ok()) return written.status();
-  ++view.stripe()->puts;
+  ++access.view->stripe()->puts;
   return result;
 }
 
 absl::Status SegmentStore::Touch(absl::string_view key, absl::Duration ttl) {
-  if (absl::Status s = CheckKey(key); !s.ok()) return s;
   absl::StatusOr<int64_t> expires = ExpiryFor(ttl);
   if (!expires.ok()) return expires.status();
-  const uint64_t hash = Hash64(key.data(), key.size());
-  StripeView& view = StripeFor(hash);
-  StripeGuard guard;
-  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
-  absl::StatusOr<Located> found = view.Find(key, hash);
-  if (!found.ok()) return found.status();
-  int64_t now = -1;
-  if (found->entry == nullptr || (found->header.bits & kLease)) return NotFoundKey();
-  if (Expired(*found, &now)) {
-    (void)view.Remove(*found, /*expired=*/true);
-    return NotFoundKey();
-  }
-  Publish(&found->entry->expires_at_ms, *expires);
+  KeyAccess access;
+  if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  if (!Visible(access)) return NotFoundKey();
+  Publish(&access.found.entry->expires_at_ms, *expires);
   return absl::OkStatus();
 }
 
 absl::Status SegmentStore::Delete(absl::string_view key) {
-  if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  const uint64_t hash = Hash64(key.data(), key.size());
-  StripeView& view = StripeFor(hash);
-  StripeGuard guard;
-  if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
-  absl::StatusOr<Located> found = view.Find(key, hash);
-  if (!found.ok()) return found.status();
-  if (found->entry == nullptr || (found->header.bits & kLease)) return NotFoundKey();
-  int64_t now = -1;
-  if (Expired(*found, &now)) {
-    (void)view.Remove(*found, /*expired=*/true);
-    return NotFoundKey();
-  }
-  return view.Remove(*found, /*expired=*/false);
+  KeyAccess access;
+  if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  if (!Visible(access)) return NotFoundKey();
+  return access.view->Remove(access.found, /*expired=*/false);
 }
 
 absl::StatusOr<std::string> SegmentStore::GetOrCompute(
     absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
     const GetOrComputeOptions& options) {
-  if (absl::Status s = CheckKey(key); !s.ok()) return s;
   if (options.lease_timeout <= absl::ZeroDuration() || options.wait_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("lease and wait timeouts must be positive");
   }
-  const uint64_t hash = Hash64(key.data(), key.size());
-  StripeView& view = StripeFor(hash);
   const absl::Time give_up = absl::Now() + options.wait_timeout;
   absl::Duration backoff = absl::Microseconds(50);
   uint64_t lease_version = 0;
   for (;;) {
     {
-      StripeGuard guard;
-      if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
-      absl::StatusOr<Located> found = view.Find(key, hash);
-      if (!found.ok()) return found.status();
-      int64_t now = -1;
-      const bool present = found->entry != nullptr && !Expired(*found, &now);
-      if (present && !(found->header.bits & kLease)) {
-        view.SetReferenced(*found);
-        ++view.stripe()->hits;
-        return std::string(found->value(), found->header.value_size);
+      KeyAccess access;
+      if (absl::Status s = Access(key, &access); !s.ok()) return s;
+      const Located& found = access.found;
+      const bool present = found.entry != nullptr && !Expired(found, &access.now);
+      if (present && !(found.header.bits & kLease)) {
+        access.view->SetReferenced(found);
+        ++access.view->stripe()->hits;
+        return std::string(found.value(), found.header.value_size);
       }
       bool holder_alive = false;
       if (present) {
         int32_t holder = 0;
-        if (found->header.value_size == sizeof(holder)) {
-          std::memcpy(&holder, found->value(), sizeof(holder));
+        if (found.header.value_size == sizeof(holder)) {
+          std::memcpy(&holder, found.value(), sizeof(holder));
         }
         holder_alive = platform::ProcessExists(holder);
       }
       if (!present || !holder_alive) {
         // Take the lease: a placeholder readers do not see, naming this pid.
-        ++view.stripe()->misses;
+        ++access.view->stripe()->misses;
         const int32_t pid = platform::CurrentPid();
-        if (now < 0) now = clock_->NowMillis();
+        const int64_t now = access.now >= 0 ? access.now : clock_->NowMillis();
         NewRecord lease{key,
                         absl::string_view(reinterpret_cast<const char*>(&pid), sizeof(pid)),
                         now + std::max<int64_t>(1, absl::ToInt64Milliseconds(options.lease_timeout)),
                         0, kLease};
-        absl::StatusOr<uint64_t> written = view.Write(lease, hash, *clock_);
+        absl::StatusOr<uint64_t> written = access.view->Write(lease, access.hash, *clock_);
         if (!written.ok()) return written.status();
         lease_version = *written;
         break;
@@ -457,12 +429,10 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
   absl::StatusOr<std::string> value = compute();
   if (!value.ok()) {
     // Drop our lease so a waiter takes over at once.
-    StripeGuard guard;
-    if (Lock(view, &guard).ok()) {
-      absl::StatusOr<Located> found = view.Find(key, hash);
-      if (found.ok() && found->entry != nullptr && found->header.version == lease_version) {
-        (void)view.Remove(*found, /*expired=*/false);
-      }
+    KeyAccess access;
+    if (Access(key, &access).ok() && access.found.entry != nullptr &&
+        access.found.header.version == lease_version) {
+      (void)access.view->Remove(access.found, /*expired=*/false);
     }
     return value.status();
   }

@@ -71,7 +71,13 @@ class SegmentStore final : public Store {
 
  private:
   class StripeGuard;
+  struct KeyAccess;
   absl::Status CheckKey(absl::string_view key) const;
+  // Checks the key, locks its stripe and finds it.
+  absl::Status Access(absl::string_view key, KeyAccess* access);
+  // Whether the found entry is visible to readers: present, not a lease, not
+  // expired. An expired entry is removed on the way.
+  bool Visible(KeyAccess& access);
   absl::Status Lock(StripeView& stripe, StripeGuard* guard);
   StripeView& StripeFor(uint64_t hash) { return stripes_[hash & (geometry_.stripe_count - 1)]; }
   absl::StatusOr<int64_t> ExpiryFor(absl::Duration ttl) const;

@@ -27,6 +27,25 @@ bool Expired(const EntryHeader& h, int64_t* now, const Clock& clock) {
 
 }  // namespace
 
+template <typename Fn>
+uint64_t StripeView::WalkLog(uint64_t tail, uint64_t head, Fn fn) const {
+  const uint64_t size = geometry_.stripe_arena_bytes;
+  uint64_t pos = tail;
+  while (pos < head) {
+    const uint64_t to_end = size - pos % size;
+    if (to_end < kEntryHeaderBytes) {  // too short for a pad: skipped implicitly
+      pos += to_end;
+      continue;
+    }
+    EntryHeader* entry = AtPhysical(pos % size);
+    EntryHeader h;
+    std::memcpy(&h, entry, sizeof(h));
+    if (!SaneHeader(h, std::min(to_end, head - pos)) || !fn(pos, entry, h)) return pos;
+    pos += SizeOf(h);
+  }
+  return head;
+}
+
 StripeView::StripeView(char* base, const Geometry& geometry, uint32_t index)
     : base_(base),
       geometry_(geometry),
@@ -359,52 +378,39 @@ RebuildReport StripeView::Rebuild() {
     tail = head;
   }
   uint64_t max_version = 0;
-  for (uint64_t pos = tail; pos < head;) {
-    uint64_t physical = pos % size;
-    uint64_t to_end = size - physical;
-    if (to_end < kEntryHeaderBytes) {
-      pos += to_end;
-      continue;
-    }
-    EntryHeader* entry = AtPhysical(physical);
-    EntryHeader h;
-    std::memcpy(&h, entry, sizeof(h));
-    if (!SaneHeader(h, std::min(to_end, head - pos))) {
-      report.bytes_dropped += head - pos;
-      report.notes.push_back(absl::StrCat("stripe ", index_, ": unreadable record at log position ",
-                                          pos, "; dropped the last ", head - pos,
-                                          " bytes of its log"));
-      Publish(&stripe_->head, pos);
-      break;
-    }
+  const uint64_t end = WalkLog(tail, head, [&](uint64_t, EntryHeader* entry, const EntryHeader& h) {
+    if (h.state != kLive) return true;
     const uint64_t bytes = SizeOf(h);
-    if (h.state == kLive) {
-      const absl::string_view key(reinterpret_cast<const char*>(entry + 1), h.key_size);
-      const uint64_t hash = Hash64(key.data(), key.size());
-      max_version = std::max(max_version, h.version);
-      stripe_->largest_record = std::max(stripe_->largest_record, bytes);
-      absl::StatusOr<Located> old = Find(key, hash);
-      if (old.ok() && old->entry != nullptr && old->header.version > h.version) {
-        Publish(&entry->state, static_cast<uint8_t>(kDead));
-        ++report.duplicates_dropped;
-      } else if (old.ok() && old->entry != nullptr) {
-        entry->next = old->header.next;
-        Publish(old->link, RefOf(entry));
-        Publish(&old->entry->state, static_cast<uint8_t>(kDead));
-        Account(old->header, -1);
-        Account(h, +1);
-        ++report.duplicates_dropped;
-      } else if (old.ok()) {
-        entry->next = LoadOnce(old->link);
-        Publish(old->link, RefOf(entry));
-        Account(h, +1);
-      } else {
-        Publish(&entry->state, static_cast<uint8_t>(kDead));
-        report.notes.push_back(absl::StrCat("stripe ", index_, ": dropped an entry: ",
-                                            old.status().message()));
-      }
+    const absl::string_view key(reinterpret_cast<const char*>(entry + 1), h.key_size);
+    max_version = std::max(max_version, h.version);
+    stripe_->largest_record = std::max(stripe_->largest_record, bytes);
+    absl::StatusOr<Located> old = Find(key, Hash64(key.data(), key.size()));
+    if (!old.ok()) {
+      Publish(&entry->state, static_cast<uint8_t>(kDead));
+      report.notes.push_back(absl::StrCat("stripe ", index_, ": dropped an entry: ",
+                                          old.status().message()));
+    } else if (old->entry == nullptr) {
+      entry->next = LoadOnce(old->link);
+      Publish(old->link, RefOf(entry));
+      Account(h, +1);
+    } else if (old->header.version > h.version) {
+      Publish(&entry->state, static_cast<uint8_t>(kDead));
+      ++report.duplicates_dropped;
+    } else {
+      entry->next = old->header.next;
+      Publish(old->link, RefOf(entry));
+      Publish(&old->entry->state, static_cast<uint8_t>(kDead));
+      Account(old->header, -1);
+      Account(h, +1);
+      ++report.duplicates_dropped;
     }
-    pos += bytes;
+    return true;
+  });
+  if (end != head) {
+    report.bytes_dropped += head - end;
+    report.notes.push_back(absl::StrCat("stripe ", index_, ": unreadable record at log position ",
+                                        end, "; dropped the last ", head - end, " bytes of its log"));
+    Publish(&stripe_->head, end);
   }
   report.live_entries = stripe_->live_items;
   const uint64_t next = max_version / geometry_.stripe_count + 1;
@@ -414,7 +420,6 @@ RebuildReport StripeView::Rebuild() {
 }
 
 uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
-  const uint64_t size = geometry_.stripe_arena_bytes;
   auto problem = [&](const std::string& what) {
     problems->push_back(absl::StrCat("stripe ", index_, ": ", what));
   };
@@ -426,37 +431,30 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
   if (LoadOnce(&stripe_->rebuilding) != 0) problem("a rebuild was interrupted");
   absl::flat_hash_set<uint32_t> in_log;
   uint64_t live = 0, live_bytes = 0;
-  for (uint64_t pos = tail; pos < head;) {
-    uint64_t physical = pos % size;
-    uint64_t to_end = size - physical;
-    if (to_end < kEntryHeaderBytes) {
-      pos += to_end;
-      continue;
+  bool index_broken = false;
+  const uint64_t end = WalkLog(tail, head, [&](uint64_t pos, EntryHeader* entry, const EntryHeader& h) {
+    if (h.state != kLive) return true;
+    ++live;
+    live_bytes += RecordBytes(h.key_size, h.value_size);
+    in_log.insert(RefOf(entry).units);
+    const absl::string_view key(reinterpret_cast<const char*>(entry + 1), h.key_size);
+    absl::StatusOr<Located> found = Find(key, Hash64(key.data(), key.size()));
+    if (!found.ok()) {
+      problem(std::string(found.status().message()));
+      index_broken = true;
+      return false;
     }
-    EntryHeader* entry = AtPhysical(physical);
-    EntryHeader h;
-    std::memcpy(&h, entry, sizeof(h));
-    if (!SaneHeader(h, std::min(to_end, head - pos))) {
-      problem(absl::StrCat("unreadable record at log position ", pos));
-      return live;
+    if (found->entry != entry) {
+      problem(absl::StrCat("live record at log position ", pos,
+                           found->entry == nullptr ? " is missing from the index"
+                                                   : " duplicates another live record"));
     }
-    if (h.state == kLive) {
-      ++live;
-      live_bytes += RecordBytes(h.key_size, h.value_size);
-      in_log.insert(RefOf(entry).units);
-      const absl::string_view key(reinterpret_cast<const char*>(entry + 1), h.key_size);
-      absl::StatusOr<Located> found = Find(key, Hash64(key.data(), key.size()));
-      if (!found.ok()) {
-        problem(std::string(found.status().message()));
-        return live;
-      }
-      if (found->entry != entry) {
-        problem(absl::StrCat("live record at log position ", pos,
-                             found->entry == nullptr ? " is missing from the index"
-                                                     : " duplicates another live record"));
-      }
-    }
-    pos += SizeOf(h);
+    return true;
+  });
+  if (index_broken) return live;
+  if (end != head) {
+    problem(absl::StrCat("unreadable record at log position ", end));
+    return live;
   }
   uint64_t indexed = 0;
   absl::Status walk = ForEachLive([&](const Located& found) {

@@ -102,6 +102,12 @@ class StripeView {
   EntryHeader* Reserve(uint64_t bytes);
   void Commit(uint64_t bytes);
   bool LogBounds(uint64_t* head, uint64_t* tail) const;
+  // Visits the records from `tail` to `head` in log order, calling
+  // fn(position, entry, checked header copy); fn returns false to stop.
+  // Returns where the walk ended: `head`, where fn stopped, or the position
+  // of the first record that does not parse.
+  template <typename Fn>
+  uint64_t WalkLog(uint64_t tail, uint64_t head, Fn fn) const;
   uint64_t NextVersion();
   // Free space kept beyond a new record of `record_bytes`.
   uint64_t ReserveBytes(uint64_t record_bytes) const;
