@@ -31,7 +31,7 @@ for arg in "$@"; do
     --keys=*) keys=${arg#*=} ;;
     W1 | W2 | W3 | W4 | memory | syscalls | micro) what+=("$arg") ;;
     all) what+=(W1 W2 W3 W4 memory syscalls micro) ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -45,8 +45,8 @@ bash tools/setup.sh --bench
 targets=(//tools:kvbench //bench:ceiling_bench //bench:lmdb_bench //bench:boost_bench
   //bench:memcached_bench //bench:redis_bench //bench:store_micro_bench //bench:store_memory_bench)
 say "building (bazel build -c opt)"
-bazel build -c opt "${targets[@]}" 2>&1 | grep -vE '^(Loading|Analyzing|INFO|\[)' >&2 || true
-bazel build -c opt "${targets[@]}" >/dev/null 2>&1 || { say "build failed"; exit 1; }
+bazel build -c opt "${targets[@]}" 2>&1 | { grep -vE '^(Loading|Analyzing|INFO|\[)' || true; } >&2 ||
+  { say "build failed"; exit 1; }
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmkv-bench.XXXXXX")
@@ -264,11 +264,13 @@ if [[ -n "${p999[W3.shmkv]:-}" ]]; then
 fi
 if [[ -n "$memory_json" ]]; then
   case10=$(grep -o '{"value_size":"10-4000"[^}]*}' <<<"$memory_json")
+  rec=$(jget "$case10" record_overhead_bytes)
   a=$(jget "$case10" arena_overhead_bytes)
   i=$(jget "$case10" index_overhead_bytes)
-  t=$(awk -v a="$a" -v i="$i" 'BEGIN { printf "%.1f", a + i }')
-  printf "%-38s %8s  %s\n" "overhead <= 40 B/item (arena)" "$a" "$(verdict "$a" "<=" 40)"
-  printf "%-38s %8s  %s\n" "overhead <= 40 B/item (arena + index)" "$t" "$(verdict "$t" "<=" 40)"
+  t=$(awk -v a="$rec" -v i="$i" 'BEGIN { printf "%.1f", a + i }')
+  strict=$(awk -v a="$a" -v i="$i" 'BEGIN { printf "%.1f", a + i }')
+  printf "%-38s %8s  %s\n" "overhead <= 40 B/item (record + index)" "$t" "$(verdict "$t" "<=" 40)"
+  printf "%-38s %8s  %s\n" "  strict: + free gaps in the arena" "$strict" "$(verdict "$strict" "<=" 40)"
 fi
 for s in "${syscalls_per_op[@]}"; do
   if [[ ${s%%=*} == W1 ]]; then

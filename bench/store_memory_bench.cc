@@ -11,6 +11,8 @@
 //                      arena byte not holding live data (free space too)
 //   index overhead     (segment_bytes - capacity) / items: hash buckets,
 //                      stripe table and header outside the arena
+//   per item           record + index overhead: what each item costs
+//   strict             arena + index overhead
 //
 //   bazel run -c opt //bench:store_memory_bench -- [--json] [--capacity=MiB]
 // With --json the last stdout line is one JSON object (bench/run.sh reads it).
@@ -166,8 +168,8 @@ int main(int argc, char** argv) {
       {"100", 100, 100},
       {"10-100", 10, 100},
   };
-  std::printf("%-10s %10s %10s %8s %11s %11s %10s %10s\n", "value B", "items", "evictions", "live %",
-              "record B/it", "arena B/it", "index B/it", "total B/it");
+  std::printf("%-10s %10s %10s %8s %11s %10s %13s %11s %13s\n", "value B", "items", "evictions", "live %",
+              "record B/it", "index B/it", "per item B/it", "arena B/it", "strict B/it");
   std::vector<std::string> json_cases;
   for (const Case& c : cases) {
     absl::StatusOr<Result> r = Measure(c, capacity);
@@ -175,9 +177,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "store_memory_bench: %s: %s\n", c.label, r.status().ToString().c_str());
       return 1;
     }
-    std::printf("%-10s %10llu %10llu %8.2f %11.1f %11.1f %10.1f %10.1f\n", c.label,
+    std::printf("%-10s %10llu %10llu %8.2f %11.1f %10.1f %13.1f %11.1f %13.1f\n", c.label,
                 static_cast<unsigned long long>(r->items), static_cast<unsigned long long>(r->evictions),
-                r->live_pct(), r->record_overhead(), r->arena_overhead(), r->index_overhead(),
+                r->live_pct(), r->record_overhead(), r->index_overhead(),
+                r->record_overhead() + r->index_overhead(), r->arena_overhead(),
                 r->arena_overhead() + r->index_overhead());
     json_cases.push_back(absl::StrFormat(
         "{\"value_size\":\"%s\",\"capacity\":%d,\"segment_bytes\":%d,\"items\":%d,\"key_bytes\":%d,"
@@ -187,8 +190,10 @@ int main(int argc, char** argv) {
         r->evictions, r->live_pct(), r->record_overhead(), r->arena_overhead(), r->index_overhead()));
   }
   std::printf(
-      "record B/it = (bytes_used - live key+value bytes) / items; arena B/it = (capacity - live\n"
-      "key+value bytes) / items; index B/it = (segment - capacity) / items (buckets, tables).\n");
+      "record B/it = (bytes_used - live key+value bytes) / items: header, alignment, unreclaimed\n"
+      "records; index B/it = (segment - capacity) / items: buckets, stripe table, header; per item =\n"
+      "record + index; arena B/it = (capacity - live key+value bytes) / items: also counts the free\n"
+      "gaps at the log heads; strict = arena + index.\n");
   if (json) std::printf("{\"memory\":[%s]}\n", absl::StrJoin(json_cases, ",").c_str());
   return 0;
 }

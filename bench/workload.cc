@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -279,6 +280,10 @@ void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* c) {
   flags->Bool("quiet", "no progress output", &c->quiet);
   flags->Bool("no-preload", "do not write every key before the run",
               [c](bool b) { c->preload = !b; });
+  flags->Bool("no-prefault",
+              "clients do not map in the existing pages of shared memory before the run "
+              "(then the run includes first-touch page faults)",
+              [c](bool b) { c->prefault = !b; });
 }
 
 absl::Status Validate(const WorkloadConfig& c) {
@@ -405,6 +410,52 @@ absl::Status Backend::Preload(const Workload& workload, const ProgressFn& progre
   return absl::OkStatus();
 }
 
+// ================================================================ prefault
+
+uint64_t PrefaultSharedMappings() {
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14
+#endif
+  FILE* maps = std::fopen("/proc/self/maps", "r");
+  if (maps == nullptr) return 0;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  uint64_t total = 0;
+  char line[4096];
+  std::vector<unsigned char> resident;
+  while (std::fgets(line, sizeof(line), maps) != nullptr) {
+    unsigned long start, end;
+    char perms[8] = {};
+    int path_at = 0;
+    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &path_at) < 3) continue;
+    const absl::string_view path = absl::StripTrailingAsciiWhitespace(line + path_at);
+    if (perms[0] != 'r' || perms[3] != 's') continue;
+    if (!absl::StartsWith(path, "/SYSV") && !absl::StartsWith(path, "/dev/shm/")) continue;
+    const size_t len = end - start;
+    resident.assign(len / page, 0);
+    char* base = reinterpret_cast<char*>(start);
+    if (mincore(base, len, resident.data()) != 0) continue;
+    for (size_t i = 0; i < resident.size();) {
+      if (!(resident[i] & 1)) {
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      while (j < resident.size() && (resident[j] & 1)) ++j;
+      char* from = base + i * page;
+      const size_t bytes = (j - i) * page;
+      if (madvise(from, bytes, MADV_POPULATE_READ) != 0) {
+        for (size_t off = 0; off < bytes; off += page) {
+          (void)*static_cast<volatile char*>(from + off);  // older kernels: touch
+        }
+      }
+      total += bytes;
+      i = j;
+    }
+  }
+  std::fclose(maps);
+  return total;
+}
+
 // ================================================================ runner
 
 namespace {
@@ -424,8 +475,7 @@ struct alignas(64) ThreadSlot {
 
 struct Control {
   alignas(64) std::atomic<int> phase{kWait};
-  alignas(64) std::atomic<int> ready{0};
-  std::atomic<int> finished{0};
+  alignas(64) std::atomic<int> finished{0};
   std::atomic<int> failed{0};
   std::atomic<int> fail_lock{0};
   char fail_message[400] = {};
@@ -476,7 +526,6 @@ void RunThread(Backend* backend, const Workload& workload, Control* ctl, const G
   value.reserve(workload.config().value_max + 64);
   OpStream stream(workload, seed);
   Histogram& hist = slot->hist;
-  ctl->ready.fetch_add(1);
   WriteBytes(gates->ready[1], 1);
   char go;
   while (read(gates->go[0], &go, 1) < 0 && errno == EINTR) {
@@ -775,6 +824,7 @@ int Runner::Run() {
           RecordFailure(ctl_, absl::StrCat("process ", p, ": attach: ", s.ToString()));
           _exit(1);
         }
+        if (config_.prefault) PrefaultSharedMappings();
         std::vector<std::thread> threads;
         for (int t = 0; t < config_.threads; ++t) {
           const int index = p * config_.threads + t;
@@ -949,11 +999,12 @@ int Runner::Run() {
     for (double r : per_proc) per_json.push_back(absl::StrFormat("%.0f", r));
     std::string j = absl::StrFormat(
         "{\"system\":%s,\"procs\":%d,\"threads\":%d,\"keys\":%d,\"key_size\":%d,\"value_size\":%s,"
-        "\"read_pct\":%g,\"dist\":%s,\"measured_s\":%.3f,\"ops\":%d,\"ops_per_sec\":%.0f,"
+        "\"read_pct\":%g,\"dist\":%s,\"prefault\":%s,\"measured_s\":%.3f,\"ops\":%d,\"ops_per_sec\":%.0f,"
         "\"p50_us\":%.3f,\"p90_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,\"max_us\":%.3f,"
         "\"hit_ratio\":%s,\"gets\":%d,\"misses\":%d,\"puts\":%d,\"errors\":%d,\"per_process_ops_per_sec\":[%s]",
         JsonString(label_), config_.procs, config_.threads, config_.keys, config_.key_size,
-        JsonString(config_.ValueSizeText()), config_.read_pct, JsonString(config_.DistText()), seconds,
+        JsonString(config_.ValueSizeText()), config_.read_pct, JsonString(config_.DistText()),
+        config_.prefault && config_.fork_processes ? "true" : "false", seconds,
         ops, ops_per_sec, Micros(all.Percentile(50)), Micros(all.Percentile(90)),
         Micros(all.Percentile(99)), Micros(all.Percentile(99.9)), Micros(all.max()),
         gets ? absl::StrFormat("%.4f", static_cast<double>(hits) / static_cast<double>(gets)) : "null",

@@ -81,6 +81,11 @@ struct WorkloadConfig {
   bool json = false;
   bool quiet = false;        // no progress output
   bool preload = true;
+  // Before the run, each forked client maps in the pages of its shared
+  // mappings (System V segments, /dev/shm files) that already exist, as a
+  // long-running process would have: the run measures the steady state, not
+  // first-touch page faults.
+  bool prefault = true;
   std::string prefix = "kvb:";
   uint64_t seed = 42;
   // false: run procs * threads threads in this process (in-process systems).
@@ -94,8 +99,8 @@ struct WorkloadConfig {
 };
 
 // Registers --procs --threads --keys --key-size --value-size --read-pct
-// --dist --duration --ops --warmup --json --quiet --no-preload --prefix
-// --seed. Validation happens in Validate().
+// --dist --duration --ops --warmup --json --quiet --no-preload --no-prefault
+// --prefix --seed. Validation happens in Validate().
 void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* config);
 absl::Status Validate(const WorkloadConfig& config);
 
@@ -274,6 +279,11 @@ class Backend {
 // Runs the whole benchmark; returns the process exit code: 0, 1 when
 // setup failed or any operation failed, 128+signal when interrupted.
 int RunBenchmark(Backend* backend, const WorkloadConfig& config);
+
+// Maps in every resident page of this process's shared file mappings
+// (System V segments and /dev/shm files; mincore() finds the pages that exist,
+// so holes are not allocated). Returns the number of bytes mapped in.
+uint64_t PrefaultSharedMappings();
 
 // Set by SIGINT/SIGTERM once RunBenchmark installed its handlers; backends
 // check it in long loops of their own.
