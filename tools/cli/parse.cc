@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kv/snapshot/utf8.h"
 
 namespace shmkv {
 namespace cli {
@@ -79,15 +80,26 @@ bool ConsumeDecimal(absl::string_view text, size_t* pos, uint64_t* value) {
   return ok;
 }
 
+// What ParseSize and ParseDuration check first: the text starts with a
+// digit (it is not empty and has no sign).
+absl::Status CheckLeadingDigit(absl::string_view what, absl::string_view text,
+                               absl::string_view help) {
+  if (text.empty()) return Bad(what, text, "it is empty", help);
+  if (text[0] == '-') {
+    return Bad(what, text, absl::StrCat("a ", what, " cannot be negative"),
+               help);
+  }
+  if (!IsDigit(text[0])) return Bad(what, text, "", help);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
   constexpr char kWhat[] = "size";
-  if (text.empty()) return Bad(kWhat, text, "it is empty", kSizeHelp);
-  if (text[0] == '-') {
-    return Bad(kWhat, text, "a size cannot be negative", kSizeHelp);
+  if (absl::Status s = CheckLeadingDigit(kWhat, text, kSizeHelp); !s.ok()) {
+    return s;
   }
-  if (!IsDigit(text[0])) return Bad(kWhat, text, "", kSizeHelp);
   size_t pos = 0;
   uint64_t number = 0;
   const bool fits = ConsumeDecimal(text, &pos, &number);
@@ -136,11 +148,9 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
     return Bad(kWhat, text, "too large, the maximum is 106751d (2^63-1 ns)",
                kDurationHelp);
   };
-  if (text.empty()) return Bad(kWhat, text, "it is empty", kDurationHelp);
-  if (text[0] == '-') {
-    return Bad(kWhat, text, "a duration cannot be negative", kDurationHelp);
+  if (absl::Status s = CheckLeadingDigit(kWhat, text, kDurationHelp); !s.ok()) {
+    return s;
   }
-  if (!IsDigit(text[0])) return Bad(kWhat, text, "", kDurationHelp);
   size_t pos = 0;
   uint64_t whole = 0;
   if (!ConsumeDecimal(text, &pos, &whole)) return too_large();
@@ -301,31 +311,6 @@ absl::StatusOr<std::string> UnescapeKey(absl::string_view text) {
   }
   return out;
 }
-
-namespace {
-
-// Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF) that starts at s[i], or 0 if none does.
-size_t Utf8SequenceLength(absl::string_view s, size_t i) {
-  auto byte = [&](size_t k) -> unsigned {
-    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0x100u;
-  };
-  auto cont = [&](size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) {
-    return byte(k) >= lo && byte(k) <= hi;
-  };
-  const unsigned b0 = byte(0);
-  if (b0 < 0x80) return 1;
-  if (b0 >= 0xc2 && b0 <= 0xdf) return cont(1) ? 2 : 0;
-  if (b0 == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
-  if (b0 == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
-  if (b0 >= 0xe1 && b0 <= 0xef) return cont(1) && cont(2) ? 3 : 0;
-  if (b0 == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (b0 >= 0xf1 && b0 <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (b0 == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
-}
-
-}  // namespace
 
 std::string JsonString(absl::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";

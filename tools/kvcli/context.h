@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -60,6 +61,9 @@ class Context {
   bool Write(absl::string_view bytes);
   // Flushes out; false if a write to it failed at any point.
   bool FlushOut();
+  // The end of a command that printed its result: FlushOut(), then 0, or
+  // Fail(3, failure) if a write to out failed.
+  int Finish(absl::string_view failure = "cannot write to stdout");
 
   // Flag values. Absent flags leave *out unchanged and return OK; bad
   // values return InvalidArgument with a message naming the flag.
@@ -75,7 +79,8 @@ class Context {
 
   // Resolves --key / --path / --proj and the per-process options
   // (--allow-foreign-owner, --lock-timeout). Returns 0, or the exit code
-  // after reporting.
+  // after reporting. RunKvcli calls it before running a command whose spec
+  // takes the store flags, so commands start with the store resolved.
   int ResolveStore();
   const StoreName& name() const { return *name_; }
   const Options& open_options() const { return open_options_; }
@@ -87,9 +92,11 @@ class Context {
   // semaphore set that Open created and left behind at a key whose segment
   // it could not use (a foreign segment), so a failed kvcli leaves nothing.
   absl::StatusOr<std::unique_ptr<Store>> Open(OpenMode mode, const Options& options);
-  // Open(kAttach, open_options()), reporting failure; nullptr then, with
-  // *code set.
-  std::unique_ptr<Store> Attach(int* code);
+  // The rest of a command that works on an existing store, once its
+  // arguments are checked: 0 at once on a dry run; otherwise
+  // Open(kAttach, open_options()) and run(store), or the exit code after
+  // reporting that the store could not be opened.
+  int WithStore(absl::FunctionRef<int(Store&)> run);
 
  private:
   const CommandSpec& spec_;
@@ -134,7 +141,6 @@ std::string ModeText(int mode);               // "0600"
 std::string UserName(uid_t uid);              // "root", or "" if unknown
 std::string TtlText(absl::Duration ttl);      // "30s", "none"
 int64_t TtlMillis(absl::Duration ttl);        // -1 for never; >= 1 otherwise
-bool IsUtf8(absl::string_view bytes);
 // `message` with control characters (newlines included) shown as \xHH, so
 // that every error stays on one line.
 std::string OneLine(absl::string_view message);

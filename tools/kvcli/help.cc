@@ -11,6 +11,11 @@ namespace {
 constexpr const char* kStoreFlags[] = {"key", "path", "proj", "allow-foreign-owner",
                                        "lock-timeout"};
 
+// `flags` followed by the create flags.
+std::vector<FlagUse> WithCreateFlags(std::vector<FlagUse> flags) {
+  for (const char* name : kCreateFlags) flags.push_back(FlagUse{name});
+  return flags;
+}
 
 std::vector<CommandSpec> BuildCommands() {
   std::vector<CommandSpec> c;
@@ -24,14 +29,7 @@ std::vector<CommandSpec> BuildCommands() {
                "kvcli create --key=0x5f3e0001 --capacity=64MiB\n"
                "kvcli create --path=/var/run/app.cache --capacity=1GiB --mode=0660 --default-ttl=1h",
                true,
-               {{"capacity"},
-                {"mode"},
-                {"max-value"},
-                {"max-key"},
-                {"stripes"},
-                {"items"},
-                {"default-ttl"},
-                {"no-evict"}},
+               WithCreateFlags({}),
                0,
                0});
   c.push_back({"info", "--key=KEY|--path=FILE [--json]",
@@ -160,16 +158,7 @@ std::vector<CommandSpec> BuildCommands() {
                "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
                "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
                true,
-               {{"in"},
-                {"create"},
-                {"capacity"},
-                {"mode"},
-                {"max-value"},
-                {"max-key"},
-                {"stripes"},
-                {"items"},
-                {"default-ttl"},
-                {"no-evict"}},
+               WithCreateFlags({{"in"}, {"create"}}),
                0,
                0});
   c.push_back({"check", "--key=KEY|--path=FILE [--repair] [--json]",

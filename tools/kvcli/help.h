@@ -27,6 +27,11 @@ struct CommandSpec {
   size_t min_args = 0, max_args = 0;
 };
 
+// The flags that set up a new store: create's, and load's with --create
+// (Context::ResolveCreateOptions reads them).
+inline constexpr const char* kCreateFlags[] = {"capacity", "mode",  "max-value",   "max-key",
+                                               "stripes",  "items", "default-ttl", "no-evict"};
+
 const std::vector<CommandSpec>& Commands();
 // nullptr if there is no such command.
 const CommandSpec* FindCommand(absl::string_view name);

@@ -1,15 +1,13 @@
 // kvcli's command line, in process and without stores: help, usage errors
 // and flag validation run as dry runs (RunOptions::dry_run). The black-box
 // tests with real stores are tests/kvcli_test.sh.
-#include <stdio.h>
-
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/kvcli/dry_run.h"
 #include "tools/kvcli/kvcli.h"
 
 // From kvcli_fuzzer.cc, linked into this test.
@@ -22,33 +20,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-Result DryRun(std::vector<std::string> args) {
-  char* out_buffer = nullptr;
-  size_t out_size = 0;
-  char* err_buffer = nullptr;
-  size_t err_size = 0;
-  FILE* out = open_memstream(&out_buffer, &out_size);
-  FILE* err = open_memstream(&err_buffer, &err_size);
-  FILE* in = fopen("/dev/null", "r");
-  RunOptions options;
-  options.dry_run = true;
-  Result result;
-  result.status = RunKvcli(std::move(args), in, out, err, options);
-  fclose(in);
-  fclose(out);
-  fclose(err);
-  result.out.assign(out_buffer, out_size);
-  result.err.assign(err_buffer, err_size);
-  free(out_buffer);
-  free(err_buffer);
-  return result;
-}
-
 int Lines(const std::string& text) {
   int n = 0;
   for (char c : text) n += c == '\n';
@@ -56,7 +27,7 @@ int Lines(const std::string& text) {
 }
 
 void ExpectUsageError(const std::vector<std::string>& args, const std::string& fragment) {
-  Result r = DryRun(args);
+  DryRunResult r = DryRunKvcli(args);
   EXPECT_EQ(r.status, kExitUsage) << r.err;
   EXPECT_THAT(r.err, StartsWith("kvcli: ")) << r.err;
   EXPECT_THAT(r.err, HasSubstr(fragment));
@@ -66,7 +37,7 @@ void ExpectUsageError(const std::vector<std::string>& args, const std::string& f
 }
 
 void ExpectValid(const std::vector<std::string>& args) {
-  Result r = DryRun(args);
+  DryRunResult r = DryRunKvcli(args);
   EXPECT_EQ(r.status, kExitOk) << r.err;
   EXPECT_EQ(r.err, "");
 }
@@ -74,7 +45,7 @@ void ExpectValid(const std::vector<std::string>& args) {
 TEST(KvcliHelp, OverviewListsEveryCommand) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"help"}, {"--help"}, {"-h"}}) {
-    Result r = DryRun(args);
+    DryRunResult r = DryRunKvcli(args);
     EXPECT_EQ(r.status, kExitOk);
     EXPECT_EQ(r.err, "");
     for (const char* command : {"create", "info", "stats", "get", "put", "del", "incr", "touch",
@@ -89,8 +60,8 @@ TEST(KvcliHelp, OverviewListsEveryCommand) {
 TEST(KvcliHelp, CommandHelpThroughHelpAndFlag) {
   for (const char* command : {"create", "info", "stats", "get", "put", "del", "incr", "touch",
                               "keys", "dump", "load", "check", "flush", "destroy", "ls"}) {
-    Result a = DryRun({"help", command});
-    Result b = DryRun({command, "--help"});
+    DryRunResult a = DryRunKvcli({"help", command});
+    DryRunResult b = DryRunKvcli({command, "--help"});
     EXPECT_EQ(a.status, kExitOk);
     EXPECT_EQ(b.status, kExitOk);
     EXPECT_EQ(a.out, b.out);
@@ -98,11 +69,11 @@ TEST(KvcliHelp, CommandHelpThroughHelpAndFlag) {
     EXPECT_THAT(a.out, HasSubstr("Exit status"));
   }
   // --help wins over anything else on the line.
-  EXPECT_EQ(DryRun({"put", "--bogus", "--help"}).status, kExitOk);
+  EXPECT_EQ(DryRunKvcli({"put", "--bogus", "--help"}).status, kExitOk);
 }
 
 TEST(KvcliHelp, JsonTopicNamesTheStatsFields) {
-  Result r = DryRun({"help", "json"});
+  DryRunResult r = DryRunKvcli({"help", "json"});
   EXPECT_EQ(r.status, kExitOk);
   for (const char* field : {"items", "hits", "misses", "puts", "deletes", "evictions",
                             "expirations", "bytes_used", "capacity", "attached_processes",
@@ -112,23 +83,23 @@ TEST(KvcliHelp, JsonTopicNamesTheStatsFields) {
 }
 
 TEST(KvcliHelp, UnknownTopic) {
-  Result r = DryRun({"help", "frobnicate"});
+  DryRunResult r = DryRunKvcli({"help", "frobnicate"});
   EXPECT_EQ(r.status, kExitUsage);
   EXPECT_THAT(r.err, StartsWith("kvcli: help: no command or topic \"frobnicate\""));
 }
 
 TEST(KvcliUsage, NoCommand) {
-  Result r = DryRun({});
+  DryRunResult r = DryRunKvcli({});
   EXPECT_EQ(r.status, kExitUsage);
   EXPECT_THAT(r.err, StartsWith("kvcli: no command given"));
   EXPECT_EQ(Lines(r.err), 2);
 }
 
 TEST(KvcliUsage, UnknownCommandSuggestsTheRightOne) {
-  Result r = DryRun({"set", "--key=0x1", "a", "b"});
+  DryRunResult r = DryRunKvcli({"set", "--key=0x1", "a", "b"});
   EXPECT_EQ(r.status, kExitUsage);
   EXPECT_THAT(r.err, StartsWith("kvcli: unknown command \"set\"; did you mean kvcli put?"));
-  r = DryRun({"frob"});
+  r = DryRunKvcli({"frob"});
   EXPECT_EQ(r.status, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("kvcli help lists the commands"));
 }
@@ -149,7 +120,7 @@ TEST(KvcliUsage, StoreSelection) {
   ExpectValid({"info", "--key", "0x5f3e0001", "--lock-timeout=500ms", "--allow-foreign-owner"});
   ExpectValid({"--key=0x5f3e0001", "info"});
   ExpectValid({"info", "--path=/", "--proj=7"});
-  Result r = DryRun({"info", "--path=/no/such/file/for/kvcli"});
+  DryRunResult r = DryRunKvcli({"info", "--path=/no/such/file/for/kvcli"});
   EXPECT_EQ(r.status, kExitStore);
   EXPECT_THAT(r.err, StartsWith("kvcli: info: cannot derive a key from /no/such/file/for/kvcli"));
   EXPECT_EQ(Lines(r.err), 1);
@@ -241,13 +212,13 @@ TEST(KvcliUsage, StatsKeysDumpLoad) {
 }
 
 TEST(KvcliUsage, ControlCharactersStayOnOneLine) {
-  Result r = DryRun({"get", "--key=0x1\n2", "k"});
+  DryRunResult r = DryRunKvcli({"get", "--key=0x1\n2", "k"});
   EXPECT_EQ(r.status, kExitUsage);
   EXPECT_EQ(Lines(r.err), 2) << r.err;
-  r = DryRun({std::string("bad\ncommand")});
+  r = DryRunKvcli({std::string("bad\ncommand")});
   EXPECT_EQ(r.status, kExitUsage);
   EXPECT_EQ(Lines(r.err), 2) << r.err;
-  r = DryRun({"info", "--path=/no/such\ndir"});
+  r = DryRunKvcli({"info", "--path=/no/such\ndir"});
   EXPECT_EQ(r.status, kExitStore);
   EXPECT_EQ(Lines(r.err), 1) << r.err;
 }

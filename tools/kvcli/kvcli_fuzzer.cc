@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/kvcli/kvcli.h"
+#include "tools/kvcli/dry_run.h"
 
 namespace {
 
@@ -46,23 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  char* out_buffer = nullptr;
-  size_t out_size = 0;
-  char* err_buffer = nullptr;
-  size_t err_size = 0;
-  FILE* out = open_memstream(&out_buffer, &out_size);
-  FILE* err = open_memstream(&err_buffer, &err_size);
-  FILE* in = std::fopen("/dev/null", "r");
-  if (out == nullptr || err == nullptr || in == nullptr) std::abort();
-  shmkv::kvcli::RunOptions options;
-  options.dry_run = true;
-  const int status = shmkv::kvcli::RunKvcli(args, in, out, err, options);
-  std::fclose(in);
-  std::fclose(out);
-  std::fclose(err);
-  const std::string err_text(err_buffer, err_size);
-  std::free(out_buffer);
-  std::free(err_buffer);
+  const shmkv::kvcli::DryRunResult result = shmkv::kvcli::DryRunKvcli(args);
+  const int status = result.status;
+  const std::string& err_text = result.err;
 
   if (status != 0 && status != 2 && status != 3) Die("unexpected exit status", args, status, err_text);
   if (status == 0) {

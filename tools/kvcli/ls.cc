@@ -255,7 +255,7 @@ int RunLs(Context& ctx) {
     }
     top.U64("others_count", others.size());
     ctx.Write(top.Build() + "\n");
-    return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write to stdout");
+    return ctx.Finish();
   }
   std::string text;
   if (stores.empty()) {
@@ -290,7 +290,7 @@ int RunLs(Context& ctx) {
                     " not shmkv stores or not readable; kvcli ls --all shows them)\n");
   }
   ctx.Write(text);
-  return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write to stdout");
+  return ctx.Finish();
 }
 
 }  // namespace kvcli

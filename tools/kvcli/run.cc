@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "kv/snapshot/utf8.h"
 #include "tools/cli/parse.h"
 #include "tools/kvcli/context.h"
 #include "tools/kvcli/json.h"
@@ -53,42 +54,6 @@ int64_t TtlMillis(absl::Duration ttl) {
   if (ttl == absl::InfiniteDuration()) return -1;
   int64_t ms = absl::ToInt64Milliseconds(ttl);
   return ms < 1 ? 1 : ms;  // a live entry has some time left
-}
-
-bool IsUtf8(absl::string_view bytes) {
-  size_t i = 0;
-  while (i < bytes.size()) {
-    const unsigned char b = static_cast<unsigned char>(bytes[i]);
-    size_t n;
-    uint32_t cp;
-    if (b < 0x80) {
-      ++i;
-      continue;
-    } else if (b >= 0xc2 && b <= 0xdf) {
-      n = 1;
-      cp = b & 0x1f;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      n = 2;
-      cp = b & 0x0f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      n = 3;
-      cp = b & 0x07;
-    } else {
-      return false;
-    }
-    if (bytes.size() - i <= n) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const unsigned char c = static_cast<unsigned char>(bytes[i + k]);
-      if ((c & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
 }
 
 namespace {
@@ -157,10 +122,15 @@ bool Context::FlushOut() {
   return !write_failed_;
 }
 
-absl::Status Context::SizeFlag(absl::string_view flag, uint64_t* out) const {
-  const std::string* text = Get(flag);
+namespace {
+
+// Applies `parse` to a flag's value, if the flag is given; the error names
+// the flag.
+template <typename T>
+absl::Status ParseFlag(absl::string_view flag, const std::string* text,
+                       absl::StatusOr<T> (*parse)(absl::string_view), T* out) {
   if (text == nullptr) return absl::OkStatus();
-  absl::StatusOr<uint64_t> value = cli::ParseSize(*text);
+  absl::StatusOr<T> value = parse(*text);
   if (!value.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", value.status().message()));
   }
@@ -168,15 +138,14 @@ absl::Status Context::SizeFlag(absl::string_view flag, uint64_t* out) const {
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status Context::SizeFlag(absl::string_view flag, uint64_t* out) const {
+  return ParseFlag(flag, Get(flag), cli::ParseSize, out);
+}
+
 absl::Status Context::DurationFlag(absl::string_view flag, absl::Duration* out) const {
-  const std::string* text = Get(flag);
-  if (text == nullptr) return absl::OkStatus();
-  absl::StatusOr<absl::Duration> value = cli::ParseDuration(*text);
-  if (!value.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", value.status().message()));
-  }
-  *out = *value;
-  return absl::OkStatus();
+  return ParseFlag(flag, Get(flag), cli::ParseDuration, out);
 }
 
 absl::Status Context::TtlFlag(absl::string_view flag, absl::Duration* out) const {
@@ -342,19 +311,20 @@ absl::StatusOr<std::unique_ptr<Store>> Context::Open(OpenMode mode, const Option
   return OpenStore(*name_, options, mode);
 }
 
-std::unique_ptr<Store> Context::Attach(int* code) {
+int Context::WithStore(absl::FunctionRef<int(Store&)> run) {
+  if (dry_run()) return kExitOk;
   absl::StatusOr<std::unique_ptr<Store>> store = Open(OpenMode::kAttach, open_options_);
-  if (!store.ok()) {
-    *code = StoreFailure(store.status());
-    return nullptr;
-  }
-  return *std::move(store);
+  if (!store.ok()) return StoreFailure(store.status());
+  return run(**store);
+}
+
+int Context::Finish(absl::string_view failure) {
+  return FlushOut() ? kExitOk : Fail(kExitStore, failure);
 }
 
 // -------------------------------------------------------------- commands ---
 
 int RunCreate(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   Options options = ctx.open_options();
   if (int code = ctx.ResolveCreateOptions(&options)) return code;
   if (ctx.dry_run()) return kExitOk;
@@ -373,7 +343,7 @@ int RunCreate(Context& ctx) {
   if (!info->evict) absl::StrAppend(&line, ", no eviction");
   ctx.Write(line + "\n");
   for (const std::string& warning : info->warnings) ctx.Warn(warning);
-  return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write to stdout");
+  return ctx.Finish();
 }
 
 namespace {
@@ -397,83 +367,80 @@ std::string UidText(uid_t uid) {
 }  // namespace
 
 int RunInfo(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  absl::StatusOr<StoreInfo> info = store->Info();
-  if (!info.ok()) return ctx.StoreFailure(info.status());
-  absl::StatusOr<uint64_t> items = store->Size();
-  if (!items.ok()) return ctx.StoreFailure(items.status());
-  // The kernel's count includes this kvcli's own attachment.
-  const uint64_t attached = info->attached_processes > 0 ? info->attached_processes - 1 : 0;
-  const int64_t default_ttl_ms = absl::ToInt64Milliseconds(info->default_ttl);
-  if (ctx.Has("json")) {
-    JsonObject json;
-    json.Str("name", info->name)
-        .Str("key", KeyHex(info->key))
-        .U64("key_decimal", static_cast<uint32_t>(info->key))
-        .I64("shm_id", info->shm_id)
-        .I64("sem_id", info->sem_id)
-        .U64("layout_version", info->layout_version)
-        .U64("segment_bytes", info->segment_bytes)
-        .U64("capacity", info->capacity)
-        .U64("lock_stripes", info->lock_stripes)
-        .U64("buckets", info->buckets)
-        .U64("max_key_size", info->max_key_size)
-        .U64("max_value_size", info->max_value_size)
-        .Bool("evict", info->evict)
-        .I64("default_ttl_ms", default_ttl_ms)
-        .I64("created_at_ms", info->created_at_ms)
-        .Str("created_at", TimeText(info->created_at_ms))
-        .U64("creator_uid", info->creator_uid)
-        .I64("creator_pid", info->creator_pid)
-        .U64("owner_uid", info->owner_uid)
-        .Str("owner", UserName(info->owner_uid))
-        .Str("mode", ModeText(info->mode))
-        .U64("attached_processes", attached)
-        .Bool("removed", info->removed)
-        .U64("items", *items)
-        .StrArray("warnings", info->warnings);
-    ctx.Write(json.Build() + "\n");
-  } else {
-    std::string text;
-    auto row = [&text](absl::string_view label, absl::string_view value) {
-      absl::StrAppend(&text, absl::StrFormat("%-14s %s\n", label, value));
-    };
-    row("store", info->name);
-    row("key", absl::StrCat(KeyHex(info->key), " (", static_cast<uint32_t>(info->key), ")"));
-    row("ids", absl::StrCat("shm id ", info->shm_id, ", semaphore set ", info->sem_id));
-    row("layout", absl::StrCat("version ", info->layout_version));
-    row("entries", absl::StrCat(*items));
-    row("capacity", absl::StrCat(cli::FormatBytes(info->capacity), " for entries (segment ",
-                                 cli::FormatBytes(info->segment_bytes), ", ",
-                                 info->segment_bytes, " bytes)"));
-    row("limits", absl::StrCat("keys up to ", info->max_key_size, " bytes, values up to ",
-                               cli::FormatBytes(info->max_value_size)));
-    row("locking", absl::StrCat(info->lock_stripes, " lock stripe",
-                                info->lock_stripes == 1 ? "" : "s", ", ", info->buckets,
-                                " hash buckets"));
-    row("when full", info->evict ? "evicts least recently used entries"
-                                 : "refuses writes (created with --no-evict)");
-    row("default TTL", default_ttl_ms > 0 ? cli::FormatDuration(info->default_ttl)
-                                          : "none (entries never expire unless given a TTL)");
-    row("created", absl::StrCat(TimeText(info->created_at_ms), " (",
-                                AgoText(info->created_at_ms), ") by ",
-                                UidText(info->creator_uid), ", pid ", info->creator_pid));
-    row("owner", absl::StrCat(UidText(info->owner_uid), ", mode ", ModeText(info->mode)));
-    row("attached", absl::StrCat(attached, " process", attached == 1 ? "" : "es",
-                                 " (not counting this kvcli)"));
-    if (info->removed) row("removed", "yes: destroyed, alive until the last process detaches");
-    if (info->warnings.empty()) {
-      row("warnings", "none");
+  return ctx.WithStore([&](Store& store) {
+    absl::StatusOr<StoreInfo> info = store.Info();
+    if (!info.ok()) return ctx.StoreFailure(info.status());
+    absl::StatusOr<uint64_t> items = store.Size();
+    if (!items.ok()) return ctx.StoreFailure(items.status());
+    // The kernel's count includes this kvcli's own attachment.
+    const uint64_t attached = info->attached_processes > 0 ? info->attached_processes - 1 : 0;
+    const int64_t default_ttl_ms = absl::ToInt64Milliseconds(info->default_ttl);
+    if (ctx.Has("json")) {
+      JsonObject json;
+      json.Str("name", info->name)
+          .Str("key", KeyHex(info->key))
+          .U64("key_decimal", static_cast<uint32_t>(info->key))
+          .I64("shm_id", info->shm_id)
+          .I64("sem_id", info->sem_id)
+          .U64("layout_version", info->layout_version)
+          .U64("segment_bytes", info->segment_bytes)
+          .U64("capacity", info->capacity)
+          .U64("lock_stripes", info->lock_stripes)
+          .U64("buckets", info->buckets)
+          .U64("max_key_size", info->max_key_size)
+          .U64("max_value_size", info->max_value_size)
+          .Bool("evict", info->evict)
+          .I64("default_ttl_ms", default_ttl_ms)
+          .I64("created_at_ms", info->created_at_ms)
+          .Str("created_at", TimeText(info->created_at_ms))
+          .U64("creator_uid", info->creator_uid)
+          .I64("creator_pid", info->creator_pid)
+          .U64("owner_uid", info->owner_uid)
+          .Str("owner", UserName(info->owner_uid))
+          .Str("mode", ModeText(info->mode))
+          .U64("attached_processes", attached)
+          .Bool("removed", info->removed)
+          .U64("items", *items)
+          .StrArray("warnings", info->warnings);
+      ctx.Write(json.Build() + "\n");
     } else {
-      for (const std::string& warning : info->warnings) row("warning", warning);
+      std::string text;
+      auto row = [&text](absl::string_view label, absl::string_view value) {
+        absl::StrAppend(&text, absl::StrFormat("%-14s %s\n", label, value));
+      };
+      row("store", info->name);
+      row("key", absl::StrCat(KeyHex(info->key), " (", static_cast<uint32_t>(info->key), ")"));
+      row("ids", absl::StrCat("shm id ", info->shm_id, ", semaphore set ", info->sem_id));
+      row("layout", absl::StrCat("version ", info->layout_version));
+      row("entries", absl::StrCat(*items));
+      row("capacity", absl::StrCat(cli::FormatBytes(info->capacity), " for entries (segment ",
+                                   cli::FormatBytes(info->segment_bytes), ", ", info->segment_bytes,
+                                   " bytes)"));
+      row("limits", absl::StrCat("keys up to ", info->max_key_size, " bytes, values up to ",
+                                 cli::FormatBytes(info->max_value_size)));
+      row("locking",
+          absl::StrCat(info->lock_stripes, " lock stripe", info->lock_stripes == 1 ? "" : "s", ", ",
+                       info->buckets, " hash buckets"));
+      row("when full", info->evict ? "evicts least recently used entries"
+                                   : "refuses writes (created with --no-evict)");
+      row("default TTL", default_ttl_ms > 0 ? cli::FormatDuration(info->default_ttl)
+                                            : "none (entries never expire unless given a TTL)");
+      row("created",
+          absl::StrCat(TimeText(info->created_at_ms), " (", AgoText(info->created_at_ms), ") by ",
+                       UidText(info->creator_uid), ", pid ", info->creator_pid));
+      row("owner", absl::StrCat(UidText(info->owner_uid), ", mode ", ModeText(info->mode)));
+      row("attached", absl::StrCat(attached, " process", attached == 1 ? "" : "es",
+                                   " (not counting this kvcli)"));
+      if (info->removed) row("removed", "yes: destroyed, alive until the last process detaches");
+      if (info->warnings.empty()) {
+        row("warnings", "none");
+      } else {
+        for (const std::string& warning : info->warnings) row("warning", warning);
+      }
+      ctx.Write(text);
     }
-    ctx.Write(text);
-  }
-  return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write to stdout");
+    return ctx.Finish();
+  });
 }
 
 // ----------------------------------------------------------------- stats ---
@@ -619,17 +586,16 @@ std::string StatsText(const StoreStats& s, const Rates* rates) {
 }  // namespace
 
 int RunStats(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   const bool watch = ctx.Has("watch");
   absl::Duration interval = absl::Seconds(1);
   uint64_t count = 0;  // 0: until stopped
   if (watch && !ctx.Get("watch")->empty()) {
-    absl::StatusOr<absl::Duration> parsed = cli::ParseDuration(*ctx.Get("watch"));
-    if (!parsed.ok()) return ctx.Usage(absl::StrCat("--watch: ", parsed.status().message()));
-    if (*parsed < absl::Milliseconds(10)) {
+    if (absl::Status s = ctx.DurationFlag("watch", &interval); !s.ok()) {
+      return ctx.Usage(s.message());
+    }
+    if (interval < absl::Milliseconds(10)) {
       return ctx.Usage("--watch interval must be at least 10ms (e.g. --watch=2 for 2 seconds)");
     }
-    interval = *parsed;
   }
   if (ctx.Has("count")) {
     if (!watch) return ctx.Usage("--count goes with --watch");
@@ -638,115 +604,112 @@ int RunStats(Context& ctx) {
     }
     if (count == 0) return ctx.Usage("--count must be at least 1");
   }
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  const bool json = ctx.Has("json");
-  if (!watch) {
-    absl::StatusOr<StoreStats> stats = store->Stats();
-    if (!stats.ok()) return ctx.StoreFailure(stats.status());
-    ctx.Write(json ? StatsJson(*stats).Build() + "\n" : StatsText(*stats, nullptr));
-    return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write to stdout");
-  }
-
-  const bool tty = isatty(fileno(ctx.out())) == 1;
-  WatchSignals signals;
-  StoreStats previous;
-  absl::Time previous_time;
-  for (uint64_t i = 0; count == 0 || i < count; ++i) {
-    if (i > 0) SleepUnlessStopped(interval);
-    if (g_stop_watch) break;
-    absl::StatusOr<StoreStats> stats = store->Stats();
-    if (!stats.ok()) return ctx.StoreFailure(stats.status());
-    const absl::Time now = absl::Now();
-    Rates rates;
-    if (i > 0) rates = ComputeRates(previous, *stats, now - previous_time);
-    if (json) {
-      JsonObject line = StatsJson(*stats);
-      line.I64("time_ms", absl::ToUnixMillis(now));
-      if (rates.valid) {
-        line.I64("interval_ms", absl::ToInt64Milliseconds(now - previous_time))
-            .Double("ops_per_sec", rates.gets + rates.puts + rates.deletes, 1)
-            .Double("gets_per_sec", rates.gets, 1)
-            .Double("puts_per_sec", rates.puts, 1)
-            .Double("deletes_per_sec", rates.deletes, 1)
-            .Double("evictions_per_sec", rates.evictions, 1)
-            .Double("expirations_per_sec", rates.expirations, 1)
-            .Double("interval_hit_ratio", rates.interval_hit_ratio);
-      } else {
-        line.Null("interval_ms")
-            .Null("ops_per_sec")
-            .Null("gets_per_sec")
-            .Null("puts_per_sec")
-            .Null("deletes_per_sec")
-            .Null("evictions_per_sec")
-            .Null("expirations_per_sec")
-            .Null("interval_hit_ratio");
-      }
-      ctx.Write(line.Build() + "\n");
-    } else {
-      std::string frame;
-      if (tty) frame = "\x1b[H\x1b[2J";  // cursor home, clear screen
-      else if (i > 0) frame = "\n";
-      absl::StrAppend(
-          &frame, ctx.name().ToString(), "  ",
-          absl::FormatTime("%H:%M:%S", now, absl::LocalTimeZone()), "  every ",
-          cli::FormatDuration(interval), rates.valid
-              ? absl::StrFormat(", %.1f ops/s", rates.gets + rates.puts + rates.deletes)
-              : std::string(),
-          tty ? "  (Ctrl-C quits)" : "", "\n");
-      absl::StrAppend(&frame, StatsText(*stats, &rates));
-      ctx.Write(frame);
+  return ctx.WithStore([&](Store& store) {
+    const bool json = ctx.Has("json");
+    if (!watch) {
+      absl::StatusOr<StoreStats> stats = store.Stats();
+      if (!stats.ok()) return ctx.StoreFailure(stats.status());
+      ctx.Write(json ? StatsJson(*stats).Build() + "\n" : StatsText(*stats, nullptr));
+      return ctx.Finish();
     }
-    if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
-    previous = *stats;
-    previous_time = now;
-  }
-  return kExitOk;
+
+    const bool tty = isatty(fileno(ctx.out())) == 1;
+    WatchSignals signals;
+    StoreStats previous;
+    absl::Time previous_time;
+    for (uint64_t i = 0; count == 0 || i < count; ++i) {
+      if (i > 0) SleepUnlessStopped(interval);
+      if (g_stop_watch) break;
+      absl::StatusOr<StoreStats> stats = store.Stats();
+      if (!stats.ok()) return ctx.StoreFailure(stats.status());
+      const absl::Time now = absl::Now();
+      Rates rates;
+      if (i > 0) rates = ComputeRates(previous, *stats, now - previous_time);
+      if (json) {
+        JsonObject line = StatsJson(*stats);
+        line.I64("time_ms", absl::ToUnixMillis(now));
+        if (rates.valid) {
+          line.I64("interval_ms", absl::ToInt64Milliseconds(now - previous_time))
+              .Double("ops_per_sec", rates.gets + rates.puts + rates.deletes, 1)
+              .Double("gets_per_sec", rates.gets, 1)
+              .Double("puts_per_sec", rates.puts, 1)
+              .Double("deletes_per_sec", rates.deletes, 1)
+              .Double("evictions_per_sec", rates.evictions, 1)
+              .Double("expirations_per_sec", rates.expirations, 1)
+              .Double("interval_hit_ratio", rates.interval_hit_ratio);
+        } else {
+          line.Null("interval_ms")
+              .Null("ops_per_sec")
+              .Null("gets_per_sec")
+              .Null("puts_per_sec")
+              .Null("deletes_per_sec")
+              .Null("evictions_per_sec")
+              .Null("expirations_per_sec")
+              .Null("interval_hit_ratio");
+        }
+        ctx.Write(line.Build() + "\n");
+      } else {
+        std::string frame;
+        if (tty) {
+          frame = "\x1b[H\x1b[2J";  // cursor home, clear screen
+        } else if (i > 0) {
+          frame = "\n";
+        }
+        absl::StrAppend(
+            &frame, ctx.name().ToString(), "  ",
+            absl::FormatTime("%H:%M:%S", now, absl::LocalTimeZone()), "  every ",
+            cli::FormatDuration(interval),
+            rates.valid ? absl::StrFormat(", %.1f ops/s", rates.gets + rates.puts + rates.deletes)
+                        : std::string(),
+            tty ? "  (Ctrl-C quits)" : "", "\n");
+        absl::StrAppend(&frame, StatsText(*stats, &rates));
+        ctx.Write(frame);
+      }
+      if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
+      previous = *stats;
+      previous_time = now;
+    }
+    return kExitOk;
+  });
 }
 
 // --------------------------------------------------------------- entries ---
 
 int RunGet(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   std::string key;
   if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  std::string value;
-  EntryMeta meta;
-  absl::Status status = store->Get(key, &value, &meta);
-  if (absl::IsNotFound(status)) {
-    return ctx.Fail(kExitNotFound,
-                    absl::StrCat("no key ", QuotedKey(key), " in the store at ",
-                                 ctx.name().ToString(),
-                                 " (never set, deleted, expired or evicted); kvcli keys lists "
-                                 "the keys"));
-  }
-  if (!status.ok()) return ctx.StoreFailure(status);
-  if (ctx.Has("json")) {
-    JsonObject json;
-    json.Str("key", key).Str("key_b64", cli::Base64(key));
-    if (IsUtf8(value)) json.Str("value", value);
-    json.Str("value_b64", cli::Base64(value))
-        .U64("size", value.size())
-        .U64("version", meta.version)
-        .U64("flags", meta.flags)
-        .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
-        .I64("expires_at_ms", meta.expires_at_ms);
-    ctx.Write(json.Build() + "\n");
-  } else {
-    ctx.Write(value);
-    if (ctx.Has("meta")) {
-      std::fprintf(ctx.err(), "version=%llu flags=%u ttl=%s size=%zu\n",
-                   static_cast<unsigned long long>(meta.version), meta.flags,
-                   TtlText(meta.ttl_remaining).c_str(), value.size());
+  return ctx.WithStore([&](Store& store) {
+    std::string value;
+    EntryMeta meta;
+    absl::Status status = store.Get(key, &value, &meta);
+    if (absl::IsNotFound(status)) {
+      return ctx.Fail(
+          kExitNotFound,
+          absl::StrCat("no key ", QuotedKey(key), " in the store at ", ctx.name().ToString(),
+                       " (never set, deleted, expired or evicted); kvcli keys lists the keys"));
     }
-  }
-  return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write the value to stdout");
+    if (!status.ok()) return ctx.StoreFailure(status);
+    if (ctx.Has("json")) {
+      JsonObject json;
+      json.Str("key", key).Str("key_b64", cli::Base64(key));
+      if (IsUtf8(value)) json.Str("value", value);
+      json.Str("value_b64", cli::Base64(value))
+          .U64("size", value.size())
+          .U64("version", meta.version)
+          .U64("flags", meta.flags)
+          .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
+          .I64("expires_at_ms", meta.expires_at_ms);
+      ctx.Write(json.Build() + "\n");
+    } else {
+      ctx.Write(value);
+      if (ctx.Has("meta")) {
+        std::fprintf(ctx.err(), "version=%llu flags=%u ttl=%s size=%zu\n",
+                     static_cast<unsigned long long>(meta.version), meta.flags,
+                     TtlText(meta.ttl_remaining).c_str(), value.size());
+      }
+    }
+    return ctx.Finish("cannot write the value to stdout");
+  });
 }
 
 namespace {
@@ -767,7 +730,6 @@ absl::Status ReadAll(std::FILE* in, uint64_t limit, std::string* out) {
 }  // namespace
 
 int RunPut(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   std::string key;
   if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
   WriteOptions options;
@@ -790,79 +752,82 @@ int RunPut(Context& ctx) {
     }
   }
   const bool from_stdin = ctx.arg(1) == "-";
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  std::string value;
-  if (from_stdin) {
-    uint64_t limit = uint64_t{1} << 31;
-    if (absl::StatusOr<StoreInfo> info = store->Info(); info.ok()) limit = info->max_value_size;
-    if (absl::Status s = ReadAll(ctx.in(), limit, &value); !s.ok()) {
-      return ctx.Fail(kExitStore, s.message());
+  return ctx.WithStore([&](Store& store) {
+    std::string value;
+    if (from_stdin) {
+      uint64_t limit = uint64_t{1} << 31;
+      if (absl::StatusOr<StoreInfo> info = store.Info(); info.ok()) limit = info->max_value_size;
+      if (absl::Status s = ReadAll(ctx.in(), limit, &value); !s.ok()) {
+        return ctx.Fail(kExitStore, s.message());
+      }
+      if (value.size() > limit) {
+        return ctx.Fail(kExitStore,
+                        absl::StrCat("the value on stdin is over this store's maximum of ", limit,
+                                     " bytes; store smaller values or create the store with a "
+                                     "larger --max-value"));
+      }
+    } else {
+      value = ctx.arg(1);
     }
-    if (value.size() > limit) {
-      return ctx.Fail(kExitStore,
-                      absl::StrCat("the value on stdin is over this store's maximum of ", limit,
-                                   " bytes; store smaller values or create the store with a "
-                                   "larger --max-value"));
+    absl::Status status = store.Put(key, value, options);
+    if (status.ok()) return kExitOk;
+    switch (options.condition) {
+      case WriteCondition::kIfAbsent:
+        if (absl::IsAlreadyExists(status)) {
+          return ctx.Fail(kExitNotFound, absl::StrCat("key ", QuotedKey(key),
+                                                      " already exists (--if-absent); nothing "
+                                                      "was stored"));
+        }
+        break;
+      case WriteCondition::kIfPresent:
+        if (absl::IsNotFound(status)) {
+          return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key),
+                                                      " (--if-present); nothing was stored"));
+        }
+        break;
+      case WriteCondition::kIfVersion:
+        if (absl::IsNotFound(status)) {
+          return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key),
+                                                      " (--cas needs an existing entry); nothing "
+                                                      "was stored"));
+        }
+        if (absl::IsFailedPrecondition(status)) {
+          return ctx.Fail(kExitNotFound,
+                          absl::StrCat("key ", QuotedKey(key), ": ", status.message(),
+                                       " (--cas); nothing was stored; read the current version "
+                                       "with kvcli get --meta"));
+        }
+        break;
+      case WriteCondition::kAlways:
+        break;
     }
-  } else {
-    value = ctx.arg(1);
-  }
-  absl::Status status = store->Put(key, value, options);
-  if (status.ok()) return kExitOk;
-  switch (options.condition) {
-    case WriteCondition::kIfAbsent:
-      if (absl::IsAlreadyExists(status)) {
-        return ctx.Fail(kExitNotFound, absl::StrCat("key ", QuotedKey(key),
-                                                    " already exists (--if-absent); nothing "
-                                                    "was stored"));
-      }
-      break;
-    case WriteCondition::kIfPresent:
-      if (absl::IsNotFound(status)) {
-        return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key),
-                                                    " (--if-present); nothing was stored"));
-      }
-      break;
-    case WriteCondition::kIfVersion:
-      if (absl::IsNotFound(status)) {
-        return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key),
-                                                    " (--cas needs an existing entry); nothing "
-                                                    "was stored"));
-      }
-      if (absl::IsFailedPrecondition(status)) {
-        return ctx.Fail(kExitNotFound,
-                        absl::StrCat("key ", QuotedKey(key), ": ", status.message(),
-                                     " (--cas); nothing was stored; read the current version "
-                                     "with kvcli get --meta"));
-      }
-      break;
-    case WriteCondition::kAlways:
-      break;
-  }
-  return ctx.StoreFailure(status);
+    return ctx.StoreFailure(status);
+  });
 }
 
-int RunDel(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
-  std::string key;
-  if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  absl::Status status = store->Delete(key);
+namespace {
+
+// The exit code of del or touch (`verb`) on `key`, after reporting failure:
+// 1 when the key is missing.
+int KeyOpExit(Context& ctx, const absl::Status& status, absl::string_view key,
+              absl::string_view verb) {
   if (absl::IsNotFound(status)) {
-    return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key), " to delete"));
+    return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key), " to ", verb));
   }
   if (!status.ok()) return ctx.StoreFailure(status);
   return kExitOk;
 }
 
+}  // namespace
+
+int RunDel(Context& ctx) {
+  std::string key;
+  if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
+  return ctx.WithStore(
+      [&](Store& store) { return KeyOpExit(ctx, store.Delete(key), key, "delete"); });
+}
+
 int RunIncr(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   std::string key;
   if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
   int64_t delta = 1;
@@ -875,41 +840,29 @@ int RunIncr(Context& ctx) {
     return ctx.Usage(s.message());
   }
   if (absl::Status s = ctx.TtlFlag("ttl", &options.ttl); !s.ok()) return ctx.Usage(s.message());
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  absl::StatusOr<int64_t> result = store->Increment(key, delta, options);
-  if (absl::IsFailedPrecondition(result.status())) {
-    return ctx.Fail(kExitNotFound, absl::StrCat("key ", QuotedKey(key), ": ",
-                                                result.status().message()));
-  }
-  if (!result.ok()) return ctx.StoreFailure(result.status());
-  ctx.Write(absl::StrCat(*result, "\n"));
-  return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write to stdout");
+  return ctx.WithStore([&](Store& store) {
+    absl::StatusOr<int64_t> result = store.Increment(key, delta, options);
+    if (absl::IsFailedPrecondition(result.status())) {
+      return ctx.Fail(kExitNotFound,
+                      absl::StrCat("key ", QuotedKey(key), ": ", result.status().message()));
+    }
+    if (!result.ok()) return ctx.StoreFailure(result.status());
+    ctx.Write(absl::StrCat(*result, "\n"));
+    return ctx.Finish();
+  });
 }
 
 int RunTouch(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   std::string key;
   if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
   if (!ctx.Has("ttl")) return ctx.Usage("missing --ttl (e.g. --ttl=30m, or --ttl=none)");
   absl::Duration ttl;
   if (absl::Status s = ctx.TtlFlag("ttl", &ttl); !s.ok()) return ctx.Usage(s.message());
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  absl::Status status = store->Touch(key, ttl);
-  if (absl::IsNotFound(status)) {
-    return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key), " to touch"));
-  }
-  if (!status.ok()) return ctx.StoreFailure(status);
-  return kExitOk;
+  return ctx.WithStore(
+      [&](Store& store) { return KeyOpExit(ctx, store.Touch(key, ttl), key, "touch"); });
 }
 
 int RunKeys(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   std::string prefix;
   if (const std::string* text = ctx.Get("prefix"); text != nullptr) {
     if (ctx.Has("escaped")) {
@@ -927,133 +880,132 @@ int RunKeys(Context& ctx) {
     }
     if (limit == 0) return ctx.Usage("--limit must be at least 1");
   }
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  const bool json = ctx.Has("json");
-  const bool long_form = ctx.Has("long");
-  uint64_t listed = 0;
-  bool write_ok = true;
-  if (long_form && !json) {
-    write_ok = ctx.Write(absl::StrFormat("%10s %10s %20s %10s  %s\n", "SIZE", "TTL", "VERSION",
-                                         "FLAGS", "KEY"));
-  }
-  absl::Status status = store->ForEach(
-      prefix, [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
-        std::string line;
-        if (json) {
-          JsonObject object;
-          object.Str("key", key)
-              .Str("key_b64", cli::Base64(key))
-              .Str("key_escaped", cli::EscapeKey(key))
-              .U64("size", value.size())
-              .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
-              .U64("version", meta.version)
-              .U64("flags", meta.flags);
-          line = object.Build() + "\n";
-        } else if (long_form) {
-          line = absl::StrFormat("%10d %10s %20d %10d  %s\n", value.size(),
-                                 TtlText(meta.ttl_remaining), meta.version, meta.flags,
-                                 cli::EscapeKey(key));
-        } else {
-          line = absl::StrCat(cli::EscapeKey(key), "\n");
-        }
-        write_ok = ctx.Write(line);
-        ++listed;
-        return write_ok && (limit == 0 || listed < limit);
-      });
-  if (!status.ok()) return ctx.StoreFailure(status);
-  if (!write_ok || !ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
-  return kExitOk;
+  return ctx.WithStore([&](Store& store) {
+    const bool json = ctx.Has("json");
+    const bool long_form = ctx.Has("long");
+    uint64_t listed = 0;
+    bool write_ok = true;
+    if (long_form && !json) {
+      write_ok = ctx.Write(
+          absl::StrFormat("%10s %10s %20s %10s  %s\n", "SIZE", "TTL", "VERSION", "FLAGS", "KEY"));
+    }
+    absl::Status status = store.ForEach(
+        prefix, [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+          std::string line;
+          if (json) {
+            JsonObject object;
+            object.Str("key", key)
+                .Str("key_b64", cli::Base64(key))
+                .Str("key_escaped", cli::EscapeKey(key))
+                .U64("size", value.size())
+                .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
+                .U64("version", meta.version)
+                .U64("flags", meta.flags);
+            line = object.Build() + "\n";
+          } else if (long_form) {
+            line = absl::StrFormat("%10d %10s %20d %10d  %s\n", value.size(),
+                                   TtlText(meta.ttl_remaining), meta.version, meta.flags,
+                                   cli::EscapeKey(key));
+          } else {
+            line = absl::StrCat(cli::EscapeKey(key), "\n");
+          }
+          write_ok = ctx.Write(line);
+          ++listed;
+          return write_ok && (limit == 0 || listed < limit);
+        });
+    if (!status.ok()) return ctx.StoreFailure(status);
+    if (!write_ok) return ctx.Fail(kExitStore, "cannot write to stdout");
+    return ctx.Finish();
+  });
 }
 
 // ----------------------------------------------------------- maintenance ---
 
 int RunCheck(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  const bool repair = ctx.Has("repair");
-  absl::StatusOr<CheckReport> report = store->Check(repair);
-  if (!report.ok()) return ctx.StoreFailure(report.status());
-  std::vector<std::string> remaining = report->problems;
-  if (repair && !report->problems.empty()) {
-    absl::StatusOr<CheckReport> again = store->Check(false);
-    if (!again.ok()) return ctx.StoreFailure(again.status());
-    remaining = again->problems;
-  }
-  const bool clean = remaining.empty();
-  if (ctx.Has("json")) {
-    JsonObject json;
-    json.Bool("ok", report->ok && report->problems.empty())
-        .StrArray("problems", report->problems)
-        .StrArray("repairs", report->repairs)
-        .U64("entries_checked", report->entries_checked)
-        .U64("entries_dropped", report->entries_dropped)
-        .Bool("repaired", repair)
-        .StrArray("remaining_problems", remaining)
-        .Bool("clean", clean);
-    ctx.Write(json.Build() + "\n");
-  } else {
-    std::string text;
-    for (const std::string& problem : report->problems) absl::StrAppend(&text, "problem: ", problem, "\n");
-    for (const std::string& done : report->repairs) absl::StrAppend(&text, "repaired: ", done, "\n");
+  return ctx.WithStore([&](Store& store) {
+    const bool repair = ctx.Has("repair");
+    absl::StatusOr<CheckReport> report = store.Check(repair);
+    if (!report.ok()) return ctx.StoreFailure(report.status());
+    std::vector<std::string> remaining = report->problems;
     if (repair && !report->problems.empty()) {
-      for (const std::string& left : remaining) absl::StrAppend(&text, "still wrong: ", left, "\n");
+      absl::StatusOr<CheckReport> again = store.Check(false);
+      if (!again.ok()) return ctx.StoreFailure(again.status());
+      remaining = again->problems;
     }
-    absl::StrAppend(&text, "checked ", report->entries_checked, " entries: ",
-                    report->problems.empty()
-                        ? "no problems found"
-                        : absl::StrCat(report->problems.size(), " problem",
-                                       report->problems.size() == 1 ? "" : "s", " found"));
-    if (repair && !report->problems.empty()) {
-      absl::StrAppend(&text, clean ? ", all repaired" : ", not all repaired", "; ",
-                      report->entries_dropped, " entr", report->entries_dropped == 1 ? "y" : "ies",
-                      " dropped");
+    const bool clean = remaining.empty();
+    if (ctx.Has("json")) {
+      JsonObject json;
+      json.Bool("ok", report->ok && report->problems.empty())
+          .StrArray("problems", report->problems)
+          .StrArray("repairs", report->repairs)
+          .U64("entries_checked", report->entries_checked)
+          .U64("entries_dropped", report->entries_dropped)
+          .Bool("repaired", repair)
+          .StrArray("remaining_problems", remaining)
+          .Bool("clean", clean);
+      ctx.Write(json.Build() + "\n");
+    } else {
+      std::string text;
+      for (const std::string& problem : report->problems) {
+        absl::StrAppend(&text, "problem: ", problem, "\n");
+      }
+      for (const std::string& done : report->repairs) {
+        absl::StrAppend(&text, "repaired: ", done, "\n");
+      }
+      if (repair && !report->problems.empty()) {
+        for (const std::string& left : remaining) {
+          absl::StrAppend(&text, "still wrong: ", left, "\n");
+        }
+      }
+      absl::StrAppend(&text, "checked ", report->entries_checked, " entries: ",
+                      report->problems.empty()
+                          ? "no problems found"
+                          : absl::StrCat(report->problems.size(), " problem",
+                                         report->problems.size() == 1 ? "" : "s", " found"));
+      if (repair && !report->problems.empty()) {
+        absl::StrAppend(&text, clean ? ", all repaired" : ", not all repaired", "; ",
+                        report->entries_dropped, " entr",
+                        report->entries_dropped == 1 ? "y" : "ies", " dropped");
+      }
+      text += "\n";
+      ctx.Write(text);
     }
-    text += "\n";
-    ctx.Write(text);
-  }
-  if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
-  if (!clean) {
-    if (!repair) {
+    if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
+    if (!clean) {
+      if (!repair) {
+        return ctx.Fail(
+            kExitStore,
+            absl::StrCat("the store has ", remaining.size(), " problem",
+                         remaining.size() == 1 ? "" : "s",
+                         "; take a kvcli dump if you can, then run kvcli check --repair"));
+      }
       return ctx.Fail(kExitStore,
-                      absl::StrCat("the store has ", remaining.size(), " problem",
-                                   remaining.size() == 1 ? "" : "s",
-                                   "; take a kvcli dump if you can, then run kvcli check --repair"));
+                      absl::StrCat(remaining.size(), " problem", remaining.size() == 1 ? "" : "s",
+                                   " remain after the repair; dump what is readable (kvcli dump), "
+                                   "destroy the store and load the dump into a new one"));
     }
-    return ctx.Fail(kExitStore,
-                    absl::StrCat(remaining.size(), " problem", remaining.size() == 1 ? "" : "s",
-                                 " remain after the repair; dump what is readable (kvcli dump), "
-                                 "destroy the store and load the dump into a new one"));
-  }
-  return kExitOk;
+    return kExitOk;
+  });
 }
 
 int RunFlush(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
-  if (ctx.dry_run()) return kExitOk;
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-  if (ctx.Has("expired")) {
-    absl::StatusOr<uint64_t> removed = store->FlushExpired();
-    if (!removed.ok()) return ctx.StoreFailure(removed.status());
-    ctx.Write(absl::StrCat("flushed ", *removed, " expired entr", *removed == 1 ? "y" : "ies", "\n"));
-  } else {
-    absl::StatusOr<uint64_t> before = store->Size();
-    if (!before.ok()) return ctx.StoreFailure(before.status());
-    if (absl::Status s = store->Clear(); !s.ok()) return ctx.StoreFailure(s);
-    ctx.Write(absl::StrCat("flushed ", *before, " entr", *before == 1 ? "y" : "ies", "\n"));
-  }
-  return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write to stdout");
+  return ctx.WithStore([&](Store& store) {
+    if (ctx.Has("expired")) {
+      absl::StatusOr<uint64_t> removed = store.FlushExpired();
+      if (!removed.ok()) return ctx.StoreFailure(removed.status());
+      ctx.Write(
+          absl::StrCat("flushed ", *removed, " expired entr", *removed == 1 ? "y" : "ies", "\n"));
+    } else {
+      absl::StatusOr<uint64_t> before = store.Size();
+      if (!before.ok()) return ctx.StoreFailure(before.status());
+      if (absl::Status s = store.Clear(); !s.ok()) return ctx.StoreFailure(s);
+      ctx.Write(absl::StrCat("flushed ", *before, " entr", *before == 1 ? "y" : "ies", "\n"));
+    }
+    return ctx.Finish();
+  });
 }
 
 int RunDestroy(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   if (ctx.dry_run()) return kExitOk;
   const key_t key = ctx.name().key();
   int shm_id = shmget(key, 0, 0);
@@ -1086,7 +1038,7 @@ int RunDestroy(Context& ctx) {
                     " the old contents until detaching");
   }
   ctx.Write(line + "\n");
-  return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write to stdout");
+  return ctx.Finish();
 }
 
 // -------------------------------------------------------------- dispatch ---
@@ -1222,6 +1174,9 @@ int RunKvcli(std::vector<std::string> args, std::FILE* in, std::FILE* out, std::
       absl::StrAppend(&message, " (", spec->name, " takes only flags)");
     }
     return ctx.Usage(message);
+  }
+  if (spec->store) {
+    if (int code = ctx.ResolveStore()) return code;
   }
   return runner(ctx);
 }

@@ -17,6 +17,7 @@
 #include "kv/snapshot/snapshot.h"
 #include "tools/cli/parse.h"
 #include "tools/kvcli/context.h"
+#include "tools/kvcli/help.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -108,7 +109,6 @@ class DumpTarget {
 }  // namespace
 
 int RunDump(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   const std::string* out = ctx.Get("out");
   if (out == nullptr) return ctx.Usage("missing --out=FILE (or --out=- for stdout)");
   if (out->empty()) return ctx.Usage("--out is empty; give a file name, or - for stdout");
@@ -126,69 +126,64 @@ int RunDump(Context& ctx) {
         "will not write a binary snapshot to a terminal; redirect stdout, or use --out=FILE or "
         "--format=jsonl");
   }
-  int code = kExitOk;
-  std::unique_ptr<Store> store = ctx.Attach(&code);
-  if (store == nullptr) return code;
-
-  DumpTarget target;
-  if (absl::Status s = target.Open(*out, ctx.out()); !s.ok()) {
-    return ctx.Fail(kExitStore, s.message());
-  }
-  SnapshotWriter writer(target.file());
-  absl::Status write_status;
-  uint64_t entries = 0, bytes = 0;
-  std::string line;
-  absl::Status walk = store->ForEach(
-      "", [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
-        SnapshotRecord record;
-        record.key.assign(key.data(), key.size());
-        record.value.assign(value.data(), value.size());
-        record.version = meta.version;
-        record.flags = meta.flags;
-        record.ttl_remaining_ms = TtlMillis(meta.ttl_remaining);
-        if (jsonl) {
-          line.clear();
-          write_status = WriteJsonl(record, &line);
-          if (write_status.ok() &&
-              std::fwrite(line.data(), 1, line.size(), target.file()) != line.size()) {
-            write_status = absl::UnavailableError(
-                absl::StrCat("cannot write ", *out == "-" ? "to stdout" : *out, ": ",
-                             ErrnoText(errno)));
+  return ctx.WithStore([&](Store& store) {
+    DumpTarget target;
+    if (absl::Status s = target.Open(*out, ctx.out()); !s.ok()) {
+      return ctx.Fail(kExitStore, s.message());
+    }
+    SnapshotWriter writer(target.file());
+    absl::Status write_status;
+    uint64_t entries = 0, bytes = 0;
+    std::string line;
+    absl::Status walk = store.ForEach(
+        "", [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+          SnapshotRecord record;
+          record.key.assign(key.data(), key.size());
+          record.value.assign(value.data(), value.size());
+          record.version = meta.version;
+          record.flags = meta.flags;
+          record.ttl_remaining_ms = TtlMillis(meta.ttl_remaining);
+          if (jsonl) {
+            line.clear();
+            write_status = WriteJsonl(record, &line);
+            if (write_status.ok() &&
+                std::fwrite(line.data(), 1, line.size(), target.file()) != line.size()) {
+              write_status = absl::UnavailableError(absl::StrCat(
+                  "cannot write ", *out == "-" ? "to stdout" : *out, ": ", ErrnoText(errno)));
+            }
+            bytes += line.size();
+          } else {
+            write_status = writer.Add(record);
           }
-          bytes += line.size();
-        } else {
-          write_status = writer.Add(record);
-        }
-        if (!write_status.ok()) {
-          write_status = absl::Status(
-              write_status.code(),
-              absl::StrCat("entry ", cli::JsonString(key.substr(0, 64)), ": ",
-                           write_status.message()));
-          return false;
-        }
-        ++entries;
-        return true;
-      });
-  if (walk.ok() && write_status.ok() && !jsonl) write_status = writer.Finish();
-  if (!jsonl) bytes = writer.bytes_written();
-  if (walk.ok() && write_status.ok()) write_status = target.Commit();
-  if (!walk.ok() || !write_status.ok()) {
-    target.Abort();
-    const absl::Status& failure = walk.ok() ? write_status : walk;
-    return ctx.Fail(kExitStore, absl::StrCat("dump failed after ", Plural(entries, "entry", "entries"),
-                                             ": ", failure.message(),
-                                             *out == "-" ? "" : "; no file was written"));
-  }
-  std::string summary =
-      absl::StrCat("dumped ", Plural(entries, "entry", "entries"), " (", cli::FormatBytes(bytes),
-                   ", ", jsonl ? "jsonl" : "binary", ") to ", *out == "-" ? "stdout" : *out, "\n");
-  if (*out == "-") {
-    std::fputs(summary.c_str(), ctx.err());
-  } else {
+          if (!write_status.ok()) {
+            write_status = absl::Status(write_status.code(),
+                                        absl::StrCat("entry ", cli::JsonString(key.substr(0, 64)),
+                                                     ": ", write_status.message()));
+            return false;
+          }
+          ++entries;
+          return true;
+        });
+    if (walk.ok() && write_status.ok() && !jsonl) write_status = writer.Finish();
+    if (!jsonl) bytes = writer.bytes_written();
+    if (walk.ok() && write_status.ok()) write_status = target.Commit();
+    if (!walk.ok() || !write_status.ok()) {
+      target.Abort();
+      const absl::Status& failure = walk.ok() ? write_status : walk;
+      return ctx.Fail(kExitStore,
+                      absl::StrCat("dump failed after ", Plural(entries, "entry", "entries"), ": ",
+                                   failure.message(), *out == "-" ? "" : "; no file was written"));
+    }
+    std::string summary = absl::StrCat("dumped ", Plural(entries, "entry", "entries"), " (",
+                                       cli::FormatBytes(bytes), ", ", jsonl ? "jsonl" : "binary",
+                                       ") to ", *out == "-" ? "stdout" : *out, "\n");
+    if (*out == "-") {
+      std::fputs(summary.c_str(), ctx.err());
+      return kExitOk;
+    }
     ctx.Write(summary);
-    if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
-  }
-  return kExitOk;
+    return ctx.Finish();
+  });
 }
 
 namespace {
@@ -284,7 +279,6 @@ class ScopedFile {
 }  // namespace
 
 int RunLoad(Context& ctx) {
-  if (int code = ctx.ResolveStore()) return code;
   const std::string* in = ctx.Get("in");
   if (in == nullptr) return ctx.Usage("missing --in=FILE (or --in=- for stdin)");
   if (in->empty()) return ctx.Usage("--in is empty; give a snapshot file, or - for stdin");
@@ -293,8 +287,7 @@ int RunLoad(Context& ctx) {
   if (create) {
     if (int code = ctx.ResolveCreateOptions(&create_options)) return code;
   } else {
-    for (const char* flag : {"capacity", "mode", "max-value", "max-key", "stripes", "items",
-                             "default-ttl", "no-evict"}) {
+    for (const char* flag : kCreateFlags) {
       if (ctx.Has(flag)) {
         return ctx.Usage(absl::StrCat("--", flag, " sets up a new store: add --create, or drop it "
                                       "to load into the existing store"));
@@ -419,7 +412,7 @@ int RunLoad(Context& ctx) {
                           " entries during the load because it is full; create it with a larger "
                           "--capacity to keep them all"));
   }
-  return ctx.FlushOut() ? kExitOk : ctx.Fail(kExitStore, "cannot write to stdout");
+  return ctx.Finish();
 }
 
 }  // namespace kvcli
