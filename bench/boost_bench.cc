@@ -190,13 +190,7 @@ int main(int argc, char** argv) {
                 "Boost.Interprocess peer: managed_shared_memory holding a boost::unordered_map of\n"
                 "shared-memory strings behind one interprocess_mutex (removed at the end).");
   AddWorkloadFlags(&flags, &config);
-  flags.Value("segment-size", "SIZE", "segment size (default: sized from the workload)",
-              [&](absl::string_view v) {
-                auto n = ParseByteSize(v);
-                if (!n.ok()) return n.status();
-                size = *n;
-                return absl::OkStatus();
-              });
+  flags.ByteSize("segment-size", "segment size (default: sized from the workload)", &size);
   flags.ParseOrExit(argc, argv);
   BoostBackend backend(size);
   return RunBenchmark(&backend, config);

@@ -202,18 +202,8 @@ int main(int argc, char** argv) {
                 "LMDB peer: one env (default: a fresh directory on /dev/shm, removed at the end)\n"
                 "opened by every client process; NOSYNC|NOMETASYNC|WRITEMAP|NOTLS.");
   AddWorkloadFlags(&flags, &config);
-  flags.Value("dir", "DIR", "use this existing, empty directory (kept at the end)",
-              [&](absl::string_view v) {
-                dir = std::string(v);
-                return absl::OkStatus();
-              });
-  flags.Value("map-size", "SIZE", "LMDB map size (default: sized from the workload)",
-              [&](absl::string_view v) {
-                auto n = ParseByteSize(v);
-                if (!n.ok()) return n.status();
-                map_size = *n;
-                return absl::OkStatus();
-              });
+  flags.String("dir", "DIR", "use this existing, empty directory (kept at the end)", &dir);
+  flags.ByteSize("map-size", "LMDB map size (default: sized from the workload)", &map_size);
   flags.ParseOrExit(argc, argv);
   LmdbBackend backend(dir, map_size);
   return RunBenchmark(&backend, config);

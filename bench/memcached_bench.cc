@@ -150,10 +150,7 @@ int main(int argc, char** argv) {
   FlagSet flags("memcached_bench",
                 "memcached peer: clients over a unix socket, one request at a time per thread.");
   AddWorkloadFlags(&flags, &config);
-  flags.Value("socket", "PATH", "the memcached server's unix socket (required)", [&](absl::string_view v) {
-    socket = std::string(v);
-    return absl::OkStatus();
-  });
+  flags.String("socket", "PATH", "the memcached server's unix socket (required)", &socket);
   flags.ParseOrExit(argc, argv);
   MemcachedBackend backend(socket);
   return RunBenchmark(&backend, config);

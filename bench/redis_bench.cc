@@ -159,10 +159,7 @@ int main(int argc, char** argv) {
   std::string socket;
   FlagSet flags("redis_bench", "Redis peer: clients over a unix socket, one command at a time per thread.");
   AddWorkloadFlags(&flags, &config);
-  flags.Value("socket", "PATH", "the redis-server's unix socket (required)", [&](absl::string_view v) {
-    socket = std::string(v);
-    return absl::OkStatus();
-  });
+  flags.String("socket", "PATH", "the redis-server's unix socket (required)", &socket);
   flags.ParseOrExit(argc, argv);
   RedisBackend backend(socket);
   return RunBenchmark(&backend, config);

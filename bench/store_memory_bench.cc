@@ -155,12 +155,7 @@ int main(int argc, char** argv) {
   bench::FlagSet flags("store_memory_bench",
                        "Memory efficiency of a full shmkv store (live bytes, per-item overhead).");
   flags.Bool("json", "print one JSON object as the last stdout line", &json);
-  flags.Value("capacity", "SIZE", "store capacity (default 256MiB)", [&](absl::string_view v) {
-    auto n = bench::ParseByteSize(v);
-    if (!n.ok()) return n.status();
-    capacity = *n;
-    return absl::OkStatus();
-  });
+  flags.ByteSize("capacity", "store capacity (default 256MiB)", &capacity);
   flags.ParseOrExit(argc, argv);
 
   const Case cases[] = {

@@ -105,6 +105,14 @@ void FlagSet::Value(std::string name, std::string arg_name, std::string help,
   flags_.push_back(std::move(f));
 }
 
+void FlagSet::String(std::string name, std::string arg_name, std::string help,
+                     std::string* target) {
+  Value(std::move(name), std::move(arg_name), std::move(help), [target](absl::string_view v) {
+    *target = std::string(v);
+    return absl::OkStatus();
+  });
+}
+
 void FlagSet::Bool(std::string name, std::string help, bool* target) {
   Bool(std::move(name), std::move(help), [target](bool b) { *target = b; });
 }
@@ -198,13 +206,7 @@ void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* c) {
     c->keys = *n;
     return absl::OkStatus();
   });
-  flags->Value("key-size", "BYTES", "key length: prefix + zero-padded number (default 16)",
-               [c](absl::string_view v) {
-                 auto n = ParseByteSize(v);
-                 if (!n.ok()) return n.status();
-                 c->key_size = *n;
-                 return absl::OkStatus();
-               });
+  flags->ByteSize("key-size", "key length: prefix + zero-padded number (default 16)", &c->key_size);
   flags->Value("value-size", "N|MIN-MAX", "value size, fixed or uniform in a range (default 100)",
                [c](absl::string_view v) -> absl::Status {
                  std::vector<absl::string_view> parts = absl::StrSplit(v, absl::MaxSplits('-', 1));
@@ -268,10 +270,7 @@ void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* c) {
     c->warmup = *d;
     return absl::OkStatus();
   });
-  flags->Value("prefix", "TEXT", "key prefix (default kvb:)", [c](absl::string_view v) {
-    c->prefix = std::string(v);
-    return absl::OkStatus();
-  });
+  flags->String("prefix", "TEXT", "key prefix (default kvb:)", &c->prefix);
   flags->Value("seed", "N", "random seed (default 42)", [c](absl::string_view v) {
     return absl::SimpleAtoi(v, &c->seed) ? absl::OkStatus() : absl::InvalidArgumentError("not a number");
   });

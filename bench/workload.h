@@ -47,6 +47,18 @@ class FlagSet {
   // `fn` receives the text after '=' (or the next argument).
   void Value(std::string name, std::string arg_name, std::string help,
              std::function<absl::Status(absl::string_view)> fn);
+  // Common shapes of Value: a string stored as given; a byte size parsed by
+  // ParseByteSize.
+  void String(std::string name, std::string arg_name, std::string help, std::string* target);
+  template <typename T>
+  void ByteSize(std::string name, std::string help, T* target) {
+    Value(std::move(name), "SIZE", std::move(help), [target](absl::string_view v) {
+      absl::StatusOr<uint64_t> n = ParseByteSize(v);
+      if (!n.ok()) return n.status();
+      *target = static_cast<T>(*n);
+      return absl::OkStatus();
+    });
+  }
   void Bool(std::string name, std::string help, bool* target);
   void Bool(std::string name, std::string help, std::function<void(bool)> fn);
   // Parses argv; prints usage and exits 0 on --help, exits 2 on a bad flag.

@@ -179,13 +179,8 @@ int main(int argc, char** argv) {
                 "the end, also on SIGINT/SIGTERM) unless --key or --path names an existing one.\n"
                 "The last stdout line is one JSON object with --json.");
   AddWorkloadFlags(&flags, &config);
-  flags.Value("capacity", "SIZE", "capacity of the store it creates (default: twice the data)",
-              [&](absl::string_view v) {
-                auto n = ParseByteSize(v);
-                if (!n.ok()) return n.status();
-                shmkv_flags.capacity = *n;
-                return absl::OkStatus();
-              });
+  flags.ByteSize("capacity", "capacity of the store it creates (default: twice the data)",
+                 &shmkv_flags.capacity);
   flags.Value("stripes", "N", "lock stripes of the store it creates (default: the store's)",
               [&](absl::string_view v) {
                 return absl::SimpleAtoi(v, &shmkv_flags.stripes) && shmkv_flags.stripes > 0
@@ -199,11 +194,7 @@ int main(int argc, char** argv) {
                 shmkv_flags.name = *name;
                 return absl::OkStatus();
               });
-  flags.Value("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
-              [&](absl::string_view v) {
-                path = std::string(v);
-                return absl::OkStatus();
-              });
+  flags.String("path", "FILE", "use the existing store named by FILE and --proj (left in place)", &path);
   flags.Value("proj", "N", "ftok project id for --path (default 1)", [&](absl::string_view v) {
     return absl::SimpleAtoi(v, &proj) ? absl::OkStatus() : absl::InvalidArgumentError("not a number");
   });

@@ -238,11 +238,12 @@ absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryM
   return status;
 }
 
-absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access) {
+absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access, bool find) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   access->hash = Hash64(key.data(), key.size());
   access->view = &StripeFor(access->hash);
   if (absl::Status s = Lock(*access->view, &access->guard); !s.ok()) return s;
+  if (!find) return absl::OkStatus();
   absl::StatusOr<Located> found = access->view->Find(key, access->hash);
   if (!found.ok()) return found.status();
   access->found = *found;
@@ -296,8 +297,11 @@ absl::Status SegmentStore::Put(absl::string_view key, absl::string_view value,
   }
   absl::StatusOr<int64_t> expires = ExpiryFor(options.ttl);
   if (!expires.ok()) return expires.status();
+  // StripeView::Write finds the key itself (after making room, which may
+  // move it), so an unconditional put does not look it up first.
   KeyAccess access;
-  if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  const bool conditional = options.condition != WriteCondition::kAlways;
+  if (absl::Status s = Access(key, &access, conditional); !s.ok()) return s;
   switch (options.condition) {
     case WriteCondition::kAlways:
       break;

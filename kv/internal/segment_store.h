@@ -73,8 +73,8 @@ class SegmentStore final : public Store {
   class StripeGuard;
   struct KeyAccess;
   absl::Status CheckKey(absl::string_view key) const;
-  // Checks the key, locks its stripe and finds it.
-  absl::Status Access(absl::string_view key, KeyAccess* access);
+  // Checks the key, locks its stripe and (unless `find` is false) finds it.
+  absl::Status Access(absl::string_view key, KeyAccess* access, bool find = true);
   // Whether the found entry is visible to readers: present, not a lease, not
   // expired. An expired entry is removed on the way.
   bool Visible(KeyAccess& access);
