@@ -134,12 +134,13 @@ class LmdbBackend final : public Backend {
   // Bulk load: 10,000 puts per write transaction.
   absl::Status Preload(const Workload& w, const ProgressFn& progress) override {
     const uint64_t n = w.num_keys();
+    KeyBuffer key_buffer(w.config());
     for (uint64_t i = 0; i < n;) {
       MDB_txn* txn;
       int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
       if (rc != 0) return LmdbError("mdb_txn_begin", rc);
       for (uint64_t end = std::min(n, i + 10000); i < end; ++i) {
-        const absl::string_view key = w.Key(i), value = w.Value(w.PreloadValueSize(i));
+        const absl::string_view key = key_buffer.Of(i), value = w.Value(w.PreloadValueSize(i));
         MDB_val k{key.size(), const_cast<char*>(key.data())};
         MDB_val v{value.size(), const_cast<char*>(value.data())};
         if ((rc = mdb_put(txn, dbi_, &k, &v, 0)) != 0) {

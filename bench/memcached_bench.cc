@@ -98,8 +98,9 @@ class MemcachedBackend final : public Backend {
     memcached_behavior_set(*m, MEMCACHED_BEHAVIOR_NOREPLY, 1);
     memcached_behavior_set(*m, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1);
     const uint64_t n = w.num_keys();
+    KeyBuffer key_buffer(w.config());
     for (uint64_t i = 0; i < n; ++i) {
-      const absl::string_view key = w.Key(i), value = w.Value(w.PreloadValueSize(i));
+      const absl::string_view key = key_buffer.Of(i), value = w.Value(w.PreloadValueSize(i));
       memcached_return_t rc = memcached_set(*m, key.data(), key.size(), value.data(), value.size(), 0, 0);
       if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_BUFFERED) {
         return absl::InternalError(absl::StrCat("preload set: ", memcached_strerror(*m, rc)));
@@ -114,7 +115,7 @@ class MemcachedBackend final : public Backend {
     memcached_behavior_set(*m, MEMCACHED_BEHAVIOR_NOREPLY, 0);
     memcached_behavior_set(*m, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 0);
     std::string value;
-    if (owner.Get(w.Key(n - 1), &value) == OpResult::kError) {
+    if (owner.Get(key_buffer.Of(n - 1), &value) == OpResult::kError) {
       return absl::InternalError(absl::StrCat("preload check: ", owner.LastError()));
     }
     return absl::OkStatus();

@@ -102,10 +102,11 @@ class RedisBackend final : public Backend {
     absl::StatusOr<Context> c = Connect(socket_);
     if (!c.ok()) return c.status();
     const uint64_t n = w.num_keys();
+    KeyBuffer key_buffer(w.config());
     for (uint64_t i = 0; i < n;) {
       const uint64_t end = std::min(n, i + 1000);
       for (uint64_t j = i; j < end; ++j) {
-        const absl::string_view key = w.Key(j), value = w.Value(w.PreloadValueSize(j));
+        const absl::string_view key = key_buffer.Of(j), value = w.Value(w.PreloadValueSize(j));
         redisAppendCommand(c->get(), "SET %b %b", key.data(), key.size(), value.data(), value.size());
       }
       for (; i < end; ++i) {

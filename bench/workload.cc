@@ -321,19 +321,12 @@ uint64_t ZipfParams::Draw(double u) const {
   return r < n_ ? r : n_ - 1;
 }
 
+KeyBuffer::KeyBuffer(const WorkloadConfig& config)
+    : bytes_(config.prefix), digits_(config.key_size - config.prefix.size()) {
+  bytes_.resize(config.key_size, '0');
+}
+
 Workload::Workload(const WorkloadConfig& config) : config_(config) {
-  const size_t ks = config.key_size;
-  const size_t digits = ks - config.prefix.size();
-  keys_.resize(config.keys * ks);
-  char* p = keys_.data();
-  for (uint64_t i = 0; i < config.keys; ++i, p += ks) {
-    std::memcpy(p, config.prefix.data(), config.prefix.size());
-    uint64_t v = i;
-    for (size_t d = 0; d < digits; ++d) {
-      p[ks - 1 - d] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-  }
   values_.resize(config.value_max);
   for (size_t i = 0; i < values_.size(); ++i) values_[i] = static_cast<char>('a' + i % 26);
   if (config.zipf) zipf_ = ZipfParams(config.keys, config.zipf_theta);
@@ -398,8 +391,9 @@ absl::Status Backend::Preload(const Workload& workload, const ProgressFn& progre
   auto client = NewClient();
   if (!client.ok()) return client.status();
   const uint64_t n = workload.num_keys();
+  KeyBuffer key(workload.config());
   for (uint64_t i = 0; i < n; ++i) {
-    if ((*client)->Put(workload.Key(i), workload.Value(workload.PreloadValueSize(i))) ==
+    if ((*client)->Put(key.Of(i), workload.Value(workload.PreloadValueSize(i))) ==
         OpResult::kError) {
       return absl::InternalError(absl::StrCat("preload put: ", (*client)->LastError()));
     }
@@ -524,6 +518,7 @@ void RunThread(Backend* backend, const Workload& workload, Control* ctl, const G
   std::string value;
   value.reserve(workload.config().value_max + 64);
   OpStream stream(workload, seed);
+  KeyBuffer key_buffer(workload.config());
   Histogram& hist = slot->hist;
   WriteBytes(gates->ready[1], 1);
   char go;
@@ -546,7 +541,7 @@ void RunThread(Backend* backend, const Workload& workload, Control* ctl, const G
       }
     }
     const Op op = stream.Next();
-    const absl::string_view key = workload.Key(op.key);
+    const absl::string_view key = key_buffer.Of(op.key);
     const OpResult r = op.get ? client->Get(key, &value) : client->Put(key, workload.Value(op.value_size));
     const uint64_t now = MonotonicNanos();
     if (measuring) {

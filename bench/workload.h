@@ -152,14 +152,14 @@ class ZipfParams {
 };
 
 // Everything the clients read, made once in the parent before the fork.
+// Keys are not stored: KeyBuffer formats key i when it is needed, as an
+// application has its key at hand when it asks for it. (A table of 1M keys
+// would add a cache miss per operation that belongs to no system.)
 class Workload {
  public:
   explicit Workload(const WorkloadConfig& config);
   const WorkloadConfig& config() const { return config_; }
   uint64_t num_keys() const { return config_.keys; }
-  absl::string_view Key(uint64_t i) const {
-    return absl::string_view(keys_.data() + i * config_.key_size, config_.key_size);
-  }
   absl::string_view Value(size_t size) const { return absl::string_view(values_.data(), size); }
   // The size key i gets when preloaded (deterministic).
   size_t PreloadValueSize(uint64_t i) const;
@@ -167,9 +167,27 @@ class Workload {
 
  private:
   WorkloadConfig config_;
-  std::vector<char> keys_;
   std::string values_;
   ZipfParams zipf_;
+};
+
+// Key i of a workload: the prefix, then i in zero-padded decimal filling
+// key_size bytes. One buffer per user; each Of() overwrites the last key.
+class KeyBuffer {
+ public:
+  explicit KeyBuffer(const WorkloadConfig& config);
+  absl::string_view Of(uint64_t i) {
+    char* end = bytes_.data() + bytes_.size();
+    for (size_t d = 0; d < digits_; ++d) {
+      *--end = static_cast<char>('0' + i % 10);
+      i /= 10;
+    }
+    return absl::string_view(bytes_.data(), bytes_.size());
+  }
+
+ private:
+  std::string bytes_;
+  size_t digits_;
 };
 
 struct Op {

@@ -70,9 +70,10 @@ TEST(WorkloadTest, KeysAreFixedSizeZeroPadded) {
   c.keys = 1000;
   c.key_size = 12;
   c.prefix = "k:";
-  Workload w(c);
-  EXPECT_EQ(w.Key(0), "k:0000000000");
-  EXPECT_EQ(w.Key(999), "k:0000000999");
+  KeyBuffer keys(c);
+  EXPECT_EQ(keys.Of(0), "k:0000000000");
+  EXPECT_EQ(keys.Of(999), "k:0000000999");
+  EXPECT_EQ(keys.Of(5), "k:0000000005");  // every digit rewritten, not just the low ones
   c.key_size = 4;  // "k:" + 3 digits does not fit
   EXPECT_FALSE(Validate(c).ok());
 }

@@ -242,6 +242,7 @@ absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access, bool
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   access->hash = Hash64(key.data(), key.size());
   access->view = &StripeFor(access->hash);
+  if (find) access->view->PrefetchBucket(access->hash);
   if (absl::Status s = Lock(*access->view, &access->guard); !s.ok()) return s;
   if (!find) return absl::OkStatus();
   absl::StatusOr<Located> found = access->view->Find(key, access->hash);

@@ -106,6 +106,7 @@ absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) c
       return found;
     }
     if (steps > max_steps) return Corrupt(index_, "a bucket chain loops");
+    PrefetchRecord(ref);
     EntryHeader header;
     EntryHeader* entry = Resolve(ref, &header);
     if (entry == nullptr || header.state != kLive) {

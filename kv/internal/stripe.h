@@ -80,6 +80,10 @@ class StripeView {
   template <typename Fn>
   absl::Status ForEachLive(Fn fn) const;
 
+  // Starts loading what Find will read for `hash` (its bucket slot), so the
+  // miss overlaps with taking the lock.
+  void PrefetchBucket(uint64_t hash) const { __builtin_prefetch(&buckets_[BucketOf(hash)]); }
+
   uint32_t BucketOf(uint64_t hash) const {
     return static_cast<uint32_t>(hash >> 32) & (geometry_.buckets_per_stripe - 1);
   }
@@ -89,6 +93,14 @@ class StripeView {
   // header is sane; nullptr otherwise. *header receives the checked copy.
   EntryHeader* Resolve(EntryRef ref, EntryHeader* header) const;
   EntryRef RefOf(const EntryHeader* entry) const;
+  // Starts loading the first cache lines of a record (header, key and a
+  // small value) at once, instead of one miss after the other.
+  void PrefetchRecord(EntryRef ref) const {
+    const char* p = base_ + ref.offset();
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
+  }
   EntryHeader* AtPhysical(uint64_t physical) const;
   bool SaneHeader(const EntryHeader& h, uint64_t room) const;
   absl::StatusOr<EntryRef*> LinkTo(const EntryHeader* entry, uint64_t hash) const;
