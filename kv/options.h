@@ -13,7 +13,7 @@ class Clock;
 
 // Hard limits of layout version 1.
 inline constexpr size_t kMaxKeySizeLimit = 4096;
-inline constexpr size_t kMaxSegmentBytes = size_t{32} << 30;  // 32-bit offsets in 8-byte units
+inline constexpr size_t kMaxSegmentBytes = size_t{32} << 30;  // index slots hold 32-bit offsets in 8-byte units
 
 enum class OpenMode {
   kCreate,        // fail with AlreadyExists if a store exists at the name
@@ -26,7 +26,10 @@ enum class OpenMode {
 struct Options {
   // Bytes available for entries (keys, values and their 32-byte headers).
   size_t capacity_bytes = size_t{64} << 20;
-  // Sizing hint for the hash index; 0 picks capacity_bytes / 128.
+  // Entries the hash index is sized for (at most 0.7 of its slots); 0 picks
+  // capacity_bytes / 64. The index holds up to 1.25x this many entries: past
+  // that, a new key evicts (or, without eviction, is refused) even if the
+  // arena has room, so set it for stores of many small entries.
   size_t expected_items = 0;
   // Permission bits of the segment and semaphore set.
   int mode = 0600;

@@ -304,7 +304,7 @@ TEST(StoreBasic, InfoReflectsCreationOptions) {
   ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
   EXPECT_EQ(info.key, store.key());
   EXPECT_THAT(info.name, HasSubstr(KeyHex(store.key())));
-  EXPECT_EQ(info.layout_version, 1u);
+  EXPECT_EQ(info.layout_version, 2u);
   EXPECT_LE(info.capacity, o.capacity_bytes);
   EXPECT_GE(info.capacity, o.capacity_bytes * 9 / 10);
   EXPECT_GE(info.segment_bytes, info.capacity);
@@ -825,13 +825,14 @@ TEST(StoreErrors, CorruptionIsDetectedAndRepaired) {
     CHILD_CHECK(base != reinterpret_cast<void*>(-1), 1);
     char* seg = static_cast<char*>(base);
     const absl::string_view all(seg, info.segment_bytes);
-    // Damage every 20th record: its key bytes and the 32 bytes before them.
+    // Damage every 20th record: its key bytes and its 28-byte header
+    // (layout v2) before them.
     int damaged = 0;
     for (int i = 0; i < kKeys; i += 20) {
       const std::string k = key_of(i);
       size_t at = all.find(k);
-      if (at == absl::string_view::npos || at < 32) continue;
-      std::memset(seg + at - 32, 0xA5, 32);
+      if (at == absl::string_view::npos || at < 28) continue;
+      std::memset(seg + at - 28, 0xA5, 28);
       seg[at + 3] ^= 0x5a;
       ++damaged;
     }

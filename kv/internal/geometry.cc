@@ -8,18 +8,14 @@ namespace {
 constexpr uint64_t kMinStripeRecords = 4;  // a slice holds at least 4 maximal records
 constexpr uint32_t kMaxStripes = 1 << 16;
 constexpr uint64_t kPage = 4096;
+constexpr uint64_t kMinBuckets = 8;
+constexpr uint64_t kMaxBuckets = uint64_t{1} << 30;
 
 bool IsPowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
 uint64_t FloorPowerOfTwo(uint64_t n) {
   uint64_t p = 1;
   while (p * 2 <= n) p *= 2;
-  return p;
-}
-
-uint64_t CeilPowerOfTwo(uint64_t n) {
-  uint64_t p = 1;
-  while (p < n) p *= 2;
   return p;
 }
 
@@ -46,7 +42,7 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   }
   if (options.max_value_size > (uint64_t{1} << 31)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "max value size ", options.max_value_size, " is over the 2 GiB limit of layout v1"));
+        "max value size ", options.max_value_size, " is over the 2 GiB limit of a store"));
   }
   if ((options.mode & ~0777) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("mode 0", options.mode, " has bits beyond 0777"));
@@ -56,7 +52,7 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   }
   if (options.capacity_bytes > kMaxSegmentBytes - (uint64_t{1} << 26)) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "capacity of ", options.capacity_bytes, " bytes is over the 32 GiB limit of layout v1"));
+        "capacity of ", options.capacity_bytes, " bytes is over the 32 GiB limit of a store"));
   }
   Geometry g;
   g.max_key_size = static_cast<uint32_t>(options.max_key_size);
@@ -87,13 +83,16 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   }
   g.stripe_arena_bytes = capacity / g.stripe_count / 64 * 64;
 
-  uint64_t items = options.expected_items != 0 ? options.expected_items : capacity / 128;
-  uint64_t per_stripe = CeilPowerOfTwo(std::max<uint64_t>(1, items / g.stripe_count));
-  g.buckets_per_stripe = static_cast<uint32_t>(std::min<uint64_t>(per_stripe, uint64_t{1} << 30));
+  // Slots for the expected entries at a load of at most 0.7, where a linear
+  // probe stays within a cache line or two.
+  uint64_t items = options.expected_items != 0 ? options.expected_items : capacity / 64;
+  uint64_t per_stripe = (items + g.stripe_count - 1) / g.stripe_count;
+  per_stripe = std::max<uint64_t>(kMinBuckets, (per_stripe * 10 + 6) / 7);
+  g.buckets_per_stripe = static_cast<uint32_t>(std::min<uint64_t>(per_stripe, kMaxBuckets));
   Place(&g);
   if (g.segment_bytes > kMaxSegmentBytes) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("a segment of ", g.segment_bytes, " bytes is over the 32 GiB limit of layout v1; "
+        absl::StrCat("a segment of ", g.segment_bytes, " bytes is over the 32 GiB limit of a store; "
                      "lower capacity or expected_items"));
   }
   return g;
@@ -113,8 +112,8 @@ absl::StatusOr<Geometry> GeometryFromHeader(const Header& h, uint64_t real_size)
                                             "); run kvcli check, or destroy and re-create the store"));
   };
   if (!IsPowerOfTwo(g.stripe_count) || g.stripe_count > kMaxStripes) return corrupt("stripe count");
-  if (!IsPowerOfTwo(g.buckets_per_stripe) || g.buckets_per_stripe > (uint32_t{1} << 30)) {
-    return corrupt("bucket count");
+  if (g.buckets_per_stripe < kMinBuckets || g.buckets_per_stripe > kMaxBuckets) {
+    return corrupt("index slot count");
   }
   if (g.max_key_size == 0 || g.max_key_size > kMaxKeySizeLimit) return corrupt("max key size");
   if (g.max_value_size > (uint64_t{1} << 31)) return corrupt("max value size");

@@ -1,18 +1,24 @@
-// The shared segment's layout, version 1. doc/layout.md is the full spec;
+// The shared segment's layout, version 2. doc/layout.md is the full spec;
 // the rules that matter when reading this file:
 //
 //  * Segment = Header (one 4 KiB page) | Stripe[stripe_count] |
-//    bucket slots uint32[stripe_count * buckets_per_stripe] |
+//    index slots uint32[stripe_count * buckets_per_stripe] |
 //    arena: stripe_count slices of stripe_arena_bytes each.
-//  * Nothing in the segment is a pointer. Entries are referred to by EntryRef
-//    (ShmRef below): a uint32 count of 8-byte units from the segment's base
-//    (0 = null), so a segment is at most 32 GiB and may be mapped anywhere.
-//  * Each stripe owns its buckets and its arena slice and is guarded by its
-//    own robust mutex. A stripe's slice is a circular log of records written
-//    at `head` and reclaimed at `tail` (monotonic byte positions; physical
-//    offset = position % stripe_arena_bytes). The log is the truth; the
-//    buckets and chains are an index derived from it, which is what makes
-//    crash recovery a rebuild (doc/recovery.md).
+//  * Nothing in the segment is a pointer. A record is referred to by its
+//    offset from its slice's start, in 8-byte units (slice + fixed offset =
+//    segment offset), so a segment may be mapped anywhere.
+//  * Each stripe owns its index slots and its arena slice and is guarded by
+//    its own robust mutex. A stripe's slice is a circular log of records
+//    written at `head` and reclaimed at `tail` (monotonic byte positions;
+//    physical offset = position % stripe_arena_bytes). The log is the truth;
+//    the index is derived from it, which is what makes crash recovery a
+//    rebuild (doc/recovery.md).
+//  * The index is an open-addressing table per stripe with linear probing:
+//    a key's probe starts at IndexHome(hash) and each slot (IndexSlot) holds
+//    a record's slice offset plus a tag of its key's hash, so a probe reads a
+//    record only when the tag matches. Deletion shifts later slots back (no
+//    tombstones). A stripe holds at most MaxIndexEntries() entries, so every
+//    probe meets an empty slot.
 //  * All multi-process fields are naturally aligned, so single stores are
 //    atomic; publishing stores use release order (see Publish below).
 #ifndef SHMKV_KV_INTERNAL_LAYOUT_H_
@@ -26,11 +32,11 @@
 namespace shmkv::internal {
 
 inline constexpr uint64_t kMagic = 0x315654534b4d4853ull;  // "SHMKSTV1" little-endian
-inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kLayoutVersion = 2;
 inline constexpr uint32_t kByteOrderMark = 0x01020304;
 inline constexpr uint32_t kReady = 0x52454459;  // Header::init_state once built
 inline constexpr size_t kHeaderRegionBytes = 4096;
-inline constexpr size_t kUnit = 8;  // EntryRef granularity and record alignment
+inline constexpr size_t kUnit = 8;  // record alignment, and the unit of index slot offsets
 inline constexpr size_t kNamePathBytes = 256;
 
 // Sizes and alignments that must match between every process of a store.
@@ -57,7 +63,7 @@ struct Header {
   uint64_t arena_offset;
   uint64_t stripe_arena_bytes;
   uint32_t stripe_count;        // power of two
-  uint32_t buckets_per_stripe;  // power of two
+  uint32_t buckets_per_stripe;  // index slots per stripe
   uint32_t max_key_size;
   uint32_t max_value_size;
   uint32_t evict;               // 1: evict when full; 0: refuse writes
@@ -89,6 +95,7 @@ struct alignas(64) Stripe {
   uint64_t live_record_bytes; // record bytes of live entries and leases
   uint64_t largest_record;    // high-water mark of record sizes since the last
                               // clear or rebuild; sizes the free-space reserve
+  uint64_t index_entries;     // occupied index slots: live entries and leases
   int32_t holder_pid;         // for lock-timeout messages; 0 when free
   uint32_t rebuilding;        // 1 while a rebuild is in progress
   // Counters (statistics only; they may be off by one after a crash).
@@ -96,23 +103,27 @@ struct alignas(64) Stripe {
   uint64_t lock_waits, owner_deaths;
 };
 
-// The one kind of reference stored in the segment: a typed count of kUnit
-// (8-byte) units from the segment's base; 0 is null. Being an offset, it means
-// the same in every process whatever address the segment is mapped at. It is
-// turned into an address only by StripeView::Resolve, which checks it.
-template <typename T>
-struct ShmRef {
-  uint32_t units;
+// An index slot: 0 is empty; otherwise (tag << ref_bits) | (unit + 1), where
+// unit is the record's offset from its slice's start in kUnit bytes and
+// ref_bits = IndexRefBits(slice bytes) is the fewest bits that hold any
+// unit + 1. The tag is the low 32 - ref_bits bits of the key's hash (none for
+// a slice of 16 GiB or more).
+using IndexSlot = uint32_t;
 
-  static ShmRef FromOffset(uint64_t offset) { return {static_cast<uint32_t>(offset / kUnit)}; }
-  bool null() const { return units == 0; }
-  uint64_t offset() const { return uint64_t{units} * kUnit; }
-  friend bool operator==(ShmRef a, ShmRef b) { return a.units == b.units; }
-  friend bool operator!=(ShmRef a, ShmRef b) { return a.units != b.units; }
-};
-
-struct EntryHeader;
-using EntryRef = ShmRef<EntryHeader>;
+inline uint32_t IndexRefBits(uint64_t stripe_arena_bytes) {
+  const uint64_t units = stripe_arena_bytes / kUnit;
+  return units == 0 ? 1 : 64 - static_cast<uint32_t>(__builtin_clzll(units));
+}
+// The slot a probe for `hash` starts at: the high half of the hash scaled to
+// [0, buckets).
+inline uint32_t IndexHome(uint64_t hash, uint32_t buckets) {
+  return static_cast<uint32_t>(((hash >> 32) * buckets) >> 32);
+}
+// Entries a stripe's index may hold: 7/8 of its slots, at least one slot
+// always empty.
+inline uint32_t MaxIndexEntries(uint32_t buckets) {
+  return buckets - (buckets / 8 > 0 ? buckets / 8 : 1);
+}
 
 enum EntryState : uint8_t {
   kLive = 0xA1,
@@ -126,19 +137,22 @@ enum EntryBits : uint8_t {
 };
 
 // A log record: this header, the key, the value, zero padding to kUnit.
+// Packed to 28 bytes: records start 8-aligned, so the 64-bit fields are
+// aligned in place; they are only ever copied, never addressed.
+#pragma pack(push, 4)
 struct EntryHeader {
-  EntryRef next;          // the next entry in the bucket chain
-  uint32_t value_size;
   uint64_t version;
   int64_t expires_at_ms;  // 0: never
+  uint32_t value_size;
   uint32_t flags;         // the user's
   uint16_t key_size;
   uint8_t state;          // EntryState
   uint8_t bits;           // EntryBits
 };
+#pragma pack(pop)
 
 inline constexpr size_t kEntryHeaderBytes = sizeof(EntryHeader);
-static_assert(kEntryHeaderBytes == 32, "layout v1 entry header is 32 bytes");
+static_assert(kEntryHeaderBytes == 28, "layout v2 entry header is 28 bytes");
 static_assert(sizeof(Header) <= kHeaderRegionBytes, "header must fit its page");
 static_assert(offsetof(Header, header_checksum) % 8 == 0, "checksum alignment");
 
@@ -169,15 +183,6 @@ template <typename T>
 inline T LoadOnce(const T* field) {
   return __atomic_load_n(field, __ATOMIC_RELAXED);
 }
-template <typename T>
-inline void Publish(ShmRef<T>* ref, ShmRef<T> value) {
-  __atomic_store_n(&ref->units, value.units, __ATOMIC_RELEASE);
-}
-template <typename T>
-inline ShmRef<T> LoadOnce(const ShmRef<T>* ref) {
-  return {__atomic_load_n(&ref->units, __ATOMIC_RELAXED)};
-}
-
 }  // namespace shmkv::internal
 
 #endif  // SHMKV_KV_INTERNAL_LAYOUT_H_

@@ -19,6 +19,14 @@ uint64_t SizeOf(const EntryHeader& h) {
   return h.state == kPad ? h.value_size : RecordBytes(h.key_size, h.value_size);
 }
 
+const char* KeyBytes(const EntryHeader* entry) {
+  return reinterpret_cast<const char*>(entry) + kEntryHeaderBytes;
+}
+
+uint64_t KeyHash(const EntryHeader* entry, const EntryHeader& h) {
+  return Hash64(KeyBytes(entry), h.key_size);
+}
+
 bool Expired(const EntryHeader& h, int64_t* now, const Clock& clock) {
   if (h.expires_at_ms == 0) return false;
   if (*now < 0) *now = clock.NowMillis();
@@ -39,7 +47,7 @@ uint64_t StripeView::WalkLog(uint64_t tail, uint64_t head, Fn fn) const {
     }
     EntryHeader* entry = AtPhysical(pos % size);
     EntryHeader h;
-    std::memcpy(&h, entry, sizeof(h));
+    std::memcpy(&h, entry, kEntryHeaderBytes);
     if (!SaneHeader(h, std::min(to_end, head - pos)) || !fn(pos, entry, h)) return pos;
     pos += SizeOf(h);
   }
@@ -47,14 +55,15 @@ uint64_t StripeView::WalkLog(uint64_t tail, uint64_t head, Fn fn) const {
 }
 
 StripeView::StripeView(char* base, const Geometry& geometry, uint32_t index)
-    : base_(base),
-      geometry_(geometry),
+    : geometry_(geometry),
       index_(index),
       stripe_(reinterpret_cast<Stripe*>(base + geometry.stripe_table_offset) + index),
-      buckets_(reinterpret_cast<EntryRef*>(base + geometry.bucket_table_offset) +
-               uint64_t{index} * geometry.buckets_per_stripe),
+      slots_(reinterpret_cast<IndexSlot*>(base + geometry.bucket_table_offset) +
+             uint64_t{index} * geometry.buckets_per_stripe),
       slice_(base + geometry.arena_offset + uint64_t{index} * geometry.stripe_arena_bytes),
-      slice_offset_(geometry.arena_offset + uint64_t{index} * geometry.stripe_arena_bytes) {}
+      ref_bits_(IndexRefBits(geometry.stripe_arena_bytes)),
+      ref_mask_(static_cast<uint32_t>((uint64_t{1} << ref_bits_) - 1)),
+      max_index_entries_(MaxIndexEntries(geometry.buckets_per_stripe)) {}
 
 bool StripeView::SaneHeader(const EntryHeader& h, uint64_t room) const {
   switch (h.state) {
@@ -70,18 +79,27 @@ bool StripeView::SaneHeader(const EntryHeader& h, uint64_t room) const {
   }
 }
 
-EntryHeader* StripeView::Resolve(EntryRef ref, EntryHeader* header) const {
-  const uint64_t offset = ref.offset();
-  uint64_t end = slice_offset_ + geometry_.stripe_arena_bytes;
-  if (offset < slice_offset_ || offset + kEntryHeaderBytes > end) return nullptr;
-  EntryHeader* entry = reinterpret_cast<EntryHeader*>(base_ + offset);
-  std::memcpy(header, entry, sizeof(*header));
-  if (!SaneHeader(*header, end - offset)) return nullptr;
+EntryHeader* StripeView::Resolve(IndexSlot slot, EntryHeader* header) const {
+  const uint64_t ref = slot & ref_mask_;
+  if (ref == 0) return nullptr;
+  const uint64_t offset = (ref - 1) * kUnit;
+  const uint64_t size = geometry_.stripe_arena_bytes;
+  if (offset + kEntryHeaderBytes > size) return nullptr;
+  EntryHeader* entry = AtPhysical(offset);
+  std::memcpy(header, entry, kEntryHeaderBytes);
+  if (!SaneHeader(*header, size - offset)) return nullptr;
   return entry;
 }
 
-EntryRef StripeView::RefOf(const EntryHeader* entry) const {
-  return EntryRef::FromOffset(static_cast<uint64_t>(reinterpret_cast<const char*>(entry) - base_));
+uint32_t StripeView::TagOf(uint64_t hash) const {
+  return static_cast<uint32_t>(hash) & ~ref_mask_;
+}
+
+uint32_t StripeView::TagOfSlot(IndexSlot slot) const { return slot & ~ref_mask_; }
+
+IndexSlot StripeView::SlotFor(const EntryHeader* entry, uint64_t hash) const {
+  const uint64_t unit = static_cast<uint64_t>(reinterpret_cast<const char*>(entry) - slice_) / kUnit;
+  return TagOf(hash) | static_cast<uint32_t>(unit + 1);
 }
 
 EntryHeader* StripeView::AtPhysical(uint64_t physical) const {
@@ -96,47 +114,69 @@ bool StripeView::LogBounds(uint64_t* head, uint64_t* tail) const {
 }
 
 absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) const {
-  const uint64_t max_steps = geometry_.stripe_arena_bytes / kEntryHeaderBytes + 1;
+  const uint32_t buckets = geometry_.buckets_per_stripe;
+  const uint32_t tag = TagOf(hash);
   Located found;
-  EntryRef* link = &buckets_[BucketOf(hash)];
-  for (uint64_t steps = 0;; ++steps) {
-    EntryRef ref = LoadOnce(link);
-    if (ref.null()) {
-      found.link = link;
+  uint32_t i = IndexHome(hash, buckets);
+  for (uint32_t probes = 0; probes < buckets; ++probes, i = NextSlot(i)) {
+    const IndexSlot slot = LoadOnce(&slots_[i]);
+    if (slot == 0) {
+      found.slot = &slots_[i];
       return found;
     }
-    if (steps > max_steps) return Corrupt(index_, "a bucket chain loops");
-    PrefetchRecord(ref);
+    if (TagOfSlot(slot) != tag) continue;
+    PrefetchRecord(slot);
     EntryHeader header;
-    EntryHeader* entry = Resolve(ref, &header);
+    EntryHeader* entry = Resolve(slot, &header);
     if (entry == nullptr || header.state != kLive) {
-      return Corrupt(index_, "a bucket chain points at a bad record");
+      return Corrupt(index_, "an index slot points at a bad record");
     }
-    if (header.key_size == key.size() &&
-        std::memcmp(reinterpret_cast<const char*>(entry + 1), key.data(), key.size()) == 0) {
+    if (header.key_size == key.size() && std::memcmp(KeyBytes(entry), key.data(), key.size()) == 0) {
       found.entry = entry;
-      found.link = link;
+      found.slot = &slots_[i];
       found.header = header;
       return found;
     }
-    link = &entry->next;
   }
+  return found;  // no empty slot: only a corrupt index is full
 }
 
-absl::StatusOr<EntryRef*> StripeView::LinkTo(const EntryHeader* entry, uint64_t hash) const {
-  const uint64_t max_steps = geometry_.stripe_arena_bytes / kEntryHeaderBytes + 1;
-  const EntryRef target = RefOf(entry);
-  EntryRef* link = &buckets_[BucketOf(hash)];
-  for (uint64_t steps = 0; steps <= max_steps; ++steps) {
-    EntryRef ref = LoadOnce(link);
-    if (ref == target) return link;
-    if (ref.null()) break;
-    EntryHeader header;
-    EntryHeader* next = Resolve(ref, &header);
-    if (next == nullptr) break;
-    link = &next->next;
+absl::StatusOr<IndexSlot*> StripeView::SlotOf(const EntryHeader* entry, uint64_t hash) const {
+  const uint32_t buckets = geometry_.buckets_per_stripe;
+  const IndexSlot target = SlotFor(entry, hash);
+  uint32_t i = IndexHome(hash, buckets);
+  for (uint32_t probes = 0; probes < buckets; ++probes, i = NextSlot(i)) {
+    const IndexSlot slot = LoadOnce(&slots_[i]);
+    if (slot == target) return &slots_[i];
+    if (slot == 0) break;
   }
-  return Corrupt(index_, "a live record is missing from its bucket chain");
+  return Corrupt(index_, "a live record is missing from the index");
+}
+
+absl::Status StripeView::DeleteSlot(IndexSlot* slot) {
+  const uint32_t buckets = geometry_.buckets_per_stripe;
+  uint32_t hole = static_cast<uint32_t>(slot - slots_);
+  Publish(&slots_[hole], IndexSlot{0});
+  // Backward-shift deletion: an entry after the hole moves into it unless
+  // its home lies cyclically in (hole, j], where it would become unreachable.
+  uint32_t j = hole;
+  for (uint32_t probes = 0; probes < buckets; ++probes) {
+    j = NextSlot(j);
+    const IndexSlot moving = LoadOnce(&slots_[j]);
+    if (moving == 0) return absl::OkStatus();
+    EntryHeader h;
+    EntryHeader* entry = Resolve(moving, &h);
+    if (entry == nullptr) return Corrupt(index_, "an index slot points at a bad record");
+    const uint32_t home = IndexHome(KeyHash(entry, h), buckets);
+    const uint32_t from_home = (j + buckets - home) % buckets;
+    const uint32_t from_hole = (j + buckets - hole) % buckets;
+    if (from_home >= from_hole) {
+      Publish(&slots_[hole], moving);
+      Publish(&slots_[j], IndexSlot{0});
+      hole = j;
+    }
+  }
+  return Corrupt(index_, "the index has no empty slot");
 }
 
 void StripeView::Account(const EntryHeader& h, int sign) {
@@ -145,6 +185,11 @@ void StripeView::Account(const EntryHeader& h, int sign) {
     stripe_->live_record_bytes += delta_bytes;
   } else {
     stripe_->live_record_bytes -= std::min(stripe_->live_record_bytes, delta_bytes);
+  }
+  if (sign > 0) {
+    stripe_->index_entries += 1;
+  } else {
+    stripe_->index_entries -= std::min<uint64_t>(stripe_->index_entries, 1);
   }
   if (h.bits & kLease) return;
   if (sign > 0) {
@@ -173,7 +218,7 @@ EntryHeader* StripeView::Reserve(uint64_t bytes) {
       EntryHeader pad{};
       pad.state = kPad;
       pad.value_size = static_cast<uint32_t>(to_end);
-      std::memcpy(AtPhysical(physical), &pad, sizeof(pad));
+      std::memcpy(AtPhysical(physical), &pad, kEntryHeaderBytes);
     }
     Publish(&stripe_->head, head + to_end);
     physical = 0;
@@ -183,6 +228,17 @@ EntryHeader* StripeView::Reserve(uint64_t bytes) {
 
 void StripeView::Commit(uint64_t bytes) {
   Publish(&stripe_->head, LoadOnce(&stripe_->head) + bytes);
+}
+
+bool StripeView::IndexCrowded() const {
+  return LoadOnce(&stripe_->index_entries) >= max_index_entries_;
+}
+
+absl::Status StripeView::IndexFullError() const {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the store's index is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
+      max_index_entries_, " entries) and eviction is off; delete entries or create the store with "
+      "a larger expected_items (kvcli create --expected-items)"));
 }
 
 uint64_t StripeView::ReserveBytes(uint64_t record_bytes) const {
@@ -203,7 +259,9 @@ absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
     uint64_t to_end = size - head % size;
     uint64_t need = to_end < record_bytes ? to_end + record_bytes : record_bytes;
     const uint64_t wanted = need + std::min(reserve, size - need);
-    if (size - (head - tail) >= wanted) return absl::OkStatus();
+    if (size - (head - tail) >= wanted && (!geometry_.evict || !IndexCrowded())) {
+      return absl::OkStatus();
+    }
     // A lap clears every reference bit, so the next one frees enough in
     // evicting mode; in the other mode it means live data fills the slice.
     if (head == tail || reclaimed > 3 * size) break;
@@ -230,7 +288,7 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
   }
   EntryHeader* entry = AtPhysical(physical);
   EntryHeader h;
-  std::memcpy(&h, entry, sizeof(h));
+  std::memcpy(&h, entry, kEntryHeaderBytes);
   if (!SaneHeader(h, std::min(to_end, head - tail))) return Corrupt(index_, "bad record at the log tail");
   const uint64_t bytes = SizeOf(h);
   if (h.state == kLive) {
@@ -239,9 +297,9 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
     // Evict only when live data crowds the slice. Otherwise the space the
     // write wants is held by dead records further on, and moving this one
     // forward (compaction) reaches them within a lap without losing it.
-    const bool crowded = stripe_->live_record_bytes + wanted > size / 16 * 15;
+    const bool crowded = stripe_->live_record_bytes + wanted > size / 16 * 15 || IndexCrowded();
     const bool second_chance = lease || (h.bits & kReferenced) || !geometry_.evict || !crowded;
-    const uint64_t hash = Hash64(entry + 1, h.key_size);
+    const uint64_t hash = KeyHash(entry, h);
     if (!expired && second_chance) {
       uint64_t head_to_end = size - head % size;
       uint64_t need = head_to_end < bytes ? head_to_end + bytes : bytes;
@@ -250,9 +308,9 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
         std::memcpy(copy, entry, bytes);
         copy->bits = static_cast<uint8_t>(h.bits & ~kReferenced);
         Commit(bytes);
-        absl::StatusOr<EntryRef*> link = LinkTo(entry, hash);
-        if (!link.ok()) return link.status();
-        Publish(*link, RefOf(copy));
+        absl::StatusOr<IndexSlot*> slot = SlotOf(entry, hash);
+        if (!slot.ok()) return slot.status();
+        Publish(*slot, SlotFor(copy, hash));
         Publish(&entry->state, static_cast<uint8_t>(kDead));
         Publish(&stripe_->tail, tail + bytes);
         return bytes;
@@ -263,11 +321,11 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
             ") and eviction is off; delete entries or create a larger store"));
       }
     }
-    absl::StatusOr<EntryRef*> link = LinkTo(entry, hash);
-    if (!link.ok()) return link.status();
+    absl::StatusOr<IndexSlot*> slot = SlotOf(entry, hash);
+    if (!slot.ok()) return slot.status();
     Publish(&entry->state, static_cast<uint8_t>(kDead));
-    Publish(*link, h.next);
     Account(h, -1);
+    if (absl::Status s = DeleteSlot(*slot); !s.ok()) return s;
     if (!lease) {
       if (expired) {
         ++stripe_->expirations;
@@ -290,6 +348,11 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
         stripe_->live_record_bytes, " of ", geometry_.stripe_arena_bytes,
         " bytes in live entries) and eviction is off; delete entries or create a larger store"));
   }
+  if (!geometry_.evict && IndexCrowded()) {
+    absl::StatusOr<Located> existing = Find(record.key, hash);
+    if (!existing.ok()) return existing.status();
+    if (existing->entry == nullptr) return IndexFullError();
+  }
   absl::Status room = MakeRoom(bytes, clock);
   if (!room.ok()) return room;
 
@@ -303,26 +366,23 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
   h.bits = record.bits;
   EntryHeader* entry = Reserve(bytes);
   char* p = reinterpret_cast<char*>(entry);
-  std::memcpy(p, &h, sizeof(h));
-  std::memcpy(p + sizeof(h), record.key.data(), record.key.size());
+  std::memcpy(p, &h, kEntryHeaderBytes);
+  std::memcpy(p + kEntryHeaderBytes, record.key.data(), record.key.size());
   if (!record.value.empty()) {
-    std::memcpy(p + sizeof(h) + record.key.size(), record.value.data(), record.value.size());
+    std::memcpy(p + kEntryHeaderBytes + record.key.size(), record.value.data(), record.value.size());
   }
-  const uint64_t used = sizeof(h) + record.key.size() + record.value.size();
+  const uint64_t used = kEntryHeaderBytes + record.key.size() + record.value.size();
   std::memset(p + used, 0, bytes - used);
   Commit(bytes);
   if (bytes > stripe_->largest_record) stripe_->largest_record = bytes;
 
   absl::StatusOr<Located> old = Find(record.key, hash);
   if (!old.ok()) return old.status();
+  if (old->slot == nullptr) return Corrupt(index_, "the index has no empty slot");
+  Publish(old->slot, SlotFor(entry, hash));
   if (old->entry != nullptr) {
-    entry->next = old->header.next;
-    Publish(old->link, RefOf(entry));
     Publish(&old->entry->state, static_cast<uint8_t>(kDead));
     Account(old->header, -1);
-  } else {
-    entry->next = LoadOnce(old->link);
-    Publish(old->link, RefOf(entry));
   }
   Account(h, +1);
   return h.version;
@@ -330,8 +390,8 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
 
 absl::Status StripeView::Remove(const Located& found, bool expired) {
   Publish(&found.entry->state, static_cast<uint8_t>(kDead));
-  Publish(found.link, found.header.next);
   Account(found.header, -1);
+  if (absl::Status s = DeleteSlot(found.slot); !s.ok()) return s;
   if (found.header.bits & kLease) return absl::OkStatus();
   if (expired) {
     ++stripe_->expirations;
@@ -349,7 +409,8 @@ void StripeView::SetReferenced(const Located& found) const {
 
 void StripeView::Clear() {
   Publish(&stripe_->tail, LoadOnce(&stripe_->head));
-  std::memset(buckets_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(EntryRef));
+  std::memset(slots_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(IndexSlot));
+  stripe_->index_entries = 0;
   stripe_->live_items = 0;
   stripe_->live_key_bytes = 0;
   stripe_->live_value_bytes = 0;
@@ -361,7 +422,8 @@ RebuildReport StripeView::Rebuild() {
   RebuildReport report;
   const uint64_t size = geometry_.stripe_arena_bytes;
   Publish(&stripe_->rebuilding, 1u);
-  std::memset(buckets_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(EntryRef));
+  std::memset(slots_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(IndexSlot));
+  stripe_->index_entries = 0;
   stripe_->live_items = 0;
   stripe_->live_key_bytes = 0;
   stripe_->live_value_bytes = 0;
@@ -382,24 +444,23 @@ RebuildReport StripeView::Rebuild() {
   const uint64_t end = WalkLog(tail, head, [&](uint64_t, EntryHeader* entry, const EntryHeader& h) {
     if (h.state != kLive) return true;
     const uint64_t bytes = SizeOf(h);
-    const absl::string_view key(reinterpret_cast<const char*>(entry + 1), h.key_size);
+    const absl::string_view key(KeyBytes(entry), h.key_size);
+    const uint64_t hash = Hash64(key.data(), key.size());
     max_version = std::max(max_version, h.version);
     stripe_->largest_record = std::max(stripe_->largest_record, bytes);
-    absl::StatusOr<Located> old = Find(key, Hash64(key.data(), key.size()));
-    if (!old.ok()) {
+    absl::StatusOr<Located> old = Find(key, hash);
+    if (!old.ok() || (old->entry == nullptr && stripe_->index_entries >= max_index_entries_)) {
       Publish(&entry->state, static_cast<uint8_t>(kDead));
       report.notes.push_back(absl::StrCat("stripe ", index_, ": dropped an entry: ",
-                                          old.status().message()));
+                                          old.ok() ? "the index is full" : old.status().message()));
     } else if (old->entry == nullptr) {
-      entry->next = LoadOnce(old->link);
-      Publish(old->link, RefOf(entry));
+      Publish(old->slot, SlotFor(entry, hash));
       Account(h, +1);
     } else if (old->header.version > h.version) {
       Publish(&entry->state, static_cast<uint8_t>(kDead));
       ++report.duplicates_dropped;
     } else {
-      entry->next = old->header.next;
-      Publish(old->link, RefOf(entry));
+      Publish(old->slot, SlotFor(entry, hash));
       Publish(&old->entry->state, static_cast<uint8_t>(kDead));
       Account(old->header, -1);
       Account(h, +1);
@@ -430,15 +491,15 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
     return 0;
   }
   if (LoadOnce(&stripe_->rebuilding) != 0) problem("a rebuild was interrupted");
-  absl::flat_hash_set<uint32_t> in_log;
+  absl::flat_hash_set<const EntryHeader*> in_log;
   uint64_t live = 0, live_bytes = 0;
   bool index_broken = false;
   const uint64_t end = WalkLog(tail, head, [&](uint64_t pos, EntryHeader* entry, const EntryHeader& h) {
     if (h.state != kLive) return true;
     ++live;
     live_bytes += RecordBytes(h.key_size, h.value_size);
-    in_log.insert(RefOf(entry).units);
-    const absl::string_view key(reinterpret_cast<const char*>(entry + 1), h.key_size);
+    in_log.insert(entry);
+    const absl::string_view key(KeyBytes(entry), h.key_size);
     absl::StatusOr<Located> found = Find(key, Hash64(key.data(), key.size()));
     if (!found.ok()) {
       problem(std::string(found.status().message()));
@@ -460,7 +521,7 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
   uint64_t indexed = 0;
   absl::Status walk = ForEachLive([&](const Located& found) {
     ++indexed;
-    if (!in_log.contains(RefOf(found.entry).units)) {
+    if (!in_log.contains(found.entry)) {
       problem("the index holds a record outside the live log");
     }
     return true;
@@ -468,6 +529,10 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
   if (!walk.ok()) problem(std::string(walk.message()));
   if (indexed != live) {
     problem(absl::StrCat("index holds ", indexed, " entries, log holds ", live));
+  }
+  if (indexed != LoadOnce(&stripe_->index_entries)) {
+    problem(absl::StrCat("index entry count is ", LoadOnce(&stripe_->index_entries), ", index holds ",
+                         indexed));
   }
   if (live_bytes != LoadOnce(&stripe_->live_record_bytes)) {
     problem(absl::StrCat("live byte count is ", LoadOnce(&stripe_->live_record_bytes),

@@ -19,13 +19,14 @@
 
 namespace shmkv::internal {
 
-// A located entry: where it is, which link points at it, and a checked copy
-// of its header taken when it was found.
+// A located entry: where it is, the index slot that holds it, and a checked
+// copy of its header taken when it was found.
 struct Located {
   EntryHeader* entry = nullptr;  // null: not found
-  EntryRef* link = nullptr;      // the bucket slot or predecessor's `next`
+  IndexSlot* slot = nullptr;     // found: its slot; not found: the empty slot
+                                 // where it would go
   EntryHeader header{};
-  const char* key() const { return reinterpret_cast<const char*>(entry + 1); }
+  const char* key() const { return reinterpret_cast<const char*>(entry) + kEntryHeaderBytes; }
   const char* value() const { return key() + header.key_size; }
 };
 
@@ -80,30 +81,37 @@ class StripeView {
   template <typename Fn>
   absl::Status ForEachLive(Fn fn) const;
 
-  // Starts loading what Find will read for `hash` (its bucket slot), so the
-  // miss overlaps with taking the lock.
-  void PrefetchBucket(uint64_t hash) const { __builtin_prefetch(&buckets_[BucketOf(hash)]); }
-
-  uint32_t BucketOf(uint64_t hash) const {
-    return static_cast<uint32_t>(hash >> 32) & (geometry_.buckets_per_stripe - 1);
+  // Starts loading what Find will read first for `hash` (its home slot), so
+  // the miss overlaps with taking the lock.
+  void PrefetchBucket(uint64_t hash) const {
+    __builtin_prefetch(&slots_[IndexHome(hash, geometry_.buckets_per_stripe)]);
   }
 
  private:
-  // Resolves an EntryRef to a record fully inside this stripe's slice whose
-  // header is sane; nullptr otherwise. *header receives the checked copy.
-  EntryHeader* Resolve(EntryRef ref, EntryHeader* header) const;
-  EntryRef RefOf(const EntryHeader* entry) const;
+  // Resolves an index slot to a record fully inside this stripe's slice
+  // whose header is sane; nullptr otherwise. *header receives the checked
+  // copy.
+  EntryHeader* Resolve(IndexSlot slot, EntryHeader* header) const;
+  EntryHeader* AtPhysical(uint64_t physical) const;
+  bool SaneHeader(const EntryHeader& h, uint64_t room) const;
+  // The slot value for a record of this slice whose key hashes to `hash`.
+  IndexSlot SlotFor(const EntryHeader* entry, uint64_t hash) const;
+  uint32_t TagOf(uint64_t hash) const;
+  uint32_t TagOfSlot(IndexSlot slot) const;
+  uint32_t NextSlot(uint32_t i) const { return i + 1 == geometry_.buckets_per_stripe ? 0 : i + 1; }
+  // The slot that holds `entry`, or DataLoss.
+  absl::StatusOr<IndexSlot*> SlotOf(const EntryHeader* entry, uint64_t hash) const;
+  // Empties `slot` and shifts later entries of its probe run back so every
+  // entry stays reachable from its home.
+  absl::Status DeleteSlot(IndexSlot* slot);
   // Starts loading the first cache lines of a record (header, key and a
   // small value) at once, instead of one miss after the other.
-  void PrefetchRecord(EntryRef ref) const {
-    const char* p = base_ + ref.offset();
+  void PrefetchRecord(IndexSlot slot) const {
+    const char* p = slice_ + ((slot & ref_mask_) - 1) * kUnit;
     __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
     __builtin_prefetch(p + 128);
   }
-  EntryHeader* AtPhysical(uint64_t physical) const;
-  bool SaneHeader(const EntryHeader& h, uint64_t room) const;
-  absl::StatusOr<EntryRef*> LinkTo(const EntryHeader* entry, uint64_t hash) const;
   absl::Status MakeRoom(uint64_t record_bytes, const Clock& clock);
   // Reclaims the record at the tail; returns bytes the tail advanced.
   // `wanted` is the free space MakeRoom is after (record plus reserve).
@@ -121,40 +129,35 @@ class StripeView {
   template <typename Fn>
   uint64_t WalkLog(uint64_t tail, uint64_t head, Fn fn) const;
   uint64_t NextVersion();
+  // The index holds as many entries as it may: a new key needs one to go.
+  bool IndexCrowded() const;
+  absl::Status IndexFullError() const;
   // Free space kept beyond a new record of `record_bytes`.
   uint64_t ReserveBytes(uint64_t record_bytes) const;
   void Account(const EntryHeader& h, int sign);
 
-  char* base_;
   const Geometry& geometry_;
   uint32_t index_;
   Stripe* stripe_;
-  EntryRef* buckets_;
+  IndexSlot* slots_;
   char* slice_;
-  uint64_t slice_offset_;  // of slice_ from the segment's base
+  uint32_t ref_bits_;
+  uint32_t ref_mask_;  // the low ref_bits_ bits of a slot
+  uint64_t max_index_entries_;
 };
 
 template <typename Fn>
 absl::Status StripeView::ForEachLive(Fn fn) const {
-  const uint64_t max_steps = geometry_.stripe_arena_bytes / kEntryHeaderBytes + 1;
-  uint64_t steps = 0;
-  for (uint32_t b = 0; b < geometry_.buckets_per_stripe; ++b) {
-    EntryRef* link = &buckets_[b];
-    for (;;) {
-      EntryRef ref = LoadOnce(link);
-      if (ref.null()) break;
-      if (++steps > max_steps) {
-        return absl::DataLossError("a bucket chain loops; run kvcli check --repair");
-      }
-      Located found;
-      found.entry = Resolve(ref, &found.header);
-      if (found.entry == nullptr || found.header.state != kLive) {
-        return absl::DataLossError("a bucket chain points at a bad record; run kvcli check --repair");
-      }
-      found.link = link;
-      if (!fn(found)) return absl::OkStatus();
-      link = &found.entry->next;
+  for (uint32_t i = 0; i < geometry_.buckets_per_stripe; ++i) {
+    const IndexSlot slot = LoadOnce(&slots_[i]);
+    if (slot == 0) continue;
+    Located found;
+    found.entry = Resolve(slot, &found.header);
+    if (found.entry == nullptr || found.header.state != kLive) {
+      return absl::DataLossError("an index slot points at a bad record; run kvcli check --repair");
     }
+    found.slot = &slots_[i];
+    if (!fn(found)) return absl::OkStatus();
   }
   return absl::OkStatus();
 }

@@ -115,14 +115,16 @@ TEST(Hostile, ScribbledIndexIsReportedAndRepaired) {
     RawSegment raw(store.key());
     ASSERT_TRUE(raw.ok());
     internal::Header* h = raw.header();
-    // Point every used bucket of k0's stripe somewhere outside its slice.
+    // Move every used index slot of k0's stripe one 8-byte unit off its
+    // record (the slot's low bit is the low bit of the record's offset), so
+    // each points into the middle of a record.
     const uint64_t stripe = internal::Hash64("k0", 2) & (h->stripe_count - 1);
     uint32_t* buckets = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(h) + h->bucket_table_offset) +
                         stripe * h->buckets_per_stripe;
     int scribbled = 0;
     for (uint32_t b = 0; b < h->buckets_per_stripe; ++b) {
       if (buckets[b] != 0) {
-        buckets[b] = 3;
+        buckets[b] ^= 1;
         ++scribbled;
       }
     }

@@ -37,7 +37,7 @@ constexpr FlagInfo kFlags[] = {
     {"stripes", FlagKind::kValue, "N",
      "lock stripes, rounded down to a power of two (default 64; small stores use fewer)"},
     {"items", FlagKind::kValue, "N",
-     "expected number of entries, sizes the hash index (default capacity/128)"},
+     "expected number of entries, sizes the hash index (default capacity/64)"},
     {"default-ttl", FlagKind::kValue, "DUR",
      "TTL of writes that give none (default none: entries never expire)"},
     {"no-evict", FlagKind::kSwitch, "",
