@@ -24,7 +24,7 @@ enum class OpenMode {
 // Fixed when the store is created (recorded in its header); ignored on attach
 // except for the fields marked "per process".
 struct Options {
-  // Bytes available for entries (keys, values and their 32-byte headers).
+  // Bytes available for entries (keys, values and their 28-byte headers).
   size_t capacity_bytes = size_t{64} << 20;
   // Entries the hash index is sized for (at most 0.7 of its slots); 0 picks
   // capacity_bytes / 64. The index holds up to 1.25x this many entries: past

@@ -51,7 +51,7 @@ struct StoreStats {
   uint64_t evictions = 0, expirations = 0;
   uint64_t items = 0;
   uint64_t key_bytes = 0, value_bytes = 0;  // of live entries
-  uint64_t bytes_used = 0;    // arena bytes held by live entries (32-byte headers included)
+  uint64_t bytes_used = 0;    // arena bytes held by live entries (28-byte headers included)
   uint64_t log_bytes = 0;     // arena bytes between the logs' tails and heads: live
                               // entries plus dead ones not yet reclaimed
   uint64_t capacity = 0;      // arena bytes
@@ -66,7 +66,7 @@ struct StoreInfo {
   uint32_t layout_version = 0;
   uint64_t segment_bytes = 0, capacity = 0;
   uint32_t lock_stripes = 0;
-  uint64_t buckets = 0;
+  uint64_t buckets = 0;  // hash index slots, all stripes
   uint64_t max_key_size = 0, max_value_size = 0;
   bool evict = true;
   absl::Duration default_ttl;

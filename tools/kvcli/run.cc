@@ -420,7 +420,7 @@ int RunInfo(Context& ctx) {
                                  cli::FormatBytes(info->max_value_size)));
       row("locking",
           absl::StrCat(info->lock_stripes, " lock stripe", info->lock_stripes == 1 ? "" : "s", ", ",
-                       info->buckets, " hash buckets"));
+                       info->buckets, " hash index slots"));
       row("when full", info->evict ? "evicts least recently used entries"
                                    : "refuses writes (created with --no-evict)");
       row("default TTL", default_ttl_ms > 0 ? cli::FormatDuration(info->default_ttl)
