@@ -55,6 +55,11 @@ struct StoreStats {
   uint64_t log_bytes = 0;     // arena bytes between the logs' tails and heads: live
                               // entries plus dead ones not yet reclaimed
   uint64_t capacity = 0;      // arena bytes
+  // Entries in the hash index (items plus GetOrCompute leases) and how many
+  // it can hold. A new key evicts (or, without eviction, is refused) when
+  // its stripe's share of index_limit is used up, even if the arena has room:
+  // create the store with a larger expected_items then.
+  uint64_t index_entries = 0, index_limit = 0;
   uint64_t lock_waits = 0;    // acquisitions that found the lock held
   uint64_t owner_deaths_recovered = 0;
 };

@@ -273,11 +273,13 @@ section "stats"
 run 0 stats --key="$K" --json
 json_check "all(isinstance(d[f], int) for f in ['items', 'hits', 'misses', 'puts', 'deletes', \
   'evictions', 'expirations', 'bytes_used', 'capacity', 'key_bytes', 'value_bytes', 'lock_waits', \
-  'owner_deaths_recovered']) and d['hits'] > 0 and d['misses'] > 0 and d['puts'] > 0 \
+  'owner_deaths_recovered', 'index_entries', 'index_limit']) and d['hits'] > 0 and d['misses'] > 0 and d['puts'] > 0 \
   and d['deletes'] >= 1 and d['capacity'] == 8 * 2**20 and 0 < d['bytes_used'] <= d['capacity'] \
-  and 0 < d['hit_ratio'] < 1" "stats --json"
+  and 0 < d['hit_ratio'] < 1 and d['index_entries'] == d['items'] \
+  and d['items'] < d['index_limit']" "stats --json"
 items=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"])' "$TMP/out")
-run 0 stats --key="$K" && out_has "hit ratio" "stats" && out_has "^entries  *$items" "stats entries"
+run 0 stats --key="$K" && out_has "hit ratio" "stats" && out_has "^entries  *$items" "stats entries" \
+  && out_has "^hash index  *$items of [0-9]* entries" "stats index"
 run 0 stats --key="$K" --watch=100ms --count=3
 [[ "$(grep -c 'per second' "$TMP/out")" == 3 ]] || fail "stats --watch --count=3: $(cat "$TMP/out")"
 run 0 stats --key="$K" --watch=100ms --count=2 --json

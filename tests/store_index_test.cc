@@ -297,6 +297,8 @@ TEST(StoreIndex, FullIndexWithoutEvictionRefusesNewKeys) {
   ASSERT_OK_AND_ASSIGN(StoreStats stats, store->Stats());
   EXPECT_EQ(stats.items, stored.size());
   EXPECT_EQ(stats.evictions, 0u);
+  EXPECT_EQ(stats.index_limit, limit);
+  EXPECT_EQ(stats.index_entries, limit);
   ASSERT_TRUE(Holds(store.get(), model));
   ASSERT_TRUE(Consistent(store.get(), stored.size()));
 
@@ -356,6 +358,7 @@ TEST(StoreIndex, FullIndexWithEvictionEvictsOldest) {
     ASSERT_OK_AND_ASSIGN(StoreStats stats, store->Stats());
     ASSERT_LE(stats.items, limit) << "after key " << i;
     ASSERT_EQ(stats.items, std::min(i + 1, limit)) << "after key " << i;
+    ASSERT_EQ(stats.index_entries, stats.items) << "after key " << i;
   }
   ASSERT_OK_AND_ASSIGN(StoreStats stats, store->Stats());
   EXPECT_GT(stats.evictions, 0u);

@@ -537,10 +537,12 @@ absl::StatusOr<StoreStats> SegmentStore::Stats() {
     const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
     st.bytes_used += LoadOnce(&s->live_record_bytes);
     st.log_bytes += head >= tail ? std::min(head - tail, geometry_.stripe_arena_bytes) : 0;
+    st.index_entries += LoadOnce(&s->index_entries);
     st.lock_waits += LoadOnce(&s->lock_waits);
     st.owner_deaths_recovered += LoadOnce(&s->owner_deaths);
   }
   st.capacity = geometry_.capacity();
+  st.index_limit = uint64_t{geometry_.stripe_count} * MaxIndexEntries(geometry_.buckets_per_stripe);
   return st;
 }
 

@@ -539,6 +539,8 @@ JsonObject StatsJson(const StoreStats& s) {
       .U64("value_bytes", s.value_bytes)
       .U64("bytes_used", s.bytes_used)
       .U64("capacity", s.capacity)
+      .U64("index_entries", s.index_entries)
+      .U64("index_limit", s.index_limit)
       .U64("lock_waits", s.lock_waits)
       .U64("owner_deaths_recovered", s.owner_deaths_recovered)
       .Double("hit_ratio", Ratio(s.hits, s.hits + s.misses));
@@ -576,6 +578,9 @@ std::string StatsText(const StoreStats& s, const Rates* rates) {
                              cli::FormatBytes(s.bytes_used), cli::FormatBytes(s.capacity),
                              PercentText(Ratio(s.bytes_used, s.capacity)),
                              cli::FormatBytes(s.key_bytes), cli::FormatBytes(s.value_bytes)));
+  absl::StrAppend(&text, absl::StrFormat("%-13s %d of %d entries (%s)\n", "hash index",
+                                         s.index_entries, s.index_limit,
+                                         PercentText(Ratio(s.index_entries, s.index_limit))));
   if (s.owner_deaths_recovered > 0) {
     absl::StrAppend(&text, absl::StrFormat("%-13s %d (locks recovered from dead processes)\n",
                                            "owner deaths", s.owner_deaths_recovered));
