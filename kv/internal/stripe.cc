@@ -238,7 +238,7 @@ absl::Status StripeView::IndexFullError() const {
   return absl::ResourceExhaustedError(absl::StrCat(
       "the store's index is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
       max_index_entries_, " entries) and eviction is off; delete entries or create the store with "
-      "a larger expected_items (kvcli create --expected-items)"));
+      "a larger expected_items (kvcli create --items=N)"));
 }
 
 uint64_t StripeView::ReserveBytes(uint64_t record_bytes) const {
