@@ -433,7 +433,8 @@ TEST(StoreBasic, StoreNameParsingAndPaths) {
   EXPECT_EQ(parsed.ToString(), "key 0x5f3e0001");
   ASSERT_OK_AND_ASSIGN(StoreName decimal, StoreName::ParseKey("1234"));
   EXPECT_EQ(decimal.key(), 1234);
-  for (const char* bad : {"", "0x", "zz", "0x5f3e0001junk", "12 34"}) {
+  for (const char* bad : {"", "0x", "zz", "0x5f3e0001junk", "12 34", " 1", "+1", "-1", "1 ",
+                          "0x+1", "0x 1", "4294967296", "0x100000000"}) {
     auto r = StoreName::ParseKey(bad);
     EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << "'" << bad << "': " << r.status();
   }
