@@ -81,7 +81,8 @@ absl::StatusOr<std::unique_ptr<Store>> AttachExisting(const StoreName& name, int
 
 absl::StatusOr<std::unique_ptr<Store>> CreateNew(const StoreName& name, const Geometry& geometry,
                                                  int sem_id, const Options& options) {
-  absl::StatusOr<int> shm_id = platform::ShmCreate(name.key(), geometry.segment_bytes, options.mode);
+  absl::StatusOr<int> shm_id =
+      platform::ShmCreate(name.key(), geometry.segment_bytes, options.mode, options.huge_pages);
   if (!shm_id.ok()) return shm_id.status();
   auto remove = absl::MakeCleanup([id = *shm_id] { (void)platform::ShmRemove(id); });
   absl::StatusOr<void*> mapped = platform::ShmAttach(*shm_id, name.key());
@@ -93,6 +94,7 @@ absl::StatusOr<std::unique_ptr<Store>> CreateNew(const StoreName& name, const Ge
   creator.proj_id = name.proj_id();
   creator.mode = options.mode;
   creator.sem_id = sem_id;
+  creator.huge_pages = options.huge_pages;
   creator.created_at_ms = (options.clock != nullptr ? options.clock : SystemClock::Get())->NowMillis();
   if (absl::Status s = internal::InitializeImage(base, geometry, creator); !s.ok()) {
     platform::ShmDetach(base);

@@ -74,6 +74,7 @@ struct StoreInfo {
   uint64_t buckets = 0;  // hash index slots, all stripes
   uint64_t max_key_size = 0, max_value_size = 0;
   bool evict = true;
+  bool huge_pages = false;  // created with Options::huge_pages
   absl::Duration default_ttl;
   int64_t created_at_ms = 0;
   uid_t creator_uid = 0, owner_uid = 0;

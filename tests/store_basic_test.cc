@@ -346,6 +346,56 @@ TEST(StoreBasic, InfoReflectsCreationOptions) {
   ASSERT_OK(store->Put(std::string(200, 'k'), "v"));
 }
 
+// A field of /proc/meminfo as a number (kB suffix dropped); -1 if absent.
+int64_t MemInfo(const std::string& field) {
+  std::ifstream in("/proc/meminfo");
+  std::string name;
+  int64_t value = 0;
+  while (in >> name >> value) {
+    if (name == field + ":") return value;
+    std::string rest;
+    std::getline(in, rest);
+  }
+  return -1;
+}
+
+// With huge pages reserved, a store lives in them and says so; without, the
+// creation fails saying how many are free and which sysctl reserves them,
+// and leaves no segment behind. Which branch runs depends on the host.
+TEST(StoreBasic, HugePagesWorkOrSayWhatToDo) {
+  ScopedStore store;
+  Options o = SmallOptions();
+  o.capacity_bytes = size_t{8} << 20;
+  o.huge_pages = true;
+  const int64_t free_pages = MemInfo("HugePages_Free");
+  const int64_t page_kib = MemInfo("Hugepagesize");
+  absl::Status opened = store.Open(o);
+  if (free_pages >= 0 && page_kib > 0 && free_pages * page_kib * 1024 >= int64_t{16} << 20 &&
+      opened.ok()) {
+    ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
+    EXPECT_TRUE(info.huge_pages);
+    EXPECT_LT(MemInfo("HugePages_Free"), free_pages) << "the segment took no huge pages";
+    ASSERT_OK(store->Put("k", "v"));
+    std::string v;
+    ASSERT_OK(store->Get("k", &v));
+    EXPECT_EQ(v, "v");
+    return;
+  }
+  ASSERT_FALSE(opened.ok()) << "created in huge pages although only " << free_pages << " are free";
+  EXPECT_TRUE(absl::IsResourceExhausted(opened) || absl::IsPermissionDenied(opened)) << opened;
+  EXPECT_THAT(std::string(opened.message()), HasSubstr("huge pages"));
+  EXPECT_THAT(std::string(opened.message()),
+              AnyOf(HasSubstr("vm.nr_hugepages"), HasSubstr("vm.hugetlb_shm_group")));
+  absl::StatusOr<std::unique_ptr<Store>> after =
+      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+  EXPECT_TRUE(absl::IsNotFound(after.status())) << after.status();
+  // The same name works without huge pages.
+  o.huge_pages = false;
+  ASSERT_OK(store.Open(o));
+  ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
+  EXPECT_FALSE(info.huge_pages);
+}
+
 TEST(StoreBasic, TwoAttachmentsInOneProcess) {
   ScopedStore cleanup;
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a,

@@ -61,6 +61,7 @@ struct ShmkvFlags {
   std::optional<StoreName> name;  // an existing store
   uint64_t capacity = 0;          // 0: sized from the workload
   uint32_t stripes = 0;           // 0: the store's default
+  bool huge_pages = false;
 };
 
 class ShmkvBackend final : public Backend {
@@ -83,15 +84,16 @@ class ShmkvBackend final : public Backend {
     Options options;
     options.capacity_bytes = flags_.capacity;
     if (options.capacity_bytes == 0) {
-      // Twice the records (32-byte header + key + value, 8-byte aligned), so
+      // Twice the records (28-byte header + key + value, 8-byte aligned), so
       // that the log does not wrap around during a run and nothing is evicted.
-      const double record = 32 + config.key_size + config.MeanValueSize() + 7;
+      const double record = 28 + config.key_size + config.MeanValueSize() + 7;
       options.capacity_bytes = static_cast<size_t>(2 * record * static_cast<double>(config.keys));
       options.capacity_bytes = std::max<size_t>(options.capacity_bytes, size_t{64} << 20);
       options.capacity_bytes = (options.capacity_bytes + (size_t{1} << 20) - 1) >> 20 << 20;
     }
     options.expected_items = config.keys;
     if (flags_.stripes != 0) options.lock_stripes = flags_.stripes;
+    options.huge_pages = flags_.huge_pages;
     if (config.value_max > options.max_value_size) options.max_value_size = config.value_max;
     uint64_t mix = MonotonicNanos() ^ (static_cast<uint64_t>(getpid()) << 20);
     Rng rng(mix);
@@ -187,6 +189,8 @@ int main(int argc, char** argv) {
                            ? absl::OkStatus()
                            : absl::InvalidArgumentError("not a positive number");
               });
+  flags.Bool("huge-pages", "create the store in huge pages (Options::huge_pages; needs vm.nr_hugepages)",
+             &shmkv_flags.huge_pages);
   flags.Value("key", "0xKEY", "use the existing store at this IPC key (left in place)",
               [&](absl::string_view v) -> absl::Status {
                 auto name = shmkv::StoreName::ParseKey(v);

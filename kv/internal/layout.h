@@ -38,6 +38,7 @@ inline constexpr uint32_t kReady = 0x52454459;  // Header::init_state once built
 inline constexpr size_t kHeaderRegionBytes = 4096;
 inline constexpr size_t kUnit = 8;  // record alignment, and the unit of index slot offsets
 inline constexpr size_t kNamePathBytes = 256;
+inline constexpr uint32_t kHugePages = 1;  // Header::segment_flags
 
 // Sizes and alignments that must match between every process of a store.
 struct AbiFingerprint {
@@ -76,7 +77,7 @@ struct Header {
   int32_t name_proj;            // ftok project id, 0 when named by key
   char name_path[kNamePathBytes];  // ftok path, NUL-terminated; empty when named by key
   int32_t sem_id;               // the store's semaphore set at creation
-  uint32_t reserved0;
+  uint32_t segment_flags;       // kHugePages when created with SHM_HUGETLB
   uint64_t header_checksum;     // Hash64 of the bytes before this field
   // ---- mutable ----
   uint32_t init_state;          // kReady once the creator finished

@@ -49,6 +49,7 @@ absl::Status InitializeImage(char* base, const Geometry& geometry, const Creator
   h->name_proj = creator.proj_id;
   std::strncpy(h->name_path, creator.path.c_str(), kNamePathBytes - 1);
   h->sem_id = creator.sem_id;
+  h->segment_flags = creator.huge_pages ? kHugePages : 0;
   h->header_checksum = HeaderChecksum(*h);
   Stripe* stripes = reinterpret_cast<Stripe*>(base + geometry.stripe_table_offset);
   for (uint32_t i = 0; i < geometry.stripe_count; ++i) {
@@ -568,6 +569,7 @@ absl::StatusOr<StoreInfo> SegmentStore::Info() {
   info.max_key_size = geometry_.max_key_size;
   info.max_value_size = geometry_.max_value_size;
   info.evict = geometry_.evict;
+  info.huge_pages = (h.segment_flags & kHugePages) != 0;
   info.default_ttl = absl::Milliseconds(geometry_.default_ttl_ms);
   info.created_at_ms = h.created_at_ms;
   info.creator_uid = h.creator_uid;

@@ -28,6 +28,7 @@ struct CreatorRecord {
   int mode = 0600;
   int sem_id = -1;
   int64_t created_at_ms = 0;
+  bool huge_pages = false;
 };
 
 // Writes a complete, empty store into `base` (segment_bytes of zeroed

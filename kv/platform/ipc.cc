@@ -10,6 +10,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -25,6 +27,22 @@ std::string LimitText(const std::string& name) {
   return absl::StrCat("kernel.", name, " = ", value);
 }
 
+// A field of /proc/meminfo ("HugePages_Free", "Hugepagesize" in KiB); 0 if
+// absent.
+uint64_t MemInfoValue(absl::string_view field) {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, field) || !absl::ConsumePrefix(&rest, ":")) continue;
+    rest = absl::StripAsciiWhitespace(rest);
+    absl::ConsumeSuffix(&rest, " kB");
+    uint64_t value = 0;
+    return absl::SimpleAtoi(rest, &value) ? value : 0;
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string KeyToString(key_t key) {
@@ -38,11 +56,26 @@ std::string ReadKernelSetting(const std::string& name) {
   return std::string(absl::StripAsciiWhitespace(value));
 }
 
-absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode) {
-  int id = shmget(key, bytes, IPC_CREAT | IPC_EXCL | (mode & 0777));
+absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode, bool huge_pages) {
+  int id = shmget(key, bytes, IPC_CREAT | IPC_EXCL | (huge_pages ? SHM_HUGETLB : 0) | (mode & 0777));
   if (id >= 0) return id;
   int err = errno;
   std::string at = absl::StrCat("shared-memory segment of ", bytes, " bytes at key ", KeyToString(key));
+  if (huge_pages && err != EEXIST) {
+    const uint64_t page_kib = MemInfoValue("Hugepagesize");
+    const uint64_t needed = page_kib == 0 ? 0 : (bytes + page_kib * 1024 - 1) / (page_kib * 1024);
+    const std::string have = absl::StrCat(
+        "the host has ", MemInfoValue("HugePages_Free"), " free of ", MemInfoValue("HugePages_Total"),
+        " reserved huge pages of ", page_kib, " KiB and this store needs ", needed);
+    if (err == EPERM || err == EACCES) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot create ", at, " in huge pages: ", Errno(err), "; the creating user must be in the "
+          "group of vm.hugetlb_shm_group (", have, "), or create the store without huge pages"));
+    }
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot create ", at, " in huge pages: ", Errno(err), "; ", have,
+        ". Reserve more (sysctl -w vm.nr_hugepages=N) or create the store without huge pages"));
+  }
   switch (err) {
     case EEXIST:
       return absl::AlreadyExistsError(absl::StrCat("a segment already exists at key ", KeyToString(key)));

@@ -28,7 +28,9 @@ struct SegmentStat {
 std::string KeyToString(key_t key);
 
 // Creates a new segment (IPC_CREAT | IPC_EXCL). AlreadyExists if one exists.
-absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode);
+// huge_pages: back the segment with the kernel's reserved huge pages
+// (SHM_HUGETLB); failure names vm.nr_hugepages and how many are free.
+absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode, bool huge_pages = false);
 // NotFound if no segment exists at the key.
 absl::StatusOr<int> ShmLookup(key_t key);
 absl::StatusOr<SegmentStat> ShmStat(int shm_id);

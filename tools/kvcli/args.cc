@@ -42,6 +42,8 @@ constexpr FlagInfo kFlags[] = {
      "TTL of writes that give none (default none: entries never expire)"},
     {"no-evict", FlagKind::kSwitch, "",
      "refuse writes when full instead of evicting least recently used entries"},
+    {"huge-pages", FlagKind::kSwitch, "",
+     "put the segment in huge pages reserved with sysctl vm.nr_hugepages (fewer TLB misses)"},
     // stats
     {"watch", FlagKind::kOptionalValue, "SECONDS",
      "refresh every SECONDS (default 1; 500ms works too) until Ctrl-C, with rates"},

@@ -21,7 +21,8 @@ std::vector<CommandSpec> BuildCommands() {
   std::vector<CommandSpec> c;
   c.push_back({"create",
                "--key=KEY|--path=FILE [--capacity=SIZE] [--mode=OCTAL] [--max-value=SIZE] "
-               "[--max-key=N] [--stripes=N] [--items=N] [--default-ttl=DUR] [--no-evict]",
+               "[--max-key=N] [--stripes=N] [--items=N] [--default-ttl=DUR] [--no-evict] "
+               "[--huge-pages]",
                "create a store (fails if one exists)",
                "Creates a new, empty store. Fails (exit 3) if a store or any other\n"
                "segment already exists at that key. The settings are fixed for the life\n"
@@ -327,7 +328,7 @@ std::string JsonHelp() {
       "kvcli info --json\n"
       "  name, key (\"0x5f3e0001\"), key_decimal, shm_id, sem_id, layout_version,\n"
       "  segment_bytes, capacity, lock_stripes, buckets, max_key_size,\n"
-      "  max_value_size, evict (bool), default_ttl_ms (0 = none), created_at_ms,\n"
+      "  max_value_size, evict (bool), huge_pages (bool), default_ttl_ms (0 = none), created_at_ms,\n"
       "  created_at (RFC 3339, UTC), creator_uid, creator_pid, owner_uid, owner\n"
       "  (user name or \"\"), mode (\"0600\"), attached_processes (not counting\n"
       "  kvcli), removed (bool), items, warnings (array of strings)\n"

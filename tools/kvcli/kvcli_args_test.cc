@@ -177,7 +177,8 @@ TEST(KvcliUsage, IncrAndTouch) {
 TEST(KvcliUsage, Create) {
   ExpectValid({"create", "--key=0x1"});
   ExpectValid({"create", "--key=0x1", "--capacity=64MiB", "--mode=0660", "--max-value=4KiB",
-               "--max-key=200", "--stripes=8", "--items=1000", "--default-ttl=1h", "--no-evict"});
+               "--max-key=200", "--stripes=8", "--items=1000", "--default-ttl=1h", "--no-evict",
+               "--huge-pages"});
   ExpectUsageError({"create", "--key=0x1", "--capacity=12XB"}, "--capacity");
   ExpectUsageError({"create", "--key=0x1", "--capacity=0"}, "--capacity");
   ExpectUsageError({"create", "--key=0x1", "--mode=0999"}, "--mode");

@@ -286,6 +286,7 @@ int Context::ResolveCreateOptions(Options* options) {
   options->lock_stripes = static_cast<uint32_t>(stripes);
   options->expected_items = items;
   options->evict = !Has("no-evict");
+  options->huge_pages = Has("huge-pages");
   return kExitOk;
 }
 
@@ -390,6 +391,7 @@ int RunInfo(Context& ctx) {
           .U64("max_key_size", info->max_key_size)
           .U64("max_value_size", info->max_value_size)
           .Bool("evict", info->evict)
+          .Bool("huge_pages", info->huge_pages)
           .I64("default_ttl_ms", default_ttl_ms)
           .I64("created_at_ms", info->created_at_ms)
           .Str("created_at", TimeText(info->created_at_ms))
@@ -421,6 +423,7 @@ int RunInfo(Context& ctx) {
       row("locking",
           absl::StrCat(info->lock_stripes, " lock stripe", info->lock_stripes == 1 ? "" : "s", ", ",
                        info->buckets, " hash index slots"));
+      row("memory", info->huge_pages ? "huge pages (created with --huge-pages)" : "normal pages");
       row("when full", info->evict ? "evicts least recently used entries"
                                    : "refuses writes (created with --no-evict)");
       row("default TTL", default_ttl_ms > 0 ? cli::FormatDuration(info->default_ttl)
