@@ -152,6 +152,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreName& name, const 
   if (absl::Status s = platform::SemLock(*sem_id, options.lock_timeout); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<Store>> store = OpenLocked(name, options, mode, *sem_id, planned);
   platform::SemUnlock(*sem_id);
+  if (store.ok() && options.populate) {
+    static_cast<internal::SegmentStore*>(store->get())->PopulatePages();
+  }
   if (!store.ok()) {
     // A set this call created belongs to no working store (a store has its
     // own set from its creation): remove it so failures leave nothing behind.

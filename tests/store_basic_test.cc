@@ -2,6 +2,7 @@
 // modes, attachments, and one provoking test per error code of store.h.
 #include <signal.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/random/random.h"
@@ -394,6 +396,44 @@ TEST(StoreBasic, HugePagesWorkOrSayWhatToDo) {
   ASSERT_OK(store.Open(o));
   ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
   EXPECT_FALSE(info.huge_pages);
+}
+
+// Pages of the segment resident in memory, seen through a mapping of our
+// own: mincore on shared memory reports the segment's pages, whoever
+// touched them.
+absl::StatusOr<std::pair<size_t, size_t>> ResidentPages(int shm_id, size_t bytes) {
+  void* base = shmat(shm_id, nullptr, SHM_RDONLY);
+  if (base == reinterpret_cast<void*>(-1)) return absl::InternalError("shmat failed");
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> vec((bytes + page - 1) / page);
+  const int rc = mincore(base, bytes, vec.data());
+  shmdt(base);
+  if (rc != 0) return absl::InternalError("mincore failed");
+  size_t resident = 0;
+  for (unsigned char v : vec) resident += v & 1;
+  return std::make_pair(resident, vec.size());
+}
+
+// Options::populate maps in the whole segment at open: pages no entry has
+// touched yet are resident afterwards.
+TEST(StoreBasic, PopulateMapsInTheWholeSegment) {
+  ScopedStore store;
+  Options o = SmallOptions();
+  o.capacity_bytes = size_t{16} << 20;
+  ASSERT_OK(store.Open(o));
+  ASSERT_OK(store->Put("k", "v"));
+  ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
+  ASSERT_OK_AND_ASSIGN(auto before, ResidentPages(info.shm_id, info.segment_bytes));
+  EXPECT_LT(before.first, before.second / 2) << "a fresh store should not have its arena in memory yet";
+  Options attach = SmallOptions();
+  attach.populate = true;
+  absl::StatusOr<std::unique_ptr<Store>> second = Store::Open(store.name(), attach, OpenMode::kAttach);
+  ASSERT_OK(second.status());
+  ASSERT_OK_AND_ASSIGN(auto after, ResidentPages(info.shm_id, info.segment_bytes));
+  EXPECT_EQ(after.first, after.second);
+  std::string v;
+  ASSERT_OK((*second)->Get("k", &v));
+  EXPECT_EQ(v, "v");
 }
 
 TEST(StoreBasic, TwoAttachmentsInOneProcess) {

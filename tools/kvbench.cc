@@ -62,6 +62,7 @@ struct ShmkvFlags {
   uint64_t capacity = 0;          // 0: sized from the workload
   uint32_t stripes = 0;           // 0: the store's default
   bool huge_pages = false;
+  bool populate = false;  // each client opens with Options::populate
 };
 
 class ShmkvBackend final : public Backend {
@@ -73,7 +74,9 @@ class ShmkvBackend final : public Backend {
     quiet_ = config.quiet;
     if (flags_.name.has_value()) {
       name_ = flags_.name;
-      absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, Options(), OpenMode::kAttach);
+      Options options;
+    options.populate = flags_.populate;
+    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, options, OpenMode::kAttach);
       if (!s.ok()) return s.status();
       store_ = std::move(*s);
       if (flags_.capacity != 0) {
@@ -191,6 +194,8 @@ int main(int argc, char** argv) {
               });
   flags.Bool("huge-pages", "create the store in huge pages (Options::huge_pages; needs vm.nr_hugepages)",
              &shmkv_flags.huge_pages);
+  flags.Bool("populate", "clients open the store with Options::populate (compare with --no-prefault)",
+             &shmkv_flags.populate);
   flags.Value("key", "0xKEY", "use the existing store at this IPC key (left in place)",
               [&](absl::string_view v) -> absl::Status {
                 auto name = shmkv::StoreName::ParseKey(v);

@@ -131,6 +131,8 @@ struct SegmentStore::KeyAccess {
   int64_t now = -1;  // read from the clock at most once, when an expiry matters
 };
 
+void SegmentStore::PopulatePages() { platform::ShmPopulate(base_, geometry_.segment_bytes); }
+
 SegmentStore::SegmentStore(char* base, const Geometry& geometry, int shm_id, int sem_id,
                            const Options& options, std::function<void()> release)
     : base_(base),

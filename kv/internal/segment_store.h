@@ -70,6 +70,9 @@ class SegmentStore final : public Store {
   absl::StatusOr<StoreInfo> Info() override;
   absl::StatusOr<CheckReport> Check(bool repair) override;
 
+  // Maps in every page of the segment for this process (Options::populate).
+  void PopulatePages();
+
  private:
   class StripeGuard;
   struct KeyAccess;

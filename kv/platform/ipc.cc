@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,6 +139,17 @@ absl::StatusOr<SegmentStat> ShmStat(int shm_id) {
   st.last_pid = ds.shm_lpid;
   st.changed_at = ds.shm_ctime;
   return st;
+}
+
+void ShmPopulate(void* address, uint64_t bytes) {
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
+  if (madvise(address, bytes, MADV_POPULATE_WRITE) == 0) return;
+  if (errno != EINVAL) return;  // out of memory or interrupted: leave the rest to faults
+  const long page = sysconf(_SC_PAGESIZE);
+  volatile const char* p = static_cast<const char*>(address);
+  for (uint64_t at = 0; at < bytes; at += static_cast<uint64_t>(page)) (void)p[at];
 }
 
 absl::StatusOr<void*> ShmAttach(int shm_id, key_t key) {

@@ -36,6 +36,11 @@ absl::StatusOr<int> ShmLookup(key_t key);
 absl::StatusOr<SegmentStat> ShmStat(int shm_id);
 absl::StatusOr<void*> ShmAttach(int shm_id, key_t key_for_messages);
 void ShmDetach(void* address);
+// Maps every page of an attached segment into this process's page tables now
+// (MADV_POPULATE_WRITE; on kernels before 5.14, a read of each page), so
+// later first touches take no page fault. Best effort: a page it could not
+// map in faults later as usual.
+void ShmPopulate(void* address, uint64_t bytes);
 absl::Status ShmRemove(int shm_id);
 
 // A one-semaphore set used as a lock: value 1 = free, 0 = held. Acquire and
