@@ -61,8 +61,7 @@ StripeView::StripeView(char* base, const Geometry& geometry, uint32_t index)
       slots_(reinterpret_cast<IndexSlot*>(base + geometry.bucket_table_offset) +
              uint64_t{index} * geometry.buckets_per_stripe),
       slice_(base + geometry.arena_offset + uint64_t{index} * geometry.stripe_arena_bytes),
-      ref_bits_(IndexRefBits(geometry.stripe_arena_bytes)),
-      ref_mask_(static_cast<uint32_t>((uint64_t{1} << ref_bits_) - 1)),
+      ref_mask_(static_cast<uint32_t>((uint64_t{1} << IndexRefBits(geometry.stripe_arena_bytes)) - 1)),
       max_index_entries_(MaxIndexEntries(geometry.buckets_per_stripe)) {}
 
 bool StripeView::SaneHeader(const EntryHeader& h, uint64_t room) const {
@@ -91,11 +90,9 @@ EntryHeader* StripeView::Resolve(IndexSlot slot, EntryHeader* header) const {
   return entry;
 }
 
-uint32_t StripeView::TagOf(uint64_t hash) const {
-  return static_cast<uint32_t>(hash) & ~ref_mask_;
-}
-
 uint32_t StripeView::TagOfSlot(IndexSlot slot) const { return slot & ~ref_mask_; }
+
+uint32_t StripeView::TagOf(uint64_t hash) const { return TagOfSlot(static_cast<uint32_t>(hash)); }
 
 IndexSlot StripeView::SlotFor(const EntryHeader* entry, uint64_t hash) const {
   const uint64_t unit = static_cast<uint64_t>(reinterpret_cast<const char*>(entry) - slice_) / kUnit;
@@ -183,12 +180,9 @@ void StripeView::Account(const EntryHeader& h, int sign) {
   const uint64_t delta_bytes = RecordBytes(h.key_size, h.value_size);
   if (sign > 0) {
     stripe_->live_record_bytes += delta_bytes;
-  } else {
-    stripe_->live_record_bytes -= std::min(stripe_->live_record_bytes, delta_bytes);
-  }
-  if (sign > 0) {
     stripe_->index_entries += 1;
   } else {
+    stripe_->live_record_bytes -= std::min(stripe_->live_record_bytes, delta_bytes);
     stripe_->index_entries -= std::min<uint64_t>(stripe_->index_entries, 1);
   }
   if (h.bits & kLease) return;
@@ -407,8 +401,7 @@ void StripeView::SetReferenced(const Located& found) const {
   }
 }
 
-void StripeView::Clear() {
-  Publish(&stripe_->tail, LoadOnce(&stripe_->head));
+void StripeView::EmptyIndex() {
   std::memset(slots_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(IndexSlot));
   stripe_->index_entries = 0;
   stripe_->live_items = 0;
@@ -418,17 +411,16 @@ void StripeView::Clear() {
   stripe_->largest_record = 0;
 }
 
+void StripeView::Clear() {
+  Publish(&stripe_->tail, LoadOnce(&stripe_->head));
+  EmptyIndex();
+}
+
 RebuildReport StripeView::Rebuild() {
   RebuildReport report;
   const uint64_t size = geometry_.stripe_arena_bytes;
   Publish(&stripe_->rebuilding, 1u);
-  std::memset(slots_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(IndexSlot));
-  stripe_->index_entries = 0;
-  stripe_->live_items = 0;
-  stripe_->live_key_bytes = 0;
-  stripe_->live_value_bytes = 0;
-  stripe_->live_record_bytes = 0;
-  stripe_->largest_record = 0;
+  EmptyIndex();
 
   uint64_t head, tail;
   if (!LogBounds(&head, &tail)) {
@@ -445,11 +437,11 @@ RebuildReport StripeView::Rebuild() {
     if (h.state != kLive) return true;
     const uint64_t bytes = SizeOf(h);
     const absl::string_view key(KeyBytes(entry), h.key_size);
-    const uint64_t hash = Hash64(key.data(), key.size());
+    const uint64_t hash = KeyHash(entry, h);
     max_version = std::max(max_version, h.version);
     stripe_->largest_record = std::max(stripe_->largest_record, bytes);
     absl::StatusOr<Located> old = Find(key, hash);
-    if (!old.ok() || (old->entry == nullptr && stripe_->index_entries >= max_index_entries_)) {
+    if (!old.ok() || (old->entry == nullptr && IndexCrowded())) {
       Publish(&entry->state, static_cast<uint8_t>(kDead));
       report.notes.push_back(absl::StrCat("stripe ", index_, ": dropped an entry: ",
                                           old.ok() ? "the index is full" : old.status().message()));
@@ -500,7 +492,7 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
     live_bytes += RecordBytes(h.key_size, h.value_size);
     in_log.insert(entry);
     const absl::string_view key(KeyBytes(entry), h.key_size);
-    absl::StatusOr<Located> found = Find(key, Hash64(key.data(), key.size()));
+    absl::StatusOr<Located> found = Find(key, KeyHash(entry, h));
     if (!found.ok()) {
       problem(std::string(found.status().message()));
       index_broken = true;

@@ -129,6 +129,8 @@ class StripeView {
   template <typename Fn>
   uint64_t WalkLog(uint64_t tail, uint64_t head, Fn fn) const;
   uint64_t NextVersion();
+  // Zeroes the index slots and the counters derived from the log.
+  void EmptyIndex();
   // The index holds as many entries as it may: a new key needs one to go.
   bool IndexCrowded() const;
   absl::Status IndexFullError() const;
@@ -141,8 +143,7 @@ class StripeView {
   Stripe* stripe_;
   IndexSlot* slots_;
   char* slice_;
-  uint32_t ref_bits_;
-  uint32_t ref_mask_;  // the low ref_bits_ bits of a slot
+  uint32_t ref_mask_;  // the low IndexRefBits(slice bytes) bits of a slot: the offset part
   uint64_t max_index_entries_;
 };
 
