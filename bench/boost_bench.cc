@@ -4,11 +4,7 @@
 // interprocess_mutex; every client process maps the segment after the fork.
 // Lookups hash the caller's bytes directly (no temporary shared string).
 // It never evicts: the segment is sized to hold every key.
-#include <cstdint>
-#include <cstring>
-#include <functional>
-#include <memory>
-#include <string>
+#include <unistd.h>
 
 #include <boost/container/string.hpp>
 #include <boost/interprocess/allocators/allocator.hpp>
@@ -16,7 +12,11 @@
 #include <boost/interprocess/sync/interprocess_mutex.hpp>
 #include <boost/interprocess/sync/scoped_lock.hpp>
 #include <boost/unordered_map.hpp>
-#include <unistd.h>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "bench/workload.h"
@@ -55,7 +55,9 @@ struct BytesHash {
 };
 
 struct BytesEqual {
-  static absl::string_view View(const ShmString& s) { return absl::string_view(s.data(), s.size()); }
+  static absl::string_view View(const ShmString& s) {
+    return absl::string_view(s.data(), s.size());
+  }
   bool operator()(const ShmString& a, const ShmString& b) const { return View(a) == View(b); }
   bool operator()(absl::string_view a, const ShmString& b) const { return a == View(b); }
   bool operator()(const ShmString& a, absl::string_view b) const { return View(a) == b; }
@@ -122,7 +124,8 @@ class BoostBackend final : public Backend {
       // allocator headers, the key and value buffers; then 40% slack for
       // best-fit fragmentation when values change size, and the buckets.
       const double per_entry = config.key_size + config.MeanValueSize() + 160;
-      size_ = static_cast<uint64_t>(config.keys * per_entry * 1.4) + config.keys * 16 + (uint64_t{64} << 20);
+      size_ = static_cast<uint64_t>(config.keys * per_entry * 1.4) + config.keys * 16 +
+              (uint64_t{64} << 20);
     }
     try {
       segment_ = std::make_unique<Segment>(bip::create_only, name_.c_str(), size_);

@@ -30,7 +30,8 @@ absl::Status LmdbError(absl::string_view what, int rc) {
 
 class LmdbClient final : public Client {
  public:
-  LmdbClient(MDB_env* env, MDB_dbi dbi, MDB_txn* read_txn) : env_(env), dbi_(dbi), read_(read_txn) {}
+  LmdbClient(MDB_env* env, MDB_dbi dbi, MDB_txn* read_txn)
+      : env_(env), dbi_(dbi), read_(read_txn) {}
   ~LmdbClient() override { mdb_txn_abort(read_); }
 
   OpResult Get(absl::string_view key, std::string* value) override {
@@ -82,12 +83,15 @@ class LmdbClient final : public Client {
 
 class LmdbBackend final : public Backend {
  public:
-  explicit LmdbBackend(std::string dir, uint64_t map_size) : dir_(std::move(dir)), map_size_(map_size) {}
+  explicit LmdbBackend(std::string dir, uint64_t map_size)
+      : dir_(std::move(dir)), map_size_(map_size) {}
   std::string Name() const override { return "lmdb"; }
 
   absl::Status Create(const WorkloadConfig& config) override {
     if (dir_.empty()) {
-      const char* base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+      const char* base = access("/dev/shm", W_OK) == 0
+                             ? "/dev/shm"
+                             : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
       std::string templ = absl::StrCat(base, "/shmkv-bench-lmdb.XXXXXX");
       if (mkdtemp(templ.data()) == nullptr) {
         return absl::InternalError(absl::StrCat("mkdtemp ", templ, ": ", std::strerror(errno)));
@@ -98,8 +102,10 @@ class LmdbBackend final : public Backend {
     if (map_size_ == 0) {
       // B-tree pages are half full at worst, values over ~2 KB take whole
       // overflow pages, and copy-on-write needs free pages: 4x the data.
-      const double worst_value = config.value_max > 2000 ? 4096.0 + 64 : config.MeanValueSize() + 64;
-      map_size_ = static_cast<uint64_t>(config.keys * (config.key_size + worst_value) * 2.5) + (uint64_t{256} << 20);
+      const double worst_value =
+          config.value_max > 2000 ? 4096.0 + 64 : config.MeanValueSize() + 64;
+      map_size_ = static_cast<uint64_t>(config.keys * (config.key_size + worst_value) * 2.5) +
+                  (uint64_t{256} << 20);
       map_size_ = (map_size_ + 4095) / 4096 * 4096;
     }
     max_readers_ = static_cast<unsigned>(config.procs * config.threads + 16);
@@ -110,8 +116,10 @@ class LmdbBackend final : public Backend {
     int rc = mdb_env_create(&env_);
     if (rc != 0) return LmdbError("mdb_env_create", rc);
     if ((rc = mdb_env_set_mapsize(env_, map_size_)) != 0) return Fail("mdb_env_set_mapsize", rc);
-    if ((rc = mdb_env_set_maxreaders(env_, max_readers_)) != 0) return Fail("mdb_env_set_maxreaders", rc);
-    rc = mdb_env_open(env_, dir_.c_str(), MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_NOTLS, 0600);
+    if ((rc = mdb_env_set_maxreaders(env_, max_readers_)) != 0)
+      return Fail("mdb_env_set_maxreaders", rc);
+    rc = mdb_env_open(env_, dir_.c_str(), MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_NOTLS,
+                      0600);
     if (rc != 0) return Fail(absl::StrCat("mdb_env_open ", dir_), rc);
     MDB_txn* txn;
     if ((rc = mdb_txn_begin(env_, nullptr, 0, &txn)) != 0) return Fail("mdb_txn_begin", rc);
@@ -163,7 +171,8 @@ class LmdbBackend final : public Backend {
     fields->emplace_back("map_size", absl::StrCat(map_size_));
     struct stat st;
     if (stat((dir_ + "/data.mdb").c_str(), &st) == 0) {
-      fields->emplace_back("data_file_bytes_allocated", absl::StrCat(static_cast<uint64_t>(st.st_blocks) * 512));
+      fields->emplace_back("data_file_bytes_allocated",
+                           absl::StrCat(static_cast<uint64_t>(st.st_blocks) * 512));
     }
   }
 

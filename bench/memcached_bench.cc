@@ -49,7 +49,8 @@ class MemcachedClient final : public Client {
   }
 
   OpResult Put(absl::string_view key, absl::string_view value) override {
-    memcached_return_t rc = memcached_set(m_, key.data(), key.size(), value.data(), value.size(), 0, 0);
+    memcached_return_t rc =
+        memcached_set(m_, key.data(), key.size(), value.data(), value.size(), 0, 0);
     return rc == MEMCACHED_SUCCESS ? OpResult::kOk : Error(rc);
   }
 
@@ -101,7 +102,8 @@ class MemcachedBackend final : public Backend {
     KeyBuffer key_buffer(w.config());
     for (uint64_t i = 0; i < n; ++i) {
       const absl::string_view key = key_buffer.Of(i), value = w.Value(w.PreloadValueSize(i));
-      memcached_return_t rc = memcached_set(*m, key.data(), key.size(), value.data(), value.size(), 0, 0);
+      memcached_return_t rc =
+          memcached_set(*m, key.data(), key.size(), value.data(), value.size(), 0, 0);
       if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_BUFFERED) {
         return absl::InternalError(absl::StrCat("preload set: ", memcached_strerror(*m, rc)));
       }

@@ -30,7 +30,8 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 absl::StatusOr<Context> Connect(const std::string& socket) {
   Context c(redisConnectUnix(socket.c_str()));
   if (c == nullptr) return absl::InternalError("redisConnectUnix: out of memory");
-  if (c->err != 0) return absl::UnavailableError(absl::StrCat("redis at ", socket, ": ", c->errstr));
+  if (c->err != 0)
+    return absl::UnavailableError(absl::StrCat("redis at ", socket, ": ", c->errstr));
   return c;
 }
 
@@ -107,7 +108,8 @@ class RedisBackend final : public Backend {
       const uint64_t end = std::min(n, i + 1000);
       for (uint64_t j = i; j < end; ++j) {
         const absl::string_view key = key_buffer.Of(j), value = w.Value(w.PreloadValueSize(j));
-        redisAppendCommand(c->get(), "SET %b %b", key.data(), key.size(), value.data(), value.size());
+        redisAppendCommand(c->get(), "SET %b %b", key.data(), key.size(), value.data(),
+                           value.size());
       }
       for (; i < end; ++i) {
         void* reply = nullptr;
@@ -130,7 +132,8 @@ class RedisBackend final : public Backend {
     Reply r(static_cast<redisReply*>(redisCommand(c->get(), "INFO")));
     if (r == nullptr || r->type != REDIS_REPLY_STRING) return;
     for (absl::string_view line : absl::StrSplit(absl::string_view(r->str, r->len), "\r\n")) {
-      std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits(':', 1));
+      std::pair<absl::string_view, absl::string_view> kv =
+          absl::StrSplit(line, absl::MaxSplits(':', 1));
       uint64_t n;
       if ((kv.first == "used_memory" || kv.first == "evicted_keys" || kv.first == "maxmemory") &&
           absl::SimpleAtoi(kv.second, &n)) {
@@ -158,7 +161,8 @@ int main(int argc, char** argv) {
   using namespace shmkv::bench;
   WorkloadConfig config;
   std::string socket;
-  FlagSet flags("redis_bench", "Redis peer: clients over a unix socket, one command at a time per thread.");
+  FlagSet flags("redis_bench",
+                "Redis peer: clients over a unix socket, one command at a time per thread.");
   AddWorkloadFlags(&flags, &config);
   flags.String("socket", "PATH", "the redis-server's unix socket (required)", &socket);
   flags.ParseOrExit(argc, argv);

@@ -59,7 +59,9 @@ struct Result {
   Case c;
   uint64_t capacity = 0, segment_bytes = 0, items = 0, key_bytes = 0, value_bytes = 0;
   uint64_t bytes_used = 0, evictions = 0, puts = 0;
-  double live_pct() const { return 100.0 * static_cast<double>(key_bytes + value_bytes) / static_cast<double>(capacity); }
+  double live_pct() const {
+    return 100.0 * static_cast<double>(key_bytes + value_bytes) / static_cast<double>(capacity);
+  }
   double record_overhead() const {
     return static_cast<double>(bytes_used - key_bytes - value_bytes) / static_cast<double>(items);
   }
@@ -84,7 +86,8 @@ absl::StatusOr<Result> Measure(const Case& c, size_t capacity) {
   std::optional<StoreName> name;
   uint32_t salt = static_cast<uint32_t>(getpid()) * 2654435761u;
   for (uint32_t attempt = 0; attempt < 100 && store == nullptr; ++attempt) {
-    auto n = StoreName::FromKey(static_cast<key_t>(0x6b6e0000u | ((salt + attempt * 7919u) & 0xffffu) | 1u));
+    auto n = StoreName::FromKey(
+        static_cast<key_t>(0x6b6e0000u | ((salt + attempt * 7919u) & 0xffffu) | 1u));
     if (!n.ok()) return n.status();
     auto s = Store::Open(*n, options, OpenMode::kCreate);
     if (absl::IsAlreadyExists(s.status())) continue;
@@ -117,8 +120,10 @@ absl::StatusOr<Result> Measure(const Case& c, size_t capacity) {
       if (written_after_full >= target) break;
     } else if ((i & 1023) == 0) {
       absl::StatusOr<StoreStats> st = store->Stats();
-      if (!st.ok()) status = st.status();
-      else full = st->evictions > 0;
+      if (!st.ok())
+        status = st.status();
+      else
+        full = st->evictions > 0;
     }
   }
   absl::StatusOr<StoreStats> st = store->Stats();
@@ -163,8 +168,8 @@ int main(int argc, char** argv) {
       {"100", 100, 100},
       {"10-100", 10, 100},
   };
-  std::printf("%-10s %10s %10s %8s %11s %10s %13s %11s %13s\n", "value B", "items", "evictions", "live %",
-              "record B/it", "index B/it", "per item B/it", "arena B/it", "strict B/it");
+  std::printf("%-10s %10s %10s %8s %11s %10s %13s %11s %13s\n", "value B", "items", "evictions",
+              "live %", "record B/it", "index B/it", "per item B/it", "arena B/it", "strict B/it");
   std::vector<std::string> json_cases;
   for (const Case& c : cases) {
     absl::StatusOr<Result> r = Measure(c, capacity);
@@ -173,21 +178,25 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::printf("%-10s %10llu %10llu %8.2f %11.1f %10.1f %13.1f %11.1f %13.1f\n", c.label,
-                static_cast<unsigned long long>(r->items), static_cast<unsigned long long>(r->evictions),
-                r->live_pct(), r->record_overhead(), r->index_overhead(),
-                r->record_overhead() + r->index_overhead(), r->arena_overhead(),
-                r->arena_overhead() + r->index_overhead());
+                static_cast<unsigned long long>(r->items),
+                static_cast<unsigned long long>(r->evictions), r->live_pct(), r->record_overhead(),
+                r->index_overhead(), r->record_overhead() + r->index_overhead(),
+                r->arena_overhead(), r->arena_overhead() + r->index_overhead());
     json_cases.push_back(absl::StrFormat(
         "{\"value_size\":\"%s\",\"capacity\":%d,\"segment_bytes\":%d,\"items\":%d,\"key_bytes\":%d,"
         "\"value_bytes\":%d,\"bytes_used\":%d,\"evictions\":%d,\"live_pct\":%.2f,"
-        "\"record_overhead_bytes\":%.1f,\"arena_overhead_bytes\":%.1f,\"index_overhead_bytes\":%.1f}",
-        c.label, r->capacity, r->segment_bytes, r->items, r->key_bytes, r->value_bytes, r->bytes_used,
-        r->evictions, r->live_pct(), r->record_overhead(), r->arena_overhead(), r->index_overhead()));
+        "\"record_overhead_bytes\":%.1f,\"arena_overhead_bytes\":%.1f,\"index_overhead_bytes\":%."
+        "1f}",
+        c.label, r->capacity, r->segment_bytes, r->items, r->key_bytes, r->value_bytes,
+        r->bytes_used, r->evictions, r->live_pct(), r->record_overhead(), r->arena_overhead(),
+        r->index_overhead()));
   }
   std::printf(
       "record B/it = (bytes_used - live key+value bytes) / items: header, alignment, unreclaimed\n"
-      "records; index B/it = (segment - capacity) / items: buckets, stripe table, header; per item =\n"
-      "record + index; arena B/it = (capacity - live key+value bytes) / items: also counts the free\n"
+      "records; index B/it = (segment - capacity) / items: buckets, stripe table, header; per item "
+      "=\n"
+      "record + index; arena B/it = (capacity - live key+value bytes) / items: also counts the "
+      "free\n"
       "gaps at the log heads; strict = arena + index.\n");
   if (json) std::printf("{\"memory\":[%s]}\n", absl::StrJoin(json_cases, ",").c_str());
   return 0;

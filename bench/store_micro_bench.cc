@@ -121,8 +121,8 @@ class AllocCounter {
   explicit AllocCounter(benchmark::State& state) : state_(state), start_(g_allocs.load()) {}
   ~AllocCounter() {
     if (state_.threads() != 1) return;
-    state_.counters["allocs/op"] =
-        benchmark::Counter(static_cast<double>(g_allocs.load() - start_), benchmark::Counter::kAvgIterations);
+    state_.counters["allocs/op"] = benchmark::Counter(static_cast<double>(g_allocs.load() - start_),
+                                                      benchmark::Counter::kAvgIterations);
   }
 
  private:

@@ -73,14 +73,21 @@ absl::StatusOr<uint64_t> ParseCount(absl::string_view text) {
   absl::string_view number;
   std::string suffix;
   if (!SplitNumber(text, &number, &suffix)) {
-    return absl::InvalidArgumentError(absl::StrCat("not a count: \"", text, "\" (e.g. 1000000, 1M, 250k)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a count: \"", text, "\" (e.g. 1000000, 1M, 250k)"));
   }
   double m;
-  if (suffix.empty()) m = 1;
-  else if (suffix == "k") m = 1e3;
-  else if (suffix == "m") m = 1e6;
-  else if (suffix == "g") m = 1e9;
-  else return absl::InvalidArgumentError(absl::StrCat("unknown count unit in \"", text, "\" (use k, M, G)"));
+  if (suffix.empty())
+    m = 1;
+  else if (suffix == "k")
+    m = 1e3;
+  else if (suffix == "m")
+    m = 1e6;
+  else if (suffix == "g")
+    m = 1e9;
+  else
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown count unit in \"", text, "\" (use k, M, G)"));
   return Scale(number, m, text);
 }
 
@@ -131,8 +138,10 @@ std::string FlagSet::Usage() const {
   for (const Flag& f : flags_) {
     std::string left = absl::StrCat("  --", f.name);
     if (!f.is_bool) absl::StrAppend(&left, "=", f.arg_name);
-    if (left.size() < 26) left.resize(26, ' ');
-    else left += "\n" + std::string(26, ' ');
+    if (left.size() < 26)
+      left.resize(26, ' ');
+    else
+      left += "\n" + std::string(26, ' ');
     absl::StrAppend(&out, left, f.help, "\n");
   }
   return out;
@@ -161,7 +170,8 @@ void FlagSet::ParseOrExit(int argc, char** argv) {
     if (flag == nullptr) fail(absl::StrCat("unknown flag --", name));
     if (flag->is_bool) {
       bool b = true;
-      if (has_value && !absl::SimpleAtob(value, &b)) fail(absl::StrCat("--", name, ": not a boolean"));
+      if (has_value && !absl::SimpleAtob(value, &b))
+        fail(absl::StrCat("--", name, ": not a boolean"));
       if (flag->name == "help") {
         std::fputs(Usage().c_str(), stdout);
         std::exit(0);
@@ -232,31 +242,34 @@ void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* c) {
                  c->read_pct = p;
                  return absl::OkStatus();
                });
-  flags->Value("dist", "uniform|zipf[:THETA]", "key popularity (default uniform; zipf theta 0.99)",
-               [c](absl::string_view v) -> absl::Status {
-                 if (v == "uniform") {
-                   c->zipf = false;
-                   return absl::OkStatus();
-                 }
-                 if (absl::ConsumePrefix(&v, "zipf")) {
-                   double theta = 0.99;
-                   if (!v.empty() && (!absl::ConsumePrefix(&v, ":") || !absl::SimpleAtod(v, &theta))) {
-                     return absl::InvalidArgumentError("use zipf or zipf:THETA");
-                   }
-                   if (!(theta > 0 && theta < 1)) return absl::InvalidArgumentError("zipf theta must be in (0, 1)");
-                   c->zipf = true;
-                   c->zipf_theta = theta;
-                   return absl::OkStatus();
-                 }
-                 return absl::InvalidArgumentError("use uniform or zipf:THETA");
+  flags->Value(
+      "dist", "uniform|zipf[:THETA]", "key popularity (default uniform; zipf theta 0.99)",
+      [c](absl::string_view v) -> absl::Status {
+        if (v == "uniform") {
+          c->zipf = false;
+          return absl::OkStatus();
+        }
+        if (absl::ConsumePrefix(&v, "zipf")) {
+          double theta = 0.99;
+          if (!v.empty() && (!absl::ConsumePrefix(&v, ":") || !absl::SimpleAtod(v, &theta))) {
+            return absl::InvalidArgumentError("use zipf or zipf:THETA");
+          }
+          if (!(theta > 0 && theta < 1))
+            return absl::InvalidArgumentError("zipf theta must be in (0, 1)");
+          c->zipf = true;
+          c->zipf_theta = theta;
+          return absl::OkStatus();
+        }
+        return absl::InvalidArgumentError("use uniform or zipf:THETA");
+      });
+  flags->Value("duration", "TIME", "measured time, e.g. 10s (default 10s)",
+               [c](absl::string_view v) {
+                 auto d = ParseSeconds(v);
+                 if (!d.ok()) return d.status();
+                 c->duration = *d;
+                 c->ops = 0;
+                 return absl::OkStatus();
                });
-  flags->Value("duration", "TIME", "measured time, e.g. 10s (default 10s)", [c](absl::string_view v) {
-    auto d = ParseSeconds(v);
-    if (!d.ok()) return d.status();
-    c->duration = *d;
-    c->ops = 0;
-    return absl::OkStatus();
-  });
   flags->Value("ops", "N", "measure exactly N operations in all instead of a duration",
                [c](absl::string_view v) {
                  auto n = ParseCount(v);
@@ -264,15 +277,17 @@ void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* c) {
                  c->ops = *n;
                  return absl::OkStatus();
                });
-  flags->Value("warmup", "TIME", "unmeasured run before measuring (default 2s)", [c](absl::string_view v) {
-    auto d = ParseSeconds(v);
-    if (!d.ok()) return d.status();
-    c->warmup = *d;
-    return absl::OkStatus();
-  });
+  flags->Value("warmup", "TIME", "unmeasured run before measuring (default 2s)",
+               [c](absl::string_view v) {
+                 auto d = ParseSeconds(v);
+                 if (!d.ok()) return d.status();
+                 c->warmup = *d;
+                 return absl::OkStatus();
+               });
   flags->String("prefix", "TEXT", "key prefix (default kvb:)", &c->prefix);
   flags->Value("seed", "N", "random seed (default 42)", [c](absl::string_view v) {
-    return absl::SimpleAtoi(v, &c->seed) ? absl::OkStatus() : absl::InvalidArgumentError("not a number");
+    return absl::SimpleAtoi(v, &c->seed) ? absl::OkStatus()
+                                         : absl::InvalidArgumentError("not a number");
   });
   flags->Bool("json", "print one JSON object as the last stdout line (the report goes to stderr)",
               &c->json);
@@ -287,16 +302,19 @@ void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* c) {
 
 absl::Status Validate(const WorkloadConfig& c) {
   if (c.keys == 0) return absl::InvalidArgumentError("--keys must be at least 1");
-  if (c.key_size == 0 || c.key_size > 4096) return absl::InvalidArgumentError("--key-size must be 1..4096");
+  if (c.key_size == 0 || c.key_size > 4096)
+    return absl::InvalidArgumentError("--key-size must be 1..4096");
   const size_t digits = absl::StrCat(c.keys - 1).size();
   if (c.prefix.size() + digits > c.key_size) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--key-size=%d cannot hold the prefix \"%s\" and %d digits for %d keys", c.key_size,
-        c.prefix, digits, c.keys));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--key-size=%d cannot hold the prefix \"%s\" and %d digits for %d keys",
+                        c.key_size, c.prefix, digits, c.keys));
   }
   if (c.keys > (uint64_t{1} << 40) / c.key_size) return absl::InvalidArgumentError("too many keys");
-  if (c.value_max > (size_t{256} << 20)) return absl::InvalidArgumentError("--value-size at most 256M");
-  if (c.procs * c.threads > 4096) return absl::InvalidArgumentError("--procs x --threads at most 4096");
+  if (c.value_max > (size_t{256} << 20))
+    return absl::InvalidArgumentError("--value-size at most 256M");
+  if (c.procs * c.threads > 4096)
+    return absl::InvalidArgumentError("--procs x --threads at most 4096");
   if (c.ops == 0 && c.duration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--duration must be positive (or give --ops)");
   }
@@ -317,7 +335,8 @@ uint64_t ZipfParams::Draw(double u) const {
   const double uz = u * zetan_;
   if (uz < 1.0) return 0;
   if (uz < half_pow_) return n_ > 1 ? 1 : 0;
-  const auto r = static_cast<uint64_t>(static_cast<double>(n_) * std::pow(eta_ * u - eta_ + 1.0, alpha_));
+  const auto r =
+      static_cast<uint64_t>(static_cast<double>(n_) * std::pow(eta_ * u - eta_ + 1.0, alpha_));
   return r < n_ ? r : n_ - 1;
 }
 
@@ -347,7 +366,8 @@ OpStream::OpStream(const Workload& workload, uint64_t seed)
       value_min_(workload.config().value_min),
       value_span_(workload.config().value_max - workload.config().value_min) {
   const double share = workload.config().read_pct / 100.0;
-  read_threshold_ = share >= 1.0 ? UINT64_MAX : static_cast<uint64_t>(share * 18446744073709551616.0);
+  read_threshold_ =
+      share >= 1.0 ? UINT64_MAX : static_cast<uint64_t>(share * 18446744073709551616.0);
 }
 
 // ================================================================ histogram
@@ -419,7 +439,8 @@ uint64_t PrefaultSharedMappings() {
     unsigned long start, end;
     char perms[8] = {};
     int path_at = 0;
-    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &path_at) < 3) continue;
+    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &path_at) < 3)
+      continue;
     const absl::string_view path = absl::StripTrailingAsciiWhitespace(line + path_at);
     if (perms[0] != 'r' || perms[3] != 's') continue;
     if (!absl::StartsWith(path, "/SYSV") && !absl::StartsWith(path, "/dev/shm/")) continue;
@@ -542,15 +563,18 @@ void RunThread(Backend* backend, const Workload& workload, Control* ctl, const G
     }
     const Op op = stream.Next();
     const absl::string_view key = key_buffer.Of(op.key);
-    const OpResult r = op.get ? client->Get(key, &value) : client->Put(key, workload.Value(op.value_size));
+    const OpResult r =
+        op.get ? client->Get(key, &value) : client->Put(key, workload.Value(op.value_size));
     const uint64_t now = MonotonicNanos();
     if (measuring) {
       hist.Record(now - prev);
       ++ops;
       if (op.get) {
         ++gets;
-        if (r == OpResult::kHit) ++hits;
-        else if (r == OpResult::kMiss) ++misses;
+        if (r == OpResult::kHit)
+          ++hits;
+        else if (r == OpResult::kMiss)
+          ++misses;
       } else {
         ++puts;
       }
@@ -593,7 +617,8 @@ class Progress {
       const int filled = static_cast<int>(std::clamp(fraction, 0.0, 1.0) * kWidth);
       std::string bar(static_cast<size_t>(filled), '#');
       bar.resize(kWidth, '.');
-      std::string line = absl::StrFormat("\r%s: %-8s [%s] %3.0f%%", label_, phase, bar, fraction * 100);
+      std::string line =
+          absl::StrFormat("\r%s: %-8s [%s] %3.0f%%", label_, phase, bar, fraction * 100);
       if (rate > 0) absl::StrAppend(&line, "  ", HumanCount(rate), " ops/s");
       line += "   ";
       std::fputs(line.c_str(), stderr);
@@ -676,7 +701,8 @@ class Runner {
 
 uint64_t Runner::ProgressSum() const {
   uint64_t sum = 0;
-  for (int i = 0; i < total_threads_; ++i) sum += slots_[i].progress.load(std::memory_order_relaxed);
+  for (int i = 0; i < total_threads_; ++i)
+    sum += slots_[i].progress.load(std::memory_order_relaxed);
   return sum;
 }
 
@@ -688,9 +714,10 @@ bool Runner::ChildrenAlive(std::string* why) {
       reaped_[i] = true;
       const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
       if (!clean || ctl_->phase.load() < kMeasure) {
-        *why = WIFSIGNALED(status)
-                   ? absl::StrCat("client process ", i, " killed by signal ", WTERMSIG(status))
-                   : absl::StrCat("client process ", i, " exited with status ", WEXITSTATUS(status));
+        *why =
+            WIFSIGNALED(status)
+                ? absl::StrCat("client process ", i, " killed by signal ", WTERMSIG(status))
+                : absl::StrCat("client process ", i, " exited with status ", WEXITSTATUS(status));
         return false;
       }
     }
@@ -822,8 +849,9 @@ int Runner::Run() {
         std::vector<std::thread> threads;
         for (int t = 0; t < config_.threads; ++t) {
           const int index = p * config_.threads + t;
-          threads.emplace_back(RunThread, backend_, std::cref(workload), ctl_, &gates_, &slots_[index],
-                               seed_base + static_cast<uint64_t>(index), quota_of(index));
+          threads.emplace_back(RunThread, backend_, std::cref(workload), ctl_, &gates_,
+                               &slots_[index], seed_base + static_cast<uint64_t>(index),
+                               quota_of(index));
         }
         for (std::thread& t : threads) t.join();
         backend_->Detach();
@@ -877,7 +905,8 @@ int Runner::Run() {
   while (warmup_ns > 0) {
     const uint64_t now = update_rate();
     if (now - t_phase >= warmup_ns) break;
-    progress.Show("warmup", static_cast<double>(now - t_phase) / static_cast<double>(warmup_ns), rate);
+    progress.Show("warmup", static_cast<double>(now - t_phase) / static_cast<double>(warmup_ns),
+                  rate);
     if (Interrupted()) return Fail("");
     if (ctl_->failed.load() > 0) return Fail(ctl_->fail_message);
     if (!ChildrenAlive(&why)) return Fail(why);
@@ -893,7 +922,8 @@ int Runner::Run() {
     for (;;) {
       const uint64_t now = update_rate();
       if (now - t_phase >= duration_ns) break;
-      progress.Show("measure", static_cast<double>(now - t_phase) / static_cast<double>(duration_ns), rate);
+      progress.Show("measure",
+                    static_cast<double>(now - t_phase) / static_cast<double>(duration_ns), rate);
       if (Interrupted()) return Fail("");
       if (!ChildrenAlive(&why)) return Fail(why);
       SleepMillis(std::min<uint64_t>(100, (duration_ns - (now - t_phase)) / 1000000 + 1));
@@ -907,7 +937,8 @@ int Runner::Run() {
       while (!reaped_[i]) {
         if (waitpid(children_[i], &status, 0) == children_[i]) {
           reaped_[i] = true;
-          if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Fail("a client process failed");
+          if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            return Fail("a client process failed");
         } else if (Interrupted()) {
           return Fail("");
         }
@@ -916,7 +947,8 @@ int Runner::Run() {
   } else {
     while (ctl_->finished.load(std::memory_order_acquire) < total_threads_) {
       update_rate();
-      const double done = static_cast<double>(ProgressSum() - base) / static_cast<double>(config_.ops);
+      const double done =
+          static_cast<double>(ProgressSum() - base) / static_cast<double>(config_.ops);
       progress.Show("measure", done, rate);
       if (Interrupted()) return Fail("");
       if (!ChildrenAlive(&why)) return Fail(why);
@@ -953,13 +985,16 @@ int Runner::Run() {
         p_end = std::max(p_end, s.end_ns);
       }
     }
-    per_proc.push_back(p_end > p_start ? static_cast<double>(p_ops) * 1e9 / static_cast<double>(p_end - p_start) : 0);
+    per_proc.push_back(p_end > p_start
+                           ? static_cast<double>(p_ops) * 1e9 / static_cast<double>(p_end - p_start)
+                           : 0);
     if (p_ops > 0) {
       first_start = std::min(first_start, p_start);
       last_end = std::max(last_end, p_end);
     }
   }
-  const double seconds = last_end > first_start ? static_cast<double>(last_end - first_start) / 1e9 : 0;
+  const double seconds =
+      last_end > first_start ? static_cast<double>(last_end - first_start) / 1e9 : 0;
   const double ops_per_sec = seconds > 0 ? static_cast<double>(ops) / seconds : 0;
 
   std::vector<std::pair<std::string, std::string>> extra;
@@ -968,11 +1003,15 @@ int Runner::Run() {
   // Human report: stdout, or stderr when stdout carries the JSON line.
   FILE* out = config_.json ? stderr : stdout;
   const char* unit = config_.fork_processes ? "process" : "thread group";
-  std::fprintf(out, "%s: %d %s%s x %d thread%s, %s keys, key %zu B, value %s B, %.4g%% get, %s, %.2f s measured\n",
-               label_.c_str(), config_.procs, unit, config_.procs == 1 ? "" : (config_.fork_processes ? "es" : "s"),
-               config_.threads, config_.threads == 1 ? "" : "s",
+  std::fprintf(out,
+               "%s: %d %s%s x %d thread%s, %s keys, key %zu B, value %s B, %.4g%% get, %s, %.2f s "
+               "measured\n",
+               label_.c_str(), config_.procs, unit,
+               config_.procs == 1 ? "" : (config_.fork_processes ? "es" : "s"), config_.threads,
+               config_.threads == 1 ? "" : "s",
                HumanCount(static_cast<double>(config_.keys)).c_str(), config_.key_size,
-               config_.ValueSizeText().c_str(), config_.read_pct, config_.DistText().c_str(), seconds);
+               config_.ValueSizeText().c_str(), config_.read_pct, config_.DistText().c_str(),
+               seconds);
   std::string per;
   for (double r : per_proc) absl::StrAppend(&per, " ", HumanCount(r));
   std::fprintf(out, "  throughput  %s ops/s (%.0f); per %s:%s\n", HumanCount(ops_per_sec).c_str(),
@@ -980,11 +1019,13 @@ int Runner::Run() {
   std::fprintf(out, "  latency us  p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
                Micros(all.Percentile(50)), Micros(all.Percentile(90)), Micros(all.Percentile(99)),
                Micros(all.Percentile(99.9)), Micros(all.max()));
-  std::fprintf(out, "  ops         %llu: %llu gets (%llu misses, hit ratio %s), %llu puts, %llu errors\n",
-               static_cast<unsigned long long>(ops), static_cast<unsigned long long>(gets),
-               static_cast<unsigned long long>(misses),
-               gets ? absl::StrFormat("%.4f", static_cast<double>(hits) / static_cast<double>(gets)).c_str() : "n/a",
-               static_cast<unsigned long long>(puts), static_cast<unsigned long long>(errors));
+  std::fprintf(
+      out, "  ops         %llu: %llu gets (%llu misses, hit ratio %s), %llu puts, %llu errors\n",
+      static_cast<unsigned long long>(ops), static_cast<unsigned long long>(gets),
+      static_cast<unsigned long long>(misses),
+      gets ? absl::StrFormat("%.4f", static_cast<double>(hits) / static_cast<double>(gets)).c_str()
+           : "n/a",
+      static_cast<unsigned long long>(puts), static_cast<unsigned long long>(errors));
   if (!first_error.empty()) std::fprintf(out, "  first error: %s\n", first_error.c_str());
   for (const auto& [k, v] : extra) std::fprintf(out, "  %-11s %s\n", k.c_str(), v.c_str());
 
@@ -993,15 +1034,18 @@ int Runner::Run() {
     for (double r : per_proc) per_json.push_back(absl::StrFormat("%.0f", r));
     std::string j = absl::StrFormat(
         "{\"system\":%s,\"procs\":%d,\"threads\":%d,\"keys\":%d,\"key_size\":%d,\"value_size\":%s,"
-        "\"read_pct\":%g,\"dist\":%s,\"prefault\":%s,\"measured_s\":%.3f,\"ops\":%d,\"ops_per_sec\":%.0f,"
+        "\"read_pct\":%g,\"dist\":%s,\"prefault\":%s,\"measured_s\":%.3f,\"ops\":%d,\"ops_per_"
+        "sec\":%.0f,"
         "\"p50_us\":%.3f,\"p90_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,\"max_us\":%.3f,"
-        "\"hit_ratio\":%s,\"gets\":%d,\"misses\":%d,\"puts\":%d,\"errors\":%d,\"per_process_ops_per_sec\":[%s]",
+        "\"hit_ratio\":%s,\"gets\":%d,\"misses\":%d,\"puts\":%d,\"errors\":%d,\"per_process_ops_"
+        "per_sec\":[%s]",
         JsonString(label_), config_.procs, config_.threads, config_.keys, config_.key_size,
         JsonString(config_.ValueSizeText()), config_.read_pct, JsonString(config_.DistText()),
-        config_.prefault && config_.fork_processes ? "true" : "false", seconds,
-        ops, ops_per_sec, Micros(all.Percentile(50)), Micros(all.Percentile(90)),
-        Micros(all.Percentile(99)), Micros(all.Percentile(99.9)), Micros(all.max()),
-        gets ? absl::StrFormat("%.4f", static_cast<double>(hits) / static_cast<double>(gets)) : "null",
+        config_.prefault && config_.fork_processes ? "true" : "false", seconds, ops, ops_per_sec,
+        Micros(all.Percentile(50)), Micros(all.Percentile(90)), Micros(all.Percentile(99)),
+        Micros(all.Percentile(99.9)), Micros(all.max()),
+        gets ? absl::StrFormat("%.4f", static_cast<double>(hits) / static_cast<double>(gets))
+             : "null",
         gets, misses, puts, errors, absl::StrJoin(per_json, ","));
     for (const auto& [k, v] : extra) absl::StrAppend(&j, ",", JsonString(k), ":", v);
     if (!first_error.empty()) absl::StrAppend(&j, ",\"first_error\":", JsonString(first_error));

@@ -91,7 +91,7 @@ struct WorkloadConfig {
   uint64_t ops = 0;  // > 0: measure exactly this many ops in all, not a duration
   absl::Duration warmup = absl::Seconds(2);
   bool json = false;
-  bool quiet = false;        // no progress output
+  bool quiet = false;  // no progress output
   bool preload = true;
   // Before the run, each forked client maps in the pages of its shared
   // mappings (System V segments, /dev/shm files) that already exist, as a
@@ -298,9 +298,7 @@ class Backend {
   virtual absl::Status Preload(const Workload& workload, const ProgressFn& progress);
   // Parent, after the run, detached: extra report fields as JSON values
   // (numbers, or quoted strings) and a note for the human report.
-  virtual void Describe(std::vector<std::pair<std::string, std::string>>* fields) {
-    (void)fields;
-  }
+  virtual void Describe(std::vector<std::pair<std::string, std::string>>* fields) { (void)fields; }
   // Parent, last (also after an interrupt): removes what Create made,
   // unless the instance was given from outside.
   virtual void Destroy() = 0;

@@ -42,9 +42,18 @@ TEST(WorkloadTest, FlagsParse) {
   WorkloadConfig c;
   FlagSet flags("t", "test");
   AddWorkloadFlags(&flags, &c);
-  std::vector<std::string> args = {"t", "--procs=2", "--threads", "3", "--keys=2k",
-                                   "--value-size=10-4000", "--read-pct=50", "--dist=zipf:0.9",
-                                   "--ops=1M", "--warmup=0", "--json", "--no-preload"};
+  std::vector<std::string> args = {"t",
+                                   "--procs=2",
+                                   "--threads",
+                                   "3",
+                                   "--keys=2k",
+                                   "--value-size=10-4000",
+                                   "--read-pct=50",
+                                   "--dist=zipf:0.9",
+                                   "--ops=1M",
+                                   "--warmup=0",
+                                   "--json",
+                                   "--no-preload"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   flags.ParseOrExit(static_cast<int>(argv.size()), argv.data());
@@ -74,7 +83,7 @@ TEST(WorkloadTest, KeysAreFixedSizeZeroPadded) {
   EXPECT_EQ(keys.Of(0), "k:0000000000");
   EXPECT_EQ(keys.Of(999), "k:0000000999");
   EXPECT_EQ(keys.Of(5), "k:0000000005");  // every digit rewritten, not just the low ones
-  c.key_size = 4;  // "k:" + 3 digits does not fit
+  c.key_size = 4;                         // "k:" + 3 digits does not fit
   EXPECT_FALSE(Validate(c).ok());
 }
 

@@ -55,10 +55,11 @@ int Worker(const shmkv::StoreName& name, int id, int requests) {
   for (int i = 0; i < requests; ++i) {
     int n = 200000 + 50000 * (rand_r(&seed) % 16);  // 16 popular questions
     std::string key = absl::StrCat("primes-below:", n);
-    absl::StatusOr<std::string> answer = (*store)->GetOrCompute(key, [&]() -> absl::StatusOr<std::string> {
-      ++computed;
-      return absl::StrCat(CountPrimesBelow(n));
-    });
+    absl::StatusOr<std::string> answer =
+        (*store)->GetOrCompute(key, [&]() -> absl::StatusOr<std::string> {
+          ++computed;
+          return absl::StrCat(CountPrimesBelow(n));
+        });
     if (!answer.ok()) {
       std::fprintf(stderr, "worker %d: %s\n", id, answer.status().ToString().c_str());
       return 1;
@@ -78,11 +79,17 @@ int main(int argc, char** argv) {
   std::string key_text = "0x5f3e0042", value;
   bool keep = false;
   for (int i = 1; i < argc; ++i) {
-    if (Flag(argv[i], "--workers", &value) && absl::SimpleAtoi(value, &workers) && workers > 0) continue;
-    if (Flag(argv[i], "--requests", &value) && absl::SimpleAtoi(value, &requests) && requests > 0) continue;
+    if (Flag(argv[i], "--workers", &value) && absl::SimpleAtoi(value, &workers) && workers > 0)
+      continue;
+    if (Flag(argv[i], "--requests", &value) && absl::SimpleAtoi(value, &requests) && requests > 0)
+      continue;
     if (Flag(argv[i], "--key", &key_text)) continue;
-    if (std::strcmp(argv[i], "--keep") == 0) { keep = true; continue; }
-    std::fprintf(stderr, "usage: %s [--workers=N] [--requests=N] [--key=0x...] [--keep]\n", argv[0]);
+    if (std::strcmp(argv[i], "--keep") == 0) {
+      keep = true;
+      continue;
+    }
+    std::fprintf(stderr, "usage: %s [--workers=N] [--requests=N] [--key=0x...] [--keep]\n",
+                 argv[0]);
     return 2;
   }
   absl::StatusOr<shmkv::StoreName> name = shmkv::StoreName::ParseKey(key_text);
@@ -128,8 +135,8 @@ int main(int argc, char** argv) {
     const int filled = static_cast<int>(width * std::min(done, goal) / goal);
     if (tty || filled >= last_filled + width / 4 || (running == 0 && filled != last_filled)) {
       std::fprintf(stderr, "%s  [%s%s] %lld/%lld requests%s", tty ? "\r" : "",
-                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-                   done, goal, tty ? "" : "\n");
+                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), done,
+                   goal, tty ? "" : "\n");
       last_filled = filled;
     }
     if (running > 0) absl::SleepFor(absl::Milliseconds(100));
@@ -138,8 +145,10 @@ int main(int argc, char** argv) {
   std::string total, computed;
   (void)(*store)->Get("stats:requests", &total);
   (void)(*store)->Get("stats:computed", &computed);
-  std::printf("%d workers answered %s requests in %s; %s answers were computed, the rest came from the cache\n",
-              workers, total.c_str(), absl::FormatDuration(absl::Now() - start).c_str(), computed.c_str());
+  std::printf(
+      "%d workers answered %s requests in %s; %s answers were computed, the rest came from the "
+      "cache\n",
+      workers, total.c_str(), absl::FormatDuration(absl::Now() - start).c_str(), computed.c_str());
   store->reset();
   if (!keep) (void)shmkv::Store::Destroy(*name);
   return failed == 0 ? 0 : 1;

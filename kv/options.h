@@ -13,7 +13,8 @@ class Clock;
 
 // Hard limits of layout version 1.
 inline constexpr size_t kMaxKeySizeLimit = 4096;
-inline constexpr size_t kMaxSegmentBytes = size_t{32} << 30;  // index slots hold 32-bit offsets in 8-byte units
+inline constexpr size_t kMaxSegmentBytes =
+    size_t{32} << 30;  // index slots hold 32-bit offsets in 8-byte units
 
 enum class OpenMode {
   kCreate,        // fail with AlreadyExists if a store exists at the name

@@ -49,9 +49,8 @@ bool HeaderReady(const char* base, uint64_t size) {
 }
 
 // Attaches an existing segment and validates it; the semaphore is held.
-absl::StatusOr<std::unique_ptr<Store>> AttachExisting(const StoreName& name, int shm_id,
-                                                      int sem_id, const Options& options,
-                                                      bool* abandoned) {
+absl::StatusOr<std::unique_ptr<Store>> AttachExisting(const StoreName& name, int shm_id, int sem_id,
+                                                      const Options& options, bool* abandoned) {
   *abandoned = false;
   absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(shm_id);
   if (!st.ok()) return st.status();
@@ -72,11 +71,12 @@ absl::StatusOr<std::unique_ptr<Store>> AttachExisting(const StoreName& name, int
       !HeaderReady(base, st->size)) {
     *abandoned = true;
   }
-  absl::StatusOr<Geometry> geometry = internal::ValidateImage(base, st->size, Describe(name, shm_id, *st));
+  absl::StatusOr<Geometry> geometry =
+      internal::ValidateImage(base, st->size, Describe(name, shm_id, *st));
   if (!geometry.ok()) return geometry.status();
   std::move(detach).Cancel();
-  return std::unique_ptr<Store>(new internal::SegmentStore(
-      base, *geometry, shm_id, sem_id, options, [base] { platform::ShmDetach(base); }));
+  return std::unique_ptr<Store>(new internal::SegmentStore(base, *geometry, shm_id, sem_id, options,
+                                                           [base] { platform::ShmDetach(base); }));
 }
 
 absl::StatusOr<std::unique_ptr<Store>> CreateNew(const StoreName& name, const Geometry& geometry,
@@ -95,14 +95,15 @@ absl::StatusOr<std::unique_ptr<Store>> CreateNew(const StoreName& name, const Ge
   creator.mode = options.mode;
   creator.sem_id = sem_id;
   creator.huge_pages = options.huge_pages;
-  creator.created_at_ms = (options.clock != nullptr ? options.clock : SystemClock::Get())->NowMillis();
+  creator.created_at_ms =
+      (options.clock != nullptr ? options.clock : SystemClock::Get())->NowMillis();
   if (absl::Status s = internal::InitializeImage(base, geometry, creator); !s.ok()) {
     platform::ShmDetach(base);
     return s;
   }
   std::move(remove).Cancel();
-  return std::unique_ptr<Store>(new internal::SegmentStore(
-      base, geometry, *shm_id, sem_id, options, [base] { platform::ShmDetach(base); }));
+  return std::unique_ptr<Store>(new internal::SegmentStore(base, geometry, *shm_id, sem_id, options,
+                                                           [base] { platform::ShmDetach(base); }));
 }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenLocked(const StoreName& name, const Options& options,
@@ -111,9 +112,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenLocked(const StoreName& name, const O
   absl::StatusOr<int> shm_id = platform::ShmLookup(name.key());
   if (shm_id.ok()) {
     if (mode == OpenMode::kCreate) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "a store already exists at ", name.ToString(),
-          "; attach to it, or remove it first (kvcli destroy)"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("a store already exists at ", name.ToString(),
+                       "; attach to it, or remove it first (kvcli destroy)"));
     }
     bool abandoned = false;
     absl::StatusOr<std::unique_ptr<Store>> store =
@@ -164,8 +165,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreName& name, const 
   if (options.require_persistence) {
     absl::StatusOr<StoreInfo> info = (*store)->Info();
     if (info.ok() && !info->warnings.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "this host would remove the store before IPC_RMID: ", absl::StrJoin(info->warnings, "; ")));
+      return absl::FailedPreconditionError(
+          absl::StrCat("this host would remove the store before IPC_RMID: ",
+                       absl::StrJoin(info->warnings, "; ")));
     }
   }
   return store;
@@ -184,10 +186,10 @@ absl::Status Store::Destroy(const StoreName& name) {
                           static_cast<const internal::Header*>(*mapped)->magic == internal::kMagic;
     platform::ShmDetach(*mapped);
     if (!is_store) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          Describe(name, *shm_id, *st),
-          " is not a shmkv store, so it was left alone; remove it with ipcrm -m ", *shm_id,
-          " if you are sure"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(Describe(name, *shm_id, *st),
+                       " is not a shmkv store, so it was left alone; remove it with ipcrm -m ",
+                       *shm_id, " if you are sure"));
     }
     // Take the store-wide lock if we can, so no open or clear is midway;
     // a stuck holder must not prevent removal, so proceed after the wait.

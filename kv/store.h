@@ -51,21 +51,21 @@ struct StoreStats {
   uint64_t evictions = 0, expirations = 0;
   uint64_t items = 0;
   uint64_t key_bytes = 0, value_bytes = 0;  // of live entries
-  uint64_t bytes_used = 0;    // arena bytes held by live entries (28-byte headers included)
-  uint64_t log_bytes = 0;     // arena bytes between the logs' tails and heads: live
-                              // entries plus dead ones not yet reclaimed
-  uint64_t capacity = 0;      // arena bytes
+  uint64_t bytes_used = 0;  // arena bytes held by live entries (28-byte headers included)
+  uint64_t log_bytes = 0;   // arena bytes between the logs' tails and heads: live
+                            // entries plus dead ones not yet reclaimed
+  uint64_t capacity = 0;    // arena bytes
   // Entries in the hash index (items plus GetOrCompute leases) and how many
   // it can hold. A new key evicts (or, without eviction, is refused) when
   // its stripe's share of index_limit is used up, even if the arena has room:
   // create the store with a larger expected_items then.
   uint64_t index_entries = 0, index_limit = 0;
-  uint64_t lock_waits = 0;    // acquisitions that found the lock held
+  uint64_t lock_waits = 0;  // acquisitions that found the lock held
   uint64_t owner_deaths_recovered = 0;
 };
 
 struct StoreInfo {
-  std::string name;            // StoreName::ToString() of the creator's name
+  std::string name;  // StoreName::ToString() of the creator's name
   key_t key = 0;
   int shm_id = -1, sem_id = -1;
   uint32_t layout_version = 0;
@@ -81,7 +81,7 @@ struct StoreInfo {
   pid_t creator_pid = 0;
   int mode = 0;
   uint64_t attached_processes = 0;
-  bool removed = false;        // IPC_RMID done; the segment lives until the last detach
+  bool removed = false;               // IPC_RMID done; the segment lives until the last detach
   std::vector<std::string> warnings;  // host settings that break persistence
 };
 
@@ -95,8 +95,7 @@ struct CheckReport {
 
 class Store {
  public:
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreName& name,
-                                                     const Options& options,
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreName& name, const Options& options,
                                                      OpenMode mode);
   // Removes the segment and its semaphore set. Processes still attached keep
   // working on the detached segment; the name is free for a new store.
@@ -119,12 +118,9 @@ class Store {
 
   // Writes; *version (if given) receives the new entry's version.
   virtual absl::Status Put(absl::string_view key, absl::string_view value,
-                           const WriteOptions& options = {},
-                           uint64_t* version = nullptr) = 0;
-  absl::Status Add(absl::string_view key, absl::string_view value,
-                   WriteOptions options = {});
-  absl::Status Replace(absl::string_view key, absl::string_view value,
-                       WriteOptions options = {});
+                           const WriteOptions& options = {}, uint64_t* version = nullptr) = 0;
+  absl::Status Add(absl::string_view key, absl::string_view value, WriteOptions options = {});
+  absl::Status Replace(absl::string_view key, absl::string_view value, WriteOptions options = {});
   absl::Status CompareAndSwap(absl::string_view key, uint64_t expected_version,
                               absl::string_view value, WriteOptions options = {},
                               uint64_t* version = nullptr);
@@ -149,8 +145,8 @@ class Store {
   // during the walk may or may not be seen. `fn` returns false to stop.
   virtual absl::Status ForEach(
       absl::string_view prefix,
-      absl::FunctionRef<bool(absl::string_view key, absl::string_view value,
-                             const EntryMeta& meta)> fn) = 0;
+      absl::FunctionRef<bool(absl::string_view key, absl::string_view value, const EntryMeta& meta)>
+          fn) = 0;
 
   virtual absl::Status Clear() = 0;
   // Removes expired entries now (they are otherwise reclaimed lazily).

@@ -7,16 +7,17 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "kv/platform/ipc.h"
 
 namespace shmkv {
 
 absl::StatusOr<StoreName> StoreName::FromKey(key_t key) {
   if (key == IPC_PRIVATE) {
-    return absl::InvalidArgumentError("key 0 is IPC_PRIVATE and cannot name a shared store; pick another key");
+    return absl::InvalidArgumentError(
+        "key 0 is IPC_PRIVATE and cannot name a shared store; pick another key");
   }
   return StoreName(key, "", 0);
 }
@@ -30,9 +31,9 @@ absl::StatusOr<StoreName> StoreName::FromPath(absl::string_view path, int proj_i
   key_t key = ftok(p.c_str(), proj_id);
   if (key == -1) {
     int err = errno;
-    return absl::NotFoundError(absl::StrCat(
-        "cannot derive a key from ", p, ": ", strerror(err),
-        "; the file must exist (create it, e.g. touch ", p, ")"));
+    return absl::NotFoundError(absl::StrCat("cannot derive a key from ", p, ": ", strerror(err),
+                                            "; the file must exist (create it, e.g. touch ", p,
+                                            ")"));
   }
   return StoreName(key, std::move(p), proj_id);
 }
@@ -47,8 +48,8 @@ absl::StatusOr<StoreName> StoreName::ParseKey(absl::string_view text) {
                    : absl::ascii_isdigit(static_cast<unsigned char>(c));
       });
   uint32_t value = 0;
-  const bool ok = only_digits && (hex ? absl::SimpleHexAtoi(digits, &value)
-                                      : absl::SimpleAtoi(digits, &value));
+  const bool ok =
+      only_digits && (hex ? absl::SimpleHexAtoi(digits, &value) : absl::SimpleAtoi(digits, &value));
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bad store key \"", text, "\": give a hex key like 0x5f3e0001 or a decimal number"));
@@ -58,7 +59,8 @@ absl::StatusOr<StoreName> StoreName::ParseKey(absl::string_view text) {
 
 std::string StoreName::ToString() const {
   if (path_.empty()) return absl::StrCat("key ", platform::KeyToString(key_));
-  return absl::StrCat("path ", path_, " proj ", proj_id_, " (key ", platform::KeyToString(key_), ")");
+  return absl::StrCat("path ", path_, " proj ", proj_id_, " (key ", platform::KeyToString(key_),
+                      ")");
 }
 
 }  // namespace shmkv

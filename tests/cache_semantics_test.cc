@@ -566,13 +566,13 @@ TEST(CacheSemantics, ForEachVisitsPrefixOnce) {
   ASSERT_OK(store->Put(std::string("a/\0nul", 6), MakeValue(std::string("a/\0nul", 6), 9, 40)));
 
   std::map<std::string, int> seen;
-  ASSERT_OK(store->ForEach("a/", [&](absl::string_view k, absl::string_view v,
-                                     const EntryMeta& meta) {
-    ++seen[std::string(k)];
-    EXPECT_OK(CheckValue(k, v));
-    EXPECT_EQ(meta.value_size, v.size());
-    return true;
-  }));
+  ASSERT_OK(
+      store->ForEach("a/", [&](absl::string_view k, absl::string_view v, const EntryMeta& meta) {
+        ++seen[std::string(k)];
+        EXPECT_OK(CheckValue(k, v));
+        EXPECT_EQ(meta.value_size, v.size());
+        return true;
+      }));
   EXPECT_EQ(seen.size(), 501u);
   for (const auto& [k, n] : seen) {
     EXPECT_EQ(n, 1) << k;
@@ -587,9 +587,8 @@ TEST(CacheSemantics, ForEachVisitsPrefixOnce) {
   }));
   EXPECT_EQ(all, 802);
   int stopped = 0;
-  ASSERT_OK(store->ForEach("", [&](absl::string_view, absl::string_view, const EntryMeta&) {
-    return ++stopped < 10;
-  }));
+  ASSERT_OK(store->ForEach(
+      "", [&](absl::string_view, absl::string_view, const EntryMeta&) { return ++stopped < 10; }));
   EXPECT_EQ(stopped, 10);
   int none = 0;
   ASSERT_OK(store->ForEach("zzz", [&](absl::string_view, absl::string_view, const EntryMeta&) {
@@ -648,8 +647,7 @@ TEST(CacheSemantics, ForEachWhileAnotherProcessWrites) {
   for (int pass = 0; pass < 30; ++pass) {
     std::map<std::string, int> seen;
     int bad = 0;
-    ASSERT_OK(store->ForEach("a/", [&](absl::string_view k, absl::string_view v,
-                                       const EntryMeta&) {
+    ASSERT_OK(store->ForEach("a/", [&](absl::string_view k, absl::string_view v, const EntryMeta&) {
       ++seen[std::string(k)];
       if (!CheckValue(k, v).ok()) ++bad;
       return true;
@@ -679,10 +677,13 @@ TEST(CacheSemantics, GetOrComputeHitMissAndError) {
   GetOrComputeOptions opts;
   opts.write.ttl = absl::Seconds(30);
   opts.write.flags = 42;
-  ASSERT_OK_AND_ASSIGN(std::string v, store->GetOrCompute("k", [&]() -> absl::StatusOr<std::string> {
-    ++computed;
-    return std::string("computed");
-  }, opts));
+  ASSERT_OK_AND_ASSIGN(std::string v, store->GetOrCompute(
+                                          "k",
+                                          [&]() -> absl::StatusOr<std::string> {
+                                            ++computed;
+                                            return std::string("computed");
+                                          },
+                                          opts));
   EXPECT_EQ(v, "computed");
   EXPECT_EQ(computed, 1);
   EntryMeta meta = MetaOf(*store, "k");
@@ -690,10 +691,13 @@ TEST(CacheSemantics, GetOrComputeHitMissAndError) {
   EXPECT_EQ(meta.ttl_remaining, absl::Seconds(30));
 
   // A hit does not compute.
-  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute("k", [&]() -> absl::StatusOr<std::string> {
-    ++computed;
-    return std::string("other");
-  }, opts));
+  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute(
+                              "k",
+                              [&]() -> absl::StatusOr<std::string> {
+                                ++computed;
+                                return std::string("other");
+                              },
+                              opts));
   EXPECT_EQ(v, "computed");
   EXPECT_EQ(computed, 1);
 
@@ -712,10 +716,13 @@ TEST(CacheSemantics, GetOrComputeHitMissAndError) {
 
   // After expiry it computes again.
   clock.Advance(31000);
-  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute("k", [&]() -> absl::StatusOr<std::string> {
-    ++computed;
-    return std::string("fresh");
-  }, opts));
+  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute(
+                              "k",
+                              [&]() -> absl::StatusOr<std::string> {
+                                ++computed;
+                                return std::string("fresh");
+                              },
+                              opts));
   EXPECT_EQ(v, "fresh");
   EXPECT_EQ(computed, 2);
 }
@@ -765,10 +772,13 @@ TEST(CacheSemantics, GetOrComputeLeaseOfAKilledProcessIsTakenOver) {
   ChildProcess child([&]() -> int {
     auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
     CHILD_CHECK_OK(s, 1);
-    (void)(*s)->GetOrCompute("lease", [&]() -> absl::StatusOr<std::string> {
-      computing.Notify();
-      for (;;) pause();  // killed here, lease held
-    }, opts);
+    (void)(*s)->GetOrCompute(
+        "lease",
+        [&]() -> absl::StatusOr<std::string> {
+          computing.Notify();
+          for (;;) pause();  // killed here, lease held
+        },
+        opts);
     return 2;
   });
   ASSERT_TRUE(computing.WaitFor(absl::Seconds(20)));
@@ -784,10 +794,13 @@ TEST(CacheSemantics, GetOrComputeLeaseOfAKilledProcessIsTakenOver) {
   ASSERT_EQ(child.Wait(), 128 + SIGKILL);
   const absl::Time start = absl::Now();
   int computed = 0;
-  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute("lease", [&]() -> absl::StatusOr<std::string> {
-    ++computed;
-    return std::string("taken over");
-  }, opts));
+  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute(
+                              "lease",
+                              [&]() -> absl::StatusOr<std::string> {
+                                ++computed;
+                                return std::string("taken over");
+                              },
+                              opts));
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   EXPECT_EQ(v, "taken over");
   EXPECT_EQ(computed, 1);

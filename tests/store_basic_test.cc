@@ -233,8 +233,8 @@ TEST(StoreBasic, OverwriteGrowsAndShrinks) {
   const size_t sizes[] = {10, 3000, 32, 4096, 0, 1, 2048};
   uint64_t seq = 0;
   for (size_t len : sizes) {
-    std::string value = len < testutil::kMinValueSize ? std::string(len, 'q')
-                                                       : MakeValue("key", ++seq, len);
+    std::string value =
+        len < testutil::kMinValueSize ? std::string(len, 'q') : MakeValue("key", ++seq, len);
     uint64_t version = 0;
     ASSERT_OK(store->Put("key", value, {}, &version));
     EXPECT_GT(version, last_version);
@@ -285,8 +285,7 @@ TEST(StoreBasic, OpenModes) {
   Options other = SmallOptions();
   other.capacity_bytes = size_t{8} << 20;
   other.max_value_size = 100;
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> fourth,
-                       Store::Open(name, other, OpenMode::kAttach));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> fourth, Store::Open(name, other, OpenMode::kAttach));
   ASSERT_OK_AND_ASSIGN(StoreInfo info, fourth->Info());
   EXPECT_EQ(info.max_value_size, SmallOptions().max_value_size);
   EXPECT_LE(info.capacity, SmallOptions().capacity_bytes);
@@ -424,10 +423,12 @@ TEST(StoreBasic, PopulateMapsInTheWholeSegment) {
   ASSERT_OK(store->Put("k", "v"));
   ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
   ASSERT_OK_AND_ASSIGN(auto before, ResidentPages(info.shm_id, info.segment_bytes));
-  EXPECT_LT(before.first, before.second / 2) << "a fresh store should not have its arena in memory yet";
+  EXPECT_LT(before.first, before.second / 2)
+      << "a fresh store should not have its arena in memory yet";
   Options attach = SmallOptions();
   attach.populate = true;
-  absl::StatusOr<std::unique_ptr<Store>> second = Store::Open(store.name(), attach, OpenMode::kAttach);
+  absl::StatusOr<std::unique_ptr<Store>> second =
+      Store::Open(store.name(), attach, OpenMode::kAttach);
   ASSERT_OK(second.status());
   ASSERT_OK_AND_ASSIGN(auto after, ResidentPages(info.shm_id, info.segment_bytes));
   EXPECT_EQ(after.first, after.second);
@@ -523,8 +524,8 @@ TEST(StoreBasic, StoreNameParsingAndPaths) {
   EXPECT_EQ(parsed.ToString(), "key 0x5f3e0001");
   ASSERT_OK_AND_ASSIGN(StoreName decimal, StoreName::ParseKey("1234"));
   EXPECT_EQ(decimal.key(), 1234);
-  for (const char* bad : {"", "0x", "zz", "0x5f3e0001junk", "12 34", " 1", "+1", "-1", "1 ",
-                          "0x+1", "0x 1", "4294967296", "0x100000000"}) {
+  for (const char* bad : {"", "0x", "zz", "0x5f3e0001junk", "12 34", " 1", "+1", "-1", "1 ", "0x+1",
+                          "0x 1", "4294967296", "0x100000000"}) {
     auto r = StoreName::ParseKey(bad);
     EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << "'" << bad << "': " << r.status();
   }
@@ -609,8 +610,7 @@ TEST(StoreErrors, ValueLargerThanTheWholeStore) {
   absl::Status opened = store.Open(o);
   if (!opened.ok()) {
     // Refusing the combination up front is fine if it says which option.
-    EXPECT_TRUE(absl::IsInvalidArgument(opened) || absl::IsResourceExhausted(opened))
-        << opened;
+    EXPECT_TRUE(absl::IsInvalidArgument(opened) || absl::IsResourceExhausted(opened)) << opened;
     EXPECT_THAT(std::string(opened.message()),
                 AnyOf(HasSubstr("max_value_size"), HasSubstr("capacity")));
     // A store that does open must refuse a value larger than itself.
@@ -686,8 +686,8 @@ TEST(StoreErrors, ForeignSegmentIsFailedPrecondition) {
     size_t bytes;
     bool random;
   };
-  for (const Case& c : {Case{64, false}, Case{1 << 20, false}, Case{1 << 20, true},
-                        Case{4096, true}}) {
+  for (const Case& c :
+       {Case{64, false}, Case{1 << 20, false}, Case{1 << 20, true}, Case{4096, true}}) {
     SCOPED_TRACE(absl::StrCat(c.bytes, " bytes, ", c.random ? "random" : "zero"));
     const StoreName name = UniqueStoreName();
     ScopedStore cleanup(name);
@@ -743,10 +743,10 @@ TEST(StoreErrors, ModeRefusesOtherUsers) {
     o.allow_foreign_owner = false;
     r = Store::Open(open_name, o, OpenMode::kAttach);
     CHILD_CHECK_CODE(r, absl::StatusCode::kPermissionDenied, 4);
-    CHILD_CHECK(std::string(r.status().message()).find("allow_foreign_owner") !=
-                        std::string::npos ||
-                    std::string(r.status().message()).find("uid") != std::string::npos,
-                5);
+    CHILD_CHECK(
+        std::string(r.status().message()).find("allow_foreign_owner") != std::string::npos ||
+            std::string(r.status().message()).find("uid") != std::string::npos,
+        5);
     o.allow_foreign_owner = true;
     r = Store::Open(open_name, o, OpenMode::kAttach);
     CHILD_CHECK_OK(r, 6);
@@ -862,7 +862,8 @@ TEST(StoreErrors, LockedOutIsUnavailableNamingTheHolder) {
   ASSERT_OK_AND_ASSIGN(StoreStats before, store->Stats());
   Options patient = SmallOptions();
   patient.lock_timeout = absl::Seconds(20);
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> queued, Store::Open(name, patient, OpenMode::kAttach));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> queued,
+                       Store::Open(name, patient, OpenMode::kAttach));
   ASSERT_OK(queued->Put("held", "w"));
   EXPECT_GE(absl::Now() - held_since, absl::Seconds(2));
   EXPECT_EQ(holder.Wait(), 0);

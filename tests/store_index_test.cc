@@ -42,9 +42,7 @@ uint64_t PlannedSlotsPerStripe(uint64_t items, uint64_t stripes) {
 }
 
 // Entries one stripe's index may hold.
-uint64_t MaxEntriesPerStripe(uint64_t slots) {
-  return slots - std::max<uint64_t>(1, slots / 8);
-}
+uint64_t MaxEntriesPerStripe(uint64_t slots) { return slots - std::max<uint64_t>(1, slots / 8); }
 
 // Opens a one-stripe store of SmallOptions (4 MiB: the arena is far from the
 // limit) sized for `items`, and checks its index has the planned slots and
@@ -84,9 +82,8 @@ using Model = std::map<std::string, std::optional<std::string>>;
                << want->size() << " bytes last written";
       }
     } else if (!absl::IsNotFound(s)) {
-      return ::testing::AssertionFailure()
-             << "deleted key " << key << " should be NotFound, got "
-             << (s.ok() ? "a value" : s.ToString());
+      return ::testing::AssertionFailure() << "deleted key " << key << " should be NotFound, got "
+                                           << (s.ok() ? "a value" : s.ToString());
     }
   }
   return ::testing::AssertionSuccess();
@@ -126,12 +123,18 @@ enum class Order { kForward, kReverse, kEveryOther, kRandom1, kRandom2, kRandom3
 
 const char* OrderName(Order order) {
   switch (order) {
-    case Order::kForward: return "forward";
-    case Order::kReverse: return "reverse";
-    case Order::kEveryOther: return "every other, then the rest";
-    case Order::kRandom1: return "random (seed 1)";
-    case Order::kRandom2: return "random (seed 2)";
-    case Order::kRandom3: return "random (seed 3)";
+    case Order::kForward:
+      return "forward";
+    case Order::kReverse:
+      return "reverse";
+    case Order::kEveryOther:
+      return "every other, then the rest";
+    case Order::kRandom1:
+      return "random (seed 1)";
+    case Order::kRandom2:
+      return "random (seed 2)";
+    case Order::kRandom3:
+      return "random (seed 3)";
   }
   return "?";
 }
@@ -179,7 +182,7 @@ TEST(StoreIndex, DeletionKeepsEveryOtherKeyReachable) {
     return MakeValue(key, ++seq, std::uniform_int_distribution<size_t>(32, 200)(sizes));
   };
 
-  const Order orders[] = {Order::kForward,  Order::kReverse,  Order::kEveryOther,
+  const Order orders[] = {Order::kForward, Order::kReverse, Order::kEveryOther,
                           Order::kRandom1, Order::kRandom2, Order::kRandom3};
   int round = 0;
   for (Order order : orders) {
@@ -220,7 +223,8 @@ TEST(StoreIndex, DeletionKeepsEveryOtherKeyReachable) {
       const std::string& k = keys[order_seq[d]];
       ASSERT_OK(store->Delete(k)) << "deletion " << d << ": " << k;
       model[k] = std::nullopt;
-      ASSERT_TRUE(Holds(store.get(), model)) << "after full-pass deletion " << d << " (" << k << ")";
+      ASSERT_TRUE(Holds(store.get(), model))
+          << "after full-pass deletion " << d << " (" << k << ")";
       ASSERT_TRUE(Consistent(store.get(), LiveCount(model))) << "after full-pass deletion " << d;
       absl::Status again = store->Delete(k);
       ASSERT_TRUE(absl::IsNotFound(again)) << "deleting " << k << " twice: " << again;

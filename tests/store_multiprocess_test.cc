@@ -179,7 +179,8 @@ TEST(MultiProcess, DestroyWhileAnotherProcessIsAttached) {
   EXPECT_TRUE(absl::IsNotFound(gone.status())) << gone.status();
   destroyed.Notify();
   EXPECT_EQ(child.Wait(), 0);
-  for (const auto& s : ListSysvShm()) EXPECT_NE(s.id, info.shm_id) << "segment outlived its last attachment";
+  for (const auto& s : ListSysvShm())
+    EXPECT_NE(s.id, info.shm_id) << "segment outlived its last attachment";
 }
 
 // --------------------------------------------------------- create race ---
@@ -274,8 +275,7 @@ Options ConcurrencyOptions() {
 // Writer `w` owns OwnedKey(w, *): it alone writes them, with increasing
 // sequence numbers, and records its last write in `slots`. All writers write
 // the hot keys.
-int WriterLoop(Store& store, int w, absl::Time deadline, KeySlot* slots,
-               WorkerTotals& totals) {
+int WriterLoop(Store& store, int w, absl::Time deadline, KeySlot* slots, WorkerTotals& totals) {
   absl::InsecureBitGen gen;
   uint64_t seq = 0;
   while (absl::Now() < deadline) {
@@ -284,7 +284,8 @@ int WriterLoop(Store& store, int w, absl::Time deadline, KeySlot* slots,
       const size_t len = absl::Uniform<size_t>(gen, 32, 3001);
       if (r < 0.3) {
         const std::string k = HotKey(absl::Uniform(gen, 0, kHotKeys));
-        absl::Status s = store.Put(k, MakeValue(k, (uint64_t{static_cast<uint32_t>(w)} << 40) | ++seq, len));
+        absl::Status s =
+            store.Put(k, MakeValue(k, (uint64_t{static_cast<uint32_t>(w)} << 40) | ++seq, len));
         if (!s.ok()) {
           std::fprintf(stderr, "[writer %d] Put(%s): %s\n", w, k.c_str(), s.ToString().c_str());
           totals.errors.fetch_add(1);
@@ -323,8 +324,7 @@ int WriterLoop(Store& store, int w, absl::Time deadline, KeySlot* slots,
 
 // Readers read every key, with Get and View; every value found must be
 // intact and belong to its key, and a writer's key never goes back in time.
-int ReaderLoop(Store& store, int writers, absl::Time deadline, WorkerTotals& totals,
-               int reader) {
+int ReaderLoop(Store& store, int writers, absl::Time deadline, WorkerTotals& totals, int reader) {
   absl::InsecureBitGen gen;
   std::vector<uint64_t> last_seen(writers * kKeysPerWriter, 0);
   std::string v;

@@ -32,13 +32,9 @@ union SemUn {
   unsigned short* array;
 };
 
-bool ShmExistsAt(key_t key) {
-  return shmget(key, 0, 0) >= 0 || errno != ENOENT;
-}
+bool ShmExistsAt(key_t key) { return shmget(key, 0, 0) >= 0 || errno != ENOENT; }
 
-bool SemExistsAt(key_t key) {
-  return semget(key, 0, 0) >= 0 || errno != ENOENT;
-}
+bool SemExistsAt(key_t key) { return semget(key, 0, 0) >= 0 || errno != ENOENT; }
 
 int ExitStatusOf(int wstatus) {
   if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
@@ -104,9 +100,7 @@ StoreName UniqueStoreName() {
   return *std::move(name);
 }
 
-std::string KeyHex(key_t key) {
-  return absl::StrFormat("0x%08x", static_cast<uint32_t>(key));
-}
+std::string KeyHex(key_t key) { return absl::StrFormat("0x%08x", static_cast<uint32_t>(key)); }
 
 Options SmallOptions() {
   Options o;
@@ -155,8 +149,7 @@ ScopedStore::~ScopedStore() {
     if (s.ok()) RecordIds(s->get());
   }
   absl::Status destroyed = Store::Destroy(name_);
-  if (!destroyed.ok() && !absl::IsNotFound(destroyed) &&
-      !absl::IsFailedPrecondition(destroyed)) {
+  if (!destroyed.ok() && !absl::IsNotFound(destroyed) && !absl::IsFailedPrecondition(destroyed)) {
     ADD_FAILURE() << "cleanup: Store::Destroy(" << name_.ToString() << "): " << destroyed;
   }
   std::string leftover = ForceRemoveIpc(name_.key(), shm_ids_, sem_ids_);
@@ -219,8 +212,7 @@ int RunInChild(const std::function<int()>& fn, absl::Duration timeout) {
   return WaitPid(pid);
 }
 
-std::vector<int> RunChildren(int n, const std::function<int(int)>& fn,
-                             absl::Duration timeout) {
+std::vector<int> RunChildren(int n, const std::function<int(int)>& fn, absl::Duration timeout) {
   int gate[2];
   if (pipe(gate) != 0) return std::vector<int>(n, -1);
   FlushBeforeFork();
@@ -436,8 +428,7 @@ std::vector<SysvShm> ListSysvShm() {
   for (const auto& row : ReadTable("/proc/sysvipc/shm")) {
     if (row.size() < 7) continue;
     out.push_back(SysvShm{static_cast<key_t>(std::stoll(row[0])), std::stoi(row[1]),
-                          std::stoi(row[2], nullptr, 8), std::stoull(row[3]),
-                          std::stoull(row[6])});
+                          std::stoi(row[2], nullptr, 8), std::stoull(row[3]), std::stoull(row[6])});
   }
   return out;
 }

@@ -61,8 +61,7 @@ class ScopedStore {
 
   // Opens this process's attachment (replacing a previous one) and records
   // the segment and semaphore ids for the cleanup.
-  absl::Status Open(const Options& options = SmallOptions(),
-                    OpenMode mode = OpenMode::kCreate);
+  absl::Status Open(const Options& options = SmallOptions(), OpenMode mode = OpenMode::kCreate);
   // Drops this process's attachment; the store stays.
   void Detach() { store_.reset(); }
   // Detaches and calls Store::Destroy now.
@@ -110,8 +109,7 @@ std::vector<int> RunChildren(int n, const std::function<int(int index)>& fn,
 // parent leave no process behind.
 class ChildProcess {
  public:
-  explicit ChildProcess(const std::function<int()>& fn,
-                        absl::Duration timeout = absl::Seconds(50));
+  explicit ChildProcess(const std::function<int()>& fn, absl::Duration timeout = absl::Seconds(50));
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -134,7 +132,7 @@ class PipeEvent {
   ~PipeEvent();
   PipeEvent(const PipeEvent&) = delete;
   PipeEvent& operator=(const PipeEvent&) = delete;
-  void Notify();                        // writes one byte
+  void Notify();                         // writes one byte
   bool WaitFor(absl::Duration timeout);  // true once a byte arrived
 
  private:
@@ -147,8 +145,7 @@ template <typename T>
 class SharedArray {
  public:
   explicit SharedArray(size_t n) : n_(n) {
-    void* p = mmap(nullptr, bytes(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0);
+    void* p = mmap(nullptr, bytes(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
       perror("mmap");
       abort();
@@ -174,37 +171,36 @@ class SharedArray {
 
 // Reports a failed expectation from a child on stderr and returns `code`
 // `rc` from the enclosing function (the child's exit status).
-#define CHILD_CHECK(cond, rc)                                                   \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      std::fprintf(stderr, "[child %d] %s:%d: check failed: %s\n",                \
-                   static_cast<int>(getpid()), __FILE__, __LINE__, #cond);        \
-      return (rc);                                                              \
-    }                                                                             \
+#define CHILD_CHECK(cond, rc)                                                                  \
+  do {                                                                                         \
+    if (!(cond)) {                                                                             \
+      std::fprintf(stderr, "[child %d] %s:%d: check failed: %s\n", static_cast<int>(getpid()), \
+                   __FILE__, __LINE__, #cond);                                                 \
+      return (rc);                                                                             \
+    }                                                                                          \
   } while (0)
 
 // Like CHILD_CHECK for an absl::Status (or StatusOr) that must be OK.
-#define CHILD_CHECK_OK(expr, rc)                                                \
-  do {                                                                            \
-    const absl::Status child_check_status_ = ::shmkv::testutil::ToStatus(expr);    \
-    if (!child_check_status_.ok()) {                                              \
-      std::fprintf(stderr, "[child %d] %s:%d: %s: %s\n", static_cast<int>(getpid()), \
-                   __FILE__, __LINE__, #expr, child_check_status_.ToString().c_str()); \
-      return (rc);                                                              \
-    }                                                                             \
+#define CHILD_CHECK_OK(expr, rc)                                                               \
+  do {                                                                                         \
+    const absl::Status child_check_status_ = ::shmkv::testutil::ToStatus(expr);                \
+    if (!child_check_status_.ok()) {                                                           \
+      std::fprintf(stderr, "[child %d] %s:%d: %s: %s\n", static_cast<int>(getpid()), __FILE__, \
+                   __LINE__, #expr, child_check_status_.ToString().c_str());                   \
+      return (rc);                                                                             \
+    }                                                                                          \
   } while (0)
 
 // Like CHILD_CHECK: the status (or StatusOr) must have the given code.
-#define CHILD_CHECK_CODE(expr, status_code, rc)                                 \
-  do {                                                                            \
-    const absl::Status child_check_status_ = ::shmkv::testutil::ToStatus(expr);    \
-    if (child_check_status_.code() != (status_code)) {                            \
-      std::fprintf(stderr, "[child %d] %s:%d: %s: want %s, got %s\n",              \
-                   static_cast<int>(getpid()), __FILE__, __LINE__, #expr,          \
-                   absl::StatusCodeToString(status_code).c_str(),                  \
-                   child_check_status_.ToString().c_str());                        \
-      return (rc);                                                              \
-    }                                                                             \
+#define CHILD_CHECK_CODE(expr, status_code, rc)                                                   \
+  do {                                                                                            \
+    const absl::Status child_check_status_ = ::shmkv::testutil::ToStatus(expr);                   \
+    if (child_check_status_.code() != (status_code)) {                                            \
+      std::fprintf(stderr, "[child %d] %s:%d: %s: want %s, got %s\n", static_cast<int>(getpid()), \
+                   __FILE__, __LINE__, #expr, absl::StatusCodeToString(status_code).c_str(),      \
+                   child_check_status_.ToString().c_str());                                       \
+      return (rc);                                                                                \
+    }                                                                                             \
   } while (0)
 
 inline absl::Status ToStatus(const absl::Status& s) { return s; }
@@ -220,8 +216,8 @@ absl::Status ToStatus(const absl::StatusOr<T>& s) {
 #define SHMKV_CONCAT_(a, b) SHMKV_CONCAT_INNER_(a, b)
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL_(SHMKV_CONCAT_(statusor_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(tmp, lhs, expr) \
-  auto tmp = (expr);                               \
+#define ASSERT_OK_AND_ASSIGN_IMPL_(tmp, lhs, expr)        \
+  auto tmp = (expr);                                      \
   ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status(); \
   lhs = *std::move(tmp)
 

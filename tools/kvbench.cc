@@ -75,8 +75,8 @@ class ShmkvBackend final : public Backend {
     if (flags_.name.has_value()) {
       name_ = flags_.name;
       Options options;
-    options.populate = flags_.populate;
-    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, options, OpenMode::kAttach);
+      options.populate = flags_.populate;
+      absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, options, OpenMode::kAttach);
       if (!s.ok()) return s.status();
       store_ = std::move(*s);
       if (flags_.capacity != 0) {
@@ -102,7 +102,8 @@ class ShmkvBackend final : public Backend {
     Rng rng(mix);
     for (int attempt = 0; attempt < 100; ++attempt) {
       // 0x6b62xxxx: "kb", so `ipcs` shows whose segment it is.
-      const key_t key = static_cast<key_t>(0x6b620000u | static_cast<uint32_t>(rng.Below(0xffff) + 1));
+      const key_t key =
+          static_cast<key_t>(0x6b620000u | static_cast<uint32_t>(rng.Below(0xffff) + 1));
       absl::StatusOr<StoreName> name = StoreName::FromKey(key);
       if (!name.ok()) return name.status();
       absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name, options, OpenMode::kCreate);
@@ -112,11 +113,11 @@ class ShmkvBackend final : public Backend {
       name_ = *name;
       owned_ = true;
       if (!quiet_) {
-        std::fprintf(stderr,
-                     "kvbench: created a %zu MiB store at %s; it is destroyed at the end (if kvbench "
-                     "is SIGKILLed, remove it with: kvcli destroy --key=0x%08x)\n",
-                     options.capacity_bytes >> 20, name_->ToString().c_str(),
-                     static_cast<unsigned>(key));
+        std::fprintf(
+            stderr,
+            "kvbench: created a %zu MiB store at %s; it is destroyed at the end (if kvbench "
+            "is SIGKILLed, remove it with: kvcli destroy --key=0x%08x)\n",
+            options.capacity_bytes >> 20, name_->ToString().c_str(), static_cast<unsigned>(key));
       }
       return absl::OkStatus();
     }
@@ -192,9 +193,11 @@ int main(int argc, char** argv) {
                            ? absl::OkStatus()
                            : absl::InvalidArgumentError("not a positive number");
               });
-  flags.Bool("huge-pages", "create the store in huge pages (Options::huge_pages; needs vm.nr_hugepages)",
+  flags.Bool("huge-pages",
+             "create the store in huge pages (Options::huge_pages; needs vm.nr_hugepages)",
              &shmkv_flags.huge_pages);
-  flags.Bool("populate", "clients open the store with Options::populate (compare with --no-prefault)",
+  flags.Bool("populate",
+             "clients open the store with Options::populate (compare with --no-prefault)",
              &shmkv_flags.populate);
   flags.Value("key", "0xKEY", "use the existing store at this IPC key (left in place)",
               [&](absl::string_view v) -> absl::Status {
@@ -203,9 +206,11 @@ int main(int argc, char** argv) {
                 shmkv_flags.name = *name;
                 return absl::OkStatus();
               });
-  flags.String("path", "FILE", "use the existing store named by FILE and --proj (left in place)", &path);
+  flags.String("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
+               &path);
   flags.Value("proj", "N", "ftok project id for --path (default 1)", [&](absl::string_view v) {
-    return absl::SimpleAtoi(v, &proj) ? absl::OkStatus() : absl::InvalidArgumentError("not a number");
+    return absl::SimpleAtoi(v, &proj) ? absl::OkStatus()
+                                      : absl::InvalidArgumentError("not a number");
   });
   flags.ParseOrExit(argc, argv);
   if (!path.empty()) {

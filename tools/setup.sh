@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   bazel-bootstrap bazel-rules-cc bazel-rules-java
-  clang libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev
   libabsl-dev googletest libgtest-dev libbenchmark-dev
   procps util-linux
 )

@@ -34,25 +34,27 @@ void Place(Geometry* g) {
 absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   if (options.capacity_bytes == 0) {
     return absl::InvalidArgumentError(
-        "capacity is 0: give the store some bytes (e.g. capacity_bytes = 64 MiB, kvcli --capacity=64MiB)");
+        "capacity is 0: give the store some bytes (e.g. capacity_bytes = 64 MiB, kvcli "
+        "--capacity=64MiB)");
   }
   if (options.max_key_size == 0 || options.max_key_size > kMaxKeySizeLimit) {
-    return absl::InvalidArgumentError(absl::StrCat("max key size ", options.max_key_size,
-                                                   " is outside 1..", kMaxKeySizeLimit));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max key size ", options.max_key_size, " is outside 1..", kMaxKeySizeLimit));
   }
   if (options.max_value_size > (uint64_t{1} << 31)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max value size ", options.max_value_size, " is over the 2 GiB limit of a store"));
+    return absl::InvalidArgumentError(absl::StrCat("max value size ", options.max_value_size,
+                                                   " is over the 2 GiB limit of a store"));
   }
   if ((options.mode & ~0777) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("mode 0", options.mode, " has bits beyond 0777"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("mode 0", options.mode, " has bits beyond 0777"));
   }
   if (options.default_ttl < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("default TTL is negative");
   }
   if (options.capacity_bytes > kMaxSegmentBytes - (uint64_t{1} << 26)) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "capacity of ", options.capacity_bytes, " bytes is over the 32 GiB limit of a store"));
+    return absl::ResourceExhaustedError(absl::StrCat("capacity of ", options.capacity_bytes,
+                                                     " bytes is over the 32 GiB limit of a store"));
   }
   Geometry g;
   g.max_key_size = static_cast<uint32_t>(options.max_key_size);
@@ -67,14 +69,16 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
     // A small store: one stripe, and values only as large as a quarter of it.
     uint64_t slice = capacity;
     if (slice < 4 * RecordBytes(g.max_key_size, 0) || slice < 1024) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "capacity of ", options.capacity_bytes, " bytes cannot hold 4 entries with keys of up to ",
-          g.max_key_size, " bytes; use at least ",
-          std::max<uint64_t>(1024, 4 * RecordBytes(g.max_key_size, 0)), " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("capacity of ", options.capacity_bytes,
+                       " bytes cannot hold 4 entries with keys of up to ", g.max_key_size,
+                       " bytes; use at least ",
+                       std::max<uint64_t>(1024, 4 * RecordBytes(g.max_key_size, 0)), " bytes"));
     }
     g.stripe_count = 1;
     uint64_t fit = slice / kMinStripeRecords - kEntryHeaderBytes - g.max_key_size;
-    g.max_value_size = static_cast<uint32_t>(std::min<uint64_t>(g.max_value_size, fit / kUnit * kUnit));
+    g.max_value_size =
+        static_cast<uint32_t>(std::min<uint64_t>(g.max_value_size, fit / kUnit * kUnit));
   } else {
     uint64_t stripes = FloorPowerOfTwo(std::max<uint32_t>(1, options.lock_stripes));
     stripes = std::min<uint64_t>(stripes, kMaxStripes);
@@ -91,9 +95,9 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   g.buckets_per_stripe = static_cast<uint32_t>(std::min<uint64_t>(per_stripe, kMaxBuckets));
   Place(&g);
   if (g.segment_bytes > kMaxSegmentBytes) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("a segment of ", g.segment_bytes, " bytes is over the 32 GiB limit of a store; "
-                     "lower capacity or expected_items"));
+    return absl::ResourceExhaustedError(absl::StrCat("a segment of ", g.segment_bytes,
+                                                     " bytes is over the 32 GiB limit of a store; "
+                                                     "lower capacity or expected_items"));
   }
   return g;
 }
@@ -108,8 +112,9 @@ absl::StatusOr<Geometry> GeometryFromHeader(const Header& h, uint64_t real_size)
   g.evict = h.evict != 0;
   g.default_ttl_ms = h.default_ttl_ms;
   auto corrupt = [&](const std::string& what) {
-    return absl::DataLossError(absl::StrCat("the store header is corrupt (", what,
-                                            "); run kvcli check, or destroy and re-create the store"));
+    return absl::DataLossError(
+        absl::StrCat("the store header is corrupt (", what,
+                     "); run kvcli check, or destroy and re-create the store"));
   };
   if (!IsPowerOfTwo(g.stripe_count) || g.stripe_count > kMaxStripes) return corrupt("stripe count");
   if (g.buckets_per_stripe < kMinBuckets || g.buckets_per_stripe > kMaxBuckets) {

@@ -67,38 +67,38 @@ struct Header {
   uint32_t buckets_per_stripe;  // index slots per stripe
   uint32_t max_key_size;
   uint32_t max_value_size;
-  uint32_t evict;               // 1: evict when full; 0: refuse writes
-  uint32_t mode;                // permission bits requested at creation
-  int64_t default_ttl_ms;       // 0: no expiry
+  uint32_t evict;          // 1: evict when full; 0: refuse writes
+  uint32_t mode;           // permission bits requested at creation
+  int64_t default_ttl_ms;  // 0: no expiry
   int64_t created_at_ms;
   uint32_t creator_uid;
   int32_t creator_pid;
-  int32_t name_key;             // the SysV key
-  int32_t name_proj;            // ftok project id, 0 when named by key
+  int32_t name_key;                // the SysV key
+  int32_t name_proj;               // ftok project id, 0 when named by key
   char name_path[kNamePathBytes];  // ftok path, NUL-terminated; empty when named by key
-  int32_t sem_id;               // the store's semaphore set at creation
-  uint32_t segment_flags;       // kHugePages when created with SHM_HUGETLB
-  uint64_t header_checksum;     // Hash64 of the bytes before this field
+  int32_t sem_id;                  // the store's semaphore set at creation
+  uint32_t segment_flags;          // kHugePages when created with SHM_HUGETLB
+  uint64_t header_checksum;        // Hash64 of the bytes before this field
   // ---- mutable ----
-  uint32_t init_state;          // kReady once the creator finished
+  uint32_t init_state;  // kReady once the creator finished
   uint32_t reserved1;
 };
 
 // One lock stripe. Everything below the mutex is guarded by it.
 struct alignas(64) Stripe {
   pthread_mutex_t mutex;
-  uint64_t head;              // log position where the next record goes
-  uint64_t tail;              // log position of the oldest record
-  uint64_t next_version;      // versions are next_version * stripe_count + index
-  uint64_t live_items;        // live entries, leases excluded
+  uint64_t head;          // log position where the next record goes
+  uint64_t tail;          // log position of the oldest record
+  uint64_t next_version;  // versions are next_version * stripe_count + index
+  uint64_t live_items;    // live entries, leases excluded
   uint64_t live_key_bytes;
   uint64_t live_value_bytes;
-  uint64_t live_record_bytes; // record bytes of live entries and leases
-  uint64_t largest_record;    // high-water mark of record sizes since the last
-                              // clear or rebuild; sizes the free-space reserve
-  uint64_t index_entries;     // occupied index slots: live entries and leases
-  int32_t holder_pid;         // for lock-timeout messages; 0 when free
-  uint32_t rebuilding;        // 1 while a rebuild is in progress
+  uint64_t live_record_bytes;  // record bytes of live entries and leases
+  uint64_t largest_record;     // high-water mark of record sizes since the last
+                               // clear or rebuild; sizes the free-space reserve
+  uint64_t index_entries;      // occupied index slots: live entries and leases
+  int32_t holder_pid;          // for lock-timeout messages; 0 when free
+  uint32_t rebuilding;         // 1 while a rebuild is in progress
   // Counters (statistics only; they may be off by one after a crash).
   uint64_t hits, misses, puts, deletes, evictions, expirations;
   uint64_t lock_waits, owner_deaths;
@@ -145,10 +145,10 @@ struct EntryHeader {
   uint64_t version;
   int64_t expires_at_ms;  // 0: never
   uint32_t value_size;
-  uint32_t flags;         // the user's
+  uint32_t flags;  // the user's
   uint16_t key_size;
-  uint8_t state;          // EntryState
-  uint8_t bits;           // EntryBits
+  uint8_t state;  // EntryState
+  uint8_t bits;   // EntryBits
 };
 #pragma pack(pop)
 

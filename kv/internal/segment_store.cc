@@ -17,9 +17,7 @@
 namespace shmkv::internal {
 namespace {
 
-uint64_t HeaderChecksum(const Header& h) {
-  return Hash64(&h, offsetof(Header, header_checksum));
-}
+uint64_t HeaderChecksum(const Header& h) { return Hash64(&h, offsetof(Header, header_checksum)); }
 
 Header* HeaderOf(char* base) { return reinterpret_cast<Header*>(base); }
 
@@ -67,8 +65,9 @@ absl::Status InitializeImage(char* base, const Geometry& geometry, const Creator
 absl::StatusOr<Geometry> ValidateImage(const char* base, uint64_t real_size,
                                        const std::string& describe) {
   if (real_size < kHeaderRegionBytes) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        describe, " is not a shmkv store (only ", real_size, " bytes); pick another key or remove it"));
+    return absl::FailedPreconditionError(absl::StrCat(describe, " is not a shmkv store (only ",
+                                                      real_size,
+                                                      " bytes); pick another key or remove it"));
   }
   Header h;
   std::memcpy(&h, base, sizeof(h));
@@ -91,12 +90,14 @@ absl::StatusOr<Geometry> ValidateImage(const char* base, uint64_t real_size,
   }
   if (LoadOnce(&h.init_state) != kReady) {
     return absl::FailedPreconditionError(absl::StrCat(
-        describe, " was never fully initialised (its creator died while building it); destroy it "
+        describe,
+        " was never fully initialised (its creator died while building it); destroy it "
         "(kvcli destroy) and create it again"));
   }
   if (h.header_checksum != HeaderChecksum(h)) {
     return absl::DataLossError(absl::StrCat(
-        describe, " has a corrupt header (checksum mismatch); destroy and re-create it, or restore "
+        describe,
+        " has a corrupt header (checksum mismatch); destroy and re-create it, or restore "
         "it from a kvcli dump"));
   }
   return GeometryFromHeader(h, real_size);
@@ -227,8 +228,9 @@ absl::StatusOr<int64_t> SegmentStore::ExpiryFor(absl::Duration ttl) const {
     return absl::InvalidArgumentError("TTL is negative; use a positive duration, or none");
   }
   if (ttl == absl::InfiniteDuration()) return 0;
-  int64_t ttl_ms = ttl == absl::ZeroDuration() ? geometry_.default_ttl_ms
-                                               : std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl));
+  int64_t ttl_ms = ttl == absl::ZeroDuration()
+                       ? geometry_.default_ttl_ms
+                       : std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl));
   if (ttl_ms == 0) return 0;
   return clock_->NowMillis() + ttl_ms;
 }
@@ -280,7 +282,8 @@ absl::Status SegmentStore::View(absl::string_view key,
   meta.flags = found.header.flags;
   meta.expires_at_ms = found.header.expires_at_ms;
   meta.value_size = found.header.value_size;
-  if (meta.expires_at_ms != 0) meta.ttl_remaining = absl::Milliseconds(meta.expires_at_ms - access.now);
+  if (meta.expires_at_ms != 0)
+    meta.ttl_remaining = absl::Milliseconds(meta.expires_at_ms - access.now);
   fn(absl::string_view(found.value(), found.header.value_size), meta);
   return absl::OkStatus();
 }
@@ -344,13 +347,14 @@ absl::StatusOr<int64_t> SegmentStore::Increment(absl::string_view key, int64_t d
   uint32_t flags = 0;
   if (!Visible(access)) {
     if (!options.create_if_missing) return absl::NotFoundError("key does not exist");
-    result = static_cast<int64_t>(static_cast<uint64_t>(options.initial) + static_cast<uint64_t>(delta));
+    result =
+        static_cast<int64_t>(static_cast<uint64_t>(options.initial) + static_cast<uint64_t>(delta));
   } else {
     int64_t current;
     if (!ParseCounter(found.value(), found.header.value_size, &current)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the value (", found.header.value_size,
-          " bytes) is not a decimal integer; Increment needs a value like \"800\""));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the value (", found.header.value_size,
+                       " bytes) is not a decimal integer; Increment needs a value like \"800\""));
     }
     result = static_cast<int64_t>(static_cast<uint64_t>(current) + static_cast<uint64_t>(delta));
     expires_at = found.header.expires_at_ms;
@@ -385,7 +389,8 @@ absl::Status SegmentStore::Delete(absl::string_view key) {
 absl::StatusOr<std::string> SegmentStore::GetOrCompute(
     absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
     const GetOrComputeOptions& options) {
-  if (options.lease_timeout <= absl::ZeroDuration() || options.wait_timeout < absl::ZeroDuration()) {
+  if (options.lease_timeout <= absl::ZeroDuration() ||
+      options.wait_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("lease and wait timeouts must be positive");
   }
   const absl::Time give_up = absl::Now() + options.wait_timeout;
@@ -415,10 +420,10 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
         ++access.view->stripe()->misses;
         const int32_t pid = platform::CurrentPid();
         const int64_t now = access.now >= 0 ? access.now : clock_->NowMillis();
-        NewRecord lease{key,
-                        absl::string_view(reinterpret_cast<const char*>(&pid), sizeof(pid)),
-                        now + std::max<int64_t>(1, absl::ToInt64Milliseconds(options.lease_timeout)),
-                        0, kLease};
+        NewRecord lease{
+            key, absl::string_view(reinterpret_cast<const char*>(&pid), sizeof(pid)),
+            now + std::max<int64_t>(1, absl::ToInt64Milliseconds(options.lease_timeout)), 0,
+            kLease};
         absl::StatusOr<uint64_t> written = access.view->Write(lease, access.hash, *clock_);
         if (!written.ok()) return written.status();
         lease_version = *written;
@@ -468,8 +473,8 @@ absl::Status SegmentStore::ForEach(
         if (found.header.bits & kLease) return true;
         absl::string_view key(found.key(), found.header.key_size);
         if (!absl::StartsWith(key, prefix) || Expired(found, &now)) return true;
-        batch.push_back({std::string(key), std::string(found.value(), found.header.value_size),
-                         MetaOf(found)});
+        batch.push_back(
+            {std::string(key), std::string(found.value(), found.header.value_size), MetaOf(found)});
         return true;
       });
       if (!walk.ok()) return walk;
@@ -614,9 +619,9 @@ absl::StatusOr<CheckReport> SegmentStore::Check(bool repair) {
     report.problems.insert(report.problems.end(), problems.begin(), problems.end());
     if (repair) {
       RebuildReport rebuilt = view.Rebuild();
-      report.repairs.push_back(absl::StrCat("stripe ", view.index(), ": rebuilt the index from the log (",
-                                            rebuilt.live_entries, " live entries kept, ",
-                                            rebuilt.duplicates_dropped, " stale duplicates dropped)"));
+      report.repairs.push_back(absl::StrCat(
+          "stripe ", view.index(), ": rebuilt the index from the log (", rebuilt.live_entries,
+          " live entries kept, ", rebuilt.duplicates_dropped, " stale duplicates dropped)"));
       report.repairs.insert(report.repairs.end(), rebuilt.notes.begin(), rebuilt.notes.end());
       if (rebuilt.bytes_dropped > 0) ++report.entries_dropped;
     }

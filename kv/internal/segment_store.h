@@ -43,8 +43,8 @@ absl::StatusOr<Geometry> ValidateImage(const char* base, uint64_t real_size,
 class SegmentStore final : public Store {
  public:
   // `release` runs in the destructor (detaching the segment).
-  SegmentStore(char* base, const Geometry& geometry, int shm_id, int sem_id,
-               const Options& options, std::function<void()> release);
+  SegmentStore(char* base, const Geometry& geometry, int shm_id, int sem_id, const Options& options,
+               std::function<void()> release);
   ~SegmentStore() override;
 
   absl::Status Get(absl::string_view key, std::string* value, EntryMeta* meta) override;
@@ -57,12 +57,12 @@ class SegmentStore final : public Store {
                                     const IncrementOptions& options) override;
   absl::Status Touch(absl::string_view key, absl::Duration ttl) override;
   absl::Status Delete(absl::string_view key) override;
-  absl::StatusOr<std::string> GetOrCompute(
-      absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
-      const GetOrComputeOptions& options) override;
-  absl::Status ForEach(absl::string_view prefix,
-                       absl::FunctionRef<bool(absl::string_view, absl::string_view,
-                                              const EntryMeta&)> fn) override;
+  absl::StatusOr<std::string> GetOrCompute(absl::string_view key,
+                                           absl::FunctionRef<absl::StatusOr<std::string>()> compute,
+                                           const GetOrComputeOptions& options) override;
+  absl::Status ForEach(
+      absl::string_view prefix,
+      absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) override;
   absl::Status Clear() override;
   absl::StatusOr<uint64_t> FlushExpired() override;
   absl::StatusOr<uint64_t> Size() override;

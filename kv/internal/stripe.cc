@@ -11,8 +11,8 @@ namespace shmkv::internal {
 namespace {
 
 absl::Status Corrupt(uint32_t stripe, const std::string& what) {
-  return absl::DataLossError(absl::StrCat("stripe ", stripe, " is corrupt (", what,
-                                          "); run kvcli check --repair"));
+  return absl::DataLossError(
+      absl::StrCat("stripe ", stripe, " is corrupt (", what, "); run kvcli check --repair"));
 }
 
 uint64_t SizeOf(const EntryHeader& h) {
@@ -61,7 +61,8 @@ StripeView::StripeView(char* base, const Geometry& geometry, uint32_t index)
       slots_(reinterpret_cast<IndexSlot*>(base + geometry.bucket_table_offset) +
              uint64_t{index} * geometry.buckets_per_stripe),
       slice_(base + geometry.arena_offset + uint64_t{index} * geometry.stripe_arena_bytes),
-      ref_mask_(static_cast<uint32_t>((uint64_t{1} << IndexRefBits(geometry.stripe_arena_bytes)) - 1)),
+      ref_mask_(
+          static_cast<uint32_t>((uint64_t{1} << IndexRefBits(geometry.stripe_arena_bytes)) - 1)),
       max_index_entries_(MaxIndexEntries(geometry.buckets_per_stripe)) {}
 
 bool StripeView::SaneHeader(const EntryHeader& h, uint64_t room) const {
@@ -95,7 +96,8 @@ uint32_t StripeView::TagOfSlot(IndexSlot slot) const { return slot & ~ref_mask_;
 uint32_t StripeView::TagOf(uint64_t hash) const { return TagOfSlot(static_cast<uint32_t>(hash)); }
 
 IndexSlot StripeView::SlotFor(const EntryHeader* entry, uint64_t hash) const {
-  const uint64_t unit = static_cast<uint64_t>(reinterpret_cast<const char*>(entry) - slice_) / kUnit;
+  const uint64_t unit =
+      static_cast<uint64_t>(reinterpret_cast<const char*>(entry) - slice_) / kUnit;
   return TagOf(hash) | static_cast<uint32_t>(unit + 1);
 }
 
@@ -106,8 +108,8 @@ EntryHeader* StripeView::AtPhysical(uint64_t physical) const {
 bool StripeView::LogBounds(uint64_t* head, uint64_t* tail) const {
   *head = LoadOnce(&stripe_->head);
   *tail = LoadOnce(&stripe_->tail);
-  return *tail <= *head && *head - *tail <= geometry_.stripe_arena_bytes &&
-         *head % kUnit == 0 && *tail % kUnit == 0;
+  return *tail <= *head && *head - *tail <= geometry_.stripe_arena_bytes && *head % kUnit == 0 &&
+         *tail % kUnit == 0;
 }
 
 absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) const {
@@ -128,7 +130,8 @@ absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) c
     if (entry == nullptr || header.state != kLive) {
       return Corrupt(index_, "an index slot points at a bad record");
     }
-    if (header.key_size == key.size() && std::memcmp(KeyBytes(entry), key.data(), key.size()) == 0) {
+    if (header.key_size == key.size() &&
+        std::memcmp(KeyBytes(entry), key.data(), key.size()) == 0) {
       found.entry = entry;
       found.slot = &slots_[i];
       found.header = header;
@@ -229,10 +232,11 @@ bool StripeView::IndexCrowded() const {
 }
 
 absl::Status StripeView::IndexFullError() const {
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "the store's index is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
-      max_index_entries_, " entries) and eviction is off; delete entries or create the store with "
-      "a larger expected_items (kvcli create --items=N)"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the store's index is full (stripe ", index_, " of ", geometry_.stripe_count,
+                   " holds ", max_index_entries_,
+                   " entries) and eviction is off; delete entries or create the store with "
+                   "a larger expected_items (kvcli create --items=N)"));
 }
 
 uint64_t StripeView::ReserveBytes(uint64_t record_bytes) const {
@@ -270,7 +274,7 @@ absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
 }
 
 absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
-                                                  const Clock& clock) {
+                                                 const Clock& clock) {
   const uint64_t size = geometry_.stripe_arena_bytes;
   uint64_t head, tail;
   if (!LogBounds(&head, &tail)) return Corrupt(index_, "log positions out of range");
@@ -283,7 +287,8 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
   EntryHeader* entry = AtPhysical(physical);
   EntryHeader h;
   std::memcpy(&h, entry, kEntryHeaderBytes);
-  if (!SaneHeader(h, std::min(to_end, head - tail))) return Corrupt(index_, "bad record at the log tail");
+  if (!SaneHeader(h, std::min(to_end, head - tail)))
+    return Corrupt(index_, "bad record at the log tail");
   const uint64_t bytes = SizeOf(h);
   if (h.state == kLive) {
     const bool lease = (h.bits & kLease) != 0;
@@ -310,9 +315,9 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
         return bytes;
       }
       if (!geometry_.evict) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "the store is full (stripe ", index_, " of ", geometry_.stripe_count,
-            ") and eviction is off; delete entries or create a larger store"));
+        return absl::ResourceExhaustedError(
+            absl::StrCat("the store is full (stripe ", index_, " of ", geometry_.stripe_count,
+                         ") and eviction is off; delete entries or create a larger store"));
       }
     }
     absl::StatusOr<IndexSlot*> slot = SlotOf(entry, hash);
@@ -363,7 +368,8 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
   std::memcpy(p, &h, kEntryHeaderBytes);
   std::memcpy(p + kEntryHeaderBytes, record.key.data(), record.key.size());
   if (!record.value.empty()) {
-    std::memcpy(p + kEntryHeaderBytes + record.key.size(), record.value.data(), record.value.size());
+    std::memcpy(p + kEntryHeaderBytes + record.key.size(), record.value.data(),
+                record.value.size());
   }
   const uint64_t used = kEntryHeaderBytes + record.key.size() + record.value.size();
   std::memset(p + used, 0, bytes - used);
@@ -463,7 +469,8 @@ RebuildReport StripeView::Rebuild() {
   if (end != head) {
     report.bytes_dropped += head - end;
     report.notes.push_back(absl::StrCat("stripe ", index_, ": unreadable record at log position ",
-                                        end, "; dropped the last ", head - end, " bytes of its log"));
+                                        end, "; dropped the last ", head - end,
+                                        " bytes of its log"));
     Publish(&stripe_->head, end);
   }
   report.live_entries = stripe_->live_items;
@@ -486,25 +493,26 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
   absl::flat_hash_set<const EntryHeader*> in_log;
   uint64_t live = 0, live_bytes = 0;
   bool index_broken = false;
-  const uint64_t end = WalkLog(tail, head, [&](uint64_t pos, EntryHeader* entry, const EntryHeader& h) {
-    if (h.state != kLive) return true;
-    ++live;
-    live_bytes += RecordBytes(h.key_size, h.value_size);
-    in_log.insert(entry);
-    const absl::string_view key(KeyBytes(entry), h.key_size);
-    absl::StatusOr<Located> found = Find(key, KeyHash(entry, h));
-    if (!found.ok()) {
-      problem(std::string(found.status().message()));
-      index_broken = true;
-      return false;
-    }
-    if (found->entry != entry) {
-      problem(absl::StrCat("live record at log position ", pos,
-                           found->entry == nullptr ? " is missing from the index"
-                                                   : " duplicates another live record"));
-    }
-    return true;
-  });
+  const uint64_t end =
+      WalkLog(tail, head, [&](uint64_t pos, EntryHeader* entry, const EntryHeader& h) {
+        if (h.state != kLive) return true;
+        ++live;
+        live_bytes += RecordBytes(h.key_size, h.value_size);
+        in_log.insert(entry);
+        const absl::string_view key(KeyBytes(entry), h.key_size);
+        absl::StatusOr<Located> found = Find(key, KeyHash(entry, h));
+        if (!found.ok()) {
+          problem(std::string(found.status().message()));
+          index_broken = true;
+          return false;
+        }
+        if (found->entry != entry) {
+          problem(absl::StrCat("live record at log position ", pos,
+                               found->entry == nullptr ? " is missing from the index"
+                                                       : " duplicates another live record"));
+        }
+        return true;
+      });
   if (index_broken) return live;
   if (end != head) {
     problem(absl::StrCat("unreadable record at log position ", end));
@@ -523,8 +531,8 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
     problem(absl::StrCat("index holds ", indexed, " entries, log holds ", live));
   }
   if (indexed != LoadOnce(&stripe_->index_entries)) {
-    problem(absl::StrCat("index entry count is ", LoadOnce(&stripe_->index_entries), ", index holds ",
-                         indexed));
+    problem(absl::StrCat("index entry count is ", LoadOnce(&stripe_->index_entries),
+                         ", index holds ", indexed));
   }
   if (live_bytes != LoadOnce(&stripe_->live_record_bytes)) {
     problem(absl::StrCat("live byte count is ", LoadOnce(&stripe_->live_record_bytes),

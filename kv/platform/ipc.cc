@@ -2,8 +2,8 @@
 
 #include <errno.h>
 #include <sys/ipc.h>
-#include <sys/sem.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,9 +46,7 @@ uint64_t MemInfoValue(absl::string_view field) {
 
 }  // namespace
 
-std::string KeyToString(key_t key) {
-  return absl::StrFormat("0x%08x", static_cast<uint32_t>(key));
-}
+std::string KeyToString(key_t key) { return absl::StrFormat("0x%08x", static_cast<uint32_t>(key)); }
 
 std::string ReadKernelSetting(const std::string& name) {
   std::ifstream in("/proc/sys/kernel/" + name);
@@ -58,20 +56,25 @@ std::string ReadKernelSetting(const std::string& name) {
 }
 
 absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode, bool huge_pages) {
-  int id = shmget(key, bytes, IPC_CREAT | IPC_EXCL | (huge_pages ? SHM_HUGETLB : 0) | (mode & 0777));
+  int id =
+      shmget(key, bytes, IPC_CREAT | IPC_EXCL | (huge_pages ? SHM_HUGETLB : 0) | (mode & 0777));
   if (id >= 0) return id;
   int err = errno;
-  std::string at = absl::StrCat("shared-memory segment of ", bytes, " bytes at key ", KeyToString(key));
+  std::string at =
+      absl::StrCat("shared-memory segment of ", bytes, " bytes at key ", KeyToString(key));
   if (huge_pages && err != EEXIST) {
     const uint64_t page_kib = MemInfoValue("Hugepagesize");
     const uint64_t needed = page_kib == 0 ? 0 : (bytes + page_kib * 1024 - 1) / (page_kib * 1024);
-    const std::string have = absl::StrCat(
-        "the host has ", MemInfoValue("HugePages_Free"), " free of ", MemInfoValue("HugePages_Total"),
-        " reserved huge pages of ", page_kib, " KiB and this store needs ", needed);
+    const std::string have =
+        absl::StrCat("the host has ", MemInfoValue("HugePages_Free"), " free of ",
+                     MemInfoValue("HugePages_Total"), " reserved huge pages of ", page_kib,
+                     " KiB and this store needs ", needed);
     if (err == EPERM || err == EACCES) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot create ", at, " in huge pages: ", Errno(err), "; the creating user must be in the "
-          "group of vm.hugetlb_shm_group (", have, "), or create the store without huge pages"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create ", at, " in huge pages: ", Errno(err),
+                       "; the creating user must be in the "
+                       "group of vm.hugetlb_shm_group (",
+                       have, "), or create the store without huge pages"));
     }
     return absl::ResourceExhaustedError(absl::StrCat(
         "cannot create ", at, " in huge pages: ", Errno(err), "; ", have,
@@ -79,11 +82,13 @@ absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode, bool huge_pag
   }
   switch (err) {
     case EEXIST:
-      return absl::AlreadyExistsError(absl::StrCat("a segment already exists at key ", KeyToString(key)));
+      return absl::AlreadyExistsError(
+          absl::StrCat("a segment already exists at key ", KeyToString(key)));
     case EINVAL:
       return absl::ResourceExhaustedError(absl::StrCat(
           "cannot create ", at, ": the size is outside the kernel's limits (", LimitText("shmmax"),
-          ", shmmin = 1); lower the capacity or raise the limit with sysctl -w kernel.shmmax=BYTES"));
+          ", shmmin = 1); lower the capacity or raise the limit with sysctl -w "
+          "kernel.shmmax=BYTES"));
     case ENOSPC:
       return absl::ResourceExhaustedError(absl::StrCat(
           "cannot create ", at, ": the host ran out of segment ids or shared-memory pages (",
@@ -91,8 +96,8 @@ absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode, bool huge_pag
           " pages); remove unused segments (ipcs -m, kvcli ls) or raise the limit with sysctl"));
     case ENOMEM:
       return absl::ResourceExhaustedError(absl::StrCat(
-          "cannot create ", at, ": not enough memory for it (", LimitText("shmall"),
-          " pages, ", LimitText("shmmax"), " bytes, and the host's free memory); lower the capacity"));
+          "cannot create ", at, ": not enough memory for it (", LimitText("shmall"), " pages, ",
+          LimitText("shmmax"), " bytes, and the host's free memory); lower the capacity"));
     case EACCES:
     case EPERM:
       return absl::PermissionDeniedError(absl::StrCat("cannot create ", at, ": ", Errno(err)));
@@ -121,7 +126,8 @@ absl::StatusOr<SegmentStat> ShmStat(int shm_id) {
   if (shmctl(shm_id, IPC_STAT, &ds) != 0) {
     int err = errno;
     if (err == EACCES) {
-      return absl::PermissionDeniedError(absl::StrCat("no permission to inspect segment id ", shm_id));
+      return absl::PermissionDeniedError(
+          absl::StrCat("no permission to inspect segment id ", shm_id));
     }
     if (err == EINVAL || err == EIDRM) {
       return absl::NotFoundError(absl::StrCat("segment id ", shm_id, " no longer exists"));
@@ -157,10 +163,10 @@ absl::StatusOr<void*> ShmAttach(int shm_id, key_t key) {
   if (address != reinterpret_cast<void*>(-1)) return address;
   int err = errno;
   if (err == EACCES) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the store at key ", KeyToString(key),
-        " does not grant this user read and write access (see its mode in ipcs -m); "
-        "ask its owner to create it with a wider mode"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("the store at key ", KeyToString(key),
+                     " does not grant this user read and write access (see its mode in ipcs -m); "
+                     "ask its owner to create it with a wider mode"));
   }
   if (err == EINVAL || err == EIDRM) {
     return absl::NotFoundError(absl::StrCat("the segment at key ", KeyToString(key),
@@ -182,8 +188,8 @@ absl::Status ShmRemove(int shm_id) {
   if (shmctl(shm_id, IPC_RMID, nullptr) == 0) return absl::OkStatus();
   int err = errno;
   if (err == EPERM || err == EACCES) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "only the owner, creator or root may remove segment id ", shm_id));
+    return absl::PermissionDeniedError(
+        absl::StrCat("only the owner, creator or root may remove segment id ", shm_id));
   }
   if (err == EINVAL || err == EIDRM) return absl::OkStatus();
   return absl::InternalError(absl::StrCat("shmctl(IPC_RMID) on id ", shm_id, ": ", Errno(err)));
@@ -193,9 +199,9 @@ namespace {
 
 absl::Status SemError(int sem_id, int err, const char* what) {
   if (err == EIDRM || err == EINVAL) {
-    return absl::UnavailableError(absl::StrCat(
-        "the store's semaphore set (id ", sem_id,
-        ") was removed while ", what, ": the store was destroyed; open it again"));
+    return absl::UnavailableError(absl::StrCat("the store's semaphore set (id ", sem_id,
+                                               ") was removed while ", what,
+                                               ": the store was destroyed; open it again"));
   }
   if (err == EACCES) {
     return absl::PermissionDeniedError(
@@ -205,7 +211,8 @@ absl::Status SemError(int sem_id, int err, const char* what) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "too many semaphore undo entries (kernel.sem = ", ReadKernelSetting("sem"), ")"));
   }
-  return absl::InternalError(absl::StrCat("semop on id ", sem_id, " while ", what, ": ", Errno(err)));
+  return absl::InternalError(
+      absl::StrCat("semop on id ", sem_id, " while ", what, ": ", Errno(err)));
 }
 
 // 1: initialised, 0: not yet, -1: IPC_STAT failed (errno set).
@@ -225,8 +232,8 @@ absl::StatusOr<int> SemLookup(key_t key) {
     return absl::NotFoundError(absl::StrCat("no semaphore set at key ", KeyToString(key)));
   }
   if (err == EACCES) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the semaphore set at key ", KeyToString(key), " denies this user (see ipcs -s)"));
+    return absl::PermissionDeniedError(absl::StrCat("the semaphore set at key ", KeyToString(key),
+                                                    " denies this user (see ipcs -s)"));
   }
   return absl::InternalError(absl::StrCat("semget at key ", KeyToString(key), ": ", Errno(err)));
 }
@@ -251,12 +258,14 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bo
     if (err == ENOSPC) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "cannot create a semaphore set at key ", KeyToString(key),
-          ": the host's limit on semaphore sets is reached (kernel.sem = ", ReadKernelSetting("sem"),
+          ": the host's limit on semaphore sets is reached (kernel.sem = ",
+          ReadKernelSetting("sem"),
           ", fields SEMMSL SEMMNS SEMOPM SEMMNI); remove unused sets (ipcs -s) or raise SEMMNI"));
     }
     if (err != EEXIST) {
       if (err == EACCES) return SemLookup(key).status();
-      return absl::InternalError(absl::StrCat("semget at key ", KeyToString(key), ": ", Errno(err)));
+      return absl::InternalError(
+          absl::StrCat("semget at key ", KeyToString(key), ": ", Errno(err)));
     }
     absl::StatusOr<int> existing = SemLookup(key);
     if (!existing.ok()) {
@@ -273,8 +282,8 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bo
             "ask its owner, or run as that user"));
       }
       if (stat_err == EINVAL || stat_err == EIDRM) continue;  // removed meanwhile
-      return absl::InternalError(absl::StrCat("semctl(IPC_STAT) at key ", KeyToString(key), ": ",
-                                              Errno(stat_err)));
+      return absl::InternalError(
+          absl::StrCat("semctl(IPC_STAT) at key ", KeyToString(key), ": ", Errno(stat_err)));
     }
     if (ds.sem_nsems != 1) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -308,10 +317,10 @@ absl::Status SemLock(int sem_id, absl::Duration timeout) {
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN) {
-      return absl::UnavailableError(absl::StrCat(
-          "timed out after ", absl::FormatDuration(timeout),
-          " waiting for the store-wide lock (semaphore id ", sem_id, ", last used by pid ",
-          SemLastPid(sem_id), "); if that process is stuck, stop it"));
+      return absl::UnavailableError(absl::StrCat("timed out after ", absl::FormatDuration(timeout),
+                                                 " waiting for the store-wide lock (semaphore id ",
+                                                 sem_id, ", last used by pid ", SemLastPid(sem_id),
+                                                 "); if that process is stuck, stop it"));
     }
     return SemError(sem_id, err, "waiting for it");
   }
@@ -328,8 +337,8 @@ absl::Status SemRemove(int sem_id) {
   int err = errno;
   if (err == EINVAL || err == EIDRM) return absl::OkStatus();
   if (err == EPERM) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "only the owner, creator or root may remove semaphore set id ", sem_id));
+    return absl::PermissionDeniedError(
+        absl::StrCat("only the owner, creator or root may remove semaphore set id ", sem_id));
   }
   return absl::InternalError(absl::StrCat("semctl(IPC_RMID) on id ", sem_id, ": ", Errno(err)));
 }

@@ -48,8 +48,7 @@ absl::Status ShmRemove(int shm_id);
 // Creation is race-free: the creator initialises the value with its first
 // semop (which sets sem_otime); others wait, bounded, until sem_otime != 0.
 // `*created` reports whether this call created the set.
-absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait,
-                                    bool* created);
+absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bool* created);
 // NotFound if no set exists at the key.
 absl::StatusOr<int> SemLookup(key_t key);
 // Unavailable on timeout or when the set is removed while waiting (EIDRM).

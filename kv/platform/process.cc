@@ -57,7 +57,8 @@ std::vector<std::string> PersistenceWarnings(uid_t owner_uid) {
   if (ReadKernelSetting("shm_rmid_forced") == "1") {
     warnings.push_back(
         "kernel.shm_rmid_forced = 1: the kernel removes a segment when its last process detaches, "
-        "so stores do not persist between processes; set it to 0 (sysctl -w kernel.shm_rmid_forced=0)");
+        "so stores do not persist between processes; set it to 0 (sysctl -w "
+        "kernel.shm_rmid_forced=0)");
   }
   // systemd-logind removes a non-system user's IPC objects when the user's
   // last session ends, unless RemoveIPC=no. Root and system users are exempt.

@@ -17,7 +17,7 @@ enum class LockResult {
   kAcquiredAfterWait,  // acquired, but another holder had it first
   kOwnerDied,          // acquired; the previous holder died holding it
   kTimedOut,
-  kUnrecoverable,      // ENOTRECOVERABLE, or the mutex bytes are garbage
+  kUnrecoverable,  // ENOTRECOVERABLE, or the mutex bytes are garbage
 };
 
 // Initialises `mutex` (which lives in shared memory) as process-shared and

@@ -36,8 +36,7 @@ constexpr CrcTable MakeCrcTable() {
   CrcTable table{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
-    for (int bit = 0; bit < 8; ++bit)
-      c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+    for (int bit = 0; bit < 8; ++bit) c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
     table.entry[i] = c;
   }
   return table;
@@ -49,8 +48,7 @@ constexpr CrcTable kCrcTable = MakeCrcTable();
 
 // string_view::substr references absl's throw helper, a library outside this
 // project's Abseil labels; this clips instead.
-absl::string_view Sub(absl::string_view s, size_t pos,
-                      size_t n = absl::string_view::npos) {
+absl::string_view Sub(absl::string_view s, size_t pos, size_t n = absl::string_view::npos) {
   if (pos > s.size()) pos = s.size();
   return absl::string_view(s.data() + pos, std::min(n, s.size() - pos));
 }
@@ -99,8 +97,7 @@ std::string EncodeFileHeader(uint64_t count) {
 uint32_t Crc32cExtend(uint32_t crc, absl::string_view bytes) {
   crc = ~crc;
   for (const char c : bytes) {
-    crc = kCrcTable.entry[(crc ^ static_cast<unsigned char>(c)) & 0xff] ^
-          (crc >> 8);
+    crc = kCrcTable.entry[(crc ^ static_cast<unsigned char>(c)) & 0xff] ^ (crc >> 8);
   }
   return ~crc;
 }
@@ -112,19 +109,18 @@ absl::Status ValidateSnapshotRecord(const SnapshotRecord& record) {
     return absl::InvalidArgumentError("snapshot record has an empty key");
   }
   if (record.key.size() > kMaxSnapshotKeySize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("snapshot record key is ", record.key.size(),
-                     " bytes; the maximum is ", kMaxSnapshotKeySize));
+    return absl::InvalidArgumentError(absl::StrCat("snapshot record key is ", record.key.size(),
+                                                   " bytes; the maximum is ", kMaxSnapshotKeySize));
   }
   if (record.value.size() > kMaxSnapshotValueSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("snapshot record value is ", record.value.size(),
-                     " bytes; the maximum is ", kMaxSnapshotValueSize));
+    return absl::InvalidArgumentError(absl::StrCat("snapshot record value is ", record.value.size(),
+                                                   " bytes; the maximum is ",
+                                                   kMaxSnapshotValueSize));
   }
   if (record.ttl_remaining_ms < -1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "snapshot record ttl_remaining_ms is ", record.ttl_remaining_ms,
-        "; it must be -1 (never expires) or at least 0"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot record ttl_remaining_ms is ", record.ttl_remaining_ms,
+                     "; it must be -1 (never expires) or at least 0"));
   }
   return absl::OkStatus();
 }
@@ -147,11 +143,10 @@ SnapshotWriter::SnapshotWriter(std::FILE* sink) : file_sink_(sink) {
 absl::Status SnapshotWriter::Write(absl::string_view bytes) {
   if (string_sink_ != nullptr) {
     string_sink_->append(bytes.data(), bytes.size());
-  } else if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(),
-                                           file_sink_) != bytes.size()) {
+  } else if (!bytes.empty() &&
+             std::fwrite(bytes.data(), 1, bytes.size(), file_sink_) != bytes.size()) {
     const int e = errno != 0 ? errno : EIO;
-    error_ = absl::ErrnoToStatus(
-        e, absl::StrCat("writing the snapshot failed at byte ", bytes_));
+    error_ = absl::ErrnoToStatus(e, absl::StrCat("writing the snapshot failed at byte ", bytes_));
     return error_;
   }
   bytes_ += bytes.size();
@@ -185,9 +180,8 @@ absl::Status SnapshotWriter::Add(const SnapshotRecord& record) {
   uint32_t crc = Crc32cExtend(Crc32c(fixed), record.key);
   crc = Crc32cExtend(crc, record.value);
   const std::string crc_bytes = Le32(crc);
-  for (absl::string_view part :
-       {absl::string_view(fixed), absl::string_view(record.key),
-        absl::string_view(record.value), absl::string_view(crc_bytes)}) {
+  for (absl::string_view part : {absl::string_view(fixed), absl::string_view(record.key),
+                                 absl::string_view(record.value), absl::string_view(crc_bytes)}) {
     if (absl::Status s = Write(part); !s.ok()) return s;
   }
   chain_crc_ = Crc32cExtend(chain_crc_, crc_bytes);
@@ -203,19 +197,16 @@ absl::Status SnapshotWriter::PatchHeaderCount() {
   }
   if (file_start_ < 0) return absl::OkStatus();
   if (std::fflush(file_sink_) != 0) {
-    return absl::ErrnoToStatus(errno != 0 ? errno : EIO,
-                               "flushing the snapshot");
+    return absl::ErrnoToStatus(errno != 0 ? errno : EIO, "flushing the snapshot");
   }
   const off_t end = ftello(file_sink_);
   if (end < 0 || fseeko(file_sink_, file_start_, SEEK_SET) != 0) {
     // Not seekable after all: the header keeps "unknown", which is valid.
     return absl::OkStatus();
   }
-  if (std::fwrite(header.data(), 1, header.size(), file_sink_) !=
-          header.size() ||
+  if (std::fwrite(header.data(), 1, header.size(), file_sink_) != header.size() ||
       std::fflush(file_sink_) != 0 || fseeko(file_sink_, end, SEEK_SET) != 0) {
-    return absl::ErrnoToStatus(errno != 0 ? errno : EIO,
-                               "rewriting the snapshot's file header");
+    return absl::ErrnoToStatus(errno != 0 ? errno : EIO, "rewriting the snapshot's file header");
   }
   return absl::OkStatus();
 }
@@ -235,8 +226,7 @@ absl::Status SnapshotWriter::Finish() {
   if (absl::Status s = Write(trailer); !s.ok()) return s;
   if (absl::Status s = PatchHeaderCount(); !s.ok()) return error_ = s;
   if (file_sink_ != nullptr && std::fflush(file_sink_) != 0) {
-    return error_ = absl::ErrnoToStatus(errno != 0 ? errno : EIO,
-                                        "flushing the snapshot");
+    return error_ = absl::ErrnoToStatus(errno != 0 ? errno : EIO, "flushing the snapshot");
   }
   return absl::OkStatus();
 }
@@ -278,9 +268,9 @@ size_t SnapshotReader::Read(size_t n, std::string* out) {
     offset_ += r;
     if (r < want) {
       if (std::ferror(file_)) {
-        io_error_ = absl::ErrnoToStatus(
-            errno != 0 ? errno : EIO,
-            absl::StrCat("reading the snapshot failed at byte ", offset_));
+        io_error_ =
+            absl::ErrnoToStatus(errno != 0 ? errno : EIO,
+                                absl::StrCat("reading the snapshot failed at byte ", offset_));
       }
       break;
     }
@@ -320,14 +310,12 @@ absl::Status SnapshotReader::Init() {
     if (DetectSnapshotFormat(scratch_) == SnapshotFormat::kJsonl) {
       hint = " (it looks like a JSON-lines dump: read it with ParseJsonlLine)";
     }
-    return absl::DataLossError(
-        absl::StrCat("not a shmkv snapshot: bad magic at byte 0 (found \"",
-                     absl::CHexEscape(Sub(scratch_, 0, fmt::kMagicSize)),
-                     "\", expected \"", fmt::kMagic, "\")", hint));
+    return absl::DataLossError(absl::StrCat("not a shmkv snapshot: bad magic at byte 0 (found \"",
+                                            absl::CHexEscape(Sub(scratch_, 0, fmt::kMagicSize)),
+                                            "\", expected \"", fmt::kMagic, "\")", hint));
   }
   if (got < fmt::kFileHeaderSize) {
-    return Truncated(absl::StrCat("the ", fmt::kFileHeaderSize,
-                                  "-byte file header is incomplete"));
+    return Truncated(absl::StrCat("the ", fmt::kFileHeaderSize, "-byte file header is incomplete"));
   }
   const uint32_t stored = GetU32(scratch_.data() + 24);
   const uint32_t computed = Crc32c(Sub(scratch_, 0, 24));
@@ -340,15 +328,13 @@ absl::Status SnapshotReader::Init() {
   format_version_ = GetU32(scratch_.data() + 8);
   if (format_version_ != fmt::kVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "snapshot format version ", format_version_,
-        " is not supported: this kvcli reads version ", fmt::kVersion,
-        "; use the kvcli that wrote it or a newer one"));
+        "snapshot format version ", format_version_, " is not supported: this kvcli reads version ",
+        fmt::kVersion, "; use the kvcli that wrote it or a newer one"));
   }
   const uint32_t flags = GetU32(scratch_.data() + 12);
   if (flags != 0) {
-    return absl::DataLossError(
-        absl::StrCat("snapshot corrupt at byte 12: reserved header flags ",
-                     Hex32(flags), " are set (version 1 defines none)"));
+    return absl::DataLossError(absl::StrCat("snapshot corrupt at byte 12: reserved header flags ",
+                                            Hex32(flags), " are set (version 1 defines none)"));
   }
   const uint64_t count = GetU64(scratch_.data() + 16);
   if (count != fmt::kUnknownCount) declared_ = count;
@@ -363,28 +349,26 @@ absl::StatusOr<bool> SnapshotReader::Next(SnapshotRecord* record) {
   Read(1, &scratch_);
   if (!io_error_.ok()) return Fail(io_error_);
   if (scratch_.empty()) {
-    std::string what =
-        absl::StrCat("the trailer is missing after record ", records_);
+    std::string what = absl::StrCat("the trailer is missing after record ", records_);
     if (declared_.has_value()) absl::StrAppend(&what, " of ", *declared_);
     return Fail(Truncated(what));
   }
   const char tag = scratch_[0];
   if (tag == fmt::kTrailerTag) return ReadTrailer(start);
   if (tag != fmt::kRecordTag) {
-    return Fail(absl::DataLossError(absl::StrFormat(
-        "snapshot corrupt at byte %d: expected %s (tag 'R') or the trailer "
-        "(tag 'E'), found byte 0x%02x",
-        start, RecordName(), static_cast<unsigned char>(tag))));
+    return Fail(absl::DataLossError(
+        absl::StrFormat("snapshot corrupt at byte %d: expected %s (tag 'R') or the trailer "
+                        "(tag 'E'), found byte 0x%02x",
+                        start, RecordName(), static_cast<unsigned char>(tag))));
   }
   if (declared_.has_value() && records_ >= *declared_) {
-    return Fail(absl::DataLossError(absl::StrCat(
-        "snapshot corrupt at byte ", start, ": found record ", records_ + 1,
-        " but the file header says there are ", *declared_)));
+    return Fail(absl::DataLossError(
+        absl::StrCat("snapshot corrupt at byte ", start, ": found record ", records_ + 1,
+                     " but the file header says there are ", *declared_)));
   }
 
   auto incomplete = [&] {
-    return Truncated(
-        absl::StrCat(RecordName(), " (from byte ", start, ") is incomplete"));
+    return Truncated(absl::StrCat(RecordName(), " (from byte ", start, ") is incomplete"));
   };
   Read(fmt::kRecordFixedSize - 1, &scratch_);
   if (!io_error_.ok()) return Fail(io_error_);
@@ -393,41 +377,37 @@ absl::StatusOr<bool> SnapshotReader::Next(SnapshotRecord* record) {
   const uint32_t stored_fixed = GetU32(p + 29);
   const uint32_t computed_fixed = Crc32c(Sub(scratch_, 0, 29));
   if (stored_fixed != computed_fixed) {
-    return Fail(absl::DataLossError(absl::StrCat(
-        "snapshot corrupt at byte ", start, ": the header of ", RecordName(),
-        " fails its checksum (stored ", Hex32(stored_fixed), ", computed ",
-        Hex32(computed_fixed), ")")));
+    return Fail(absl::DataLossError(
+        absl::StrCat("snapshot corrupt at byte ", start, ": the header of ", RecordName(),
+                     " fails its checksum (stored ", Hex32(stored_fixed), ", computed ",
+                     Hex32(computed_fixed), ")")));
   }
   const uint32_t key_len = GetU32(p + 1);
   const uint32_t value_len = GetU32(p + 5);
   const int64_t ttl = static_cast<int64_t>(GetU64(p + 21));
   if (key_len == 0 || key_len > kMaxSnapshotKeySize) {
-    return Fail(absl::DataLossError(
-        absl::StrCat("snapshot corrupt at byte ", start + 1, ": ", RecordName(),
-                     " claims a key of ", key_len, " bytes (must be 1 to ",
-                     kMaxSnapshotKeySize, ")")));
+    return Fail(absl::DataLossError(absl::StrCat(
+        "snapshot corrupt at byte ", start + 1, ": ", RecordName(), " claims a key of ", key_len,
+        " bytes (must be 1 to ", kMaxSnapshotKeySize, ")")));
   }
   if (value_len > kMaxSnapshotValueSize) {
-    return Fail(absl::DataLossError(
-        absl::StrCat("snapshot corrupt at byte ", start + 5, ": ", RecordName(),
-                     " claims a value of ", value_len,
-                     " bytes (the maximum is ", kMaxSnapshotValueSize, ")")));
+    return Fail(absl::DataLossError(absl::StrCat(
+        "snapshot corrupt at byte ", start + 5, ": ", RecordName(), " claims a value of ",
+        value_len, " bytes (the maximum is ", kMaxSnapshotValueSize, ")")));
   }
   if (ttl < -1) {
-    return Fail(absl::DataLossError(absl::StrCat(
-        "snapshot corrupt at byte ", start + 21, ": ", RecordName(),
-        " has ttl_remaining_ms ", ttl, " (must be -1 or at least 0)")));
+    return Fail(absl::DataLossError(absl::StrCat("snapshot corrupt at byte ", start + 21, ": ",
+                                                 RecordName(), " has ttl_remaining_ms ", ttl,
+                                                 " (must be -1 or at least 0)")));
   }
   const std::string fixed = scratch_;
 
   record->key.clear();
   record->value.clear();
   if (file_ == nullptr) {
-    record->value.reserve(
-        std::min<uint64_t>(value_len, bytes_.size() - offset_));
+    record->value.reserve(std::min<uint64_t>(value_len, bytes_.size() - offset_));
   }
-  if (Read(key_len, &record->key) < key_len ||
-      Read(value_len, &record->value) < value_len) {
+  if (Read(key_len, &record->key) < key_len || Read(value_len, &record->value) < value_len) {
     if (!io_error_.ok()) return Fail(io_error_);
     return Fail(incomplete());
   }
@@ -439,10 +419,9 @@ absl::StatusOr<bool> SnapshotReader::Next(SnapshotRecord* record) {
   uint32_t computed = Crc32cExtend(Crc32c(fixed), record->key);
   computed = Crc32cExtend(computed, record->value);
   if (stored != computed) {
-    return Fail(absl::DataLossError(
-        absl::StrCat("snapshot corrupt at bytes ", start, "..", offset_ - 1,
-                     ": ", RecordName(), " fails its checksum (stored ",
-                     Hex32(stored), ", computed ", Hex32(computed), ")")));
+    return Fail(absl::DataLossError(absl::StrCat(
+        "snapshot corrupt at bytes ", start, "..", offset_ - 1, ": ", RecordName(),
+        " fails its checksum (stored ", Hex32(stored), ", computed ", Hex32(computed), ")")));
   }
   record->version = GetU64(p + 9);
   record->flags = GetU32(p + 17);
@@ -456,36 +435,34 @@ absl::StatusOr<bool> SnapshotReader::ReadTrailer(uint64_t start) {
   Read(fmt::kTrailerSize - 1, &scratch_);
   if (!io_error_.ok()) return Fail(io_error_);
   if (scratch_.size() < fmt::kTrailerSize) {
-    return Fail(Truncated(
-        absl::StrCat("the trailer (from byte ", start, ") is incomplete")));
+    return Fail(Truncated(absl::StrCat("the trailer (from byte ", start, ") is incomplete")));
   }
   const uint32_t stored = GetU32(scratch_.data() + 13);
   const uint32_t computed = Crc32c(Sub(scratch_, 0, 13));
   if (stored != computed) {
-    return Fail(absl::DataLossError(
-        absl::StrCat("snapshot corrupt at byte ", start,
-                     ": the trailer fails its checksum (stored ", Hex32(stored),
-                     ", computed ", Hex32(computed), ")")));
+    return Fail(absl::DataLossError(absl::StrCat(
+        "snapshot corrupt at byte ", start, ": the trailer fails its checksum (stored ",
+        Hex32(stored), ", computed ", Hex32(computed), ")")));
   }
   const uint64_t count = GetU64(scratch_.data() + 1);
   if (count != records_) {
-    return Fail(absl::DataLossError(
-        absl::StrCat("snapshot corrupt at byte ", start, ": the trailer says ",
-                     count, " records but ", records_, " precede it")));
+    return Fail(
+        absl::DataLossError(absl::StrCat("snapshot corrupt at byte ", start, ": the trailer says ",
+                                         count, " records but ", records_, " precede it")));
   }
   if (declared_.has_value() && *declared_ != records_) {
-    return Fail(absl::DataLossError(absl::StrCat(
-        "snapshot corrupt at byte ", start, ": the file header says ",
-        *declared_, " records but ", records_, " precede the trailer")));
+    return Fail(absl::DataLossError(
+        absl::StrCat("snapshot corrupt at byte ", start, ": the file header says ", *declared_,
+                     " records but ", records_, " precede the trailer")));
   }
   const uint32_t chain = GetU32(scratch_.data() + 9);
   if (chain != chain_crc_) {
-    return Fail(absl::DataLossError(absl::StrCat(
-        "snapshot corrupt at byte ", start + 9,
-        ": the trailer's checksum over all record checksums does not match "
-        "(stored ",
-        Hex32(chain), ", computed ", Hex32(chain_crc_),
-        "): records were dropped, duplicated or reordered")));
+    return Fail(absl::DataLossError(
+        absl::StrCat("snapshot corrupt at byte ", start + 9,
+                     ": the trailer's checksum over all record checksums does not match "
+                     "(stored ",
+                     Hex32(chain), ", computed ", Hex32(chain_crc_),
+                     "): records were dropped, duplicated or reordered")));
   }
   const uint64_t end = offset_;
   scratch_.clear();
@@ -493,10 +470,9 @@ absl::StatusOr<bool> SnapshotReader::ReadTrailer(uint64_t start) {
   if (!io_error_.ok()) return Fail(io_error_);
   if (!scratch_.empty()) {
     std::string extra = "more bytes";
-    if (file_ == nullptr)
-      extra = absl::StrCat(bytes_.size() - end, " more bytes");
-    return Fail(absl::DataLossError(absl::StrCat(
-        "snapshot corrupt at byte ", end, ": ", extra, " follow the trailer")));
+    if (file_ == nullptr) extra = absl::StrCat(bytes_.size() - end, " more bytes");
+    return Fail(absl::DataLossError(
+        absl::StrCat("snapshot corrupt at byte ", end, ": ", extra, " follow the trailer")));
   }
   done_ = true;
   return false;
@@ -545,24 +521,21 @@ class JsonlParser {
 
  private:
   absl::Status Error(size_t at, absl::string_view what) const {
-    return absl::DataLossError(
-        absl::StrCat("bad snapshot line at byte ", at, ": ", what));
+    return absl::DataLossError(absl::StrCat("bad snapshot line at byte ", at, ": ", what));
   }
   bool AtEnd() const { return pos_ >= line_.size(); }
   char Peek() const { return line_[pos_]; }
   void SkipWhitespace() {
-    while (!AtEnd() && (Peek() == ' ' || Peek() == '\t' || Peek() == '\n' ||
-                        Peek() == '\r')) {
+    while (!AtEnd() && (Peek() == ' ' || Peek() == '\t' || Peek() == '\n' || Peek() == '\r')) {
       ++pos_;
     }
   }
   absl::Status Expect(char c) {
     SkipWhitespace();
     if (AtEnd())
-      return Error(pos_, absl::StrCat("expected '", std::string(1, c),
-                                      "', found the end of the line"));
-    if (Peek() != c)
-      return Error(pos_, absl::StrCat("expected '", std::string(1, c), "'"));
+      return Error(pos_,
+                   absl::StrCat("expected '", std::string(1, c), "', found the end of the line"));
+    if (Peek() != c) return Error(pos_, absl::StrCat("expected '", std::string(1, c), "'"));
     ++pos_;
     return absl::OkStatus();
   }
@@ -657,8 +630,7 @@ absl::Status JsonlParser::ParseString(std::string* out) {
       return Error(escape, "lone low surrogate in a string");
     }
     if (cp >= 0xd800 && cp <= 0xdbff) {
-      if (pos_ + 1 >= line_.size() || line_[pos_] != '\\' ||
-          line_[pos_ + 1] != 'u') {
+      if (pos_ + 1 >= line_.size() || line_[pos_] != '\\' || line_[pos_ + 1] != 'u') {
         return Error(escape, "high surrogate not followed by a low surrogate");
       }
       pos_ += 2;
@@ -747,19 +719,16 @@ absl::Status JsonlParser::Parse(SnapshotRecord* record) {
       if (absl::Status s = ParseString(&*slot); !s.ok()) return s;
       if (name != "key") {
         std::string decoded;
-        if (!absl::Base64Unescape(*slot, &decoded) ||
-            absl::Base64Escape(decoded) != *slot) {
+        if (!absl::Base64Unescape(*slot, &decoded) || absl::Base64Escape(decoded) != *slot) {
           return Error(value_at,
-                       absl::StrCat("field \"", name,
-                                    "\" is not standard base64 with padding"));
+                       absl::StrCat("field \"", name, "\" is not standard base64 with padding"));
         }
         *slot = std::move(decoded);
       }
     } else if (name == "version" || name == "flags" || name == "ttl_ms") {
       bool negative = false;
       uint64_t magnitude = 0;
-      if (absl::Status s = ParseInteger(&negative, &magnitude); !s.ok())
-        return s;
+      if (absl::Status s = ParseInteger(&negative, &magnitude); !s.ok()) return s;
       if (negative && magnitude == 0) negative = false;  // "-0"
       if (name == "version") {
         if (version.has_value()) return duplicate();
@@ -774,17 +743,14 @@ absl::Status JsonlParser::Parse(SnapshotRecord* record) {
       } else {
         if (ttl_ms.has_value()) return duplicate();
         if (negative ? magnitude != 1
-                     : magnitude > static_cast<uint64_t>(
-                                       std::numeric_limits<int64_t>::max())) {
-          return Error(value_at,
-                       "\"ttl_ms\" must be -1 (never expires) or 0 to 2^63-1");
+                     : magnitude > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+          return Error(value_at, "\"ttl_ms\" must be -1 (never expires) or 0 to 2^63-1");
         }
         ttl_ms = negative ? -1 : static_cast<int64_t>(magnitude);
       }
     } else {
       return Error(name_at,
-                   absl::StrCat("unknown field \"",
-                                absl::CHexEscape(Sub(name, 0, 40)), "\""));
+                   absl::StrCat("unknown field \"", absl::CHexEscape(Sub(name, 0, 40)), "\""));
     }
     first = false;
     SkipWhitespace();
@@ -808,8 +774,7 @@ absl::Status JsonlParser::Parse(SnapshotRecord* record) {
   if (key.has_value() && key_b64.has_value() && *key != *key_b64) {
     return Error(0, "\"key\" and \"key_b64\" name different keys");
   }
-  if (!value_b64.has_value())
-    return Error(0, "the object has no \"value_b64\"");
+  if (!value_b64.has_value()) return Error(0, "the object has no \"value_b64\"");
   SnapshotRecord r;
   r.key = key_b64.has_value() ? std::move(*key_b64) : std::move(*key);
   r.value = std::move(*value_b64);
@@ -817,14 +782,12 @@ absl::Status JsonlParser::Parse(SnapshotRecord* record) {
   r.flags = flags.value_or(0);
   r.ttl_remaining_ms = ttl_ms.value_or(-1);
   if (r.key.empty() || r.key.size() > kMaxSnapshotKeySize) {
-    return Error(
-        0, absl::StrCat("the key is ", r.key.size(), " bytes (must be 1 to ",
-                        kMaxSnapshotKeySize, ")"));
+    return Error(0, absl::StrCat("the key is ", r.key.size(), " bytes (must be 1 to ",
+                                 kMaxSnapshotKeySize, ")"));
   }
   if (r.value.size() > kMaxSnapshotValueSize) {
-    return Error(
-        0, absl::StrCat("the value is ", r.value.size(),
-                        " bytes (the maximum is ", kMaxSnapshotValueSize, ")"));
+    return Error(0, absl::StrCat("the value is ", r.value.size(), " bytes (the maximum is ",
+                                 kMaxSnapshotValueSize, ")"));
   }
   *record = std::move(r);
   return absl::OkStatus();
@@ -840,11 +803,9 @@ absl::Status WriteJsonl(const SnapshotRecord& record, std::string* out) {
     AppendJsonString(record.key, out);
     out->append(",");
   }
-  absl::StrAppend(out, "\"key_b64\":\"", absl::Base64Escape(record.key),
-                  "\",\"value_b64\":\"", absl::Base64Escape(record.value),
-                  "\",\"version\":", record.version,
-                  ",\"flags\":", record.flags,
-                  ",\"ttl_ms\":", record.ttl_remaining_ms, "}\n");
+  absl::StrAppend(out, "\"key_b64\":\"", absl::Base64Escape(record.key), "\",\"value_b64\":\"",
+                  absl::Base64Escape(record.value), "\",\"version\":", record.version,
+                  ",\"flags\":", record.flags, ",\"ttl_ms\":", record.ttl_remaining_ms, "}\n");
   return absl::OkStatus();
 }
 

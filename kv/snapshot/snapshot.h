@@ -41,12 +41,10 @@ struct SnapshotRecord {
   int64_t ttl_remaining_ms = -1;
 
   friend bool operator==(const SnapshotRecord& a, const SnapshotRecord& b) {
-    return a.key == b.key && a.value == b.value && a.version == b.version &&
-           a.flags == b.flags && a.ttl_remaining_ms == b.ttl_remaining_ms;
+    return a.key == b.key && a.value == b.value && a.version == b.version && a.flags == b.flags &&
+           a.ttl_remaining_ms == b.ttl_remaining_ms;
   }
-  friend bool operator!=(const SnapshotRecord& a, const SnapshotRecord& b) {
-    return !(a == b);
-  }
+  friend bool operator!=(const SnapshotRecord& a, const SnapshotRecord& b) { return !(a == b); }
 };
 
 // OK if `record` is within the limits above, else InvalidArgument.

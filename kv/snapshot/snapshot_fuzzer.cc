@@ -63,15 +63,12 @@ ReadResult ReadAll(absl::StatusOr<SnapshotReader> reader) {
     }
     Check(reader->offset() > last_offset, "every record consumes bytes");
     last_offset = reader->offset();
-    Check(shmkv::ValidateSnapshotRecord(record).ok(),
-          "records are within limits");
+    Check(shmkv::ValidateSnapshotRecord(record).ok(), "records are within limits");
     result.records.push_back(std::move(record));
   }
 }
 
-ReadResult ReadFromMemory(absl::string_view bytes) {
-  return ReadAll(SnapshotReader::Open(bytes));
-}
+ReadResult ReadFromMemory(absl::string_view bytes) { return ReadAll(SnapshotReader::Open(bytes)); }
 
 ReadResult ReadFromFile(absl::string_view bytes) {
   std::string copy(bytes);
@@ -88,8 +85,7 @@ ReadResult ReadBoth(absl::string_view bytes) {
   Check(mem.status.ok() || ExpectedCode(mem.status), "reader error code");
   if (!bytes.empty()) {  // fmemopen refuses an empty buffer
     ReadResult file = ReadFromFile(bytes);
-    Check(file.status.code() == mem.status.code(),
-          "FILE and memory readers agree");
+    Check(file.status.code() == mem.status.code(), "FILE and memory readers agree");
     Check(file.records == mem.records, "FILE and memory readers read the same");
   }
   if (mem.status.ok()) {
@@ -110,8 +106,7 @@ std::string Write(const std::vector<SnapshotRecord>& records) {
 void CheckJsonlRoundTrip(const SnapshotRecord& record) {
   std::string line;
   Check(shmkv::WriteJsonl(record, &line).ok(), "WriteJsonl");
-  Check(!line.empty() && line.back() == '\n' &&
-            line.find('\n') == line.size() - 1,
+  Check(!line.empty() && line.back() == '\n' && line.find('\n') == line.size() - 1,
         "WriteJsonl writes exactly one line");
   SnapshotRecord back;
   Check(shmkv::ParseJsonlLine(line, &back).ok(), "ParseJsonlLine(WriteJsonl)");
@@ -134,8 +129,7 @@ void PutU32At(std::string* s, size_t at, uint32_t v) {
 
 uint32_t U32At(const std::string& s, size_t at) {
   uint32_t v = 0;
-  for (int i = 3; i >= 0; --i)
-    v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
   return v;
 }
 
@@ -158,26 +152,22 @@ std::string RepairChecksums(absl::string_view input) {
   uint64_t count = 0;
   while (pos < s.size()) {
     if (s[pos] == fmt::kRecordTag && s.size() - pos >= fmt::kRecordFixedSize) {
-      PutU32At(&s, pos + 29,
-               shmkv::Crc32c(absl::string_view(s.data() + pos, 29)));
+      PutU32At(&s, pos + 29, shmkv::Crc32c(absl::string_view(s.data() + pos, 29)));
       const uint64_t body = uint64_t{U32At(s, pos + 1)} + U32At(s, pos + 5);
       const uint64_t end = pos + fmt::kRecordFixedSize + body;
       if (end + 4 > s.size()) break;
-      const uint32_t crc =
-          shmkv::Crc32c(absl::string_view(s.data() + pos, end - pos));
+      const uint32_t crc = shmkv::Crc32c(absl::string_view(s.data() + pos, end - pos));
       PutU32At(&s, end, crc);
       chain = shmkv::Crc32cExtend(chain, absl::string_view(s.data() + end, 4));
       ++count;
       pos = end + 4;
-    } else if (s[pos] == fmt::kTrailerTag &&
-               s.size() - pos >= fmt::kTrailerSize) {
+    } else if (s[pos] == fmt::kTrailerTag && s.size() - pos >= fmt::kTrailerSize) {
       if (U64At(s, pos + 1) == fmt::kUnknownCount) {
         PutU32At(&s, pos + 1, static_cast<uint32_t>(count));
         PutU32At(&s, pos + 5, static_cast<uint32_t>(count >> 32));
       }
       if (U32At(s, pos + 9) == 0) PutU32At(&s, pos + 9, chain);
-      PutU32At(&s, pos + 13,
-               shmkv::Crc32c(absl::string_view(s.data() + pos, 13)));
+      PutU32At(&s, pos + 13, shmkv::Crc32c(absl::string_view(s.data() + pos, 13)));
       break;
     } else {
       break;
@@ -191,8 +181,7 @@ std::string RepairChecksums(absl::string_view input) {
     PutU32At(&s, pos + 5, static_cast<uint32_t>(count >> 32));
     PutU32At(&s, pos + 9, chain);
     s.append(4, '\0');
-    PutU32At(&s, pos + 13,
-             shmkv::Crc32c(absl::string_view(s.data() + pos, 13)));
+    PutU32At(&s, pos + 13, shmkv::Crc32c(absl::string_view(s.data() + pos, 13)));
   }
   return s;
 }
@@ -210,10 +199,8 @@ void CheckSynthesized(absl::string_view input) {
     SnapshotRecord rec;
     const size_t key_len = 1 + next() % 24;
     const size_t value_len = next() % 64;
-    for (size_t k = 0; k < key_len; ++k)
-      rec.key.push_back(static_cast<char>(next()));
-    for (size_t k = 0; k < value_len; ++k)
-      rec.value.push_back(static_cast<char>(next()));
+    for (size_t k = 0; k < key_len; ++k) rec.key.push_back(static_cast<char>(next()));
+    for (size_t k = 0; k < value_len; ++k) rec.value.push_back(static_cast<char>(next()));
     rec.version = next() * 0x0101010101010101ull;
     rec.flags = next() * 0x01010101u;
     const unsigned t = next();
@@ -250,8 +237,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SnapshotRecord record;
   const absl::Status parsed = shmkv::ParseJsonlLine(input, &record);
   if (parsed.ok()) {
-    Check(shmkv::ValidateSnapshotRecord(record).ok(),
-          "JSONL record within limits");
+    Check(shmkv::ValidateSnapshotRecord(record).ok(), "JSONL record within limits");
     CheckJsonlRoundTrip(record);
   } else {
     Check(absl::IsDataLoss(parsed), "ParseJsonlLine error code");

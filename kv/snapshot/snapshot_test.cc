@@ -32,8 +32,8 @@ using ::testing::StartsWith;
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
-SnapshotRecord Rec(std::string key, std::string value, uint64_t version = 1,
-                   uint32_t flags = 0, int64_t ttl = -1) {
+SnapshotRecord Rec(std::string key, std::string value, uint64_t version = 1, uint32_t flags = 0,
+                   int64_t ttl = -1) {
   SnapshotRecord r;
   r.key = std::move(key);
   r.value = std::move(value);
@@ -52,8 +52,7 @@ std::string Encode(const std::vector<SnapshotRecord>& records) {
 }
 
 // Reads everything; the status is OK only if the trailer verified.
-absl::Status ReadAll(absl::StatusOr<SnapshotReader> reader,
-                     std::vector<SnapshotRecord>* records) {
+absl::Status ReadAll(absl::StatusOr<SnapshotReader> reader, std::vector<SnapshotRecord>* records) {
   if (!reader.ok()) return reader.status();
   while (true) {
     SnapshotRecord r;
@@ -64,20 +63,17 @@ absl::Status ReadAll(absl::StatusOr<SnapshotReader> reader,
   }
 }
 
-absl::Status ReadBytes(absl::string_view bytes,
-                       std::vector<SnapshotRecord>* records = nullptr) {
+absl::Status ReadBytes(absl::string_view bytes, std::vector<SnapshotRecord>* records = nullptr) {
   std::vector<SnapshotRecord> ignored;
   return ReadAll(SnapshotReader::Open(bytes), records ? records : &ignored);
 }
 
-absl::Status ReadViaFile(absl::string_view bytes,
-                         std::vector<SnapshotRecord>* records = nullptr) {
+absl::Status ReadViaFile(absl::string_view bytes, std::vector<SnapshotRecord>* records = nullptr) {
   std::string copy(bytes);
   std::FILE* f = fmemopen(copy.data(), copy.size(), "rb");
   if (f == nullptr) return absl::InternalError("fmemopen");
   std::vector<SnapshotRecord> ignored;
-  absl::Status s =
-      ReadAll(SnapshotReader::Open(f), records ? records : &ignored);
+  absl::Status s = ReadAll(SnapshotReader::Open(f), records ? records : &ignored);
   std::fclose(f);
   return s;
 }
@@ -88,10 +84,8 @@ std::vector<SnapshotRecord> SampleRecords() {
   return {
       Rec("user:1", "alice", 7, 0, -1),
       Rec("empty-value", "", 1, 2, 0),
-      Rec(std::string("\0bin\xff", 5), all_bytes, UINT64_MAX, UINT32_MAX,
-          INT64_MAX),
-      Rec(std::string(kMaxSnapshotKeySize, 'k'), std::string(1 << 20, 'v'), 3,
-          4, 5000),
+      Rec(std::string("\0bin\xff", 5), all_bytes, UINT64_MAX, UINT32_MAX, INT64_MAX),
+      Rec(std::string(kMaxSnapshotKeySize, 'k'), std::string(1 << 20, 'v'), 3, 4, 5000),
       Rec("caf\xc3\xa9", "\n\r\t\"\\", 0, 0, 123),
   };
 }
@@ -135,8 +129,7 @@ TEST(Snapshot, RoundTripManyRandomRecords) {
   absl::StatusOr<SnapshotReader> reader = SnapshotReader::Open(bytes);
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ(reader->format_version(), 1u);
-  EXPECT_EQ(reader->declared_records(),
-            absl::optional<uint64_t>(records.size()));
+  EXPECT_EQ(reader->declared_records(), absl::optional<uint64_t>(records.size()));
   std::vector<SnapshotRecord> back;
   ASSERT_TRUE(ReadAll(std::move(reader), &back).ok());
   EXPECT_EQ(back, records);
@@ -150,13 +143,11 @@ TEST(Snapshot, EmptySnapshot) {
 }
 
 TEST(Snapshot, LayoutOfOneRecord) {
-  const std::string bytes =
-      Encode({Rec("ab", "xyz", 0x0102030405060708, 9, -1)});
+  const std::string bytes = Encode({Rec("ab", "xyz", 0x0102030405060708, 9, -1)});
   ASSERT_EQ(bytes.size(), 28u + 33 + 2 + 3 + 4 + 17);
   EXPECT_EQ(bytes.substr(0, 8), "SHMKVSNP");
   EXPECT_EQ(bytes.substr(8, 8), std::string("\x01\0\0\0\0\0\0\0", 8));
-  EXPECT_EQ(bytes.substr(16, 8),
-            std::string("\x01\0\0\0\0\0\0\0", 8));  // count
+  EXPECT_EQ(bytes.substr(16, 8), std::string("\x01\0\0\0\0\0\0\0", 8));  // count
   EXPECT_EQ(bytes[28], 'R');
   EXPECT_EQ(bytes.substr(29, 8), std::string("\x02\0\0\0\x03\0\0\0", 8));
   EXPECT_EQ(bytes.substr(37, 8), "\x08\x07\x06\x05\x04\x03\x02\x01");
@@ -188,8 +179,7 @@ TEST(Snapshot, FileSinkPatchesTheHeaderCount) {
   std::rewind(f);
   absl::StatusOr<SnapshotReader> reader = SnapshotReader::Open(f);
   ASSERT_TRUE(reader.ok()) << reader.status();
-  EXPECT_EQ(reader->declared_records(),
-            absl::optional<uint64_t>(records.size()));
+  EXPECT_EQ(reader->declared_records(), absl::optional<uint64_t>(records.size()));
   std::vector<SnapshotRecord> back;
   ASSERT_TRUE(ReadAll(std::move(reader), &back).ok());
   EXPECT_EQ(back, records);
@@ -198,8 +188,7 @@ TEST(Snapshot, FileSinkPatchesTheHeaderCount) {
 
 TEST(Snapshot, AppendModeAndPipeSinksLeaveTheCountUnknown) {
   const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string path =
-      absl::StrCat(dir ? dir : "/tmp", "/append_mode.snap");
+  const std::string path = absl::StrCat(dir ? dir : "/tmp", "/append_mode.snap");
   std::FILE* f = std::fopen(path.c_str(), "wb+");
   ASSERT_NE(f, nullptr);
   std::fputs("prefix", f);  // the snapshot starts at byte 6
@@ -250,8 +239,8 @@ TEST(Snapshot, WriterRejectsBadRecordsAndMisuse) {
   std::string out;
   SnapshotWriter writer(&out);
   EXPECT_TRUE(absl::IsInvalidArgument(writer.Add(Rec("", "v"))));
-  EXPECT_TRUE(absl::IsInvalidArgument(
-      writer.Add(Rec(std::string(kMaxSnapshotKeySize + 1, 'k'), "v"))));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(writer.Add(Rec(std::string(kMaxSnapshotKeySize + 1, 'k'), "v"))));
   EXPECT_TRUE(absl::IsInvalidArgument(writer.Add(Rec("k", "v", 1, 0, -2))));
   EXPECT_TRUE(out.empty());  // nothing written for a rejected record
   ASSERT_TRUE(writer.Add(Rec("k", "v")).ok());
@@ -288,8 +277,8 @@ TEST(Snapshot, UnfinishedWriterLeavesATruncatedFile) {
 }
 
 TEST(Snapshot, TruncationAtEveryByteIsDataLoss) {
-  const std::string bytes = Encode({Rec("alpha", "one"), Rec("b", ""),
-                                    Rec("\x01\x02", "\xff\xfe\xfd", 9, 9, 9)});
+  const std::string bytes =
+      Encode({Rec("alpha", "one"), Rec("b", ""), Rec("\x01\x02", "\xff\xfe\xfd", 9, 9, 9)});
   for (size_t cut = 0; cut < bytes.size(); ++cut) {
     const absl::string_view prefix(bytes.data(), cut);
     for (bool via_file : {false, true}) {
@@ -299,8 +288,7 @@ TEST(Snapshot, TruncationAtEveryByteIsDataLoss) {
       if (cut == 0) {
         EXPECT_THAT(Msg(s), HasSubstr("empty"));
       } else {
-        EXPECT_THAT(Msg(s), StartsWith(absl::StrCat(
-                                "snapshot truncated at byte ", cut, ": ")));
+        EXPECT_THAT(Msg(s), StartsWith(absl::StrCat("snapshot truncated at byte ", cut, ": ")));
         EXPECT_THAT(Msg(s), HasSubstr("re-run kvcli dump"));
       }
     }
@@ -317,8 +305,7 @@ TEST(Snapshot, TruncatedRecordMessage) {
 }
 
 TEST(Snapshot, EveryFlippedBitIsDataLoss) {
-  const std::string bytes =
-      Encode({Rec("alpha", "one", 5, 6, 7), Rec("b", "")});
+  const std::string bytes = Encode({Rec("alpha", "one", 5, 6, 7), Rec("b", "")});
   for (size_t bit = 0; bit < bytes.size() * 8; ++bit) {
     std::string flipped = bytes;
     flipped[bit / 8] = static_cast<char>(flipped[bit / 8] ^ (1 << (bit % 8)));
@@ -332,19 +319,16 @@ TEST(Snapshot, ChecksumMessagesNameTheRecordAndOffset) {
   std::string bytes = Encode({Rec("alpha", "one"), Rec("beta", "two")});
   bytes[73 + 33] ^= 1;  // a key byte of record 2
   absl::Status s = ReadBytes(bytes);
-  EXPECT_THAT(Msg(s),
-              StartsWith("snapshot corrupt at bytes 73..116: record 2 of 2 "
-                         "fails its checksum (stored 0x"));
+  EXPECT_THAT(Msg(s), StartsWith("snapshot corrupt at bytes 73..116: record 2 of 2 "
+                                 "fails its checksum (stored 0x"));
 }
 
 TEST(Snapshot, ReorderedDroppedAndDuplicatedRecords) {
-  const std::vector<SnapshotRecord> records = {Rec("a", "1"), Rec("b", "2"),
-                                               Rec("c", "3")};
+  const std::vector<SnapshotRecord> records = {Rec("a", "1"), Rec("b", "2"), Rec("c", "3")};
   const std::string bytes = Encode(records);
   const size_t rec = 33 + 1 + 1 + 4;  // each record is 39 bytes
   const std::string header = bytes.substr(0, 28);
-  const std::string r1 = bytes.substr(28, rec),
-                    r2 = bytes.substr(28 + rec, rec),
+  const std::string r1 = bytes.substr(28, rec), r2 = bytes.substr(28 + rec, rec),
                     r3 = bytes.substr(28 + 2 * rec, rec);
   const std::string trailer = bytes.substr(28 + 3 * rec);
   ASSERT_EQ(trailer.size(), fmt::kTrailerSize);
@@ -359,8 +343,7 @@ TEST(Snapshot, ReorderedDroppedAndDuplicatedRecords) {
 
   s = ReadBytes(header + r1 + r2 + r3 + r3 + trailer);
   EXPECT_TRUE(absl::IsDataLoss(s));
-  EXPECT_THAT(Msg(s),
-              HasSubstr("found record 4 but the file header says there are 3"));
+  EXPECT_THAT(Msg(s), HasSubstr("found record 4 but the file header says there are 3"));
 }
 
 TEST(Snapshot, TrailingBytesAreDataLoss) {
@@ -405,15 +388,13 @@ TEST(Snapshot, HeaderChecks) {
 }
 
 // A record whose fixed part has a valid checksum but the given lengths.
-std::string ForgedRecordStart(uint32_t key_len, uint32_t value_len,
-                              int64_t ttl) {
+std::string ForgedRecordStart(uint32_t key_len, uint32_t value_len, int64_t ttl) {
   std::string r(1, 'R');
   for (uint64_t v : {uint64_t{key_len}, uint64_t{value_len}}) {
     for (int i = 0; i < 4; ++i) r += static_cast<char>(v >> (8 * i));
   }
   r += std::string(12, '\0');  // version, flags
-  for (int i = 0; i < 8; ++i)
-    r += static_cast<char>(static_cast<uint64_t>(ttl) >> (8 * i));
+  for (int i = 0; i < 8; ++i) r += static_cast<char>(static_cast<uint64_t>(ttl) >> (8 * i));
   const uint32_t crc = Crc32c(r);
   for (int i = 0; i < 4; ++i) r += static_cast<char>(crc >> (8 * i));
   return r;
@@ -431,13 +412,11 @@ TEST(Snapshot, ForgedLengthsAreCappedAndTruncationIsCaught) {
   EXPECT_THAT(Msg(s), HasSubstr("ttl_remaining_ms -5"));
   // The largest allowed value, in a file that holds 10 bytes of it: the
   // readers stop at the end of the data (the FILE reader reads in chunks).
-  const std::string big =
-      header + ForgedRecordStart(1, 1u << 30, -1) + "k" + "0123456789";
+  const std::string big = header + ForgedRecordStart(1, 1u << 30, -1) + "k" + "0123456789";
   s = ReadBytes(big);
   EXPECT_TRUE(absl::IsDataLoss(s));
-  EXPECT_THAT(Msg(s), StartsWith(absl::StrCat(
-                          "snapshot truncated at byte ", big.size(),
-                          ": record 1 (from byte 28) is incomplete")));
+  EXPECT_THAT(Msg(s), StartsWith(absl::StrCat("snapshot truncated at byte ", big.size(),
+                                              ": record 1 (from byte 28) is incomplete")));
   EXPECT_TRUE(absl::IsDataLoss(ReadViaFile(big)));
 }
 
@@ -456,14 +435,12 @@ TEST(Snapshot, ErrorsAreSticky) {
 TEST(Jsonl, ExactLine) {
   std::string line;
   ASSERT_TRUE(WriteJsonl(Rec("user:1", "hi", 7, 3, -1), &line).ok());
-  EXPECT_EQ(
-      line,
-      "{\"key\":\"user:1\",\"key_b64\":\"dXNlcjox\",\"value_b64\":\"aGk=\","
-      "\"version\":7,\"flags\":3,\"ttl_ms\":-1}\n");
+  EXPECT_EQ(line,
+            "{\"key\":\"user:1\",\"key_b64\":\"dXNlcjox\",\"value_b64\":\"aGk=\","
+            "\"version\":7,\"flags\":3,\"ttl_ms\":-1}\n");
   line.clear();
   ASSERT_TRUE(WriteJsonl(Rec("a\"\\\n\x7f", "", 0, 0, 0), &line).ok());
-  EXPECT_THAT(line,
-              StartsWith("{\"key\":\"a\\\"\\\\\\u000a\\u007f\",\"key_b64\":"));
+  EXPECT_THAT(line, StartsWith("{\"key\":\"a\\\"\\\\\\u000a\\u007f\",\"key_b64\":"));
   line.clear();
   ASSERT_TRUE(WriteJsonl(Rec("\xff", ""), &line).ok());  // not UTF-8: no "key"
   EXPECT_THAT(line, StartsWith("{\"key_b64\":\"/w==\",\"value_b64\":\"\","));
@@ -472,8 +449,7 @@ TEST(Jsonl, ExactLine) {
 
 TEST(Jsonl, RoundTrip) {
   std::vector<SnapshotRecord> records = SampleRecords();
-  records.push_back(
-      Rec(std::string("\0\x01\x1f", 3), std::string("\0", 1), 1, 2, 3));
+  records.push_back(Rec(std::string("\0\x01\x1f", 3), std::string("\0", 1), 1, 2, 3));
   records.push_back(Rec("\xf0\x9f\x98\x80 emoji", "x", 0, 0, -1));
   records.push_back(Rec("\xed\xa0\x80 surrogate bytes", "x"));
   for (const SnapshotRecord& r : records) {
@@ -488,23 +464,16 @@ TEST(Jsonl, RoundTrip) {
 TEST(Jsonl, LenientForms) {
   SnapshotRecord r;
   ASSERT_TRUE(
-      ParseJsonlLine(
-          " { \"ttl_ms\" : 5 ,\t\"value_b64\":\"eA==\", \"key\":\"k\" }\r\n",
-          &r)
-          .ok());
+      ParseJsonlLine(" { \"ttl_ms\" : 5 ,\t\"value_b64\":\"eA==\", \"key\":\"k\" }\r\n", &r).ok());
   EXPECT_EQ(r, Rec("k", "x", 0, 0, 5));
-  ASSERT_TRUE(
-      ParseJsonlLine(
-          "{\"key\":\"\\u00e9\\ud83d\\ude00\\/\",\"value_b64\":\"\"}", &r)
-          .ok());
+  ASSERT_TRUE(ParseJsonlLine("{\"key\":\"\\u00e9\\ud83d\\ude00\\/\",\"value_b64\":\"\"}", &r).ok());
   EXPECT_EQ(r.key, "\xc3\xa9\xf0\x9f\x98\x80/");
   EXPECT_EQ(r.ttl_remaining_ms, -1);
-  ASSERT_TRUE(
-      ParseJsonlLine("{\"key_b64\":\"YQ==\",\"key\":\"a\",\"value_b64\":\"\","
-                     "\"version\":18446744073709551615,\"flags\":4294967295,"
-                     "\"ttl_ms\":9223372036854775807}",
-                     &r)
-          .ok());
+  ASSERT_TRUE(ParseJsonlLine("{\"key_b64\":\"YQ==\",\"key\":\"a\",\"value_b64\":\"\","
+                             "\"version\":18446744073709551615,\"flags\":4294967295,"
+                             "\"ttl_ms\":9223372036854775807}",
+                             &r)
+                  .ok());
   EXPECT_EQ(r, Rec("a", "", UINT64_MAX, UINT32_MAX, INT64_MAX));
 }
 
@@ -514,26 +483,19 @@ TEST(Jsonl, Rejects) {
       {"[]", "expected '{'"},
       {"{}", "neither"},
       {"{\"key\":\"a\"}", "no \"value_b64\""},
-      {"{\"key\":\"a\",\"key_b64\":\"Yg==\",\"value_b64\":\"\"}",
-       "different keys"},
+      {"{\"key\":\"a\",\"key_b64\":\"Yg==\",\"value_b64\":\"\"}", "different keys"},
       {"{\"key\":\"a\",\"key\":\"a\",\"value_b64\":\"\"}", "appears twice"},
-      {"{\"key\":\"a\",\"value_b64\":\"\",\"extra\":1}",
-       "unknown field \"extra\""},
+      {"{\"key\":\"a\",\"value_b64\":\"\",\"extra\":1}", "unknown field \"extra\""},
       {"{\"key\":\"a\",\"value_b64\":\"eA\"}", "not standard base64"},
       {"{\"key\":\"a\",\"value_b64\":\"e A==\"}", "not standard base64"},
       {"{\"key\":\"a\",\"value_b64\":\"\",\"version\":1.5}", "integers"},
       {"{\"key\":\"a\",\"value_b64\":\"\",\"version\":1e3}", "integers"},
       {"{\"key\":\"a\",\"value_b64\":\"\",\"version\":01}", "leading zeros"},
-      {"{\"key\":\"a\",\"value_b64\":\"\",\"version\":-1}",
-       "cannot be negative"},
-      {"{\"key\":\"a\",\"value_b64\":\"\",\"version\":18446744073709551616}",
-       "out of range"},
-      {"{\"key\":\"a\",\"value_b64\":\"\",\"flags\":4294967296}",
-       "\"flags\" must be"},
-      {"{\"key\":\"a\",\"value_b64\":\"\",\"ttl_ms\":-2}",
-       "\"ttl_ms\" must be"},
-      {"{\"key\":\"a\",\"value_b64\":\"\",\"ttl_ms\":\"5\"}",
-       "expected an integer"},
+      {"{\"key\":\"a\",\"value_b64\":\"\",\"version\":-1}", "cannot be negative"},
+      {"{\"key\":\"a\",\"value_b64\":\"\",\"version\":18446744073709551616}", "out of range"},
+      {"{\"key\":\"a\",\"value_b64\":\"\",\"flags\":4294967296}", "\"flags\" must be"},
+      {"{\"key\":\"a\",\"value_b64\":\"\",\"ttl_ms\":-2}", "\"ttl_ms\" must be"},
+      {"{\"key\":\"a\",\"value_b64\":\"\",\"ttl_ms\":\"5\"}", "expected an integer"},
       {"{\"key\":1,\"value_b64\":\"\"}", "expected a string"},
       {"{\"key\":\"a\",\"value_b64\":\"\",}", "another member"},
       {"{\"key\":\"a\" \"value_b64\":\"\"}", "expected ',' or '}'"},
@@ -559,13 +521,11 @@ TEST(Jsonl, Rejects) {
 
 TEST(Jsonl, EveryPrefixOfALineIsRejected) {
   std::string line;
-  ASSERT_TRUE(
-      WriteJsonl(Rec("user:\xc3\xa9", "value", 12, 34, 56), &line).ok());
+  ASSERT_TRUE(WriteJsonl(Rec("user:\xc3\xa9", "value", 12, 34, 56), &line).ok());
   line.pop_back();  // the newline; the object ends at '}'
   for (size_t cut = 0; cut < line.size(); ++cut) {
     SnapshotRecord r;
-    EXPECT_TRUE(absl::IsDataLoss(ParseJsonlLine(line.substr(0, cut), &r)))
-        << cut;
+    EXPECT_TRUE(absl::IsDataLoss(ParseJsonlLine(line.substr(0, cut), &r))) << cut;
   }
 }
 
@@ -593,15 +553,14 @@ TEST(SnapshotFuzzer, SeedInputs) {
   forged[28 + 5] = 9;  // a value length the checksum repair will accept
   seeds.push_back(forged);
   for (const std::string& seed : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()),
-                           seed.size());
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
   }
 }
 
 std::string ReadSeed(const std::string& name) {
   const char* root = std::getenv("TEST_SRCDIR");
-  const std::string path = absl::StrCat(
-      root ? root : ".", "/shmkv/kv/snapshot/snapshot_fuzzer_corpus/", name);
+  const std::string path =
+      absl::StrCat(root ? root : ".", "/shmkv/kv/snapshot/snapshot_fuzzer_corpus/", name);
   std::string bytes;
   if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
     char buf[4096];
@@ -617,16 +576,13 @@ TEST(SnapshotFuzzer, SeedCorpusIsValid) {
   for (const char* name : {"empty", "two_records", "unknown_count"}) {
     const std::string bytes = ReadSeed(name);
     ASSERT_FALSE(bytes.empty()) << name;
-    EXPECT_TRUE(VerifySnapshot(bytes).ok())
-        << name << ": " << VerifySnapshot(bytes).status();
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()),
-                           bytes.size());
+    EXPECT_TRUE(VerifySnapshot(bytes).ok()) << name << ": " << VerifySnapshot(bytes).status();
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   }
   const std::string line = ReadSeed("jsonl_line");
   SnapshotRecord r;
   EXPECT_TRUE(ParseJsonlLine(line, &r).ok());
-  LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(line.data()),
-                         line.size());
+  LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(line.data()), line.size());
 }
 
 }  // namespace

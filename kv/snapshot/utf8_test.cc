@@ -22,12 +22,12 @@ TEST(Utf8SequenceLength, WellFormedBoundaries) {
 }
 
 TEST(Utf8SequenceLength, IllFormed) {
-  EXPECT_EQ(Utf8SequenceLength("\x80", 0), 0u);          // lone continuation
-  EXPECT_EQ(Utf8SequenceLength("\xc0\xaf", 0), 0u);      // overlong '/'
-  EXPECT_EQ(Utf8SequenceLength("\xc1\xbf", 0), 0u);      // overlong
-  EXPECT_EQ(Utf8SequenceLength("\xe0\x9f\xbf", 0), 0u);  // overlong U+07FF
-  EXPECT_EQ(Utf8SequenceLength("\xed\xa0\x80", 0), 0u);  // surrogate U+D800
-  EXPECT_EQ(Utf8SequenceLength("\xed\xbf\xbf", 0), 0u);  // surrogate U+DFFF
+  EXPECT_EQ(Utf8SequenceLength("\x80", 0), 0u);              // lone continuation
+  EXPECT_EQ(Utf8SequenceLength("\xc0\xaf", 0), 0u);          // overlong '/'
+  EXPECT_EQ(Utf8SequenceLength("\xc1\xbf", 0), 0u);          // overlong
+  EXPECT_EQ(Utf8SequenceLength("\xe0\x9f\xbf", 0), 0u);      // overlong U+07FF
+  EXPECT_EQ(Utf8SequenceLength("\xed\xa0\x80", 0), 0u);      // surrogate U+D800
+  EXPECT_EQ(Utf8SequenceLength("\xed\xbf\xbf", 0), 0u);      // surrogate U+DFFF
   EXPECT_EQ(Utf8SequenceLength("\xf0\x8f\xbf\xbf", 0), 0u);  // overlong U+FFFF
   EXPECT_EQ(Utf8SequenceLength("\xf4\x90\x80\x80", 0), 0u);  // above U+10FFFF
   EXPECT_EQ(Utf8SequenceLength("\xf5\x80\x80\x80", 0), 0u);

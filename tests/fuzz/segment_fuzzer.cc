@@ -57,7 +57,8 @@ const Image& BuildPristine() {
     (void)shmkv::internal::InitializeImage(built->pristine.get(), built->geometry, creator);
     static shmkv::ManualClock clock(1000000);
     options.clock = &clock;
-    shmkv::internal::SegmentStore segment(built->pristine.get(), built->geometry, -1, -1, options, nullptr);
+    shmkv::internal::SegmentStore segment(built->pristine.get(), built->geometry, -1, -1, options,
+                                          nullptr);
     shmkv::Store& store = segment;
     for (int i = 0; i < 300; ++i) {
       shmkv::WriteOptions write;
@@ -88,7 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<Geometry> geometry =
       shmkv::internal::ValidateImage(image.get(), g.segment_bytes, "fuzzed image");
   if (!geometry.ok()) return 0;
-  auto* stripes = reinterpret_cast<shmkv::internal::Stripe*>(image.get() + geometry->stripe_table_offset);
+  auto* stripes =
+      reinterpret_cast<shmkv::internal::Stripe*>(image.get() + geometry->stripe_table_offset);
   for (uint32_t i = 0; i < geometry->stripe_count; ++i) {
     shmkv::platform::InitRobustMutex(&stripes[i].mutex);
   }
@@ -104,14 +106,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint8_t op = data[pos];
     const std::string key = absl::StrCat("key", op % 64 * 5);
     switch (op % 8) {
-      case 0: (void)store.Get(key, &value); break;
-      case 1: (void)store.Put(key, std::string(op * 3, 'p')); break;
-      case 2: (void)store.Delete(key); break;
-      case 3: (void)store.ForEach("key1", [](absl::string_view, absl::string_view, const shmkv::EntryMeta&) { return true; }); break;
-      case 4: (void)store.Check(op & 0x10); break;
-      case 5: (void)store.Increment(key, 1); break;
-      case 6: clock.Advance(700); (void)store.FlushExpired(); break;
-      case 7: (void)store.Stats(); (void)store.Size(); break;
+      case 0:
+        (void)store.Get(key, &value);
+        break;
+      case 1:
+        (void)store.Put(key, std::string(op * 3, 'p'));
+        break;
+      case 2:
+        (void)store.Delete(key);
+        break;
+      case 3:
+        (void)store.ForEach("key1", [](absl::string_view, absl::string_view,
+                                       const shmkv::EntryMeta&) { return true; });
+        break;
+      case 4:
+        (void)store.Check(op & 0x10);
+        break;
+      case 5:
+        (void)store.Increment(key, 1);
+        break;
+      case 6:
+        clock.Advance(700);
+        (void)store.FlushExpired();
+        break;
+      case 7:
+        (void)store.Stats();
+        (void)store.Size();
+        break;
     }
   }
   (void)store.Check(true);
@@ -119,7 +140,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int i = 0; i < 50; ++i) (void)store.Put(absl::StrCat("after", i), std::string(i * 13, 'a'));
   absl::StatusOr<shmkv::CheckReport> report = store.Check(false);
   if (report.ok() && !report->ok) {
-    std::fprintf(stderr, "check after repair still finds problems: %s\n", report->problems[0].c_str());
+    std::fprintf(stderr, "check after repair still finds problems: %s\n",
+                 report->problems[0].c_str());
     __builtin_trap();
   }
   return 0;

@@ -40,9 +40,9 @@ constexpr int kWriters = 4;
 constexpr int kKeysPerWriter = 500;
 
 struct KeyJournal {
-  std::atomic<uint64_t> acked;                // last acknowledged seq (0: none)
+  std::atomic<uint64_t> acked;  // last acknowledged seq (0: none)
   std::atomic<uint32_t> acked_is_delete;
-  std::atomic<uint32_t> unacked_delete;       // a delete was issued since the last ack
+  std::atomic<uint32_t> unacked_delete;  // a delete was issued since the last ack
 };
 
 struct Journal {
@@ -140,7 +140,8 @@ TEST(CrashTorture, KilledWritersNeverCorruptOrHang) {
     ~Cleanup() { (void)Store::Destroy(name); }
   } cleanup{*name};
 
-  void* shared = mmap(nullptr, sizeof(Journal), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* shared =
+      mmap(nullptr, sizeof(Journal), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(shared, MAP_FAILED);
   Journal* journal = new (shared) Journal();
 

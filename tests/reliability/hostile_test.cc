@@ -72,7 +72,8 @@ TEST(Hostile, OtherLayoutVersionIsRefused) {
     raw.header()->layout_version = 99;
   }
   store.Detach();
-  absl::StatusOr<std::unique_ptr<Store>> again = Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+  absl::StatusOr<std::unique_ptr<Store>> again =
+      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(again.status().message(), "layout version 99")) << again.status();
@@ -87,7 +88,8 @@ TEST(Hostile, OtherAbiIsRefused) {
     raw.header()->abi.mutex_size = 24;
   }
   store.Detach();
-  absl::StatusOr<std::unique_ptr<Store>> again = Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+  absl::StatusOr<std::unique_ptr<Store>> again =
+      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(again.status().message(), "ABI")) << again.status();
@@ -102,7 +104,8 @@ TEST(Hostile, CorruptHeaderIsDataLoss) {
     raw.header()->max_value_size ^= 0x100;
   }
   store.Detach();
-  absl::StatusOr<std::unique_ptr<Store>> again = Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+  absl::StatusOr<std::unique_ptr<Store>> again =
+      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kDataLoss) << again.status();
 }
@@ -110,7 +113,8 @@ TEST(Hostile, CorruptHeaderIsDataLoss) {
 TEST(Hostile, ScribbledIndexIsReportedAndRepaired) {
   ScopedStore store;
   ASSERT_TRUE(store.Open().ok());
-  for (int i = 0; i < 200; ++i) ASSERT_TRUE(store->Put(absl::StrCat("k", i), std::string(100, 'v')).ok());
+  for (int i = 0; i < 200; ++i)
+    ASSERT_TRUE(store->Put(absl::StrCat("k", i), std::string(100, 'v')).ok());
   {
     RawSegment raw(store.key());
     ASSERT_TRUE(raw.ok());
@@ -119,8 +123,9 @@ TEST(Hostile, ScribbledIndexIsReportedAndRepaired) {
     // record (the slot's low bit is the low bit of the record's offset), so
     // each points into the middle of a record.
     const uint64_t stripe = internal::Hash64("k0", 2) & (h->stripe_count - 1);
-    uint32_t* buckets = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(h) + h->bucket_table_offset) +
-                        stripe * h->buckets_per_stripe;
+    uint32_t* buckets =
+        reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(h) + h->bucket_table_offset) +
+        stripe * h->buckets_per_stripe;
     int scribbled = 0;
     for (uint32_t b = 0; b < h->buckets_per_stripe; ++b) {
       if (buckets[b] != 0) {
@@ -134,8 +139,10 @@ TEST(Hostile, ScribbledIndexIsReportedAndRepaired) {
   std::string value;
   for (int i = 0; i < 200; ++i) {
     absl::Status s = store->Get(absl::StrCat("k", i), &value);
-    if (s.code() == absl::StatusCode::kDataLoss) ++data_loss;
-    else EXPECT_TRUE(s.ok()) << s;
+    if (s.code() == absl::StatusCode::kDataLoss)
+      ++data_loss;
+    else
+      EXPECT_TRUE(s.ok()) << s;
   }
   EXPECT_GT(data_loss, 0);
   absl::StatusOr<CheckReport> report = store->Check(false);
@@ -157,7 +164,8 @@ TEST(Locks, TimeoutNamesTheHolder) {
   ASSERT_TRUE(store->Put("held", "x").ok());
   PipeEvent holding;
   ChildProcess holder([&] {
-    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+    absl::StatusOr<std::unique_ptr<Store>> s =
+        Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
     if (!s.ok()) return 1;
     (void)(*s)->View("held", [&](absl::string_view, const EntryMeta&) {
       holding.Notify();
@@ -168,7 +176,8 @@ TEST(Locks, TimeoutNamesTheHolder) {
   ASSERT_TRUE(holding.WaitFor(absl::Seconds(10)));
   Options quick = SmallOptions();
   quick.lock_timeout = absl::Milliseconds(200);
-  absl::StatusOr<std::unique_ptr<Store>> impatient = Store::Open(store.name(), quick, OpenMode::kAttach);
+  absl::StatusOr<std::unique_ptr<Store>> impatient =
+      Store::Open(store.name(), quick, OpenMode::kAttach);
   ASSERT_TRUE(impatient.ok());
   std::string value;
   absl::Time start = absl::Now();
@@ -196,7 +205,8 @@ TEST(Removal, SegmentRemovedWhileAttachedKeepsWorking) {
   absl::Status cleared = store->Clear();
   EXPECT_EQ(cleared.code(), absl::StatusCode::kUnavailable) << cleared;
   // New opens find no store.
-  absl::StatusOr<std::unique_ptr<Store>> again = Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+  absl::StatusOr<std::unique_ptr<Store>> again =
+      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
   EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound) << again.status();
 }
 
@@ -235,7 +245,8 @@ TEST(Creation, AbandonedHalfBuiltStoreIsReplaced) {
     raw.header()->init_state = 0;  // as if its creator died while building it
   }
   store.Detach();
-  absl::StatusOr<std::unique_ptr<Store>> attach = Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+  absl::StatusOr<std::unique_ptr<Store>> attach =
+      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
   EXPECT_EQ(attach.status().code(), absl::StatusCode::kFailedPrecondition) << attach.status();
   EXPECT_TRUE(absl::StrContains(attach.status().message(), "never fully initialised"));
   ASSERT_TRUE(store.Open(SmallOptions(), OpenMode::kOpenOrCreate).ok());

@@ -20,21 +20,17 @@ namespace {
 // string_view::substr (and absl::ClippedSubstr, which calls it) references
 // absl's throw helper, a library outside this project's Abseil labels; this
 // clips the same way without it.
-absl::string_view Sub(absl::string_view s, size_t pos,
-                      size_t n = absl::string_view::npos) {
+absl::string_view Sub(absl::string_view s, size_t pos, size_t n = absl::string_view::npos) {
   if (pos > s.size()) pos = s.size();
   return absl::string_view(s.data() + pos, std::min(n, s.size() - pos));
 }
 
-constexpr char kSizeHelp[] =
-    "use bytes or a suffix K/KiB, M/MiB, G/GiB, T/TiB (e.g. 64MiB)";
+constexpr char kSizeHelp[] = "use bytes or a suffix K/KiB, M/MiB, G/GiB, T/TiB (e.g. 64MiB)";
 constexpr char kDurationHelp[] =
     "use a number and a unit ms, s, m, h or d (e.g. 500ms, 30s, 1.5h); a bare "
     "number is seconds";
-constexpr char kIpcKeyHelp[] =
-    "use hex or decimal from 1 to 0xffffffff (e.g. 0x5f3e0001)";
-constexpr char kEscapeHelp[] =
-    "write a backslash as \\\\ and any byte as \\xHH (e.g. user\\x00id)";
+constexpr char kIpcKeyHelp[] = "use hex or decimal from 1 to 0xffffffff (e.g. 0x5f3e0001)";
+constexpr char kEscapeHelp[] = "write a backslash as \\\\ and any byte as \\xHH (e.g. user\\x00id)";
 
 // The bad text for an error message: escaped, quoted, cut to 64 bytes.
 std::string Quote(absl::string_view text) {
@@ -44,11 +40,10 @@ std::string Quote(absl::string_view text) {
   return absl::StrCat("\"", shown, "\"");
 }
 
-absl::Status Bad(absl::string_view what, absl::string_view text,
-                 absl::string_view reason, absl::string_view help) {
+absl::Status Bad(absl::string_view what, absl::string_view text, absl::string_view reason,
+                 absl::string_view help) {
   if (reason.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad ", what, " ", Quote(text), ": ", help));
+    return absl::InvalidArgumentError(absl::StrCat("bad ", what, " ", Quote(text), ": ", help));
   }
   return absl::InvalidArgumentError(
       absl::StrCat("bad ", what, " ", Quote(text), ": ", reason, "; ", help));
@@ -86,8 +81,7 @@ absl::Status CheckLeadingDigit(absl::string_view what, absl::string_view text,
                                absl::string_view help) {
   if (text.empty()) return Bad(what, text, "it is empty", help);
   if (text[0] == '-') {
-    return Bad(what, text, absl::StrCat("a ", what, " cannot be negative"),
-               help);
+    return Bad(what, text, absl::StrCat("a ", what, " cannot be negative"), help);
   }
   if (!IsDigit(text[0])) return Bad(what, text, "", help);
   return absl::OkStatus();
@@ -121,22 +115,16 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
     shift = 30;
   } else if (suffix == "t" || suffix == "tib") {
     shift = 40;
-  } else if (suffix == "kb" || suffix == "mb" || suffix == "gb" ||
-             suffix == "tb") {
+  } else if (suffix == "kb" || suffix == "mb" || suffix == "gb" || suffix == "tb") {
     return Bad(kWhat, text,
                absl::StrCat("decimal suffix \"", Sub(text, pos),
-                            "\" is ambiguous, use the binary one (\"",
-                            Sub(text, pos, 1), "iB\")"),
+                            "\" is ambiguous, use the binary one (\"", Sub(text, pos, 1), "iB\")"),
                kSizeHelp);
   } else {
-    return Bad(kWhat, text,
-               absl::StrCat("unknown suffix ", Quote(Sub(text, pos))),
-               kSizeHelp);
+    return Bad(kWhat, text, absl::StrCat("unknown suffix ", Quote(Sub(text, pos))), kSizeHelp);
   }
-  if (!fits ||
-      (shift > 0 && number > (std::numeric_limits<uint64_t>::max() >> shift))) {
-    return Bad(kWhat, text, "too large, the maximum is 2^64-1 bytes",
-               kSizeHelp);
+  if (!fits || (shift > 0 && number > (std::numeric_limits<uint64_t>::max() >> shift))) {
+    return Bad(kWhat, text, "too large, the maximum is 2^64-1 bytes", kSizeHelp);
   }
   return number << shift;
 }
@@ -145,8 +133,7 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
   constexpr char kWhat[] = "duration";
   constexpr uint64_t kMaxNanos = std::numeric_limits<int64_t>::max();
   auto too_large = [&] {
-    return Bad(kWhat, text, "too large, the maximum is 106751d (2^63-1 ns)",
-               kDurationHelp);
+    return Bad(kWhat, text, "too large, the maximum is 106751d (2^63-1 ns)", kDurationHelp);
   };
   if (absl::Status s = CheckLeadingDigit(kWhat, text, kDurationHelp); !s.ok()) {
     return s;
@@ -163,13 +150,11 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
     while (pos < text.size() && IsDigit(text[pos])) ++pos;
     absl::string_view digits = Sub(text, start, pos - start);
     if (digits.empty()) {
-      return Bad(kWhat, text, "a digit must follow the decimal point",
-                 kDurationHelp);
+      return Bad(kWhat, text, "a digit must follow the decimal point", kDurationHelp);
     }
     while (!digits.empty() && digits.back() == '0') digits.remove_suffix(1);
     if (digits.size() > 9) {
-      return Bad(kWhat, text, "at most 9 decimal places are accepted",
-                 kDurationHelp);
+      return Bad(kWhat, text, "at most 9 decimal places are accepted", kDurationHelp);
     }
     for (size_t i = 0; i < 9; ++i) {
       billionths = billionths * 10 + (i < digits.size() ? digits[i] - '0' : 0);
@@ -189,9 +174,7 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
   } else if (unit == "d") {
     seconds_per_unit = 86400;
   } else {
-    return Bad(kWhat, text,
-               absl::StrCat("unknown unit ", Quote(Sub(text, pos))),
-               kDurationHelp);
+    return Bad(kWhat, text, absl::StrCat("unknown unit ", Quote(Sub(text, pos))), kDurationHelp);
   }
 
   // The value in billionths of the unit, then in nanoseconds.
@@ -203,8 +186,7 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
   uint64_t nanos = 0;
   if (seconds_per_unit == 0) {
     if (scaled % 1000 != 0) {
-      return Bad(kWhat, text, "it is not a whole number of nanoseconds",
-                 kDurationHelp);
+      return Bad(kWhat, text, "it is not a whole number of nanoseconds", kDurationHelp);
     }
     nanos = scaled / 1000;
   } else if (__builtin_mul_overflow(scaled, seconds_per_unit, &nanos)) {
@@ -222,15 +204,12 @@ absl::StatusOr<key_t> ParseIpcKey(absl::string_view text) {
   }
   uint64_t value = 0;
   bool too_large = false;
-  if (text.size() >= 2 && text[0] == '0' &&
-      (text[1] == 'x' || text[1] == 'X')) {
-    if (text.size() == 2)
-      return Bad(kWhat, text, "no digits after 0x", kIpcKeyHelp);
+  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    if (text.size() == 2) return Bad(kWhat, text, "no digits after 0x", kIpcKeyHelp);
     for (size_t i = 2; i < text.size(); ++i) {
       const int digit = HexValue(text[i]);
       if (digit < 0) {
-        return Bad(kWhat, text, absl::StrCat("not a hex digit at byte ", i),
-                   kIpcKeyHelp);
+        return Bad(kWhat, text, absl::StrCat("not a hex digit at byte ", i), kIpcKeyHelp);
       }
       value = value * 16 + static_cast<uint64_t>(digit);
       if (value > 0xffffffffu) too_large = true;
@@ -247,9 +226,7 @@ absl::StatusOr<key_t> ParseIpcKey(absl::string_view text) {
     return Bad(kWhat, text, "too large, keys are 32 bits", kIpcKeyHelp);
   }
   if (value == 0) {
-    return Bad(kWhat, text,
-               "0 is IPC_PRIVATE, which cannot name a shared store",
-               kIpcKeyHelp);
+    return Bad(kWhat, text, "0 is IPC_PRIVATE, which cannot name a shared store", kIpcKeyHelp);
   }
   return static_cast<key_t>(static_cast<uint32_t>(value));
 }
@@ -283,8 +260,7 @@ absl::StatusOr<std::string> UnescapeKey(absl::string_view text) {
       continue;
     }
     if (i + 1 >= text.size()) {
-      return Bad(kWhat, text,
-                 absl::StrCat("lone backslash at the end (byte ", i, ")"),
+      return Bad(kWhat, text, absl::StrCat("lone backslash at the end (byte ", i, ")"),
                  kEscapeHelp);
     }
     if (text[i + 1] == '\\') {
@@ -296,18 +272,15 @@ absl::StatusOr<std::string> UnescapeKey(absl::string_view text) {
       const int hi = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
       const int lo = i + 3 < text.size() ? HexValue(text[i + 3]) : -1;
       if (hi < 0 || lo < 0) {
-        return Bad(kWhat, text,
-                   absl::StrCat("\\x at byte ", i, " needs two hex digits"),
+        return Bad(kWhat, text, absl::StrCat("\\x at byte ", i, " needs two hex digits"),
                    kEscapeHelp);
       }
       out += static_cast<char>(hi * 16 + lo);
       i += 3;
       continue;
     }
-    return Bad(
-        kWhat, text,
-        absl::StrCat("unknown escape ", Quote(Sub(text, i, 2)), " at byte ", i),
-        kEscapeHelp);
+    return Bad(kWhat, text, absl::StrCat("unknown escape ", Quote(Sub(text, i, 2)), " at byte ", i),
+               kEscapeHelp);
   }
   return out;
 }
@@ -341,22 +314,18 @@ std::string JsonString(absl::string_view bytes) {
   return out;
 }
 
-std::string Base64(absl::string_view bytes) {
-  return absl::Base64Escape(bytes);
-}
+std::string Base64(absl::string_view bytes) { return absl::Base64Escape(bytes); }
 
 std::string FormatBytes(uint64_t bytes) {
   if (bytes < 1024) return absl::StrCat(bytes, " B");
-  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB",
-                                           "TiB", "PiB", "EiB"};
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   int unit = 0;
   // Tenths of the unit, rounded to nearest; move up a unit when rounding
   // reaches 1024.0 (so 1048575 bytes is "1.0 MiB", not "1024.0 KiB").
   auto tenths = [bytes](int u) {
     const unsigned shift = 10 * static_cast<unsigned>(u + 1);
     const unsigned __int128 scaled = static_cast<unsigned __int128>(bytes) * 10;
-    const unsigned __int128 half = static_cast<unsigned __int128>(1)
-                                   << (shift - 1);
+    const unsigned __int128 half = static_cast<unsigned __int128>(1) << (shift - 1);
     return static_cast<uint64_t>((scaled + half) >> shift);
   };
   while (unit < 5 && tenths(unit) >= 10240) ++unit;
@@ -371,10 +340,8 @@ std::string FormatDuration(absl::Duration duration) {
   const int64_t secs = absl::IDivDuration(duration, absl::Seconds(1), &rem);
   const int64_t rem_nanos = absl::ToInt64Nanoseconds(rem);  // |rem| < 1s
   const bool negative = secs < 0 || rem_nanos < 0;
-  const uint64_t s =
-      secs < 0 ? 0 - static_cast<uint64_t>(secs) : static_cast<uint64_t>(secs);
-  const uint64_t ns =
-      static_cast<uint64_t>(rem_nanos < 0 ? -rem_nanos : rem_nanos);
+  const uint64_t s = secs < 0 ? 0 - static_cast<uint64_t>(secs) : static_cast<uint64_t>(secs);
+  const uint64_t ns = static_cast<uint64_t>(rem_nanos < 0 ? -rem_nanos : rem_nanos);
   const char* sign = negative ? "-" : "";
 
   // Digits of `frac` (out of 10^width) with trailing zeros removed.

@@ -20,16 +20,15 @@ namespace {
 // string_view::substr (and absl::ClippedSubstr, which calls it) references
 // absl's throw helper, a library outside this project's Abseil labels; this
 // clips the same way without it.
-absl::string_view Sub(absl::string_view s, size_t pos,
-                      size_t n = absl::string_view::npos) {
+absl::string_view Sub(absl::string_view s, size_t pos, size_t n = absl::string_view::npos) {
   if (pos > s.size()) pos = s.size();
   return absl::string_view(s.data() + pos, std::min(n, s.size() - pos));
 }
 
 void Check(bool condition, const char* what, absl::string_view input) {
   if (condition) return;
-  std::fprintf(stderr, "parse_fuzzer: invariant failed: %s (input \"%s\")\n",
-               what, shmkv::cli::EscapeKey(Sub(input, 0, 200)).c_str());
+  std::fprintf(stderr, "parse_fuzzer: invariant failed: %s (input \"%s\")\n", what,
+               shmkv::cli::EscapeKey(Sub(input, 0, 200)).c_str());
   std::abort();
 }
 
@@ -44,8 +43,7 @@ int HexDigit(char c) {
 // \" and \\ are the characters, \u00XX is the byte XX. Returns false if the
 // text is not in that form.
 bool DecodeJsonStringBytes(absl::string_view json, std::string* out) {
-  if (json.size() < 2 || json.front() != '"' || json.back() != '"')
-    return false;
+  if (json.size() < 2 || json.front() != '"' || json.back() != '"') return false;
   json = Sub(json, 1, json.size() - 2);
   out->clear();
   for (size_t i = 0; i < json.size(); ++i) {
@@ -94,8 +92,7 @@ bool IsUtf8(absl::string_view s) {
     }
     if (i + static_cast<size_t>(extra) >= s.size()) return false;
     for (int k = 1; k <= extra; ++k) {
-      const unsigned char c =
-          static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+      const unsigned char c = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
       if ((c & 0xc0) != 0x80) return false;
       cp = (cp << 6) | (c & 0x3f);
     }
@@ -127,8 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const char* suffix;
       int shift;
     };
-    static constexpr Unit kUnits[] = {
-        {"KiB", 10}, {"m", 20}, {"GIB", 30}, {"t", 40}};
+    static constexpr Unit kUnits[] = {{"KiB", 10}, {"m", 20}, {"GIB", 30}, {"t", 40}};
     for (const Unit& unit : kUnits) {
       if (*v % (uint64_t{1} << unit.shift) != 0) continue;
       again = cli::ParseSize(absl::StrCat(*v >> unit.shift, unit.suffix));
@@ -139,15 +135,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   if (absl::StatusOr<absl::Duration> d = cli::ParseDuration(input); d.ok()) {
-    Check(*d >= absl::ZeroDuration() && *d < absl::InfiniteDuration(),
-          "ParseDuration range", input);
+    Check(*d >= absl::ZeroDuration() && *d < absl::InfiniteDuration(), "ParseDuration range",
+          input);
     const std::string formatted = cli::FormatDuration(*d);
     absl::StatusOr<absl::Duration> again = cli::ParseDuration(formatted);
-    Check(again.ok() && *again == *d, "ParseDuration(FormatDuration(d)) == d",
-          input);
+    Check(again.ok() && *again == *d, "ParseDuration(FormatDuration(d)) == d", input);
   } else {
-    Check(absl::IsInvalidArgument(d.status()), "ParseDuration error code",
-          input);
+    Check(absl::IsInvalidArgument(d.status()), "ParseDuration error code", input);
   }
 
   if (absl::StatusOr<key_t> k = cli::ParseIpcKey(input); k.ok()) {
@@ -167,16 +161,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(c >= 0x20 && c <= 0x7e, "EscapeKey output is printable ASCII", input);
   }
   absl::StatusOr<std::string> unescaped = cli::UnescapeKey(escaped);
-  Check(unescaped.ok() && *unescaped == input, "UnescapeKey(EscapeKey(s)) == s",
-        input);
+  Check(unescaped.ok() && *unescaped == input, "UnescapeKey(EscapeKey(s)) == s", input);
   // The input read as escaped text: if accepted, its canonical form is stable.
   if (absl::StatusOr<std::string> raw = cli::UnescapeKey(input); raw.ok()) {
     Check(raw->size() <= input.size(), "UnescapeKey never grows", input);
     absl::StatusOr<std::string> back = cli::UnescapeKey(cli::EscapeKey(*raw));
     Check(back.ok() && *back == *raw, "UnescapeKey round trip", input);
   } else {
-    Check(absl::IsInvalidArgument(raw.status()), "UnescapeKey error code",
-          input);
+    Check(absl::IsInvalidArgument(raw.status()), "UnescapeKey error code", input);
   }
 
   // JsonString output is valid UTF-8, has no raw control characters, and
@@ -204,9 +196,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   std::string unbase64;
-  Check(
-      absl::Base64Unescape(cli::Base64(input), &unbase64) && unbase64 == input,
-      "Base64 round trip", input);
+  Check(absl::Base64Unescape(cli::Base64(input), &unbase64) && unbase64 == input,
+        "Base64 round trip", input);
 
   // Formatting arbitrary numbers must not crash and must stay short.
   const uint64_t n = LoadU64(input);
@@ -223,8 +214,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size >= 16) {
     // Durations beyond the int64-nanosecond range, in whole seconds.
     const int64_t secs = static_cast<int64_t>(LoadU64(Sub(input, 8)));
-    Check(!cli::FormatDuration(absl::Seconds(secs)).empty(), "FormatDuration",
-          input);
+    Check(!cli::FormatDuration(absl::Seconds(secs)).empty(), "FormatDuration", input);
   }
   return 0;
 }

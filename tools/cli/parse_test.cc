@@ -24,8 +24,7 @@ using ::testing::HasSubstr;
 
 // Expects an InvalidArgument error whose message contains every fragment.
 template <typename T>
-void ExpectBad(const absl::StatusOr<T>& result,
-               const std::vector<std::string>& fragments) {
+void ExpectBad(const absl::StatusOr<T>& result, const std::vector<std::string>& fragments) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   for (const std::string& f : fragments) {
@@ -92,8 +91,7 @@ TEST(ParseSize, LongJunkIsCutInTheMessage) {
   const std::string junk(1000, 'z');
   absl::StatusOr<uint64_t> r = ParseSize(junk);
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(r.status().message()),
-              HasSubstr(std::string(64, 'z') + "...\""));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr(std::string(64, 'z') + "...\""));
   EXPECT_LT(r.status().message().size(), 300u);
 }
 
@@ -114,8 +112,7 @@ TEST(ParseDuration, Forms) {
   EXPECT_EQ(ParseDuration("1.250000000000s").value(), absl::Milliseconds(1250));
   EXPECT_EQ(ParseDuration("500MS").value(), absl::Milliseconds(500));
   EXPECT_EQ(ParseDuration("2H").value(), absl::Hours(2));
-  EXPECT_EQ(ParseDuration("9223372036.854775807s").value(),
-            absl::Nanoseconds(INT64_MAX));
+  EXPECT_EQ(ParseDuration("9223372036.854775807s").value(), absl::Nanoseconds(INT64_MAX));
   EXPECT_EQ(ParseDuration("106751d").value(), absl::Hours(24 * 106751));
 }
 
@@ -203,12 +200,10 @@ TEST(JsonString, Forms) {
   EXPECT_EQ(JsonString(""), "\"\"");
   EXPECT_EQ(JsonString("plain"), "\"plain\"");
   EXPECT_EQ(JsonString("say \"hi\" \\o/"), "\"say \\\"hi\\\" \\\\o/\"");
-  EXPECT_EQ(JsonString(absl::string_view("\0\n\x1f\x7f", 4)),
-            "\"\\u0000\\u000a\\u001f\\u007f\"");
+  EXPECT_EQ(JsonString(absl::string_view("\0\n\x1f\x7f", 4)), "\"\\u0000\\u000a\\u001f\\u007f\"");
   // Well-formed UTF-8 (2, 3 and 4 bytes, and the highest code point) is kept.
-  EXPECT_EQ(
-      JsonString("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"),
-      "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"");
+  EXPECT_EQ(JsonString("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"),
+            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"");
 }
 
 TEST(JsonString, InvalidUtf8BytesBecomeLatin1Escapes) {
@@ -269,12 +264,10 @@ TEST(FormatDuration, ParseReadsItBack) {
   for (absl::Duration d :
        {absl::ZeroDuration(), absl::Nanoseconds(1), absl::Nanoseconds(999999),
         absl::Microseconds(1), absl::Milliseconds(999), absl::Seconds(1),
-        absl::Seconds(1) + absl::Nanoseconds(1), absl::Seconds(59),
-        absl::Minutes(59), absl::Hours(23), absl::Hours(25),
-        absl::Hours(24 * 365) + absl::Milliseconds(3),
+        absl::Seconds(1) + absl::Nanoseconds(1), absl::Seconds(59), absl::Minutes(59),
+        absl::Hours(23), absl::Hours(25), absl::Hours(24 * 365) + absl::Milliseconds(3),
         absl::Nanoseconds(INT64_MAX)}) {
-    EXPECT_EQ(ParseDuration(cli::FormatDuration(d)).value(), d)
-        << cli::FormatDuration(d);
+    EXPECT_EQ(ParseDuration(cli::FormatDuration(d)).value(), d) << cli::FormatDuration(d);
   }
 }
 
@@ -309,8 +302,7 @@ TEST(ParseFuzzer, SeedInputs) {
       std::string(20, '\xff'),
   };
   for (const std::string& seed : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()),
-                           seed.size());
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
   }
 }
 

@@ -13,8 +13,7 @@ namespace {
 
 constexpr FlagInfo kFlags[] = {
     // Store selection (every command that opens a store).
-    {"key", FlagKind::kValue, "KEY",
-     "the store's System V IPC key, hex (0x5f3e0001) or decimal"},
+    {"key", FlagKind::kValue, "KEY", "the store's System V IPC key, hex (0x5f3e0001) or decimal"},
     {"path", FlagKind::kValue, "FILE",
      "name the store by an existing file instead (ftok(3) turns it into the key)"},
     {"proj", FlagKind::kValue, "N", "ftok project id 1..255 used with --path (default 1)"},

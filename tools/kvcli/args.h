@@ -27,7 +27,7 @@ enum class FlagKind {
 };
 
 struct FlagInfo {
-  const char* name;        // without the dashes
+  const char* name;  // without the dashes
   FlagKind kind;
   const char* value_name;  // "SIZE"; empty for switches
   const char* help;        // one line
@@ -37,11 +37,11 @@ struct FlagInfo {
 const FlagInfo* FindFlag(absl::string_view name);
 
 struct ParsedArgs {
-  std::string command;  // first argument that is not a flag; empty if none
-  std::vector<std::string> positionals;  // the arguments after the command
+  std::string command;                       // first argument that is not a flag; empty if none
+  std::vector<std::string> positionals;      // the arguments after the command
   std::map<std::string, std::string> flags;  // name -> value ("" for switches)
-  bool help = false;    // --help or -h anywhere
-  std::string error;    // first syntax error, e.g. "unknown flag --foo"
+  bool help = false;                         // --help or -h anywhere
+  std::string error;                         // first syntax error, e.g. "unknown flag --foo"
 
   bool Has(absl::string_view name) const { return flags.count(std::string(name)) > 0; }
   // nullptr when absent.

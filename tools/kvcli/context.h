@@ -29,8 +29,8 @@ namespace kvcli {
 
 class Context {
  public:
-  Context(const CommandSpec& spec, ParsedArgs args, std::FILE* in, std::FILE* out,
-          std::FILE* err, const RunOptions& options)
+  Context(const CommandSpec& spec, ParsedArgs args, std::FILE* in, std::FILE* out, std::FILE* err,
+          const RunOptions& options)
       : spec_(spec), args_(std::move(args)), in_(in), out_(out), err_(err), options_(options) {}
 
   const CommandSpec& spec() const { return spec_; }
@@ -136,11 +136,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreName& name, const Op
                                                  OpenMode mode);
 
 // Shared formatting.
-std::string KeyHex(key_t key);                // "0x5f3e0001"
-std::string ModeText(int mode);               // "0600"
-std::string UserName(uid_t uid);              // "root", or "" if unknown
-std::string TtlText(absl::Duration ttl);      // "30s", "none"
-int64_t TtlMillis(absl::Duration ttl);        // -1 for never; >= 1 otherwise
+std::string KeyHex(key_t key);            // "0x5f3e0001"
+std::string ModeText(int mode);           // "0600"
+std::string UserName(uid_t uid);          // "root", or "" if unknown
+std::string TtlText(absl::Duration ttl);  // "30s", "none"
+int64_t TtlMillis(absl::Duration ttl);    // -1 for never; >= 1 otherwise
 // `message` with control characters (newlines included) shown as \xHH, so
 // that every error stays on one line.
 std::string OneLine(absl::string_view message);

@@ -19,21 +19,20 @@ std::vector<FlagUse> WithCreateFlags(std::vector<FlagUse> flags) {
 
 std::vector<CommandSpec> BuildCommands() {
   std::vector<CommandSpec> c;
-  c.push_back({"create",
-               "--key=KEY|--path=FILE [--capacity=SIZE] [--mode=OCTAL] [--max-value=SIZE] "
-               "[--max-key=N] [--stripes=N] [--items=N] [--default-ttl=DUR] [--no-evict] "
-               "[--huge-pages]",
-               "create a store (fails if one exists)",
-               "Creates a new, empty store. Fails (exit 3) if a store or any other\n"
-               "segment already exists at that key. The settings are fixed for the life\n"
-               "of the store; kvcli info shows them. Prints one line describing it.",
-               "kvcli create --key=0x5f3e0001 --capacity=64MiB\n"
-               "kvcli create --path=/var/run/app.cache --capacity=1GiB --mode=0660 --default-ttl=1h",
-               true,
-               WithCreateFlags({}),
-               0,
-               0});
-  c.push_back({"info", "--key=KEY|--path=FILE [--json]",
+  c.push_back(
+      {"create",
+       "--key=KEY|--path=FILE [--capacity=SIZE] [--mode=OCTAL] [--max-value=SIZE] "
+       "[--max-key=N] [--stripes=N] [--items=N] [--default-ttl=DUR] [--no-evict] "
+       "[--huge-pages]",
+       "create a store (fails if one exists)",
+       "Creates a new, empty store. Fails (exit 3) if a store or any other\n"
+       "segment already exists at that key. The settings are fixed for the life\n"
+       "of the store; kvcli info shows them. Prints one line describing it.",
+       "kvcli create --key=0x5f3e0001 --capacity=64MiB\n"
+       "kvcli create --path=/var/run/app.cache --capacity=1GiB --mode=0660 --default-ttl=1h",
+       true, WithCreateFlags({}), 0, 0});
+  c.push_back({"info",
+               "--key=KEY|--path=FILE [--json]",
                "show settings, owner, size and attached processes",
                "Shows the store's name, System V ids, layout version, capacity and\n"
                "limits, creation time and creator, owner and mode, the number of\n"
@@ -44,7 +43,8 @@ std::vector<CommandSpec> BuildCommands() {
                {{"json"}},
                0,
                0});
-  c.push_back({"stats", "--key=KEY|--path=FILE [--json] [--watch[=SECONDS]] [--count=N]",
+  c.push_back({"stats",
+               "--key=KEY|--path=FILE [--json] [--watch[=SECONDS]] [--count=N]",
                "show counters; --watch refreshes them like top",
                "Prints the store's counters: entries, bytes, hits, misses, puts,\n"
                "deletes, evictions, expirations, lock waits. Counters start at zero\n"
@@ -60,7 +60,8 @@ std::vector<CommandSpec> BuildCommands() {
                {{"json"}, {"watch"}, {"count"}},
                0,
                0});
-  c.push_back({"get", "--key=KEY|--path=FILE KEY [--meta] [--json] [--escaped]",
+  c.push_back({"get",
+               "--key=KEY|--path=FILE KEY [--meta] [--json] [--escaped]",
                "print a value (raw bytes, no newline added)",
                "Writes the value of KEY to stdout exactly as stored: binary values are\n"
                "safe, and no newline is added. Exit 1 if the key does not exist (or\n"
@@ -70,7 +71,8 @@ std::vector<CommandSpec> BuildCommands() {
                "kvcli get --key=0x5f3e0001 user:42\n"
                "kvcli get --key=0x5f3e0001 user:42 --meta > value.bin",
                true,
-               {{"meta"}, {"json", "print a JSON object with the value (base64) and its metadata"},
+               {{"meta"},
+                {"json", "print a JSON object with the value (base64) and its metadata"},
                 {"escaped"}},
                1,
                1});
@@ -90,33 +92,43 @@ std::vector<CommandSpec> BuildCommands() {
                {{"ttl"}, {"if-absent"}, {"if-present"}, {"cas"}, {"flags"}, {"escaped"}},
                2,
                2});
-  c.push_back({"del", "--key=KEY|--path=FILE KEY [--escaped]", "delete an entry",
+  c.push_back({"del",
+               "--key=KEY|--path=FILE KEY [--escaped]",
+               "delete an entry",
                "Deletes KEY. Prints nothing on success; exit 1 if the key does not exist.",
-               "kvcli del --key=0x5f3e0001 user:42", true, {{"escaped"}}, 1, 1});
-  c.push_back({"incr", "--key=KEY|--path=FILE KEY [DELTA] [--init=N] [--ttl=DUR|none] [--escaped]",
-               "add to a decimal counter and print the result",
-               "Adds DELTA (default 1; may be negative) to the decimal number stored at\n"
-               "KEY and prints the new value. A missing key is created holding\n"
-               "--init plus DELTA, with --ttl (the TTL applies only on creation). The\n"
-               "result wraps around on 64-bit overflow. Exit 1 if the value is not a\n"
-               "number.",
-               "kvcli incr --key=0x5f3e0001 visits\n"
-               "kvcli incr --key=0x5f3e0001 stock:7 -3 --init=100",
+               "kvcli del --key=0x5f3e0001 user:42",
                true,
-               {{"init"}, {"ttl", "TTL of the entry when incr creates it; none = never"},
-                {"escaped"}},
-               1,
-               2});
-  c.push_back({"touch", "--key=KEY|--path=FILE KEY --ttl=DUR|none [--escaped]",
-               "change an entry's TTL",
-               "Sets the TTL of KEY, counted from now; --ttl=none makes it never expire.\n"
-               "Prints nothing; exit 1 if the key does not exist.",
-               "kvcli touch --key=0x5f3e0001 session:9 --ttl=30m", true,
-               {{"ttl", "the new TTL, counted from now (required); none = never expire"},
-                {"escaped"}},
+               {{"escaped"}},
                1,
                1});
-  c.push_back({"keys", "--key=KEY|--path=FILE [--prefix=P] [--limit=N] [--long] [--json] [--escaped]",
+  c.push_back(
+      {"incr",
+       "--key=KEY|--path=FILE KEY [DELTA] [--init=N] [--ttl=DUR|none] [--escaped]",
+       "add to a decimal counter and print the result",
+       "Adds DELTA (default 1; may be negative) to the decimal number stored at\n"
+       "KEY and prints the new value. A missing key is created holding\n"
+       "--init plus DELTA, with --ttl (the TTL applies only on creation). The\n"
+       "result wraps around on 64-bit overflow. Exit 1 if the value is not a\n"
+       "number.",
+       "kvcli incr --key=0x5f3e0001 visits\n"
+       "kvcli incr --key=0x5f3e0001 stock:7 -3 --init=100",
+       true,
+       {{"init"}, {"ttl", "TTL of the entry when incr creates it; none = never"}, {"escaped"}},
+       1,
+       2});
+  c.push_back(
+      {"touch",
+       "--key=KEY|--path=FILE KEY --ttl=DUR|none [--escaped]",
+       "change an entry's TTL",
+       "Sets the TTL of KEY, counted from now; --ttl=none makes it never expire.\n"
+       "Prints nothing; exit 1 if the key does not exist.",
+       "kvcli touch --key=0x5f3e0001 session:9 --ttl=30m",
+       true,
+       {{"ttl", "the new TTL, counted from now (required); none = never expire"}, {"escaped"}},
+       1,
+       1});
+  c.push_back({"keys",
+               "--key=KEY|--path=FILE [--prefix=P] [--limit=N] [--long] [--json] [--escaped]",
                "list keys, one a line",
                "Prints the live keys, one a line, in no particular order (pipe to sort).\n"
                "A key is printed as is unless it holds a backslash or bytes that are not\n"
@@ -126,11 +138,15 @@ std::vector<CommandSpec> BuildCommands() {
                "kvcli keys --key=0x5f3e0001 --prefix=user: --limit=20\n"
                "kvcli keys --key=0x5f3e0001 --long | sort -k5",
                true,
-               {{"prefix"}, {"limit"}, {"long"}, {"json", "print one JSON object per key, a line each"},
+               {{"prefix"},
+                {"limit"},
+                {"long"},
+                {"json", "print one JSON object per key, a line each"},
                 {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"}},
                0,
                0});
-  c.push_back({"dump", "--key=KEY|--path=FILE --out=FILE|- [--format=binary|jsonl]",
+  c.push_back({"dump",
+               "--key=KEY|--path=FILE --out=FILE|- [--format=binary|jsonl]",
                "write every entry to a snapshot file",
                "Writes every live entry (key, value, remaining TTL, version, flags) to\n"
                "a snapshot that kvcli load reads back, even into a new store. Writers may\n"
@@ -158,40 +174,57 @@ std::vector<CommandSpec> BuildCommands() {
                "create it first. Prints how many entries were loaded.",
                "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
                "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
-               true,
-               WithCreateFlags({{"in"}, {"create"}}),
-               0,
-               0});
-  c.push_back({"check", "--key=KEY|--path=FILE [--repair] [--json]",
+               true, WithCreateFlags({{"in"}, {"create"}}), 0, 0});
+  c.push_back({"check",
+               "--key=KEY|--path=FILE [--repair] [--json]",
                "verify the store's structure; --repair fixes it",
                "Verifies the whole store under its store-wide lock (other processes wait)\n"
                "and prints each problem found. --repair also rebuilds damaged indexes\n"
                "from the entry logs and drops entries it cannot read, printing each\n"
                "repair. Exit 0 if no problem remains, 3 if problems remain.",
-               "kvcli check --key=0x5f3e0001\nkvcli check --key=0x5f3e0001 --repair", true,
-               {{"repair"}, {"json"}}, 0, 0});
-  c.push_back({"flush", "--key=KEY|--path=FILE [--expired]",
+               "kvcli check --key=0x5f3e0001\nkvcli check --key=0x5f3e0001 --repair",
+               true,
+               {{"repair"}, {"json"}},
+               0,
+               0});
+  c.push_back({"flush",
+               "--key=KEY|--path=FILE [--expired]",
                "remove every entry (or only the expired ones)",
                "Removes every entry and prints how many the store held; the store\n"
                "itself, its settings and counters stay. With --expired, removes only\n"
                "entries whose TTL has run out (otherwise reclaimed lazily) and prints\n"
                "how many.",
-               "kvcli flush --key=0x5f3e0001 --expired", true, {{"expired"}}, 0, 0});
-  c.push_back({"destroy", "--key=KEY|--path=FILE", "remove the store",
+               "kvcli flush --key=0x5f3e0001 --expired",
+               true,
+               {{"expired"}},
+               0,
+               0});
+  c.push_back({"destroy",
+               "--key=KEY|--path=FILE",
+               "remove the store",
                "Removes the store's segment and semaphore set: its contents are gone.\n"
                "Processes still attached keep working on their detached copy until they\n"
                "exit; new opens find no store. A segment that is not a shmkv store is\n"
                "left alone (exit 3).",
-               "kvcli destroy --key=0x5f3e0001", true, {}, 0, 0});
-  c.push_back({"ls", "[--all] [--json]", "list every shmkv store on this host",
-               "Lists the shmkv stores on this host from /proc/sysvipc/shm: key, shm id,\n"
-               "segment size, entries, attached processes (besides kvcli), owner and\n"
-               "mode. kvcli attaches to each store only to read its info and counters.\n"
-               "Segments that are not shmkv stores, or that this user may not read, are\n"
-               "only counted unless --all lists them too.",
-               "kvcli ls\nkvcli ls --all --json", false,
-               {{"all"}, {"json"}, {"lock-timeout", "longest wait for each store's lock (default 1s)"}},
-               0, 0});
+               "kvcli destroy --key=0x5f3e0001",
+               true,
+               {},
+               0,
+               0});
+  c.push_back(
+      {"ls",
+       "[--all] [--json]",
+       "list every shmkv store on this host",
+       "Lists the shmkv stores on this host from /proc/sysvipc/shm: key, shm id,\n"
+       "segment size, entries, attached processes (besides kvcli), owner and\n"
+       "mode. kvcli attaches to each store only to read its info and counters.\n"
+       "Segments that are not shmkv stores, or that this user may not read, are\n"
+       "only counted unless --all lists them too.",
+       "kvcli ls\nkvcli ls --all --json",
+       false,
+       {{"all"}, {"json"}, {"lock-timeout", "longest wait for each store's lock (default 1s)"}},
+       0,
+       0});
   return c;
 }
 
@@ -232,13 +265,13 @@ bool CommandTakesFlag(const CommandSpec& spec, absl::string_view name) {
 }
 
 std::string UsageLine(const CommandSpec& spec) {
-  return absl::StrCat("usage: kvcli ", spec.name, " ", spec.synopsis,
-                      "  (more: kvcli help ", spec.name, ")");
+  return absl::StrCat("usage: kvcli ", spec.name, " ", spec.synopsis, "  (more: kvcli help ",
+                      spec.name, ")");
 }
 
 std::string CommandHelp(const CommandSpec& spec) {
-  std::string text = absl::StrCat("usage: kvcli ", spec.name, " ", spec.synopsis, "\n\n",
-                                  spec.description, "\n");
+  std::string text =
+      absl::StrCat("usage: kvcli ", spec.name, " ", spec.synopsis, "\n\n", spec.description, "\n");
   if (!spec.flags.empty()) {
     text += "\nFlags:\n";
     for (const FlagUse& use : spec.flags) {
@@ -317,56 +350,56 @@ std::string ShortUsage() {
 }
 
 std::string JsonHelp() {
-  return
-      "--json output: one JSON object (keys and stats --watch: one object a line).\n"
-      "Field names are stable; new fields may be added. Byte strings that may not\n"
-      "be text (keys, values) come as base64 in *_b64 fields; a plain \"key\" or\n"
-      "\"value\" field is for display (bytes that are not UTF-8 show as U+00XX).\n"
-      "Sizes are bytes, times are Unix milliseconds, TTLs are milliseconds with\n"
-      "-1 meaning never expires.\n"
-      "\n"
-      "kvcli info --json\n"
-      "  name, key (\"0x5f3e0001\"), key_decimal, shm_id, sem_id, layout_version,\n"
-      "  segment_bytes, capacity, lock_stripes, buckets, max_key_size,\n"
-      "  max_value_size, evict (bool), huge_pages (bool), default_ttl_ms (0 = none), created_at_ms,\n"
-      "  created_at (RFC 3339, UTC), creator_uid, creator_pid, owner_uid, owner\n"
-      "  (user name or \"\"), mode (\"0600\"), attached_processes (not counting\n"
-      "  kvcli), removed (bool), items, warnings (array of strings)\n"
-      "\n"
-      "kvcli stats --json\n"
-      "  items, hits, misses, puts, deletes, evictions, expirations, key_bytes,\n"
-      "  value_bytes, bytes_used, capacity, index_entries, index_limit (entries\n"
-      "  the hash index holds and can hold; see kvcli create --items),\n"
-      "  lock_waits, owner_deaths_recovered,\n"
-      "  hit_ratio (hits / (hits + misses); null before the first read)\n"
-      "  with --watch also: time_ms, interval_ms, and per-second rates over the\n"
-      "  last interval (null on the first line): ops_per_sec (gets + puts +\n"
-      "  deletes), gets_per_sec, puts_per_sec, deletes_per_sec,\n"
-      "  evictions_per_sec, expirations_per_sec, interval_hit_ratio\n"
-      "\n"
-      "kvcli keys --json (one object a line)\n"
-      "  key (display), key_b64, key_escaped (the form keys prints), size,\n"
-      "  ttl_ms, version, flags\n"
-      "\n"
-      "kvcli get --json\n"
-      "  key, key_b64, value (only when the value is UTF-8), value_b64, size,\n"
-      "  version, flags, ttl_ms, expires_at_ms (0 = never)\n"
-      "\n"
-      "kvcli check --json\n"
-      "  ok (no problem found before repair), problems, repairs (arrays of\n"
-      "  strings), entries_checked, entries_dropped, repaired (bool: --repair was\n"
-      "  given), remaining_problems (array: what a re-check after the repair still\n"
-      "  finds), clean (bool: no problem remains; exit 0)\n"
-      "\n"
-      "kvcli ls --json\n"
-      "  stores: array of objects: key, key_decimal, shm_id, segment_bytes,\n"
-      "    capacity, items, attached_processes, owner_uid, owner, mode, name\n"
-      "  others: with --all, array of objects: key, key_decimal, shm_id,\n"
-      "    segment_bytes, attached_processes, owner_uid, owner, mode, status,\n"
-      "    detail. status is not_shmkv (no shmkv header), permission_denied,\n"
-      "    private (key 0), incompatible (a shmkv store this build cannot open:\n"
-      "    other layout version or ABI, unfinished or corrupt header) or error\n"
-      "  others_count: how many segments are not listed in stores\n";
+  return "--json output: one JSON object (keys and stats --watch: one object a line).\n"
+         "Field names are stable; new fields may be added. Byte strings that may not\n"
+         "be text (keys, values) come as base64 in *_b64 fields; a plain \"key\" or\n"
+         "\"value\" field is for display (bytes that are not UTF-8 show as U+00XX).\n"
+         "Sizes are bytes, times are Unix milliseconds, TTLs are milliseconds with\n"
+         "-1 meaning never expires.\n"
+         "\n"
+         "kvcli info --json\n"
+         "  name, key (\"0x5f3e0001\"), key_decimal, shm_id, sem_id, layout_version,\n"
+         "  segment_bytes, capacity, lock_stripes, buckets, max_key_size,\n"
+         "  max_value_size, evict (bool), huge_pages (bool), default_ttl_ms (0 = none), "
+         "created_at_ms,\n"
+         "  created_at (RFC 3339, UTC), creator_uid, creator_pid, owner_uid, owner\n"
+         "  (user name or \"\"), mode (\"0600\"), attached_processes (not counting\n"
+         "  kvcli), removed (bool), items, warnings (array of strings)\n"
+         "\n"
+         "kvcli stats --json\n"
+         "  items, hits, misses, puts, deletes, evictions, expirations, key_bytes,\n"
+         "  value_bytes, bytes_used, capacity, index_entries, index_limit (entries\n"
+         "  the hash index holds and can hold; see kvcli create --items),\n"
+         "  lock_waits, owner_deaths_recovered,\n"
+         "  hit_ratio (hits / (hits + misses); null before the first read)\n"
+         "  with --watch also: time_ms, interval_ms, and per-second rates over the\n"
+         "  last interval (null on the first line): ops_per_sec (gets + puts +\n"
+         "  deletes), gets_per_sec, puts_per_sec, deletes_per_sec,\n"
+         "  evictions_per_sec, expirations_per_sec, interval_hit_ratio\n"
+         "\n"
+         "kvcli keys --json (one object a line)\n"
+         "  key (display), key_b64, key_escaped (the form keys prints), size,\n"
+         "  ttl_ms, version, flags\n"
+         "\n"
+         "kvcli get --json\n"
+         "  key, key_b64, value (only when the value is UTF-8), value_b64, size,\n"
+         "  version, flags, ttl_ms, expires_at_ms (0 = never)\n"
+         "\n"
+         "kvcli check --json\n"
+         "  ok (no problem found before repair), problems, repairs (arrays of\n"
+         "  strings), entries_checked, entries_dropped, repaired (bool: --repair was\n"
+         "  given), remaining_problems (array: what a re-check after the repair still\n"
+         "  finds), clean (bool: no problem remains; exit 0)\n"
+         "\n"
+         "kvcli ls --json\n"
+         "  stores: array of objects: key, key_decimal, shm_id, segment_bytes,\n"
+         "    capacity, items, attached_processes, owner_uid, owner, mode, name\n"
+         "  others: with --all, array of objects: key, key_decimal, shm_id,\n"
+         "    segment_bytes, attached_processes, owner_uid, owner, mode, status,\n"
+         "    detail. status is not_shmkv (no shmkv header), permission_denied,\n"
+         "    private (key 0), incompatible (a shmkv store this build cannot open:\n"
+         "    other layout version or ABI, unfinished or corrupt header) or error\n"
+         "  others_count: how many segments are not listed in stores\n";
 }
 
 std::string TopicNames() { return "json"; }

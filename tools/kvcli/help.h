@@ -29,9 +29,9 @@ struct CommandSpec {
 
 // The flags that set up a new store: create's, and load's with --create
 // (Context::ResolveCreateOptions reads them).
-inline constexpr const char* kCreateFlags[] = {"capacity", "mode",  "max-value",   "max-key",
-                                               "stripes",  "items", "default-ttl", "no-evict",
-                                               "huge-pages"};
+inline constexpr const char* kCreateFlags[] = {"capacity",    "mode",     "max-value",
+                                               "max-key",     "stripes",  "items",
+                                               "default-ttl", "no-evict", "huge-pages"};
 
 const std::vector<CommandSpec>& Commands();
 // nullptr if there is no such command.

@@ -21,12 +21,8 @@ class JsonObject {
   JsonObject& Str(absl::string_view name, absl::string_view bytes) {
     return Raw(name, cli::JsonString(bytes));
   }
-  JsonObject& U64(absl::string_view name, uint64_t value) {
-    return Raw(name, absl::StrCat(value));
-  }
-  JsonObject& I64(absl::string_view name, int64_t value) {
-    return Raw(name, absl::StrCat(value));
-  }
+  JsonObject& U64(absl::string_view name, uint64_t value) { return Raw(name, absl::StrCat(value)); }
+  JsonObject& I64(absl::string_view name, int64_t value) { return Raw(name, absl::StrCat(value)); }
   JsonObject& Bool(absl::string_view name, bool value) {
     return Raw(name, value ? "true" : "false");
   }

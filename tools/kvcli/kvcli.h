@@ -36,10 +36,9 @@ struct RunOptions {
 };
 
 // `args` excludes the program name: {"get", "--key=0x5f3e0001", "user:1"}.
-int RunKvcli(std::vector<std::string> args, std::FILE* in, std::FILE* out,
-             std::FILE* err);
-int RunKvcli(std::vector<std::string> args, std::FILE* in, std::FILE* out,
-             std::FILE* err, const RunOptions& options);
+int RunKvcli(std::vector<std::string> args, std::FILE* in, std::FILE* out, std::FILE* err);
+int RunKvcli(std::vector<std::string> args, std::FILE* in, std::FILE* out, std::FILE* err,
+             const RunOptions& options);
 
 }  // namespace kvcli
 }  // namespace shmkv

@@ -75,9 +75,10 @@ TEST(KvcliHelp, CommandHelpThroughHelpAndFlag) {
 TEST(KvcliHelp, JsonTopicNamesTheStatsFields) {
   DryRunResult r = DryRunKvcli({"help", "json"});
   EXPECT_EQ(r.status, kExitOk);
-  for (const char* field : {"items", "hits", "misses", "puts", "deletes", "evictions",
-                            "expirations", "bytes_used", "capacity", "index_entries", "index_limit", "attached_processes",
-                            "key_b64", "remaining_problems", "others_count"}) {
+  for (const char* field :
+       {"items", "hits", "misses", "puts", "deletes", "evictions", "expirations", "bytes_used",
+        "capacity", "index_entries", "index_limit", "attached_processes", "key_b64",
+        "remaining_problems", "others_count"}) {
     EXPECT_THAT(r.out, HasSubstr(field));
   }
 }

@@ -50,12 +50,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int status = result.status;
   const std::string& err_text = result.err;
 
-  if (status != 0 && status != 2 && status != 3) Die("unexpected exit status", args, status, err_text);
+  if (status != 0 && status != 2 && status != 3)
+    Die("unexpected exit status", args, status, err_text);
   if (status == 0) {
     if (!err_text.empty()) Die("success wrote to stderr", args, status, err_text);
     return 0;
   }
-  if (!StartsWith(err_text, "kvcli: ")) Die("error does not start with \"kvcli: \"", args, status, err_text);
+  if (!StartsWith(err_text, "kvcli: "))
+    Die("error does not start with \"kvcli: \"", args, status, err_text);
   if (err_text.back() != '\n') Die("error does not end with a newline", args, status, err_text);
   std::vector<std::string> lines;
   size_t start = 0;

@@ -57,8 +57,7 @@ struct Row {
 absl::StatusOr<std::vector<Segment>> ReadSegments() {
   std::FILE* file = std::fopen(kProcShm, "r");
   if (file == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot read ", kProcShm, ": ",
-                                               std::strerror(errno),
+    return absl::UnavailableError(absl::StrCat("cannot read ", kProcShm, ": ", std::strerror(errno),
                                                " (needs Linux with /proc mounted)"));
   }
   std::vector<Segment> segments;
@@ -67,7 +66,8 @@ absl::StatusOr<std::vector<Segment>> ReadSegments() {
   std::vector<std::string> columns;
   absl::Status status;
   while (getline(&buffer, &capacity, file) >= 0) {
-    std::vector<std::string> fields = absl::StrSplit(buffer, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
+    std::vector<std::string> fields =
+        absl::StrSplit(buffer, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
     if (fields.empty()) continue;
     if (columns.empty()) {
       columns = fields;
@@ -158,7 +158,7 @@ Row Inspect(const Segment& segment, absl::Duration lock_timeout) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(*name, options, OpenMode::kAttach);
   if (!store.ok()) {
     const absl::Status& s = store.status();
-    row.status = absl::IsPermissionDenied(s)                           ? "permission_denied"
+    row.status = absl::IsPermissionDenied(s)                            ? "permission_denied"
                  : absl::IsFailedPrecondition(s) || absl::IsDataLoss(s) ? "incompatible"
                  : absl::IsNotFound(s)                                  ? "gone"
                                                                         : "error";
@@ -261,16 +261,15 @@ int RunLs(Context& ctx) {
   if (stores.empty()) {
     text = "no shmkv stores on this host\n";
   } else {
-    absl::StrAppend(&text, absl::StrFormat("%-10s  %8s  %10s  %10s  %8s  %-10s  %-4s  %s\n", "KEY",
-                                           "SHM ID", "SIZE", "ENTRIES", "ATTACHED", "OWNER",
-                                           "MODE", "NAME"));
+    absl::StrAppend(
+        &text, absl::StrFormat("%-10s  %8s  %10s  %10s  %8s  %-10s  %-4s  %s\n", "KEY", "SHM ID",
+                               "SIZE", "ENTRIES", "ATTACHED", "OWNER", "MODE", "NAME"));
     for (const Row& row : stores) {
       const Segment& s = row.segment;
       absl::StrAppend(&text, absl::StrFormat("%-10s  %8d  %10s  %10s  %8d  %-10s  %-4s  %s\n",
                                              KeyHex(s.key), s.shm_id, cli::FormatBytes(s.size),
                                              row.items_known ? absl::StrCat(row.items) : "?",
-                                             s.attached, OwnerText(s.owner_uid),
-                                             ModeText(s.mode),
+                                             s.attached, OwnerText(s.owner_uid), ModeText(s.mode),
                                              row.name == "key " + KeyHex(s.key) ? "" : row.name));
     }
   }
@@ -280,13 +279,14 @@ int RunLs(Context& ctx) {
                                     "SIZE", "ATTACHED", "OWNER", "MODE", "STATUS"));
     for (const Row& row : others) {
       const Segment& s = row.segment;
-      absl::StrAppend(&text, absl::StrFormat("%-10s  %8d  %10s  %8d  %-10s  %-4s  %s: %s\n",
-                                             KeyHex(s.key), s.shm_id, cli::FormatBytes(s.size),
-                                             s.attached, OwnerText(s.owner_uid),
-                                             ModeText(s.mode), row.status, row.detail));
+      absl::StrAppend(
+          &text, absl::StrFormat("%-10s  %8d  %10s  %8d  %-10s  %-4s  %s: %s\n", KeyHex(s.key),
+                                 s.shm_id, cli::FormatBytes(s.size), s.attached,
+                                 OwnerText(s.owner_uid), ModeText(s.mode), row.status, row.detail));
     }
   } else if (!others.empty()) {
-    absl::StrAppend(&text, "(", others.size(), " other segment", others.size() == 1 ? " is" : "s are",
+    absl::StrAppend(&text, "(", others.size(), " other segment",
+                    others.size() == 1 ? " is" : "s are",
                     " not shmkv stores or not readable; kvcli ls --all shows them)\n");
   }
   ctx.Write(text);

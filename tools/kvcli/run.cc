@@ -158,9 +158,9 @@ absl::Status Context::TtlFlag(absl::string_view flag, absl::Duration* out) const
   absl::Duration ttl;
   if (absl::Status s = DurationFlag(flag, &ttl); !s.ok()) return s;
   if (ttl <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", flag, "=", Quote(*text), ": a TTL must be positive (e.g. 30s); use --", flag,
-        "=none for no expiry"));
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", Quote(*text),
+                                                   ": a TTL must be positive (e.g. 30s); use --",
+                                                   flag, "=none for no expiry"));
   }
   *out = ttl;
   return absl::OkStatus();
@@ -171,9 +171,9 @@ absl::Status Context::UnsignedFlag(absl::string_view flag, uint64_t max, bool al
   const std::string* text = Get(flag);
   if (text == nullptr) return absl::OkStatus();
   if (!ParseUnsigned(*text, max, allow_hex, out)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", flag, "=\"", Quote(*text), "\" is not a whole number from 0 to ", max,
-        allow_hex ? " (decimal, or hex with 0x)" : ""));
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, "=\"", Quote(*text),
+                                                   "\" is not a whole number from 0 to ", max,
+                                                   allow_hex ? " (decimal, or hex with 0x)" : ""));
   }
   return absl::OkStatus();
 }
@@ -182,8 +182,8 @@ absl::Status Context::SignedFlag(absl::string_view flag, int64_t* out) const {
   const std::string* text = Get(flag);
   if (text == nullptr) return absl::OkStatus();
   if (!ParseSigned(*text, out)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", flag, "=\"", Quote(*text), "\" is not a whole number (e.g. 100 or -5)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=\"", Quote(*text), "\" is not a whole number (e.g. 100 or -5)"));
   }
   return absl::OkStatus();
 }
@@ -201,8 +201,8 @@ absl::Status Context::KeyArg(size_t index, std::string* key) const {
   }
   if (key->empty()) return absl::InvalidArgumentError("KEY is empty; keys are 1 to 4096 bytes");
   if (key->size() > kMaxKeySizeLimit) {
-    return absl::InvalidArgumentError(absl::StrCat("KEY is ", key->size(),
-                                                   " bytes; keys are at most ", kMaxKeySizeLimit));
+    return absl::InvalidArgumentError(
+        absl::StrCat("KEY is ", key->size(), " bytes; keys are at most ", kMaxKeySizeLimit));
   }
   return absl::OkStatus();
 }
@@ -333,11 +333,11 @@ int RunCreate(Context& ctx) {
   if (!store.ok()) return ctx.StoreFailure(store.status());
   absl::StatusOr<StoreInfo> info = (*store)->Info();
   if (!info.ok()) return ctx.StoreFailure(info.status());
-  std::string line = absl::StrCat(
-      "created ", ctx.name().ToString(), ": shm id ", info->shm_id, ", ",
-      cli::FormatBytes(info->capacity), " for entries, ", info->lock_stripes, " lock stripe",
-      info->lock_stripes == 1 ? "" : "s", ", values up to ", cli::FormatBytes(info->max_value_size),
-      ", mode ", ModeText(info->mode));
+  std::string line =
+      absl::StrCat("created ", ctx.name().ToString(), ": shm id ", info->shm_id, ", ",
+                   cli::FormatBytes(info->capacity), " for entries, ", info->lock_stripes,
+                   " lock stripe", info->lock_stripes == 1 ? "" : "s", ", values up to ",
+                   cli::FormatBytes(info->max_value_size), ", mode ", ModeText(info->mode));
   if (info->default_ttl > absl::ZeroDuration()) {
     absl::StrAppend(&line, ", default TTL ", cli::FormatDuration(info->default_ttl));
   }
@@ -350,8 +350,7 @@ int RunCreate(Context& ctx) {
 namespace {
 
 std::string TimeText(int64_t unix_ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
 }
 
 std::string AgoText(int64_t unix_ms) {
@@ -503,8 +502,8 @@ std::string PercentText(double ratio) {
 struct Rates {
   bool valid = false;
   double seconds = 0;
-  double gets = 0, hits = 0, misses = 0, puts = 0, deletes = 0, evictions = 0,
-         expirations = 0, lock_waits = 0;
+  double gets = 0, hits = 0, misses = 0, puts = 0, deletes = 0, evictions = 0, expirations = 0,
+         lock_waits = 0;
   double interval_hit_ratio = std::nan("");
 };
 
@@ -561,7 +560,8 @@ std::string StatsText(const StoreStats& s, const Rates* rates) {
       absl::StrAppend(&text, absl::StrFormat("%-13s %14d %14s\n", label, total, "-"));
     }
   };
-  if (rates != nullptr) absl::StrAppend(&text, absl::StrFormat("%-13s %14s %14s\n", "", "total", "per second"));
+  if (rates != nullptr)
+    absl::StrAppend(&text, absl::StrFormat("%-13s %14s %14s\n", "", "total", "per second"));
   row("gets", s.hits + s.misses, rates ? rates->gets : 0);
   row("  hits", s.hits, rates ? rates->hits : 0);
   row("  misses", s.misses, rates ? rates->misses : 0);
@@ -576,14 +576,14 @@ std::string StatsText(const StoreStats& s, const Rates* rates) {
   }
   absl::StrAppend(&text, absl::StrFormat("%-13s %s\n", "hit ratio", ratio));
   absl::StrAppend(&text, absl::StrFormat("%-13s %d\n", "entries", s.items));
-  absl::StrAppend(&text, absl::StrFormat(
-                             "%-13s %s of %s (%s); keys %s, values %s\n", "bytes used",
-                             cli::FormatBytes(s.bytes_used), cli::FormatBytes(s.capacity),
-                             PercentText(Ratio(s.bytes_used, s.capacity)),
-                             cli::FormatBytes(s.key_bytes), cli::FormatBytes(s.value_bytes)));
-  absl::StrAppend(&text, absl::StrFormat("%-13s %d of %d entries (%s)\n", "hash index",
-                                         s.index_entries, s.index_limit,
-                                         PercentText(Ratio(s.index_entries, s.index_limit))));
+  absl::StrAppend(&text,
+                  absl::StrFormat("%-13s %s of %s (%s); keys %s, values %s\n", "bytes used",
+                                  cli::FormatBytes(s.bytes_used), cli::FormatBytes(s.capacity),
+                                  PercentText(Ratio(s.bytes_used, s.capacity)),
+                                  cli::FormatBytes(s.key_bytes), cli::FormatBytes(s.value_bytes)));
+  absl::StrAppend(
+      &text, absl::StrFormat("%-13s %d of %d entries (%s)\n", "hash index", s.index_entries,
+                             s.index_limit, PercentText(Ratio(s.index_entries, s.index_limit))));
   if (s.owner_deaths_recovered > 0) {
     absl::StrAppend(&text, absl::StrFormat("%-13s %d (locks recovered from dead processes)\n",
                                            "owner deaths", s.owner_deaths_recovered));
@@ -747,8 +747,8 @@ int RunPut(Context& ctx) {
     return ctx.Usage(s.message());
   }
   options.flags = static_cast<uint32_t>(flags);
-  const int conditions = (ctx.Has("if-absent") ? 1 : 0) + (ctx.Has("if-present") ? 1 : 0) +
-                         (ctx.Has("cas") ? 1 : 0);
+  const int conditions =
+      (ctx.Has("if-absent") ? 1 : 0) + (ctx.Has("if-present") ? 1 : 0) + (ctx.Has("cas") ? 1 : 0);
   if (conditions > 1) return ctx.Usage("give at most one of --if-absent, --if-present, --cas");
   if (ctx.Has("if-absent")) options.condition = WriteCondition::kIfAbsent;
   if (ctx.Has("if-present")) options.condition = WriteCondition::kIfPresent;
@@ -840,8 +840,8 @@ int RunIncr(Context& ctx) {
   if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
   int64_t delta = 1;
   if (ctx.arg_count() > 1 && !ParseSigned(ctx.arg(1), &delta)) {
-    return ctx.Usage(absl::StrCat("DELTA \"", Quote(ctx.arg(1)),
-                                  "\" is not a whole number (e.g. 5 or -3)"));
+    return ctx.Usage(
+        absl::StrCat("DELTA \"", Quote(ctx.arg(1)), "\" is not a whole number (e.g. 5 or -3)"));
   }
   IncrementOptions options;
   if (absl::Status s = ctx.SignedFlag("init", &options.initial); !s.ok()) {
@@ -875,7 +875,8 @@ int RunKeys(Context& ctx) {
   if (const std::string* text = ctx.Get("prefix"); text != nullptr) {
     if (ctx.Has("escaped")) {
       absl::StatusOr<std::string> raw = cli::UnescapeKey(*text);
-      if (!raw.ok()) return ctx.Usage(absl::StrCat("--prefix (--escaped): ", raw.status().message()));
+      if (!raw.ok())
+        return ctx.Usage(absl::StrCat("--prefix (--escaped): ", raw.status().message()));
       prefix = *std::move(raw);
     } else {
       prefix = *text;
@@ -1025,8 +1026,8 @@ int RunDestroy(Context& ctx) {
       const uid_t me = geteuid();
       if (!ctx.Has("allow-foreign-owner") && ds.shm_perm.uid != me && ds.shm_perm.cuid != me) {
         return ctx.Fail(kExitStore,
-                        absl::StrCat("the segment at ", ctx.name().ToString(),
-                                     " belongs to ", UidText(ds.shm_perm.uid),
+                        absl::StrCat("the segment at ", ctx.name().ToString(), " belongs to ",
+                                     UidText(ds.shm_perm.uid),
                                      ", not to this user; add --allow-foreign-owner to destroy "
                                      "it anyway"));
       }
@@ -1057,9 +1058,9 @@ using Runner = int (*)(Context&);
 
 Runner RunnerFor(absl::string_view name) {
   static const std::pair<const char*, Runner> kRunners[] = {
-      {"create", RunCreate}, {"info", RunInfo},   {"stats", RunStats}, {"get", RunGet},
-      {"put", RunPut},       {"del", RunDel},     {"incr", RunIncr},   {"touch", RunTouch},
-      {"keys", RunKeys},     {"dump", RunDump},   {"load", RunLoad},   {"check", RunCheck},
+      {"create", RunCreate}, {"info", RunInfo},       {"stats", RunStats}, {"get", RunGet},
+      {"put", RunPut},       {"del", RunDel},         {"incr", RunIncr},   {"touch", RunTouch},
+      {"keys", RunKeys},     {"dump", RunDump},       {"load", RunLoad},   {"check", RunCheck},
       {"flush", RunFlush},   {"destroy", RunDestroy}, {"ls", RunLs},
   };
   for (const auto& entry : kRunners) {
@@ -1077,12 +1078,12 @@ std::string ArgName(absl::string_view command, size_t index) {
 
 const char* Suggestion(absl::string_view command) {
   static const std::pair<const char*, const char*> kAliases[] = {
-      {"set", "put"},        {"write", "put"},     {"read", "get"},     {"delete", "del"},
-      {"rm", "del"},         {"remove", "del"},    {"increment", "incr"}, {"list", "keys"},
-      {"scan", "keys"},      {"clear", "flush"},   {"stat", "stats"},   {"status", "info"},
-      {"show", "info"},      {"drop", "destroy"},  {"backup", "dump"},  {"export", "dump"},
-      {"restore", "load"},   {"import", "load"},   {"verify", "check"}, {"fsck", "check"},
-      {"new", "create"},     {"init", "create"},   {"list-stores", "ls"}, {"expire", "touch"},
+      {"set", "put"},      {"write", "put"},    {"read", "get"},       {"delete", "del"},
+      {"rm", "del"},       {"remove", "del"},   {"increment", "incr"}, {"list", "keys"},
+      {"scan", "keys"},    {"clear", "flush"},  {"stat", "stats"},     {"status", "info"},
+      {"show", "info"},    {"drop", "destroy"}, {"backup", "dump"},    {"export", "dump"},
+      {"restore", "load"}, {"import", "load"},  {"verify", "check"},   {"fsck", "check"},
+      {"new", "create"},   {"init", "create"},  {"list-stores", "ls"}, {"expire", "touch"},
   };
   for (const auto& alias : kAliases) {
     if (command == alias.first) return alias.second;
@@ -1110,8 +1111,10 @@ int RunHelp(const ParsedArgs& parsed, std::FILE* out, std::FILE* err) {
     return kExitOk;
   }
   if (topic == "help") {
-    std::fputs("usage: kvcli help [command|json]\n\nShows the overview, a command's help, or "
-               "the fields of --json output.\n", out);
+    std::fputs(
+        "usage: kvcli help [command|json]\n\nShows the overview, a command's help, or "
+        "the fields of --json output.\n",
+        out);
     return kExitOk;
   }
   std::string text = TopicHelp(topic);
@@ -1119,8 +1122,10 @@ int RunHelp(const ParsedArgs& parsed, std::FILE* out, std::FILE* err) {
     std::fputs(text.c_str(), out);
     return kExitOk;
   }
-  std::fprintf(err, "kvcli: help: no command or topic \"%s\"; run kvcli help for the list\n"
-               "usage: kvcli help [command|json]\n", Quote(topic).c_str());
+  std::fprintf(err,
+               "kvcli: help: no command or topic \"%s\"; run kvcli help for the list\n"
+               "usage: kvcli help [command|json]\n",
+               Quote(topic).c_str());
   return kExitUsage;
 }
 

@@ -202,7 +202,8 @@ absl::Status ForEachRecord(std::FILE* file, SnapshotFormat format, const std::st
     for (;;) {
       absl::StatusOr<bool> more = reader->Next(&record);
       if (!more.ok()) {
-        return absl::Status(more.status().code(), absl::StrCat(input, ": ", more.status().message()));
+        return absl::Status(more.status().code(),
+                            absl::StrCat(input, ": ", more.status().message()));
       }
       if (!*more) return absl::OkStatus();
       if (absl::Status s = fn(record); !s.ok()) return s;
@@ -289,7 +290,8 @@ int RunLoad(Context& ctx) {
   } else {
     for (const char* flag : kCreateFlags) {
       if (ctx.Has(flag)) {
-        return ctx.Usage(absl::StrCat("--", flag, " sets up a new store: add --create, or drop it "
+        return ctx.Usage(absl::StrCat("--", flag,
+                                      " sets up a new store: add --create, or drop it "
                                       "to load into the existing store"));
       }
     }
@@ -358,18 +360,21 @@ int RunLoad(Context& ctx) {
   if (longest_key > info->max_key_size || largest_value > info->max_value_size) {
     std::string message =
         longest_key > info->max_key_size
-            ? absl::StrCat(input, " has a key of ", longest_key, " bytes but the store takes keys of up to ",
-                           info->max_key_size, " bytes (--max-key)")
+            ? absl::StrCat(input, " has a key of ", longest_key,
+                           " bytes but the store takes keys of up to ", info->max_key_size,
+                           " bytes (--max-key)")
             : absl::StrCat(input, " has a value of ", largest_value,
                            " bytes but the store takes values of up to ", info->max_value_size,
                            " bytes (--max-value; small stores lower it)");
     if (create) {
       store.reset();
       (void)Store::Destroy(ctx.name());
-      absl::StrAppend(&message, "; nothing was loaded and the new store was removed: create it "
-                                "with larger limits");
+      absl::StrAppend(&message,
+                      "; nothing was loaded and the new store was removed: create it "
+                      "with larger limits");
     } else {
-      absl::StrAppend(&message, "; nothing was loaded: load into a store created with larger limits");
+      absl::StrAppend(&message,
+                      "; nothing was loaded: load into a store created with larger limits");
     }
     return ctx.Fail(kExitStore, message);
   }
@@ -402,8 +407,8 @@ int RunLoad(Context& ctx) {
     return ctx.Fail(kExitStore, absl::StrCat(status.message(), "; loaded ", loaded, " of ", total,
                                              " entries before stopping"));
   }
-  std::string summary = absl::StrCat("loaded ", Plural(loaded, "entry", "entries"), " from ",
-                                     input, " (", format_name, ")");
+  std::string summary = absl::StrCat("loaded ", Plural(loaded, "entry", "entries"), " from ", input,
+                                     " (", format_name, ")");
   if (expired > 0) absl::StrAppend(&summary, "; skipped ", expired, " that had expired");
   ctx.Write(summary + "\n");
   if (absl::StatusOr<StoreStats> stats = store->Stats();
