@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # kvbench end to end: a short forked run succeeds and reports JSON, and the
 # store it created is gone afterwards, also after SIGTERM.
+#   kvbench_smoke_test.sh IPC_GUARD KVBENCH
 set -euo pipefail
-kvbench="$1"
+guard="$1"
+kvbench="$2"
+# Under the IPC guard, the stores live at keys of this run's range.
+[[ -n "${SHMKV_TEST_KEY_RANGE:-}" ]] || exec "$guard" -- bash "$0" "$@"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+mapfile -t keys < <("$guard" keys 2 kvbench_smoke_test)
 
 store_key() { sed -n 's/.*created a .* store at key \(0x[0-9a-f]*\);.*/\1/p' "$1"; }
 exists() { awk -v k="$(( $1 ))" 'NR > 1 && $1 == k { found = 1 } END { exit !found }' /proc/sysvipc/shm; }
 
 # 1. A short run: exact op count, JSON last line, no errors, store removed.
-"$kvbench" --procs=2 --threads=2 --keys=2000 --ops=20000 --warmup=0 --value-size=10-200 \
+"$kvbench" --create-key="${keys[0]}" --procs=2 --threads=2 --keys=2000 --ops=20000 --warmup=0 --value-size=10-200 \
   --dist=zipf:0.99 --read-pct=80 --json >"$tmp/out" 2>"$tmp/err"
 tail -n 1 "$tmp/out" | grep -q '"system":"shmkv"' || { echo "no JSON line"; cat "$tmp/out" "$tmp/err"; exit 1; }
 tail -n 1 "$tmp/out" | grep -q '"ops":20000,' || { echo "wrong op count"; cat "$tmp/out"; exit 1; }
 tail -n 1 "$tmp/out" | grep -q '"errors":0,' || { echo "errors"; cat "$tmp/out"; exit 1; }
 key=$(store_key "$tmp/err")
-[[ -n "$key" ]] || { echo "no store key printed"; cat "$tmp/err"; exit 1; }
+[[ "$key" == "${keys[0]}" ]] || { echo "store not at --create-key"; cat "$tmp/err"; exit 1; }
 if exists "$key"; then echo "store $key left behind"; exit 1; fi
 
 # 2. SIGTERM during the measurement: exit 143, store removed.
-"$kvbench" --procs=2 --keys=2000 --duration=60s --warmup=0 >"$tmp/out2" 2>"$tmp/err2" &
+"$kvbench" --create-key="${keys[1]}" --procs=2 --keys=2000 --duration=60s --warmup=0 >"$tmp/out2" 2>"$tmp/err2" &
 pid=$!
 for _ in $(seq 100); do
   grep -q 'created a' "$tmp/err2" 2>/dev/null && break

@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
@@ -619,12 +618,12 @@ TEST(CacheSemantics, ForEachWhileAnotherProcessWrites) {
   ChildProcess writer([&]() -> int {
     auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
     CHILD_CHECK_OK(s, 1);
-    absl::InsecureBitGen gen;
+    testutil::TestRng gen(31);
     for (uint64_t seq = 1; stop[0].load() == 0 && seq <= kMaxWrites; ++seq) {
       // Overwrite stable keys (they stay live), churn others in and out.
-      const std::string k = absl::StrCat("a/", absl::Uniform(gen, 0, kStable));
-      CHILD_CHECK_OK((*s)->Put(k, MakeValue(k, seq, absl::Uniform<size_t>(gen, 32, 2000))), 2);
-      const std::string churn = absl::StrCat("a/churn/", absl::Uniform(gen, 0, 100));
+      const std::string k = absl::StrCat("a/", gen.Uniform(0, kStable));
+      CHILD_CHECK_OK((*s)->Put(k, MakeValue(k, seq, gen.Uniform<size_t>(32, 2000))), 2);
+      const std::string churn = absl::StrCat("a/churn/", gen.Uniform(0, 100));
       if (seq % 2) {
         CHILD_CHECK_OK((*s)->Put(churn, MakeValue(churn, seq, 100)), 3);
       } else {

@@ -4,8 +4,6 @@
 // kernel, and to the segment layout (kv/internal/layout.h) for corruption;
 // only create-as uses the library, to make a store that another user owns.
 //
-//   kvcli_ipc_helper free-keys N         N consecutive keys with no segment or
-//                                        semaphore set, one a line (hex)
 //   kvcli_ipc_helper foreign KEY BYTES   create a segment that is not a store
 //   kvcli_ipc_helper create-as UID KEY   create a 1 MiB store (mode 0666) as
 //                                        user UID (root only; exit 77 when
@@ -59,7 +57,7 @@ bool ParseKey(const char* text, key_t* key) {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: kvcli_ipc_helper free-keys N | foreign KEY BYTES | create-as UID KEY |\n"
+               "usage: kvcli_ipc_helper foreign KEY BYTES | create-as UID KEY |\n"
                "       zero-index KEY | set-layout KEY N | hold-lock KEY MS | exists KEY |\n"
                "       remove KEY\n");
   return 2;
@@ -68,10 +66,6 @@ int Usage() {
 int Fail(const char* what) {
   std::fprintf(stderr, "kvcli_ipc_helper: %s: %s\n", what, std::strerror(errno));
   return 1;
-}
-
-bool Free(key_t key) {
-  return shmget(key, 0, 0) < 0 && errno == ENOENT && semget(key, 0, 0) < 0 && errno == ENOENT;
 }
 
 // Maps the segment at `key` read-write; nullptr on failure (reported).
@@ -98,25 +92,6 @@ char* Map(key_t key, shmid_ds* ds) {
 int main(int argc, char** argv) {
   if (argc < 3) return Usage();
   const std::string command = argv[1];
-  if (command == "free-keys") {
-    uint64_t n = 0;
-    if (!ParseNumber(argv[2], &n) || n == 0 || n > 256) return Usage();
-    // 0x4b (kvcli's tests) | 16 bits from pid and time | 8-bit slot range.
-    uint32_t seed = static_cast<uint32_t>(getpid()) * 2654435761u ^
-                    static_cast<uint32_t>(time(nullptr)) * 40503u;
-    for (int attempt = 0; attempt < 4096; ++attempt, seed = seed * 1103515245u + 12345u) {
-      const uint32_t base = 0x4b000000u | (((seed >> 8) & 0xffffu) << 8);
-      bool all_free = true;
-      for (uint64_t i = 0; i < n && all_free; ++i) {
-        all_free = Free(static_cast<key_t>(base + i + 1));
-      }
-      if (!all_free) continue;
-      for (uint64_t i = 0; i < n; ++i) std::printf("0x%08x\n", static_cast<unsigned>(base + i + 1));
-      return 0;
-    }
-    std::fprintf(stderr, "kvcli_ipc_helper: no free keys found\n");
-    return 1;
-  }
   if (command == "create-as" && argc == 4) {
     uint64_t uid = 0;
     key_t key;

@@ -3,20 +3,22 @@
 # checks exit codes, stdout, the one-line stderr contract and --json output
 # (parsed with python3).
 #
-#   kvcli_test.sh KVCLI HELPER      (bazel test //tests:kvcli_test passes both)
+#   kvcli_test.sh IPC_GUARD KVCLI HELPER   (bazel test //tests:kvcli_test)
 #
-# Every store lives at a key that was free when the test started (the
-# helper's free-keys); the EXIT trap removes whatever is left at those keys,
-# so a failing run leaves no System V segment or semaphore set behind.
+# It runs under the IPC guard (tests/ipc_guard): every store lives at a key
+# of the run's range, and whatever is left there when the script ends, however
+# it ends, is removed and reported. The EXIT trap removes them too.
 set -uo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 KVCLI HELPER" >&2
+if (($# != 3)); then
+  echo "usage: $0 IPC_GUARD KVCLI HELPER" >&2
   exit 2
 fi
 abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
-KVCLI=$(abspath "$1")
-HELPER=$(abspath "$2")
+GUARD=$(abspath "$1")
+[[ -n "${SHMKV_TEST_KEY_RANGE:-}" ]] || exec "$GUARD" -- bash "$0" "$@"
+KVCLI=$(abspath "$2")
+HELPER=$(abspath "$3")
 
 TMP=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/kvcli_test.XXXXXX")
 KEYS=()
@@ -29,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mapfile -t FREE < <("$HELPER" free-keys 12)
+mapfile -t FREE < <("$GUARD" keys 12 kvcli_test.sh)
 if ((${#FREE[@]} != 12)); then
   echo "FAIL: could not find free System V keys" >&2
   exit 1

@@ -22,7 +22,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -681,7 +680,7 @@ class ForeignSegment {
 };
 
 TEST(StoreErrors, ForeignSegmentIsFailedPrecondition) {
-  absl::InsecureBitGen gen;
+  testutil::TestRng gen(5);
   struct Case {
     size_t bytes;
     bool random;
@@ -694,7 +693,8 @@ TEST(StoreErrors, ForeignSegmentIsFailedPrecondition) {
     ForeignSegment foreign(name.key(), c.bytes);
     ASSERT_TRUE(foreign.ok()) << strerror(errno);
     if (c.random) {
-      for (size_t i = 0; i < c.bytes; ++i) foreign.data()[i] = absl::Uniform<uint8_t>(gen);
+      for (size_t i = 0; i < c.bytes; ++i)
+        foreign.data()[i] = static_cast<char>(gen.Uniform(0, 256));
     }
     const std::vector<unsigned char> before(foreign.data(), foreign.data() + c.bytes);
 
@@ -1008,7 +1008,7 @@ void PutDeleteCycles(uint32_t seed) {
   ASSERT_OK(store.Open(o));
   ASSERT_OK_AND_ASSIGN(StoreStats start, store->Stats());
 
-  std::mt19937_64 gen(seed);
+  testutil::TestRng gen(seed);
   uint64_t written = 0;
   uint64_t seq = 0;
   const uint64_t target = 10 * start.capacity;
@@ -1019,7 +1019,7 @@ void PutDeleteCycles(uint32_t seed) {
     uint64_t batch = 0;
     while (batch < start.capacity / 8) {
       const std::string k = absl::StrCat("batch/", round, "/", keys.size());
-      const size_t len = absl::Uniform<size_t>(gen, 32, 4097);
+      const size_t len = gen.Uniform<size_t>(32, 4097);
       ASSERT_OK(store->Put(k, MakeValue(k, ++seq, len)))
           << "after " << written << " bytes " << StatsLine(store.get());
       keys.push_back(k);
@@ -1027,7 +1027,7 @@ void PutDeleteCycles(uint32_t seed) {
     }
     written += batch;
     // Delete in a scrambled order so that holes appear everywhere.
-    std::shuffle(keys.begin(), keys.end(), gen);
+    std::shuffle(keys.begin(), keys.end(), gen.engine());
     for (const std::string& k : keys) ASSERT_OK(store->Delete(k));
     ASSERT_OK_AND_ASSIGN(uint64_t size, store->Size());
     ASSERT_EQ(size, 0u);
@@ -1036,9 +1036,9 @@ void PutDeleteCycles(uint32_t seed) {
   // Phase 2: a live set of 48 keys rewritten with ever-changing sizes.
   std::map<std::string, uint64_t> live;
   while (written < target) {
-    const std::string k = absl::StrCat("churn/", absl::Uniform(gen, 0, 48));
-    const size_t len = absl::Uniform<size_t>(gen, 32, 4097);
-    if (absl::Bernoulli(gen, 0.2)) {
+    const std::string k = absl::StrCat("churn/", gen.Uniform(0, 48));
+    const size_t len = gen.Uniform<size_t>(32, 4097);
+    if (gen.Bernoulli(0.2)) {
       absl::Status d = store->Delete(k);
       ASSERT_TRUE(d.ok() || absl::IsNotFound(d)) << d;
       live.erase(k);

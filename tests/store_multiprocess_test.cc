@@ -17,7 +17,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -276,14 +275,14 @@ Options ConcurrencyOptions() {
 // sequence numbers, and records its last write in `slots`. All writers write
 // the hot keys.
 int WriterLoop(Store& store, int w, absl::Time deadline, KeySlot* slots, WorkerTotals& totals) {
-  absl::InsecureBitGen gen;
+  testutil::TestRng gen(1000 + w);
   uint64_t seq = 0;
   while (absl::Now() < deadline) {
     for (int burst = 0; burst < 32; ++burst) {
-      const double r = absl::Uniform(gen, 0.0, 1.0);
-      const size_t len = absl::Uniform<size_t>(gen, 32, 3001);
+      const double r = gen.Unit();
+      const size_t len = gen.Uniform<size_t>(32, 3001);
       if (r < 0.3) {
-        const std::string k = HotKey(absl::Uniform(gen, 0, kHotKeys));
+        const std::string k = HotKey(gen.Uniform(0, kHotKeys));
         absl::Status s =
             store.Put(k, MakeValue(k, (uint64_t{static_cast<uint32_t>(w)} << 40) | ++seq, len));
         if (!s.ok()) {
@@ -294,7 +293,7 @@ int WriterLoop(Store& store, int w, absl::Time deadline, KeySlot* slots, WorkerT
         totals.puts.fetch_add(1);
         continue;
       }
-      const int j = absl::Uniform(gen, 0, kKeysPerWriter);
+      const int j = gen.Uniform(0, kKeysPerWriter);
       const std::string k = OwnedKey(w, j);
       if (r < 0.35) {
         absl::Status s = store.Delete(k);
@@ -325,18 +324,18 @@ int WriterLoop(Store& store, int w, absl::Time deadline, KeySlot* slots, WorkerT
 // Readers read every key, with Get and View; every value found must be
 // intact and belong to its key, and a writer's key never goes back in time.
 int ReaderLoop(Store& store, int writers, absl::Time deadline, WorkerTotals& totals, int reader) {
-  absl::InsecureBitGen gen;
+  testutil::TestRng gen(2000 + reader);
   std::vector<uint64_t> last_seen(writers * kKeysPerWriter, 0);
   std::string v;
   while (absl::Now() < deadline) {
     for (int burst = 0; burst < 64; ++burst) {
-      const bool hot = absl::Bernoulli(gen, 0.25);
-      const int w = absl::Uniform(gen, 0, writers);
-      const int j = absl::Uniform(gen, 0, hot ? kHotKeys : kKeysPerWriter);
+      const bool hot = gen.Bernoulli(0.25);
+      const int w = gen.Uniform(0, writers);
+      const int j = gen.Uniform(0, hot ? kHotKeys : kKeysPerWriter);
       const std::string k = hot ? HotKey(j) : OwnedKey(w, j);
       absl::StatusOr<uint64_t> seq = absl::NotFoundError("");
       absl::Status s;
-      if (absl::Bernoulli(gen, 0.5)) {
+      if (gen.Bernoulli(0.5)) {
         s = store.Get(k, &v);
         if (s.ok()) seq = CheckValue(k, v);
       } else {
@@ -550,7 +549,7 @@ TEST(MultiProcess, WritersKilledMidWriteLeaveNoTornValues) {
   o.capacity_bytes = 1 << 20;  // small: the writers also evict and wrap the log
   ASSERT_OK(store.Open(o));
   const StoreName name = store.name();
-  absl::InsecureBitGen gen;
+  testutil::TestRng gen(7);
   constexpr int kKeys = 64;
   for (int round = 0; round < 8; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
@@ -558,16 +557,16 @@ TEST(MultiProcess, WritersKilledMidWriteLeaveNoTornValues) {
     ChildProcess writer([&]() -> int {
       auto s = Store::Open(name, o, OpenMode::kAttach);
       CHILD_CHECK_OK(s, 1);
-      absl::InsecureBitGen g;
+      testutil::TestRng g(round);
       started.Notify();
       for (uint64_t seq = 1;; ++seq) {
-        const std::string k = absl::StrCat("victim/", absl::Uniform(g, 0, kKeys));
-        CHILD_CHECK_OK((*s)->Put(k, MakeValue(k, seq, absl::Uniform<size_t>(g, 32, 4097))), 2);
-        if (seq % 7 == 0) (void)(*s)->Delete(absl::StrCat("victim/", absl::Uniform(g, 0, kKeys)));
+        const std::string k = absl::StrCat("victim/", g.Uniform(0, kKeys));
+        CHILD_CHECK_OK((*s)->Put(k, MakeValue(k, seq, g.Uniform<size_t>(32, 4097))), 2);
+        if (seq % 7 == 0) (void)(*s)->Delete(absl::StrCat("victim/", g.Uniform(0, kKeys)));
       }
     });
     ASSERT_TRUE(started.WaitFor(absl::Seconds(20)));
-    absl::SleepFor(absl::Milliseconds(absl::Uniform(gen, 20, 150)));
+    absl::SleepFor(absl::Milliseconds(gen.Uniform(20, 150)));
     writer.Kill(SIGKILL);
     ASSERT_EQ(writer.Wait(), 128 + SIGKILL);
 

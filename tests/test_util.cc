@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "tests/ipc_guard/key_range.h"
 
 namespace shmkv {
 namespace testutil {
@@ -31,10 +32,6 @@ union SemUn {
   semid_ds* buf;
   unsigned short* array;
 };
-
-bool ShmExistsAt(key_t key) { return shmget(key, 0, 0) >= 0 || errno != ENOENT; }
-
-bool SemExistsAt(key_t key) { return semget(key, 0, 0) >= 0 || errno != ENOENT; }
 
 int ExitStatusOf(int wstatus) {
   if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
@@ -77,18 +74,16 @@ void FlushBeforeFork() {
 // ---------------------------------------------------------------- names ---
 
 key_t UniqueKey() {
-  static std::atomic<uint32_t> counter{0};
-  const uint32_t pid = static_cast<uint32_t>(getpid());
-  for (int attempt = 0; attempt < (1 << 16); ++attempt) {
-    const uint32_t c = counter.fetch_add(1);
-    // 0x5e | 16 bits of pid (mixed with the high counter bits) | 8 bits of counter.
-    const uint32_t mid = ((pid & 0xffff) ^ ((c >> 8) * 0x9e37)) & 0xffff;
-    const key_t key = static_cast<key_t>(0x5e000000u | (mid << 8) | (c & 0xff));
-    if (key == IPC_PRIVATE) continue;
-    if (!ShmExistsAt(key) && !SemExistsAt(key)) return key;
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string owner = test == nullptr
+                                ? "(outside a test)"
+                                : absl::StrCat(test->test_suite_name(), ".", test->name());
+  absl::StatusOr<key_t> key = testguard::AllocateTestKey(owner);
+  if (!key.ok()) {
+    std::fprintf(stderr, "UniqueKey: %s\n", key.status().ToString().c_str());
+    abort();
   }
-  std::fprintf(stderr, "UniqueKey: no free key found\n");
-  abort();
+  return *key;
 }
 
 StoreName UniqueStoreName() {
@@ -99,8 +94,6 @@ StoreName UniqueStoreName() {
   }
   return *std::move(name);
 }
-
-std::string KeyHex(key_t key) { return absl::StrFormat("0x%08x", static_cast<uint32_t>(key)); }
 
 Options SmallOptions() {
   Options o;

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <new>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -28,18 +29,20 @@
 #include "kv/options.h"
 #include "kv/store.h"
 #include "kv/store_name.h"
+#include "tests/ipc_guard/key_range.h"
 
 namespace shmkv {
 namespace testutil {
 
 // ---------------------------------------------------------------- names ---
 
-// A key of the form 0x5e<pid bits><counter> at which neither a shared-memory
-// segment nor a semaphore set exists right now.
+// A key of this test run's range (tests/ipc_guard/key_range.h) at which
+// neither a shared-memory segment nor a semaphore set exists right now,
+// recorded as taken by the running test.
 key_t UniqueKey();
 StoreName UniqueStoreName();
 // "0x5e0a1b02": how StoreName::ToString() and kvcli print a key.
-std::string KeyHex(key_t key);
+using testguard::KeyHex;
 
 // Options small enough for fast tests (4 MiB, 4 KiB values, 0600).
 Options SmallOptions();
@@ -220,6 +223,30 @@ absl::Status ToStatus(const absl::StatusOr<T>& s) {
   auto tmp = (expr);                                      \
   ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status(); \
   lhs = *std::move(tmp)
+
+// ---------------------------------------------------------------- random ---
+
+// A seeded generator private to one thread or process: runs repeat, and no
+// state is shared. (absl::BitGen seeds itself from a pool that every thread
+// shares inside Debian's Abseil, which is not built with ThreadSanitizer;
+// TSan cannot see that pool's locking and reports races in it.)
+class TestRng {
+ public:
+  explicit TestRng(uint64_t seed) : engine_(seed) {}
+  // A whole number in [lo, hi).
+  template <typename T>
+  T Uniform(T lo, T hi) {
+    return std::uniform_int_distribution<T>(lo, hi - 1)(engine_);
+  }
+  // In [0, 1).
+  double Unit() { return std::uniform_real_distribution<double>(0.0, 1.0)(engine_); }
+  bool Bernoulli(double p) { return Unit() < p; }
+  // For std::shuffle and the <random> distributions.
+  std::mt19937_64& engine() { return engine_; }
+
+ private:
+  std::mt19937_64 engine_;
+};
 
 // ---------------------------------------------------------------- values ---
 

@@ -58,9 +58,10 @@ class ShmkvClient final : public Client {
 };
 
 struct ShmkvFlags {
-  std::optional<StoreName> name;  // an existing store
-  uint64_t capacity = 0;          // 0: sized from the workload
-  uint32_t stripes = 0;           // 0: the store's default
+  std::optional<StoreName> name;         // an existing store
+  std::optional<StoreName> create_name;  // where to create its own store
+  uint64_t capacity = 0;                 // 0: sized from the workload
+  uint32_t stripes = 0;                  // 0: the store's default
   bool huge_pages = false;
   bool populate = false;  // each client opens with Options::populate
 };
@@ -100,14 +101,17 @@ class ShmkvBackend final : public Backend {
     if (config.value_max > options.max_value_size) options.max_value_size = config.value_max;
     uint64_t mix = MonotonicNanos() ^ (static_cast<uint64_t>(getpid()) << 20);
     Rng rng(mix);
-    for (int attempt = 0; attempt < 100; ++attempt) {
+    const int attempts = flags_.create_name.has_value() ? 1 : 100;
+    for (int attempt = 0; attempt < attempts; ++attempt) {
       // 0x6b62xxxx: "kb", so `ipcs` shows whose segment it is.
       const key_t key =
-          static_cast<key_t>(0x6b620000u | static_cast<uint32_t>(rng.Below(0xffff) + 1));
+          flags_.create_name.has_value()
+              ? flags_.create_name->key()
+              : static_cast<key_t>(0x6b620000u | static_cast<uint32_t>(rng.Below(0xffff) + 1));
       absl::StatusOr<StoreName> name = StoreName::FromKey(key);
       if (!name.ok()) return name.status();
       absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name, options, OpenMode::kCreate);
-      if (absl::IsAlreadyExists(s.status())) continue;
+      if (absl::IsAlreadyExists(s.status()) && !flags_.create_name.has_value()) continue;
       if (!s.ok()) return s.status();
       store_ = std::move(*s);
       name_ = *name;
@@ -206,6 +210,15 @@ int main(int argc, char** argv) {
                 shmkv_flags.name = *name;
                 return absl::OkStatus();
               });
+  flags.Value("create-key", "0xKEY",
+              "create its store at this IPC key, which must be free (default: a free "
+              "0x6b62xxxx key)",
+              [&](absl::string_view v) -> absl::Status {
+                auto name = shmkv::StoreName::ParseKey(v);
+                if (!name.ok()) return name.status();
+                shmkv_flags.create_name = *name;
+                return absl::OkStatus();
+              });
   flags.String("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
                &path);
   flags.Value("proj", "N", "ftok project id for --path (default 1)", [&](absl::string_view v) {
@@ -213,6 +226,12 @@ int main(int argc, char** argv) {
                                       : absl::InvalidArgumentError("not a number");
   });
   flags.ParseOrExit(argc, argv);
+  if (shmkv_flags.create_name.has_value() && (shmkv_flags.name.has_value() || !path.empty())) {
+    std::fprintf(stderr,
+                 "kvbench: --create-key makes a new store; --key and --path use an "
+                 "existing one: give one of them\n");
+    return 2;
+  }
   if (!path.empty()) {
     if (shmkv_flags.name.has_value()) {
       std::fprintf(stderr, "kvbench: give --key or --path, not both\n");

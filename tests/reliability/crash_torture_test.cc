@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -32,6 +33,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "kv/store.h"
+#include "tests/test_util.h"
 
 namespace shmkv {
 namespace {
@@ -124,9 +126,7 @@ int EnvInt(const char* name, int fallback) {
 TEST(CrashTorture, KilledWritersNeverCorruptOrHang) {
   const int rounds = EnvInt("TORTURE_ROUNDS", 300);
   const int seconds = EnvInt("TORTURE_SECONDS", 45);
-  absl::StatusOr<StoreName> name = StoreName::FromKey(0x5c000000 | (getpid() & 0xffffff));
-  ASSERT_TRUE(name.ok());
-  (void)Store::Destroy(*name);
+  const std::optional<StoreName> name = testutil::UniqueStoreName();
   Options options;
   options.capacity_bytes = 8 << 20;
   options.max_value_size = 4096;

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The IPC guard's promises, with real processes: exit statuses pass through;
+# a test killed with its store alive fails naming the test and the key, and
+# the store is gone afterwards; a test that leaves a process running fails.
+#   ipc_guard_test.sh IPC_GUARD KVCLI
+set -uo pipefail
+guard=$1
+kvcli=$2
+tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/ipc_guard_test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+exists_at() {  # KEY: a segment or semaphore set exists at KEY
+  local k=$(($1))
+  awk -v k="$k" 'NR > 1 && $1 == k { found = 1 } END { exit !found }' \
+    /proc/sysvipc/shm /proc/sysvipc/sem
+}
+
+# 1. The program's exit status is the guard's; keys come from the range.
+"$guard" -- bash -c 'exit 3'
+rc=$?
+[[ $rc == 3 ]] || fail "exit 3 came back as $rc"
+"$guard" -- bash -c '[[ -n "$SHMKV_TEST_KEY_RANGE" ]] && k=$("$0" keys 2 Owner) &&
+  [[ $(echo "$k" | sort -u | wc -l) == 2 ]]' "$guard" || fail "keys: two distinct keys"
+"$guard" keys 1 Nobody 2>"$tmp/err" && fail "keys outside a guarded run succeeded"
+grep -q "run the test under the IPC guard" "$tmp/err" || fail "keys outside: $(cat "$tmp/err")"
+
+# 2. A test SIGKILLed with a store (segment + semaphore set) alive.
+"$guard" -- bash -c 'k=$("$0" keys 1 Suite.DiesWithAStore) &&
+  "$1" create --key="$k" --capacity=1MiB >/dev/null && kill -KILL $$' "$guard" "$kvcli" \
+  2>"$tmp/err"
+rc=$?
+[[ $rc == 137 ]] || fail "killed test: status $rc, want 137"
+grep -q "killed by signal 9" "$tmp/err" || fail "killed test: no signal named: $(cat "$tmp/err")"
+key=$(sed -n 's/.*test Suite.DiesWithAStore left a shared-memory segment at key \(0x[0-9a-f]*\).*/\1/p' \
+  "$tmp/err")
+[[ -n "$key" ]] || fail "killed test: leaked segment not blamed on its test: $(cat "$tmp/err")"
+grep -q "test Suite.DiesWithAStore left a semaphore set at key $key" "$tmp/err" ||
+  fail "killed test: leaked semaphore set not reported: $(cat "$tmp/err")"
+[[ -n "$key" ]] && exists_at "$key" && fail "killed test: objects still at $key"
+
+# 3. A test that succeeds but leaves a store fails.
+"$guard" -- bash -c 'k=$("$0" keys 1 Suite.Forgets) &&
+  "$1" create --key="$k" --capacity=1MiB >/dev/null' "$guard" "$kvcli" 2>"$tmp/err"
+rc=$?
+[[ $rc == 1 ]] || fail "leaky test: status $rc, want 1"
+grep -q "test Suite.Forgets left a shared-memory segment" "$tmp/err" ||
+  fail "leaky test: $(cat "$tmp/err")"
+
+# 4. A test that leaves a process running fails, and the process is killed.
+"$guard" -- bash -c 'sleep 300 & echo $! >"$0"' "$tmp/pid" 2>"$tmp/err"
+rc=$?
+[[ $rc == 1 ]] || fail "stray process: status $rc, want 1"
+grep -q "left 1 process running; killed" "$tmp/err" || fail "stray process: $(cat "$tmp/err")"
+kill -0 "$(cat "$tmp/pid")" 2>/dev/null && fail "stray process still alive"
+
+# 5. SIGTERM to the guard (bazel's timeout) ends the test and still cleans up.
+"$guard" -- bash -c 'k=$("$0" keys 1 Suite.Hangs) && echo "$k" >"$2" &&
+  "$1" create --key="$k" --capacity=1MiB >/dev/null && echo ready >>"$2" && sleep 300' \
+  "$guard" "$kvcli" "$tmp/hang" 2>"$tmp/err" &
+gpid=$!
+for _ in $(seq 200); do grep -q ready "$tmp/hang" 2>/dev/null && break; sleep 0.05; done
+kill -TERM "$gpid"
+wait "$gpid"
+rc=$?
+[[ $rc == 137 ]] || fail "SIGTERM: status $rc, want 137 (the test killed)"
+key=$(head -n 1 "$tmp/hang" 2>/dev/null)
+[[ -n "$key" ]] && exists_at "$key" && fail "SIGTERM: objects still at $key"
+grep -q "test Suite.Hangs left" "$tmp/err" || fail "SIGTERM: $(cat "$tmp/err")"
+
+if ((failures > 0)); then
+  echo "ipc_guard_test: $failures failed" >&2
+  exit 1
+fi
+echo "ipc_guard_test: all passed"
