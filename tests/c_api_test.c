@@ -1,0 +1,376 @@
+/* The C API, from C (this file is compiled as C, not C++): every operation,
+ * every kind of bad input, and two processes sharing one store through it.
+ * Runs under the IPC guard; exits 0 when every check passed. */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kv/c/shmkv.h"
+#include "tests/ipc_guard/c_guard.h"
+
+static int failures = 0;
+
+#define CHECK(cond)                                                         \
+  do {                                                                      \
+    if (!(cond)) {                                                          \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                           \
+    }                                                                       \
+  } while (0)
+
+/* The call must return `want`; prints the error's message when it does not. */
+#define CHECK_STATUS(call, want)                                                         \
+  do {                                                                                   \
+    shmkv_error e_;                                                                      \
+    memset(&e_, 0, sizeof e_);                                                           \
+    shmkv_status got_ = (call);                                                          \
+    if (got_ != (want)) {                                                                \
+      fprintf(stderr, "%s:%d: %s returned %s (%s), want %s\n", __FILE__, __LINE__, #call, \
+              shmkv_status_name(got_), e_.message, shmkv_status_name(want));             \
+      ++failures;                                                                        \
+    }                                                                                    \
+  } while (0)
+/* CHECK_STATUS's calls pass &e_ as their error argument through ERR. */
+#define ERR (&e_)
+
+static shmkv_options* small_options(void) {
+  shmkv_options* o = shmkv_options_create();
+  shmkv_options_set_capacity(o, 4u << 20);
+  shmkv_options_set_max_value_size(o, 4096);
+  shmkv_options_set_mode(o, 0600);
+  return o;
+}
+
+static int computations = 0;
+
+static shmkv_status compute_answer(void* context, shmkv_value_sink* sink) {
+  ++computations;
+  const char* text = (const char*)context;
+  return shmkv_value_sink_set(sink, text, strlen(text));
+}
+
+static shmkv_status compute_fails(void* context, shmkv_value_sink* sink) {
+  (void)context;
+  (void)sink;
+  return SHMKV_UNAVAILABLE;
+}
+
+struct visit_count {
+  int entries;
+  size_t value_bytes;
+};
+
+static int count_entries(void* context, const void* key, size_t key_size, const void* value,
+                         size_t value_size, const shmkv_meta* meta) {
+  struct visit_count* c = (struct visit_count*)context;
+  (void)key;
+  (void)value;
+  if (key_size >= 5 && meta != NULL && meta->value_size == value_size) {
+    c->entries++;
+    c->value_bytes += value_size;
+  }
+  return 0;
+}
+
+static int stop_at_first(void* context, const void* key, size_t key_size, const void* value,
+                         size_t value_size, const shmkv_meta* meta) {
+  (void)key;
+  (void)key_size;
+  (void)value;
+  (void)value_size;
+  (void)meta;
+  ++*(int*)context;
+  return 1;
+}
+
+static void test_entries(key_t key) {
+  shmkv_options* o = small_options();
+  shmkv_store* s = NULL;
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &s, ERR), SHMKV_OK);
+  CHECK(s != NULL);
+  shmkv_store* again = (shmkv_store*)1;
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &again, ERR), SHMKV_ALREADY_EXISTS);
+  CHECK(again == NULL);
+
+  /* put and get, with meta */
+  uint64_t v1 = 0, v2 = 0;
+  CHECK_STATUS(shmkv_put(s, "greeting", 8, "hello", 5, 30.0, 7u, &v1, ERR), SHMKV_OK);
+  char buf[64];
+  size_t n = 0;
+  shmkv_meta meta;
+  memset(&meta, 0, sizeof meta);
+  CHECK_STATUS(shmkv_get(s, "greeting", 8, buf, sizeof buf, &n, &meta, ERR), SHMKV_OK);
+  CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+  CHECK(meta.version == v1 && meta.flags == 7u && meta.value_size == 5);
+  CHECK(meta.ttl_remaining > 29.0 && meta.ttl_remaining <= 30.0);
+  CHECK(meta.expires_at_ms > 0);
+
+  /* a buffer too small reports the size needed and copies nothing */
+  memset(buf, 'x', sizeof buf);
+  CHECK_STATUS(shmkv_get(s, "greeting", 8, buf, 3, &n, NULL, ERR), SHMKV_BUFFER_TOO_SMALL);
+  CHECK(n == 5 && buf[0] == 'x');
+  CHECK_STATUS(shmkv_get(s, "greeting", 8, NULL, 0, &n, NULL, ERR), SHMKV_BUFFER_TOO_SMALL);
+  CHECK(n == 5);
+  CHECK_STATUS(shmkv_get(s, "absent", 6, buf, sizeof buf, &n, NULL, ERR), SHMKV_NOT_FOUND);
+
+  /* binary keys and values, and the empty value */
+  const char bin_key[3] = {'\0', 'k', '\xff'};
+  const char bin_val[4] = {'\0', '\1', '\0', '\xfe'};
+  CHECK_STATUS(shmkv_put(s, bin_key, 3, bin_val, 4, 0, 0, NULL, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_get(s, bin_key, 3, buf, sizeof buf, &n, NULL, ERR), SHMKV_OK);
+  CHECK(n == 4 && memcmp(buf, bin_val, 4) == 0);
+  CHECK_STATUS(shmkv_put(s, "empty", 5, NULL, 0, 0, 0, NULL, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_get(s, "empty", 5, NULL, 0, &n, NULL, ERR), SHMKV_OK);
+  CHECK(n == 0);
+
+  /* contains */
+  int found = -1;
+  CHECK_STATUS(shmkv_contains(s, "greeting", 8, &found, ERR), SHMKV_OK);
+  CHECK(found == 1);
+  CHECK_STATUS(shmkv_contains(s, "absent", 6, &found, ERR), SHMKV_OK);
+  CHECK(found == 0);
+
+  /* add, replace, cas */
+  CHECK_STATUS(shmkv_add(s, "greeting", 8, "x", 1, 0, 0, NULL, ERR), SHMKV_ALREADY_EXISTS);
+  CHECK_STATUS(shmkv_add(s, "fresh", 5, "1", 1, 0, 0, NULL, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_replace(s, "nobody", 6, "x", 1, 0, 0, NULL, ERR), SHMKV_NOT_FOUND);
+  CHECK_STATUS(shmkv_replace(s, "fresh", 5, "2", 1, 0, 0, NULL, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_cas(s, "greeting", 8, v1 + 1000, "no", 2, 0, 0, NULL, ERR),
+               SHMKV_FAILED_PRECONDITION);
+  CHECK_STATUS(shmkv_cas(s, "greeting", 8, v1, "howdy", 5, SHMKV_TTL_NEVER, 0, &v2, ERR),
+               SHMKV_OK);
+  CHECK(v2 > v1);
+  CHECK_STATUS(shmkv_get(s, "greeting", 8, buf, sizeof buf, &n, &meta, ERR), SHMKV_OK);
+  CHECK(n == 5 && memcmp(buf, "howdy", 5) == 0 && meta.ttl_remaining == SHMKV_TTL_NEVER);
+
+  /* incr */
+  int64_t r = 0;
+  CHECK_STATUS(shmkv_incr(s, "counter", 7, 5, 100, 1, 0, &r, ERR), SHMKV_OK);
+  CHECK(r == 105);
+  CHECK_STATUS(shmkv_incr(s, "counter", 7, -6, 0, 1, 0, &r, ERR), SHMKV_OK);
+  CHECK(r == 99);
+  CHECK_STATUS(shmkv_incr(s, "nocounter", 9, 1, 0, 0, 0, &r, ERR), SHMKV_NOT_FOUND);
+  CHECK_STATUS(shmkv_incr(s, "greeting", 8, 1, 0, 1, 0, &r, ERR), SHMKV_FAILED_PRECONDITION);
+
+  /* touch and delete */
+  CHECK_STATUS(shmkv_touch(s, "fresh", 5, 60.0, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_get(s, "fresh", 5, buf, sizeof buf, &n, &meta, ERR), SHMKV_OK);
+  CHECK(meta.ttl_remaining > 59.0 && meta.ttl_remaining <= 60.0);
+  CHECK_STATUS(shmkv_touch(s, "nobody", 6, 60.0, ERR), SHMKV_NOT_FOUND);
+  CHECK_STATUS(shmkv_delete(s, "fresh", 5, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_delete(s, "fresh", 5, ERR), SHMKV_NOT_FOUND);
+
+  /* get_or_compute: computed once, then served; a failed computation stores nothing */
+  computations = 0;
+  CHECK_STATUS(shmkv_get_or_compute(s, "report", 6, compute_answer, "forty-two", NULL, buf,
+                                    sizeof buf, &n, ERR),
+               SHMKV_OK);
+  CHECK(n == 9 && memcmp(buf, "forty-two", 9) == 0);
+  CHECK_STATUS(shmkv_get_or_compute(s, "report", 6, compute_answer, "other", NULL, buf,
+                                    sizeof buf, &n, ERR),
+               SHMKV_OK);
+  CHECK(n == 9 && memcmp(buf, "forty-two", 9) == 0 && computations == 1);
+  CHECK_STATUS(shmkv_get_or_compute(s, "broken", 6, compute_fails, NULL, NULL, buf, sizeof buf,
+                                    &n, ERR),
+               SHMKV_UNAVAILABLE);
+  CHECK_STATUS(shmkv_contains(s, "broken", 6, &found, ERR), SHMKV_OK);
+  CHECK(found == 0);
+  shmkv_compute_options co;
+  memset(&co, 0, sizeof co);
+  co.ttl = 5.0;
+  co.flags = 3;
+  CHECK_STATUS(shmkv_get_or_compute(s, "small", 5, compute_answer, "0123456789", &co, buf, 4,
+                                    &n, ERR),
+               SHMKV_BUFFER_TOO_SMALL);
+  CHECK(n == 10);
+  CHECK_STATUS(shmkv_get(s, "small", 5, buf, sizeof buf, &n, &meta, ERR), SHMKV_OK);
+  CHECK(n == 10 && meta.flags == 3 && meta.ttl_remaining <= 5.0);
+
+  /* foreach: by prefix, and stopping early */
+  for (int i = 0; i < 10; ++i) {
+    char k[16];
+    int kn = snprintf(k, sizeof k, "list/%d", i);
+    CHECK_STATUS(shmkv_put(s, k, (size_t)kn, "abc", 3, 0, 0, NULL, ERR), SHMKV_OK);
+  }
+  struct visit_count c = {0, 0};
+  CHECK_STATUS(shmkv_foreach(s, "list/", 5, count_entries, &c, ERR), SHMKV_OK);
+  CHECK(c.entries == 10 && c.value_bytes == 30);
+  int visits = 0;
+  CHECK_STATUS(shmkv_foreach(s, NULL, 0, stop_at_first, &visits, ERR), SHMKV_OK);
+  CHECK(visits == 1);
+
+  /* size, stats, info, check */
+  uint64_t items = 0;
+  CHECK_STATUS(shmkv_size(s, &items, ERR), SHMKV_OK);
+  CHECK(items == 16);
+  shmkv_stats st;
+  CHECK_STATUS(shmkv_get_stats(s, &st, sizeof st, ERR), SHMKV_OK);
+  CHECK(st.items == 16 && st.puts > 10 && st.hits > 5 && st.misses >= 1 && st.capacity > 0);
+  /* an older caller's shorter struct gets only the fields it knows */
+  uint64_t first_two[3] = {0, 0, 12345};
+  CHECK_STATUS(shmkv_get_stats(s, (shmkv_stats*)first_two, 2 * sizeof(uint64_t), ERR), SHMKV_OK);
+  CHECK(first_two[0] == st.hits && first_two[2] == 12345);
+  shmkv_info info;
+  CHECK_STATUS(shmkv_get_info(s, &info, sizeof info, ERR), SHMKV_OK);
+  CHECK(info.key == key && info.max_value_size == 4096 && info.lock_stripes > 0);
+  CHECK(info.mode == 0600 && info.layout_version >= 1 && info.evict == 1);
+  CHECK(strstr(info.name, "key 0x") != NULL);
+  shmkv_check_report report;
+  CHECK_STATUS(shmkv_check(s, 0, &report, sizeof report, ERR), SHMKV_OK);
+  CHECK(report.ok == 1 && report.problems == 0 && report.entries_checked >= 16);
+
+  /* flush_expired, flush */
+  uint64_t removed = 99;
+  CHECK_STATUS(shmkv_flush_expired(s, &removed, ERR), SHMKV_OK);
+  CHECK(removed == 0);
+  CHECK_STATUS(shmkv_flush(s, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_size(s, &items, ERR), SHMKV_OK);
+  CHECK(items == 0);
+
+  shmkv_close(&s);
+  CHECK(s == NULL);
+  shmkv_close(&s); /* closing twice is harmless */
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_NOT_FOUND);
+  shmkv_options_destroy(o);
+}
+
+static void test_bad_input(key_t key) {
+  shmkv_store* s = NULL;
+  char buf[8];
+  size_t n;
+  int found;
+  shmkv_error e;
+
+  /* a closed (NULL) handle */
+  CHECK_STATUS(shmkv_get(NULL, "k", 1, buf, sizeof buf, &n, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_put(s, "k", 1, "v", 1, 0, 0, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_flush(s, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK(shmkv_size(NULL, NULL, NULL) == SHMKV_INVALID_ARGUMENT); /* a NULL err is fine */
+
+  /* the message says what is wrong */
+  memset(&e, 0, sizeof e);
+  CHECK(shmkv_delete(NULL, "k", 1, &e) == SHMKV_INVALID_ARGUMENT);
+  CHECK(e.code == SHMKV_INVALID_ARGUMENT && strstr(e.message, "handle is NULL") != NULL);
+
+  /* opening: key 0, a bad mode, NULL outputs, a store that does not exist */
+  CHECK_STATUS(shmkv_open_key(0, NULL, SHMKV_CREATE, &s, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_open_key(key, NULL, (shmkv_open_mode)42, &s, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_open_key(key, NULL, SHMKV_CREATE, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_open_path(NULL, 1, NULL, SHMKV_ATTACH, &s, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_open_path("/nonexistent/shmkv", 1, NULL, SHMKV_ATTACH, &s, ERR),
+               SHMKV_NOT_FOUND);
+  memset(&e, 0, sizeof e);
+  CHECK(shmkv_open_key(key, NULL, SHMKV_ATTACH, &s, &e) == SHMKV_NOT_FOUND);
+  CHECK(s == NULL && strstr(e.message, "kvcli create") != NULL);
+  CHECK_STATUS(shmkv_destroy_path(NULL, 1, ERR), SHMKV_INVALID_ARGUMENT);
+
+  shmkv_options* o = small_options();
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_OPEN_OR_CREATE, &s, ERR), SHMKV_OK);
+  /* NULL data with a size, NULL outputs, empty and oversized keys, bad TTLs */
+  CHECK_STATUS(shmkv_put(s, NULL, 3, "v", 1, 0, 0, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_put(s, "k", 1, NULL, 3, 0, 0, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_put(s, "", 0, "v", 1, 0, 0, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  static char big_key[5000];
+  memset(big_key, 'k', sizeof big_key);
+  CHECK_STATUS(shmkv_put(s, big_key, sizeof big_key, "v", 1, 0, 0, NULL, ERR),
+               SHMKV_INVALID_ARGUMENT);
+  static char big_value[8192];
+  CHECK_STATUS(shmkv_put(s, "k", 1, big_value, sizeof big_value, 0, 0, NULL, ERR),
+               SHMKV_RESOURCE_EXHAUSTED);
+  CHECK_STATUS(shmkv_put(s, "k", 1, "v", 1, -5.0, 0, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_touch(s, "k", 1, 0, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_get(s, "k", 1, NULL, 5, &n, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_get(s, "k", 1, buf, sizeof buf, NULL, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_contains(s, "k", 1, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_foreach(s, NULL, 0, NULL, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_get_or_compute(s, "k", 1, NULL, NULL, NULL, buf, sizeof buf, &n, ERR),
+               SHMKV_INVALID_ARGUMENT);
+  shmkv_compute_options co;
+  memset(&co, 0, sizeof co);
+  co.wait_timeout = -1;
+  CHECK_STATUS(shmkv_get_or_compute(s, "k", 1, compute_answer, "v", &co, buf, sizeof buf, &n, ERR),
+               SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_get_stats(s, NULL, 10, ERR), SHMKV_INVALID_ARGUMENT);
+  shmkv_stats st;
+  CHECK_STATUS(shmkv_get_stats(s, &st, 0, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK(shmkv_value_sink_set(NULL, "v", 1) == SHMKV_INVALID_ARGUMENT);
+  /* nothing above wrote anything */
+  CHECK_STATUS(shmkv_contains(s, "k", 1, &found, ERR), SHMKV_OK);
+  CHECK(found == 0);
+
+  CHECK(strcmp(shmkv_status_name(SHMKV_NOT_FOUND), "NOT_FOUND") == 0);
+  CHECK(strcmp(shmkv_status_name(SHMKV_BUFFER_TOO_SMALL), "BUFFER_TOO_SMALL") == 0);
+  CHECK(strcmp(shmkv_status_name(-3), "UNKNOWN_STATUS") == 0);
+  CHECK(shmkv_version()[0] != '\0');
+
+  shmkv_options_set_capacity(NULL, 1); /* setters ignore a NULL options */
+  shmkv_options_destroy(NULL);
+  shmkv_close(NULL);
+  shmkv_close(&s);
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
+  shmkv_options_destroy(o);
+}
+
+/* A child process writes through the C API; the parent reads what it wrote,
+ * and a value the parent wrote is read by the child. */
+static void test_two_processes(key_t key) {
+  shmkv_options* o = small_options();
+  shmkv_store* s = NULL;
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &s, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_put(s, "from-parent", 11, "p", 1, 0, 0, NULL, ERR), SHMKV_OK);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    shmkv_store* c = NULL;
+    char buf[16];
+    size_t n = 0;
+    if (shmkv_open_key(key, NULL, SHMKV_ATTACH, &c, NULL) != SHMKV_OK) _exit(10);
+    if (shmkv_get(c, "from-parent", 11, buf, sizeof buf, &n, NULL, NULL) != SHMKV_OK ||
+        n != 1 || buf[0] != 'p') {
+      _exit(11);
+    }
+    for (int i = 0; i < 100; ++i) {
+      int64_t r;
+      if (shmkv_incr(c, "shared-counter", 14, 1, 0, 1, 0, &r, NULL) != SHMKV_OK) _exit(12);
+    }
+    if (shmkv_put(c, "from-child", 10, "c", 1, 0, 0, NULL, NULL) != SHMKV_OK) _exit(13);
+    shmkv_close(&c);
+    _exit(0);
+  }
+  CHECK(pid > 0);
+  for (int i = 0; i < 100; ++i) {
+    int64_t r;
+    CHECK_STATUS(shmkv_incr(s, "shared-counter", 14, 1, 0, 1, 0, &r, ERR), SHMKV_OK);
+  }
+  int status = -1;
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  char buf[16];
+  size_t n = 0;
+  CHECK_STATUS(shmkv_get(s, "from-child", 10, buf, sizeof buf, &n, NULL, ERR), SHMKV_OK);
+  CHECK(n == 1 && buf[0] == 'c');
+  CHECK_STATUS(shmkv_get(s, "shared-counter", 14, buf, sizeof buf, &n, NULL, ERR), SHMKV_OK);
+  CHECK(n == 3 && memcmp(buf, "200", 3) == 0);
+  shmkv_close(&s);
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
+  shmkv_options_destroy(o);
+}
+
+int main(void) {
+  shmkv_test_run_under_guard("c_api_test");
+  test_entries(shmkv_test_key("c_api_test.entries"));
+  test_bad_input(shmkv_test_key("c_api_test.bad_input"));
+  test_two_processes(shmkv_test_key("c_api_test.two_processes"));
+  if (failures != 0) {
+    fprintf(stderr, "c_api_test: %d checks failed\n", failures);
+    return 1;
+  }
+  printf("c_api_test: all checks passed\n");
+  return 0;
+}
