@@ -14,25 +14,25 @@
 
 static int failures = 0;
 
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                           \
-    }                                                                       \
+      ++failures;                                                              \
+    }                                                                          \
   } while (0)
 
 /* The call must return `want`; prints the error's message when it does not. */
-#define CHECK_STATUS(call, want)                                                         \
-  do {                                                                                   \
-    shmkv_error e_;                                                                      \
-    memset(&e_, 0, sizeof e_);                                                           \
-    shmkv_status got_ = (call);                                                          \
-    if (got_ != (want)) {                                                                \
+#define CHECK_STATUS(call, want)                                                          \
+  do {                                                                                    \
+    shmkv_error e_;                                                                       \
+    memset(&e_, 0, sizeof e_);                                                            \
+    shmkv_status got_ = (call);                                                           \
+    if (got_ != (want)) {                                                                 \
       fprintf(stderr, "%s:%d: %s returned %s (%s), want %s\n", __FILE__, __LINE__, #call, \
-              shmkv_status_name(got_), e_.message, shmkv_status_name(want));             \
-      ++failures;                                                                        \
-    }                                                                                    \
+              shmkv_status_name(got_), e_.message, shmkv_status_name(want));              \
+      ++failures;                                                                         \
+    }                                                                                     \
   } while (0)
 /* CHECK_STATUS's calls pass &e_ as their error argument through ERR. */
 #define ERR (&e_)
@@ -141,8 +141,7 @@ static void test_entries(key_t key) {
   CHECK_STATUS(shmkv_replace(s, "fresh", 5, "2", 1, 0, 0, NULL, ERR), SHMKV_OK);
   CHECK_STATUS(shmkv_cas(s, "greeting", 8, v1 + 1000, "no", 2, 0, 0, NULL, ERR),
                SHMKV_FAILED_PRECONDITION);
-  CHECK_STATUS(shmkv_cas(s, "greeting", 8, v1, "howdy", 5, SHMKV_TTL_NEVER, 0, &v2, ERR),
-               SHMKV_OK);
+  CHECK_STATUS(shmkv_cas(s, "greeting", 8, v1, "howdy", 5, SHMKV_TTL_NEVER, 0, &v2, ERR), SHMKV_OK);
   CHECK(v2 > v1);
   CHECK_STATUS(shmkv_get(s, "greeting", 8, buf, sizeof buf, &n, &meta, ERR), SHMKV_OK);
   CHECK(n == 5 && memcmp(buf, "howdy", 5) == 0 && meta.ttl_remaining == SHMKV_TTL_NEVER);
@@ -170,22 +169,22 @@ static void test_entries(key_t key) {
                                     sizeof buf, &n, ERR),
                SHMKV_OK);
   CHECK(n == 9 && memcmp(buf, "forty-two", 9) == 0);
-  CHECK_STATUS(shmkv_get_or_compute(s, "report", 6, compute_answer, "other", NULL, buf,
-                                    sizeof buf, &n, ERR),
-               SHMKV_OK);
+  CHECK_STATUS(
+      shmkv_get_or_compute(s, "report", 6, compute_answer, "other", NULL, buf, sizeof buf, &n, ERR),
+      SHMKV_OK);
   CHECK(n == 9 && memcmp(buf, "forty-two", 9) == 0 && computations == 1);
-  CHECK_STATUS(shmkv_get_or_compute(s, "broken", 6, compute_fails, NULL, NULL, buf, sizeof buf,
-                                    &n, ERR),
-               SHMKV_UNAVAILABLE);
+  CHECK_STATUS(
+      shmkv_get_or_compute(s, "broken", 6, compute_fails, NULL, NULL, buf, sizeof buf, &n, ERR),
+      SHMKV_UNAVAILABLE);
   CHECK_STATUS(shmkv_contains(s, "broken", 6, &found, ERR), SHMKV_OK);
   CHECK(found == 0);
   shmkv_compute_options co;
   memset(&co, 0, sizeof co);
   co.ttl = 5.0;
   co.flags = 3;
-  CHECK_STATUS(shmkv_get_or_compute(s, "small", 5, compute_answer, "0123456789", &co, buf, 4,
-                                    &n, ERR),
-               SHMKV_BUFFER_TOO_SMALL);
+  CHECK_STATUS(
+      shmkv_get_or_compute(s, "small", 5, compute_answer, "0123456789", &co, buf, 4, &n, ERR),
+      SHMKV_BUFFER_TOO_SMALL);
   CHECK(n == 10);
   CHECK_STATUS(shmkv_get(s, "small", 5, buf, sizeof buf, &n, &meta, ERR), SHMKV_OK);
   CHECK(n == 10 && meta.flags == 3 && meta.ttl_remaining <= 5.0);
@@ -331,8 +330,8 @@ static void test_two_processes(key_t key) {
     char buf[16];
     size_t n = 0;
     if (shmkv_open_key(key, NULL, SHMKV_ATTACH, &c, NULL) != SHMKV_OK) _exit(10);
-    if (shmkv_get(c, "from-parent", 11, buf, sizeof buf, &n, NULL, NULL) != SHMKV_OK ||
-        n != 1 || buf[0] != 'p') {
+    if (shmkv_get(c, "from-parent", 11, buf, sizeof buf, &n, NULL, NULL) != SHMKV_OK || n != 1 ||
+        buf[0] != 'p') {
       _exit(11);
     }
     for (int i = 0; i < 100; ++i) {

@@ -5,7 +5,7 @@
 #   bash tools/check_format.sh --fix    # rewrite the files in place
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files -- '*.c' '*.cc' '*.h')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.c' '*.cc' '*.h')
 if [[ "${1:-}" == "--fix" ]]; then
   clang-format -i "${files[@]}"
   exit 0

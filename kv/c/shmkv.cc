@@ -100,11 +100,10 @@ bool Ttl(double seconds, absl::Duration* out, shmkv_error* err) {
     return true;
   }
   if (std::isnan(seconds) || seconds < 0) {
-    InvalidArgument(
-        absl::StrCat("TTL ", seconds,
-                     " s is not valid: give seconds > 0, 0 for the store's default, or "
-                     "SHMKV_TTL_NEVER"),
-        err);
+    InvalidArgument(absl::StrCat("TTL ", seconds,
+                                 " s is not valid: give seconds > 0, 0 for the store's default, or "
+                                 "SHMKV_TTL_NEVER"),
+                    err);
     return false;
   }
   *out = absl::Seconds(seconds);  // saturates to infinite for huge values
@@ -147,8 +146,8 @@ shmkv_status CopyOut(absl::string_view value, void* buf, size_t buf_size, size_t
   *value_size = value.size();
   if (value.size() > buf_size) {
     return Fail(SHMKV_BUFFER_TOO_SMALL,
-                absl::StrCat("the value has ", value.size(), " bytes; the buffer holds ",
-                             buf_size, ": call again with a buffer of *value_size bytes"),
+                absl::StrCat("the value has ", value.size(), " bytes; the buffer holds ", buf_size,
+                             ": call again with a buffer of *value_size bytes"),
                 err);
   }
   if (!value.empty()) std::memcpy(buf, value.data(), value.size());
@@ -221,11 +220,22 @@ extern "C" {
 
 const char* shmkv_status_name(int status) {
   if (status == SHMKV_BUFFER_TOO_SMALL) return "BUFFER_TOO_SMALL";
-  static const char* const kNames[] = {
-      "OK",        "CANCELLED",      "UNKNOWN",       "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
-      "UNAVAILABLE", "DATA_LOSS"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS"};
   if (status < 0 || status >= static_cast<int>(sizeof kNames / sizeof kNames[0])) {
     return "UNKNOWN_STATUS";
   }
@@ -237,9 +247,9 @@ const char* shmkv_version(void) { return "0.1.0"; }
 shmkv_options* shmkv_options_create(void) { return new (std::nothrow) shmkv_options(); }
 void shmkv_options_destroy(shmkv_options* options) { delete options; }
 
-#define SHMKV_OPTION_SETTER(name, type, field, convert)          \
+#define SHMKV_OPTION_SETTER(name, type, field, convert)           \
   void shmkv_options_set_##name(shmkv_options* options, type v) { \
-    if (options != nullptr) options->options.field = convert;    \
+    if (options != nullptr) options->options.field = convert;     \
   }
 SHMKV_OPTION_SETTER(capacity, uint64_t, capacity_bytes, static_cast<size_t>(v))
 SHMKV_OPTION_SETTER(expected_items, uint64_t, expected_items, static_cast<size_t>(v))
@@ -260,7 +270,8 @@ SHMKV_OPTION_SETTER(require_persistence, int, require_persistence, v != 0)
 
 shmkv_status shmkv_open_key(key_t key, const shmkv_options* options, shmkv_open_mode mode,
                             shmkv_store** store, shmkv_error* err) {
-  return Guarded(err, [&] { return Open(shmkv::StoreName::FromKey(key), options, mode, store, err); });
+  return Guarded(err,
+                 [&] { return Open(shmkv::StoreName::FromKey(key), options, mode, store, err); });
 }
 
 shmkv_status shmkv_open_path(const char* path, int proj_id, const shmkv_options* options,
@@ -306,8 +317,8 @@ shmkv_status shmkv_get(shmkv_store* store, const void* key, size_t key_size, voi
       return SHMKV_INVALID_ARGUMENT;
     }
     shmkv_status copied = SHMKV_OK;
-    absl::Status s = store->store->View(
-        k, [&](absl::string_view value, const shmkv::EntryMeta& entry) {
+    absl::Status s =
+        store->store->View(k, [&](absl::string_view value, const shmkv::EntryMeta& entry) {
           copied = CopyOut(value, buf, buf_size, value_size, err);
           FillMeta(entry, meta);
         });
@@ -345,16 +356,16 @@ shmkv_status shmkv_add(shmkv_store* store, const void* key, size_t key_size, con
                shmkv::WriteCondition::kIfAbsent, 0, version, err);
 }
 
-shmkv_status shmkv_replace(shmkv_store* store, const void* key, size_t key_size,
-                           const void* value, size_t value_size, double ttl, uint32_t flags,
-                           uint64_t* version, shmkv_error* err) {
+shmkv_status shmkv_replace(shmkv_store* store, const void* key, size_t key_size, const void* value,
+                           size_t value_size, double ttl, uint32_t flags, uint64_t* version,
+                           shmkv_error* err) {
   return Write(store, key, key_size, value, value_size, ttl, flags,
                shmkv::WriteCondition::kIfPresent, 0, version, err);
 }
 
 shmkv_status shmkv_cas(shmkv_store* store, const void* key, size_t key_size,
-                       uint64_t expected_version, const void* value, size_t value_size,
-                       double ttl, uint32_t flags, uint64_t* version, shmkv_error* err) {
+                       uint64_t expected_version, const void* value, size_t value_size, double ttl,
+                       uint32_t flags, uint64_t* version, shmkv_error* err) {
   return Write(store, key, key_size, value, value_size, ttl, flags,
                shmkv::WriteCondition::kIfVersion, expected_version, version, err);
 }
@@ -393,8 +404,7 @@ shmkv_status shmkv_touch(shmkv_store* store, const void* key, size_t key_size, d
   });
 }
 
-shmkv_status shmkv_delete(shmkv_store* store, const void* key, size_t key_size,
-                          shmkv_error* err) {
+shmkv_status shmkv_delete(shmkv_store* store, const void* key, size_t key_size, shmkv_error* err) {
   return Guarded(err, [&]() -> shmkv_status {
     absl::string_view k;
     if (!CheckStore(store, err) || !Bytes(key, key_size, "key", &k, err)) {
@@ -419,8 +429,8 @@ shmkv_status shmkv_value_sink_set(shmkv_value_sink* sink, const void* value, siz
 
 shmkv_status shmkv_get_or_compute(shmkv_store* store, const void* key, size_t key_size,
                                   shmkv_compute_fn compute, void* context,
-                                  const shmkv_compute_options* options, void* buf,
-                                  size_t buf_size, size_t* value_size, shmkv_error* err) {
+                                  const shmkv_compute_options* options, void* buf, size_t buf_size,
+                                  size_t* value_size, shmkv_error* err) {
   return Guarded(err, [&]() -> shmkv_status {
     absl::string_view k;
     if (!CheckStore(store, err) || !Bytes(key, key_size, "key", &k, err) ||
@@ -464,15 +474,15 @@ shmkv_status shmkv_foreach(shmkv_store* store, const void* prefix, size_t prefix
       return SHMKV_INVALID_ARGUMENT;
     }
     if (visit == nullptr) return InvalidArgument("visit is NULL", err);
-    return Report(store->store->ForEach(p,
-                                        [&](absl::string_view key, absl::string_view value,
-                                            const shmkv::EntryMeta& meta) {
-                                          shmkv_meta m;
-                                          FillMeta(meta, &m);
-                                          return visit(context, key.data(), key.size(),
-                                                       value.data(), value.size(), &m) == 0;
-                                        }),
-                  err);
+    return Report(
+        store->store->ForEach(
+            p,
+            [&](absl::string_view key, absl::string_view value, const shmkv::EntryMeta& meta) {
+              shmkv_meta m;
+              FillMeta(meta, &m);
+              return visit(context, key.data(), key.size(), value.data(), value.size(), &m) == 0;
+            }),
+        err);
   });
 }
 

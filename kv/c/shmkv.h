@@ -42,13 +42,13 @@ typedef enum shmkv_status {
   SHMKV_OK = 0,
   SHMKV_CANCELLED = 1,
   SHMKV_UNKNOWN = 2,
-  SHMKV_INVALID_ARGUMENT = 3,     /* bad key, value, option or pointer */
-  SHMKV_DEADLINE_EXCEEDED = 4,    /* get_or_compute waited past its timeout */
-  SHMKV_NOT_FOUND = 5,            /* no such store, or no such key */
-  SHMKV_ALREADY_EXISTS = 6,       /* store exists (SHMKV_CREATE), key exists (add) */
-  SHMKV_PERMISSION_DENIED = 7,    /* mode or owner of the segment refuses us */
-  SHMKV_RESOURCE_EXHAUSTED = 8,   /* kernel limit, value too big, full store */
-  SHMKV_FAILED_PRECONDITION = 9,  /* not a store, other layout, CAS mismatch, not a number */
+  SHMKV_INVALID_ARGUMENT = 3,    /* bad key, value, option or pointer */
+  SHMKV_DEADLINE_EXCEEDED = 4,   /* get_or_compute waited past its timeout */
+  SHMKV_NOT_FOUND = 5,           /* no such store, or no such key */
+  SHMKV_ALREADY_EXISTS = 6,      /* store exists (SHMKV_CREATE), key exists (add) */
+  SHMKV_PERMISSION_DENIED = 7,   /* mode or owner of the segment refuses us */
+  SHMKV_RESOURCE_EXHAUSTED = 8,  /* kernel limit, value too big, full store */
+  SHMKV_FAILED_PRECONDITION = 9, /* not a store, other layout, CAS mismatch, not a number */
   SHMKV_ABORTED = 10,
   SHMKV_OUT_OF_RANGE = 11,
   SHMKV_UNIMPLEMENTED = 12,
@@ -78,9 +78,9 @@ typedef struct shmkv_store shmkv_store;
 typedef struct shmkv_options shmkv_options;
 
 typedef enum shmkv_open_mode {
-  SHMKV_CREATE = 0,         /* fail with ALREADY_EXISTS if a store exists */
-  SHMKV_ATTACH = 1,         /* fail with NOT_FOUND if no store exists */
-  SHMKV_OPEN_OR_CREATE = 2  /* attach, or create if absent */
+  SHMKV_CREATE = 0,        /* fail with ALREADY_EXISTS if a store exists */
+  SHMKV_ATTACH = 1,        /* fail with NOT_FOUND if no store exists */
+  SHMKV_OPEN_OR_CREATE = 2 /* attach, or create if absent */
 } shmkv_open_mode;
 
 /* Options with the C++ defaults (kv/options.h documents each). NULL when out
@@ -132,9 +132,9 @@ typedef struct shmkv_meta {
  * length; `meta` may be NULL. NOT_FOUND when absent. BUFFER_TOO_SMALL (with
  * *value_size = the length needed, nothing copied) when it does not fit;
  * buf may be NULL with buf_size 0 to ask for the size. */
-SHMKV_EXPORT shmkv_status shmkv_get(shmkv_store* store, const void* key, size_t key_size,
-                                    void* buf, size_t buf_size, size_t* value_size,
-                                    shmkv_meta* meta, shmkv_error* err);
+SHMKV_EXPORT shmkv_status shmkv_get(shmkv_store* store, const void* key, size_t key_size, void* buf,
+                                    size_t buf_size, size_t* value_size, shmkv_meta* meta,
+                                    shmkv_error* err);
 /* *found = 1 if the key is live, else 0. */
 SHMKV_EXPORT shmkv_status shmkv_contains(shmkv_store* store, const void* key, size_t key_size,
                                          int* found, shmkv_error* err);
@@ -156,9 +156,9 @@ SHMKV_EXPORT shmkv_status shmkv_replace(shmkv_store* store, const void* key, siz
 /* Only if the live entry's version is expected_version: FAILED_PRECONDITION
  * if it is another, NOT_FOUND if the key is absent. */
 SHMKV_EXPORT shmkv_status shmkv_cas(shmkv_store* store, const void* key, size_t key_size,
-                                    uint64_t expected_version, const void* value,
-                                    size_t value_size, double ttl, uint32_t flags,
-                                    uint64_t* version, shmkv_error* err);
+                                    uint64_t expected_version, const void* value, size_t value_size,
+                                    double ttl, uint32_t flags, uint64_t* version,
+                                    shmkv_error* err);
 /* Adds delta to the decimal number stored at key; a missing key is created
  * holding initial + delta (with `ttl`) unless create_if_missing is 0 (then
  * NOT_FOUND). FAILED_PRECONDITION when the value is not a number. */
@@ -197,9 +197,8 @@ typedef struct shmkv_compute_options {
  * others wait and read the result). The value is copied to buf as by
  * shmkv_get (BUFFER_TOO_SMALL with *value_size when it does not fit; a value
  * just computed is stored all the same). `options` may be NULL. */
-SHMKV_EXPORT shmkv_status shmkv_get_or_compute(shmkv_store* store, const void* key,
-                                               size_t key_size, shmkv_compute_fn compute,
-                                               void* context,
+SHMKV_EXPORT shmkv_status shmkv_get_or_compute(shmkv_store* store, const void* key, size_t key_size,
+                                               shmkv_compute_fn compute, void* context,
                                                const shmkv_compute_options* options, void* buf,
                                                size_t buf_size, size_t* value_size,
                                                shmkv_error* err);
@@ -208,14 +207,13 @@ SHMKV_EXPORT shmkv_status shmkv_get_or_compute(shmkv_store* store, const void* k
 
 /* Called once per live entry; return 0 to go on, nonzero to stop. The
  * pointers are valid only during the call. No lock is held. */
-typedef int (*shmkv_visit_fn)(void* context, const void* key, size_t key_size,
-                              const void* value, size_t value_size, const shmkv_meta* meta);
+typedef int (*shmkv_visit_fn)(void* context, const void* key, size_t key_size, const void* value,
+                              size_t value_size, const shmkv_meta* meta);
 
 /* Visits every live entry whose key starts with prefix (NULL, 0: all).
  * Entries written during the walk may or may not be seen. */
-SHMKV_EXPORT shmkv_status shmkv_foreach(shmkv_store* store, const void* prefix,
-                                        size_t prefix_size, shmkv_visit_fn visit, void* context,
-                                        shmkv_error* err);
+SHMKV_EXPORT shmkv_status shmkv_foreach(shmkv_store* store, const void* prefix, size_t prefix_size,
+                                        shmkv_visit_fn visit, void* context, shmkv_error* err);
 
 /* ---------------------------------------------------------- maintenance --- */
 
@@ -239,8 +237,8 @@ typedef struct shmkv_stats {
   uint64_t index_entries, index_limit;
   uint64_t lock_waits, owner_deaths_recovered;
 } shmkv_stats;
-SHMKV_EXPORT shmkv_status shmkv_get_stats(shmkv_store* store, shmkv_stats* stats,
-                                          size_t stats_size, shmkv_error* err);
+SHMKV_EXPORT shmkv_status shmkv_get_stats(shmkv_store* store, shmkv_stats* stats, size_t stats_size,
+                                          shmkv_error* err);
 
 typedef struct shmkv_info {
   char name[512]; /* how the creator named the store (cut to fit) */
@@ -258,9 +256,9 @@ typedef struct shmkv_info {
   pid_t creator_pid;
   int mode;
   uint64_t attached_processes;
-  int removed;           /* destroyed; lives until the last process detaches */
-  uint32_t warnings;     /* how many warnings Info reported */
-  char warning[512];     /* the first one, "" when none */
+  int removed;       /* destroyed; lives until the last process detaches */
+  uint32_t warnings; /* how many warnings Info reported */
+  char warning[512]; /* the first one, "" when none */
 } shmkv_info;
 SHMKV_EXPORT shmkv_status shmkv_get_info(shmkv_store* store, shmkv_info* info, size_t info_size,
                                          shmkv_error* err);

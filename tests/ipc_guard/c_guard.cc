@@ -8,9 +8,7 @@
 
 extern "C" {
 
-void shmkv_test_run_under_guard(const char* label) {
-  shmkv::testguard::RunChildUnderGuard(label);
-}
+void shmkv_test_run_under_guard(const char* label) { shmkv::testguard::RunChildUnderGuard(label); }
 
 key_t shmkv_test_key(const char* owner) {
   absl::StatusOr<key_t> key = shmkv::testguard::AllocateTestKey(owner);
