@@ -10,7 +10,8 @@
 // open it with Store::Open (OpenMode::kAttach; Options::allow_foreign_owner
 // for other users' stores), which validates the whole header first.
 //
-// Every call returns an absl::Status with the codes of kv/store.h.
+// Every call that asks the kernel returns an absl::Status (or StatusOr) with
+// the codes of kv/store.h and a message that says what to do.
 #ifndef SHMKV_KV_ADMIN_H_
 #define SHMKV_KV_ADMIN_H_
 
