@@ -8,8 +8,6 @@
 // opener removes and rebuilds (doc/locking.md).
 #include "kv/store.h"
 
-#include <unistd.h>
-
 #include <cstring>
 
 #include "absl/cleanup/cleanup.h"
@@ -17,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "kv/clock.h"
 #include "kv/internal/geometry.h"
-#include "kv/internal/layout.h"
+#include "kv/internal/probe.h"
 #include "kv/internal/segment_store.h"
 #include "kv/platform/ipc.h"
 #include "kv/platform/process.h"
@@ -26,11 +24,6 @@ namespace shmkv {
 namespace {
 
 using internal::Geometry;
-
-std::string Describe(const StoreName& name, int shm_id, const platform::SegmentStat& st) {
-  return absl::StrCat("the segment at ", name.ToString(), " (shm id ", shm_id, ", ", st.size,
-                      " bytes, owner uid ", st.owner_uid, ")");
-}
 
 absl::Status NoStore(const StoreName& name) {
   std::string selector = name.path().empty()
@@ -41,38 +34,27 @@ absl::Status NoStore(const StoreName& name) {
                                           " --capacity=64MiB (or open with kOpenOrCreate)"));
 }
 
-bool HeaderReady(const char* base, uint64_t size) {
-  if (size < internal::kHeaderRegionBytes) return false;
-  const internal::Header* h = reinterpret_cast<const internal::Header*>(base);
-  return internal::LoadOnce(&h->magic) == internal::kMagic &&
-         internal::LoadOnce(&h->init_state) == internal::kReady;
-}
-
 // Attaches an existing segment and validates it; the semaphore is held.
 absl::StatusOr<std::unique_ptr<Store>> AttachExisting(const StoreName& name, int shm_id, int sem_id,
                                                       const Options& options, bool* abandoned) {
   *abandoned = false;
   absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(shm_id);
   if (!st.ok()) return st.status();
-  const uid_t me = geteuid();
-  if (!options.allow_foreign_owner && st->owner_uid != me && st->creator_uid != me) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        Describe(name, shm_id, *st), " belongs to uid ", st->owner_uid, " (created by uid ",
-        st->creator_uid, "), not to this user (uid ", me,
-        "); a segment squatted at a key is not trusted — set Options::allow_foreign_owner "
-        "(kvcli --allow-foreign-owner) if this store is meant to be shared"));
+  if (absl::Status s = internal::CheckOwner(
+          name, shm_id, *st, options.allow_foreign_owner,
+          "a segment squatted at a key is not trusted — set Options::allow_foreign_owner "
+          "(kvcli --allow-foreign-owner) if this store is meant to be shared");
+      !s.ok()) {
+    return s;
   }
   absl::StatusOr<void*> mapped = platform::ShmAttach(shm_id, name.key());
   if (!mapped.ok()) return mapped.status();
   char* base = static_cast<char*>(*mapped);
   auto detach = absl::MakeCleanup([base] { platform::ShmDetach(base); });
-  if (st->size >= internal::kHeaderRegionBytes &&
-      reinterpret_cast<const internal::Header*>(base)->magic == internal::kMagic &&
-      !HeaderReady(base, st->size)) {
-    *abandoned = true;
-  }
+  const internal::HeaderProbe probe = internal::ProbeHeader(base, st->size);
+  *abandoned = probe.has_magic && !probe.ready;
   absl::StatusOr<Geometry> geometry =
-      internal::ValidateImage(base, st->size, Describe(name, shm_id, *st));
+      internal::ValidateImage(base, st->size, internal::DescribeSegment(name, shm_id, *st));
   if (!geometry.ok()) return geometry.status();
   std::move(detach).Cancel();
   return std::unique_ptr<Store>(new internal::SegmentStore(base, *geometry, shm_id, sem_id, options,
@@ -182,12 +164,11 @@ absl::Status Store::Destroy(const StoreName& name) {
     if (!st.ok()) return st.status();
     absl::StatusOr<void*> mapped = platform::ShmAttach(*shm_id, name.key());
     if (!mapped.ok()) return mapped.status();
-    const bool is_store = st->size >= internal::kHeaderRegionBytes &&
-                          static_cast<const internal::Header*>(*mapped)->magic == internal::kMagic;
+    const bool is_store = internal::ProbeHeader(*mapped, st->size).has_magic;
     platform::ShmDetach(*mapped);
     if (!is_store) {
       return absl::FailedPreconditionError(
-          absl::StrCat(Describe(name, *shm_id, *st),
+          absl::StrCat(internal::DescribeSegment(name, *shm_id, *st),
                        " is not a shmkv store, so it was left alone; remove it with ipcrm -m ",
                        *shm_id, " if you are sure"));
     }

@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
-bazel build -c opt //tools:kvcli //examples:shared_cache 2>&1 | grep -E "^(ERROR|FAILED)" && exit 1
+bazel build -c opt //tools/kvcli //examples:shared_cache 2>&1 | grep -E "^(ERROR|FAILED)" && exit 1
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
-kvcli="$bin/tools/kvcli"
+kvcli="$bin/tools/kvcli/kvcli"
 key=${SHMKV_DEMO_KEY:-0x5f3e0042}
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
@@ -29,8 +29,8 @@ say "kvcli stats"
 say "kvcli keys --long"
 "$kvcli" keys --key="$key" --long
 
-say "The store outlives the workers. Try (kvcli is bazel-bin/tools/kvcli):"
-kvcli=bazel-bin/tools/kvcli
+say "The store outlives the workers. Try (kvcli is bazel-bin/tools/kvcli/kvcli):"
+kvcli=bazel-bin/tools/kvcli/kvcli
 cat <<EOF2
   $kvcli get --key=$key primes-below:300000
   $kvcli stats --key=$key --watch

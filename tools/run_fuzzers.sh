@@ -19,7 +19,7 @@ FUZZ_TARGETS=(
   //tools/cli:parse_fuzzer
   //kv/snapshot:snapshot_fuzzer
   //tests/fuzz:segment_fuzzer
-  //tools:kvcli_fuzzer
+  //tools/kvcli:kvcli_fuzzer
 )
 
 seconds="${1:-60}"

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -15,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace shmkv::platform {
@@ -158,10 +161,15 @@ void ShmPopulate(void* address, uint64_t bytes) {
   for (uint64_t at = 0; at < bytes; at += static_cast<uint64_t>(page)) (void)p[at];
 }
 
-absl::StatusOr<void*> ShmAttach(int shm_id, key_t key) {
-  void* address = shmat(shm_id, nullptr, 0);
+absl::StatusOr<void*> ShmAttach(int shm_id, key_t key, bool read_only) {
+  void* address = shmat(shm_id, nullptr, read_only ? SHM_RDONLY : 0);
   if (address != reinterpret_cast<void*>(-1)) return address;
   int err = errno;
+  if (err == EACCES && read_only) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the segment at key ", KeyToString(key),
+                     " does not grant this user read access (see its mode in ipcs -m)"));
+  }
   if (err == EACCES) {
     return absl::PermissionDeniedError(
         absl::StrCat("the store at key ", KeyToString(key),
@@ -193,6 +201,65 @@ absl::Status ShmRemove(int shm_id) {
   }
   if (err == EINVAL || err == EIDRM) return absl::OkStatus();
   return absl::InternalError(absl::StrCat("shmctl(IPC_RMID) on id ", shm_id, ": ", Errno(err)));
+}
+
+absl::StatusOr<std::vector<ShmListing>> ShmList() {
+  constexpr char kProcShm[] = "/proc/sysvipc/shm";
+  std::FILE* file = std::fopen(kProcShm, "r");
+  if (file == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot read ", kProcShm, ": ", std::strerror(errno),
+                                               " (needs Linux with /proc mounted)"));
+  }
+  std::vector<ShmListing> segments;
+  char* buffer = nullptr;
+  size_t capacity = 0;
+  std::vector<std::string> columns;
+  while (getline(&buffer, &capacity, file) >= 0) {
+    std::vector<std::string> fields =
+        absl::StrSplit(buffer, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
+    if (fields.empty()) continue;
+    if (columns.empty()) {
+      columns = fields;
+      continue;
+    }
+    auto field = [&](absl::string_view name) -> const std::string* {
+      for (size_t i = 0; i < columns.size() && i < fields.size(); ++i) {
+        if (columns[i] == name) return &fields[i];
+      }
+      return nullptr;
+    };
+    const std::string* key = field("key");
+    const std::string* id = field("shmid");
+    const std::string* perms = field("perms");
+    const std::string* size = field("size");
+    const std::string* nattch = field("nattch");
+    const std::string* uid = field("uid");
+    const std::string* cuid = field("cuid");
+    const std::string* cpid = field("cpid");
+    ShmListing s;
+    int64_t key_value = 0;
+    uint32_t uid_value = 0, cuid_value = 0;
+    if (key == nullptr || id == nullptr || perms == nullptr || size == nullptr ||
+        nattch == nullptr || uid == nullptr || !absl::SimpleAtoi(*key, &key_value) ||
+        !absl::SimpleAtoi(*id, &s.shm_id) || !absl::SimpleAtoi(*size, &s.stat.size) ||
+        !absl::SimpleAtoi(*nattch, &s.stat.attached) || !absl::SimpleAtoi(*uid, &uid_value)) {
+      continue;  // a line this build does not understand
+    }
+    // perms are octal in /proc and may carry SHM_DEST and other state bits.
+    char* end = nullptr;
+    const uint64_t perms_value = std::strtoull(perms->c_str(), &end, 8);
+    s.key = static_cast<key_t>(static_cast<uint32_t>(key_value));
+    s.stat.mode = static_cast<int>(perms_value & 0777);
+    s.stat.removed = (perms_value & SHM_DEST) != 0;
+    s.stat.owner_uid = uid_value;
+    s.stat.creator_uid =
+        cuid != nullptr && absl::SimpleAtoi(*cuid, &cuid_value) ? cuid_value : uid_value;
+    if (cpid != nullptr) (void)absl::SimpleAtoi(*cpid, &s.stat.creator_pid);
+    segments.push_back(s);
+  }
+  std::free(buffer);
+  std::fclose(file);
+  return segments;
 }
 
 namespace {

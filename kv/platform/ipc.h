@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -34,7 +35,10 @@ absl::StatusOr<int> ShmCreate(key_t key, uint64_t bytes, int mode, bool huge_pag
 // NotFound if no segment exists at the key.
 absl::StatusOr<int> ShmLookup(key_t key);
 absl::StatusOr<SegmentStat> ShmStat(int shm_id);
-absl::StatusOr<void*> ShmAttach(int shm_id, key_t key_for_messages);
+// read_only attaches with SHM_RDONLY, which needs only read permission.
+// PermissionDenied when the mode refuses, NotFound when the segment was
+// removed meanwhile.
+absl::StatusOr<void*> ShmAttach(int shm_id, key_t key_for_messages, bool read_only = false);
 void ShmDetach(void* address);
 // Maps every page of an attached segment into this process's page tables now
 // (MADV_POPULATE_WRITE; on kernels before 5.14, a read of each page), so
@@ -42,6 +46,18 @@ void ShmDetach(void* address);
 // map in faults later as usual.
 void ShmPopulate(void* address, uint64_t bytes);
 absl::Status ShmRemove(int shm_id);
+
+// One line of /proc/sysvipc/shm. Unlike ShmStat, the listing needs no
+// permission on the segment, so it describes every segment on the host.
+struct ShmListing {
+  key_t key = 0;  // 0 (IPC_PRIVATE) for private segments and removed ones
+  int shm_id = -1;
+  SegmentStat stat;  // size, uids, mode, attached, removed and creator_pid
+};
+// Every shared-memory segment on the host, in the kernel's order.
+// Unavailable when /proc/sysvipc/shm cannot be read (not Linux, or /proc is
+// not mounted). Lines this build does not understand are skipped.
+absl::StatusOr<std::vector<ShmListing>> ShmList();
 
 // A one-semaphore set used as a lock: value 1 = free, 0 = held. Acquire and
 // release use SEM_UNDO so the kernel releases it when its holder dies.

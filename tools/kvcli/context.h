@@ -4,8 +4,6 @@
 #ifndef SHMKV_TOOLS_KVCLI_CONTEXT_H_
 #define SHMKV_TOOLS_KVCLI_CONTEXT_H_
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -51,9 +49,6 @@ class Context {
   // Fail() with the status's message and the exit code of a store-level
   // failure: 2 for InvalidArgument (with the usage line), else 3.
   int StoreFailure(const absl::Status& status);
-  // Like StoreFailure, but NotFound, AlreadyExists and FailedPrecondition
-  // (a condition not met) exit 1.
-  int EntryFailure(const absl::Status& status);
   // "kvcli: warning: <message>" on err.
   void Warn(absl::string_view message);
 
@@ -88,9 +83,8 @@ class Context {
   // usage exit code after reporting.
   int ResolveCreateOptions(Options* options);
 
-  // Store::Open with the resolved name, after ResolveStore. Removes a
-  // semaphore set that Open created and left behind at a key whose segment
-  // it could not use (a foreign segment), so a failed kvcli leaves nothing.
+  // Store::Open with the resolved name, after ResolveStore. (A failed Open
+  // leaves no semaphore set behind, so neither does a failed kvcli.)
   absl::StatusOr<std::unique_ptr<Store>> Open(OpenMode mode, const Options& options);
   // The rest of a command that works on an existing store, once its
   // arguments are checked: 0 at once on a dry run; otherwise
@@ -109,41 +103,6 @@ class Context {
   Options open_options_;
   bool write_failed_ = false;
 };
-
-// Command implementations (run.cc, snapshot_commands.cc, ls.cc).
-int RunCreate(Context& ctx);
-int RunInfo(Context& ctx);
-int RunStats(Context& ctx);
-int RunGet(Context& ctx);
-int RunPut(Context& ctx);
-int RunDel(Context& ctx);
-int RunIncr(Context& ctx);
-int RunTouch(Context& ctx);
-int RunKeys(Context& ctx);
-int RunDump(Context& ctx);
-int RunLoad(Context& ctx);
-int RunCheck(Context& ctx);
-int RunFlush(Context& ctx);
-int RunDestroy(Context& ctx);
-int RunLs(Context& ctx);
-
-// Store::Open, minus a leak: Open creates the store's semaphore set before
-// it looks at the segment, and leaves that set behind when the segment turns
-// out to be unusable (not a shmkv store, or kCreate on an occupied key).
-// This removes a set that did not exist before the call when Open fails
-// while a segment exists at the key, so a failed kvcli leaves nothing.
-absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreName& name, const Options& options,
-                                                 OpenMode mode);
-
-// Shared formatting.
-std::string KeyHex(key_t key);            // "0x5f3e0001"
-std::string ModeText(int mode);           // "0600"
-std::string UserName(uid_t uid);          // "root", or "" if unknown
-std::string TtlText(absl::Duration ttl);  // "30s", "none"
-int64_t TtlMillis(absl::Duration ttl);    // -1 for never; >= 1 otherwise
-// `message` with control characters (newlines included) shown as \xHH, so
-// that every error stays on one line.
-std::string OneLine(absl::string_view message);
 
 }  // namespace kvcli
 }  // namespace shmkv

@@ -3,6 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tools/kvcli/args.h"
+#include "tools/kvcli/kvcli.h"
+#include "tools/kvcli/output.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -407,6 +409,44 @@ std::string TopicNames() { return "json"; }
 std::string TopicHelp(absl::string_view topic) {
   if (topic == "json") return JsonHelp();
   return "";
+}
+
+int RunHelp(const ParsedArgs& parsed, std::FILE* out, std::FILE* err) {
+  if (!parsed.error.empty() || !parsed.flags.empty()) {
+    std::fprintf(err, "kvcli: help: %s\nusage: kvcli help [command|json]\n",
+                 parsed.error.empty() ? "help takes no flags" : OneLine(parsed.error).c_str());
+    return kExitUsage;
+  }
+  if (parsed.positionals.empty()) {
+    std::fputs(OverviewHelp().c_str(), out);
+    return kExitOk;
+  }
+  if (parsed.positionals.size() > 1) {
+    std::fprintf(err, "kvcli: help: give one command or topic\nusage: kvcli help [command|json]\n");
+    return kExitUsage;
+  }
+  const std::string& topic = parsed.positionals[0];
+  if (const CommandSpec* spec = FindCommand(topic); spec != nullptr) {
+    std::fputs(CommandHelp(*spec).c_str(), out);
+    return kExitOk;
+  }
+  if (topic == "help") {
+    std::fputs(
+        "usage: kvcli help [command|json]\n\nShows the overview, a command's help, or "
+        "the fields of --json output.\n",
+        out);
+    return kExitOk;
+  }
+  std::string text = TopicHelp(topic);
+  if (!text.empty()) {
+    std::fputs(text.c_str(), out);
+    return kExitOk;
+  }
+  std::fprintf(err,
+               "kvcli: help: no command or topic \"%s\"; run kvcli help for the list\n"
+               "usage: kvcli help [command|json]\n",
+               Quote(topic).c_str());
+  return kExitUsage;
 }
 
 }  // namespace kvcli

@@ -1,12 +1,15 @@
-// kvcli's commands as data: names, arguments, accepted flags and help text.
+// kvcli's commands as data (names, arguments, accepted flags, help text),
+// and the help command that prints them.
 #ifndef SHMKV_TOOLS_KVCLI_HELP_H_
 #define SHMKV_TOOLS_KVCLI_HELP_H_
 
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "tools/kvcli/args.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -51,6 +54,10 @@ std::string JsonHelp();
 std::string TopicNames();
 // Help for a topic other than a command; empty if unknown.
 std::string TopicHelp(absl::string_view topic);
+
+// kvcli help [command|topic]: the overview, a command's help or a topic on
+// `out`, or a usage error on `err`. Returns the exit status.
+int RunHelp(const ParsedArgs& parsed, std::FILE* out, std::FILE* err);
 
 }  // namespace kvcli
 }  // namespace shmkv

@@ -1,5 +1,5 @@
 // kvcli, the shmkv inspection and administration tool, as a library: main()
-// (tools/kvcli.cc), the black-box tests and the argument fuzzer all call
+// (main.cc), the black-box tests and the argument fuzzer all call
 // RunKvcli.
 //
 // RunKvcli never throws, never calls exit() and never writes to the process's

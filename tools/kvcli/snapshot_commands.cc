@@ -16,8 +16,10 @@
 #include "absl/strings/str_cat.h"
 #include "kv/snapshot/snapshot.h"
 #include "tools/cli/parse.h"
+#include "tools/kvcli/commands.h"
 #include "tools/kvcli/context.h"
 #include "tools/kvcli/help.h"
+#include "tools/kvcli/output.h"
 
 namespace shmkv {
 namespace kvcli {

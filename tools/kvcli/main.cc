@@ -1,9 +1,9 @@
 // kvcli: inspect and manage shmkv stores. `kvcli help` explains the commands;
-// the implementation is the RunKvcli library in tools/kvcli/.
-#include "tools/kvcli/kvcli.h"
-
+// the implementation is the RunKvcli library (kvcli.h).
 #include <string>
 #include <vector>
+
+#include "tools/kvcli/kvcli.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args;

@@ -1,0 +1,35 @@
+#include "kv/internal/probe.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "kv/internal/layout.h"
+
+namespace shmkv::internal {
+
+HeaderProbe ProbeHeader(const void* base, uint64_t segment_bytes) {
+  HeaderProbe probe;
+  if (segment_bytes < kHeaderRegionBytes) return probe;
+  const Header* h = static_cast<const Header*>(base);
+  if (LoadOnce(&h->magic) != kMagic) return probe;
+  probe.has_magic = true;
+  probe.layout_version = LoadOnce(&h->layout_version);
+  probe.ready = LoadOnce(&h->init_state) == kReady;
+  return probe;
+}
+
+std::string DescribeSegment(const StoreName& name, int shm_id, const platform::SegmentStat& st) {
+  return absl::StrCat("the segment at ", name.ToString(), " (shm id ", shm_id, ", ", st.size,
+                      " bytes, owner uid ", st.owner_uid, ")");
+}
+
+absl::Status CheckOwner(const StoreName& name, int shm_id, const platform::SegmentStat& st,
+                        bool allow_foreign_owner, absl::string_view remedy) {
+  const uid_t me = geteuid();
+  if (allow_foreign_owner || st.owner_uid == me || st.creator_uid == me) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      DescribeSegment(name, shm_id, st), " belongs to uid ", st.owner_uid, " (created by uid ",
+      st.creator_uid, "), not to this user (uid ", me, "); ", remedy));
+}
+
+}  // namespace shmkv::internal

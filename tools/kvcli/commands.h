@@ -1,0 +1,39 @@
+// The kvcli commands, one function each: RunKvcli (kvcli.cc) checks the
+// command line against the command's spec (help.cc), resolves the store and
+// calls the function, which reports through its Context and returns the exit
+// status. `help` is different: it runs without a Context (help.h).
+#ifndef SHMKV_TOOLS_KVCLI_COMMANDS_H_
+#define SHMKV_TOOLS_KVCLI_COMMANDS_H_
+
+#include "tools/kvcli/context.h"
+
+namespace shmkv {
+namespace kvcli {
+
+// entry_commands.cc: single entries and the key list.
+int RunGet(Context& ctx);
+int RunPut(Context& ctx);
+int RunDel(Context& ctx);
+int RunIncr(Context& ctx);
+int RunTouch(Context& ctx);
+int RunKeys(Context& ctx);
+
+// admin_commands.cc: whole stores, and the stores on the host.
+int RunCreate(Context& ctx);
+int RunInfo(Context& ctx);
+int RunCheck(Context& ctx);
+int RunFlush(Context& ctx);
+int RunDestroy(Context& ctx);
+int RunLs(Context& ctx);
+
+// stats_command.cc: the counters, once or --watch.
+int RunStats(Context& ctx);
+
+// snapshot_commands.cc: snapshots to and from files.
+int RunDump(Context& ctx);
+int RunLoad(Context& ctx);
+
+}  // namespace kvcli
+}  // namespace shmkv
+
+#endif  // SHMKV_TOOLS_KVCLI_COMMANDS_H_

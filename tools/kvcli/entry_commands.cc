@@ -1,0 +1,270 @@
+// kvcli's commands on single entries (get, put, del, incr, touch) and on the
+// list of keys (keys).
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "kv/snapshot/utf8.h"
+#include "tools/cli/parse.h"
+#include "tools/kvcli/commands.h"
+#include "tools/kvcli/json.h"
+#include "tools/kvcli/output.h"
+
+namespace shmkv {
+namespace kvcli {
+namespace {
+
+std::string QuotedKey(absl::string_view key) { return absl::StrCat("\"", Quote(key), "\""); }
+
+}  // namespace
+
+int RunGet(Context& ctx) {
+  std::string key;
+  if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
+  return ctx.WithStore([&](Store& store) {
+    std::string value;
+    EntryMeta meta;
+    absl::Status status = store.Get(key, &value, &meta);
+    if (absl::IsNotFound(status)) {
+      return ctx.Fail(
+          kExitNotFound,
+          absl::StrCat("no key ", QuotedKey(key), " in the store at ", ctx.name().ToString(),
+                       " (never set, deleted, expired or evicted); kvcli keys lists the keys"));
+    }
+    if (!status.ok()) return ctx.StoreFailure(status);
+    if (ctx.Has("json")) {
+      JsonObject json;
+      json.Str("key", key).Str("key_b64", cli::Base64(key));
+      if (IsUtf8(value)) json.Str("value", value);
+      json.Str("value_b64", cli::Base64(value))
+          .U64("size", value.size())
+          .U64("version", meta.version)
+          .U64("flags", meta.flags)
+          .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
+          .I64("expires_at_ms", meta.expires_at_ms);
+      ctx.Write(json.Build() + "\n");
+    } else {
+      ctx.Write(value);
+      if (ctx.Has("meta")) {
+        std::fprintf(ctx.err(), "version=%llu flags=%u ttl=%s size=%zu\n",
+                     static_cast<unsigned long long>(meta.version), meta.flags,
+                     TtlText(meta.ttl_remaining).c_str(), value.size());
+      }
+    }
+    return ctx.Finish("cannot write the value to stdout");
+  });
+}
+
+namespace {
+
+// Reads all of `in`, up to `limit` bytes (one more tells that it is larger).
+absl::Status ReadAll(std::FILE* in, uint64_t limit, std::string* out) {
+  out->clear();
+  char buffer[65536];
+  while (out->size() <= limit) {
+    size_t n = std::fread(buffer, 1, sizeof(buffer), in);
+    out->append(buffer, n);
+    if (n < sizeof(buffer)) break;
+  }
+  if (std::ferror(in)) return absl::DataLossError("reading the value from stdin failed");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunPut(Context& ctx) {
+  std::string key;
+  if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
+  WriteOptions options;
+  if (absl::Status s = ctx.TtlFlag("ttl", &options.ttl); !s.ok()) return ctx.Usage(s.message());
+  uint64_t flags = 0;
+  if (absl::Status s = ctx.UnsignedFlag("flags", UINT32_MAX, true, &flags); !s.ok()) {
+    return ctx.Usage(s.message());
+  }
+  options.flags = static_cast<uint32_t>(flags);
+  const int conditions =
+      (ctx.Has("if-absent") ? 1 : 0) + (ctx.Has("if-present") ? 1 : 0) + (ctx.Has("cas") ? 1 : 0);
+  if (conditions > 1) return ctx.Usage("give at most one of --if-absent, --if-present, --cas");
+  if (ctx.Has("if-absent")) options.condition = WriteCondition::kIfAbsent;
+  if (ctx.Has("if-present")) options.condition = WriteCondition::kIfPresent;
+  if (ctx.Has("cas")) {
+    options.condition = WriteCondition::kIfVersion;
+    if (absl::Status s = ctx.UnsignedFlag("cas", UINT64_MAX, false, &options.expected_version);
+        !s.ok()) {
+      return ctx.Usage(s.message());
+    }
+  }
+  const bool from_stdin = ctx.arg(1) == "-";
+  return ctx.WithStore([&](Store& store) {
+    std::string value;
+    if (from_stdin) {
+      uint64_t limit = uint64_t{1} << 31;
+      if (absl::StatusOr<StoreInfo> info = store.Info(); info.ok()) limit = info->max_value_size;
+      if (absl::Status s = ReadAll(ctx.in(), limit, &value); !s.ok()) {
+        return ctx.Fail(kExitStore, s.message());
+      }
+      if (value.size() > limit) {
+        return ctx.Fail(kExitStore,
+                        absl::StrCat("the value on stdin is over this store's maximum of ", limit,
+                                     " bytes; store smaller values or create the store with a "
+                                     "larger --max-value"));
+      }
+    } else {
+      value = ctx.arg(1);
+    }
+    absl::Status status = store.Put(key, value, options);
+    if (status.ok()) return kExitOk;
+    switch (options.condition) {
+      case WriteCondition::kIfAbsent:
+        if (absl::IsAlreadyExists(status)) {
+          return ctx.Fail(kExitNotFound, absl::StrCat("key ", QuotedKey(key),
+                                                      " already exists (--if-absent); nothing "
+                                                      "was stored"));
+        }
+        break;
+      case WriteCondition::kIfPresent:
+        if (absl::IsNotFound(status)) {
+          return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key),
+                                                      " (--if-present); nothing was stored"));
+        }
+        break;
+      case WriteCondition::kIfVersion:
+        if (absl::IsNotFound(status)) {
+          return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key),
+                                                      " (--cas needs an existing entry); nothing "
+                                                      "was stored"));
+        }
+        if (absl::IsFailedPrecondition(status)) {
+          return ctx.Fail(kExitNotFound,
+                          absl::StrCat("key ", QuotedKey(key), ": ", status.message(),
+                                       " (--cas); nothing was stored; read the current version "
+                                       "with kvcli get --meta"));
+        }
+        break;
+      case WriteCondition::kAlways:
+        break;
+    }
+    return ctx.StoreFailure(status);
+  });
+}
+
+namespace {
+
+// The exit code of del or touch (`verb`) on `key`, after reporting failure:
+// 1 when the key is missing.
+int KeyOpExit(Context& ctx, const absl::Status& status, absl::string_view key,
+              absl::string_view verb) {
+  if (absl::IsNotFound(status)) {
+    return ctx.Fail(kExitNotFound, absl::StrCat("no key ", QuotedKey(key), " to ", verb));
+  }
+  if (!status.ok()) return ctx.StoreFailure(status);
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunDel(Context& ctx) {
+  std::string key;
+  if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
+  return ctx.WithStore(
+      [&](Store& store) { return KeyOpExit(ctx, store.Delete(key), key, "delete"); });
+}
+
+int RunIncr(Context& ctx) {
+  std::string key;
+  if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
+  int64_t delta = 1;
+  if (ctx.arg_count() > 1 && !ParseSigned(ctx.arg(1), &delta)) {
+    return ctx.Usage(
+        absl::StrCat("DELTA \"", Quote(ctx.arg(1)), "\" is not a whole number (e.g. 5 or -3)"));
+  }
+  IncrementOptions options;
+  if (absl::Status s = ctx.SignedFlag("init", &options.initial); !s.ok()) {
+    return ctx.Usage(s.message());
+  }
+  if (absl::Status s = ctx.TtlFlag("ttl", &options.ttl); !s.ok()) return ctx.Usage(s.message());
+  return ctx.WithStore([&](Store& store) {
+    absl::StatusOr<int64_t> result = store.Increment(key, delta, options);
+    if (absl::IsFailedPrecondition(result.status())) {
+      return ctx.Fail(kExitNotFound,
+                      absl::StrCat("key ", QuotedKey(key), ": ", result.status().message()));
+    }
+    if (!result.ok()) return ctx.StoreFailure(result.status());
+    ctx.Write(absl::StrCat(*result, "\n"));
+    return ctx.Finish();
+  });
+}
+
+int RunTouch(Context& ctx) {
+  std::string key;
+  if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
+  if (!ctx.Has("ttl")) return ctx.Usage("missing --ttl (e.g. --ttl=30m, or --ttl=none)");
+  absl::Duration ttl;
+  if (absl::Status s = ctx.TtlFlag("ttl", &ttl); !s.ok()) return ctx.Usage(s.message());
+  return ctx.WithStore(
+      [&](Store& store) { return KeyOpExit(ctx, store.Touch(key, ttl), key, "touch"); });
+}
+
+int RunKeys(Context& ctx) {
+  std::string prefix;
+  if (const std::string* text = ctx.Get("prefix"); text != nullptr) {
+    if (ctx.Has("escaped")) {
+      absl::StatusOr<std::string> raw = cli::UnescapeKey(*text);
+      if (!raw.ok())
+        return ctx.Usage(absl::StrCat("--prefix (--escaped): ", raw.status().message()));
+      prefix = *std::move(raw);
+    } else {
+      prefix = *text;
+    }
+  }
+  uint64_t limit = 0;
+  if (ctx.Has("limit")) {
+    if (absl::Status s = ctx.UnsignedFlag("limit", UINT64_MAX, false, &limit); !s.ok()) {
+      return ctx.Usage(s.message());
+    }
+    if (limit == 0) return ctx.Usage("--limit must be at least 1");
+  }
+  return ctx.WithStore([&](Store& store) {
+    const bool json = ctx.Has("json");
+    const bool long_form = ctx.Has("long");
+    uint64_t listed = 0;
+    bool write_ok = true;
+    if (long_form && !json) {
+      write_ok = ctx.Write(
+          absl::StrFormat("%10s %10s %20s %10s  %s\n", "SIZE", "TTL", "VERSION", "FLAGS", "KEY"));
+    }
+    absl::Status status = store.ForEach(
+        prefix, [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+          std::string line;
+          if (json) {
+            JsonObject object;
+            object.Str("key", key)
+                .Str("key_b64", cli::Base64(key))
+                .Str("key_escaped", cli::EscapeKey(key))
+                .U64("size", value.size())
+                .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
+                .U64("version", meta.version)
+                .U64("flags", meta.flags);
+            line = object.Build() + "\n";
+          } else if (long_form) {
+            line = absl::StrFormat("%10d %10s %20d %10d  %s\n", value.size(),
+                                   TtlText(meta.ttl_remaining), meta.version, meta.flags,
+                                   cli::EscapeKey(key));
+          } else {
+            line = absl::StrCat(cli::EscapeKey(key), "\n");
+          }
+          write_ok = ctx.Write(line);
+          ++listed;
+          return write_ok && (limit == 0 || listed < limit);
+        });
+    if (!status.ok()) return ctx.StoreFailure(status);
+    if (!write_ok) return ctx.Fail(kExitStore, "cannot write to stdout");
+    return ctx.Finish();
+  });
+}
+
+}  // namespace kvcli
+}  // namespace shmkv

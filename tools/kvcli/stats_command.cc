@@ -1,0 +1,215 @@
+// kvcli stats: the store's counters once, or every interval (--watch) with
+// rates, until --count frames or SIGINT/SIGTERM.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tools/cli/parse.h"
+#include "tools/kvcli/commands.h"
+#include "tools/kvcli/json.h"
+#include "tools/kvcli/stop_signals.h"
+
+namespace shmkv {
+namespace kvcli {
+namespace {
+
+double Ratio(uint64_t part, uint64_t whole) {
+  return whole == 0 ? std::nan("") : static_cast<double>(part) / static_cast<double>(whole);
+}
+
+std::string PercentText(double ratio) {
+  if (std::isnan(ratio)) return "-";
+  return absl::StrFormat("%.1f%%", ratio * 100.0);
+}
+
+struct Rates {
+  bool valid = false;
+  double seconds = 0;
+  double gets = 0, hits = 0, misses = 0, puts = 0, deletes = 0, evictions = 0, expirations = 0,
+         lock_waits = 0;
+  double interval_hit_ratio = std::nan("");
+};
+
+Rates ComputeRates(const StoreStats& before, const StoreStats& after, absl::Duration elapsed) {
+  Rates r;
+  r.seconds = absl::ToDoubleSeconds(elapsed);
+  if (r.seconds <= 0) return r;
+  r.valid = true;
+  // Counters may go down (e.g. a repair); treat that as no activity.
+  auto per_sec = [&](uint64_t a, uint64_t b) {
+    return b >= a ? static_cast<double>(b - a) / r.seconds : 0.0;
+  };
+  r.hits = per_sec(before.hits, after.hits);
+  r.misses = per_sec(before.misses, after.misses);
+  r.gets = r.hits + r.misses;
+  r.puts = per_sec(before.puts, after.puts);
+  r.deletes = per_sec(before.deletes, after.deletes);
+  r.evictions = per_sec(before.evictions, after.evictions);
+  r.expirations = per_sec(before.expirations, after.expirations);
+  r.lock_waits = per_sec(before.lock_waits, after.lock_waits);
+  if (r.gets > 0) r.interval_hit_ratio = r.hits / r.gets;
+  return r;
+}
+
+JsonObject StatsJson(const StoreStats& s) {
+  JsonObject json;
+  json.U64("items", s.items)
+      .U64("hits", s.hits)
+      .U64("misses", s.misses)
+      .U64("puts", s.puts)
+      .U64("deletes", s.deletes)
+      .U64("evictions", s.evictions)
+      .U64("expirations", s.expirations)
+      .U64("key_bytes", s.key_bytes)
+      .U64("value_bytes", s.value_bytes)
+      .U64("bytes_used", s.bytes_used)
+      .U64("capacity", s.capacity)
+      .U64("index_entries", s.index_entries)
+      .U64("index_limit", s.index_limit)
+      .U64("lock_waits", s.lock_waits)
+      .U64("owner_deaths_recovered", s.owner_deaths_recovered)
+      .Double("hit_ratio", Ratio(s.hits, s.hits + s.misses));
+  return json;
+}
+
+std::string StatsText(const StoreStats& s, const Rates* rates) {
+  std::string text;
+  auto row = [&](absl::string_view label, uint64_t total, double rate) {
+    if (rates == nullptr) {
+      absl::StrAppend(&text, absl::StrFormat("%-13s %14d\n", label, total));
+    } else if (rates->valid) {
+      absl::StrAppend(&text, absl::StrFormat("%-13s %14d %14.1f\n", label, total, rate));
+    } else {
+      absl::StrAppend(&text, absl::StrFormat("%-13s %14d %14s\n", label, total, "-"));
+    }
+  };
+  if (rates != nullptr)
+    absl::StrAppend(&text, absl::StrFormat("%-13s %14s %14s\n", "", "total", "per second"));
+  row("gets", s.hits + s.misses, rates ? rates->gets : 0);
+  row("  hits", s.hits, rates ? rates->hits : 0);
+  row("  misses", s.misses, rates ? rates->misses : 0);
+  row("puts", s.puts, rates ? rates->puts : 0);
+  row("deletes", s.deletes, rates ? rates->deletes : 0);
+  row("evictions", s.evictions, rates ? rates->evictions : 0);
+  row("expirations", s.expirations, rates ? rates->expirations : 0);
+  row("lock waits", s.lock_waits, rates ? rates->lock_waits : 0);
+  std::string ratio = PercentText(Ratio(s.hits, s.hits + s.misses));
+  if (rates != nullptr && rates->valid) {
+    absl::StrAppend(&ratio, " (last interval ", PercentText(rates->interval_hit_ratio), ")");
+  }
+  absl::StrAppend(&text, absl::StrFormat("%-13s %s\n", "hit ratio", ratio));
+  absl::StrAppend(&text, absl::StrFormat("%-13s %d\n", "entries", s.items));
+  absl::StrAppend(&text,
+                  absl::StrFormat("%-13s %s of %s (%s); keys %s, values %s\n", "bytes used",
+                                  cli::FormatBytes(s.bytes_used), cli::FormatBytes(s.capacity),
+                                  PercentText(Ratio(s.bytes_used, s.capacity)),
+                                  cli::FormatBytes(s.key_bytes), cli::FormatBytes(s.value_bytes)));
+  absl::StrAppend(
+      &text, absl::StrFormat("%-13s %d of %d entries (%s)\n", "hash index", s.index_entries,
+                             s.index_limit, PercentText(Ratio(s.index_entries, s.index_limit))));
+  if (s.owner_deaths_recovered > 0) {
+    absl::StrAppend(&text, absl::StrFormat("%-13s %d (locks recovered from dead processes)\n",
+                                           "owner deaths", s.owner_deaths_recovered));
+  }
+  return text;
+}
+
+}  // namespace
+
+int RunStats(Context& ctx) {
+  const bool watch = ctx.Has("watch");
+  absl::Duration interval = absl::Seconds(1);
+  uint64_t count = 0;  // 0: until stopped
+  if (watch && !ctx.Get("watch")->empty()) {
+    if (absl::Status s = ctx.DurationFlag("watch", &interval); !s.ok()) {
+      return ctx.Usage(s.message());
+    }
+    if (interval < absl::Milliseconds(10)) {
+      return ctx.Usage("--watch interval must be at least 10ms (e.g. --watch=2 for 2 seconds)");
+    }
+  }
+  if (ctx.Has("count")) {
+    if (!watch) return ctx.Usage("--count goes with --watch");
+    if (absl::Status s = ctx.UnsignedFlag("count", UINT64_MAX, false, &count); !s.ok()) {
+      return ctx.Usage(s.message());
+    }
+    if (count == 0) return ctx.Usage("--count must be at least 1");
+  }
+  return ctx.WithStore([&](Store& store) {
+    const bool json = ctx.Has("json");
+    if (!watch) {
+      absl::StatusOr<StoreStats> stats = store.Stats();
+      if (!stats.ok()) return ctx.StoreFailure(stats.status());
+      ctx.Write(json ? StatsJson(*stats).Build() + "\n" : StatsText(*stats, nullptr));
+      return ctx.Finish();
+    }
+
+    const bool tty = isatty(fileno(ctx.out())) == 1;
+    StopSignals signals;
+    StoreStats previous;
+    absl::Time previous_time;
+    for (uint64_t i = 0; count == 0 || i < count; ++i) {
+      if (i > 0) signals.SleepUnlessStopped(interval);
+      if (signals.stopped()) break;
+      absl::StatusOr<StoreStats> stats = store.Stats();
+      if (!stats.ok()) return ctx.StoreFailure(stats.status());
+      const absl::Time now = absl::Now();
+      Rates rates;
+      if (i > 0) rates = ComputeRates(previous, *stats, now - previous_time);
+      if (json) {
+        JsonObject line = StatsJson(*stats);
+        line.I64("time_ms", absl::ToUnixMillis(now));
+        if (rates.valid) {
+          line.I64("interval_ms", absl::ToInt64Milliseconds(now - previous_time))
+              .Double("ops_per_sec", rates.gets + rates.puts + rates.deletes, 1)
+              .Double("gets_per_sec", rates.gets, 1)
+              .Double("puts_per_sec", rates.puts, 1)
+              .Double("deletes_per_sec", rates.deletes, 1)
+              .Double("evictions_per_sec", rates.evictions, 1)
+              .Double("expirations_per_sec", rates.expirations, 1)
+              .Double("interval_hit_ratio", rates.interval_hit_ratio);
+        } else {
+          line.Null("interval_ms")
+              .Null("ops_per_sec")
+              .Null("gets_per_sec")
+              .Null("puts_per_sec")
+              .Null("deletes_per_sec")
+              .Null("evictions_per_sec")
+              .Null("expirations_per_sec")
+              .Null("interval_hit_ratio");
+        }
+        ctx.Write(line.Build() + "\n");
+      } else {
+        std::string frame;
+        if (tty) {
+          frame = "\x1b[H\x1b[2J";  // cursor home, clear screen
+        } else if (i > 0) {
+          frame = "\n";
+        }
+        absl::StrAppend(
+            &frame, ctx.name().ToString(), "  ",
+            absl::FormatTime("%H:%M:%S", now, absl::LocalTimeZone()), "  every ",
+            cli::FormatDuration(interval),
+            rates.valid ? absl::StrFormat(", %.1f ops/s", rates.gets + rates.puts + rates.deletes)
+                        : std::string(),
+            tty ? "  (Ctrl-C quits)" : "", "\n");
+        absl::StrAppend(&frame, StatsText(*stats, &rates));
+        ctx.Write(frame);
+      }
+      if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
+      previous = *stats;
+      previous_time = now;
+    }
+    return kExitOk;
+  });
+}
+
+}  // namespace kvcli
+}  // namespace shmkv
