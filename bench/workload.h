@@ -1,4 +1,4 @@
-// The load generator shared by kvbench (tools/kvbench.cc) and the peer
+// The load generator shared by kvbench (bench/kvbench.cc) and the peer
 // drivers in bench/: flags, pre-generated keys and values, key
 // distributions, a log-bucket latency histogram, and the runner that preloads
 // a system, forks the client processes (or starts threads, for in-process
