@@ -7,7 +7,7 @@
 # syscalls (strace count of a 1M-op run), micro (Google Benchmark micro-
 # benchmarks), or all (every one of them; the default).
 #
-# Each workload runs, one after the other, against: shmkv (//tools:kvbench),
+# Each workload runs, one after the other, against: shmkv (//bench:kvbench),
 # ceiling (in-process absl::flat_hash_map + absl::Mutex), lmdb, Boost
 # .Interprocess, memcached and redis (servers started here on unix sockets in
 # a temporary directory and stopped afterwards), and prints a table: system,
@@ -42,7 +42,7 @@ say() { echo "run.sh: $*" >&2; }
 
 bash tools/setup.sh --bench
 
-targets=(//tools:kvbench //bench:ceiling_bench //bench:lmdb_bench //bench:boost_bench
+targets=(//bench:kvbench //bench:ceiling_bench //bench:lmdb_bench //bench:boost_bench
   //bench:memcached_bench //bench:redis_bench //bench:store_micro_bench //bench:store_memory_bench)
 say "building (bazel build -c opt)"
 bazel build -c opt "${targets[@]}" 2>&1 | { grep -vE '^(Loading|Analyzing|INFO|\[)' || true; } >&2 ||
@@ -130,7 +130,7 @@ run_workload() {
     say "$w: $system ..."
     rc=0
     case "$system" in
-      shmkv) out=$("$bin/tools/kvbench" "${common[@]}" "${args[@]}" ${cap_bytes:+--capacity=$cap_bytes} 2>"$log") || rc=$? ;;
+      shmkv) out=$("$bin/bench/kvbench" "${common[@]}" "${args[@]}" ${cap_bytes:+--capacity=$cap_bytes} 2>"$log") || rc=$? ;;
       ceiling) out=$("$bin/bench/ceiling_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
       lmdb) out=$("$bin/bench/lmdb_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
       boost_interprocess) out=$("$bin/bench/boost_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
@@ -199,7 +199,7 @@ run_syscalls() {
     if [[ $label == W1 ]]; then shape=(--procs=1 --read-pct=95 --dist=uniform)
     else shape=(--procs=2 --read-pct=50 --dist=zipf:0.99); fi
     for n in 1000 1001000; do
-      strace -f -c -o "$tmp/strace.$label.$n" "$bin/tools/kvbench" --keys="$keys" --key-size=16 \
+      strace -f -c -o "$tmp/strace.$label.$n" "$bin/bench/kvbench" --keys="$keys" --key-size=16 \
         --value-size=100 "${shape[@]}" --ops="$n" --warmup=0 --quiet >/dev/null 2>"$tmp/strace.$label.log" ||
         { say "strace run failed"; tail -n 5 "$tmp/strace.$label.log" >&2; return; }
     done

@@ -12,8 +12,9 @@
 // key is printed when the store is created. With --key or --path it uses an
 // existing store and leaves it in place.
 //
-// The load generator itself (flags, histogram, processes, report) lives in
-// bench/workload.h and is shared with the peer drivers of bench/run.sh.
+// The load generator itself (flags, processes, histogram, report) is
+// //bench:workload (bench/workload.h), shared with the peer drivers of
+// bench/run.sh.
 #include <unistd.h>
 
 #include <cstdio>

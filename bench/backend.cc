@@ -1,0 +1,25 @@
+#include "bench/backend.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace shmkv {
+namespace bench {
+
+absl::Status Backend::Preload(const Workload& workload, const ProgressFn& progress) {
+  auto client = NewClient();
+  if (!client.ok()) return client.status();
+  const uint64_t n = workload.num_keys();
+  KeyBuffer key(workload.config());
+  for (uint64_t i = 0; i < n; ++i) {
+    if ((*client)->Put(key.Of(i), workload.Value(workload.PreloadValueSize(i))) ==
+        OpResult::kError) {
+      return absl::InternalError(absl::StrCat("preload put: ", (*client)->LastError()));
+    }
+    if ((i & 4095) == 0 && !progress(i, n)) return absl::CancelledError("interrupted");
+  }
+  progress(n, n);
+  return absl::OkStatus();
+}
+
+}  // namespace bench
+}  // namespace shmkv

@@ -1,0 +1,68 @@
+// The command-line parser of kvbench and the peer drivers: --name=value,
+// --name value and --flag. Sizes and durations are parsed by
+// tools/cli/parse.h (as kvcli parses them); counts ("1M", "250k") here.
+#ifndef SHMKV_BENCH_FLAGS_H_
+#define SHMKV_BENCH_FLAGS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "tools/cli/parse.h"
+
+namespace shmkv {
+namespace bench {
+
+// "1000000", "1M", "250k", "1.5M": k/M/G are powers of 1000 (counts, not bytes).
+absl::StatusOr<uint64_t> ParseCount(absl::string_view text);
+
+// A small --name=value / --name value / --flag command-line parser.
+class FlagSet {
+ public:
+  explicit FlagSet(std::string program, std::string summary);
+  // `fn` receives the text after '=' (or the next argument).
+  void Value(std::string name, std::string arg_name, std::string help,
+             std::function<absl::Status(absl::string_view)> fn);
+  // Common shapes of Value: a string stored as given; a byte size parsed by
+  // cli::ParseSize ("4096", "64KiB", "1G").
+  void String(std::string name, std::string arg_name, std::string help, std::string* target);
+  template <typename T>
+  void ByteSize(std::string name, std::string help, T* target) {
+    Value(std::move(name), "SIZE", std::move(help), [target](absl::string_view v) {
+      absl::StatusOr<uint64_t> n = cli::ParseSize(v);
+      if (!n.ok()) return n.status();
+      *target = static_cast<T>(*n);
+      return absl::OkStatus();
+    });
+  }
+  // A count parsed by ParseCount ("1M"), as arg_name N.
+  void Count(std::string name, std::string help, uint64_t* target);
+  // A duration parsed by cli::ParseDuration ("500ms", "10s"), as arg_name TIME.
+  void Duration(std::string name, std::string help, absl::Duration* target);
+  void Bool(std::string name, std::string help, bool* target);
+  void Bool(std::string name, std::string help, std::function<void(bool)> fn);
+  // Parses argv; prints usage and exits 0 on --help, exits 2 on a bad flag.
+  void ParseOrExit(int argc, char** argv);
+  std::string Usage() const;
+
+ private:
+  struct Flag {
+    std::string name, arg_name, help;
+    bool is_bool = false;
+    std::function<absl::Status(absl::string_view)> fn;
+    std::function<void(bool)> set_bool;
+  };
+  std::string program_, summary_;
+  std::vector<Flag> flags_;
+};
+
+}  // namespace bench
+}  // namespace shmkv
+
+#endif  // SHMKV_BENCH_FLAGS_H_
