@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs shmkv: headers, libshmkv.so (with its soname links), libshmkv.a,
+# the pkg-config file shmkv.pc, and the programs.
+#
+#   bazel run //:install -- --prefix=DIR     (default prefix /usr/local)
+#
+# Then:  cc app.c $(pkg-config --cflags --libs shmkv)    with
+#        PKG_CONFIG_PATH=DIR/lib/pkgconfig (unless DIR is a system prefix).
+# Bazel passes the built files first, as NAME=PATH pairs, then "--".
+set -euo pipefail
+
+declare -A built=()
+while (($# > 0)) && [[ "$1" != "--" ]]; do
+  built[${1%%=*}]=${1#*=}
+  shift
+done
+(($# > 0)) && shift
+
+prefix=/usr/local
+for arg in "$@"; do
+  case "$arg" in
+    --prefix=?*) prefix=${arg#--prefix=} ;;
+    -h | --help)
+      echo "usage: bazel run //:install -- [--prefix=DIR]   (default /usr/local)"
+      exit 0
+      ;;
+    *)
+      echo "install: unknown argument '$arg'; usage: bazel run //:install -- [--prefix=DIR]" >&2
+      exit 2
+      ;;
+  esac
+done
+# `bazel run` starts in the runfiles tree: a relative prefix means the
+# directory the command was typed in.
+if [[ "$prefix" != /* ]]; then
+  prefix="${BUILD_WORKING_DIRECTORY:-$PWD}/$prefix"
+fi
+
+version=${built[version]}
+soname=libshmkv.so.${version%%.*}
+mkdir -p "$prefix/include/shmkv" "$prefix/lib/pkgconfig" "$prefix/bin"
+for header in ${built[headers]}; do
+  install -m 0644 "$header" "$prefix/include/shmkv/$(basename "$header")"
+done
+install -m 0755 "${built[shared]}" "$prefix/lib/libshmkv.so.$version"
+ln -sfn "libshmkv.so.$version" "$prefix/lib/$soname"
+ln -sfn "$soname" "$prefix/lib/libshmkv.so"
+install -m 0644 "${built[static]}" "$prefix/lib/libshmkv.a"
+install -m 0755 "${built[kvcli]}" "$prefix/bin/kvcli"
+install -m 0755 "${built[kvbench]}" "$prefix/bin/kvbench"
+sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "${built[pc]}" \
+  >"$prefix/lib/pkgconfig/shmkv.pc"
+chmod 0644 "$prefix/lib/pkgconfig/shmkv.pc"
+echo "install: shmkv $version installed under $prefix"
+echo "install: build with: PKG_CONFIG_PATH=$prefix/lib/pkgconfig cc app.c \$(pkg-config --cflags --libs shmkv)"
