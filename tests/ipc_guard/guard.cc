@@ -41,30 +41,6 @@ void OnStopSignal(int sig) { g_stop_signal = sig; }
   _exit(1);
 }
 
-struct IpcObject {
-  bool is_segment;
-  int id;
-  key_t key;
-};
-
-// Every segment and semaphore set on the host, from /proc/sysvipc (the key
-// is printed as a signed decimal).
-std::vector<IpcObject> ListIpc() {
-  std::vector<IpcObject> all;
-  for (bool segment : {true, false}) {
-    std::ifstream in(segment ? "/proc/sysvipc/shm" : "/proc/sysvipc/sem");
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      long long key = 0;
-      int id = -1;
-      if (fields >> key >> id) all.push_back({segment, id, static_cast<key_t>(key)});
-    }
-  }
-  return all;
-}
-
 // Claims a free range: the semaphore set at its first key is created with
 // IPC_EXCL, so no other run (of any user) can hold the same range.
 std::pair<KeyRange, int> ClaimRange() {
@@ -77,6 +53,11 @@ std::pair<KeyRange, int> ClaimRange() {
     const key_t claim = static_cast<key_t>(0x5e000000u | (slot << 8));
     const int id = semget(claim, 1, IPC_CREAT | IPC_EXCL | 0600);
     if (id >= 0) {
+      // One operation records this process as the set's last operator: the
+      // mark by which ClaimIsLive tells a running guard from a dead one.
+      sembuf op = {0, 1, 0};
+      if (semop(id, &op, 1) != 0)
+        Die(absl::StrCat("semop(", KeyHex(claim), "): ", strerror(errno)));
       KeyRange range;
       range.claim = claim;
       return {range, id};
@@ -156,7 +137,7 @@ void RunChildUnderGuard(const char* label) {
   auto [range, claim_id] = ClaimRange();
 
   std::set<std::pair<bool, int>> before;
-  for (const IpcObject& o : ListIpc()) {
+  for (const IpcObject& o : ListIpcObjects()) {
     if (range.Contains(o.key)) before.insert({o.is_segment, o.id});
   }
   const char* tmp = getenv("TEST_TMPDIR");
@@ -195,7 +176,7 @@ void RunChildUnderGuard(const char* label) {
     dirty = true;
   }
   const std::map<key_t, std::string> owners = ReadKeyOwners(log_path);
-  for (const IpcObject& o : ListIpc()) {
+  for (const IpcObject& o : ListIpcObjects()) {
     if (!range.Contains(o.key) || before.count({o.is_segment, o.id}) != 0) continue;
     const bool removed =
         o.is_segment ? shmctl(o.id, IPC_RMID, nullptr) == 0 : semctl(o.id, 0, IPC_RMID) == 0;

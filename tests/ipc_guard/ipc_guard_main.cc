@@ -6,15 +6,22 @@
 //                                  processes behind)
 //   ipc_guard keys N OWNER         print N keys of the current run's range,
 //                                  one a line, recorded as taken by OWNER
+//   ipc_guard leaks BEFORE         list the segments and semaphore sets that
+//                                  are not in BEFORE (tools/ipc_snapshot.sh's
+//                                  output) and belong to no running test;
+//                                  exit 1 if there are any
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <set>
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "tests/ipc_guard/guard.h"
 #include "tests/ipc_guard/key_range.h"
 
@@ -23,7 +30,8 @@ namespace {
 int Usage() {
   std::fprintf(stderr,
                "usage: ipc_guard -- PROGRAM ARGS...\n"
-               "       ipc_guard keys N OWNER\n");
+               "       ipc_guard keys N OWNER\n"
+               "       ipc_guard leaks BEFORE\n");
   return 2;
 }
 
@@ -41,10 +49,40 @@ int PrintKeys(const char* count_text, const char* owner) {
   return 0;
 }
 
+// What appeared since `before_path` was written and is not held by a test
+// that is still running (another run of the test command, side by side).
+int ReportLeaks(const char* before_path) {
+  std::ifstream in(before_path);
+  if (!in) {
+    std::fprintf(stderr, "ipc_guard: cannot read %s\n", before_path);
+    return 2;
+  }
+  std::set<std::pair<bool, int>> before;
+  std::string kind, key_field, id_field;
+  while (in >> kind >> key_field >> id_field) {
+    int id = 0;
+    if (absl::SimpleAtoi(absl::StripPrefix(id_field, "id="), &id))
+      before.insert({kind == "shm", id});
+  }
+  int leaks = 0;
+  for (const shmkv::testguard::IpcObject& o : shmkv::testguard::ListIpcObjects()) {
+    if (before.count({o.is_segment, o.id}) != 0 || o.removed) continue;
+    const bool test_key = shmkv::testguard::IsTestKey(o.key);
+    if (test_key && shmkv::testguard::ClaimIsLive(o.key)) continue;
+    std::printf("%s at key %s (id %d)%s\n",
+                o.is_segment ? "shared-memory segment" : "semaphore set",
+                shmkv::testguard::KeyHex(o.key).c_str(), o.id,
+                test_key ? ": in a test key range whose guard is gone" : "");
+    ++leaks;
+  }
+  return leaks == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 4 && std::strcmp(argv[1], "keys") == 0) return PrintKeys(argv[2], argv[3]);
+  if (argc == 3 && std::strcmp(argv[1], "leaks") == 0) return ReportLeaks(argv[2]);
   if (argc < 3 || std::strcmp(argv[1], "--") != 0) return Usage();
   const char* target = getenv("TEST_TARGET");
   shmkv::testguard::RunChildUnderGuard(target != nullptr ? target : argv[2]);

@@ -68,6 +68,40 @@ key=$(head -n 1 "$tmp/hang" 2>/dev/null)
 [[ -n "$key" ]] && exists_at "$key" && fail "SIGTERM: objects still at $key"
 grep -q "test Suite.Hangs left" "$tmp/err" || fail "SIGTERM: $(cat "$tmp/err")"
 
+# 6. `leaks` ignores what a running guard holds, and reports what a guard
+#    that was SIGKILLed left (its claim set and its test's store).
+snapshot() {
+  { tail -n +2 /proc/sysvipc/shm | awk '{print "shm key=" $1 " id=" $2}'
+    tail -n +2 /proc/sysvipc/sem | awk '{print "sem key=" $1 " id=" $2}'; } | sort
+}
+snapshot >"$tmp/before"
+rm -f "$tmp/live"
+"$guard" -- bash -c 'k=$("$0" keys 1 Suite.Runs) && "$1" create --key="$k" --capacity=1MiB \
+  >/dev/null && echo "$k" >"$2" && sleep 300' "$guard" "$kvcli" "$tmp/live" 2>/dev/null &
+gpid=$!
+for _ in $(seq 200); do [[ -s "$tmp/live" ]] && break; sleep 0.05; done
+"$guard" leaks "$tmp/before" >"$tmp/leaks" || fail "leaks: a running guard's store reported: $(cat "$tmp/leaks")"
+kill -KILL "$gpid"
+wait "$gpid" 2>/dev/null
+key=$(cat "$tmp/live")
+for _ in $(seq 100); do  # the test process dies with its guard (PR_SET_PDEATHSIG)
+  pgrep -f "sleep 300" >/dev/null || break
+  sleep 0.05
+done
+"$guard" leaks "$tmp/before" >"$tmp/leaks"
+rc=$?
+[[ $rc == 1 ]] || fail "leaks after a dead guard: status $rc, want 1"
+grep -q "shared-memory segment at key $key (id [0-9]*): in a test key range whose guard is gone" \
+  "$tmp/leaks" || fail "leaks: the dead guard's store not reported: $(cat "$tmp/leaks")"
+grep -q "semaphore set at key 0x[0-9a-f]*00 " "$tmp/leaks" ||
+  fail "leaks: the dead guard's claim not reported: $(cat "$tmp/leaks")"
+# Clean up what the dead guard left: its store and its claim.
+"$kvcli" destroy --key="$key" >/dev/null 2>&1
+claim=$(printf '0x%08x' $(( key & ~0xff )))
+ipcrm -S "$claim" 2>/dev/null
+exists_at "$key" && fail "cleanup: objects still at $key"
+exists_at "$claim" && fail "cleanup: claim still at $claim"
+
 if ((failures > 0)); then
   echo "ipc_guard_test: $failures failed" >&2
   exit 1

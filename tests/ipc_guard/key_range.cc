@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -27,6 +29,35 @@ std::string KeyHex(key_t key) { return absl::StrFormat("0x%08x", static_cast<uin
 bool IpcExistsAt(key_t key) {
   if (shmget(key, 0, 0) >= 0 || errno != ENOENT) return true;
   return semget(key, 0, 0) >= 0 || errno != ENOENT;
+}
+
+std::vector<IpcObject> ListIpcObjects() {
+  std::vector<IpcObject> all;
+  for (bool segment : {true, false}) {
+    std::ifstream in(segment ? "/proc/sysvipc/shm" : "/proc/sysvipc/sem");
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      long long key = 0;  // printed as a signed decimal
+      int id = -1;
+      unsigned perms = 0;  // octal; SHM_DEST marks a removed segment
+      if (fields >> key >> id >> std::oct >> perms) {
+        all.push_back({segment, id, static_cast<key_t>(key), segment && (perms & SHM_DEST) != 0});
+      }
+    }
+  }
+  return all;
+}
+
+bool IsTestKey(key_t key) { return (static_cast<uint32_t>(key) >> 24) == 0x5e; }
+
+bool ClaimIsLive(key_t key) {
+  const key_t claim = static_cast<key_t>(static_cast<uint32_t>(key) & ~0xffu);
+  const int id = semget(claim, 0, 0);
+  if (id < 0) return false;
+  const int guard_pid = semctl(id, 0, GETPID);
+  return guard_pid > 0 && (kill(guard_pid, 0) == 0 || errno == EPERM);
 }
 
 absl::StatusOr<KeyRange> RangeFromEnvironment() {

@@ -16,6 +16,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -62,6 +63,21 @@ std::string KeyHex(key_t key);
 
 // Whether a segment or a semaphore set exists at `key`.
 bool IpcExistsAt(key_t key);
+
+// Every segment and semaphore set on the host (from /proc/sysvipc).
+struct IpcObject {
+  bool is_segment;
+  int id;
+  key_t key;
+  bool removed;  // a segment marked for removal, alive until its last detach
+};
+std::vector<IpcObject> ListIpcObjects();
+
+// Keys of the form 0x5eXXXXYY belong to test ranges.
+bool IsTestKey(key_t key);
+// Whether the range holding `key` is claimed by a guard that is still
+// running (a range whose guard died is not).
+bool ClaimIsLive(key_t key);
 
 }  // namespace testguard
 }  // namespace shmkv
