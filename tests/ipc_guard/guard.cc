@@ -190,15 +190,15 @@ void RunChildUnderGuard(const char* label) {
   }
   bool dirty = false;
   if (int left = KillLeftovers(); left > 0) {
-    std::fprintf(stderr, "ipc_guard: %s: the test left %d process%s running; killed\n", label,
-                 left, left == 1 ? "" : "es");
+    std::fprintf(stderr, "ipc_guard: %s: the test left %d process%s running; killed\n", label, left,
+                 left == 1 ? "" : "es");
     dirty = true;
   }
   const std::map<key_t, std::string> owners = ReadKeyOwners(log_path);
   for (const IpcObject& o : ListIpc()) {
     if (!range.Contains(o.key) || before.count({o.is_segment, o.id}) != 0) continue;
-    const bool removed = o.is_segment ? shmctl(o.id, IPC_RMID, nullptr) == 0
-                                      : semctl(o.id, 0, IPC_RMID) == 0;
+    const bool removed =
+        o.is_segment ? shmctl(o.id, IPC_RMID, nullptr) == 0 : semctl(o.id, 0, IPC_RMID) == 0;
     auto owner = owners.find(o.key);
     std::fprintf(stderr, "ipc_guard: %s: %s left a %s at key %s (id %d)%s\n", label,
                  owner == owners.end() ? "an unknown test" : ("test " + owner->second).c_str(),

@@ -33,10 +33,10 @@ absl::StatusOr<KeyRange> RangeFromEnvironment() {
   const char* range = std::getenv(kRangeEnv);
   const char* log = std::getenv(kLogEnv);
   if (range == nullptr || log == nullptr || *log == '\0') {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no test key range: ", kRangeEnv, " and ", kLogEnv,
-        " are unset; run the test under the IPC guard (bazel test does; by hand: "
-        "bazel-bin/tests/ipc_guard/ipc_guard -- PROGRAM ARGS...)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("no test key range: ", kRangeEnv, " and ", kLogEnv,
+                     " are unset; run the test under the IPC guard (bazel test does; by hand: "
+                     "bazel-bin/tests/ipc_guard/ipc_guard -- PROGRAM ARGS...)"));
   }
   uint32_t claim = 0;
   if (!absl::SimpleHexAtoi(range, &claim) || claim == 0 || (claim & 0xff) != 0) {
