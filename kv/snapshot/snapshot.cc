@@ -19,39 +19,19 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
-#include "kv/snapshot/utf8.h"
+#include "kv/util/crc32c.h"
+#include "kv/util/substr.h"
+#include "kv/util/utf8.h"
 
 namespace shmkv {
 namespace {
 
 namespace fmt = snapshot_format;
-
-// ---------------------------------------------------------------- CRC-32C
-
-struct CrcTable {
-  uint32_t entry[256];
-};
-
-constexpr CrcTable MakeCrcTable() {
-  CrcTable table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int bit = 0; bit < 8; ++bit) c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-    table.entry[i] = c;
-  }
-  return table;
-}
-
-constexpr CrcTable kCrcTable = MakeCrcTable();
+using util::Clip;
+using util::Crc32c;
+using util::Crc32cExtend;
 
 // ---------------------------------------------------------------- helpers
-
-// string_view::substr references absl's throw helper, a library outside this
-// project's Abseil labels; this clips instead.
-absl::string_view Sub(absl::string_view s, size_t pos, size_t n = absl::string_view::npos) {
-  if (pos > s.size()) pos = s.size();
-  return absl::string_view(s.data() + pos, std::min(n, s.size() - pos));
-}
 
 void PutU32(std::string* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
@@ -93,16 +73,6 @@ std::string EncodeFileHeader(uint64_t count) {
 }
 
 }  // namespace
-
-uint32_t Crc32cExtend(uint32_t crc, absl::string_view bytes) {
-  crc = ~crc;
-  for (const char c : bytes) {
-    crc = kCrcTable.entry[(crc ^ static_cast<unsigned char>(c)) & 0xff] ^ (crc >> 8);
-  }
-  return ~crc;
-}
-
-uint32_t Crc32c(absl::string_view bytes) { return Crc32cExtend(0, bytes); }
 
 absl::Status ValidateSnapshotRecord(const SnapshotRecord& record) {
   if (record.key.empty()) {
@@ -311,14 +281,14 @@ absl::Status SnapshotReader::Init() {
       hint = " (it looks like a JSON-lines dump: read it with ParseJsonlLine)";
     }
     return absl::DataLossError(absl::StrCat("not a shmkv snapshot: bad magic at byte 0 (found \"",
-                                            absl::CHexEscape(Sub(scratch_, 0, fmt::kMagicSize)),
+                                            absl::CHexEscape(Clip(scratch_, 0, fmt::kMagicSize)),
                                             "\", expected \"", fmt::kMagic, "\")", hint));
   }
   if (got < fmt::kFileHeaderSize) {
     return Truncated(absl::StrCat("the ", fmt::kFileHeaderSize, "-byte file header is incomplete"));
   }
   const uint32_t stored = GetU32(scratch_.data() + 24);
-  const uint32_t computed = Crc32c(Sub(scratch_, 0, 24));
+  const uint32_t computed = Crc32c(Clip(scratch_, 0, 24));
   if (stored != computed) {
     return absl::DataLossError(
         absl::StrCat("snapshot corrupt at byte 0: the file header fails its "
@@ -375,7 +345,7 @@ absl::StatusOr<bool> SnapshotReader::Next(SnapshotRecord* record) {
   if (scratch_.size() < fmt::kRecordFixedSize) return Fail(incomplete());
   const char* p = scratch_.data();
   const uint32_t stored_fixed = GetU32(p + 29);
-  const uint32_t computed_fixed = Crc32c(Sub(scratch_, 0, 29));
+  const uint32_t computed_fixed = Crc32c(Clip(scratch_, 0, 29));
   if (stored_fixed != computed_fixed) {
     return Fail(absl::DataLossError(
         absl::StrCat("snapshot corrupt at byte ", start, ": the header of ", RecordName(),
@@ -438,7 +408,7 @@ absl::StatusOr<bool> SnapshotReader::ReadTrailer(uint64_t start) {
     return Fail(Truncated(absl::StrCat("the trailer (from byte ", start, ") is incomplete")));
   }
   const uint32_t stored = GetU32(scratch_.data() + 13);
-  const uint32_t computed = Crc32c(Sub(scratch_, 0, 13));
+  const uint32_t computed = Crc32c(Clip(scratch_, 0, 13));
   if (stored != computed) {
     return Fail(absl::DataLossError(absl::StrCat(
         "snapshot corrupt at byte ", start, ": the trailer fails its checksum (stored ",
@@ -579,7 +549,7 @@ absl::Status JsonlParser::ParseString(std::string* out) {
     }
     if (b < 0x20) return Error(pos_, "unescaped control character in a string");
     if (b >= 0x80) {
-      const size_t n = Utf8SequenceLength(line_, pos_);
+      const size_t n = util::Utf8SequenceLength(line_, pos_);
       if (n == 0) return Error(pos_, "invalid UTF-8 in a string");
       out->append(line_.data() + pos_, n);
       pos_ += n;
@@ -750,7 +720,7 @@ absl::Status JsonlParser::Parse(SnapshotRecord* record) {
       }
     } else {
       return Error(name_at,
-                   absl::StrCat("unknown field \"", absl::CHexEscape(Sub(name, 0, 40)), "\""));
+                   absl::StrCat("unknown field \"", absl::CHexEscape(Clip(name, 0, 40)), "\""));
     }
     first = false;
     SkipWhitespace();
@@ -798,7 +768,7 @@ absl::Status JsonlParser::Parse(SnapshotRecord* record) {
 absl::Status WriteJsonl(const SnapshotRecord& record, std::string* out) {
   if (absl::Status s = ValidateSnapshotRecord(record); !s.ok()) return s;
   out->append("{");
-  if (IsUtf8(record.key)) {
+  if (util::IsUtf8(record.key)) {
     out->append("\"key\":");
     AppendJsonString(record.key, out);
     out->append(",");

@@ -168,12 +168,6 @@ enum class SnapshotFormat { kBinary, kJsonl, kUnknown };
 // non-whitespace byte is '{' (or it is all whitespace), else unknown.
 SnapshotFormat DetectSnapshotFormat(absl::string_view head);
 
-// CRC-32C (Castagnoli; reflected polynomial 0x82f63b78, initial value and
-// final xor 0xffffffff), as stored in the binary format. Crc32c("123456789")
-// is 0xe3069283. Extend continues a checksum over more bytes.
-uint32_t Crc32c(absl::string_view bytes);
-uint32_t Crc32cExtend(uint32_t crc, absl::string_view bytes);
-
 // Layout constants of binary format version 1 (doc/snapshot_format.md).
 namespace snapshot_format {
 inline constexpr char kMagic[] = "SHMKVSNP";  // 8 bytes, no terminator stored
