@@ -26,8 +26,8 @@
 
 namespace shmkv {
 
-// Limits on one record. The key limit equals kMaxKeySizeLimit of the store's
-// layout version 1 (kv/options.h); keys are never empty.
+// Limits on one record. The key limit equals the store's kMaxKeySizeLimit
+// (kv/options.h); keys are never empty.
 inline constexpr size_t kMaxSnapshotKeySize = 4096;
 inline constexpr size_t kMaxSnapshotValueSize = size_t{1} << 30;
 
