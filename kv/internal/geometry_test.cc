@@ -100,7 +100,7 @@ TEST(IndexMath, HomeAndRefBits) {
   EXPECT_EQ(IndexHome(0, 1429), 0u);
   EXPECT_EQ(IndexHome(~uint64_t{0}, 1429), 1428u);
   EXPECT_EQ(IndexHome(uint64_t{1} << 63, 1000), 500u);
-  EXPECT_EQ(IndexRefBits(uint64_t{4} << 20), 20u);  // 2^19 units: 12 tag bits
+  EXPECT_EQ(IndexRefBits(uint64_t{4} << 20), 20u);   // 2^19 units: 12 tag bits
   EXPECT_EQ(IndexRefBits(uint64_t{16} << 30), 32u);  // no tag bits
   EXPECT_EQ(IndexRefBits(64), 4u);                   // 8 units
 }
