@@ -11,7 +11,7 @@ namespace shmkv {
 
 class Clock;
 
-// Hard limits of layout version 1.
+// Hard limits of the segment layout (version 2).
 inline constexpr size_t kMaxKeySizeLimit = 4096;
 inline constexpr size_t kMaxSegmentBytes =
     size_t{32} << 30;  // index slots hold 32-bit offsets in 8-byte units
@@ -87,7 +87,7 @@ struct WriteOptions {
   uint64_t expected_version = 0;
   // Zero uses the store's default TTL; absl::InfiniteDuration() never expires.
   absl::Duration ttl = absl::ZeroDuration();
-  uint32_t flags = 0;  // opaque to shmkv, returned by GetWithMeta
+  uint32_t flags = 0;  // opaque to shmkv, returned in EntryMeta::flags
 };
 
 struct IncrementOptions {

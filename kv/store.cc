@@ -9,6 +9,8 @@
 #include "kv/store.h"
 
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
@@ -24,6 +26,7 @@ namespace shmkv {
 namespace {
 
 using internal::Geometry;
+using internal::SegmentStore;
 
 absl::Status NoStore(const StoreName& name) {
   std::string selector = name.path().empty()
@@ -35,8 +38,9 @@ absl::Status NoStore(const StoreName& name) {
 }
 
 // Attaches an existing segment and validates it; the semaphore is held.
-absl::StatusOr<std::unique_ptr<Store>> AttachExisting(const StoreName& name, int shm_id, int sem_id,
-                                                      const Options& options, bool* abandoned) {
+absl::StatusOr<std::unique_ptr<SegmentStore>> AttachExisting(const StoreName& name, int shm_id,
+                                                             int sem_id, const Options& options,
+                                                             bool* abandoned) {
   *abandoned = false;
   absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(shm_id);
   if (!st.ok()) return st.status();
@@ -57,12 +61,13 @@ absl::StatusOr<std::unique_ptr<Store>> AttachExisting(const StoreName& name, int
       internal::ValidateImage(base, st->size, internal::DescribeSegment(name, shm_id, *st));
   if (!geometry.ok()) return geometry.status();
   std::move(detach).Cancel();
-  return std::unique_ptr<Store>(new internal::SegmentStore(base, *geometry, shm_id, sem_id, options,
-                                                           [base] { platform::ShmDetach(base); }));
+  return std::make_unique<SegmentStore>(base, *geometry, shm_id, sem_id, options,
+                                        [base] { platform::ShmDetach(base); });
 }
 
-absl::StatusOr<std::unique_ptr<Store>> CreateNew(const StoreName& name, const Geometry& geometry,
-                                                 int sem_id, const Options& options) {
+absl::StatusOr<std::unique_ptr<SegmentStore>> CreateNew(const StoreName& name,
+                                                        const Geometry& geometry, int sem_id,
+                                                        const Options& options) {
   absl::StatusOr<int> shm_id =
       platform::ShmCreate(name.key(), geometry.segment_bytes, options.mode, options.huge_pages);
   if (!shm_id.ok()) return shm_id.status();
@@ -84,13 +89,14 @@ absl::StatusOr<std::unique_ptr<Store>> CreateNew(const StoreName& name, const Ge
     return s;
   }
   std::move(remove).Cancel();
-  return std::unique_ptr<Store>(new internal::SegmentStore(base, geometry, *shm_id, sem_id, options,
-                                                           [base] { platform::ShmDetach(base); }));
+  return std::make_unique<SegmentStore>(base, geometry, *shm_id, sem_id, options,
+                                        [base] { platform::ShmDetach(base); });
 }
 
-absl::StatusOr<std::unique_ptr<Store>> OpenLocked(const StoreName& name, const Options& options,
-                                                  OpenMode mode, int sem_id,
-                                                  const absl::StatusOr<Geometry>& planned) {
+absl::StatusOr<std::unique_ptr<SegmentStore>> OpenLocked(const StoreName& name,
+                                                         const Options& options, OpenMode mode,
+                                                         int sem_id,
+                                                         const absl::StatusOr<Geometry>& planned) {
   absl::StatusOr<int> shm_id = platform::ShmLookup(name.key());
   if (shm_id.ok()) {
     if (mode == OpenMode::kCreate) {
@@ -99,7 +105,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenLocked(const StoreName& name, const O
                        "; attach to it, or remove it first (kvcli destroy)"));
     }
     bool abandoned = false;
-    absl::StatusOr<std::unique_ptr<Store>> store =
+    absl::StatusOr<std::unique_ptr<SegmentStore>> store =
         AttachExisting(name, *shm_id, sem_id, options, &abandoned);
     if (store.ok() || !abandoned || mode == OpenMode::kAttach) return store;
     // Its creator died mid-build (we hold the semaphore, so nobody else is
@@ -133,11 +139,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreName& name, const 
       platform::SemOpenOrCreate(name.key(), options.mode, absl::Seconds(2), &created_sem);
   if (!sem_id.ok()) return sem_id.status();
   if (absl::Status s = platform::SemLock(*sem_id, options.lock_timeout); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<Store>> store = OpenLocked(name, options, mode, *sem_id, planned);
+  absl::StatusOr<std::unique_ptr<SegmentStore>> store =
+      OpenLocked(name, options, mode, *sem_id, planned);
   platform::SemUnlock(*sem_id);
-  if (store.ok() && options.populate) {
-    static_cast<internal::SegmentStore*>(store->get())->PopulatePages();
-  }
+  if (store.ok() && options.populate) (*store)->PopulatePages();
   if (!store.ok()) {
     // A set this call created belongs to no working store (a store has its
     // own set from its creation): remove it so failures leave nothing behind.
@@ -152,7 +157,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreName& name, const 
                        absl::StrJoin(info->warnings, "; ")));
     }
   }
-  return store;
+  return std::unique_ptr<Store>(std::move(*store));
 }
 
 absl::Status Store::Destroy(const StoreName& name) {

@@ -71,7 +71,9 @@ struct StoreInfo {
   uint32_t layout_version = 0;
   uint64_t segment_bytes = 0, capacity = 0;
   uint32_t lock_stripes = 0;
-  uint64_t buckets = 0;  // hash index slots, all stripes
+  // Hash index slots, all stripes. (Named for layout v1's buckets; kvcli's
+  // info prints it under that name.)
+  uint64_t buckets = 0;
   uint64_t max_key_size = 0, max_value_size = 0;
   bool evict = true;
   bool huge_pages = false;  // created with Options::huge_pages

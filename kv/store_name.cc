@@ -3,14 +3,11 @@
 #include <errno.h>
 #include <sys/ipc.h>
 
-#include <algorithm>
 #include <cstring>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "kv/platform/ipc.h"
+#include "kv/util/parse.h"
 
 namespace shmkv {
 
@@ -39,22 +36,9 @@ absl::StatusOr<StoreName> StoreName::FromPath(absl::string_view path, int proj_i
 }
 
 absl::StatusOr<StoreName> StoreName::ParseKey(absl::string_view text) {
-  const bool hex = absl::StartsWithIgnoreCase(text, "0x");
-  const absl::string_view digits = hex ? text.substr(2) : text;
-  // Only digits: the absl parsers would also take spaces and a sign.
-  const bool only_digits =
-      !digits.empty() && std::all_of(digits.begin(), digits.end(), [hex](char c) {
-        return hex ? absl::ascii_isxdigit(static_cast<unsigned char>(c))
-                   : absl::ascii_isdigit(static_cast<unsigned char>(c));
-      });
-  uint32_t value = 0;
-  const bool ok =
-      only_digits && (hex ? absl::SimpleHexAtoi(digits, &value) : absl::SimpleAtoi(digits, &value));
-  if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad store key \"", text, "\": give a hex key like 0x5f3e0001 or a decimal number"));
-  }
-  return FromKey(static_cast<key_t>(value));
+  absl::StatusOr<key_t> key = util::ParseIpcKey(text);
+  if (!key.ok()) return key.status();
+  return FromKey(*key);
 }
 
 std::string StoreName::ToString() const {

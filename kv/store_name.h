@@ -24,7 +24,9 @@ class StoreName {
   static absl::StatusOr<StoreName> FromKey(key_t key);
   // `proj_id` must be 1..255 (ftok uses its low 8 bits; 0 is reserved here).
   static absl::StatusOr<StoreName> FromPath(absl::string_view path, int proj_id = 1);
-  // Parses "0x5f3e0001" or a decimal key.
+  // Parses "0x5f3e0001" or a decimal key, as util::ParseIpcKey does (the
+  // parser kvcli's --key uses): hex with a 0x/0X prefix or decimal, in
+  // 1..0xffffffff; no spaces or signs.
   static absl::StatusOr<StoreName> ParseKey(absl::string_view text);
 
   key_t key() const { return key_; }

@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (command == "zero-index") {
-      const uint64_t from = header->bucket_table_offset, to = header->arena_offset;
+      const uint64_t from = header->index_offset, to = header->arena_offset;
       if (from >= to || to > ds.shm_segsz) {
         std::fprintf(stderr, "kvcli_ipc_helper: odd header\n");
         return 1;

@@ -5,9 +5,9 @@
 // on) or refuse new keys with ResourceExhausted (eviction off) while
 // overwrites still work.
 //
-// The index limit used below follows doc/layout.md: a store gets
-// max(8, ceil(ceil(expected_items / stripes) / 0.7)) slots per stripe, and a
-// stripe holds at most slots - max(1, slots / 8) entries.
+// The slot count and entry limit of a geometry are unit-tested in
+// kv/internal/geometry_test.cc; here the tests state the numbers they expect
+// and read the limit from StoreStats::index_limit.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -35,18 +35,9 @@ using ::shmkv::testutil::ScopedStore;
 using ::shmkv::testutil::SmallOptions;
 using ::testing::HasSubstr;
 
-// Slots per stripe for `items` expected entries over `stripes` stripes.
-uint64_t PlannedSlotsPerStripe(uint64_t items, uint64_t stripes) {
-  const uint64_t per_stripe = (items + stripes - 1) / stripes;
-  return std::max<uint64_t>(8, (per_stripe * 10 + 6) / 7);
-}
-
-// Entries one stripe's index may hold.
-uint64_t MaxEntriesPerStripe(uint64_t slots) { return slots - std::max<uint64_t>(1, slots / 8); }
-
 // Opens a one-stripe store of SmallOptions (4 MiB: the arena is far from the
-// limit) sized for `items`, and checks its index has the planned slots and
-// entry limit.
+// limit) sized for `items`, and checks its index has `want_slots` slots and
+// holds at most `want_limit` entries.
 void OpenOneStripe(ScopedStore* store, uint64_t items, bool evict, uint64_t want_slots,
                    size_t want_limit, size_t* limit) {
   Options o = SmallOptions();
@@ -56,9 +47,9 @@ void OpenOneStripe(ScopedStore* store, uint64_t items, bool evict, uint64_t want
   ASSERT_OK(store->Open(o));
   ASSERT_OK_AND_ASSIGN(StoreInfo info, (*store)->Info());
   ASSERT_EQ(info.lock_stripes, 1u);
-  ASSERT_EQ(info.buckets, PlannedSlotsPerStripe(items, 1));
   ASSERT_EQ(info.buckets, want_slots);
-  *limit = MaxEntriesPerStripe(info.buckets);
+  ASSERT_OK_AND_ASSIGN(StoreStats stats, (*store)->Stats());
+  *limit = stats.index_limit;
   ASSERT_EQ(*limit, want_limit);
 }
 
@@ -423,10 +414,9 @@ TEST(StoreIndex, MixedPutsAndDeletesAcrossStripesWithEviction) {
   ASSERT_OK(store.Open(o));
   ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
   ASSERT_GT(info.lock_stripes, 1u);
-  const uint64_t slots = info.buckets / info.lock_stripes;
-  ASSERT_EQ(info.buckets % info.lock_stripes, 0u);
-  ASSERT_EQ(slots, PlannedSlotsPerStripe(256, info.lock_stripes));
-  const uint64_t index_limit = info.lock_stripes * MaxEntriesPerStripe(slots);
+  ASSERT_OK_AND_ASSIGN(StoreStats planned, store->Stats());
+  const uint64_t index_limit = planned.index_limit;
+  ASSERT_LT(index_limit, 1500u);
 
   constexpr int kKeys = 1500;
   constexpr int kOps = 20000;
@@ -489,8 +479,8 @@ TEST(StoreIndex, MixedPutsAndDeletesAcrossStripesWithoutEviction) {
   o.evict = false;
   ASSERT_OK(store.Open(o));
   ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
-  const uint64_t slots = info.buckets / info.lock_stripes;
-  const uint64_t index_limit = info.lock_stripes * MaxEntriesPerStripe(slots);
+  ASSERT_OK_AND_ASSIGN(StoreStats planned, store->Stats());
+  const uint64_t index_limit = planned.index_limit;
 
   constexpr int kKeys = 1500;
   constexpr int kOps = 20000;

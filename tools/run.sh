@@ -5,7 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
-bazel build -c opt //tools/kvcli //examples:shared_cache 2>&1 | grep -E "^(ERROR|FAILED)" && exit 1
+# Quiet when it works; on failure show the whole build output and stop (the
+# binaries in bazel-bin would be stale).
+if ! build_log=$(bazel build -c opt //tools/kvcli //examples:shared_cache 2>&1); then
+  printf '%s\n' "$build_log" >&2
+  exit 1
+fi
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 kvcli="$bin/tools/kvcli/kvcli"
 key=${SHMKV_DEMO_KEY:-0x5f3e0042}

@@ -16,7 +16,7 @@ set -euo pipefail
 # The fuzz targets: cc_binary rules tagged "fuzzer" and "manual", built with
 # -fsanitize=fuzzer. Add new ones here.
 FUZZ_TARGETS=(
-  //tools/cli:parse_fuzzer
+  //kv/util:parse_fuzzer
   //kv/snapshot:snapshot_fuzzer
   //tests/fuzz:segment_fuzzer
   //tools/kvcli:kvcli_fuzzer

@@ -8,8 +8,8 @@ namespace {
 constexpr uint64_t kMinStripeRecords = 4;  // a slice holds at least 4 maximal records
 constexpr uint32_t kMaxStripes = 1 << 16;
 constexpr uint64_t kPage = 4096;
-constexpr uint64_t kMinBuckets = 8;
-constexpr uint64_t kMaxBuckets = uint64_t{1} << 30;
+constexpr uint64_t kMinSlotsPerStripe = 8;
+constexpr uint64_t kMaxSlotsPerStripe = uint64_t{1} << 30;
 
 bool IsPowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
@@ -21,11 +21,10 @@ uint64_t FloorPowerOfTwo(uint64_t n) {
 
 void Place(Geometry* g) {
   g->stripe_table_offset = kHeaderRegionBytes;
-  g->bucket_table_offset =
+  g->index_offset =
       RoundUp(g->stripe_table_offset + uint64_t{g->stripe_count} * sizeof(Stripe), 64);
   g->arena_offset = RoundUp(
-      g->bucket_table_offset + uint64_t{g->stripe_count} * g->buckets_per_stripe * sizeof(uint32_t),
-      64);
+      g->index_offset + uint64_t{g->stripe_count} * g->slots_per_stripe * sizeof(uint32_t), 64);
   g->segment_bytes = RoundUp(g->arena_offset + g->capacity(), kPage);
 }
 
@@ -91,8 +90,8 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   // probe stays within a cache line or two.
   uint64_t items = options.expected_items != 0 ? options.expected_items : capacity / 64;
   uint64_t per_stripe = (items + g.stripe_count - 1) / g.stripe_count;
-  per_stripe = std::max<uint64_t>(kMinBuckets, (per_stripe * 10 + 6) / 7);
-  g.buckets_per_stripe = static_cast<uint32_t>(std::min<uint64_t>(per_stripe, kMaxBuckets));
+  per_stripe = std::max<uint64_t>(kMinSlotsPerStripe, (per_stripe * 10 + 6) / 7);
+  g.slots_per_stripe = static_cast<uint32_t>(std::min<uint64_t>(per_stripe, kMaxSlotsPerStripe));
   Place(&g);
   if (g.segment_bytes > kMaxSegmentBytes) {
     return absl::ResourceExhaustedError(absl::StrCat("a segment of ", g.segment_bytes,
@@ -105,7 +104,7 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
 absl::StatusOr<Geometry> GeometryFromHeader(const Header& h, uint64_t real_size) {
   Geometry g;
   g.stripe_count = h.stripe_count;
-  g.buckets_per_stripe = h.buckets_per_stripe;
+  g.slots_per_stripe = h.slots_per_stripe;
   g.stripe_arena_bytes = h.stripe_arena_bytes;
   g.max_key_size = h.max_key_size;
   g.max_value_size = h.max_value_size;
@@ -117,7 +116,7 @@ absl::StatusOr<Geometry> GeometryFromHeader(const Header& h, uint64_t real_size)
                      "); run kvcli check, or destroy and re-create the store"));
   };
   if (!IsPowerOfTwo(g.stripe_count) || g.stripe_count > kMaxStripes) return corrupt("stripe count");
-  if (g.buckets_per_stripe < kMinBuckets || g.buckets_per_stripe > kMaxBuckets) {
+  if (g.slots_per_stripe < kMinSlotsPerStripe || g.slots_per_stripe > kMaxSlotsPerStripe) {
     return corrupt("index slot count");
   }
   if (g.max_key_size == 0 || g.max_key_size > kMaxKeySizeLimit) return corrupt("max key size");
@@ -129,9 +128,8 @@ absl::StatusOr<Geometry> GeometryFromHeader(const Header& h, uint64_t real_size)
   if (g.default_ttl_ms < 0) return corrupt("default TTL");
   Place(&g);
   if (g.segment_bytes > kMaxSegmentBytes) return corrupt("total size");
-  if (g.stripe_table_offset != h.stripe_table_offset ||
-      g.bucket_table_offset != h.bucket_table_offset || g.arena_offset != h.arena_offset ||
-      g.segment_bytes != h.segment_bytes) {
+  if (g.stripe_table_offset != h.stripe_table_offset || g.index_offset != h.index_offset ||
+      g.arena_offset != h.arena_offset || g.segment_bytes != h.segment_bytes) {
     return corrupt("region offsets");
   }
   if (g.segment_bytes > real_size) {
@@ -145,11 +143,11 @@ absl::StatusOr<Geometry> GeometryFromHeader(const Header& h, uint64_t real_size)
 void WriteGeometry(const Geometry& g, Header* h) {
   h->segment_bytes = g.segment_bytes;
   h->stripe_table_offset = g.stripe_table_offset;
-  h->bucket_table_offset = g.bucket_table_offset;
+  h->index_offset = g.index_offset;
   h->arena_offset = g.arena_offset;
   h->stripe_arena_bytes = g.stripe_arena_bytes;
   h->stripe_count = g.stripe_count;
-  h->buckets_per_stripe = g.buckets_per_stripe;
+  h->slots_per_stripe = g.slots_per_stripe;
   h->max_key_size = g.max_key_size;
   h->max_value_size = g.max_value_size;
   h->evict = g.evict ? 1 : 0;

@@ -16,11 +16,11 @@ namespace shmkv::internal {
 struct Geometry {
   uint64_t segment_bytes = 0;
   uint64_t stripe_table_offset = 0;
-  uint64_t bucket_table_offset = 0;
+  uint64_t index_offset = 0;
   uint64_t arena_offset = 0;
   uint64_t stripe_arena_bytes = 0;
   uint32_t stripe_count = 0;
-  uint32_t buckets_per_stripe = 0;
+  uint32_t slots_per_stripe = 0;
   uint32_t max_key_size = 0;
   uint32_t max_value_size = 0;
   bool evict = true;

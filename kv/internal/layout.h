@@ -2,7 +2,7 @@
 // the rules that matter when reading this file:
 //
 //  * Segment = Header (one 4 KiB page) | Stripe[stripe_count] |
-//    index slots uint32[stripe_count * buckets_per_stripe] |
+//    index slots uint32[stripe_count * slots_per_stripe] |
 //    arena: stripe_count slices of stripe_arena_bytes each.
 //  * Nothing in the segment is a pointer. A record is referred to by its
 //    offset from its slice's start, in 8-byte units (slice + fixed offset =
@@ -60,11 +60,11 @@ struct Header {
   AbiFingerprint abi;
   uint64_t segment_bytes;
   uint64_t stripe_table_offset;
-  uint64_t bucket_table_offset;
+  uint64_t index_offset;
   uint64_t arena_offset;
   uint64_t stripe_arena_bytes;
-  uint32_t stripe_count;        // power of two
-  uint32_t buckets_per_stripe;  // index slots per stripe
+  uint32_t stripe_count;      // power of two
+  uint32_t slots_per_stripe;  // index slots per stripe
   uint32_t max_key_size;
   uint32_t max_value_size;
   uint32_t evict;          // 1: evict when full; 0: refuse writes
@@ -107,8 +107,9 @@ struct alignas(64) Stripe {
 // An index slot: 0 is empty; otherwise (tag << ref_bits) | (unit + 1), where
 // unit is the record's offset from its slice's start in kUnit bytes and
 // ref_bits = IndexRefBits(slice bytes) is the fewest bits that hold any
-// unit + 1. The tag is the low 32 - ref_bits bits of the key's hash (none for
-// a slice of 16 GiB or more).
+// unit + 1. The tag is bits ref_bits..31 of the key's hash, so the slot's
+// high bits equal the hash's: slot & ~ref_mask == uint32(hash) & ~ref_mask
+// (no tag bits for a slice of 16 GiB or more).
 using IndexSlot = uint32_t;
 
 inline uint32_t IndexRefBits(uint64_t stripe_arena_bytes) {
@@ -116,15 +117,13 @@ inline uint32_t IndexRefBits(uint64_t stripe_arena_bytes) {
   return units == 0 ? 1 : 64 - static_cast<uint32_t>(__builtin_clzll(units));
 }
 // The slot a probe for `hash` starts at: the high half of the hash scaled to
-// [0, buckets).
-inline uint32_t IndexHome(uint64_t hash, uint32_t buckets) {
-  return static_cast<uint32_t>(((hash >> 32) * buckets) >> 32);
+// [0, slots).
+inline uint32_t IndexHome(uint64_t hash, uint32_t slots) {
+  return static_cast<uint32_t>(((hash >> 32) * slots) >> 32);
 }
 // Entries a stripe's index may hold: 7/8 of its slots, at least one slot
 // always empty.
-inline uint32_t MaxIndexEntries(uint32_t buckets) {
-  return buckets - (buckets / 8 > 0 ? buckets / 8 : 1);
-}
+inline uint32_t MaxIndexEntries(uint32_t slots) { return slots - (slots / 8 > 0 ? slots / 8 : 1); }
 
 enum EntryState : uint8_t {
   kLive = 0xA1,

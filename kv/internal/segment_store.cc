@@ -247,7 +247,7 @@ absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access, bool
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   access->hash = Hash64(key.data(), key.size());
   access->view = &StripeFor(access->hash);
-  if (find) access->view->PrefetchBucket(access->hash);
+  if (find) access->view->PrefetchHome(access->hash);
   if (absl::Status s = Lock(*access->view, &access->guard); !s.ok()) return s;
   if (!find) return absl::OkStatus();
   absl::StatusOr<Located> found = access->view->Find(key, access->hash);
@@ -550,7 +550,7 @@ absl::StatusOr<StoreStats> SegmentStore::Stats() {
     st.owner_deaths_recovered += LoadOnce(&s->owner_deaths);
   }
   st.capacity = geometry_.capacity();
-  st.index_limit = uint64_t{geometry_.stripe_count} * MaxIndexEntries(geometry_.buckets_per_stripe);
+  st.index_limit = uint64_t{geometry_.stripe_count} * MaxIndexEntries(geometry_.slots_per_stripe);
   return st;
 }
 
@@ -572,7 +572,7 @@ absl::StatusOr<StoreInfo> SegmentStore::Info() {
   info.segment_bytes = geometry_.segment_bytes;
   info.capacity = geometry_.capacity();
   info.lock_stripes = geometry_.stripe_count;
-  info.buckets = uint64_t{geometry_.stripe_count} * geometry_.buckets_per_stripe;
+  info.buckets = uint64_t{geometry_.stripe_count} * geometry_.slots_per_stripe;
   info.max_key_size = geometry_.max_key_size;
   info.max_value_size = geometry_.max_value_size;
   info.evict = geometry_.evict;

@@ -58,12 +58,12 @@ StripeView::StripeView(char* base, const Geometry& geometry, uint32_t index)
     : geometry_(geometry),
       index_(index),
       stripe_(reinterpret_cast<Stripe*>(base + geometry.stripe_table_offset) + index),
-      slots_(reinterpret_cast<IndexSlot*>(base + geometry.bucket_table_offset) +
-             uint64_t{index} * geometry.buckets_per_stripe),
+      slots_(reinterpret_cast<IndexSlot*>(base + geometry.index_offset) +
+             uint64_t{index} * geometry.slots_per_stripe),
       slice_(base + geometry.arena_offset + uint64_t{index} * geometry.stripe_arena_bytes),
       ref_mask_(
           static_cast<uint32_t>((uint64_t{1} << IndexRefBits(geometry.stripe_arena_bytes)) - 1)),
-      max_index_entries_(MaxIndexEntries(geometry.buckets_per_stripe)) {}
+      max_index_entries_(MaxIndexEntries(geometry.slots_per_stripe)) {}
 
 bool StripeView::SaneHeader(const EntryHeader& h, uint64_t room) const {
   switch (h.state) {
@@ -113,11 +113,11 @@ bool StripeView::LogBounds(uint64_t* head, uint64_t* tail) const {
 }
 
 absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) const {
-  const uint32_t buckets = geometry_.buckets_per_stripe;
+  const uint32_t slot_count = geometry_.slots_per_stripe;
   const uint32_t tag = TagOf(hash);
   Located found;
-  uint32_t i = IndexHome(hash, buckets);
-  for (uint32_t probes = 0; probes < buckets; ++probes, i = NextSlot(i)) {
+  uint32_t i = IndexHome(hash, slot_count);
+  for (uint32_t probes = 0; probes < slot_count; ++probes, i = NextSlot(i)) {
     const IndexSlot slot = LoadOnce(&slots_[i]);
     if (slot == 0) {
       found.slot = &slots_[i];
@@ -142,10 +142,10 @@ absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) c
 }
 
 absl::StatusOr<IndexSlot*> StripeView::SlotOf(const EntryHeader* entry, uint64_t hash) const {
-  const uint32_t buckets = geometry_.buckets_per_stripe;
+  const uint32_t slot_count = geometry_.slots_per_stripe;
   const IndexSlot target = SlotFor(entry, hash);
-  uint32_t i = IndexHome(hash, buckets);
-  for (uint32_t probes = 0; probes < buckets; ++probes, i = NextSlot(i)) {
+  uint32_t i = IndexHome(hash, slot_count);
+  for (uint32_t probes = 0; probes < slot_count; ++probes, i = NextSlot(i)) {
     const IndexSlot slot = LoadOnce(&slots_[i]);
     if (slot == target) return &slots_[i];
     if (slot == 0) break;
@@ -154,22 +154,22 @@ absl::StatusOr<IndexSlot*> StripeView::SlotOf(const EntryHeader* entry, uint64_t
 }
 
 absl::Status StripeView::DeleteSlot(IndexSlot* slot) {
-  const uint32_t buckets = geometry_.buckets_per_stripe;
+  const uint32_t slot_count = geometry_.slots_per_stripe;
   uint32_t hole = static_cast<uint32_t>(slot - slots_);
   Publish(&slots_[hole], IndexSlot{0});
   // Backward-shift deletion: an entry after the hole moves into it unless
   // its home lies cyclically in (hole, j], where it would become unreachable.
   uint32_t j = hole;
-  for (uint32_t probes = 0; probes < buckets; ++probes) {
+  for (uint32_t probes = 0; probes < slot_count; ++probes) {
     j = NextSlot(j);
     const IndexSlot moving = LoadOnce(&slots_[j]);
     if (moving == 0) return absl::OkStatus();
     EntryHeader h;
     EntryHeader* entry = Resolve(moving, &h);
     if (entry == nullptr) return Corrupt(index_, "an index slot points at a bad record");
-    const uint32_t home = IndexHome(KeyHash(entry, h), buckets);
-    const uint32_t from_home = (j + buckets - home) % buckets;
-    const uint32_t from_hole = (j + buckets - hole) % buckets;
+    const uint32_t home = IndexHome(KeyHash(entry, h), slot_count);
+    const uint32_t from_home = (j + slot_count - home) % slot_count;
+    const uint32_t from_hole = (j + slot_count - hole) % slot_count;
     if (from_home >= from_hole) {
       Publish(&slots_[hole], moving);
       Publish(&slots_[j], IndexSlot{0});
@@ -408,7 +408,7 @@ void StripeView::SetReferenced(const Located& found) const {
 }
 
 void StripeView::EmptyIndex() {
-  std::memset(slots_, 0, uint64_t{geometry_.buckets_per_stripe} * sizeof(IndexSlot));
+  std::memset(slots_, 0, uint64_t{geometry_.slots_per_stripe} * sizeof(IndexSlot));
   stripe_->index_entries = 0;
   stripe_->live_items = 0;
   stripe_->live_key_bytes = 0;

@@ -1,4 +1,4 @@
-// Operations on one lock stripe: its bucket index and its circular log of
+// Operations on one lock stripe: its index of slots and its circular log of
 // records. Every method requires the stripe's mutex to be held by the caller.
 // The segment is untrusted: each value read from it is loaded once, checked,
 // and only then used; anything inconsistent yields DataLoss, never a wild
@@ -56,20 +56,20 @@ class StripeView {
   // Finds the live entry (or lease) for `key`.
   absl::StatusOr<Located> Find(absl::string_view key, uint64_t hash) const;
 
-  // Appends a record and links it in place of any existing entry for its
-  // key, reclaiming space at the tail first (expired, then unreferenced
-  // entries; referenced ones get a second chance). `now_ms` is called only
-  // if an expiry must be checked. Returns the new record's version.
+  // Appends a record and points the index at it in place of any existing
+  // entry for its key, reclaiming space at the tail first (expired, then
+  // unreferenced entries; referenced ones get a second chance). `clock` is
+  // read only if an expiry must be checked. Returns the new record's version.
   absl::StatusOr<uint64_t> Write(const NewRecord& record, uint64_t hash, const Clock& clock);
 
-  // Unlinks and kills a located entry.
+  // Removes a located entry from the index and marks its record dead.
   absl::Status Remove(const Located& found, bool expired);
   void SetReferenced(const Located& found) const;
 
   // Empties the stripe.
   void Clear();
 
-  // Rebuilds the index (buckets, chains, counters) from the log, dropping
+  // Rebuilds the index (its slots and the counters) from the log, dropping
   // what cannot be parsed. Used after a holder died and by Check(repair).
   RebuildReport Rebuild();
 
@@ -83,8 +83,8 @@ class StripeView {
 
   // Starts loading what Find will read first for `hash` (its home slot), so
   // the miss overlaps with taking the lock.
-  void PrefetchBucket(uint64_t hash) const {
-    __builtin_prefetch(&slots_[IndexHome(hash, geometry_.buckets_per_stripe)]);
+  void PrefetchHome(uint64_t hash) const {
+    __builtin_prefetch(&slots_[IndexHome(hash, geometry_.slots_per_stripe)]);
   }
 
  private:
@@ -98,7 +98,7 @@ class StripeView {
   IndexSlot SlotFor(const EntryHeader* entry, uint64_t hash) const;
   uint32_t TagOf(uint64_t hash) const;
   uint32_t TagOfSlot(IndexSlot slot) const;
-  uint32_t NextSlot(uint32_t i) const { return i + 1 == geometry_.buckets_per_stripe ? 0 : i + 1; }
+  uint32_t NextSlot(uint32_t i) const { return i + 1 == geometry_.slots_per_stripe ? 0 : i + 1; }
   // The slot that holds `entry`, or DataLoss.
   absl::StatusOr<IndexSlot*> SlotOf(const EntryHeader* entry, uint64_t hash) const;
   // Empties `slot` and shifts later entries of its probe run back so every
@@ -149,7 +149,7 @@ class StripeView {
 
 template <typename Fn>
 absl::Status StripeView::ForEachLive(Fn fn) const {
-  for (uint32_t i = 0; i < geometry_.buckets_per_stripe; ++i) {
+  for (uint32_t i = 0; i < geometry_.slots_per_stripe; ++i) {
     const IndexSlot slot = LoadOnce(&slots_[i]);
     if (slot == 0) continue;
     Located found;

@@ -26,8 +26,8 @@
 
 namespace shmkv {
 
-// Limits on one record. The key limit equals kMaxKeySizeLimit of the store's
-// layout version 1 (kv/options.h); keys are never empty.
+// Limits on one record. The key limit equals the store's kMaxKeySizeLimit
+// (kv/options.h); keys are never empty.
 inline constexpr size_t kMaxSnapshotKeySize = 4096;
 inline constexpr size_t kMaxSnapshotValueSize = size_t{1} << 30;
 
@@ -167,12 +167,6 @@ enum class SnapshotFormat { kBinary, kJsonl, kUnknown };
 // Binary if `head` starts with the file magic, JSON lines if its first
 // non-whitespace byte is '{' (or it is all whitespace), else unknown.
 SnapshotFormat DetectSnapshotFormat(absl::string_view head);
-
-// CRC-32C (Castagnoli; reflected polynomial 0x82f63b78, initial value and
-// final xor 0xffffffff), as stored in the binary format. Crc32c("123456789")
-// is 0xe3069283. Extend continues a checksum over more bytes.
-uint32_t Crc32c(absl::string_view bytes);
-uint32_t Crc32cExtend(uint32_t crc, absl::string_view bytes);
 
 // Layout constants of binary format version 1 (doc/snapshot_format.md).
 namespace snapshot_format {

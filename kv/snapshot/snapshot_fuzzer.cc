@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "kv/snapshot/snapshot.h"
+#include "kv/util/crc32c.h"
 
 namespace {
 
@@ -146,19 +147,19 @@ std::string RepairChecksums(absl::string_view input) {
   std::string s(input);
   if (s.size() < fmt::kFileHeaderSize) return s;
   std::memcpy(&s[0], fmt::kMagic, fmt::kMagicSize);
-  PutU32At(&s, 24, shmkv::Crc32c(absl::string_view(s.data(), 24)));
+  PutU32At(&s, 24, shmkv::util::Crc32c(absl::string_view(s.data(), 24)));
   size_t pos = fmt::kFileHeaderSize;
   uint32_t chain = 0;
   uint64_t count = 0;
   while (pos < s.size()) {
     if (s[pos] == fmt::kRecordTag && s.size() - pos >= fmt::kRecordFixedSize) {
-      PutU32At(&s, pos + 29, shmkv::Crc32c(absl::string_view(s.data() + pos, 29)));
+      PutU32At(&s, pos + 29, shmkv::util::Crc32c(absl::string_view(s.data() + pos, 29)));
       const uint64_t body = uint64_t{U32At(s, pos + 1)} + U32At(s, pos + 5);
       const uint64_t end = pos + fmt::kRecordFixedSize + body;
       if (end + 4 > s.size()) break;
-      const uint32_t crc = shmkv::Crc32c(absl::string_view(s.data() + pos, end - pos));
+      const uint32_t crc = shmkv::util::Crc32c(absl::string_view(s.data() + pos, end - pos));
       PutU32At(&s, end, crc);
-      chain = shmkv::Crc32cExtend(chain, absl::string_view(s.data() + end, 4));
+      chain = shmkv::util::Crc32cExtend(chain, absl::string_view(s.data() + end, 4));
       ++count;
       pos = end + 4;
     } else if (s[pos] == fmt::kTrailerTag && s.size() - pos >= fmt::kTrailerSize) {
@@ -167,7 +168,7 @@ std::string RepairChecksums(absl::string_view input) {
         PutU32At(&s, pos + 5, static_cast<uint32_t>(count >> 32));
       }
       if (U32At(s, pos + 9) == 0) PutU32At(&s, pos + 9, chain);
-      PutU32At(&s, pos + 13, shmkv::Crc32c(absl::string_view(s.data() + pos, 13)));
+      PutU32At(&s, pos + 13, shmkv::util::Crc32c(absl::string_view(s.data() + pos, 13)));
       break;
     } else {
       break;
@@ -181,7 +182,7 @@ std::string RepairChecksums(absl::string_view input) {
     PutU32At(&s, pos + 5, static_cast<uint32_t>(count >> 32));
     PutU32At(&s, pos + 9, chain);
     s.append(4, '\0');
-    PutU32At(&s, pos + 13, shmkv::Crc32c(absl::string_view(s.data() + pos, 13)));
+    PutU32At(&s, pos + 13, shmkv::util::Crc32c(absl::string_view(s.data() + pos, 13)));
   }
   return s;
 }

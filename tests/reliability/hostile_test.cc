@@ -123,17 +123,16 @@ TEST(Hostile, ScribbledIndexIsReportedAndRepaired) {
     // record (the slot's low bit is the low bit of the record's offset), so
     // each points into the middle of a record.
     const uint64_t stripe = internal::Hash64("k0", 2) & (h->stripe_count - 1);
-    uint32_t* buckets =
-        reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(h) + h->bucket_table_offset) +
-        stripe * h->buckets_per_stripe;
+    uint32_t* slots = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(h) + h->index_offset) +
+                      stripe * h->slots_per_stripe;
     int scribbled = 0;
-    for (uint32_t b = 0; b < h->buckets_per_stripe; ++b) {
-      if (buckets[b] != 0) {
-        buckets[b] ^= 1;
+    for (uint32_t b = 0; b < h->slots_per_stripe; ++b) {
+      if (slots[b] != 0) {
+        slots[b] ^= 1;
         ++scribbled;
       }
     }
-    ASSERT_GT(scribbled, 0) << "no bucket in use";
+    ASSERT_GT(scribbled, 0) << "no index slot in use";
   }
   int data_loss = 0;
   std::string value;

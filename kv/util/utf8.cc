@@ -1,6 +1,6 @@
-#include "kv/snapshot/utf8.h"
+#include "kv/util/utf8.h"
 
-namespace shmkv {
+namespace shmkv::util {
 
 size_t Utf8SequenceLength(absl::string_view s, size_t i) {
   auto byte = [&](size_t k) -> unsigned {
@@ -30,4 +30,4 @@ bool IsUtf8(absl::string_view s) {
   return true;
 }
 
-}  // namespace shmkv
+}  // namespace shmkv::util

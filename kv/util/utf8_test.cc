@@ -1,10 +1,10 @@
-#include "kv/snapshot/utf8.h"
+#include "kv/util/utf8.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
 
-namespace shmkv {
+namespace shmkv::util {
 namespace {
 
 TEST(Utf8SequenceLength, WellFormedBoundaries) {
@@ -46,4 +46,4 @@ TEST(IsUtf8, WholeStrings) {
 }
 
 }  // namespace
-}  // namespace shmkv
+}  // namespace shmkv::util

@@ -1,6 +1,6 @@
-// libFuzzer target for tools/cli/parse.h: feeds the input to every parser and
+// libFuzzer target for the text helpers of kv/util (parse, escape, json,
+// base64, format): feeds the input to every parser and
 // formatter and aborts when a round-trip invariant fails.
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -13,30 +13,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "tools/cli/parse.h"
+#include "kv/util/base64.h"
+#include "kv/util/escape.h"
+#include "kv/util/format.h"
+#include "kv/util/json.h"
+#include "kv/util/parse.h"
+#include "kv/util/substr.h"
 
 namespace {
 
-// string_view::substr (and absl::ClippedSubstr, which calls it) references
-// absl's throw helper, a library outside this project's Abseil labels; this
-// clips the same way without it.
-absl::string_view Sub(absl::string_view s, size_t pos, size_t n = absl::string_view::npos) {
-  if (pos > s.size()) pos = s.size();
-  return absl::string_view(s.data() + pos, std::min(n, s.size() - pos));
-}
+using ::shmkv::util::Clip;
 
 void Check(bool condition, const char* what, absl::string_view input) {
   if (condition) return;
   std::fprintf(stderr, "parse_fuzzer: invariant failed: %s (input \"%s\")\n", what,
-               shmkv::cli::EscapeKey(Sub(input, 0, 200)).c_str());
+               shmkv::util::EscapeKey(Clip(input, 0, 200)).c_str());
   std::abort();
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Reads back a JsonString result the way its writer built it: raw bytes stay,
@@ -44,7 +36,7 @@ int HexDigit(char c) {
 // text is not in that form.
 bool DecodeJsonStringBytes(absl::string_view json, std::string* out) {
   if (json.size() < 2 || json.front() != '"' || json.back() != '"') return false;
-  json = Sub(json, 1, json.size() - 2);
+  json = Clip(json, 1, json.size() - 2);
   out->clear();
   for (size_t i = 0; i < json.size(); ++i) {
     const unsigned char b = static_cast<unsigned char>(json[i]);
@@ -60,10 +52,11 @@ bool DecodeJsonStringBytes(absl::string_view json, std::string* out) {
       i += 1;
       continue;
     }
-    if (e != 'u' || i + 5 >= json.size() || Sub(json, i + 2, 2) != "00") {
+    if (e != 'u' || i + 5 >= json.size() || Clip(json, i + 2, 2) != "00") {
       return false;
     }
-    const int hi = HexDigit(json[i + 4]), lo = HexDigit(json[i + 5]);
+    const int hi = shmkv::util::HexDigitValue(json[i + 4]),
+              lo = shmkv::util::HexDigitValue(json[i + 5]);
     if (hi < 0 || lo < 0) return false;
     *out += static_cast<char>(hi * 16 + lo);
     i += 5;
@@ -71,7 +64,7 @@ bool DecodeJsonStringBytes(absl::string_view json, std::string* out) {
   return true;
 }
 
-// A plain, slow UTF-8 check written independently of parse.cc: decodes each
+// A plain, slow UTF-8 check written independently of utf8.cc: decodes each
 // sequence and rejects overlong forms, surrogates and values past U+10FFFF.
 bool IsUtf8(absl::string_view s) {
   size_t i = 0;
@@ -114,11 +107,11 @@ uint64_t LoadU64(absl::string_view s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace cli = shmkv::cli;
+  namespace util = shmkv::util;
   const absl::string_view input(reinterpret_cast<const char*>(data), size);
 
-  if (absl::StatusOr<uint64_t> v = cli::ParseSize(input); v.ok()) {
-    absl::StatusOr<uint64_t> again = cli::ParseSize(absl::StrCat(*v));
+  if (absl::StatusOr<uint64_t> v = util::ParseSize(input); v.ok()) {
+    absl::StatusOr<uint64_t> again = util::ParseSize(absl::StrCat(*v));
     Check(again.ok() && *again == *v, "ParseSize(decimal of result)", input);
     struct Unit {
       const char* suffix;
@@ -127,45 +120,45 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static constexpr Unit kUnits[] = {{"KiB", 10}, {"m", 20}, {"GIB", 30}, {"t", 40}};
     for (const Unit& unit : kUnits) {
       if (*v % (uint64_t{1} << unit.shift) != 0) continue;
-      again = cli::ParseSize(absl::StrCat(*v >> unit.shift, unit.suffix));
+      again = util::ParseSize(absl::StrCat(*v >> unit.shift, unit.suffix));
       Check(again.ok() && *again == *v, "ParseSize(with suffix)", input);
     }
   } else {
     Check(absl::IsInvalidArgument(v.status()), "ParseSize error code", input);
   }
 
-  if (absl::StatusOr<absl::Duration> d = cli::ParseDuration(input); d.ok()) {
+  if (absl::StatusOr<absl::Duration> d = util::ParseDuration(input); d.ok()) {
     Check(*d >= absl::ZeroDuration() && *d < absl::InfiniteDuration(), "ParseDuration range",
           input);
-    const std::string formatted = cli::FormatDuration(*d);
-    absl::StatusOr<absl::Duration> again = cli::ParseDuration(formatted);
+    const std::string formatted = util::FormatDuration(*d);
+    absl::StatusOr<absl::Duration> again = util::ParseDuration(formatted);
     Check(again.ok() && *again == *d, "ParseDuration(FormatDuration(d)) == d", input);
   } else {
     Check(absl::IsInvalidArgument(d.status()), "ParseDuration error code", input);
   }
 
-  if (absl::StatusOr<key_t> k = cli::ParseIpcKey(input); k.ok()) {
+  if (absl::StatusOr<key_t> k = util::ParseIpcKey(input); k.ok()) {
     Check(*k != 0, "ParseIpcKey never returns IPC_PRIVATE", input);
     const uint32_t bits = static_cast<uint32_t>(*k);
-    absl::StatusOr<key_t> again = cli::ParseIpcKey(absl::StrCat(bits));
+    absl::StatusOr<key_t> again = util::ParseIpcKey(absl::StrCat(bits));
     Check(again.ok() && *again == *k, "ParseIpcKey(decimal)", input);
-    again = cli::ParseIpcKey(absl::StrCat("0x", absl::Hex(bits)));
+    again = util::ParseIpcKey(absl::StrCat("0x", absl::Hex(bits)));
     Check(again.ok() && *again == *k, "ParseIpcKey(hex)", input);
   } else {
     Check(absl::IsInvalidArgument(k.status()), "ParseIpcKey error code", input);
   }
 
   // EscapeKey output is printable ASCII and reads back to the input.
-  const std::string escaped = cli::EscapeKey(input);
+  const std::string escaped = util::EscapeKey(input);
   for (const char c : escaped) {
     Check(c >= 0x20 && c <= 0x7e, "EscapeKey output is printable ASCII", input);
   }
-  absl::StatusOr<std::string> unescaped = cli::UnescapeKey(escaped);
+  absl::StatusOr<std::string> unescaped = util::UnescapeKey(escaped);
   Check(unescaped.ok() && *unescaped == input, "UnescapeKey(EscapeKey(s)) == s", input);
   // The input read as escaped text: if accepted, its canonical form is stable.
-  if (absl::StatusOr<std::string> raw = cli::UnescapeKey(input); raw.ok()) {
+  if (absl::StatusOr<std::string> raw = util::UnescapeKey(input); raw.ok()) {
     Check(raw->size() <= input.size(), "UnescapeKey never grows", input);
-    absl::StatusOr<std::string> back = cli::UnescapeKey(cli::EscapeKey(*raw));
+    absl::StatusOr<std::string> back = util::UnescapeKey(util::EscapeKey(*raw));
     Check(back.ok() && *back == *raw, "UnescapeKey round trip", input);
   } else {
     Check(absl::IsInvalidArgument(raw.status()), "UnescapeKey error code", input);
@@ -173,7 +166,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // JsonString output is valid UTF-8, has no raw control characters, and
   // its escapes map back to exactly the input bytes.
-  const std::string json = cli::JsonString(input);
+  const std::string json = util::JsonString(input);
   Check(IsUtf8(json), "JsonString output is UTF-8", input);
   std::string decoded;
   Check(DecodeJsonStringBytes(json, &decoded) && decoded == input,
@@ -196,16 +189,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   std::string unbase64;
-  Check(absl::Base64Unescape(cli::Base64(input), &unbase64) && unbase64 == input,
+  Check(absl::Base64Unescape(util::Base64(input), &unbase64) && unbase64 == input,
         "Base64 round trip", input);
 
   // Formatting arbitrary numbers must not crash and must stay short.
   const uint64_t n = LoadU64(input);
-  Check(cli::FormatBytes(n).size() <= 12, "FormatBytes length", input);
+  Check(util::FormatBytes(n).size() <= 12, "FormatBytes length", input);
   const int64_t nanos = static_cast<int64_t>(n);
-  const std::string fd = cli::FormatDuration(absl::Nanoseconds(nanos));
+  const std::string fd = util::FormatDuration(absl::Nanoseconds(nanos));
   if (nanos >= 0) {
-    absl::StatusOr<absl::Duration> again = cli::ParseDuration(fd);
+    absl::StatusOr<absl::Duration> again = util::ParseDuration(fd);
     Check(again.ok() && *again == absl::Nanoseconds(nanos),
           "ParseDuration(FormatDuration(ns)) == ns", input);
   } else {
@@ -213,8 +206,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (size >= 16) {
     // Durations beyond the int64-nanosecond range, in whole seconds.
-    const int64_t secs = static_cast<int64_t>(LoadU64(Sub(input, 8)));
-    Check(!cli::FormatDuration(absl::Seconds(secs)).empty(), "FormatDuration", input);
+    const int64_t secs = static_cast<int64_t>(LoadU64(Clip(input, 8)));
+    Check(!util::FormatDuration(absl::Seconds(secs)).empty(), "FormatDuration", input);
   }
   return 0;
 }

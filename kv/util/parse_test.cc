@@ -1,4 +1,4 @@
-#include "tools/cli/parse.h"
+#include "kv/util/parse.h"
 
 #include <cstdint>
 #include <string>
@@ -11,12 +11,15 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kv/util/base64.h"
+#include "kv/util/escape.h"
+#include "kv/util/format.h"
+#include "kv/util/json.h"
 
 // From parse_fuzzer.cc, linked into this test.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
-namespace shmkv {
-namespace cli {
+namespace shmkv::util {
 namespace {
 
 using ::testing::AllOf;
@@ -242,22 +245,22 @@ TEST(FormatBytes, Forms) {
 }
 
 TEST(FormatDuration, Forms) {
-  EXPECT_EQ(cli::FormatDuration(absl::Hours(2)), "2h");
-  EXPECT_EQ(cli::FormatDuration(absl::Seconds(30)), "30s");
-  EXPECT_EQ(cli::FormatDuration(absl::Milliseconds(1500)), "1.5s");
-  EXPECT_EQ(cli::FormatDuration(absl::Milliseconds(500)), "500ms");
-  EXPECT_EQ(cli::FormatDuration(absl::Microseconds(250)), "0.25ms");
-  EXPECT_EQ(cli::FormatDuration(absl::Nanoseconds(1)), "0.000001ms");
-  EXPECT_EQ(cli::FormatDuration(absl::Minutes(90)), "90m");
-  EXPECT_EQ(cli::FormatDuration(absl::Seconds(90)), "90s");
-  EXPECT_EQ(cli::FormatDuration(absl::Hours(48)), "2d");
-  EXPECT_EQ(cli::FormatDuration(absl::Hours(36)), "36h");
-  EXPECT_EQ(cli::FormatDuration(absl::ZeroDuration()), "0s");
-  EXPECT_EQ(cli::FormatDuration(absl::Seconds(-30)), "-30s");
-  EXPECT_EQ(cli::FormatDuration(absl::Milliseconds(-1500)), "-1.5s");
-  EXPECT_EQ(cli::FormatDuration(absl::Milliseconds(-5)), "-5ms");
-  EXPECT_EQ(cli::FormatDuration(absl::InfiniteDuration()), "inf");
-  EXPECT_EQ(cli::FormatDuration(-absl::InfiniteDuration()), "-inf");
+  EXPECT_EQ(util::FormatDuration(absl::Hours(2)), "2h");
+  EXPECT_EQ(util::FormatDuration(absl::Seconds(30)), "30s");
+  EXPECT_EQ(util::FormatDuration(absl::Milliseconds(1500)), "1.5s");
+  EXPECT_EQ(util::FormatDuration(absl::Milliseconds(500)), "500ms");
+  EXPECT_EQ(util::FormatDuration(absl::Microseconds(250)), "0.25ms");
+  EXPECT_EQ(util::FormatDuration(absl::Nanoseconds(1)), "0.000001ms");
+  EXPECT_EQ(util::FormatDuration(absl::Minutes(90)), "90m");
+  EXPECT_EQ(util::FormatDuration(absl::Seconds(90)), "90s");
+  EXPECT_EQ(util::FormatDuration(absl::Hours(48)), "2d");
+  EXPECT_EQ(util::FormatDuration(absl::Hours(36)), "36h");
+  EXPECT_EQ(util::FormatDuration(absl::ZeroDuration()), "0s");
+  EXPECT_EQ(util::FormatDuration(absl::Seconds(-30)), "-30s");
+  EXPECT_EQ(util::FormatDuration(absl::Milliseconds(-1500)), "-1.5s");
+  EXPECT_EQ(util::FormatDuration(absl::Milliseconds(-5)), "-5ms");
+  EXPECT_EQ(util::FormatDuration(absl::InfiniteDuration()), "inf");
+  EXPECT_EQ(util::FormatDuration(-absl::InfiniteDuration()), "-inf");
 }
 
 TEST(FormatDuration, ParseReadsItBack) {
@@ -267,7 +270,7 @@ TEST(FormatDuration, ParseReadsItBack) {
         absl::Seconds(1) + absl::Nanoseconds(1), absl::Seconds(59), absl::Minutes(59),
         absl::Hours(23), absl::Hours(25), absl::Hours(24 * 365) + absl::Milliseconds(3),
         absl::Nanoseconds(INT64_MAX)}) {
-    EXPECT_EQ(ParseDuration(cli::FormatDuration(d)).value(), d) << cli::FormatDuration(d);
+    EXPECT_EQ(ParseDuration(util::FormatDuration(d)).value(), d) << util::FormatDuration(d);
   }
 }
 
@@ -307,5 +310,4 @@ TEST(ParseFuzzer, SeedInputs) {
 }
 
 }  // namespace
-}  // namespace cli
-}  // namespace shmkv
+}  // namespace shmkv::util
