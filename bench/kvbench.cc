@@ -26,9 +26,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/workload.h"
-#include "kv/options.h"
-#include "kv/store.h"
-#include "kv/store_name.h"
+#include "shmkv/options.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
 
 namespace shmkv {
 namespace bench {

@@ -34,9 +34,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/workload.h"
-#include "kv/options.h"
-#include "kv/store.h"
-#include "kv/store_name.h"
+#include "shmkv/options.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
 
 namespace shmkv {
 namespace {

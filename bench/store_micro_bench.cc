@@ -23,9 +23,9 @@
 
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
-#include "kv/options.h"
-#include "kv/store.h"
-#include "kv/store_name.h"
+#include "shmkv/options.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
 
 // ---- allocation counting: every operator new in this process goes here.
 namespace {

@@ -21,7 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "kv/store.h"
+#include "shmkv/store.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "kv/admin.h"
+#include "shmkv/admin.h"
 
 #include <algorithm>
 #include <utility>
@@ -7,7 +7,7 @@
 #include "kv/internal/layout.h"
 #include "kv/internal/probe.h"
 #include "kv/platform/ipc.h"
-#include "kv/store.h"
+#include "shmkv/store.h"
 
 namespace shmkv {
 namespace {

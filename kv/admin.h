@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "kv/store_name.h"
+#include "shmkv/store_name.h"
 
 namespace shmkv {
 

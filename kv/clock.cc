@@ -1,4 +1,4 @@
-#include "kv/clock.h"
+#include "shmkv/clock.h"
 
 #include <time.h>
 

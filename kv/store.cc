@@ -6,7 +6,7 @@
 // segment or a finished one; a creator that dies mid-build releases the
 // semaphore (SEM_UNDO) and leaves a header without kReady, which the next
 // opener removes and rebuilds (doc/locking.md).
-#include "kv/store.h"
+#include "shmkv/store.h"
 
 #include <cstring>
 #include <memory>
@@ -15,12 +15,12 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "kv/clock.h"
 #include "kv/internal/geometry.h"
 #include "kv/internal/probe.h"
 #include "kv/internal/segment_store.h"
 #include "kv/platform/ipc.h"
 #include "kv/platform/process.h"
+#include "shmkv/clock.h"
 
 namespace shmkv {
 namespace {

@@ -30,8 +30,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "kv/options.h"
-#include "kv/store_name.h"
+#include "shmkv/options.h"
+#include "shmkv/store_name.h"
 
 namespace shmkv {
 

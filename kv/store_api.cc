@@ -1,4 +1,4 @@
-#include "kv/store.h"
+#include "shmkv/store.h"
 
 namespace shmkv {
 

@@ -1,4 +1,4 @@
-#include "kv/store_name.h"
+#include "shmkv/store_name.h"
 
 #include <errno.h>
 #include <sys/ipc.h>

@@ -1,6 +1,6 @@
 // The admin API (kv/admin.h): listing and probing segments without side
 // effects, and destroying stores with the owner check.
-#include "kv/admin.h"
+#include "shmkv/admin.h"
 
 #include <errno.h>
 #include <sys/ipc.h>
@@ -18,9 +18,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kv/internal/layout.h"
-#include "kv/options.h"
-#include "kv/store.h"
-#include "kv/store_name.h"
+#include "shmkv/options.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
 #include "tests/test_util.h"
 
 namespace shmkv {

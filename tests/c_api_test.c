@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kv/c/shmkv.h"
+#include "shmkv/shmkv.h"
 #include "tests/ipc_guard/c_guard.h"
 
 static int failures = 0;

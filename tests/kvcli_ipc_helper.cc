@@ -32,9 +32,9 @@
 #include <string>
 
 #include "kv/internal/layout.h"
-#include "kv/options.h"
-#include "kv/store.h"
-#include "kv/store_name.h"
+#include "shmkv/options.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
 
 namespace {
 

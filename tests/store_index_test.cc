@@ -23,8 +23,8 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "kv/options.h"
-#include "kv/store.h"
+#include "shmkv/options.h"
+#include "shmkv/store.h"
 #include "tests/test_util.h"
 
 namespace shmkv {

@@ -1,7 +1,7 @@
 // The C API (shmkv.h) over the C++ Store API: argument checks, conversions
 // between C and absl types, and a try/catch on every entry point so that no
 // exception crosses into C.
-#include "kv/c/shmkv.h"
+#include "shmkv/shmkv.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,9 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "kv/options.h"
-#include "kv/store.h"
-#include "kv/store_name.h"
+#include "shmkv/options.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
 
 struct shmkv_options {
   shmkv::Options options;

@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "kv/internal/layout.h"
-#include "kv/options.h"
+#include "shmkv/options.h"
 
 namespace shmkv::internal {
 

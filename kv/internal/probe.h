@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "kv/platform/ipc.h"
-#include "kv/store_name.h"
+#include "shmkv/store_name.h"
 
 namespace shmkv::internal {
 

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "kv/clock.h"
 #include "kv/internal/geometry.h"
 #include "kv/internal/layout.h"
 #include "kv/internal/stripe.h"
-#include "kv/store.h"
+#include "shmkv/clock.h"
+#include "shmkv/store.h"
 
 namespace shmkv::internal {
 

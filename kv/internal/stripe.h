@@ -13,9 +13,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "kv/clock.h"
 #include "kv/internal/geometry.h"
 #include "kv/internal/layout.h"
+#include "shmkv/clock.h"
 
 namespace shmkv::internal {
 

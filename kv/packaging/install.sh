@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Installs shmkv: headers, libshmkv.so (with its soname links), libshmkv.a,
-# the pkg-config file shmkv.pc, and the programs.
+# the pkg-config files shmkv.pc (shared) and shmkv-static.pc, and the
+# programs.
 #
 #   bazel run //:install -- --prefix=DIR     (default prefix /usr/local)
 #
-# Then:  cc app.c $(pkg-config --cflags --libs shmkv)    with
-#        PKG_CONFIG_PATH=DIR/lib/pkgconfig (unless DIR is a system prefix).
-# Bazel passes the built files first, as NAME=PATH pairs, then "--".
+# Then:  cc app.c $(pkg-config --cflags --libs shmkv)          (or shmkv-static)
+#        with PKG_CONFIG_PATH=DIR/lib/pkgconfig (unless DIR is a system prefix).
+# Bazel passes the built files first, as NAME=PATH pairs (a bare PATH adds
+# to the list of the NAME before it), then "--".
 set -euo pipefail
 
 declare -A built=()
+name=""
 while (($# > 0)) && [[ "$1" != "--" ]]; do
-  built[${1%%=*}]=${1#*=}
+  if [[ "$1" == *=* ]]; then
+    name=${1%%=*}
+    built[$name]=${1#*=}
+  else
+    built[$name]+=" $1"
+  fi
   shift
 done
 (($# > 0)) && shift
@@ -48,8 +56,10 @@ ln -sfn "$soname" "$prefix/lib/libshmkv.so"
 install -m 0644 "${built[static]}" "$prefix/lib/libshmkv.a"
 install -m 0755 "${built[kvcli]}" "$prefix/bin/kvcli"
 install -m 0755 "${built[kvbench]}" "$prefix/bin/kvbench"
-sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "${built[pc]}" \
-  >"$prefix/lib/pkgconfig/shmkv.pc"
-chmod 0644 "$prefix/lib/pkgconfig/shmkv.pc"
+for pc in ${built[pc]}; do
+  out="$prefix/lib/pkgconfig/$(basename "$pc" .in)"
+  sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$pc" >"$out"
+  chmod 0644 "$out"
+done
 echo "install: shmkv $version installed under $prefix"
 echo "install: build with: PKG_CONFIG_PATH=$prefix/lib/pkgconfig cc app.c \$(pkg-config --cflags --libs shmkv)"

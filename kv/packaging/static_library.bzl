@@ -28,7 +28,7 @@ def _merged_static_library_impl(ctx):
         mnemonic = "MergeStaticLibrary",
         progress_message = "Merging %d archives into %s" % (len(archives), out.short_path),
     )
-    return [DefaultInfo(files = depset([out]))]
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
 
 merged_static_library = rule(
     implementation = _merged_static_library_impl,

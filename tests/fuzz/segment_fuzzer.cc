@@ -15,11 +15,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "kv/clock.h"
 #include "kv/internal/geometry.h"
 #include "kv/internal/layout.h"
 #include "kv/internal/segment_store.h"
 #include "kv/platform/robust_mutex.h"
+#include "shmkv/clock.h"
 
 namespace {
 

@@ -32,7 +32,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "kv/store.h"
+#include "shmkv/store.h"
 #include "tests/test_util.h"
 
 namespace shmkv {

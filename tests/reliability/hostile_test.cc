@@ -16,7 +16,7 @@
 #include "kv/internal/hash.h"
 #include "kv/internal/layout.h"
 #include "kv/platform/ipc.h"
-#include "kv/store.h"
+#include "shmkv/store.h"
 #include "tests/test_util.h"
 
 namespace shmkv {

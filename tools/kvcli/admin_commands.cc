@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "kv/admin.h"
+#include "shmkv/admin.h"
 #include "tools/cli/parse.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
