@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   bazel-bootstrap bazel-rules-cc bazel-rules-java
-  clang clang-format libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev gcc g++ binutils pkg-config
   libabsl-dev googletest libgtest-dev libbenchmark-dev
   procps util-linux
 )

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then runs every test
 # (plain, then under AddressSanitizer, UndefinedBehaviorSanitizer and
-# ThreadSanitizer), runs each libFuzzer target for FUZZ_SECONDS (default 60),
+# ThreadSanitizer), installs shmkv into a temporary prefix and builds the
+# examples against it with plain compilers and from a downstream Bazel
+# workspace (tools/check_embedding.sh), runs each libFuzzer target for FUZZ_SECONDS (default 60),
 # and fails if the run left System V segments or semaphore sets behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,7 @@ run bazel build //...
 guard_bin=$(mktemp)
 cp bazel-bin/tests/ipc_guard/ipc_guard "$guard_bin" 2>/dev/null || : >"$guard_bin"
 run bazel test //...
+run bash tools/check_embedding.sh
 run bazel test --config=asan //...
 run bazel test --config=ubsan //...
 run bazel test --config=tsan --test_tag_filters=-no_tsan //...

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Uses shmkv as a user of each way in would (README "Embedding shmkv"):
+#  1. installs it into a temporary prefix (bazel run //:install), builds the
+#     C and C++ examples there with plain compiler commands and pkg-config,
+#     shared and static, and runs them sharing one store with the installed
+#     kvcli;
+#  2. builds examples/downstream, a separate Bazel workspace that depends on
+#     @shmkv, and runs its programs on a store kvcli also reads.
+# Stores live at keys of an IPC guard range and are removed however the
+# script ends. Part of the README's test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+if [[ -z "${SHMKV_TEST_KEY_RANGE:-}" ]]; then
+  bazel build //tests/ipc_guard >/dev/null 2>&1 || bazel build //tests/ipc_guard
+  guard=$(mktemp)
+  cp bazel-bin/tests/ipc_guard/ipc_guard "$guard"
+  chmod +x "$guard"
+  rc=0
+  SHMKV_GUARD="$guard" "$guard" -- bash "$0" "$@" || rc=$?
+  rm -f "$guard"
+  exit $rc
+fi
+guard=$SHMKV_GUARD
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmkv-embedding.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+mapfile -t keys < <("$guard" keys 3 check_embedding)
+fail() {
+  echo "check_embedding: FAIL: $*" >&2
+  exit 1
+}
+expect() {  # WANT TEXT WHAT
+  [[ "$2" == *"$1"* ]] || fail "$3: got '$2', want it to contain '$1'"
+}
+
+echo "== install into a temporary prefix" >&2
+prefix=$tmp/prefix
+bazel run //:install -- --prefix="$prefix" >"$tmp/install.log" 2>&1 ||
+  { cat "$tmp/install.log" >&2; fail "bazel run //:install"; }
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+kvcli=$prefix/bin/kvcli
+for f in include/shmkv/store.h include/shmkv/shmkv.h lib/libshmkv.a lib/pkgconfig/shmkv.pc \
+  lib/pkgconfig/shmkv-static.pc bin/kvcli bin/kvbench; do
+  [[ -e "$prefix/$f" ]] || fail "not installed: $f"
+done
+[[ "$(readlink "$prefix/lib/libshmkv.so")" == libshmkv.so.0 ]] || fail "libshmkv.so link"
+soname=$(readelf -d "$prefix/lib/libshmkv.so.0" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+[[ "$soname" == libshmkv.so.0 ]] || fail "soname is '$soname'"
+# Only the C API and the public C++ API are exported.
+leaked=$(nm -D --defined-only "$prefix/lib/libshmkv.so.0" | c++filt |
+  awk '$2 ~ /[TDRBVW]/ { $1 = ""; $2 = ""; print }' |
+  grep -v -E '^ +(shmkv_|shmkv::(Store|StoreName|Clock|SystemClock)::|shmkv::(ListSegments|ProbeSegment|DestroyStore|SupportedLayoutVersion)\(|(typeinfo|typeinfo name|vtable) for shmkv::)' || true)
+[[ -z "$leaked" ]] || fail "libshmkv.so exports more than the API: $(echo "$leaked" | head -5)"
+
+echo "== build the examples with cc and c++ and pkg-config" >&2
+cc -Wall -Wextra -Werror examples/c/counter.c $(pkg-config --cflags --libs shmkv) \
+  -o "$tmp/counter"
+cc -Wall -Wextra -Werror examples/c/counter.c $(pkg-config --cflags --libs shmkv-static) \
+  -o "$tmp/counter_static"
+c++ -std=c++17 -Wall -Wextra -Werror examples/cpp/report_cache.cc \
+  $(pkg-config --cflags --libs shmkv) -o "$tmp/report_cache"
+ldd "$tmp/counter" | grep -q "libshmkv.so.0 => $prefix/lib/" || fail "counter: not linked to $prefix"
+! ldd "$tmp/counter_static" | grep -q libshmkv || fail "counter_static links libshmkv.so"
+
+echo "== run them on one store with the installed kvcli" >&2
+k=${keys[0]}
+expect "runs: 1" "$("$tmp/counter" "$k")" "C, first run"
+"$kvcli" put --key="$k" greeting hello >/dev/null
+out=$("$tmp/counter_static" "$k")
+expect "runs: 2" "$out" "C static, second run"
+expect "greeting: hello" "$out" "C static reads what kvcli wrote"
+[[ "$("$kvcli" get --key="$k" runs)" == 2 ]] || fail "kvcli reads the C program's counter"
+expect "computed here" "$("$tmp/report_cache" "$k")" "C++, first run"
+expect "from the store" "$("$tmp/report_cache" "$k")" "C++, second run"
+"$kvcli" destroy --key="$k" >/dev/null
+
+echo "== build examples/downstream, a workspace that depends on @shmkv" >&2
+(cd examples/downstream && bazel build //... >"$tmp/downstream.log" 2>&1) ||
+  { cat "$tmp/downstream.log" >&2; fail "examples/downstream: bazel build //..."; }
+bin=$(cd examples/downstream && bazel info bazel-bin 2>/dev/null)
+k=${keys[1]}
+expect "greetings so far: 1" "$("$bin/greeter" "$k" hello)" "downstream greeter"
+expect "greetings so far: 2" "$("$bin/greeter" "$k" bonjour)" "downstream greeter again"
+expect "greeting: bonjour" "$("$bin/greeter_c" "$k")" "downstream C reader"
+[[ "$("$kvcli" get --key="$k" greeting)" == bonjour ]] || fail "kvcli reads the downstream store"
+"$kvcli" destroy --key="$k" >/dev/null
+(cd examples/downstream && bazel shutdown >/dev/null 2>&1) || true
+cd "$root"
+echo "check_embedding: all passed" >&2
