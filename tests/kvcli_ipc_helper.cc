@@ -11,6 +11,8 @@
 //   kvcli_ipc_helper zero-index KEY      clear a store's hash index (every
 //                                        entry goes missing from the index)
 //   kvcli_ipc_helper set-layout KEY N    overwrite the layout version field
+//   kvcli_ipc_helper scribble-header KEY change a byte the header checksum
+//                                        covers (the store reads as corrupt)
 //   kvcli_ipc_helper hold-lock KEY MS    hold the store-wide semaphore for MS
 //                                        ms, printing "held" once it is held
 //   kvcli_ipc_helper exists KEY          print "shm=0|1 sem=0|1"
@@ -58,7 +60,8 @@ bool ParseKey(const char* text, key_t* key) {
 int Usage() {
   std::fprintf(stderr,
                "usage: kvcli_ipc_helper foreign KEY BYTES | create-as UID KEY |\n"
-               "       zero-index KEY | set-layout KEY N | hold-lock KEY MS | exists KEY |\n"
+               "       zero-index KEY | set-layout KEY N | scribble-header KEY |\n"
+               "       hold-lock KEY MS | exists KEY |\n"
                "       remove KEY\n");
   return 2;
 }
@@ -131,7 +134,8 @@ int main(int argc, char** argv) {
     std::printf("%d\n", id);
     return 0;
   }
-  if (command == "zero-index" || (command == "set-layout" && argc == 4)) {
+  if (command == "zero-index" || command == "scribble-header" ||
+      (command == "set-layout" && argc == 4)) {
     shmid_ds ds;
     char* base = Map(key, &ds);
     if (base == nullptr) return 1;
@@ -148,6 +152,8 @@ int main(int argc, char** argv) {
         return 1;
       }
       std::memset(base + from, 0, to - from);
+    } else if (command == "scribble-header") {
+      header->created_at_ms ^= 1;
     } else {
       uint64_t version = 0;
       if (!ParseNumber(argv[3], &version)) return Usage();

@@ -84,3 +84,47 @@ system_abseil = repository_rule(
     attrs = {"targets": attr.string_dict(mandatory = True)},
     local = True,
 )
+
+def _system_python_impl(ctx):
+    python = ctx.attr.interpreter
+    if not ctx.path(python).exists:
+        fail("%s is missing: install the Debian package python3-dev (bash tools/setup.sh)" % python)
+    result = ctx.execute([python, "-c", "import sysconfig; " +
+                                        "print(sysconfig.get_paths()['include']); " +
+                                        "print(sysconfig.get_config_var('EXT_SUFFIX'))"])
+    if result.return_code != 0:
+        fail("asking %s for its include directory failed: %s" % (python, result.stderr))
+    include_dir, ext_suffix = result.stdout.strip().split("\n")
+    if not ctx.path(include_dir + "/Python.h").exists:
+        fail("%s/Python.h is missing: install the Debian package python3-dev (bash tools/setup.sh)" % include_dir)
+    if not ctx.path("/usr/include/pybind11/pybind11.h").exists:
+        fail("pybind11 is missing: install the Debian package pybind11-dev (bash tools/setup.sh)")
+    ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
+    ctx.symlink(include_dir, "python_include")
+    ctx.symlink("/usr/include/pybind11", "pybind11_include/pybind11")
+
+    # The interpreter the module is built for, and the file name it imports
+    # extension modules by (e.g. shmkv.cpython-311-x86_64-linux-gnu.so).
+    ctx.file("defs.bzl", "PYTHON = %r\nEXT_SUFFIX = %r\n" % (python, ext_suffix))
+    ctx.file("BUILD", """
+load("@rules_cc//cc:defs.bzl", "cc_library")
+package(default_visibility = ["//visibility:public"])
+exports_files(["defs.bzl"])
+cc_library(
+    name = "python_headers",
+    hdrs = glob(["python_include/**/*.h"]),
+    includes = ["python_include"],
+)
+cc_library(
+    name = "pybind11",
+    hdrs = glob(["pybind11_include/pybind11/**/*.h"]),
+    includes = ["pybind11_include"],
+    deps = [":python_headers"],
+)
+""")
+
+system_python = repository_rule(
+    implementation = _system_python_impl,
+    attrs = {"interpreter": attr.string(default = "/usr/bin/python3")},
+    local = True,
+)

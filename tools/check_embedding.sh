@@ -41,8 +41,8 @@ bazel run //:install -- --prefix="$prefix" >"$tmp/install.log" 2>&1 ||
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 kvcli=$prefix/bin/kvcli
 for f in include/shmkv/store.h include/shmkv/shmkv.h lib/libshmkv.a lib/pkgconfig/shmkv.pc \
-  lib/pkgconfig/shmkv-static.pc bin/kvcli bin/kvbench; do
-  [[ -e "$prefix/$f" ]] || fail "not installed: $f"
+  lib/pkgconfig/shmkv-static.pc bin/kvcli bin/kvbench lib/python3/dist-packages/shmkv.*.so; do
+  compgen -G "$prefix/$f" >/dev/null || fail "not installed: $f"
 done
 [[ "$(readlink "$prefix/lib/libshmkv.so")" == libshmkv.so.0 ]] || fail "libshmkv.so link"
 soname=$(readelf -d "$prefix/lib/libshmkv.so.0" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
@@ -74,6 +74,21 @@ expect "greeting: hello" "$out" "C static reads what kvcli wrote"
 expect "computed here" "$("$tmp/report_cache" "$k")" "C++, first run"
 expect "from the store" "$("$tmp/report_cache" "$k")" "C++, second run"
 "$kvcli" destroy --key="$k" >/dev/null
+
+echo "== Debian's python3 imports the installed module and shares a store with C" >&2
+k=${keys[2]}
+PYTHONPATH=$prefix/lib/python3/dist-packages /usr/bin/python3 -c "
+import shmkv
+with shmkv.Store(key=$((k)), create=True, capacity='16MiB') as s:
+    s.put(b'greeting', 'from python')
+" || fail "python3: import the installed module"
+expect "greeting: from python" "$("$tmp/counter" "$k")" "C reads what Python wrote"
+[[ "$(PYTHONPATH=$prefix/lib/python3/dist-packages /usr/bin/python3 -c "
+import shmkv
+print(shmkv.Store(key=$((k)))[b'runs'].decode())")" == 1 ]] || fail "Python reads C's counter"
+"$kvcli" destroy --key="$k" >/dev/null
+out=$(PYTHONPATH=$prefix/lib/python3/dist-packages /usr/bin/python3 examples/python/workers.py "$k")
+expect "(total 20: each report once)" "$out" "examples/python/workers.py"
 
 echo "== build examples/downstream, a workspace that depends on @shmkv" >&2
 (cd examples/downstream && bazel build //... >"$tmp/downstream.log" 2>&1) ||

@@ -10,9 +10,11 @@ packages=(
   clang clang-format libclang-rt-14-dev gcc g++ binutils pkg-config
   libabsl-dev googletest libgtest-dev libbenchmark-dev
   procps util-linux
+  python3 python3-dev pybind11-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(liblmdb-dev libboost-dev memcached libmemcached-dev redis-server libhiredis-dev strace)
+  packages+=(liblmdb-dev libboost-dev memcached libmemcached-dev redis-server libhiredis-dev strace
+    python3-pymemcache python3-redis)
 fi
 
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs shmkv: headers, libshmkv.so (with its soname links), libshmkv.a,
-# the pkg-config files shmkv.pc (shared) and shmkv-static.pc, and the
-# programs.
+# the pkg-config files shmkv.pc (shared) and shmkv-static.pc, the programs,
+# and the Python module (lib/python3/dist-packages).
 #
 #   bazel run //:install -- --prefix=DIR     (default prefix /usr/local)
 #
@@ -56,6 +56,9 @@ ln -sfn "$soname" "$prefix/lib/libshmkv.so"
 install -m 0644 "${built[static]}" "$prefix/lib/libshmkv.a"
 install -m 0755 "${built[kvcli]}" "$prefix/bin/kvcli"
 install -m 0755 "${built[kvbench]}" "$prefix/bin/kvbench"
+# Debian's python3 imports it with PYTHONPATH=$prefix/lib/python3/dist-packages.
+mkdir -p "$prefix/lib/python3/dist-packages"
+install -m 0644 "${built[python]}" "$prefix/lib/python3/dist-packages/$(basename "${built[python]}")"
 for pc in ${built[pc]}; do
   out="$prefix/lib/pkgconfig/$(basename "$pc" .in)"
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$pc" >"$out"

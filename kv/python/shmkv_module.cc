@@ -1,0 +1,615 @@
+// The Python module `shmkv`: the C++ Store API for Python, sharing stores
+// with C++ and C processes. Built with pybind11 over the C++ API (not over
+// the C API through ctypes/cffi): a call costs one C++ call, not a ctypes
+// marshalling round, and Python exceptions map to absl::Status codes in one
+// place. Every call that may wait for a lock runs with the GIL released.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "kv/util/parse.h"
+#include "shmkv/options.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
+
+namespace py = pybind11;
+
+namespace shmkv {
+namespace python {
+namespace {
+
+// ------------------------------------------------------------ exceptions --
+
+struct Exceptions {
+  py::object error, store_not_found, permission_denied, not_a_store, store_full, lock_timeout,
+      corrupt, invalid_argument, not_a_number;
+};
+Exceptions* exceptions = nullptr;
+
+py::object NewException(py::module_& m, const char* name, const char* doc, py::handle bases) {
+  const std::string qualified = absl::StrCat("shmkv.", name);
+  py::object cls = py::reinterpret_steal<py::object>(
+      PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(), nullptr));
+  if (!cls) throw py::error_already_set();
+  m.attr(name) = cls;
+  return cls;
+}
+
+// Where a status came from decides the class of a FailedPrecondition: on
+// open it means "not a shmkv store (or another layout)", on Increment "the
+// value is not a number".
+enum class Context { kOpen, kData, kIncrement };
+
+[[noreturn]] void Raise(const absl::Status& status, Context context = Context::kData) {
+  py::object cls = exceptions->error;
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      cls = exceptions->store_not_found;
+      break;
+    case absl::StatusCode::kPermissionDenied:
+      cls = exceptions->permission_denied;
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+      if (context == Context::kOpen) cls = exceptions->not_a_store;
+      if (context == Context::kIncrement) cls = exceptions->not_a_number;
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      cls = exceptions->store_full;
+      break;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      cls = exceptions->lock_timeout;
+      break;
+    case absl::StatusCode::kDataLoss:
+      cls = exceptions->corrupt;
+      break;
+    case absl::StatusCode::kInvalidArgument:
+      cls = exceptions->invalid_argument;
+      break;
+    default:
+      break;
+  }
+  py::object error = cls(std::string(status.message()));
+  error.attr("code") = absl::StatusCodeToString(status.code());
+  PyErr_SetObject(cls.ptr(), error.ptr());
+  throw py::error_already_set();
+}
+
+[[noreturn]] void RaiseInvalid(const std::string& message) {
+  Raise(absl::InvalidArgumentError(message));
+}
+
+// ------------------------------------------------------------- arguments --
+
+// A key or value from Python: bytes, or str (encoded as UTF-8), viewed in
+// place; bytearray and memoryview are copied (they may change while the GIL
+// is released).
+class Bytes {
+ public:
+  Bytes(const py::handle& object, const char* what) {
+    PyObject* o = object.ptr();
+    if (PyBytes_Check(o)) {
+      view_ = absl::string_view(PyBytes_AS_STRING(o), static_cast<size_t>(PyBytes_GET_SIZE(o)));
+    } else if (PyUnicode_Check(o)) {
+      Py_ssize_t size = 0;
+      const char* data = PyUnicode_AsUTF8AndSize(o, &size);
+      if (data == nullptr) throw py::error_already_set();
+      view_ = absl::string_view(data, static_cast<size_t>(size));
+    } else if (PyByteArray_Check(o) || PyMemoryView_Check(o)) {
+      py::object copy = py::reinterpret_steal<py::object>(PyBytes_FromObject(o));
+      if (!copy) throw py::error_already_set();
+      copy_.assign(PyBytes_AS_STRING(copy.ptr()),
+                   static_cast<size_t>(PyBytes_GET_SIZE(copy.ptr())));
+      view_ = absl::string_view(copy_);
+    } else {
+      PyErr_Format(PyExc_TypeError, "%s must be bytes or str, not %s", what, Py_TYPE(o)->tp_name);
+      throw py::error_already_set();
+    }
+  }
+  absl::string_view view() const { return view_; }
+
+ private:
+  absl::string_view view_;
+  std::string copy_;
+};
+
+// A TTL in seconds: None = the store's default; math.inf = never expires.
+absl::Duration Ttl(const py::object& ttl, const char* what = "ttl") {
+  if (ttl.is_none()) return absl::ZeroDuration();
+  const double seconds = ttl.cast<double>();
+  if (std::isnan(seconds) || seconds <= 0) {
+    RaiseInvalid(absl::StrCat(what, "=", seconds,
+                              " is not valid: give seconds > 0, math.inf (never expires) or None "
+                              "(the store's default)"));
+  }
+  return std::isinf(seconds) ? absl::InfiniteDuration() : absl::Seconds(seconds);
+}
+
+py::object Seconds(absl::Duration d) {
+  if (d == absl::InfiniteDuration()) return py::none();
+  return py::float_(absl::ToDoubleSeconds(d));
+}
+
+// A byte count: an int, or a str such as "64MiB".
+uint64_t Size(const py::object& value, const char* what) {
+  if (py::isinstance<py::str>(value)) {
+    absl::StatusOr<uint64_t> parsed = util::ParseSize(value.cast<std::string>());
+    if (!parsed.ok()) RaiseInvalid(absl::StrCat(what, ": ", parsed.status().message()));
+    return *parsed;
+  }
+  const long long n = value.cast<long long>();
+  if (n < 0) RaiseInvalid(absl::StrCat(what, "=", n, " is negative"));
+  return static_cast<uint64_t>(n);
+}
+
+StoreName NameOf(const py::object& key, const py::object& path, int proj) {
+  if (key.is_none() == path.is_none()) {
+    RaiseInvalid("name the store with key=0x5f3e0001 or with path=FILE (and proj=N), not both");
+  }
+  absl::StatusOr<StoreName> name = absl::InvalidArgumentError("");
+  if (!path.is_none()) {
+    name = StoreName::FromPath(path.cast<std::string>(), proj);
+  } else if (py::isinstance<py::str>(key)) {
+    name = StoreName::ParseKey(key.cast<std::string>());
+  } else {
+    const long long k = key.cast<long long>();
+    if (k <= 0 || k > 0xffffffffLL) {
+      RaiseInvalid(absl::StrCat("key=", k, " is not a System V key: give 1..0xffffffff"));
+    }
+    name = StoreName::FromKey(static_cast<key_t>(static_cast<uint32_t>(k)));
+  }
+  if (!name.ok()) Raise(name.status(), Context::kOpen);
+  return *std::move(name);
+}
+
+// ------------------------------------------------------------------ Store --
+
+class PyStore {
+ public:
+  PyStore(const py::object& key, const py::object& path, int proj, bool create,
+          const py::object& capacity, const py::object& max_value, bool evict,
+          const py::object& default_ttl, int mode, const py::object& items, double lock_timeout,
+          bool allow_foreign_owner) {
+    const StoreName name = NameOf(key, path, proj);
+    Options options;
+    if (!capacity.is_none()) options.capacity_bytes = Size(capacity, "capacity");
+    if (!max_value.is_none()) options.max_value_size = Size(max_value, "max_value");
+    if (!items.is_none()) options.expected_items = Size(items, "items");
+    options.evict = evict;
+    const absl::Duration ttl = Ttl(default_ttl, "default_ttl");
+    options.default_ttl = ttl == absl::InfiniteDuration() ? absl::ZeroDuration() : ttl;
+    options.mode = mode;
+    if (std::isnan(lock_timeout) || lock_timeout <= 0) {
+      RaiseInvalid(absl::StrCat("lock_timeout=", lock_timeout, " is not valid: give seconds > 0"));
+    }
+    options.lock_timeout = absl::Seconds(lock_timeout);
+    options.allow_foreign_owner = allow_foreign_owner;
+    absl::StatusOr<std::unique_ptr<Store>> opened;
+    {
+      py::gil_scoped_release release;
+      opened = Store::Open(name, options, create ? OpenMode::kOpenOrCreate : OpenMode::kAttach);
+    }
+    if (!opened.ok()) Raise(opened.status(), Context::kOpen);
+    store_ = *std::move(opened);
+  }
+
+  // Runs `fn(Store&)` with the GIL released; raises on a closed store.
+  template <typename Fn>
+  auto Call(Fn fn) {
+    if (store_ == nullptr) {
+      PyErr_SetString(exceptions->error.ptr(), "this store is closed; open it again");
+      throw py::error_already_set();
+    }
+    py::gil_scoped_release release;
+    return fn(*store_);
+  }
+
+  py::object Get(const py::handle& key) {
+    Bytes k(key, "key");
+    thread_local std::string value;
+    absl::Status s = Call([&](Store& st) { return st.Get(k.view(), &value); });
+    if (absl::IsNotFound(s)) return py::none();
+    if (!s.ok()) Raise(s);
+    return py::bytes(value.data(), value.size());
+  }
+
+  py::object GetMeta(const py::handle& key) {
+    Bytes k(key, "key");
+    thread_local std::string value;
+    EntryMeta meta;
+    absl::Status s = Call([&](Store& st) { return st.Get(k.view(), &value, &meta); });
+    if (absl::IsNotFound(s)) return py::none();
+    if (!s.ok()) Raise(s);
+    py::object m =
+        meta_type_(meta.version, meta.flags, Seconds(meta.ttl_remaining), meta.value_size);
+    return py::make_tuple(py::bytes(value.data(), value.size()), m);
+  }
+
+  py::bytes GetItem(const py::handle& key) {
+    py::object v = Get(key);
+    if (v.is_none()) {
+      PyErr_SetObject(PyExc_KeyError, key.ptr());
+      throw py::error_already_set();
+    }
+    return v;
+  }
+
+  void Put(const py::handle& key, const py::handle& value, const py::object& ttl, uint32_t flags) {
+    Bytes k(key, "key"), v(value, "value");
+    WriteOptions options;
+    options.ttl = Ttl(ttl);
+    options.flags = flags;
+    absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
+    if (!s.ok()) Raise(s);
+  }
+
+  // Writes with a condition; false when the condition does not hold.
+  bool Conditional(const py::handle& key, const py::handle& value, const py::object& ttl,
+                   WriteCondition condition, uint64_t version) {
+    Bytes k(key, "key"), v(value, "value");
+    WriteOptions options;
+    options.ttl = Ttl(ttl);
+    options.condition = condition;
+    options.expected_version = version;
+    absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
+    if (s.ok()) return true;
+    const bool unmet = absl::IsAlreadyExists(s) || absl::IsNotFound(s) ||
+                       (condition == WriteCondition::kIfVersion && absl::IsFailedPrecondition(s));
+    if (unmet) return false;
+    Raise(s);
+  }
+
+  int64_t Incr(const py::handle& key, int64_t delta, int64_t init, const py::object& ttl) {
+    Bytes k(key, "key");
+    IncrementOptions options;
+    options.initial = init;
+    options.ttl = Ttl(ttl);
+    absl::StatusOr<int64_t> r =
+        Call([&](Store& st) { return st.Increment(k.view(), delta, options); });
+    if (!r.ok()) Raise(r.status(), Context::kIncrement);
+    return *r;
+  }
+
+  bool Touch(const py::handle& key, const py::object& ttl) {
+    Bytes k(key, "key");
+    if (ttl.is_none()) RaiseInvalid("touch needs a ttl: seconds > 0, or math.inf for never");
+    const absl::Duration d = Ttl(ttl);
+    absl::Status s = Call([&](Store& st) { return st.Touch(k.view(), d); });
+    if (absl::IsNotFound(s)) return false;
+    if (!s.ok()) Raise(s);
+    return true;
+  }
+
+  bool Delete(const py::handle& key) {
+    Bytes k(key, "key");
+    absl::Status s = Call([&](Store& st) { return st.Delete(k.view()); });
+    if (absl::IsNotFound(s)) return false;
+    if (!s.ok()) Raise(s);
+    return true;
+  }
+
+  void DelItem(const py::handle& key) {
+    if (!Delete(key)) {
+      PyErr_SetObject(PyExc_KeyError, key.ptr());
+      throw py::error_already_set();
+    }
+  }
+
+  bool Contains(const py::handle& key) {
+    Bytes k(key, "key");
+    absl::StatusOr<bool> r = Call([&](Store& st) { return st.Contains(k.view()); });
+    if (!r.ok()) Raise(r.status());
+    return *r;
+  }
+
+  uint64_t Len() {
+    absl::StatusOr<uint64_t> r = Call([](Store& st) { return st.Size(); });
+    if (!r.ok()) Raise(r.status());
+    return *r;
+  }
+
+  py::bytes GetOrCompute(const py::handle& key, const py::object& fn, const py::object& ttl,
+                         double wait_timeout) {
+    Bytes k(key, "key");
+    if (std::isnan(wait_timeout) || wait_timeout <= 0) {
+      RaiseInvalid(absl::StrCat("wait_timeout=", wait_timeout, " is not valid: give seconds > 0"));
+    }
+    GetOrComputeOptions options;
+    options.write.ttl = Ttl(ttl);
+    options.wait_timeout = absl::Seconds(wait_timeout);
+    bool raised = false;  // fn raised: its exception is pending in this thread
+    absl::StatusOr<std::string> r = Call([&](Store& st) {
+      return st.GetOrCompute(
+          k.view(),
+          [&]() -> absl::StatusOr<std::string> {
+            py::gil_scoped_acquire acquire;
+            try {
+              py::object v = fn();
+              Bytes bytes(v, "the value get_or_compute's function returned");
+              return std::string(bytes.view());
+            } catch (py::error_already_set& e) {
+              e.restore();
+              raised = true;
+              return absl::CancelledError("the compute function raised; nothing was stored");
+            }
+          },
+          options);
+    });
+    if (raised) throw py::error_already_set();
+    if (!r.ok()) Raise(r.status());
+    return py::bytes(*r);
+  }
+
+  // Keys (with_values false) or (key, value) pairs under `prefix`, collected
+  // with the GIL released.
+  py::iterator Walk(const py::handle& prefix, bool with_values) {
+    Bytes p(prefix, "prefix");
+    std::vector<std::pair<std::string, std::string>> entries;
+    absl::Status s = Call([&](Store& st) {
+      return st.ForEach(p.view(), [&](absl::string_view key, absl::string_view value,
+                                      const EntryMeta&) {
+        entries.emplace_back(std::string(key), with_values ? std::string(value) : std::string());
+        return true;
+      });
+    });
+    if (!s.ok()) Raise(s);
+    py::list out;
+    for (const auto& [key, value] : entries) {
+      if (with_values) {
+        out.append(py::make_tuple(py::bytes(key), py::bytes(value)));
+      } else {
+        out.append(py::bytes(key));
+      }
+    }
+    return py::iter(out);
+  }
+
+  py::dict Stats() {
+    absl::StatusOr<StoreStats> r = Call([](Store& st) { return st.Stats(); });
+    if (!r.ok()) Raise(r.status());
+    py::dict d;
+    d["hits"] = r->hits;
+    d["misses"] = r->misses;
+    d["puts"] = r->puts;
+    d["deletes"] = r->deletes;
+    d["evictions"] = r->evictions;
+    d["expirations"] = r->expirations;
+    d["items"] = r->items;
+    d["key_bytes"] = r->key_bytes;
+    d["value_bytes"] = r->value_bytes;
+    d["bytes_used"] = r->bytes_used;
+    d["log_bytes"] = r->log_bytes;
+    d["capacity"] = r->capacity;
+    d["index_entries"] = r->index_entries;
+    d["index_limit"] = r->index_limit;
+    d["lock_waits"] = r->lock_waits;
+    d["owner_deaths_recovered"] = r->owner_deaths_recovered;
+    return d;
+  }
+
+  py::dict Info() {
+    absl::StatusOr<StoreInfo> r = Call([](Store& st) { return st.Info(); });
+    if (!r.ok()) Raise(r.status());
+    py::dict d;
+    d["name"] = r->name;
+    d["key"] = static_cast<uint32_t>(r->key);
+    d["shm_id"] = r->shm_id;
+    d["sem_id"] = r->sem_id;
+    d["layout_version"] = r->layout_version;
+    d["segment_bytes"] = r->segment_bytes;
+    d["capacity"] = r->capacity;
+    d["lock_stripes"] = r->lock_stripes;
+    d["index_slots"] = r->buckets;
+    d["max_key_size"] = r->max_key_size;
+    d["max_value_size"] = r->max_value_size;
+    d["evict"] = r->evict;
+    d["huge_pages"] = r->huge_pages;
+    d["default_ttl"] =
+        r->default_ttl == absl::ZeroDuration() ? py::none() : Seconds(r->default_ttl);
+    d["created_at_ms"] = r->created_at_ms;
+    d["creator_uid"] = r->creator_uid;
+    d["owner_uid"] = r->owner_uid;
+    d["creator_pid"] = r->creator_pid;
+    d["mode"] = r->mode;
+    d["attached_processes"] = r->attached_processes;
+    d["removed"] = r->removed;
+    d["warnings"] = r->warnings;
+    return d;
+  }
+
+  py::dict Check(bool repair) {
+    absl::StatusOr<CheckReport> r = Call([&](Store& st) { return st.Check(repair); });
+    if (!r.ok()) Raise(r.status());
+    py::dict d;
+    d["ok"] = r->ok;
+    d["problems"] = r->problems;
+    d["repairs"] = r->repairs;
+    d["entries_checked"] = r->entries_checked;
+    d["entries_dropped"] = r->entries_dropped;
+    return d;
+  }
+
+  void Flush() {
+    absl::Status s = Call([](Store& st) { return st.Clear(); });
+    if (!s.ok()) Raise(s);
+  }
+
+  uint64_t FlushExpired() {
+    absl::StatusOr<uint64_t> r = Call([](Store& st) { return st.FlushExpired(); });
+    if (!r.ok()) Raise(r.status());
+    return *r;
+  }
+
+  void Close() {
+    py::gil_scoped_release release;
+    store_.reset();
+  }
+  bool closed() const { return store_ == nullptr; }
+
+  static void SetMetaType(py::object type) { meta_type_ = std::move(type); }
+
+ private:
+  std::unique_ptr<Store> store_;
+  static py::object meta_type_;
+};
+
+py::object PyStore::meta_type_;
+
+void Destroy(const py::object& key, const py::object& path, int proj) {
+  const StoreName name = NameOf(key, path, proj);
+  absl::Status s;
+  {
+    py::gil_scoped_release release;
+    s = Store::Destroy(name);
+  }
+  if (!s.ok()) Raise(s, Context::kOpen);
+}
+
+}  // namespace
+}  // namespace python
+}  // namespace shmkv
+
+PYBIND11_MODULE(shmkv, m) {
+  using namespace shmkv;          // NOLINT: the module's body names the API
+  using namespace shmkv::python;  // NOLINT
+  m.doc() =
+      "shmkv: a key-value cache in one System V shared-memory segment, shared by every\n"
+      "process on the host (C++, C and Python alike). Keys and values are bytes (str is\n"
+      "accepted and encoded as UTF-8). TTLs are seconds: None means the store's default,\n"
+      "math.inf never expires.";
+
+  static Exceptions all;
+  exceptions = &all;
+  all.error =
+      NewException(m, "Error", "Base class of shmkv's errors; .code names the absl status code.",
+                   PyExc_Exception);
+  all.store_not_found = NewException(
+      m, "StoreNotFound", "No store at that name (create one with create=True).", all.error);
+  all.permission_denied = NewException(
+      m, "PermissionDenied", "The segment's mode or owner refuses this process.", all.error);
+  all.not_a_store = NewException(
+      m, "NotAStore", "The segment at that name is not a shmkv store of this layout.", all.error);
+  all.store_full = NewException(
+      m, "StoreFull", "No room: a full store that may not evict, or a value over the maximum.",
+      all.error);
+  all.lock_timeout = NewException(
+      m, "LockTimeout", "A lock (or another process's computation) was not released in time.",
+      all.error);
+  all.corrupt =
+      NewException(m, "Corrupt", "The segment is corrupt: run check(repair=True).", all.error);
+  all.invalid_argument = NewException(m, "InvalidArgument", "A bad key, value or option.",
+                                      py::make_tuple(all.error, py::handle(PyExc_ValueError)));
+  all.not_a_number = NewException(m, "NotANumber", "incr on a value that is not a decimal number.",
+                                  py::make_tuple(all.error, py::handle(PyExc_ValueError)));
+
+  py::object namedtuple = py::module_::import("collections").attr("namedtuple");
+  py::object meta = namedtuple("Meta", py::make_tuple("version", "flags", "ttl_remaining", "size"));
+  meta.attr("__doc__") =
+      "An entry's metadata: version (the cas token), flags, ttl_remaining (seconds, None when it "
+      "never expires), size (bytes of the value).";
+  meta.attr("__module__") = "shmkv";
+  m.attr("Meta") = meta;
+  PyStore::SetMetaType(meta);
+  m.attr("NEVER") = py::float_(INFINITY);
+
+  py::class_<PyStore>(m, "Store",
+                      "One process's attachment to a store. Thread-safe; closes on close() or "
+                      "at the end of a with block.")
+      .def(py::init<const py::object&, const py::object&, int, bool, const py::object&,
+                    const py::object&, bool, const py::object&, int, const py::object&, double,
+                    bool>(),
+           py::kw_only(), py::arg("key") = py::none(), py::arg("path") = py::none(),
+           py::arg("proj") = 1, py::arg("create") = false, py::arg("capacity") = py::none(),
+           py::arg("max_value") = py::none(), py::arg("evict") = true,
+           py::arg("default_ttl") = py::none(), py::arg("mode") = 0600,
+           py::arg("items") = py::none(), py::arg("lock_timeout") = 5.0,
+           py::arg("allow_foreign_owner") = false,
+           "Opens the store named by key (int or '0x5f3e0001') or by path and proj (ftok).\n"
+           "create=True creates it if absent with capacity ('64MiB' or bytes), max_value,\n"
+           "evict, default_ttl (seconds; None: never), mode and items (expected entries).\n"
+           "Raises StoreNotFound, PermissionDenied, NotAStore, StoreFull, LockTimeout.")
+      .def("get", &PyStore::Get, py::arg("key"), "The value (bytes), or None when absent.")
+      .def("get_meta", &PyStore::GetMeta, py::arg("key"),
+           "(value, Meta(version, flags, ttl_remaining, size)), or None when absent.")
+      .def("put", &PyStore::Put, py::arg("key"), py::arg("value"), py::arg("ttl") = py::none(),
+           py::arg("flags") = 0, "Stores value under key (ttl in seconds; flags: 32 bits).")
+      .def(
+          "add",
+          [](PyStore& s, const py::handle& k, const py::handle& v, const py::object& ttl) {
+            return s.Conditional(k, v, ttl, WriteCondition::kIfAbsent, 0);
+          },
+          py::arg("key"), py::arg("value"), py::arg("ttl") = py::none(),
+          "Stores only if the key is absent; False if it exists.")
+      .def(
+          "replace",
+          [](PyStore& s, const py::handle& k, const py::handle& v, const py::object& ttl) {
+            return s.Conditional(k, v, ttl, WriteCondition::kIfPresent, 0);
+          },
+          py::arg("key"), py::arg("value"), py::arg("ttl") = py::none(),
+          "Stores only if the key exists; False if absent.")
+      .def(
+          "cas",
+          [](PyStore& s, const py::handle& k, uint64_t version, const py::handle& v,
+             const py::object& ttl) {
+            return s.Conditional(k, v, ttl, WriteCondition::kIfVersion, version);
+          },
+          py::arg("key"), py::arg("version"), py::arg("value"), py::arg("ttl") = py::none(),
+          "Stores only if the entry's version (get_meta) is still `version`; False otherwise.")
+      .def("incr", &PyStore::Incr, py::arg("key"), py::arg("delta") = 1, py::arg("init") = 0,
+           py::arg("ttl") = py::none(),
+           "Adds delta to the decimal number at key (created as init + delta); returns it.\n"
+           "Raises NotANumber when the value is not a number.")
+      .def("touch", &PyStore::Touch, py::arg("key"), py::arg("ttl"),
+           "Sets a new TTL (math.inf: never); False if absent.")
+      .def("delete", &PyStore::Delete, py::arg("key"), "Removes key; False if absent.")
+      .def("get_or_compute", &PyStore::GetOrCompute, py::arg("key"), py::arg("fn"),
+           py::arg("ttl") = py::none(), py::arg("wait_timeout") = 5.0,
+           "The cached value, or fn()'s result stored under key. Across processes (of any\n"
+           "language) concurrent misses on one key call fn once; the others wait (up to\n"
+           "wait_timeout seconds, then LockTimeout). If fn raises, nothing is stored and\n"
+           "its exception propagates.")
+      .def(
+          "keys", [](PyStore& s, const py::handle& prefix) { return s.Walk(prefix, false); },
+          py::arg("prefix") = py::bytes(""), "An iterator over the live keys under prefix.")
+      .def(
+          "items", [](PyStore& s, const py::handle& prefix) { return s.Walk(prefix, true); },
+          py::arg("prefix") = py::bytes(""),
+          "An iterator over (key, value) of the live entries under prefix.")
+      .def("stats", &PyStore::Stats, "Counters summed over the stripes (a dict).")
+      .def("info", &PyStore::Info, "The store's settings and the segment's facts (a dict).")
+      .def("check", &PyStore::Check, py::arg("repair") = false,
+           "Verifies the store (and with repair=True repairs it); a dict with ok, problems, "
+           "repairs, entries_checked, entries_dropped.")
+      .def("flush", &PyStore::Flush, "Removes every entry.")
+      .def("flush_expired", &PyStore::FlushExpired,
+           "Removes expired entries now; returns how many.")
+      .def("close", &PyStore::Close, "Detaches; the store stays. Further calls raise Error.")
+      .def_property_readonly("closed", &PyStore::closed)
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__",
+           [](PyStore& s, const py::object&, const py::object&, const py::object&) {
+             s.Close();
+             return false;
+           })
+      .def("__getitem__", &PyStore::GetItem)
+      .def("__setitem__",
+           [](PyStore& s, const py::handle& k, const py::handle& v) { s.Put(k, v, py::none(), 0); })
+      .def("__delitem__", &PyStore::DelItem)
+      .def("__contains__", &PyStore::Contains)
+      .def("__len__", &PyStore::Len);
+
+  m.def("destroy", &Destroy, py::kw_only(), py::arg("key") = py::none(),
+        py::arg("path") = py::none(), py::arg("proj") = 1,
+        "Removes the store (its segment and semaphore set). Processes still attached keep\n"
+        "their mapping until they close it. Raises StoreNotFound when there is none.");
+}
