@@ -1,8 +1,7 @@
-// The Python module `shmkv`: the C++ Store API for Python, sharing stores
-// with C++ and C processes. Built with pybind11 over the C++ API (not over
-// the C API through ctypes/cffi): a call costs one C++ call, not a ctypes
-// marshalling round, and Python exceptions map to absl::Status codes in one
-// place. Every call that may wait for a lock runs with the GIL released.
+// shmkv.Store: one process's attachment, every call with the GIL released
+// while it may wait for a lock.
+#include "kv/python/store.h"
+
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -17,162 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "kv/util/parse.h"
+#include "kv/python/arguments.h"
+#include "kv/python/errors.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
-#include "shmkv/store_name.h"
 
-namespace py = pybind11;
-
-namespace shmkv {
-namespace python {
+namespace shmkv::python {
 namespace {
-
-// ------------------------------------------------------------ exceptions --
-
-struct Exceptions {
-  py::object error, store_not_found, permission_denied, not_a_store, store_full, lock_timeout,
-      corrupt, invalid_argument, not_a_number;
-};
-Exceptions* exceptions = nullptr;
-
-py::object NewException(py::module_& m, const char* name, const char* doc, py::handle bases) {
-  const std::string qualified = absl::StrCat("shmkv.", name);
-  py::object cls = py::reinterpret_steal<py::object>(
-      PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(), nullptr));
-  if (!cls) throw py::error_already_set();
-  m.attr(name) = cls;
-  return cls;
-}
-
-// Where a status came from decides the class of a FailedPrecondition: on
-// open it means "not a shmkv store (or another layout)", on Increment "the
-// value is not a number".
-enum class Context { kOpen, kData, kIncrement };
-
-[[noreturn]] void Raise(const absl::Status& status, Context context = Context::kData) {
-  py::object cls = exceptions->error;
-  switch (status.code()) {
-    case absl::StatusCode::kNotFound:
-      cls = exceptions->store_not_found;
-      break;
-    case absl::StatusCode::kPermissionDenied:
-      cls = exceptions->permission_denied;
-      break;
-    case absl::StatusCode::kFailedPrecondition:
-      if (context == Context::kOpen) cls = exceptions->not_a_store;
-      if (context == Context::kIncrement) cls = exceptions->not_a_number;
-      break;
-    case absl::StatusCode::kResourceExhausted:
-      cls = exceptions->store_full;
-      break;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      cls = exceptions->lock_timeout;
-      break;
-    case absl::StatusCode::kDataLoss:
-      cls = exceptions->corrupt;
-      break;
-    case absl::StatusCode::kInvalidArgument:
-      cls = exceptions->invalid_argument;
-      break;
-    default:
-      break;
-  }
-  py::object error = cls(std::string(status.message()));
-  error.attr("code") = absl::StatusCodeToString(status.code());
-  PyErr_SetObject(cls.ptr(), error.ptr());
-  throw py::error_already_set();
-}
-
-[[noreturn]] void RaiseInvalid(const std::string& message) {
-  Raise(absl::InvalidArgumentError(message));
-}
-
-// ------------------------------------------------------------- arguments --
-
-// A key or value from Python: bytes, or str (encoded as UTF-8), viewed in
-// place; bytearray and memoryview are copied (they may change while the GIL
-// is released).
-class Bytes {
- public:
-  Bytes(const py::handle& object, const char* what) {
-    PyObject* o = object.ptr();
-    if (PyBytes_Check(o)) {
-      view_ = absl::string_view(PyBytes_AS_STRING(o), static_cast<size_t>(PyBytes_GET_SIZE(o)));
-    } else if (PyUnicode_Check(o)) {
-      Py_ssize_t size = 0;
-      const char* data = PyUnicode_AsUTF8AndSize(o, &size);
-      if (data == nullptr) throw py::error_already_set();
-      view_ = absl::string_view(data, static_cast<size_t>(size));
-    } else if (PyByteArray_Check(o) || PyMemoryView_Check(o)) {
-      py::object copy = py::reinterpret_steal<py::object>(PyBytes_FromObject(o));
-      if (!copy) throw py::error_already_set();
-      copy_.assign(PyBytes_AS_STRING(copy.ptr()),
-                   static_cast<size_t>(PyBytes_GET_SIZE(copy.ptr())));
-      view_ = absl::string_view(copy_);
-    } else {
-      PyErr_Format(PyExc_TypeError, "%s must be bytes or str, not %s", what, Py_TYPE(o)->tp_name);
-      throw py::error_already_set();
-    }
-  }
-  absl::string_view view() const { return view_; }
-
- private:
-  absl::string_view view_;
-  std::string copy_;
-};
-
-// A TTL in seconds: None = the store's default; math.inf = never expires.
-absl::Duration Ttl(const py::object& ttl, const char* what = "ttl") {
-  if (ttl.is_none()) return absl::ZeroDuration();
-  const double seconds = ttl.cast<double>();
-  if (std::isnan(seconds) || seconds <= 0) {
-    RaiseInvalid(absl::StrCat(what, "=", seconds,
-                              " is not valid: give seconds > 0, math.inf (never expires) or None "
-                              "(the store's default)"));
-  }
-  return std::isinf(seconds) ? absl::InfiniteDuration() : absl::Seconds(seconds);
-}
-
-py::object Seconds(absl::Duration d) {
-  if (d == absl::InfiniteDuration()) return py::none();
-  return py::float_(absl::ToDoubleSeconds(d));
-}
-
-// A byte count: an int, or a str such as "64MiB".
-uint64_t Size(const py::object& value, const char* what) {
-  if (py::isinstance<py::str>(value)) {
-    absl::StatusOr<uint64_t> parsed = util::ParseSize(value.cast<std::string>());
-    if (!parsed.ok()) RaiseInvalid(absl::StrCat(what, ": ", parsed.status().message()));
-    return *parsed;
-  }
-  const long long n = value.cast<long long>();
-  if (n < 0) RaiseInvalid(absl::StrCat(what, "=", n, " is negative"));
-  return static_cast<uint64_t>(n);
-}
-
-StoreName NameOf(const py::object& key, const py::object& path, int proj) {
-  if (key.is_none() == path.is_none()) {
-    RaiseInvalid("name the store with key=0x5f3e0001 or with path=FILE (and proj=N), not both");
-  }
-  absl::StatusOr<StoreName> name = absl::InvalidArgumentError("");
-  if (!path.is_none()) {
-    name = StoreName::FromPath(path.cast<std::string>(), proj);
-  } else if (py::isinstance<py::str>(key)) {
-    name = StoreName::ParseKey(key.cast<std::string>());
-  } else {
-    const long long k = key.cast<long long>();
-    if (k <= 0 || k > 0xffffffffLL) {
-      RaiseInvalid(absl::StrCat("key=", k, " is not a System V key: give 1..0xffffffff"));
-    }
-    name = StoreName::FromKey(static_cast<key_t>(static_cast<uint32_t>(k)));
-  }
-  if (!name.ok()) Raise(name.status(), Context::kOpen);
-  return *std::move(name);
-}
-
-// ------------------------------------------------------------------ Store --
 
 class PyStore {
  public:
@@ -206,10 +56,7 @@ class PyStore {
   // Runs `fn(Store&)` with the GIL released; raises on a closed store.
   template <typename Fn>
   auto Call(Fn fn) {
-    if (store_ == nullptr) {
-      PyErr_SetString(exceptions->error.ptr(), "this store is closed; open it again");
-      throw py::error_already_set();
-    }
+    if (store_ == nullptr) RaiseError("this store is closed; open it again");
     py::gil_scoped_release release;
     return fn(*store_);
   }
@@ -476,52 +323,9 @@ void Destroy(const py::object& key, const py::object& path, int proj) {
 }
 
 }  // namespace
-}  // namespace python
-}  // namespace shmkv
 
-PYBIND11_MODULE(shmkv, m) {
-  using namespace shmkv;          // NOLINT: the module's body names the API
-  using namespace shmkv::python;  // NOLINT
-  m.doc() =
-      "shmkv: a key-value cache in one System V shared-memory segment, shared by every\n"
-      "process on the host (C++, C and Python alike). Keys and values are bytes (str is\n"
-      "accepted and encoded as UTF-8). TTLs are seconds: None means the store's default,\n"
-      "math.inf never expires.";
-
-  static Exceptions all;
-  exceptions = &all;
-  all.error =
-      NewException(m, "Error", "Base class of shmkv's errors; .code names the absl status code.",
-                   PyExc_Exception);
-  all.store_not_found = NewException(
-      m, "StoreNotFound", "No store at that name (create one with create=True).", all.error);
-  all.permission_denied = NewException(
-      m, "PermissionDenied", "The segment's mode or owner refuses this process.", all.error);
-  all.not_a_store = NewException(
-      m, "NotAStore", "The segment at that name is not a shmkv store of this layout.", all.error);
-  all.store_full = NewException(
-      m, "StoreFull", "No room: a full store that may not evict, or a value over the maximum.",
-      all.error);
-  all.lock_timeout = NewException(
-      m, "LockTimeout", "A lock (or another process's computation) was not released in time.",
-      all.error);
-  all.corrupt =
-      NewException(m, "Corrupt", "The segment is corrupt: run check(repair=True).", all.error);
-  all.invalid_argument = NewException(m, "InvalidArgument", "A bad key, value or option.",
-                                      py::make_tuple(all.error, py::handle(PyExc_ValueError)));
-  all.not_a_number = NewException(m, "NotANumber", "incr on a value that is not a decimal number.",
-                                  py::make_tuple(all.error, py::handle(PyExc_ValueError)));
-
-  py::object namedtuple = py::module_::import("collections").attr("namedtuple");
-  py::object meta = namedtuple("Meta", py::make_tuple("version", "flags", "ttl_remaining", "size"));
-  meta.attr("__doc__") =
-      "An entry's metadata: version (the cas token), flags, ttl_remaining (seconds, None when it "
-      "never expires), size (bytes of the value).";
-  meta.attr("__module__") = "shmkv";
-  m.attr("Meta") = meta;
-  PyStore::SetMetaType(meta);
-  m.attr("NEVER") = py::float_(INFINITY);
-
+void DefineStore(py::module_& m, py::object meta_type) {
+  PyStore::SetMetaType(std::move(meta_type));
   py::class_<PyStore>(m, "Store",
                       "One process's attachment to a store. Thread-safe; closes on close() or "
                       "at the end of a with block.")
@@ -613,3 +417,5 @@ PYBIND11_MODULE(shmkv, m) {
         "Removes the store (its segment and semaphore set). Processes still attached keep\n"
         "their mapping until they close it. Raises StoreNotFound when there is none.");
 }
+
+}  // namespace shmkv::python

@@ -1,0 +1,116 @@
+// The C API's conversions and argument checks (c_api.h).
+#include <cmath>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "kv/c/c_api.h"
+
+namespace shmkv::c_api {
+
+shmkv_status Report(const absl::Status& status, shmkv_error* err) {
+  const shmkv_status code = static_cast<shmkv_status>(static_cast<int>(status.code()));
+  if (err != nullptr) {
+    err->code = code;
+    CopyText(status.message(), err->message);
+  }
+  return code;
+}
+
+shmkv_status Fail(shmkv_status code, absl::string_view message, shmkv_error* err) {
+  if (err != nullptr) {
+    err->code = code;
+    CopyText(message, err->message);
+  }
+  return code;
+}
+
+shmkv_status InvalidArgument(absl::string_view message, shmkv_error* err) {
+  return Fail(SHMKV_INVALID_ARGUMENT, message, err);
+}
+
+// A byte string from a pointer and a length; false (with the error reported)
+// for a NULL pointer with a nonzero length.
+bool Bytes(const void* data, size_t size, const char* what, absl::string_view* out,
+           shmkv_error* err) {
+  if (data == nullptr && size != 0) {
+    InvalidArgument(absl::StrCat(what, " is NULL but its size is ", size), err);
+    return false;
+  }
+  *out = size == 0 ? absl::string_view() : absl::string_view(static_cast<const char*>(data), size);
+  return true;
+}
+
+// A TTL in seconds: 0 = the store's default, SHMKV_TTL_NEVER = never.
+bool Ttl(double seconds, absl::Duration* out, shmkv_error* err) {
+  if (seconds == SHMKV_TTL_NEVER) {
+    *out = absl::InfiniteDuration();
+    return true;
+  }
+  if (std::isnan(seconds) || seconds < 0) {
+    InvalidArgument(absl::StrCat("TTL ", seconds,
+                                 " s is not valid: give seconds > 0, 0 for the store's default, or "
+                                 "SHMKV_TTL_NEVER"),
+                    err);
+    return false;
+  }
+  *out = absl::Seconds(seconds);  // saturates to infinite for huge values
+  return true;
+}
+
+// A timeout in seconds: > 0, or 0 for `fallback`.
+bool Timeout(double seconds, absl::Duration fallback, const char* what, absl::Duration* out,
+             shmkv_error* err) {
+  if (std::isnan(seconds) || seconds < 0) {
+    InvalidArgument(absl::StrCat(what, " ", seconds, " s is not valid: give seconds >= 0"), err);
+    return false;
+  }
+  *out = seconds == 0 ? fallback : absl::Seconds(seconds);
+  return true;
+}
+
+double Seconds(absl::Duration d) {
+  return d == absl::InfiniteDuration() ? SHMKV_TTL_NEVER : absl::ToDoubleSeconds(d);
+}
+
+void FillMeta(const shmkv::EntryMeta& in, shmkv_meta* out) {
+  if (out == nullptr) return;
+  out->version = in.version;
+  out->flags = in.flags;
+  out->expires_at_ms = in.expires_at_ms;
+  out->value_size = in.value_size;
+  out->ttl_remaining = Seconds(in.ttl_remaining);
+}
+
+bool CheckStore(const shmkv_store* store, shmkv_error* err) {
+  if (store != nullptr && store->store != nullptr) return true;
+  InvalidArgument("the store handle is NULL (never opened, or closed)", err);
+  return false;
+}
+
+// Copies `value` to the caller's buffer, or reports the size it needs.
+shmkv_status CopyOut(absl::string_view value, void* buf, size_t buf_size, size_t* value_size,
+                     shmkv_error* err) {
+  *value_size = value.size();
+  if (value.size() > buf_size) {
+    return Fail(SHMKV_BUFFER_TOO_SMALL,
+                absl::StrCat("the value has ", value.size(), " bytes; the buffer holds ", buf_size,
+                             ": call again with a buffer of *value_size bytes"),
+                err);
+  }
+  if (!value.empty()) std::memcpy(buf, value.data(), value.size());
+  return SHMKV_OK;
+}
+
+bool CheckOutBuffer(void* buf, size_t buf_size, size_t* value_size, shmkv_error* err) {
+  if (value_size == nullptr) {
+    InvalidArgument("value_size is NULL: it receives the value's length", err);
+    return false;
+  }
+  if (buf == nullptr && buf_size != 0) {
+    InvalidArgument(absl::StrCat("buf is NULL but buf_size is ", buf_size), err);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace shmkv::c_api

@@ -1,0 +1,95 @@
+#include "kv/python/errors.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace shmkv::python {
+namespace {
+
+struct Exceptions {
+  py::object error, store_not_found, permission_denied, not_a_store, store_full, lock_timeout,
+      corrupt, invalid_argument, not_a_number;
+};
+Exceptions* exceptions = nullptr;
+
+py::object NewException(py::module_& m, const char* name, const char* doc, py::handle bases) {
+  const std::string qualified = absl::StrCat("shmkv.", name);
+  py::object cls = py::reinterpret_steal<py::object>(
+      PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(), nullptr));
+  if (!cls) throw py::error_already_set();
+  m.attr(name) = cls;
+  return cls;
+}
+
+}  // namespace
+
+[[noreturn]] void Raise(const absl::Status& status, Context context) {
+  py::object cls = exceptions->error;
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      cls = exceptions->store_not_found;
+      break;
+    case absl::StatusCode::kPermissionDenied:
+      cls = exceptions->permission_denied;
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+      if (context == Context::kOpen) cls = exceptions->not_a_store;
+      if (context == Context::kIncrement) cls = exceptions->not_a_number;
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      cls = exceptions->store_full;
+      break;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      cls = exceptions->lock_timeout;
+      break;
+    case absl::StatusCode::kDataLoss:
+      cls = exceptions->corrupt;
+      break;
+    case absl::StatusCode::kInvalidArgument:
+      cls = exceptions->invalid_argument;
+      break;
+    default:
+      break;
+  }
+  py::object error = cls(std::string(status.message()));
+  error.attr("code") = absl::StatusCodeToString(status.code());
+  PyErr_SetObject(cls.ptr(), error.ptr());
+  throw py::error_already_set();
+}
+
+[[noreturn]] void RaiseInvalid(const std::string& message) {
+  Raise(absl::InvalidArgumentError(message));
+}
+
+[[noreturn]] void RaiseError(const char* message) {
+  PyErr_SetString(exceptions->error.ptr(), message);
+  throw py::error_already_set();
+}
+
+void RegisterExceptions(py::module_& m) {
+  static Exceptions all;
+  exceptions = &all;
+  all.error =
+      NewException(m, "Error", "Base class of shmkv's errors; .code names the absl status code.",
+                   PyExc_Exception);
+  all.store_not_found = NewException(
+      m, "StoreNotFound", "No store at that name (create one with create=True).", all.error);
+  all.permission_denied = NewException(
+      m, "PermissionDenied", "The segment's mode or owner refuses this process.", all.error);
+  all.not_a_store = NewException(
+      m, "NotAStore", "The segment at that name is not a shmkv store of this layout.", all.error);
+  all.store_full = NewException(
+      m, "StoreFull", "No room: a full store that may not evict, or a value over the maximum.",
+      all.error);
+  all.lock_timeout = NewException(
+      m, "LockTimeout", "A lock (or another process's computation) was not released in time.",
+      all.error);
+  all.corrupt =
+      NewException(m, "Corrupt", "The segment is corrupt: run check(repair=True).", all.error);
+  all.invalid_argument = NewException(m, "InvalidArgument", "A bad key, value or option.",
+                                      py::make_tuple(all.error, py::handle(PyExc_ValueError)));
+  all.not_a_number = NewException(m, "NotANumber", "incr on a value that is not a decimal number.",
+                                  py::make_tuple(all.error, py::handle(PyExc_ValueError)));
+}
+
+}  // namespace shmkv::python
