@@ -47,16 +47,22 @@ static shmkv_options* small_options(void) {
 
 static int computations = 0;
 
-static shmkv_status compute_answer(void* context, shmkv_value_sink* sink) {
+static int compute_answer(void* context, shmkv_value_sink* sink) {
   ++computations;
   const char* text = (const char*)context;
   return shmkv_value_sink_set(sink, text, strlen(text));
 }
 
-static shmkv_status compute_fails(void* context, shmkv_value_sink* sink) {
+static int compute_fails(void* context, shmkv_value_sink* sink) {
   (void)context;
   (void)sink;
   return SHMKV_UNAVAILABLE;
+}
+
+static int compute_returns_junk(void* context, shmkv_value_sink* sink) {
+  (void)context;
+  (void)sink;
+  return 42;
 }
 
 struct visit_count {
@@ -178,6 +184,9 @@ static void test_entries(key_t key) {
       SHMKV_UNAVAILABLE);
   CHECK_STATUS(shmkv_contains(s, "broken", 6, &found, ERR), SHMKV_OK);
   CHECK(found == 0);
+  CHECK_STATUS(shmkv_get_or_compute(s, "broken", 6, compute_returns_junk, NULL, NULL, buf,
+                                    sizeof buf, &n, ERR),
+               SHMKV_UNKNOWN);
   shmkv_compute_options co;
   memset(&co, 0, sizeof co);
   co.ttl = 5.0;

@@ -38,7 +38,7 @@ namespace shmkv::c_api {
 template <size_t N>
 void CopyText(absl::string_view text, char (&out)[N]) {
   const size_t n = std::min(text.size(), N - 1);
-  std::memcpy(out, text.data(), n);
+  if (n > 0) std::memcpy(out, text.data(), n);  // an OK status has no message: data() may be null
   out[n] = '\0';
 }
 

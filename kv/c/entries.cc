@@ -179,7 +179,7 @@ shmkv_status shmkv_get_or_compute(shmkv_store* store, const void* key, size_t ke
         k,
         [&]() -> absl::StatusOr<std::string> {
           shmkv_value_sink sink;
-          const shmkv_status s = compute(context, &sink);
+          const int s = compute(context, &sink);
           if (s == SHMKV_OK) return std::move(sink.value);
           const absl::StatusCode code = s == SHMKV_BUFFER_TOO_SMALL || s < 0 || s > 15
                                             ? absl::StatusCode::kUnknown

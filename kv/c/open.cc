@@ -16,8 +16,8 @@ namespace {
 
 using shmkv::Store;
 
-shmkv_status Open(absl::StatusOr<shmkv::StoreName> name, const shmkv_options* options,
-                  shmkv_open_mode mode, shmkv_store** store, shmkv_error* err) {
+shmkv_status Open(absl::StatusOr<shmkv::StoreName> name, const shmkv_options* options, int mode,
+                  shmkv_store** store, shmkv_error* err) {
   if (store == nullptr) return InvalidArgument("store is NULL: it receives the handle", err);
   *store = nullptr;
   if (!name.ok()) return Report(name.status(), err);
@@ -99,14 +99,14 @@ SHMKV_OPTION_SETTER(allow_foreign_owner, int, allow_foreign_owner, v != 0)
 SHMKV_OPTION_SETTER(require_persistence, int, require_persistence, v != 0)
 #undef SHMKV_OPTION_SETTER
 
-shmkv_status shmkv_open_key(key_t key, const shmkv_options* options, shmkv_open_mode mode,
-                            shmkv_store** store, shmkv_error* err) {
+shmkv_status shmkv_open_key(key_t key, const shmkv_options* options, int mode, shmkv_store** store,
+                            shmkv_error* err) {
   return Guarded(err,
                  [&] { return Open(shmkv::StoreName::FromKey(key), options, mode, store, err); });
 }
 
-shmkv_status shmkv_open_path(const char* path, int proj_id, const shmkv_options* options,
-                             shmkv_open_mode mode, shmkv_store** store, shmkv_error* err) {
+shmkv_status shmkv_open_path(const char* path, int proj_id, const shmkv_options* options, int mode,
+                             shmkv_store** store, shmkv_error* err) {
   return Guarded(err, [&] {
     if (path == nullptr) {
       if (store != nullptr) *store = nullptr;

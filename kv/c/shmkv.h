@@ -103,13 +103,14 @@ SHMKV_EXPORT void shmkv_options_set_allow_foreign_owner(shmkv_options* options, 
 SHMKV_EXPORT void shmkv_options_set_require_persistence(shmkv_options* options, int require);
 
 /* Opens the store at a System V key (as kvcli's --key) or at an ftok path and
- * project id 1..255 (--path, --proj). `options` may be NULL (the defaults).
+ * project id 1..255 (--path, --proj). `mode` is a shmkv_open_mode (an int, so
+ * that any value a caller passes is well defined; others are
+ * SHMKV_INVALID_ARGUMENT). `options` may be NULL (the defaults).
  * On success *store is a new handle; on failure it is set to NULL. */
-SHMKV_EXPORT shmkv_status shmkv_open_key(key_t key, const shmkv_options* options,
-                                         shmkv_open_mode mode, shmkv_store** store,
-                                         shmkv_error* err);
+SHMKV_EXPORT shmkv_status shmkv_open_key(key_t key, const shmkv_options* options, int mode,
+                                         shmkv_store** store, shmkv_error* err);
 SHMKV_EXPORT shmkv_status shmkv_open_path(const char* path, int proj_id,
-                                          const shmkv_options* options, shmkv_open_mode mode,
+                                          const shmkv_options* options, int mode,
                                           shmkv_store** store, shmkv_error* err);
 /* Detaches and frees the handle, and sets *store to NULL. The store stays. */
 SHMKV_EXPORT void shmkv_close(shmkv_store** store);
@@ -181,9 +182,10 @@ typedef struct shmkv_value_sink shmkv_value_sink;
 SHMKV_EXPORT shmkv_status shmkv_value_sink_set(shmkv_value_sink* sink, const void* value,
                                                size_t value_size);
 
-/* Computes a value into `sink` and returns SHMKV_OK; any other status means
- * the computation failed: nothing is stored and get_or_compute returns it. */
-typedef shmkv_status (*shmkv_compute_fn)(void* context, shmkv_value_sink* sink);
+/* Computes a value into `sink` and returns SHMKV_OK; any other value means
+ * the computation failed: nothing is stored and get_or_compute returns it
+ * (a value that is not a shmkv_status code becomes SHMKV_UNKNOWN). */
+typedef int (*shmkv_compute_fn)(void* context, shmkv_value_sink* sink);
 
 typedef struct shmkv_compute_options {
   double wait_timeout;  /* longest wait for another process's computation; 0: 10 s */
