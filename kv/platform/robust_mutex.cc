@@ -52,11 +52,13 @@ LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout) {
     rc = pthread_mutex_trylock(mutex);
     if (rc != EBUSY) return FromCode(rc, true);
   }
+  // The deadline is on CLOCK_MONOTONIC (glibc 2.30+): a wall clock stepped
+  // by NTP or by hand neither ends the wait early nor stretches it.
   timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  timespec deadline = absl::ToTimespec(absl::TimeFromTimespec(now) - absl::UnixEpoch() + timeout);
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const timespec deadline = absl::ToTimespec(absl::DurationFromTimespec(now) + timeout);
   for (;;) {
-    rc = pthread_mutex_timedlock(mutex, &deadline);
+    rc = pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, &deadline);
     if (rc != EINTR) return FromCode(rc, true);
   }
 }
