@@ -255,24 +255,36 @@ absl::Status Store::Destroy(const StoreName& name) {
   // A set that disappears while we wait for it was removed by its holder (a
   // racing Destroy, or an opener that gave up): look at the name again.
   for (int attempt = 0;; ++attempt) {
-    absl::StatusOr<int> sem_id = platform::SemLookup(name.key());
-    if (!sem_id.ok() && !absl::IsNotFound(sem_id.status())) return sem_id.status();
+    // The set is opened (created if absent) and taken like an opener does,
+    // so a Destroy and an Open of one name never overlap: without it, a
+    // Destroy that finds no set could meet a segment an opener is building.
+    bool created_sem = false;
+    absl::StatusOr<int> sem_id =
+        platform::SemOpenOrCreate(name.key(), 0600, absl::Seconds(2), &created_sem);
+    if (!sem_id.ok()) return sem_id.status();
     // Take the store-wide lock if we can, so no open or clear is midway; a
     // stuck holder must not keep the segment alive, so the segment goes even
     // without it, but the set is removed only by its holder.
     bool locked = false;
-    if (sem_id.ok()) {
+    {
       bool removed = false;
       locked = platform::SemLock(*sem_id, absl::Seconds(2), &removed).ok();
       if (removed && attempt < 100) continue;
     }
     // Looked up under the lock: an opener may have created it while we waited.
     absl::StatusOr<int> shm_id = platform::ShmLookup(name.key());
-    auto unlock = absl::MakeCleanup([&] {
-      if (locked) platform::SemUnlock(*sem_id);
+    // On the way out: a set this call made belongs to no store, so it goes
+    // (removed by us, its holder); another's set is released.
+    auto release = absl::MakeCleanup([&] {
+      if (!locked) return;
+      if (created_sem) {
+        (void)platform::SemRemove(*sem_id);
+      } else {
+        platform::SemUnlock(*sem_id);
+      }
     });
     if (!shm_id.ok() && !absl::IsNotFound(shm_id.status())) return shm_id.status();
-    if (!shm_id.ok() && !sem_id.ok()) return NoStore(name);
+    if (!shm_id.ok() && created_sem) return NoStore(name);
     if (shm_id.ok()) {
       absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(*shm_id);
       if (!st.ok()) return st.status();
@@ -293,7 +305,6 @@ absl::Status Store::Destroy(const StoreName& name) {
       }
       if (absl::Status removed = platform::ShmRemove(*shm_id); !removed.ok()) return removed;
     }
-    if (!sem_id.ok()) return absl::OkStatus();
     if (!locked) {
       return absl::UnavailableError(absl::StrCat(
           "the store's semaphore set at ", name.ToString(), " (id ", *sem_id,
@@ -302,7 +313,7 @@ absl::Status Store::Destroy(const StoreName& name) {
           " the set was left (only its holder may remove it); run destroy again once that "
           "process has let go, or stop it"));
     }
-    std::move(unlock).Cancel();
+    std::move(release).Cancel();
     return platform::SemRemove(*sem_id);
   }
 }

@@ -307,7 +307,10 @@ absl::StatusOr<int> SemLookup(key_t key) {
 
 absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bool* created) {
   *created = false;
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // A set removed between our semget and our use of it was removed by its
+  // holder (a Destroy, an opener that gave up): look again, for up to `wait`.
+  const absl::Duration give_up = MonotonicNow() + wait;
+  for (int attempt = 0; attempt < 2 || MonotonicNow() < give_up; ++attempt) {
     int id = semget(key, 1, IPC_CREAT | IPC_EXCL | (mode & 0777));
     if (id >= 0) {
       // New sets start at 0 with sem_otime == 0. The first semop (to 1,
