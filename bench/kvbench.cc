@@ -34,6 +34,8 @@ namespace shmkv {
 namespace bench {
 namespace {
 
+// Operations on a store destroyed during the run fail (FailedPrecondition,
+// "store was destroyed"): they are counted as errors, like any failure.
 class ShmkvClient final : public Client {
  public:
   explicit ShmkvClient(Store* store) : store_(store) {}
@@ -81,6 +83,7 @@ class ShmkvBackend final : public Backend {
       absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, options, OpenMode::kAttach);
       if (!s.ok()) return s.status();
       store_ = std::move(*s);
+      RememberIdentity();
       if (flags_.capacity != 0) {
         std::fprintf(stderr, "kvbench: --capacity is ignored for an existing store\n");
       }
@@ -117,6 +120,7 @@ class ShmkvBackend final : public Backend {
       store_ = std::move(*s);
       name_ = *name;
       owned_ = true;
+      RememberIdentity();
       if (!quiet_) {
         std::fprintf(
             stderr,
@@ -147,9 +151,18 @@ class ShmkvBackend final : public Backend {
     fields->emplace_back("store", absl::StrCat("\"", name_->ToString(), "\""));
     absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, Options(), OpenMode::kAttach);
     if (!s.ok()) return;
-    if (absl::StatusOr<StoreInfo> info = (*s)->Info(); info.ok()) {
-      fields->emplace_back("lock_stripes", absl::StrCat(info->lock_stripes));
+    absl::StatusOr<StoreInfo> info = (*s)->Info();
+    if (!info.ok()) return;
+    if (info->shm_id != shm_id_ || info->created_at_ms != created_at_ms_) {
+      // The store measured was destroyed and another created at its name:
+      // its figures are not this run's.
+      fields->emplace_back("store_replaced", "true");
+      std::fprintf(stderr,
+                   "kvbench: the store was destroyed during the run and re-created; its "
+                   "counters are not reported\n");
+      return;
     }
+    fields->emplace_back("lock_stripes", absl::StrCat(info->lock_stripes));
     if (absl::StatusOr<StoreStats> st = (*s)->Stats(); st.ok()) {
       // Counted since the store was created: preload and warmup included.
       fields->emplace_back("capacity", absl::StrCat(st->capacity));
@@ -168,7 +181,17 @@ class ShmkvBackend final : public Backend {
   }
 
  private:
+  // Which store this run measures (a store re-created at the name differs).
+  void RememberIdentity() {
+    if (absl::StatusOr<StoreInfo> info = store_->Info(); info.ok()) {
+      shm_id_ = info->shm_id;
+      created_at_ms_ = info->created_at_ms;
+    }
+  }
+
   ShmkvFlags flags_;
+  int shm_id_ = -1;
+  int64_t created_at_ms_ = 0;
   bool quiet_ = false;
   std::optional<StoreName> name_;
   bool owned_ = false;

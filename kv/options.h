@@ -11,7 +11,7 @@ namespace shmkv {
 
 class Clock;
 
-// Hard limits of the segment layout (version 2).
+// Hard limits of the segment layout (version 3).
 inline constexpr size_t kMaxKeySizeLimit = 4096;
 inline constexpr size_t kMaxSegmentBytes =
     size_t{32} << 30;  // index slots hold 32-bit offsets in 8-byte units
@@ -51,6 +51,10 @@ struct Options {
   // PermissionDenied, outside vm.hugetlb_shm_group) saying how many pages are
   // free and needed; nothing is left behind.
   bool huge_pages = false;
+  // Seed of the key hash. 0 (the default) draws a random one at creation,
+  // so nobody can craft keys that pile into one stripe. A fixed seed is for
+  // reproducible tests and benchmarks only: whoever knows it can craft them.
+  uint64_t hash_seed = 0;
 
   // --- per process ---
   // Map in every page of the segment when opening (MADV_POPULATE_WRITE), so
@@ -64,6 +68,11 @@ struct Options {
   // Attach to a store created by another uid (refused by default: a segment
   // squatted at the key by someone else is not trusted).
   bool allow_foreign_owner = false;
+  // kOpenOrCreate that finds an existing store created with other settings
+  // (capacity, max value size, evict, default TTL, lock stripes): when true,
+  // Open fails with FailedPrecondition naming each difference; when false, it
+  // attaches and StoreInfo::warnings names them.
+  bool require_same_settings = false;
   // Fail Open with FailedPrecondition when the host would remove the store
   // behind its users' backs (kernel.shm_rmid_forced=1, systemd RemoveIPC);
   // otherwise such hazards only appear in StoreInfo::warnings.

@@ -4,9 +4,13 @@
 // an opener takes it, then finds or creates the segment, and initialises a
 // new one completely before releasing it. So racing openers see either no
 // segment or a finished one; a creator that dies mid-build releases the
-// semaphore (SEM_UNDO) and leaves a header without kReady, which the next
-// opener removes and rebuilds (doc/locking.md).
+// semaphore (SEM_UNDO) and leaves a header without kReady (or, killed before
+// writing anything, an all-zero segment), which the next opener removes and
+// rebuilds (doc/locking.md). A semaphore set is only ever removed by the
+// process that holds it.
 #include "shmkv/store.h"
+
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -37,9 +41,47 @@ absl::Status NoStore(const StoreName& name) {
                                           " --capacity=64MiB (or open with kOpenOrCreate)"));
 }
 
+bool AllZero(const char* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != 0) return false;
+  }
+  return true;
+}
+
+// A creation abandoned before its creator wrote anything (it was killed
+// between shmget and the magic; InitializeImage writes the magic first):
+// the header page is all zero, nobody is attached, and the process that
+// created the segment is gone. `expected_bytes` (0: any) is the size the
+// opener's own geometry gives; a segment of another size is someone else's.
+bool AbandonedEmpty(const platform::SegmentStat& st, const char* base, uint64_t expected_bytes) {
+  return st.size >= internal::kHeaderRegionBytes &&
+         (expected_bytes == 0 || st.size == expected_bytes) && st.attached == 0 &&
+         !platform::ProcessExists(st.creator_pid) && AllZero(base, internal::kHeaderRegionBytes);
+}
+
+// Settings of an existing store that differ from what `planned` (from the
+// opener's Options) would have created, one sentence each.
+std::vector<std::string> SettingDifferences(const Geometry& have, const Geometry& want) {
+  std::vector<std::string> out;
+  auto differ = [&](const char* what, auto existing, auto requested) {
+    if (existing != requested) {
+      out.push_back(
+          absl::StrCat(what, ": the store has ", existing, ", the options ask for ", requested));
+    }
+  };
+  differ("capacity (bytes)", have.capacity(), want.capacity());
+  differ("max value size", have.max_value_size, want.max_value_size);
+  differ("evict", have.evict ? "on" : "off", want.evict ? "on" : "off");
+  differ("default TTL (ms)", have.default_ttl_ms, want.default_ttl_ms);
+  differ("lock stripes", have.stripe_count, want.stripe_count);
+  return out;
+}
+
 // Attaches an existing segment and validates it; the semaphore is held.
+// *abandoned: the segment is a creation its creator never finished.
 absl::StatusOr<std::unique_ptr<SegmentStore>> AttachExisting(const StoreName& name, int shm_id,
                                                              int sem_id, const Options& options,
+                                                             uint64_t expected_bytes,
                                                              bool* abandoned) {
   *abandoned = false;
   absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(shm_id);
@@ -56,6 +98,14 @@ absl::StatusOr<std::unique_ptr<SegmentStore>> AttachExisting(const StoreName& na
   char* base = static_cast<char*>(*mapped);
   auto detach = absl::MakeCleanup([base] { platform::ShmDetach(base); });
   const internal::HeaderProbe probe = internal::ProbeHeader(base, st->size);
+  if (!probe.has_magic && AbandonedEmpty(*st, base, expected_bytes)) {
+    *abandoned = true;
+    return absl::FailedPreconditionError(absl::StrCat(
+        internal::DescribeSegment(name, shm_id, *st), " is empty: its creator (pid ",
+        st->creator_pid,
+        ") died before writing it; open with kCreate or kOpenOrCreate to replace it, or remove "
+        "it with kvcli destroy"));
+  }
   *abandoned = probe.has_magic && !probe.ready;
   absl::StatusOr<Geometry> geometry =
       internal::ValidateImage(base, st->size, internal::DescribeSegment(name, shm_id, *st));
@@ -65,9 +115,9 @@ absl::StatusOr<std::unique_ptr<SegmentStore>> AttachExisting(const StoreName& na
                                         [base] { platform::ShmDetach(base); });
 }
 
-absl::StatusOr<std::unique_ptr<SegmentStore>> CreateNew(const StoreName& name,
-                                                        const Geometry& geometry, int sem_id,
-                                                        const Options& options) {
+absl::StatusOr<std::unique_ptr<SegmentStore>> CreateNew(const StoreName& name, Geometry geometry,
+                                                        int sem_id, const Options& options) {
+  geometry.hash_seed = options.hash_seed != 0 ? options.hash_seed : internal::RandomHashSeed();
   absl::StatusOr<int> shm_id =
       platform::ShmCreate(name.key(), geometry.segment_bytes, options.mode, options.huge_pages);
   if (!shm_id.ok()) return shm_id.status();
@@ -99,14 +149,28 @@ absl::StatusOr<std::unique_ptr<SegmentStore>> OpenLocked(const StoreName& name,
                                                          const absl::StatusOr<Geometry>& planned) {
   absl::StatusOr<int> shm_id = platform::ShmLookup(name.key());
   if (shm_id.ok()) {
-    if (mode == OpenMode::kCreate) {
+    bool abandoned = false;
+    absl::StatusOr<std::unique_ptr<SegmentStore>> store = AttachExisting(
+        name, *shm_id, sem_id, options, planned.ok() ? planned->segment_bytes : 0, &abandoned);
+    if (mode == OpenMode::kCreate && !abandoned) {
       return absl::AlreadyExistsError(
           absl::StrCat("a store already exists at ", name.ToString(),
                        "; attach to it, or remove it first (kvcli destroy)"));
     }
-    bool abandoned = false;
-    absl::StatusOr<std::unique_ptr<SegmentStore>> store =
-        AttachExisting(name, *shm_id, sem_id, options, &abandoned);
+    if (store.ok() && mode == OpenMode::kOpenOrCreate && planned.ok()) {
+      std::vector<std::string> differences = SettingDifferences((*store)->geometry(), *planned);
+      if (!differences.empty() && options.require_same_settings) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the store at ", name.ToString(), " was created with other settings (",
+            absl::StrJoin(differences, "; "),
+            "); open it with its settings, or without require_same_settings, or destroy and "
+            "re-create it"));
+      }
+      for (std::string& d : differences) {
+        (*store)->AddWarning(absl::StrCat("this process opened the store with other settings (", d,
+                                          "); the store's own settings apply"));
+      }
+    }
     if (store.ok() || !abandoned || mode == OpenMode::kAttach) return store;
     // Its creator died mid-build (we hold the semaphore, so nobody else is
     // building it): replace it.
@@ -134,21 +198,48 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreName& name, const 
     if (absl::IsNotFound(exists.status())) return NoStore(name);
     if (!exists.ok()) return exists.status();
   }
-  bool created_sem = false;
-  absl::StatusOr<int> sem_id =
-      platform::SemOpenOrCreate(name.key(), options.mode, absl::Seconds(2), &created_sem);
-  if (!sem_id.ok()) return sem_id.status();
-  if (absl::Status s = platform::SemLock(*sem_id, options.lock_timeout); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<SegmentStore>> store =
-      OpenLocked(name, options, mode, *sem_id, planned);
-  platform::SemUnlock(*sem_id);
-  if (store.ok() && options.populate) (*store)->PopulatePages();
-  if (!store.ok()) {
-    // A set this call created belongs to no working store (a store has its
-    // own set from its creation): remove it so failures leave nothing behind.
-    if (created_sem) (void)platform::SemRemove(*sem_id);
-    return store.status();
+  const absl::Duration give_up = platform::MonotonicNow() + options.lock_timeout;
+  absl::StatusOr<std::unique_ptr<SegmentStore>> store;
+  for (;;) {
+    bool created_sem = false;
+    absl::StatusOr<int> sem_id =
+        platform::SemOpenOrCreate(name.key(), options.mode, absl::Seconds(2), &created_sem);
+    if (!sem_id.ok()) return sem_id.status();
+    if (!created_sem) {
+      // Whoever created the set holds the store-wide lock at will: trust it
+      // only as far as we would trust its segment.
+      absl::StatusOr<platform::SemStat> sem_st = platform::SemStatus(*sem_id);
+      if (absl::IsNotFound(sem_st.status())) continue;  // removed by its holder meanwhile
+      if (!sem_st.ok()) return sem_st.status();
+      if (absl::Status s = internal::CheckSemaphoreOwner(
+              name, *sem_id, *sem_st, options.allow_foreign_owner,
+              "a semaphore set squatted at a key is not trusted — set "
+              "Options::allow_foreign_owner (kvcli --allow-foreign-owner) if this store is meant "
+              "to be shared");
+          !s.ok()) {
+        return s;
+      }
+    }
+    bool removed = false;
+    if (absl::Status s = platform::SemLock(*sem_id, options.lock_timeout, &removed); !s.ok()) {
+      // Its holder destroyed the store (or gave up creating it) and removed
+      // the set: start over with the name as it is now.
+      if (removed && platform::MonotonicNow() < give_up) continue;
+      return s;
+    }
+    store = OpenLocked(name, options, mode, *sem_id, planned);
+    if (!store.ok() && created_sem) {
+      // A set this call created belongs to no working store (a store has its
+      // own set from its creation): remove it so failures leave nothing
+      // behind — while still holding it, so nobody else is using it.
+      (void)platform::SemRemove(*sem_id);
+    } else {
+      platform::SemUnlock(*sem_id);
+    }
+    break;
   }
+  if (!store.ok()) return store.status();
+  if (options.populate) (*store)->PopulatePages();
   if (options.require_persistence) {
     absl::StatusOr<StoreInfo> info = (*store)->Info();
     if (info.ok() && !info->warnings.empty()) {
@@ -161,35 +252,70 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreName& name, const 
 }
 
 absl::Status Store::Destroy(const StoreName& name) {
-  absl::StatusOr<int> shm_id = platform::ShmLookup(name.key());
-  absl::StatusOr<int> sem_id = platform::SemLookup(name.key());
-  if (!shm_id.ok() && !absl::IsNotFound(shm_id.status())) return shm_id.status();
-  if (shm_id.ok()) {
-    absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(*shm_id);
-    if (!st.ok()) return st.status();
-    absl::StatusOr<void*> mapped = platform::ShmAttach(*shm_id, name.key());
-    if (!mapped.ok()) return mapped.status();
-    const bool is_store = internal::ProbeHeader(*mapped, st->size).has_magic;
-    platform::ShmDetach(*mapped);
-    if (!is_store) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(internal::DescribeSegment(name, *shm_id, *st),
-                       " is not a shmkv store, so it was left alone; remove it with ipcrm -m ",
-                       *shm_id, " if you are sure"));
+  // A set that disappears while we wait for it was removed by its holder (a
+  // racing Destroy, or an opener that gave up): look at the name again.
+  for (int attempt = 0;; ++attempt) {
+    // The set is opened (created if absent) and taken like an opener does,
+    // so a Destroy and an Open of one name never overlap: without it, a
+    // Destroy that finds no set could meet a segment an opener is building.
+    bool created_sem = false;
+    absl::StatusOr<int> sem_id =
+        platform::SemOpenOrCreate(name.key(), 0600, absl::Seconds(2), &created_sem);
+    if (!sem_id.ok()) return sem_id.status();
+    // Take the store-wide lock if we can, so no open or clear is midway; a
+    // stuck holder must not keep the segment alive, so the segment goes even
+    // without it, but the set is removed only by its holder.
+    bool locked = false;
+    {
+      bool removed = false;
+      locked = platform::SemLock(*sem_id, absl::Seconds(2), &removed).ok();
+      if (removed && attempt < 100) continue;
     }
-    // Take the store-wide lock if we can, so no open or clear is midway;
-    // a stuck holder must not prevent removal, so proceed after the wait.
-    bool locked = sem_id.ok() && platform::SemLock(*sem_id, absl::Seconds(2)).ok();
-    absl::Status removed = platform::ShmRemove(*shm_id);
-    if (!removed.ok()) {
-      if (locked) platform::SemUnlock(*sem_id);
-      return removed;
+    // Looked up under the lock: an opener may have created it while we waited.
+    absl::StatusOr<int> shm_id = platform::ShmLookup(name.key());
+    // On the way out: a set this call made belongs to no store, so it goes
+    // (removed by us, its holder); another's set is released.
+    auto release = absl::MakeCleanup([&] {
+      if (!locked) return;
+      if (created_sem) {
+        (void)platform::SemRemove(*sem_id);
+      } else {
+        platform::SemUnlock(*sem_id);
+      }
+    });
+    if (!shm_id.ok() && !absl::IsNotFound(shm_id.status())) return shm_id.status();
+    if (!shm_id.ok() && created_sem) return NoStore(name);
+    if (shm_id.ok()) {
+      absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(*shm_id);
+      if (!st.ok()) return st.status();
+      absl::StatusOr<void*> mapped = platform::ShmAttach(*shm_id, name.key());
+      if (!mapped.ok()) return mapped.status();
+      char* base = static_cast<char*>(*mapped);
+      const bool is_store = internal::ProbeHeader(base, st->size).has_magic;
+      const bool abandoned = !is_store && st->creator_uid == geteuid() &&
+                             AbandonedEmpty(*st, base, /*expected_bytes=*/0);
+      // Processes still attached must learn that their writes go nowhere.
+      if (is_store) internal::MarkImageDestroyed(base);
+      platform::ShmDetach(base);
+      if (!is_store && !abandoned) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(internal::DescribeSegment(name, *shm_id, *st),
+                         " is not a shmkv store, so it was left alone; remove it with ipcrm -m ",
+                         *shm_id, " if you are sure"));
+      }
+      if (absl::Status removed = platform::ShmRemove(*shm_id); !removed.ok()) return removed;
     }
-  } else if (!sem_id.ok()) {
-    return NoStore(name);
+    if (!locked) {
+      return absl::UnavailableError(absl::StrCat(
+          "the store's semaphore set at ", name.ToString(), " (id ", *sem_id,
+          ") stayed held by pid ", platform::SemLastPid(*sem_id), " for 2s",
+          shm_id.ok() ? "; the segment was removed but" : ";",
+          " the set was left (only its holder may remove it); run destroy again once that "
+          "process has let go, or stop it"));
+    }
+    std::move(release).Cancel();
+    return platform::SemRemove(*sem_id);
   }
-  if (sem_id.ok()) return platform::SemRemove(*sem_id);
-  return absl::OkStatus();
 }
 
 }  // namespace shmkv

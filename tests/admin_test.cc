@@ -182,8 +182,8 @@ TEST(DestroyStore, RemovesTheStoreAndCountsWhoIsStillAttached) {
   EXPECT_EQ(result.attached_processes, 1u);
   EXPECT_EQ(ProbeSegment(store.name()).status().code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(SemaphoreSetAt(store.key()));
-  // The attachment keeps working on the detached contents.
-  EXPECT_OK(store->Put("still", "here"));
+  // The attachment learns that the store is gone instead of writing into it.
+  EXPECT_EQ(store->Put("still", "here").code(), absl::StatusCode::kFailedPrecondition);
 
   absl::StatusOr<DestroyResult> again = DestroyStore(store.name());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);

@@ -517,7 +517,14 @@ TEST(CacheSemantics, EvictionKeepsRecentlyReadEntries) {
 // about half the store must find room (no space stuck with the small sizes).
 TEST(CacheSemantics, SizeShiftDoesNotCalcify) {
   ScopedStore store;
-  ASSERT_OK(store.Open(EvictingOptions()));
+  Options o = EvictingOptions();
+  // Each stripe owns 1/stripes of the capacity, so how the 155 large values
+  // spread over the stripes decides how many fit: with a random seed about
+  // 3% of stores get a spread that holds only 87% of them. The property under
+  // test is that space used by small values is given up to large ones, so
+  // the spread is fixed.
+  o.hash_seed = 0x5eed;
+  ASSERT_OK(store.Open(o));
   ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
   const int small = static_cast<int>(2 * info.capacity / 100);
   for (int i = 0; i < small; ++i) {

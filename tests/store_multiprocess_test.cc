@@ -146,8 +146,8 @@ TEST(MultiProcess, ContentsOutliveEveryProcess) {
   }
 }
 
-// A process attached while another destroys the store keeps working; the
-// kernel frees the segment when it detaches.
+// A process attached while another destroys the store is told so by every
+// operation; the kernel frees the segment when it detaches.
 TEST(MultiProcess, DestroyWhileAnotherProcessIsAttached) {
   ScopedStore store;
   ASSERT_OK(store.Open());
@@ -162,14 +162,11 @@ TEST(MultiProcess, DestroyWhileAnotherProcessIsAttached) {
     CHILD_CHECK(destroyed.WaitFor(absl::Seconds(20)), 2);
     for (int i = 0; i < 100; ++i) {
       const std::string k = absl::StrCat("late/", i);
-      CHILD_CHECK_OK((*s)->Put(k, MakeValue(k, i, 64)), 3);
+      CHILD_CHECK_CODE((*s)->Put(k, MakeValue(k, i, 64)), absl::StatusCode::kFailedPrecondition, 3);
     }
     std::string v;
-    CHILD_CHECK_OK((*s)->Get("k", &v), 4);
-    CHILD_CHECK(v == "v", 5);
-    auto i = (*s)->Info();
-    CHILD_CHECK_OK(i, 6);
-    CHILD_CHECK(i->removed, 7);
+    CHILD_CHECK_CODE((*s)->Get("k", &v), absl::StatusCode::kFailedPrecondition, 4);
+    CHILD_CHECK_CODE((*s)->Info(), absl::StatusCode::kFailedPrecondition, 6);
     return 0;
   });
   ASSERT_TRUE(attached.WaitFor(absl::Seconds(20)));

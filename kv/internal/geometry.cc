@@ -1,5 +1,9 @@
 #include "kv/internal/geometry.h"
 
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace shmkv::internal {
@@ -81,7 +85,9 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   } else {
     uint64_t stripes = FloorPowerOfTwo(std::max<uint32_t>(1, options.lock_stripes));
     stripes = std::min<uint64_t>(stripes, kMaxStripes);
-    while (stripes > 1 && capacity / stripes < min_slice) stripes /= 2;
+    // Decide on the slice as it will be (rounded down to 64), not on the
+    // unrounded share, or the slice can end up below 4 maximal records.
+    while (stripes > 1 && capacity / stripes / 64 * 64 < min_slice) stripes /= 2;
     g.stripe_count = static_cast<uint32_t>(stripes);
   }
   g.stripe_arena_bytes = capacity / g.stripe_count / 64 * 64;
@@ -98,7 +104,25 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
                                                      " bytes is over the 32 GiB limit of a store; "
                                                      "lower capacity or expected_items"));
   }
+  // Every other opener checks the header with GeometryFromHeader: refuse to
+  // build what they would refuse to open.
+  Header header{};
+  WriteGeometry(g, &header);
+  if (absl::StatusOr<Geometry> check = GeometryFromHeader(header, g.segment_bytes); !check.ok()) {
+    return absl::InternalError(absl::StrCat(
+        "shmkv planned a store its own openers would refuse (", check.status().message(),
+        "); change capacity_bytes or max_value_size and report this as a bug"));
+  }
   return g;
+}
+
+uint64_t RandomHashSeed() {
+  uint64_t seed = 0;
+  if (getrandom(&seed, sizeof(seed), 0) == static_cast<ssize_t>(sizeof(seed))) return seed;
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (static_cast<uint64_t>(now.tv_nsec) << 32) ^ static_cast<uint64_t>(now.tv_sec) ^
+         (static_cast<uint64_t>(getpid()) * 0x9e3779b97f4a7c15ull);
 }
 
 absl::StatusOr<Geometry> GeometryFromHeader(const Header& h, uint64_t real_size) {
@@ -110,6 +134,7 @@ absl::StatusOr<Geometry> GeometryFromHeader(const Header& h, uint64_t real_size)
   g.max_value_size = h.max_value_size;
   g.evict = h.evict != 0;
   g.default_ttl_ms = h.default_ttl_ms;
+  g.hash_seed = h.hash_seed;
   auto corrupt = [&](const std::string& what) {
     return absl::DataLossError(
         absl::StrCat("the store header is corrupt (", what,
@@ -152,6 +177,7 @@ void WriteGeometry(const Geometry& g, Header* h) {
   h->max_value_size = g.max_value_size;
   h->evict = g.evict ? 1 : 0;
   h->default_ttl_ms = g.default_ttl_ms;
+  h->hash_seed = g.hash_seed;
 }
 
 }  // namespace shmkv::internal

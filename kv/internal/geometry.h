@@ -25,6 +25,10 @@ struct Geometry {
   uint32_t max_value_size = 0;
   bool evict = true;
   int64_t default_ttl_ms = 0;
+  // Seeds every key hash (Hash64(key, size, hash_seed)): chosen at random
+  // when a store is created, so nobody can craft keys that pile into one
+  // stripe and probe run. PlanGeometry leaves it 0; the creator draws it.
+  uint64_t hash_seed = 0;
 
   uint64_t capacity() const { return stripe_arena_bytes * stripe_count; }
   uint64_t max_record_bytes() const { return RecordBytes(max_key_size, max_value_size); }
@@ -32,7 +36,12 @@ struct Geometry {
 
 // The geometry a new store gets from `options`, or InvalidArgument /
 // ResourceExhausted saying which option to change.
+// The result passes GeometryFromHeader (the check every opener makes), so a
+// store built from it is one that every other process accepts.
 absl::StatusOr<Geometry> PlanGeometry(const Options& options);
+
+// A random hash seed (getrandom; never fails, falls back to the clock and pid).
+uint64_t RandomHashSeed();
 
 // Checks that a geometry read from a header is self-consistent and fits in a
 // segment of `real_size` bytes; FailedPrecondition/DataLoss otherwise.

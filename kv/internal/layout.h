@@ -1,4 +1,4 @@
-// The shared segment's layout, version 2. doc/layout.md is the full spec;
+// The shared segment's layout, version 3. doc/layout.md is the full spec;
 // the rules that matter when reading this file:
 //
 //  * Segment = Header (one 4 KiB page) | Stripe[stripe_count] |
@@ -32,9 +32,10 @@
 namespace shmkv::internal {
 
 inline constexpr uint64_t kMagic = 0x315654534b4d4853ull;  // "SHMKSTV1" little-endian
-inline constexpr uint32_t kLayoutVersion = 2;
+inline constexpr uint32_t kLayoutVersion = 3;
 inline constexpr uint32_t kByteOrderMark = 0x01020304;
-inline constexpr uint32_t kReady = 0x52454459;  // Header::init_state once built
+inline constexpr uint32_t kReady = 0x52454459;      // Header::init_state once built
+inline constexpr uint32_t kDestroyed = 0x44455354;  // Header::destroyed before IPC_RMID
 inline constexpr size_t kHeaderRegionBytes = 4096;
 inline constexpr size_t kUnit = 8;  // record alignment, and the unit of index slot offsets
 inline constexpr size_t kNamePathBytes = 256;
@@ -78,10 +79,11 @@ struct Header {
   char name_path[kNamePathBytes];  // ftok path, NUL-terminated; empty when named by key
   int32_t sem_id;                  // the store's semaphore set at creation
   uint32_t segment_flags;          // kHugePages when created with SHM_HUGETLB
+  uint64_t hash_seed;              // random per store: seeds every key hash
   uint64_t header_checksum;        // Hash64 of the bytes before this field
   // ---- mutable ----
   uint32_t init_state;  // kReady once the creator finished
-  uint32_t reserved1;
+  uint32_t destroyed;   // kDestroyed once Destroy ran: every operation fails
 };
 
 // One lock stripe. Everything below the mutex is guarded by it.
@@ -152,7 +154,7 @@ struct EntryHeader {
 #pragma pack(pop)
 
 inline constexpr size_t kEntryHeaderBytes = sizeof(EntryHeader);
-static_assert(kEntryHeaderBytes == 28, "layout v2 entry header is 28 bytes");
+static_assert(kEntryHeaderBytes == 28, "the entry header is 28 bytes");
 static_assert(sizeof(Header) <= kHeaderRegionBytes, "header must fit its page");
 static_assert(offsetof(Header, header_checksum) % 8 == 0, "checksum alignment");
 

@@ -25,11 +25,23 @@ std::string DescribeSegment(const StoreName& name, int shm_id, const platform::S
 
 absl::Status CheckOwner(const StoreName& name, int shm_id, const platform::SegmentStat& st,
                         bool allow_foreign_owner, absl::string_view remedy) {
+  // Only the creator uid is trusted: the creator may IPC_SET the owner uid
+  // to anyone, so an owner uid equal to ours proves nothing.
   const uid_t me = geteuid();
-  if (allow_foreign_owner || st.owner_uid == me || st.creator_uid == me) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat(
-      DescribeSegment(name, shm_id, st), " belongs to uid ", st.owner_uid, " (created by uid ",
-      st.creator_uid, "), not to this user (uid ", me, "); ", remedy));
+  if (allow_foreign_owner || st.creator_uid == me) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat(DescribeSegment(name, shm_id, st), " was created by uid ", st.creator_uid,
+                   " (owner uid ", st.owner_uid, "), not by this user (uid ", me, "); ", remedy));
+}
+
+absl::Status CheckSemaphoreOwner(const StoreName& name, int sem_id, const platform::SemStat& st,
+                                 bool allow_foreign_owner, absl::string_view remedy) {
+  const uid_t me = geteuid();
+  if (allow_foreign_owner || st.creator_uid == me) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("the semaphore set at ", name.ToString(),
+                                                  " (sem id ", sem_id, ") was created by uid ",
+                                                  st.creator_uid, " (owner uid ", st.owner_uid,
+                                                  "), not by this user (uid ", me, "); ", remedy));
 }
 
 }  // namespace shmkv::internal

@@ -31,13 +31,18 @@ HeaderProbe ProbeHeader(const void* base, uint64_t segment_bytes);
 // the subject of messages about a segment.
 std::string DescribeSegment(const StoreName& name, int shm_id, const platform::SegmentStat& st);
 
-// OK when this process's effective uid owns or created the segment, or when
-// allow_foreign_owner: anyone who may create segments can squat a key, so a
-// segment someone else made is not trusted by default. Otherwise
-// PermissionDenied naming both uids, followed by `remedy` (what to set to
-// proceed anyway).
+// OK when this process's effective uid created the segment (shm_perm.cuid,
+// which nobody can change; the owner uid can be set to anyone by the
+// creator, so it proves nothing), or when allow_foreign_owner: anyone who may
+// create segments can squat a key, so a segment someone else made is not
+// trusted by default. Otherwise PermissionDenied naming the uids, followed by
+// `remedy` (what to set to proceed anyway).
 absl::Status CheckOwner(const StoreName& name, int shm_id, const platform::SegmentStat& st,
                         bool allow_foreign_owner, absl::string_view remedy);
+// The same rule for the store's semaphore set (sem_perm.cuid): whoever
+// created the set controls the store-wide lock.
+absl::Status CheckSemaphoreOwner(const StoreName& name, int sem_id, const platform::SemStat& st,
+                                 bool allow_foreign_owner, absl::string_view remedy);
 
 }  // namespace shmkv::internal
 

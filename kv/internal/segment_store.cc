@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstring>
+#include <exception>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -23,6 +26,34 @@ Header* HeaderOf(char* base) { return reinterpret_cast<Header*>(base); }
 
 absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
 
+// now + ms, saturated at the largest expiry (an absurdly long TTL or lease
+// means "as late as can be", never a negative time that is already past).
+int64_t AddMillis(int64_t now, int64_t ms) {
+  int64_t sum;
+  if (__builtin_add_overflow(now, ms, &sum)) return ms > 0 ? INT64_MAX : INT64_MIN;
+  return sum;
+}
+
+absl::Status DestroyedError() {
+  return absl::FailedPreconditionError(
+      "store was destroyed; open it again (kOpenOrCreate or kAttach) to use the store now at "
+      "its name");
+}
+
+// Runs the user's compute function; an exception becomes a status (no
+// exception leaves the API).
+absl::StatusOr<std::string> RunCompute(absl::FunctionRef<absl::StatusOr<std::string>()> compute) {
+  try {
+    return compute();
+  } catch (const std::exception& e) {
+    return absl::UnknownError(absl::StrCat("the compute function threw an exception (", e.what(),
+                                           "); nothing was stored — fix the function"));
+  } catch (...) {
+    return absl::UnknownError(
+        "the compute function threw an exception; nothing was stored — fix the function");
+  }
+}
+
 // Parses a counter's decimal text; false if it is not an int64.
 bool ParseCounter(const char* data, size_t size, int64_t* out) {
   if (size == 0 || size > 20) return false;
@@ -34,7 +65,11 @@ bool ParseCounter(const char* data, size_t size, int64_t* out) {
 absl::Status InitializeImage(char* base, const Geometry& geometry, const CreatorRecord& creator) {
   Header* h = HeaderOf(base);
   std::memset(h, 0, sizeof(Header));
-  h->magic = kMagic;
+  // The magic first: a segment without it was abandoned before its creator
+  // wrote anything, so its header page is all zero (how Open tells it from a
+  // foreign segment). The fence keeps later stores from moving before it.
+  Publish(&h->magic, kMagic);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   h->layout_version = kLayoutVersion;
   h->byte_order_mark = kByteOrderMark;
   h->abi = CurrentAbi();
@@ -62,6 +97,8 @@ absl::Status InitializeImage(char* base, const Geometry& geometry, const Creator
   return absl::OkStatus();
 }
 
+void MarkImageDestroyed(char* base) { Publish(&HeaderOf(base)->destroyed, kDestroyed); }
+
 absl::StatusOr<Geometry> ValidateImage(const char* base, uint64_t real_size,
                                        const std::string& describe) {
   if (real_size < kHeaderRegionBytes) {
@@ -87,6 +124,10 @@ absl::StatusOr<Geometry> ValidateImage(const char* base, uint64_t real_size,
         " bytes, pthread_mutex_t ", h.abi.mutex_size, " bytes, header ", h.abi.header_size,
         ", stripe ", h.abi.stripe_size, "; this build: ", abi.pointer_size, ", ", abi.mutex_size,
         ", ", abi.header_size, ", ", abi.stripe_size, "); open it with a matching build"));
+  }
+  if (LoadOnce(&h.destroyed) == kDestroyed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        describe, " was destroyed (it is being removed); open the name again in a moment"));
   }
   if (LoadOnce(&h.init_state) != kReady) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -192,12 +233,34 @@ absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
   }
   Publish(&s->holder_pid, static_cast<int32_t>(platform::CurrentPid()));
   guard->Hold(s);
+  // Checked under the lock: an operation that gets the lock after Destroy
+  // marked the segment must not report a write nobody will see.
+  if (absl::Status st = CheckNotDestroyed(); !st.ok()) {
+    guard->Release();
+    return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::CheckNotDestroyed() const {
+  if (LoadOnce(&HeaderOf(base_)->destroyed) == kDestroyed) return DestroyedError();
   return absl::OkStatus();
 }
 
 absl::Status SegmentStore::LockStoreWide() {
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
   if (sem_id_ < 0) return absl::OkStatus();
-  return platform::SemLock(sem_id_, options_.lock_timeout);
+  absl::Status s = platform::SemLock(sem_id_, options_.lock_timeout);
+  if (!s.ok()) {
+    // Destroy marks the segment before it removes the set we waited on.
+    if (absl::Status d = CheckNotDestroyed(); !d.ok()) return d;
+    return s;
+  }
+  if (absl::Status d = CheckNotDestroyed(); !d.ok()) {
+    platform::SemUnlock(sem_id_);
+    return d;
+  }
+  return absl::OkStatus();
 }
 
 void SegmentStore::UnlockStoreWide() {
@@ -232,7 +295,7 @@ absl::StatusOr<int64_t> SegmentStore::ExpiryFor(absl::Duration ttl) const {
                        ? geometry_.default_ttl_ms
                        : std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl));
   if (ttl_ms == 0) return 0;
-  return clock_->NowMillis() + ttl_ms;
+  return AddMillis(clock_->NowMillis(), ttl_ms);
 }
 
 absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryMeta* meta) {
@@ -245,7 +308,7 @@ absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryM
 
 absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access, bool find) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  access->hash = Hash64(key.data(), key.size());
+  access->hash = Hash64(key.data(), key.size(), geometry_.hash_seed);
   access->view = &StripeFor(access->hash);
   if (find) access->view->PrefetchHome(access->hash);
   if (absl::Status s = Lock(*access->view, &access->guard); !s.ok()) return s;
@@ -382,6 +445,12 @@ absl::Status SegmentStore::Touch(absl::string_view key, absl::Duration ttl) {
 absl::Status SegmentStore::Delete(absl::string_view key) {
   KeyAccess access;
   if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  if (access.found.entry != nullptr && (access.found.header.bits & kLease)) {
+    // A GetOrCompute is computing this key: deleting cancels its lease, so
+    // the value it computes from what was there before is not stored.
+    if (absl::Status s = access.view->Remove(access.found, /*expired=*/false); !s.ok()) return s;
+    return NotFoundKey();
+  }
   if (!Visible(access)) return NotFoundKey();
   return access.view->Remove(access.found, /*expired=*/false);
 }
@@ -393,7 +462,10 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
       options.wait_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("lease and wait timeouts must be positive");
   }
-  const absl::Time give_up = absl::Now() + options.wait_timeout;
+  // What would make the final store fail is refused before anyone waits on
+  // this call's lease.
+  if (absl::StatusOr<int64_t> ttl = ExpiryFor(options.write.ttl); !ttl.ok()) return ttl.status();
+  const absl::Duration give_up = platform::MonotonicNow() + options.wait_timeout;
   absl::Duration backoff = absl::Microseconds(50);
   uint64_t lease_version = 0;
   for (;;) {
@@ -422,15 +494,15 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
         const int64_t now = access.now >= 0 ? access.now : clock_->NowMillis();
         NewRecord lease{
             key, absl::string_view(reinterpret_cast<const char*>(&pid), sizeof(pid)),
-            now + std::max<int64_t>(1, absl::ToInt64Milliseconds(options.lease_timeout)), 0,
-            kLease};
+            AddMillis(now, std::max<int64_t>(1, absl::ToInt64Milliseconds(options.lease_timeout))),
+            0, kLease};
         absl::StatusOr<uint64_t> written = access.view->Write(lease, access.hash, *clock_);
         if (!written.ok()) return written.status();
         lease_version = *written;
         break;
       }
     }
-    if (absl::Now() >= give_up) {
+    if (platform::MonotonicNow() >= give_up) {
       return absl::DeadlineExceededError(absl::StrCat(
           "waited ", absl::FormatDuration(options.wait_timeout),
           " for another process to compute this key; raise wait_timeout or check that process"));
@@ -439,20 +511,65 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
     backoff = std::min(backoff * 2, absl::Milliseconds(5));
   }
 
-  absl::StatusOr<std::string> value = compute();
+  absl::StatusOr<std::string> value = RunCompute(compute);
   if (!value.ok()) {
     // Drop our lease so a waiter takes over at once.
-    KeyAccess access;
-    if (Access(key, &access).ok() && access.found.entry != nullptr &&
-        access.found.header.version == lease_version) {
-      (void)access.view->Remove(access.found, /*expired=*/false);
-    }
+    ReleaseLease(key, lease_version);
     return value.status();
   }
-  WriteOptions write = options.write;
-  write.condition = WriteCondition::kAlways;
-  if (absl::Status s = Put(key, *value, write, nullptr); !s.ok()) return s;
+  if (absl::Status s = StoreComputed(key, *value, options.write, lease_version); !s.ok()) return s;
   return value;
+}
+
+void SegmentStore::ReleaseLease(absl::string_view key, uint64_t lease_version) {
+  KeyAccess access;
+  if (!Access(key, &access).ok()) return;
+  const Located& found = access.found;
+  if (found.entry != nullptr && (found.header.bits & kLease) &&
+      found.header.version == lease_version) {
+    (void)access.view->Remove(found, /*expired=*/false);
+  }
+}
+
+absl::Status SegmentStore::StoreComputed(absl::string_view key, absl::string_view value,
+                                         const WriteOptions& write, uint64_t lease_version) {
+  absl::Status refused;
+  if (value.size() > geometry_.max_value_size) {
+    refused = absl::ResourceExhaustedError(
+        absl::StrCat("the computed value of ", value.size(),
+                     " bytes is over this store's maximum of ", geometry_.max_value_size,
+                     " bytes; nothing was stored — compute smaller values or create "
+                     "the store with a larger max value size"));
+  }
+  absl::StatusOr<int64_t> expires = ExpiryFor(write.ttl);
+  if (refused.ok() && !expires.ok()) refused = expires.status();
+  if (!refused.ok()) {
+    ReleaseLease(key, lease_version);
+    return refused;
+  }
+  KeyAccess access;
+  if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  const Located& found = access.found;
+  // A lease with another version (taken over after ours expired), a value
+  // someone wrote meanwhile, or no entry (deleted, cleared): all newer than
+  // what we computed, which is then returned but not stored.
+  if (found.entry == nullptr || !(found.header.bits & kLease) ||
+      found.header.version != lease_version) {
+    return absl::OkStatus();
+  }
+  NewRecord record{key, value, *expires, write.flags, 0};
+  absl::StatusOr<uint64_t> written = access.view->Write(record, access.hash, *clock_);
+  if (!written.ok()) {
+    // Making room may have moved the lease: find it again to drop it.
+    absl::StatusOr<Located> lease = access.view->Find(key, access.hash);
+    if (lease.ok() && lease->entry != nullptr && (lease->header.bits & kLease) &&
+        lease->header.version == lease_version) {
+      (void)access.view->Remove(*lease, /*expired=*/false);
+    }
+    return written.status();
+  }
+  ++access.view->stripe()->puts;
+  return absl::OkStatus();
 }
 
 absl::Status SegmentStore::ForEach(
@@ -513,7 +630,8 @@ absl::StatusOr<uint64_t> SegmentStore::FlushExpired() {
     });
     if (!walk.ok()) return walk;
     for (const std::string& key : expired) {
-      absl::StatusOr<Located> found = view.Find(key, Hash64(key.data(), key.size()));
+      absl::StatusOr<Located> found =
+          view.Find(key, Hash64(key.data(), key.size(), geometry_.hash_seed));
       if (!found.ok()) return found.status();
       if (found->entry == nullptr) continue;
       if (absl::Status s = view.Remove(*found, /*expired=*/true); !s.ok()) return s;
@@ -524,12 +642,14 @@ absl::StatusOr<uint64_t> SegmentStore::FlushExpired() {
 }
 
 absl::StatusOr<uint64_t> SegmentStore::Size() {
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
   uint64_t items = 0;
   for (StripeView& view : stripes_) items += LoadOnce(&view.stripe()->live_items);
   return items;
 }
 
 absl::StatusOr<StoreStats> SegmentStore::Stats() {
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
   StoreStats st;
   for (StripeView& view : stripes_) {
     const Stripe* s = view.stripe();
@@ -555,6 +675,7 @@ absl::StatusOr<StoreStats> SegmentStore::Stats() {
 }
 
 absl::StatusOr<StoreInfo> SegmentStore::Info() {
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
   Header h;
   std::memcpy(&h, base_, sizeof(h));
   StoreInfo info;
@@ -596,6 +717,7 @@ absl::StatusOr<StoreInfo> SegmentStore::Info() {
     }
     info.warnings = platform::PersistenceWarnings(info.owner_uid);
   }
+  info.warnings.insert(info.warnings.end(), warnings_.begin(), warnings_.end());
   return info;
 }
 
@@ -618,12 +740,18 @@ absl::StatusOr<CheckReport> SegmentStore::Check(bool repair) {
     if (problems.empty()) continue;
     report.problems.insert(report.problems.end(), problems.begin(), problems.end());
     if (repair) {
+      const uint64_t live_before = LoadOnce(&view.stripe()->live_items);
       RebuildReport rebuilt = view.Rebuild();
       report.repairs.push_back(absl::StrCat(
           "stripe ", view.index(), ": rebuilt the index from the log (", rebuilt.live_entries,
           " live entries kept, ", rebuilt.duplicates_dropped, " stale duplicates dropped)"));
       report.repairs.insert(report.repairs.end(), rebuilt.notes.begin(), rebuilt.notes.end());
-      if (rebuilt.bytes_dropped > 0) ++report.entries_dropped;
+      // Entries lost: what the stripe held before the repair and not after
+      // (an unreadable log suffix takes every entry in it), or, if its
+      // counters were wrong too, at least those the rebuild dropped itself.
+      report.entries_dropped +=
+          std::max(rebuilt.entries_dropped,
+                   live_before > rebuilt.live_entries ? live_before - rebuilt.live_entries : 0);
     }
   }
   UnlockStoreWide();

@@ -35,6 +35,11 @@ struct CreatorRecord {
 // memory); the header's init_state becomes kReady last.
 absl::Status InitializeImage(char* base, const Geometry& geometry, const CreatorRecord& creator);
 
+// Marks the image destroyed (Header::destroyed): every later operation of
+// every process attached to it fails with FailedPrecondition. Store::Destroy
+// does this before IPC_RMID.
+void MarkImageDestroyed(char* base);
+
 // Checks an existing image's header (magic, version, ABI, checksum,
 // geometry) against the `real_size` bytes actually mapped.
 absl::StatusOr<Geometry> ValidateImage(const char* base, uint64_t real_size,
@@ -72,6 +77,9 @@ class SegmentStore final : public Store {
 
   // Maps in every page of the segment for this process (Options::populate).
   void PopulatePages();
+  const Geometry& geometry() const { return geometry_; }
+  // A sentence Info() reports in StoreInfo::warnings from now on.
+  void AddWarning(std::string warning) { warnings_.push_back(std::move(warning)); }
 
  private:
   class StripeGuard;
@@ -89,6 +97,15 @@ class SegmentStore final : public Store {
   bool Expired(const Located& found, int64_t* now) const;
   absl::Status LockStoreWide();
   void UnlockStoreWide();
+  // FailedPrecondition once Store::Destroy marked the segment.
+  absl::Status CheckNotDestroyed() const;
+  // Stores a GetOrCompute result if the key still holds this call's lease
+  // (`lease_version`); anything else there is newer and stays. Releases the
+  // lease when the value cannot be stored.
+  absl::Status StoreComputed(absl::string_view key, absl::string_view value,
+                             const WriteOptions& write, uint64_t lease_version);
+  // Removes the key's entry if it is still this call's lease.
+  void ReleaseLease(absl::string_view key, uint64_t lease_version);
 
   char* base_;
   Geometry geometry_;
@@ -97,6 +114,7 @@ class SegmentStore final : public Store {
   const Clock* clock_;
   std::function<void()> release_;
   std::vector<StripeView> stripes_;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace shmkv::internal

@@ -23,8 +23,8 @@ const char* KeyBytes(const EntryHeader* entry) {
   return reinterpret_cast<const char*>(entry) + kEntryHeaderBytes;
 }
 
-uint64_t KeyHash(const EntryHeader* entry, const EntryHeader& h) {
-  return Hash64(KeyBytes(entry), h.key_size);
+uint64_t KeyHash(const EntryHeader* entry, const EntryHeader& h, uint64_t seed) {
+  return Hash64(KeyBytes(entry), h.key_size, seed);
 }
 
 bool Expired(const EntryHeader& h, int64_t* now, const Clock& clock) {
@@ -167,7 +167,7 @@ absl::Status StripeView::DeleteSlot(IndexSlot* slot) {
     EntryHeader h;
     EntryHeader* entry = Resolve(moving, &h);
     if (entry == nullptr) return Corrupt(index_, "an index slot points at a bad record");
-    const uint32_t home = IndexHome(KeyHash(entry, h), slot_count);
+    const uint32_t home = IndexHome(KeyHash(entry, h, geometry_.hash_seed), slot_count);
     const uint32_t from_home = (j + slot_count - home) % slot_count;
     const uint32_t from_hole = (j + slot_count - hole) % slot_count;
     if (from_home >= from_hole) {
@@ -267,6 +267,16 @@ absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
     if (!advanced.ok()) return advanced.status();
     reclaimed += *advanced;
   }
+  if (geometry_.evict) {
+    // Three laps freed nothing: every record the tail reached was a
+    // GetOrCompute lease (never evicted while its computation runs).
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "no room in stripe ", index_, " of ", geometry_.stripe_count, " (", stripe_->index_entries,
+        " index entries, ", stripe_->live_record_bytes, " of ", size,
+        " bytes in use) after three laps of its log: what it holds is GetOrCompute leases of "
+        "computations still running; retry when they finish, or create the store with a larger "
+        "capacity or expected_items"));
+  }
   return absl::ResourceExhaustedError(absl::StrCat(
       "the store is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
       stripe_->live_record_bytes, " of ", size,
@@ -298,7 +308,7 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
     // forward (compaction) reaches them within a lap without losing it.
     const bool crowded = stripe_->live_record_bytes + wanted > size / 16 * 15 || IndexCrowded();
     const bool second_chance = lease || (h.bits & kReferenced) || !geometry_.evict || !crowded;
-    const uint64_t hash = KeyHash(entry, h);
+    const uint64_t hash = KeyHash(entry, h, geometry_.hash_seed);
     if (!expired && second_chance) {
       uint64_t head_to_end = size - head % size;
       uint64_t need = head_to_end < bytes ? head_to_end + bytes : bytes;
@@ -443,14 +453,19 @@ RebuildReport StripeView::Rebuild() {
     if (h.state != kLive) return true;
     const uint64_t bytes = SizeOf(h);
     const absl::string_view key(KeyBytes(entry), h.key_size);
-    const uint64_t hash = KeyHash(entry, h);
+    const uint64_t hash = KeyHash(entry, h, geometry_.hash_seed);
     max_version = std::max(max_version, h.version);
     stripe_->largest_record = std::max(stripe_->largest_record, bytes);
     absl::StatusOr<Located> old = Find(key, hash);
-    if (!old.ok() || (old->entry == nullptr && IndexCrowded())) {
+    if (!old.ok() || (old->entry == nullptr && (IndexCrowded() || old->slot == nullptr))) {
+      // (A missing slot means no empty slot: only a process writing the
+      // index without the lock can cause that while we rebuild it.)
       Publish(&entry->state, static_cast<uint8_t>(kDead));
+      ++report.entries_dropped;
       report.notes.push_back(absl::StrCat("stripe ", index_, ": dropped an entry: ",
-                                          old.ok() ? "the index is full" : old.status().message()));
+                                          !old.ok()              ? old.status().message()
+                                          : old->slot == nullptr ? "the index has no empty slot"
+                                                                 : "the index is full"));
     } else if (old->entry == nullptr) {
       Publish(old->slot, SlotFor(entry, hash));
       Account(h, +1);
@@ -500,7 +515,7 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
         live_bytes += RecordBytes(h.key_size, h.value_size);
         in_log.insert(entry);
         const absl::string_view key(KeyBytes(entry), h.key_size);
-        absl::StatusOr<Located> found = Find(key, KeyHash(entry, h));
+        absl::StatusOr<Located> found = Find(key, KeyHash(entry, h, geometry_.hash_seed));
         if (!found.ok()) {
           problem(std::string(found.status().message()));
           index_broken = true;

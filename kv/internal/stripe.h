@@ -42,7 +42,8 @@ struct NewRecord {
 struct RebuildReport {
   uint64_t live_entries = 0;
   uint64_t duplicates_dropped = 0;
-  uint64_t bytes_dropped = 0;  // unparseable log suffix
+  uint64_t entries_dropped = 0;  // live entries marked dead (no room in the index)
+  uint64_t bytes_dropped = 0;    // unparseable log suffix
   std::vector<std::string> notes;
 };
 

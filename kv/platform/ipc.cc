@@ -307,7 +307,10 @@ absl::StatusOr<int> SemLookup(key_t key) {
 
 absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bool* created) {
   *created = false;
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // A set removed between our semget and our use of it was removed by its
+  // holder (a Destroy, an opener that gave up): look again, for up to `wait`.
+  const absl::Duration give_up = MonotonicNow() + wait;
+  for (int attempt = 0; attempt < 2 || MonotonicNow() < give_up; ++attempt) {
     int id = semget(key, 1, IPC_CREAT | IPC_EXCL | (mode & 0777));
     if (id >= 0) {
       // New sets start at 0 with sem_otime == 0. The first semop (to 1,
@@ -358,8 +361,8 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bo
           " semaphores, so it is not a shmkv store's; pick another key or remove it (ipcrm -s ",
           *existing, ")"));
     }
-    absl::Time deadline = absl::Now() + wait;
-    while (SemInitialised(*existing) == 0 && absl::Now() < deadline) {
+    const absl::Duration deadline = MonotonicNow() + wait;
+    while (SemInitialised(*existing) == 0 && MonotonicNow() < deadline) {
       absl::SleepFor(absl::Milliseconds(1));
     }
     const int state = SemInitialised(*existing);
@@ -373,16 +376,20 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bo
                                              " keeps being re-created; try again"));
 }
 
-absl::Status SemLock(int sem_id, absl::Duration timeout) {
+absl::Status SemLock(int sem_id, absl::Duration timeout, bool* removed) {
+  if (removed != nullptr) *removed = false;
   sembuf op = {0, -1, SEM_UNDO};
-  absl::Time deadline = absl::Now() + timeout;
+  // semtimedop takes a relative timeout; what is left of it after an EINTR
+  // is measured on CLOCK_MONOTONIC, which no wall-clock step moves.
+  const absl::Duration deadline = MonotonicNow() + timeout;
   for (;;) {
-    absl::Duration left = deadline - absl::Now();
+    absl::Duration left = deadline - MonotonicNow();
     if (left < absl::ZeroDuration()) left = absl::ZeroDuration();
     timespec ts = absl::ToTimespec(left);
     if (semtimedop(sem_id, &op, 1, &ts) == 0) return absl::OkStatus();
     int err = errno;
     if (err == EINTR) continue;
+    if ((err == EIDRM || err == EINVAL) && removed != nullptr) *removed = true;
     if (err == EAGAIN) {
       return absl::UnavailableError(absl::StrCat("timed out after ", absl::FormatDuration(timeout),
                                                  " waiting for the store-wide lock (semaphore id ",
@@ -411,5 +418,32 @@ absl::Status SemRemove(int sem_id) {
 }
 
 pid_t SemLastPid(int sem_id) { return semctl(sem_id, 0, GETPID); }
+
+absl::StatusOr<SemStat> SemStatus(int sem_id) {
+  semid_ds ds;
+  if (semctl(sem_id, 0, IPC_STAT, &ds) != 0) {
+    const int err = errno;
+    if (err == EACCES) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("no permission to inspect semaphore set id ", sem_id, " (see ipcs -s)"));
+    }
+    if (err == EINVAL || err == EIDRM) {
+      return absl::NotFoundError(absl::StrCat("semaphore set id ", sem_id, " no longer exists"));
+    }
+    return absl::InternalError(
+        absl::StrCat("semctl(IPC_STAT) on semaphore set id ", sem_id, ": ", Errno(err)));
+  }
+  SemStat st;
+  st.owner_uid = ds.sem_perm.uid;
+  st.creator_uid = ds.sem_perm.cuid;
+  st.mode = ds.sem_perm.mode & 0777;
+  return st;
+}
+
+absl::Duration MonotonicNow() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return absl::DurationFromTimespec(now);
+}
 
 }  // namespace shmkv::platform

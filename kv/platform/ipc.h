@@ -68,11 +68,24 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bo
 // NotFound if no set exists at the key.
 absl::StatusOr<int> SemLookup(key_t key);
 // Unavailable on timeout or when the set is removed while waiting (EIDRM).
-absl::Status SemLock(int sem_id, absl::Duration timeout);
+// The timeout runs on CLOCK_MONOTONIC. `*removed` (if given) tells the two
+// apart: true when the set no longer exists (its holder removed it).
+absl::Status SemLock(int sem_id, absl::Duration timeout, bool* removed = nullptr);
 void SemUnlock(int sem_id);
 absl::Status SemRemove(int sem_id);
 // The pid of the last process that operated on the set (for messages).
 pid_t SemLastPid(int sem_id);
+
+struct SemStat {
+  uid_t owner_uid = 0, creator_uid = 0;  // the owner may be changed by IPC_SET; the creator not
+  int mode = 0;
+};
+// NotFound when the set is gone, PermissionDenied when its mode denies us.
+absl::StatusOr<SemStat> SemStatus(int sem_id);
+
+// Time since an arbitrary fixed point on CLOCK_MONOTONIC: for deadlines
+// that a wall-clock step must not move.
+absl::Duration MonotonicNow();
 
 // Reads /proc/sys/kernel/<name> (e.g. "shmmax"); empty if unreadable.
 std::string ReadKernelSetting(const std::string& name);

@@ -3,6 +3,18 @@
 #include <errno.h>
 #include <time.h>
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHMKV_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(SHMKV_TSAN)
+#define SHMKV_TSAN 1
+#endif
+#ifndef SHMKV_TSAN
+#define SHMKV_TSAN 0
+#endif
+
 namespace shmkv::platform {
 
 bool InitRobustMutex(pthread_mutex_t* mutex) {
@@ -52,13 +64,30 @@ LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout) {
     rc = pthread_mutex_trylock(mutex);
     if (rc != EBUSY) return FromCode(rc, true);
   }
+  // The deadline is on CLOCK_MONOTONIC (glibc 2.30+): a wall clock stepped
+  // by NTP or by hand neither ends the wait early nor stretches it.
   timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  timespec deadline = absl::ToTimespec(absl::TimeFromTimespec(now) - absl::UnixEpoch() + timeout);
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const absl::Duration deadline = absl::DurationFromTimespec(now) + timeout;
+#if SHMKV_TSAN
+  // ThreadSanitizer (clang 14) does not intercept pthread_mutex_clocklock,
+  // so it would report every unlock that follows one. Under it, poll with
+  // trylock against the same monotonic deadline.
   for (;;) {
-    rc = pthread_mutex_timedlock(mutex, &deadline);
+    rc = pthread_mutex_trylock(mutex);
+    if (rc != EBUSY) return FromCode(rc, true);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (absl::DurationFromTimespec(now) >= deadline) return LockResult::kTimedOut;
+    const timespec pause = {0, 100 * 1000};
+    nanosleep(&pause, nullptr);
+  }
+#else
+  const timespec until = absl::ToTimespec(deadline);
+  for (;;) {
+    rc = pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, &until);
     if (rc != EINTR) return FromCode(rc, true);
   }
+#endif
 }
 
 void UnlockRobustMutex(pthread_mutex_t* mutex) { pthread_mutex_unlock(mutex); }

@@ -1,0 +1,659 @@
+// Holes a close reading of the store found (issue 14), one test or more
+// each: who may open a store, single flight never writing stale data or
+// leaving a lease behind, saturated expiry arithmetic, abandoned creations,
+// geometry every opener accepts, the per-store hash seed, settings that
+// differ on kOpenOrCreate, and the integrity check's counts and messages.
+// Multi-process cases fork real processes; children report through their
+// exit status.
+#include <grp.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "kv/internal/geometry.h"
+#include "kv/internal/hash.h"
+#include "kv/internal/layout.h"
+#include "kv/platform/ipc.h"
+#include "shmkv/clock.h"
+#include "shmkv/options.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
+#include "tests/test_util.h"
+
+namespace shmkv {
+namespace {
+
+using ::shmkv::testutil::RunInChild;
+using ::shmkv::testutil::ScopedStore;
+using ::shmkv::testutil::SmallOptions;
+using ::shmkv::testutil::TestRng;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int64_t kStartMs = int64_t{1700000000000};
+constexpr uid_t kOtherUid = 65534;  // nobody
+
+std::string Read(Store& store, absl::string_view key) {
+  std::string v;
+  absl::Status s = store.Get(key, &v);
+  return s.ok() ? v : "<" + s.ToString() + ">";
+}
+
+// In a forked child: become kOtherUid for good.
+bool DropPrivileges() {
+  return setgroups(0, nullptr) == 0 && setresgid(kOtherUid, kOtherUid, kOtherUid) == 0 &&
+         setresuid(kOtherUid, kOtherUid, kOtherUid) == 0;
+}
+
+// ------------------------------------------------------ who may open ---
+
+// User B builds a valid store (mode 0666) at A's key and IPC_SETs its owner
+// to A: the owner uid is forgeable, the creator uid is not.
+TEST(Ownership, StoreWhoseOwnerWasSetToUsIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root, to run a child as another uid";
+  ScopedStore store;
+  const StoreName name = store.name();
+  const int rc = RunInChild([&] {
+    if (!DropPrivileges()) return 1;
+    Options o = SmallOptions();
+    o.mode = 0666;
+    auto s = Store::Open(name, o, OpenMode::kCreate);
+    CHILD_CHECK_OK(s, 2);
+    CHILD_CHECK_OK((*s)->Put("planted", "by another user"), 3);
+    shmid_ds ds;
+    const int shm_id = shmget(name.key(), 0, 0);
+    CHILD_CHECK(shm_id >= 0 && shmctl(shm_id, IPC_STAT, &ds) == 0, 4);
+    ds.shm_perm.uid = 0;
+    CHILD_CHECK(shmctl(shm_id, IPC_SET, &ds) == 0, 5);
+    semid_ds sds;
+    const int sem_id = semget(name.key(), 0, 0);
+    CHILD_CHECK(sem_id >= 0 && semctl(sem_id, 0, IPC_STAT, &sds) == 0, 6);
+    sds.sem_perm.uid = 0;
+    CHILD_CHECK(semctl(sem_id, 0, IPC_SET, &sds) == 0, 7);
+    return 0;
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
+
+  for (OpenMode mode : {OpenMode::kOpenOrCreate, OpenMode::kAttach}) {
+    auto refused = Store::Open(name, SmallOptions(), mode);
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+    EXPECT_THAT(std::string(refused.status().message()),
+                AllOf(HasSubstr(absl::StrCat("uid ", kOtherUid)), HasSubstr("uid 0"),
+                      HasSubstr("--allow-foreign-owner")));
+  }
+  Options trusting = SmallOptions();
+  trusting.allow_foreign_owner = true;
+  auto shared = Store::Open(name, trusting, OpenMode::kAttach);
+  ASSERT_OK(shared.status());
+  EXPECT_EQ(Read(**shared, "planted"), "by another user");
+}
+
+// B squats only the semaphore set at A's key (and sets its owner to A):
+// whoever created the set holds A's store-wide lock at will.
+TEST(Ownership, SemaphoreSetSquattedByAnotherUserIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root, to run a child as another uid";
+  ScopedStore store;
+  const key_t key = store.key();
+  const int rc = RunInChild([&] {
+    if (!DropPrivileges()) return 1;
+    bool created = false;
+    auto sem = platform::SemOpenOrCreate(key, 0666, absl::Seconds(2), &created);
+    CHILD_CHECK_OK(sem, 2);
+    semid_ds sds;
+    CHILD_CHECK(semctl(*sem, 0, IPC_STAT, &sds) == 0, 3);
+    sds.sem_perm.uid = 0;
+    CHILD_CHECK(semctl(*sem, 0, IPC_SET, &sds) == 0, 4);
+    return 0;
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
+  auto refused = Store::Open(store.name(), SmallOptions(), OpenMode::kOpenOrCreate);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              AllOf(HasSubstr("semaphore set"), HasSubstr(absl::StrCat("uid ", kOtherUid)),
+                    HasSubstr("--allow-foreign-owner")));
+  // Refusing created nothing.
+  EXPECT_LT(shmget(key, 0, 0), 0);
+}
+
+// ------------------------------------------------------- single flight ---
+
+// A write by another process while `compute` runs wins over the computed
+// value; the computing caller still gets its own value back.
+struct Interference {
+  const char* name;
+  // Runs in a child while the parent computes; returns the child's status.
+  std::function<int(Store&)> write;
+  std::string expected;  // what the store holds afterwards; "" = nothing
+};
+
+TEST(SingleFlight, AWriteDuringTheComputationIsNotOverwritten) {
+  const std::vector<Interference> cases = {
+      {"Put",
+       [](Store& s) {
+         CHILD_CHECK_OK(s.Put("k", "newer"), 1);
+         return 0;
+       },
+       "newer"},
+      {"Delete",
+       [](Store& s) {
+         CHILD_CHECK_CODE(s.Delete("k"), absl::StatusCode::kNotFound, 1);
+         return 0;
+       },
+       ""},
+      {"Add",
+       [](Store& s) {
+         CHILD_CHECK_OK(s.Add("k", "added"), 1);
+         return 0;
+       },
+       "added"},
+      {"Put then CompareAndSwap",
+       [](Store& s) {
+         uint64_t version = 0;
+         CHILD_CHECK_OK(s.Put("k", "first", {}, &version), 1);
+         CHILD_CHECK_OK(s.CompareAndSwap("k", version, "swapped"), 2);
+         return 0;
+       },
+       "swapped"},
+      {"Increment",
+       [](Store& s) {
+         CHILD_CHECK_OK(s.Increment("k", 5), 1);
+         return 0;
+       },
+       "5"},
+  };
+  for (const Interference& c : cases) {
+    SCOPED_TRACE(c.name);
+    ScopedStore store;
+    ASSERT_OK(store.Open());
+    Store& s = *store;
+    int child_rc = -1;
+    absl::StatusOr<std::string> got = s.GetOrCompute("k", [&]() -> absl::StatusOr<std::string> {
+      child_rc = RunInChild([&] { return c.write(s); });
+      return std::string("stale");
+    });
+    ASSERT_EQ(child_rc, 0) << testutil::DescribeExit(child_rc);
+    ASSERT_OK(got.status());
+    EXPECT_EQ(*got, "stale");
+    if (c.expected.empty()) {
+      std::string v;
+      EXPECT_TRUE(absl::IsNotFound(s.Get("k", &v))) << v;
+    } else {
+      EXPECT_EQ(Read(s, "k"), c.expected);
+    }
+  }
+}
+
+// A caller whose lease expired and was taken over must not overwrite its
+// successor's value (nor its successor's lease).
+TEST(SingleFlight, ExpiredLeaseDoesNotOverwriteItsSuccessor) {
+  ScopedStore store;
+  ManualClock clock(kStartMs);
+  Options o = SmallOptions();
+  o.clock = &clock;
+  ASSERT_OK(store.Open(o));
+  Store& s = *store;
+  GetOrComputeOptions g;
+  g.lease_timeout = absl::Seconds(1);
+  int child_rc = -1;
+  absl::StatusOr<std::string> got = s.GetOrCompute(
+      "k",
+      [&]() -> absl::StatusOr<std::string> {
+        clock.Advance(2000);  // our lease has expired
+        child_rc = RunInChild([&] {
+          auto r = s.GetOrCompute(
+              "k", [] { return absl::StatusOr<std::string>("successor"); }, g);
+          CHILD_CHECK_OK(r, 1);
+          CHILD_CHECK(*r == "successor", 2);
+          return 0;
+        });
+        return std::string("slow");
+      },
+      g);
+  ASSERT_EQ(child_rc, 0) << testutil::DescribeExit(child_rc);
+  ASSERT_OK(got.status());
+  EXPECT_EQ(*got, "slow");
+  EXPECT_EQ(Read(s, "k"), "successor");
+}
+
+// After a failed final store (or a throwing compute) the lease is gone: the
+// next caller computes at once instead of waiting out the lease.
+TEST(SingleFlight, LeaseIsReleasedWhenTheValueCannotBeStored) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  Store& s = *store;
+  GetOrComputeOptions impatient;
+  impatient.wait_timeout = absl::ZeroDuration();  // a left-over lease: DeadlineExceeded
+  impatient.lease_timeout = absl::Hours(1);
+  auto computes_again = [&](absl::string_view key) {
+    auto again = s.GetOrCompute(
+        key, [] { return absl::StatusOr<std::string>("fine"); }, impatient);
+    EXPECT_OK(again.status());
+    EXPECT_EQ(Read(s, key), "fine");
+  };
+
+  // A value over the store's maximum.
+  auto big = s.GetOrCompute(
+      "big", [] { return absl::StatusOr<std::string>(std::string(8192, 'x')); }, impatient);
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted) << big.status();
+  computes_again("big");
+
+  // A bad TTL for the value: refused before computing, no lease taken.
+  GetOrComputeOptions bad_ttl = impatient;
+  bad_ttl.write.ttl = -absl::Seconds(1);
+  bool computed = false;
+  auto ttl = s.GetOrCompute(
+      "ttl",
+      [&] {
+        computed = true;
+        return absl::StatusOr<std::string>("v");
+      },
+      bad_ttl);
+  EXPECT_EQ(ttl.status().code(), absl::StatusCode::kInvalidArgument) << ttl.status();
+  EXPECT_FALSE(computed);
+  computes_again("ttl");
+
+  // A compute function that throws: no exception leaves the API.
+  absl::StatusOr<std::string> thrown = absl::InternalError("not run");
+  EXPECT_NO_THROW(thrown = s.GetOrCompute(
+                      "throws",
+                      []() -> absl::StatusOr<std::string> { throw std::runtime_error("boom"); },
+                      impatient));
+  EXPECT_EQ(thrown.status().code(), absl::StatusCode::kUnknown) << thrown.status();
+  EXPECT_THAT(std::string(thrown.status().message()), HasSubstr("boom"));
+  computes_again("throws");
+
+  ASSERT_OK_AND_ASSIGN(StoreStats st, s.Stats());
+  EXPECT_EQ(st.index_entries, st.items) << "a lease was left behind";
+}
+
+TEST(SingleFlight, LeaseIsReleasedWhenANoEvictStripeIsFull) {
+  ScopedStore store;
+  Options o = SmallOptions();
+  o.capacity_bytes = 64 << 10;
+  o.lock_stripes = 1;
+  o.evict = false;
+  ASSERT_OK(store.Open(o));
+  Store& s = *store;
+  const std::string value(4000, 'v');
+  int stored = 0;
+  while (s.Put(absl::StrCat("fill", stored), value).ok()) ++stored;
+  ASSERT_GT(stored, 4);
+  GetOrComputeOptions impatient;
+  impatient.wait_timeout = absl::ZeroDuration();
+  impatient.lease_timeout = absl::Hours(1);
+  uint64_t leases_seen = 0;
+  auto full = s.GetOrCompute(
+      "late",
+      [&] {
+        auto st = s.Stats();
+        if (st.ok()) leases_seen = st->index_entries - st->items;
+        return absl::StatusOr<std::string>(value);
+      },
+      impatient);
+  ASSERT_EQ(leases_seen, 1u) << "the lease itself did not fit; the test needs another fill";
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted) << full.status();
+  // The lease is gone: the next caller is refused for room, not kept waiting.
+  auto again = s.GetOrCompute(
+      "late", [&] { return absl::StatusOr<std::string>(value); }, impatient);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kResourceExhausted) << again.status();
+  ASSERT_OK_AND_ASSIGN(StoreStats st, s.Stats());
+  EXPECT_EQ(st.index_entries, st.items) << "a lease was left behind";
+}
+
+// lease_timeout = InfiniteDuration must mean "never expires", not "born
+// expired" (now + INT64_MAX overflowed).
+TEST(SingleFlight, InfiniteLeaseTimeoutIsNotBornExpired) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  Store& s = *store;
+  GetOrComputeOptions forever;
+  forever.lease_timeout = absl::InfiniteDuration();
+  bool inner_ran = false;
+  absl::Status inner_status;
+  auto outer = s.GetOrCompute(
+      "k",
+      [&]() -> absl::StatusOr<std::string> {
+        // Our lease is live and we are alive: another caller must wait.
+        GetOrComputeOptions no_wait;
+        no_wait.wait_timeout = absl::ZeroDuration();
+        auto inner = s.GetOrCompute(
+            "k",
+            [&] {
+              inner_ran = true;
+              return absl::StatusOr<std::string>("inner");
+            },
+            no_wait);
+        inner_status = inner.status();
+        return std::string("outer");
+      },
+      forever);
+  ASSERT_OK(outer.status());
+  EXPECT_FALSE(inner_ran) << "the infinite lease was taken over as expired";
+  EXPECT_EQ(inner_status.code(), absl::StatusCode::kDeadlineExceeded) << inner_status;
+  EXPECT_EQ(Read(s, "k"), "outer");
+}
+
+TEST(Expiry, HugeTtlsSaturateInsteadOfOverflowing) {
+  ScopedStore store;
+  ManualClock clock(kStartMs);
+  Options o = SmallOptions();
+  o.clock = &clock;
+  ASSERT_OK(store.Open(o));
+  Store& s = *store;
+  for (int shift : {53, 62}) {
+    SCOPED_TRACE(absl::StrCat("TTL 2^", shift, " s"));
+    const absl::Duration ttl = absl::Seconds(int64_t{1} << shift);
+    const std::string key = absl::StrCat("k", shift);
+    WriteOptions w;
+    w.ttl = ttl;
+    ASSERT_OK(s.Put(key, "v", w));
+    std::string v;
+    EntryMeta meta;
+    ASSERT_OK(s.Get(key, &v, &meta));
+    EXPECT_GT(meta.expires_at_ms, kStartMs);
+    ASSERT_OK(s.Touch(key, ttl));
+    EXPECT_OK(s.Get(key, &v));
+    GetOrComputeOptions g;
+    g.write.ttl = ttl;
+    const std::string computed = absl::StrCat("c", shift);
+    ASSERT_OK(s.GetOrCompute(
+                   computed, [] { return absl::StatusOr<std::string>("x"); }, g)
+                  .status());
+    EXPECT_EQ(Read(s, computed), "x");
+  }
+  // The store's default TTL too.
+  ScopedStore other;
+  Options d = o;
+  d.default_ttl = absl::Seconds(int64_t{1} << 62);
+  ASSERT_OK(other.Open(d));
+  ASSERT_OK(other->Put("k", "v"));
+  EXPECT_EQ(Read(*other, "k"), "v");
+}
+
+// ------------------------------------------------------------ creation ---
+
+// What a creator killed between shmget and its first write leaves: an
+// all-zero segment (and a semaphore set), nobody attached, creator gone.
+void AbandonCreation(key_t key, uint64_t bytes) {
+  const int rc = RunInChild([&] {
+    bool created = false;
+    auto sem = platform::SemOpenOrCreate(key, 0600, absl::Seconds(2), &created);
+    CHILD_CHECK_OK(sem, 1);
+    CHILD_CHECK_OK(platform::SemLock(*sem, absl::Seconds(2)), 2);
+    CHILD_CHECK(shmget(key, bytes, IPC_CREAT | IPC_EXCL | 0600) >= 0, 3);
+    return 0;  // dies holding the lock: SEM_UNDO releases it
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
+}
+
+TEST(Creation, AnEmptySegmentLeftByADeadCreatorIsReplaced) {
+  ASSERT_OK_AND_ASSIGN(internal::Geometry planned, internal::PlanGeometry(SmallOptions()));
+  for (OpenMode mode : {OpenMode::kCreate, OpenMode::kOpenOrCreate}) {
+    SCOPED_TRACE(mode == OpenMode::kCreate ? "kCreate" : "kOpenOrCreate");
+    ScopedStore store;
+    AbandonCreation(store.key(), planned.segment_bytes);
+    auto attach = Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+    EXPECT_THAT(std::string(attach.status().message()), HasSubstr("died before writing it"));
+    ASSERT_OK(store.Open(SmallOptions(), mode));
+    ASSERT_OK(store->Put("k", "v"));
+    EXPECT_EQ(Read(*store, "k"), "v");
+  }
+}
+
+TEST(Creation, DestroyRemovesAnEmptySegmentLeftByADeadCreator) {
+  ScopedStore store;
+  AbandonCreation(store.key(), 3 * 4096);  // any size: the opener's options are unknown here
+  ASSERT_OK(Store::Destroy(store.name()));
+  EXPECT_LT(shmget(store.key(), 0, 0), 0);
+  EXPECT_LT(semget(store.key(), 0, 0), 0);
+}
+
+TEST(Creation, AnEmptySegmentOfSomeoneAliveIsLeftAlone) {
+  ASSERT_OK_AND_ASSIGN(internal::Geometry planned, internal::PlanGeometry(SmallOptions()));
+  ScopedStore store;
+  // Its creator (this process) is alive.
+  const int id = shmget(store.key(), planned.segment_bytes, IPC_CREAT | IPC_EXCL | 0600);
+  ASSERT_GE(id, 0);
+  auto open = Store::Open(store.name(), SmallOptions(), OpenMode::kOpenOrCreate);
+  EXPECT_EQ(open.status().code(), absl::StatusCode::kFailedPrecondition) << open.status();
+  auto create = Store::Open(store.name(), SmallOptions(), OpenMode::kCreate);
+  EXPECT_EQ(create.status().code(), absl::StatusCode::kAlreadyExists) << create.status();
+  EXPECT_EQ(Store::Destroy(store.name()).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(shmget(store.key(), 0, 0), id);
+}
+
+TEST(Creation, AnEmptySegmentOfAnotherSizeIsNotTakenForOurs) {
+  ASSERT_OK_AND_ASSIGN(internal::Geometry planned, internal::PlanGeometry(SmallOptions()));
+  ScopedStore store;
+  AbandonCreation(store.key(), planned.segment_bytes + 4096);
+  auto open = Store::Open(store.name(), SmallOptions(), OpenMode::kOpenOrCreate);
+  EXPECT_EQ(open.status().code(), absl::StatusCode::kFailedPrecondition) << open.status();
+}
+
+// ------------------------------------------------------------ geometry ---
+
+// The creator once chose the stripe count on the unrounded slice and then
+// rounded the slice below 4 maximal records: every other opener refused it.
+TEST(Geometry, TheCreatorsStoreIsAcceptedByASecondProcess) {
+  ScopedStore store;
+  Options o;
+  o.capacity_bytes = 8421696;
+  o.max_value_size = 1048588;
+  ASSERT_OK(store.Open(o, OpenMode::kCreate));
+  const StoreName name = store.name();
+  const int rc = RunInChild([&] {
+    CHILD_CHECK_OK(Store::Open(name, Options(), OpenMode::kAttach), 1);
+    return 0;
+  });
+  EXPECT_EQ(rc, 0) << testutil::DescribeExit(rc);
+}
+
+Options RandomOptions(TestRng& rng, uint64_t max_capacity) {
+  Options o;
+  o.capacity_bytes = rng.Uniform<uint64_t>(1024, max_capacity);
+  o.max_key_size = rng.Bernoulli(0.5) ? 4096 : rng.Uniform<size_t>(1, 4097);
+  o.max_value_size =
+      rng.Bernoulli(0.3) ? rng.Uniform<size_t>(0, 4096) : rng.Uniform<size_t>(0, size_t{2} << 20);
+  o.lock_stripes = static_cast<uint32_t>(rng.Uniform<uint64_t>(1, 300));
+  o.expected_items = rng.Bernoulli(0.5) ? 0 : rng.Uniform<size_t>(1, 200000);
+  o.evict = rng.Bernoulli(0.5);
+  o.default_ttl = absl::Milliseconds(rng.Uniform<int64_t>(0, 100000));
+  return o;
+}
+
+std::string Describe(const Options& o) {
+  return absl::StrCat("capacity_bytes=", o.capacity_bytes, " max_key_size=", o.max_key_size,
+                      " max_value_size=", o.max_value_size, " lock_stripes=", o.lock_stripes,
+                      " expected_items=", o.expected_items);
+}
+
+// Property: every geometry the planner gives passes the check every opener
+// makes of a header.
+TEST(Geometry, EveryPlannedGeometryPassesTheOpenersCheck) {
+  TestRng rng(14);
+  int planned_ok = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const Options o = RandomOptions(rng, uint64_t{1} << 34);
+    absl::StatusOr<internal::Geometry> g = internal::PlanGeometry(o);
+    if (!g.ok()) {
+      ASSERT_NE(g.status().code(), absl::StatusCode::kInternal) << Describe(o) << g.status();
+      continue;
+    }
+    ++planned_ok;
+    internal::Header h{};
+    internal::WriteGeometry(*g, &h);
+    absl::StatusOr<internal::Geometry> read = internal::GeometryFromHeader(h, g->segment_bytes);
+    ASSERT_OK(read.status()) << Describe(o);
+  }
+  EXPECT_GT(planned_ok, 10000);
+}
+
+// Property: every store Open creates, a second Open accepts.
+TEST(Geometry, EveryStoreOpenCreatesASecondOpenAccepts) {
+  TestRng rng(1414);
+  int created = 0;
+  for (int i = 0; i < 200 && created < 40; ++i) {
+    const Options o = RandomOptions(rng, uint64_t{24} << 20);
+    ScopedStore store;
+    absl::Status made = store.Open(o, OpenMode::kCreate);
+    if (absl::IsInvalidArgument(made) || absl::IsResourceExhausted(made)) continue;
+    ASSERT_OK(made) << Describe(o);
+    ++created;
+    auto second = Store::Open(store.name(), Options(), OpenMode::kAttach);
+    ASSERT_OK(second.status()) << Describe(o);
+  }
+  EXPECT_GE(created, 40);
+}
+
+// ---------------------------------------------------------- hash seed ---
+
+// Keys crafted against the public, unseeded hash pile into one stripe; with
+// a per-store seed they spread. (A no-evict store refuses a new key when
+// its stripe's index is full, which makes the pile-up visible.)
+TEST(HashSeed, KeysCraftedForTheUnseededHashDoNotPileUp) {
+  ScopedStore store;
+  Options o = SmallOptions();
+  o.capacity_bytes = size_t{4} << 20;
+  o.expected_items = 6400;
+  o.lock_stripes = 64;
+  o.evict = false;
+  ASSERT_OK(store.Open(o));
+  ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
+  ASSERT_EQ(info.lock_stripes, 64u);
+  std::vector<std::string> crafted;
+  for (int i = 0; crafted.size() < 400; ++i) {
+    const std::string key = absl::StrCat("crafted:", i);
+    if ((internal::Hash64(key.data(), key.size()) & 63) == 0) crafted.push_back(key);
+  }
+  for (const std::string& key : crafted) ASSERT_OK(store->Put(key, "v")) << key;
+}
+
+TEST(HashSeed, EachStoreGetsItsOwnSeed) {
+  ScopedStore a, b;
+  ASSERT_OK(a.Open());
+  ASSERT_OK(b.Open());
+  auto seed_of = [](key_t key) {
+    const int id = shmget(key, 0, 0);
+    void* p = shmat(id, nullptr, SHM_RDONLY);
+    uint64_t seed = static_cast<const internal::Header*>(p)->hash_seed;
+    shmdt(p);
+    return seed;
+  };
+  EXPECT_NE(seed_of(a.key()), seed_of(b.key()));
+}
+
+// ----------------------------------------------------------- settings ---
+
+TEST(Settings, OpenOrCreateReportsEveryDifferentSetting) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(SmallOptions(), OpenMode::kCreate));
+  Options other = SmallOptions();
+  other.capacity_bytes = size_t{8} << 20;
+  other.max_value_size = 2048;
+  other.evict = false;
+  other.default_ttl = absl::Seconds(60);
+  other.lock_stripes = 4;
+  auto attached = Store::Open(store.name(), other, OpenMode::kOpenOrCreate);
+  ASSERT_OK(attached.status());
+  ASSERT_OK_AND_ASSIGN(StoreInfo info, (*attached)->Info());
+  const std::string warnings = absl::StrJoin(info.warnings, "\n");
+  for (const char* setting :
+       {"capacity", "max value size", "evict", "default TTL", "lock stripes"}) {
+    EXPECT_THAT(warnings, HasSubstr(setting));
+  }
+
+  other.require_same_settings = true;
+  auto strict = Store::Open(store.name(), other, OpenMode::kOpenOrCreate);
+  ASSERT_EQ(strict.status().code(), absl::StatusCode::kFailedPrecondition) << strict.status();
+  for (const char* setting :
+       {"capacity", "max value size", "evict", "default TTL", "lock stripes"}) {
+    EXPECT_THAT(std::string(strict.status().message()), HasSubstr(setting));
+  }
+
+  Options same = SmallOptions();
+  same.require_same_settings = true;
+  auto agreeing = Store::Open(store.name(), same, OpenMode::kOpenOrCreate);
+  ASSERT_OK(agreeing.status());
+  ASSERT_OK_AND_ASSIGN(StoreInfo quiet, (*agreeing)->Info());
+  EXPECT_THAT(absl::StrJoin(quiet.warnings, "\n"), Not(HasSubstr("other settings")));
+}
+
+// --------------------------------------------------------- small ones ---
+
+// entries_dropped counts entries, not stripes.
+TEST(Check, EntriesDroppedCountsEntries) {
+  ScopedStore store;
+  Options o = SmallOptions();
+  o.capacity_bytes = 1 << 20;
+  o.lock_stripes = 1;
+  ASSERT_OK(store.Open(o));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_OK(store->Put(absl::StrCat("k", i < 10 ? "0" : "", i), std::string(100, 'v')));
+  }
+  {
+    const int id = shmget(store.key(), 0, 0);
+    char* base = static_cast<char*>(shmat(id, nullptr, 0));
+    ASSERT_NE(base, reinterpret_cast<char*>(-1));
+    const auto* h = reinterpret_cast<const internal::Header*>(base);
+    // Records of "kNN" with 100-byte values are 136 bytes, laid out from the
+    // slice's start: make the 26th unreadable (a bad state byte).
+    const uint64_t record = internal::RecordBytes(3, 100);
+    char* entry = base + h->arena_offset + 25 * record;
+    entry[offsetof(internal::EntryHeader, state)] = 0x11;
+    shmdt(base);
+  }
+  ASSERT_OK_AND_ASSIGN(CheckReport report, store->Check(/*repair=*/true));
+  EXPECT_FALSE(report.ok);
+  ASSERT_OK_AND_ASSIGN(uint64_t left, store->Size());
+  EXPECT_EQ(left, 25u);
+  EXPECT_EQ(report.entries_dropped, 25u);
+}
+
+// An evicting store that cannot make room (its index holds only leases of
+// running computations) must not say that eviction is off.
+TEST(Eviction, NoRoomMessageOfAnEvictingStoreIsTrue) {
+  ScopedStore store;
+  Options o = SmallOptions();
+  o.capacity_bytes = 64 << 10;
+  o.max_value_size = 1024;
+  o.lock_stripes = 1;
+  o.expected_items = 16;  // an index of 23 slots, 21 entries
+  ASSERT_OK(store.Open(o));
+  Store& s = *store;
+  absl::Status innermost;
+  std::function<absl::StatusOr<std::string>(int)> level =
+      [&](int depth) -> absl::StatusOr<std::string> {
+    return s.GetOrCompute(absl::StrCat("lease", depth), [&]() -> absl::StatusOr<std::string> {
+      if (depth < 40) {
+        absl::StatusOr<std::string> inner = level(depth + 1);
+        if (!inner.ok() && innermost.ok()) innermost = inner.status();
+      }
+      return std::string("x");
+    });
+  };
+  (void)level(0);
+  ASSERT_EQ(innermost.code(), absl::StatusCode::kResourceExhausted) << innermost;
+  EXPECT_THAT(std::string(innermost.message()), Not(HasSubstr("eviction is off")));
+  EXPECT_THAT(std::string(innermost.message()), HasSubstr("GetOrCompute"));
+}
+
+}  // namespace
+}  // namespace shmkv
