@@ -93,6 +93,24 @@ class NearCacheTest : public ::testing::Test {
     ASSERT_TRUE(r.ok() && r->IsString("OK")) << r.status();
   }
 
+  // Waits until kvsync has applied the invalidations of every write made so
+  // far. Redis delivers them in order, so it puts a marker in the store (not
+  // a fill), writes the marker's key in Redis and waits for kvsync to delete
+  // it. Tests that want a fill to stay call it between their writes and
+  // their reads: an invalidation that arrives during a fill cancels the fill.
+  void Drain() {
+    const std::string marker = "p:~drain";
+    ASSERT_OK(store_->Put(marker, "pending"));
+    RedisSet(marker, absl::StrCat(++drains_));
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          absl::StatusOr<bool> c = store_->Contains(marker);
+          return c.ok() && !*c;
+        },
+        absl::Seconds(5)))
+        << "kvsync did not apply an invalidation within 5 s";
+  }
+
   std::string RedisGet(const std::string& key) {
     auto r = client_->Command({"GET", key});
     return r.ok() && r->type == RedisReply::Type::kString ? r->str : "<absent>";
@@ -119,11 +137,13 @@ class NearCacheTest : public ::testing::Test {
   std::unique_ptr<RedisConnection> client_;
   Kvsync kvsync_;
   std::string log_;
+  int drains_ = 0;
 };
 
 TEST_F(NearCacheTest, FillsOncePerKeyAcrossProcesses) {
   constexpr int kKeys = 50, kProcs = 8;
   for (int i = 0; i < kKeys; ++i) RedisSet(absl::StrCat("p:k", i), absl::StrCat("value-", i));
+  Drain();
   ASSERT_OK_AND_ASSIGN(long long gets_before, redis_.CommandCalls("get"));
   testutil::SharedArray<std::atomic<int>> paths(4);
   const StoreName name = store_.name();
@@ -164,6 +184,7 @@ TEST_F(NearCacheTest, FillsOncePerKeyAcrossProcesses) {
 TEST_F(NearCacheTest, OutsideWriteInvalidatesEveryProcessWithin100ms) {
   constexpr int kProcs = 4, kRounds = 20;
   RedisSet("p:x", "round-0");
+  Drain();
   testutil::SharedArray<std::atomic<int64_t>> written_ns(kRounds + 1);
   testutil::SharedArray<std::atomic<int64_t>> latency_ns(kProcs * (kRounds + 1));
   testutil::SharedArray<std::atomic<int>> seen(kRounds + 1);
@@ -236,6 +257,7 @@ TEST_F(NearCacheTest, SetAndDeleteWriteThrough) {
   ASSERT_NE(cache, nullptr);
   ASSERT_OK(cache->Set("p:w", "1"));
   EXPECT_EQ(RedisGet("p:w"), "1");
+  Drain();
   ReadInfo info;
   EXPECT_EQ(*cache->Get("p:w", &info), "1");
   EXPECT_EQ(info.path, ReadPath::kFilled);
@@ -279,6 +301,7 @@ TEST_F(NearCacheTest, KeysOutsideThePrefixesAreReadDirectly) {
 TEST_F(NearCacheTest, ValueOfAnEarlierEpochIsNotServed) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
   RedisSet("p:e", "fresh");
+  Drain();
   ASSERT_OK_AND_ASSIGN(SyncState state, State());
   WriteOptions stale;
   stale.flags = state.epoch - 1;  // as a fill that raced a resync would leave
@@ -290,10 +313,9 @@ TEST_F(NearCacheTest, ValueOfAnEarlierEpochIsNotServed) {
 
 TEST_F(NearCacheTest, FlushAllClearsThePrefixes) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
-  for (int i = 0; i < 20; ++i) {
-    RedisSet(absl::StrCat("p:f", i), "v");
-    ASSERT_OK(cache->Get(absl::StrCat("p:f", i)));
-  }
+  for (int i = 0; i < 20; ++i) RedisSet(absl::StrCat("p:f", i), "v");
+  Drain();
+  for (int i = 0; i < 20; ++i) ASSERT_OK(cache->Get(absl::StrCat("p:f", i)));
   ASSERT_EQ(StoreKeys().size(), 20u);
   auto flushed = client_->Command({"FLUSHALL"});
   ASSERT_TRUE(flushed.ok() && flushed->IsString("OK"));
@@ -306,10 +328,9 @@ TEST_F(NearCacheTest, FlushAllClearsThePrefixes) {
 
 TEST_F(NearCacheTest, RedisDownUnsyncsAndFallsBackThenResyncs) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
-  for (int i = 0; i < 10; ++i) {
-    RedisSet(absl::StrCat("p:d", i), "before");
-    ASSERT_OK(cache->Get(absl::StrCat("p:d", i)));
-  }
+  for (int i = 0; i < 10; ++i) RedisSet(absl::StrCat("p:d", i), "before");
+  Drain();
+  for (int i = 0; i < 10; ++i) ASSERT_OK(cache->Get(absl::StrCat("p:d", i)));
   ASSERT_EQ(StoreKeys().size(), 10u);
   redis_.Kill(SIGKILL);
   ASSERT_TRUE(PollUntil(
@@ -330,6 +351,7 @@ TEST_F(NearCacheTest, RedisDownUnsyncsAndFallsBackThenResyncs) {
   ASSERT_OK_AND_ASSIGN(client_, redis_.Client());
   ASSERT_TRUE(WaitSynced(1)) << KvsyncLog();
   RedisSet("p:d0", "after");
+  Drain();
   EXPECT_EQ(*cache->Get("p:d0", &info), "after");
   EXPECT_EQ(info.path, ReadPath::kFilled);
   EXPECT_EQ(*cache->Get("p:d0", &info), "after");
@@ -342,6 +364,7 @@ TEST_F(NearCacheTest, RedisDownUnsyncsAndFallsBackThenResyncs) {
 TEST_F(NearCacheTest, KilledKvsyncMakesReadersBypassWithinTheHeartbeatTimeout) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
   RedisSet("p:s", "1");
+  Drain();
   ReadInfo info;
   ASSERT_OK(cache->Get("p:s", &info));
   ASSERT_OK(cache->Get("p:s", &info));
@@ -434,18 +457,7 @@ TEST_F(NearCacheTest, StressNoStaleValueAfterInvalidationsDrain) {
     const int status = r->Wait();
     ASSERT_EQ(status, 0) << DescribeExit(status);
   }
-  // Drain: invalidations arrive in order, so once a marker key written after
-  // every other write is invalidated, all of them have been applied.
-  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
-  RedisSet("p:drain", "0");
-  ASSERT_OK(cache->Get("p:drain"));
-  RedisSet("p:drain", "1");
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        auto c = store_->Contains("p:drain");
-        return c.ok() && !*c;
-      },
-      absl::Seconds(5)));
+  Drain();
   ASSERT_OK_AND_ASSIGN(SyncState state, State());
   int stale = 0, cached = 0;
   std::vector<std::string> examples;
