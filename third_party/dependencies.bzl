@@ -17,6 +17,7 @@ load(
     "coverage_tools_stub",
     "debian_rules_cc",
     "system_abseil",
+    "system_library",
 )
 
 # The Abseil targets shmkv uses, with the Debian libraries each links. The
@@ -45,7 +46,11 @@ def _undefined(name):
     return native.existing_rule(name) == None
 
 def shmkv_dependencies():
-    """Defines rules_cc, rules_java, remote_coverage_tools and com_google_absl."""
+    """Defines rules_cc, rules_java, remote_coverage_tools, com_google_absl and hiredis.
+
+    hiredis is needed only by the near cache (@shmkv//kv/near:redis); Bazel
+    looks for it only when a target that depends on it is built.
+    """
     if _undefined("rules_cc"):
         debian_rules_cc(name = "rules_cc")
 
@@ -63,4 +68,13 @@ def shmkv_dependencies():
         system_abseil(
             name = "com_google_absl",
             targets = ABSEIL_TARGETS,
+        )
+
+    # The Redis client of the near cache (kv/near) and kvsync (tools/kvsync).
+    if _undefined("hiredis"):
+        system_library(
+            name = "hiredis",
+            build_file = Label("//third_party:hiredis.BUILD"),
+            package = "libhiredis-dev",
+            required_paths = ["/usr/include/hiredis/hiredis.h"],
         )

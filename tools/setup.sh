@@ -11,9 +11,10 @@ packages=(
   libabsl-dev googletest libgtest-dev libbenchmark-dev
   procps util-linux
   python3 python3-dev pybind11-dev
+  libhiredis-dev redis-server redis-tools
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(liblmdb-dev libboost-dev memcached libmemcached-dev redis-server libhiredis-dev strace
+  packages+=(liblmdb-dev libboost-dev memcached libmemcached-dev strace
     python3-pymemcache python3-redis)
 fi
 

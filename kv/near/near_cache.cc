@@ -1,0 +1,280 @@
+#include "shmkv/near/near_cache.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kv/near/redis_client.h"
+#include "kv/util/escape.h"
+
+namespace shmkv::near {
+namespace {
+
+absl::Status CheckKey(absl::string_view key) {
+  if (absl::StartsWith(key, kReservedKeyPrefix)) {
+    return absl::InvalidArgumentError(
+        "keys starting with \\x00shmkv. are reserved for shmkv's own records; use another key");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const char* ReadPathName(ReadPath path) {
+  switch (path) {
+    case ReadPath::kHit:
+      return "hit";
+    case ReadPath::kFilled:
+      return "filled";
+    case ReadPath::kShared:
+      return "shared";
+    case ReadPath::kDirect:
+      return "direct";
+  }
+  return "?";
+}
+
+absl::StatusOr<std::unique_ptr<NearCache>> NearCache::Create(Store* store,
+                                                             NearCacheOptions options) {
+  if (store == nullptr) return absl::InvalidArgumentError("NearCache needs a store");
+  absl::StatusOr<RedisAddress> address = ParseRedisAddress(options.redis);
+  if (!address.ok()) return address.status();
+  options.redis = address->ToString();
+  if (options.fill_ttl <= absl::ZeroDuration() ||
+      options.heartbeat_timeout <= absl::ZeroDuration() ||
+      options.redis_timeout <= absl::ZeroDuration() ||
+      options.fill_wait_timeout < absl::ZeroDuration() ||
+      options.fill_lease_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "NearCacheOptions: fill_ttl, heartbeat_timeout, redis_timeout and fill_lease_timeout "
+        "must be positive, fill_wait_timeout not negative");
+  }
+  return std::unique_ptr<NearCache>(new NearCache(store, std::move(options)));
+}
+
+NearCache::NearCache(Store* store, NearCacheOptions options)
+    : store_(store), options_(std::move(options)), state_(absl::NotFoundError("not read yet")) {}
+
+NearCache::~NearCache() = default;
+
+NearCache::Trust NearCache::Evaluate(absl::string_view key) {
+  Trust trust;
+  absl::MutexLock lock(&state_mu_);
+  uint64_t version = 0;
+  bool changed = false;
+  std::string record;
+  const uint64_t known_version = state_version_;
+  absl::Status viewed =
+      store_->View(kSyncStateKey, [&](absl::string_view value, const EntryMeta& meta) {
+        version = meta.version;
+        if (version != known_version) {
+          record.assign(value.data(), value.size());
+          changed = true;
+        }
+      });
+  if (absl::IsNotFound(viewed)) {
+    state_version_ = 0;
+    state_ = absl::NotFoundError(
+        "no kvsync has run on this store: start kvsync --redis=ADDR --prefix=P for it");
+  } else if (!viewed.ok()) {
+    trust.reason = absl::StrCat("reading kvsync's record failed: ", viewed.message());
+    return trust;
+  } else if (changed) {
+    state_version_ = version;
+    state_ = ParseSyncState(record);
+  }
+  if (!state_.ok()) {
+    trust.reason = std::string(state_.status().message());
+    return trust;
+  }
+  SyncHealth health = EvaluateSync(*state_, options_.heartbeat_timeout);
+  if (!health.serving) {
+    trust.reason = std::move(health.reason);
+    return trust;
+  }
+  if (!state_->Tracks(key)) {
+    std::vector<std::string> escaped;
+    for (const std::string& p : state_->prefixes) escaped.push_back(util::EscapeKey(p));
+    trust.reason = absl::StrCat("the key is outside the prefixes kvsync tracks (",
+                                absl::StrJoin(escaped, ", "), ")");
+    return trust;
+  }
+  trust.serving = true;
+  trust.epoch = state_->epoch;
+  return trust;
+}
+
+absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempotent,
+                            RedisReply* reply) {
+  absl::MutexLock lock(&redis_mu_);
+  for (int attempt = 0;; ++attempt) {
+    bool fresh = false;
+    if (connection_ == nullptr || connection_->broken()) {
+      connection_.reset();
+      absl::StatusOr<RedisAddress> address = ParseRedisAddress(options_.redis);
+      if (!address.ok()) return address.status();
+      absl::StatusOr<std::unique_ptr<RedisConnection>> c =
+          RedisConnection::Connect(*address, options_.redis_timeout);
+      if (!c.ok()) {
+        redis_errors_.fetch_add(1, std::memory_order_relaxed);
+        return c.status();
+      }
+      connection_ = *std::move(c);
+      fresh = true;
+    }
+    absl::StatusOr<RedisReply> r = connection_->Command(argv);
+    if (r.ok()) {
+      *reply = *std::move(r);
+      return absl::OkStatus();
+    }
+    redis_errors_.fetch_add(1, std::memory_order_relaxed);
+    // A connection that worked before may have been closed by a Redis that
+    // has since restarted: an idempotent command goes once more on a new one.
+    if (fresh || !idempotent || attempt > 0) return r.status();
+  }
+}
+
+absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key) {
+  redis_reads_.fetch_add(1, std::memory_order_relaxed);
+  RedisReply reply;
+  if (absl::Status s = Run({"GET", std::string(key)}, /*idempotent=*/true, &reply); !s.ok()) {
+    return s;
+  }
+  switch (reply.type) {
+    case RedisReply::Type::kString:
+      return std::move(reply.str);
+    case RedisReply::Type::kNil:
+      return absl::NotFoundError("");
+    case RedisReply::Type::kError:
+      return absl::FailedPreconditionError(
+          absl::StrCat("Redis refused GET: ", reply.str,
+                       "; near-cached keys must hold strings (SET), not other types"));
+    default:
+      return absl::InternalError(absl::StrCat("Redis answered GET with ", reply.Describe()));
+  }
+}
+
+absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  ReadInfo local;
+  if (info == nullptr) info = &local;
+  info->bypass_reason.clear();
+  Trust trust = Evaluate(key);
+  auto direct = [&](std::string reason) -> absl::StatusOr<std::string> {
+    info->path = ReadPath::kDirect;
+    info->bypass_reason = std::move(reason);
+    direct_.fetch_add(1, std::memory_order_relaxed);
+    return RedisGet(key);
+  };
+  if (!trust.serving) return direct(std::move(trust.reason));
+
+  std::string value;
+  EntryMeta meta;
+  absl::Status got = store_->Get(key, &value, &meta);
+  if (got.ok()) {
+    if (meta.flags == trust.epoch) {
+      info->path = ReadPath::kHit;
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      return value;
+    }
+    // Filled under an earlier epoch (before a disconnect, resync or flush):
+    // it may be stale, so it is dropped and read again.
+    (void)store_->Delete(key);
+  } else if (!absl::IsNotFound(got)) {
+    return direct(absl::StrCat("the store failed: ", got.message()));
+  }
+
+  bool computed = false;
+  absl::Status compute_status;
+  std::string computed_value;
+  GetOrComputeOptions fill;
+  fill.wait_timeout = options_.fill_wait_timeout;
+  fill.lease_timeout = options_.fill_lease_timeout;
+  fill.write.ttl = options_.fill_ttl;
+  fill.write.flags = trust.epoch;
+  absl::StatusOr<std::string> filled = store_->GetOrCompute(
+      key,
+      [&]() -> absl::StatusOr<std::string> {
+        computed = true;
+        absl::StatusOr<std::string> v = RedisGet(key);
+        if (!v.ok()) {
+          compute_status = v.status();
+          return v.status();
+        }
+        computed_value = *v;
+        return v;
+      },
+      fill);
+  if (filled.ok()) {
+    info->path = computed ? ReadPath::kFilled : ReadPath::kShared;
+    (computed ? fills_ : shared_).fetch_add(1, std::memory_order_relaxed);
+    return filled;
+  }
+  if (computed) {
+    if (!compute_status.ok()) return compute_status;  // from Redis: NotFound, Unavailable
+    // Redis answered but the store did not keep the value (too large, a full
+    // store that may not evict, a lock timeout): serve it uncached.
+    info->path = ReadPath::kDirect;
+    info->bypass_reason =
+        absl::StrCat("the store did not keep the value: ", filled.status().message());
+    direct_.fetch_add(1, std::memory_order_relaxed);
+    return computed_value;
+  }
+  return direct(absl::StrCat("the store failed: ", filled.status().message()));
+}
+
+absl::Status NearCache::Set(absl::string_view key, absl::string_view value) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  RedisReply reply;
+  if (absl::Status s = Run({"SET", std::string(key), std::string(value)}, false, &reply); !s.ok()) {
+    return s;
+  }
+  if (!reply.IsString("OK")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Redis refused SET: ", reply.Describe(), "; check the server's log"));
+  }
+  // kvsync deletes it too when the invalidation arrives; this makes this
+  // process's next read see the write at once.
+  (void)store_->Delete(key);
+  return absl::OkStatus();
+}
+
+absl::Status NearCache::Delete(absl::string_view key) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  RedisReply reply;
+  if (absl::Status s = Run({"DEL", std::string(key)}, false, &reply); !s.ok()) return s;
+  if (reply.type != RedisReply::Type::kInteger) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Redis refused DEL: ", reply.Describe(), "; check the server's log"));
+  }
+  (void)store_->Delete(key);
+  if (reply.integer == 0) return absl::NotFoundError("no such key in Redis");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SyncState> NearCache::SyncStatus() { return ReadSyncState(*store_); }
+
+SyncHealth NearCache::Health(absl::string_view key) {
+  Trust trust = Evaluate(key);
+  SyncHealth health;
+  health.serving = trust.serving;
+  health.reason = std::move(trust.reason);
+  absl::MutexLock lock(&state_mu_);
+  if (state_.ok())
+    health.heartbeat_age = absl::Milliseconds(MonotonicNowMs() - state_->heartbeat_ms);
+  return health;
+}
+
+NearCacheStats NearCache::Stats() const {
+  NearCacheStats s;
+  s.hits = hits_.load(std::memory_order_relaxed);
+  s.fills = fills_.load(std::memory_order_relaxed);
+  s.shared = shared_.load(std::memory_order_relaxed);
+  s.direct = direct_.load(std::memory_order_relaxed);
+  s.redis_reads = redis_reads_.load(std::memory_order_relaxed);
+  s.redis_errors = redis_errors_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace shmkv::near

@@ -1,0 +1,146 @@
+// NearCache: a shmkv store used as the host-wide near cache in front of
+// Redis. One copy of a value per host, one Redis read per key per host
+// however many processes miss it together, and kept fresh by Redis itself:
+// kvsync (tools/kvsync), one per host and store, follows Redis's
+// invalidation messages (CLIENT TRACKING, BCAST) and deletes what changed.
+//
+//   NearCacheOptions options;
+//   options.redis = "unix:/run/redis/redis.sock";
+//   absl::StatusOr<std::unique_ptr<NearCache>> cache = NearCache::Create(store.get(), options);
+//   absl::StatusOr<std::string> v = (*cache)->Get("user:42");
+//
+// Reads: a value in the store is served from it. A miss reads Redis inside
+// Store::GetOrCompute (so concurrent misses across processes make one Redis
+// read) and fills the store with a TTL of at most fill_ttl. When kvsync is
+// not running, not synced, or not tracking the key's prefix, nothing in the
+// store can be trusted to be fresh: Get reads Redis directly and fills
+// nothing. Writes go to Redis and drop the local copy.
+//
+// Correctness against a write that races a fill (the reader fetched the old
+// value just before the write) rests on Store::GetOrCompute discarding a
+// computation whose lease was deleted while it ran: kvsync's delete of the
+// invalidated key cancels the fill. doc/near_cache.md has the protocol and
+// exactly what is and is not guaranteed.
+//
+// Errors: Redis down or timing out is Unavailable (a miss or a bypassed read
+// then fails: there is nothing trustworthy to serve); a key absent from Redis
+// is NotFound; a store failure during a fill falls back to a direct read.
+#ifndef SHMKV_KV_NEAR_NEAR_CACHE_H_
+#define SHMKV_KV_NEAR_NEAR_CACHE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "shmkv/near/sync_state.h"
+#include "shmkv/store.h"
+
+namespace shmkv::near {
+
+class RedisConnection;
+struct RedisReply;
+
+struct NearCacheOptions {
+  // "unix:/path/to/redis.sock" or "host:port": the Redis kvsync follows.
+  std::string redis;
+  // TTL of every filled value: the most staleness tolerated should every
+  // other mechanism fail (a lost invalidation that no disconnect revealed).
+  absl::Duration fill_ttl = absl::Minutes(5);
+  // A kvsync heartbeat older than this means kvsync is gone: bypass.
+  absl::Duration heartbeat_timeout = absl::Seconds(1);
+  // Bounds connecting to Redis and each command.
+  absl::Duration redis_timeout = absl::Seconds(1);
+  // How long a miss waits for another process's fill of the same key
+  // (GetOrComputeOptions::wait_timeout), and when a filler is presumed dead
+  // (lease_timeout).
+  absl::Duration fill_wait_timeout = absl::Seconds(5);
+  absl::Duration fill_lease_timeout = absl::Seconds(3);
+};
+
+// How one Get was served.
+enum class ReadPath {
+  kHit,     // from the store
+  kFilled,  // this call read Redis and filled the store
+  kShared,  // another process's concurrent fill (no Redis read here)
+  kDirect,  // read Redis, nothing filled (bypass; see ReadInfo::bypass_reason)
+};
+const char* ReadPathName(ReadPath path);  // "hit", "filled", "shared", "direct"
+
+struct ReadInfo {
+  ReadPath path = ReadPath::kDirect;
+  std::string bypass_reason;  // for kDirect: why the cache was not used
+};
+
+// This NearCache object's counters (per process, not host-wide).
+struct NearCacheStats {
+  uint64_t hits = 0, fills = 0, shared = 0, direct = 0;
+  uint64_t redis_reads = 0, redis_errors = 0;
+};
+
+class NearCache {
+ public:
+  // `store` must outlive the NearCache. Does not connect yet (Redis may be
+  // down at start); InvalidArgument for a bad address or option.
+  static absl::StatusOr<std::unique_ptr<NearCache>> Create(Store* store, NearCacheOptions options);
+  ~NearCache();
+  NearCache(const NearCache&) = delete;
+  NearCache& operator=(const NearCache&) = delete;
+
+  // The value of `key`: from the store when it can be trusted, else from
+  // Redis (see above). NotFound when Redis has no such key (absence is not
+  // cached). Thread-safe; Redis commands from one NearCache share one
+  // connection, so give each busy thread its own NearCache.
+  absl::StatusOr<std::string> Get(absl::string_view key, ReadInfo* info = nullptr);
+
+  // SET / DEL in Redis, then delete the local copy (kvsync would too, a
+  // moment later). Delete is NotFound when Redis had no such key.
+  absl::Status Set(absl::string_view key, absl::string_view value);
+  absl::Status Delete(absl::string_view key);
+
+  // kvsync's record in this store (ReadSyncState), and whether this
+  // NearCache would use the cache for `key` now.
+  absl::StatusOr<SyncState> SyncStatus();
+  SyncHealth Health(absl::string_view key);
+
+  NearCacheStats Stats() const;
+  const NearCacheOptions& options() const { return options_; }
+
+ private:
+  struct Trust {
+    bool serving = false;
+    uint32_t epoch = 0;
+    std::string reason;
+  };
+  NearCache(Store* store, NearCacheOptions options);
+  Trust Evaluate(absl::string_view key);
+  // One Redis command on this object's connection (connecting when needed;
+  // a GET on a connection that has worked before is sent again once on a
+  // fresh connection after an I/O error, as Redis may have restarted).
+  absl::Status Run(const std::vector<std::string>& argv, bool idempotent, RedisReply* reply);
+  absl::StatusOr<std::string> RedisGet(absl::string_view key);
+
+  Store* const store_;
+  const NearCacheOptions options_;
+
+  absl::Mutex redis_mu_;
+  std::unique_ptr<RedisConnection> connection_ ABSL_GUARDED_BY(redis_mu_);
+  // The parsed sync record and the store version it was parsed from.
+  absl::Mutex state_mu_;
+  uint64_t state_version_ ABSL_GUARDED_BY(state_mu_) = 0;
+  absl::StatusOr<SyncState> state_ ABSL_GUARDED_BY(state_mu_);
+
+  std::atomic<uint64_t> hits_{0}, fills_{0}, shared_{0}, direct_{0};
+  std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0};
+};
+
+}  // namespace shmkv::near
+
+#endif  // SHMKV_KV_NEAR_NEAR_CACHE_H_

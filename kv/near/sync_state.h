@@ -1,0 +1,87 @@
+// The sync state of a near cache: what kvsync (tools/kvsync) records in the
+// store it keeps in step with Redis, and what readers (NearCache, kvcli)
+// read to decide whether the cache may be trusted.
+//
+// kvsync writes one record, with ordinary Puts, under a reserved key that
+// starts with a NUL byte (kSyncStateKey), so no layout change was needed and
+// no application key collides with it. Its format is text lines
+// "name=value" (FormatSyncState; doc/near_cache.md lists the fields). This
+// header is the read side; the record is kvsync's to write.
+#ifndef SHMKV_KV_NEAR_SYNC_STATE_H_
+#define SHMKV_KV_NEAR_SYNC_STATE_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "shmkv/store.h"
+
+namespace shmkv::near {
+
+// Every key shmkv itself reserves in a store starts with this (a NUL byte,
+// then "shmkv."). Applications must not write such keys.
+inline constexpr absl::string_view kReservedKeyPrefix("\0shmkv.", 7);
+// The sync record: "\0shmkv.near.sync".
+inline constexpr absl::string_view kSyncStateKey("\0shmkv.near.sync", 16);
+
+enum class SyncPhase {
+  kConnecting,  // (re)connecting to Redis: invalidations may be lost; not synced
+  kSynced,      // subscribed and tracking: the cache follows Redis
+  kStopped,     // kvsync exited cleanly (SIGTERM/SIGINT); not synced
+};
+const char* SyncPhaseName(SyncPhase phase);  // "connecting", "synced", "stopped"
+
+struct SyncState {
+  pid_t pid = 0;  // kvsync's pid
+  SyncPhase phase = SyncPhase::kConnecting;
+  // Changes (by one) every time the phase changes. NearCache tags each value
+  // it fills with the epoch it saw before reading Redis (in
+  // EntryMeta::flags) and treats a value with another epoch as absent, so a
+  // fill that raced a disconnect, a resync or a FLUSHALL is never served.
+  uint32_t epoch = 0;
+  // CLOCK_MONOTONIC milliseconds (host-wide; MonotonicNowMs()) of kvsync's
+  // last heartbeat, and the interval it beats at.
+  int64_t heartbeat_ms = 0;
+  int64_t heartbeat_interval_ms = 0;
+  uint64_t invalidations = 0;         // keys invalidated by Redis and deleted here
+  uint64_t flushes = 0;               // FLUSHALL/FLUSHDB messages applied
+  uint64_t resyncs = 0;               // times sync was re-established after a loss
+  uint64_t keys_cleared = 0;          // keys deleted by clearing the prefixes
+  std::string redis;                  // the address kvsync follows
+  std::vector<std::string> prefixes;  // the key prefixes it tracks (BCAST)
+  std::string last_error;             // why sync was last lost ("" if never)
+
+  bool synced() const { return phase == SyncPhase::kSynced; }
+  // Whether `key` starts with one of the tracked prefixes.
+  bool Tracks(absl::string_view key) const;
+};
+
+// Milliseconds of CLOCK_MONOTONIC, the heartbeat's clock.
+int64_t MonotonicNowMs();
+
+// Whether readers may serve from and fill the cache now: kvsync synced, its
+// heartbeat no older than `heartbeat_timeout`, and (once the heartbeat is
+// more than three intervals old) its pid still alive. `reason` says why not.
+struct SyncHealth {
+  bool serving = false;
+  std::string reason;
+  absl::Duration heartbeat_age;
+};
+SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout);
+
+// Reads and parses the record. NotFound (saying to start kvsync) when no
+// kvsync has ever run on this store; DataLoss when the record is malformed.
+absl::StatusOr<SyncState> ReadSyncState(Store& store);
+
+// The record's text, and back (for kvsync and tests).
+std::string FormatSyncState(const SyncState& state);
+absl::StatusOr<SyncState> ParseSyncState(absl::string_view record);
+
+}  // namespace shmkv::near
+
+#endif  // SHMKV_KV_NEAR_SYNC_STATE_H_

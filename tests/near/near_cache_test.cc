@@ -1,0 +1,493 @@
+// The near cache against a real Redis: Debian's redis-server on a unix socket
+// in a temporary directory, the kvsync binary of this build, and readers in
+// forked processes sharing one store.
+//
+// NearCacheStress runs for SHMKV_NEAR_STRESS_SECONDS (default 5; 20 for the
+// long mode).
+#include "shmkv/near/near_cache.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "kv/near/redis_client.h"
+#include "shmkv/near/sync_state.h"
+#include "shmkv/store.h"
+#include "tests/near/redis_env.h"
+#include "tests/test_util.h"
+
+namespace shmkv::near {
+namespace {
+
+using neartest::Kvsync;
+using neartest::PollUntil;
+using neartest::RedisServer;
+using testutil::ChildProcess;
+using testutil::DescribeExit;
+using testutil::ScopedStore;
+
+int64_t NowNs() { return absl::GetCurrentTimeNanos(); }
+
+Options StoreOptions() {
+  Options o = testutil::SmallOptions();
+  o.capacity_bytes = 8 << 20;
+  o.expected_items = 20000;
+  return o;
+}
+
+class NearCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(store_.Open(StoreOptions()));
+    ASSERT_OK(redis_.Start());
+    ASSERT_OK_AND_ASSIGN(client_, redis_.Client());
+    log_ = redis_.dir() + "/kvsync.log";
+    ASSERT_OK(kvsync_.Start(testutil::KeyHex(store_.key()), redis_.address(), {"p:"}, log_));
+    ASSERT_TRUE(WaitSynced(0)) << KvsyncLog();
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::fprintf(stderr, "kvsync's log:\n%s", KvsyncLog().c_str());
+  }
+
+  std::string KvsyncLog() const { return neartest::ReadFile(log_); }
+
+  absl::StatusOr<SyncState> State() { return ReadSyncState(*store_); }
+
+  // Waits until kvsync says synced with at least `resyncs` resyncs.
+  bool WaitSynced(uint64_t resyncs) {
+    return PollUntil(
+        [&] {
+          auto s = State();
+          return s.ok() && s->synced() && s->resyncs >= resyncs;
+        },
+        absl::Seconds(10));
+  }
+
+  NearCacheOptions CacheOptions() const {
+    NearCacheOptions o;
+    o.redis = redis_.address();
+    return o;
+  }
+
+  std::unique_ptr<NearCache> MakeCache(Store* store) {
+    absl::StatusOr<std::unique_ptr<NearCache>> c = NearCache::Create(store, CacheOptions());
+    return c.ok() ? *std::move(c) : nullptr;
+  }
+
+  void RedisSet(const std::string& key, const std::string& value) {
+    auto r = client_->Command({"SET", key, value});
+    ASSERT_TRUE(r.ok() && r->IsString("OK")) << r.status();
+  }
+
+  // Waits until kvsync has applied the invalidations of every write made so
+  // far. Redis delivers them in order, so it puts a marker in the store (not
+  // a fill), writes the marker's key in Redis and waits for kvsync to delete
+  // it. Tests that want a fill to stay call it between their writes and
+  // their reads: an invalidation that arrives during a fill cancels the fill.
+  void Drain() {
+    const std::string marker = "p:~drain";
+    ASSERT_OK(store_->Put(marker, "pending"));
+    RedisSet(marker, absl::StrCat(++drains_));
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          absl::StatusOr<bool> c = store_->Contains(marker);
+          return c.ok() && !*c;
+        },
+        absl::Seconds(5)))
+        << "kvsync did not apply an invalidation within 5 s";
+  }
+
+  std::string RedisGet(const std::string& key) {
+    auto r = client_->Command({"GET", key});
+    return r.ok() && r->type == RedisReply::Type::kString ? r->str : "<absent>";
+  }
+
+  // Keys under p: in the store.
+  std::vector<std::string> StoreKeys() {
+    std::vector<std::string> keys;
+    EXPECT_OK(store_->ForEach("p:", [&](absl::string_view k, absl::string_view, const EntryMeta&) {
+      keys.emplace_back(k);
+      return true;
+    }));
+    return keys;
+  }
+
+  // Opens the store in a child and reads through a NearCache there.
+  static std::unique_ptr<Store> Attach(const StoreName& name) {
+    auto s = Store::Open(name, StoreOptions(), OpenMode::kAttach);
+    return s.ok() ? *std::move(s) : nullptr;
+  }
+
+  ScopedStore store_;
+  RedisServer redis_;
+  std::unique_ptr<RedisConnection> client_;
+  Kvsync kvsync_;
+  std::string log_;
+  int drains_ = 0;
+};
+
+TEST_F(NearCacheTest, FillsOncePerKeyAcrossProcesses) {
+  constexpr int kKeys = 50, kProcs = 8;
+  for (int i = 0; i < kKeys; ++i) RedisSet(absl::StrCat("p:k", i), absl::StrCat("value-", i));
+  Drain();
+  ASSERT_OK_AND_ASSIGN(long long gets_before, redis_.CommandCalls("get"));
+  testutil::SharedArray<std::atomic<int>> paths(4);
+  const StoreName name = store_.name();
+  auto read_all = [&](int child) -> int {
+    std::unique_ptr<Store> store = Attach(name);
+    CHILD_CHECK(store != nullptr, 1);
+    std::unique_ptr<NearCache> cache = MakeCache(store.get());
+    CHILD_CHECK(cache != nullptr, 2);
+    for (int n = 0; n < kKeys; ++n) {
+      const int i = (n + child * 7) % kKeys;  // every process in its own order
+      ReadInfo info;
+      absl::StatusOr<std::string> v = cache->Get(absl::StrCat("p:k", i), &info);
+      CHILD_CHECK_OK(v, 3);
+      CHILD_CHECK(*v == absl::StrCat("value-", i), 4);
+      paths[static_cast<int>(info.path)].fetch_add(1);
+    }
+    return 0;
+  };
+  for (int status : testutil::RunChildren(kProcs, read_all)) {
+    ASSERT_EQ(status, 0) << DescribeExit(status);
+  }
+  ASSERT_OK_AND_ASSIGN(long long gets_after, redis_.CommandCalls("get"));
+  std::printf("%d processes x %d keys: %d filled, %d shared, %d hits, %d direct; %lld Redis GETs\n",
+              kProcs, kKeys, paths[1].load(), paths[2].load(), paths[0].load(), paths[3].load(),
+              gets_after - gets_before);
+  EXPECT_EQ(gets_after - gets_before, kKeys) << "one Redis GET per key per host";
+  EXPECT_EQ(paths[static_cast<int>(ReadPath::kFilled)].load(), kKeys);
+  EXPECT_EQ(paths[static_cast<int>(ReadPath::kDirect)].load(), 0);
+
+  // A second round is all hits: no Redis read at all.
+  for (int status : testutil::RunChildren(kProcs, read_all)) {
+    ASSERT_EQ(status, 0) << DescribeExit(status);
+  }
+  ASSERT_OK_AND_ASSIGN(long long gets_final, redis_.CommandCalls("get"));
+  EXPECT_EQ(gets_final, gets_after);
+}
+
+TEST_F(NearCacheTest, OutsideWriteInvalidatesEveryProcessWithin100ms) {
+  constexpr int kProcs = 4, kRounds = 20;
+  RedisSet("p:x", "round-0");
+  Drain();
+  testutil::SharedArray<std::atomic<int64_t>> written_ns(kRounds + 1);
+  testutil::SharedArray<std::atomic<int64_t>> latency_ns(kProcs * (kRounds + 1));
+  testutil::SharedArray<std::atomic<int>> seen(kRounds + 1);
+  const StoreName name = store_.name();
+  std::vector<std::unique_ptr<ChildProcess>> children;
+  for (int c = 0; c < kProcs; ++c) {
+    children.push_back(std::make_unique<ChildProcess>([&, c]() -> int {
+      std::unique_ptr<Store> store = Attach(name);
+      CHILD_CHECK(store != nullptr, 1);
+      std::unique_ptr<NearCache> cache = MakeCache(store.get());
+      CHILD_CHECK(cache != nullptr, 2);
+      for (int r = 0; r <= kRounds; ++r) {
+        CHILD_CHECK(
+            PollUntil([&] { return r == 0 || written_ns[r].load() != 0; }, absl::Seconds(20)), 3);
+        const std::string want = absl::StrCat("round-", r);
+        bool fresh = PollUntil(
+            [&] {
+              absl::StatusOr<std::string> v = cache->Get("p:x");
+              return v.ok() && *v == want;
+            },
+            absl::Seconds(5));
+        CHILD_CHECK(fresh, 4);
+        latency_ns[c * (kRounds + 1) + r] = r == 0 ? 0 : NowNs() - written_ns[r].load();
+        seen[r].fetch_add(1);
+      }
+      return 0;
+    }));
+  }
+  std::vector<int64_t> store_latency_ns;
+  for (int r = 1; r <= kRounds; ++r) {
+    ASSERT_TRUE(PollUntil([&] { return seen[r - 1].load() == kProcs; }, absl::Seconds(20)));
+    // Every process holds the previous value (filled, in the store).
+    ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains("p:x"));
+    ASSERT_TRUE(cached);
+    const int64_t start = NowNs();
+    written_ns[r] = start;
+    RedisSet("p:x", absl::StrCat("round-", r));  // from outside: a raw client
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          std::string v;
+          EntryMeta meta;
+          absl::Status s = store_->Get("p:x", &v, &meta);
+          return absl::IsNotFound(s) || (s.ok() && v == absl::StrCat("round-", r));
+        },
+        absl::Seconds(1)));
+    store_latency_ns.push_back(NowNs() - start);
+  }
+  for (auto& child : children) {
+    const int status = child->Wait();
+    ASSERT_EQ(status, 0) << DescribeExit(status);
+  }
+  std::vector<int64_t> view_ns;
+  for (int c = 0; c < kProcs; ++c) {
+    for (int r = 1; r <= kRounds; ++r) view_ns.push_back(latency_ns[c * (kRounds + 1) + r].load());
+  }
+  std::sort(view_ns.begin(), view_ns.end());
+  std::sort(store_latency_ns.begin(), store_latency_ns.end());
+  auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
+  std::printf(
+      "invalidation latency over %d outside writes: store entry gone after median %.3f ms, max "
+      "%.3f ms; every one of %d processes reads the new value after median %.3f ms, max %.3f "
+      "ms\n",
+      kRounds, ms(store_latency_ns[store_latency_ns.size() / 2]), ms(store_latency_ns.back()),
+      kProcs, ms(view_ns[view_ns.size() / 2]), ms(view_ns.back()));
+  EXPECT_LT(view_ns.back(), 100'000'000) << "every process's view within 100 ms";
+}
+
+TEST_F(NearCacheTest, SetAndDeleteWriteThrough) {
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  ASSERT_NE(cache, nullptr);
+  ASSERT_OK(cache->Set("p:w", "1"));
+  EXPECT_EQ(RedisGet("p:w"), "1");
+  Drain();
+  ReadInfo info;
+  EXPECT_EQ(*cache->Get("p:w", &info), "1");
+  EXPECT_EQ(info.path, ReadPath::kFilled);
+  EXPECT_EQ(*cache->Get("p:w", &info), "1");
+  EXPECT_EQ(info.path, ReadPath::kHit);
+  // The writer reads its own write at once (the local copy is dropped).
+  ASSERT_OK(cache->Set("p:w", "2"));
+  EXPECT_EQ(*cache->Get("p:w", &info), "2");
+  ASSERT_OK(cache->Delete("p:w"));
+  EXPECT_EQ(RedisGet("p:w"), "<absent>");
+  EXPECT_TRUE(absl::IsNotFound(cache->Get("p:w").status()));
+  EXPECT_TRUE(absl::IsNotFound(cache->Delete("p:w")));
+  // A write by redis-cli, another program entirely.
+  ASSERT_OK(cache->Set("p:w", "3"));
+  EXPECT_EQ(*cache->Get("p:w"), "3");
+  absl::StatusOr<pid_t> cli =
+      neartest::Spawn({"redis-cli", "-s", redis_.socket(), "set", "p:w", "from-redis-cli"}, "");
+  ASSERT_OK(cli);
+  ASSERT_EQ(neartest::WaitExit(*cli, absl::Seconds(10)), 0);
+  EXPECT_TRUE(
+      PollUntil([&] { return *cache->Get("p:w") == "from-redis-cli"; }, absl::Milliseconds(100)));
+  // Reserved keys are refused.
+  EXPECT_TRUE(absl::IsInvalidArgument(cache->Get(kSyncStateKey).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(cache->Set(kSyncStateKey, "x")));
+}
+
+TEST_F(NearCacheTest, KeysOutsideThePrefixesAreReadDirectly) {
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  RedisSet("q:1", "other");
+  ReadInfo info;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(*cache->Get("q:1", &info), "other");
+    EXPECT_EQ(info.path, ReadPath::kDirect);
+    EXPECT_NE(info.bypass_reason.find("outside the prefixes"), std::string::npos)
+        << info.bypass_reason;
+  }
+  ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains("q:1"));
+  EXPECT_FALSE(cached);
+}
+
+TEST_F(NearCacheTest, ValueOfAnEarlierEpochIsNotServed) {
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  RedisSet("p:e", "fresh");
+  Drain();
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  WriteOptions stale;
+  stale.flags = state.epoch - 1;  // as a fill that raced a resync would leave
+  ASSERT_OK(store_->Put("p:e", "stale", stale));
+  ReadInfo info;
+  EXPECT_EQ(*cache->Get("p:e", &info), "fresh");
+  EXPECT_EQ(info.path, ReadPath::kFilled);
+}
+
+TEST_F(NearCacheTest, FlushAllClearsThePrefixes) {
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  for (int i = 0; i < 20; ++i) RedisSet(absl::StrCat("p:f", i), "v");
+  Drain();
+  for (int i = 0; i < 20; ++i) ASSERT_OK(cache->Get(absl::StrCat("p:f", i)));
+  ASSERT_EQ(StoreKeys().size(), 20u);
+  auto flushed = client_->Command({"FLUSHALL"});
+  ASSERT_TRUE(flushed.ok() && flushed->IsString("OK"));
+  EXPECT_TRUE(PollUntil([&] { return StoreKeys().empty(); }, absl::Seconds(1)));
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  EXPECT_EQ(state.flushes, 1u);
+  EXPECT_TRUE(state.synced());
+  EXPECT_TRUE(absl::IsNotFound(cache->Get("p:f0").status()));
+}
+
+TEST_F(NearCacheTest, RedisDownUnsyncsAndFallsBackThenResyncs) {
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  for (int i = 0; i < 10; ++i) RedisSet(absl::StrCat("p:d", i), "before");
+  Drain();
+  for (int i = 0; i < 10; ++i) ASSERT_OK(cache->Get(absl::StrCat("p:d", i)));
+  ASSERT_EQ(StoreKeys().size(), 10u);
+  redis_.Kill(SIGKILL);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        auto s = State();
+        return s.ok() && !s->synced() && StoreKeys().empty();
+      },
+      absl::Seconds(2)))
+      << "kvsync should clear the prefixes and say not synced";
+  // Readers go to Redis directly, which is down: Unavailable.
+  ReadInfo info;
+  absl::StatusOr<std::string> v = cache->Get("p:d0", &info);
+  EXPECT_TRUE(absl::IsUnavailable(v.status())) << v.status();
+  EXPECT_EQ(info.path, ReadPath::kDirect);
+  EXPECT_NE(info.bypass_reason.find("connecting"), std::string::npos) << info.bypass_reason;
+
+  ASSERT_OK(redis_.Start());  // empty: no persistence
+  ASSERT_OK_AND_ASSIGN(client_, redis_.Client());
+  ASSERT_TRUE(WaitSynced(1)) << KvsyncLog();
+  RedisSet("p:d0", "after");
+  Drain();
+  EXPECT_EQ(*cache->Get("p:d0", &info), "after");
+  EXPECT_EQ(info.path, ReadPath::kFilled);
+  EXPECT_EQ(*cache->Get("p:d0", &info), "after");
+  EXPECT_EQ(info.path, ReadPath::kHit);
+  const std::string log = KvsyncLog();
+  EXPECT_NE(log.find("not synced"), std::string::npos) << log;
+  EXPECT_NE(log.find("resyncs 1"), std::string::npos) << log;
+}
+
+TEST_F(NearCacheTest, KilledKvsyncMakesReadersBypassWithinTheHeartbeatTimeout) {
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  RedisSet("p:s", "1");
+  Drain();
+  ReadInfo info;
+  ASSERT_OK(cache->Get("p:s", &info));
+  ASSERT_OK(cache->Get("p:s", &info));
+  ASSERT_EQ(info.path, ReadPath::kHit);
+  const absl::Time killed = absl::Now();
+  EXPECT_EQ(kvsync_.Stop(SIGKILL), 128 + SIGKILL);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<std::string> v = cache->Get("p:s", &info);
+        return v.ok() && info.path == ReadPath::kDirect;
+      },
+      absl::Seconds(5)));
+  const absl::Duration bypass_after = absl::Now() - killed;
+  std::printf("readers bypass the cache %s after kvsync's SIGKILL (%s)\n",
+              absl::FormatDuration(bypass_after).c_str(), info.bypass_reason.c_str());
+  EXPECT_LE(bypass_after, cache->options().heartbeat_timeout);
+  // A write nobody invalidates is still read right: from Redis.
+  RedisSet("p:s", "2");
+  EXPECT_EQ(*cache->Get("p:s", &info), "2");
+  EXPECT_EQ(info.path, ReadPath::kDirect);
+}
+
+TEST_F(NearCacheTest, SigtermStopsCleanly) {
+  EXPECT_EQ(kvsync_.Stop(SIGTERM), 0);
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  EXPECT_EQ(state.phase, SyncPhase::kStopped);
+  EXPECT_NE(KvsyncLog().find("stopped"), std::string::npos);
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  RedisSet("p:t", "1");
+  ReadInfo info;
+  EXPECT_EQ(*cache->Get("p:t", &info), "1");
+  EXPECT_EQ(info.path, ReadPath::kDirect);
+}
+
+TEST_F(NearCacheTest, ASecondKvsyncForTheSameStoreIsRefused) {
+  Kvsync second;
+  const std::string log = redis_.dir() + "/second.log";
+  ASSERT_OK(second.Start(testutil::KeyHex(store_.key()), redis_.address(), {"p:"}, log));
+  EXPECT_EQ(neartest::WaitExit(second.pid(), absl::Seconds(10)), 1);
+  EXPECT_NE(neartest::ReadFile(log).find("another kvsync"), std::string::npos)
+      << neartest::ReadFile(log);
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  EXPECT_EQ(state.pid, kvsync_.pid());
+}
+
+// 8 processes read while a writer keeps changing 1,000 keys in Redis; once
+// the writes stop and the invalidations have drained, no key in the store
+// may differ from Redis. This needs Store::GetOrCompute to drop a fill whose
+// lease was deleted while it ran (issue 14): without it, a fill that read a
+// value just before a write can land after kvsync's delete.
+TEST_F(NearCacheTest, StressNoStaleValueAfterInvalidationsDrain) {
+  constexpr int kKeys = 1000, kReaders = 8;
+  int seconds = 5;
+  if (const char* env = getenv("SHMKV_NEAR_STRESS_SECONDS"); env != nullptr) {
+    ASSERT_TRUE(absl::SimpleAtoi(env, &seconds) && seconds > 0) << env;
+  }
+  for (int i = 0; i < kKeys; ++i) RedisSet(absl::StrCat("p:s", i), "0");
+  testutil::SharedArray<std::atomic<int>> stop(1);
+  testutil::SharedArray<std::atomic<uint64_t>> reads(kReaders), fills(kReaders);
+  const StoreName name = store_.name();
+  std::vector<std::unique_ptr<ChildProcess>> readers;
+  for (int c = 0; c < kReaders; ++c) {
+    readers.push_back(std::make_unique<ChildProcess>(
+        [&, c]() -> int {
+          std::unique_ptr<Store> store = Attach(name);
+          CHILD_CHECK(store != nullptr, 1);
+          std::unique_ptr<NearCache> cache = MakeCache(store.get());
+          CHILD_CHECK(cache != nullptr, 2);
+          testutil::TestRng rng(1000 + c);
+          while (stop[0].load() == 0) {
+            ReadInfo info;
+            absl::StatusOr<std::string> v =
+                cache->Get(absl::StrCat("p:s", rng.Uniform(0, kKeys)), &info);
+            CHILD_CHECK_OK(v, 3);
+            reads[c].fetch_add(1);
+            if (info.path == ReadPath::kFilled) fills[c].fetch_add(1);
+          }
+          return 0;
+        },
+        absl::Seconds(seconds + 60)));
+  }
+  testutil::TestRng rng(7);
+  uint64_t writes = 0;
+  const absl::Time end = absl::Now() + absl::Seconds(seconds);
+  while (absl::Now() < end) {
+    RedisSet(absl::StrCat("p:s", rng.Uniform(0, kKeys)), absl::StrCat(++writes));
+  }
+  stop[0] = 1;
+  for (auto& r : readers) {
+    const int status = r->Wait();
+    ASSERT_EQ(status, 0) << DescribeExit(status);
+  }
+  Drain();
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  int stale = 0, cached = 0;
+  std::vector<std::string> examples;
+  ASSERT_OK(
+      store_->ForEach("p:s", [&](absl::string_view k, absl::string_view v, const EntryMeta& meta) {
+        if (meta.flags != state.epoch) return true;  // never served
+        ++cached;
+        const std::string in_redis = RedisGet(std::string(k));
+        if (v != in_redis) {
+          ++stale;
+          if (examples.size() < 5) {
+            examples.push_back(absl::StrCat(k, ": cached ", v, ", Redis ", in_redis));
+          }
+        }
+        return true;
+      }));
+  uint64_t total_reads = 0, total_fills = 0;
+  for (int c = 0; c < kReaders; ++c) {
+    total_reads += reads[c].load();
+    total_fills += fills[c].load();
+  }
+  std::printf(
+      "%d s: %d readers made %llu reads (%llu fills), %llu writes, kvsync applied %llu "
+      "invalidations; %d keys cached at the end, %d stale\n",
+      seconds, kReaders, static_cast<unsigned long long>(total_reads),
+      static_cast<unsigned long long>(total_fills), static_cast<unsigned long long>(writes),
+      static_cast<unsigned long long>(state.invalidations), cached, stale);
+  EXPECT_EQ(stale, 0) << absl::StrJoin(examples, "; ");
+  EXPECT_GT(cached, 0);
+}
+
+}  // namespace
+}  // namespace shmkv::near

@@ -1,0 +1,109 @@
+// The near cache's pieces without Redis: address parsing, the sync record,
+// the health rules, and what NearCache does when no kvsync runs.
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "kv/near/redis_client.h"
+#include "shmkv/near/near_cache.h"
+#include "shmkv/near/sync_state.h"
+#include "tests/test_util.h"
+
+namespace shmkv::near {
+namespace {
+
+TEST(RedisAddress, ParsesBothForms) {
+  ASSERT_OK_AND_ASSIGN(RedisAddress unix_socket, ParseRedisAddress("unix:/run/r.sock"));
+  EXPECT_EQ(unix_socket.unix_path, "/run/r.sock");
+  EXPECT_EQ(unix_socket.ToString(), "unix:/run/r.sock");
+  ASSERT_OK_AND_ASSIGN(RedisAddress tcp, ParseRedisAddress("127.0.0.1:6379"));
+  EXPECT_EQ(tcp.host, "127.0.0.1");
+  EXPECT_EQ(tcp.port, 6379);
+  ASSERT_OK_AND_ASSIGN(RedisAddress v6, ParseRedisAddress("[::1]:7000"));
+  EXPECT_EQ(v6.host, "::1");
+  EXPECT_EQ(v6.ToString(), "[::1]:7000");
+  for (const char* bad : {"", "unix:", "unix:relative.sock", "localhost", ":6379", "h:0", "h:65536",
+                          "h:x", "[::1:6379"}) {
+    absl::StatusOr<RedisAddress> a = ParseRedisAddress(bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(a.status())) << bad;
+    if (!a.ok()) EXPECT_NE(a.status().message().find("unix:/path"), std::string::npos) << bad;
+  }
+}
+
+TEST(SyncRecord, RoundTrips) {
+  SyncState s;
+  s.pid = 1234;
+  s.phase = SyncPhase::kSynced;
+  s.epoch = 4000000000u;
+  s.heartbeat_ms = 987654321;
+  s.heartbeat_interval_ms = 100;
+  s.invalidations = 5;
+  s.flushes = 1;
+  s.resyncs = 2;
+  s.keys_cleared = 7;
+  s.redis = "unix:/tmp/r.sock";
+  s.prefixes = {"user:", std::string("b\n\\x\0", 5)};
+  s.last_error = "lost\nit";
+  ASSERT_OK_AND_ASSIGN(SyncState t, ParseSyncState(FormatSyncState(s)));
+  EXPECT_EQ(t.pid, s.pid);
+  EXPECT_EQ(t.phase, s.phase);
+  EXPECT_EQ(t.epoch, s.epoch);
+  EXPECT_EQ(t.heartbeat_ms, s.heartbeat_ms);
+  EXPECT_EQ(t.heartbeat_interval_ms, s.heartbeat_interval_ms);
+  EXPECT_EQ(t.invalidations, s.invalidations);
+  EXPECT_EQ(t.flushes, s.flushes);
+  EXPECT_EQ(t.resyncs, s.resyncs);
+  EXPECT_EQ(t.keys_cleared, s.keys_cleared);
+  EXPECT_EQ(t.redis, s.redis);
+  EXPECT_EQ(t.prefixes, s.prefixes);
+  EXPECT_EQ(t.last_error, s.last_error);
+  EXPECT_TRUE(t.Tracks("user:1"));
+  EXPECT_FALSE(t.Tracks("use"));
+  EXPECT_TRUE(absl::IsDataLoss(ParseSyncState("garbage").status()));
+  EXPECT_TRUE(absl::IsDataLoss(ParseSyncState("format=2\nphase=synced\n").status()));
+  EXPECT_TRUE(absl::IsDataLoss(ParseSyncState("format=1\nphase=sleeping\n").status()));
+  EXPECT_EQ(kSyncStateKey.substr(0, kReservedKeyPrefix.size()), kReservedKeyPrefix);
+  EXPECT_EQ(kSyncStateKey[0], '\0');
+}
+
+TEST(SyncHealth, NeedsSyncedFreshAndAlive) {
+  SyncState s;
+  s.pid = getpid();
+  s.phase = SyncPhase::kSynced;
+  s.heartbeat_interval_ms = 100;
+  s.heartbeat_ms = MonotonicNowMs();
+  EXPECT_TRUE(EvaluateSync(s, absl::Seconds(1)).serving);
+  s.phase = SyncPhase::kConnecting;
+  EXPECT_FALSE(EvaluateSync(s, absl::Seconds(1)).serving);
+  s.phase = SyncPhase::kSynced;
+  s.heartbeat_ms = MonotonicNowMs() - 2000;
+  SyncHealth old = EvaluateSync(s, absl::Seconds(1));
+  EXPECT_FALSE(old.serving);
+  EXPECT_NE(old.reason.find("last beat"), std::string::npos) << old.reason;
+  // Beat 500 ms ago (within the timeout) by a process that is gone.
+  s.pid = (1 << 22) + 1;  // above the largest pid_max: no such process
+  s.heartbeat_ms = MonotonicNowMs() - 500;
+  EXPECT_FALSE(EvaluateSync(s, absl::Seconds(1)).serving);
+}
+
+TEST(NearCacheWithoutKvsync, ReadsRedisDirectlyAndSaysWhy) {
+  testutil::ScopedStore store;
+  ASSERT_OK(store.Open());
+  NearCacheOptions options;
+  options.redis = "unix:/nonexistent/redis.sock";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NearCache> cache, NearCache::Create(store.get(), options));
+  ReadInfo info;
+  absl::StatusOr<std::string> v = cache->Get("p:1", &info);
+  EXPECT_TRUE(absl::IsUnavailable(v.status())) << v.status();
+  EXPECT_NE(v.status().message().find("check that redis-server runs"), std::string::npos);
+  EXPECT_EQ(info.path, ReadPath::kDirect);
+  EXPECT_NE(info.bypass_reason.find("no kvsync"), std::string::npos) << info.bypass_reason;
+  EXPECT_TRUE(absl::IsNotFound(cache->SyncStatus().status()));
+  options.redis = "nowhere";
+  EXPECT_TRUE(absl::IsInvalidArgument(NearCache::Create(store.get(), options).status()));
+}
+
+}  // namespace
+}  // namespace shmkv::near

@@ -1,0 +1,185 @@
+#include "tests/near/redis_env.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace shmkv::neartest {
+namespace {
+
+std::string MakeTempDir() {
+  // A unix socket path must fit in 108 bytes: Bazel's TEST_TMPDIR may not.
+  const char* test_tmp = getenv("TEST_TMPDIR");
+  std::string base = (test_tmp != nullptr && std::string(test_tmp).size() < 60) ? test_tmp : "";
+  if (base.empty()) {
+    const char* tmp = getenv("TMPDIR");
+    base = (tmp != nullptr && std::string(tmp).size() < 60) ? tmp : "/tmp";
+  }
+  std::string pattern = base + "/near.XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    perror("mkdtemp");
+    abort();
+  }
+  return pattern;
+}
+
+}  // namespace
+
+bool PollUntil(const std::function<bool()>& done, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Microseconds(200));
+  }
+}
+
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& stderr_path) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    const int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    if (!stderr_path.empty()) {
+      const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (err >= 0) dup2(err, 2);
+    }
+    execvp(args[0], args.data());
+    std::fprintf(stderr, "exec %s failed\n", args[0]);
+    _exit(127);
+  }
+  return pid;
+}
+
+int WaitExit(pid_t pid, absl::Duration timeout) {
+  int status = 0;
+  pid_t got = 0;
+  if (!PollUntil(
+          [&] {
+            got = waitpid(pid, &status, WNOHANG);
+            return got != 0;
+          },
+          timeout)) {
+    return -1;
+  }
+  if (got < 0) return -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+RedisServer::RedisServer() : dir_(MakeTempDir()) {}
+
+RedisServer::~RedisServer() {
+  Kill(SIGKILL);
+  unlink(socket().c_str());
+  unlink((dir_ + "/redis.log").c_str());
+  rmdir(dir_.c_str());
+}
+
+absl::Status RedisServer::Start() {
+  if (pid_ > 0) return absl::FailedPreconditionError("redis-server already running");
+  absl::StatusOr<pid_t> pid = Spawn({"redis-server", "--port", "0", "--unixsocket", socket(),
+                                     "--save", "", "--appendonly", "no", "--dir", dir_},
+                                    dir_ + "/redis.log");
+  if (!pid.ok()) return pid.status();
+  pid_ = *pid;
+  absl::StatusOr<near::RedisAddress> address = near::ParseRedisAddress(this->address());
+  bool up = PollUntil(
+      [&] {
+        auto c = near::RedisConnection::Connect(*address, absl::Seconds(1));
+        if (!c.ok()) return false;
+        auto pong = (*c)->Command({"PING"});
+        return pong.ok() && pong->IsString("PONG");
+      },
+      absl::Seconds(10));
+  if (!up) {
+    return absl::UnavailableError(
+        absl::StrCat("redis-server did not come up; its log:\n", ReadFile(dir_ + "/redis.log")));
+  }
+  return absl::OkStatus();
+}
+
+void RedisServer::Kill(int sig) {
+  if (pid_ <= 0) return;
+  kill(pid_, sig);
+  WaitExit(pid_, absl::Seconds(10));
+  pid_ = -1;
+}
+
+absl::StatusOr<std::unique_ptr<near::RedisConnection>> RedisServer::Client() const {
+  absl::StatusOr<near::RedisAddress> address = near::ParseRedisAddress(this->address());
+  if (!address.ok()) return address.status();
+  return near::RedisConnection::Connect(*address, absl::Seconds(5));
+}
+
+absl::StatusOr<long long> RedisServer::CommandCalls(const std::string& command) const {
+  auto c = Client();
+  if (!c.ok()) return c.status();
+  auto info = (*c)->Command({"INFO", "commandstats"});
+  if (!info.ok()) return info.status();
+  const std::string want = absl::StrCat("cmdstat_", command, ":calls=");
+  for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {
+    if (!absl::ConsumePrefix(&line, want)) continue;
+    long long calls = 0;
+    if (!absl::SimpleAtoi(line.substr(0, line.find(',')), &calls)) {
+      return absl::InternalError(absl::StrCat("bad INFO line ", line));
+    }
+    return calls;
+  }
+  return 0;
+}
+
+std::string KvsyncPath() {
+  const char* srcdir = getenv("TEST_SRCDIR");
+  const char* workspace = getenv("TEST_WORKSPACE");
+  return absl::StrCat(srcdir != nullptr ? srcdir : ".", "/",
+                      workspace != nullptr ? workspace : "shmkv", "/tools/kvsync/kvsync");
+}
+
+Kvsync::~Kvsync() {
+  if (pid_ > 0) Stop(SIGKILL);
+}
+
+absl::Status Kvsync::Start(const std::string& key_hex, const std::string& redis,
+                           const std::vector<std::string>& prefixes, const std::string& log_path) {
+  std::vector<std::string> argv = {KvsyncPath(), "--key=" + key_hex, "--redis=" + redis};
+  for (const std::string& p : prefixes) argv.push_back("--prefix=" + p);
+  absl::StatusOr<pid_t> pid = Spawn(argv, log_path);
+  if (!pid.ok()) return pid.status();
+  pid_ = *pid;
+  return absl::OkStatus();
+}
+
+int Kvsync::Stop(int sig) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  const int status = WaitExit(pid_, absl::Seconds(10));
+  pid_ = -1;
+  return status;
+}
+
+}  // namespace shmkv::neartest

@@ -1,0 +1,88 @@
+// A private Redis and a kvsync for the near-cache tests: Debian's
+// redis-server on a unix socket in a temporary directory (no persistence),
+// and the kvsync binary from this build, both real processes. Destructors
+// kill what is still running; the IPC guard's subreaper kills anything left
+// should the test process itself die.
+#ifndef SHMKV_TESTS_NEAR_REDIS_ENV_H_
+#define SHMKV_TESTS_NEAR_REDIS_ENV_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kv/near/redis_client.h"
+
+namespace shmkv::neartest {
+
+// Polls `done` (every 200 µs) until it is true or `timeout` passes; returns
+// whether it became true.
+bool PollUntil(const std::function<bool()>& done, absl::Duration timeout);
+
+// Starts `argv` (argv[0] looked up in PATH) with stdout to /dev/null and
+// stderr to `stderr_path` ("" keeps the test's stderr). Returns the pid.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& stderr_path);
+
+// Exit status of `pid` as test_util's DescribeExit counts it (exit code, or
+// 128 + signal), waiting up to `timeout`; -1 when it did not end in time.
+int WaitExit(pid_t pid, absl::Duration timeout);
+
+class RedisServer {
+ public:
+  RedisServer();  // makes the temporary directory
+  ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  // Starts redis-server and waits until it answers PING.
+  absl::Status Start();
+  // Sends `sig` and reaps it.
+  void Kill(int sig);
+  bool running() const { return pid_ > 0; }
+
+  const std::string& dir() const { return dir_; }
+  std::string socket() const { return dir_ + "/redis.sock"; }
+  std::string address() const { return "unix:" + socket(); }
+
+  // A fresh raw client (for writes "from outside", INFO, FLUSHALL).
+  absl::StatusOr<std::unique_ptr<near::RedisConnection>> Client() const;
+  // cmdstat_<command>:calls from INFO commandstats (0 when never called).
+  absl::StatusOr<long long> CommandCalls(const std::string& command) const;
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+};
+
+// The kvsync binary of this build, from the test's runfiles.
+std::string KvsyncPath();
+
+class Kvsync {
+ public:
+  Kvsync() = default;
+  ~Kvsync();
+  Kvsync(const Kvsync&) = delete;
+  Kvsync& operator=(const Kvsync&) = delete;
+
+  // Starts kvsync for the store at `key` following `redis`; its stderr goes
+  // to `log_path`.
+  absl::Status Start(const std::string& key_hex, const std::string& redis,
+                     const std::vector<std::string>& prefixes, const std::string& log_path);
+  // Sends `sig` and returns the exit status (WaitExit).
+  int Stop(int sig);
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::string ReadFile(const std::string& path);
+
+}  // namespace shmkv::neartest
+
+#endif  // SHMKV_TESTS_NEAR_REDIS_ENV_H_

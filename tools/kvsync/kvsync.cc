@@ -1,0 +1,123 @@
+// kvsync: keeps one shmkv store, used as a host's near cache in front of
+// Redis (kv/near), in step with Redis's invalidation messages. Run one per
+// host and store:
+//
+//   kvsync --key=0x5f3e0001 --redis=unix:/run/redis/redis.sock --prefix=user:
+//
+// It attaches the store (create it first, e.g. with kvcli create), follows
+// Redis until SIGTERM or SIGINT, logs one line per state change to stderr,
+// and records its state in the store (shmkv/near/sync_state.h). Exit codes:
+// 0 stopped by a signal, 1 error, 2 usage.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
+#include "tools/kvsync/syncer.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: kvsync --key=KEY|--path=FILE [--proj=N] --redis=unix:/path|host:port "
+    "--prefix=P [--prefix=Q ...]";
+
+volatile sig_atomic_t stop_requested = 0;
+
+void OnStopSignal(int) { stop_requested = 1; }
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "kvsync: %s\n%s\n", message.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string key_text, path, redis_text;
+  int proj = 1;
+  bool have_proj = false;
+  std::vector<std::string> prefixes;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "%s\n\nKeeps a shmkv store, used as a near cache in front of Redis, in step with\n"
+          "Redis's invalidations (CLIENT TRACKING BCAST). One per host and store.\n"
+          "See doc/near_cache.md.\n",
+          kUsage);
+      return 0;
+    }
+    if (absl::ConsumePrefix(&arg, "--key=")) {
+      key_text = std::string(arg);
+    } else if (absl::ConsumePrefix(&arg, "--path=")) {
+      path = std::string(arg);
+    } else if (absl::ConsumePrefix(&arg, "--proj=")) {
+      have_proj = true;
+      if (!absl::SimpleAtoi(arg, &proj) || proj < 1 || proj > 255) {
+        return Usage(absl::StrCat("bad --proj \"", arg, "\": want 1..255"));
+      }
+    } else if (absl::ConsumePrefix(&arg, "--redis=")) {
+      redis_text = std::string(arg);
+    } else if (absl::ConsumePrefix(&arg, "--prefix=")) {
+      if (arg.empty()) {
+        return Usage("--prefix must not be empty (tracking every key would include other data)");
+      }
+      for (const std::string& p : prefixes) {
+        if (absl::StartsWith(arg, p) || absl::StartsWith(p, arg)) {
+          return Usage(absl::StrCat("prefixes \"", p, "\" and \"", arg,
+                                    "\" overlap; Redis refuses overlapping prefixes: keep one"));
+        }
+      }
+      prefixes.emplace_back(arg);
+    } else {
+      return Usage(absl::StrCat("unknown argument \"", arg, "\""));
+    }
+  }
+  if (key_text.empty() == path.empty()) return Usage("give exactly one of --key and --path");
+  if (have_proj && path.empty()) return Usage("--proj goes with --path");
+  if (redis_text.empty()) return Usage("--redis is required");
+  if (prefixes.empty()) return Usage("give at least one --prefix");
+
+  absl::StatusOr<shmkv::StoreName> name = key_text.empty() ? shmkv::StoreName::FromPath(path, proj)
+                                                           : shmkv::StoreName::ParseKey(key_text);
+  if (!name.ok()) return Usage(std::string(name.status().message()));
+  absl::StatusOr<shmkv::near::RedisAddress> redis = shmkv::near::ParseRedisAddress(redis_text);
+  if (!redis.ok()) return Usage(std::string(redis.status().message()));
+
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: poll returns EINTR at once
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<shmkv::Store>> store =
+      shmkv::Store::Open(*name, shmkv::Options(), shmkv::OpenMode::kAttach);
+  if (!store.ok()) {
+    std::fprintf(
+        stderr, "kvsync: error: opening %s: %s%s\n", name->ToString().c_str(),
+        std::string(store.status().message()).c_str(),
+        absl::IsNotFound(store.status()) ? " (create it first, e.g. with kvcli create)" : "");
+    return 1;
+  }
+  shmkv::kvsync::SyncerConfig config;
+  config.redis = *redis;
+  config.prefixes = prefixes;
+  config.store_name = name->ToString();
+  shmkv::kvsync::Syncer syncer(store->get(), config);
+  absl::Status result = syncer.Run(&stop_requested);
+  if (!result.ok()) {
+    std::fprintf(stderr, "kvsync: error: %s\n", std::string(result.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,347 @@
+#include "tools/kvsync/syncer.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kv/util/escape.h"
+
+namespace shmkv::kvsync {
+namespace {
+
+using near::RedisConnection;
+using near::RedisReply;
+using near::SyncPhase;
+
+constexpr char kChannel[] = "__redis__:invalidate";
+
+bool ProcessAlive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+std::string PrefixList(const std::vector<std::string>& prefixes) {
+  std::vector<std::string> escaped;
+  for (const std::string& p : prefixes) escaped.push_back(util::EscapeKey(p));
+  return absl::StrJoin(escaped, ", ");
+}
+
+}  // namespace
+
+Syncer::Syncer(Store* store, SyncerConfig config) : store_(store), config_(std::move(config)) {
+  state_.pid = getpid();
+  state_.phase = SyncPhase::kConnecting;
+  state_.heartbeat_interval_ms = absl::ToInt64Milliseconds(config_.heartbeat);
+  state_.redis = config_.redis.ToString();
+  state_.prefixes = config_.prefixes;
+}
+
+void Syncer::Log(const std::string& line) {
+  std::fprintf(stderr, "kvsync: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+absl::Status Syncer::Claim() {
+  std::string record;
+  EntryMeta meta;
+  absl::Status got = store_->Get(near::kSyncStateKey, &record, &meta);
+  if (!got.ok() && !absl::IsNotFound(got)) return got;
+  if (got.ok()) {
+    absl::StatusOr<near::SyncState> previous = near::ParseSyncState(record);
+    if (previous.ok()) {
+      const int64_t age_ms = near::MonotonicNowMs() - previous->heartbeat_ms;
+      if (previous->pid != state_.pid && previous->phase != SyncPhase::kStopped &&
+          ProcessAlive(previous->pid) && age_ms <= 3000) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "another kvsync (pid ", previous->pid,
+            ") keeps this store in sync; one per store: stop it first (kill ", previous->pid, ")"));
+      }
+      state_.epoch = previous->epoch + 1;
+    }
+    record_version_ = meta.version;
+  } else {
+    // No record yet: an epoch no earlier record of this store is likely to
+    // have used (values tagged by a forgotten record must not look current).
+    state_.epoch = static_cast<uint32_t>(absl::ToUnixNanos(absl::Now()) ^ (state_.pid << 16));
+    record_version_ = 0;
+  }
+  return WriteRecord();
+}
+
+absl::Status Syncer::WriteRecord() {
+  state_.heartbeat_ms = near::MonotonicNowMs();
+  const std::string record = near::FormatSyncState(state_);
+  WriteOptions write;
+  write.ttl = absl::InfiniteDuration();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    absl::Status s;
+    if (record_version_ == 0) {
+      write.condition = WriteCondition::kIfAbsent;
+      s = store_->Put(near::kSyncStateKey, record, write, &record_version_);
+    } else {
+      s = store_->CompareAndSwap(near::kSyncStateKey, record_version_, record, write,
+                                 &record_version_);
+    }
+    if (s.ok()) return s;
+    if (!absl::IsFailedPrecondition(s) && !absl::IsNotFound(s) && !absl::IsAlreadyExists(s)) {
+      return s;
+    }
+    // Someone else wrote or removed the record: see who.
+    std::string current;
+    EntryMeta meta;
+    absl::Status got = store_->Get(near::kSyncStateKey, &current, &meta);
+    if (absl::IsNotFound(got)) {
+      record_version_ = 0;  // removed (kvcli delete, Clear): write it afresh
+      continue;
+    }
+    if (!got.ok()) return got;
+    absl::StatusOr<near::SyncState> other = near::ParseSyncState(current);
+    if (other.ok() && other->pid != state_.pid) {
+      return absl::AbortedError(
+          absl::StrCat("another kvsync (pid ", other->pid,
+                       ") took over this store's sync record; this one stops"));
+    }
+    record_version_ = meta.version;
+  }
+  return absl::AbortedError(
+      "the sync record keeps changing under kvsync; is another writer at it?");
+}
+
+absl::StatusOr<uint64_t> Syncer::ClearPrefixes() {
+  uint64_t cleared = 0;
+  std::vector<std::string> keys;
+  for (const std::string& prefix : config_.prefixes) {
+    keys.clear();
+    absl::Status walk =
+        store_->ForEach(prefix, [&](absl::string_view key, absl::string_view, const EntryMeta&) {
+          keys.emplace_back(key);
+          return true;
+        });
+    if (!walk.ok()) return walk;
+    for (const std::string& key : keys) {
+      absl::Status s = store_->Delete(key);
+      if (s.ok()) ++cleared;
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+    }
+  }
+  state_.keys_cleared += cleared;
+  return cleared;
+}
+
+absl::Status Syncer::ChangePhase(SyncPhase phase) {
+  state_.phase = phase;
+  ++state_.epoch;  // values filled under the previous epoch are no longer served
+  return WriteRecord();
+}
+
+absl::Status Syncer::Connect() {
+  absl::StatusOr<std::unique_ptr<RedisConnection>> sub =
+      RedisConnection::Connect(config_.redis, config_.redis_timeout);
+  if (!sub.ok()) return sub.status();
+  absl::StatusOr<RedisReply> id = (*sub)->Command({"CLIENT", "ID"});
+  if (!id.ok()) return id.status();
+  if (id->type != RedisReply::Type::kInteger) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Redis answered CLIENT ID with ", id->Describe(), "; kvsync needs Redis 6+"));
+  }
+  absl::StatusOr<RedisReply> subscribed = (*sub)->Command({"SUBSCRIBE", kChannel});
+  if (!subscribed.ok()) return subscribed.status();
+  if (subscribed->type != RedisReply::Type::kArray || subscribed->elements.empty() ||
+      !subscribed->elements[0].IsString("subscribe")) {
+    return absl::UnavailableError(
+        absl::StrCat("Redis answered SUBSCRIBE with ", subscribed->Describe()));
+  }
+  absl::StatusOr<std::unique_ptr<RedisConnection>> tracking =
+      RedisConnection::Connect(config_.redis, config_.redis_timeout);
+  if (!tracking.ok()) return tracking.status();
+  std::vector<std::string> argv = {
+      "CLIENT", "TRACKING", "on", "REDIRECT", absl::StrCat(id->integer), "BCAST"};
+  for (const std::string& p : config_.prefixes) {
+    argv.push_back("PREFIX");
+    argv.push_back(p);
+  }
+  absl::StatusOr<RedisReply> on = (*tracking)->Command(argv);
+  if (!on.ok()) return on.status();
+  if (on->type == RedisReply::Type::kError) {
+    // Not a transient failure: the prefixes or the server are wrong.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Redis refused CLIENT TRACKING: ", on->str,
+        "; check the --prefix values (Redis refuses overlapping prefixes) and that Redis is 6+"));
+  }
+  if (!on->IsString("OK")) {
+    return absl::UnavailableError(
+        absl::StrCat("Redis answered CLIENT TRACKING with ", on->Describe()));
+  }
+  sub_ = *std::move(sub);
+  tracking_ = *std::move(tracking);
+  ping_outstanding_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status Syncer::Lost(const std::string& reason) {
+  sub_.reset();
+  tracking_.reset();
+  state_.last_error = reason;
+  lost_before_ = true;
+  connect_failure_logged_ = false;
+  if (absl::Status s = ChangePhase(SyncPhase::kConnecting); !s.ok()) return s;
+  absl::StatusOr<uint64_t> cleared = ClearPrefixes();
+  if (!cleared.ok()) return cleared.status();
+  Log(absl::StrCat("not synced: ", reason, "; cleared ", *cleared, " keys; reconnecting"));
+  return absl::OkStatus();
+}
+
+absl::Status Syncer::HandleMessages(const std::vector<RedisReply>& replies, std::string* lost) {
+  for (const RedisReply& r : replies) {
+    if (r.type != RedisReply::Type::kArray || r.elements.empty()) continue;
+    const RedisReply& kind = r.elements[0];
+    if (kind.IsString("pong")) {
+      ping_outstanding_ = false;
+      continue;
+    }
+    if (!kind.IsString("message") || r.elements.size() != 3 || !r.elements[1].IsString(kChannel)) {
+      continue;
+    }
+    const RedisReply& keys = r.elements[2];
+    if (keys.type == RedisReply::Type::kNil) {
+      // FLUSHALL / FLUSHDB: everything tracked is gone. A new epoch first,
+      // so that a fill that read a value from before the flush is not served.
+      ++state_.flushes;
+      ++state_.epoch;
+      if (absl::Status s = WriteRecord(); !s.ok()) return s;
+      absl::StatusOr<uint64_t> cleared = ClearPrefixes();
+      if (!cleared.ok()) return cleared.status();
+      continue;
+    }
+    if (keys.type != RedisReply::Type::kArray) {
+      *lost = absl::StrCat("unexpected invalidation message ", r.Describe());
+      return absl::OkStatus();
+    }
+    for (const RedisReply& key : keys.elements) {
+      absl::Status s = store_->Delete(key.str);
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+      ++state_.invalidations;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Syncer::Heartbeat(std::string* lost) {
+  if (tracking_ != nullptr) {
+    absl::StatusOr<RedisReply> pong = tracking_->Command({"PING"});
+    if (!pong.ok()) {
+      *lost = absl::StrCat("tracking connection: ", pong.status().message());
+    } else if (!pong->IsString("PONG")) {
+      *lost = absl::StrCat("tracking connection answered PING with ", pong->Describe());
+    }
+  }
+  if (lost->empty() && sub_ != nullptr) {
+    const absl::Duration pong_timeout = std::max(absl::Seconds(1), 5 * config_.heartbeat);
+    if (ping_outstanding_) {
+      if (absl::Now() - ping_sent_ > pong_timeout) {
+        *lost = absl::StrCat("subscription connection: no PONG within ",
+                             absl::FormatDuration(pong_timeout));
+      }
+    } else if (absl::Status s = sub_->Send({"PING"}); !s.ok()) {
+      *lost = absl::StrCat("subscription connection: ", s.message());
+    } else {
+      ping_outstanding_ = true;
+      ping_sent_ = absl::Now();
+    }
+  }
+  return WriteRecord();
+}
+
+absl::Status Syncer::Run(const volatile sig_atomic_t* stop) {
+  if (absl::Status s = Claim(); !s.ok()) return s;
+  Log(absl::StrCat("pid ", state_.pid, " keeps ", config_.store_name, " in sync with Redis at ",
+                   state_.redis, " for prefixes ", PrefixList(config_.prefixes), "; connecting"));
+  if (absl::StatusOr<uint64_t> c = ClearPrefixes(); !c.ok()) return c.status();
+
+  absl::Duration backoff = absl::Milliseconds(50);
+  absl::Time next_attempt = absl::Now();
+  absl::Time next_beat = absl::Now();
+  while (!*stop) {
+    const absl::Time now = absl::Now();
+    if (sub_ == nullptr && now >= next_attempt) {
+      absl::Status connected = Connect();
+      if (connected.ok()) {
+        // Tracking is on: what was filled before now may have missed an
+        // invalidation, so clear once more, then say synced.
+        if (absl::Status s = ChangePhase(SyncPhase::kConnecting); !s.ok()) return s;
+        absl::StatusOr<uint64_t> cleared = ClearPrefixes();
+        if (!cleared.ok()) return cleared.status();
+        if (lost_before_) ++state_.resyncs;
+        if (absl::Status s = ChangePhase(SyncPhase::kSynced); !s.ok()) return s;
+        Log(absl::StrCat("synced (epoch ", state_.epoch, ", resyncs ", state_.resyncs, ", cleared ",
+                         *cleared, " keys)"));
+        backoff = absl::Milliseconds(50);
+      } else if (absl::IsFailedPrecondition(connected)) {
+        return connected;
+      } else {
+        if (!connect_failure_logged_) {
+          Log(absl::StrCat("still not synced: ", connected.message(), "; retrying with backoff"));
+          connect_failure_logged_ = true;
+        }
+        state_.last_error = std::string(connected.message());
+        next_attempt = now + backoff;
+        backoff = std::min(backoff * 2, config_.max_backoff);
+      }
+    }
+
+    std::string lost;
+    if (absl::Now() >= next_beat) {
+      if (absl::Status s = Heartbeat(&lost); !s.ok()) return s;
+      next_beat = absl::Now() + config_.heartbeat;
+    }
+
+    if (lost.empty()) {
+      absl::Time wake = next_beat;
+      if (sub_ == nullptr) wake = std::min(wake, next_attempt);
+      const int timeout_ms =
+          static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - absl::Now()) + 1));
+      struct pollfd fds[2];
+      int nfds = 0;
+      if (sub_ != nullptr) {
+        fds[nfds++] = {sub_->fd(), POLLIN, 0};
+        fds[nfds++] = {tracking_->fd(), POLLIN, 0};
+      }
+      const int ready = poll(fds, nfds, timeout_ms);
+      if (ready < 0 && errno != EINTR) return absl::InternalError("poll failed");
+      if (ready > 0 && (fds[0].revents != 0)) {
+        std::vector<RedisReply> replies;
+        absl::Status read = sub_->ReadAvailable(&replies);
+        if (absl::Status s = HandleMessages(replies, &lost); !s.ok()) return s;
+        if (!read.ok() && lost.empty()) {
+          lost = absl::StrCat("subscription connection: ", read.message());
+        }
+      }
+      if (ready > 0 && lost.empty() && fds[1].revents != 0) {
+        // The tracking connection never has unread replies: readable means
+        // closed (or a protocol error).
+        std::vector<RedisReply> replies;
+        absl::Status read = tracking_->ReadAvailable(&replies);
+        lost = read.ok() ? "tracking connection: unexpected data"
+                         : absl::StrCat("tracking connection: ", read.message());
+      }
+    }
+    if (!lost.empty()) {
+      if (absl::Status s = Lost(lost); !s.ok()) return s;
+      next_attempt = absl::Now() + backoff;
+      backoff = std::min(backoff * 2, config_.max_backoff);
+    }
+  }
+
+  sub_.reset();
+  tracking_.reset();
+  state_.last_error = "kvsync stopped";
+  if (absl::Status s = ChangePhase(SyncPhase::kStopped); !s.ok()) return s;
+  absl::StatusOr<uint64_t> cleared = ClearPrefixes();
+  Log(absl::StrCat("stopped; not synced", cleared.ok() ? "" : " (clearing failed)"));
+  return absl::OkStatus();
+}
+
+}  // namespace shmkv::kvsync

@@ -1,0 +1,74 @@
+// The loop of kvsync: keeps one store in step with Redis through Redis's
+// invalidation messages (doc/near_cache.md, "Protocol").
+//
+// Two connections: S subscribes to __redis__:invalidate; T turns on
+// CLIENT TRACKING on REDIRECT <S's id> BCAST PREFIX <p>... (hiredis 0.14
+// speaks RESP2, which has no push frames, hence the redirect). Each
+// invalidated key is deleted from the store; a flush (nil) clears the
+// tracked prefixes. Losing either connection, or a PING that goes
+// unanswered, means invalidations may have been lost: the prefixes are
+// cleared, the record says "connecting", and sync is re-established with
+// backoff (clearing once more before saying "synced").
+#ifndef SHMKV_TOOLS_KVSYNC_SYNCER_H_
+#define SHMKV_TOOLS_KVSYNC_SYNCER_H_
+
+#include <signal.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "kv/near/redis_client.h"
+#include "shmkv/near/sync_state.h"
+#include "shmkv/store.h"
+
+namespace shmkv::kvsync {
+
+struct SyncerConfig {
+  near::RedisAddress redis;
+  std::vector<std::string> prefixes;  // non-empty, none starting with NUL
+  std::string store_name;             // for log lines
+  absl::Duration heartbeat = absl::Milliseconds(100);
+  absl::Duration redis_timeout = absl::Seconds(1);
+  absl::Duration max_backoff = absl::Seconds(1);
+};
+
+class Syncer {
+ public:
+  Syncer(Store* store, SyncerConfig config);
+
+  // Claims the store's sync record (AlreadyExists when another live kvsync
+  // holds it) and follows Redis until *stop is set (by a signal handler):
+  // then marks the record stopped and returns OK. Errors: the record was
+  // taken over, the store failed, Redis refused the tracking command.
+  absl::Status Run(const volatile sig_atomic_t* stop);
+
+ private:
+  absl::Status Claim();
+  absl::Status WriteRecord();
+  absl::StatusOr<uint64_t> ClearPrefixes();
+  absl::Status Connect();  // both connections, tracking on
+  absl::Status Lost(const std::string& reason);
+  absl::Status HandleMessages(const std::vector<near::RedisReply>& replies, std::string* lost);
+  absl::Status Heartbeat(std::string* lost);
+  absl::Status ChangePhase(near::SyncPhase phase);
+  void Log(const std::string& line);
+
+  Store* const store_;
+  const SyncerConfig config_;
+  near::SyncState state_;
+  uint64_t record_version_ = 0;
+
+  std::unique_ptr<near::RedisConnection> sub_, tracking_;
+  bool ping_outstanding_ = false;
+  absl::Time ping_sent_;
+  bool connect_failure_logged_ = false;
+  bool lost_before_ = false;
+};
+
+}  // namespace shmkv::kvsync
+
+#endif  // SHMKV_TOOLS_KVSYNC_SYNCER_H_
