@@ -1,5 +1,5 @@
 // kvcli's command line: the table of every flag, the splitting of argv into
-// command, flags and positional arguments, and strict number parsers.
+// command, flags and positional arguments, and the permission-bits parser.
 //
 // Syntax: flags are "--name=value", "--name value" (value flags only) or
 // "--name" (switches, and --watch which takes an optional "=value"). Flags
@@ -50,15 +50,12 @@ struct ParsedArgs {
 
 ParsedArgs SplitArgs(const std::vector<std::string>& args);
 
-// Strict parsers: the whole text must match; no spaces, no '+'.
-// Decimal digits, or hex after 0x when allow_hex; value <= max.
-bool ParseUnsigned(absl::string_view text, uint64_t max, bool allow_hex, uint64_t* out);
-// Optional '-' then decimal digits, within int64.
-bool ParseSigned(absl::string_view text, int64_t* out);
+// Strict integers are util::ParseUnsigned and util::ParseSigned
+// (kv/util/parse.h), which kvbench uses too.
 // Octal permission bits ("0600", "600", "0o600"), at most 0777.
 bool ParseMode(absl::string_view text, int* out);
 
-// Quotes an argument for a message: escaped (cli::EscapeKey) and cut to 64
+// Quotes an argument for a message: escaped (util::EscapeKey) and cut to 64
 // bytes.
 std::string Quote(absl::string_view text);
 

@@ -15,7 +15,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "kv/snapshot/snapshot.h"
-#include "tools/cli/parse.h"
+#include "kv/util/format.h"
+#include "kv/util/json.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/context.h"
 #include "tools/kvcli/help.h"
@@ -159,7 +160,7 @@ int RunDump(Context& ctx) {
           }
           if (!write_status.ok()) {
             write_status = absl::Status(write_status.code(),
-                                        absl::StrCat("entry ", cli::JsonString(key.substr(0, 64)),
+                                        absl::StrCat("entry ", util::JsonString(key.substr(0, 64)),
                                                      ": ", write_status.message()));
             return false;
           }
@@ -177,7 +178,7 @@ int RunDump(Context& ctx) {
                                    failure.message(), *out == "-" ? "" : "; no file was written"));
     }
     std::string summary = absl::StrCat("dumped ", Plural(entries, "entry", "entries"), " (",
-                                       cli::FormatBytes(bytes), ", ", jsonl ? "jsonl" : "binary",
+                                       util::FormatBytes(bytes), ", ", jsonl ? "jsonl" : "binary",
                                        ") to ", *out == "-" ? "stdout" : *out, "\n");
     if (*out == "-") {
       std::fputs(summary.c_str(), ctx.err());
