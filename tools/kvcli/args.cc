@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "kv/util/escape.h"
+#include "kv/util/parse.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -75,6 +76,14 @@ constexpr FlagInfo kFlags[] = {
      "also show segments that are not shmkv stores or cannot be read"},
 };
 
+// An argument that starts with '-' and is neither "-" (stdin) nor a
+// negative number (incr's DELTA): most likely a flag typed with one dash.
+bool LooksLikeFlag(absl::string_view arg) {
+  if (arg.size() < 2 || arg[0] != '-' || arg == "-h") return false;
+  int64_t number = 0;
+  return !util::ParseSigned(arg, &number);
+}
+
 }  // namespace
 
 const FlagInfo* FindFlag(absl::string_view name) {
@@ -119,6 +128,13 @@ ParsedArgs SplitArgs(const std::vector<std::string>& args) {
       continue;
     }
     if (arg.size() <= 2 || arg[0] != '-' || arg[1] != '-') {
+      if (command_seen && LooksLikeFlag(arg)) {
+        // "put k -ttl=30s" would store "-ttl=30s": refuse, unless after "--".
+        fail(absl::StrCat("argument \"", Quote(arg),
+                          "\" starts with - like a flag, but flags start with -- (-", Quote(arg),
+                          "); if it is a KEY or VALUE, put -- before it"));
+        continue;
+      }
       positional(arg);
       continue;
     }

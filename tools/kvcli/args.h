@@ -4,9 +4,10 @@
 // Syntax: flags are "--name=value", "--name value" (value flags only) or
 // "--name" (switches, and --watch which takes an optional "=value"). Flags
 // may come before or after the command and between arguments. "--" ends the
-// flags: everything after it is an argument (for keys starting with "--").
-// Arguments starting with a single '-' ("-", "-5") are arguments, except "-h",
-// which is --help.
+// flags: everything after it is an argument (for keys starting with "-").
+// Before "--", an argument starting with a single '-' is refused as a
+// mistyped flag ("put k -ttl=30s"), except "-" (stdin), negative numbers
+// ("-5", incr's DELTA) and "-h", which is --help.
 #ifndef SHMKV_TOOLS_KVCLI_ARGS_H_
 #define SHMKV_TOOLS_KVCLI_ARGS_H_
 

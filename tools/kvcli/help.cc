@@ -78,22 +78,25 @@ std::vector<CommandSpec> BuildCommands() {
                 {"escaped"}},
                1,
                1});
-  c.push_back({"put",
-               "--key=KEY|--path=FILE KEY VALUE|- [--ttl=DUR|none] "
-               "[--if-absent|--if-present|--cas=VERSION] [--flags=N] [--escaped]",
-               "store a value (VALUE - reads stdin)",
-               "Stores VALUE under KEY, replacing any value. With - as VALUE the value\n"
-               "is read from stdin byte for byte (binary data is fine). Prints nothing\n"
-               "on success. Exit 1 when a condition (--if-absent, --if-present, --cas)\n"
-               "is not met; exit 3 when the value is over the store's --max-value or the\n"
-               "store is full and created with --no-evict.",
-               "kvcli put --key=0x5f3e0001 greeting hello --ttl=30s\n"
-               "kvcli put --key=0x5f3e0001 image:1 - < photo.jpg\n"
-               "kvcli put --key=0x5f3e0001 lock:job ME --if-absent --ttl=5m",
-               true,
-               {{"ttl"}, {"if-absent"}, {"if-present"}, {"cas"}, {"flags"}, {"escaped"}},
-               2,
-               2});
+  c.push_back(
+      {"put",
+       "--key=KEY|--path=FILE KEY VALUE|- [--ttl=DUR|none] "
+       "[--if-absent|--if-present|--cas=VERSION] [--flags=N] [--escaped]",
+       "store a value (VALUE - reads stdin)",
+       "Stores VALUE under KEY, replacing any value. With - as VALUE the value\n"
+       "is read from stdin byte for byte (binary data is fine). A KEY or VALUE\n"
+       "starting with - (other than - and negative numbers) is refused as a\n"
+       "mistyped flag (exit 2) unless it follows --: kvcli put -- KEY -VALUE.\n"
+       "Prints nothing on success. Exit 1 when a condition (--if-absent, --if-present, --cas)\n"
+       "is not met; exit 3 when the value is over the store's --max-value or the\n"
+       "store is full and created with --no-evict.",
+       "kvcli put --key=0x5f3e0001 greeting hello --ttl=30s\n"
+       "kvcli put --key=0x5f3e0001 image:1 - < photo.jpg\n"
+       "kvcli put --key=0x5f3e0001 lock:job ME --if-absent --ttl=5m",
+       true,
+       {{"ttl"}, {"if-absent"}, {"if-present"}, {"cas"}, {"flags"}, {"escaped"}},
+       2,
+       2});
   c.push_back({"del",
                "--key=KEY|--path=FILE KEY [--escaped]",
                "delete an entry",
@@ -329,7 +332,8 @@ std::string OverviewHelp() {
       "\n"
       "Sizes: 4096, 64KiB, 64MiB, 1GiB.  Durations: 500ms, 30s, 5m, 2h, 1d.\n"
       "Keys are taken literally; with --escaped, \\\\ and \\xHH in them are decoded\n"
-      "(the form keys prints). Put -- before a key or value that starts with -.\n"
+      "(the form keys prints). Put -- before a key or value that starts with -:\n"
+      "otherwise it is refused as a mistyped flag.\n"
       "\n"
       "Exit status:\n"
       "  0  success\n"

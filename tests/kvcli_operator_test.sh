@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Black-box tests of what a careless or hostile operator hits with kvcli
+# (issue 15): each section checks a promise that `kvcli help <command>` and
+# doc/ make, with the real binary against real stores.
+#
+#   kvcli_operator_test.sh IPC_GUARD KVCLI HELPER   (bazel test //tests:kvcli_operator_test)
+set -uo pipefail
+
+if (($# != 3)); then
+  echo "usage: $0 IPC_GUARD KVCLI HELPER" >&2
+  exit 2
+fi
+abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+GUARD=$(abspath "$1")
+[[ -n "${SHMKV_TEST_KEY_RANGE:-}" ]] || exec "$GUARD" -- bash "$0" "$@"
+KVCLI=$(abspath "$2")
+HELPER=$(abspath "$3")
+
+# shellcheck source=tests/kvcli_lib.sh
+source "$(dirname "$0")/kvcli_lib.sh"
+
+mapfile -t KEYS < <("$GUARD" keys 10 kvcli_operator_test.sh)
+if ((${#KEYS[@]} != 10)); then
+  echo "FAIL: could not find free System V keys" >&2
+  exit 1
+fi
+A=${KEYS[0]} # a small evicting store
+B=${KEYS[1]} # a second store
+C=${KEYS[2]} # created and destroyed by single sections
+
+# ------------------------------------------------ arguments like flags ---
+section "a KEY or VALUE that looks like a flag"
+run 0 create --key="$A" --capacity=1MiB
+run 0 help put && out_has "refused as a" "help put: flag-like arguments"
+run 2 put --key="$A" k -ttl=30s && err_has "put -- before it" "put k -ttl=30s"
+run 1 get --key="$A" k
+run 2 put --key="$A" -k v && err_has "starts with - like a flag" "put -k v"
+run 0 put --key="$A" -- k -ttl=30s
+run 0 get --key="$A" k && out_is "-ttl=30s" "value after --"
+run 0 put --key="$A" -- -k v
+run 0 get --key="$A" -- -k && out_is "v" "key after --"
+run 0 incr --key="$A" n -3 && out_is "-3" "a negative DELTA is no flag"
+run 0 destroy --key="$A"
+
+report_and_exit kvcli_operator_test
