@@ -85,7 +85,8 @@ enum class WriteCondition {
 struct WriteOptions {
   WriteCondition condition = WriteCondition::kAlways;
   uint64_t expected_version = 0;
-  // Zero uses the store's default TTL; absl::InfiniteDuration() never expires.
+  // Zero uses the store's default TTL; absl::InfiniteDuration() never expires,
+  // and so does a TTL too long for the expiry time (Unix ms) to fit in int64.
   absl::Duration ttl = absl::ZeroDuration();
   uint32_t flags = 0;  // opaque to shmkv, returned in EntryMeta::flags
 };

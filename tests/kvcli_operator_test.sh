@@ -42,4 +42,15 @@ run 0 get --key="$A" -- -k && out_is "v" "key after --"
 run 0 incr --key="$A" n -3 && out_is "-3" "a negative DELTA is no flag"
 run 0 destroy --key="$A"
 
+# ------------------------------------------------------- huge TTLs ---
+section "snapshot TTLs near INT64_MAX"
+run 0 create --key="$A" --capacity=1MiB
+run 0 help load && out_has "never expires" "help load: huge TTLs"
+printf '%s\n' '{"key":"far","value_b64":"eA==","ttl_ms":9223372036854775000}' \
+  '{"key":"max","value_b64":"eQ==","ttl_ms":9223372036854775807}' >"$TMP/far.jsonl"
+run 0 load --key="$A" --in="$TMP/far.jsonl" && out_has "^loaded 2 entries" "load of huge TTLs"
+run 0 get --key="$A" far --json && json_check "d['ttl_ms'] == -1" "a TTL past int64 ms never expires"
+run 0 get --key="$A" max && out_is "y" "TTL of INT64_MAX ms"
+run 0 destroy --key="$A"
+
 report_and_exit kvcli_operator_test

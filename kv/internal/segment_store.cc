@@ -232,7 +232,11 @@ absl::StatusOr<int64_t> SegmentStore::ExpiryFor(absl::Duration ttl) const {
                        ? geometry_.default_ttl_ms
                        : std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl));
   if (ttl_ms == 0) return 0;
-  return clock_->NowMillis() + ttl_ms;
+  // An expiry past the end of int64 milliseconds (some 292 million years)
+  // is never: adding would overflow into the past.
+  int64_t expires_at_ms = 0;
+  if (__builtin_add_overflow(clock_->NowMillis(), ttl_ms, &expires_at_ms)) return 0;
+  return expires_at_ms;
 }
 
 absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryMeta* meta) {

@@ -174,7 +174,8 @@ std::vector<CommandSpec> BuildCommands() {
                "values (versions are new). The whole file is verified first, and checked\n"
                "against the store's limits, so a damaged snapshot or one the store cannot\n"
                "hold loads nothing. Each TTL is what was left at dump time (the time\n"
-               "since is not subtracted); entries whose TTL had run out are skipped.\n"
+               "since is not subtracted); entries whose TTL had run out are skipped, and\n"
+               "a TTL too long to express as a Unix time in ms never expires.\n"
                "The store must exist, or pass --create (with the create flags) to\n"
                "create it first. Prints how many entries were loaded.",
                "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
