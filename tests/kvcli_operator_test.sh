@@ -53,4 +53,20 @@ run 0 get --key="$A" far --json && json_check "d['ttl_ms'] == -1" "a TTL past in
 run 0 get --key="$A" max && out_is "y" "TTL of INT64_MAX ms"
 run 0 destroy --key="$A"
 
+# ------------------------------------------------------ empty input ---
+section "an empty file is no snapshot"
+run 0 create --key="$A" --capacity=1MiB
+run 0 help load && out_has "allow-empty" "help load: empty files"
+: >"$TMP/empty"
+printf '\n  \n' >"$TMP/blank"
+run 3 load --key="$A" --in="$TMP/empty" && err_has "allow-empty" "load of an empty file"
+run 3 load --key="$A" --in=/dev/null && err_has "holds no entries" "load of /dev/null"
+run_stdin "$TMP/blank" 3 load --key="$A" --in=- && err_has "allow-empty" "load of blank stdin"
+run 3 load --key="$B" --in="$TMP/empty" --create && err_has "allow-empty" "load --create of an empty file"
+expect_no_ipc "$B" "load --create of an empty file creates nothing"
+run 0 load --key="$A" --in="$TMP/empty" --allow-empty && out_has "^loaded 0 entries" "--allow-empty"
+run 0 dump --key="$A" --out="$TMP/empty.snap"
+run 0 load --key="$A" --in="$TMP/empty.snap" && out_has "^loaded 0 entries" "binary dump of an empty store"
+run 0 destroy --key="$A"
+
 report_and_exit kvcli_operator_test

@@ -68,6 +68,10 @@ constexpr FlagInfo kFlags[] = {
     {"in", FlagKind::kValue, "FILE", "snapshot to read (binary or jsonl, detected); - for stdin"},
     {"create", FlagKind::kSwitch, "",
      "create the store first (fails if it exists); takes the create flags"},
+    {"allow-empty", FlagKind::kSwitch, "",
+     "accept a file with no entries (empty, or blank lines only) and load nothing"},
+    {"allow-evict", FlagKind::kSwitch, "",
+     "let the load evict existing entries when the store is too small for all"},
     // check / flush / ls
     {"repair", FlagKind::kSwitch, "",
      "rebuild damaged indexes and drop unreadable entries (dump first if you can)"},

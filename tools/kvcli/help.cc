@@ -166,21 +166,23 @@ std::vector<CommandSpec> BuildCommands() {
                {{"out"}, {"format"}},
                0,
                0});
-  c.push_back({"load",
-               "--key=KEY|--path=FILE --in=FILE|- [--create [--capacity=SIZE] [create flags]]",
-               "read a snapshot into a store",
-               "Reads a snapshot written by kvcli dump (binary or jsonl, detected) and\n"
-               "stores each entry with its remaining TTL and flags, replacing existing\n"
-               "values (versions are new). The whole file is verified first, and checked\n"
-               "against the store's limits, so a damaged snapshot or one the store cannot\n"
-               "hold loads nothing. Each TTL is what was left at dump time (the time\n"
-               "since is not subtracted); entries whose TTL had run out are skipped, and\n"
-               "a TTL too long to express as a Unix time in ms never expires.\n"
-               "The store must exist, or pass --create (with the create flags) to\n"
-               "create it first. Prints how many entries were loaded.",
-               "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
-               "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
-               true, WithCreateFlags({{"in"}, {"create"}}), 0, 0});
+  c.push_back(
+      {"load", "--key=KEY|--path=FILE --in=FILE|- [--create [--capacity=SIZE] [create flags]]",
+       "read a snapshot into a store",
+       "Reads a snapshot written by kvcli dump (binary or jsonl, detected) and\n"
+       "stores each entry with its remaining TTL and flags, replacing existing\n"
+       "values (versions are new). The whole file is verified first, and checked\n"
+       "against the store's limits, so a damaged snapshot or one the store cannot\n"
+       "hold loads nothing. Each TTL is what was left at dump time (the time\n"
+       "since is not subtracted); entries whose TTL had run out are skipped, and\n"
+       "a TTL too long to express as a Unix time in ms never expires.\n"
+       "A file with no entries (empty, /dev/null, blank lines) is refused unless\n"
+       "--allow-empty: a binary snapshot always has a header, even of an empty store.\n"
+       "The store must exist, or pass --create (with the create flags) to\n"
+       "create it first. Prints how many entries were loaded.",
+       "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
+       "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
+       true, WithCreateFlags({{"in"}, {"create"}, {"allow-empty"}, {"allow-evict"}}), 0, 0});
   c.push_back({"check",
                "--key=KEY|--path=FILE [--repair] [--json]",
                "verify the store's structure; --repair fixes it",

@@ -350,6 +350,13 @@ int RunLoad(Context& ctx) {
   if (!verified.ok()) {
     return ctx.Fail(kExitStore, absl::StrCat(verified.message(), "; nothing was loaded"));
   }
+  if (format == SnapshotFormat::kJsonl && total == 0 && !ctx.Has("allow-empty")) {
+    return ctx.Fail(
+        kExitStore,
+        absl::StrCat(input,
+                     " holds no entries (it is empty or blank), so it is no snapshot "
+                     "of a store; nothing was loaded; pass --allow-empty to accept it"));
+  }
   std::rewind(file.get());
 
   if (create) {
