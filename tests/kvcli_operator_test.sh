@@ -69,4 +69,8 @@ run 0 dump --key="$A" --out="$TMP/empty.snap"
 run 0 load --key="$A" --in="$TMP/empty.snap" && out_has "^loaded 0 entries" "binary dump of an empty store"
 run 0 destroy --key="$A"
 
+# ---------------------------------------------- what check promises ---
+section "check verifies structure, not value bytes"
+run 0 help check && out_has "not the value bytes" "help check says what it does not verify"
+
 report_and_exit kvcli_operator_test

@@ -189,7 +189,10 @@ std::vector<CommandSpec> BuildCommands() {
                "Verifies the whole store under its store-wide lock (other processes wait)\n"
                "and prints each problem found. --repair also rebuilds damaged indexes\n"
                "from the entry logs and drops entries it cannot read, printing each\n"
-               "repair. Exit 0 if no problem remains, 3 if problems remain.",
+               "repair. Exit 0 if no problem remains, 3 if problems remain.\n"
+               "It checks structure (headers, log bounds, record framing, the index),\n"
+               "not the value bytes: a value overwritten in place by a stray write is\n"
+               "not detected (records carry no checksum).",
                "kvcli check --key=0x5f3e0001\nkvcli check --key=0x5f3e0001 --repair",
                true,
                {{"repair"}, {"json"}},
