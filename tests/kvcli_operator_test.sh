@@ -73,4 +73,25 @@ run 0 destroy --key="$A"
 section "check verifies structure, not value bytes"
 run 0 help check && out_has "not the value bytes" "help check says what it does not verify"
 
+# ------------------------------------------------- check and a lock ---
+section "check while a stopped process holds a stripe lock"
+run 0 create --key="$A" --capacity=1MiB --stripes=1
+run 0 put --key="$A" k v
+run 0 help check && out_has "not damage" "help check: lock timeouts"
+"$HELPER" hold-stripe "$A" >"$TMP/stripe-held" 2>&1 &
+holder=$!
+BG_PIDS+=("$holder")
+for _ in $(seq 200); do grep -q held "$TMP/stripe-held" && break; sleep 0.05; done
+kill -STOP "$holder"
+run 3 check --key="$A" --lock-timeout=300ms && err_has "held by pid $holder" "check names the holder"
+grep -q "repair\|destroy" "$TMP/err" && fail "check advises repair or destroy for a lock timeout: $(cat "$TMP/err")"
+[[ -s "$TMP/out" ]] && grep -q "^problem" "$TMP/out" && fail "check reports a lock timeout as a problem"
+run 3 check --key="$A" --lock-timeout=300ms --repair && err_has "no damage" "check --repair and a lock"
+grep -q "destroy" "$TMP/err" && fail "check --repair advises destroy for a lock timeout: $(cat "$TMP/err")"
+kill -KILL "$holder"
+wait "$holder" 2>/dev/null
+run 0 check --key="$A" && out_has "no problems found" "check once the holder died"
+run 0 get --key="$A" k && out_is "v" "entries survive"
+run 0 destroy --key="$A"
+
 report_and_exit kvcli_operator_test

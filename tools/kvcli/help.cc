@@ -192,7 +192,9 @@ std::vector<CommandSpec> BuildCommands() {
                "repair. Exit 0 if no problem remains, 3 if problems remain.\n"
                "It checks structure (headers, log bounds, record framing, the index),\n"
                "not the value bytes: a value overwritten in place by a stray write is\n"
-               "not detected (records carry no checksum).",
+               "not detected (records carry no checksum).\n"
+               "A lock held by a live process past --lock-timeout is not damage: check\n"
+               "stops, names the process holding it and exits 3 without advising repair.",
                "kvcli check --key=0x5f3e0001\nkvcli check --key=0x5f3e0001 --repair",
                true,
                {{"repair"}, {"json"}},
