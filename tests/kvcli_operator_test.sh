@@ -94,4 +94,35 @@ run 0 check --key="$A" && out_has "no problems found" "check once the holder die
 run 0 get --key="$A" k && out_is "v" "entries survive"
 run 0 destroy --key="$A"
 
+# ---------------------------------------------------- load that does not fit ---
+section "load of a snapshot the store cannot hold"
+# 12 entries of 100 KiB: more than a 1 MiB store holds.
+python3 - "$TMP/big.jsonl" <<'PY'
+import base64, json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(12):
+        f.write(json.dumps({"key": "big%d" % i, "value_b64": base64.b64encode(bytes([i]) * 102400).decode()}) + "\n")
+PY
+run 0 help load && out_has "allow-evict" "help load: no eviction"
+for mode in evict no-evict; do
+  flag=(); [[ $mode == no-evict ]] && flag=(--no-evict)
+  run 0 create --key="$A" --capacity=1MiB "${flag[@]}"
+  for i in 1 2 3; do run 0 put --key="$A" "keep$i" "value$i"; done
+  run 3 load --key="$A" --in="$TMP/big.jsonl" && err_has "nothing was loaded" "$mode: load that does not fit"
+  err_has "allow-evict" "$mode: the message names --allow-evict"
+  run 0 stats --key="$A" --json && json_check "d['items'] == 3 and d['evictions'] == 0" "$mode: nothing loaded, nothing evicted"
+  for i in 1 2 3; do run 0 get --key="$A" "keep$i" && out_is "value$i" "$mode: keep$i survives"; done
+  run 0 destroy --key="$A"
+done
+run 0 create --key="$A" --capacity=1MiB
+run 0 put --key="$A" keep1 value1
+run 0 load --key="$A" --in="$TMP/big.jsonl" --allow-evict && err_has "evicted" "--allow-evict evicts, with a warning"
+run 0 destroy --key="$A"
+run 3 load --key="$B" --in="$TMP/big.jsonl" --create --capacity=1MiB && err_has "create it with --capacity=" "load --create too small"
+expect_no_ipc "$B" "load --create that does not fit"
+capacity=$(sed -n 's/.*--capacity=\([0-9]*MiB\).*/\1/p' "$TMP/err")
+run 0 load --key="$B" --in="$TMP/big.jsonl" --create --capacity="$capacity" && out_has "^loaded 12 entries" "the suggested capacity holds it"
+run 0 stats --key="$B" --json && json_check "d['items'] == 12 and d['evictions'] == 0" "suggested capacity: nothing evicted"
+run 0 destroy --key="$B"
+
 report_and_exit kvcli_operator_test

@@ -46,5 +46,9 @@ std::string OneLine(absl::string_view message) {
   return line;
 }
 
+std::string Plural(uint64_t n, absl::string_view one, absl::string_view many) {
+  return absl::StrCat(n, " ", n == 1 ? one : many);
+}
+
 }  // namespace kvcli
 }  // namespace shmkv
