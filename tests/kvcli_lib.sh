@@ -1,7 +1,19 @@
 # Shared by the kvcli black-box tests (kvcli_test.sh, kvcli_operator_test.sh):
-# sourced after GUARD, KVCLI and HELPER are set. Sets up TMP (removed at exit,
-# with every store at a key in KEYS and every process in BG_PIDS), and the
-# checks: run, out_is, out_has, err_has, json_check, expect_no_ipc...
+# sourced first, with the script's arguments IPC_GUARD KVCLI HELPER. Re-runs
+# the script under the IPC guard (tests/ipc_guard) unless it already is; sets
+# GUARD, KVCLI and HELPER; sets up TMP (removed at exit, with every store at a
+# key in KEYS and every process in BG_PIDS); and defines the checks: run,
+# out_is, out_has, err_has, json_check, expect_no_ipc, report_and_exit...
+if (($# != 3)); then
+  echo "usage: $0 IPC_GUARD KVCLI HELPER" >&2
+  exit 2
+fi
+abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+GUARD=$(abspath "$1")
+[[ -n "${SHMKV_TEST_KEY_RANGE:-}" ]] || exec "$GUARD" -- bash "$0" "$@"
+KVCLI=$(abspath "$2")
+HELPER=$(abspath "$3")
+
 TMP=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/${0##*/}.XXXXXX")
 KEYS=()
 BG_PIDS=()

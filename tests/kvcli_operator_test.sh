@@ -6,18 +6,10 @@
 #   kvcli_operator_test.sh IPC_GUARD KVCLI HELPER   (bazel test //tests:kvcli_operator_test)
 set -uo pipefail
 
-if (($# != 3)); then
-  echo "usage: $0 IPC_GUARD KVCLI HELPER" >&2
-  exit 2
-fi
-abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
-GUARD=$(abspath "$1")
-[[ -n "${SHMKV_TEST_KEY_RANGE:-}" ]] || exec "$GUARD" -- bash "$0" "$@"
-KVCLI=$(abspath "$2")
-HELPER=$(abspath "$3")
-
+# Checks the arguments, re-runs this script under the IPC guard, sets GUARD,
+# KVCLI, HELPER and TMP, and defines the checks.
 # shellcheck source=tests/kvcli_lib.sh
-source "$(dirname "$0")/kvcli_lib.sh"
+source "$(dirname "$0")/kvcli_lib.sh" "$@"
 
 mapfile -t KEYS < <("$GUARD" keys 10 kvcli_operator_test.sh)
 if ((${#KEYS[@]} != 10)); then
