@@ -1,4 +1,5 @@
-// Time for the runner and its clients: a monotonic clock and a nap.
+// Time for the runner and its clients: a monotonic clock (naps are
+// util::SleepAtMost, kv/util/sleep.h).
 #ifndef SHMKV_BENCH_CLOCK_H_
 #define SHMKV_BENCH_CLOCK_H_
 
@@ -14,12 +15,6 @@ inline uint64_t MonotonicNanos() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no system call
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-// Sleeps `ms` milliseconds.
-inline void SleepMillis(int ms) {
-  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, nullptr);  // EINTR (a signal) just ends the nap early
 }
 
 }  // namespace bench

@@ -1,72 +1,14 @@
 #include "bench/flags.h"
 
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
 namespace shmkv {
 namespace bench {
-
-namespace {
-
-// Splits "1.5GiB" into "1.5" and "gib" (lowercased).
-bool SplitNumber(absl::string_view text, absl::string_view* number, std::string* suffix) {
-  text = absl::StripAsciiWhitespace(text);
-  size_t i = 0;
-  while (i < text.size() && (absl::ascii_isdigit(text[i]) || text[i] == '.')) ++i;
-  if (i == 0) return false;
-  *number = text.substr(0, i);
-  *suffix = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text.substr(i)));
-  return true;
-}
-
-absl::StatusOr<uint64_t> Scale(absl::string_view number, double multiplier,
-                               absl::string_view original) {
-  uint64_t whole;
-  if (number.find('.') == absl::string_view::npos && absl::SimpleAtoi(number, &whole)) {
-    const auto m = static_cast<uint64_t>(multiplier);
-    if (m != 0 && whole > UINT64_MAX / m) {
-      return absl::InvalidArgumentError(absl::StrCat("too large: \"", original, "\""));
-    }
-    return whole * m;
-  }
-  double d;
-  if (!absl::SimpleAtod(number, &d) || !(d >= 0)) {
-    return absl::InvalidArgumentError(absl::StrCat("not a number: \"", original, "\""));
-  }
-  const double v = d * multiplier;
-  if (v >= 1.8e19) return absl::InvalidArgumentError(absl::StrCat("too large: \"", original, "\""));
-  return static_cast<uint64_t>(std::llround(v));
-}
-
-}  // namespace
-
-absl::StatusOr<uint64_t> ParseCount(absl::string_view text) {
-  absl::string_view number;
-  std::string suffix;
-  if (!SplitNumber(text, &number, &suffix)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a count: \"", text, "\" (e.g. 1000000, 1M, 250k)"));
-  }
-  double m;
-  if (suffix.empty())
-    m = 1;
-  else if (suffix == "k")
-    m = 1e3;
-  else if (suffix == "m")
-    m = 1e6;
-  else if (suffix == "g")
-    m = 1e9;
-  else
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown count unit in \"", text, "\" (use k, M, G)"));
-  return Scale(number, m, text);
-}
 
 FlagSet::FlagSet(std::string program, std::string summary)
     : program_(std::move(program)), summary_(std::move(summary)) {
@@ -93,7 +35,7 @@ void FlagSet::String(std::string name, std::string arg_name, std::string help,
 
 void FlagSet::Count(std::string name, std::string help, uint64_t* target) {
   Value(std::move(name), "N", std::move(help), [target](absl::string_view v) {
-    absl::StatusOr<uint64_t> n = ParseCount(v);
+    absl::StatusOr<uint64_t> n = util::ParseCount(v);
     if (!n.ok()) return n.status();
     *target = *n;
     return absl::OkStatus();
@@ -102,7 +44,7 @@ void FlagSet::Count(std::string name, std::string help, uint64_t* target) {
 
 void FlagSet::Duration(std::string name, std::string help, absl::Duration* target) {
   Value(std::move(name), "TIME", std::move(help), [target](absl::string_view v) {
-    absl::StatusOr<absl::Duration> d = cli::ParseDuration(v);
+    absl::StatusOr<absl::Duration> d = util::ParseDuration(v);
     if (!d.ok()) return d.status();
     *target = *d;
     return absl::OkStatus();

@@ -1,6 +1,6 @@
 // The command-line parser of kvbench and the peer drivers: --name=value,
-// --name value and --flag. Sizes and durations are parsed by
-// tools/cli/parse.h (as kvcli parses them); counts ("1M", "250k") here.
+// --name value and --flag. Sizes, durations, counts ("1M", "250k") and
+// integers are parsed by kv/util/parse.h, as kvcli parses them.
 #ifndef SHMKV_BENCH_FLAGS_H_
 #define SHMKV_BENCH_FLAGS_H_
 
@@ -12,15 +12,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "tools/cli/parse.h"
+#include "kv/util/parse.h"
 
 namespace shmkv {
 namespace bench {
-
-// "1000000", "1M", "250k", "1.5M": k/M/G are powers of 1000 (counts, not bytes).
-absl::StatusOr<uint64_t> ParseCount(absl::string_view text);
 
 // A small --name=value / --name value / --flag command-line parser.
 class FlagSet {
@@ -30,20 +28,34 @@ class FlagSet {
   void Value(std::string name, std::string arg_name, std::string help,
              std::function<absl::Status(absl::string_view)> fn);
   // Common shapes of Value: a string stored as given; a byte size parsed by
-  // cli::ParseSize ("4096", "64KiB", "1G").
+  // util::ParseSize ("4096", "64KiB", "1G").
   void String(std::string name, std::string arg_name, std::string help, std::string* target);
   template <typename T>
   void ByteSize(std::string name, std::string help, T* target) {
     Value(std::move(name), "SIZE", std::move(help), [target](absl::string_view v) {
-      absl::StatusOr<uint64_t> n = cli::ParseSize(v);
+      absl::StatusOr<uint64_t> n = util::ParseSize(v);
       if (!n.ok()) return n.status();
       *target = static_cast<T>(*n);
       return absl::OkStatus();
     });
   }
-  // A count parsed by ParseCount ("1M"), as arg_name N.
+  // A count parsed by util::ParseCount ("1M"), as arg_name N.
   void Count(std::string name, std::string help, uint64_t* target);
-  // A duration parsed by cli::ParseDuration ("500ms", "10s"), as arg_name TIME.
+  // A whole number in [min, max] (util::ParseUnsigned: decimal digits only),
+  // as arg_name N.
+  template <typename T>
+  void Integer(std::string name, std::string help, uint64_t min, uint64_t max, T* target) {
+    Value(std::move(name), "N", std::move(help), [=](absl::string_view v) {
+      uint64_t n = 0;
+      if (!util::ParseUnsigned(v, max, /*allow_hex=*/false, &n) || n < min) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("\"", v, "\" is not a whole number from ", min, " to ", max));
+      }
+      *target = static_cast<T>(n);
+      return absl::OkStatus();
+    });
+  }
+  // A duration parsed by util::ParseDuration ("500ms", "10s"), as arg_name TIME.
   void Duration(std::string name, std::string help, absl::Duration* target);
   void Bool(std::string name, std::string help, bool* target);
   void Bool(std::string name, std::string help, std::function<void(bool)> fn);

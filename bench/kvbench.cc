@@ -23,7 +23,6 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/workload.h"
 #include "shmkv/options.h"
@@ -215,12 +214,8 @@ int main(int argc, char** argv) {
   AddWorkloadFlags(&flags, &config);
   flags.ByteSize("capacity", "capacity of the store it creates (default: twice the data)",
                  &shmkv_flags.capacity);
-  flags.Value("stripes", "N", "lock stripes of the store it creates (default: the store's)",
-              [&](absl::string_view v) {
-                return absl::SimpleAtoi(v, &shmkv_flags.stripes) && shmkv_flags.stripes > 0
-                           ? absl::OkStatus()
-                           : absl::InvalidArgumentError("not a positive number");
-              });
+  flags.Integer("stripes", "lock stripes of the store it creates (default: the store's)", 1,
+                UINT32_MAX, &shmkv_flags.stripes);
   flags.Bool("huge-pages",
              "create the store in huge pages (Options::huge_pages; needs vm.nr_hugepages)",
              &shmkv_flags.huge_pages);
@@ -245,10 +240,7 @@ int main(int argc, char** argv) {
               });
   flags.String("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
                &path);
-  flags.Value("proj", "N", "ftok project id for --path (default 1)", [&](absl::string_view v) {
-    return absl::SimpleAtoi(v, &proj) ? absl::OkStatus()
-                                      : absl::InvalidArgumentError("not a number");
-  });
+  flags.Integer("proj", "ftok project id for --path (default 1)", 1, 255, &proj);
   flags.ParseOrExit(argc, argv);
   if (shmkv_flags.create_name.has_value() && (shmkv_flags.name.has_value() || !path.empty())) {
     std::fprintf(stderr,

@@ -9,25 +9,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/clock.h"
+#include "kv/util/json.h"
 
 namespace shmkv {
 namespace bench {
-namespace {
+using util::JsonString;
 
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrFormat("\\u%04x", static_cast<int>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+namespace {
 
 double Micros(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 

@@ -28,6 +28,7 @@
 #include "bench/prefault.h"
 #include "bench/report.h"
 #include "bench/run_control.h"
+#include "kv/util/sleep.h"
 
 namespace shmkv {
 namespace bench {
@@ -153,7 +154,7 @@ void Runner::StopAll() {
         waitpid(children_[i], &status, 0);
         reaped_[i] = true;
       } else {
-        SleepMillis(5);
+        util::SleepAtMost(absl::Milliseconds(5));
       }
     }
   }
@@ -345,7 +346,9 @@ absl::Status Runner::Warmup(Progress* progress) {
     if (Interrupted()) return StepFailed("");
     if (ctl_->failed.load() > 0) return StepFailed(ctl_->fail_message);
     if (!ChildrenAlive(&why)) return StepFailed(why);
-    SleepMillis(std::min<uint64_t>(100, (warmup_ns - (now - t_phase)) / 1000000 + 1));
+    util::SleepAtMost(
+        std::min(absl::Milliseconds(100),
+                 absl::Nanoseconds(warmup_ns - (now - t_phase)) + absl::Milliseconds(1)));
   }
   return absl::OkStatus();
 }
@@ -372,7 +375,9 @@ absl::Status Runner::MeasureDuration(uint64_t t_phase, Progress* progress) {
                    rate_);
     if (Interrupted()) return StepFailed("");
     if (!ChildrenAlive(&why)) return StepFailed(why);
-    SleepMillis(std::min<uint64_t>(100, (duration_ns - (now - t_phase)) / 1000000 + 1));
+    util::SleepAtMost(
+        std::min(absl::Milliseconds(100),
+                 absl::Nanoseconds(duration_ns - (now - t_phase)) + absl::Milliseconds(1)));
   }
   ctl_->phase.store(kStop, std::memory_order_release);
   return absl::OkStatus();
@@ -404,7 +409,7 @@ absl::Status Runner::MeasureOps(uint64_t base, Progress* progress) {
     progress->Show("measure", done, rate_);
     if (Interrupted()) return StepFailed("");
     if (!ChildrenAlive(&why)) return StepFailed(why);
-    SleepMillis(50);
+    util::SleepAtMost(absl::Milliseconds(50));
   }
   return absl::OkStatus();
 }

@@ -9,7 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "tools/cli/parse.h"
+#include "kv/util/parse.h"
 
 namespace shmkv {
 namespace bench {
@@ -27,11 +27,11 @@ namespace {
 // --value-size: N, or MIN-MAX.
 absl::Status SetValueSize(absl::string_view v, WorkloadConfig* c) {
   std::vector<absl::string_view> parts = absl::StrSplit(v, absl::MaxSplits('-', 1));
-  auto lo = cli::ParseSize(parts[0]);
+  auto lo = util::ParseSize(parts[0]);
   if (!lo.ok()) return lo.status();
   uint64_t hi = *lo;
   if (parts.size() == 2) {
-    auto h = cli::ParseSize(parts[1]);
+    auto h = util::ParseSize(parts[1]);
     if (!h.ok()) return h.status();
     hi = *h;
   }
@@ -74,7 +74,7 @@ absl::Status SetDist(absl::string_view v, WorkloadConfig* c) {
 // --procs and --threads: a count in 1..1024.
 std::function<absl::Status(absl::string_view)> PositiveInt(int* out) {
   return [out](absl::string_view v) -> absl::Status {
-    auto n = ParseCount(v);
+    auto n = util::ParseCount(v);
     if (!n.ok()) return n.status();
     if (*n < 1 || *n > 1024) return absl::InvalidArgumentError("must be 1..1024");
     *out = static_cast<int>(*n);
@@ -97,7 +97,7 @@ void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* c) {
                [c](absl::string_view v) { return SetDist(v, c); });
   flags->Value("duration", "TIME", "measured time, e.g. 10s (default 10s)",
                [c](absl::string_view v) {
-                 auto d = cli::ParseDuration(v);
+                 auto d = util::ParseDuration(v);
                  if (!d.ok()) return d.status();
                  c->duration = *d;
                  c->ops = 0;
@@ -106,10 +106,7 @@ void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* c) {
   flags->Count("ops", "measure exactly N operations in all instead of a duration", &c->ops);
   flags->Duration("warmup", "unmeasured run before measuring (default 2s)", &c->warmup);
   flags->String("prefix", "TEXT", "key prefix (default kvb:)", &c->prefix);
-  flags->Value("seed", "N", "random seed (default 42)", [c](absl::string_view v) {
-    return absl::SimpleAtoi(v, &c->seed) ? absl::OkStatus()
-                                         : absl::InvalidArgumentError("not a number");
-  });
+  flags->Integer("seed", "random seed (default 42)", 0, UINT64_MAX, &c->seed);
   flags->Bool("json", "print one JSON object as the last stdout line (the report goes to stderr)",
               &c->json);
   flags->Bool("quiet", "no progress output", &c->quiet);

@@ -11,6 +11,12 @@ namespace shmkv {
 
 class Clock;
 
+// Arena bytes one entry takes: its 28-byte header, key and value, rounded up
+// to 8. StoreStats::bytes_used and capacity count in these.
+inline constexpr uint64_t EntryBytes(uint64_t key_size, uint64_t value_size) {
+  return (28 + key_size + value_size + 7) / 8 * 8;
+}
+
 // Hard limits of the segment layout (version 3).
 inline constexpr size_t kMaxKeySizeLimit = 4096;
 inline constexpr size_t kMaxSegmentBytes =
@@ -94,7 +100,8 @@ enum class WriteCondition {
 struct WriteOptions {
   WriteCondition condition = WriteCondition::kAlways;
   uint64_t expected_version = 0;
-  // Zero uses the store's default TTL; absl::InfiniteDuration() never expires.
+  // Zero uses the store's default TTL; absl::InfiniteDuration() never expires,
+  // and so does a TTL too long for the expiry time (Unix ms) to fit in int64.
   absl::Duration ttl = absl::ZeroDuration();
   uint32_t flags = 0;  // opaque to shmkv, returned in EntryMeta::flags
 };

@@ -158,6 +158,8 @@ class Store {
   virtual absl::StatusOr<StoreInfo> Info() = 0;
   // Verifies the whole segment under the store-wide lock. With repair, also
   // rebuilds each stripe's index from its log and drops what is corrupt.
+  // A lock another process holds past lock_timeout is no problem of the
+  // store: Check stops with Unavailable naming the holder's pid.
   virtual absl::StatusOr<CheckReport> Check(bool repair) = 0;
 
  protected:

@@ -15,11 +15,15 @@
 //                                        covers (the store reads as corrupt)
 //   kvcli_ipc_helper hold-lock KEY MS    hold the store-wide semaphore for MS
 //                                        ms, printing "held" once it is held
+//   kvcli_ipc_helper hold-stripe KEY     lock stripe 0's mutex (as a store
+//                                        operation does), print "held" and
+//                                        wait until killed
 //   kvcli_ipc_helper exists KEY          print "shm=0|1 sem=0|1"
 //   kvcli_ipc_helper remove KEY          remove the segment and semaphore set
 //                                        at KEY if present (print what)
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -61,8 +65,7 @@ int Usage() {
   std::fprintf(stderr,
                "usage: kvcli_ipc_helper foreign KEY BYTES | create-as UID KEY |\n"
                "       zero-index KEY | set-layout KEY N | scribble-header KEY |\n"
-               "       hold-lock KEY MS | exists KEY |\n"
-               "       remove KEY\n");
+               "       hold-lock KEY MS | hold-stripe KEY | exists KEY | remove KEY\n");
   return 2;
 }
 
@@ -177,6 +180,29 @@ int main(int argc, char** argv) {
     sembuf give = {0, 1, SEM_UNDO};
     semop(sem, &give, 1);
     return 0;
+  }
+  if (command == "hold-stripe") {
+    shmid_ds ds;
+    char* base = Map(key, &ds);
+    if (base == nullptr) return 1;
+    const auto* header = reinterpret_cast<const shmkv::internal::Header*>(base);
+    const uint64_t offset = header->stripe_table_offset;
+    if (ds.shm_segsz < shmkv::internal::kHeaderRegionBytes ||
+        header->magic != shmkv::internal::kMagic ||
+        offset + sizeof(shmkv::internal::Stripe) > ds.shm_segsz) {
+      std::fprintf(stderr, "kvcli_ipc_helper: not a shmkv store\n");
+      return 1;
+    }
+    auto* stripe = reinterpret_cast<shmkv::internal::Stripe*>(base + offset);
+    const int rc = pthread_mutex_lock(&stripe->mutex);
+    if (rc != 0 && rc != EOWNERDEAD) {
+      errno = rc;
+      return Fail("pthread_mutex_lock");
+    }
+    stripe->holder_pid = static_cast<int32_t>(getpid());
+    std::printf("held\n");
+    std::fflush(stdout);
+    for (;;) pause();
   }
   if (command == "exists") {
     const bool shm = shmget(key, 0, 0) >= 0;

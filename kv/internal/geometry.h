@@ -13,6 +13,11 @@
 
 namespace shmkv::internal {
 
+// The public EntryBytes (kv/options.h) is this layout's record size.
+static_assert(EntryBytes(1, 2) == RecordBytes(1, 2) &&
+                  EntryBytes(100, 1000) == RecordBytes(100, 1000),
+              "EntryBytes must match RecordBytes");
+
 struct Geometry {
   uint64_t segment_bytes = 0;
   uint64_t stripe_table_offset = 0;

@@ -732,8 +732,16 @@ absl::StatusOr<CheckReport> SegmentStore::Check(bool repair) {
   for (StripeView& view : stripes_) {
     StripeGuard guard;
     if (absl::Status s = Lock(view, &guard); !s.ok()) {
-      report.problems.push_back(absl::StrCat("stripe ", view.index(), ": ", s.message()));
-      continue;
+      if (!absl::IsUnavailable(s)) {
+        report.problems.push_back(absl::StrCat("stripe ", view.index(), ": ", s.message()));
+        continue;
+      }
+      // A lock held past the timeout is a busy (or stopped) process, not
+      // damage: stop, and let the caller report who holds it.
+      UnlockStoreWide();
+      return absl::UnavailableError(absl::StrCat(
+          "check stopped at stripe ", view.index(), " of ", stripes_.size(), ": ", s.message(),
+          "; that is no damage to the store: run check again once the lock is free"));
     }
     std::vector<std::string> problems;
     report.entries_checked += view.Verify(&problems);

@@ -19,6 +19,8 @@ constexpr char kDurationHelp[] =
     "use a number and a unit ms, s, m, h or d (e.g. 500ms, 30s, 1.5h); a bare "
     "number is seconds";
 constexpr char kIpcKeyHelp[] = "use hex or decimal from 1 to 0xffffffff (e.g. 0x5f3e0001)";
+constexpr char kCountHelp[] =
+    "use a whole number with an optional k, M or G (e.g. 1000000, 1M, 250k)";
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -196,6 +198,88 @@ absl::StatusOr<key_t> ParseIpcKey(absl::string_view text) {
     return BadInput(kWhat, text, "0 is IPC_PRIVATE, which cannot name a shared store", kIpcKeyHelp);
   }
   return static_cast<key_t>(static_cast<uint32_t>(value));
+}
+
+absl::StatusOr<uint64_t> ParseCount(absl::string_view text) {
+  constexpr char kWhat[] = "count";
+  if (absl::Status s = CheckLeadingDigit(kWhat, text, kCountHelp); !s.ok()) {
+    return s;
+  }
+  size_t pos = 0;
+  uint64_t whole = 0;
+  bool fits = ConsumeDecimal(text, &pos, &whole);
+  // The fraction's digits, scaled below once the unit is known.
+  absl::string_view fraction;
+  if (pos < text.size() && text[pos] == '.') {
+    const size_t start = ++pos;
+    while (pos < text.size() && IsDigit(text[pos])) ++pos;
+    fraction = Clip(text, start, pos - start);
+    if (fraction.empty()) {
+      return BadInput(kWhat, text, "a digit must follow the decimal point", kCountHelp);
+    }
+  }
+  const std::string suffix = absl::AsciiStrToLower(Clip(text, pos));
+  int exponent = -1;
+  if (suffix.empty()) {
+    exponent = 0;
+  } else if (suffix == "k") {
+    exponent = 3;
+  } else if (suffix == "m") {
+    exponent = 6;
+  } else if (suffix == "g") {
+    exponent = 9;
+  } else {
+    return BadInput(kWhat, text, absl::StrCat("unknown suffix ", QuoteInput(Clip(text, pos))),
+                    kCountHelp);
+  }
+  while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
+  if (fraction.size() > static_cast<size_t>(exponent)) {
+    return BadInput(kWhat, text, "it is not a whole number", kCountHelp);
+  }
+  uint64_t value = whole;
+  for (int i = 0; i < exponent; ++i) {
+    const size_t digit_index = static_cast<size_t>(i);
+    const uint64_t digit =
+        digit_index < fraction.size() ? static_cast<uint64_t>(fraction[digit_index] - '0') : 0;
+    if (__builtin_mul_overflow(value, uint64_t{10}, &value) ||
+        __builtin_add_overflow(value, digit, &value)) {
+      fits = false;
+    }
+  }
+  if (!fits) return BadInput(kWhat, text, "too large, the maximum is 2^64-1", kCountHelp);
+  return value;
+}
+
+bool ParseUnsigned(absl::string_view text, uint64_t max, bool allow_hex, uint64_t* out) {
+  uint64_t base = 10;
+  if (allow_hex && text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    text.remove_prefix(2);
+  }
+  if (text.empty()) return false;
+  uint64_t value = 0;
+  for (char c : text) {
+    const int digit = base == 16 ? HexDigitValue(c) : (IsDigit(c) ? c - '0' : -1);
+    if (digit < 0) return false;
+    if (__builtin_mul_overflow(value, base, &value) ||
+        __builtin_add_overflow(value, static_cast<uint64_t>(digit), &value)) {
+      return false;
+    }
+  }
+  if (value > max) return false;
+  *out = value;
+  return true;
+}
+
+bool ParseSigned(absl::string_view text, int64_t* out) {
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  uint64_t magnitude = 0;
+  const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  if (!ParseUnsigned(text, limit, /*allow_hex=*/false, &magnitude)) return false;
+  // Two's complement negation of a magnitude of at most 2^63.
+  *out = static_cast<int64_t>(negative ? ~magnitude + 1 : magnitude);
+  return true;
 }
 
 }  // namespace shmkv::util

@@ -38,6 +38,21 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 // as a key_t). 0 is IPC_PRIVATE and is refused.
 absl::StatusOr<key_t> ParseIpcKey(absl::string_view text);
 
+// A count of things (kvbench's --keys, --ops): decimal digits with an
+// optional fraction and an optional decimal suffix, matched
+// case-insensitively: k (10^3), M (10^6), G (10^9). "1000000", "1M", "250k",
+// "1.5M". The result must be a whole number ("1.5" and "1.0001k" are
+// refused), at most 2^64-1. Unlike ParseSize, the units are powers of 1000:
+// these count items, not bytes.
+absl::StatusOr<uint64_t> ParseCount(absl::string_view text);
+
+// Strict integers for flag values, for callers that word their own message:
+// the whole text must match, with no spaces and no '+'.
+// Decimal digits, or hex after 0x/0X when allow_hex; the value at most `max`.
+bool ParseUnsigned(absl::string_view text, uint64_t max, bool allow_hex, uint64_t* out);
+// An optional '-' then decimal digits, within int64.
+bool ParseSigned(absl::string_view text, int64_t* out);
+
 }  // namespace shmkv::util
 
 #endif  // SHMKV_KV_UTIL_PARSE_H_

@@ -137,6 +137,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(absl::IsInvalidArgument(d.status()), "ParseDuration error code", input);
   }
 
+  if (absl::StatusOr<uint64_t> n = util::ParseCount(input); n.ok()) {
+    absl::StatusOr<uint64_t> again = util::ParseCount(absl::StrCat(*n));
+    Check(again.ok() && *again == *n, "ParseCount(decimal of result)", input);
+    uint64_t same = 0;
+    Check(util::ParseUnsigned(absl::StrCat(*n), UINT64_MAX, false, &same) && same == *n,
+          "ParseUnsigned(decimal of a count)", input);
+  } else {
+    Check(absl::IsInvalidArgument(n.status()), "ParseCount error code", input);
+  }
+  if (int64_t i = 0; util::ParseSigned(input, &i)) {
+    int64_t again = 0;
+    Check(util::ParseSigned(absl::StrCat(i), &again) && again == i, "ParseSigned(decimal)", input);
+  }
+
   if (absl::StatusOr<key_t> k = util::ParseIpcKey(input); k.ok()) {
     Check(*k != 0, "ParseIpcKey never returns IPC_PRIVATE", input);
     const uint32_t bits = static_cast<uint32_t>(*k);

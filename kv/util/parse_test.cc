@@ -164,6 +164,64 @@ TEST(ParseIpcKey, Rejects) {
   ExpectBad(ParseIpcKey(" 1"), {"e.g. 0x5f3e0001"});
 }
 
+TEST(ParseCount, DecimalUnitsAndFractions) {
+  EXPECT_EQ(ParseCount("1000000").value(), 1000000u);
+  EXPECT_EQ(ParseCount("1M").value(), 1000000u);
+  EXPECT_EQ(ParseCount("250k").value(), 250000u);
+  EXPECT_EQ(ParseCount("1.5M").value(), 1500000u);
+  EXPECT_EQ(ParseCount("2g").value(), 2000000000u);
+  EXPECT_EQ(ParseCount("1.250k").value(), 1250u);
+  EXPECT_EQ(ParseCount("18446744073709551615").value(), UINT64_MAX);
+}
+
+TEST(ParseCount, Rejects) {
+  ExpectBad(ParseCount(""), {"empty"});
+  ExpectBad(ParseCount("abc"), {"\"abc\"", "e.g. 1000000, 1M, 250k"});
+  ExpectBad(ParseCount("3X"), {"unknown suffix \"X\""});
+  ExpectBad(ParseCount("1.5"), {"not a whole number"});
+  ExpectBad(ParseCount("1.0001k"), {"not a whole number"});
+  ExpectBad(ParseCount("1."), {"digit must follow"});
+  ExpectBad(ParseCount(" 1"), {"e.g. 1000000"});
+  ExpectBad(ParseCount("+1"), {"e.g. 1000000"});
+  ExpectBad(ParseCount("-1"), {"negative"});
+  ExpectBad(ParseCount("1 "), {"unknown suffix"});
+  ExpectBad(ParseCount("18446744073709551616"), {"too large"});
+  ExpectBad(ParseCount("18446744073709552k"), {"too large"});
+}
+
+TEST(ParseUnsigned, StrictDecimalAndHex) {
+  uint64_t v = 0;
+  EXPECT_TRUE(ParseUnsigned("42", 100, false, &v));
+  EXPECT_EQ(v, 42u);
+  EXPECT_TRUE(ParseUnsigned("0x2A", 100, true, &v));
+  EXPECT_EQ(v, 42u);
+  EXPECT_TRUE(ParseUnsigned("18446744073709551615", UINT64_MAX, false, &v));
+  EXPECT_EQ(v, UINT64_MAX);
+  EXPECT_FALSE(ParseUnsigned("0x2A", 100, false, &v));
+  EXPECT_FALSE(ParseUnsigned("101", 100, false, &v));
+  EXPECT_FALSE(ParseUnsigned("", 100, false, &v));
+  EXPECT_FALSE(ParseUnsigned("0x", 100, true, &v));
+  EXPECT_FALSE(ParseUnsigned(" 1", 100, false, &v));
+  EXPECT_FALSE(ParseUnsigned("+1", 100, false, &v));
+  EXPECT_FALSE(ParseUnsigned("1 ", 100, false, &v));
+  EXPECT_FALSE(ParseUnsigned("18446744073709551616", UINT64_MAX, false, &v));
+}
+
+TEST(ParseSigned, Int64Range) {
+  int64_t v = 0;
+  EXPECT_TRUE(ParseSigned("-5", &v));
+  EXPECT_EQ(v, -5);
+  EXPECT_TRUE(ParseSigned("-9223372036854775808", &v));
+  EXPECT_EQ(v, INT64_MIN);
+  EXPECT_TRUE(ParseSigned("9223372036854775807", &v));
+  EXPECT_EQ(v, INT64_MAX);
+  EXPECT_FALSE(ParseSigned("9223372036854775808", &v));
+  EXPECT_FALSE(ParseSigned("-9223372036854775809", &v));
+  EXPECT_FALSE(ParseSigned("+5", &v));
+  EXPECT_FALSE(ParseSigned("-", &v));
+  EXPECT_FALSE(ParseSigned(" 5", &v));
+}
+
 TEST(EscapeKey, Forms) {
   EXPECT_EQ(EscapeKey("user:42 name"), "user:42 name");
   EXPECT_EQ(EscapeKey("a\\b"), "a\\\\b");

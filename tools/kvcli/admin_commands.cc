@@ -10,8 +10,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "kv/util/format.h"
 #include "shmkv/admin.h"
-#include "tools/cli/parse.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/output.h"
@@ -27,7 +27,7 @@ std::string TimeText(int64_t unix_ms) {
 std::string AgoText(int64_t unix_ms) {
   absl::Duration age = absl::Now() - absl::FromUnixMillis(unix_ms);
   if (age < absl::ZeroDuration()) return "in the future";
-  return absl::StrCat(cli::FormatDuration(absl::Seconds(absl::ToInt64Seconds(age))), " ago");
+  return absl::StrCat(util::FormatDuration(absl::Seconds(absl::ToInt64Seconds(age))), " ago");
 }
 
 std::string UidText(uid_t uid) {
@@ -47,11 +47,11 @@ int RunCreate(Context& ctx) {
   if (!info.ok()) return ctx.StoreFailure(info.status());
   std::string line =
       absl::StrCat("created ", ctx.name().ToString(), ": shm id ", info->shm_id, ", ",
-                   cli::FormatBytes(info->capacity), " for entries, ", info->lock_stripes,
+                   util::FormatBytes(info->capacity), " for entries, ", info->lock_stripes,
                    " lock stripe", info->lock_stripes == 1 ? "" : "s", ", values up to ",
-                   cli::FormatBytes(info->max_value_size), ", mode ", ModeText(info->mode));
+                   util::FormatBytes(info->max_value_size), ", mode ", ModeText(info->mode));
   if (info->default_ttl > absl::ZeroDuration()) {
-    absl::StrAppend(&line, ", default TTL ", cli::FormatDuration(info->default_ttl));
+    absl::StrAppend(&line, ", default TTL ", util::FormatDuration(info->default_ttl));
   }
   if (!info->evict) absl::StrAppend(&line, ", no eviction");
   ctx.Write(line + "\n");
@@ -107,18 +107,18 @@ int RunInfo(Context& ctx) {
       row("ids", absl::StrCat("shm id ", info->shm_id, ", semaphore set ", info->sem_id));
       row("layout", absl::StrCat("version ", info->layout_version));
       row("entries", absl::StrCat(*items));
-      row("capacity", absl::StrCat(cli::FormatBytes(info->capacity), " for entries (segment ",
-                                   cli::FormatBytes(info->segment_bytes), ", ", info->segment_bytes,
-                                   " bytes)"));
+      row("capacity", absl::StrCat(util::FormatBytes(info->capacity), " for entries (segment ",
+                                   util::FormatBytes(info->segment_bytes), ", ",
+                                   info->segment_bytes, " bytes)"));
       row("limits", absl::StrCat("keys up to ", info->max_key_size, " bytes, values up to ",
-                                 cli::FormatBytes(info->max_value_size)));
+                                 util::FormatBytes(info->max_value_size)));
       row("locking",
           absl::StrCat(info->lock_stripes, " lock stripe", info->lock_stripes == 1 ? "" : "s", ", ",
                        info->buckets, " hash index slots"));
       row("memory", info->huge_pages ? "huge pages (created with --huge-pages)" : "normal pages");
       row("when full", info->evict ? "evicts least recently used entries"
                                    : "refuses writes (created with --no-evict)");
-      row("default TTL", default_ttl_ms > 0 ? cli::FormatDuration(info->default_ttl)
+      row("default TTL", default_ttl_ms > 0 ? util::FormatDuration(info->default_ttl)
                                             : "none (entries never expire unless given a TTL)");
       row("created",
           absl::StrCat(TimeText(info->created_at_ms), " (", AgoText(info->created_at_ms), ") by ",
@@ -398,7 +398,7 @@ int RunLs(Context& ctx) {
       const SegmentInfo& s = row.segment;
       absl::StrAppend(
           &text, absl::StrFormat("%-10s  %8d  %10s  %10s  %8d  %-10s  %-4s  %s\n", KeyHex(s.key),
-                                 s.shm_id, cli::FormatBytes(s.segment_bytes),
+                                 s.shm_id, util::FormatBytes(s.segment_bytes),
                                  row.items_known ? absl::StrCat(row.items) : "?",
                                  s.attached_processes, OwnerText(s.owner_uid), ModeText(s.mode),
                                  row.name == "key " + KeyHex(s.key) ? "" : row.name));
@@ -412,7 +412,7 @@ int RunLs(Context& ctx) {
       const SegmentInfo& s = row.segment;
       absl::StrAppend(
           &text, absl::StrFormat("%-10s  %8d  %10s  %8d  %-10s  %-4s  %s: %s\n", KeyHex(s.key),
-                                 s.shm_id, cli::FormatBytes(s.segment_bytes), s.attached_processes,
+                                 s.shm_id, util::FormatBytes(s.segment_bytes), s.attached_processes,
                                  OwnerText(s.owner_uid), ModeText(s.mode), row.status, row.detail));
     }
   } else if (!others.empty()) {

@@ -1,11 +1,11 @@
 #include "tools/kvcli/args.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "tools/cli/parse.h"
+#include "kv/util/escape.h"
+#include "kv/util/parse.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -68,6 +68,10 @@ constexpr FlagInfo kFlags[] = {
     {"in", FlagKind::kValue, "FILE", "snapshot to read (binary or jsonl, detected); - for stdin"},
     {"create", FlagKind::kSwitch, "",
      "create the store first (fails if it exists); takes the create flags"},
+    {"allow-empty", FlagKind::kSwitch, "",
+     "accept a file with no entries (empty, or blank lines only) and load nothing"},
+    {"allow-evict", FlagKind::kSwitch, "",
+     "let the load evict existing entries when the store is too small for all"},
     // check / flush / ls
     {"repair", FlagKind::kSwitch, "",
      "rebuild damaged indexes and drop unreadable entries (dump first if you can)"},
@@ -75,6 +79,14 @@ constexpr FlagInfo kFlags[] = {
     {"all", FlagKind::kSwitch, "",
      "also show segments that are not shmkv stores or cannot be read"},
 };
+
+// An argument that starts with '-' and is neither "-" (stdin) nor a
+// negative number (incr's DELTA): most likely a flag typed with one dash.
+bool LooksLikeFlag(absl::string_view arg) {
+  if (arg.size() < 2 || arg[0] != '-' || arg == "-h") return false;
+  int64_t number = 0;
+  return !util::ParseSigned(arg, &number);
+}
 
 }  // namespace
 
@@ -120,6 +132,13 @@ ParsedArgs SplitArgs(const std::vector<std::string>& args) {
       continue;
     }
     if (arg.size() <= 2 || arg[0] != '-' || arg[1] != '-') {
+      if (command_seen && LooksLikeFlag(arg)) {
+        // "put k -ttl=30s" would store "-ttl=30s": refuse, unless after "--".
+        fail(absl::StrCat("argument \"", Quote(arg),
+                          "\" starts with - like a flag, but flags start with -- (-", Quote(arg),
+                          "); if it is a KEY or VALUE, put -- before it"));
+        continue;
+      }
       positional(arg);
       continue;
     }
@@ -156,51 +175,6 @@ ParsedArgs SplitArgs(const std::vector<std::string>& args) {
   return parsed;
 }
 
-bool ParseUnsigned(absl::string_view text, uint64_t max, bool allow_hex, uint64_t* out) {
-  int base = 10;
-  if (allow_hex && text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-    base = 16;
-    text.remove_prefix(2);
-  }
-  if (text.empty() || text.size() > 20) return false;
-  uint64_t value = 0;
-  for (char c : text) {
-    int digit;
-    if (c >= '0' && c <= '9') {
-      digit = c - '0';
-    } else if (base == 16 && c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else if (base == 16 && c >= 'A' && c <= 'F') {
-      digit = c - 'A' + 10;
-    } else {
-      return false;
-    }
-    if (value > (std::numeric_limits<uint64_t>::max() - static_cast<uint64_t>(digit)) /
-                    static_cast<uint64_t>(base)) {
-      return false;
-    }
-    value = value * static_cast<uint64_t>(base) + static_cast<uint64_t>(digit);
-  }
-  if (value > max) return false;
-  *out = value;
-  return true;
-}
-
-bool ParseSigned(absl::string_view text, int64_t* out) {
-  const bool negative = !text.empty() && text[0] == '-';
-  if (negative) text.remove_prefix(1);
-  uint64_t magnitude = 0;
-  const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
-  if (!ParseUnsigned(text, limit, /*allow_hex=*/false, &magnitude)) return false;
-  if (negative) {
-    // Two's complement negation of a magnitude of at most 2^63.
-    *out = static_cast<int64_t>(~magnitude + 1);
-  } else {
-    *out = static_cast<int64_t>(magnitude);
-  }
-  return true;
-}
-
 bool ParseMode(absl::string_view text, int* out) {
   if (absl::StartsWith(text, "0o") || absl::StartsWith(text, "0O")) text.remove_prefix(2);
   if (text.empty() || text.size() > 4) return false;
@@ -216,8 +190,8 @@ bool ParseMode(absl::string_view text, int* out) {
 
 std::string Quote(absl::string_view text) {
   constexpr size_t kMax = 64;
-  if (text.size() <= kMax) return cli::EscapeKey(text);
-  return absl::StrCat(cli::EscapeKey(text.substr(0, kMax)), "...");
+  if (text.size() <= kMax) return util::EscapeKey(text);
+  return absl::StrCat(util::EscapeKey(text.substr(0, kMax)), "...");
 }
 
 }  // namespace kvcli

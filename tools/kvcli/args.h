@@ -1,12 +1,13 @@
 // kvcli's command line: the table of every flag, the splitting of argv into
-// command, flags and positional arguments, and strict number parsers.
+// command, flags and positional arguments, and the permission-bits parser.
 //
 // Syntax: flags are "--name=value", "--name value" (value flags only) or
 // "--name" (switches, and --watch which takes an optional "=value"). Flags
 // may come before or after the command and between arguments. "--" ends the
-// flags: everything after it is an argument (for keys starting with "--").
-// Arguments starting with a single '-' ("-", "-5") are arguments, except "-h",
-// which is --help.
+// flags: everything after it is an argument (for keys starting with "-").
+// Before "--", an argument starting with a single '-' is refused as a
+// mistyped flag ("put k -ttl=30s"), except "-" (stdin), negative numbers
+// ("-5", incr's DELTA) and "-h", which is --help.
 #ifndef SHMKV_TOOLS_KVCLI_ARGS_H_
 #define SHMKV_TOOLS_KVCLI_ARGS_H_
 
@@ -50,15 +51,12 @@ struct ParsedArgs {
 
 ParsedArgs SplitArgs(const std::vector<std::string>& args);
 
-// Strict parsers: the whole text must match; no spaces, no '+'.
-// Decimal digits, or hex after 0x when allow_hex; value <= max.
-bool ParseUnsigned(absl::string_view text, uint64_t max, bool allow_hex, uint64_t* out);
-// Optional '-' then decimal digits, within int64.
-bool ParseSigned(absl::string_view text, int64_t* out);
+// Strict integers are util::ParseUnsigned and util::ParseSigned
+// (kv/util/parse.h), which kvbench uses too.
 // Octal permission bits ("0600", "600", "0o600"), at most 0777.
 bool ParseMode(absl::string_view text, int* out);
 
-// Quotes an argument for a message: escaped (cli::EscapeKey) and cut to 64
+// Quotes an argument for a message: escaped (util::EscapeKey) and cut to 64
 // bytes.
 std::string Quote(absl::string_view text);
 

@@ -7,7 +7,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "tools/cli/parse.h"
+#include "kv/util/escape.h"
+#include "kv/util/parse.h"
 #include "tools/kvcli/output.h"
 
 namespace shmkv {
@@ -67,11 +68,11 @@ bool Context::FlushOut() {
 }
 
 absl::Status Context::SizeFlag(absl::string_view flag, uint64_t* out) const {
-  return ParseFlag(flag, Get(flag), cli::ParseSize, out);
+  return ParseFlag(flag, Get(flag), util::ParseSize, out);
 }
 
 absl::Status Context::DurationFlag(absl::string_view flag, absl::Duration* out) const {
-  return ParseFlag(flag, Get(flag), cli::ParseDuration, out);
+  return ParseFlag(flag, Get(flag), util::ParseDuration, out);
 }
 
 absl::Status Context::TtlFlag(absl::string_view flag, absl::Duration* out) const {
@@ -96,7 +97,7 @@ absl::Status Context::UnsignedFlag(absl::string_view flag, uint64_t max, bool al
                                    uint64_t* out) const {
   const std::string* text = Get(flag);
   if (text == nullptr) return absl::OkStatus();
-  if (!ParseUnsigned(*text, max, allow_hex, out)) {
+  if (!util::ParseUnsigned(*text, max, allow_hex, out)) {
     return absl::InvalidArgumentError(absl::StrCat("--", flag, "=\"", Quote(*text),
                                                    "\" is not a whole number from 0 to ", max,
                                                    allow_hex ? " (decimal, or hex with 0x)" : ""));
@@ -107,7 +108,7 @@ absl::Status Context::UnsignedFlag(absl::string_view flag, uint64_t max, bool al
 absl::Status Context::SignedFlag(absl::string_view flag, int64_t* out) const {
   const std::string* text = Get(flag);
   if (text == nullptr) return absl::OkStatus();
-  if (!ParseSigned(*text, out)) {
+  if (!util::ParseSigned(*text, out)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--", flag, "=\"", Quote(*text), "\" is not a whole number (e.g. 100 or -5)"));
   }
@@ -117,7 +118,7 @@ absl::Status Context::SignedFlag(absl::string_view flag, int64_t* out) const {
 absl::Status Context::KeyArg(size_t index, std::string* key) const {
   const std::string& text = arg(index);
   if (Has("escaped")) {
-    absl::StatusOr<std::string> raw = cli::UnescapeKey(text);
+    absl::StatusOr<std::string> raw = util::UnescapeKey(text);
     if (!raw.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("KEY (--escaped): ", raw.status().message()));
     }
@@ -145,14 +146,14 @@ int Context::ResolveStore() {
   }
   if (proj != nullptr && path == nullptr) return Usage("--proj goes with --path");
   if (key != nullptr) {
-    absl::StatusOr<key_t> parsed = cli::ParseIpcKey(*key);
+    absl::StatusOr<key_t> parsed = util::ParseIpcKey(*key);
     if (!parsed.ok()) return Usage(absl::StrCat("--key: ", parsed.status().message()));
     absl::StatusOr<StoreName> name = StoreName::FromKey(*parsed);
     if (!name.ok()) return Usage(absl::StrCat("--key: ", name.status().message()));
     name_ = *std::move(name);
   } else {
     uint64_t proj_id = 1;
-    if (proj != nullptr && (!ParseUnsigned(*proj, 255, false, &proj_id) || proj_id == 0)) {
+    if (proj != nullptr && (!util::ParseUnsigned(*proj, 255, false, &proj_id) || proj_id == 0)) {
       return Usage(absl::StrCat("--proj=\"", Quote(*proj), "\" is not a project id from 1 to 255"));
     }
     if (path->empty()) return Usage("--path is empty; give the file that names the store");

@@ -7,8 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "kv/snapshot/utf8.h"
-#include "tools/cli/parse.h"
+#include "kv/util/base64.h"
+#include "kv/util/escape.h"
+#include "kv/util/parse.h"
+#include "kv/util/utf8.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/output.h"
@@ -37,9 +39,9 @@ int RunGet(Context& ctx) {
     if (!status.ok()) return ctx.StoreFailure(status);
     if (ctx.Has("json")) {
       JsonObject json;
-      json.Str("key", key).Str("key_b64", cli::Base64(key));
-      if (IsUtf8(value)) json.Str("value", value);
-      json.Str("value_b64", cli::Base64(value))
+      json.Str("key", key).Str("key_b64", util::Base64(key));
+      if (util::IsUtf8(value)) json.Str("value", value);
+      json.Str("value_b64", util::Base64(value))
           .U64("size", value.size())
           .U64("version", meta.version)
           .U64("flags", meta.flags)
@@ -177,7 +179,7 @@ int RunIncr(Context& ctx) {
   std::string key;
   if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
   int64_t delta = 1;
-  if (ctx.arg_count() > 1 && !ParseSigned(ctx.arg(1), &delta)) {
+  if (ctx.arg_count() > 1 && !util::ParseSigned(ctx.arg(1), &delta)) {
     return ctx.Usage(
         absl::StrCat("DELTA \"", Quote(ctx.arg(1)), "\" is not a whole number (e.g. 5 or -3)"));
   }
@@ -212,7 +214,7 @@ int RunKeys(Context& ctx) {
   std::string prefix;
   if (const std::string* text = ctx.Get("prefix"); text != nullptr) {
     if (ctx.Has("escaped")) {
-      absl::StatusOr<std::string> raw = cli::UnescapeKey(*text);
+      absl::StatusOr<std::string> raw = util::UnescapeKey(*text);
       if (!raw.ok())
         return ctx.Usage(absl::StrCat("--prefix (--escaped): ", raw.status().message()));
       prefix = *std::move(raw);
@@ -242,8 +244,8 @@ int RunKeys(Context& ctx) {
           if (json) {
             JsonObject object;
             object.Str("key", key)
-                .Str("key_b64", cli::Base64(key))
-                .Str("key_escaped", cli::EscapeKey(key))
+                .Str("key_b64", util::Base64(key))
+                .Str("key_escaped", util::EscapeKey(key))
                 .U64("size", value.size())
                 .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
                 .U64("version", meta.version)
@@ -252,9 +254,9 @@ int RunKeys(Context& ctx) {
           } else if (long_form) {
             line = absl::StrFormat("%10d %10s %20d %10d  %s\n", value.size(),
                                    TtlText(meta.ttl_remaining), meta.version, meta.flags,
-                                   cli::EscapeKey(key));
+                                   util::EscapeKey(key));
           } else {
-            line = absl::StrCat(cli::EscapeKey(key), "\n");
+            line = absl::StrCat(util::EscapeKey(key), "\n");
           }
           write_ok = ctx.Write(line);
           ++listed;

@@ -78,22 +78,25 @@ std::vector<CommandSpec> BuildCommands() {
                 {"escaped"}},
                1,
                1});
-  c.push_back({"put",
-               "--key=KEY|--path=FILE KEY VALUE|- [--ttl=DUR|none] "
-               "[--if-absent|--if-present|--cas=VERSION] [--flags=N] [--escaped]",
-               "store a value (VALUE - reads stdin)",
-               "Stores VALUE under KEY, replacing any value. With - as VALUE the value\n"
-               "is read from stdin byte for byte (binary data is fine). Prints nothing\n"
-               "on success. Exit 1 when a condition (--if-absent, --if-present, --cas)\n"
-               "is not met; exit 3 when the value is over the store's --max-value or the\n"
-               "store is full and created with --no-evict.",
-               "kvcli put --key=0x5f3e0001 greeting hello --ttl=30s\n"
-               "kvcli put --key=0x5f3e0001 image:1 - < photo.jpg\n"
-               "kvcli put --key=0x5f3e0001 lock:job ME --if-absent --ttl=5m",
-               true,
-               {{"ttl"}, {"if-absent"}, {"if-present"}, {"cas"}, {"flags"}, {"escaped"}},
-               2,
-               2});
+  c.push_back(
+      {"put",
+       "--key=KEY|--path=FILE KEY VALUE|- [--ttl=DUR|none] "
+       "[--if-absent|--if-present|--cas=VERSION] [--flags=N] [--escaped]",
+       "store a value (VALUE - reads stdin)",
+       "Stores VALUE under KEY, replacing any value. With - as VALUE the value\n"
+       "is read from stdin byte for byte (binary data is fine). A KEY or VALUE\n"
+       "starting with - (other than - and negative numbers) is refused as a\n"
+       "mistyped flag (exit 2) unless it follows --: kvcli put -- KEY -VALUE.\n"
+       "Prints nothing on success. Exit 1 when a condition (--if-absent, --if-present, --cas)\n"
+       "is not met; exit 3 when the value is over the store's --max-value or the\n"
+       "store is full and created with --no-evict.",
+       "kvcli put --key=0x5f3e0001 greeting hello --ttl=30s\n"
+       "kvcli put --key=0x5f3e0001 image:1 - < photo.jpg\n"
+       "kvcli put --key=0x5f3e0001 lock:job ME --if-absent --ttl=5m",
+       true,
+       {{"ttl"}, {"if-absent"}, {"if-present"}, {"cas"}, {"flags"}, {"escaped"}},
+       2,
+       2});
   c.push_back({"del",
                "--key=KEY|--path=FILE KEY [--escaped]",
                "delete an entry",
@@ -163,27 +166,37 @@ std::vector<CommandSpec> BuildCommands() {
                {{"out"}, {"format"}},
                0,
                0});
-  c.push_back({"load",
-               "--key=KEY|--path=FILE --in=FILE|- [--create [--capacity=SIZE] [create flags]]",
-               "read a snapshot into a store",
-               "Reads a snapshot written by kvcli dump (binary or jsonl, detected) and\n"
-               "stores each entry with its remaining TTL and flags, replacing existing\n"
-               "values (versions are new). The whole file is verified first, and checked\n"
-               "against the store's limits, so a damaged snapshot or one the store cannot\n"
-               "hold loads nothing. Each TTL is what was left at dump time (the time\n"
-               "since is not subtracted); entries whose TTL had run out are skipped.\n"
-               "The store must exist, or pass --create (with the create flags) to\n"
-               "create it first. Prints how many entries were loaded.",
-               "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
-               "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
-               true, WithCreateFlags({{"in"}, {"create"}}), 0, 0});
+  c.push_back(
+      {"load", "--key=KEY|--path=FILE --in=FILE|- [--create [--capacity=SIZE] [create flags]]",
+       "read a snapshot into a store",
+       "Reads a snapshot written by kvcli dump (binary or jsonl, detected) and\n"
+       "stores each entry with its remaining TTL and flags, replacing existing\n"
+       "values (versions are new). The whole file is verified first, and checked\n"
+       "against the store's limits and free space, so a damaged snapshot or one\n"
+       "the store cannot hold beside its entries loads nothing (exit 3): existing\n"
+       "entries are never evicted for it unless --allow-evict. Each TTL is what was left at dump "
+       "time (the time\n"
+       "since is not subtracted); entries whose TTL had run out are skipped, and\n"
+       "a TTL too long to express as a Unix time in ms never expires.\n"
+       "A file with no entries (empty, /dev/null, blank lines) is refused unless\n"
+       "--allow-empty: a binary snapshot always has a header, even of an empty store.\n"
+       "The store must exist, or pass --create (with the create flags) to\n"
+       "create it first. Prints how many entries were loaded.",
+       "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
+       "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
+       true, WithCreateFlags({{"in"}, {"create"}, {"allow-empty"}, {"allow-evict"}}), 0, 0});
   c.push_back({"check",
                "--key=KEY|--path=FILE [--repair] [--json]",
                "verify the store's structure; --repair fixes it",
                "Verifies the whole store under its store-wide lock (other processes wait)\n"
                "and prints each problem found. --repair also rebuilds damaged indexes\n"
                "from the entry logs and drops entries it cannot read, printing each\n"
-               "repair. Exit 0 if no problem remains, 3 if problems remain.",
+               "repair. Exit 0 if no problem remains, 3 if problems remain.\n"
+               "It checks structure (headers, log bounds, record framing, the index),\n"
+               "not the value bytes: a value overwritten in place by a stray write is\n"
+               "not detected (records carry no checksum).\n"
+               "A lock held by a live process past --lock-timeout is not damage: check\n"
+               "stops, names the process holding it and exits 3 without advising repair.",
                "kvcli check --key=0x5f3e0001\nkvcli check --key=0x5f3e0001 --repair",
                true,
                {{"repair"}, {"json"}},
@@ -329,7 +342,8 @@ std::string OverviewHelp() {
       "\n"
       "Sizes: 4096, 64KiB, 64MiB, 1GiB.  Durations: 500ms, 30s, 5m, 2h, 1d.\n"
       "Keys are taken literally; with --escaped, \\\\ and \\xHH in them are decoded\n"
-      "(the form keys prints). Put -- before a key or value that starts with -.\n"
+      "(the form keys prints). Put -- before a key or value that starts with -:\n"
+      "otherwise it is refused as a mistyped flag.\n"
       "\n"
       "Exit status:\n"
       "  0  success\n"

@@ -1,5 +1,5 @@
 // A minimal writer for kvcli's one-line JSON objects. Field names are fixed
-// ASCII chosen by kvcli; string values go through cli::JsonString.
+// ASCII chosen by kvcli; string values go through util::JsonString.
 #ifndef SHMKV_TOOLS_KVCLI_JSON_H_
 #define SHMKV_TOOLS_KVCLI_JSON_H_
 
@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
-#include "tools/cli/parse.h"
+#include "kv/util/json.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -19,7 +19,7 @@ namespace kvcli {
 class JsonObject {
  public:
   JsonObject& Str(absl::string_view name, absl::string_view bytes) {
-    return Raw(name, cli::JsonString(bytes));
+    return Raw(name, util::JsonString(bytes));
   }
   JsonObject& U64(absl::string_view name, uint64_t value) { return Raw(name, absl::StrCat(value)); }
   JsonObject& I64(absl::string_view name, int64_t value) { return Raw(name, absl::StrCat(value)); }
@@ -36,7 +36,7 @@ class JsonObject {
     std::string json = "[";
     for (size_t i = 0; i < items.size(); ++i) {
       if (i > 0) json += ",";
-      json += cli::JsonString(items[i]);
+      json += util::JsonString(items[i]);
     }
     json += "]";
     return Raw(name, json);

@@ -137,6 +137,12 @@ TEST(KvcliUsage, FlagSyntax) {
   ExpectUsageError({"get", "--key=0x1", "a", "b"}, "unexpected argument \"b\"");
   ExpectUsageError({"get", "--key=0x1", "a", "-x"}, "flags start with --");
   ExpectUsageError({"info", "--key=0x1", "extra"}, "info takes only flags");
+  // A key or value with one leading dash is a mistyped flag unless after "--".
+  ExpectUsageError({"put", "--key=0x1", "k", "-ttl=30s"}, "put -- before it");
+  ExpectUsageError({"put", "--key=0x1", "-k", "v"}, "starts with - like a flag");
+  ExpectValid({"put", "--key=0x1", "--", "k", "-ttl=30s"});
+  ExpectValid({"put", "--key=0x1", "k", "-"});
+  ExpectValid({"incr", "--key=0x1", "k", "-5"});
   // "--" ends the flags, so keys may look like flags.
   ExpectValid({"get", "--key=0x1", "--", "--weird-key"});
   ExpectValid({"get", "--key=0x1", "--meta", "--json", "k"});

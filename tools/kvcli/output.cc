@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tools/cli/parse.h"
+#include "kv/util/format.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -23,7 +23,7 @@ std::string UserName(uid_t uid) {
 
 std::string TtlText(absl::Duration ttl) {
   if (ttl == absl::InfiniteDuration()) return "none";
-  return cli::FormatDuration(absl::Milliseconds(TtlMillis(ttl)));
+  return util::FormatDuration(absl::Milliseconds(TtlMillis(ttl)));
 }
 
 int64_t TtlMillis(absl::Duration ttl) {
@@ -44,6 +44,10 @@ std::string OneLine(absl::string_view message) {
     }
   }
   return line;
+}
+
+std::string Plural(uint64_t n, absl::string_view one, absl::string_view many) {
+  return absl::StrCat(n, " ", n == 1 ? one : many);
 }
 
 }  // namespace kvcli

@@ -22,6 +22,8 @@ int64_t TtlMillis(absl::Duration ttl);    // -1 for never; >= 1 otherwise
 // `message` with control characters (newlines included) shown as \xHH, so
 // that every error stays on one line.
 std::string OneLine(absl::string_view message);
+// "1 entry", "2 entries": `n` and the word that goes with it.
+std::string Plural(uint64_t n, absl::string_view one, absl::string_view many);
 
 }  // namespace kvcli
 }  // namespace shmkv

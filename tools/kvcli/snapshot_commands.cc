@@ -1,9 +1,7 @@
-// kvcli dump and kvcli load: snapshots of a store's live entries through
-// kv/snapshot (binary format or JSON lines).
+// kvcli load: reads a snapshot (kv/snapshot, binary or JSON lines) into a
+// store, refusing one that is damaged or does not fit. (kvcli dump is in
+// dump_command.cc.)
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -15,7 +13,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "kv/snapshot/snapshot.h"
-#include "tools/cli/parse.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/context.h"
 #include "tools/kvcli/help.h"
@@ -26,169 +23,6 @@ namespace kvcli {
 namespace {
 
 std::string ErrnoText(int err) { return std::strerror(err); }
-
-std::string Plural(uint64_t n, absl::string_view one, absl::string_view many) {
-  return absl::StrCat(n, " ", n == 1 ? one : many);
-}
-
-// The destination of a dump: stdout, a device or FIFO written in place, or a
-// regular file written under a temporary name and renamed by Commit.
-class DumpTarget {
- public:
-  ~DumpTarget() { Abort(); }
-
-  absl::Status Open(const std::string& path, std::FILE* stdout_file) {
-    path_ = path;
-    if (path == "-") {
-      file_ = stdout_file;
-      return absl::OkStatus();
-    }
-    struct stat st;
-    const bool exists = stat(path.c_str(), &st) == 0;
-    if (exists && !S_ISREG(st.st_mode)) {
-      file_ = std::fopen(path.c_str(), "wb");
-      if (file_ == nullptr) return Error("cannot open", errno);
-      owned_ = true;
-      return absl::OkStatus();
-    }
-    temp_ = absl::StrCat(path, ".kvcli-tmp.", getpid());
-    // Snapshots hold the cache's data: readable by the owner only, unless
-    // they replace a file that had other permissions.
-    int fd = open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      int err = errno;
-      const std::string temp_name = temp_;
-      temp_.clear();
-      return absl::UnavailableError(absl::StrCat("cannot write --out=", path_, " (as ", temp_name,
-                                                 " first): ", ErrnoText(err)));
-    }
-    if (exists) (void)fchmod(fd, st.st_mode & 07777);
-    file_ = fdopen(fd, "wb");
-    if (file_ == nullptr) {
-      int err = errno;
-      close(fd);
-      return Error("cannot open", err);
-    }
-    owned_ = true;
-    return absl::OkStatus();
-  }
-
-  std::FILE* file() const { return file_; }
-
-  absl::Status Commit() {
-    if (std::fflush(file_) != 0 || std::ferror(file_)) return Error("cannot write", errno);
-    if (!owned_) return absl::OkStatus();
-    if (!temp_.empty() && fsync(fileno(file_)) != 0) return Error("cannot write", errno);
-    std::FILE* file = file_;
-    file_ = nullptr;
-    owned_ = false;
-    if (std::fclose(file) != 0) return Error("cannot write", errno);
-    if (!temp_.empty()) {
-      if (std::rename(temp_.c_str(), path_.c_str()) != 0) return Error("cannot rename onto", errno);
-      temp_.clear();
-    }
-    return absl::OkStatus();
-  }
-
-  void Abort() {
-    if (owned_ && file_ != nullptr) std::fclose(file_);
-    owned_ = false;
-    file_ = nullptr;
-    if (!temp_.empty()) unlink(temp_.c_str());
-    temp_.clear();
-  }
-
- private:
-  absl::Status Error(absl::string_view what, int err) const {
-    return absl::UnavailableError(absl::StrCat(what, " --out=", path_, ": ", ErrnoText(err)));
-  }
-
-  std::string path_, temp_;
-  std::FILE* file_ = nullptr;
-  bool owned_ = false;
-};
-
-}  // namespace
-
-int RunDump(Context& ctx) {
-  const std::string* out = ctx.Get("out");
-  if (out == nullptr) return ctx.Usage("missing --out=FILE (or --out=- for stdout)");
-  if (out->empty()) return ctx.Usage("--out is empty; give a file name, or - for stdout");
-  bool jsonl = false;
-  if (const std::string* format = ctx.Get("format"); format != nullptr) {
-    if (*format == "jsonl") {
-      jsonl = true;
-    } else if (*format != "binary") {
-      return ctx.Usage(absl::StrCat("--format=\"", Quote(*format), "\": use binary or jsonl"));
-    }
-  }
-  if (ctx.dry_run()) return kExitOk;
-  if (*out == "-" && !jsonl && isatty(fileno(ctx.out())) == 1) {
-    return ctx.Usage(
-        "will not write a binary snapshot to a terminal; redirect stdout, or use --out=FILE or "
-        "--format=jsonl");
-  }
-  return ctx.WithStore([&](Store& store) {
-    DumpTarget target;
-    if (absl::Status s = target.Open(*out, ctx.out()); !s.ok()) {
-      return ctx.Fail(kExitStore, s.message());
-    }
-    SnapshotWriter writer(target.file());
-    absl::Status write_status;
-    uint64_t entries = 0, bytes = 0;
-    std::string line;
-    absl::Status walk = store.ForEach(
-        "", [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
-          SnapshotRecord record;
-          record.key.assign(key.data(), key.size());
-          record.value.assign(value.data(), value.size());
-          record.version = meta.version;
-          record.flags = meta.flags;
-          record.ttl_remaining_ms = TtlMillis(meta.ttl_remaining);
-          if (jsonl) {
-            line.clear();
-            write_status = WriteJsonl(record, &line);
-            if (write_status.ok() &&
-                std::fwrite(line.data(), 1, line.size(), target.file()) != line.size()) {
-              write_status = absl::UnavailableError(absl::StrCat(
-                  "cannot write ", *out == "-" ? "to stdout" : *out, ": ", ErrnoText(errno)));
-            }
-            bytes += line.size();
-          } else {
-            write_status = writer.Add(record);
-          }
-          if (!write_status.ok()) {
-            write_status = absl::Status(write_status.code(),
-                                        absl::StrCat("entry ", cli::JsonString(key.substr(0, 64)),
-                                                     ": ", write_status.message()));
-            return false;
-          }
-          ++entries;
-          return true;
-        });
-    if (walk.ok() && write_status.ok() && !jsonl) write_status = writer.Finish();
-    if (!jsonl) bytes = writer.bytes_written();
-    if (walk.ok() && write_status.ok()) write_status = target.Commit();
-    if (!walk.ok() || !write_status.ok()) {
-      target.Abort();
-      const absl::Status& failure = walk.ok() ? write_status : walk;
-      return ctx.Fail(kExitStore,
-                      absl::StrCat("dump failed after ", Plural(entries, "entry", "entries"), ": ",
-                                   failure.message(), *out == "-" ? "" : "; no file was written"));
-    }
-    std::string summary = absl::StrCat("dumped ", Plural(entries, "entry", "entries"), " (",
-                                       cli::FormatBytes(bytes), ", ", jsonl ? "jsonl" : "binary",
-                                       ") to ", *out == "-" ? "stdout" : *out, "\n");
-    if (*out == "-") {
-      std::fputs(summary.c_str(), ctx.err());
-      return kExitOk;
-    }
-    ctx.Write(summary);
-    return ctx.Finish();
-  });
-}
-
-namespace {
 
 // Calls `fn` for each record of the snapshot in `file` (from its current
 // position), stopping at the first error. Messages name the input.
@@ -265,6 +99,53 @@ absl::StatusOr<std::FILE*> SpoolToTempFile(std::FILE* in) {
   return temp;
 }
 
+// What a snapshot's unexpired entries take in a store.
+struct Demand {
+  uint64_t entries = 0;
+  uint64_t bytes = 0;    // EntryBytes of each, as if every key were new
+  uint64_t largest = 0;  // the largest EntryBytes
+};
+
+// Room a load may plan on: eviction starts when live data passes 15/16 of a
+// stripe's slice, each stripe keeps free twice its largest record, and
+// entries spread unevenly over the stripes; so 7/8 of the capacity, less the
+// reserves, and 7/8 of the index.
+uint64_t ByteBudget(const Demand& demand, const StoreInfo& info) {
+  const uint64_t reserve = uint64_t{2} * info.lock_stripes * demand.largest;
+  const uint64_t usable = info.capacity / 8 * 7;
+  return usable > reserve ? usable - reserve : 0;
+}
+
+// Empty if `demand` fits beside what the store holds; else why not.
+std::string WhyItDoesNotFit(const Demand& demand, const StoreInfo& info, const StoreStats& stats) {
+  const uint64_t budget = ByteBudget(demand, info);
+  if (stats.bytes_used + demand.bytes > budget) {
+    return absl::StrCat(
+        "needs ", demand.bytes, " bytes for ", Plural(demand.entries, "entry", "entries"),
+        " (counting each key as new) but the store can take ",
+        budget > stats.bytes_used ? budget - stats.bytes_used : 0, " more without evicting (",
+        stats.bytes_used, " of ", info.capacity, " bytes are in use)");
+  }
+  if (stats.index_entries + demand.entries > stats.index_limit / 8 * 7) {
+    return absl::StrCat("has ", Plural(demand.entries, "entry", "entries"),
+                        " but the store's index can take ",
+                        stats.index_limit / 8 * 7 > stats.index_entries
+                            ? stats.index_limit / 8 * 7 - stats.index_entries
+                            : 0,
+                        " more without evicting (--items)");
+  }
+  return "";
+}
+
+// A capacity for a new store that holds the demand and what `stats` holds.
+std::string SuggestedCapacity(const Demand& demand, const StoreInfo& info,
+                              const StoreStats& stats) {
+  const uint64_t reserve = uint64_t{2} * info.lock_stripes * demand.largest;
+  const uint64_t bytes = (stats.bytes_used + demand.bytes + reserve) / 7 * 8;
+  const uint64_t mib = (bytes >> 20) + 1;
+  return absl::StrCat(mib, "MiB");
+}
+
 class ScopedFile {
  public:
   explicit ScopedFile(std::FILE* file) : file_(file) {}
@@ -339,15 +220,29 @@ int RunLoad(Context& ctx) {
   // Pass 1: verify the whole file, so that a damaged snapshot loads nothing.
   uint64_t total = 0;
   size_t longest_key = 0, largest_value = 0;
+  Demand demand;
   absl::Status verified =
       ForEachRecord(file.get(), format, input, [&](const SnapshotRecord& record) {
         ++total;
         longest_key = std::max(longest_key, record.key.size());
         largest_value = std::max(largest_value, record.value.size());
+        if (record.ttl_remaining_ms != 0) {
+          ++demand.entries;
+          demand.bytes += EntryBytes(record.key.size(), record.value.size());
+          demand.largest =
+              std::max(demand.largest, EntryBytes(record.key.size(), record.value.size()));
+        }
         return absl::OkStatus();
       });
   if (!verified.ok()) {
     return ctx.Fail(kExitStore, absl::StrCat(verified.message(), "; nothing was loaded"));
+  }
+  if (format == SnapshotFormat::kJsonl && total == 0 && !ctx.Has("allow-empty")) {
+    return ctx.Fail(
+        kExitStore,
+        absl::StrCat(input,
+                     " holds no entries (it is empty or blank), so it is no snapshot "
+                     "of a store; nothing was loaded; pass --allow-empty to accept it"));
   }
   std::rewind(file.get());
 
@@ -379,6 +274,27 @@ int RunLoad(Context& ctx) {
                       "; nothing was loaded: load into a store created with larger limits");
     }
     return ctx.Fail(kExitStore, message);
+  }
+  if (!ctx.Has("allow-evict")) {
+    absl::StatusOr<StoreStats> stats = store->Stats();
+    if (!stats.ok()) return ctx.StoreFailure(stats.status());
+    std::string why = WhyItDoesNotFit(demand, *info, *stats);
+    if (!why.empty()) {
+      std::string message = absl::StrCat(input, " ", why, "; nothing was loaded");
+      if (create) {
+        store.reset();
+        (void)Store::Destroy(ctx.name());
+        absl::StrAppend(&message, " and the new store was removed: create it with --capacity=",
+                        SuggestedCapacity(demand, *info, *stats),
+                        " or more (and --items=", demand.entries * 2, " for many small entries)");
+      } else {
+        absl::StrAppend(&message, ": load into a larger store (--create --capacity=",
+                        SuggestedCapacity(demand, *info, *stats),
+                        "), flush this one first, or pass --allow-evict to let the load evict "
+                        "entries");
+      }
+      return ctx.Fail(kExitStore, message);
+    }
   }
   uint64_t evictions_before = 0;
   if (absl::StatusOr<StoreStats> stats = store->Stats(); stats.ok()) {
@@ -415,9 +331,13 @@ int RunLoad(Context& ctx) {
   ctx.Write(summary + "\n");
   if (absl::StatusOr<StoreStats> stats = store->Stats();
       stats.ok() && stats->evictions > evictions_before) {
-    ctx.Warn(absl::StrCat("the store evicted ", stats->evictions - evictions_before,
-                          " entries during the load because it is full; create it with a larger "
-                          "--capacity to keep them all"));
+    const bool index_full = stats->index_entries >= stats->index_limit / 8 * 7;
+    ctx.Warn(absl::StrCat(
+        "the store evicted ", stats->evictions - evictions_before, " entries during the load ",
+        index_full ? absl::StrCat("because its index is full (", stats->index_entries, " of ",
+                                  stats->index_limit, " entries); create it with a larger --items")
+                   : "because it is full; create it with a larger --capacity",
+        " to keep them all"));
   }
   return ctx.Finish();
 }

@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "tools/cli/parse.h"
+#include "kv/util/format.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/stop_signals.h"
@@ -106,11 +106,11 @@ std::string StatsText(const StoreStats& s, const Rates* rates) {
   }
   absl::StrAppend(&text, absl::StrFormat("%-13s %s\n", "hit ratio", ratio));
   absl::StrAppend(&text, absl::StrFormat("%-13s %d\n", "entries", s.items));
-  absl::StrAppend(&text,
-                  absl::StrFormat("%-13s %s of %s (%s); keys %s, values %s\n", "bytes used",
-                                  cli::FormatBytes(s.bytes_used), cli::FormatBytes(s.capacity),
-                                  PercentText(Ratio(s.bytes_used, s.capacity)),
-                                  cli::FormatBytes(s.key_bytes), cli::FormatBytes(s.value_bytes)));
+  absl::StrAppend(
+      &text, absl::StrFormat("%-13s %s of %s (%s); keys %s, values %s\n", "bytes used",
+                             util::FormatBytes(s.bytes_used), util::FormatBytes(s.capacity),
+                             PercentText(Ratio(s.bytes_used, s.capacity)),
+                             util::FormatBytes(s.key_bytes), util::FormatBytes(s.value_bytes)));
   absl::StrAppend(
       &text, absl::StrFormat("%-13s %d of %d entries (%s)\n", "hash index", s.index_entries,
                              s.index_limit, PercentText(Ratio(s.index_entries, s.index_limit))));
@@ -196,7 +196,7 @@ int RunStats(Context& ctx) {
         absl::StrAppend(
             &frame, ctx.name().ToString(), "  ",
             absl::FormatTime("%H:%M:%S", now, absl::LocalTimeZone()), "  every ",
-            cli::FormatDuration(interval),
+            util::FormatDuration(interval),
             rates.valid ? absl::StrFormat(", %.1f ops/s", rates.gets + rates.puts + rates.deletes)
                         : std::string(),
             tty ? "  (Ctrl-C quits)" : "", "\n");

@@ -1,10 +1,9 @@
 #include "tools/kvcli/stop_signals.h"
 
-#include <time.h>
-
 #include <cstring>
 
 #include "absl/time/clock.h"
+#include "kv/util/sleep.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -39,8 +38,7 @@ void StopSignals::SleepUnlessStopped(absl::Duration duration) const {
   while (!g_stop) {
     absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return;
-    timespec ts = absl::ToTimespec(left);
-    nanosleep(&ts, nullptr);
+    util::SleepAtMost(left);
   }
 }
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Black-box tests of what a careless or hostile operator hits with kvcli
+# (issue 15): each section checks a promise that `kvcli help <command>` and
+# doc/ make, with the real binary against real stores.
+#
+#   kvcli_operator_test.sh IPC_GUARD KVCLI HELPER   (bazel test //tests:kvcli_operator_test)
+set -uo pipefail
+
+# Checks the arguments, re-runs this script under the IPC guard, sets GUARD,
+# KVCLI, HELPER and TMP, and defines the checks.
+# shellcheck source=tests/kvcli_lib.sh
+source "$(dirname "$0")/kvcli_lib.sh" "$@"
+
+mapfile -t KEYS < <("$GUARD" keys 10 kvcli_operator_test.sh)
+if ((${#KEYS[@]} != 10)); then
+  echo "FAIL: could not find free System V keys" >&2
+  exit 1
+fi
+A=${KEYS[0]} # a small evicting store
+B=${KEYS[1]} # a second store
+C=${KEYS[2]} # created and destroyed by single sections
+
+# ------------------------------------------------ arguments like flags ---
+section "a KEY or VALUE that looks like a flag"
+run 0 create --key="$A" --capacity=1MiB
+run 0 help put && out_has "refused as a" "help put: flag-like arguments"
+run 2 put --key="$A" k -ttl=30s && err_has "put -- before it" "put k -ttl=30s"
+run 1 get --key="$A" k
+run 2 put --key="$A" -k v && err_has "starts with - like a flag" "put -k v"
+run 0 put --key="$A" -- k -ttl=30s
+run 0 get --key="$A" k && out_is "-ttl=30s" "value after --"
+run 0 put --key="$A" -- -k v
+run 0 get --key="$A" -- -k && out_is "v" "key after --"
+run 0 incr --key="$A" n -3 && out_is "-3" "a negative DELTA is no flag"
+run 0 destroy --key="$A"
+
+# ------------------------------------------------------- huge TTLs ---
+section "snapshot TTLs near INT64_MAX"
+run 0 create --key="$A" --capacity=1MiB
+run 0 help load && out_has "never expires" "help load: huge TTLs"
+printf '%s\n' '{"key":"far","value_b64":"eA==","ttl_ms":9223372036854775000}' \
+  '{"key":"max","value_b64":"eQ==","ttl_ms":9223372036854775807}' >"$TMP/far.jsonl"
+run 0 load --key="$A" --in="$TMP/far.jsonl" && out_has "^loaded 2 entries" "load of huge TTLs"
+# The expiry saturates at the end of int64 milliseconds (in some 292 million
+# years): present, and not expiring in any lifetime.
+run 0 get --key="$A" far --json && json_check "d['ttl_ms'] > 10**18" "a TTL past int64 ms saturates"
+run 0 get --key="$A" max && out_is "y" "TTL of INT64_MAX ms"
+run 0 destroy --key="$A"
+
+# ------------------------------------------------------ empty input ---
+section "an empty file is no snapshot"
+run 0 create --key="$A" --capacity=1MiB
+run 0 help load && out_has "allow-empty" "help load: empty files"
+: >"$TMP/empty"
+printf '\n  \n' >"$TMP/blank"
+run 3 load --key="$A" --in="$TMP/empty" && err_has "allow-empty" "load of an empty file"
+run 3 load --key="$A" --in=/dev/null && err_has "holds no entries" "load of /dev/null"
+run_stdin "$TMP/blank" 3 load --key="$A" --in=- && err_has "allow-empty" "load of blank stdin"
+run 3 load --key="$B" --in="$TMP/empty" --create && err_has "allow-empty" "load --create of an empty file"
+expect_no_ipc "$B" "load --create of an empty file creates nothing"
+run 0 load --key="$A" --in="$TMP/empty" --allow-empty && out_has "^loaded 0 entries" "--allow-empty"
+run 0 dump --key="$A" --out="$TMP/empty.snap"
+run 0 load --key="$A" --in="$TMP/empty.snap" && out_has "^loaded 0 entries" "binary dump of an empty store"
+run 0 destroy --key="$A"
+
+# ---------------------------------------------- what check promises ---
+section "check verifies structure, not value bytes"
+run 0 help check && out_has "not the value bytes" "help check says what it does not verify"
+
+# ------------------------------------------------- check and a lock ---
+section "check while a stopped process holds a stripe lock"
+run 0 create --key="$A" --capacity=1MiB --stripes=1
+run 0 put --key="$A" k v
+run 0 help check && out_has "not damage" "help check: lock timeouts"
+"$HELPER" hold-stripe "$A" >"$TMP/stripe-held" 2>&1 &
+holder=$!
+BG_PIDS+=("$holder")
+for _ in $(seq 200); do grep -q held "$TMP/stripe-held" && break; sleep 0.05; done
+kill -STOP "$holder"
+run 3 check --key="$A" --lock-timeout=300ms && err_has "held by pid $holder" "check names the holder"
+grep -q "repair\|destroy" "$TMP/err" && fail "check advises repair or destroy for a lock timeout: $(cat "$TMP/err")"
+[[ -s "$TMP/out" ]] && grep -q "^problem" "$TMP/out" && fail "check reports a lock timeout as a problem"
+run 3 check --key="$A" --lock-timeout=300ms --repair && err_has "no damage" "check --repair and a lock"
+grep -q "destroy" "$TMP/err" && fail "check --repair advises destroy for a lock timeout: $(cat "$TMP/err")"
+kill -KILL "$holder"
+wait "$holder" 2>/dev/null
+run 0 check --key="$A" && out_has "no problems found" "check once the holder died"
+run 0 get --key="$A" k && out_is "v" "entries survive"
+run 0 destroy --key="$A"
+
+# ---------------------------------------------------- load that does not fit ---
+section "load of a snapshot the store cannot hold"
+# 12 entries of 100 KiB: more than a 1 MiB store holds.
+python3 - "$TMP/big.jsonl" <<'PY'
+import base64, json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(12):
+        f.write(json.dumps({"key": "big%d" % i, "value_b64": base64.b64encode(bytes([i]) * 102400).decode()}) + "\n")
+PY
+run 0 help load && out_has "allow-evict" "help load: no eviction"
+for mode in evict no-evict; do
+  flag=(); [[ $mode == no-evict ]] && flag=(--no-evict)
+  run 0 create --key="$A" --capacity=1MiB "${flag[@]}"
+  for i in 1 2 3; do run 0 put --key="$A" "keep$i" "value$i"; done
+  run 3 load --key="$A" --in="$TMP/big.jsonl" && err_has "nothing was loaded" "$mode: load that does not fit"
+  err_has "allow-evict" "$mode: the message names --allow-evict"
+  run 0 stats --key="$A" --json && json_check "d['items'] == 3 and d['evictions'] == 0" "$mode: nothing loaded, nothing evicted"
+  for i in 1 2 3; do run 0 get --key="$A" "keep$i" && out_is "value$i" "$mode: keep$i survives"; done
+  run 0 destroy --key="$A"
+done
+run 0 create --key="$A" --capacity=1MiB
+run 0 put --key="$A" keep1 value1
+run 0 load --key="$A" --in="$TMP/big.jsonl" --allow-evict && err_has "evicted" "--allow-evict evicts, with a warning"
+run 0 destroy --key="$A"
+run 3 load --key="$B" --in="$TMP/big.jsonl" --create --capacity=1MiB && err_has "create it with --capacity=" "load --create too small"
+expect_no_ipc "$B" "load --create that does not fit"
+capacity=$(sed -n 's/.*--capacity=\([0-9]*MiB\).*/\1/p' "$TMP/err")
+run 0 load --key="$B" --in="$TMP/big.jsonl" --create --capacity="$capacity" && out_has "^loaded 12 entries" "the suggested capacity holds it"
+run 0 stats --key="$B" --json && json_check "d['items'] == 12 and d['evictions'] == 0" "suggested capacity: nothing evicted"
+run 0 destroy --key="$B"
+
+report_and_exit kvcli_operator_test
