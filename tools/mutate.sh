@@ -192,7 +192,7 @@ for i in "${selected[@]}"; do
     continue
   fi
   rc=0
-  bazel test --test_output=none "${t[@]}" >"$logs/$name.log" 2>&1 || rc=$?
+  bazel test --test_output=summary "${t[@]}" >"$logs/$name.log" 2>&1 || rc=$?
   cp "$logs/pristine" "$file"
   case $rc in
     0) printf '%-34s MISSED by %s\n' "$name" "${t[*]}"; missed=$((missed + 1)) ;;
