@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "kv/internal/crash_point.h"
 #include "kv/internal/hash.h"
 
 namespace shmkv::internal {
@@ -172,6 +173,7 @@ absl::Status StripeView::DeleteSlot(IndexSlot* slot) {
     const uint32_t from_hole = (j + slot_count - hole) % slot_count;
     if (from_home >= from_hole) {
       Publish(&slots_[hole], moving);
+      SHMKV_CRASH_POINT("delete.mid_shift");  // the moving entry is in two slots
       Publish(&slots_[j], IndexSlot{0});
       hole = j;
     }
@@ -317,10 +319,13 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
         std::memcpy(copy, entry, bytes);
         copy->bits = static_cast<uint8_t>(h.bits & ~kReferenced);
         Commit(bytes);
+        SHMKV_CRASH_POINT("move.after_copy");
         absl::StatusOr<IndexSlot*> slot = SlotOf(entry, hash);
         if (!slot.ok()) return slot.status();
         Publish(*slot, SlotFor(copy, hash));
+        SHMKV_CRASH_POINT("move.after_slot");
         Publish(&entry->state, static_cast<uint8_t>(kDead));
+        SHMKV_CRASH_POINT("move.before_tail");
         Publish(&stripe_->tail, tail + bytes);
         return bytes;
       }
@@ -333,6 +338,7 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
     absl::StatusOr<IndexSlot*> slot = SlotOf(entry, hash);
     if (!slot.ok()) return slot.status();
     Publish(&entry->state, static_cast<uint8_t>(kDead));
+    SHMKV_CRASH_POINT("evict.after_dead");
     Account(h, -1);
     if (absl::Status s = DeleteSlot(*slot); !s.ok()) return s;
     if (!lease) {
@@ -377,6 +383,7 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
   char* p = reinterpret_cast<char*>(entry);
   std::memcpy(p, &h, kEntryHeaderBytes);
   std::memcpy(p + kEntryHeaderBytes, record.key.data(), record.key.size());
+  SHMKV_CRASH_POINT("write.half_written");  // the value is not written yet
   if (!record.value.empty()) {
     std::memcpy(p + kEntryHeaderBytes + record.key.size(), record.value.data(),
                 record.value.size());
@@ -384,14 +391,17 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
   const uint64_t used = kEntryHeaderBytes + record.key.size() + record.value.size();
   std::memset(p + used, 0, bytes - used);
   Commit(bytes);
+  SHMKV_CRASH_POINT("write.after_head");
   if (bytes > stripe_->largest_record) stripe_->largest_record = bytes;
 
   absl::StatusOr<Located> old = Find(record.key, hash);
   if (!old.ok()) return old.status();
   if (old->slot == nullptr) return Corrupt(index_, "the index has no empty slot");
   Publish(old->slot, SlotFor(entry, hash));
+  SHMKV_CRASH_POINT("write.after_slot");  // the old record is still live
   if (old->entry != nullptr) {
     Publish(&old->entry->state, static_cast<uint8_t>(kDead));
+    SHMKV_CRASH_POINT("write.after_old_dead");
     Account(old->header, -1);
   }
   Account(h, +1);
@@ -479,6 +489,7 @@ RebuildReport StripeView::Rebuild() {
       Account(h, +1);
       ++report.duplicates_dropped;
     }
+    SHMKV_CRASH_POINT("rebuild.mid_walk");
     return true;
   });
   if (end != head) {

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Mutation check: applies small, plausible bugs to kv/ one at a time and runs
+# the tests that must catch each, printing caught/MISSED per mutant and a
+# score. A missed mutant is a blind spot of the suite: add the test that
+# catches it (tests/reliability/blind_spot_test.cc has one for each bug an
+# earlier audit found).
+#
+#   bash tools/mutate.sh              # every mutant
+#   bash tools/mutate.sh NAME...      # only these
+#   bash tools/mutate.sh --list       # names and targets
+#
+# It never touches this checkout: it refuses a tree with uncommitted changes,
+# copies the committed tree (git archive HEAD) to a throwaway directory
+# (MUTATE_DIR, default ${TMPDIR:-/tmp}/shmkv-mutate; reusing it keeps Bazel's
+# cache warm between runs) and mutates only the copy. Slow (a build and a
+# test run per mutant), so it is not part of tools/test.sh.
+set -euo pipefail
+
+names=() files=() targets=() originals=() replacements=() known=()
+
+# mutant NAME FILE "TARGET..." ORIGINAL REPLACEMENT: replace the one
+# occurrence of ORIGINAL (exact text, may span lines) in FILE; the bazel test
+# TARGETs must then fail.
+# A sixth argument marks a known miss and says why no test can catch it: it
+# is reported and scored as missed, but does not fail the run.
+mutant() {
+  names+=("$1") files+=("$2") targets+=("$3") originals+=("$4") replacements+=("$5")
+  known+=("${6:-}")
+}
+
+blind=//tests/reliability:blind_spot_test
+crash=//tests/reliability:crash_point_test
+
+# ---- the eight blind spots of the first audit, and their kin ----
+mutant resolve-header-past-slice kv/internal/stripe.cc "$blind" \
+  '  if (offset + kEntryHeaderBytes > size) return nullptr;' \
+  '  if (offset >= size) return nullptr;'
+mutant resolve-record-past-slice kv/internal/stripe.cc "$blind" \
+  '  if (!SaneHeader(*header, size - offset)) return nullptr;' \
+  '  if (!SaneHeader(*header, size)) return nullptr;'
+mutant expiry-read-lt kv/internal/segment_store.cc "$blind" \
+  '  return found.header.expires_at_ms <= *now;' \
+  '  return found.header.expires_at_ms < *now;'
+mutant expiry-tail-lt kv/internal/stripe.cc "$blind" \
+  '  return h.expires_at_ms <= *now;' \
+  '  return h.expires_at_ms < *now;'
+mutant copy-keeps-reference-bit kv/internal/stripe.cc "$blind" \
+  '        copy->bits = static_cast<uint8_t>(h.bits & ~kReferenced);' \
+  '        copy->bits = h.bits;'
+mutant sem-no-wait-for-creator kv/platform/ipc.cc "$blind" \
+  '    while (SemInitialised(*existing) == 0 && absl::Now() < deadline) {' \
+  '    while (false && SemInitialised(*existing) == 0 && absl::Now() < deadline) {'
+mutant rebuild-keeps-lower-version kv/internal/stripe.cc "$blind" \
+  '    } else if (old->header.version > h.version) {' \
+  '    } else if (old->header.version < h.version) {'
+mutant rebuild-keeps-later-record kv/internal/stripe.cc "$blind" \
+  '    } else if (old->header.version > h.version) {' \
+  '    } else if ((false)) {'
+mutant rebuild-keeps-next-version kv/internal/stripe.cc "$blind" \
+  '  if (stripe_->next_version < next) stripe_->next_version = next;' \
+  '  (void)next;'
+mutant rebuild-next-version-off-by-one kv/internal/stripe.cc "$blind" \
+  '  const uint64_t next = max_version / geometry_.stripe_count + 1;' \
+  '  const uint64_t next = max_version / geometry_.stripe_count;'
+mutant failed-open-keeps-semaphore kv/store.cc "$blind" \
+  '    if (created_sem) (void)platform::SemRemove(*sem_id);' \
+  '    (void)created_sem;'
+
+# ---- crash recovery, through the crash points ----
+# Commit (publishing head) moved from after the record's bytes to before
+# them: the early call is added, and a local lambda named Commit shadows the
+# member function for the call after the bytes.
+mutant head-published-before-bytes kv/internal/stripe.cc "$crash" \
+  '  char* p = reinterpret_cast<char*>(entry);' \
+  '  char* p = reinterpret_cast<char*>(entry);
+  Commit(bytes);
+  const auto Commit = [](uint64_t) {};'
+mutant no-rebuild-after-owner-death kv/internal/segment_store.cc "$crash" \
+  '      view.Rebuild();
+      ++s->owner_deaths;' \
+  '      ++s->owner_deaths;'
+mutant no-mutex-consistent kv/internal/segment_store.cc "$crash" \
+  '      platform::MarkConsistent(&s->mutex);' \
+  '      (void)platform::MarkConsistent;'
+mutant move-keeps-old-slot kv/internal/stripe.cc "$blind" \
+  '        Publish(*slot, SlotFor(copy, hash));' \
+  '        (void)copy;'
+
+# ---- the index, counters and limits ----
+mutant delete-shift-off-by-one kv/internal/stripe.cc //tests:store_index_test \
+  '    if (from_home >= from_hole) {' \
+  '    if (from_home > from_hole) {'
+mutant index-limit-off-by-one kv/internal/layout.h //kv/internal:geometry_test \
+  'return slots - (slots / 8 > 0 ? slots / 8 : 1);' \
+  'return slots - (slots / 8 > 1 ? slots / 8 - 1 : 1);'
+mutant delete-leaves-record-live kv/internal/stripe.cc //tests:store_index_test \
+  'absl::Status StripeView::Remove(const Located& found, bool expired) {
+  Publish(&found.entry->state, static_cast<uint8_t>(kDead));' \
+  'absl::Status StripeView::Remove(const Located& found, bool expired) {'
+mutant overwrite-keeps-old-counters kv/internal/stripe.cc //tests:store_index_test \
+  '    Account(old->header, -1);
+  }
+  Account(h, +1);' \
+  '  }
+  Account(h, +1);'
+mutant full-index-accepts-new-key kv/internal/stripe.cc //tests:store_index_test \
+  '    if (existing->entry == nullptr) return IndexFullError();' \
+  '    (void)existing;'
+mutant key-size-limit-off-by-one kv/internal/segment_store.cc //tests:store_basic_test \
+  '  if (key.size() > geometry_.max_key_size) {' \
+  '  if (key.size() >= geometry_.max_key_size) {'
+mutant publish-relaxed kv/internal/layout.h "$crash //tests:store_multiprocess_test" \
+  '  __atomic_store_n(field, value, __ATOMIC_RELEASE);' \
+  '  __atomic_store_n(field, value, __ATOMIC_RELAXED);' \
+  'x86-64 keeps stores in order and the compiler happens not to reorder these; only review sees it'
+
+if [[ "${1:-}" == "--list" ]]; then
+  for i in "${!names[@]}"; do printf '%-34s %-30s %s\n' "${names[$i]}" "${files[$i]}" "${targets[$i]}"; done
+  exit 0
+fi
+
+selected=()
+if (($# == 0)); then
+  selected=("${!names[@]}")
+else
+  for want in "$@"; do
+    found=0
+    for i in "${!names[@]}"; do
+      if [[ "${names[$i]}" == "$want" ]]; then selected+=("$i") found=1; fi
+    done
+    ((found)) || { echo "mutate: no mutant named $want (see --list)" >&2; exit 2; }
+  done
+fi
+
+repo=$(cd "$(dirname "$0")/.." && git rev-parse --show-toplevel)
+if [[ -n "$(git -C "$repo" status --porcelain)" ]]; then
+  echo "mutate: $repo has uncommitted changes; commit or stash them (mutants run on a copy of HEAD)" >&2
+  exit 2
+fi
+work=${MUTATE_DIR:-${TMPDIR:-/tmp}/shmkv-mutate}
+src=$work/src
+logs=$work/logs
+rm -rf "$src" "$logs"
+mkdir -p "$src" "$logs"
+git -C "$repo" archive HEAD | tar -x -C "$src"
+cd "$src"
+trap 'bazel shutdown >/dev/null 2>&1 || true' EXIT
+
+# Replaces the one occurrence of $2 in file $1 with $3; fails if there is
+# not exactly one.
+apply() {
+  local content rest
+  content=$(cat "$1"; printf x)
+  content=${content%x}
+  rest=${content#*"$2"}
+  if [[ "$rest" == "$content" || "$rest" == *"$2"* ]]; then return 1; fi
+  printf '%s' "${content%%"$2"*}$3$rest" >"$1"
+}
+
+all_targets=()
+for i in "${selected[@]}"; do read -r -a t <<<"${targets[$i]}"; all_targets+=("${t[@]}"); done
+mapfile -t all_targets < <(printf '%s\n' "${all_targets[@]}" | sort -u)
+echo "mutate: baseline: ${all_targets[*]}" >&2
+if ! bazel test --test_output=errors "${all_targets[@]}" >"$logs/baseline.log" 2>&1; then
+  echo "mutate: the unmutated tree fails its tests; see $logs/baseline.log" >&2
+  exit 1
+fi
+
+caught=0 missed=0 known_missed=0 invalid=0
+for i in "${selected[@]}"; do
+  name=${names[$i]} file=${files[$i]}
+  read -r -a t <<<"${targets[$i]}"
+  cp "$file" "$logs/pristine"
+  if ! apply "$file" "${originals[$i]}" "${replacements[$i]}"; then
+    printf '%-34s STALE (its original text is not in %s exactly once)\n' "$name" "$file"
+    invalid=$((invalid + 1))
+    continue
+  fi
+  rc=0
+  bazel test --test_output=errors "${t[@]}" >"$logs/$name.log" 2>&1 || rc=$?
+  cp "$logs/pristine" "$file"
+  case $rc in
+    0)
+      if [[ -n "${known[$i]}" ]]; then
+        printf '%-34s missed (known: %s)\n' "$name" "${known[$i]}"
+        known_missed=$((known_missed + 1))
+      else
+        printf '%-34s MISSED by %s\n' "$name" "${t[*]}"
+        missed=$((missed + 1))
+      fi
+      ;;
+    3) printf '%-34s caught\n' "$name"; caught=$((caught + 1)) ;;
+    *) printf '%-34s INVALID (bazel exit %d: does it compile? %s)\n' "$name" "$rc" "$logs/$name.log"
+       invalid=$((invalid + 1)) ;;
+  esac
+done
+total=$((caught + missed + known_missed))
+echo "mutate: score $caught/$total caught ($missed missed, $known_missed known misses, $invalid invalid); logs in $logs"
+((missed == 0 && invalid == 0))
