@@ -48,8 +48,8 @@ mutant copy-keeps-reference-bit kv/internal/stripe.cc "$blind" \
   '        copy->bits = static_cast<uint8_t>(h.bits & ~kReferenced);' \
   '        copy->bits = h.bits;'
 mutant sem-no-wait-for-creator kv/platform/ipc.cc "$blind" \
-  '    while (SemInitialised(*existing) == 0 && absl::Now() < deadline) {' \
-  '    while (false && SemInitialised(*existing) == 0 && absl::Now() < deadline) {'
+  '    while (SemInitialised(*existing) == 0 && MonotonicNow() < deadline) {' \
+  '    while (false && SemInitialised(*existing) == 0 && MonotonicNow() < deadline) {'
 mutant rebuild-keeps-lower-version kv/internal/stripe.cc "$blind" \
   '    } else if (old->header.version > h.version) {' \
   '    } else if (old->header.version < h.version) {'
@@ -63,8 +63,8 @@ mutant rebuild-next-version-off-by-one kv/internal/stripe.cc "$blind" \
   '  const uint64_t next = max_version / geometry_.stripe_count + 1;' \
   '  const uint64_t next = max_version / geometry_.stripe_count;'
 mutant failed-open-keeps-semaphore kv/store.cc "$blind" \
-  '    if (created_sem) (void)platform::SemRemove(*sem_id);' \
-  '    (void)created_sem;'
+  '    if (!store.ok() && created_sem) {' \
+  '    if (false && created_sem) {'
 
 # ---- crash recovery, through the crash points ----
 # Commit (publishing head) moved from after the record's bytes to before
