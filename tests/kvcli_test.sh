@@ -197,7 +197,11 @@ json_check "len(docs) == 2 and docs[0]['ops_per_sec'] is None and docs[1]['ops_p
 "$KVCLI" stats --key="$K" --watch=100ms >"$TMP/watch" 2>"$TMP/watch.err" &
 watch_pid=$!
 BG_PIDS+=("$watch_pid")
-sleep 0.7
+# A background job of a script starts with SIGINT ignored: kvcli's handler
+# is in place once it has printed its first sample (it installs it before
+# the loop), so wait for that instead of a fixed time.
+for _ in $(seq 400); do [[ -s "$TMP/watch" ]] && break; sleep 0.05; done
+[[ -s "$TMP/watch" ]] || fail "stats --watch printed nothing in 20 s"
 kill -INT "$watch_pid"
 for _ in $(seq 100); do kill -0 "$watch_pid" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$watch_pid" 2>/dev/null; then
