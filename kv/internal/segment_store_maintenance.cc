@@ -1,0 +1,214 @@
+// SegmentStore's operations over the whole store: walking it, clearing it,
+// reclaiming expired entries, counting, describing and checking it. The
+// per-key operations are in segment_store.cc.
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "kv/internal/hash.h"
+#include "kv/internal/segment_store.h"
+#include "kv/internal/stripe_guard.h"
+#include "kv/platform/ipc.h"
+#include "kv/platform/process.h"
+
+namespace shmkv::internal {
+
+absl::Status SegmentStore::ForEach(
+    absl::string_view prefix,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
+  struct Item {
+    std::string key, value;
+    EntryMeta meta;
+  };
+  std::vector<Item> batch;
+  for (StripeView& view : stripes_) {
+    batch.clear();
+    {
+      StripeGuard guard;
+      if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+      int64_t now = -1;
+      absl::Status walk = view.ForEachLive([&](const Located& found) {
+        if (found.header.bits & kLease) return true;
+        absl::string_view key(found.key(), found.header.key_size);
+        if (!absl::StartsWith(key, prefix) || Expired(found, &now)) return true;
+        batch.push_back(
+            {std::string(key), std::string(found.value(), found.header.value_size), MetaOf(found)});
+        return true;
+      });
+      if (!walk.ok()) return walk;
+    }
+    for (const Item& item : batch) {
+      if (!fn(item.key, item.value, item.meta)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::Clear() {
+  if (absl::Status s = LockStoreWide(); !s.ok()) return s;
+  absl::Status result;
+  for (StripeView& view : stripes_) {
+    StripeGuard guard;
+    result = Lock(view, &guard);
+    if (!result.ok()) break;
+    view.Clear();
+  }
+  UnlockStoreWide();
+  return result;
+}
+
+absl::StatusOr<uint64_t> SegmentStore::FlushExpired() {
+  uint64_t removed = 0;
+  std::vector<std::string> expired;
+  for (StripeView& view : stripes_) {
+    StripeGuard guard;
+    if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+    expired.clear();
+    int64_t now = -1;
+    absl::Status walk = view.ForEachLive([&](const Located& found) {
+      if (Expired(found, &now)) expired.emplace_back(found.key(), found.header.key_size);
+      return true;
+    });
+    if (!walk.ok()) return walk;
+    for (const std::string& key : expired) {
+      absl::StatusOr<Located> found =
+          view.Find(key, Hash64(key.data(), key.size(), geometry_.hash_seed));
+      if (!found.ok()) return found.status();
+      if (found->entry == nullptr) continue;
+      if (absl::Status s = view.Remove(*found, /*expired=*/true); !s.ok()) return s;
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+absl::StatusOr<uint64_t> SegmentStore::Size() {
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  uint64_t items = 0;
+  for (StripeView& view : stripes_) items += LoadOnce(&view.stripe()->live_items);
+  return items;
+}
+
+absl::StatusOr<StoreStats> SegmentStore::Stats() {
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  StoreStats st;
+  for (StripeView& view : stripes_) {
+    const Stripe* s = view.stripe();
+    st.hits += LoadOnce(&s->hits);
+    st.misses += LoadOnce(&s->misses);
+    st.puts += LoadOnce(&s->puts);
+    st.deletes += LoadOnce(&s->deletes);
+    st.evictions += LoadOnce(&s->evictions);
+    st.expirations += LoadOnce(&s->expirations);
+    st.items += LoadOnce(&s->live_items);
+    st.key_bytes += LoadOnce(&s->live_key_bytes);
+    st.value_bytes += LoadOnce(&s->live_value_bytes);
+    const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
+    st.bytes_used += LoadOnce(&s->live_record_bytes);
+    st.log_bytes += head >= tail ? std::min(head - tail, geometry_.stripe_arena_bytes) : 0;
+    st.index_entries += LoadOnce(&s->index_entries);
+    st.lock_waits += LoadOnce(&s->lock_waits);
+    st.owner_deaths_recovered += LoadOnce(&s->owner_deaths);
+  }
+  st.capacity = geometry_.capacity();
+  st.index_limit = uint64_t{geometry_.stripe_count} * MaxIndexEntries(geometry_.slots_per_stripe);
+  return st;
+}
+
+absl::StatusOr<StoreInfo> SegmentStore::Info() {
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  Header h;
+  std::memcpy(&h, base_, sizeof(h));
+  StoreInfo info;
+  h.name_path[kNamePathBytes - 1] = '\0';
+  info.key = h.name_key;
+  if (h.name_path[0] != '\0') {
+    info.name = absl::StrCat("path ", h.name_path, " proj ", h.name_proj, " (key ",
+                             platform::KeyToString(h.name_key), ")");
+  } else {
+    info.name = absl::StrCat("key ", platform::KeyToString(h.name_key));
+  }
+  info.shm_id = shm_id_;
+  info.sem_id = sem_id_;
+  info.layout_version = h.layout_version;
+  info.segment_bytes = geometry_.segment_bytes;
+  info.capacity = geometry_.capacity();
+  info.lock_stripes = geometry_.stripe_count;
+  info.buckets = uint64_t{geometry_.stripe_count} * geometry_.slots_per_stripe;
+  info.max_key_size = geometry_.max_key_size;
+  info.max_value_size = geometry_.max_value_size;
+  info.evict = geometry_.evict;
+  info.huge_pages = (h.segment_flags & kHugePages) != 0;
+  info.default_ttl = absl::Milliseconds(geometry_.default_ttl_ms);
+  info.created_at_ms = h.created_at_ms;
+  info.creator_uid = h.creator_uid;
+  info.creator_pid = h.creator_pid;
+  info.mode = static_cast<int>(h.mode & 0777);
+  info.owner_uid = h.creator_uid;
+  if (shm_id_ >= 0) {
+    absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(shm_id_);
+    if (st.ok()) {
+      info.owner_uid = st->owner_uid;
+      info.mode = st->mode;
+      info.attached_processes = st->attached;
+      info.removed = st->removed;
+      info.segment_bytes = st->size;
+    } else {
+      info.removed = true;
+    }
+    info.warnings = platform::PersistenceWarnings(info.owner_uid);
+  }
+  info.warnings.insert(info.warnings.end(), warnings_.begin(), warnings_.end());
+  return info;
+}
+
+absl::StatusOr<CheckReport> SegmentStore::Check(bool repair) {
+  CheckReport report;
+  if (absl::Status s = LockStoreWide(); !s.ok()) return s;
+  Header h;
+  std::memcpy(&h, base_, sizeof(h));
+  if (h.magic != kMagic || h.header_checksum != HeaderChecksum(h)) {
+    report.problems.push_back("the header's checksum does not match its contents");
+  }
+  for (StripeView& view : stripes_) {
+    StripeGuard guard;
+    if (absl::Status s = Lock(view, &guard); !s.ok()) {
+      if (!absl::IsUnavailable(s)) {
+        report.problems.push_back(absl::StrCat("stripe ", view.index(), ": ", s.message()));
+        continue;
+      }
+      // A lock held past the timeout is a busy (or stopped) process, not
+      // damage: stop, and let the caller report who holds it.
+      UnlockStoreWide();
+      return absl::UnavailableError(absl::StrCat(
+          "check stopped at stripe ", view.index(), " of ", stripes_.size(), ": ", s.message(),
+          "; that is no damage to the store: run check again once the lock is free"));
+    }
+    std::vector<std::string> problems;
+    report.entries_checked += view.Verify(&problems);
+    if (problems.empty()) continue;
+    report.problems.insert(report.problems.end(), problems.begin(), problems.end());
+    if (repair) {
+      const uint64_t live_before = LoadOnce(&view.stripe()->live_items);
+      RebuildReport rebuilt = view.Rebuild();
+      report.repairs.push_back(absl::StrCat(
+          "stripe ", view.index(), ": rebuilt the index from the log (", rebuilt.live_entries,
+          " live entries kept, ", rebuilt.duplicates_dropped, " stale duplicates dropped)"));
+      report.repairs.insert(report.repairs.end(), rebuilt.notes.begin(), rebuilt.notes.end());
+      // Entries lost: what the stripe held before the repair and not after
+      // (an unreadable log suffix takes every entry in it), or, if its
+      // counters were wrong too, at least those the rebuild dropped itself.
+      report.entries_dropped +=
+          std::max(rebuilt.entries_dropped,
+                   live_before > rebuilt.live_entries ? live_before - rebuilt.live_entries : 0);
+    }
+  }
+  UnlockStoreWide();
+  report.ok = report.problems.empty();
+  return report;
+}
+
+}  // namespace shmkv::internal
