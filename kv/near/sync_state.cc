@@ -1,7 +1,5 @@
 #include "shmkv/near/sync_state.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <time.h>
 
 #include "absl/strings/match.h"
@@ -9,15 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "kv/platform/process.h"
 #include "kv/util/escape.h"
 
 namespace shmkv::near {
 namespace {
-
-bool ProcessAlive(pid_t pid) {
-  if (pid <= 0) return false;
-  return kill(pid, 0) == 0 || errno == EPERM;
-}
 
 absl::Status Malformed(absl::string_view why) {
   return absl::DataLossError(
@@ -67,7 +61,7 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
     return health;
   }
   if (health.heartbeat_age > absl::Milliseconds(3 * state.heartbeat_interval_ms) &&
-      !ProcessAlive(state.pid)) {
+      (state.pid <= 0 || !platform::ProcessExists(state.pid))) {
     health.reason = absl::StrCat("kvsync (pid ", state.pid, ") is gone; restart it");
     return health;
   }
