@@ -68,8 +68,9 @@ struct Options {
   // microseconds each in a VM). Costs one pass over the segment at open and
   // allocates all of its memory if it was not yet. Best effort.
   bool populate = false;
-  // Longest wait for any lock before the call fails with Unavailable naming
-  // the holder's pid.
+  // How long one holder may keep a lock this call waits for before the call
+  // fails with Unavailable naming the holder's pid. A lock that keeps changing
+  // hands is busy, not stuck: the wait for it starts over at each change.
   absl::Duration lock_timeout = absl::Seconds(5);
   // Attach to a store created by another uid (refused by default: a segment
   // squatted at the key by someone else is not trusted).

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "kv/platform/ipc.h"
@@ -85,6 +86,9 @@ TEST(LockClock, StripeWaitIgnoresAWallClockStep) {
   const absl::Duration took = Monotonic() - start;
   release.Notify();
   EXPECT_EQ(waited.code(), absl::StatusCode::kUnavailable) << waited;
+  EXPECT_NE(waited.message().find(absl::StrCat("(pid ", holder.pid(), ")")),
+            absl::string_view::npos)
+      << "the message must name the holder: " << waited;
   EXPECT_GE(took, kTimeout * 0.9) << "the wait ended early, at the wall clock's step";
   EXPECT_EQ(holder.Wait(), 0);
 }

@@ -104,6 +104,10 @@ struct alignas(64) Stripe {
   // Counters (statistics only; they may be off by one after a crash).
   uint64_t hits, misses, puts, deletes, evictions, expirations;
   uint64_t lock_waits, owner_deaths;
+  // Bumped by every holder on acquisition. A waiter that sees it change knows
+  // the lock is busy, not stuck (Options::lock_timeout). It sits in what was
+  // the struct's tail padding, so segments of earlier builds read it as 0.
+  uint64_t acquisitions;
 };
 
 // An index slot: 0 is empty; otherwise (tag << ref_bits) | (unit + 1), where

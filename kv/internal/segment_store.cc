@@ -105,7 +105,7 @@ absl::Status SegmentStore::CheckKey(absl::string_view key) const {
 
 absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
   Stripe* s = view.stripe();
-  switch (platform::LockRobustMutex(&s->mutex, options_.lock_timeout)) {
+  switch (platform::LockRobustMutex(&s->mutex, options_.lock_timeout, &s->acquisitions)) {
     case platform::LockResult::kAcquired:
       break;
     case platform::LockResult::kAcquiredAfterWait:
@@ -121,15 +121,17 @@ absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
     }
     case platform::LockResult::kTimedOut:
       return absl::UnavailableError(absl::StrCat(
-          "timed out after ", absl::FormatDuration(options_.lock_timeout), " waiting for stripe ",
-          view.index(), "'s lock, held by pid ", LoadOnce(&s->holder_pid),
-          "; if that process is stuck, stop it (its death releases the lock)"));
+          "stripe ", view.index(), "'s lock stayed with one holder (pid ", LoadOnce(&s->holder_pid),
+          ") for ", absl::FormatDuration(options_.lock_timeout),
+          " (Options::lock_timeout); if that process is stuck, stop it (its death releases "
+          "the lock)"));
     case platform::LockResult::kUnrecoverable:
       return absl::DataLossError(absl::StrCat("stripe ", view.index(),
                                               "'s lock is unusable (corrupt or unrecoverable); "
                                               "dump what you can and re-create the store"));
   }
   Publish(&s->holder_pid, static_cast<int32_t>(platform::CurrentPid()));
+  Publish(&s->acquisitions, s->acquisitions + 1);
   guard->Hold(s);
   // Checked under the lock: an operation that gets the lock after Destroy
   // marked the segment must not report a write nobody will see.

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <time.h>
 
+#include <algorithm>
+
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define SHMKV_TSAN 1
@@ -52,9 +54,19 @@ void CpuRelax() {
 #endif
 }
 
+absl::Duration MonotonicNow() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return absl::DurationFromTimespec(now);
+}
+
+// How often a waiter looks whether the lock changed hands.
+constexpr absl::Duration kProgressCheck = absl::Milliseconds(50);
+
 }  // namespace
 
-LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout) {
+LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout,
+                           const uint64_t* acquisitions) {
   int rc = pthread_mutex_trylock(mutex);
   if (rc != EBUSY) return FromCode(rc, false);
   // Critical sections are a few hundred nanoseconds: spin briefly before
@@ -64,30 +76,45 @@ LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout) {
     rc = pthread_mutex_trylock(mutex);
     if (rc != EBUSY) return FromCode(rc, true);
   }
-  // The deadline is on CLOCK_MONOTONIC (glibc 2.30+): a wall clock stepped
-  // by NTP or by hand neither ends the wait early nor stretches it.
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  const absl::Duration deadline = absl::DurationFromTimespec(now) + timeout;
+  // Deadlines are on CLOCK_MONOTONIC (glibc 2.30+): a wall clock stepped by
+  // NTP or by hand neither ends the wait early nor stretches it.
+  uint64_t seen = acquisitions != nullptr ? __atomic_load_n(acquisitions, __ATOMIC_RELAXED) : 0;
+  absl::Duration deadline = MonotonicNow() + timeout;
+  for (;;) {
+    const absl::Duration slice_end = std::min(deadline, MonotonicNow() + kProgressCheck);
 #if SHMKV_TSAN
-  // ThreadSanitizer (clang 14) does not intercept pthread_mutex_clocklock,
-  // so it would report every unlock that follows one. Under it, poll with
-  // trylock against the same monotonic deadline.
-  for (;;) {
+    // ThreadSanitizer (clang 14) does not intercept pthread_mutex_clocklock,
+    // so it would report every unlock that follows one. Under it, poll with
+    // trylock.
     rc = pthread_mutex_trylock(mutex);
-    if (rc != EBUSY) return FromCode(rc, true);
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (absl::DurationFromTimespec(now) >= deadline) return LockResult::kTimedOut;
-    const timespec pause = {0, 100 * 1000};
-    nanosleep(&pause, nullptr);
-  }
+    while (rc == EBUSY && MonotonicNow() < slice_end) {
+      const timespec pause = {0, 100 * 1000};
+      nanosleep(&pause, nullptr);
+      rc = pthread_mutex_trylock(mutex);
+    }
+    if (rc == EBUSY) rc = ETIMEDOUT;
 #else
-  const timespec until = absl::ToTimespec(deadline);
-  for (;;) {
-    rc = pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, &until);
-    if (rc != EINTR) return FromCode(rc, true);
-  }
+    const timespec until = absl::ToTimespec(slice_end);
+    do {
+      rc = pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, &until);
+    } while (rc == EINTR);
 #endif
+    if (rc != ETIMEDOUT) return FromCode(rc, true);
+    if (acquisitions != nullptr) {
+      const uint64_t now_seen = __atomic_load_n(acquisitions, __ATOMIC_RELAXED);
+      if (now_seen != seen) {
+        seen = now_seen;
+        deadline = MonotonicNow() + timeout;
+        continue;
+      }
+    }
+    if (MonotonicNow() >= deadline) {
+      // The wait can end while the lock is free (this thread did not run
+      // between the release and its deadline): take it then.
+      rc = pthread_mutex_trylock(mutex);
+      return rc == EBUSY ? LockResult::kTimedOut : FromCode(rc, true);
+    }
+  }
 }
 
 void UnlockRobustMutex(pthread_mutex_t* mutex) { pthread_mutex_unlock(mutex); }

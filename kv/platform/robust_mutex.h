@@ -8,6 +8,8 @@
 
 #include <pthread.h>
 
+#include <cstdint>
+
 #include "absl/time/time.h"
 
 namespace shmkv::platform {
@@ -24,8 +26,14 @@ enum class LockResult {
 // robust. Returns false if pthread refuses.
 bool InitRobustMutex(pthread_mutex_t* mutex);
 
-// No system call when the mutex is free.
-LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout);
+// No system call when the mutex is free. `timeout` bounds how long one holder
+// may keep the mutex while this call waits: `acquisitions` is a counter every
+// holder bumps after acquiring (nullptr: none), and each time this call sees
+// it change, the lock has changed hands and the wait starts over. So a waiter
+// fails only behind a holder that is stuck, never behind a busy lock it keeps
+// losing to other lockers (glibc's mutexes are not fair).
+LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout,
+                           const uint64_t* acquisitions);
 void UnlockRobustMutex(pthread_mutex_t* mutex);
 void MarkConsistent(pthread_mutex_t* mutex);
 

@@ -369,18 +369,28 @@ TEST_F(NearCacheTest, KilledKvsyncMakesReadersBypassWithinTheHeartbeatTimeout) {
   ASSERT_OK(cache->Get("p:s", &info));
   ASSERT_OK(cache->Get("p:s", &info));
   ASSERT_EQ(info.path, ReadPath::kHit);
-  const absl::Time killed = absl::Now();
   EXPECT_EQ(kvsync_.Stop(SIGKILL), 128 + SIGKILL);
+  ASSERT_OK_AND_ASSIGN(SyncState last, State());
+  // The promise: a read that starts more than heartbeat_timeout after
+  // kvsync's last beat goes to Redis. How much sooner a dead kvsync is
+  // noticed depends on the scheduler, so it is printed, not asserted.
+  const int64_t timeout_ms = absl::ToInt64Milliseconds(cache->options().heartbeat_timeout);
+  int64_t bypass_age_ms = -1;
   ASSERT_TRUE(PollUntil(
       [&] {
+        const int64_t started = MonotonicNowMs();
         absl::StatusOr<std::string> v = cache->Get("p:s", &info);
-        return v.ok() && info.path == ReadPath::kDirect;
+        const bool direct = v.ok() && info.path == ReadPath::kDirect;
+        if (started > last.heartbeat_ms + timeout_ms) {
+          EXPECT_TRUE(direct) << "a read " << started - last.heartbeat_ms
+                              << " ms after the last beat was served from the store";
+        }
+        if (direct) bypass_age_ms = started - last.heartbeat_ms;
+        return direct;
       },
-      absl::Seconds(5)));
-  const absl::Duration bypass_after = absl::Now() - killed;
-  std::printf("readers bypass the cache %s after kvsync's SIGKILL (%s)\n",
-              absl::FormatDuration(bypass_after).c_str(), info.bypass_reason.c_str());
-  EXPECT_LE(bypass_after, cache->options().heartbeat_timeout);
+      absl::Seconds(10)));
+  std::printf("readers bypass the cache once kvsync's last beat is %lld ms old (%s)\n",
+              static_cast<long long>(bypass_age_ms), info.bypass_reason.c_str());
   // A write nobody invalidates is still read right: from Redis.
   RedisSet("p:s", "2");
   EXPECT_EQ(*cache->Get("p:s", &info), "2");

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -177,7 +178,25 @@ absl::Status Kvsync::Start(const std::string& key_hex, const std::string& redis,
 int Kvsync::Stop(int sig) {
   if (pid_ <= 0) return -1;
   kill(pid_, sig);
-  const int status = WaitExit(pid_, absl::Seconds(10));
+  int status = WaitExit(pid_, absl::Seconds(10));
+  if (status == -1) {
+    // Say what kvsync was doing (its signal masks and where it sleeps), then
+    // make sure it is gone.
+    std::string proc = absl::StrCat("/proc/", pid_);
+    std::string diagnosis;
+    for (absl::string_view line : absl::StrSplit(ReadFile(proc + "/status"), '\n')) {
+      if (absl::StartsWith(line, "State") || absl::StartsWith(line, "Sig") ||
+          absl::StartsWith(line, "ShdPnd") || absl::StartsWith(line, "Threads")) {
+        absl::StrAppend(&diagnosis, "  ", line, "\n");
+      }
+    }
+    absl::StrAppend(&diagnosis, "  wchan: ", ReadFile(proc + "/wchan"), "\n",
+                    ReadFile(proc + "/stack"));
+    std::fprintf(stderr, "kvsync (pid %d) did not exit within 10 s of signal %d:\n%s",
+                 static_cast<int>(pid_), sig, diagnosis.c_str());
+    kill(pid_, SIGKILL);
+    WaitExit(pid_, absl::Seconds(10));
+  }
   pid_ = -1;
   return status;
 }
