@@ -133,6 +133,31 @@ TEST(Ownership, SemaphoreSetSquattedByAnotherUserIsRefused) {
   EXPECT_LT(shmget(key, 0, 0), 0);
 }
 
+// B made a semaphore set at A's key and never initialised it (as a creator
+// that died would leave it). Even root must not remove what another user
+// made: creating there fails, names the owner, and the set stays.
+TEST(Ownership, UninitialisedSemaphoreSetOfAnotherUserIsLeftAlone) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root, to run a child as another uid";
+  ScopedStore store;
+  const key_t key = store.key();
+  const int rc = RunInChild([&] {
+    if (!DropPrivileges()) return 1;
+    CHILD_CHECK(semget(key, 1, IPC_CREAT | IPC_EXCL | 0666) >= 0, 2);
+    return 0;
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
+  const int sem_id = semget(key, 0, 0);
+  ASSERT_GE(sem_id, 0);
+  auto refused = Store::Open(store.name(), SmallOptions(), OpenMode::kCreate);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              AllOf(HasSubstr(absl::StrCat("uid ", kOtherUid)), HasSubstr("someone else's"),
+                    HasSubstr(absl::StrCat("ipcrm -s ", sem_id))));
+  EXPECT_EQ(semget(key, 0, 0), sem_id) << "another user's semaphore set was removed";
+  EXPECT_LT(shmget(key, 0, 0), 0);
+  EXPECT_EQ(semctl(sem_id, 0, IPC_RMID), 0);
+}
+
 // ------------------------------------------------------- single flight ---
 
 // A write by another process while `compute` runs wins over the computed

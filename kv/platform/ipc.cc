@@ -368,8 +368,18 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bo
     const int state = SemInitialised(*existing);
     if (state == 1) return *existing;
     if (state < 0) continue;  // removed meanwhile
-    // Its creator died between semget and its first semop: nobody can ever
-    // use it, so removing it and starting over is safe.
+    // Never initialised. If we made it, our own creator died between semget
+    // and its first semop: nobody can ever use it, so removing it and
+    // starting over is safe. Another user's set is none of ours to remove,
+    // whatever our privileges.
+    if (ds.sem_perm.cuid != geteuid()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "the semaphore set at key ", KeyToString(key), " (id ", *existing, ") was made by uid ",
+          ds.sem_perm.cuid, ", not by this user (uid ", geteuid(),
+          "), and never set up as a shmkv store's lock: the key is someone else's, so it was "
+          "left alone; pick another key, or ask its owner to remove it (ipcrm -s ",
+          *existing, ")"));
+    }
     semctl(*existing, 0, IPC_RMID);
   }
   return absl::UnavailableError(absl::StrCat("the semaphore set at key ", KeyToString(key),
