@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "kv/internal/geometry.h"
 #include "kv/internal/layout.h"
 #include "kv/internal/probe.h"
 #include "kv/platform/ipc.h"
@@ -61,6 +62,19 @@ absl::Status Classify(SegmentInfo* info) {
 }  // namespace
 
 uint32_t SupportedLayoutVersion() { return internal::kLayoutVersion; }
+
+absl::StatusOr<StorePlan> PlanStore(const Options& options) {
+  absl::StatusOr<internal::Geometry> g = internal::PlanGeometry(options);
+  if (!g.ok()) return g.status();
+  StorePlan plan;
+  plan.segment_bytes = g->segment_bytes;
+  plan.capacity = g->capacity();
+  plan.lock_stripes = g->stripe_count;
+  plan.index_slots = uint64_t{g->stripe_count} * g->slots_per_stripe;
+  plan.max_key_size = g->max_key_size;
+  plan.max_value_size = g->max_value_size;
+  return plan;
+}
 
 absl::StatusOr<std::vector<SegmentInfo>> ListSegments() {
   absl::StatusOr<std::vector<platform::ShmListing>> listings = platform::ShmList();

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "shmkv/options.h"
 #include "shmkv/store_name.h"
 
 namespace shmkv {
@@ -57,6 +58,21 @@ struct SegmentInfo {
 
 // The layout version this build creates and opens.
 uint32_t SupportedLayoutVersion();
+
+// What Store::Open would build from `options` for a new store, without
+// building it. A small capacity lowers the largest value (a stripe holds at
+// least four of its largest entries) and the number of lock stripes.
+struct StorePlan {
+  uint64_t segment_bytes = 0;
+  uint64_t capacity = 0;  // arena bytes, as StoreInfo::capacity
+  uint32_t lock_stripes = 0;
+  uint64_t index_slots = 0;
+  uint64_t max_key_size = 0, max_value_size = 0;
+};
+
+// InvalidArgument or ResourceExhausted naming the option to change when no
+// store can be built from `options`.
+absl::StatusOr<StorePlan> PlanStore(const Options& options);
 
 // Every System V shared-memory segment on the host, classified, sorted by key
 // (as an unsigned number) and then shm id. Segments removed while the list

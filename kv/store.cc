@@ -239,6 +239,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreName& name, const 
     break;
   }
   if (!store.ok()) return store.status();
+  (*store)->SetOpenedKey(name.key());
   if (options.populate) (*store)->PopulatePages();
   if (options.require_persistence) {
     absl::StatusOr<StoreInfo> info = (*store)->Info();

@@ -66,7 +66,7 @@ struct StoreStats {
 
 struct StoreInfo {
   std::string name;  // StoreName::ToString() of the creator's name
-  key_t key = 0;
+  key_t key = 0;     // the key this process opened it at
   int shm_id = -1, sem_id = -1;
   uint32_t layout_version = 0;
   uint64_t segment_bytes = 0, capacity = 0;

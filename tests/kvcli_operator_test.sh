@@ -119,4 +119,25 @@ run 0 load --key="$B" --in="$TMP/big.jsonl" --create --capacity="$capacity" && o
 run 0 stats --key="$B" --json && json_check "d['items'] == 12 and d['evictions'] == 0" "suggested capacity: nothing evicted"
 run 0 destroy --key="$B"
 
+# -------------------------------------------------- misleading settings ---
+section "create settings that cannot be honoured are refused"
+run 2 create --key="$C" --capacity=64KiB --max-value=1MiB && err_has "values can be up to [0-9]* bytes" "an explicit --max-value over what fits"
+err_has "raise --capacity or lower --max-value" "--max-value: what to do"
+expect_no_ipc "$C" "a refused --max-value creates nothing"
+run 0 create --key="$C" --capacity=64KiB && out_has "values up to [0-9]* bytes (" "create prints the exact value limit"
+run 0 info --key="$C" && out_has "values up to [0-9]* bytes" "info prints the exact value limit"
+run 0 destroy --key="$C"
+run 2 create --key="$C" --capacity=1000 && err_has "use at least [0-9]* bytes" "a capacity too small"
+smallest=$(sed -n 's/.*use at least \([0-9]*\) bytes.*/\1/p' "$TMP/err")
+run 0 create --key="$C" --capacity="$smallest" && out_has "created" "the suggested smallest capacity"
+run 0 put --key="$C" k "$(printf 'v%.0s' {1..64})"
+run 0 destroy --key="$C"
+run 2 create --key="$C" --capacity=1MiB --items=1000000000000 && err_has "more than a capacity of" "an --items beyond the capacity"
+expect_no_ipc "$C" "a refused --items creates nothing"
+run 2 create --key="$C" --capacity=1000000000000000000 && err_has "32 GiB" "a capacity beyond the limit is a usage error"
+run 2 create --key="$C" --capacity=1MiB --default-ttl=0 && err_has "default-ttl=none" "--default-ttl=0 is refused like --ttl=0"
+run 0 create --key="$C" --capacity=1MiB --default-ttl=none
+run 0 info --key="$C" --json && json_check "d['default_ttl_ms'] == 0" "--default-ttl=none: no default TTL"
+run 0 destroy --key="$C"
+
 report_and_exit kvcli_operator_test

@@ -86,7 +86,7 @@ TEST(LockClock, StripeWaitIgnoresAWallClockStep) {
   const absl::Duration took = Monotonic() - start;
   release.Notify();
   EXPECT_EQ(waited.code(), absl::StatusCode::kUnavailable) << waited;
-  EXPECT_NE(waited.message().find(absl::StrCat("(pid ", holder.pid(), ")")),
+  EXPECT_NE(waited.message().find(absl::StrCat("held by pid ", holder.pid(), " ")),
             absl::string_view::npos)
       << "the message must name the holder: " << waited;
   EXPECT_GE(took, kTimeout * 0.9) << "the wait ended early, at the wall clock's step";

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -726,6 +727,38 @@ TEST(StoreErrors, ForeignSegmentIsFailedPrecondition) {
     absl::Status d = Store::Destroy(name);
     EXPECT_FALSE(d.ok()) << "Destroy removed a segment that is not a shmkv store";
     EXPECT_GE(shmget(name.key(), 0, 0), 0);
+  }
+}
+
+// A store's bytes copied into a segment at another key: Info reports the key
+// it was opened at (what ipcs shows), and warns that the header names
+// another.
+TEST(StoreBasic, InfoOfACopiedSegmentNamesTheKeyItWasOpenedAt) {
+  ScopedStore original;
+  ASSERT_OK(original.Open());
+  ASSERT_OK(original->Put("k", "v"));
+  ASSERT_OK_AND_ASSIGN(StoreInfo info, original->Info());
+  const StoreName copy_name = UniqueStoreName();
+  ScopedStore cleanup(copy_name);
+  {
+    ForeignSegment copy(copy_name.key(), info.segment_bytes);
+    ASSERT_TRUE(copy.ok()) << strerror(errno);
+    void* from = shmat(info.shm_id, nullptr, SHM_RDONLY);
+    ASSERT_NE(from, reinterpret_cast<void*>(-1));
+    std::memcpy(copy.data(), from, info.segment_bytes);
+    shmdt(from);
+    auto opened = Store::Open(copy_name, SmallOptions(), OpenMode::kAttach);
+    ASSERT_OK(opened.status());
+    std::string v;
+    ASSERT_OK((*opened)->Get("k", &v));
+    EXPECT_EQ(v, "v");
+    ASSERT_OK_AND_ASSIGN(StoreInfo copied, (*opened)->Info());
+    EXPECT_EQ(copied.key, copy_name.key());
+    EXPECT_EQ(copied.name, info.name);
+    EXPECT_THAT(absl::StrJoin(copied.warnings, "\n"),
+                ::testing::AllOf(HasSubstr(info.name), HasSubstr(KeyHex(copy_name.key()))));
+    // The original has no such warning.
+    for (const std::string& w : info.warnings) EXPECT_THAT(w, ::testing::Not(HasSubstr("copied")));
   }
 }
 

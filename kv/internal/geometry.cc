@@ -14,6 +14,9 @@ constexpr uint32_t kMaxStripes = 1 << 16;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMinSlotsPerStripe = 8;
 constexpr uint64_t kMaxSlotsPerStripe = uint64_t{1} << 30;
+// A small store lowers its largest value to fit its one slice, but not below
+// this (or the largest value asked for, if smaller).
+constexpr uint64_t kMinUsefulValueBytes = 64;
 
 bool IsPowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
@@ -70,16 +73,20 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   uint64_t min_slice = kMinStripeRecords * g.max_record_bytes();
   if (capacity < min_slice) {
     // A small store: one stripe, and values only as large as a quarter of it.
-    uint64_t slice = capacity;
-    if (slice < 4 * RecordBytes(g.max_key_size, 0) || slice < 1024) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("capacity of ", options.capacity_bytes,
-                       " bytes cannot hold 4 entries with keys of up to ", g.max_key_size,
-                       " bytes; use at least ",
-                       std::max<uint64_t>(1024, 4 * RecordBytes(g.max_key_size, 0)), " bytes"));
+    // It must still take values of a useful size.
+    const uint64_t useful_value = std::min<uint64_t>(g.max_value_size, kMinUsefulValueBytes);
+    const uint64_t smallest = RoundUp(
+        std::max<uint64_t>(1024, kMinStripeRecords * RecordBytes(g.max_key_size, useful_value)),
+        64);
+    if (capacity < smallest) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "capacity of ", options.capacity_bytes, " bytes cannot hold ", kMinStripeRecords,
+          " entries with keys of up to ", g.max_key_size, " bytes and values of ", useful_value,
+          " bytes; use at least ", smallest, " bytes (", RoundUp(min_slice, 64),
+          " bytes for values of up to ", g.max_value_size, " bytes)"));
     }
     g.stripe_count = 1;
-    uint64_t fit = slice / kMinStripeRecords - kEntryHeaderBytes - g.max_key_size;
+    uint64_t fit = capacity / kMinStripeRecords - kEntryHeaderBytes - g.max_key_size;
     g.max_value_size =
         static_cast<uint32_t>(std::min<uint64_t>(g.max_value_size, fit / kUnit * kUnit));
   } else {
@@ -92,6 +99,16 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   }
   g.stripe_arena_bytes = capacity / g.stripe_count / 64 * 64;
 
+  // More entries than the arena can hold even at the smallest record size
+  // would only make the index (and Check, which walks it) huge.
+  const uint64_t most_items = g.capacity() / RecordBytes(1, 0);
+  if (options.expected_items > most_items) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected_items of ", options.expected_items, " is more than a capacity of ", g.capacity(),
+        " bytes can ever hold (", most_items, " entries of the smallest size, ", RecordBytes(1, 0),
+        " bytes each); lower expected_items (kvcli --items) or raise the "
+        "capacity"));
+  }
   // Slots for the expected entries at a load of at most 0.7, where a linear
   // probe stays within a cache line or two.
   uint64_t items = options.expected_items != 0 ? options.expected_items : capacity / 64;

@@ -2,6 +2,7 @@
 #include "kv/internal/geometry.h"
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -41,6 +42,42 @@ TEST(PlanGeometry, SlotsPerStripe) {
   EXPECT_EQ(SlotsPerStripe(Sized(5, 1)), 8u);
   // expected_items 0: one entry per 64 arena bytes.
   EXPECT_EQ(SlotsPerStripe(Sized(0, 1)), ((uint64_t{64} << 20) / 64 * 10 + 6) / 7);
+}
+
+// expected_items beyond what the arena could hold at the smallest record
+// size (32 bytes: header and a 1-byte key) is refused: it would only make a
+// huge index.
+TEST(PlanGeometry, ExpectedItemsAreBoundedByTheCapacity) {
+  Options o = Sized(0, 1);
+  o.capacity_bytes = size_t{1} << 20;
+  o.expected_items = (size_t{1} << 20) / 32;
+  EXPECT_TRUE(PlanGeometry(o).ok()) << PlanGeometry(o).status();
+  o.expected_items += 1;
+  absl::StatusOr<Geometry> g = PlanGeometry(o);
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument) << g.status();
+  EXPECT_NE(g.status().message().find("32768 entries"), absl::string_view::npos) << g.status();
+  o.expected_items = 1000000000000;
+  EXPECT_EQ(PlanGeometry(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The smallest capacity the error suggests makes a store that takes values
+// of 64 bytes; a byte less is refused.
+TEST(PlanGeometry, TheSuggestedSmallestCapacityTakesUsefulValues) {
+  Options o = Sized(0, 1);
+  o.max_key_size = 250;
+  o.capacity_bytes = 1000;
+  absl::StatusOr<Geometry> refused = PlanGeometry(o);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(refused.status().message());
+  const size_t at = message.find("use at least ");
+  ASSERT_NE(at, std::string::npos) << message;
+  const uint64_t suggested = std::stoull(message.substr(at + 13));
+  o.capacity_bytes = suggested;
+  absl::StatusOr<Geometry> g = PlanGeometry(o);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_GE(g->max_value_size, 64u);
+  o.capacity_bytes = suggested - 64;
+  EXPECT_FALSE(PlanGeometry(o).ok());
 }
 
 TEST(PlanGeometry, StripesArePowersOfTwoThatFit) {

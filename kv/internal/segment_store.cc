@@ -121,10 +121,10 @@ absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
     }
     case platform::LockResult::kTimedOut:
       return absl::UnavailableError(absl::StrCat(
-          "stripe ", view.index(), "'s lock stayed with one holder (pid ", LoadOnce(&s->holder_pid),
-          ") for ", absl::FormatDuration(options_.lock_timeout),
-          " (Options::lock_timeout); if that process is stuck, stop it (its death releases "
-          "the lock)"));
+          "stripe ", view.index(), "'s lock was held by pid ", LoadOnce(&s->holder_pid),
+          " for all of ", absl::FormatDuration(options_.lock_timeout),
+          " (the lock timeout) without changing hands; if that process is stuck, stop it (its "
+          "death releases the lock)"));
     case platform::LockResult::kUnrecoverable:
       return absl::DataLossError(absl::StrCat("stripe ", view.index(),
                                               "'s lock is unusable (corrupt or unrecoverable); "

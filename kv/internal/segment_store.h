@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ class SegmentStore final : public Store {
   const Geometry& geometry() const { return geometry_; }
   // A sentence Info() reports in StoreInfo::warnings from now on.
   void AddWarning(std::string warning) { warnings_.push_back(std::move(warning)); }
+  // The key this process found the segment at (Info reports it; the header
+  // keeps the key the store was created at).
+  void SetOpenedKey(key_t key) { opened_key_ = key; }
 
  private:
   class StripeGuard;
@@ -91,6 +95,7 @@ class SegmentStore final : public Store {
   std::function<void()> release_;
   std::vector<StripeView> stripes_;
   std::vector<std::string> warnings_;
+  std::optional<key_t> opened_key_;
 };
 
 }  // namespace shmkv::internal

@@ -124,7 +124,7 @@ absl::StatusOr<StoreInfo> SegmentStore::Info() {
   std::memcpy(&h, base_, sizeof(h));
   StoreInfo info;
   h.name_path[kNamePathBytes - 1] = '\0';
-  info.key = h.name_key;
+  info.key = opened_key_.value_or(h.name_key);
   if (h.name_path[0] != '\0') {
     info.name = absl::StrCat("path ", h.name_path, " proj ", h.name_proj, " (key ",
                              platform::KeyToString(h.name_key), ")");
@@ -160,6 +160,12 @@ absl::StatusOr<StoreInfo> SegmentStore::Info() {
       info.removed = true;
     }
     info.warnings = platform::PersistenceWarnings(info.owner_uid);
+  }
+  if (info.key != h.name_key) {
+    info.warnings.push_back(absl::StrCat(
+        "this segment was created as ", info.name, " and is now at key ",
+        platform::KeyToString(info.key),
+        " (copied or moved); tools that go by the name it was created at will not find it"));
   }
   info.warnings.insert(info.warnings.end(), warnings_.begin(), warnings_.end());
   return info;

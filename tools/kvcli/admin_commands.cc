@@ -30,6 +30,12 @@ std::string AgoText(int64_t unix_ms) {
   return absl::StrCat(util::FormatDuration(absl::Seconds(absl::ToInt64Seconds(age))), " ago");
 }
 
+// "1044448 bytes (1020.0 KiB)": a limit is exact, the rounded size a hint.
+std::string ExactBytes(uint64_t bytes) {
+  if (bytes < 1024) return absl::StrCat(bytes, " bytes");
+  return absl::StrCat(bytes, " bytes (", util::FormatBytes(bytes), ")");
+}
+
 std::string UidText(uid_t uid) {
   std::string name = UserName(uid);
   return name.empty() ? absl::StrCat("uid ", uid) : absl::StrCat("uid ", uid, " (", name, ")");
@@ -49,7 +55,7 @@ int RunCreate(Context& ctx) {
       absl::StrCat("created ", ctx.name().ToString(), ": shm id ", info->shm_id, ", ",
                    util::FormatBytes(info->capacity), " for entries, ", info->lock_stripes,
                    " lock stripe", info->lock_stripes == 1 ? "" : "s", ", values up to ",
-                   util::FormatBytes(info->max_value_size), ", mode ", ModeText(info->mode));
+                   ExactBytes(info->max_value_size), ", mode ", ModeText(info->mode));
   if (info->default_ttl > absl::ZeroDuration()) {
     absl::StrAppend(&line, ", default TTL ", util::FormatDuration(info->default_ttl));
   }
@@ -111,7 +117,7 @@ int RunInfo(Context& ctx) {
                                    util::FormatBytes(info->segment_bytes), ", ",
                                    info->segment_bytes, " bytes)"));
       row("limits", absl::StrCat("keys up to ", info->max_key_size, " bytes, values up to ",
-                                 util::FormatBytes(info->max_value_size)));
+                                 ExactBytes(info->max_value_size)));
       row("locking",
           absl::StrCat(info->lock_stripes, " lock stripe", info->lock_stripes == 1 ? "" : "s", ", ",
                        info->buckets, " hash index slots"));

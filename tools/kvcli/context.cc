@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "kv/util/escape.h"
 #include "kv/util/parse.h"
+#include "shmkv/admin.h"
 #include "tools/kvcli/output.h"
 
 namespace shmkv {
@@ -200,13 +201,12 @@ int Context::ResolveCreateOptions(Options* options) {
                                 "\" is not octal permission bits up to 0777 (e.g. 0600, 0660)"));
     }
   }
-  if (const std::string* ttl = Get("default-ttl"); ttl != nullptr) {
-    if (*ttl == "none" || *ttl == "never" || *ttl == "0") {
-      options->default_ttl = absl::ZeroDuration();
-    } else if (absl::Status d = DurationFlag("default-ttl", &options->default_ttl); !d.ok()) {
-      return Usage(d.message());
-    }
-  }
+  // As for --ttl: a positive duration, or none; 0 is refused, not read as
+  // "never".
+  absl::Duration default_ttl = absl::ZeroDuration();
+  if (absl::Status d = TtlFlag("default-ttl", &default_ttl); !d.ok()) return Usage(d.message());
+  options->default_ttl =
+      default_ttl == absl::InfiniteDuration() ? absl::ZeroDuration() : default_ttl;
   options->capacity_bytes = capacity;
   options->max_value_size = max_value;
   options->max_key_size = max_key;
@@ -214,6 +214,17 @@ int Context::ResolveCreateOptions(Options* options) {
   options->expected_items = items;
   options->evict = !Has("no-evict");
   options->huge_pages = Has("huge-pages");
+  // What cannot be built is a usage error; so is a --max-value the capacity
+  // would silently lower.
+  absl::StatusOr<StorePlan> plan = PlanStore(*options);
+  if (!plan.ok()) return Usage(plan.status().message());
+  if (Has("max-value") && plan->max_value_size < max_value) {
+    return Usage(absl::StrCat("--max-value=", *Get("max-value"), " is more than a store of ",
+                              capacity, " bytes takes: its values can be up to ",
+                              plan->max_value_size,
+                              " bytes (a stripe holds at least 4 of its largest entries); raise "
+                              "--capacity or lower --max-value"));
+  }
   return kExitOk;
 }
 

@@ -29,7 +29,10 @@ std::vector<CommandSpec> BuildCommands() {
        "create a store (fails if one exists)",
        "Creates a new, empty store. Fails (exit 3) if a store or any other\n"
        "segment already exists at that key. The settings are fixed for the life\n"
-       "of the store; kvcli info shows them. Prints one line describing it.",
+       "of the store; kvcli info shows them. Prints one line describing it.\n"
+       "Settings no store can honour (a --max-value the capacity cannot hold,\n"
+       "--items beyond what the capacity can ever hold, a capacity over the\n"
+       "32 GiB limit) are refused with exit 2 and create nothing.",
        "kvcli create --key=0x5f3e0001 --capacity=64MiB\n"
        "kvcli create --path=/var/run/app.cache --capacity=1GiB --mode=0660 --default-ttl=1h",
        true, WithCreateFlags({}), 0, 0});
