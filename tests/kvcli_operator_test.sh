@@ -140,4 +140,15 @@ run 0 create --key="$C" --capacity=1MiB --default-ttl=none
 run 0 info --key="$C" --json && json_check "d['default_ttl_ms'] == 0" "--default-ttl=none: no default TTL"
 run 0 destroy --key="$C"
 
+# ------------------------------------------------------ unbounded stdin ---
+section "load --in=- does not spool without bound"
+run 0 help load && out_has "16 times" "help load: the stdin bound"
+run 0 create --key="$C" --capacity=64KiB
+# A 64 KiB store's snapshot is at most 16 * 64 KiB + 1 MiB = 2 MiB.
+head -c 3000000 /dev/zero | tr '\0' '{' >"$TMP/huge"
+run_stdin "$TMP/huge" 3 load --key="$C" --in=- && err_has "more than 2097152 bytes" "stdin over the bound"
+err_has "nothing was loaded" "stdin over the bound: nothing loaded"
+run 0 stats --key="$C" --json && json_check "d['items'] == 0" "stdin over the bound: the store is untouched"
+run 0 destroy --key="$C"
+
 report_and_exit kvcli_operator_test

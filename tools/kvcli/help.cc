@@ -184,7 +184,10 @@ std::vector<CommandSpec> BuildCommands() {
        "A file with no entries (empty, /dev/null, blank lines) is refused unless\n"
        "--allow-empty: a binary snapshot always has a header, even of an empty store.\n"
        "The store must exist, or pass --create (with the create flags) to\n"
-       "create it first. Prints how many entries were loaded.",
+       "create it first. Prints how many entries were loaded.\n"
+       "--in=- reads stdin into a temporary file first (it is read twice); more\n"
+       "than 16 times the store's capacity (plus 1 MiB) is no snapshot of it and\n"
+       "is refused, loading nothing.",
        "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
        "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
        true, WithCreateFlags({{"in"}, {"create"}, {"allow-empty"}, {"allow-evict"}}), 0, 0});

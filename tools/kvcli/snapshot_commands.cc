@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "kv/snapshot/snapshot.h"
+#include "shmkv/admin.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/context.h"
 #include "tools/kvcli/help.h"
@@ -75,8 +76,16 @@ absl::Status ForEachRecord(std::FILE* file, SnapshotFormat format, const std::st
   return status;
 }
 
-// Copies `in` into an unnamed temporary file, so stdin can be read twice.
-absl::StatusOr<std::FILE*> SpoolToTempFile(std::FILE* in) {
+// The most input a snapshot of a store with `capacity` arena bytes can take:
+// each entry needs at least 32 arena bytes, and a JSON line writes a key byte
+// as at most 6 characters (\u00XX), a value byte as 4/3 (base64), and some
+// 200 more for the field names, TTL and flags. 16 times the capacity bounds
+// that with room.
+uint64_t MaxSnapshotBytes(uint64_t capacity) { return 16 * capacity + (uint64_t{1} << 20); }
+
+// Copies `in` into an unnamed temporary file, so stdin can be read twice;
+// refuses input longer than `limit` bytes.
+absl::StatusOr<std::FILE*> SpoolToTempFile(std::FILE* in, uint64_t limit) {
   std::FILE* temp = std::tmpfile();
   if (temp == nullptr) {
     return absl::UnavailableError(
@@ -84,7 +93,16 @@ absl::StatusOr<std::FILE*> SpoolToTempFile(std::FILE* in) {
   }
   char buffer[65536];
   size_t n;
+  uint64_t spooled = 0;
   while ((n = std::fread(buffer, 1, sizeof(buffer), in)) > 0) {
+    spooled += n;
+    if (spooled > limit) {
+      std::fclose(temp);
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "stdin gave more than ", limit,
+          " bytes, more than any snapshot of this store can be (16 times its capacity); nothing "
+          "was loaded; check what is piped in, or load a file with --in=FILE"));
+    }
     if (std::fwrite(buffer, 1, n, temp) != n) {
       std::fclose(temp);
       return absl::UnavailableError(
@@ -196,7 +214,17 @@ int RunLoad(Context& ctx) {
   const std::string input = *in == "-" ? std::string("stdin") : *in;
   std::FILE* raw = nullptr;
   if (*in == "-") {
-    absl::StatusOr<std::FILE*> spooled = SpoolToTempFile(ctx.in());
+    uint64_t capacity = 0;
+    if (store != nullptr) {
+      absl::StatusOr<StoreInfo> info = store->Info();
+      if (!info.ok()) return ctx.StoreFailure(info.status());
+      capacity = info->capacity;
+    } else {
+      absl::StatusOr<StorePlan> plan = PlanStore(create_options);
+      if (!plan.ok()) return ctx.Usage(plan.status().message());
+      capacity = plan->capacity;
+    }
+    absl::StatusOr<std::FILE*> spooled = SpoolToTempFile(ctx.in(), MaxSnapshotBytes(capacity));
     if (!spooled.ok()) return ctx.Fail(kExitStore, spooled.status().message());
     raw = *spooled;
   } else {
