@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # kvbench end to end: a short forked run succeeds and reports JSON, and the
-# store it created is gone afterwards, also after SIGTERM.
-#   kvbench_smoke_test.sh IPC_GUARD KVBENCH
+# store it created is gone afterwards, also after SIGTERM; a store destroyed
+# and re-created under it is reported as replaced, not as its own.
+#   kvbench_smoke_test.sh IPC_GUARD KVBENCH KVCLI
 set -euo pipefail
 guard="$1"
 kvbench="$2"
+kvcli="$3"
 # Under the IPC guard, the stores live at keys of this run's range.
 [[ -n "${SHMKV_TEST_KEY_RANGE:-}" ]] || exec "$guard" -- bash "$0" "$@"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
-mapfile -t keys < <("$guard" keys 2 kvbench_smoke_test)
+mapfile -t keys < <("$guard" keys 3 kvbench_smoke_test)
 
 store_key() { sed -n 's/.*created a .* store at key \(0x[0-9a-f]*\);.*/\1/p' "$1"; }
 exists() { awk -v k="$(( $1 ))" 'NR > 1 && $1 == k { found = 1 } END { exit !found }' /proc/sysvipc/shm; }
@@ -38,4 +40,20 @@ rc=0
 wait "$pid" || rc=$?
 [[ $rc == 143 ]] || { echo "exit $rc after SIGTERM, want 143"; cat "$tmp/err2"; exit 1; }
 if exists "$key"; then echo "store $key left behind after SIGTERM"; exit 1; fi
-echo "kvbench smoke test: 2 passed, 0 failed"
+
+# 3. The store kvbench attached to is destroyed and re-created mid-run: the
+# new store's counters are not reported as the run's.
+"$kvcli" create --key="${keys[2]}" --capacity=16MiB >/dev/null
+"$kvbench" --key="${keys[2]}" --procs=1 --keys=2000 --duration=3s --warmup=0 --json >"$tmp/out3" 2>"$tmp/err3" &
+pid=$!
+sleep 1
+"$kvcli" destroy --key="${keys[2]}" >/dev/null
+"$kvcli" create --key="${keys[2]}" --capacity=16MiB >/dev/null
+rc=0
+wait "$pid" || rc=$?
+"$kvcli" destroy --key="${keys[2]}" >/dev/null
+[[ $rc == 1 ]] || { echo "exit $rc after the store was replaced, want 1 (errors)"; cat "$tmp/err3"; exit 1; }
+tail -n 1 "$tmp/out3" | grep -q '"store_replaced":true' || { echo "replaced store not reported"; cat "$tmp/out3"; exit 1; }
+if tail -n 1 "$tmp/out3" | grep -q '"evictions":'; then echo "the new store's counters reported"; cat "$tmp/out3"; exit 1; fi
+grep -q 'destroyed during the run and re-created' "$tmp/err3" || { echo "no warning"; cat "$tmp/err3"; exit 1; }
+echo "kvbench smoke test: 3 passed, 0 failed"
