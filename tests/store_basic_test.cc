@@ -873,6 +873,61 @@ TEST(StoreErrors, FullStoreWithoutEvictionIsResourceExhausted) {
   }
 }
 
+// A full store without eviction still takes overwrites that need no more
+// room than the entries they replace (it must not turn read-only for
+// updates), round after round as its logs wrap; a larger value is refused
+// and loses nothing.
+TEST(StoreErrors, FullStoreWithoutEvictionTakesSameSizeOverwrites) {
+  for (uint32_t stripes : {1u, 4u}) {
+    SCOPED_TRACE(absl::StrCat(stripes, " stripes"));
+    ScopedStore store;
+    Options o = SmallOptions();
+    o.capacity_bytes = 256 << 10;
+    o.max_value_size = 2048;
+    o.lock_stripes = stripes;
+    o.evict = false;
+    ASSERT_OK(store.Open(o));
+    std::vector<std::string> stored;
+    for (int i = 0; i < 1000; ++i) {
+      const std::string k = absl::StrCat("fill/", i);
+      if (!store->Put(k, MakeValue(k, i, 1024)).ok()) continue;
+      stored.push_back(k);
+    }
+    ASSERT_GT(stored.size(), 50u);
+    ASSERT_LT(stored.size(), 1000u) << "the store never filled up";
+    for (int round = 1; round <= 4; ++round) {
+      for (const std::string& k : stored) {
+        ASSERT_OK(store->Put(k, MakeValue(k, 1000 * round, 1024)))
+            << "round " << round << ", " << k << " " << StatsLine(store.get());
+      }
+    }
+    // Smaller values free room; a value larger than what it replaces only
+    // fits if that room is there.
+    const std::string& first = stored.front();
+    ASSERT_OK(store->Put(first, MakeValue(first, 7, 900)));
+    ASSERT_OK(store->Put(first, MakeValue(first, 8, 1024)));
+    int refused = 0;
+    for (const std::string& k : stored) {
+      absl::Status s = store->Put(k, MakeValue(k, 9, 2000));
+      if (!s.ok()) {
+        EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+        ++refused;
+      }
+    }
+    EXPECT_GT(refused, 0) << "a full store took every value twice as large";
+    for (const std::string& k : stored) {
+      std::string v;
+      ASSERT_OK(store->Get(k, &v)) << k;
+      EXPECT_OK(CheckValue(k, v));
+    }
+    ASSERT_OK_AND_ASSIGN(StoreStats stats, store->Stats());
+    EXPECT_EQ(stats.evictions, 0u);
+    EXPECT_EQ(stats.items, stored.size());
+    ASSERT_OK_AND_ASSIGN(CheckReport report, store->Check(false));
+    EXPECT_TRUE(report.ok) << absl::StrJoin(report.problems, "\n");
+  }
+}
+
 TEST(StoreErrors, LockedOutIsUnavailableNamingTheHolder) {
   ScopedStore store;
   ASSERT_OK(store.Open());

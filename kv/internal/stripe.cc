@@ -245,12 +245,15 @@ uint64_t StripeView::ReserveBytes(uint64_t record_bytes) const {
   return 2 * std::max(LoadOnce(&stripe_->largest_record), record_bytes);
 }
 
-absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
+absl::Status StripeView::MakeRoom(uint64_t record_bytes, uint64_t replaced_bytes,
+                                  const Clock& clock) {
   const uint64_t size = geometry_.stripe_arena_bytes;
   // Besides the new record, keep room to copy any live record forward: that
   // is what lets a referenced (or, without eviction, any live) record at the
-  // tail move to the head instead of being dropped.
-  const uint64_t reserve = ReserveBytes(record_bytes);
+  // tail move to the head instead of being dropped. Half the reserve (the
+  // largest record, which a replaced one is not above) is kept whatever is
+  // replaced, so every move during this call still fits.
+  const uint64_t reserve = ReserveBytes(record_bytes) - replaced_bytes;
   int64_t now = -1;
   uint64_t reclaimed = 0;
   for (;;) {
@@ -356,19 +359,27 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
 absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t hash,
                                            const Clock& clock) {
   const uint64_t bytes = RecordBytes(record.key.size(), record.value.size());
-  if (!geometry_.evict &&
-      stripe_->live_record_bytes + bytes + ReserveBytes(bytes) > geometry_.stripe_arena_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the store is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
-        stripe_->live_record_bytes, " of ", geometry_.stripe_arena_bytes,
-        " bytes in live entries) and eviction is off; delete entries or create a larger store"));
-  }
-  if (!geometry_.evict && IndexCrowded()) {
+  // Without eviction a write must fit beside the live entries. One that
+  // replaces an entry counts what it frees, so a full store still takes
+  // overwrites that need no more room than the entries they replace.
+  uint64_t replaced_bytes = 0;
+  if (!geometry_.evict) {
     absl::StatusOr<Located> existing = Find(record.key, hash);
     if (!existing.ok()) return existing.status();
-    if (existing->entry == nullptr) return IndexFullError();
+    if (existing->entry != nullptr) {
+      replaced_bytes = std::min(SizeOf(existing->header), ReserveBytes(bytes) / 2);
+    } else if (IndexCrowded()) {
+      return IndexFullError();
+    }
+    if (stripe_->live_record_bytes - replaced_bytes + bytes + ReserveBytes(bytes) >
+        geometry_.stripe_arena_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the store is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
+          stripe_->live_record_bytes, " of ", geometry_.stripe_arena_bytes,
+          " bytes in live entries) and eviction is off; delete entries or create a larger store"));
+    }
   }
-  absl::Status room = MakeRoom(bytes, clock);
+  absl::Status room = MakeRoom(bytes, replaced_bytes, clock);
   if (!room.ok()) return room;
 
   EntryHeader h{};

@@ -113,7 +113,10 @@ class StripeView {
     __builtin_prefetch(p + 64);
     __builtin_prefetch(p + 128);
   }
-  absl::Status MakeRoom(uint64_t record_bytes, const Clock& clock);
+  // Frees room for a record of `record_bytes` plus the reserve. A write that
+  // replaces a live record of `replaced_bytes` (0: none) needs that much less
+  // reserve: the record it replaces dies when it lands.
+  absl::Status MakeRoom(uint64_t record_bytes, uint64_t replaced_bytes, const Clock& clock);
   // Reclaims the record at the tail; returns bytes the tail advanced.
   // `wanted` is the free space MakeRoom is after (record plus reserve).
   absl::StatusOr<uint64_t> ReclaimTail(uint64_t wanted, int64_t* now, const Clock& clock);
