@@ -91,6 +91,21 @@ class SegmentStore final : public Store {
   std::function<void()> release_;
   std::vector<StripeView> stripes_;
   std::vector<std::string> warnings_;
+
+ public:
+  // Below Stats(), for kv/admin.h (segment_store_stats.cc).
+  // Each stripe's counters, read without its lock as Stats() reads them;
+  // capacity and index_limit are the stripe's share. Stats() sums them.
+  absl::StatusOr<std::vector<StoreStats>> CountersByStripe();
+  // Zeroes every stripe's counters (hits, misses, puts, deletes, evictions,
+  // expirations, lock waits, owner deaths), each under its stripe's lock;
+  // entries and bytes stay.
+  absl::Status ResetCounters();
+  // ForEach without the values: `fn` gets each live entry's key and
+  // metadata. One stripe's lock is held while its keys are copied; `fn` runs
+  // with no lock held and returns false to stop.
+  absl::Status ForEachMeta(absl::string_view prefix,
+                           absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn);
 };
 
 }  // namespace shmkv::internal
