@@ -102,8 +102,9 @@ run 0 bigkeys --key="$S" --prefix=a --top=2 --json
 json_check "[x['key'] for x in docs] == ['a100', 'a4']" "bigkeys --prefix"
 run 0 bigkeys --key="$S" --prefix='\x61' --escaped --top=1 --json
 json_check "[x['key'] for x in docs] == ['a100']" "bigkeys --prefix --escaped"
-run 0 bigkeys --key="$S" --prefix=nothing: && [[ "$(wc -l <"$TMP/out")" == 1 ]] ||
+if run 0 bigkeys --key="$S" --prefix=nothing: && [[ "$(wc -l <"$TMP/out")" != 1 ]]; then
   fail "bigkeys of no entries prints the heading only: $(cat "$TMP/out")"
+fi
 
 # ------------------------------------------------------------- stripes ---
 section "stats --stripes"
@@ -188,10 +189,10 @@ PY
 # Every family is documented.
 DOC="$(dirname "$0")/../doc/metrics.md"
 [[ -f "$DOC" ]] || fail "doc/metrics.md is not in the test's data"
-for name in $(grep '^# TYPE ' "$TMP/metrics.prom" | cut -d' ' -f3); do
+while read -r _ _ name _; do
   CHECKS=$((CHECKS + 1))
   grep -q "\`$name\`" "$DOC" || fail "doc/metrics.md does not document $name"
-done
+done < <(grep '^# TYPE ' "$TMP/metrics.prom")
 
 # --------------------------------------------------------------- reset ---
 section "stats --reset"
@@ -204,7 +205,7 @@ before=$(cat "$TMP/before.json")
 json_check "d['hits'] == 0 and d['misses'] == 0 and d['puts'] == 0 and d['deletes'] == 0 \
   and d['evictions'] == 0 and d['expirations'] == 0 and d['lock_waits'] == 0 \
   and d['owner_deaths_recovered'] == 0 and d['hit_ratio'] is None \
-  and all(d[f] == $before[f] for f in ['items', 'key_bytes', 'value_bytes', 'bytes_used', \
+  and all(d[f] == ${before}[f] for f in ['items', 'key_bytes', 'value_bytes', 'bytes_used', \
   'index_entries'])" "stats after --reset"
 run 0 get --key="$S" a4 && out_is "vvvv" "entries survive --reset"
 run 0 stats --key="$S" --format=prometheus && out_has '^shmkv_hits_total{store="'"$S"'"} 1$' \
