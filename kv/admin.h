@@ -1,7 +1,8 @@
 // Administration of the shmkv stores on a host, for tools such as kvcli:
 // which System V shared-memory segments exist and which of them are shmkv
 // stores, the facts about the segment at one key, and destroying a store
-// with an explicit choice about stores that other users own.
+// with an explicit choice about stores that other users own. At the end,
+// statistics of an open store beyond Store::Stats (doc/metrics.md).
 //
 // Inspecting a segment has no effect on it: the segment is attached
 // read-only, only its magic number and layout version are read, and no lock
