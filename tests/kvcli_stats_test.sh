@@ -207,6 +207,7 @@ json_check "d['hits'] == 0 and d['misses'] == 0 and d['puts'] == 0 and d['delete
   and d['owner_deaths_recovered'] == 0 and d['hit_ratio'] is None \
   and all(d[f] == ${before}[f] for f in ['items', 'key_bytes', 'value_bytes', 'bytes_used', \
   'index_entries'])" "stats after --reset"
+run 0 stats --key="$S" --stripes && out_has "^hottest: none (" "stats --stripes after --reset"
 run 0 get --key="$S" a4 && out_is "vvvv" "entries survive --reset"
 run 0 stats --key="$S" --format=prometheus && out_has '^shmkv_hits_total{store="'"$S"'"} 1$' \
   "counting restarts after --reset"

@@ -130,11 +130,13 @@ int PrintStripes(Context& ctx, Store& store) {
     const StoreStats& hot = (*stripes)[hottest].stats;
     const StoreStats& full = (*stripes)[fullest].stats;
     absl::StrAppend(
-        &text, absl::StrFormat("hottest: stripe %d (%d gets, puts and deletes, %s of all); "
-                               "most crowded: stripe %d (%s full: %d entries, %s)\n",
-                               hottest, Operations(hot), Percent(Operations(hot), all_operations),
-                               fullest, absl::StrFormat("%.1f%%", FillPpm(full) / 1e4), full.items,
-                               util::FormatBytes(full.bytes_used)));
+        &text,
+        all_operations == 0
+            ? std::string("hottest: none (no gets, puts or deletes counted)")
+            : absl::StrFormat("hottest: stripe %d (%d gets, puts and deletes, %s of all)", hottest,
+                              Operations(hot), Percent(Operations(hot), all_operations)),
+        absl::StrFormat("; most crowded: stripe %d (%.1f%% full: %d entries, %s)\n", fullest,
+                        FillPpm(full) / 1e4, full.items, util::FormatBytes(full.bytes_used)));
   }
   ctx.Write(text);
   return ctx.Finish();
