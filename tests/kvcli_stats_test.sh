@@ -39,6 +39,8 @@ run 2 stats --key="$S" --format=prometheus --watch && err_has "watch" "prometheu
 run 2 stats --key="$S" --format=prometheus --stripes && err_has "does not go with" "prometheus --stripes"
 run 2 stats --key="$S" --reset --json && err_has "leave out --json" "--reset --json"
 run 2 stats --key="$S" --top=3 && err_has "does not apply to stats" "--top on stats"
+run 2 stats --key="$S" --prefix=a && err_has "go with --sizes" "--prefix without --sizes"
+run 2 stats --key="$S" --sizes --prefix='\q' --escaped && err_has "escaped" "stats bad escaped prefix"
 run 2 bigkeys --key="$S" --top=0 && err_has "at least 1" "--top=0"
 run 2 bigkeys --key="$S" --top=many && err_has "whole number" "--top=many"
 run 2 bigkeys --key="$S" --top && err_has "needs a value" "--top without a value"
@@ -83,6 +85,11 @@ json_check "d['entries'] == 8 and d['values']['count'] == 8 \
   and d['values']['buckets'][13] == {'min_size': 4096, 'max_size': 8191, 'count': 2, 'bytes': 10000} \
   and d['keys']['count'] == 8 and d['keys']['bytes'] == 2 + 2 + 2 + 4 + 7 + 7 + 8 + 5 \
   and [b['count'] for b in d['keys']['buckets']] == [0, 0, 3, 4, 1]" "stats --sizes --json"
+run 0 stats --key="$S" --sizes --prefix=big: --json
+json_check "d['entries'] == 2 and d['values']['bytes'] == 10000 and d['keys']['bytes'] == 14" \
+  "stats --sizes --prefix"
+run 0 stats --key="$S" --sizes --prefix='big\x3a' --escaped --json
+json_check "d['entries'] == 2" "stats --sizes --prefix --escaped"
 run 0 stats --key="$S" --sizes && out_has "^values: 8 entries" "sizes text: values" \
   && out_has "^  4096-8191  *2 " "sizes text: a bucket line" && out_has "^keys: 8 entries" "sizes text: keys"
 

@@ -45,10 +45,12 @@ absl::Status SegmentStore::ResetCounters() {
   for (StripeView& view : stripes_) {
     StripeGuard guard;
     if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+    // Stats() reads these without the lock.
     Stripe* s = view.stripe();
-    s->hits = s->misses = s->puts = s->deletes = 0;
-    s->evictions = s->expirations = 0;
-    s->lock_waits = s->owner_deaths = 0;
+    for (uint64_t* counter : {&s->hits, &s->misses, &s->puts, &s->deletes, &s->evictions,
+                              &s->expirations, &s->lock_waits, &s->owner_deaths}) {
+      Publish(counter, uint64_t{0});
+    }
   }
   return absl::OkStatus();
 }

@@ -48,7 +48,7 @@ std::vector<CommandSpec> BuildCommands() {
   c.push_back(
       {"stats",
        "--key=KEY|--path=FILE [--json|--format=text|prometheus] [--watch[=SECONDS]] "
-       "[--count=N] [--sizes|--stripes|--reset]",
+       "[--count=N] [--sizes [--prefix=P]|--stripes|--reset]",
        "show counters; --watch refreshes them like top",
        "Prints the store's counters: entries, bytes, hits, misses, puts,\n"
        "deletes, evictions, expirations, lock waits. Counters start at zero\n"
@@ -60,7 +60,8 @@ std::vector<CommandSpec> BuildCommands() {
        "--format=prometheus prints the counters in the Prometheus text format\n"
        "(metric names: doc/metrics.md), for a textfile collector or a scrape.\n"
        "--sizes walks the store (one lock stripe at a time, copying no values)\n"
-       "and prints histograms of key and value sizes in power-of-two classes.\n"
+       "and prints histograms of key and value sizes in power-of-two classes\n"
+       "(of the keys starting with --prefix, if given).\n"
        "--stripes prints one line per lock stripe (entries, bytes, evictions,\n"
        "lock waits, hits, misses, puts) and names the hottest and fullest one.\n"
        "--reset zeroes the counters (not entries or bytes), each stripe under\n"
@@ -77,6 +78,8 @@ std::vector<CommandSpec> BuildCommands() {
         {"count"},
         {"format", "text (the default) or prometheus (the Prometheus text exposition format)"},
         {"sizes"},
+        {"prefix", "with --sizes: only entries whose key starts with P"},
+        {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"},
         {"stripes", "one line per lock stripe, and which stripe is hottest and fullest", true},
         {"reset"}},
        0,

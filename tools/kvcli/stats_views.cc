@@ -67,8 +67,8 @@ std::string HistogramJson(const SizeHistogram& h) {
   return json.Build();
 }
 
-int PrintSizes(Context& ctx, Store& store) {
-  absl::StatusOr<EntrySizes> sizes = MeasureEntrySizes(store);
+int PrintSizes(Context& ctx, Store& store, const std::string& prefix) {
+  absl::StatusOr<EntrySizes> sizes = MeasureEntrySizes(store, prefix);
   if (!sizes.ok()) return ctx.StoreFailure(sizes.status());
   if (ctx.Has("json")) {
     JsonObject json;
@@ -223,6 +223,11 @@ int ParseStatsView(Context& ctx, StatsView* view) {
         "--watch refreshes the counters as text or --json; leave out --sizes, --stripes, "
         "--reset and --format=prometheus");
   }
+  if ((ctx.Has("prefix") || ctx.Has("escaped")) && *view != StatsView::kSizes) {
+    return ctx.Usage("--prefix (and --escaped) go with --sizes: kvcli stats --sizes --prefix=P");
+  }
+  std::string prefix;
+  if (absl::Status s = ctx.PrefixFlag(&prefix); !s.ok()) return ctx.Usage(s.message());
   if (*view == StatsView::kReset && ctx.Has("json")) {
     return ctx.Usage("--reset prints one line of text; leave out --json");
   }
@@ -239,8 +244,11 @@ int RunStatsView(Context& ctx, Store& store, StatsView view) {
       ctx.Write(PrometheusText(*stats, KeyHex(ctx.name().key())));
       return ctx.Finish();
     }
-    case StatsView::kSizes:
-      return PrintSizes(ctx, store);
+    case StatsView::kSizes: {
+      std::string prefix;
+      (void)ctx.PrefixFlag(&prefix);  // ParseStatsView checked it
+      return PrintSizes(ctx, store, prefix);
+    }
     case StatsView::kStripes:
       return PrintStripes(ctx, store);
     case StatsView::kReset: {
