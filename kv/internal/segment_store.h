@@ -60,6 +60,19 @@ class SegmentStore final : public Store {
   // The key this process found the segment at (Info reports it; the header
   // keeps the key the store was created at).
   void SetOpenedKey(key_t key) { opened_key_ = key; }
+  // For kv/admin.h (segment_store_stats.cc).
+  // Each stripe's counters, read without its lock as Stats() reads them;
+  // capacity and index_limit are the stripe's share. Stats() sums them.
+  absl::StatusOr<std::vector<StoreStats>> CountersByStripe();
+  // Zeroes every stripe's counters (hits, misses, puts, deletes, evictions,
+  // expirations, lock waits, owner deaths), each under its stripe's lock;
+  // entries and bytes stay.
+  absl::Status ResetCounters();
+  // ForEach without the values: `fn` gets each live entry's key and
+  // metadata. One stripe's lock is held while its keys are copied; `fn` runs
+  // with no lock held and returns false to stop.
+  absl::Status ForEachMeta(absl::string_view prefix,
+                           absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn);
 
  private:
   class StripeGuard;

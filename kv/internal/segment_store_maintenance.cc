@@ -93,25 +93,24 @@ absl::StatusOr<uint64_t> SegmentStore::Size() {
 }
 
 absl::StatusOr<StoreStats> SegmentStore::Stats() {
-  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  absl::StatusOr<std::vector<StoreStats>> stripes = CountersByStripe();
+  if (!stripes.ok()) return stripes.status();
   StoreStats st;
-  for (StripeView& view : stripes_) {
-    const Stripe* s = view.stripe();
-    st.hits += LoadOnce(&s->hits);
-    st.misses += LoadOnce(&s->misses);
-    st.puts += LoadOnce(&s->puts);
-    st.deletes += LoadOnce(&s->deletes);
-    st.evictions += LoadOnce(&s->evictions);
-    st.expirations += LoadOnce(&s->expirations);
-    st.items += LoadOnce(&s->live_items);
-    st.key_bytes += LoadOnce(&s->live_key_bytes);
-    st.value_bytes += LoadOnce(&s->live_value_bytes);
-    const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
-    st.bytes_used += LoadOnce(&s->live_record_bytes);
-    st.log_bytes += head >= tail ? std::min(head - tail, geometry_.stripe_arena_bytes) : 0;
-    st.index_entries += LoadOnce(&s->index_entries);
-    st.lock_waits += LoadOnce(&s->lock_waits);
-    st.owner_deaths_recovered += LoadOnce(&s->owner_deaths);
+  for (const StoreStats& s : *stripes) {
+    st.hits += s.hits;
+    st.misses += s.misses;
+    st.puts += s.puts;
+    st.deletes += s.deletes;
+    st.evictions += s.evictions;
+    st.expirations += s.expirations;
+    st.items += s.items;
+    st.key_bytes += s.key_bytes;
+    st.value_bytes += s.value_bytes;
+    st.bytes_used += s.bytes_used;
+    st.log_bytes += s.log_bytes;
+    st.index_entries += s.index_entries;
+    st.lock_waits += s.lock_waits;
+    st.owner_deaths_recovered += s.owner_deaths_recovered;
   }
   st.capacity = geometry_.capacity();
   st.index_limit = uint64_t{geometry_.stripe_count} * MaxIndexEntries(geometry_.slots_per_stripe);

@@ -35,7 +35,7 @@ constexpr FlagInfo kFlags[] = {
      "largest value accepted (default 1MiB, or what a small capacity allows; an explicit value it "
      "cannot hold is refused)"},
     {"max-key", FlagKind::kValue, "N", "longest key accepted, 1..4096 bytes (default 4096)"},
-    {"stripes", FlagKind::kValue, "N",
+    {"stripes", FlagKind::kValueOrSwitch, "N",
      "lock stripes, rounded down to a power of two (default 64; small stores use fewer)"},
     {"items", FlagKind::kValue, "N",
      "expected number of entries, sizes the hash index (default capacity/64; at most capacity/32)"},
@@ -80,6 +80,12 @@ constexpr FlagInfo kFlags[] = {
     {"expired", FlagKind::kSwitch, "", "remove only expired entries, and print how many"},
     {"all", FlagKind::kSwitch, "",
      "also show segments that are not shmkv stores or cannot be read"},
+    // stats views, bigkeys
+    {"sizes", FlagKind::kSwitch, "",
+     "histograms of key and value sizes (walks the store; copies no values)"},
+    {"reset", FlagKind::kSwitch, "",
+     "zero the counters (hits, misses, puts, ...); entries and bytes stay"},
+    {"top", FlagKind::kValue, "N", "how many entries to list (default 10)"},
 };
 
 // An argument that starts with '-' and is neither "-" (stdin) nor a
@@ -165,6 +171,10 @@ ParsedArgs SplitArgs(const std::vector<std::string>& args) {
         continue;
       }
       value = args[++i];
+    }
+    if (info->kind == FlagKind::kValueOrSwitch && !has_value && i + 1 < args.size()) {
+      uint64_t number = 0;
+      if (util::ParseUnsigned(args[i + 1], UINT64_MAX, false, &number)) value = args[++i];
     }
     if (name == "help") {
       parsed.help = true;

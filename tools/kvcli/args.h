@@ -25,6 +25,9 @@ enum class FlagKind {
   kSwitch,         // --name
   kValue,          // --name=V or --name V
   kOptionalValue,  // --name or --name=V
+  // --name=V, --name V when V is a whole number, or --name alone (value "").
+  // For --stripes: create's --stripes=N and stats's --stripes switch.
+  kValueOrSwitch,
 };
 
 struct FlagInfo {

@@ -33,6 +33,9 @@ int RunStats(Context& ctx);
 int RunDump(Context& ctx);
 int RunLoad(Context& ctx);
 
+// bigkeys_command.cc: the entries with the largest values.
+int RunBigkeys(Context& ctx);
+
 }  // namespace kvcli
 }  // namespace shmkv
 

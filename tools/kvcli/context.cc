@@ -187,6 +187,9 @@ int Context::ResolveCreateOptions(Options* options) {
   absl::Status s = SizeFlag("capacity", &capacity);
   if (s.ok()) s = SizeFlag("max-value", &max_value);
   if (s.ok()) s = SizeFlag("max-key", &max_key);
+  if (s.ok() && Has("stripes") && Get("stripes")->empty()) {
+    s = absl::InvalidArgumentError("--stripes needs a value: --stripes=N (e.g. --stripes=16)");
+  }
   if (s.ok()) s = UnsignedFlag("stripes", UINT32_MAX, false, &stripes);
   if (s.ok()) s = UnsignedFlag("items", UINT64_MAX, false, &items);
   if (!s.ok()) return Usage(s.message());
@@ -241,6 +244,23 @@ int Context::WithStore(absl::FunctionRef<int(Store&)> run) {
 
 int Context::Finish(absl::string_view failure) {
   return FlushOut() ? kExitOk : Fail(kExitStore, failure);
+}
+
+absl::Status Context::PrefixFlag(std::string* prefix) const {
+  prefix->clear();
+  const std::string* text = Get("prefix");
+  if (text == nullptr) return absl::OkStatus();
+  if (!Has("escaped")) {
+    *prefix = *text;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> raw = util::UnescapeKey(*text);
+  if (!raw.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--prefix (--escaped): ", raw.status().message()));
+  }
+  *prefix = *std::move(raw);
+  return absl::OkStatus();
 }
 
 }  // namespace kvcli

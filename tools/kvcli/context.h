@@ -92,6 +92,9 @@ class Context {
   // reporting that the store could not be opened.
   int WithStore(absl::FunctionRef<int(Store&)> run);
 
+  // --prefix, unescaped under --escaped; "" when absent.
+  absl::Status PrefixFlag(std::string* prefix) const;
+
  private:
   const CommandSpec& spec_;
   ParsedArgs args_;

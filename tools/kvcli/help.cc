@@ -48,23 +48,45 @@ std::vector<CommandSpec> BuildCommands() {
                {{"json"}},
                0,
                0});
-  c.push_back({"stats",
-               "--key=KEY|--path=FILE [--json] [--watch[=SECONDS]] [--count=N]",
-               "show counters; --watch refreshes them like top",
-               "Prints the store's counters: entries, bytes, hits, misses, puts,\n"
-               "deletes, evictions, expirations, lock waits. Counters start at zero\n"
-               "when the store is created.\n"
-               "With --watch the numbers refresh in place (on a terminal; otherwise each\n"
-               "refresh is printed after the previous one) and show rates per second\n"
-               "and the hit ratio of the last interval. Ctrl-C ends it (exit 0).\n"
-               "With --watch --json each refresh is one JSON line.",
-               "kvcli stats --key=0x5f3e0001\n"
-               "kvcli stats --key=0x5f3e0001 --watch\n"
-               "kvcli stats --key=0x5f3e0001 --watch=500ms --count=10 --json",
-               true,
-               {{"json"}, {"watch"}, {"count"}},
-               0,
-               0});
+  c.push_back(
+      {"stats",
+       "--key=KEY|--path=FILE [--json|--format=text|prometheus] [--watch[=SECONDS]] "
+       "[--count=N] [--sizes [--prefix=P]|--stripes|--reset]",
+       "show counters; --watch refreshes them like top",
+       "Prints the store's counters: entries, bytes, hits, misses, puts,\n"
+       "deletes, evictions, expirations, lock waits. Counters start at zero\n"
+       "when the store is created or --reset.\n"
+       "With --watch the numbers refresh in place (on a terminal; otherwise each\n"
+       "refresh is printed after the previous one) and show rates per second\n"
+       "and the hit ratio of the last interval. Ctrl-C ends it (exit 0).\n"
+       "With --watch --json each refresh is one JSON line.\n"
+       "--format=prometheus prints the counters in the Prometheus text format\n"
+       "(metric names: doc/metrics.md), for a textfile collector or a scrape.\n"
+       "--sizes walks the store (one lock stripe at a time, copying no values)\n"
+       "and prints histograms of key and value sizes in power-of-two classes\n"
+       "(of the keys starting with --prefix, if given).\n"
+       "--stripes prints one line per lock stripe (entries, bytes, evictions,\n"
+       "lock waits, hits, misses, puts) and names the hottest and fullest one.\n"
+       "--reset zeroes the counters (not entries or bytes), each stripe under\n"
+       "its lock, so writers may keep going; it prints one line.",
+       "kvcli stats --key=0x5f3e0001\n"
+       "kvcli stats --key=0x5f3e0001 --watch\n"
+       "kvcli stats --key=0x5f3e0001 --watch=500ms --count=10 --json\n"
+       "kvcli stats --key=0x5f3e0001 --format=prometheus > /var/lib/node_exporter/shmkv.prom\n"
+       "kvcli stats --key=0x5f3e0001 --sizes\n"
+       "kvcli stats --key=0x5f3e0001 --stripes --json",
+       true,
+       {{"json"},
+        {"watch"},
+        {"count"},
+        {"format", "text (the default) or prometheus (the Prometheus text exposition format)"},
+        {"sizes"},
+        {"prefix", "with --sizes: only entries whose key starts with P"},
+        {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"},
+        {"stripes", "one line per lock stripe, and which stripe is hottest and fullest", true},
+        {"reset"}},
+       0,
+       0});
   c.push_back({"get",
                "--key=KEY|--path=FILE KEY [--meta] [--json] [--escaped]",
                "print a value (raw bytes, no newline added)",
@@ -246,6 +268,22 @@ std::vector<CommandSpec> BuildCommands() {
        {{"all"}, {"json"}, {"lock-timeout", "longest wait for each store's lock (default 1s)"}},
        0,
        0});
+  c.push_back({"bigkeys",
+               "--key=KEY|--path=FILE [--top=N] [--prefix=P] [--json] [--escaped]",
+               "list the entries with the largest values",
+               "Walks the store (one lock stripe at a time, copying keys but no values)\n"
+               "and prints the N entries with the largest values, largest first (ties:\n"
+               "the longer key first): value size, key size, TTL left and the key,\n"
+               "escaped as keys prints keys. --json prints one JSON object a line.",
+               "kvcli bigkeys --key=0x5f3e0001\n"
+               "kvcli bigkeys --key=0x5f3e0001 --top=50 --prefix=img: --json",
+               true,
+               {{"top"},
+                {"prefix"},
+                {"json", "print one JSON object per entry, a line each"},
+                {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"}},
+               0,
+               0});
   return c;
 }
 
@@ -255,6 +293,9 @@ std::string FlagLine(const FlagUse& use) {
   std::string left = absl::StrCat("--", info->name);
   if (info->kind == FlagKind::kValue) absl::StrAppend(&left, "=", info->value_name);
   if (info->kind == FlagKind::kOptionalValue) absl::StrAppend(&left, "[=", info->value_name, "]");
+  if (info->kind == FlagKind::kValueOrSwitch && !use.as_switch) {
+    absl::StrAppend(&left, "=", info->value_name);
+  }
   return absl::StrFormat("  %-24s %s\n", left, use.help != nullptr ? use.help : info->help);
 }
 
@@ -398,6 +439,18 @@ std::string JsonHelp() {
          "  last interval (null on the first line): ops_per_sec (gets + puts +\n"
          "  deletes), gets_per_sec, puts_per_sec, deletes_per_sec,\n"
          "  evictions_per_sec, expirations_per_sec, interval_hit_ratio\n"
+         "\n"
+         "kvcli stats --sizes --json\n"
+         "  entries, keys and values: objects with count, bytes, largest and\n"
+         "  buckets: array of {min_size, max_size, count, bytes}, one per\n"
+         "  power-of-two size class (0, 1, 2-3, 4-7, ...) up to the largest size\n"
+         "\n"
+         "kvcli stats --stripes --json\n"
+         "  an array with one object per lock stripe: stripe and the fields of\n"
+         "  stats --json for that stripe (capacity and index_limit are its share)\n"
+         "\n"
+         "kvcli bigkeys --json (one object a line, largest value first)\n"
+         "  key, key_b64, key_escaped, value_size, key_size, ttl_ms\n"
          "\n"
          "kvcli keys --json (one object a line)\n"
          "  key (display), key_b64, key_escaped (the form keys prints), size,\n"

@@ -17,6 +17,7 @@ namespace kvcli {
 struct FlagUse {
   const char* name;
   const char* help = nullptr;  // nullptr: the flag's general help (args.cc)
+  bool as_switch = false;      // a kValueOrSwitch flag this command takes bare
 };
 
 struct CommandSpec {

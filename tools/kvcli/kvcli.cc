@@ -24,7 +24,7 @@ Runner RunnerFor(absl::string_view name) {
       {"create", RunCreate}, {"info", RunInfo},       {"stats", RunStats}, {"get", RunGet},
       {"put", RunPut},       {"del", RunDel},         {"incr", RunIncr},   {"touch", RunTouch},
       {"keys", RunKeys},     {"dump", RunDump},       {"load", RunLoad},   {"check", RunCheck},
-      {"flush", RunFlush},   {"destroy", RunDestroy}, {"ls", RunLs},
+      {"flush", RunFlush},   {"destroy", RunDestroy}, {"ls", RunLs},       {"bigkeys", RunBigkeys},
   };
   for (const auto& entry : kRunners) {
     if (name == entry.first) return entry.second;

@@ -1,5 +1,6 @@
 // kvcli stats: the store's counters once, or every interval (--watch) with
-// rates, until --count frames or SIGINT/SIGTERM.
+// rates, until --count frames or SIGINT/SIGTERM. The other views (--sizes,
+// --stripes, --reset, --format=prometheus) are in stats_views.cc.
 #include <unistd.h>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "kv/util/format.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
+#include "tools/kvcli/stats_views.h"
 #include "tools/kvcli/stop_signals.h"
 
 namespace shmkv {
@@ -58,8 +60,9 @@ Rates ComputeRates(const StoreStats& before, const StoreStats& after, absl::Dura
   return r;
 }
 
-JsonObject StatsJson(const StoreStats& s) {
-  JsonObject json;
+}  // namespace
+
+JsonObject StatsJson(const StoreStats& s, JsonObject json) {
   json.U64("items", s.items)
       .U64("hits", s.hits)
       .U64("misses", s.misses)
@@ -78,6 +81,8 @@ JsonObject StatsJson(const StoreStats& s) {
       .Double("hit_ratio", Ratio(s.hits, s.hits + s.misses));
   return json;
 }
+
+namespace {
 
 std::string StatsText(const StoreStats& s, const Rates* rates) {
   std::string text;
@@ -142,7 +147,10 @@ int RunStats(Context& ctx) {
     }
     if (count == 0) return ctx.Usage("--count must be at least 1");
   }
+  StatsView view;
+  if (int code = ParseStatsView(ctx, &view)) return code;
   return ctx.WithStore([&](Store& store) {
+    if (view != StatsView::kCounters) return RunStatsView(ctx, store, view);
     const bool json = ctx.Has("json");
     if (!watch) {
       absl::StatusOr<StoreStats> stats = store.Stats();

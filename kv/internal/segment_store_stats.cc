@@ -1,0 +1,83 @@
+// SegmentStore's statistics below Stats(), for kv/admin.h: the counters of
+// each stripe, resetting them, and a walk over the entries' metadata that
+// copies no values.
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "kv/internal/segment_store.h"
+#include "kv/internal/stripe_guard.h"
+
+namespace shmkv::internal {
+
+absl::StatusOr<std::vector<StoreStats>> SegmentStore::CountersByStripe() {
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  std::vector<StoreStats> all;
+  all.reserve(stripes_.size());
+  for (StripeView& view : stripes_) {
+    const Stripe* s = view.stripe();
+    StoreStats st;
+    st.hits = LoadOnce(&s->hits);
+    st.misses = LoadOnce(&s->misses);
+    st.puts = LoadOnce(&s->puts);
+    st.deletes = LoadOnce(&s->deletes);
+    st.evictions = LoadOnce(&s->evictions);
+    st.expirations = LoadOnce(&s->expirations);
+    st.items = LoadOnce(&s->live_items);
+    st.key_bytes = LoadOnce(&s->live_key_bytes);
+    st.value_bytes = LoadOnce(&s->live_value_bytes);
+    st.bytes_used = LoadOnce(&s->live_record_bytes);
+    const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
+    st.log_bytes = head >= tail ? std::min(head - tail, geometry_.stripe_arena_bytes) : 0;
+    st.capacity = geometry_.stripe_arena_bytes;
+    st.index_entries = LoadOnce(&s->index_entries);
+    st.index_limit = MaxIndexEntries(geometry_.slots_per_stripe);
+    st.lock_waits = LoadOnce(&s->lock_waits);
+    st.owner_deaths_recovered = LoadOnce(&s->owner_deaths);
+    all.push_back(st);
+  }
+  return all;
+}
+
+absl::Status SegmentStore::ResetCounters() {
+  for (StripeView& view : stripes_) {
+    StripeGuard guard;
+    if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+    // Stats() reads these without the lock.
+    Stripe* s = view.stripe();
+    for (uint64_t* counter : {&s->hits, &s->misses, &s->puts, &s->deletes, &s->evictions,
+                              &s->expirations, &s->lock_waits, &s->owner_deaths}) {
+      Publish(counter, uint64_t{0});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::ForEachMeta(
+    absl::string_view prefix, absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn) {
+  std::vector<std::pair<std::string, EntryMeta>> batch;
+  for (StripeView& view : stripes_) {
+    batch.clear();
+    {
+      StripeGuard guard;
+      if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
+      int64_t now = -1;
+      absl::Status walk = view.ForEachLive([&](const Located& found) {
+        if (found.header.bits & kLease) return true;
+        absl::string_view key(found.key(), found.header.key_size);
+        if (!absl::StartsWith(key, prefix) || Expired(found, &now)) return true;
+        batch.emplace_back(std::string(key), MetaOf(found));
+        return true;
+      });
+      if (!walk.ok()) return walk;
+    }
+    for (const auto& [key, meta] : batch) {
+      if (!fn(key, meta)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace shmkv::internal
