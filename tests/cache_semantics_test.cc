@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -458,6 +459,47 @@ Options EvictingOptions() {
   o.max_value_size = 4096;
   o.evict = true;
   return o;
+}
+
+// The usable fraction for large values (doc/cache_semantics.md): with
+// eviction a stripe full of values of V bytes holds at least 15/16 of its
+// slice less two values; without eviction it holds what fits beside a reserve
+// of twice its largest record.
+TEST(CacheSemantics, LargeValuesCostTheirSize) {
+  for (const bool evict : {true, false}) {
+    for (const size_t value_size : {size_t{1000} << 10, size_t{450000}, size_t{100} << 10}) {
+      SCOPED_TRACE(absl::StrCat(evict ? "evicting" : "not evicting", ", values of ", value_size));
+      ScopedStore store;
+      Options o = SmallOptions();
+      o.capacity_bytes = size_t{4} << 20;
+      o.max_value_size = size_t{1} << 20;
+      o.evict = evict;
+      ASSERT_OK(store.Open(o));
+      ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
+      ASSERT_EQ(info.lock_stripes, 1u);
+      const std::string value(value_size, 'v');
+      const uint64_t record = EntryBytes(8, value_size);
+      for (int i = 0; i < 60; ++i) {
+        absl::Status s = store->Put(absl::StrFormat("big%05d", i), value);
+        if (!evict && !s.ok()) {
+          EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+          break;
+        }
+        ASSERT_OK(s);
+      }
+      ASSERT_OK_AND_ASSIGN(StoreStats stats, store->Stats());
+      if (evict) {
+        EXPECT_GE(stats.bytes_used, info.capacity / 16 * 15 - 2 * record)
+            << stats.items << " values of " << value_size << " bytes in " << info.capacity;
+        // Here (one stripe, one writer) it holds as many as fit in 15/16 of
+        // the slice; with a reserve of twice the largest record it held 2
+        // of 1000 KiB, 7 of 450 KB.
+        EXPECT_EQ(stats.items, info.capacity / 16 * 15 / record);
+      } else {
+        EXPECT_EQ(stats.items, (info.capacity - 2 * record) / record);
+      }
+    }
+  }
 }
 
 TEST(CacheSemantics, EvictionKeepsRecentlyReadEntries) {

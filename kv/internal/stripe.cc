@@ -11,6 +11,9 @@
 namespace shmkv::internal {
 namespace {
 
+// With eviction, the free-space reserve is at most 1/16 of a stripe's slice.
+constexpr uint64_t kEvictingReserveShare = 16;
+
 absl::Status Corrupt(uint32_t stripe, const std::string& what) {
   return absl::DataLossError(
       absl::StrCat("stripe ", stripe, " is corrupt (", what, "); run kvcli check --repair"));
@@ -248,12 +251,19 @@ uint64_t StripeView::ReserveBytes(uint64_t record_bytes) const {
 absl::Status StripeView::MakeRoom(uint64_t record_bytes, uint64_t replaced_bytes,
                                   const Clock& clock) {
   const uint64_t size = geometry_.stripe_arena_bytes;
-  // Besides the new record, keep room to copy any live record forward: that
-  // is what lets a referenced (or, without eviction, any live) record at the
-  // tail move to the head instead of being dropped. Half the reserve (the
-  // largest record, which a replaced one is not above) is kept whatever is
-  // replaced, so every move during this call still fits.
-  const uint64_t reserve = ReserveBytes(record_bytes) - replaced_bytes;
+  // Keep room beside the new record to copy a live record forward (twice
+  // the largest, for the slack where the log wraps): that is what lets a
+  // referenced (or, without eviction, any live) record at the tail move to
+  // the head instead of being dropped. Without eviction it must always fit,
+  // or compaction could not reach the dead space behind a live record; half
+  // of it (the largest record, which a replaced one is not above) is kept
+  // whatever is replaced, so every move during this call still fits. With
+  // eviction it is capped at 1/16 of the slice: a record too large to move
+  // is evicted, referenced or not, so large values cost their size rather
+  // than three times it.
+  const uint64_t reserve = geometry_.evict
+                               ? std::min(ReserveBytes(record_bytes), size / kEvictingReserveShare)
+                               : ReserveBytes(record_bytes) - replaced_bytes;
   int64_t now = -1;
   uint64_t reclaimed = 0;
   for (;;) {
