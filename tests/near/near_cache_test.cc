@@ -409,6 +409,29 @@ TEST_F(NearCacheTest, SigtermStopsCleanly) {
   EXPECT_EQ(info.path, ReadPath::kDirect);
 }
 
+// A blocked signal mask survives fork and exec: kvsync started by a parent
+// that blocks SIGTERM must still stop on it.
+TEST_F(NearCacheTest, SigtermStopsAKvsyncSpawnedWithItBlocked) {
+  ASSERT_EQ(kvsync_.Stop(SIGTERM), 0);
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+  Kvsync blocked;
+  absl::Status started =
+      blocked.Start(testutil::KeyHex(store_.key()), redis_.address(), {"p:"}, log_);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ASSERT_OK(started);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        auto s = State();
+        return s.ok() && s->synced() && s->pid == blocked.pid();
+      },
+      absl::Seconds(10)))
+      << KvsyncLog();
+  EXPECT_EQ(blocked.Stop(SIGTERM), 0);
+}
+
 TEST_F(NearCacheTest, ASecondKvsyncForTheSameStoreIsRefused) {
   Kvsync second;
   const std::string log = redis_.dir() + "/second.log";

@@ -99,6 +99,13 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A blocked mask survives exec: a parent that spawned kvsync with the stop
+  // signals blocked would leave it deaf to them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<shmkv::Store>> store =
       shmkv::Store::Open(*name, shmkv::Options(), shmkv::OpenMode::kAttach);
