@@ -46,6 +46,12 @@ int64_t MonotonicNowMs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after) {
+  return state.phase != SyncPhase::kStopped && state.pid > 0 &&
+         platform::ProcessExists(state.pid) &&
+         absl::Milliseconds(MonotonicNowMs() - state.heartbeat_ms) <= stale_after;
+}
+
 SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout) {
   SyncHealth health;
   health.heartbeat_age = absl::Milliseconds(MonotonicNowMs() - state.heartbeat_ms);

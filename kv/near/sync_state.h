@@ -74,6 +74,11 @@ struct SyncHealth {
 };
 SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout);
 
+// Whether the kvsync that wrote `state` may still be running: it did not
+// record that it stopped, its process exists, and its heartbeat is at most
+// `stale_after` old. A second kvsync for the store refuses to start then.
+bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after);
+
 // Reads and parses the record. NotFound (saying to start kvsync) when no
 // kvsync has ever run on this store; DataLoss when the record is malformed.
 absl::StatusOr<SyncState> ReadSyncState(Store& store);

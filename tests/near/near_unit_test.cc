@@ -88,6 +88,25 @@ TEST(SyncHealth, NeedsSyncedFreshAndAlive) {
   EXPECT_FALSE(EvaluateSync(s, absl::Seconds(1)).serving);
 }
 
+// What a second kvsync for the store checks before it refuses to start.
+TEST(SyncHealth, KvsyncMayBeRunning) {
+  SyncState s;
+  s.pid = getpid();
+  s.phase = SyncPhase::kConnecting;  // any phase but stopped
+  s.heartbeat_ms = MonotonicNowMs();
+  EXPECT_TRUE(KvsyncMayBeRunning(s, absl::Seconds(3)));
+  s.phase = SyncPhase::kStopped;
+  EXPECT_FALSE(KvsyncMayBeRunning(s, absl::Seconds(3)));
+  s.phase = SyncPhase::kSynced;
+  s.heartbeat_ms = MonotonicNowMs() - 4000;
+  EXPECT_FALSE(KvsyncMayBeRunning(s, absl::Seconds(3)));
+  s.heartbeat_ms = MonotonicNowMs();
+  s.pid = (1 << 22) + 1;  // above the largest pid_max: no such process
+  EXPECT_FALSE(KvsyncMayBeRunning(s, absl::Seconds(3)));
+  s.pid = 0;
+  EXPECT_FALSE(KvsyncMayBeRunning(s, absl::Seconds(3)));
+}
+
 TEST(NearCacheWithoutKvsync, ReadsRedisDirectlyAndSaysWhy) {
   testutil::ScopedStore store;
   ASSERT_OK(store.Open());

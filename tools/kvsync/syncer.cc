@@ -21,8 +21,6 @@ using near::SyncPhase;
 
 constexpr char kChannel[] = "__redis__:invalidate";
 
-bool ProcessAlive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
-
 std::string PrefixList(const std::vector<std::string>& prefixes) {
   std::vector<std::string> escaped;
   for (const std::string& p : prefixes) escaped.push_back(util::EscapeKey(p));
@@ -52,9 +50,7 @@ absl::Status Syncer::Claim() {
   if (got.ok()) {
     absl::StatusOr<near::SyncState> previous = near::ParseSyncState(record);
     if (previous.ok()) {
-      const int64_t age_ms = near::MonotonicNowMs() - previous->heartbeat_ms;
-      if (previous->pid != state_.pid && previous->phase != SyncPhase::kStopped &&
-          ProcessAlive(previous->pid) && age_ms <= 3000) {
+      if (previous->pid != state_.pid && near::KvsyncMayBeRunning(*previous, absl::Seconds(3))) {
         return absl::AlreadyExistsError(absl::StrCat(
             "another kvsync (pid ", previous->pid,
             ") keeps this store in sync; one per store: stop it first (kill ", previous->pid, ")"));
