@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "bench/peer_main.h"
 #include "bench/workload.h"
 
 namespace shmkv {
@@ -148,13 +149,10 @@ class MemcachedBackend final : public Backend {
 
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
-  WorkloadConfig config;
-  std::string socket;
-  FlagSet flags("memcached_bench",
-                "memcached peer: clients over a unix socket, one request at a time per thread.");
-  AddWorkloadFlags(&flags, &config);
-  flags.String("socket", "PATH", "the memcached server's unix socket (required)", &socket);
-  flags.ParseOrExit(argc, argv);
-  MemcachedBackend backend(socket);
-  return RunBenchmark(&backend, config);
+  return RunSocketPeerMain(
+      argc, argv, "memcached_bench",
+      "memcached peer: clients over a unix socket, one request at a time per thread.",
+      "memcached server", [](const std::string& socket) -> std::unique_ptr<Backend> {
+        return std::make_unique<MemcachedBackend>(socket);
+      });
 }

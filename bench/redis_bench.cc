@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/peer_main.h"
 #include "bench/workload.h"
 
 namespace shmkv {
@@ -159,13 +160,10 @@ class RedisBackend final : public Backend {
 
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
-  WorkloadConfig config;
-  std::string socket;
-  FlagSet flags("redis_bench",
-                "Redis peer: clients over a unix socket, one command at a time per thread.");
-  AddWorkloadFlags(&flags, &config);
-  flags.String("socket", "PATH", "the redis-server's unix socket (required)", &socket);
-  flags.ParseOrExit(argc, argv);
-  RedisBackend backend(socket);
-  return RunBenchmark(&backend, config);
+  return RunSocketPeerMain(
+      argc, argv, "redis_bench",
+      "Redis peer: clients over a unix socket, one command at a time per thread.", "redis-server",
+      [](const std::string& socket) -> std::unique_ptr<Backend> {
+        return std::make_unique<RedisBackend>(socket);
+      });
 }
