@@ -14,6 +14,7 @@
 #include "shmkv/admin.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
+#include "tools/kvcli/near_sync.h"
 #include "tools/kvcli/output.h"
 
 namespace shmkv {
@@ -101,6 +102,7 @@ int RunInfo(Context& ctx) {
           .U64("attached_processes", attached)
           .Bool("removed", info->removed)
           .U64("items", *items)
+          .Raw("near_sync", DescribeNearSync(store).json)
           .StrArray("warnings", info->warnings);
       ctx.Write(json.Build() + "\n");
     } else {
@@ -133,6 +135,7 @@ int RunInfo(Context& ctx) {
       row("attached", absl::StrCat(attached, " process", attached == 1 ? "" : "es",
                                    " (not counting this kvcli)"));
       if (info->removed) row("removed", "yes: destroyed, alive until the last process detaches");
+      if (NearSyncView sync = DescribeNearSync(store); sync.present) row("near cache", sync.line);
       if (info->warnings.empty()) {
         row("warnings", "none");
       } else {

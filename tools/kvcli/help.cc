@@ -42,7 +42,11 @@ std::vector<CommandSpec> BuildCommands() {
                "Shows the store's name, System V ids, layout version, capacity and\n"
                "limits, creation time and creator, owner and mode, the number of\n"
                "entries, how many processes are attached (not counting kvcli itself),\n"
-               "and warnings about host settings that would remove the store.",
+               "and warnings about host settings that would remove the store. A store\n"
+               "kept in sync with Redis by kvsync (doc/near_cache.md) also shows kvsync's\n"
+               "state: its pid and phase, whether readers serve from the store, the\n"
+               "heartbeat's age, and the invalidations, flushes and resyncs applied\n"
+               "(stats shows the same line).",
                "kvcli info --key=0x5f3e0001\nkvcli info --key=0x5f3e0001 --json",
                true,
                {{"json"}},
@@ -427,14 +431,19 @@ std::string JsonHelp() {
          "created_at_ms,\n"
          "  created_at (RFC 3339, UTC), creator_uid, creator_pid, owner_uid, owner\n"
          "  (user name or \"\"), mode (\"0600\"), attached_processes (not counting\n"
-         "  kvcli), removed (bool), items, warnings (array of strings)\n"
+         "  kvcli), removed (bool), items, near_sync (null, or kvsync's state: pid,\n"
+         "  phase, serving, reason, heartbeat_age_ms, heartbeat_interval_ms, epoch,\n"
+         "  invalidations, flushes, resyncs, keys_cleared, redis, prefixes,\n"
+         "  last_error), warnings (array of strings)\n"
          "\n"
          "kvcli stats --json\n"
          "  items, hits, misses, puts, deletes, evictions, expirations, key_bytes,\n"
          "  value_bytes, bytes_used, capacity, index_entries, index_limit (entries\n"
          "  the hash index holds and can hold; see kvcli create --items),\n"
          "  lock_waits, owner_deaths_recovered,\n"
-         "  hit_ratio (hits / (hits + misses); null before the first read)\n"
+         "  hit_ratio (hits / (hits + misses); null before the first read),\n"
+         "  near_sync (as in info, when a kvsync has run on the store; not with\n"
+         "  --watch)\n"
          "  with --watch also: time_ms, interval_ms, and per-second rates over the\n"
          "  last interval (null on the first line): ops_per_sec (gets + puts +\n"
          "  deletes), gets_per_sec, puts_per_sec, deletes_per_sec,\n"

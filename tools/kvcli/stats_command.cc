@@ -15,6 +15,7 @@
 #include "kv/util/format.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
+#include "tools/kvcli/near_sync.h"
 #include "tools/kvcli/stats_views.h"
 #include "tools/kvcli/stop_signals.h"
 
@@ -155,7 +156,17 @@ int RunStats(Context& ctx) {
     if (!watch) {
       absl::StatusOr<StoreStats> stats = store.Stats();
       if (!stats.ok()) return ctx.StoreFailure(stats.status());
-      ctx.Write(json ? StatsJson(*stats).Build() + "\n" : StatsText(*stats, nullptr));
+      const NearSyncView sync = DescribeNearSync(store);
+      if (json) {
+        JsonObject line = StatsJson(*stats);
+        if (sync.present) line.Raw("near_sync", sync.json);
+        ctx.Write(line.Build() + "\n");
+      } else {
+        std::string text = StatsText(*stats, nullptr);
+        if (sync.present)
+          absl::StrAppend(&text, absl::StrFormat("%-13s %s\n", "near cache", sync.line));
+        ctx.Write(text);
+      }
       return ctx.Finish();
     }
 

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# kvcli info and stats show kvsync's sync state (phase, whether readers serve
+# from the store, heartbeat age, invalidations applied), with a real
+# redis-server on a unix socket in a temporary directory and a real kvsync.
+#
+#   kvcli_near_test.sh IPC_GUARD KVCLI HELPER KVSYNC
+set -uo pipefail
+abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+if [[ -z "${SHMKV_KVSYNC:-}" ]]; then
+  (($# == 4)) || { echo "usage: $0 IPC_GUARD KVCLI HELPER KVSYNC" >&2; exit 2; }
+  SHMKV_KVSYNC=$(abspath "$4")
+  export SHMKV_KVSYNC
+  set -- "$1" "$2" "$3"
+fi
+# shellcheck source=tests/kvcli_lib.sh
+source "$(dirname "$0")/../kvcli_lib.sh" "$@"
+
+mapfile -t KEYS < <("$GUARD" keys 1 kvcli_near_test.sh)
+A=${KEYS[0]}
+redis_dir=$(mktemp -d "${TMPDIR:-/tmp}/kvnear.XXXXXX") # a unix socket path must be short
+socket="$redis_dir/redis.sock"
+redis-server --port 0 --unixsocket "$socket" --save "" --appendonly no --dir "$redis_dir" \
+  >"$redis_dir/redis.log" 2>&1 &
+BG_PIDS+=($!)
+trap 'cleanup; rm -rf "$redis_dir"' EXIT
+for _ in $(seq 100); do
+  [[ "$(redis-cli -s "$socket" ping 2>/dev/null)" == PONG ]] && break
+  sleep 0.1
+done
+[[ "$(redis-cli -s "$socket" ping 2>/dev/null)" == PONG ]] || {
+  echo "FAIL: redis-server did not come up: $(cat "$redis_dir/redis.log")" >&2
+  exit 1
+}
+
+# wait_json WHAT PYTHON_CONDITION: polls stats --json until it holds (5 s).
+wait_json() {
+  for _ in $(seq 100); do
+    "$KVCLI" stats --key="$A" --json >"$TMP/out" 2>"$TMP/err" &&
+      python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$TMP/out" &&
+      return 0
+    sleep 0.05
+  done
+  fail "$1: stats --json never met $2: $(cat "$TMP/out")"
+}
+
+section "no kvsync has run"
+run 0 create --key="$A" --capacity=1MiB
+run 0 info --key="$A" --json && json_check "d['near_sync'] is None" "info --json: near_sync null"
+run 0 info --key="$A"
+if grep -q "near cache" "$TMP/out"; then fail "info shows a near cache row with no kvsync"; fi
+
+section "kvsync synced"
+"$SHMKV_KVSYNC" --key="$A" --redis="unix:$socket" --prefix=p: 2>"$TMP/kvsync.log" &
+kvsync_pid=$!
+BG_PIDS+=("$kvsync_pid")
+wait_json "kvsync syncs" "d['near_sync'] and d['near_sync']['phase'] == 'synced'"
+run 0 info --key="$A" && out_has "near cache *kvsync pid $kvsync_pid synced, readers serve from the store" "info: synced"
+out_has "prefixes p:" "info: the prefixes"
+run 0 info --key="$A" --json && json_check "d['near_sync']['serving'] and d['near_sync']['heartbeat_age_ms'] < 1000" "info --json: serving, fresh heartbeat"
+
+section "an invalidation from Redis is applied and counted"
+run 0 put --key="$A" p:a cached
+redis-cli -s "$socket" set p:a changed >/dev/null
+wait_json "the invalidation is applied" "d['near_sync']['invalidations'] >= 1"
+run 1 get --key="$A" p:a
+run 0 stats --key="$A" && out_has "near cache *kvsync pid $kvsync_pid synced.*1 invalidation" "stats: the invalidation"
+
+section "kvsync stopped"
+kill -TERM "$kvsync_pid"
+wait "$kvsync_pid"
+rc=$?
+((rc == 0)) || fail "kvsync exited $rc after SIGTERM: $(cat "$TMP/kvsync.log")"
+run 0 info --key="$A" && out_has "kvsync pid $kvsync_pid stopped, readers go to Redis" "info: stopped"
+run 0 stats --key="$A" --json && json_check "d['near_sync']['phase'] == 'stopped' and not d['near_sync']['serving']" "stats --json: stopped"
+run 0 destroy --key="$A"
+
+report_and_exit kvcli_near_test

@@ -1,0 +1,78 @@
+#include "tools/kvcli/near_sync.h"
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "kv/util/escape.h"
+#include "kv/util/format.h"
+#include "shmkv/near/sync_state.h"
+
+namespace shmkv {
+namespace kvcli {
+namespace {
+
+// NearCacheOptions::heartbeat_timeout's default: what readers go by unless
+// their program sets another.
+constexpr absl::Duration kReadersHeartbeatTimeout = absl::Seconds(1);
+
+std::string Plural(uint64_t n, absl::string_view one, absl::string_view many) {
+  return absl::StrCat(n, " ", n == 1 ? one : many);
+}
+
+}  // namespace
+
+NearSyncView DescribeNearSync(Store& store) {
+  NearSyncView view;
+  // Contains counts no hit or miss: looking leaves a store without kvsync's
+  // record (most stores) exactly as it was.
+  if (absl::StatusOr<bool> has = store.Contains(near::kSyncStateKey); has.ok() && !*has) {
+    view.json = "null";
+    return view;
+  }
+  absl::StatusOr<near::SyncState> state = near::ReadSyncState(store);
+  if (absl::IsNotFound(state.status())) {
+    view.json = "null";
+    return view;
+  }
+  view.present = true;
+  if (!state.ok()) {
+    view.line = absl::StrCat("kvsync's record is unreadable: ", state.status().message());
+    view.json = JsonObject().Str("error", state.status().message()).Build();
+    return view;
+  }
+  const near::SyncHealth health = near::EvaluateSync(*state, kReadersHeartbeatTimeout);
+  std::vector<std::string> prefixes;
+  for (const std::string& p : state->prefixes) prefixes.push_back(util::EscapeKey(p));
+  view.line = absl::StrCat(
+      "kvsync pid ", state->pid, " ", near::SyncPhaseName(state->phase), ", ",
+      health.serving ? "readers serve from the store"
+                     : absl::StrCat("readers go to Redis (", health.reason, ")"),
+      "; heartbeat ", util::FormatDuration(health.heartbeat_age), " ago (every ",
+      state->heartbeat_interval_ms, " ms); epoch ", state->epoch, "; ",
+      Plural(state->invalidations, "invalidation", "invalidations"), ", ",
+      Plural(state->flushes, "flush", "flushes"), ", ", Plural(state->resyncs, "resync", "resyncs"),
+      ", ", Plural(state->keys_cleared, "key cleared", "keys cleared"), "; Redis ", state->redis,
+      ", prefixes ", absl::StrJoin(prefixes, " "),
+      state->last_error.empty() ? "" : absl::StrCat("; last error: ", state->last_error));
+  view.json = JsonObject()
+                  .I64("pid", state->pid)
+                  .Str("phase", near::SyncPhaseName(state->phase))
+                  .Bool("serving", health.serving)
+                  .Str("reason", health.reason)
+                  .I64("heartbeat_age_ms", absl::ToInt64Milliseconds(health.heartbeat_age))
+                  .I64("heartbeat_interval_ms", state->heartbeat_interval_ms)
+                  .U64("epoch", state->epoch)
+                  .U64("invalidations", state->invalidations)
+                  .U64("flushes", state->flushes)
+                  .U64("resyncs", state->resyncs)
+                  .U64("keys_cleared", state->keys_cleared)
+                  .Str("redis", state->redis)
+                  .StrArray("prefixes", state->prefixes)
+                  .Str("last_error", state->last_error)
+                  .Build();
+  return view;
+}
+
+}  // namespace kvcli
+}  // namespace shmkv
