@@ -142,6 +142,11 @@ absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) c
   return found;  // no empty slot: only a corrupt index is full
 }
 
+void StripeView::PrefetchEntry(uint64_t hash) const {
+  const IndexSlot slot = LoadOnce(&slots_[IndexHome(hash, geometry_.slots_per_stripe)]);
+  if (slot != 0 && TagOfSlot(slot) == TagOf(hash)) PrefetchRecord(slot);
+}
+
 absl::StatusOr<IndexSlot*> StripeView::SlotOf(const EntryHeader* entry, uint64_t hash) const {
   const uint32_t slot_count = geometry_.slots_per_stripe;
   const IndexSlot target = SlotFor(entry, hash);
