@@ -30,9 +30,9 @@ absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""
 
 // For each chunk of kChunk items: prepare(i, &key, &aux) checks item i and
 // settles its result when it fails alone (false); the others are hashed and
-// their home slots prefetched. Then each stripe with items is locked once, in
-// ascending stripe order, its items' records are prefetched, and
-// serve(view, i, hash, aux, &now) runs for each in item order (so repeated
+// their home slots and stripe mutexes prefetched, then the records the home
+// slots point at. Then each stripe with items is locked once, in ascending
+// stripe order, and serve(view, i, hash, aux, &now) runs for each in item order (so repeated
 // keys are served in the order given); `now` is read from the clock at most
 // once per lock hold. Only one stripe lock is held at any time. When a lock
 // cannot be taken, abandon(i, error) runs for every item not served.
@@ -49,11 +49,15 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Serve serve, 
       const uint64_t hash = Hash64(key.data(), key.size(), geometry_.hash_seed);
       StripeView& view = StripeFor(hash);
       view.PrefetchHome(hash);
+      __builtin_prefetch(view.stripe(), 1);  // the mutex, written by the lock
       pending[n++] = Pending{hash, aux, view.index(), static_cast<uint32_t>(i)};
     }
     std::sort(pending, pending + n, [](const Pending& a, const Pending& b) {
       return a.stripe != b.stripe ? a.stripe < b.stripe : a.item < b.item;
     });
+    // The home slots have arrived meanwhile: start loading every record they
+    // point at, before the first lock, so the chunk's record misses overlap.
+    for (size_t j = 0; j < n; ++j) stripes_[pending[j].stripe].PrefetchEntry(pending[j].hash);
     for (size_t group = 0; group < n;) {
       size_t group_end = group + 1;
       while (group_end < n && pending[group_end].stripe == pending[group].stripe) ++group_end;
@@ -68,7 +72,6 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Serve serve, 
         }
         return s;
       }
-      for (size_t j = group; j < group_end; ++j) view.PrefetchEntry(pending[j].hash);
       int64_t now = -1;
       for (size_t j = group; j < group_end; ++j) {
         serve(view, pending[j].item, pending[j].hash, pending[j].aux, &now);

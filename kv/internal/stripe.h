@@ -89,7 +89,9 @@ class StripeView {
   }
   // Starts loading the record that `hash`'s home slot points at when the
   // slot's tag matches (most keys sit in their home slot), so a batch's
-  // records load together instead of one miss after the other.
+  // records load together instead of one miss after the other. The one
+  // method that needs no lock: it reads the slot once and only prefetches,
+  // so a slot changed meanwhile costs nothing but a wasted load.
   void PrefetchEntry(uint64_t hash) const;
 
  private:
