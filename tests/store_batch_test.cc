@@ -3,6 +3,7 @@
 // (stats, expiry, versions), across chunks and stripes, and values read while
 // other processes write are never torn.
 #include <atomic>
+#include <bitset>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "kv/internal/hash.h"
 #include "shmkv/clock.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
@@ -34,14 +36,22 @@ using ::shmkv::testutil::TestRng;
 
 constexpr int64_t kStartMs = int64_t{1700000000000};  // a fixed "now" for ManualClock
 
+constexpr uint64_t kTwinSeed = 0x5eed5eed5eedull;
+constexpr uint32_t kTwinStripes = 16;
+
 // Options for two stores that must behave identically: same clock, same
 // hash seed (so the same keys share stripes and versions), 16 stripes.
 Options TwinOptions(const Clock* clock) {
   Options o = SmallOptions();
   o.clock = clock;
-  o.hash_seed = 0x5eed5eed5eedull;
-  o.lock_stripes = 16;
+  o.hash_seed = kTwinSeed;
+  o.lock_stripes = kTwinStripes;
   return o;
+}
+
+// The stripe a twin store files `key` under (the segment format's hash).
+uint32_t TwinStripe(absl::string_view key) {
+  return internal::Hash64(key.data(), key.size(), kTwinSeed) & (kTwinStripes - 1);
 }
 
 size_t MaxKeySize(Store& store) {
@@ -82,11 +92,14 @@ TEST(StoreBatch, GetManyEqualsGetLoop) {
   ScopedStore batch, loop;
   ASSERT_OK(batch.Open(TwinOptions(&clock)));
   ASSERT_OK(loop.Open(TwinOptions(&clock)));
+  ASSERT_OK_AND_ASSIGN(StoreInfo info, batch->Info());
+  ASSERT_EQ(info.lock_stripes, kTwinStripes);
   const size_t max_key = MaxKeySize(*batch);
   TestRng rng(17);
   std::vector<GetResult> results;
   std::vector<std::string> key_storage;
   std::vector<absl::string_view> keys;
+  int large_batches = 0;  // over 64 keys (several chunks), covering every stripe
   for (int round = 0; round < 60; ++round) {
     // Writes (identical on both): some with short TTLs, some deletes.
     for (int w = 0; w < 40; ++w) {
@@ -116,6 +129,13 @@ TEST(StoreBatch, GetManyEqualsGetLoop) {
     }
     keys.assign(key_storage.begin(), key_storage.end());
 
+    std::bitset<kTwinStripes> stripes;
+    for (absl::string_view k : keys) stripes.set(TwinStripe(k));
+    if (n >= 100) {
+      EXPECT_TRUE(stripes.all()) << "round " << round << ": a large batch missed a stripe";
+      ++large_batches;
+    }
+
     ASSERT_OK(batch->GetMany(keys, &results));
     ASSERT_EQ(results.size(), n);
     for (size_t i = 0; i < n; ++i) {
@@ -139,6 +159,7 @@ TEST(StoreBatch, GetManyEqualsGetLoop) {
   EXPECT_GT(st->hits, 1000u);
   EXPECT_GT(st->misses, 100u);
   EXPECT_GT(st->expirations, 50u) << "the batches met too few expired entries";
+  EXPECT_GT(large_batches, 10);
 }
 
 // Each key counts one hit or one miss, repeated keys each time; bad keys fail
