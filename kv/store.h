@@ -150,12 +150,13 @@ class Store {
   // ascending order, in chunks of at most 64 keys). Resizes *results to
   // keys.size() and reuses each element's string capacity, so a caller that
   // keeps *results allocates nothing in steady state. No atomicity across
-  // keys: each is read as by its own Get.
+  // keys: each is read as by its own Get. The keys must not point into
+  // *results (its values are overwritten as the call goes).
   // The returned status is OK, or the error that stopped the call: the
   // store was destroyed (FailedPrecondition), a stripe's lock wait timed out
   // (Unavailable) or the lock is unusable (DataLoss). Then the keys served
-  // before the failure keep their results and every other key's status is
-  // that error.
+  // before the failure keep their results, a bad key keeps its own error, and
+  // every other key's status is the call's.
   virtual absl::Status GetMany(absl::Span<const absl::string_view> keys,
                                std::vector<GetResult>* results) = 0;
 
