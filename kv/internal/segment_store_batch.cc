@@ -20,8 +20,8 @@ constexpr size_t kChunk = 64;
 struct Pending {
   uint64_t hash;
   int64_t aux;  // passed from Prepare to Serve (PutMany: the expiry)
+  size_t item;
   uint32_t stripe;
-  uint32_t item;
 };
 
 absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
@@ -32,10 +32,11 @@ absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""
 // settles its result when it fails alone (false); the others are hashed and
 // their home slots and stripe mutexes prefetched, then the records the home
 // slots point at. Then each stripe with items is locked once, in ascending
-// stripe order, and serve(view, i, hash, aux, &now) runs for each in item order (so repeated
-// keys are served in the order given); `now` is read from the clock at most
-// once per lock hold. Only one stripe lock is held at any time. When a lock
-// cannot be taken, abandon(i, error) runs for every item not served.
+// stripe order, and serve(view, i, hash, aux, &now) runs for each of its
+// items in item order (so repeated keys are served in the order given);
+// `now` is read from the clock at most once per lock hold. Only one stripe
+// lock is held at any time. When a lock cannot be taken, abandon(i, error)
+// runs for every item not served that prepare accepts.
 template <typename Prepare, typename Serve, typename Abandon>
 absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Serve serve, Abandon abandon) {
   Pending pending[kChunk];
@@ -50,7 +51,7 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Serve serve, 
       StripeView& view = StripeFor(hash);
       view.PrefetchHome(hash);
       __builtin_prefetch(view.stripe(), 1);  // the mutex, written by the lock
-      pending[n++] = Pending{hash, aux, view.index(), static_cast<uint32_t>(i)};
+      pending[n++] = Pending{hash, aux, i, view.index()};
     }
     std::sort(pending, pending + n, [](const Pending& a, const Pending& b) {
       return a.stripe != b.stripe ? a.stripe < b.stripe : a.item < b.item;
