@@ -1,6 +1,8 @@
 // Micro-benchmarks of shmkv's fast paths, in one process (Google Benchmark):
 //   Get hit, Get miss, Put overwrite (same size), Put with eviction (a full
-//   store, every Put a new key).
+//   store, every Put a new key), and 16 random reads from a store far larger
+//   than the CPU caches (1M entries) as a loop of Get and as one GetMany (that
+//   store is built only when one of those two runs).
 // Each reports allocs/op: operator new calls inside the timed loop, counted
 // by a replacement operator new in this binary (single-threaded runs only).
 // The stores are created under fresh IPC keys and destroyed at exit, also on
@@ -65,11 +67,11 @@ Fixture* g_small = nullptr;  // small: every new key evicts
 std::vector<std::string>* g_keys = nullptr;
 std::vector<std::string>* g_missing = nullptr;
 
-volatile sig_atomic_t g_ids[4] = {-1, -1, -1, -1};
+volatile sig_atomic_t g_ids[6] = {-1, -1, -1, -1, -1, -1};
 
 void RemoveOnSignal(int sig) {
   // Only async-signal-safe calls: remove the IPC objects by id, then die.
-  for (int i = 0; i < 4; i += 2) {
+  for (int i = 0; i < 6; i += 2) {
     if (g_ids[i] >= 0) shmctl(g_ids[i], IPC_RMID, nullptr);
     if (g_ids[i + 1] >= 0) semctl(g_ids[i + 1], 0, IPC_RMID);
   }
@@ -198,6 +200,78 @@ void BM_PutEvict(benchmark::State& state) {
 }
 BENCHMARK(BM_PutEvict);
 
+// ---- batched reads over a store larger than the caches.
+constexpr int kBigKeys = 1000000;
+constexpr int kBatch = 16;
+
+Fixture* g_big = nullptr;
+std::vector<std::string>* g_big_keys = nullptr;
+
+// Builds the 1M-entry store on first use (a few seconds).
+Fixture* BigStore() {
+  if (g_big != nullptr) return g_big;
+  g_big_keys = new std::vector<std::string>();
+  g_big_keys->reserve(kBigKeys);
+  for (int i = 0; i < kBigKeys; ++i) g_big_keys->push_back(absl::StrFormat("b:%010d", i));
+  g_big = Create(size_t{512} << 20, kBigKeys, 2);
+  const std::string value(kValueSize, 'b');
+  for (const std::string& k : *g_big_keys) {
+    if (absl::Status s = g_big->store->Put(k, value); !s.ok()) {
+      std::fprintf(stderr, "preload of the 1M-entry store: %s\n", s.ToString().c_str());
+      std::exit(1);
+    }
+  }
+  return g_big;
+}
+
+// The next batch of keys: a multiplicative walk, so consecutive keys land
+// far apart in the index and the log (nothing the hardware prefetcher finds).
+void NextBatch(uint64_t* counter, absl::string_view (&keys)[kBatch]) {
+  for (absl::string_view& k : keys) {
+    k = (*g_big_keys)[(*counter)++ * 2654435761u % kBigKeys];
+  }
+}
+
+void BM_Get16Loop(benchmark::State& state) {
+  Store& store = *BigStore()->store;
+  std::string value;
+  value.reserve(256);
+  absl::string_view keys[kBatch];
+  uint64_t counter = 0, misses = 0;
+  {
+    AllocCounter count(state);
+    for (auto _ : state) {
+      NextBatch(&counter, keys);
+      for (absl::string_view k : keys) {
+        if (!store.Get(k, &value).ok()) ++misses;
+      }
+    }
+  }
+  if (misses != 0) state.SkipWithError("a Get missed");
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_Get16Loop);
+
+void BM_GetMany16(benchmark::State& state) {
+  Store& store = *BigStore()->store;
+  std::vector<GetResult> results;
+  absl::string_view keys[kBatch];
+  uint64_t counter = 0, misses = 0;
+  NextBatch(&counter, keys);
+  (void)store.GetMany(keys, &results);  // sizes the results once, outside the count
+  {
+    AllocCounter count(state);
+    for (auto _ : state) {
+      NextBatch(&counter, keys);
+      if (!store.GetMany(keys, &results).ok()) ++misses;
+      for (const GetResult& r : results) misses += r.status.ok() ? 0 : 1;
+    }
+  }
+  if (misses != 0) state.SkipWithError("a GetMany key missed");
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_GetMany16);
+
 }  // namespace
 }  // namespace shmkv
 
@@ -234,5 +308,6 @@ int main(int argc, char** argv) {
   }
   DestroyFixture(g_main);
   DestroyFixture(g_small);
+  DestroyFixture(g_big);
   return status;
 }

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "shmkv/options.h"
 #include "shmkv/store_name.h"
 
@@ -87,6 +88,29 @@ struct StoreInfo {
   std::vector<std::string> warnings;  // host settings that break persistence
 };
 
+// One key's answer from GetMany: what Get would have returned for it.
+struct GetResult {
+  // OK; NotFound (with an empty message, so a miss allocates nothing);
+  // InvalidArgument for an empty or oversized key; DataLoss for a corrupt
+  // stripe; or, for keys a failed call did not reach, the call's error.
+  absl::Status status;
+  std::string value;  // the value when status is OK, else empty; keeps its capacity
+  EntryMeta meta;     // when status is OK
+};
+
+// One write of PutMany.
+struct PutItem {
+  absl::string_view key;
+  absl::string_view value;
+  const WriteOptions* options = nullptr;  // this item's options; nullptr: PutMany's
+};
+
+// One item's answer from PutMany: what Put would have returned for it.
+struct PutResult {
+  absl::Status status;
+  uint64_t version = 0;  // the new entry's version when status is OK
+};
+
 struct CheckReport {
   bool ok = true;                     // no problem found (before repair)
   std::vector<std::string> problems;  // what was wrong, one line each
@@ -118,9 +142,35 @@ class Store {
       absl::FunctionRef<void(absl::string_view value, const EntryMeta& meta)> fn) = 0;
   virtual absl::StatusOr<bool> Contains(absl::string_view key) = 0;
 
+  // Batched reads. (*results)[i] is what Get(keys[i]) would have returned
+  // (expiry, CLOCK reference bit, one hit or miss counted per key, duplicate
+  // keys answered each time); a bad key fails alone. Faster than a loop of
+  // Get: the keys' index slots and records are loaded in parallel, and each
+  // stripe's lock is taken once for all its keys (one stripe at a time, in
+  // ascending order, in chunks of at most 64 keys). Resizes *results to
+  // keys.size() and reuses each element's string capacity, so a caller that
+  // keeps *results allocates nothing in steady state. No atomicity across
+  // keys: each is read as by its own Get. The keys must not point into
+  // *results (its values are overwritten as the call goes).
+  // The returned status is OK, or the error that stopped the call: the
+  // store was destroyed (FailedPrecondition), a stripe's lock wait timed out
+  // (Unavailable) or the lock is unusable (DataLoss). Then the keys served
+  // before the failure keep their results, a bad key keeps its own error, and
+  // every other key's status is the call's.
+  virtual absl::Status GetMany(absl::Span<const absl::string_view> keys,
+                               std::vector<GetResult>* results) = 0;
+
   // Writes; *version (if given) receives the new entry's version.
   virtual absl::Status Put(absl::string_view key, absl::string_view value,
                            const WriteOptions& options = {}, uint64_t* version = nullptr) = 0;
+  // Batched writes: (*results)[i] is what Put(items[i].key, items[i].value,
+  // *items[i].options or `options`) would have returned, conditions and
+  // eviction included. Items are grouped by stripe like GetMany's keys; the
+  // items of one key are applied in the order given. The returned status and
+  // the results after a failure are as for GetMany. *results is resized to
+  // items.size().
+  virtual absl::Status PutMany(absl::Span<const PutItem> items, const WriteOptions& options,
+                               std::vector<PutResult>* results) = 0;
   absl::Status Add(absl::string_view key, absl::string_view value, WriteOptions options = {});
   absl::Status Replace(absl::string_view key, absl::string_view value, WriteOptions options = {});
   absl::Status CompareAndSwap(absl::string_view key, uint64_t expected_version,

@@ -370,10 +370,102 @@ static void test_two_processes(key_t key) {
   shmkv_options_destroy(o);
 }
 
+/* Batches: each item answered as its own call would be, bad items alone. */
+static void test_batches(key_t key) {
+  shmkv_options* o = small_options();
+  shmkv_store* s = NULL;
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &s, ERR), SHMKV_OK);
+
+  uint64_t existing_version = 0;
+  CHECK_STATUS(shmkv_put(s, "present", 7, "old", 3, 0, 0, &existing_version, ERR), SHMKV_OK);
+  shmkv_put_item puts[6];
+  memset(puts, 0, sizeof puts);
+  puts[0].key = "a";
+  puts[0].key_size = 1;
+  puts[0].value = "alpha";
+  puts[0].value_size = 5;
+  puts[0].ttl = 30.0;
+  puts[0].flags = 3u;
+  puts[1].key = "present";
+  puts[1].key_size = 7;
+  puts[1].value = "x";
+  puts[1].value_size = 1;
+  puts[1].condition = SHMKV_WRITE_IF_ABSENT;
+  puts[2].key = "present";
+  puts[2].key_size = 7;
+  puts[2].value = "new";
+  puts[2].value_size = 3;
+  puts[2].condition = SHMKV_WRITE_IF_VERSION;
+  puts[2].expected_version = existing_version;
+  puts[3].key = NULL; /* NULL with a size: this item alone is invalid */
+  puts[3].key_size = 4;
+  puts[4].key = "b";
+  puts[4].key_size = 1;
+  puts[4].value = "beta";
+  puts[4].value_size = 4;
+  puts[4].condition = 99; /* no such condition */
+  puts[5].key = "b";
+  puts[5].key_size = 1;
+  puts[5].value = "beta";
+  puts[5].value_size = 4;
+  puts[5].ttl = -2.0; /* bad TTL */
+  CHECK_STATUS(shmkv_put_many(s, puts, 6, ERR), SHMKV_OK);
+  CHECK(puts[0].status == SHMKV_OK && puts[0].version != 0);
+  CHECK(puts[1].status == SHMKV_ALREADY_EXISTS && puts[1].version == 0);
+  CHECK(puts[2].status == SHMKV_OK && puts[2].version != existing_version);
+  CHECK(puts[3].status == SHMKV_INVALID_ARGUMENT);
+  CHECK(puts[4].status == SHMKV_INVALID_ARGUMENT);
+  CHECK(puts[5].status == SHMKV_INVALID_ARGUMENT);
+
+  char buf_a[16], buf_small[2], buf_present[16];
+  shmkv_get_item gets[5];
+  memset(gets, 0, sizeof gets);
+  gets[0].key = "a";
+  gets[0].key_size = 1;
+  gets[0].buf = buf_a;
+  gets[0].buf_size = sizeof buf_a;
+  gets[1].key = "present";
+  gets[1].key_size = 7;
+  gets[1].buf = buf_small;
+  gets[1].buf_size = sizeof buf_small;
+  gets[2].key = "absent";
+  gets[2].key_size = 6;
+  gets[3].key = "";
+  gets[3].key_size = 0;
+  gets[4].key = "present";
+  gets[4].key_size = 7;
+  gets[4].buf = buf_present;
+  gets[4].buf_size = sizeof buf_present;
+  CHECK_STATUS(shmkv_get_many(s, gets, 5, ERR), SHMKV_OK);
+  CHECK(gets[0].status == SHMKV_OK && gets[0].value_size == 5 && memcmp(buf_a, "alpha", 5) == 0);
+  CHECK(gets[0].meta.version == puts[0].version && gets[0].meta.flags == 3u);
+  CHECK(gets[0].meta.ttl_remaining > 29.0 && gets[0].meta.ttl_remaining <= 30.0);
+  CHECK(gets[1].status == SHMKV_BUFFER_TOO_SMALL && gets[1].value_size == 3);
+  CHECK(gets[2].status == SHMKV_NOT_FOUND);
+  CHECK(gets[3].status == SHMKV_INVALID_ARGUMENT);
+  CHECK(gets[4].status == SHMKV_OK && gets[4].value_size == 3 &&
+        memcmp(buf_present, "new", 3) == 0);
+  CHECK(gets[4].meta.version == puts[2].version);
+
+  /* empty batches, bad arguments */
+  CHECK_STATUS(shmkv_get_many(s, NULL, 0, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_put_many(s, NULL, 0, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_get_many(s, NULL, 2, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_put_many(NULL, puts, 1, ERR), SHMKV_INVALID_ARGUMENT);
+
+  /* a destroyed store fails the call, and every item with it */
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_get_many(s, gets, 5, ERR), SHMKV_FAILED_PRECONDITION);
+  CHECK(gets[0].status == SHMKV_FAILED_PRECONDITION && gets[3].status == SHMKV_INVALID_ARGUMENT);
+  shmkv_close(&s);
+  shmkv_options_destroy(o);
+}
+
 int main(void) {
   shmkv_test_run_under_guard("c_api_test");
   test_entries(shmkv_test_key("c_api_test.entries"));
   test_bad_input(shmkv_test_key("c_api_test.bad_input"));
+  test_batches(shmkv_test_key("c_api_test.batches"));
   test_two_processes(shmkv_test_key("c_api_test.two_processes"));
   if (failures != 0) {
     fprintf(stderr, "c_api_test: %d checks failed\n", failures);

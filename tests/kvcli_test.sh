@@ -155,6 +155,43 @@ run 0 get --key="$K" 'back\slash' && out_is "v2" "literal backslash key"
 run 0 put --key="$K" -- --dashes v3
 run 0 get --key="$K" -- --dashes && out_is "v3" "key after --"
 run 0 keys --key="$K" --prefix=odd && out_is 'odd\x01\xff\\key' "keys escapes odd keys"
+
+section "get with several keys"
+run 0 put --key="$K" two 'a b'
+run 0 put --key="$K" line $'x\ty\n'
+run 0 get --key="$K" greeting two line greeting
+out_is $'greeting\thello\ntwo\ta b\nline\tx\\x09y\\x0a\ngreeting\thello' "get of several keys"
+run 1 get --key="$K" greeting nosuchkey two && err_has "no key \"nosuchkey\"" "several keys, one missing"
+out_is $'greeting\thello\ntwo\ta b' "several keys: the others still printed"
+run 1 get --key="$K" nosuchkey greeting --json
+json_check "len(docs) == 2 and docs[0] == {'key': 'nosuchkey', 'key_b64': 'bm9zdWNoa2V5', \
+  'found': False} and docs[1]['found'] and docs[1]['value'] == 'hello' \
+  and b64(docs[1]['value_b64']) == b'hello' and docs[1]['version'] > 0" "get --json of several keys"
+run 0 get --key="$K" --escaped 'odd\x01\xff\\key' two --json
+json_check "b64(docs[0]['key_b64']) == b'odd\\x01\\xff\\\\key' and docs[0]['value'] == 'v1' \
+  and docs[1]['value'] == 'a b'" "get --escaped of several keys"
+run 2 get --key="$K" greeting two --meta && err_has "one KEY" "--meta with several keys"
+run 0 get --key="$K" binary binary
+python3 - "$TMP/out" "$TMP/bin" <<'PY' || fail "get of several keys: binary value not escaped faithfully"
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+want = open(sys.argv[2], "rb").read()
+def unescape(s):
+    out, i = bytearray(), 0
+    while i < len(s):
+        if s[i:i + 2] == b"\\\\":
+            out += b"\\"; i += 2
+        elif s[i:i + 2] == b"\\x":
+            out.append(int(s[i + 2:i + 4], 16)); i += 4
+        else:
+            out.append(s[i]); i += 1
+    return bytes(out)
+assert lines[-1] == b"" and len(lines) == 3, len(lines)
+for line in lines[:2]:
+    key, value = line.split(b"\t")
+    assert key == b"binary" and unescape(value) == want
+PY
+
 run 0 keys --key="$K" --prefix=odd --escaped && out_is 'odd\x01\xff\\key' "keys --escaped prefix"
 run 0 keys --key="$K" --prefix='back' && out_is 'back\\slash' "keys escapes backslashes"
 

@@ -928,6 +928,50 @@ TEST(StoreErrors, FullStoreWithoutEvictionTakesSameSizeOverwrites) {
   }
 }
 
+// Without eviction, compaction must never run short of room: random-size
+// overwrites of a store whose live data fits all succeed, and once the store
+// is full, overwrites that need no more room than what they replace still
+// do. (A write that ate into the reserve once left compaction unable to move
+// a live record at the tail, and every later write failed.)
+TEST(StoreErrors, WithoutEvictionCompactionNeverRunsShort) {
+  ScopedStore store;
+  Options o = SmallOptions();
+  o.capacity_bytes = 4 << 20;
+  o.max_value_size = 4096;
+  o.lock_stripes = 16;
+  o.evict = false;
+  ASSERT_OK(store.Open(o));
+  testutil::TestRng rng(17);
+  std::map<std::string, size_t> sizes;
+  for (int i = 0; i < 100000; ++i) {
+    const std::string k = absl::StrCat("k/", rng.Uniform(0, 800));
+    const size_t n = rng.Uniform(1, 4097);
+    ASSERT_OK(store->Put(k, std::string(n, 'a'))) << "put #" << i << " " << StatsLine(store.get());
+    sizes[k] = n;
+  }
+  for (int i = 0; i < 100000; ++i) {
+    const std::string k = absl::StrCat("more/", i);
+    const size_t n = rng.Uniform(1, 4097);
+    if (!store->Put(k, std::string(n, 'b')).ok()) continue;
+    sizes[k] = n;
+  }
+  ASSERT_OK_AND_ASSIGN(StoreStats full, store->Stats());
+  ASSERT_GT(full.bytes_used, full.capacity / 2) << "the store never filled up";
+  std::vector<std::string> keys;
+  for (const auto& [k, n] : sizes) keys.push_back(k);
+  for (int i = 0; i < 100000; ++i) {
+    const std::string& k = keys[rng.Uniform<size_t>(0, keys.size())];
+    const size_t n = rng.Uniform<size_t>(1, sizes[k] + 1);
+    ASSERT_OK(store->Put(k, std::string(n, 'c')))
+        << "overwrite #" << i << " of " << k << " (" << sizes[k] << " -> " << n << " bytes) "
+        << StatsLine(store.get());
+    sizes[k] = n;
+  }
+  ASSERT_OK_AND_ASSIGN(StoreStats after, store->Stats());
+  EXPECT_EQ(after.items, sizes.size());
+  EXPECT_EQ(after.evictions, 0u);
+}
+
 TEST(StoreErrors, LockedOutIsUnavailableNamingTheHolder) {
   ScopedStore store;
   ASSERT_OK(store.Open());

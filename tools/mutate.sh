@@ -106,6 +106,17 @@ mutant overwrite-keeps-old-counters kv/internal/stripe.cc //tests:store_index_te
 mutant full-index-accepts-new-key kv/internal/stripe.cc //tests:store_index_test \
   '    } else if (IndexCrowded()) {' \
   '    } else if (false) {'
+# ---- batches (GetMany, PutMany) ----
+mutant batch-reverses-repeated-keys kv/internal/segment_store_batch.cc //tests:store_batch_test \
+  'a.stripe < b.stripe : a.item < b.item;' \
+  'a.stripe < b.stripe : a.item > b.item;'
+mutant batch-keeps-stale-value kv/internal/segment_store_batch.cc //tests:store_batch_test \
+  '        r.value.clear();
+' \
+  ''
+mutant batch-abandons-nothing kv/internal/segment_store_batch.cc //tests:store_batch_test \
+  '        for (size_t j = group; j < n; ++j) abandon(pending[j].item, s);' \
+  '        (void)abandon;'
 mutant key-size-limit-off-by-one kv/internal/segment_store.cc //tests:store_basic_test \
   '  if (key.size() > geometry_.max_key_size) {' \
   '  if (key.size() >= geometry_.max_key_size) {'

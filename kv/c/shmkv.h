@@ -173,6 +173,58 @@ SHMKV_EXPORT shmkv_status shmkv_touch(shmkv_store* store, const void* key, size_
 SHMKV_EXPORT shmkv_status shmkv_delete(shmkv_store* store, const void* key, size_t key_size,
                                        shmkv_error* err);
 
+/* --------------------------------------------------------------- batches --- */
+
+/* One key of shmkv_get_many: what to read and where, and the answer. */
+typedef struct shmkv_get_item {
+  const void* key; /* in */
+  size_t key_size; /* in */
+  void* buf;       /* in: where the value goes (NULL with buf_size 0: only its size) */
+  size_t buf_size; /* in */
+  /* out: OK, NOT_FOUND, INVALID_ARGUMENT (bad key or buffer), BUFFER_TOO_SMALL
+   * (value_size says how many bytes; nothing copied), DATA_LOSS, or the
+   * call's error for a key the call did not reach. */
+  shmkv_status status;
+  size_t value_size; /* out: the value's length, when status is OK or BUFFER_TOO_SMALL */
+  shmkv_meta meta;   /* out: when status is OK */
+} shmkv_get_item;
+
+/* Reads `count` keys at once: items[i] gets what shmkv_get would have
+ * answered for it, faster than a loop of shmkv_get (see Store::GetMany in
+ * kv/store.h). Returns OK when every item has its answer in its status, or
+ * the error that stopped the call (store destroyed, lock timeout; message in
+ * *err), which every item the call did not reach then carries too. Per-item
+ * statuses come without messages; a bad item fails alone. */
+SHMKV_EXPORT shmkv_status shmkv_get_many(shmkv_store* store, shmkv_get_item* items, size_t count,
+                                         shmkv_error* err);
+
+typedef enum shmkv_write_condition {
+  SHMKV_WRITE_ALWAYS = 0,
+  SHMKV_WRITE_IF_ABSENT = 1,  /* as shmkv_add */
+  SHMKV_WRITE_IF_PRESENT = 2, /* as shmkv_replace */
+  SHMKV_WRITE_IF_VERSION = 3  /* as shmkv_cas, with expected_version */
+} shmkv_write_condition;
+
+/* One write of shmkv_put_many. */
+typedef struct shmkv_put_item {
+  const void* key;           /* in */
+  size_t key_size;           /* in */
+  const void* value;         /* in */
+  size_t value_size;         /* in */
+  double ttl;                /* in: as for shmkv_put */
+  uint32_t flags;            /* in */
+  int condition;             /* in: a shmkv_write_condition */
+  uint64_t expected_version; /* in: for SHMKV_WRITE_IF_VERSION */
+  shmkv_status status;       /* out: what shmkv_put (add, replace, cas) would have returned */
+  uint64_t version;          /* out: the new entry's version when status is OK */
+} shmkv_put_item;
+
+/* Writes `count` items at once, each as its own shmkv_put/add/replace/cas
+ * (items of one key in the order given). The returned status and the items'
+ * statuses are as for shmkv_get_many. */
+SHMKV_EXPORT shmkv_status shmkv_put_many(shmkv_store* store, shmkv_put_item* items, size_t count,
+                                         shmkv_error* err);
+
 /* ------------------------------------------------------- get or compute --- */
 
 /* Where a compute callback puts the value it computed. */

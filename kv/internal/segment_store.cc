@@ -210,7 +210,7 @@ absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access, bool
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   access->hash = Hash64(key.data(), key.size(), geometry_.hash_seed);
   access->view = &StripeFor(access->hash);
-  if (find) access->view->PrefetchHome(access->hash);
+  access->view->PrefetchHome(access->hash);
   if (absl::Status s = Lock(*access->view, &access->guard); !s.ok()) return s;
   if (!find) return absl::OkStatus();
   absl::StatusOr<Located> found = access->view->Find(key, access->hash);
@@ -220,34 +220,41 @@ absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access, bool
 }
 
 bool SegmentStore::Visible(KeyAccess& access) {
-  const Located& found = access.found;
-  if (found.entry == nullptr || (found.header.bits & kLease)) return false;
-  if (!Expired(found, &access.now)) return true;
-  (void)access.view->Remove(found, /*expired=*/true);  // lazy expiry
-  access.found = Located{};
+  return Visible(*access.view, &access.found, &access.now);
+}
+
+bool SegmentStore::Visible(StripeView& view, Located* found, int64_t* now) {
+  if (found->entry == nullptr || (found->header.bits & kLease)) return false;
+  if (!Expired(*found, now)) return true;
+  (void)view.Remove(*found, /*expired=*/true);  // lazy expiry
+  *found = Located{};
   return false;
+}
+
+bool SegmentStore::Read(StripeView& view, Located* found, int64_t* now, EntryMeta* meta) {
+  Stripe* stripe = view.stripe();
+  if (!Visible(view, found, now)) {
+    ++stripe->misses;
+    return false;
+  }
+  view.SetReferenced(*found);
+  ++stripe->hits;
+  meta->version = found->header.version;
+  meta->flags = found->header.flags;
+  meta->expires_at_ms = found->header.expires_at_ms;
+  meta->value_size = found->header.value_size;
+  meta->ttl_remaining = meta->expires_at_ms != 0 ? absl::Milliseconds(meta->expires_at_ms - *now)
+                                                 : absl::InfiniteDuration();
+  return true;
 }
 
 absl::Status SegmentStore::View(absl::string_view key,
                                 absl::FunctionRef<void(absl::string_view, const EntryMeta&)> fn) {
   KeyAccess access;
   if (absl::Status s = Access(key, &access); !s.ok()) return s;
-  Stripe* stripe = access.view->stripe();
-  if (!Visible(access)) {
-    ++stripe->misses;
-    return NotFoundKey();
-  }
-  const Located& found = access.found;
-  access.view->SetReferenced(found);
-  ++stripe->hits;
   EntryMeta meta;
-  meta.version = found.header.version;
-  meta.flags = found.header.flags;
-  meta.expires_at_ms = found.header.expires_at_ms;
-  meta.value_size = found.header.value_size;
-  if (meta.expires_at_ms != 0)
-    meta.ttl_remaining = absl::Milliseconds(meta.expires_at_ms - access.now);
-  fn(absl::string_view(found.value(), found.header.value_size), meta);
+  if (!Read(*access.view, &access.found, &access.now, &meta)) return NotFoundKey();
+  fn(absl::string_view(access.found.value(), access.found.header.value_size), meta);
   return absl::OkStatus();
 }
 
@@ -257,43 +264,63 @@ absl::StatusOr<bool> SegmentStore::Contains(absl::string_view key) {
   return Visible(access);
 }
 
-absl::Status SegmentStore::Put(absl::string_view key, absl::string_view value,
-                               const WriteOptions& options, uint64_t* version) {
+absl::Status SegmentStore::CheckWrite(absl::string_view value, const WriteOptions& options,
+                                      int64_t* expires) const {
   if (value.size() > geometry_.max_value_size) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "value of ", value.size(), " bytes is over this store's maximum of ",
         geometry_.max_value_size, " bytes (store capacity ", geometry_.capacity(),
         " bytes); store smaller values or create the store with a larger max value size"));
   }
-  absl::StatusOr<int64_t> expires = ExpiryFor(options.ttl);
-  if (!expires.ok()) return expires.status();
+  absl::StatusOr<int64_t> expiry = ExpiryFor(options.ttl);
+  if (!expiry.ok()) return expiry.status();
+  *expires = *expiry;
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::Put(absl::string_view key, absl::string_view value,
+                               const WriteOptions& options, uint64_t* version) {
+  int64_t expires = 0;
+  if (absl::Status s = CheckWrite(value, options, &expires); !s.ok()) return s;
+  KeyAccess access;
+  if (absl::Status s = Access(key, &access, /*find=*/false); !s.ok()) return s;
+  return WriteLocked(*access.view, key, access.hash, value, options, expires, version);
+}
+
+absl::Status SegmentStore::WriteLocked(StripeView& view, absl::string_view key, uint64_t hash,
+                                       absl::string_view value, const WriteOptions& options,
+                                       int64_t expires, uint64_t* version) {
   // StripeView::Write finds the key itself (after making room, which may
   // move it), so an unconditional put does not look it up first.
-  KeyAccess access;
-  const bool conditional = options.condition != WriteCondition::kAlways;
-  if (absl::Status s = Access(key, &access, conditional); !s.ok()) return s;
-  switch (options.condition) {
-    case WriteCondition::kAlways:
-      break;
-    case WriteCondition::kIfAbsent:
-      if (Visible(access)) return absl::AlreadyExistsError("key already exists");
-      break;
-    case WriteCondition::kIfPresent:
-      if (!Visible(access)) return absl::NotFoundError("key does not exist");
-      break;
-    case WriteCondition::kIfVersion:
-      if (!Visible(access)) return absl::NotFoundError("key does not exist");
-      if (access.found.header.version != options.expected_version) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("version mismatch: expected ", options.expected_version,
-                         ", the entry is at version ", access.found.header.version));
-      }
-      break;
+  if (options.condition != WriteCondition::kAlways) {
+    absl::StatusOr<Located> located = view.Find(key, hash);
+    if (!located.ok()) return located.status();
+    Located found = *located;
+    int64_t now = -1;
+    const bool visible = Visible(view, &found, &now);
+    switch (options.condition) {
+      case WriteCondition::kAlways:
+        break;
+      case WriteCondition::kIfAbsent:
+        if (visible) return absl::AlreadyExistsError("key already exists");
+        break;
+      case WriteCondition::kIfPresent:
+        if (!visible) return absl::NotFoundError("key does not exist");
+        break;
+      case WriteCondition::kIfVersion:
+        if (!visible) return absl::NotFoundError("key does not exist");
+        if (found.header.version != options.expected_version) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("version mismatch: expected ", options.expected_version,
+                           ", the entry is at version ", found.header.version));
+        }
+        break;
+    }
   }
-  NewRecord record{key, value, *expires, options.flags, 0};
-  absl::StatusOr<uint64_t> written = access.view->Write(record, access.hash, *clock_);
+  NewRecord record{key, value, expires, options.flags, 0};
+  absl::StatusOr<uint64_t> written = view.Write(record, hash, *clock_);
   if (!written.ok()) return written.status();
-  ++access.view->stripe()->puts;
+  ++view.stripe()->puts;
   if (version != nullptr) *version = *written;
   return absl::OkStatus();
 }

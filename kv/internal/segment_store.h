@@ -33,6 +33,10 @@ class SegmentStore final : public Store {
   absl::Status View(absl::string_view key,
                     absl::FunctionRef<void(absl::string_view, const EntryMeta&)> fn) override;
   absl::StatusOr<bool> Contains(absl::string_view key) override;
+  absl::Status GetMany(absl::Span<const absl::string_view> keys,
+                       std::vector<GetResult>* results) override;
+  absl::Status PutMany(absl::Span<const PutItem> items, const WriteOptions& options,
+                       std::vector<PutResult>* results) override;
   absl::Status Put(absl::string_view key, absl::string_view value, const WriteOptions& options,
                    uint64_t* version) override;
   absl::StatusOr<int64_t> Increment(absl::string_view key, int64_t delta,
@@ -83,6 +87,22 @@ class SegmentStore final : public Store {
   // Whether the found entry is visible to readers: present, not a lease, not
   // expired. An expired entry is removed on the way.
   bool Visible(KeyAccess& access);
+  bool Visible(StripeView& view, Located* found, int64_t* now);
+  // A read of a located key under its stripe's lock, as Get does it: counts
+  // the hit or miss, sets the reference bit and fills *meta. False on a miss.
+  bool Read(StripeView& view, Located* found, int64_t* now, EntryMeta* meta);
+  // Put's checks before it locks: the value's size and the TTL.
+  absl::Status CheckWrite(absl::string_view value, const WriteOptions& options,
+                          int64_t* expires) const;
+  // Put's work under the stripe's lock: the condition, then the write.
+  absl::Status WriteLocked(StripeView& view, absl::string_view key, uint64_t hash,
+                           absl::string_view value, const WriteOptions& options, int64_t expires,
+                           uint64_t* version);
+  // GetMany's and PutMany's walk over `count` items (segment_store_batch.cc
+  // says how it calls the three functions). Returns the lock failure that
+  // stopped it, if any.
+  template <typename Prepare, typename Serve, typename Abandon>
+  absl::Status ByStripe(size_t count, Prepare prepare, Serve serve, Abandon abandon);
   absl::Status Lock(StripeView& stripe, StripeGuard* guard);
   StripeView& StripeFor(uint64_t hash) { return stripes_[hash & (geometry_.stripe_count - 1)]; }
   absl::StatusOr<int64_t> ExpiryFor(absl::Duration ttl) const;

@@ -145,6 +145,11 @@ absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) c
   return found;  // no empty slot: only a corrupt index is full
 }
 
+void StripeView::PrefetchEntry(uint64_t hash) const {
+  const IndexSlot slot = LoadOnce(&slots_[IndexHome(hash, geometry_.slots_per_stripe)]);
+  if (slot != 0 && TagOfSlot(slot) == TagOf(hash)) PrefetchRecord(slot);
+}
+
 absl::StatusOr<IndexSlot*> StripeView::SlotOf(const EntryHeader* entry, uint64_t hash) const {
   const uint32_t slot_count = geometry_.slots_per_stripe;
   const IndexSlot target = SlotFor(entry, hash);
@@ -248,22 +253,19 @@ uint64_t StripeView::ReserveBytes(uint64_t record_bytes) const {
   return 2 * std::max(LoadOnce(&stripe_->largest_record), record_bytes);
 }
 
-absl::Status StripeView::MakeRoom(uint64_t record_bytes, uint64_t replaced_bytes,
-                                  const Clock& clock) {
+absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
   const uint64_t size = geometry_.stripe_arena_bytes;
   // Keep room beside the new record to copy a live record forward (twice
   // the largest, for the slack where the log wraps): that is what lets a
   // referenced (or, without eviction, any live) record at the tail move to
-  // the head instead of being dropped. Without eviction it must always fit,
-  // or compaction could not reach the dead space behind a live record; half
-  // of it (the largest record, which a replaced one is not above) is kept
-  // whatever is replaced, so every move during this call still fits. With
-  // eviction it is capped at 1/16 of the slice: a record too large to move
-  // is evicted, referenced or not, so large values cost their size rather
-  // than three times it.
+  // the head instead of being dropped. Without eviction it must always be
+  // there, or compaction could not reach the dead space behind a live record
+  // (Write's admission check sees to it). With eviction it is capped at 1/16
+  // of the slice: a record too large to move is evicted, referenced or not,
+  // so large values cost their size rather than three times it.
   const uint64_t reserve = geometry_.evict
                                ? std::min(ReserveBytes(record_bytes), size / kEvictingReserveShare)
-                               : ReserveBytes(record_bytes) - replaced_bytes;
+                               : ReserveBytes(record_bytes);
   int64_t now = -1;
   uint64_t reclaimed = 0;
   for (;;) {
@@ -369,19 +371,22 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
 absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t hash,
                                            const Clock& clock) {
   const uint64_t bytes = RecordBytes(record.key.size(), record.value.size());
-  // Without eviction a write must fit beside the live entries. One that
-  // replaces an entry counts what it frees, so a full store still takes
-  // overwrites that need no more room than the entries they replace.
-  uint64_t replaced_bytes = 0;
+  // Without eviction a write must leave, beside the live entries, the
+  // reserve and one more largest record. While it is written the entry it
+  // replaces is still live, and that extra record is what keeps the full
+  // reserve free then: so a full store still takes overwrites that need no
+  // more room than what they replace, and compaction never runs short.
   if (!geometry_.evict) {
     absl::StatusOr<Located> existing = Find(record.key, hash);
     if (!existing.ok()) return existing.status();
+    uint64_t replaced_bytes = 0;
     if (existing->entry != nullptr) {
-      replaced_bytes = std::min(SizeOf(existing->header), ReserveBytes(bytes) / 2);
+      replaced_bytes = SizeOf(existing->header);
     } else if (IndexCrowded()) {
       return IndexFullError();
     }
-    if (stripe_->live_record_bytes - replaced_bytes + bytes + ReserveBytes(bytes) >
+    const uint64_t largest = std::max(LoadOnce(&stripe_->largest_record), bytes);
+    if (stripe_->live_record_bytes - replaced_bytes + bytes + ReserveBytes(bytes) + largest >
         geometry_.stripe_arena_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "the store is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
@@ -389,7 +394,7 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
           " bytes in live entries) and eviction is off; delete entries or create a larger store"));
     }
   }
-  absl::Status room = MakeRoom(bytes, replaced_bytes, clock);
+  absl::Status room = MakeRoom(bytes, clock);
   if (!room.ok()) return room;
 
   EntryHeader h{};

@@ -1,9 +1,9 @@
 // libFuzzer target: a store image in private memory, populated, then
-// scribbled on by the fuzzer's bytes, then driven through gets, puts,
-// deletes, iteration and Check(repair). Any crash, hang, or access outside
-// the image (the image is its own heap block, so ASan sees overruns) is a
-// bug. The stripe mutexes are re-initialised after scribbling: robust-mutex
-// bookkeeping lives in the segment and is trusted (doc/security.md).
+// scribbled on by the fuzzer's bytes, then driven through gets, puts (one
+// at a time and batched), deletes, iteration and Check(repair). Any crash,
+// hang, or access outside the image (the image is its own heap block, so
+// ASan sees overruns) is a bug. The stripe mutexes are re-initialised after scribbling:
+// robust-mutex bookkeeping lives in the segment and is trusted (doc/security.md).
 //
 // Input: a sequence of 4-byte records {offset (3 bytes, little-endian), value}
 // applied as single-byte writes; the bytes left over pick the operations.
@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "kv/internal/geometry.h"
@@ -102,15 +103,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   shmkv::internal::SegmentStore segment(image.get(), *geometry, -1, -1, options, nullptr);
   shmkv::Store& store = segment;
   std::string value;
+  std::vector<shmkv::GetResult> results;
+  std::vector<shmkv::PutResult> put_results;
   for (; pos < size; ++pos) {
     const uint8_t op = data[pos];
     const std::string key = absl::StrCat("key", op % 64 * 5);
     switch (op % 8) {
       case 0:
-        (void)store.Get(key, &value);
+        if (op & 0x80) {  // a batch over several stripes, a repeat and a bad key
+          const std::string other = absl::StrCat("key", (op + 7) % 64 * 5);
+          const absl::string_view keys[] = {key, other, "", key, "key1"};
+          (void)store.GetMany(keys, &results);
+        } else {
+          (void)store.Get(key, &value);
+        }
         break;
       case 1:
-        (void)store.Put(key, std::string(op * 3, 'p'));
+        if (op & 0x80) {
+          const std::string other = absl::StrCat("key", (op + 11) % 64 * 5);
+          const std::string v(op * 3, 'q');
+          shmkv::WriteOptions if_absent;
+          if_absent.condition = shmkv::WriteCondition::kIfAbsent;
+          const shmkv::PutItem items[] = {{key, v}, {other, v, &if_absent}, {key, "", nullptr}};
+          (void)store.PutMany(items, {}, &put_results);
+        } else {
+          (void)store.Put(key, std::string(op * 3, 'p'));
+        }
         break;
       case 2:
         (void)store.Delete(key);

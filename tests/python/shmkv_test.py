@@ -165,6 +165,40 @@ class Entries(StoreTest):
             self.assertEqual(dict(s.items(prefix="user:1")),
                              {b"user:1": b"v1", **{b"user:1%d" % i: b"v1%d" % i for i in range(10)}})
 
+    def test_get_many_put_many(self):
+        with self.open() as s:
+            s.put_many({b"a": b"1", "b": "2"}, ttl=60, flags=5)
+            s.put_many([(b"c", b"3"), [b"d", bytearray(b"4")]])
+            s.put_many([])
+            keys = [b"a", b"missing", "b", b"c", b"d", b"a"] + [b"k%d" % i for i in range(100)]
+            s.put_many((b"k%d" % i, b"v%d" % i) for i in range(0, 100, 2))
+            want = [b"1", None, b"2", b"3", b"4", b"1"]
+            want += [b"v%d" % i if i % 2 == 0 else None for i in range(100)]
+            self.assertEqual(s.get_many(keys), want)
+            self.assertEqual(s.get_many(iter([b"c"])), [b"3"])
+            self.assertEqual(s.get_many([]), [])
+            self.assertEqual(s.get_meta(b"a")[1].flags, 5)
+            self.assertLessEqual(s.get_meta(b"a")[1].ttl_remaining, 60)
+            before = s.stats()
+            s.get_many([b"a", b"a", b"missing"])
+            after = s.stats()
+            self.assertEqual(after["hits"] - before["hits"], 2)
+            self.assertEqual(after["misses"] - before["misses"], 1)
+            with self.assertRaises(shmkv.InvalidArgument) as e:
+                s.get_many([b"a", b""])
+            self.assertIn("item 1", str(e.exception))
+            # A bad item fails alone: the others are stored, then it raises.
+            with self.assertRaises(shmkv.InvalidArgument):
+                s.put_many([(b"e", b"5"), (b"", b"x"), (b"f", b"6")])
+            self.assertEqual(s.get_many([b"e", b"f"]), [b"5", b"6"])
+            for bad in [[b"no-pair"], [(b"k", b"v", b"w")], 5]:
+                with self.assertRaises((shmkv.InvalidArgument, TypeError)):
+                    s.put_many(bad)
+            with self.assertRaises(TypeError):
+                s.get_many([b"a", 5])
+            with self.assertRaises(shmkv.InvalidArgument):
+                s.put_many({b"k": b"v"}, ttl=-1)
+
     def test_stats_info_check_flush(self):
         with self.open(default_ttl=60, mode=0o640) as s:
             s.put(b"a", b"1")

@@ -1,9 +1,11 @@
 // kvcli's commands on single entries (get, put, del, incr, touch) and on the
 // list of keys (keys).
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -23,31 +25,88 @@ std::string QuotedKey(absl::string_view key) { return absl::StrCat("\"", Quote(k
 
 }  // namespace
 
+namespace {
+
+// get --json's object for a found key.
+JsonObject ValueJson(absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+  JsonObject json;
+  json.Str("key", key).Str("key_b64", util::Base64(key));
+  if (util::IsUtf8(value)) json.Str("value", value);
+  json.Str("value_b64", util::Base64(value))
+      .U64("size", value.size())
+      .U64("version", meta.version)
+      .U64("flags", meta.flags)
+      .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
+      .I64("expires_at_ms", meta.expires_at_ms);
+  return json;
+}
+
+std::string MissingKeyMessage(Context& ctx, absl::string_view key) {
+  return absl::StrCat("no key ", QuotedKey(key), " in the store at ", ctx.name().ToString(),
+                      " (never set, deleted, expired or evicted); kvcli keys lists the keys");
+}
+
+// get with several keys: one Store::GetMany. Prints a line per key found
+// (its JSON object, or key and value escaped with a tab between), and a
+// message on stderr for each key that is not; exit 1 if any is missing.
+int RunGetMany(Context& ctx, const std::vector<std::string>& keys) {
+  const bool json = ctx.Has("json");
+  return ctx.WithStore([&](Store& store) {
+    const std::vector<absl::string_view> views(keys.begin(), keys.end());
+    std::vector<GetResult> results;
+    if (absl::Status s = store.GetMany(views, &results); !s.ok()) return ctx.StoreFailure(s);
+    int exit = kExitOk;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const GetResult& r = results[i];
+      if (r.status.ok()) {
+        if (json) {
+          ctx.Write(ValueJson(keys[i], r.value, r.meta).Bool("found", true).Build() + "\n");
+        } else {
+          ctx.Write(absl::StrCat(util::EscapeKey(keys[i]), "\t", util::EscapeKey(r.value), "\n"));
+        }
+        continue;
+      }
+      const bool missing = absl::IsNotFound(r.status);
+      if (json) {
+        JsonObject object;
+        object.Str("key", keys[i]).Str("key_b64", util::Base64(keys[i])).Bool("found", false);
+        if (!missing) object.Str("error", r.status.message());
+        ctx.Write(object.Build() + "\n");
+      }
+      const int code = missing                             ? kExitNotFound
+                       : absl::IsInvalidArgument(r.status) ? kExitUsage
+                                                           : kExitStore;
+      exit = std::max(exit, ctx.Fail(code, missing ? MissingKeyMessage(ctx, keys[i])
+                                                   : absl::StrCat("key ", QuotedKey(keys[i]), ": ",
+                                                                  r.status.message())));
+    }
+    if (int finished = ctx.Finish("cannot write the values to stdout"); finished != kExitOk) {
+      return finished;
+    }
+    return exit;
+  });
+}
+
+}  // namespace
+
 int RunGet(Context& ctx) {
-  std::string key;
-  if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
+  std::vector<std::string> keys(ctx.arg_count());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (absl::Status s = ctx.KeyArg(i, &keys[i]); !s.ok()) return ctx.Usage(s.message());
+  }
+  if (keys.size() > 1) {
+    if (ctx.Has("meta")) return ctx.Usage("--meta takes one KEY; use --json for several");
+    return RunGetMany(ctx, keys);
+  }
+  const std::string& key = keys[0];
   return ctx.WithStore([&](Store& store) {
     std::string value;
     EntryMeta meta;
     absl::Status status = store.Get(key, &value, &meta);
-    if (absl::IsNotFound(status)) {
-      return ctx.Fail(
-          kExitNotFound,
-          absl::StrCat("no key ", QuotedKey(key), " in the store at ", ctx.name().ToString(),
-                       " (never set, deleted, expired or evicted); kvcli keys lists the keys"));
-    }
+    if (absl::IsNotFound(status)) return ctx.Fail(kExitNotFound, MissingKeyMessage(ctx, key));
     if (!status.ok()) return ctx.StoreFailure(status);
     if (ctx.Has("json")) {
-      JsonObject json;
-      json.Str("key", key).Str("key_b64", util::Base64(key));
-      if (util::IsUtf8(value)) json.Str("value", value);
-      json.Str("value_b64", util::Base64(value))
-          .U64("size", value.size())
-          .U64("version", meta.version)
-          .U64("flags", meta.flags)
-          .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
-          .I64("expires_at_ms", meta.expires_at_ms);
-      ctx.Write(json.Build() + "\n");
+      ctx.Write(ValueJson(key, value, meta).Build() + "\n");
     } else {
       ctx.Write(value);
       if (ctx.Has("meta")) {

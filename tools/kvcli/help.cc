@@ -1,5 +1,7 @@
 #include "tools/kvcli/help.h"
 
+#include <cstdint>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tools/kvcli/args.h"
@@ -92,21 +94,27 @@ std::vector<CommandSpec> BuildCommands() {
        0,
        0});
   c.push_back({"get",
-               "--key=KEY|--path=FILE KEY [--meta] [--json] [--escaped]",
-               "print a value (raw bytes, no newline added)",
+               "--key=KEY|--path=FILE KEY... [--meta] [--json] [--escaped]",
+               "print a value (raw bytes, no newline added), or several",
                "Writes the value of KEY to stdout exactly as stored: binary values are\n"
                "safe, and no newline is added. Exit 1 if the key does not exist (or\n"
                "has expired).\n"
                "--meta adds one line on stderr: version, flags, TTL left and size.\n"
-               "--json prints one JSON object instead, with the value in base64.",
+               "--json prints one JSON object instead, with the value in base64.\n"
+               "With several keys they are read in one batch, and each key found prints\n"
+               "one line: the key and the value, each escaped as kvcli keys prints keys,\n"
+               "with a tab between them (--json: its object, with \"found\": true). Each\n"
+               "missing key is named on stderr (--json: also an object with \"found\":\n"
+               "false); the others are printed all the same, and the exit is 1.",
                "kvcli get --key=0x5f3e0001 user:42\n"
-               "kvcli get --key=0x5f3e0001 user:42 --meta > value.bin",
+               "kvcli get --key=0x5f3e0001 user:42 --meta > value.bin\n"
+               "kvcli get --key=0x5f3e0001 user:1 user:2 user:3 --json",
                true,
-               {{"meta"},
-                {"json", "print a JSON object with the value (base64) and its metadata"},
+               {{"meta", "one KEY only: print version, flags, TTL and size on stderr"},
+                {"json", "print a JSON object per key with the value (base64) and its metadata"},
                 {"escaped"}},
                1,
-               1});
+               SIZE_MAX});
   c.push_back(
       {"put",
        "--key=KEY|--path=FILE KEY VALUE|- [--ttl=DUR|none] "
@@ -468,6 +476,9 @@ std::string JsonHelp() {
          "kvcli get --json\n"
          "  key, key_b64, value (only when the value is UTF-8), value_b64, size,\n"
          "  version, flags, ttl_ms, expires_at_ms (0 = never)\n"
+         "  with several keys, one object a line, each also with found (bool); a\n"
+         "  key not found has only key, key_b64, found and, when the key failed for\n"
+         "  another reason than being absent, error\n"
          "\n"
          "kvcli check --json\n"
          "  ok (no problem found before repair), problems, repairs (arrays of\n"

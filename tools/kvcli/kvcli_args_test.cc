@@ -134,7 +134,8 @@ TEST(KvcliUsage, FlagSyntax) {
   ExpectUsageError({"get", "--key=0x1", "k", "--meta=yes"}, "--meta takes no value");
   ExpectUsageError({"get", "k", "--key"}, "--key needs a value");
   ExpectUsageError({"get", "--key=0x1"}, "missing KEY");
-  ExpectUsageError({"get", "--key=0x1", "a", "b"}, "unexpected argument \"b\"");
+  ExpectUsageError({"del", "--key=0x1", "a", "b"}, "unexpected argument \"b\"");
+  ExpectUsageError({"get", "--key=0x1", "a", "b", "--meta"}, "--meta takes one KEY");
   ExpectUsageError({"get", "--key=0x1", "a", "-x"}, "flags start with --");
   ExpectUsageError({"info", "--key=0x1", "extra"}, "info takes only flags");
   // A key or value with one leading dash is a mistyped flag unless after "--".

@@ -1,0 +1,142 @@
+// SegmentStore's batched operations, GetMany and PutMany: the per-key work
+// is Get's and Put's (segment_store.cc); what is here is the order in which
+// a batch's keys are hashed, prefetched and served, one stripe lock at a time.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "kv/internal/hash.h"
+#include "kv/internal/segment_store.h"
+#include "kv/internal/stripe_guard.h"
+
+namespace shmkv::internal {
+namespace {
+
+// Items hashed, sorted and served together: bounds the scratch below (on the
+// stack, so a call allocates nothing) and how long one stripe's lock is held.
+constexpr size_t kChunk = 64;
+
+// One item of a chunk: where it goes, and what Prepare computed for it.
+struct Pending {
+  uint64_t hash;
+  int64_t aux;  // passed from Prepare to Serve (PutMany: the expiry)
+  size_t item;
+  uint32_t stripe;
+};
+
+absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
+
+}  // namespace
+
+// For each chunk of kChunk items: prepare(i, &key, &aux) checks item i and
+// settles its result when it fails alone (false); the others are hashed and
+// their home slots and stripe mutexes prefetched, then the records the home
+// slots point at. Then each stripe with items is locked once, in ascending
+// stripe order, and serve(view, i, hash, aux, &now) runs for each of its
+// items in item order (so repeated keys are served in the order given);
+// `now` is read from the clock at most once per lock hold. Only one stripe
+// lock is held at any time. When a lock cannot be taken, abandon(i, error)
+// runs for every item not served that prepare accepts.
+template <typename Prepare, typename Serve, typename Abandon>
+absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Serve serve, Abandon abandon) {
+  Pending pending[kChunk];
+  for (size_t start = 0; start < count; start += kChunk) {
+    const size_t end = std::min(count, start + kChunk);
+    size_t n = 0;
+    for (size_t i = start; i < end; ++i) {
+      absl::string_view key;
+      int64_t aux = 0;
+      if (!prepare(i, &key, &aux)) continue;
+      const uint64_t hash = Hash64(key.data(), key.size(), geometry_.hash_seed);
+      StripeView& view = StripeFor(hash);
+      view.PrefetchHome(hash);
+      __builtin_prefetch(view.stripe(), 1);  // the mutex, written by the lock
+      pending[n++] = Pending{hash, aux, i, view.index()};
+    }
+    std::sort(pending, pending + n, [](const Pending& a, const Pending& b) {
+      return a.stripe != b.stripe ? a.stripe < b.stripe : a.item < b.item;
+    });
+    // The home slots have arrived meanwhile: start loading every record they
+    // point at, before the first lock, so the chunk's record misses overlap.
+    for (size_t j = 0; j < n; ++j) stripes_[pending[j].stripe].PrefetchEntry(pending[j].hash);
+    for (size_t group = 0; group < n;) {
+      size_t group_end = group + 1;
+      while (group_end < n && pending[group_end].stripe == pending[group].stripe) ++group_end;
+      StripeView& view = stripes_[pending[group].stripe];
+      StripeGuard guard;
+      if (absl::Status s = Lock(view, &guard); !s.ok()) {
+        for (size_t j = group; j < n; ++j) abandon(pending[j].item, s);
+        for (size_t i = end; i < count; ++i) {
+          absl::string_view key;
+          int64_t aux = 0;
+          if (prepare(i, &key, &aux)) abandon(i, s);
+        }
+        return s;
+      }
+      int64_t now = -1;
+      for (size_t j = group; j < group_end; ++j) {
+        serve(view, pending[j].item, pending[j].hash, pending[j].aux, &now);
+      }
+      group = group_end;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
+                                   std::vector<GetResult>* results) {
+  results->resize(keys.size());
+  GetResult* out = results->data();
+  return ByStripe(
+      keys.size(),
+      [&](size_t i, absl::string_view* key, int64_t*) {
+        GetResult& r = out[i];
+        r.value.clear();
+        r.meta = EntryMeta();
+        r.status = CheckKey(keys[i]);
+        *key = keys[i];
+        return r.status.ok();
+      },
+      [&](StripeView& view, size_t i, uint64_t hash, int64_t, int64_t* now) {
+        GetResult& r = out[i];
+        absl::StatusOr<Located> found = view.Find(keys[i], hash);
+        if (!found.ok()) {
+          r.status = found.status();
+          return;
+        }
+        Located located = *found;
+        if (!Read(view, &located, now, &r.meta)) {
+          r.status = NotFoundKey();
+          return;
+        }
+        r.value.assign(located.value(), located.header.value_size);
+      },
+      [&](size_t i, const absl::Status& error) { out[i].status = error; });
+}
+
+absl::Status SegmentStore::PutMany(absl::Span<const PutItem> items, const WriteOptions& options,
+                                   std::vector<PutResult>* results) {
+  results->resize(items.size());
+  PutResult* out = results->data();
+  return ByStripe(
+      items.size(),
+      [&](size_t i, absl::string_view* key, int64_t* expires) {
+        const PutItem& item = items[i];
+        PutResult& r = out[i];
+        r.version = 0;
+        r.status =
+            CheckWrite(item.value, item.options != nullptr ? *item.options : options, expires);
+        if (r.status.ok()) r.status = CheckKey(item.key);
+        *key = item.key;
+        return r.status.ok();
+      },
+      [&](StripeView& view, size_t i, uint64_t hash, int64_t expires, int64_t*) {
+        const PutItem& item = items[i];
+        out[i].status = WriteLocked(view, item.key, hash, item.value,
+                                    item.options != nullptr ? *item.options : options, expires,
+                                    &out[i].version);
+      },
+      [&](size_t i, const absl::Status& error) { out[i].status = error; });
+}
+
+}  // namespace shmkv::internal
