@@ -50,6 +50,10 @@ class SegmentStore final : public Store {
   absl::StatusOr<StoreStats> Stats() override;
   absl::StatusOr<StoreInfo> Info() override;
   absl::StatusOr<CheckReport> Check(bool repair) override;
+  absl::StatusOr<uint64_t> Scan(
+      uint64_t cursor, size_t count, const ScanOptions& options,
+      absl::FunctionRef<void(absl::string_view, absl::string_view, const EntryMeta&)> fn) override;
+  absl::StatusOr<uint64_t> DeleteMatching(const ScanOptions& options) override;
 
   // Maps in every page of the segment for this process (Options::populate).
   void PopulatePages();
@@ -82,6 +86,10 @@ class SegmentStore final : public Store {
                              const WriteOptions& write, uint64_t lease_version);
   // Removes the key's entry if it is still this call's lease.
   void ReleaseLease(absl::string_view key, uint64_t lease_version);
+  // The chunked walk behind Scan, ForEach and DeleteMatching
+  // (segment_store_scan.cc): Walker reads one chunk of one stripe under its
+  // lock and lets it go before anything is passed on.
+  class Walker;
 
   char* base_;
   Geometry geometry_;
