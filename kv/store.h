@@ -188,7 +188,7 @@ class Store {
   // old or new. This holds however the store changes between calls
   // (including eviction and Check(true)), because the cursor is a position
   // in the fixed order of the keys' hash index homes, which no write moves.
-  // Locks are held one short chunk at a time (at most 128 index slots, and
+  // Locks are held one short chunk at a time (at most 64 index home slots, and
   // about 256 KiB of values with with_values), never for the whole call.
   // A cursor is opaque and belongs to this store: a cursor from another
   // store, or made up, is InvalidArgument. count 0 is InvalidArgument.

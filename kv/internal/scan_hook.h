@@ -10,9 +10,11 @@
 namespace shmkv::internal {
 
 // Called (from the walking thread, after the lock is released) with the
-// nanoseconds, on CLOCK_MONOTONIC, from taking a chunk's stripe lock to
-// letting it go. nullptr (the default) turns the measuring off.
-using ScanHoldObserver = void (*)(uint64_t hold_ns);
+// nanoseconds from taking a chunk's stripe lock to letting it go: on
+// CLOCK_MONOTONIC (what other processes wait, preemption included) and on
+// the thread's CPU clock (the work done in the hold). nullptr (the default)
+// turns the measuring off.
+using ScanHoldObserver = void (*)(uint64_t hold_ns, uint64_t cpu_ns);
 void SetScanHoldObserver(ScanHoldObserver observer);
 
 }  // namespace shmkv::internal

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,6 +100,9 @@ class SegmentStore final : public Store {
   std::function<void()> release_;
   std::vector<StripeView> stripes_;
   std::vector<std::string> warnings_;
+  // Per stripe: whether a walk already mapped its pages into this process
+  // (Walker::MapInStripe).
+  std::unique_ptr<std::atomic<bool>[]> mapped_in_;
 };
 
 }  // namespace shmkv::internal

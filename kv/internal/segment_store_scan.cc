@@ -7,6 +7,7 @@
 // however the index changes while no lock is held (doc/locking.md).
 #include <fnmatch.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,13 +22,14 @@
 #include "kv/internal/scan_hook.h"
 #include "kv/internal/segment_store.h"
 #include "kv/internal/stripe_guard.h"
+#include "kv/platform/ipc.h"
 
 namespace shmkv::internal {
 namespace {
 
 // Index home slots per lock hold. At the index's highest load (7/8) that is
-// at most 112 entries plus the rest of a probe run crossing the chunk's end.
-constexpr uint32_t kChunkSlots = 128;
+// about 56 entries plus the rest of a probe run crossing the chunk's end.
+constexpr uint32_t kChunkSlots = 64;
 // Key and value bytes copied per hold: a chunk ends early past this.
 constexpr uint64_t kChunkBytes = uint64_t{256} << 10;
 // A cursor is the walk's position (stripe * slots_per_stripe + home slot,
@@ -37,9 +39,9 @@ constexpr int kCursorTagShift = 48;
 
 std::atomic<ScanHoldObserver> hold_observer{nullptr};
 
-uint64_t MonotonicNanos() {
+uint64_t Nanos(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 
@@ -96,13 +98,19 @@ class SegmentStore::Walker {
   // deletes them too, under the same hold, and counts them in removed().
   absl::Status Next(size_t limit, bool may_exceed, bool remove) {
     used_ = 0;
-    StripeView& view = store_.stripes_[position_ / slots_];
+    const uint64_t stripe = position_ / slots_;
+    StripeView& view = store_.stripes_[stripe];
     const uint32_t from = static_cast<uint32_t>(position_ % slots_);
+    if (!store_.mapped_in_[stripe].load(std::memory_order_relaxed)) {
+      MapInStripe(stripe);
+      store_.mapped_in_[stripe].store(true, std::memory_order_relaxed);
+    }
     uint32_t to = std::min(from + kChunkSlots, slots_);
     StripeGuard guard;
     if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
     ScanHoldObserver observer = hold_observer.load(std::memory_order_relaxed);
-    const uint64_t start = observer != nullptr ? MonotonicNanos() : 0;
+    const uint64_t start = observer != nullptr ? Nanos(CLOCK_MONOTONIC) : 0;
+    const uint64_t cpu_start = observer != nullptr ? Nanos(CLOCK_THREAD_CPUTIME_ID) : 0;
     int64_t now = -1;
     uint64_t bytes = 0;
     absl::Status walk = view.ForEachHomedIn(
@@ -123,8 +131,12 @@ class SegmentStore::Walker {
         });
     if (walk.ok() && used_ > limit) to = Trim(from, limit, may_exceed);
     if (walk.ok() && remove) walk = RemoveItems(view);
+    if (observer != nullptr) {
+      const uint64_t cpu = Nanos(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+      guard.Release();
+      observer(Nanos(CLOCK_MONOTONIC) - start, cpu);
+    }
     guard.Release();
-    if (observer != nullptr) observer(MonotonicNanos() - start);
     if (!walk.ok()) return walk;
     position_ = position_ - from + to;
     return absl::OkStatus();
@@ -135,6 +147,23 @@ class SegmentStore::Walker {
   uint64_t removed() const { return removed_; }
 
  private:
+  // Maps the stripe's index slots and log slice into this process's page
+  // tables before its lock is taken, once per process and stripe (pages
+  // stay mapped until the store is detached): a process that attached
+  // recently would otherwise take a page fault (microseconds each, tens on
+  // a busy VM) on nearly every record of a chunk while holding the lock.
+  void MapInStripe(uint64_t stripe) {
+    const Geometry& g = store_.geometry_;
+    MapIn(g.index_offset + stripe * slots_ * sizeof(IndexSlot),
+          uint64_t{slots_} * sizeof(IndexSlot));
+    MapIn(g.arena_offset + stripe * g.stripe_arena_bytes, g.stripe_arena_bytes);
+  }
+  void MapIn(uint64_t offset, uint64_t bytes) {
+    static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const uint64_t start = offset / page * page;
+    platform::ShmPopulate(store_.base_ + start, bytes + (offset - start));
+  }
+
   // Live, not a lease, not expired, and selected by the options.
   bool Selected(const Located& found, int64_t* now) {
     if (found.header.bits & kLease) return false;
