@@ -147,18 +147,31 @@ class SegmentStore::Walker {
   uint64_t removed() const { return removed_; }
 
  private:
-  // Maps the stripe's index slots and log slice into this process's page
-  // tables before its lock is taken, once per process and stripe (pages
-  // stay mapped until the store is detached): a process that attached
-  // recently would otherwise take a page fault (microseconds each, tens on
-  // a busy VM) on nearly every record of a chunk while holding the lock.
+  // Maps the stripe's index slots and the part of its slice the log holds
+  // into this process's page tables before its lock is taken, once per
+  // process and stripe (pages stay mapped until the store is detached): a
+  // process that attached recently would otherwise take a page fault
+  // (microseconds each, tens on a busy VM) on nearly every record of a chunk
+  // while holding the lock. The log's bounds are read without the lock: a
+  // hint, clamped to the slice. The slice beyond the log is left alone, so
+  // pages never written stay unallocated.
   void MapInStripe(uint64_t stripe) {
     const Geometry& g = store_.geometry_;
     MapIn(g.index_offset + stripe * slots_ * sizeof(IndexSlot),
           uint64_t{slots_} * sizeof(IndexSlot));
-    MapIn(g.arena_offset + stripe * g.stripe_arena_bytes, g.stripe_arena_bytes);
+    const Stripe* s = store_.stripes_[stripe].stripe();
+    const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
+    if (tail > head) return;
+    const uint64_t size = g.stripe_arena_bytes;
+    const uint64_t slice = g.arena_offset + stripe * size;
+    const uint64_t used = std::min(head - tail, size);
+    const uint64_t begin = tail % size;
+    const uint64_t first = std::min(used, size - begin);
+    MapIn(slice + begin, first);
+    if (used > first) MapIn(slice, used - first);
   }
   void MapIn(uint64_t offset, uint64_t bytes) {
+    if (bytes == 0) return;
     static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     const uint64_t start = offset / page * page;
     platform::ShmPopulate(store_.base_ + start, bytes + (offset - start));
