@@ -119,6 +119,19 @@ struct CheckReport {
   uint64_t entries_dropped = 0;
 };
 
+// Which entries Scan, ForEach-like walks and DeleteMatching select: keys
+// starting with `prefix` and, if `match` is not empty, matching the glob
+// `match` as fnmatch(3) does with no flags (* ? [a-z] [!a-z] \\ escapes; *
+// crosses '/'). Both apply when both are given. A key holding a NUL byte
+// never matches a glob (fnmatch sees C strings).
+struct ScanOptions {
+  std::string prefix;
+  std::string match;
+  // Scan passes values to its callback only when true; otherwise the value
+  // is empty (EntryMeta::value_size still tells its size) and none is copied.
+  bool with_values = false;
+};
+
 class Store {
  public:
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreName& name, const Options& options,
@@ -192,9 +205,10 @@ class Store {
       absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
       const GetOrComputeOptions& options = {}) = 0;
 
-  // Visits every live entry whose key starts with `prefix`, once each. Locks
-  // one stripe at a time and calls `fn` with no lock held; entries written
-  // during the walk may or may not be seen. `fn` returns false to stop.
+  // Visits every live entry whose key starts with `prefix`. Walks the store
+  // in short chunks like Scan (see there for what it guarantees: each entry
+  // present the whole walk exactly once, any other at most once) and calls
+  // `fn` with no lock held. `fn` returns false to stop.
   virtual absl::Status ForEach(
       absl::string_view prefix,
       absl::FunctionRef<bool(absl::string_view key, absl::string_view value, const EntryMeta& meta)>
@@ -211,6 +225,35 @@ class Store {
   // A lock another process holds past lock_timeout is no problem of the
   // store: Check stops with Unavailable naming the holder's pid.
   virtual absl::StatusOr<CheckReport> Check(bool repair) = 0;
+
+  // Walks the store a page at a time, like Redis SCAN. Pass cursor 0 to
+  // start, then the cursor the previous call returned; a returned 0 means
+  // the walk is done. Each call passes at most `count` entries selected by
+  // `options` to `fn` (more only when more than `count` selected keys share
+  // one index home slot, which then come together), with no lock held; it
+  // may read far through the store to find them.
+  // Guarantee: over a walk from 0 to 0, every entry present for the whole
+  // walk is passed exactly once; an entry added, deleted or re-added during
+  // the walk at most once; a value overwritten during the walk may be seen
+  // old or new. This holds however the store changes between calls
+  // (including eviction and Check(true)), because the cursor is a position
+  // in the fixed order of the keys' hash index homes, which no write moves.
+  // Locks are held one short chunk at a time (at most 64 index home slots, and
+  // about 256 KiB of values with with_values), never for the whole call.
+  // A cursor is opaque and belongs to this store: a cursor from another
+  // store, or made up, is InvalidArgument. count 0 is InvalidArgument.
+  virtual absl::StatusOr<uint64_t> Scan(
+      uint64_t cursor, size_t count, const ScanOptions& options,
+      absl::FunctionRef<void(absl::string_view key, absl::string_view value, const EntryMeta& meta)>
+          fn) = 0;
+  // Deletes every live entry selected by `options` (its with_values is
+  // ignored) in the same short chunks as Scan, and returns how many it
+  // deleted. Entries written meanwhile may or may not be deleted; one
+  // present and selected for the whole call always is. Empty options select
+  // every entry (Clear() is faster for that).
+  virtual absl::StatusOr<uint64_t> DeleteMatching(const ScanOptions& options) = 0;
+  // DeleteMatching with only a prefix.
+  absl::StatusOr<uint64_t> DeletePrefix(absl::string_view prefix);
 
  protected:
   Store() = default;

@@ -20,4 +20,10 @@ absl::Status Store::CompareAndSwap(absl::string_view key, uint64_t expected_vers
   return Put(key, value, options, version);
 }
 
+absl::StatusOr<uint64_t> Store::DeletePrefix(absl::string_view prefix) {
+  ScanOptions options;
+  options.prefix = std::string(prefix);
+  return DeleteMatching(options);
+}
+
 }  // namespace shmkv

@@ -82,6 +82,16 @@ static int count_entries(void* context, const void* key, size_t key_size, const 
   return 0;
 }
 
+/* Counts keys visited without a value (shmkv_scan's keys-only pages). */
+static int count_keys(void* context, const void* key, size_t key_size, const void* value,
+                      size_t value_size, const shmkv_meta* meta) {
+  if (key != NULL && key_size > 0 && value == NULL && value_size == 0 && meta != NULL &&
+      meta->value_size == 3) {
+    ++*(int*)context;
+  }
+  return 1; /* ignored by shmkv_scan */
+}
+
 static int stop_at_first(void* context, const void* key, size_t key_size, const void* value,
                          size_t value_size, const shmkv_meta* meta) {
   (void)key;
@@ -210,6 +220,42 @@ static void test_entries(key_t key) {
   int visits = 0;
   CHECK_STATUS(shmkv_foreach(s, NULL, 0, stop_at_first, &visits, ERR), SHMKV_OK);
   CHECK(visits == 1);
+
+  /* scan: pages of 3 keys without values, a glob with values, a bad cursor */
+  uint64_t cursor = 0, next_cursor = 1;
+  int pages = 0, keys_seen = 0;
+  do {
+    CHECK_STATUS(
+        shmkv_scan(s, cursor, 3, "list/", 5, NULL, 0, count_keys, &keys_seen, &next_cursor, ERR),
+        SHMKV_OK);
+    cursor = next_cursor;
+    ++pages;
+  } while (cursor != 0 && pages < 100);
+  CHECK(keys_seen == 10 && cursor == 0 && pages >= 4);
+  struct visit_count g = {0, 0};
+  CHECK_STATUS(
+      shmkv_scan(s, 0, 100, NULL, 0, "list/[0-4]", 1, count_entries, &g, &next_cursor, ERR),
+      SHMKV_OK);
+  CHECK(g.entries == 5 && g.value_bytes == 15 && next_cursor == 0);
+  CHECK_STATUS(
+      shmkv_scan(s, 12345, 10, NULL, 0, NULL, 0, count_keys, &keys_seen, &next_cursor, ERR),
+      SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_scan(s, 0, 0, NULL, 0, NULL, 0, count_keys, &keys_seen, &next_cursor, ERR),
+               SHMKV_INVALID_ARGUMENT);
+
+  /* delete_matching: a prefix and a glob; everything is refused */
+  uint64_t deleted = 0;
+  CHECK_STATUS(shmkv_delete_matching(s, "list/", 5, "*[02468]", &deleted, ERR), SHMKV_OK);
+  CHECK(deleted == 5);
+  struct visit_count left = {0, 0};
+  CHECK_STATUS(shmkv_foreach(s, "list/", 5, count_entries, &left, ERR), SHMKV_OK);
+  CHECK(left.entries == 5);
+  CHECK_STATUS(shmkv_delete_matching(s, NULL, 0, NULL, &deleted, ERR), SHMKV_INVALID_ARGUMENT);
+  for (int i = 0; i < 10; i += 2) { /* back as they were, for the counts below */
+    char k[16];
+    int kn = snprintf(k, sizeof k, "list/%d", i);
+    CHECK_STATUS(shmkv_put(s, k, (size_t)kn, "abc", 3, 0, 0, NULL, ERR), SHMKV_OK);
+  }
 
   /* size, stats, info, check */
   uint64_t items = 0;

@@ -333,6 +333,77 @@ run 0 stats --key="$K2" --json && json_check "d['items'] == 0" "a snapshot that 
 run 0 destroy --key="$K2"
 run 3 dump --key="$K" --out="$TMP/no/such/dir/x.snap" && err_has "cannot write --out=" "dump to a bad path"
 
+# ------------------------------------------------- scans and bulk del ---
+section "keys --cursor/--match, del --prefix/--match, dump --match"
+SCANK=${FREE[11]}
+run 0 create --key="$SCANK" --capacity=1MiB
+for i in $(seq -w 0 29); do run 0 put --key="$SCANK" "s:$i" "v$i"; done
+for k in other:1 other:2 other:3 'a*b' aXb; do run 0 put --key="$SCANK" "$k" v; done
+# Page through with --cursor/--count: every key exactly once, pages of at
+# most --count keys, the last line the next cursor.
+cursor=0
+pages=0
+: >"$TMP/paged"
+while :; do
+  run 0 keys --key="$SCANK" --cursor="$cursor" --count=7 || break
+  last=$(tail -n 1 "$TMP/out")
+  [[ "$last" =~ ^next\ cursor:\ ([0-9]+)$ ]] || { fail "keys --cursor: last line '$last'"; break; }
+  cursor=${BASH_REMATCH[1]}
+  lines=$(($(wc -l <"$TMP/out") - 1))
+  ((lines <= 7)) || fail "keys --count=7 printed a page of $lines keys"
+  head -n "$lines" "$TMP/out" >>"$TMP/paged"
+  pages=$((pages + 1))
+  [[ "$cursor" == 0 ]] && break
+  ((pages < 100)) || { fail "keys --cursor never returned cursor 0"; break; }
+done
+((pages >= 5)) || fail "35 keys in pages of 7 took $pages pages"
+[[ "$(sort "$TMP/paged" | uniq | wc -l)" == 35 && "$(wc -l <"$TMP/paged")" == 35 ]] ||
+  fail "keys --cursor pages did not hold each key once: $(sort "$TMP/paged" | tr '\n' ' ')"
+run 0 keys --key="$SCANK" --cursor=0 --count=1000 --json
+json_check "docs[-1] == {'next_cursor': '0'} and len(docs) == 36 \
+  and all('key' in x and 'size' in x for x in docs[:-1])" "keys --cursor --json"
+run 0 keys --key="$SCANK" --cursor=0 --count=3 --json --prefix=s:
+json_check "len(docs) == 4 and set(docs[-1]) == {'next_cursor'} and docs[-1]['next_cursor'] != '0' \
+  and all(x['key'].startswith('s:') for x in docs[:-1])" "keys --cursor --json first page"
+run 0 keys --key="$SCANK" --match='s:1?'
+[[ "$(sort "$TMP/out" | tr '\n' ' ')" == "s:10 s:11 s:12 s:13 s:14 s:15 s:16 s:17 s:18 s:19 " ]] ||
+  fail "keys --match='s:1?': $(cat "$TMP/out")"
+run 0 keys --key="$SCANK" --match='a\*b' && out_is 'a*b' "keys --match with an escaped *"
+run 0 keys --key="$SCANK" --prefix=s: --match='*[05]' --long
+[[ "$(wc -l <"$TMP/out")" == 7 ]] || fail "keys --prefix --match --long: $(cat "$TMP/out")"
+run 0 keys --key="$SCANK" --match='nothing*' && out_empty "keys --match with no match"
+run 2 keys --key="$SCANK" --cursor=abc && err_has "give 0 to start" "keys --cursor=abc"
+run 2 keys --key="$SCANK" --cursor=12345 && err_has "cursor 0" "keys with a made-up cursor"
+run 2 keys --key="$SCANK" --count=5 && err_has "add --cursor=0" "keys --count without --cursor"
+run 2 keys --key="$SCANK" --cursor=0 --count=0 && err_has "at least 1" "keys --count=0"
+run 2 keys --key="$SCANK" --cursor=0 --limit=3 && err_has "do not go together" "keys --cursor --limit"
+run 2 keys --key="$SCANK" --match= && err_has "glob" "keys --match="
+# del by prefix and glob.
+run 0 del --key="$SCANK" --prefix=other: --dry-run
+[[ "$(head -n 3 "$TMP/out" | sort | tr '\n' ' ')" == "other:1 other:2 other:3 " ]] ||
+  fail "del --dry-run listing: $(cat "$TMP/out")"
+out_has "^would delete 3 entries" "del --dry-run summary"
+run 0 keys --key="$SCANK" --prefix=other: && [[ "$(wc -l <"$TMP/out")" == 3 ]] ||
+  fail "del --dry-run deleted something"
+run 0 del --key="$SCANK" --prefix=other: && out_is "deleted 3 entries" "del --prefix"
+run 0 keys --key="$SCANK" --prefix=other: && out_empty "keys after del --prefix"
+run 0 del --key="$SCANK" --prefix=other: && out_is "deleted 0 entries" "del --prefix again"
+run 0 del --key="$SCANK" --match='s:2?' && out_is "deleted 10 entries" "del --match"
+run 0 del --key="$SCANK" --prefix=s: --match='*9' && out_is "deleted 2 entries" "del --prefix --match"
+run 0 keys --key="$SCANK"
+[[ "$(wc -l <"$TMP/out")" == 20 ]] || fail "keys after the deletes: $(sort "$TMP/out" | tr '\n' ' ')"
+run 0 get --key="$SCANK" s:05 && out_is "v05" "del --match left other keys"
+run 2 del --key="$SCANK" --prefix= && err_has "kvcli flush" "del --prefix= (everything)"
+run 2 del --key="$SCANK" s:05 --prefix=s: && err_has "not both" "del KEY --prefix"
+run 2 del --key="$SCANK" s:05 --dry-run && err_has "goes with --prefix" "del KEY --dry-run"
+run 2 del --key="$SCANK" && err_has "missing KEY" "del without KEY or selection"
+run 0 get --key="$SCANK" s:05 && out_is "v05" "refused dels deleted nothing"
+# dump of a selection.
+run 0 dump --key="$SCANK" --out=- --format=jsonl --match='s:1*'
+json_check "sorted(x['key'] for x in docs) == ['s:%d' % i for i in range(10, 19)]" "dump --match"
+run 0 dump --key="$SCANK" --out="$TMP/sel.snap" --prefix=s:0 && out_has "dumped 9 entries" "dump --prefix"
+run 0 destroy --key="$SCANK"
+
 # ---------------------------------------------------------------- check ---
 section "check"
 run 0 load --key="$K" --in="$TMP/a.snap"

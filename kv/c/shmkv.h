@@ -264,10 +264,33 @@ SHMKV_EXPORT shmkv_status shmkv_get_or_compute(shmkv_store* store, const void* k
 typedef int (*shmkv_visit_fn)(void* context, const void* key, size_t key_size, const void* value,
                               size_t value_size, const shmkv_meta* meta);
 
-/* Visits every live entry whose key starts with prefix (NULL, 0: all).
- * Entries written during the walk may or may not be seen. */
+/* Visits every live entry whose key starts with prefix (NULL, 0: all), a
+ * short chunk of the store at a time: each entry present for the whole walk
+ * once; entries written during the walk may or may not be seen. */
 SHMKV_EXPORT shmkv_status shmkv_foreach(shmkv_store* store, const void* prefix, size_t prefix_size,
                                         shmkv_visit_fn visit, void* context, shmkv_error* err);
+
+/* One page of a walk in pages (Store::Scan in shmkv/store.h): visits at
+ * most `count` live entries whose key starts with prefix (NULL, 0: any) and
+ * matches the fnmatch(3) glob `match` (NULL or "": any), and stores in
+ * *next_cursor the cursor for the next page (0: the walk is done). Start with
+ * cursor 0. Over a walk, each entry present for the whole walk is visited
+ * exactly once, others at most once. Values are passed only if with_values
+ * is nonzero (otherwise value is NULL and value_size 0; meta->value_size
+ * still tells the size). No lock is held during visit; its return value is
+ * ignored (a page always completes: pass a smaller count to see fewer). A
+ * cursor not returned by this store, or count 0, is INVALID_ARGUMENT. */
+SHMKV_EXPORT shmkv_status shmkv_scan(shmkv_store* store, uint64_t cursor, size_t count,
+                                     const void* prefix, size_t prefix_size, const char* match,
+                                     int with_values, shmkv_visit_fn visit, void* context,
+                                     uint64_t* next_cursor, shmkv_error* err);
+/* Deletes every live entry whose key starts with prefix (NULL, 0: any) and
+ * matches the glob `match` (NULL or "": any), a short chunk at a time;
+ * *removed (may be NULL) gets how many. Selecting everything (no prefix, no
+ * match) is INVALID_ARGUMENT: use shmkv_flush. */
+SHMKV_EXPORT shmkv_status shmkv_delete_matching(shmkv_store* store, const void* prefix,
+                                                size_t prefix_size, const char* match,
+                                                uint64_t* removed, shmkv_error* err);
 
 /* ---------------------------------------------------------- maintenance --- */
 

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -55,6 +56,10 @@ class SegmentStore final : public Store {
   absl::StatusOr<StoreStats> Stats() override;
   absl::StatusOr<StoreInfo> Info() override;
   absl::StatusOr<CheckReport> Check(bool repair) override;
+  absl::StatusOr<uint64_t> Scan(
+      uint64_t cursor, size_t count, const ScanOptions& options,
+      absl::FunctionRef<void(absl::string_view, absl::string_view, const EntryMeta&)> fn) override;
+  absl::StatusOr<uint64_t> DeleteMatching(const ScanOptions& options) override;
 
   // Maps in every page of the segment for this process (Options::populate).
   void PopulatePages();
@@ -73,7 +78,7 @@ class SegmentStore final : public Store {
   // entries and bytes stay.
   absl::Status ResetCounters();
   // ForEach without the values: `fn` gets each live entry's key and
-  // metadata. One stripe's lock is held while its keys are copied; `fn` runs
+  // metadata, walked in chunks as ForEach; `fn` runs
   // with no lock held and returns false to stop.
   absl::Status ForEachMeta(absl::string_view prefix,
                            absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn);
@@ -119,6 +124,15 @@ class SegmentStore final : public Store {
                              const WriteOptions& write, uint64_t lease_version);
   // Removes the key's entry if it is still this call's lease.
   void ReleaseLease(absl::string_view key, uint64_t lease_version);
+  // The chunked walk behind Scan, ForEach and DeleteMatching
+  // (segment_store_scan.cc): Walker reads one chunk of one stripe under its
+  // lock and lets it go before anything is passed on.
+  class Walker;
+  // Every entry `options` selects, in chunks (segment_store_scan.cc); `fn`
+  // runs with no lock held and returns false to stop.
+  absl::Status WalkAll(
+      const ScanOptions& options,
+      absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn);
 
   char* base_;
   Geometry geometry_;
@@ -129,6 +143,9 @@ class SegmentStore final : public Store {
   std::vector<StripeView> stripes_;
   std::vector<std::string> warnings_;
   std::optional<key_t> opened_key_;
+  // Per stripe: whether a walk already mapped its pages into this process
+  // (Walker::MapInStripe).
+  std::unique_ptr<std::atomic<bool>[]> mapped_in_;
 };
 
 }  // namespace shmkv::internal

@@ -1,12 +1,12 @@
-// SegmentStore's operations over the whole store: walking it, clearing it,
-// reclaiming expired entries, counting, describing and checking it. The
-// per-key operations are in segment_store.cc.
+// SegmentStore's operations over the whole store: clearing it, reclaiming
+// expired entries, counting, describing and checking it. The per-key
+// operations are in segment_store.cc, the walks (Scan, ForEach,
+// DeleteMatching) in segment_store_scan.cc.
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "kv/internal/hash.h"
 #include "kv/internal/segment_store.h"
@@ -15,37 +15,6 @@
 #include "kv/platform/process.h"
 
 namespace shmkv::internal {
-
-absl::Status SegmentStore::ForEach(
-    absl::string_view prefix,
-    absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
-  struct Item {
-    std::string key, value;
-    EntryMeta meta;
-  };
-  std::vector<Item> batch;
-  for (StripeView& view : stripes_) {
-    batch.clear();
-    {
-      StripeGuard guard;
-      if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
-      int64_t now = -1;
-      absl::Status walk = view.ForEachLive([&](const Located& found) {
-        if (found.header.bits & kLease) return true;
-        absl::string_view key(found.key(), found.header.key_size);
-        if (!absl::StartsWith(key, prefix) || Expired(found, &now)) return true;
-        batch.push_back(
-            {std::string(key), std::string(found.value(), found.header.value_size), MetaOf(found)});
-        return true;
-      });
-      if (!walk.ok()) return walk;
-    }
-    for (const Item& item : batch) {
-      if (!fn(item.key, item.value, item.meta)) return absl::OkStatus();
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status SegmentStore::Clear() {
   if (absl::Status s = LockStoreWide(); !s.ok()) return s;

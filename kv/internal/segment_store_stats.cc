@@ -55,29 +55,4 @@ absl::Status SegmentStore::ResetCounters() {
   return absl::OkStatus();
 }
 
-absl::Status SegmentStore::ForEachMeta(
-    absl::string_view prefix, absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn) {
-  std::vector<std::pair<std::string, EntryMeta>> batch;
-  for (StripeView& view : stripes_) {
-    batch.clear();
-    {
-      StripeGuard guard;
-      if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
-      int64_t now = -1;
-      absl::Status walk = view.ForEachLive([&](const Located& found) {
-        if (found.header.bits & kLease) return true;
-        absl::string_view key(found.key(), found.header.key_size);
-        if (!absl::StartsWith(key, prefix) || Expired(found, &now)) return true;
-        batch.emplace_back(std::string(key), MetaOf(found));
-        return true;
-      });
-      if (!walk.ok()) return walk;
-    }
-    for (const auto& [key, meta] : batch) {
-      if (!fn(key, meta)) return absl::OkStatus();
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace shmkv::internal

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "kv/internal/geometry.h"
+#include "kv/internal/hash.h"
 #include "kv/internal/layout.h"
 #include "shmkv/clock.h"
 
@@ -81,6 +82,20 @@ class StripeView {
   // Live entries in index order; `fn(located)` returns false to stop.
   template <typename Fn>
   absl::Status ForEachLive(Fn fn) const;
+
+  // One chunk of a scan: the live entries whose key's home slot lies in
+  // [from, *to), in slot order. The index keeps every entry at or after its
+  // home, with no empty slot in between, and moves entries only towards
+  // their home (backward-shift deletion) or not at all (inserts, log
+  // compaction): so reading from `from` past *to - 1 up to the next empty
+  // slot (wrapping to slot 0) finds every entry homed in the range, and the
+  // ranges of successive chunks partition the keys however the index changed
+  // between them. `keep(found)` is a cheap filter, asked first; for a kept
+  // entry homed in the range, `take(found, home)` runs, and returning false
+  // ends the range early: *to becomes the slot after the one read last (the
+  // run past it is still read for entries homed before that).
+  template <typename Keep, typename Take>
+  absl::Status ForEachHomedIn(uint32_t from, uint32_t* to, Keep keep, Take take) const;
 
   // Starts loading what Find will read first for `hash` (its home slot), so
   // the miss overlaps with taking the lock.
@@ -167,6 +182,38 @@ absl::Status StripeView::ForEachLive(Fn fn) const {
     }
     found.slot = &slots_[i];
     if (!fn(found)) return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+template <typename Keep, typename Take>
+absl::Status StripeView::ForEachHomedIn(uint32_t from, uint32_t* to, Keep keep, Take take) const {
+  const uint32_t slot_count = geometry_.slots_per_stripe;
+  constexpr uint32_t kAhead = 4;  // records prefetched ahead of the one read
+  // Past the range, the run is read up to its empty slot, but never past
+  // where the walk started: a range of the whole index must not read (and
+  // take) its first slots again when a run wraps around the index's end.
+  uint32_t i = from;
+  for (uint64_t step = 0; step < slot_count; ++step, i = NextSlot(i)) {
+    const bool in_range = step < *to - from;
+    const uint32_t ahead = (i + kAhead) % slot_count;
+    if (const IndexSlot next = LoadOnce(&slots_[ahead]); next != 0) PrefetchRecord(next);
+    const IndexSlot slot = LoadOnce(&slots_[i]);
+    if (slot == 0) {
+      if (in_range) continue;
+      return absl::OkStatus();
+    }
+    Located found;
+    found.entry = Resolve(slot, &found.header);
+    if (found.entry == nullptr || found.header.state != kLive) {
+      return absl::DataLossError("an index slot points at a bad record; run kvcli check --repair");
+    }
+    found.slot = &slots_[i];
+    if (!keep(found)) continue;
+    const uint32_t home =
+        IndexHome(Hash64(found.key(), found.header.key_size, geometry_.hash_seed), slot_count);
+    if (home < from || home >= *to) continue;
+    if (!take(found, home) && in_range) *to = static_cast<uint32_t>(from + step + 1);
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -260,19 +261,20 @@ class PyStore {
     return py::bytes(*r);
   }
 
-  // Keys (with_values false) or (key, value) pairs under `prefix`, collected
-  // with the GIL released.
-  py::iterator Walk(const py::handle& prefix, bool with_values) {
+  // What scan, keys, items and delete_matching select.
+  static ScanOptions Selection(const py::handle& prefix, const std::optional<std::string>& match,
+                               bool with_values) {
     Bytes p(prefix, "prefix");
-    std::vector<std::pair<std::string, std::string>> entries;
-    absl::Status s = Call([&](Store& st) {
-      return st.ForEach(p.view(), [&](absl::string_view key, absl::string_view value,
-                                      const EntryMeta&) {
-        entries.emplace_back(std::string(key), with_values ? std::string(value) : std::string());
-        return true;
-      });
-    });
-    if (!s.ok()) Raise(s);
+    ScanOptions options;
+    options.prefix = std::string(p.view());
+    if (match.has_value()) options.match = *match;
+    options.with_values = with_values;
+    return options;
+  }
+
+  // Keys, or (key, value) pairs when with_values.
+  static py::list EntryList(const std::vector<std::pair<std::string, std::string>>& entries,
+                            bool with_values) {
     py::list out;
     for (const auto& [key, value] : entries) {
       if (with_values) {
@@ -281,7 +283,55 @@ class PyStore {
         out.append(py::bytes(key));
       }
     }
-    return py::iter(out);
+    return out;
+  }
+
+  // Keys (with_values false: no value is copied) or (key, value) pairs
+  // under `prefix`, collected page by page with the GIL released.
+  py::iterator Walk(const py::handle& prefix, bool with_values) {
+    const ScanOptions options = Selection(prefix, std::nullopt, with_values);
+    std::vector<std::pair<std::string, std::string>> entries;
+    absl::Status s = Call([&](Store& st) -> absl::Status {
+      uint64_t cursor = 0;
+      do {
+        absl::StatusOr<uint64_t> next =
+            st.Scan(cursor, 256, options,
+                    [&](absl::string_view key, absl::string_view value, const EntryMeta&) {
+                      entries.emplace_back(std::string(key), std::string(value));
+                    });
+        if (!next.ok()) return next.status();
+        cursor = *next;
+      } while (cursor != 0);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) Raise(s);
+    return py::iter(EntryList(entries, with_values));
+  }
+
+  // One page of Store::Scan: (next cursor, keys or (key, value) pairs).
+  py::tuple ScanPage(uint64_t cursor, size_t count, const py::handle& prefix,
+                     const std::optional<std::string>& match, bool values) {
+    const ScanOptions options = Selection(prefix, match, values);
+    std::vector<std::pair<std::string, std::string>> entries;
+    absl::StatusOr<uint64_t> next = Call([&](Store& st) {
+      return st.Scan(cursor, count, options,
+                     [&](absl::string_view key, absl::string_view value, const EntryMeta&) {
+                       entries.emplace_back(std::string(key), std::string(value));
+                     });
+    });
+    if (!next.ok()) Raise(next.status());
+    return py::make_tuple(*next, EntryList(entries, values));
+  }
+
+  uint64_t DeleteMatching(const py::handle& prefix, const std::optional<std::string>& match) {
+    const ScanOptions options = Selection(prefix, match, false);
+    if (options.prefix.empty() && options.match.empty()) {
+      Raise(absl::InvalidArgumentError(
+          "no prefix and no match select every entry; use flush() to delete everything"));
+    }
+    absl::StatusOr<uint64_t> n = Call([&](Store& st) { return st.DeleteMatching(options); });
+    if (!n.ok()) Raise(n.status());
+    return *n;
   }
 
   py::dict Stats() {
@@ -460,6 +510,24 @@ void DefineStore(py::module_& m, py::object meta_type) {
           "items", [](PyStore& s, const py::handle& prefix) { return s.Walk(prefix, true); },
           py::arg("prefix") = py::bytes(""),
           "An iterator over (key, value) of the live entries under prefix.")
+      .def("scan", &PyStore::ScanPage, py::arg("cursor") = 0, py::arg("count") = 10,
+           py::arg("prefix") = py::bytes(""), py::arg("match") = py::none(),
+           py::arg("values") = false,
+           "One page of a walk: (next_cursor, keys), or (next_cursor, [(key, value)]) with\n"
+           "values=True. Start with cursor 0 and pass next_cursor back until it is 0. At most\n"
+           "count entries a page; prefix and match (an fnmatch glob, str) select keys. Each key\n"
+           "present for the whole walk comes exactly once. A cursor not from this store raises\n"
+           "InvalidArgument.")
+      .def("delete_matching", &PyStore::DeleteMatching, py::arg("prefix") = py::bytes(""),
+           py::arg("match") = py::none(),
+           "Deletes every entry whose key starts with prefix and matches the glob match;\n"
+           "returns how many. Selecting everything raises InvalidArgument (use flush).")
+      .def(
+          "delete_prefix",
+          [](PyStore& s, const py::handle& prefix) {
+            return s.DeleteMatching(prefix, std::nullopt);
+          },
+          py::arg("prefix"), "Deletes every entry whose key starts with prefix; returns how many.")
       .def("stats", &PyStore::Stats, "Counters summed over the stripes (a dict).")
       .def("info", &PyStore::Info, "The store's settings and the segment's facts (a dict).")
       .def("check", &PyStore::Check, py::arg("repair") = false,

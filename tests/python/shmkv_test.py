@@ -199,6 +199,32 @@ class Entries(StoreTest):
             with self.assertRaises(shmkv.InvalidArgument):
                 s.put_many({b"k": b"v"}, ttl=-1)
 
+    def test_scan_and_delete_matching(self):
+        with self.open() as s:
+            for i in range(30):
+                s.put(b"user:%02d" % i, b"v%d" % i)
+            s.put(b"other", b"x")
+            cursor, seen, pages = 0, [], 0
+            while True:
+                cursor, keys = s.scan(cursor, count=4, prefix=b"user:")
+                self.assertLessEqual(len(keys), 4)
+                seen += keys
+                pages += 1
+                if cursor == 0:
+                    break
+            self.assertGreaterEqual(pages, 8)
+            self.assertEqual(sorted(seen), [b"user:%02d" % i for i in range(30)])
+            cursor, items = s.scan(0, count=100, match="user:1?", values=True)
+            self.assertEqual(cursor, 0)
+            self.assertEqual(dict(items), {b"user:%02d" % i: b"v%d" % i for i in range(10, 20)})
+            with self.assertRaises(shmkv.InvalidArgument):
+                s.scan(12345)
+            self.assertEqual(s.delete_matching(match="user:2*"), 10)
+            self.assertEqual(s.delete_prefix(b"user:"), 20)
+            self.assertEqual(list(s.keys()), [b"other"])
+            with self.assertRaises(shmkv.InvalidArgument):
+                s.delete_matching()
+
     def test_stats_info_check_flush(self):
         with self.open(default_ttl=60, mode=0o640) as s:
             s.put(b"a", b"1")

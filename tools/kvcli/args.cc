@@ -63,6 +63,12 @@ constexpr FlagInfo kFlags[] = {
     {"prefix", FlagKind::kValue, "P", "only keys starting with P"},
     {"limit", FlagKind::kValue, "N", "stop after N keys"},
     {"long", FlagKind::kSwitch, "", "also show size, TTL, version and flags"},
+    // keys, dump and del: selection and paging
+    {"match", FlagKind::kValue, "GLOB",
+     "only keys matching the glob GLOB (fnmatch: * ? [a-z] [!a-z], \\ escapes; * crosses /)"},
+    {"cursor", FlagKind::kValue, "C",
+     "print one page from cursor C (0 starts), then the next cursor (0: done)"},
+    {"dry-run", FlagKind::kSwitch, "", "print what would be deleted; delete nothing"},
     // dump / load
     {"out", FlagKind::kValue, "FILE", "where to write the snapshot; - for stdout"},
     {"format", FlagKind::kValue, "FORMAT",

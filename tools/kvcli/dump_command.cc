@@ -17,6 +17,7 @@
 #include "tools/kvcli/context.h"
 #include "tools/kvcli/help.h"
 #include "tools/kvcli/output.h"
+#include "tools/kvcli/selection.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -115,6 +116,9 @@ int RunDump(Context& ctx) {
       return ctx.Usage(absl::StrCat("--format=\"", Quote(*format), "\": use binary or jsonl"));
     }
   }
+  ScanOptions selection;
+  if (absl::Status s = SelectionFlags(ctx, &selection); !s.ok()) return ctx.Usage(s.message());
+  selection.with_values = true;
   if (ctx.dry_run()) return kExitOk;
   if (*out == "-" && !jsonl && isatty(fileno(ctx.out())) == 1) {
     return ctx.Usage(
@@ -130,8 +134,9 @@ int RunDump(Context& ctx) {
     absl::Status write_status;
     uint64_t entries = 0, bytes = 0;
     std::string line;
-    absl::Status walk = store.ForEach(
-        "", [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+    absl::Status walk = ScanEach(
+        store, selection,
+        [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
           SnapshotRecord record;
           record.key.assign(key.data(), key.size());
           record.value.assign(value.data(), value.size());

@@ -16,6 +16,7 @@
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/output.h"
+#include "tools/kvcli/selection.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -227,7 +228,54 @@ int KeyOpExit(Context& ctx, const absl::Status& status, absl::string_view key,
 
 }  // namespace
 
+namespace {
+
+// kvcli del --prefix=P / --match=GLOB [--dry-run].
+int DeleteSelected(Context& ctx) {
+  ScanOptions options;
+  if (absl::Status s = SelectionFlags(ctx, &options); !s.ok()) return ctx.Usage(s.message());
+  if (options.prefix.empty() && options.match.empty()) {
+    return ctx.Usage(
+        "--prefix is empty, which selects every key; to delete everything use kvcli flush");
+  }
+  const bool dry_run = ctx.Has("dry-run");
+  return ctx.WithStore([&](Store& store) {
+    if (dry_run) {
+      uint64_t selected = 0;
+      bool write_ok = true;
+      absl::Status walk =
+          ScanEach(store, options, [&](absl::string_view key, absl::string_view, const EntryMeta&) {
+            write_ok = ctx.Write(absl::StrCat(util::EscapeKey(key), "\n"));
+            ++selected;
+            return write_ok;
+          });
+      if (!walk.ok()) return ctx.StoreFailure(walk);
+      if (!write_ok) return ctx.Fail(kExitStore, "cannot write to stdout");
+      ctx.Write(absl::StrCat("would delete ", Plural(selected, "entry", "entries"),
+                             " (dry run: nothing was deleted)\n"));
+      return ctx.Finish();
+    }
+    absl::StatusOr<uint64_t> removed = store.DeleteMatching(options);
+    if (!removed.ok()) return ctx.StoreFailure(removed.status());
+    ctx.Write(absl::StrCat("deleted ", Plural(*removed, "entry", "entries"), "\n"));
+    return ctx.Finish();
+  });
+}
+
+}  // namespace
+
 int RunDel(Context& ctx) {
+  if (HasSelection(ctx)) {
+    if (ctx.arg_count() > 0) {
+      return ctx.Usage(absl::StrCat("give either KEY (\"", Quote(ctx.arg(0)),
+                                    "\") or --prefix/--match, not both"));
+    }
+    return DeleteSelected(ctx);
+  }
+  if (ctx.Has("dry-run")) return ctx.Usage("--dry-run goes with --prefix=P or --match=GLOB");
+  if (ctx.arg_count() == 0) {
+    return ctx.Usage("missing KEY; or give --prefix=P or --match=GLOB to delete many keys");
+  }
   std::string key;
   if (absl::Status s = ctx.KeyArg(0, &key); !s.ok()) return ctx.Usage(s.message());
   return ctx.WithStore(
@@ -270,23 +318,32 @@ int RunTouch(Context& ctx) {
 }
 
 int RunKeys(Context& ctx) {
-  std::string prefix;
-  if (const std::string* text = ctx.Get("prefix"); text != nullptr) {
-    if (ctx.Has("escaped")) {
-      absl::StatusOr<std::string> raw = util::UnescapeKey(*text);
-      if (!raw.ok())
-        return ctx.Usage(absl::StrCat("--prefix (--escaped): ", raw.status().message()));
-      prefix = *std::move(raw);
-    } else {
-      prefix = *text;
-    }
-  }
+  ScanOptions options;
+  if (absl::Status s = SelectionFlags(ctx, &options); !s.ok()) return ctx.Usage(s.message());
   uint64_t limit = 0;
   if (ctx.Has("limit")) {
     if (absl::Status s = ctx.UnsignedFlag("limit", UINT64_MAX, false, &limit); !s.ok()) {
       return ctx.Usage(s.message());
     }
     if (limit == 0) return ctx.Usage("--limit must be at least 1");
+  }
+  const bool paged = ctx.Has("cursor");
+  uint64_t cursor = 0, count = 10;
+  if (paged) {
+    if (ctx.Has("limit")) {
+      return ctx.Usage("--limit and --cursor do not go together; page size is --count=N");
+    }
+    if (!util::ParseUnsigned(*ctx.Get("cursor"), UINT64_MAX, false, &cursor)) {
+      return ctx.Usage(absl::StrCat("--cursor=\"", Quote(*ctx.Get("cursor")),
+                                    "\" is not a cursor: give 0 to start, then the number the "
+                                    "previous page printed last"));
+    }
+    if (absl::Status s = ctx.UnsignedFlag("count", UINT32_MAX, false, &count); !s.ok()) {
+      return ctx.Usage(s.message());
+    }
+    if (count == 0) return ctx.Usage("--count must be at least 1");
+  } else if (ctx.Has("count")) {
+    return ctx.Usage("--count is the page size of --cursor: add --cursor=0 to page through keys");
   }
   return ctx.WithStore([&](Store& store) {
     const bool json = ctx.Has("json");
@@ -297,31 +354,44 @@ int RunKeys(Context& ctx) {
       write_ok = ctx.Write(
           absl::StrFormat("%10s %10s %20s %10s  %s\n", "SIZE", "TTL", "VERSION", "FLAGS", "KEY"));
     }
-    absl::Status status = store.ForEach(
-        prefix, [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
-          std::string line;
-          if (json) {
-            JsonObject object;
-            object.Str("key", key)
-                .Str("key_b64", util::Base64(key))
-                .Str("key_escaped", util::EscapeKey(key))
-                .U64("size", value.size())
-                .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
-                .U64("version", meta.version)
-                .U64("flags", meta.flags);
-            line = object.Build() + "\n";
-          } else if (long_form) {
-            line = absl::StrFormat("%10d %10s %20d %10d  %s\n", value.size(),
-                                   TtlText(meta.ttl_remaining), meta.version, meta.flags,
-                                   util::EscapeKey(key));
-          } else {
-            line = absl::StrCat(util::EscapeKey(key), "\n");
-          }
-          write_ok = ctx.Write(line);
-          ++listed;
-          return write_ok && (limit == 0 || listed < limit);
-        });
-    if (!status.ok()) return ctx.StoreFailure(status);
+    auto print = [&](absl::string_view key, absl::string_view, const EntryMeta& meta) {
+      std::string line;
+      if (json) {
+        JsonObject object;
+        object.Str("key", key)
+            .Str("key_b64", util::Base64(key))
+            .Str("key_escaped", util::EscapeKey(key))
+            .U64("size", meta.value_size)
+            .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
+            .U64("version", meta.version)
+            .U64("flags", meta.flags);
+        line = object.Build() + "\n";
+      } else if (long_form) {
+        line = absl::StrFormat("%10d %10s %20d %10d  %s\n", meta.value_size,
+                               TtlText(meta.ttl_remaining), meta.version, meta.flags,
+                               util::EscapeKey(key));
+      } else {
+        line = absl::StrCat(util::EscapeKey(key), "\n");
+      }
+      if (write_ok) write_ok = ctx.Write(line);
+      ++listed;
+      return write_ok && (limit == 0 || listed < limit);
+    };
+    if (paged) {
+      absl::StatusOr<uint64_t> next =
+          store.Scan(cursor, count, options,
+                     [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+                       print(key, value, meta);
+                     });
+      if (!next.ok()) return ctx.StoreFailure(next.status());
+      if (json) {
+        write_ok = ctx.Write(JsonObject().Str("next_cursor", absl::StrCat(*next)).Build() + "\n");
+      } else {
+        write_ok = ctx.Write(absl::StrCat("next cursor: ", *next, "\n"));
+      }
+    } else if (absl::Status status = ScanEach(store, options, print); !status.ok()) {
+      return ctx.StoreFailure(status);
+    }
     if (!write_ok) return ctx.Fail(kExitStore, "cannot write to stdout");
     return ctx.Finish();
   });

@@ -135,13 +135,26 @@ std::vector<CommandSpec> BuildCommands() {
        2,
        2});
   c.push_back({"del",
-               "--key=KEY|--path=FILE KEY [--escaped]",
-               "delete an entry",
-               "Deletes KEY. Prints nothing on success; exit 1 if the key does not exist.",
-               "kvcli del --key=0x5f3e0001 user:42",
+               "--key=KEY|--path=FILE KEY [--escaped] | --prefix=P [--match=GLOB] [--dry-run] | "
+               "--match=GLOB [--dry-run]",
+               "delete an entry, or every entry with a prefix or matching a glob",
+               "Deletes KEY. Prints nothing on success; exit 1 if the key does not exist.\n"
+               "With --prefix and/or --match instead of KEY, deletes every live entry\n"
+               "selected (both must match when both are given) and prints how many it\n"
+               "deleted. It works through the store a short chunk at a time, so other\n"
+               "processes keep working; entries written meanwhile may or may not go.\n"
+               "--dry-run prints the keys that would go (as keys prints them) and how\n"
+               "many, and deletes nothing. An empty --prefix alone is refused: kvcli\n"
+               "flush deletes everything.",
+               "kvcli del --key=0x5f3e0001 user:42\n"
+               "kvcli del --key=0x5f3e0001 --prefix=session: --dry-run\n"
+               "kvcli del --key=0x5f3e0001 --match='tmp:*:2026-*'",
                true,
-               {{"escaped"}},
-               1,
+               {{"escaped"},
+                {"prefix", "delete every key starting with P"},
+                {"match", "delete every key matching GLOB (with --prefix: both must match)"},
+                {"dry-run"}},
+               0,
                1});
   c.push_back(
       {"incr",
@@ -169,38 +182,55 @@ std::vector<CommandSpec> BuildCommands() {
        {{"ttl", "the new TTL, counted from now (required); none = never expire"}, {"escaped"}},
        1,
        1});
-  c.push_back({"keys",
-               "--key=KEY|--path=FILE [--prefix=P] [--limit=N] [--long] [--json] [--escaped]",
-               "list keys, one a line",
-               "Prints the live keys, one a line, in no particular order (pipe to sort).\n"
-               "A key is printed as is unless it holds a backslash or bytes that are not\n"
-               "printable ASCII: those are escaped as \\\\ and \\xHH (give such a key back to\n"
-               "get/put/del with --escaped). --long adds columns: size, TTL left,\n"
-               "version, flags. --json prints one JSON object a line.",
-               "kvcli keys --key=0x5f3e0001 --prefix=user: --limit=20\n"
-               "kvcli keys --key=0x5f3e0001 --long | sort -k5",
-               true,
-               {{"prefix"},
-                {"limit"},
-                {"long"},
-                {"json", "print one JSON object per key, a line each"},
-                {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"}},
-               0,
-               0});
+  c.push_back(
+      {"keys",
+       "--key=KEY|--path=FILE [--prefix=P] [--match=GLOB] [--limit=N | --cursor=C [--count=N]] "
+       "[--long] [--json] [--escaped]",
+       "list keys, one a line",
+       "Prints the live keys, one a line, in no particular order (pipe to sort).\n"
+       "A key is printed as is unless it holds a backslash or bytes that are not\n"
+       "printable ASCII: those are escaped as \\\\ and \\xHH (give such a key back to\n"
+       "get/put/del with --escaped). --long adds columns: size, TTL left,\n"
+       "version, flags. --json prints one JSON object a line.\n"
+       "The store is read a short chunk at a time (values are never read), so\n"
+       "writers wait microseconds, not for the whole listing. A key present for\n"
+       "the whole listing is printed exactly once; keys written meanwhile may or\n"
+       "may not be.\n"
+       "--cursor=C prints one page of at most --count keys (default 10) from\n"
+       "cursor C, then a last line \"next cursor: N\" (with --json a last object\n"
+       "{\"next_cursor\":\"N\"}). Start with 0 and pass N back; N = 0 means done.\n"
+       "The same guarantee holds across the pages of one walk.",
+       "kvcli keys --key=0x5f3e0001 --prefix=user: --limit=20\n"
+       "kvcli keys --key=0x5f3e0001 --match='user:*:cart' --long | sort -k5\n"
+       "kvcli keys --key=0x5f3e0001 --cursor=0 --count=100",
+       true,
+       {{"prefix"},
+        {"match"},
+        {"limit"},
+        {"cursor"},
+        {"count", "with --cursor: the most keys in one page (default 10)"},
+        {"long"},
+        {"json", "print one JSON object per key, a line each"},
+        {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"}},
+       0,
+       0});
   c.push_back({"dump",
-               "--key=KEY|--path=FILE --out=FILE|- [--format=binary|jsonl]",
-               "write every entry to a snapshot file",
+               "--key=KEY|--path=FILE --out=FILE|- [--format=binary|jsonl] [--prefix=P] "
+               "[--match=GLOB]",
+               "write every entry (or those selected) to a snapshot file",
                "Writes every live entry (key, value, remaining TTL, version, flags) to\n"
                "a snapshot that kvcli load reads back, even into a new store. Writers may\n"
                "keep working meanwhile: entries changed during the dump may or may not be\n"
                "in it. A file is written under a temporary name and renamed when\n"
                "complete, so a failed dump never leaves a partial FILE. The binary format\n"
                "is checksummed; jsonl is for people and scripts (values in base64).\n"
-               "Prints how many entries were written (on stderr with --out=-).",
+               "Prints how many entries were written (on stderr with --out=-).\n"
+               "--prefix and --match dump only the entries whose keys they select.",
                "kvcli dump --key=0x5f3e0001 --out=cache.snap\n"
-               "kvcli dump --key=0x5f3e0001 --out=- --format=jsonl | head",
+               "kvcli dump --key=0x5f3e0001 --out=- --format=jsonl | head\n"
+               "kvcli dump --key=0x5f3e0001 --out=users.snap --match='user:*'",
                true,
-               {{"out"}, {"format"}},
+               {{"out"}, {"format"}, {"prefix"}, {"match"}, {"escaped"}},
                0,
                0});
   c.push_back(
@@ -471,7 +501,8 @@ std::string JsonHelp() {
          "\n"
          "kvcli keys --json (one object a line)\n"
          "  key (display), key_b64, key_escaped (the form keys prints), size,\n"
-         "  ttl_ms, version, flags\n"
+         "  ttl_ms, version, flags; with --cursor, a last object with only\n"
+         "  next_cursor (a string; \"0\" = done)\n"
          "\n"
          "kvcli get --json\n"
          "  key, key_b64, value (only when the value is UTF-8), value_b64, size,\n"

@@ -108,20 +108,10 @@ absl::Status Syncer::WriteRecord() {
 
 absl::StatusOr<uint64_t> Syncer::ClearPrefixes() {
   uint64_t cleared = 0;
-  std::vector<std::string> keys;
   for (const std::string& prefix : config_.prefixes) {
-    keys.clear();
-    absl::Status walk =
-        store_->ForEach(prefix, [&](absl::string_view key, absl::string_view, const EntryMeta&) {
-          keys.emplace_back(key);
-          return true;
-        });
-    if (!walk.ok()) return walk;
-    for (const std::string& key : keys) {
-      absl::Status s = store_->Delete(key);
-      if (s.ok()) ++cleared;
-      if (!s.ok() && !absl::IsNotFound(s)) return s;
-    }
+    absl::StatusOr<uint64_t> removed = store_->DeletePrefix(prefix);
+    if (!removed.ok()) return removed.status();
+    cleared += *removed;
   }
   state_.keys_cleared += cleared;
   return cleared;

@@ -1,0 +1,307 @@
+// SegmentStore's walks over many entries: Scan, ForEach and DeleteMatching,
+// all built on one chunked walker. A chunk is a range of at most
+// kChunkSlots index home slots of one stripe (StripeView::ForEachHomedIn);
+// the walker holds the stripe's lock only while it reads (and, for
+// DeleteMatching, deletes) that chunk, and callers see copies with no lock
+// held. The walk's position is a home slot, so a position stays meaningful
+// however the index changes while no lock is held (doc/locking.md).
+#include <fnmatch.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "kv/internal/hash.h"
+#include "kv/internal/scan_hook.h"
+#include "kv/internal/segment_store.h"
+#include "kv/internal/stripe_guard.h"
+#include "kv/platform/ipc.h"
+
+namespace shmkv::internal {
+namespace {
+
+// Index home slots per lock hold. At the index's highest load (7/8) that is
+// about 56 entries plus the rest of a probe run crossing the chunk's end.
+constexpr uint32_t kChunkSlots = 64;
+// Key and value bytes copied per hold: a chunk ends early past this.
+constexpr uint64_t kChunkBytes = uint64_t{256} << 10;
+// A cursor is the walk's position (stripe * slots_per_stripe + home slot,
+// never 0) under a tag derived from the store's hash seed in the top bits,
+// so a cursor of another store is refused instead of silently misused.
+constexpr int kCursorTagShift = 48;
+
+std::atomic<ScanHoldObserver> hold_observer{nullptr};
+
+uint64_t Nanos(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+}  // namespace
+
+void SetScanHoldObserver(ScanHoldObserver observer) { hold_observer.store(observer); }
+
+class SegmentStore::Walker {
+ public:
+  struct Item {
+    std::string key, value;
+    EntryMeta meta;
+    uint32_t home = 0;
+  };
+
+  Walker(SegmentStore& store, const ScanOptions& options)
+      : store_(store),
+        options_(options),
+        slots_(store.geometry_.slots_per_stripe),
+        total_(uint64_t{store.geometry_.stripe_count} * slots_),
+        tag_((store.geometry_.hash_seed >> kCursorTagShift) | 1) {}
+
+  // InvalidArgument for options no walk can use.
+  absl::Status CheckOptions() const {
+    if (options_.match.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          "the glob (match) holds a NUL byte, which fnmatch cannot see; remove it");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status SetCursor(uint64_t cursor) {
+    if (cursor == 0) {
+      position_ = 0;
+      return absl::OkStatus();
+    }
+    const uint64_t position = cursor & ((uint64_t{1} << kCursorTagShift) - 1);
+    if ((cursor >> kCursorTagShift) != tag_ || position == 0 || position >= total_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cursor ", cursor,
+          " is not one a scan of this store returned (a cursor belongs to one store, and "
+          "re-creating the store invalidates it); start the scan again with cursor 0"));
+    }
+    position_ = position;
+    return absl::OkStatus();
+  }
+  // The cursor to resume from; 0 once the walk is done.
+  uint64_t Cursor() const { return done() ? 0 : (tag_ << kCursorTagShift) | position_; }
+  bool done() const { return position_ >= total_; }
+
+  // Reads the next chunk into items(): at most `limit` selected entries.
+  // When more than `limit` share the chunk's first home slot, it takes them
+  // all if `may_exceed`, else none (and the position stays). With `remove`,
+  // deletes them too, under the same hold, and counts them in removed().
+  absl::Status Next(size_t limit, bool may_exceed, bool remove) {
+    used_ = 0;
+    const uint64_t stripe = position_ / slots_;
+    StripeView& view = store_.stripes_[stripe];
+    const uint32_t from = static_cast<uint32_t>(position_ % slots_);
+    if (!store_.mapped_in_[stripe].load(std::memory_order_relaxed)) {
+      MapInStripe(stripe);
+      store_.mapped_in_[stripe].store(true, std::memory_order_relaxed);
+    }
+    uint32_t to = std::min(from + kChunkSlots, slots_);
+    StripeGuard guard;
+    if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
+    ScanHoldObserver observer = hold_observer.load(std::memory_order_relaxed);
+    const uint64_t start = observer != nullptr ? Nanos(CLOCK_MONOTONIC) : 0;
+    const uint64_t cpu_start = observer != nullptr ? Nanos(CLOCK_THREAD_CPUTIME_ID) : 0;
+    int64_t now = -1;
+    uint64_t bytes = 0;
+    absl::Status walk = view.ForEachHomedIn(
+        from, &to, [&](const Located& found) { return Selected(found, &now); },
+        [&](const Located& found, uint32_t home) {
+          if (used_ == items_.size()) items_.emplace_back();
+          Item& item = items_[used_++];
+          item.key.assign(found.key(), found.header.key_size);
+          if (options_.with_values) {
+            item.value.assign(found.value(), found.header.value_size);
+          } else {
+            item.value.clear();
+          }
+          item.meta = store_.MetaOf(found);
+          item.home = home;
+          bytes += item.key.size() + item.value.size();
+          return used_ < limit && bytes < kChunkBytes;
+        });
+    if (walk.ok() && used_ > limit) to = Trim(from, limit, may_exceed);
+    if (walk.ok() && remove) walk = RemoveItems(view);
+    if (observer != nullptr) {
+      const uint64_t cpu = Nanos(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+      guard.Release();
+      observer(Nanos(CLOCK_MONOTONIC) - start, cpu);
+    }
+    guard.Release();
+    if (!walk.ok()) return walk;
+    position_ = position_ - from + to;
+    return absl::OkStatus();
+  }
+
+  const Item* begin() const { return items_.data(); }
+  const Item* end() const { return items_.data() + used_; }
+  uint64_t removed() const { return removed_; }
+
+ private:
+  // Maps the stripe's index slots and the part of its slice the log holds
+  // into this process's page tables before its lock is taken, once per
+  // process and stripe (pages stay mapped until the store is detached): a
+  // process that attached recently would otherwise take a page fault
+  // (microseconds each, tens on a busy VM) on nearly every record of a chunk
+  // while holding the lock. The log's bounds are read without the lock: a
+  // hint, clamped to the slice. The slice beyond the log is left alone, so
+  // pages never written stay unallocated.
+  void MapInStripe(uint64_t stripe) {
+    const Geometry& g = store_.geometry_;
+    MapIn(g.index_offset + stripe * slots_ * sizeof(IndexSlot),
+          uint64_t{slots_} * sizeof(IndexSlot));
+    const Stripe* s = store_.stripes_[stripe].stripe();
+    const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
+    if (tail > head) return;
+    const uint64_t size = g.stripe_arena_bytes;
+    const uint64_t slice = g.arena_offset + stripe * size;
+    const uint64_t used = std::min(head - tail, size);
+    const uint64_t begin = tail % size;
+    const uint64_t first = std::min(used, size - begin);
+    MapIn(slice + begin, first);
+    if (used > first) MapIn(slice, used - first);
+  }
+  void MapIn(uint64_t offset, uint64_t bytes) {
+    if (bytes == 0) return;
+    static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const uint64_t start = offset / page * page;
+    platform::ShmPopulate(store_.base_ + start, bytes + (offset - start));
+  }
+
+  // Live, not a lease, not expired, and selected by the options.
+  bool Selected(const Located& found, int64_t* now) {
+    if (found.header.bits & kLease) return false;
+    const absl::string_view key(found.key(), found.header.key_size);
+    if (!absl::StartsWith(key, options_.prefix) || store_.Expired(found, now)) return false;
+    if (options_.match.empty()) return true;
+    if (key.find('\0') != absl::string_view::npos) return false;
+    glob_key_.assign(key.data(), key.size());
+    return fnmatch(options_.match.c_str(), glob_key_.c_str(), 0) == 0;
+  }
+
+  // Keeps the items of the lowest home slots, at most `limit` of them (or,
+  // if the first home slot has more, all of its items if `may_exceed`, else
+  // none), and returns the end of the home range they cover.
+  uint32_t Trim(uint32_t from, size_t limit, bool may_exceed) {
+    std::sort(items_.begin(), items_.begin() + used_,
+              [](const Item& a, const Item& b) { return a.home < b.home; });
+    uint32_t end = items_[limit].home;
+    if (end == from && may_exceed) end = from + 1;
+    while (used_ > 0 && items_[used_ - 1].home >= end) --used_;
+    return end;
+  }
+
+  absl::Status RemoveItems(StripeView& view) {
+    for (size_t i = 0; i < used_; ++i) {
+      const std::string& key = items_[i].key;
+      absl::StatusOr<Located> found =
+          view.Find(key, Hash64(key.data(), key.size(), store_.geometry_.hash_seed));
+      if (!found.ok()) return found.status();
+      if (found->entry == nullptr) continue;
+      if (absl::Status s = view.Remove(*found, /*expired=*/false); !s.ok()) return s;
+      ++removed_;
+    }
+    return absl::OkStatus();
+  }
+
+  SegmentStore& store_;
+  const ScanOptions& options_;
+  const uint32_t slots_;
+  const uint64_t total_;
+  const uint64_t tag_;
+  uint64_t position_ = 0;
+  std::vector<Item> items_;
+  size_t used_ = 0;
+  uint64_t removed_ = 0;
+  std::string glob_key_;
+};
+
+absl::StatusOr<uint64_t> SegmentStore::Scan(
+    uint64_t cursor, size_t count, const ScanOptions& options,
+    absl::FunctionRef<void(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
+  if (count == 0) {
+    return absl::InvalidArgumentError(
+        "count is 0; pass at least 1 (the most entries one Scan call returns)");
+  }
+  Walker walker(*this, options);
+  if (absl::Status s = walker.CheckOptions(); !s.ok()) return s;
+  if (absl::Status s = walker.SetCursor(cursor); !s.ok()) return s;
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  size_t delivered = 0;
+  while (!walker.done() && delivered < count) {
+    const uint64_t before = walker.Cursor();
+    if (absl::Status s = walker.Next(count - delivered, /*may_exceed=*/delivered == 0,
+                                     /*remove=*/false);
+        !s.ok()) {
+      return s;
+    }
+    if (walker.Cursor() == before) break;  // the next home slot's keys go in the next call
+    for (const Walker::Item& item : walker) {
+      fn(item.key, item.value, item.meta);
+      ++delivered;
+    }
+  }
+  return walker.Cursor();
+}
+
+absl::Status SegmentStore::WalkAll(
+    const ScanOptions& options,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
+  Walker walker(*this, options);
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  while (!walker.done()) {
+    if (absl::Status s = walker.Next(std::numeric_limits<size_t>::max(), true, /*remove=*/false);
+        !s.ok()) {
+      return s;
+    }
+    for (const Walker::Item& item : walker) {
+      if (!fn(item.key, item.value, item.meta)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::ForEach(
+    absl::string_view prefix,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
+  ScanOptions options;
+  options.prefix = std::string(prefix);
+  options.with_values = true;
+  return WalkAll(options, fn);
+}
+
+absl::Status SegmentStore::ForEachMeta(
+    absl::string_view prefix, absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn) {
+  ScanOptions options;
+  options.prefix = std::string(prefix);
+  options.with_values = false;
+  return WalkAll(options, [&](absl::string_view key, absl::string_view, const EntryMeta& meta) {
+    return fn(key, meta);
+  });
+}
+
+absl::StatusOr<uint64_t> SegmentStore::DeleteMatching(const ScanOptions& options) {
+  ScanOptions selection = options;
+  selection.with_values = false;
+  Walker walker(*this, selection);
+  if (absl::Status s = walker.CheckOptions(); !s.ok()) return s;
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  while (!walker.done()) {
+    if (absl::Status s = walker.Next(std::numeric_limits<size_t>::max(), true, /*remove=*/true);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return walker.removed();
+}
+
+}  // namespace shmkv::internal
