@@ -59,6 +59,7 @@ struct NearFlags {
   std::string redis;              // "unix:PATH" or "host:port"
   std::optional<StoreName> name;  // near: the store kvsync keeps
   absl::Duration probe_interval = absl::Milliseconds(10);
+  bool prewarm = false;  // near: read every key once before the run
 };
 
 // What the clients of every process add up, in one anonymous shared mapping
@@ -348,6 +349,49 @@ class NearBenchBackend final : public Backend {
     if (near) {
       written_ = reinterpret_cast<std::atomic<uint16_t>*>(shared_ + 1);
       host_read_ = written_ + config.keys;
+      if (flags_.prewarm) return Prewarm();
+    }
+    return absl::OkStatus();
+  }
+
+  // --prewarm: reads every key once through a NearCache (two threads), as a
+  // long-running host has, so that the run measures the steady state rather
+  // than the cold fills of a fresh cache. The keys must be in Redis already.
+  absl::Status Prewarm() {
+    const uint64_t t0 = MonotonicNanos();
+    constexpr int kThreads = 2;
+    std::atomic<uint64_t> failed{0};
+    std::string first_error;
+    std::atomic<int> error_taken{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        near::NearCacheOptions options;
+        options.redis = flags_.redis;
+        absl::StatusOr<std::unique_ptr<near::NearCache>> cache =
+            near::NearCache::Create(store_.get(), options);
+        KeyBuffer keys(config_);
+        for (uint64_t k = static_cast<uint64_t>(t); k < config_.keys && failed == 0;
+             k += kThreads) {
+          absl::Status s = cache.ok() ? (*cache)->Get(keys.Of(k)).status() : cache.status();
+          if (!s.ok() || StopRequested()) {
+            if (failed++ == 0 && error_taken.exchange(1) == 0) {
+              first_error = absl::IsNotFound(s) ? absl::StrCat("key ", keys.Of(k),
+                                                               " is not in Redis: preload it first")
+                                                : s.ToString();
+            }
+            break;
+          }
+          host_read_[k].store(1, std::memory_order_relaxed);  // version 0 read
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    if (failed > 0) return absl::AbortedError(absl::StrCat("--prewarm: ", first_error));
+    if (!config_.quiet) {
+      std::fprintf(stderr, "near: prewarmed %llu keys in %.1f s\n",
+                   static_cast<unsigned long long>(config_.keys),
+                   static_cast<double>(MonotonicNanos() - t0) / 1e9);
     }
     return absl::OkStatus();
   }
@@ -363,8 +407,13 @@ class NearBenchBackend final : public Backend {
     }
     store_ = std::move(*s);
     if (host_read_ != nullptr) {
-      // This process's read generations (see Shared).
+      // This process's read generations (see Shared), starting from what the
+      // host has read (--prewarm): a cache per process warmed the same way.
       process_read_.reset(new std::atomic<uint16_t>[config_.keys]());
+      for (uint64_t k = 0; k < config_.keys; ++k) {
+        process_read_[k].store(host_read_[k].load(std::memory_order_relaxed),
+                               std::memory_order_relaxed);
+      }
     }
     return absl::OkStatus();
   }
@@ -605,6 +654,10 @@ int main(int argc, char** argv) {
               });
   flags.Duration("probe-interval", "near: time between staleness probes (default 10ms)",
                  &near_flags.probe_interval);
+  flags.Bool("prewarm",
+             "near: read every key once through the near cache before the run (not measured), "
+             "so that the run measures a warm cache",
+             &near_flags.prewarm);
   flags.ParseOrExit(argc, argv);
   NearBenchBackend backend(near_flags);
   const int rc = RunBenchmark(&backend, config);
