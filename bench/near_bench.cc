@@ -43,6 +43,7 @@
 #include "absl/time/time.h"
 #include "bench/redis_peer.h"
 #include "bench/workload.h"
+#include "kv/util/json.h"
 #include "shmkv/near/near_cache.h"
 #include "shmkv/near/sync_state.h"
 #include "shmkv/store.h"
@@ -63,9 +64,9 @@ struct NearFlags {
 };
 
 // What the clients of every process add up, in one anonymous shared mapping
-// made before the fork. For near, after it two arrays of `keys` entries: each key's
-// write generation (bumped after every Set) and the generation last read on
-// the host (generation + 1; 0 = never). A Get that finds the host's entry
+// made before the fork. For near, two arrays of `keys` entries follow it:
+// each key's write generation (bumped after every Set) and the generation
+// last read on the host (generation + 1; 0 = never). A Get that finds the host's entry
 // behind the key's generation is the first read of that version of the key
 // on the host: with one Redis read per key per host between invalidations,
 // Redis GETs equal those first reads. Each process keeps the same array for
@@ -463,7 +464,7 @@ class NearBenchBackend final : public Backend {
   }
 
   void Describe(std::vector<std::pair<std::string, std::string>>* fields) override {
-    fields->emplace_back("redis", absl::StrCat("\"", flags_.redis, "\""));
+    fields->emplace_back("redis", util::JsonString(flags_.redis));
     // Commands in the measured phase: all but the INFO that read them and
     // the probe's (kvsync's PINGs, 20 a second, are included).
     uint64_t commands = 0;
@@ -492,7 +493,7 @@ class NearBenchBackend final : public Backend {
               ? absl::StrFormat("%.4f", static_cast<double>(h) / static_cast<double>(h + f + s + d))
               : "null");
       if (shared_->bypass_reason[0] != '\0') {
-        fields->emplace_back("bypass_reason", absl::StrCat("\"", shared_->bypass_reason, "\""));
+        fields->emplace_back("bypass_reason", util::JsonString(shared_->bypass_reason));
       }
       const uint64_t host = shared_->host_versions, procs = shared_->process_versions;
       fields->emplace_back("first_reads_per_host", absl::StrCat(host));
@@ -518,7 +519,7 @@ class NearBenchBackend final : public Backend {
         fields->emplace_back("staleness_p99_us", "null");
       }
       if (!p.error.empty()) {
-        fields->emplace_back("probe_error", absl::StrCat("\"", p.error, "\""));
+        fields->emplace_back("probe_error", util::JsonString(p.error));
       }
     }
   }
