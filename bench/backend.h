@@ -53,6 +53,12 @@ class Backend {
   // Parent, attached: writes every key once. The default goes through one
   // Client; systems with a faster bulk path (batches, pipelining) override.
   virtual absl::Status Preload(const Workload& workload, const ProgressFn& progress);
+  // Parent, detached, as the measured phase starts and once it has ended:
+  // for counters read around it and for work alongside it (near_bench's
+  // staleness probe). MeasureEnded follows MeasureStarted however the
+  // measurement ends.
+  virtual void MeasureStarted() {}
+  virtual void MeasureEnded() {}
   // Parent, after the run, detached: extra report fields as JSON values
   // (numbers, or quoted strings) and a note for the human report.
   virtual void Describe(std::vector<std::pair<std::string, std::string>>* fields) { (void)fields; }

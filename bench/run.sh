@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs shmkv and its peers side by side on the same workloads (bench/README.md).
 #
-#   bash bench/run.sh [--json] [--duration=5s] [--warmup=1s] [--keys=1000000] [WHAT...]
+#   bash bench/run.sh [--json] [--duration=5s] [--warmup=1s] [--w6-warmup=10s] [--keys=1000000] [WHAT...]
 #
-# WHAT is any of W1 W2 W3 W4 (the workloads), memory (memory efficiency),
+# WHAT is any of W1 W2 W3 W4 W6 (the workloads), memory (memory efficiency),
 # syscalls (strace count of a 1M-op run), micro (Google Benchmark micro-
 # benchmarks), or all (every one of them; the default).
 #
@@ -15,12 +15,17 @@
 # stdout are one JSON object per workload, in the order run:
 #   {"workload":"W1","results":[{"system":"shmkv","ops_per_sec":...,"p99_us":...,...},...]}
 # (so for a single workload the last line is that workload's object).
+# W6 is the near cache (NearCache over a store kept by kvsync) against direct
+# Redis reads, on one redis-server started here: {"workload":"W6","results":
+# [{"system":"near",...},{"system":"redis_direct",...}]}; its warmup is
+# --w6-warmup, long enough for the near cache to fill.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 json=0
 duration=5s
 warmup=1s
+w6_warmup=10s
 keys=1000000
 what=()
 for arg in "$@"; do
@@ -28,14 +33,15 @@ for arg in "$@"; do
     --json) json=1 ;;
     --duration=*) duration=${arg#*=} ;;
     --warmup=*) warmup=${arg#*=} ;;
+    --w6-warmup=*) w6_warmup=${arg#*=} ;;
     --keys=*) keys=${arg#*=} ;;
-    W1 | W2 | W3 | W4 | memory | syscalls | micro) what+=("$arg") ;;
-    all) what+=(W1 W2 W3 W4 memory syscalls micro) ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    W1 | W2 | W3 | W4 | W6 | memory | syscalls | micro) what+=("$arg") ;;
+    all) what+=(W1 W2 W3 W4 W6 memory syscalls micro) ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
-((${#what[@]} > 0)) || what=(W1 W2 W3 W4 memory syscalls micro)
+((${#what[@]} > 0)) || what=(W1 W2 W3 W4 W6 memory syscalls micro)
 [[ "$keys" =~ ^[0-9]+$ ]] || { echo "run.sh: --keys takes a plain number" >&2; exit 2; }
 
 say() { echo "run.sh: $*" >&2; }
@@ -43,7 +49,8 @@ say() { echo "run.sh: $*" >&2; }
 bash tools/setup.sh --bench
 
 targets=(//bench:kvbench //bench:ceiling_bench //bench:lmdb_bench //bench:boost_bench
-  //bench:memcached_bench //bench:redis_bench //bench:store_micro_bench //bench:store_memory_bench)
+  //bench:memcached_bench //bench:redis_bench //bench:store_micro_bench //bench:store_memory_bench
+  //bench:near_bench //tools/kvsync //tools/kvcli)
 say "building (bazel build -c opt)"
 bazel build -c opt "${targets[@]}" 2>&1 | { grep -vE '^(Loading|Analyzing|INFO|\[)' || true; } >&2 ||
   { say "build failed"; exit 1; }
@@ -59,15 +66,31 @@ stop_server() {
   fi
 }
 # IPC objects under the keys our programs create: kvbench 0x6b62xxxx,
-# store_micro_bench 0x6b6dxxxx, store_memory_bench 0x6b6exxxx.
+# store_micro_bench 0x6b6dxxxx, store_memory_bench 0x6b6exxxx, W6's near
+# cache store 0x6b77xxxx.
 our_ipc() {
   bash tools/ipc_snapshot.sh | awk '{ split($2, k, "="); p = int(k[2] / 65536) }
-    p == 27490 || p == 27501 || p == 27502' || true
+    p == 27490 || p == 27501 || p == 27502 || p == 27511' || true
 }
 ipc_before="$tmp/ipc.before"
 our_ipc >"$ipc_before"
 shm_before=$(ls /dev/shm 2>/dev/null | grep -c '^shmkv-bench' || true)
+kvsync_pid=""
+near_store=""
+stop_near() {  # W6's kvsync and store
+  if [[ -n "$kvsync_pid" ]]; then
+    kill "$kvsync_pid" 2>/dev/null || true
+    wait "$kvsync_pid" 2>/dev/null || true
+    kvsync_pid=""
+  fi
+  if [[ -n "$near_store" ]]; then
+    "$bin/tools/kvcli/kvcli" destroy --key="$near_store" >/dev/null 2>&1 ||
+      say "could not destroy the near cache's store $near_store: kvcli destroy --key=$near_store"
+    near_store=""
+  fi
+}
 cleanup() {
+  stop_near
   stop_server
   local leaked
   leaked=$(comm -13 "$ipc_before" <(our_ipc) | grep . || true)
@@ -179,6 +202,79 @@ run_workload() {
   json_lines+=("{\"workload\":\"$w\",\"results\":[$joined]}")
 }
 
+# W6: the near cache against direct Redis reads. One redis-server for both:
+# the direct run first (it preloads the keys), then a store, kvsync on it,
+# and the near run on the same data.
+declare -A w6
+run_w6() {
+  local common=(--redis="unix:$tmp/redis.sock" --procs=2 --keys="$keys" --key-size=16 --value-size=100
+    --write-pct=1 --zipf=0.99 --duration="$duration" --warmup="$w6_warmup" --json --quiet)
+  echo
+  echo "== W6: 2 processes, zipf 0.99 reads of $keys keys held in Redis, 1% writes, 100 B values;" \
+    "$duration measured after $w6_warmup warmup per system"
+  command -v redis-server >/dev/null || { say "W6: redis-server missing (apt-get install redis-server)"; return; }
+  start_redis
+  local out rc line results=() system
+  for system in redis_direct near; do
+    rc=0
+    say "W6: $system ..."
+    if [[ $system == redis_direct ]]; then
+      out=$("$bin/bench/near_bench" --system=direct "${common[@]}" 2>"$tmp/W6.$system.log") || rc=$?
+    else
+      local i
+      for i in $(seq 100); do
+        near_store=$(printf "0x6b77%04x" $((RANDOM % 65535 + 1)))
+        # Twice the records (28 B header + 16 B key + 100 B value, 8-aligned), as kvbench sizes.
+        "$bin/tools/kvcli/kvcli" create --key="$near_store" --capacity=$(((keys * 304 >> 20) + 64))MiB --items=$((keys + 1000)) \
+          >/dev/null 2>"$tmp/W6.create.log" && break
+        near_store=""
+      done
+      [[ -n "$near_store" ]] || { say "W6: could not create a store:"; cat "$tmp/W6.create.log" >&2; break; }
+      "$bin/tools/kvsync/kvsync" --key="$near_store" --redis="unix:$tmp/redis.sock" --prefix=kvb: \
+        2>"$tmp/W6.kvsync.log" &
+      kvsync_pid=$!
+      out=$("$bin/bench/near_bench" --system=near --key="$near_store" --no-preload --prewarm "${common[@]}" \
+        2>"$tmp/W6.$system.log") || rc=$?
+      stop_near
+    fi
+    line=$(tail -n 1 <<<"$out")
+    if [[ "$line" != "{"* ]]; then
+      say "W6: $system FAILED (exit $rc):"
+      tail -n 5 "$tmp/W6.$system.log" >&2
+      [[ $system == redis_direct ]] || tail -n 5 "$tmp/W6.kvsync.log" >&2
+      line="{\"system\":\"$system\",\"error\":\"exit $rc\"}"
+    elif ((rc != 0)); then
+      say "W6: $system reported errors (exit $rc): $(jget "$line" first_error)$(jget "$line" probe_error)"
+    fi
+    results+=("$line")
+    w6[$system]=$line
+  done
+  stop_server
+  printf "%-14s %12s %8s %8s %10s %10s %9s %13s\n" system ops/s "p50 us" "p99 us" "cmds/op" "GETs/op" \
+    "hit ratio" "stale p99 us"
+  local l
+  for system in near redis_direct; do
+    l=${w6[$system]:-}
+    if [[ -z "$(jget "$l" ops_per_sec)" ]]; then
+      printf "%-14s %12s\n" "$system" FAILED
+      continue
+    fi
+    printf "%-14s %12s %8.2f %8.2f %10s %10s %9s %13s\n" "$system" "$(fmt_int "$(jget "$l" ops_per_sec)")" \
+      "$(jget "$l" p50_us)" "$(jget "$l" p99_us)" "$(jget "$l" redis_commands_per_op)" \
+      "$(jget "$l" redis_gets_per_op)" "$(jget "$l" near_hit_ratio)" "$(jget "$l" staleness_p99_us)"
+  done
+  l=${w6[near]:-}
+  if [[ -n "$(jget "$l" first_reads_per_host)" ]]; then
+    echo "near: $(jget "$l" redis_gets) Redis GETs for $(jget "$l" first_reads_per_host) first reads of a key" \
+      "version on the host ($(jget "$l" redis_gets_per_first_read_per_host) per); a cache per process would" \
+      "have read $(jget "$l" first_reads_per_process)"
+  fi
+  local near_json=${w6[near]:-} direct_json=${w6[redis_direct]:-}
+  [[ -n "$near_json" ]] || near_json='{"system":"near","error":"not run"}'
+  [[ -n "$direct_json" ]] || direct_json='{"system":"redis_direct","error":"not run"}'
+  json_lines+=("{\"workload\":\"W6\",\"results\":[$near_json,$direct_json]}")
+}
+
 memory_json=""
 run_memory() {
   echo
@@ -232,6 +328,7 @@ run_micro() {
 for w in "${what[@]}"; do
   case "$w" in
     W1 | W2 | W3 | W4) run_workload "$w" ;;
+    W6) run_w6 ;;
     memory) run_memory ;;
     syscalls) run_syscalls ;;
     micro) run_micro ;;
@@ -261,6 +358,14 @@ if [[ -n "${ops[W3.shmkv]:-}" && -n "${ops[W2.shmkv]:-}" ]]; then
 fi
 if [[ -n "${p999[W3.shmkv]:-}" ]]; then
   printf "%-38s %8s  %s\n" "W3 shmkv p99.9 < 50 us" "${p999[W3.shmkv]}" "$(verdict "${p999[W3.shmkv]}" "<" 50)"
+fi
+if [[ -n "$(jget "${w6[near]:-}" ops_per_sec)" ]]; then
+  r=$(ratio "$(jget "${w6[near]}" ops_per_sec)" "$(jget "${w6[redis_direct]:-}" ops_per_sec)")
+  printf "%-38s %8s  %s\n" "W6 near/redis_direct >= 20x" "${r:-n/a}x" "$(verdict "$r" ">=" 20)"
+  g=$(jget "${w6[near]}" redis_gets_per_first_read_per_host)
+  printf "%-38s %8s  %s\n" "W6 GETs per key version per host = 1" "$g" "(informational)"
+  printf "%-38s %8s  %s\n" "W6 staleness p99 (us, kvsync path)" "$(jget "${w6[near]}" staleness_p99_us)" \
+    "(informational)"
 fi
 if [[ -n "$memory_json" ]]; then
   case10=$(grep -o '{"value_size":"10-4000"[^}]*}' <<<"$memory_json")

@@ -193,7 +193,11 @@ int Runner::Run() {
   if (s.ok()) s = StartClients(workload);
   if (s.ok()) s = AwaitReady();
   if (s.ok()) s = Warmup(&progress);
-  if (s.ok()) s = Measure(&progress);
+  if (s.ok()) {
+    backend_->MeasureStarted();
+    s = Measure(&progress);
+    backend_->MeasureEnded();
+  }
   if (s.ok()) {
     progress.Clear();
     s = StopClients();
