@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# kvbench end to end: a short forked run succeeds and reports JSON, and the
-# store it created is gone afterwards, also after SIGTERM.
+# kvbench end to end: a short forked run succeeds and reports JSON, also in
+# batches (--batch), and the store it created is gone afterwards, also after
+# SIGTERM.
 #   kvbench_smoke_test.sh IPC_GUARD KVBENCH
 set -euo pipefail
 guard="$1"
@@ -19,11 +20,28 @@ exists() { awk -v k="$(( $1 ))" 'NR > 1 && $1 == k { found = 1 } END { exit !fou
 tail -n 1 "$tmp/out" | grep -q '"system":"shmkv"' || { echo "no JSON line"; cat "$tmp/out" "$tmp/err"; exit 1; }
 tail -n 1 "$tmp/out" | grep -q '"ops":20000,' || { echo "wrong op count"; cat "$tmp/out"; exit 1; }
 tail -n 1 "$tmp/out" | grep -q '"errors":0,' || { echo "errors"; cat "$tmp/out"; exit 1; }
+tail -n 1 "$tmp/out" | grep -q '"batch":1,"requests":20000,' || { echo "not one key per request"; cat "$tmp/out"; exit 1; }
 key=$(store_key "$tmp/err")
 [[ "$key" == "${keys[0]}" ]] || { echo "store not at --create-key"; cat "$tmp/err"; exit 1; }
 if exists "$key"; then echo "store $key left behind"; exit 1; fi
 
-# 2. SIGTERM during the measurement: exit 143, store removed.
+# 2. --batch=16: the same exact op count, in keys; 4 threads of 5000 keys
+#    make 312 requests of 16 and one of 8 each. A bad --batch is refused.
+"$kvbench" --create-key="${keys[0]}" --procs=2 --threads=2 --keys=2000 --ops=20000 --warmup=0 --batch=16 \
+  --dist=zipf:0.99 --read-pct=80 --json >"$tmp/out3" 2>"$tmp/err3"
+last=$(tail -n 1 "$tmp/out3")
+for want in '"batch":16,"requests":1252,' '"ops":20000,' '"errors":0,' '"hit_ratio":1.0000,'; do
+  grep -qF "$want" <<<"$last" || { echo "--batch=16: no $want"; cat "$tmp/out3" "$tmp/err3"; exit 1; }
+done
+if exists "${keys[0]}"; then echo "store ${keys[0]} left behind by --batch=16"; exit 1; fi
+for bad in 0 1025 x; do
+  rc=0
+  "$kvbench" --batch="$bad" --keys=10 --ops=10 >"$tmp/out4" 2>"$tmp/err4" || rc=$?
+  [[ $rc == 2 ]] || { echo "--batch=$bad: exit $rc, want 2"; cat "$tmp/err4"; exit 1; }
+  grep -q -- '--batch' "$tmp/err4" || { echo "--batch=$bad: message does not name --batch"; cat "$tmp/err4"; exit 1; }
+done
+
+# 3. SIGTERM during the measurement: exit 143, store removed.
 "$kvbench" --create-key="${keys[1]}" --procs=2 --keys=2000 --duration=60s --warmup=0 >"$tmp/out2" 2>"$tmp/err2" &
 pid=$!
 for _ in $(seq 100); do
@@ -38,4 +56,4 @@ rc=0
 wait "$pid" || rc=$?
 [[ $rc == 143 ]] || { echo "exit $rc after SIGTERM, want 143"; cat "$tmp/err2"; exit 1; }
 if exists "$key"; then echo "store $key left behind after SIGTERM"; exit 1; fi
-echo "kvbench smoke test: 2 passed, 0 failed"
+echo "kvbench smoke test: 3 passed, 0 failed"
