@@ -5,6 +5,15 @@
 namespace shmkv {
 namespace bench {
 
+void Client::GetBatch(absl::Span<const absl::string_view> keys, absl::Span<OpResult> results) {
+  for (size_t i = 0; i < keys.size(); ++i) results[i] = Get(keys[i], &batch_value_);
+}
+
+void Client::PutBatch(absl::Span<const absl::string_view> keys,
+                      absl::Span<const absl::string_view> values, absl::Span<OpResult> results) {
+  for (size_t i = 0; i < keys.size(); ++i) results[i] = Put(keys[i], values[i]);
+}
+
 absl::Status Backend::Preload(const Workload& workload, const ProgressFn& progress) {
   auto client = NewClient();
   if (!client.ok()) return client.status();

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "bench/keys_values.h"
 #include "bench/workload_config.h"
 
@@ -30,8 +31,23 @@ class Client {
   virtual OpResult Get(absl::string_view key, std::string* value) = 0;
   // kOk / kError.
   virtual OpResult Put(absl::string_view key, absl::string_view value) = 0;
+
+  // One request for all of `keys` (--batch): results[i] is what Get(keys[i])
+  // would have returned; the values land in buffers the client owns and
+  // reuses. results.size() == keys.size(). The default is a loop of Get;
+  // systems with a multi-key request (one transaction, one lock, one round
+  // trip) override it. Like Get, it must not allocate in steady state beyond
+  // what the system itself does.
+  virtual void GetBatch(absl::Span<const absl::string_view> keys, absl::Span<OpResult> results);
+  // One request writing values[i] at keys[i]: results[i] is kOk or kError.
+  // The default is a loop of Put.
+  virtual void PutBatch(absl::Span<const absl::string_view> keys,
+                        absl::Span<const absl::string_view> values, absl::Span<OpResult> results);
   // What the last kError was.
   virtual std::string LastError() const = 0;
+
+ private:
+  std::string batch_value_;  // the default GetBatch's value buffer
 };
 
 // Progress callback for long setup steps: `done` of `total`; false = stop.

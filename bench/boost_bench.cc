@@ -3,6 +3,7 @@
 // a boost::unordered_map of shared-memory strings behind one
 // interprocess_mutex; every client process maps the segment after the fork.
 // Lookups hash the caller's bytes directly (no temporary shared string).
+// With --batch, a request's gets (or puts) all run under one lock.
 // It never evicts: the segment is sized to hold every key.
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "bench/workload.h"
@@ -80,23 +82,13 @@ class BoostClient final : public Client {
 
   OpResult Get(absl::string_view key, std::string* value) override {
     bip::scoped_lock<bip::interprocess_mutex> lock(root_->mu);
-    auto it = root_->map.find(key, BytesHash(), BytesEqual());
-    if (it == root_->map.end()) return OpResult::kMiss;
-    value->assign(it->second.data(), it->second.size());
-    return OpResult::kHit;
+    return Lookup(key, value);
   }
 
   OpResult Put(absl::string_view key, absl::string_view value) override {
     try {
       bip::scoped_lock<bip::interprocess_mutex> lock(root_->mu);
-      auto it = root_->map.find(key, BytesHash(), BytesEqual());
-      if (it != root_->map.end()) {
-        it->second.assign(value.data(), value.data() + value.size());
-      } else {
-        CharAllocator alloc(segment_->get_segment_manager());
-        root_->map.emplace(ShmString(key.data(), key.size(), alloc),
-                           ShmString(value.data(), value.size(), alloc));
-      }
+      Store(key, value);
       return OpResult::kOk;
     } catch (const std::exception& e) {
       error_ = e.what();
@@ -104,12 +96,54 @@ class BoostClient final : public Client {
     }
   }
 
+  // All the lookups under one lock.
+  void GetBatch(absl::Span<const absl::string_view> keys, absl::Span<OpResult> results) override {
+    if (values_.size() < keys.size()) values_.resize(keys.size());
+    bip::scoped_lock<bip::interprocess_mutex> lock(root_->mu);
+    for (size_t i = 0; i < keys.size(); ++i) results[i] = Lookup(keys[i], &values_[i]);
+  }
+
+  // All the writes under one lock.
+  void PutBatch(absl::Span<const absl::string_view> keys,
+                absl::Span<const absl::string_view> values, absl::Span<OpResult> results) override {
+    bip::scoped_lock<bip::interprocess_mutex> lock(root_->mu);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      try {
+        Store(keys[i], values[i]);
+        results[i] = OpResult::kOk;
+      } catch (const std::exception& e) {
+        error_ = e.what();
+        results[i] = OpResult::kError;
+      }
+    }
+  }
+
   std::string LastError() const override { return error_; }
 
  private:
+  // The caller holds root_->mu.
+  OpResult Lookup(absl::string_view key, std::string* value) {
+    auto it = root_->map.find(key, BytesHash(), BytesEqual());
+    if (it == root_->map.end()) return OpResult::kMiss;
+    value->assign(it->second.data(), it->second.size());
+    return OpResult::kHit;
+  }
+  // The caller holds root_->mu. Throws when the segment is full.
+  void Store(absl::string_view key, absl::string_view value) {
+    auto it = root_->map.find(key, BytesHash(), BytesEqual());
+    if (it != root_->map.end()) {
+      it->second.assign(value.data(), value.data() + value.size());
+    } else {
+      CharAllocator alloc(segment_->get_segment_manager());
+      root_->map.emplace(ShmString(key.data(), key.size(), alloc),
+                         ShmString(value.data(), value.size(), alloc));
+    }
+  }
+
   Segment* segment_;
   Root* root_;
   std::string error_;
+  std::vector<std::string> values_;  // GetBatch's values, reused
 };
 
 class BoostBackend final : public Backend {

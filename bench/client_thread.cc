@@ -7,9 +7,11 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "bench/clock.h"
 
 namespace shmkv {
@@ -27,7 +29,12 @@ void RunClientThread(Backend* backend, const Workload& workload, Control* ctl, c
   std::string value;
   value.reserve(workload.config().value_max + 64);
   OpStream stream(workload, seed);
-  KeyBuffer key_buffer(workload.config());
+  // --batch: one key buffer per key of a request (each Of() overwrites its
+  // buffer), and the request's keys, values and results, made before the loop.
+  const size_t batch = static_cast<size_t>(workload.config().batch);
+  std::vector<KeyBuffer> key_buffers(batch, KeyBuffer(workload.config()));
+  std::vector<absl::string_view> keys(batch), values(batch);
+  std::vector<OpResult> results(batch);
   Histogram& hist = slot->hist;
   WriteBytes(gates->ready[1], 1);
   char go;
@@ -35,7 +42,7 @@ void RunClientThread(Backend* backend, const Workload& workload, Control* ctl, c
   }
   int phase = kWait;  // the loop below acts on whichever phase it finds first
 
-  uint64_t total = 0, ops = 0, gets = 0, hits = 0, misses = 0, puts = 0, errors = 0;
+  uint64_t total = 0, requests = 0, ops = 0, gets = 0, hits = 0, misses = 0, puts = 0, errors = 0;
   bool measuring = false;
   uint64_t start = 0, prev = MonotonicNanos();
   for (;;) {
@@ -49,25 +56,45 @@ void RunClientThread(Backend* backend, const Workload& workload, Control* ctl, c
         start = prev = MonotonicNanos();
       }
     }
-    const Op op = stream.Next();
-    const absl::string_view key = key_buffer.Of(op.key);
-    const OpResult r =
-        op.get ? client->Get(key, &value) : client->Put(key, workload.Value(op.value_size));
+    // A request of n keys: the first operation decides whether it gets or
+    // puts; the last request of a --ops quota is cut to what is left.
+    size_t n = batch;
+    if (measuring && quota - ops < n) n = static_cast<size_t>(quota - ops);
+    const Op first = stream.Next();
+    if (batch == 1) {
+      const absl::string_view key = key_buffers[0].Of(first.key);
+      results[0] =
+          first.get ? client->Get(key, &value) : client->Put(key, workload.Value(first.value_size));
+    } else {
+      keys[0] = key_buffers[0].Of(first.key);
+      values[0] = workload.Value(first.value_size);
+      for (size_t i = 1; i < n; ++i) {
+        const Op op = stream.Next();
+        keys[i] = key_buffers[i].Of(op.key);
+        values[i] = workload.Value(op.value_size);
+      }
+      const absl::Span<OpResult> out(results.data(), n);
+      if (first.get) {
+        client->GetBatch(absl::Span<const absl::string_view>(keys.data(), n), out);
+      } else {
+        client->PutBatch(absl::Span<const absl::string_view>(keys.data(), n),
+                         absl::Span<const absl::string_view>(values.data(), n), out);
+      }
+    }
     const uint64_t now = MonotonicNanos();
     if (measuring) {
-      hist.Record(now - prev);
-      ++ops;
-      if (op.get) {
-        ++gets;
+      hist.Record(now - prev);  // per request
+      ops += n;
+      (first.get ? gets : puts) += n;
+      for (size_t i = 0; i < n; ++i) {
+        const OpResult r = results[i];
         if (r == OpResult::kHit)
           ++hits;
         else if (r == OpResult::kMiss)
           ++misses;
-      } else {
-        ++puts;
-      }
-      if (r == OpResult::kError && errors++ == 0) {
-        std::snprintf(slot->error, sizeof(slot->error), "%s", client->LastError().c_str());
+        if (r == OpResult::kError && errors++ == 0) {
+          std::snprintf(slot->error, sizeof(slot->error), "%s", client->LastError().c_str());
+        }
       }
       if (ops == quota) {
         prev = now;
@@ -75,7 +102,8 @@ void RunClientThread(Backend* backend, const Workload& workload, Control* ctl, c
       }
     }
     prev = now;
-    if ((++total & 255) == 0) slot->progress.store(total, std::memory_order_relaxed);
+    total += n;
+    if ((++requests & 255) == 0) slot->progress.store(total, std::memory_order_relaxed);
   }
   slot->ops = ops;
   slot->gets = gets;

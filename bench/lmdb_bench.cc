@@ -6,16 +6,20 @@
 // are not tied to a thread's reader slot). Each client thread keeps one read
 // transaction and reuses it with mdb_txn_reset/mdb_txn_renew; every Put is
 // its own write transaction (LMDB allows one writer at a time, host-wide).
+// With --batch, a request's gets share one read transaction and its puts
+// one write transaction.
 // LMDB never evicts: the map is sized to hold every key.
 #include <lmdb.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "bench/workload.h"
@@ -37,35 +41,51 @@ class LmdbClient final : public Client {
   OpResult Get(absl::string_view key, std::string* value) override {
     int rc = mdb_txn_renew(read_);
     if (rc != 0) return Error("mdb_txn_renew", rc);
-    MDB_val k{key.size(), const_cast<char*>(key.data())};
-    MDB_val v;
-    rc = mdb_get(read_, dbi_, &k, &v);
-    OpResult result;
-    if (rc == 0) {
-      value->assign(static_cast<const char*>(v.mv_data), v.mv_size);
-      result = OpResult::kHit;
-    } else if (rc == MDB_NOTFOUND) {
-      result = OpResult::kMiss;
-    } else {
-      result = Error("mdb_get", rc);
-    }
+    const OpResult result = Lookup(key, value);
     mdb_txn_reset(read_);
     return result;
   }
 
+  // All the keys in one read transaction.
+  void GetBatch(absl::Span<const absl::string_view> keys, absl::Span<OpResult> results) override {
+    if (values_.size() < keys.size()) values_.resize(keys.size());
+    int rc = mdb_txn_renew(read_);
+    if (rc != 0) {
+      std::fill(results.begin(), results.end(), Error("mdb_txn_renew", rc));
+      return;
+    }
+    for (size_t i = 0; i < keys.size(); ++i) results[i] = Lookup(keys[i], &values_[i]);
+    mdb_txn_reset(read_);
+  }
+
   OpResult Put(absl::string_view key, absl::string_view value) override {
+    OpResult result;
+    PutBatch({key}, {value}, absl::Span<OpResult>(&result, 1));
+    return result;
+  }
+
+  // All the puts in one write transaction: all written, or none.
+  void PutBatch(absl::Span<const absl::string_view> keys,
+                absl::Span<const absl::string_view> values, absl::Span<OpResult> results) override {
     MDB_txn* txn;
     int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-    if (rc != 0) return Error("mdb_txn_begin", rc);
-    MDB_val k{key.size(), const_cast<char*>(key.data())};
-    MDB_val v{value.size(), const_cast<char*>(value.data())};
-    rc = mdb_put(txn, dbi_, &k, &v, 0);
     if (rc != 0) {
-      mdb_txn_abort(txn);
-      return Error("mdb_put", rc);
+      std::fill(results.begin(), results.end(), Error("mdb_txn_begin", rc));
+      return;
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      MDB_val k{keys[i].size(), const_cast<char*>(keys[i].data())};
+      MDB_val v{values[i].size(), const_cast<char*>(values[i].data())};
+      rc = mdb_put(txn, dbi_, &k, &v, 0);
+      if (rc != 0) {
+        mdb_txn_abort(txn);
+        std::fill(results.begin(), results.end(), Error("mdb_put", rc));
+        return;
+      }
     }
     rc = mdb_txn_commit(txn);
-    return rc == 0 ? OpResult::kOk : Error("mdb_txn_commit", rc);
+    std::fill(results.begin(), results.end(),
+              rc == 0 ? OpResult::kOk : Error("mdb_txn_commit", rc));
   }
 
   std::string LastError() const override { return error_; }
@@ -75,10 +95,23 @@ class LmdbClient final : public Client {
     error_ = absl::StrCat(what, ": ", mdb_strerror(rc));
     return OpResult::kError;
   }
+  // One get in the renewed read transaction.
+  OpResult Lookup(absl::string_view key, std::string* value) {
+    MDB_val k{key.size(), const_cast<char*>(key.data())};
+    MDB_val v;
+    const int rc = mdb_get(read_, dbi_, &k, &v);
+    if (rc == 0) {
+      value->assign(static_cast<const char*>(v.mv_data), v.mv_size);
+      return OpResult::kHit;
+    }
+    return rc == MDB_NOTFOUND ? OpResult::kMiss : Error("mdb_get", rc);
+  }
+
   MDB_env* env_;
   MDB_dbi dbi_;
   MDB_txn* read_;
   std::string error_;
+  std::vector<std::string> values_;  // GetBatch's values, reused
 };
 
 class LmdbBackend final : public Backend {

@@ -1,6 +1,7 @@
 // Redis peer: a redis-server on a unix socket (bench/run.sh starts it with
 // persistence off), one hiredis connection per client thread, one command
-// at a time (GET / SET). The preload pipelines 1000 SETs per round trip.
+// at a time (GET / SET). With --batch, a request is one MGET or one MSET.
+// The preload pipelines 1000 SETs per round trip.
 // Redis evicts only when started with --maxmemory and an eviction policy.
 #include <memory>
 #include <string>
@@ -69,8 +70,9 @@ int main(int argc, char** argv) {
   using namespace shmkv::bench;
   return RunSocketPeerMain(
       argc, argv, "redis_bench",
-      "Redis peer: clients over a unix socket, one command at a time per thread.", "redis-server",
-      [](const std::string& socket) -> std::unique_ptr<Backend> {
+      "Redis peer: clients over a unix socket, one command at a time per thread\n"
+      "(with --batch: MGET and MSET).",
+      "redis-server", [](const std::string& socket) -> std::unique_ptr<Backend> {
         return std::make_unique<RedisBackend>(socket);
       });
 }

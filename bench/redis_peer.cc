@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -90,6 +91,58 @@ OpResult RedisGetSetClient::Put(absl::string_view key, absl::string_view value) 
       redisCommand(c_.get(), "SET %b %b", key.data(), key.size(), value.data(), value.size())));
   if (r == nullptr) return Error(c_->errstr);
   if (r->type == REDIS_REPLY_STATUS) return OpResult::kOk;
+  return Error(r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "unexpected reply");
+}
+
+// One MGET: an array of values, nil for a miss.
+void RedisGetSetClient::GetBatch(absl::Span<const absl::string_view> keys,
+                                 absl::Span<OpResult> results) {
+  RedisReplyPtr r = Command("MGET", keys, {});
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != keys.size()) {
+    std::fill(results.begin(), results.end(), BadReply(r.get()));
+    return;
+  }
+  if (values_.size() < keys.size()) values_.resize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const redisReply* e = r->element[i];
+    if (e->type == REDIS_REPLY_STRING) {
+      values_[i].assign(e->str, e->len);
+      results[i] = OpResult::kHit;
+    } else {
+      results[i] = e->type == REDIS_REPLY_NIL ? OpResult::kMiss : BadReply(e);
+    }
+  }
+}
+
+// One MSET.
+void RedisGetSetClient::PutBatch(absl::Span<const absl::string_view> keys,
+                                 absl::Span<const absl::string_view> values,
+                                 absl::Span<OpResult> results) {
+  RedisReplyPtr r = Command("MSET", keys, values);
+  std::fill(results.begin(), results.end(),
+            r != nullptr && r->type == REDIS_REPLY_STATUS ? OpResult::kOk : BadReply(r.get()));
+}
+
+RedisReplyPtr RedisGetSetClient::Command(const char* name, absl::Span<const absl::string_view> keys,
+                                         absl::Span<const absl::string_view> values) {
+  argv_.clear();
+  argv_lengths_.clear();
+  argv_.push_back(name);
+  argv_lengths_.push_back(std::strlen(name));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    argv_.push_back(keys[i].data());
+    argv_lengths_.push_back(keys[i].size());
+    if (!values.empty()) {
+      argv_.push_back(values[i].data());
+      argv_lengths_.push_back(values[i].size());
+    }
+  }
+  return RedisReplyPtr(static_cast<redisReply*>(redisCommandArgv(
+      c_.get(), static_cast<int>(argv_.size()), argv_.data(), argv_lengths_.data())));
+}
+
+OpResult RedisGetSetClient::BadReply(const redisReply* r) {
+  if (r == nullptr) return Error(c_->errstr);
   return Error(r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "unexpected reply");
 }
 

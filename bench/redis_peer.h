@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "bench/backend.h"
 #include "bench/keys_values.h"
 
@@ -42,21 +43,32 @@ absl::Status AwaitRedis(const std::string& address);
 absl::StatusOr<RedisReplyPtr> RedisRun(redisContext* c, const std::vector<absl::string_view>& argv);
 
 // One synchronous GET or SET per operation, as a plain client of a cache
-// server does.
+// server does; a batch (--batch) is one MGET or one MSET.
 class RedisGetSetClient final : public Client {
  public:
   explicit RedisGetSetClient(RedisContextPtr c) : c_(std::move(c)) {}
   OpResult Get(absl::string_view key, std::string* value) override;
   OpResult Put(absl::string_view key, absl::string_view value) override;
+  void GetBatch(absl::Span<const absl::string_view> keys, absl::Span<OpResult> results) override;
+  void PutBatch(absl::Span<const absl::string_view> keys,
+                absl::Span<const absl::string_view> values, absl::Span<OpResult> results) override;
   std::string LastError() const override { return error_; }
 
  private:
+  // NAME key... or NAME key value...: one command, its reply (nullptr when
+  // the connection failed).
+  RedisReplyPtr Command(const char* name, absl::Span<const absl::string_view> keys,
+                        absl::Span<const absl::string_view> values);
+  OpResult BadReply(const redisReply* r);
   OpResult Error(std::string e) {
     error_ = std::move(e);
     return OpResult::kError;
   }
   RedisContextPtr c_;
   std::string error_;
+  std::vector<const char*> argv_;  // Command's arguments, reused
+  std::vector<size_t> argv_lengths_;
+  std::vector<std::string> values_;  // GetBatch's values, reused
 };
 
 // SETs every key of the workload, 1000 per round trip.

@@ -106,18 +106,24 @@ namespace {
 void PrintHuman(FILE* out, const std::string& label, const WorkloadConfig& config,
                 const RunTotals& t, const std::vector<std::pair<std::string, std::string>>& extra) {
   const char* unit = config.fork_processes ? "process" : "thread group";
-  std::fprintf(out,
-               "%s: %d %s%s x %d thread%s, %s keys, key %zu B, value %s B, %.4g%% get, %s, %.2f s "
-               "measured\n",
-               label.c_str(), config.procs, unit,
-               config.procs == 1 ? "" : (config.fork_processes ? "es" : "s"), config.threads,
-               config.threads == 1 ? "" : "s", HumanCount(static_cast<double>(config.keys)).c_str(),
-               config.key_size, config.ValueSizeText().c_str(), config.read_pct,
-               config.DistText().c_str(), t.seconds);
+  std::fprintf(
+      out,
+      "%s: %d %s%s x %d thread%s, %s keys, key %zu B, value %s B, %.4g%% get, %s,%s %.2f s "
+      "measured\n",
+      label.c_str(), config.procs, unit,
+      config.procs == 1 ? "" : (config.fork_processes ? "es" : "s"), config.threads,
+      config.threads == 1 ? "" : "s", HumanCount(static_cast<double>(config.keys)).c_str(),
+      config.key_size, config.ValueSizeText().c_str(), config.read_pct, config.DistText().c_str(),
+      config.batch == 1 ? "" : absl::StrCat(" ", config.batch, " keys per request,").c_str(),
+      t.seconds);
   std::string per;
   for (double r : t.per_proc) absl::StrAppend(&per, " ", HumanCount(r));
   std::fprintf(out, "  throughput  %s ops/s (%.0f); per %s:%s\n", HumanCount(t.ops_per_sec).c_str(),
                t.ops_per_sec, unit, per.c_str());
+  if (config.batch > 1) {
+    std::fprintf(out, "  requests    %llu of up to %d keys; the latencies below are per request\n",
+                 static_cast<unsigned long long>(t.latency.count()), config.batch);
+  }
   std::fprintf(out, "  latency us  p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
                Micros(t.latency.Percentile(50)), Micros(t.latency.Percentile(90)),
                Micros(t.latency.Percentile(99)), Micros(t.latency.Percentile(99.9)),
@@ -141,16 +147,18 @@ void PrintJson(const std::string& label, const WorkloadConfig& config, const Run
   for (double r : t.per_proc) per_json.push_back(absl::StrFormat("%.0f", r));
   std::string j = absl::StrFormat(
       "{\"system\":%s,\"procs\":%d,\"threads\":%d,\"keys\":%d,\"key_size\":%d,\"value_size\":%s,"
-      "\"read_pct\":%g,\"dist\":%s,\"prefault\":%s,\"measured_s\":%.3f,\"ops\":%d,\"ops_per_"
+      "\"read_pct\":%g,\"dist\":%s,\"batch\":%d,\"requests\":%d,\"prefault\":%s,\"measured_s\":%."
+      "3f,\"ops\":%d,\"ops_per_"
       "sec\":%.0f,"
       "\"p50_us\":%.3f,\"p90_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,\"max_us\":%.3f,"
       "\"hit_ratio\":%s,\"gets\":%d,\"misses\":%d,\"puts\":%d,\"errors\":%d,\"per_process_ops_"
       "per_sec\":[%s]",
       JsonString(label), config.procs, config.threads, config.keys, config.key_size,
       JsonString(config.ValueSizeText()), config.read_pct, JsonString(config.DistText()),
-      config.prefault && config.fork_processes ? "true" : "false", t.seconds, t.ops, t.ops_per_sec,
-      Micros(t.latency.Percentile(50)), Micros(t.latency.Percentile(90)),
-      Micros(t.latency.Percentile(99)), Micros(t.latency.Percentile(99.9)), Micros(t.latency.max()),
+      config.batch, t.latency.count(), config.prefault && config.fork_processes ? "true" : "false",
+      t.seconds, t.ops, t.ops_per_sec, Micros(t.latency.Percentile(50)),
+      Micros(t.latency.Percentile(90)), Micros(t.latency.Percentile(99)),
+      Micros(t.latency.Percentile(99.9)), Micros(t.latency.max()),
       t.gets ? absl::StrFormat("%.4f", static_cast<double>(t.hits) / static_cast<double>(t.gets))
              : "null",
       t.gets, t.misses, t.puts, t.errors, absl::StrJoin(per_json, ","));

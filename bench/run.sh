@@ -3,15 +3,20 @@
 #
 #   bash bench/run.sh [--json] [--duration=5s] [--warmup=1s] [--w6-warmup=10s] [--keys=1000000] [WHAT...]
 #
-# WHAT is any of W1 W2 W3 W4 W6 (the workloads), memory (memory efficiency),
+# WHAT is any of W1 W2 W3 W4 W5 W6 (the workloads), memory (memory efficiency),
 # syscalls (strace count of a 1M-op run), micro (Google Benchmark micro-
 # benchmarks), or all (every one of them; the default).
 #
 # Each workload runs, one after the other, against: shmkv (//bench:kvbench),
-# ceiling (in-process absl::flat_hash_map + absl::Mutex), lmdb, Boost
-# .Interprocess, memcached and redis (servers started here on unix sockets in
-# a temporary directory and stopped afterwards), and prints a table: system,
-# ops/s, p99, p99.9, hit ratio, shmkv/peer. With --json, the last lines of
+# absl_map_in_process (absl::flat_hash_map + absl::Mutex in one process),
+# lmdb, Boost.Interprocess, memcached and redis (servers started here on unix
+# sockets in a temporary directory and stopped afterwards), and prints a
+# table: system, ops/s, p99, p99.9, hit ratio, shmkv/peer. W5 is W1 in
+# requests of 16 keys (--batch=16) against shmkv, shmkv_unbatched (W1 as is),
+# lmdb, boost_interprocess, memcached and redis. W1 and W5 also run the
+# references memory_probe_dependent and memory_probe_parallel16: random reads
+# over a table the size of shmkv's segment, one dependent chain, or 16
+# independent ones. With --json, the last lines of
 # stdout are one JSON object per workload, in the order run:
 #   {"workload":"W1","results":[{"system":"shmkv","ops_per_sec":...,"p99_us":...,...},...]}
 # (so for a single workload the last line is that workload's object).
@@ -35,22 +40,22 @@ for arg in "$@"; do
     --warmup=*) warmup=${arg#*=} ;;
     --w6-warmup=*) w6_warmup=${arg#*=} ;;
     --keys=*) keys=${arg#*=} ;;
-    W1 | W2 | W3 | W4 | W6 | memory | syscalls | micro) what+=("$arg") ;;
-    all) what+=(W1 W2 W3 W4 W6 memory syscalls micro) ;;
+    W1 | W2 | W3 | W4 | W5 | W6 | memory | syscalls | micro) what+=("$arg") ;;
+    all) what+=(W1 W2 W3 W4 W5 W6 memory syscalls micro) ;;
     -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
-((${#what[@]} > 0)) || what=(W1 W2 W3 W4 W6 memory syscalls micro)
+((${#what[@]} > 0)) || what=(W1 W2 W3 W4 W5 W6 memory syscalls micro)
 [[ "$keys" =~ ^[0-9]+$ ]] || { echo "run.sh: --keys takes a plain number" >&2; exit 2; }
 
 say() { echo "run.sh: $*" >&2; }
 
 bash tools/setup.sh --bench
 
-targets=(//bench:kvbench //bench:ceiling_bench //bench:lmdb_bench //bench:boost_bench
-  //bench:memcached_bench //bench:redis_bench //bench:store_micro_bench //bench:store_memory_bench
-  //bench:near_bench //tools/kvsync //tools/kvcli)
+targets=(//bench:kvbench //bench:absl_map_bench //bench:memory_probe //bench:lmdb_bench
+  //bench:boost_bench //bench:memcached_bench //bench:redis_bench //bench:store_micro_bench
+  //bench:store_memory_bench //bench:near_bench //tools/kvsync //tools/kvcli)
 say "building (bazel build -c opt)"
 bazel build -c opt "${targets[@]}" 2>&1 | { grep -vE '^(Loading|Analyzing|INFO|\[)' || true; } >&2 ||
   { say "build failed"; exit 1; }
@@ -122,16 +127,21 @@ start_redis() {  # [maxmemory bytes: then LRU eviction]
 # Field of a flat JSON object: jget JSON KEY
 jget() { sed -n "s/.*\"$2\":\\(\"[^\"]*\"\\|[^,}]*\\).*/\\1/p" <<<"$1" | tr -d '"'; }
 fmt_int() { printf "%'d" "${1%.*}" 2>/dev/null || echo "$1"; }
+# A number with 2 decimals, or "-" for null (the probes have no latencies).
+fmt_us() { if [[ "$1" =~ ^[0-9.]+$ ]]; then printf "%.2f" "$1"; else echo -; fi; }
 
 declare -A ops p99 p999
 json_lines=()
 notes=()
 
 run_workload() {
-  local w=$1 args=() desc note="" cap_bytes="" mc_mb=1024 redis_max=""
+  local w=$1 args=() desc note="" cap_bytes="" mc_mb=1024 redis_max="" batch=()
+  local systems=(shmkv absl_map_in_process lmdb boost_interprocess memcached redis)
   local common=(--keys="$keys" --key-size=16 --duration="$duration" --warmup="$warmup" --json --quiet)
   case "$w" in
     W1) args=(--procs=1 --value-size=100 --read-pct=95 --dist=uniform)
+        systems=(shmkv absl_map_in_process memory_probe_dependent memory_probe_parallel16 lmdb
+          boost_interprocess memcached redis)
         desc="1 process, 95% get, uniform, 100 B values" ;;
     W2) args=(--procs=2 --value-size=100 --read-pct=95 --dist=uniform)
         desc="2 processes, 95% get, uniform, 100 B values" ;;
@@ -143,18 +153,40 @@ run_workload() {
         mc_mb=$((cap_bytes / 1048576))
         redis_max=$cap_bytes
         desc="1 process, 95% get, uniform, values 10-4000 B, capacity $((cap_bytes >> 20)) MiB = half the data"
-        note="W4: shmkv, memcached (-m $mc_mb) and redis (maxmemory $cap_bytes, allkeys-lru) get half the data's size and evict; ceiling, lmdb and boost_interprocess cannot evict and are sized to hold all of it." ;;
+        note="W4: shmkv, memcached (-m $mc_mb) and redis (maxmemory $cap_bytes, allkeys-lru) get half the data's size and evict; absl_map_in_process, lmdb and boost_interprocess cannot evict and are sized to hold all of it." ;;
+    W5) args=(--procs=1 --value-size=100 --read-pct=95 --dist=uniform)
+        batch=(--batch=16)
+        systems=(shmkv shmkv_unbatched memory_probe_dependent memory_probe_parallel16 lmdb
+          boost_interprocess memcached redis)
+        desc="W1 in requests of 16 keys: 1 process, 95% of requests get 16 keys, 5% put 16, uniform, 100 B values"
+        note="W5: every system but shmkv_unbatched (W1 as is) serves requests of 16 keys: shmkv GetMany/PutMany, lmdb one transaction, boost_interprocess one lock, memcached one multi-get (puts: pipelined sets ending with a get), redis MGET/MSET. ops/s counts keys; p99 and p99.9 are per request." ;;
   esac
   echo
   echo "== $w: $desc; $keys keys of 16 B; $duration measured after $warmup warmup per system"
-  local results=() system out rc log
-  for system in shmkv ceiling lmdb boost_interprocess memcached redis; do
+  local results=() system out rc log segment=""
+  args+=("${batch[@]}")
+  for system in "${systems[@]}"; do
     log="$tmp/$w.$system.log"
     say "$w: $system ..."
     rc=0
     case "$system" in
-      shmkv) out=$("$bin/bench/kvbench" "${common[@]}" "${args[@]}" ${cap_bytes:+--capacity=$cap_bytes} 2>"$log") || rc=$? ;;
-      ceiling) out=$("$bin/bench/ceiling_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+      shmkv) out=$("$bin/bench/kvbench" "${common[@]}" "${args[@]}" ${cap_bytes:+--capacity=$cap_bytes} 2>"$log") || rc=$?
+        segment=$(jget "$(tail -n 1 <<<"$out")" segment_bytes) ;;
+      shmkv_unbatched)
+        out=$("$bin/bench/kvbench" "${common[@]}" "${args[@]}" --batch=1 2>"$log") || rc=$?
+        out=${out//\"system\":\"shmkv\"/\"system\":\"shmkv_unbatched\"} ;;
+      absl_map_in_process) out=$("$bin/bench/absl_map_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+      memory_probe_*)
+        # A table the size of the segment shmkv had in this workload.
+        local chains=1
+        [[ $system == memory_probe_parallel16 ]] && chains=16
+        if [[ -z "$segment" ]]; then
+          echo "shmkv reported no segment_bytes" >"$log"
+          rc=1 out=""
+        else
+          out=$("$bin/bench/memory_probe" --bytes="$segment" --chains=$chains --duration="$duration" \
+            --warmup="$warmup" --json 2>"$log") || rc=$?
+        fi ;;
       lmdb) out=$("$bin/bench/lmdb_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
       boost_interprocess) out=$("$bin/bench/boost_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
       memcached)
@@ -181,19 +213,21 @@ run_workload() {
     p999[$w.$system]=$(jget "$line" p999_us)
   done
 
-  printf "%-20s %14s %10s %10s %10s %11s\n" system ops/s "p99 us" "p99.9 us" "hit ratio" shmkv/peer
+  printf "%-24s %14s %10s %10s %10s %11s\n" system ops/s "p99 us" "p99.9 us" "hit ratio" shmkv/peer
   local mine=${ops[$w.shmkv]:-} r json_results=() l
   for l in "${results[@]}"; do
     system=$(jget "$l" system)
     local o=${ops[$w.$system]:-}
     if [[ -z "$o" ]]; then
-      printf "%-20s %14s\n" "$system" FAILED
+      printf "%-24s %14s\n" "$system" FAILED
       json_results+=("$l")
       continue
     fi
     r=$(awk -v a="$mine" -v b="$o" 'BEGIN { if (a == "" || b <= 0) print "n/a"; else printf "%.2f", a / b }')
-    printf "%-20s %14s %10.2f %10.2f %10s %11s\n" "$system" "$(fmt_int "$o")" "${p99[$w.$system]}" \
-      "${p999[$w.$system]}" "$(jget "$l" hit_ratio)" "${r}x"
+    local hit
+    hit=$(jget "$l" hit_ratio)
+    printf "%-24s %14s %10s %10s %10s %11s\n" "$system" "$(fmt_int "$o")" "$(fmt_us "${p99[$w.$system]}")" \
+      "$(fmt_us "${p999[$w.$system]}")" "${hit/null/-}" "${r}x"
     json_results+=("${l%\}},\"shmkv_ratio\":${r/n\/a/null}}")
   done
   [[ -z "$note" ]] || { echo "$note"; notes+=("$note"); }
@@ -291,9 +325,12 @@ run_syscalls() {
   echo
   echo "== syscalls: strace -f -c of kvbench --ops=1001000 minus --ops=1000 (same preload, --warmup=0)"
   local label shape n
-  for label in W1 W3; do
-    if [[ $label == W1 ]]; then shape=(--procs=1 --read-pct=95 --dist=uniform)
-    else shape=(--procs=2 --read-pct=50 --dist=zipf:0.99); fi
+  for label in W1 W3 W5; do
+    case $label in
+      W1) shape=(--procs=1 --read-pct=95 --dist=uniform) ;;
+      W3) shape=(--procs=2 --read-pct=50 --dist=zipf:0.99) ;;
+      W5) shape=(--procs=1 --read-pct=95 --dist=uniform --batch=16) ;;  # ops count keys
+    esac
     for n in 1000 1001000; do
       strace -f -c -o "$tmp/strace.$label.$n" "$bin/bench/kvbench" --keys="$keys" --key-size=16 \
         --value-size=100 "${shape[@]}" --ops="$n" --warmup=0 --quiet >/dev/null 2>"$tmp/strace.$label.log" ||
@@ -327,7 +364,7 @@ run_micro() {
 
 for w in "${what[@]}"; do
   case "$w" in
-    W1 | W2 | W3 | W4) run_workload "$w" ;;
+    W1 | W2 | W3 | W4 | W5) run_workload "$w" ;;
     W6) run_w6 ;;
     memory) run_memory ;;
     syscalls) run_syscalls ;;
@@ -343,11 +380,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b <= 0) pri
 echo
 echo "== targets"
 if [[ -n "${ops[W1.shmkv]:-}" ]]; then
-  for peer in ceiling:0.6 lmdb:3 boost_interprocess:3 memcached:50 redis:50; do
+  for peer in absl_map_in_process:0.6 lmdb:3 boost_interprocess:3 memcached:50 redis:50; do
     r=$(ratio "${ops[W1.shmkv]}" "${ops[W1.${peer%%:*}]:-}")
     printf "W1 shmkv/%-20s >= %-5s %8s  %s\n" "${peer%%:*}" "${peer#*:}x" "${r:-n/a}x" "$(verdict "$r" ">=" "${peer#*:}")"
   done
 fi
+if [[ -n "${ops[W5.shmkv]:-}" ]]; then
+  for peer in shmkv_unbatched:4 lmdb:6 memcached:15 redis:15; do
+    r=$(ratio "${ops[W5.shmkv]}" "${ops[W5.${peer%%:*}]:-}")
+    printf "W5 shmkv/%-20s >= %-5s %8s  %s\n" "${peer%%:*}" "${peer#*:}x" "${r:-n/a}x" "$(verdict "$r" ">=" "${peer#*:}")"
+  done
+fi
+# The references: how close each shmkv figure comes to what the memory allows.
+for w in W1 W5; do
+  for probe in memory_probe_dependent memory_probe_parallel16; do
+    [[ -n "${ops[$w.shmkv]:-}" && -n "${ops[$w.$probe]:-}" ]] || continue
+    printf "%-38s %8s  %s\n" "$w shmkv/$probe" "$(ratio "${ops[$w.shmkv]}" "${ops[$w.$probe]}")x" "(reference; informational)"
+  done
+done
 if [[ -n "${ops[W2.shmkv]:-}" && -n "${ops[W1.shmkv]:-}" ]]; then
   r=$(ratio "${ops[W2.shmkv]}" "${ops[W1.shmkv]}")
   printf "%-38s %8s  %s\n" "W2/W1 shmkv >= 1.8x" "${r}x" "$(verdict "$r" ">=" 1.8)"
@@ -378,8 +428,8 @@ if [[ -n "$memory_json" ]]; then
   printf "%-38s %8s  %s\n" "  strict: + free gaps in the arena" "$strict" "$(verdict "$strict" "<=" 40)"
 fi
 for s in "${syscalls_per_op[@]}"; do
-  if [[ ${s%%=*} == W1 ]]; then
-    printf "%-38s %8s  %s\n" "syscalls per op, W1 shape = 0" "${s#*=}" "$(verdict "${s#*=}" "<" 0.000001)"
+  if [[ ${s%%=*} != W3 ]]; then
+    printf "%-38s %8s  %s\n" "syscalls per op, ${s%%=*} shape = 0" "${s#*=}" "$(verdict "${s#*=}" "<" 0.000001)"
   else  # two processes on zipf-hot keys: lock waits (the slow path) may sleep
     printf "%-38s %8s  %s\n" "syscalls per op, W3 shape (contended)" "${s#*=}" "(lock waits; informational)"
   fi

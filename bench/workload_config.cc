@@ -71,7 +71,7 @@ absl::Status SetDist(absl::string_view v, WorkloadConfig* c) {
   return absl::InvalidArgumentError("use uniform or zipf:THETA");
 }
 
-// --procs and --threads: a count in 1..1024.
+// --procs, --threads and --batch: a count in 1..1024.
 std::function<absl::Status(absl::string_view)> PositiveInt(int* out) {
   return [out](absl::string_view v) -> absl::Status {
     auto n = util::ParseCount(v);
@@ -81,6 +81,7 @@ std::function<absl::Status(absl::string_view)> PositiveInt(int* out) {
     return absl::OkStatus();
   };
 }
+static_assert(kMaxBatch == 1024, "--batch is parsed by PositiveInt");
 
 }  // namespace
 
@@ -95,6 +96,10 @@ void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* c) {
                [c](absl::string_view v) { return SetReadPct(v, c); });
   flags->Value("dist", "uniform|zipf[:THETA]", "key popularity (default uniform; zipf theta 0.99)",
                [c](absl::string_view v) { return SetDist(v, c); });
+  flags->Value("batch", "N",
+               "keys per request: gets and puts of N keys each (GetBatch/PutBatch; default 1, "
+               "one key per call); ops count keys, latencies are per request",
+               PositiveInt(&c->batch));
   flags->Value("duration", "TIME", "measured time, e.g. 10s (default 10s)",
                [c](absl::string_view v) {
                  auto d = util::ParseDuration(v);
@@ -131,6 +136,10 @@ absl::Status Validate(const WorkloadConfig& c) {
   if (c.keys > (uint64_t{1} << 40) / c.key_size) return absl::InvalidArgumentError("too many keys");
   if (c.value_max > (size_t{256} << 20))
     return absl::InvalidArgumentError("--value-size at most 256M");
+  if (c.batch < 1 || c.batch > kMaxBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--batch must be 1..%d keys per request, not %d", kMaxBatch, c.batch));
+  }
   if (c.procs * c.threads > 4096)
     return absl::InvalidArgumentError("--procs x --threads at most 4096");
   if (c.ops == 0 && c.duration <= absl::ZeroDuration()) {

@@ -22,6 +22,10 @@ struct WorkloadConfig {
   double read_pct = 95;                     // share of Get, the rest Put
   bool zipf = false;
   double zipf_theta = 0.99;
+  // Keys per request: each Get or Put request carries this many keys
+  // (Client::GetBatch / PutBatch); 1 is one key per call (Client::Get / Put).
+  // Operations count keys; latencies are per request.
+  int batch = 1;
   absl::Duration duration = absl::Seconds(10);
   uint64_t ops = 0;  // > 0: measure exactly this many ops in all, not a duration
   absl::Duration warmup = absl::Seconds(2);
@@ -45,9 +49,12 @@ struct WorkloadConfig {
   double DataBytes() const { return keys * (key_size + MeanValueSize()); }
 };
 
+// The largest --batch.
+inline constexpr int kMaxBatch = 1024;
+
 // Registers --procs --threads --keys --key-size --value-size --read-pct
-// --dist --duration --ops --warmup --json --quiet --no-preload --no-prefault
-// --prefix --seed. Validation happens in Validate().
+// --dist --batch --duration --ops --warmup --json --quiet --no-preload
+// --no-prefault --prefix --seed. Validation happens in Validate().
 void AddWorkloadFlags(FlagSet* flags, WorkloadConfig* config);
 absl::Status Validate(const WorkloadConfig& config);
 

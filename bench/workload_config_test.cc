@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace shmkv {
@@ -26,6 +27,7 @@ TEST(WorkloadConfigTest, FlagsParse) {
                                    "--ops=1M",
                                    "--warmup=0",
                                    "--json",
+                                   "--batch=16",
                                    "--no-preload"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -42,6 +44,7 @@ TEST(WorkloadConfigTest, FlagsParse) {
   EXPECT_EQ(c.warmup, absl::ZeroDuration());
   EXPECT_TRUE(c.json);
   EXPECT_FALSE(c.preload);
+  EXPECT_EQ(c.batch, 16);
   EXPECT_EQ(c.ValueSizeText(), "10-4000");
   EXPECT_EQ(c.DistText(), "zipf:0.9");
   EXPECT_TRUE(Validate(c).ok());
@@ -59,6 +62,34 @@ TEST(WorkloadConfigTest, Durations) {
   EXPECT_EQ(c.ops, 0u);
   c.duration = absl::ZeroDuration();
   EXPECT_FALSE(Validate(c).ok());
+}
+
+TEST(WorkloadConfigTest, BatchDefaultsToOneKeyPerRequest) {
+  WorkloadConfig c;
+  EXPECT_EQ(c.batch, 1);
+  EXPECT_TRUE(Validate(c).ok());
+  c.batch = kMaxBatch;
+  EXPECT_TRUE(Validate(c).ok());
+}
+
+TEST(WorkloadConfigTest, BadBatchIsRefusedWithItsRange) {
+  for (int batch : {0, -3, kMaxBatch + 1}) {
+    WorkloadConfig c;
+    c.batch = batch;
+    absl::Status s = Validate(c);
+    EXPECT_FALSE(s.ok()) << batch;
+    EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("--batch must be 1..1024")) << batch;
+  }
+}
+
+TEST(WorkloadConfigDeathTest, BadBatchFlagExits) {
+  for (const char* arg : {"--batch=0", "--batch=1025", "--batch=many", "--batch=-2"}) {
+    WorkloadConfig c;
+    FlagSet flags("t", "test");
+    AddWorkloadFlags(&flags, &c);
+    char* argv[] = {const_cast<char*>("t"), const_cast<char*>(arg)};
+    EXPECT_EXIT(flags.ParseOrExit(2, argv), ::testing::ExitedWithCode(2), "t: --batch: ") << arg;
+  }
 }
 
 }  // namespace
