@@ -113,6 +113,17 @@ if run 0 bigkeys --key="$S" --prefix=nothing: && [[ "$(wc -l <"$TMP/out")" != 1 
   fail "bigkeys of no entries prints the heading only: $(cat "$TMP/out")"
 fi
 
+section "keys --top (the same view)"
+run 0 keys --key="$S" --top=3 --by=size
+[[ "$(awk 'NR > 1 {print $4}' "$TMP/out" | tr '\n' ' ')" == "img:huge big:one big:two " ]] ||
+  fail "keys --top=3 order: $(cat "$TMP/out")"
+run 0 keys --key="$S" --top=2 --prefix=a --json
+json_check "[x['key'] for x in docs] == ['a100', 'a4']" "keys --top --prefix"
+run 2 keys --key="$S" --top=2 --by=age && err_has "use --by=size" "keys --by=age"
+run 2 keys --key="$S" --by=size && err_has "add --top=N" "keys --by without --top"
+run 2 keys --key="$S" --top=2 --cursor=0 && err_has "does not go with --top" "keys --top --cursor"
+run 2 keys --key="$S" --top=0 && err_has "at least 1" "keys --top=0"
+
 # ------------------------------------------------------------- stripes ---
 section "stats --stripes"
 for i in $(seq 20); do run 0 get --key="$S" big:one >/dev/null; done

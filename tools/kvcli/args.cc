@@ -92,6 +92,8 @@ constexpr FlagInfo kFlags[] = {
     {"reset", FlagKind::kSwitch, "",
      "zero the counters (hits, misses, puts, ...); entries and bytes stay"},
     {"top", FlagKind::kValue, "N", "how many entries to list (default 10)"},
+    {"by", FlagKind::kValue, "ORDER",
+     "what keys --top orders by: size (of the value; the only one)"},
 };
 
 // An argument that starts with '-' and is neither "-" (stdin) nor a

@@ -318,6 +318,21 @@ int RunTouch(Context& ctx) {
 }
 
 int RunKeys(Context& ctx) {
+  if (ctx.Has("top") || ctx.Has("by")) {
+    if (!ctx.Has("top")) return ctx.Usage("--by orders --top: add --top=N");
+    if (const std::string* by = ctx.Get("by"); by != nullptr && *by != "size") {
+      return ctx.Usage(absl::StrCat("--by=\"", Quote(*by),
+                                    "\" is not an order keys --top knows; use --by=size"));
+    }
+    for (const char* other : {"match", "limit", "cursor", "count", "long"}) {
+      if (ctx.Has(other)) {
+        return ctx.Usage(absl::StrCat("--", other,
+                                      " does not go with --top (the largest entries, "
+                                      "narrowed only by --prefix)"));
+      }
+    }
+    return RunBigkeys(ctx);
+  }
   ScanOptions options;
   if (absl::Status s = SelectionFlags(ctx, &options); !s.ok()) return ctx.Usage(s.message());
   uint64_t limit = 0;

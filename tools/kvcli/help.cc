@@ -184,8 +184,8 @@ std::vector<CommandSpec> BuildCommands() {
        1});
   c.push_back(
       {"keys",
-       "--key=KEY|--path=FILE [--prefix=P] [--match=GLOB] [--limit=N | --cursor=C [--count=N]] "
-       "[--long] [--json] [--escaped]",
+       "--key=KEY|--path=FILE [--prefix=P] [--match=GLOB] [--limit=N | --cursor=C [--count=N] | "
+       "--top=N [--by=size]] [--long] [--json] [--escaped]",
        "list keys, one a line",
        "Prints the live keys, one a line, in no particular order (pipe to sort).\n"
        "A key is printed as is unless it holds a backslash or bytes that are not\n"
@@ -199,7 +199,10 @@ std::vector<CommandSpec> BuildCommands() {
        "--cursor=C prints one page of at most --count keys (default 10) from\n"
        "cursor C, then a last line \"next cursor: N\" (with --json a last object\n"
        "{\"next_cursor\":\"N\"}). Start with 0 and pass N back; N = 0 means done.\n"
-       "The same guarantee holds across the pages of one walk.",
+       "The same guarantee holds across the pages of one walk.\n"
+       "--top=N lists the N entries with the largest values instead, largest\n"
+       "first, as kvcli bigkeys does (--prefix narrows it; --by=size is the only\n"
+       "order).",
        "kvcli keys --key=0x5f3e0001 --prefix=user: --limit=20\n"
        "kvcli keys --key=0x5f3e0001 --match='user:*:cart' --long | sort -k5\n"
        "kvcli keys --key=0x5f3e0001 --cursor=0 --count=100",
@@ -209,6 +212,8 @@ std::vector<CommandSpec> BuildCommands() {
         {"limit"},
         {"cursor"},
         {"count", "with --cursor: the most keys in one page (default 10)"},
+        {"top", "list the N entries with the largest values, largest first"},
+        {"by"},
         {"long"},
         {"json", "print one JSON object per key, a line each"},
         {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"}},
