@@ -61,6 +61,11 @@ cc -Wall -Wextra -Werror examples/c/counter.c $(pkg-config --cflags --libs shmkv
 c++ -std=c++17 -Wall -Wextra -Werror examples/cpp/report_cache.cc \
   $(pkg-config --cflags --libs shmkv) -o "$tmp/report_cache"
 ldd "$tmp/counter" | grep -q "libshmkv.so.0 => $prefix/lib/" || fail "counter: not linked to $prefix"
+# The library says the version pkg-config does (both from kv/version.bzl).
+printf '#include <stdio.h>\n#include "shmkv/shmkv.h"\nint main(void) { puts(shmkv_version()); return 0; }\n' \
+  >"$tmp/version.c"
+cc -Wall -Werror "$tmp/version.c" $(pkg-config --cflags --libs shmkv) -o "$tmp/version"
+expect "$(pkg-config --modversion shmkv)" "$("$tmp/version")" "shmkv_version() is the installed version"
 ! ldd "$tmp/counter_static" | grep -q libshmkv || fail "counter_static links libshmkv.so"
 
 echo "== run them on one store with the installed kvcli" >&2

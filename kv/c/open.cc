@@ -73,7 +73,7 @@ const char* shmkv_status_name(int status) {
   return kNames[status];
 }
 
-const char* shmkv_version(void) { return "0.1.0"; }
+const char* shmkv_version(void) { return SHMKV_VERSION_STRING; }
 
 shmkv_options* shmkv_options_create(void) { return new (std::nothrow) shmkv_options(); }
 void shmkv_options_destroy(shmkv_options* options) { delete options; }
