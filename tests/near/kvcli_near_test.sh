@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kvcli info and stats show kvsync's sync state (phase, whether readers serve
-# from the store, heartbeat age, invalidations applied), with a real
-# redis-server on a unix socket in a temporary directory and a real kvsync.
+# from the store, heartbeat age, invalidations applied), and get --through
+# reads through the near cache, with a real redis-server on a unix socket in a
+# temporary directory and a real kvsync.
 #
 #   kvcli_near_test.sh IPC_GUARD KVCLI HELPER KVSYNC
 set -uo pipefail
@@ -65,6 +66,22 @@ wait_json "the invalidation is applied" "d['near_sync']['invalidations'] >= 1"
 run 1 get --key="$A" p:a
 run 0 stats --key="$A" && out_has "near cache *kvsync pid $kvsync_pid synced.*1 invalidation" "stats: the invalidation"
 
+section "get --through reads through the near cache"
+redis-cli -s "$socket" set p:r one >/dev/null
+run 0 get --key="$A" --through="unix:$socket" p:r --json && json_check "d['path'] == 'filled' and b64(d['value_b64']) == b'one'" "first read fills"
+run 0 get --key="$A" p:r && out_is "one" "the fill is in the store"
+run 0 get --key="$A" --through="unix:$socket" p:r && out_is "one" "get --through prints the value"
+run 0 get --key="$A" --through="unix:$socket" p:r --json && json_check "d['path'] == 'hit'" "second read hits"
+redis-cli -s "$socket" set p:r two >/dev/null
+wait_json "the write is invalidated" "d['near_sync']['invalidations'] >= 2"
+run 0 get --key="$A" --through="unix:$socket" p:r && out_is "two" "a write in Redis is seen"
+redis-cli -s "$socket" set q:outside x >/dev/null
+run 0 get --key="$A" --through="unix:$socket" q:outside --json && json_check "d['path'] == 'direct' and 'prefixes' in d['bypass_reason']" "a key outside the prefixes is read directly"
+run 1 get --key="$A" --through="unix:$socket" p:none && err_has "not found in Redis" "a key Redis lacks"
+run 1 get --key="$A" --through="unix:$socket" p:r p:none && out_has "^p:r	two$" "several keys: the found one is printed"
+run 2 get --key="$A" --through="nonsense" p:r && err_has "through" "a bad address"
+run 2 get --key="$A" --through="unix:$socket" --meta p:r && err_has "does not go with --through" "--meta with --through"
+
 section "kvsync stopped"
 kill -TERM "$kvsync_pid"
 wait "$kvsync_pid"
@@ -72,6 +89,7 @@ rc=$?
 ((rc == 0)) || fail "kvsync exited $rc after SIGTERM: $(cat "$TMP/kvsync.log")"
 run 0 info --key="$A" && out_has "kvsync pid $kvsync_pid stopped, readers go to Redis" "info: stopped"
 run 0 stats --key="$A" --json && json_check "d['near_sync']['phase'] == 'stopped' and not d['near_sync']['serving']" "stats --json: stopped"
+run 0 get --key="$A" --through="unix:$socket" p:r --json && json_check "d['path'] == 'direct' and b64(d['value_b64']) == b'two'" "with kvsync stopped, reads go to Redis"
 run 0 destroy --key="$A"
 
 report_and_exit kvcli_near_test

@@ -51,6 +51,8 @@ constexpr FlagInfo kFlags[] = {
     {"count", FlagKind::kValue, "N", "with --watch: stop after N refreshes"},
     // get / put / incr / touch
     {"meta", FlagKind::kSwitch, "", "also print version, flags and TTL (on stderr)"},
+    {"through", FlagKind::kValue, "ADDR",
+     "read through the near cache in front of Redis at ADDR (unix:PATH or host:port)"},
     {"ttl", FlagKind::kValue, "DUR",
      "expire after DUR (30s, 5m, 2h); none = never; default: the store's default TTL"},
     {"if-absent", FlagKind::kSwitch, "", "store only if the key does not exist (else exit 1)"},
@@ -213,6 +215,8 @@ std::string Quote(absl::string_view text) {
   if (text.size() <= kMax) return util::EscapeKey(text);
   return absl::StrCat(util::EscapeKey(text.substr(0, kMax)), "...");
 }
+
+std::string QuotedKey(absl::string_view key) { return absl::StrCat("\"", Quote(key), "\""); }
 
 }  // namespace kvcli
 }  // namespace shmkv

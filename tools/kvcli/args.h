@@ -62,6 +62,8 @@ bool ParseMode(absl::string_view text, int* out);
 // Quotes an argument for a message: escaped (util::EscapeKey) and cut to 64
 // bytes.
 std::string Quote(absl::string_view text);
+// A key for a message: Quote()d, in double quotes.
+std::string QuotedKey(absl::string_view key);
 
 }  // namespace kvcli
 }  // namespace shmkv

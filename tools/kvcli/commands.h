@@ -5,6 +5,9 @@
 #ifndef SHMKV_TOOLS_KVCLI_COMMANDS_H_
 #define SHMKV_TOOLS_KVCLI_COMMANDS_H_
 
+#include <string>
+#include <vector>
+
 #include "tools/kvcli/context.h"
 
 namespace shmkv {
@@ -35,6 +38,10 @@ int RunLoad(Context& ctx);
 
 // bigkeys_command.cc: the entries with the largest values.
 int RunBigkeys(Context& ctx);
+
+// near_get.cc: get --through=ADDR, reads through the near cache in front of
+// Redis.
+int RunGetThrough(Context& ctx, const std::vector<std::string>& keys);
 
 }  // namespace kvcli
 }  // namespace shmkv

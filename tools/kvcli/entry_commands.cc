@@ -20,11 +20,7 @@
 
 namespace shmkv {
 namespace kvcli {
-namespace {
-
-std::string QuotedKey(absl::string_view key) { return absl::StrCat("\"", Quote(key), "\""); }
-
-}  // namespace
+namespace {}  // namespace
 
 namespace {
 
@@ -95,6 +91,7 @@ int RunGet(Context& ctx) {
   for (size_t i = 0; i < keys.size(); ++i) {
     if (absl::Status s = ctx.KeyArg(i, &keys[i]); !s.ok()) return ctx.Usage(s.message());
   }
+  if (ctx.Has("through")) return RunGetThrough(ctx, keys);
   if (keys.size() > 1) {
     if (ctx.Has("meta")) return ctx.Usage("--meta takes one KEY; use --json for several");
     return RunGetMany(ctx, keys);

@@ -94,7 +94,7 @@ std::vector<CommandSpec> BuildCommands() {
        0,
        0});
   c.push_back({"get",
-               "--key=KEY|--path=FILE KEY... [--meta] [--json] [--escaped]",
+               "--key=KEY|--path=FILE KEY... [--meta] [--json] [--escaped] [--through=ADDR]",
                "print a value (raw bytes, no newline added), or several",
                "Writes the value of KEY to stdout exactly as stored: binary values are\n"
                "safe, and no newline is added. Exit 1 if the key does not exist (or\n"
@@ -105,14 +105,21 @@ std::vector<CommandSpec> BuildCommands() {
                "one line: the key and the value, each escaped as kvcli keys prints keys,\n"
                "with a tab between them (--json: its object, with \"found\": true). Each\n"
                "missing key is named on stderr (--json: also an object with \"found\":\n"
-               "false); the others are printed all the same, and the exit is 1.",
+               "false); the others are printed all the same, and the exit is 1.\n"
+               "--through=ADDR reads each key as a program using the near cache does\n"
+               "(doc/near_cache.md): from the store when kvsync keeps it in sync with\n"
+               "the Redis at ADDR, else from Redis, filling the store on a miss; exit 1\n"
+               "if Redis has no such key. --json adds how it was served (\"path\": hit,\n"
+               "filled, shared or direct, and \"bypass_reason\").",
                "kvcli get --key=0x5f3e0001 user:42\n"
                "kvcli get --key=0x5f3e0001 user:42 --meta > value.bin\n"
-               "kvcli get --key=0x5f3e0001 user:1 user:2 user:3 --json",
+               "kvcli get --key=0x5f3e0001 user:1 user:2 user:3 --json\n"
+               "kvcli get --key=0x5f3e0001 --through=unix:/run/redis/redis.sock user:42 --json",
                true,
                {{"meta", "one KEY only: print version, flags, TTL and size on stderr"},
                 {"json", "print a JSON object per key with the value (base64) and its metadata"},
-                {"escaped"}},
+                {"escaped"},
+                {"through"}},
                1,
                SIZE_MAX});
   c.push_back(
