@@ -179,7 +179,7 @@ int Kvsync::Stop(int sig) {
   if (pid_ <= 0) return -1;
   kill(pid_, sig);
   int status = WaitExit(pid_, absl::Seconds(10));
-  if (status == -1) {
+  if (status == -1 && kill(pid_, 0) == 0) {  // still there (not reaped before)
     // Say what kvsync was doing (its signal masks and where it sleeps), then
     // make sure it is gone.
     std::string proc = absl::StrCat("/proc/", pid_);

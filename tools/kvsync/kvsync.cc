@@ -8,10 +8,13 @@
 // Redis until SIGTERM or SIGINT, logs one line per state change to stderr,
 // and records its state in the store (shmkv/near/sync_state.h). Exit codes:
 // 0 stopped by a signal, 1 error, 2 usage.
+#include <errno.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -28,10 +31,6 @@ namespace {
 constexpr char kUsage[] =
     "usage: kvsync --key=KEY|--path=FILE [--proj=N] --redis=unix:/path|host:port "
     "--prefix=P [--prefix=Q ...]";
-
-volatile sig_atomic_t stop_requested = 0;
-
-void OnStopSignal(int) { stop_requested = 1; }
 
 int Usage(const std::string& message) {
   std::fprintf(stderr, "kvsync: %s\n%s\n", message.c_str(), kUsage);
@@ -92,20 +91,24 @@ int main(int argc, char** argv) {
   absl::StatusOr<shmkv::near::RedisAddress> redis = shmkv::near::ParseRedisAddress(redis_text);
   if (!redis.ok()) return Usage(std::string(redis.status().message()));
 
-  struct sigaction sa = {};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: poll returns EINTR at once
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  // A blocked mask survives exec: a parent that spawned kvsync with the stop
-  // signals blocked would leave it deaf to them.
+  // SIGTERM and SIGINT are blocked and read from a signalfd the main loop
+  // polls: no handler runs asynchronously, so none can be lost between a
+  // check and a wait, and a mask inherited from the parent changes nothing.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
-  sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
+  if (sigprocmask(SIG_BLOCK, &stop_signals, nullptr) != 0) {
+    std::fprintf(stderr, "kvsync: error: cannot block SIGTERM and SIGINT: %s\n",
+                 std::strerror(errno));
+    return 1;
+  }
+  const int stop_fd = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (stop_fd < 0) {
+    std::fprintf(stderr, "kvsync: error: signalfd: %s\n", std::strerror(errno));
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<std::unique_ptr<shmkv::Store>> store =
       shmkv::Store::Open(*name, shmkv::Options(), shmkv::OpenMode::kAttach);
@@ -121,7 +124,7 @@ int main(int argc, char** argv) {
   config.prefixes = prefixes;
   config.store_name = name->ToString();
   shmkv::kvsync::Syncer syncer(store->get(), config);
-  absl::Status result = syncer.Run(&stop_requested);
+  absl::Status result = syncer.Run(stop_fd);
   if (!result.ok()) {
     std::fprintf(stderr, "kvsync: error: %s\n", std::string(result.message()).c_str());
     return 1;

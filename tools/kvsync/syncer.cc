@@ -241,7 +241,17 @@ absl::Status Syncer::Heartbeat(std::string* lost) {
   return WriteRecord();
 }
 
-absl::Status Syncer::Run(const volatile sig_atomic_t* stop) {
+namespace {
+
+// Whether a stop signal arrived (the signalfd is readable), without waiting.
+bool StopArrived(int stop_fd) {
+  struct pollfd p = {stop_fd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0;
+}
+
+}  // namespace
+
+absl::Status Syncer::Run(int stop_fd) {
   if (absl::Status s = Claim(); !s.ok()) return s;
   Log(absl::StrCat("pid ", state_.pid, " keeps ", config_.store_name, " in sync with Redis at ",
                    state_.redis, " for prefixes ", PrefixList(config_.prefixes), "; connecting"));
@@ -250,7 +260,7 @@ absl::Status Syncer::Run(const volatile sig_atomic_t* stop) {
   absl::Duration backoff = absl::Milliseconds(50);
   absl::Time next_attempt = absl::Now();
   absl::Time next_beat = absl::Now();
-  while (!*stop) {
+  while (!StopArrived(stop_fd)) {
     const absl::Time now = absl::Now();
     if (sub_ == nullptr && now >= next_attempt) {
       absl::Status connected = Connect();
@@ -289,15 +299,18 @@ absl::Status Syncer::Run(const volatile sig_atomic_t* stop) {
       if (sub_ == nullptr) wake = std::min(wake, next_attempt);
       const int timeout_ms =
           static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - absl::Now()) + 1));
-      struct pollfd fds[2];
+      // The stop signals' fd comes last, so that the connections keep
+      // their places (fds[0], fds[1]) whether or not they are open.
+      struct pollfd fds[3];
       int nfds = 0;
       if (sub_ != nullptr) {
         fds[nfds++] = {sub_->fd(), POLLIN, 0};
         fds[nfds++] = {tracking_->fd(), POLLIN, 0};
       }
+      fds[nfds++] = {stop_fd, POLLIN, 0};
       const int ready = poll(fds, nfds, timeout_ms);
       if (ready < 0 && errno != EINTR) return absl::InternalError("poll failed");
-      if (ready > 0 && (fds[0].revents != 0)) {
+      if (ready > 0 && sub_ != nullptr && fds[0].revents != 0) {
         std::vector<RedisReply> replies;
         absl::Status read = sub_->ReadAvailable(&replies);
         if (absl::Status s = HandleMessages(replies, &lost); !s.ok()) return s;
@@ -305,7 +318,7 @@ absl::Status Syncer::Run(const volatile sig_atomic_t* stop) {
           lost = absl::StrCat("subscription connection: ", read.message());
         }
       }
-      if (ready > 0 && lost.empty() && fds[1].revents != 0) {
+      if (ready > 0 && lost.empty() && sub_ != nullptr && fds[1].revents != 0) {
         // The tracking connection never has unread replies: readable means
         // closed (or a protocol error).
         std::vector<RedisReply> replies;

@@ -41,10 +41,11 @@ class Syncer {
   Syncer(Store* store, SyncerConfig config);
 
   // Claims the store's sync record (AlreadyExists when another live kvsync
-  // holds it) and follows Redis until *stop is set (by a signal handler):
-  // then marks the record stopped and returns OK. Errors: the record was
-  // taken over, the store failed, Redis refused the tracking command.
-  absl::Status Run(const volatile sig_atomic_t* stop);
+  // holds it) and follows Redis until `stop_fd` (a signalfd of the stop
+  // signals, which the caller blocked) becomes readable: then marks the
+  // record stopped and returns OK. Errors: the record was taken over, the
+  // store failed, Redis refused the tracking command.
+  absl::Status Run(int stop_fd);
 
  private:
   absl::Status Claim();
