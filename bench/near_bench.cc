@@ -16,7 +16,6 @@
 // each Get was served and how many Redis reads one per key per host (and one
 // per key per process) would have made; and the staleness a write from
 // elsewhere leaves on this host, measured by a probe (bench/README.md, W6).
-#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -39,9 +38,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "bench/near_clients.h"
 #include "bench/redis_peer.h"
+#include "bench/staleness_probe.h"
 #include "bench/workload.h"
 #include "kv/util/json.h"
 #include "shmkv/near/near_cache.h"
@@ -62,258 +62,6 @@ struct NearFlags {
   absl::Duration probe_interval = absl::Milliseconds(10);
   bool prewarm = false;  // near: read every key once before the run
 };
-
-// What the clients of every process add up, in one anonymous shared mapping
-// made before the fork. For near, two arrays of `keys` entries follow it:
-// each key's write generation (bumped after every Set) and the generation
-// last read on the host (generation + 1; 0 = never). A Get that finds the host's entry
-// behind the key's generation is the first read of that version of the key
-// on the host: with one Redis read per key per host between invalidations,
-// Redis GETs equal those first reads. Each process keeps the same array for
-// itself: its first reads are what a cache per process would have fetched.
-struct Shared {
-  std::atomic<int> measuring{0};
-  std::atomic<uint64_t> ops{0};  // while measuring (the window the commands are counted in)
-  std::atomic<uint64_t> hits{0}, fills{0}, shared{0}, direct{0};
-  std::atomic<uint64_t> host_versions{0}, process_versions{0};
-  std::atomic<int> reason_taken{0};
-  char bypass_reason[200] = {};
-};
-
-// Key i from its text: the zero-padded number after the prefix.
-uint64_t KeyIndex(absl::string_view key, size_t prefix_size) {
-  uint64_t i = 0;
-  for (size_t p = prefix_size; p < key.size(); ++p)
-    i = i * 10 + static_cast<uint64_t>(key[p] - '0');
-  return i;
-}
-
-// Counts the operations done while measuring (both systems).
-class CountingClient final : public Client {
- public:
-  CountingClient(std::unique_ptr<Client> client, Shared* shared)
-      : client_(std::move(client)), shared_(shared) {}
-  ~CountingClient() override { shared_->ops += ops_; }
-  OpResult Get(absl::string_view key, std::string* value) override {
-    ops_ += shared_->measuring.load(std::memory_order_relaxed);
-    return client_->Get(key, value);
-  }
-  OpResult Put(absl::string_view key, absl::string_view value) override {
-    ops_ += shared_->measuring.load(std::memory_order_relaxed);
-    return client_->Put(key, value);
-  }
-  std::string LastError() const override { return client_->LastError(); }
-
- private:
-  std::unique_ptr<Client> client_;
-  Shared* shared_;
-  uint64_t ops_ = 0;
-};
-
-class NearClient final : public Client {
- public:
-  NearClient(std::unique_ptr<near::NearCache> cache, Shared* shared, std::atomic<uint16_t>* written,
-             std::atomic<uint16_t>* host_read, std::atomic<uint16_t>* process_read,
-             size_t prefix_size)
-      : cache_(std::move(cache)),
-        shared_(shared),
-        written_(written),
-        host_read_(host_read),
-        process_read_(process_read),
-        prefix_size_(prefix_size) {}
-
-  ~NearClient() override {
-    shared_->hits += hits_;
-    shared_->fills += fills_;
-    shared_->shared += shared_fills_;
-    shared_->direct += direct_;
-    shared_->host_versions += host_versions_;
-    shared_->process_versions += process_versions_;
-  }
-
-  OpResult Get(absl::string_view key, std::string* value) override {
-    near::ReadInfo info;
-    absl::StatusOr<std::string> v = cache_->Get(key, &info);
-    if (!v.ok()) {
-      if (absl::IsNotFound(v.status())) return OpResult::kMiss;
-      error_ = v.status().ToString();
-      return OpResult::kError;
-    }
-    const bool measuring = shared_->measuring.load(std::memory_order_relaxed) != 0;
-    const uint64_t k = KeyIndex(key, prefix_size_);
-    const uint16_t version = static_cast<uint16_t>(written_[k].load(std::memory_order_relaxed) + 1);
-    if (FirstRead(&host_read_[k], version) && measuring) ++host_versions_;
-    if (FirstRead(&process_read_[k], version) && measuring) ++process_versions_;
-    if (measuring) {
-      switch (info.path) {
-        case near::ReadPath::kHit:
-          ++hits_;
-          break;
-        case near::ReadPath::kFilled:
-          ++fills_;
-          break;
-        case near::ReadPath::kShared:
-          ++shared_fills_;
-          break;
-        case near::ReadPath::kDirect:
-          if (direct_++ == 0 && shared_->reason_taken.exchange(1) == 0) {
-            std::snprintf(shared_->bypass_reason, sizeof(shared_->bypass_reason), "%s",
-                          info.bypass_reason.c_str());
-          }
-          break;
-      }
-    }
-    value->swap(*v);
-    return OpResult::kHit;
-  }
-
-  OpResult Put(absl::string_view key, absl::string_view value) override {
-    absl::Status s = cache_->Set(key, value);
-    if (!s.ok()) {
-      error_ = s.ToString();
-      return OpResult::kError;
-    }
-    written_[KeyIndex(key, prefix_size_)].fetch_add(1, std::memory_order_relaxed);
-    return OpResult::kOk;
-  }
-
-  std::string LastError() const override { return error_; }
-
- private:
-  static bool FirstRead(std::atomic<uint16_t>* seen, uint16_t version) {
-    uint16_t was = seen->load(std::memory_order_relaxed);
-    return was != version && seen->compare_exchange_strong(was, version);
-  }
-
-  std::unique_ptr<near::NearCache> cache_;
-  Shared* shared_;
-  std::atomic<uint16_t>*written_, *host_read_, *process_read_;
-  size_t prefix_size_;
-  uint64_t hits_ = 0, fills_ = 0, shared_fills_ = 0, direct_ = 0;
-  uint64_t host_versions_ = 0, process_versions_ = 0;
-  std::string error_;
-};
-
-// Staleness on this host after a write made elsewhere (another host, or a
-// writer not using this store): one probe every --probe-interval, on keys of
-// its own under the workload's prefix that nothing else touches. Each probe
-// fills its key through a NearCache, checks that the store holds it, sends
-// a plain SET to Redis (what NearCache::Set on another host sends; its local
-// delete happens on that host's store) and polls this store until kvsync
-// has deleted the entry. Staleness is from the SET being sent (an upper
-// bound: it includes the request's trip to Redis) and, as a lower bound,
-// from its reply, which may come after the delete (then 0). The poll
-// yields the CPU between looks (Store::Contains, well under a microsecond).
-class StalenessProbe {
- public:
-  struct Result {
-    std::vector<uint64_t> from_send_ns, from_ack_ns;
-    uint64_t skipped = 0, timeouts = 0, redis_sets = 0, redis_gets = 0;
-    std::string error;
-  };
-
-  void Start(const StoreName& name, const std::string& redis, const std::string& prefix,
-             absl::Duration interval, std::string value) {
-    thread_ = std::thread([this, name, redis, prefix, interval, v = std::move(value)] {
-      Run(name, redis, prefix, interval, v);
-    });
-  }
-  // Stops and joins the thread; returns what it measured.
-  Result Stop() {
-    if (thread_.joinable()) {
-      stop_.Notify();
-      thread_.join();
-    }
-    return std::move(result_);
-  }
-  ~StalenessProbe() { Stop(); }
-
- private:
-  void Run(const StoreName& name, const std::string& redis, const std::string& prefix,
-           absl::Duration interval, const std::string& value) {
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(name, Options(), OpenMode::kAttach);
-    if (!store.ok()) {
-      result_.error = absl::StrCat("probe: ", store.status().ToString());
-      return;
-    }
-    near::NearCacheOptions options;
-    options.redis = redis;
-    absl::StatusOr<std::unique_ptr<near::NearCache>> cache =
-        near::NearCache::Create(store->get(), options);
-    absl::StatusOr<RedisContextPtr> writer = ConnectRedis(redis);
-    if (!cache.ok() || !writer.ok()) {
-      result_.error =
-          absl::StrCat("probe: ", (cache.ok() ? writer.status() : cache.status()).ToString());
-      return;
-    }
-    constexpr int kKeys = 16;
-    std::vector<std::string> keys;
-    for (int i = 0; i < kKeys; ++i) {
-      keys.push_back(absl::StrCat(prefix, "probe:", i));
-      if (!Set(writer->get(), keys.back(), value)) return;
-    }
-    // Let kvsync apply the invalidations of those first SETs.
-    if (stop_.WaitForNotificationWithTimeout(absl::Milliseconds(50))) return;
-    for (uint64_t n = 0;; ++n) {
-      const std::string& key = keys[n % kKeys];
-      Probe(store->get(), cache->get(), writer->get(), key, value);
-      if (!result_.error.empty()) break;
-      if (stop_.WaitForNotificationWithTimeout(interval)) break;
-    }
-    result_.redis_gets = (*cache)->Stats().redis_reads;
-  }
-
-  bool Set(redisContext* c, absl::string_view key, absl::string_view value) {
-    ++result_.redis_sets;
-    absl::StatusOr<RedisReplyPtr> r = RedisRun(c, {"SET", key, value});
-    if (!r.ok()) result_.error = absl::StrCat("probe SET: ", r.status().ToString());
-    return r.ok();
-  }
-
-  void Probe(Store* store, near::NearCache* cache, redisContext* writer, const std::string& key,
-             const std::string& value) {
-    near::ReadInfo info;
-    absl::StatusOr<std::string> v = cache->Get(key, &info);
-    if (!v.ok() || info.path == near::ReadPath::kDirect) {  // kvsync not serving now
-      ++result_.skipped;
-      return;
-    }
-    absl::StatusOr<bool> held = store->Contains(key);
-    if (!held.ok() || !*held) {  // a late invalidation took it already
-      ++result_.skipped;
-      return;
-    }
-    const uint64_t t0 = MonotonicNanos();
-    if (!Set(writer, key, value)) return;
-    const uint64_t ack = MonotonicNanos();
-    for (;;) {
-      held = store->Contains(key);
-      const uint64_t now = MonotonicNanos();
-      if (held.ok() && !*held) {
-        result_.from_send_ns.push_back(now - t0);
-        result_.from_ack_ns.push_back(now > ack ? now - ack : 0);
-        return;
-      }
-      if (now - t0 > 2000000000ULL) {  // no invalidation within 2 s
-        ++result_.timeouts;
-        return;
-      }
-      sched_yield();
-    }
-  }
-
-  std::thread thread_;
-  absl::Notification stop_;
-  Result result_;
-};
-
-double Percentile(std::vector<uint64_t> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p / 100 * static_cast<double>(v.size()));
-  if (i >= v.size()) i = v.size() - 1;
-  return static_cast<double>(v[i]) / 1e3;
-}
 
 class NearBenchBackend final : public Backend {
  public:
@@ -508,13 +256,13 @@ class NearBenchBackend final : public Backend {
       fields->emplace_back("staleness_timeouts", absl::StrCat(p.timeouts));
       if (!p.from_send_ns.empty()) {
         fields->emplace_back("staleness_p50_us",
-                             absl::StrFormat("%.1f", Percentile(p.from_send_ns, 50)));
+                             absl::StrFormat("%.1f", PercentileUs(p.from_send_ns, 50)));
         fields->emplace_back("staleness_p99_us",
-                             absl::StrFormat("%.1f", Percentile(p.from_send_ns, 99)));
+                             absl::StrFormat("%.1f", PercentileUs(p.from_send_ns, 99)));
         fields->emplace_back("staleness_max_us",
-                             absl::StrFormat("%.1f", Percentile(p.from_send_ns, 100)));
+                             absl::StrFormat("%.1f", PercentileUs(p.from_send_ns, 100)));
         fields->emplace_back("staleness_from_ack_p99_us",
-                             absl::StrFormat("%.1f", Percentile(p.from_ack_ns, 99)));
+                             absl::StrFormat("%.1f", PercentileUs(p.from_ack_ns, 99)));
       } else {
         fields->emplace_back("staleness_p99_us", "null");
       }
