@@ -6,15 +6,12 @@
 #include "absl/time/time.h"
 #include "kv/util/escape.h"
 #include "kv/util/format.h"
+#include "shmkv/near/near_cache.h"
 #include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace kvcli {
 namespace {
-
-// NearCacheOptions::heartbeat_timeout's default: what readers go by unless
-// their program sets another.
-constexpr absl::Duration kReadersHeartbeatTimeout = absl::Seconds(1);
 
 std::string Plural(uint64_t n, absl::string_view one, absl::string_view many) {
   return absl::StrCat(n, " ", n == 1 ? one : many);
@@ -41,7 +38,9 @@ NearSyncView DescribeNearSync(Store& store) {
     view.json = JsonObject().Str("error", state.status().message()).Build();
     return view;
   }
-  const near::SyncHealth health = near::EvaluateSync(*state, kReadersHeartbeatTimeout);
+  // Judged as readers with NearCache's default heartbeat timeout judge it.
+  const near::SyncHealth health =
+      near::EvaluateSync(*state, near::NearCacheOptions().heartbeat_timeout);
   std::vector<std::string> prefixes;
   for (const std::string& p : state->prefixes) prefixes.push_back(util::EscapeKey(p));
   view.line = absl::StrCat(
