@@ -28,12 +28,21 @@ class PyStore {
           const py::object& default_ttl, int mode, const py::object& items, double lock_timeout,
           bool allow_foreign_owner);
 
-  // Runs `fn(Store&)` with the GIL released; raises on a closed store.
+  // Runs `fn(Store&)` with the GIL released; raises on a closed store. The
+  // call holds a reference: a close() from another thread meanwhile detaches
+  // when it returns.
   template <typename Fn>
   auto Call(Fn fn) {
-    if (store_ == nullptr) RaiseError("this store is closed; open it again");
+    std::shared_ptr<Store> store = Shared("this store is closed; open it again");
     py::gil_scoped_release release;
-    return fn(*store_);
+    return fn(*store);
+  }
+
+  // The attachment, for objects that use it (NearCache) to hold for the
+  // length of a call; raises shmkv.Error with `closed_message` once closed.
+  std::shared_ptr<Store> Shared(const char* closed_message) const {
+    if (store_ == nullptr) RaiseError(closed_message);
+    return store_;
   }
 
   // Single entries (store.cc).
@@ -73,7 +82,7 @@ class PyStore {
   static void SetMetaType(py::object type) { meta_type_ = std::move(type); }
 
  private:
-  std::unique_ptr<Store> store_;
+  std::shared_ptr<Store> store_;
   static py::object meta_type_;
 };
 

@@ -188,8 +188,9 @@ py::bytes PyStore::GetOrCompute(const py::handle& key, const py::object& fn, con
 }
 
 void PyStore::Close() {
+  std::shared_ptr<Store> store = std::move(store_);
   py::gil_scoped_release release;
-  store_.reset();
+  store.reset();  // detaches unless a call from another thread still runs
 }
 
 py::object PyStore::meta_type_;
