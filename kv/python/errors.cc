@@ -7,7 +7,7 @@ namespace {
 
 struct Exceptions {
   py::object error, store_not_found, permission_denied, not_a_store, store_full, lock_timeout,
-      corrupt, invalid_argument, not_a_number;
+      corrupt, invalid_argument, not_a_number, unavailable;
 };
 Exceptions* exceptions = nullptr;
 
@@ -40,7 +40,7 @@ py::object NewException(py::module_& m, const char* name, const char* doc, py::h
       break;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
-      cls = exceptions->lock_timeout;
+      cls = context == Context::kRedis ? exceptions->unavailable : exceptions->lock_timeout;
       break;
     case absl::StatusCode::kDataLoss:
       cls = exceptions->corrupt;
@@ -90,6 +90,9 @@ void RegisterExceptions(py::module_& m) {
                                       py::make_tuple(all.error, py::handle(PyExc_ValueError)));
   all.not_a_number = NewException(m, "NotANumber", "incr on a value that is not a decimal number.",
                                   py::make_tuple(all.error, py::handle(PyExc_ValueError)));
+  all.unavailable = NewException(
+      m, "Unavailable",
+      "NearCache: Redis refused the connection or did not answer within redis_timeout.", all.error);
 }
 
 }  // namespace shmkv::python

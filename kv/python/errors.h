@@ -17,8 +17,9 @@ void RegisterExceptions(py::module_& m);
 
 // Where a status came from decides the class of a FailedPrecondition: on
 // open it means "not a shmkv store (or another layout)", on Increment "the
-// value is not a number".
-enum class Context { kOpen, kData, kIncrement };
+// value is not a number"; and that of Unavailable and DeadlineExceeded: from
+// the store a lock timeout, from Redis (NearCache) Redis being unreachable.
+enum class Context { kOpen, kData, kIncrement, kRedis };
 
 // Sets the Python exception for `status` (with .code, the absl code's name)
 // and throws py::error_already_set.

@@ -9,18 +9,20 @@
 #include <cmath>
 
 #include "kv/python/errors.h"
+#include "kv/python/near_cache.h"
 #include "kv/python/store.h"
 
 namespace py = pybind11;
 
 PYBIND11_MODULE(shmkv, m) {
+  using shmkv::python::DefineNearCache;
   using shmkv::python::DefineStore;
   using shmkv::python::RegisterExceptions;
   m.doc() =
       "shmkv: a key-value cache in one System V shared-memory segment, shared by every\n"
       "process on the host (C++, C and Python alike). Keys and values are bytes (str is\n"
       "accepted and encoded as UTF-8). TTLs are seconds: None means the store's default,\n"
-      "math.inf never expires.";
+      "math.inf never expires. NearCache reads through a store in front of Redis.";
 
   RegisterExceptions(m);
 
@@ -34,4 +36,5 @@ PYBIND11_MODULE(shmkv, m) {
   m.attr("NEVER") = py::float_(INFINITY);
 
   DefineStore(m, meta);
+  DefineNearCache(m);
 }

@@ -1,17 +1,15 @@
-// shmkv.Store: one process's attachment, every call with the GIL released
-// while it may wait for a lock.
+// shmkv.Store's opening, single-entry methods and closing, and the bindings
+// of the whole class (its other methods: store_batch.cc, store_admin.cc).
 #include "kv/python/store.h"
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cmath>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -20,410 +18,184 @@
 #include "absl/time/time.h"
 #include "kv/python/arguments.h"
 #include "kv/python/errors.h"
+#include "kv/python/py_store.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 
 namespace shmkv::python {
-namespace {
 
-// `status`, its message naming the batch item it is about.
-absl::Status ForItem(const absl::Status& status, size_t index) {
-  return absl::Status(status.code(), absl::StrCat("item ", index, ": ", status.message()));
+PyStore::PyStore(const py::object& key, const py::object& path, int proj, bool create,
+                 const py::object& capacity, const py::object& max_value, bool evict,
+                 const py::object& default_ttl, int mode, const py::object& items,
+                 double lock_timeout, bool allow_foreign_owner) {
+  const StoreName name = NameOf(key, path, proj);
+  Options options;
+  if (!capacity.is_none()) options.capacity_bytes = Size(capacity, "capacity");
+  if (!max_value.is_none()) options.max_value_size = Size(max_value, "max_value");
+  if (!items.is_none()) options.expected_items = Size(items, "items");
+  options.evict = evict;
+  const absl::Duration ttl = Ttl(default_ttl, "default_ttl");
+  options.default_ttl = ttl == absl::InfiniteDuration() ? absl::ZeroDuration() : ttl;
+  options.mode = mode;
+  if (std::isnan(lock_timeout) || lock_timeout <= 0) {
+    RaiseInvalid(absl::StrCat("lock_timeout=", lock_timeout, " is not valid: give seconds > 0"));
+  }
+  options.lock_timeout = absl::Seconds(lock_timeout);
+  options.allow_foreign_owner = allow_foreign_owner;
+  absl::StatusOr<std::unique_ptr<Store>> opened;
+  {
+    py::gil_scoped_release release;
+    opened = Store::Open(name, options, create ? OpenMode::kOpenOrCreate : OpenMode::kAttach);
+  }
+  if (!opened.ok()) Raise(opened.status(), Context::kOpen);
+  store_ = *std::move(opened);
 }
 
-class PyStore {
- public:
-  PyStore(const py::object& key, const py::object& path, int proj, bool create,
-          const py::object& capacity, const py::object& max_value, bool evict,
-          const py::object& default_ttl, int mode, const py::object& items, double lock_timeout,
-          bool allow_foreign_owner) {
-    const StoreName name = NameOf(key, path, proj);
-    Options options;
-    if (!capacity.is_none()) options.capacity_bytes = Size(capacity, "capacity");
-    if (!max_value.is_none()) options.max_value_size = Size(max_value, "max_value");
-    if (!items.is_none()) options.expected_items = Size(items, "items");
-    options.evict = evict;
-    const absl::Duration ttl = Ttl(default_ttl, "default_ttl");
-    options.default_ttl = ttl == absl::InfiniteDuration() ? absl::ZeroDuration() : ttl;
-    options.mode = mode;
-    if (std::isnan(lock_timeout) || lock_timeout <= 0) {
-      RaiseInvalid(absl::StrCat("lock_timeout=", lock_timeout, " is not valid: give seconds > 0"));
-    }
-    options.lock_timeout = absl::Seconds(lock_timeout);
-    options.allow_foreign_owner = allow_foreign_owner;
-    absl::StatusOr<std::unique_ptr<Store>> opened;
-    {
-      py::gil_scoped_release release;
-      opened = Store::Open(name, options, create ? OpenMode::kOpenOrCreate : OpenMode::kAttach);
-    }
-    if (!opened.ok()) Raise(opened.status(), Context::kOpen);
-    store_ = *std::move(opened);
+py::object PyStore::Get(const py::handle& key) {
+  Bytes k(key, "key");
+  thread_local std::string value;
+  absl::Status s = Call([&](Store& st) { return st.Get(k.view(), &value); });
+  if (absl::IsNotFound(s)) return py::none();
+  if (!s.ok()) Raise(s);
+  return py::bytes(value.data(), value.size());
+}
+
+py::object PyStore::GetMeta(const py::handle& key) {
+  Bytes k(key, "key");
+  thread_local std::string value;
+  EntryMeta meta;
+  absl::Status s = Call([&](Store& st) { return st.Get(k.view(), &value, &meta); });
+  if (absl::IsNotFound(s)) return py::none();
+  if (!s.ok()) Raise(s);
+  py::object m = meta_type_(meta.version, meta.flags, Seconds(meta.ttl_remaining), meta.value_size);
+  return py::make_tuple(py::bytes(value.data(), value.size()), m);
+}
+
+py::bytes PyStore::GetItem(const py::handle& key) {
+  py::object v = Get(key);
+  if (v.is_none()) {
+    PyErr_SetObject(PyExc_KeyError, key.ptr());
+    throw py::error_already_set();
   }
+  return v;
+}
 
-  // Runs `fn(Store&)` with the GIL released; raises on a closed store.
-  template <typename Fn>
-  auto Call(Fn fn) {
-    if (store_ == nullptr) RaiseError("this store is closed; open it again");
-    py::gil_scoped_release release;
-    return fn(*store_);
+void PyStore::Put(const py::handle& key, const py::handle& value, const py::object& ttl,
+                  uint32_t flags) {
+  Bytes k(key, "key"), v(value, "value");
+  WriteOptions options;
+  options.ttl = Ttl(ttl);
+  options.flags = flags;
+  absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
+  if (!s.ok()) Raise(s);
+}
+
+// Writes with a condition; false when the condition does not hold.
+bool PyStore::Conditional(const py::handle& key, const py::handle& value, const py::object& ttl,
+                          WriteCondition condition, uint64_t version) {
+  Bytes k(key, "key"), v(value, "value");
+  WriteOptions options;
+  options.ttl = Ttl(ttl);
+  options.condition = condition;
+  options.expected_version = version;
+  absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
+  if (s.ok()) return true;
+  const bool unmet = absl::IsAlreadyExists(s) || absl::IsNotFound(s) ||
+                     (condition == WriteCondition::kIfVersion && absl::IsFailedPrecondition(s));
+  if (unmet) return false;
+  Raise(s);
+}
+
+int64_t PyStore::Incr(const py::handle& key, int64_t delta, int64_t init, const py::object& ttl) {
+  Bytes k(key, "key");
+  IncrementOptions options;
+  options.initial = init;
+  options.ttl = Ttl(ttl);
+  absl::StatusOr<int64_t> r =
+      Call([&](Store& st) { return st.Increment(k.view(), delta, options); });
+  if (!r.ok()) Raise(r.status(), Context::kIncrement);
+  return *r;
+}
+
+bool PyStore::Touch(const py::handle& key, const py::object& ttl) {
+  Bytes k(key, "key");
+  if (ttl.is_none()) RaiseInvalid("touch needs a ttl: seconds > 0, or math.inf for never");
+  const absl::Duration d = Ttl(ttl);
+  absl::Status s = Call([&](Store& st) { return st.Touch(k.view(), d); });
+  if (absl::IsNotFound(s)) return false;
+  if (!s.ok()) Raise(s);
+  return true;
+}
+
+bool PyStore::Delete(const py::handle& key) {
+  Bytes k(key, "key");
+  absl::Status s = Call([&](Store& st) { return st.Delete(k.view()); });
+  if (absl::IsNotFound(s)) return false;
+  if (!s.ok()) Raise(s);
+  return true;
+}
+
+void PyStore::DelItem(const py::handle& key) {
+  if (!Delete(key)) {
+    PyErr_SetObject(PyExc_KeyError, key.ptr());
+    throw py::error_already_set();
   }
+}
 
-  py::object Get(const py::handle& key) {
-    Bytes k(key, "key");
-    thread_local std::string value;
-    absl::Status s = Call([&](Store& st) { return st.Get(k.view(), &value); });
-    if (absl::IsNotFound(s)) return py::none();
-    if (!s.ok()) Raise(s);
-    return py::bytes(value.data(), value.size());
+bool PyStore::Contains(const py::handle& key) {
+  Bytes k(key, "key");
+  absl::StatusOr<bool> r = Call([&](Store& st) { return st.Contains(k.view()); });
+  if (!r.ok()) Raise(r.status());
+  return *r;
+}
+
+uint64_t PyStore::Len() {
+  absl::StatusOr<uint64_t> r = Call([](Store& st) { return st.Size(); });
+  if (!r.ok()) Raise(r.status());
+  return *r;
+}
+
+py::bytes PyStore::GetOrCompute(const py::handle& key, const py::object& fn, const py::object& ttl,
+                                double wait_timeout) {
+  Bytes k(key, "key");
+  if (std::isnan(wait_timeout) || wait_timeout <= 0) {
+    RaiseInvalid(absl::StrCat("wait_timeout=", wait_timeout, " is not valid: give seconds > 0"));
   }
+  GetOrComputeOptions options;
+  options.write.ttl = Ttl(ttl);
+  options.wait_timeout = absl::Seconds(wait_timeout);
+  bool raised = false;  // fn raised: its exception is pending in this thread
+  absl::StatusOr<std::string> r = Call([&](Store& st) {
+    return st.GetOrCompute(
+        k.view(),
+        [&]() -> absl::StatusOr<std::string> {
+          py::gil_scoped_acquire acquire;
+          try {
+            py::object v = fn();
+            Bytes bytes(v, "the value get_or_compute's function returned");
+            return std::string(bytes.view());
+          } catch (py::error_already_set& e) {
+            e.restore();
+            raised = true;
+            return absl::CancelledError("the compute function raised; nothing was stored");
+          }
+        },
+        options);
+  });
+  if (raised) throw py::error_already_set();
+  if (!r.ok()) Raise(r.status());
+  return py::bytes(*r);
+}
 
-  // A list of values (None where absent) for an iterable of keys, read with
-  // one GetMany.
-  py::list GetMany(const py::iterable& keys) {
-    py::list held;  // keeps each key object, which its Bytes views, alive
-    for (py::handle k : keys) held.append(k);
-    std::deque<Bytes> bytes;  // a deque: its elements (views into themselves) never move
-    thread_local std::vector<absl::string_view> views;
-    thread_local std::vector<GetResult> results;
-    views.clear();
-    for (py::handle k : held) views.push_back(bytes.emplace_back(k, "key").view());
-    absl::Status s = Call([&](Store& st) { return st.GetMany(views, &results); });
-    if (!s.ok()) Raise(s);
-    py::list out(views.size());
-    for (size_t i = 0; i < views.size(); ++i) {
-      const GetResult& r = results[i];
-      if (absl::IsNotFound(r.status)) {
-        out[i] = py::none();
-      } else if (!r.status.ok()) {
-        Raise(ForItem(r.status, i));
-      } else {
-        out[i] = py::bytes(r.value.data(), r.value.size());
-      }
-    }
-    return out;
-  }
-
-  py::object GetMeta(const py::handle& key) {
-    Bytes k(key, "key");
-    thread_local std::string value;
-    EntryMeta meta;
-    absl::Status s = Call([&](Store& st) { return st.Get(k.view(), &value, &meta); });
-    if (absl::IsNotFound(s)) return py::none();
-    if (!s.ok()) Raise(s);
-    py::object m =
-        meta_type_(meta.version, meta.flags, Seconds(meta.ttl_remaining), meta.value_size);
-    return py::make_tuple(py::bytes(value.data(), value.size()), m);
-  }
-
-  py::bytes GetItem(const py::handle& key) {
-    py::object v = Get(key);
-    if (v.is_none()) {
-      PyErr_SetObject(PyExc_KeyError, key.ptr());
-      throw py::error_already_set();
-    }
-    return v;
-  }
-
-  void Put(const py::handle& key, const py::handle& value, const py::object& ttl, uint32_t flags) {
-    Bytes k(key, "key"), v(value, "value");
-    WriteOptions options;
-    options.ttl = Ttl(ttl);
-    options.flags = flags;
-    absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
-    if (!s.ok()) Raise(s);
-  }
-
-  // Stores each (key, value) of `items` (a dict, or an iterable of pairs)
-  // with one PutMany. Raises the first item's error after the call; the
-  // other items are stored all the same.
-  void PutMany(const py::object& items, const py::object& ttl, uint32_t flags) {
-    py::object pairs = py::isinstance<py::dict>(items) ? items.attr("items")() : items;
-    py::list held;
-    for (py::handle pair : pairs) {
-      const bool is_pair =
-          (py::isinstance<py::tuple>(pair) || py::isinstance<py::list>(pair)) && py::len(pair) == 2;
-      if (!is_pair) RaiseInvalid("put_many takes a dict or (key, value) pairs");
-      held.append(py::tuple(py::reinterpret_borrow<py::object>(pair)));
-    }
-    std::deque<Bytes> bytes;
-    thread_local std::vector<PutItem> puts;
-    thread_local std::vector<PutResult> results;
-    puts.clear();
-    for (py::handle pair : held) {
-      py::tuple t = py::reinterpret_borrow<py::tuple>(pair);
-      const absl::string_view k = bytes.emplace_back(t[0], "key").view();
-      puts.push_back(PutItem{k, bytes.emplace_back(t[1], "value").view()});
-    }
-    WriteOptions options;
-    options.ttl = Ttl(ttl);
-    options.flags = flags;
-    absl::Status s = Call([&](Store& st) { return st.PutMany(puts, options, &results); });
-    if (!s.ok()) Raise(s);
-    for (size_t i = 0; i < puts.size(); ++i) {
-      if (!results[i].status.ok()) Raise(ForItem(results[i].status, i));
-    }
-  }
-
-  // Writes with a condition; false when the condition does not hold.
-  bool Conditional(const py::handle& key, const py::handle& value, const py::object& ttl,
-                   WriteCondition condition, uint64_t version) {
-    Bytes k(key, "key"), v(value, "value");
-    WriteOptions options;
-    options.ttl = Ttl(ttl);
-    options.condition = condition;
-    options.expected_version = version;
-    absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
-    if (s.ok()) return true;
-    const bool unmet = absl::IsAlreadyExists(s) || absl::IsNotFound(s) ||
-                       (condition == WriteCondition::kIfVersion && absl::IsFailedPrecondition(s));
-    if (unmet) return false;
-    Raise(s);
-  }
-
-  int64_t Incr(const py::handle& key, int64_t delta, int64_t init, const py::object& ttl) {
-    Bytes k(key, "key");
-    IncrementOptions options;
-    options.initial = init;
-    options.ttl = Ttl(ttl);
-    absl::StatusOr<int64_t> r =
-        Call([&](Store& st) { return st.Increment(k.view(), delta, options); });
-    if (!r.ok()) Raise(r.status(), Context::kIncrement);
-    return *r;
-  }
-
-  bool Touch(const py::handle& key, const py::object& ttl) {
-    Bytes k(key, "key");
-    if (ttl.is_none()) RaiseInvalid("touch needs a ttl: seconds > 0, or math.inf for never");
-    const absl::Duration d = Ttl(ttl);
-    absl::Status s = Call([&](Store& st) { return st.Touch(k.view(), d); });
-    if (absl::IsNotFound(s)) return false;
-    if (!s.ok()) Raise(s);
-    return true;
-  }
-
-  bool Delete(const py::handle& key) {
-    Bytes k(key, "key");
-    absl::Status s = Call([&](Store& st) { return st.Delete(k.view()); });
-    if (absl::IsNotFound(s)) return false;
-    if (!s.ok()) Raise(s);
-    return true;
-  }
-
-  void DelItem(const py::handle& key) {
-    if (!Delete(key)) {
-      PyErr_SetObject(PyExc_KeyError, key.ptr());
-      throw py::error_already_set();
-    }
-  }
-
-  bool Contains(const py::handle& key) {
-    Bytes k(key, "key");
-    absl::StatusOr<bool> r = Call([&](Store& st) { return st.Contains(k.view()); });
-    if (!r.ok()) Raise(r.status());
-    return *r;
-  }
-
-  uint64_t Len() {
-    absl::StatusOr<uint64_t> r = Call([](Store& st) { return st.Size(); });
-    if (!r.ok()) Raise(r.status());
-    return *r;
-  }
-
-  py::bytes GetOrCompute(const py::handle& key, const py::object& fn, const py::object& ttl,
-                         double wait_timeout) {
-    Bytes k(key, "key");
-    if (std::isnan(wait_timeout) || wait_timeout <= 0) {
-      RaiseInvalid(absl::StrCat("wait_timeout=", wait_timeout, " is not valid: give seconds > 0"));
-    }
-    GetOrComputeOptions options;
-    options.write.ttl = Ttl(ttl);
-    options.wait_timeout = absl::Seconds(wait_timeout);
-    bool raised = false;  // fn raised: its exception is pending in this thread
-    absl::StatusOr<std::string> r = Call([&](Store& st) {
-      return st.GetOrCompute(
-          k.view(),
-          [&]() -> absl::StatusOr<std::string> {
-            py::gil_scoped_acquire acquire;
-            try {
-              py::object v = fn();
-              Bytes bytes(v, "the value get_or_compute's function returned");
-              return std::string(bytes.view());
-            } catch (py::error_already_set& e) {
-              e.restore();
-              raised = true;
-              return absl::CancelledError("the compute function raised; nothing was stored");
-            }
-          },
-          options);
-    });
-    if (raised) throw py::error_already_set();
-    if (!r.ok()) Raise(r.status());
-    return py::bytes(*r);
-  }
-
-  // What scan, keys, items and delete_matching select.
-  static ScanOptions Selection(const py::handle& prefix, const std::optional<std::string>& match,
-                               bool with_values) {
-    Bytes p(prefix, "prefix");
-    ScanOptions options;
-    options.prefix = std::string(p.view());
-    if (match.has_value()) options.match = *match;
-    options.with_values = with_values;
-    return options;
-  }
-
-  // Keys, or (key, value) pairs when with_values.
-  static py::list EntryList(const std::vector<std::pair<std::string, std::string>>& entries,
-                            bool with_values) {
-    py::list out;
-    for (const auto& [key, value] : entries) {
-      if (with_values) {
-        out.append(py::make_tuple(py::bytes(key), py::bytes(value)));
-      } else {
-        out.append(py::bytes(key));
-      }
-    }
-    return out;
-  }
-
-  // Keys (with_values false: no value is copied) or (key, value) pairs
-  // under `prefix`, collected page by page with the GIL released.
-  py::iterator Walk(const py::handle& prefix, bool with_values) {
-    const ScanOptions options = Selection(prefix, std::nullopt, with_values);
-    std::vector<std::pair<std::string, std::string>> entries;
-    absl::Status s = Call([&](Store& st) -> absl::Status {
-      uint64_t cursor = 0;
-      do {
-        absl::StatusOr<uint64_t> next =
-            st.Scan(cursor, 256, options,
-                    [&](absl::string_view key, absl::string_view value, const EntryMeta&) {
-                      entries.emplace_back(std::string(key), std::string(value));
-                    });
-        if (!next.ok()) return next.status();
-        cursor = *next;
-      } while (cursor != 0);
-      return absl::OkStatus();
-    });
-    if (!s.ok()) Raise(s);
-    return py::iter(EntryList(entries, with_values));
-  }
-
-  // One page of Store::Scan: (next cursor, keys or (key, value) pairs).
-  py::tuple ScanPage(uint64_t cursor, size_t count, const py::handle& prefix,
-                     const std::optional<std::string>& match, bool values) {
-    const ScanOptions options = Selection(prefix, match, values);
-    std::vector<std::pair<std::string, std::string>> entries;
-    absl::StatusOr<uint64_t> next = Call([&](Store& st) {
-      return st.Scan(cursor, count, options,
-                     [&](absl::string_view key, absl::string_view value, const EntryMeta&) {
-                       entries.emplace_back(std::string(key), std::string(value));
-                     });
-    });
-    if (!next.ok()) Raise(next.status());
-    return py::make_tuple(*next, EntryList(entries, values));
-  }
-
-  uint64_t DeleteMatching(const py::handle& prefix, const std::optional<std::string>& match) {
-    const ScanOptions options = Selection(prefix, match, false);
-    if (options.prefix.empty() && options.match.empty()) {
-      Raise(absl::InvalidArgumentError(
-          "no prefix and no match select every entry; use flush() to delete everything"));
-    }
-    absl::StatusOr<uint64_t> n = Call([&](Store& st) { return st.DeleteMatching(options); });
-    if (!n.ok()) Raise(n.status());
-    return *n;
-  }
-
-  py::dict Stats() {
-    absl::StatusOr<StoreStats> r = Call([](Store& st) { return st.Stats(); });
-    if (!r.ok()) Raise(r.status());
-    py::dict d;
-    d["hits"] = r->hits;
-    d["misses"] = r->misses;
-    d["puts"] = r->puts;
-    d["deletes"] = r->deletes;
-    d["evictions"] = r->evictions;
-    d["expirations"] = r->expirations;
-    d["items"] = r->items;
-    d["key_bytes"] = r->key_bytes;
-    d["value_bytes"] = r->value_bytes;
-    d["bytes_used"] = r->bytes_used;
-    d["log_bytes"] = r->log_bytes;
-    d["capacity"] = r->capacity;
-    d["index_entries"] = r->index_entries;
-    d["index_limit"] = r->index_limit;
-    d["lock_waits"] = r->lock_waits;
-    d["owner_deaths_recovered"] = r->owner_deaths_recovered;
-    return d;
-  }
-
-  py::dict Info() {
-    absl::StatusOr<StoreInfo> r = Call([](Store& st) { return st.Info(); });
-    if (!r.ok()) Raise(r.status());
-    py::dict d;
-    d["name"] = r->name;
-    d["key"] = static_cast<uint32_t>(r->key);
-    d["shm_id"] = r->shm_id;
-    d["sem_id"] = r->sem_id;
-    d["layout_version"] = r->layout_version;
-    d["segment_bytes"] = r->segment_bytes;
-    d["capacity"] = r->capacity;
-    d["lock_stripes"] = r->lock_stripes;
-    d["index_slots"] = r->buckets;
-    d["max_key_size"] = r->max_key_size;
-    d["max_value_size"] = r->max_value_size;
-    d["evict"] = r->evict;
-    d["huge_pages"] = r->huge_pages;
-    d["default_ttl"] =
-        r->default_ttl == absl::ZeroDuration() ? py::none() : Seconds(r->default_ttl);
-    d["created_at_ms"] = r->created_at_ms;
-    d["creator_uid"] = r->creator_uid;
-    d["owner_uid"] = r->owner_uid;
-    d["creator_pid"] = r->creator_pid;
-    d["mode"] = r->mode;
-    d["attached_processes"] = r->attached_processes;
-    d["removed"] = r->removed;
-    d["warnings"] = r->warnings;
-    return d;
-  }
-
-  py::dict Check(bool repair) {
-    absl::StatusOr<CheckReport> r = Call([&](Store& st) { return st.Check(repair); });
-    if (!r.ok()) Raise(r.status());
-    py::dict d;
-    d["ok"] = r->ok;
-    d["problems"] = r->problems;
-    d["repairs"] = r->repairs;
-    d["entries_checked"] = r->entries_checked;
-    d["entries_dropped"] = r->entries_dropped;
-    return d;
-  }
-
-  void Flush() {
-    absl::Status s = Call([](Store& st) { return st.Clear(); });
-    if (!s.ok()) Raise(s);
-  }
-
-  uint64_t FlushExpired() {
-    absl::StatusOr<uint64_t> r = Call([](Store& st) { return st.FlushExpired(); });
-    if (!r.ok()) Raise(r.status());
-    return *r;
-  }
-
-  void Close() {
-    py::gil_scoped_release release;
-    store_.reset();
-  }
-  bool closed() const { return store_ == nullptr; }
-
-  static void SetMetaType(py::object type) { meta_type_ = std::move(type); }
-
- private:
-  std::unique_ptr<Store> store_;
-  static py::object meta_type_;
-};
+void PyStore::Close() {
+  std::shared_ptr<Store> store = std::move(store_);
+  py::gil_scoped_release release;
+  store.reset();  // detaches unless a call from another thread still runs
+}
 
 py::object PyStore::meta_type_;
+
+namespace {
 
 void Destroy(const py::object& key, const py::object& path, int proj) {
   const StoreName name = NameOf(key, path, proj);

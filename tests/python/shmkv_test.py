@@ -16,16 +16,7 @@ import unittest
 import zlib
 
 import shmkv
-
-GUARD = os.environ["SHMKV_GUARD"]
-KVCLI = os.environ["SHMKV_KVCLI"]
-HELPER = os.environ["SHMKV_IPC_HELPER"]
-RACER = os.environ["SHMKV_CXX_RACER"]
-
-
-def new_key(owner):
-    out = subprocess.check_output([GUARD, "keys", "1", owner], text=True)
-    return int(out.strip(), 16)
+from testenv import HELPER, KVCLI, RACER, new_key, ticks_during
 
 
 def kvcli(*args, check=True):
@@ -323,22 +314,8 @@ class Errors(StoreTest):
             with self.assertRaises(shmkv.LockTimeout):
                 s.flush()  # store-wide: needs the semaphore the helper holds
             # While this thread waits for the lock, other Python threads run.
-            ticks = []
-            stop = threading.Event()
-
-            def tick():
-                while not stop.is_set():
-                    ticks.append(1)
-                    time.sleep(0.001)
-
-            t = threading.Thread(target=tick)
-            t.start()
-            before = len(ticks)
-            patient.flush()  # waits until the helper lets go
-            during = len(ticks) - before
-            stop.set()
-            t.join()
-            self.assertGreater(during, 50)
+            # patient.flush() waits until the helper lets go.
+            self.assertGreater(ticks_during(patient.flush), 50)
         finally:
             held.kill()
             held.wait()

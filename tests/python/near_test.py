@@ -1,0 +1,317 @@
+"""shmkv.NearCache against a real redis-server (on a unix socket in a
+temporary directory) and a real kvsync, both started by each test and
+stopped however it ends; stores are shared with kvcli's C++ near cache.
+
+Run by run_python_tests.sh under the IPC guard, which exports the paths of
+the helper programs; each test takes its System V key from the guard."""
+
+import base64
+import gc
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import shmkv
+from testenv import HELPER, KVCLI, KVSYNC, new_key, ticks_during
+
+
+def wait_until(what, condition, timeout=10.0):
+    """Polls condition() until it is true; fails naming `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting until " + what)
+        time.sleep(0.002)
+
+
+def short_tmp():
+    # A unix socket path must fit in 108 bytes: Bazel's TEST_TMPDIR may not.
+    for base in (os.environ.get("TEST_TMPDIR"), os.environ.get("TMPDIR"), "/tmp"):
+        if base and len(base) < 60:
+            return base
+    return "/tmp"
+
+
+class NearCacheTest(unittest.TestCase):
+    """A store at a guard key, a redis-server and a kvsync tracking p:."""
+
+    def setUp(self):
+        self.key = new_key(self.id())
+        self.hex = "0x%08x" % self.key
+        self.store = shmkv.Store(key=self.key, create=True, capacity="4MiB", max_value=65536)
+        self.addCleanup(self.remove_store)
+        self.dir = tempfile.mkdtemp(prefix="nearpy.", dir=short_tmp())
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.socket = os.path.join(self.dir, "redis.sock")
+        self.redis = "unix:" + self.socket
+        self.start_redis()
+        self.kvsync = None
+        self.start_kvsync()
+        self.nc = shmkv.NearCache(self.store, redis=self.redis)
+        self.addCleanup(self.nc.close)
+        wait_until("kvsync is synced", self.synced)
+
+    def remove_store(self):
+        self.store.close()
+        try:
+            shmkv.destroy(key=self.key)
+        except shmkv.Error:
+            pass
+        subprocess.run([HELPER, "remove", self.hex], capture_output=True)
+
+    def start_redis(self):
+        with open(os.path.join(self.dir, "redis.log"), "w") as log:
+            server = subprocess.Popen(
+                ["redis-server", "--port", "0", "--unixsocket", self.socket, "--save", "",
+                 "--appendonly", "no", "--dir", self.dir],
+                stdout=subprocess.DEVNULL, stderr=log)
+        self.addCleanup(self.stop, server)
+        self.redis_server = server
+
+        def answers():
+            if server.poll() is not None:
+                raise AssertionError("redis-server exited: " + self.log("redis.log"))
+            return self.cli_run("ping").stdout.strip() == "PONG"
+
+        wait_until("redis-server answers PING", answers)
+
+    def start_kvsync(self):
+        log = open(os.path.join(self.dir, "kvsync.log"), "a")
+        self.addCleanup(log.close)
+        self.kvsync = subprocess.Popen(
+            [KVSYNC, "--key=" + self.hex, "--redis=" + self.redis, "--prefix=p:"],
+            stdout=subprocess.DEVNULL, stderr=log)
+        self.addCleanup(self.stop, self.kvsync)
+
+    @staticmethod
+    def stop(process):
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # in case a test stopped it
+            process.kill()
+        process.wait()
+
+    def log(self, name):
+        with open(os.path.join(self.dir, name)) as f:
+            return f.read()
+
+    def synced(self):
+        state = self.nc.sync_state()
+        return state is not None and state["phase"] == "synced" and state["serving"]
+
+    def cli_run(self, *args):
+        return subprocess.run(["redis-cli", "-s", self.socket, *args], capture_output=True,
+                              text=True)
+
+    def cli(self, *args):
+        r = self.cli_run(*args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.strip()
+
+    def redis_set(self, key, value):
+        """SET through redis-cli, then waits until kvsync has applied the
+        invalidation it causes, which would otherwise cancel or drop a fill
+        that follows."""
+        before = self.nc.sync_state()["invalidations"]
+        self.cli("set", key, value)
+        wait_until("kvsync applies the invalidation of " + key,
+                   lambda: self.nc.sync_state()["invalidations"] > before)
+
+    def redis_gets(self):
+        """How many GETs Redis has served (INFO commandstats)."""
+        for line in self.cli("info", "commandstats").splitlines():
+            if line.startswith("cmdstat_get:"):
+                return int(line.split("calls=")[1].split(",")[0])
+        return 0
+
+    def kvcli_get(self, key):
+        r = subprocess.run([KVCLI, "get", "--key=" + self.hex, "--through=" + self.redis, key,
+                            "--json"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        d = json.loads(r.stdout)
+        return base64.b64decode(d["value_b64"]), d["path"]
+
+
+class Reads(NearCacheTest):
+    def test_fill_then_hit(self):
+        self.redis_set("p:a", "one")
+        gets = self.redis_gets()
+        self.assertEqual(self.nc.get_info(b"p:a"), shmkv.ReadInfo(b"one", "filled", None))
+        self.assertEqual(self.store.get(b"p:a"), b"one")  # the fill is in the store
+        info = self.nc.get_info("p:a")  # str keys are UTF-8
+        self.assertEqual((info.value, info.path, info.reason), (b"one", "hit", None))
+        self.assertEqual(self.nc.get(b"p:a"), b"one")
+        self.assertEqual(self.redis_gets() - gets, 1)
+        self.assertEqual(self.nc.stats(), {"hits": 2, "fills": 1, "shared": 0, "direct": 0,
+                                           "redis_reads": 1, "redis_errors": 0})
+        self.redis_set("p:clé", "välue")
+        self.assertEqual(self.nc.get("p:clé"), "välue".encode())
+
+    def test_absent_key_is_none_and_not_cached(self):
+        self.assertIsNone(self.nc.get(b"p:none"))
+        info = self.nc.get_info(b"p:none")
+        self.assertIsNone(info.value)
+        self.assertEqual(info.path, "direct")
+        self.assertIn("absent in Redis", info.reason)
+        self.assertIsNone(self.store.get(b"p:none"))
+        self.assertEqual(self.nc.stats()["redis_reads"], 2)
+        self.assertFalse(self.nc.delete(b"p:none"))
+
+    def test_key_outside_the_prefixes_is_read_directly(self):
+        self.cli("set", "q:outside", "x")
+        info = self.nc.get_info(b"q:outside")
+        self.assertEqual((info.value, info.path), (b"x", "direct"))
+        self.assertIn("prefixes", info.reason)
+        self.assertIsNone(self.store.get(b"q:outside"))
+        health = self.nc.health(b"q:outside")
+        self.assertFalse(health["serving"])
+        self.assertIn("prefixes", health["reason"])
+        self.assertEqual(self.nc.health(b"p:x")["serving"], True)
+
+    def test_sync_state(self):
+        state = self.nc.sync_state()
+        self.assertEqual(state["phase"], "synced")
+        self.assertEqual(state["pid"], self.kvsync.pid)
+        self.assertEqual(state["prefixes"], [b"p:"])
+        self.assertEqual(state["redis"], self.redis)
+        self.assertIsNone(state["reason"])
+        self.assertLess(state["heartbeat_age"], 1.0)
+        self.assertGreater(state["heartbeat_interval"], 0)
+        health = self.nc.health(b"p:k")
+        self.assertTrue(health["serving"])
+        self.assertLess(health["heartbeat_age"], 1.0)
+
+
+class AcrossProcesses(NearCacheTest):
+    def test_cxx_and_python_share_one_redis_read_per_key(self):
+        self.redis_set("p:x", "from redis x")
+        self.redis_set("p:y", "from redis y")
+        gets = self.redis_gets()
+        self.assertEqual(self.nc.get_info(b"p:x").path, "filled")
+        self.assertEqual(self.kvcli_get("p:x"), (b"from redis x", "hit"))
+        self.assertEqual(self.kvcli_get("p:y"), (b"from redis y", "filled"))
+        self.assertEqual(self.nc.get_info(b"p:y"), shmkv.ReadInfo(b"from redis y", "hit", None))
+        self.assertEqual(self.redis_gets() - gets, 2)
+        stats = self.nc.stats()
+        self.assertEqual((stats["fills"], stats["hits"], stats["redis_reads"]), (1, 1, 1))
+
+    def test_write_in_redis_is_invalidated_and_seen(self):
+        self.redis_set("p:w", "v1")
+        self.assertEqual(self.nc.get(b"p:w"), b"v1")
+        self.assertEqual(self.nc.get_info(b"p:w").path, "hit")
+        self.cli("set", "p:w", "v2")
+        wait_until("kvsync drops the invalidated copy", lambda: self.store.get(b"p:w") is None)
+        self.assertEqual(self.nc.get_info(b"p:w"), shmkv.ReadInfo(b"v2", "filled", None))
+        self.assertGreaterEqual(self.nc.sync_state()["invalidations"], 1)
+
+    def test_set_and_delete_from_another_process_are_seen_at_once(self):
+        self.redis_set("p:o", "old")
+        self.assertEqual(self.nc.get(b"p:o"), b"old")
+        code = ("import shmkv, sys\n"
+                "with shmkv.Store(key=%d) as s, shmkv.NearCache(s, redis=sys.argv[1]) as nc:\n"
+                "    nc.set(b'p:o', b'new')\n" % self.key)
+        subprocess.run([sys.executable, "-c", code, self.redis], check=True)
+        self.assertEqual(self.cli("get", "p:o"), "new")
+        # The writer dropped this host's copy itself: no wait for kvsync.
+        self.assertEqual(self.nc.get(b"p:o"), b"new")
+        self.nc.set("p:o", "mine")
+        self.assertEqual(self.cli("get", "p:o"), "mine")
+        self.assertEqual(self.nc.get(b"p:o"), b"mine")
+        self.assertTrue(self.nc.delete(b"p:o"))
+        self.assertIsNone(self.nc.get(b"p:o"))
+        self.assertEqual(self.cli("exists", "p:o"), "0")
+
+    def test_stopped_kvsync_means_direct_reads(self):
+        self.redis_set("p:s", "before")
+        self.assertEqual(self.nc.get(b"p:s"), b"before")
+        self.kvsync.send_signal(signal.SIGTERM)
+        self.assertEqual(self.kvsync.wait(timeout=10), 0, self.log("kvsync.log"))
+        state = self.nc.sync_state()
+        self.assertEqual((state["phase"], state["serving"]), ("stopped", False))
+        self.assertIn("stopped", state["reason"])
+        self.cli("set", "p:s", "after")
+        info = self.nc.get_info(b"p:s")
+        self.assertEqual((info.value, info.path), (b"after", "direct"))
+        self.assertIn("stopped", info.reason)
+        self.assertFalse(self.nc.health(b"p:s")["serving"])
+        self.assertEqual(self.nc.stats()["direct"], 1)
+
+
+class Errors(NearCacheTest):
+    def test_bad_arguments(self):
+        with self.assertRaises(shmkv.InvalidArgument) as e:
+            shmkv.NearCache(self.store, redis="nonsense")
+        self.assertIsInstance(e.exception, ValueError)
+        self.assertIn("nonsense", str(e.exception))
+        for option in ("fill_ttl", "heartbeat_timeout", "redis_timeout"):
+            for bad in (0, -1, float("nan"), float("inf")):
+                with self.assertRaises(shmkv.InvalidArgument, msg=(option, bad)):
+                    shmkv.NearCache(self.store, redis=self.redis, **{option: bad})
+        with self.assertRaises(TypeError):
+            shmkv.NearCache("not a store", redis=self.redis)
+        with self.assertRaises(TypeError):
+            shmkv.NearCache(self.store)  # redis is required
+        with self.assertRaises(TypeError):
+            self.nc.get(42)
+        with self.assertRaises(TypeError):
+            self.nc.set(b"p:k", 42)
+        with self.assertRaises(shmkv.InvalidArgument):
+            self.nc.get(b"\x00shmkv.near.sync")
+
+    def test_unreachable_redis_raises_unavailable(self):
+        nowhere = os.path.join(self.dir, "nobody.sock")
+        with shmkv.NearCache(self.store, redis="unix:" + nowhere) as nc:
+            for call in (lambda: nc.get(b"p:k"), lambda: nc.set(b"p:k", b"v"),
+                         lambda: nc.delete(b"p:k")):
+                with self.assertRaises(shmkv.Unavailable) as e:
+                    call()
+                self.assertEqual(e.exception.code, "UNAVAILABLE")
+                self.assertIn(nowhere, str(e.exception))
+            self.assertEqual(nc.stats()["redis_errors"], 3)
+        self.assertTrue(issubclass(shmkv.Unavailable, shmkv.Error))
+        self.assertTrue(shmkv.Unavailable.__doc__)
+
+    def test_stalled_redis_times_out_with_the_gil_released(self):
+        nc = shmkv.NearCache(self.store, redis=self.redis, redis_timeout=0.5)
+        self.addCleanup(nc.close)
+        self.redis_server.send_signal(signal.SIGSTOP)
+        try:
+            during = ticks_during(
+                lambda: self.assertRaises(shmkv.Unavailable, nc.get, b"p:stalled"))
+            self.assertGreater(during, 50)
+        finally:
+            self.redis_server.send_signal(signal.SIGCONT)
+
+    def test_closed_near_cache_and_closed_store(self):
+        self.redis_set("p:alive", "yes")
+        self.nc.close()
+        self.assertTrue(self.nc.closed)
+        with self.assertRaises(shmkv.Error):
+            self.nc.get(b"p:k")
+        with self.assertRaises(shmkv.Error):
+            self.nc.stats()
+        with shmkv.NearCache(self.store, redis=self.redis) as nc:
+            self.assertFalse(nc.closed)
+        self.assertTrue(nc.closed)
+        # The NearCache keeps its Store alive...
+        nc = shmkv.NearCache(shmkv.Store(key=self.key), redis=self.redis)
+        gc.collect()
+        self.assertEqual(nc.get(b"p:alive"), b"yes")
+        # ...and refuses cleanly once it is closed.
+        other = shmkv.Store(key=self.key)
+        nc = shmkv.NearCache(other, redis=self.redis)
+        other.close()
+        with self.assertRaises(shmkv.Error) as e:
+            nc.get(b"p:alive")
+        self.assertIn("store is closed", str(e.exception))
+        with self.assertRaises(shmkv.Error):
+            shmkv.NearCache(other, redis=self.redis)
+
+
+if __name__ == "__main__":
+    unittest.main()
