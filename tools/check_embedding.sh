@@ -115,7 +115,7 @@ socket=$tmp/redis.sock
 redis-server --port 0 --unixsocket "$socket" --save "" --appendonly no --dir "$tmp" \
   >"$tmp/redis.log" 2>&1 &
 redis_pid=$!
-trap 'kill $redis_pid ${kvsync_pid:-} 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $redis_pid ${kvsync_pid:-} 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do
   [[ "$(redis-cli -s "$socket" ping 2>/dev/null)" == PONG ]] && break
   sleep 0.05
