@@ -3,7 +3,9 @@
 #  1. installs it into a temporary prefix (bazel run //:install), builds the
 #     C and C++ examples there with plain compiler commands and pkg-config,
 #     shared and static, and runs them sharing one store with the installed
-#     kvcli;
+#     kvcli; builds the near cache's C example (pkg-config shmkv-near) and
+#     reads through it from a redis-server kept in step by the installed
+#     kvsync;
 #  2. builds examples/downstream, a separate Bazel workspace that depends on
 #     @shmkv, and runs its programs on a store kvcli also reads.
 # Stores live at keys of an IPC guard range and are removed however the
@@ -25,7 +27,7 @@ fi
 guard=$SHMKV_GUARD
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmkv-embedding.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-mapfile -t keys < <("$guard" keys 3 check_embedding)
+mapfile -t keys < <("$guard" keys 4 check_embedding)
 fail() {
   echo "check_embedding: FAIL: $*" >&2
   exit 1
@@ -40,18 +42,31 @@ bazel run //:install -- --prefix="$prefix" >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log" >&2; fail "bazel run //:install"; }
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 kvcli=$prefix/bin/kvcli
-for f in include/shmkv/store.h include/shmkv/shmkv.h lib/libshmkv.a lib/pkgconfig/shmkv.pc \
-  lib/pkgconfig/shmkv-static.pc bin/kvcli bin/kvbench lib/python3/dist-packages/shmkv.*.so; do
+for f in include/shmkv/store.h include/shmkv/shmkv.h include/shmkv/near.h lib/libshmkv.a \
+  lib/libshmkv_near.a lib/pkgconfig/shmkv.pc lib/pkgconfig/shmkv-static.pc \
+  lib/pkgconfig/shmkv-near.pc lib/pkgconfig/shmkv-near-static.pc bin/kvcli bin/kvsync bin/kvbench \
+  lib/python3/dist-packages/shmkv.*.so; do
   compgen -G "$prefix/$f" >/dev/null || fail "not installed: $f"
 done
-[[ "$(readlink "$prefix/lib/libshmkv.so")" == libshmkv.so.0 ]] || fail "libshmkv.so link"
-soname=$(readelf -d "$prefix/lib/libshmkv.so.0" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
-[[ "$soname" == libshmkv.so.0 ]] || fail "soname is '$soname'"
-# Only the C API and the public C++ API are exported.
-leaked=$(nm -D --defined-only "$prefix/lib/libshmkv.so.0" | c++filt |
-  awk '$2 ~ /[TDRBVW]/ { $1 = ""; $2 = ""; print }' |
-  grep -v -E '^ +(shmkv_|shmkv::(Store|StoreName|Clock|SystemClock)::|shmkv::(ListSegments|ProbeSegment|DestroyStore|SupportedLayoutVersion|PlanStore|ForEachEntryMeta|SizeBucketOf|MeasureEntrySizes|LargestEntries|StatsByStripe|ResetCounters)\(|(typeinfo|typeinfo name|vtable) for shmkv::)' || true)
-[[ -z "$leaked" ]] || fail "libshmkv.so exports more than the API: $(echo "$leaked" | head -5)"
+# exports LIB PATTERN: LIB (libNAME.so) links to its soname libNAME.so.0 and
+# exports nothing but the symbols PATTERN (an extended regex) matches.
+exports() {
+  [[ "$(readlink "$prefix/lib/$1")" == "$1.0" ]] || fail "$1 link"
+  local soname leaked
+  soname=$(readelf -d "$prefix/lib/$1.0" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+  [[ "$soname" == "$1.0" ]] || fail "$1: soname is '$soname'"
+  leaked=$(nm -D --defined-only "$prefix/lib/$1.0" | c++filt |
+    awk '$2 ~ /[TDRBVW]/ { $1 = ""; $2 = ""; print }' | grep -v -E "^ +($2)" || true)
+  [[ -z "$leaked" ]] || fail "$1 exports more than the API: $(echo "$leaked" | head -5)"
+}
+# Only the C API and the public C++ API.
+exports libshmkv.so 'shmkv_|shmkv::(Store|StoreName|Clock|SystemClock)::|shmkv::(ListSegments|ProbeSegment|DestroyStore|SupportedLayoutVersion|PlanStore|ForEachEntryMeta|SizeBucketOf|MeasureEntrySizes|LargestEntries|StatsByStripe|ResetCounters)\(|(typeinfo|typeinfo name|vtable) for shmkv::'
+# Only the near cache's C API; the store comes from libshmkv, and only the
+# near cache needs hiredis.
+exports libshmkv_near.so 'shmkv_near_'
+readelf -d "$prefix/lib/libshmkv_near.so.0" | grep -q 'NEEDED.*\[libshmkv\.so\.0\]' ||
+  fail "libshmkv_near.so does not link libshmkv.so"
+! readelf -d "$prefix/lib/libshmkv.so.0" | grep -q hiredis || fail "libshmkv.so links hiredis"
 
 echo "== build the examples with cc and c++ and pkg-config" >&2
 cc -Wall -Wextra -Werror examples/c/counter.c $(pkg-config --cflags --libs shmkv) \
@@ -68,6 +83,14 @@ cc -Wall -Werror "$tmp/version.c" $(pkg-config --cflags --libs shmkv) -o "$tmp/v
 expect "$(pkg-config --modversion shmkv)" "$("$tmp/version")" "shmkv_version() is the installed version"
 ! ldd "$tmp/counter_static" | grep -q libshmkv || fail "counter_static links libshmkv.so"
 
+cc -Wall -Wextra -Werror examples/c/near_reader.c $(pkg-config --cflags --libs shmkv-near) \
+  -o "$tmp/near_reader"
+ldd "$tmp/near_reader" | grep -q "libshmkv_near.so.0 => $prefix/lib/" ||
+  fail "near_reader: not linked to $prefix"
+cc -Wall -Wextra -Werror examples/c/near_reader.c $(pkg-config --cflags --libs shmkv-near-static) \
+  -o "$tmp/near_reader_static"
+! ldd "$tmp/near_reader_static" | grep -q libshmkv || fail "near_reader_static links libshmkv"
+
 echo "== run them on one store with the installed kvcli" >&2
 k=${keys[0]}
 expect "runs: 1" "$("$tmp/counter" "$k")" "C, first run"
@@ -78,6 +101,39 @@ expect "greeting: hello" "$out" "C static reads what kvcli wrote"
 [[ "$("$kvcli" get --key="$k" runs)" == 2 ]] || fail "kvcli reads the C program's counter"
 expect "computed here" "$("$tmp/report_cache" "$k")" "C++, first run"
 expect "from the store" "$("$tmp/report_cache" "$k")" "C++, second run"
+"$kvcli" destroy --key="$k" >/dev/null
+
+echo "== read through the near cache from C, with redis-server and the installed kvsync" >&2
+k=${keys[3]}
+out=$("$tmp/near_reader" "$k" "unix:$tmp/no-redis.sock" user:1) &&
+  fail "near_reader without Redis succeeded: $out"
+expect "user:1: UNAVAILABLE" "$out" "near_reader without Redis"
+out=$("$tmp/near_reader_static" "$k" "unix:$tmp/no-redis.sock" user:1) &&
+  fail "near_reader_static without Redis succeeded: $out"
+expect "user:1: UNAVAILABLE" "$out" "near_reader_static without Redis"
+socket=$tmp/redis.sock
+redis-server --port 0 --unixsocket "$socket" --save "" --appendonly no --dir "$tmp" \
+  >"$tmp/redis.log" 2>&1 &
+redis_pid=$!
+trap 'kill $redis_pid ${kvsync_pid:-} 2>/dev/null || true; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do
+  [[ "$(redis-cli -s "$socket" ping 2>/dev/null)" == PONG ]] && break
+  sleep 0.05
+done
+redis-cli -s "$socket" set user:1 ada >/dev/null || fail "redis-server: $(cat "$tmp/redis.log")"
+out=$("$tmp/near_reader" "$k" "unix:$socket" user:1)
+expect "user:1: ada (direct: " "$out" "near_reader before kvsync runs"
+"$prefix/bin/kvsync" --key="$k" --redis="unix:$socket" --prefix=user: 2>"$tmp/kvsync.log" &
+kvsync_pid=$!
+for _ in $(seq 100); do
+  "$kvcli" info --key="$k" 2>/dev/null | grep -q "kvsync pid $kvsync_pid synced" && break
+  sleep 0.05
+done
+out=$("$tmp/near_reader" "$k" "unix:$socket" user:1 user:1)
+expect "user:1: ada (filled)
+user:1: ada (hit)" "$out" "near_reader with kvsync (its log: $(cat "$tmp/kvsync.log"))"
+kill "$kvsync_pid" "$redis_pid"
+wait "$kvsync_pid" "$redis_pid" || true
 "$kvcli" destroy --key="$k" >/dev/null
 
 echo "== Debian's python3 imports the installed module and shares a store with C" >&2

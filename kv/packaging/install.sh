@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs shmkv: headers, libshmkv.so (with its soname links), libshmkv.a,
-# the pkg-config files shmkv.pc (shared) and shmkv-static.pc, the programs,
-# and the Python module (lib/python3/dist-packages).
+# the near cache's C API libshmkv_near.so and .a, the pkg-config files
+# shmkv.pc (shared), shmkv-static.pc, shmkv-near.pc and shmkv-near-static.pc,
+# the programs (kvcli, kvsync, kvbench), and the Python module (lib/python3/dist-packages).
 #
 #   bazel run //:install -- --prefix=DIR     (default prefix /usr/local)
 #
-# Then:  cc app.c $(pkg-config --cflags --libs shmkv)          (or shmkv-static)
+# Then:  cc app.c $(pkg-config --cflags --libs shmkv)  (or shmkv-static, shmkv-near)
 #        with PKG_CONFIG_PATH=DIR/lib/pkgconfig (unless DIR is a system prefix).
 # Bazel passes the built files first, as NAME=PATH pairs (a bare PATH adds
 # to the list of the NAME before it), then "--".
@@ -45,16 +46,23 @@ if [[ "$prefix" != /* ]]; then
 fi
 
 version=${built[version]}
-soname=libshmkv.so.${version%%.*}
 mkdir -p "$prefix/include/shmkv" "$prefix/lib/pkgconfig" "$prefix/bin"
 for header in ${built[headers]}; do
   install -m 0644 "$header" "$prefix/include/shmkv/$(basename "$header")"
 done
-install -m 0755 "${built[shared]}" "$prefix/lib/libshmkv.so.$version"
-ln -sfn "libshmkv.so.$version" "$prefix/lib/$soname"
-ln -sfn "$soname" "$prefix/lib/libshmkv.so"
-install -m 0644 "${built[static]}" "$prefix/lib/libshmkv.a"
+# lib/libNAME.so.VERSION, with the links libNAME.so.MAJOR (the soname) and
+# libNAME.so (what -lNAME finds).
+for shared in ${built[shared]}; do
+  lib=$(basename "$shared")
+  install -m 0755 "$shared" "$prefix/lib/$lib.$version"
+  ln -sfn "$lib.$version" "$prefix/lib/$lib.${version%%.*}"
+  ln -sfn "$lib.${version%%.*}" "$prefix/lib/$lib"
+done
+for static in ${built[static]}; do
+  install -m 0644 "$static" "$prefix/lib/$(basename "$static")"
+done
 install -m 0755 "${built[kvcli]}" "$prefix/bin/kvcli"
+install -m 0755 "${built[kvsync]}" "$prefix/bin/kvsync"
 install -m 0755 "${built[kvbench]}" "$prefix/bin/kvbench"
 # Debian's python3 imports it with PYTHONPATH=$prefix/lib/python3/dist-packages.
 mkdir -p "$prefix/lib/python3/dist-packages"

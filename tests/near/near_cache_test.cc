@@ -69,12 +69,7 @@ class NearCacheTest : public ::testing::Test {
 
   // Waits until kvsync says synced with at least `resyncs` resyncs.
   bool WaitSynced(uint64_t resyncs) {
-    return PollUntil(
-        [&] {
-          auto s = State();
-          return s.ok() && s->synced() && s->resyncs >= resyncs;
-        },
-        absl::Seconds(10));
+    return neartest::WaitSynced(*store_, resyncs, absl::Seconds(10));
   }
 
   NearCacheOptions CacheOptions() const {
@@ -93,23 +88,8 @@ class NearCacheTest : public ::testing::Test {
     ASSERT_TRUE(r.ok() && r->IsString("OK")) << r.status();
   }
 
-  // Waits until kvsync has applied the invalidations of every write made so
-  // far. Redis delivers them in order, so it puts a marker in the store (not
-  // a fill), writes the marker's key in Redis and waits for kvsync to delete
-  // it. Tests that want a fill to stay call it between their writes and
-  // their reads: an invalidation that arrives during a fill cancels the fill.
-  void Drain() {
-    const std::string marker = "p:~drain";
-    ASSERT_OK(store_->Put(marker, "pending"));
-    RedisSet(marker, absl::StrCat(++drains_));
-    ASSERT_TRUE(PollUntil(
-        [&] {
-          absl::StatusOr<bool> c = store_->Contains(marker);
-          return c.ok() && !*c;
-        },
-        absl::Seconds(5)))
-        << "kvsync did not apply an invalidation within 5 s";
-  }
+  // neartest::Drain with the marker "p:~drain".
+  void Drain() { ASSERT_OK(neartest::Drain(*store_, *client_, "p:~drain", ++drains_)); }
 
   std::string RedisGet(const std::string& key) {
     auto r = client_->Command({"GET", key});

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "shmkv/near/sync_state.h"
 
 namespace shmkv::neartest {
 namespace {
@@ -199,6 +200,32 @@ int Kvsync::Stop(int sig) {
   }
   pid_ = -1;
   return status;
+}
+
+bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout) {
+  return PollUntil(
+      [&] {
+        absl::StatusOr<near::SyncState> s = near::ReadSyncState(store);
+        return s.ok() && s->synced() && s->resyncs >= resyncs;
+      },
+      timeout);
+}
+
+absl::Status Drain(Store& store, near::RedisConnection& client, const std::string& marker,
+                   int round) {
+  if (absl::Status s = store.Put(marker, "pending"); !s.ok()) return s;
+  absl::StatusOr<near::RedisReply> r = client.Command({"SET", marker, absl::StrCat(round)});
+  if (!r.ok()) return r.status();
+  if (!r->IsString("OK")) return absl::InternalError("Redis refused the marker's SET");
+  const bool applied = PollUntil(
+      [&] {
+        absl::StatusOr<bool> c = store.Contains(marker);
+        return c.ok() && !*c;
+      },
+      absl::Seconds(5));
+  if (!applied)
+    return absl::DeadlineExceededError("kvsync did not apply an invalidation within 5 s");
+  return absl::OkStatus();
 }
 
 }  // namespace shmkv::neartest

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kv/near/redis_client.h"
+#include "shmkv/store.h"
 
 namespace shmkv::neartest {
 
@@ -82,6 +83,19 @@ class Kvsync {
 };
 
 std::string ReadFile(const std::string& path);
+
+// Waits (up to `timeout`) until kvsync's record in `store` says synced with
+// at least `resyncs` resyncs.
+bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout);
+
+// Waits until kvsync has applied the invalidations of every write made to
+// Redis so far. Redis delivers them in order, so it puts `marker` (a key
+// kvsync tracks) in the store (not a fill), writes it in Redis (value
+// `round`) and waits up to 5 s for kvsync to delete it. Tests that want a
+// fill to stay call it between their writes and their reads: an
+// invalidation that arrives during a fill cancels the fill.
+absl::Status Drain(Store& store, near::RedisConnection& client, const std::string& marker,
+                   int round);
 
 }  // namespace shmkv::neartest
 
