@@ -207,10 +207,8 @@ absl::Status StripeView::IndexFullError() const {
 absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t hash,
                                            const Clock& clock) {
   const uint64_t bytes = RecordBytes(record.key.size(), record.value.size());
-  // Without eviction a write must leave, beside the live entries, the
-  // reserve and one more largest record. While it is written the entry it
-  // replaces is still live, and that extra record is what keeps the full
-  // reserve free then: so a full store still takes overwrites that need no
+  // Without eviction a write must leave, beside the live entries, what
+  // KeptFreeBytes says: so a full store still takes overwrites that need no
   // more room than what they replace, and compaction never runs short.
   if (!geometry_.evict) {
     absl::StatusOr<Located> existing = Find(record.key, hash);
@@ -222,7 +220,8 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
       return IndexFullError();
     }
     const uint64_t largest = std::max(LoadOnce(&stripe_->largest_record), bytes);
-    if (stripe_->live_record_bytes - replaced_bytes + bytes + ReserveBytes(bytes) + largest >
+    if (stripe_->live_record_bytes - replaced_bytes + bytes +
+            KeptFreeBytes(largest, geometry_.stripe_arena_bytes, geometry_.evict) >
         geometry_.stripe_arena_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "the store is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",

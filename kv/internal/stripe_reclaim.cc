@@ -13,9 +13,6 @@
 namespace shmkv::internal {
 namespace {
 
-// With eviction, the free-space reserve is at most 1/16 of a stripe's slice.
-constexpr uint64_t kEvictingReserveShare = 16;
-
 bool Expired(const EntryHeader& h, int64_t* now, const Clock& clock) {
   if (h.expires_at_ms == 0) return false;
   if (*now < 0) *now = clock.NowMillis();
@@ -24,23 +21,16 @@ bool Expired(const EntryHeader& h, int64_t* now, const Clock& clock) {
 
 }  // namespace
 
-uint64_t StripeView::ReserveBytes(uint64_t record_bytes) const {
-  return 2 * std::max(LoadOnce(&stripe_->largest_record), record_bytes);
-}
-
 absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
   const uint64_t size = geometry_.stripe_arena_bytes;
-  // Keep room beside the new record to copy a live record forward (twice
-  // the largest, for the slack where the log wraps): that is what lets a
-  // referenced (or, without eviction, any live) record at the tail move to
-  // the head instead of being dropped. Without eviction it must always be
-  // there, or compaction could not reach the dead space behind a live record
-  // (Write's admission check sees to it). With eviction it is capped at 1/16
-  // of the slice: a record too large to move is evicted, referenced or not,
-  // so large values cost their size rather than three times it.
-  const uint64_t reserve = geometry_.evict
-                               ? std::min(ReserveBytes(record_bytes), size / kEvictingReserveShare)
-                               : ReserveBytes(record_bytes);
+  // Keep room beside the new record to copy a live record forward
+  // (CompactionReserveBytes): that is what lets a referenced (or, without
+  // eviction, any live) record at the tail move to the head instead of being
+  // dropped. Without eviction it must always be there, or compaction could
+  // not reach the dead space behind a live record (Write's admission check
+  // sees to it).
+  const uint64_t reserve = CompactionReserveBytes(
+      std::max(LoadOnce(&stripe_->largest_record), record_bytes), size, geometry_.evict);
   int64_t now = -1;
   uint64_t reclaimed = 0;
   for (;;) {
