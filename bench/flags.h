@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,19 @@ class FlagSet {
       *target = static_cast<T>(n);
       return absl::OkStatus();
     });
+  }
+  // A value `parse` turns into a T (absl::StatusOr<T> parse(absl::string_view),
+  // e.g. StoreName::ParseKey), stored in *target; parse's error is the flag's.
+  template <typename T, typename Parse>
+  void Parsed(std::string name, std::string arg_name, std::string help, Parse parse,
+              std::optional<T>* target) {
+    Value(std::move(name), std::move(arg_name), std::move(help),
+          [parse, target](absl::string_view v) -> absl::Status {
+            auto parsed = parse(v);
+            if (!parsed.ok()) return parsed.status();
+            *target = *std::move(parsed);
+            return absl::OkStatus();
+          });
   }
   // A duration parsed by util::ParseDuration ("500ms", "10s"), as arg_name TIME.
   void Duration(std::string name, std::string help, absl::Duration* target);

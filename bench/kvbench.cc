@@ -253,22 +253,12 @@ int main(int argc, char** argv) {
   flags.Bool("populate",
              "clients open the store with Options::populate (compare with --no-prefault)",
              &shmkv_flags.populate);
-  flags.Value("key", "0xKEY", "use the existing store at this IPC key (left in place)",
-              [&](absl::string_view v) -> absl::Status {
-                auto name = shmkv::StoreName::ParseKey(v);
-                if (!name.ok()) return name.status();
-                shmkv_flags.name = *name;
-                return absl::OkStatus();
-              });
-  flags.Value("create-key", "0xKEY",
-              "create its store at this IPC key, which must be free (default: a free "
-              "0x6b62xxxx key)",
-              [&](absl::string_view v) -> absl::Status {
-                auto name = shmkv::StoreName::ParseKey(v);
-                if (!name.ok()) return name.status();
-                shmkv_flags.create_name = *name;
-                return absl::OkStatus();
-              });
+  flags.Parsed("key", "0xKEY", "use the existing store at this IPC key (left in place)",
+               &shmkv::StoreName::ParseKey, &shmkv_flags.name);
+  flags.Parsed("create-key", "0xKEY",
+               "create its store at this IPC key, which must be free (default: a free "
+               "0x6b62xxxx key)",
+               &shmkv::StoreName::ParseKey, &shmkv_flags.create_name);
   flags.String("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
                &path);
   flags.Integer("proj", "ftok project id for --path (default 1)", 1, 255, &proj);

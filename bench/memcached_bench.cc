@@ -246,11 +246,9 @@ class MemcachedBackend final : public Backend {
 
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
-  return RunSocketPeerMain(
+  return RunSocketPeerMain<MemcachedBackend>(
       argc, argv, "memcached_bench",
       "memcached peer: clients over a unix socket, one request at a time per thread\n"
       "(with --batch: multi-gets, and pipelined sets ending with a get).",
-      "memcached server", [](const std::string& socket) -> std::unique_ptr<Backend> {
-        return std::make_unique<MemcachedBackend>(socket);
-      });
+      "memcached server");
 }

@@ -375,13 +375,8 @@ int main(int argc, char** argv) {
                 return absl::OkStatus();
               });
   flags.String("redis", "ADDR", "Redis: unix:PATH or host:port (required)", &near_flags.redis);
-  flags.Value("key", "0xKEY", "near: the store kvsync keeps in step with --redis",
-              [&](absl::string_view v) -> absl::Status {
-                auto name = shmkv::StoreName::ParseKey(v);
-                if (!name.ok()) return name.status();
-                near_flags.name = *name;
-                return absl::OkStatus();
-              });
+  flags.Parsed("key", "0xKEY", "near: the store kvsync keeps in step with --redis",
+               &shmkv::StoreName::ParseKey, &near_flags.name);
   flags.Value("write-pct", "P", "percent of operations that are Set (default 1; --read-pct's rest)",
               [&](absl::string_view v) -> absl::Status {
                 double p;

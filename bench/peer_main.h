@@ -18,6 +18,16 @@ int RunSocketPeerMain(int argc, char** argv, const char* program, const char* de
                       const char* server,
                       absl::FunctionRef<std::unique_ptr<Backend>(const std::string& socket)> make);
 
+// The same, for a backend `B` constructed from the socket's path.
+template <typename B>
+int RunSocketPeerMain(int argc, char** argv, const char* program, const char* description,
+                      const char* server) {
+  return RunSocketPeerMain(argc, argv, program, description, server,
+                           [](const std::string& socket) -> std::unique_ptr<Backend> {
+                             return std::make_unique<B>(socket);
+                           });
+}
+
 }  // namespace bench
 }  // namespace shmkv
 

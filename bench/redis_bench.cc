@@ -68,11 +68,9 @@ class RedisBackend final : public Backend {
 
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
-  return RunSocketPeerMain(
+  return RunSocketPeerMain<RedisBackend>(
       argc, argv, "redis_bench",
       "Redis peer: clients over a unix socket, one command at a time per thread\n"
       "(with --batch: MGET and MSET).",
-      "redis-server", [](const std::string& socket) -> std::unique_ptr<Backend> {
-        return std::make_unique<RedisBackend>(socket);
-      });
+      "redis-server");
 }

@@ -7,6 +7,7 @@
 #include "kv/internal/geometry.h"
 #include "kv/internal/layout.h"
 #include "kv/internal/probe.h"
+#include "kv/internal/stripe.h"
 #include "kv/platform/ipc.h"
 #include "shmkv/store.h"
 
@@ -74,6 +75,12 @@ absl::StatusOr<StorePlan> PlanStore(const Options& options) {
   plan.max_key_size = g->max_key_size;
   plan.max_value_size = g->max_value_size;
   return plan;
+}
+
+uint64_t StripeReserveBytes(const StoreInfo& info, uint64_t largest_entry_bytes) {
+  const uint64_t stripe_bytes =
+      info.lock_stripes == 0 ? info.capacity : info.capacity / info.lock_stripes;
+  return internal::KeptFreeBytes(largest_entry_bytes, stripe_bytes, info.evict);
 }
 
 absl::StatusOr<std::vector<SegmentInfo>> ListSegments() {

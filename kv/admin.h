@@ -80,6 +80,16 @@ struct StorePlan {
 // store can be built from `options`.
 absl::StatusOr<StorePlan> PlanStore(const Options& options);
 
+// The arena bytes each lock stripe of the store `info` describes keeps free
+// beside its live entries once the largest entry it has held takes
+// `largest_entry_bytes` (EntryBytes), the store's own rule
+// (doc/cache_semantics.md): twice the largest entry, so that compaction can
+// move a live entry, at most 1/16 of a stripe's share of the capacity in a
+// store that evicts; three times it in one that does not (the third for an
+// overwrite, written while the entry it replaces is still live). Entries
+// can take at most capacity less lock_stripes times this.
+uint64_t StripeReserveBytes(const StoreInfo& info, uint64_t largest_entry_bytes);
+
 // Every System V shared-memory segment on the host, classified, sorted by key
 // (as an unsigned number) and then shm id. Segments removed while the list
 // is made are left out. Needs Linux's /proc/sysvipc/shm (Unavailable

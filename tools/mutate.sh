@@ -41,25 +41,25 @@ mutant resolve-record-past-slice kv/internal/stripe.cc "$blind" \
 mutant expiry-read-lt kv/internal/segment_store.cc "$blind" \
   '  return found.header.expires_at_ms <= *now;' \
   '  return found.header.expires_at_ms < *now;'
-mutant expiry-tail-lt kv/internal/stripe.cc "$blind" \
+mutant expiry-tail-lt kv/internal/stripe_reclaim.cc "$blind" \
   '  return h.expires_at_ms <= *now;' \
   '  return h.expires_at_ms < *now;'
-mutant copy-keeps-reference-bit kv/internal/stripe.cc "$blind" \
+mutant copy-keeps-reference-bit kv/internal/stripe_reclaim.cc "$blind" \
   '        copy->bits = static_cast<uint8_t>(h.bits & ~kReferenced);' \
   '        copy->bits = h.bits;'
 mutant sem-no-wait-for-creator kv/platform/ipc.cc "$blind" \
   '    while (SemInitialised(*existing) == 0 && MonotonicNow() < deadline) {' \
   '    while (false && SemInitialised(*existing) == 0 && MonotonicNow() < deadline) {'
-mutant rebuild-keeps-lower-version kv/internal/stripe.cc "$blind" \
+mutant rebuild-keeps-lower-version kv/internal/stripe_recovery.cc "$blind" \
   '    } else if (old->header.version > h.version) {' \
   '    } else if (old->header.version < h.version) {'
-mutant rebuild-keeps-later-record kv/internal/stripe.cc "$blind" \
+mutant rebuild-keeps-later-record kv/internal/stripe_recovery.cc "$blind" \
   '    } else if (old->header.version > h.version) {' \
   '    } else if ((false)) {'
-mutant rebuild-keeps-next-version kv/internal/stripe.cc "$blind" \
+mutant rebuild-keeps-next-version kv/internal/stripe_recovery.cc "$blind" \
   '  if (stripe_->next_version < next) stripe_->next_version = next;' \
   '  (void)next;'
-mutant rebuild-next-version-off-by-one kv/internal/stripe.cc "$blind" \
+mutant rebuild-next-version-off-by-one kv/internal/stripe_recovery.cc "$blind" \
   '  const uint64_t next = max_version / geometry_.stripe_count + 1;' \
   '  const uint64_t next = max_version / geometry_.stripe_count;'
 mutant failed-open-keeps-semaphore kv/store.cc "$blind" \
@@ -82,7 +82,7 @@ mutant no-rebuild-after-owner-death kv/internal/segment_store.cc "$crash" \
 mutant no-mutex-consistent kv/internal/segment_store.cc "$crash" \
   '      platform::MarkConsistent(&s->mutex);' \
   '      (void)platform::MarkConsistent;'
-mutant move-keeps-old-slot kv/internal/stripe.cc "$blind" \
+mutant move-keeps-old-slot kv/internal/stripe_reclaim.cc "$blind" \
   '        Publish(*slot, SlotFor(copy, hash));' \
   '        (void)copy;'
 

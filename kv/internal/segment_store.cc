@@ -1,3 +1,7 @@
+// SegmentStore: opening over a mapped segment, locking a key's stripe, and
+// the per-key operations (Get, View, Contains, Put, Increment, Touch,
+// Delete). Batches, walks, whole-store maintenance, statistics and
+// GetOrCompute are in the segment_store_*.cc files beside this one.
 #include "kv/internal/segment_store.h"
 
 #include <unistd.h>
@@ -5,13 +9,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstring>
-#include <exception>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "kv/internal/hash.h"
 #include "kv/internal/stripe_guard.h"
 #include "kv/platform/ipc.h"
@@ -25,32 +26,10 @@ Header* HeaderOf(char* base) { return reinterpret_cast<Header*>(base); }
 
 absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
 
-// now + ms, saturated at the largest expiry (an absurdly long TTL or lease
-// means "as late as can be", never a negative time that is already past).
-int64_t AddMillis(int64_t now, int64_t ms) {
-  int64_t sum;
-  if (__builtin_add_overflow(now, ms, &sum)) return ms > 0 ? INT64_MAX : INT64_MIN;
-  return sum;
-}
-
 absl::Status DestroyedError() {
   return absl::FailedPreconditionError(
       "store was destroyed; open it again (kOpenOrCreate or kAttach) to use the store now at "
       "its name");
-}
-
-// Runs the user's compute function; an exception becomes a status (no
-// exception leaves the API).
-absl::StatusOr<std::string> RunCompute(absl::FunctionRef<absl::StatusOr<std::string>()> compute) {
-  try {
-    return compute();
-  } catch (const std::exception& e) {
-    return absl::UnknownError(absl::StrCat("the compute function threw an exception (", e.what(),
-                                           "); nothing was stored — fix the function"));
-  } catch (...) {
-    return absl::UnknownError(
-        "the compute function threw an exception; nothing was stored — fix the function");
-  }
 }
 
 // Parses a counter's decimal text; false if it is not an int64.
@@ -61,15 +40,11 @@ bool ParseCounter(const char* data, size_t size, int64_t* out) {
 
 }  // namespace
 
-// One key's operation: its hash and stripe, the stripe's lock (held until
-// this goes out of scope), and where the key stands in the index.
-struct SegmentStore::KeyAccess {
-  uint64_t hash = 0;
-  StripeView* view = nullptr;
-  StripeGuard guard;
-  Located found;
-  int64_t now = -1;  // read from the clock at most once, when an expiry matters
-};
+int64_t SegmentStore::AddMillis(int64_t now, int64_t ms) {
+  int64_t sum;
+  if (__builtin_add_overflow(now, ms, &sum)) return ms > 0 ? INT64_MAX : INT64_MIN;
+  return sum;
+}
 
 void SegmentStore::PopulatePages() { platform::ShmPopulate(base_, geometry_.segment_bytes); }
 
@@ -381,123 +356,6 @@ absl::Status SegmentStore::Delete(absl::string_view key) {
   }
   if (!Visible(access)) return NotFoundKey();
   return access.view->Remove(access.found, /*expired=*/false);
-}
-
-absl::StatusOr<std::string> SegmentStore::GetOrCompute(
-    absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
-    const GetOrComputeOptions& options) {
-  if (options.lease_timeout <= absl::ZeroDuration() ||
-      options.wait_timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("lease and wait timeouts must be positive");
-  }
-  // What would make the final store fail is refused before anyone waits on
-  // this call's lease.
-  if (absl::StatusOr<int64_t> ttl = ExpiryFor(options.write.ttl); !ttl.ok()) return ttl.status();
-  const absl::Duration give_up = platform::MonotonicNow() + options.wait_timeout;
-  absl::Duration backoff = absl::Microseconds(50);
-  uint64_t lease_version = 0;
-  for (;;) {
-    {
-      KeyAccess access;
-      if (absl::Status s = Access(key, &access); !s.ok()) return s;
-      const Located& found = access.found;
-      const bool present = found.entry != nullptr && !Expired(found, &access.now);
-      if (present && !(found.header.bits & kLease)) {
-        access.view->SetReferenced(found);
-        ++access.view->stripe()->hits;
-        return std::string(found.value(), found.header.value_size);
-      }
-      bool holder_alive = false;
-      if (present) {
-        int32_t holder = 0;
-        if (found.header.value_size == sizeof(holder)) {
-          std::memcpy(&holder, found.value(), sizeof(holder));
-        }
-        holder_alive = platform::ProcessExists(holder);
-      }
-      if (!present || !holder_alive) {
-        // Take the lease: a placeholder readers do not see, naming this pid.
-        ++access.view->stripe()->misses;
-        const int32_t pid = platform::CurrentPid();
-        const int64_t now = access.now >= 0 ? access.now : clock_->NowMillis();
-        NewRecord lease{
-            key, absl::string_view(reinterpret_cast<const char*>(&pid), sizeof(pid)),
-            AddMillis(now, std::max<int64_t>(1, absl::ToInt64Milliseconds(options.lease_timeout))),
-            0, kLease};
-        absl::StatusOr<uint64_t> written = access.view->Write(lease, access.hash, *clock_);
-        if (!written.ok()) return written.status();
-        lease_version = *written;
-        break;
-      }
-    }
-    if (platform::MonotonicNow() >= give_up) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "waited ", absl::FormatDuration(options.wait_timeout),
-          " for another process to compute this key; raise wait_timeout or check that process"));
-    }
-    absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, absl::Milliseconds(5));
-  }
-
-  absl::StatusOr<std::string> value = RunCompute(compute);
-  if (!value.ok()) {
-    // Drop our lease so a waiter takes over at once.
-    ReleaseLease(key, lease_version);
-    return value.status();
-  }
-  if (absl::Status s = StoreComputed(key, *value, options.write, lease_version); !s.ok()) return s;
-  return value;
-}
-
-void SegmentStore::ReleaseLease(absl::string_view key, uint64_t lease_version) {
-  KeyAccess access;
-  if (!Access(key, &access).ok()) return;
-  const Located& found = access.found;
-  if (found.entry != nullptr && (found.header.bits & kLease) &&
-      found.header.version == lease_version) {
-    (void)access.view->Remove(found, /*expired=*/false);
-  }
-}
-
-absl::Status SegmentStore::StoreComputed(absl::string_view key, absl::string_view value,
-                                         const WriteOptions& write, uint64_t lease_version) {
-  absl::Status refused;
-  if (value.size() > geometry_.max_value_size) {
-    refused = absl::ResourceExhaustedError(
-        absl::StrCat("the computed value of ", value.size(),
-                     " bytes is over this store's maximum of ", geometry_.max_value_size,
-                     " bytes; nothing was stored — compute smaller values or create "
-                     "the store with a larger max value size"));
-  }
-  absl::StatusOr<int64_t> expires = ExpiryFor(write.ttl);
-  if (refused.ok() && !expires.ok()) refused = expires.status();
-  if (!refused.ok()) {
-    ReleaseLease(key, lease_version);
-    return refused;
-  }
-  KeyAccess access;
-  if (absl::Status s = Access(key, &access); !s.ok()) return s;
-  const Located& found = access.found;
-  // A lease with another version (taken over after ours expired), a value
-  // someone wrote meanwhile, or no entry (deleted, cleared): all newer than
-  // what we computed, which is then returned but not stored.
-  if (found.entry == nullptr || !(found.header.bits & kLease) ||
-      found.header.version != lease_version) {
-    return absl::OkStatus();
-  }
-  NewRecord record{key, value, *expires, write.flags, 0};
-  absl::StatusOr<uint64_t> written = access.view->Write(record, access.hash, *clock_);
-  if (!written.ok()) {
-    // Making room may have moved the lease: find it again to drop it.
-    absl::StatusOr<Located> lease = access.view->Find(key, access.hash);
-    if (lease.ok() && lease->entry != nullptr && (lease->header.bits & kLease) &&
-        lease->header.version == lease_version) {
-      (void)access.view->Remove(*lease, /*expired=*/false);
-    }
-    return written.status();
-  }
-  ++access.view->stripe()->puts;
-  return absl::OkStatus();
 }
 
 }  // namespace shmkv::internal

@@ -111,12 +111,16 @@ class SegmentStore final : public Store {
   absl::Status Lock(StripeView& stripe, StripeGuard* guard);
   StripeView& StripeFor(uint64_t hash) { return stripes_[hash & (geometry_.stripe_count - 1)]; }
   absl::StatusOr<int64_t> ExpiryFor(absl::Duration ttl) const;
+  // now + ms, saturated at the largest expiry (an absurdly long TTL or lease
+  // means "as late as can be", never a negative time that is already past).
+  static int64_t AddMillis(int64_t now, int64_t ms);
   EntryMeta MetaOf(const Located& found) const;
   bool Expired(const Located& found, int64_t* now) const;
   absl::Status LockStoreWide();
   void UnlockStoreWide();
   // FailedPrecondition once Store::Destroy marked the segment.
   absl::Status CheckNotDestroyed() const;
+  // GetOrCompute's helpers (segment_store_single_flight.cc).
   // Stores a GetOrCompute result if the key still holds this call's lease
   // (`lease_version`); anything else there is newer and stays. Releases the
   // lease when the value cannot be stored.

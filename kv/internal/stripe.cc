@@ -1,62 +1,17 @@
+// StripeView: lookups, the index slots, writes and the counters they keep.
+// Making room at the tail is in stripe_reclaim.cc; rebuilding and verifying
+// the index in stripe_recovery.cc.
 #include "kv/internal/stripe.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "kv/internal/crash_point.h"
 #include "kv/internal/hash.h"
+#include "kv/internal/stripe_records.h"
 
 namespace shmkv::internal {
-namespace {
-
-// With eviction, the free-space reserve is at most 1/16 of a stripe's slice.
-constexpr uint64_t kEvictingReserveShare = 16;
-
-absl::Status Corrupt(uint32_t stripe, const std::string& what) {
-  return absl::DataLossError(
-      absl::StrCat("stripe ", stripe, " is corrupt (", what, "); run kvcli check --repair"));
-}
-
-uint64_t SizeOf(const EntryHeader& h) {
-  return h.state == kPad ? h.value_size : RecordBytes(h.key_size, h.value_size);
-}
-
-const char* KeyBytes(const EntryHeader* entry) {
-  return reinterpret_cast<const char*>(entry) + kEntryHeaderBytes;
-}
-
-uint64_t KeyHash(const EntryHeader* entry, const EntryHeader& h, uint64_t seed) {
-  return Hash64(KeyBytes(entry), h.key_size, seed);
-}
-
-bool Expired(const EntryHeader& h, int64_t* now, const Clock& clock) {
-  if (h.expires_at_ms == 0) return false;
-  if (*now < 0) *now = clock.NowMillis();
-  return h.expires_at_ms <= *now;
-}
-
-}  // namespace
-
-template <typename Fn>
-uint64_t StripeView::WalkLog(uint64_t tail, uint64_t head, Fn fn) const {
-  const uint64_t size = geometry_.stripe_arena_bytes;
-  uint64_t pos = tail;
-  while (pos < head) {
-    const uint64_t to_end = size - pos % size;
-    if (to_end < kEntryHeaderBytes) {  // too short for a pad: skipped implicitly
-      pos += to_end;
-      continue;
-    }
-    EntryHeader* entry = AtPhysical(pos % size);
-    EntryHeader h;
-    std::memcpy(&h, entry, kEntryHeaderBytes);
-    if (!SaneHeader(h, std::min(to_end, head - pos)) || !fn(pos, entry, h)) return pos;
-    pos += SizeOf(h);
-  }
-  return head;
-}
 
 StripeView::StripeView(char* base, const Geometry& geometry, uint32_t index)
     : geometry_(geometry),
@@ -249,132 +204,11 @@ absl::Status StripeView::IndexFullError() const {
                    "a larger expected_items (kvcli create --items=N)"));
 }
 
-uint64_t StripeView::ReserveBytes(uint64_t record_bytes) const {
-  return 2 * std::max(LoadOnce(&stripe_->largest_record), record_bytes);
-}
-
-absl::Status StripeView::MakeRoom(uint64_t record_bytes, const Clock& clock) {
-  const uint64_t size = geometry_.stripe_arena_bytes;
-  // Keep room beside the new record to copy a live record forward (twice
-  // the largest, for the slack where the log wraps): that is what lets a
-  // referenced (or, without eviction, any live) record at the tail move to
-  // the head instead of being dropped. Without eviction it must always be
-  // there, or compaction could not reach the dead space behind a live record
-  // (Write's admission check sees to it). With eviction it is capped at 1/16
-  // of the slice: a record too large to move is evicted, referenced or not,
-  // so large values cost their size rather than three times it.
-  const uint64_t reserve = geometry_.evict
-                               ? std::min(ReserveBytes(record_bytes), size / kEvictingReserveShare)
-                               : ReserveBytes(record_bytes);
-  int64_t now = -1;
-  uint64_t reclaimed = 0;
-  for (;;) {
-    uint64_t head, tail;
-    if (!LogBounds(&head, &tail)) return Corrupt(index_, "log positions out of range");
-    uint64_t to_end = size - head % size;
-    uint64_t need = to_end < record_bytes ? to_end + record_bytes : record_bytes;
-    const uint64_t wanted = need + std::min(reserve, size - need);
-    if (size - (head - tail) >= wanted && (!geometry_.evict || !IndexCrowded())) {
-      return absl::OkStatus();
-    }
-    // A lap clears every reference bit, so the next one frees enough in
-    // evicting mode; in the other mode it means live data fills the slice.
-    if (head == tail || reclaimed > 3 * size) break;
-    absl::StatusOr<uint64_t> advanced = ReclaimTail(wanted, &now, clock);
-    if (!advanced.ok()) return advanced.status();
-    reclaimed += *advanced;
-  }
-  if (geometry_.evict) {
-    // Three laps freed nothing: every record the tail reached was a
-    // GetOrCompute lease (never evicted while its computation runs).
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "no room in stripe ", index_, " of ", geometry_.stripe_count, " (", stripe_->index_entries,
-        " index entries, ", stripe_->live_record_bytes, " of ", size,
-        " bytes in use) after three laps of its log: what it holds is GetOrCompute leases of "
-        "computations still running; retry when they finish, or create the store with a larger "
-        "capacity or expected_items"));
-  }
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "the store is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
-      stripe_->live_record_bytes, " of ", size,
-      " bytes in live entries) and eviction is off; delete entries or create a larger store"));
-}
-
-absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
-                                                 const Clock& clock) {
-  const uint64_t size = geometry_.stripe_arena_bytes;
-  uint64_t head, tail;
-  if (!LogBounds(&head, &tail)) return Corrupt(index_, "log positions out of range");
-  uint64_t physical = tail % size;
-  uint64_t to_end = size - physical;
-  if (to_end < kEntryHeaderBytes) {
-    Publish(&stripe_->tail, tail + to_end);
-    return to_end;
-  }
-  EntryHeader* entry = AtPhysical(physical);
-  EntryHeader h;
-  std::memcpy(&h, entry, kEntryHeaderBytes);
-  if (!SaneHeader(h, std::min(to_end, head - tail)))
-    return Corrupt(index_, "bad record at the log tail");
-  const uint64_t bytes = SizeOf(h);
-  if (h.state == kLive) {
-    const bool lease = (h.bits & kLease) != 0;
-    const bool expired = Expired(h, now, clock);
-    // Evict only when live data crowds the slice. Otherwise the space the
-    // write wants is held by dead records further on, and moving this one
-    // forward (compaction) reaches them within a lap without losing it.
-    const bool crowded = stripe_->live_record_bytes + wanted > size / 16 * 15 || IndexCrowded();
-    const bool second_chance = lease || (h.bits & kReferenced) || !geometry_.evict || !crowded;
-    const uint64_t hash = KeyHash(entry, h, geometry_.hash_seed);
-    if (!expired && second_chance) {
-      uint64_t head_to_end = size - head % size;
-      uint64_t need = head_to_end < bytes ? head_to_end + bytes : bytes;
-      if (size - (head - tail) >= need) {
-        EntryHeader* copy = Reserve(bytes);
-        std::memcpy(copy, entry, bytes);
-        copy->bits = static_cast<uint8_t>(h.bits & ~kReferenced);
-        Commit(bytes);
-        SHMKV_CRASH_POINT("move.after_copy");
-        absl::StatusOr<IndexSlot*> slot = SlotOf(entry, hash);
-        if (!slot.ok()) return slot.status();
-        Publish(*slot, SlotFor(copy, hash));
-        SHMKV_CRASH_POINT("move.after_slot");
-        Publish(&entry->state, static_cast<uint8_t>(kDead));
-        SHMKV_CRASH_POINT("move.before_tail");
-        Publish(&stripe_->tail, tail + bytes);
-        return bytes;
-      }
-      if (!geometry_.evict) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("the store is full (stripe ", index_, " of ", geometry_.stripe_count,
-                         ") and eviction is off; delete entries or create a larger store"));
-      }
-    }
-    absl::StatusOr<IndexSlot*> slot = SlotOf(entry, hash);
-    if (!slot.ok()) return slot.status();
-    Publish(&entry->state, static_cast<uint8_t>(kDead));
-    SHMKV_CRASH_POINT("evict.after_dead");
-    Account(h, -1);
-    if (absl::Status s = DeleteSlot(*slot); !s.ok()) return s;
-    if (!lease) {
-      if (expired) {
-        ++stripe_->expirations;
-      } else {
-        ++stripe_->evictions;
-      }
-    }
-  }
-  Publish(&stripe_->tail, tail + bytes);
-  return bytes;
-}
-
 absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t hash,
                                            const Clock& clock) {
   const uint64_t bytes = RecordBytes(record.key.size(), record.value.size());
-  // Without eviction a write must leave, beside the live entries, the
-  // reserve and one more largest record. While it is written the entry it
-  // replaces is still live, and that extra record is what keeps the full
-  // reserve free then: so a full store still takes overwrites that need no
+  // Without eviction a write must leave, beside the live entries, what
+  // KeptFreeBytes says: so a full store still takes overwrites that need no
   // more room than what they replace, and compaction never runs short.
   if (!geometry_.evict) {
     absl::StatusOr<Located> existing = Find(record.key, hash);
@@ -386,7 +220,8 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
       return IndexFullError();
     }
     const uint64_t largest = std::max(LoadOnce(&stripe_->largest_record), bytes);
-    if (stripe_->live_record_bytes - replaced_bytes + bytes + ReserveBytes(bytes) + largest >
+    if (stripe_->live_record_bytes - replaced_bytes + bytes +
+            KeptFreeBytes(largest, geometry_.stripe_arena_bytes, geometry_.evict) >
         geometry_.stripe_arena_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "the store is full (stripe ", index_, " of ", geometry_.stripe_count, " holds ",
@@ -466,131 +301,6 @@ void StripeView::EmptyIndex() {
 void StripeView::Clear() {
   Publish(&stripe_->tail, LoadOnce(&stripe_->head));
   EmptyIndex();
-}
-
-RebuildReport StripeView::Rebuild() {
-  RebuildReport report;
-  const uint64_t size = geometry_.stripe_arena_bytes;
-  Publish(&stripe_->rebuilding, 1u);
-  EmptyIndex();
-
-  uint64_t head, tail;
-  if (!LogBounds(&head, &tail)) {
-    report.notes.push_back(absl::StrCat("stripe ", index_, ": log positions out of range (head ",
-                                        head, ", tail ", tail, "); emptied the stripe"));
-    report.bytes_dropped = size;
-    head = (head / kUnit) * kUnit;
-    Publish(&stripe_->head, head);
-    Publish(&stripe_->tail, head);
-    tail = head;
-  }
-  uint64_t max_version = 0;
-  const uint64_t end = WalkLog(tail, head, [&](uint64_t, EntryHeader* entry, const EntryHeader& h) {
-    if (h.state != kLive) return true;
-    const uint64_t bytes = SizeOf(h);
-    const absl::string_view key(KeyBytes(entry), h.key_size);
-    const uint64_t hash = KeyHash(entry, h, geometry_.hash_seed);
-    max_version = std::max(max_version, h.version);
-    stripe_->largest_record = std::max(stripe_->largest_record, bytes);
-    absl::StatusOr<Located> old = Find(key, hash);
-    if (!old.ok() || (old->entry == nullptr && (IndexCrowded() || old->slot == nullptr))) {
-      // (A missing slot means no empty slot: only a process writing the
-      // index without the lock can cause that while we rebuild it.)
-      Publish(&entry->state, static_cast<uint8_t>(kDead));
-      ++report.entries_dropped;
-      report.notes.push_back(absl::StrCat("stripe ", index_, ": dropped an entry: ",
-                                          !old.ok()              ? old.status().message()
-                                          : old->slot == nullptr ? "the index has no empty slot"
-                                                                 : "the index is full"));
-    } else if (old->entry == nullptr) {
-      Publish(old->slot, SlotFor(entry, hash));
-      Account(h, +1);
-    } else if (old->header.version > h.version) {
-      Publish(&entry->state, static_cast<uint8_t>(kDead));
-      ++report.duplicates_dropped;
-    } else {
-      Publish(old->slot, SlotFor(entry, hash));
-      Publish(&old->entry->state, static_cast<uint8_t>(kDead));
-      Account(old->header, -1);
-      Account(h, +1);
-      ++report.duplicates_dropped;
-    }
-    SHMKV_CRASH_POINT("rebuild.mid_walk");
-    return true;
-  });
-  if (end != head) {
-    report.bytes_dropped += head - end;
-    report.notes.push_back(absl::StrCat("stripe ", index_, ": unreadable record at log position ",
-                                        end, "; dropped the last ", head - end,
-                                        " bytes of its log"));
-    Publish(&stripe_->head, end);
-  }
-  report.live_entries = stripe_->live_items;
-  const uint64_t next = max_version / geometry_.stripe_count + 1;
-  if (stripe_->next_version < next) stripe_->next_version = next;
-  Publish(&stripe_->rebuilding, 0u);
-  return report;
-}
-
-uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
-  auto problem = [&](const std::string& what) {
-    problems->push_back(absl::StrCat("stripe ", index_, ": ", what));
-  };
-  uint64_t head, tail;
-  if (!LogBounds(&head, &tail)) {
-    problem(absl::StrCat("log positions out of range (head ", head, ", tail ", tail, ")"));
-    return 0;
-  }
-  if (LoadOnce(&stripe_->rebuilding) != 0) problem("a rebuild was interrupted");
-  absl::flat_hash_set<const EntryHeader*> in_log;
-  uint64_t live = 0, live_bytes = 0;
-  bool index_broken = false;
-  const uint64_t end =
-      WalkLog(tail, head, [&](uint64_t pos, EntryHeader* entry, const EntryHeader& h) {
-        if (h.state != kLive) return true;
-        ++live;
-        live_bytes += RecordBytes(h.key_size, h.value_size);
-        in_log.insert(entry);
-        const absl::string_view key(KeyBytes(entry), h.key_size);
-        absl::StatusOr<Located> found = Find(key, KeyHash(entry, h, geometry_.hash_seed));
-        if (!found.ok()) {
-          problem(std::string(found.status().message()));
-          index_broken = true;
-          return false;
-        }
-        if (found->entry != entry) {
-          problem(absl::StrCat("live record at log position ", pos,
-                               found->entry == nullptr ? " is missing from the index"
-                                                       : " duplicates another live record"));
-        }
-        return true;
-      });
-  if (index_broken) return live;
-  if (end != head) {
-    problem(absl::StrCat("unreadable record at log position ", end));
-    return live;
-  }
-  uint64_t indexed = 0;
-  absl::Status walk = ForEachLive([&](const Located& found) {
-    ++indexed;
-    if (!in_log.contains(found.entry)) {
-      problem("the index holds a record outside the live log");
-    }
-    return true;
-  });
-  if (!walk.ok()) problem(std::string(walk.message()));
-  if (indexed != live) {
-    problem(absl::StrCat("index holds ", indexed, " entries, log holds ", live));
-  }
-  if (indexed != LoadOnce(&stripe_->index_entries)) {
-    problem(absl::StrCat("index entry count is ", LoadOnce(&stripe_->index_entries),
-                         ", index holds ", indexed));
-  }
-  if (live_bytes != LoadOnce(&stripe_->live_record_bytes)) {
-    problem(absl::StrCat("live byte count is ", LoadOnce(&stripe_->live_record_bytes),
-                         ", log holds ", live_bytes));
-  }
-  return live;
 }
 
 }  // namespace shmkv::internal

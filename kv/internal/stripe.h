@@ -6,6 +6,7 @@
 #ifndef SHMKV_KV_INTERNAL_STRIPE_H_
 #define SHMKV_KV_INTERNAL_STRIPE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,6 +48,31 @@ struct RebuildReport {
   uint64_t bytes_dropped = 0;    // unparseable log suffix
   std::vector<std::string> notes;
 };
+
+// The free space a stripe keeps beside its live records
+// (doc/cache_semantics.md), for a stripe of `stripe_arena_bytes` whose
+// largest record takes `largest_record` bytes.
+//
+// Compaction's reserve: room to copy a live record from the log's tail to
+// its head, twice the largest record (for the slack where the log wraps).
+// With eviction it is capped at 1/16 of the slice: a record too large to
+// move is evicted, referenced or not, so large values cost their size
+// rather than three times it.
+inline uint64_t CompactionReserveBytes(uint64_t largest_record, uint64_t stripe_arena_bytes,
+                                       bool evict) {
+  constexpr uint64_t kEvictingReserveShare = 16;
+  const uint64_t reserve = 2 * largest_record;
+  return evict ? std::min(reserve, stripe_arena_bytes / kEvictingReserveShare) : reserve;
+}
+
+// What a write leaves free: the compaction reserve and, without eviction,
+// one more largest record. While a write is copied in, the entry it
+// replaces is still live, and that extra record is what keeps the full
+// reserve free then.
+inline uint64_t KeptFreeBytes(uint64_t largest_record, uint64_t stripe_arena_bytes, bool evict) {
+  return CompactionReserveBytes(largest_record, stripe_arena_bytes, evict) +
+         (evict ? 0 : largest_record);
+}
 
 class StripeView {
  public:
@@ -157,8 +183,6 @@ class StripeView {
   // The index holds as many entries as it may: a new key needs one to go.
   bool IndexCrowded() const;
   absl::Status IndexFullError() const;
-  // Free space kept beyond a new record of `record_bytes`.
-  uint64_t ReserveBytes(uint64_t record_bytes) const;
   void Account(const EntryHeader& h, int sign);
 
   const Geometry& geometry_;

@@ -1,5 +1,5 @@
-// SegmentStore's hold on one stripe's mutex, shared by the files that
-// implement SegmentStore.
+// SegmentStore's hold on one stripe's mutex, and on one key's stripe, shared
+// by the files that implement SegmentStore.
 #ifndef SHMKV_KV_INTERNAL_STRIPE_GUARD_H_
 #define SHMKV_KV_INTERNAL_STRIPE_GUARD_H_
 
@@ -26,6 +26,16 @@ class SegmentStore::StripeGuard {
 
  private:
   Stripe* stripe_ = nullptr;
+};
+
+// One key's operation: its hash and stripe, the stripe's lock (held until
+// this goes out of scope), and where the key stands in the index.
+struct SegmentStore::KeyAccess {
+  uint64_t hash = 0;
+  StripeView* view = nullptr;
+  StripeGuard guard;
+  Located found;
+  int64_t now = -1;  // read from the clock at most once, when an expiry matters
 };
 
 }  // namespace shmkv::internal

@@ -31,18 +31,24 @@ struct CommandSpec {
   size_t min_args = 0, max_args = 0;
 };
 
+// The store selection flags every command with CommandSpec::store takes.
+inline constexpr const char* kStoreFlags[] = {"key", "path", "proj", "allow-foreign-owner",
+                                              "lock-timeout"};
+
 // The flags that set up a new store: create's, and load's with --create
 // (Context::ResolveCreateOptions reads them).
 inline constexpr const char* kCreateFlags[] = {"capacity",    "mode",     "max-value",
                                                "max-key",     "stripes",  "items",
                                                "default-ttl", "no-evict", "huge-pages"};
 
+// command_table.cc: the commands.
 const std::vector<CommandSpec>& Commands();
 // nullptr if there is no such command.
 const CommandSpec* FindCommand(absl::string_view name);
 // Whether `spec` accepts --name (including the store flags and --help).
 bool CommandTakesFlag(const CommandSpec& spec, absl::string_view name);
 
+// help.cc: their help.
 // "usage: kvcli put --key=KEY|--path=FILE KEY VALUE|- [...]"
 std::string UsageLine(const CommandSpec& spec);
 std::string CommandHelp(const CommandSpec& spec);

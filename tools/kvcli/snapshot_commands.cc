@@ -125,15 +125,11 @@ struct Demand {
 };
 
 // Room a load may plan on: eviction starts when live data passes 15/16 of a
-// stripe's slice, each stripe keeps free twice its largest record (at most
-// 1/16 of its slice in a store that evicts; three times it in one that does
-// not, for overwrites), and entries spread unevenly over the stripes; so 7/8
-// of the capacity, less the reserves, and 7/8 of the index
-// (doc/cache_semantics.md).
+// stripe's slice, each stripe keeps StripeReserveBytes free, and entries
+// spread unevenly over the stripes; so 7/8 of the capacity, less the
+// reserves, and 7/8 of the index (doc/cache_semantics.md).
 uint64_t ByteBudget(const Demand& demand, const StoreInfo& info) {
-  uint64_t per_stripe = (info.evict ? 2 : 3) * demand.largest;
-  if (info.evict) per_stripe = std::min(per_stripe, info.capacity / info.lock_stripes / 16);
-  const uint64_t reserve = per_stripe * info.lock_stripes;
+  const uint64_t reserve = StripeReserveBytes(info, demand.largest) * info.lock_stripes;
   const uint64_t usable = info.capacity / 8 * 7;
   return usable > reserve ? usable - reserve : 0;
 }
