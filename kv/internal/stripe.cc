@@ -12,6 +12,13 @@
 #include "kv/internal/stripe_records.h"
 
 namespace shmkv::internal {
+namespace {
+
+// How far PrefetchEntry follows a key's probe run: 8 slots are 32 bytes, so
+// the run it reads is mostly the home slot's own cache line.
+constexpr int kPrefetchProbes = 8;
+
+}  // namespace
 
 StripeView::StripeView(char* base, const Geometry& geometry, uint32_t index)
     : geometry_(geometry),
@@ -101,8 +108,16 @@ absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) c
 }
 
 void StripeView::PrefetchEntry(uint64_t hash) const {
-  const IndexSlot slot = LoadOnce(&slots_[IndexHome(hash, geometry_.slots_per_stripe)]);
-  if (slot != 0 && TagOfSlot(slot) == TagOf(hash)) PrefetchRecord(slot);
+  const uint32_t tag = TagOf(hash);
+  uint32_t i = IndexHome(hash, geometry_.slots_per_stripe);
+  for (int probes = 0; probes < kPrefetchProbes; ++probes, i = NextSlot(i)) {
+    const IndexSlot slot = LoadOnce(&slots_[i]);
+    if (slot == 0) return;
+    if (TagOfSlot(slot) == tag) {
+      PrefetchRecord(slot);
+      return;
+    }
+  }
 }
 
 absl::StatusOr<IndexSlot*> StripeView::SlotOf(const EntryHeader* entry, uint64_t hash) const {

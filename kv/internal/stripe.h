@@ -128,11 +128,12 @@ class StripeView {
   void PrefetchHome(uint64_t hash) const {
     __builtin_prefetch(&slots_[IndexHome(hash, geometry_.slots_per_stripe)]);
   }
-  // Starts loading the record that `hash`'s home slot points at when the
-  // slot's tag matches (most keys sit in their home slot), so a batch's
-  // records load together instead of one miss after the other. The one
-  // method that needs no lock: it reads the slot once and only prefetches,
-  // so a slot changed meanwhile costs nothing but a wasted load.
+  // Starts loading the record of the first slot in `hash`'s probe run (its
+  // first few slots) whose tag matches, so a batch's records load together
+  // instead of one miss after the other; a key displaced from its home slot
+  // gets its record prefetched too. The one method that needs no lock: it
+  // only reads slots and prefetches, so a slot changed meanwhile costs
+  // nothing but a wasted load.
   void PrefetchEntry(uint64_t hash) const;
 
  private:
