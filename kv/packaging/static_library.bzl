@@ -58,20 +58,26 @@ def shared_library(name, soname, archive, version_script, deps, link_against = [
     the link flags of the libraries of other repositories; `link_against`
     names shared libraries built here that it links to instead of copying
     their objects (found next to it at run time: its rpath is $ORIGIN).
-    Every symbol must resolve at link time (-z defs)."""
+    Every symbol must resolve at link time (-z defs), except under a
+    sanitizer: there the runtime comes with the executable that loads the
+    library, so the sanitizers' own symbols stay undefined in it."""
     cc_binary(
         name = name,
         additional_linker_inputs = [version_script, archive] + link_against,
         linkopts = [
             "-Wl,-soname," + soname,
             "-Wl,--version-script,$(location %s)" % version_script,
-            "-Wl,-z,defs",
             "-Wl,--whole-archive",
             "$(location %s)" % archive,
             "-Wl,--no-whole-archive",
         ] + ["$(location %s)" % library for library in link_against] + (
             ["-Wl,-rpath,$$ORIGIN"] if link_against else []
-        ),
+        ) + select({
+            "//kv/packaging:sanitized_asan": [],
+            "//kv/packaging:sanitized_ubsan": [],
+            "//kv/packaging:sanitized_tsan": [],
+            "//conditions:default": ["-Wl,-z,defs"],
+        }),
         linkshared = True,
         linkstatic = True,
         deps = deps,
