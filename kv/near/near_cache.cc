@@ -145,7 +145,7 @@ absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key) {
     case RedisReply::Type::kString:
       return std::move(reply.str);
     case RedisReply::Type::kNil:
-      return absl::NotFoundError("");
+      return absl::NotFoundError("no such key in Redis");
     case RedisReply::Type::kError:
       return absl::FailedPreconditionError(
           absl::StrCat("Redis refused GET: ", reply.str,
@@ -212,6 +212,10 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
     return filled;
   }
   if (computed) {
+    if (absl::IsNotFound(compute_status)) {
+      info->path = ReadPath::kDirect;
+      info->bypass_reason = "absent in Redis (absence is not cached)";
+    }
     if (!compute_status.ok()) return compute_status;  // from Redis: NotFound, Unavailable
     // Redis answered but the store did not keep the value (too large, a full
     // store that may not evict, a lock timeout): serve it uncached.

@@ -95,8 +95,10 @@ class NearCache {
   NearCache& operator=(const NearCache&) = delete;
 
   // The value of `key`: from the store when it can be trusted, else from
-  // Redis (see above). NotFound when Redis has no such key (absence is not
-  // cached). Thread-safe; Redis commands from one NearCache share one
+  // Redis (see above). NotFound ("no such key in Redis") when Redis has no
+  // such key: absence is not cached, and `info` then says kDirect with the
+  // bypass reason, or "absent in Redis (absence is not cached)" when the
+  // cache was in use. Thread-safe; Redis commands from one NearCache share one
   // connection, so give each busy thread its own NearCache.
   absl::StatusOr<std::string> Get(absl::string_view key, ReadInfo* info = nullptr);
 

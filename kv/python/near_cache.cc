@@ -83,15 +83,9 @@ class PyNearCache {
   py::tuple GetInfo(const py::handle& key) {
     Bytes k(key, "key");
     ReadInfo info;
-    // Get leaves the path alone when a fill found the key absent in Redis;
-    // kHit cannot come with NotFound, so it marks that case.
-    info.path = ReadPath::kHit;
     absl::StatusOr<std::string> value =
         Call([&](NearCache& cache) { return cache.Get(k.view(), &info); });
     if (absl::IsNotFound(value.status())) {
-      if (info.path == ReadPath::kHit) {
-        return read_info_(py::none(), "direct", "absent in Redis (absence is not cached)");
-      }
       return read_info_(py::none(), near::ReadPathName(info.path), TextOrNone(info.bypass_reason));
     }
     if (!value.ok()) Raise(value.status(), Context::kRedis);

@@ -180,9 +180,14 @@ int nearc_absent(key_t store_key, const char* redis, const char* key) {
   if (!open_step(&s, "absent", store_key, redis)) return 1;
   char buf[16];
   size_t size = 99;
+  shmkv_near_read read;
   shmkv_error e;
-  EXPECT_STATUS(&s, shmkv_near_get(s.near, key, strlen(key), buf, sizeof buf, &size, NULL, &e),
+  EXPECT_STATUS(&s, shmkv_near_get(s.near, key, strlen(key), buf, sizeof buf, &size, &read, &e),
                 SHMKV_NOT_FOUND, &e);
+  EXPECT(&s, strstr(e.message, "no such key in Redis") != NULL);
+  /* How the absence was learnt: from Redis, with nothing filled. */
+  EXPECT(&s, read.path == SHMKV_NEAR_DIRECT);
+  EXPECT(&s, strstr(read.bypass_reason, "absent in Redis") != NULL);
   EXPECT_STATUS(&s, shmkv_near_delete(s.near, key, strlen(key), &e), SHMKV_NOT_FOUND, &e);
   /* Absence is not cached. */
   int found = -1;

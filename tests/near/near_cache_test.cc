@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kv/near/redis_client.h"
 #include "shmkv/near/sync_state.h"
@@ -35,6 +36,7 @@ namespace {
 using neartest::Kvsync;
 using neartest::PollUntil;
 using neartest::RedisServer;
+using ::testing::HasSubstr;
 using testutil::ChildProcess;
 using testutil::DescribeExit;
 using testutil::ScopedStore;
@@ -248,7 +250,11 @@ TEST_F(NearCacheTest, SetAndDeleteWriteThrough) {
   EXPECT_EQ(*cache->Get("p:w", &info), "2");
   ASSERT_OK(cache->Delete("p:w"));
   EXPECT_EQ(RedisGet("p:w"), "<absent>");
-  EXPECT_TRUE(absl::IsNotFound(cache->Get("p:w").status()));
+  absl::StatusOr<std::string> absent = cache->Get("p:w", &info);
+  EXPECT_TRUE(absl::IsNotFound(absent.status()));
+  EXPECT_THAT(absent.status().message(), HasSubstr("no such key in Redis"));
+  EXPECT_EQ(info.path, ReadPath::kDirect);
+  EXPECT_THAT(info.bypass_reason, HasSubstr("absent in Redis (absence is not cached)"));
   EXPECT_TRUE(absl::IsNotFound(cache->Delete("p:w")));
   // A write by redis-cli, another program entirely.
   ASSERT_OK(cache->Set("p:w", "3"));

@@ -147,14 +147,11 @@ shmkv_status shmkv_near_get(shmkv_near* near, const void* key, size_t key_size, 
     }
     shmkv::near::ReadInfo info;
     absl::StatusOr<std::string> value = near->cache->Get(k, &info);
-    if (absl::IsNotFound(value.status()) && value.status().message().empty()) {
-      return Fail(SHMKV_NOT_FOUND, "no such key in Redis", err);  // NearCache says nothing more
-    }
-    if (!value.ok()) return Report(value.status(), err);
     if (read != nullptr) {
       read->path = static_cast<int>(info.path);
       CopyText(info.bypass_reason, read->bypass_reason);
     }
+    if (!value.ok()) return Report(value.status(), err);
     return CopyOut(*value, buf, buf_size, value_size, err);
   });
 }

@@ -97,8 +97,10 @@ typedef struct shmkv_near_read {
  * as shmkv_get does: BUFFER_TOO_SMALL with *value_size = the length needed
  * when it does not fit (the read happened all the same, and a fill was
  * stored); buf may be NULL with buf_size 0 to ask for the size. `read` may
- * be NULL; it is filled whenever the read happened (OK or BUFFER_TOO_SMALL).
- * NOT_FOUND when Redis has no such key. */
+ * be NULL; it is filled whenever the arguments were valid, whatever the
+ * outcome. NOT_FOUND ("no such key in Redis") when Redis has no such key:
+ * absence is not cached, and `read` says DIRECT with the bypass reason, or
+ * "absent in Redis (absence is not cached)" when the cache was in use. */
 SHMKV_EXPORT shmkv_status shmkv_near_get(shmkv_near* near, const void* key, size_t key_size,
                                          void* buf, size_t buf_size, size_t* value_size,
                                          shmkv_near_read* read, shmkv_error* err);
