@@ -10,15 +10,23 @@
 //                                  are not in BEFORE (tools/ipc_snapshot.sh's
 //                                  output) and belong to no running test;
 //                                  exit 1 if there are any
+//   ipc_guard sweep                remove what guards that died (SIGKILLed,
+//                                  so they could not clean up) left in the
+//                                  test key ranges: their tests' segments and
+//                                  semaphore sets, then their claims
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
@@ -31,7 +39,8 @@ int Usage() {
   std::fprintf(stderr,
                "usage: ipc_guard -- PROGRAM ARGS...\n"
                "       ipc_guard keys N OWNER\n"
-               "       ipc_guard leaks BEFORE\n");
+               "       ipc_guard leaks BEFORE\n"
+               "       ipc_guard sweep\n");
   return 2;
 }
 
@@ -78,11 +87,35 @@ int ReportLeaks(const char* before_path) {
   return leaks == 0 ? 0 : 1;
 }
 
+// Leftovers of dead guards: objects in a test key range whose claim is not
+// live. Members go before claims, so that a range is claimable again only
+// once it is empty.
+int Sweep() {
+  std::vector<shmkv::testguard::IpcObject> objects = shmkv::testguard::ListIpcObjects();
+  std::stable_partition(objects.begin(), objects.end(),
+                        [](const shmkv::testguard::IpcObject& o) { return (o.key & 0xff) != 0; });
+  for (const shmkv::testguard::IpcObject& o : objects) {
+    if (!shmkv::testguard::IsTestKey(o.key) || o.removed) continue;
+    if (shmkv::testguard::ClaimIsLive(o.key)) continue;
+    const char* what = o.is_segment ? "shared-memory segment" : "semaphore set";
+    const int rc = o.is_segment ? shmctl(o.id, IPC_RMID, nullptr) : semctl(o.id, 0, IPC_RMID);
+    if (rc == 0) {
+      std::printf("ipc_guard: removed the %s at key %s (id %d) that a dead guard's run left\n",
+                  what, shmkv::testguard::KeyHex(o.key).c_str(), o.id);
+    } else if (errno != EINVAL && errno != EIDRM) {  // not already gone
+      std::fprintf(stderr, "ipc_guard: cannot remove the %s at key %s (id %d): %s\n", what,
+                   shmkv::testguard::KeyHex(o.key).c_str(), o.id, std::strerror(errno));
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 4 && std::strcmp(argv[1], "keys") == 0) return PrintKeys(argv[2], argv[3]);
   if (argc == 3 && std::strcmp(argv[1], "leaks") == 0) return ReportLeaks(argv[2]);
+  if (argc == 2 && std::strcmp(argv[1], "sweep") == 0) return Sweep();
   if (argc < 3 || std::strcmp(argv[1], "--") != 0) return Usage();
   const char* target = getenv("TEST_TARGET");
   shmkv::testguard::RunChildUnderGuard(target != nullptr ? target : argv[2]);

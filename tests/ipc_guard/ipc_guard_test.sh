@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The IPC guard's promises, with real processes: exit statuses pass through;
 # a test killed with its store alive fails naming the test and the key, and
-# the store is gone afterwards; a test that leaves a process running fails.
+# the store is gone afterwards; a test that leaves a process running fails;
+# `leaks` and `sweep` tell a dead guard's leftovers from a running one's.
 #   ipc_guard_test.sh IPC_GUARD KVCLI
 set -uo pipefail
 guard=$1
@@ -95,12 +96,27 @@ grep -q "shared-memory segment at key $key (id [0-9]*): in a test key range whos
   "$tmp/leaks" || fail "leaks: the dead guard's store not reported: $(cat "$tmp/leaks")"
 grep -q "semaphore set at key 0x[0-9a-f]*00 " "$tmp/leaks" ||
   fail "leaks: the dead guard's claim not reported: $(cat "$tmp/leaks")"
-# Clean up what the dead guard left: its store and its claim.
-"$kvcli" destroy --key="$key" >/dev/null 2>&1
+# 7. `sweep` removes what the dead guard left: its test's store, then its
+#    claim; it leaves a running guard's range alone.
 claim=$(printf '0x%08x' $(( key & ~0xff )))
+"$guard" -- bash -c 'k=$("$0" keys 1 Suite.Lives) && "$1" create --key="$k" --capacity=1MiB \
+  >/dev/null && echo "$k" >"$2" && sleep 300' "$guard" "$kvcli" "$tmp/alive" 2>/dev/null &
+apid=$!
+for _ in $(seq 200); do [[ -s "$tmp/alive" ]] && break; sleep 0.05; done
+"$guard" sweep >"$tmp/sweep" 2>&1 || fail "sweep: status $?: $(cat "$tmp/sweep")"
+grep -q "removed the shared-memory segment at key $key " "$tmp/sweep" ||
+  fail "sweep: the dead guard's store not removed: $(cat "$tmp/sweep")"
+grep -q "removed the semaphore set at key $claim " "$tmp/sweep" ||
+  fail "sweep: the dead guard's claim not removed: $(cat "$tmp/sweep")"
+exists_at "$key" && fail "sweep: objects still at $key"
+exists_at "$claim" && fail "sweep: claim still at $claim"
+alive=$(cat "$tmp/alive")
+exists_at "$alive" || fail "sweep: removed the store of a running guard at $alive"
+kill -TERM "$apid"
+wait "$apid" 2>/dev/null
+# Whatever the sweep failed to remove, so that this test leaves nothing.
+"$kvcli" destroy --key="$key" >/dev/null 2>&1
 ipcrm -S "$claim" 2>/dev/null
-exists_at "$key" && fail "cleanup: objects still at $key"
-exists_at "$claim" && fail "cleanup: claim still at $claim"
 
 if ((failures > 0)); then
   echo "ipc_guard_test: $failures failed" >&2

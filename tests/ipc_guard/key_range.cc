@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -52,11 +53,21 @@ std::vector<IpcObject> ListIpcObjects() {
 
 bool IsTestKey(key_t key) { return (static_cast<uint32_t>(key) >> 24) == 0x5e; }
 
+// How long a claim set may stay unmarked (created, its guard's first
+// operation not yet done) before it counts as the leftover of a dead guard.
+constexpr time_t kClaimGraceSeconds = 60;
+
 bool ClaimIsLive(key_t key) {
   const key_t claim = static_cast<key_t>(static_cast<uint32_t>(key) & ~0xffu);
   const int id = semget(claim, 0, 0);
   if (id < 0) return false;
   const int guard_pid = semctl(id, 0, GETPID);
+  if (guard_pid == 0) {
+    // Created but not yet marked: a guard is claiming it right now, unless
+    // that guard died in between, long ago.
+    semid_ds ds = {};
+    return semctl(id, 0, IPC_STAT, &ds) == 0 && time(nullptr) - ds.sem_ctime < kClaimGraceSeconds;
+  }
   return guard_pid > 0 && (kill(guard_pid, 0) == 0 || errno == EPERM);
 }
 

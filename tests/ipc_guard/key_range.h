@@ -76,7 +76,8 @@ std::vector<IpcObject> ListIpcObjects();
 // Keys of the form 0x5eXXXXYY belong to test ranges.
 bool IsTestKey(key_t key);
 // Whether the range holding `key` is claimed by a guard that is still
-// running (a range whose guard died is not).
+// running (a range whose guard died is not; one being claimed this minute
+// is).
 bool ClaimIsLive(key_t key);
 
 }  // namespace testguard
