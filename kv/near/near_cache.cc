@@ -45,10 +45,11 @@ absl::StatusOr<std::unique_ptr<NearCache>> NearCache::Create(Store* store,
       options.heartbeat_timeout <= absl::ZeroDuration() ||
       options.redis_timeout <= absl::ZeroDuration() ||
       options.fill_wait_timeout < absl::ZeroDuration() ||
+      options.sync_check_interval < absl::ZeroDuration() ||
       options.fill_lease_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "NearCacheOptions: fill_ttl, heartbeat_timeout, redis_timeout and fill_lease_timeout "
-        "must be positive, fill_wait_timeout not negative");
+        "must be positive, fill_wait_timeout and sync_check_interval not negative");
   }
   return std::unique_ptr<NearCache>(new NearCache(store, std::move(options)));
 }
@@ -58,9 +59,7 @@ NearCache::NearCache(Store* store, NearCacheOptions options)
 
 NearCache::~NearCache() = default;
 
-NearCache::Trust NearCache::Evaluate(absl::string_view key) {
-  Trust trust;
-  absl::MutexLock lock(&state_mu_);
+absl::Status NearCache::ReadStateLocked() {
   uint64_t version = 0;
   bool changed = false;
   std::string record;
@@ -78,17 +77,33 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key) {
     state_ = absl::NotFoundError(
         "no kvsync has run on this store: start kvsync --redis=ADDR --prefix=P for it");
   } else if (!viewed.ok()) {
-    trust.reason = absl::StrCat("reading kvsync's record failed: ", viewed.message());
-    return trust;
+    return viewed;
   } else if (changed) {
     state_version_ = version;
     state_ = ParseSyncState(record);
+  }
+  return absl::OkStatus();
+}
+
+NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
+  Trust trust;
+  const int64_t now_ns = MonotonicNowNs();
+  absl::MutexLock lock(&state_mu_);
+  if (reread || !state_read_ ||
+      absl::Nanoseconds(now_ns - state_read_ns_) >= options_.sync_check_interval) {
+    state_read_ = false;
+    if (absl::Status s = ReadStateLocked(); !s.ok()) {
+      trust.reason = absl::StrCat("reading kvsync's record failed: ", s.message());
+      return trust;
+    }
+    state_read_ = true;
+    state_read_ns_ = now_ns;
   }
   if (!state_.ok()) {
     trust.reason = std::string(state_.status().message());
     return trust;
   }
-  SyncHealth health = EvaluateSync(*state_, options_.heartbeat_timeout);
+  SyncHealth health = EvaluateSync(*state_, options_.heartbeat_timeout, now_ns / 1000000);
   if (!health.serving) {
     trust.reason = std::move(health.reason);
     return trust;
@@ -160,7 +175,7 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
   ReadInfo local;
   if (info == nullptr) info = &local;
   info->bypass_reason.clear();
-  Trust trust = Evaluate(key);
+  Trust trust = Evaluate(key, /*reread=*/false);
   auto direct = [&](std::string reason) -> absl::StatusOr<std::string> {
     info->path = ReadPath::kDirect;
     info->bypass_reason = std::move(reason);
@@ -260,7 +275,7 @@ absl::Status NearCache::Delete(absl::string_view key) {
 absl::StatusOr<SyncState> NearCache::SyncStatus() { return ReadSyncState(*store_); }
 
 SyncHealth NearCache::Health(absl::string_view key) {
-  Trust trust = Evaluate(key);
+  Trust trust = Evaluate(key, /*reread=*/true);
   SyncHealth health;
   health.serving = trust.serving;
   health.reason = std::move(trust.reason);

@@ -56,6 +56,13 @@ struct NearCacheOptions {
   absl::Duration fill_ttl = absl::Minutes(5);
   // A kvsync heartbeat older than this means kvsync is gone: bypass.
   absl::Duration heartbeat_timeout = absl::Seconds(1);
+  // How long a Get may go on trusting the sync record it read last before
+  // reading it again. kvsync's mark "not synced" (or a new epoch) is seen by
+  // a Get that starts this long after it was written; zero reads the record
+  // on every Get. The heartbeat's age is checked on every Get regardless.
+  // Reading the record is a second store lookup, on a key every process
+  // reads: about a fifth of a hit's cost.
+  absl::Duration sync_check_interval = absl::Milliseconds(1);
   // Bounds connecting to Redis and each command.
   absl::Duration redis_timeout = absl::Seconds(1);
   // How long a miss waits for another process's fill of the same key
@@ -122,7 +129,11 @@ class NearCache {
     std::string reason;
   };
   NearCache(Store* store, NearCacheOptions options);
-  Trust Evaluate(absl::string_view key);
+  // Whether `key` may be served from and filled into the store now. Reads
+  // kvsync's record again when the copy here is older than
+  // sync_check_interval, or always with `reread`.
+  Trust Evaluate(absl::string_view key, bool reread);
+  absl::Status ReadStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
   // One Redis command on this object's connection (connecting when needed;
   // a GET on a connection that has worked before is sent again once on a
   // fresh connection after an I/O error, as Redis may have restarted).
@@ -134,10 +145,13 @@ class NearCache {
 
   absl::Mutex redis_mu_;
   std::unique_ptr<RedisConnection> connection_ ABSL_GUARDED_BY(redis_mu_);
-  // The parsed sync record and the store version it was parsed from.
+  // The parsed sync record, the store version it was parsed from, and when
+  // (MonotonicNowNs) it was last read.
   absl::Mutex state_mu_;
   uint64_t state_version_ ABSL_GUARDED_BY(state_mu_) = 0;
   absl::StatusOr<SyncState> state_ ABSL_GUARDED_BY(state_mu_);
+  bool state_read_ ABSL_GUARDED_BY(state_mu_) = false;
+  int64_t state_read_ns_ ABSL_GUARDED_BY(state_mu_) = 0;
 
   std::atomic<uint64_t> hits_{0}, fills_{0}, shared_{0}, direct_{0};
   std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0};

@@ -40,11 +40,13 @@ bool SyncState::Tracks(absl::string_view key) const {
   return false;
 }
 
-int64_t MonotonicNowMs() {
+int64_t MonotonicNowNs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
+
+int64_t MonotonicNowMs() { return MonotonicNowNs() / 1000000; }
 
 bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after) {
   return state.phase != SyncPhase::kStopped && state.pid > 0 &&
@@ -53,8 +55,12 @@ bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after) {
 }
 
 SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout) {
+  return EvaluateSync(state, heartbeat_timeout, MonotonicNowMs());
+}
+
+SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout, int64_t now_ms) {
   SyncHealth health;
-  health.heartbeat_age = absl::Milliseconds(MonotonicNowMs() - state.heartbeat_ms);
+  health.heartbeat_age = absl::Milliseconds(now_ms - state.heartbeat_ms);
   if (!state.synced()) {
     health.reason = absl::StrCat("kvsync (pid ", state.pid, ") is ", SyncPhaseName(state.phase),
                                  state.last_error.empty() ? "" : ": ", state.last_error);

@@ -61,8 +61,9 @@ struct SyncState {
   bool Tracks(absl::string_view key) const;
 };
 
-// Milliseconds of CLOCK_MONOTONIC, the heartbeat's clock.
+// Milliseconds and nanoseconds of CLOCK_MONOTONIC, the heartbeat's clock.
 int64_t MonotonicNowMs();
+int64_t MonotonicNowNs();
 
 // Whether readers may serve from and fill the cache now: kvsync synced, its
 // heartbeat no older than `heartbeat_timeout`, and (once the heartbeat is
@@ -73,6 +74,8 @@ struct SyncHealth {
   absl::Duration heartbeat_age;
 };
 SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout);
+// The same at `now_ms` (MonotonicNowMs()), for a caller that read the clock.
+SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout, int64_t now_ms);
 
 // Whether the kvsync that wrote `state` may still be running: it did not
 // record that it stopped, its process exists, and its heartbeat is at most

@@ -29,9 +29,11 @@ using near::NearCacheOptions;
 using near::ReadInfo;
 using near::ReadPath;
 
-absl::Duration PositiveSeconds(double seconds, const char* what) {
-  if (std::isnan(seconds) || seconds <= 0 || std::isinf(seconds)) {
-    RaiseInvalid(absl::StrCat(what, "=", seconds, " is not valid: give finite seconds > 0"));
+// Seconds as a Duration: finite and > 0 (>= 0 when zero_ok), else raises.
+absl::Duration Seconds(double seconds, const char* what, bool zero_ok = false) {
+  if (std::isnan(seconds) || std::isinf(seconds) || seconds < 0 || (seconds == 0 && !zero_ok)) {
+    RaiseInvalid(absl::StrCat(what, "=", seconds, " is not valid: give finite seconds ",
+                              zero_ok ? ">= 0" : "> 0"));
   }
   return absl::Seconds(seconds);
 }
@@ -47,7 +49,7 @@ py::object TextOrNone(const std::string& text) {
 class PyNearCache {
  public:
   PyNearCache(const py::object& store, const std::string& redis, double fill_ttl,
-              double heartbeat_timeout, double redis_timeout)
+              double heartbeat_timeout, double redis_timeout, double sync_check_interval)
       : store_object_(store) {
     if (!py::isinstance<PyStore>(store)) {
       PyErr_Format(PyExc_TypeError, "NearCache needs a shmkv.Store, not %s",
@@ -56,9 +58,11 @@ class PyNearCache {
     }
     NearCacheOptions options;
     options.redis = redis;
-    options.fill_ttl = PositiveSeconds(fill_ttl, "fill_ttl");
-    options.heartbeat_timeout = PositiveSeconds(heartbeat_timeout, "heartbeat_timeout");
-    options.redis_timeout = PositiveSeconds(redis_timeout, "redis_timeout");
+    options.fill_ttl = Seconds(fill_ttl, "fill_ttl");
+    options.heartbeat_timeout = Seconds(heartbeat_timeout, "heartbeat_timeout");
+    options.redis_timeout = Seconds(redis_timeout, "redis_timeout");
+    options.sync_check_interval =
+        Seconds(sync_check_interval, "sync_check_interval", /*zero_ok=*/true);
     std::shared_ptr<Store> attached = AttachedStore();
     absl::StatusOr<std::unique_ptr<NearCache>> cache =
         NearCache::Create(attached.get(), std::move(options));
@@ -210,14 +214,17 @@ void DefineNearCache(py::module_& m) {
       "Redis's invalidations. When kvsync is not running, not synced or not tracking the key's\n"
       "prefix, reads go to Redis directly. Thread-safe; calls from one NearCache share one\n"
       "Redis connection. Keys and values are bytes (str is encoded as UTF-8).")
-      .def(py::init<const py::object&, const std::string&, double, double, double>(),
+      .def(py::init<const py::object&, const std::string&, double, double, double, double>(),
            py::arg("store"), py::kw_only(), py::arg("redis"), py::arg("fill_ttl") = 300.0,
            py::arg("heartbeat_timeout") = 1.0, py::arg("redis_timeout") = 1.0,
+           py::arg("sync_check_interval") = 0.001,
            "Caches Redis at redis ('unix:/path/redis.sock' or 'host:port') in store (a\n"
            "shmkv.Store, kept alive by this object). fill_ttl: seconds a filled value lives\n"
            "at most; heartbeat_timeout: a kvsync heartbeat older than this means kvsync is\n"
-           "gone; redis_timeout: bounds connecting to Redis and each command. Does not\n"
-           "connect yet. Raises InvalidArgument for a bad address or option.")
+           "gone; redis_timeout: bounds connecting to Redis and each command;\n"
+           "sync_check_interval: seconds a read trusts kvsync's record as last read (0: read\n"
+           "it on every get). Does not connect yet. Raises InvalidArgument for a bad address\n"
+           "or option.")
       .def("get", &PyNearCache::Get, py::arg("key"),
            "The value (bytes), or None when Redis has no such key (absence is not cached).\n"
            "Raises Unavailable when Redis cannot be reached, Error when the store was closed.")

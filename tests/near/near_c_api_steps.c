@@ -253,8 +253,13 @@ int nearc_bad_input(key_t store_key, const char* redis, const char* unreachable)
   EXPECT_STATUS(&s, shmkv_near_open(s.store, redis, options, &near, &e), SHMKV_INVALID_ARGUMENT,
                 &e);
   shmkv_near_options_set_redis_timeout(options, 0.5);
-  shmkv_near_options_set_fill_wait_timeout(options, 0); /* allowed: do not wait */
-  shmkv_near_options_set_heartbeat_timeout(NULL, 1);    /* ignored */
+  shmkv_near_options_set_sync_check_interval(options, -0.001);
+  EXPECT_STATUS(&s, shmkv_near_open(s.store, redis, options, &near, &e), SHMKV_INVALID_ARGUMENT,
+                &e);
+  EXPECT(&s, strstr(e.message, "sync_check_interval") != NULL);
+  shmkv_near_options_set_sync_check_interval(options, 0); /* allowed: read it every get */
+  shmkv_near_options_set_fill_wait_timeout(options, 0);   /* allowed: do not wait */
+  shmkv_near_options_set_heartbeat_timeout(NULL, 1);      /* ignored */
   EXPECT_STATUS(&s, shmkv_near_open(s.store, redis, options, &near, &e), SHMKV_OK, &e);
   shmkv_near_close(&near);
   shmkv_near_options_destroy(options);

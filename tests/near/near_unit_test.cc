@@ -124,5 +124,76 @@ TEST(NearCacheWithoutKvsync, ReadsRedisDirectlyAndSaysWhy) {
   EXPECT_TRUE(absl::IsInvalidArgument(NearCache::Create(store.get(), options).status()));
 }
 
+// Stands in for kvsync: writes its record into the store, alive (this
+// process's pid) and beating now.
+void WriteRecord(Store& store, SyncPhase phase, uint32_t epoch) {
+  SyncState s;
+  s.pid = getpid();
+  s.phase = phase;
+  s.epoch = epoch;
+  s.heartbeat_ms = MonotonicNowMs();
+  s.heartbeat_interval_ms = 50;
+  s.prefixes = {"p:"};
+  ASSERT_OK(store.Put(kSyncStateKey, FormatSyncState(s)));
+}
+
+// A Get trusts the record it read for sync_check_interval, then reads it
+// again; Health always reads it. Redis is unreachable here, so a read that
+// is not a hit fails with Unavailable and says it went direct.
+TEST(NearCacheSyncRecord, IsReadAgainOnlyAfterTheCheckInterval) {
+  testutil::ScopedStore store;
+  ASSERT_OK(store.Open());
+  WriteRecord(*store, SyncPhase::kSynced, 7);
+  WriteOptions filled;
+  filled.flags = 7;  // as a fill under epoch 7 leaves it
+  ASSERT_OK(store->Put("p:a", "cached", filled));
+
+  NearCacheOptions options;
+  options.redis = "unix:/nonexistent/redis.sock";
+  options.heartbeat_timeout = absl::Hours(1);
+  options.sync_check_interval = absl::Hours(1);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NearCache> trusting,
+                       NearCache::Create(store.get(), options));
+  options.sync_check_interval = absl::ZeroDuration();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NearCache> every_get,
+                       NearCache::Create(store.get(), options));
+  ReadInfo info;
+  EXPECT_EQ(*trusting->Get("p:a", &info), "cached");
+  EXPECT_EQ(info.path, ReadPath::kHit);
+  EXPECT_EQ(*every_get->Get("p:a", &info), "cached");
+  EXPECT_EQ(info.path, ReadPath::kHit);
+
+  WriteRecord(*store, SyncPhase::kConnecting, 8);  // kvsync lost Redis
+  EXPECT_EQ(*trusting->Get("p:a", &info), "cached") << "the record read an hour ago is trusted";
+  EXPECT_EQ(info.path, ReadPath::kHit);
+  absl::StatusOr<std::string> v = every_get->Get("p:a", &info);
+  EXPECT_TRUE(absl::IsUnavailable(v.status())) << v.status();
+  EXPECT_EQ(info.path, ReadPath::kDirect);
+  EXPECT_NE(info.bypass_reason.find("connecting"), std::string::npos) << info.bypass_reason;
+
+  SyncHealth health = trusting->Health("p:a");
+  EXPECT_FALSE(health.serving);
+  EXPECT_NE(health.reason.find("connecting"), std::string::npos) << health.reason;
+  v = trusting->Get("p:a", &info);  // Health's reading is the one it trusts now
+  EXPECT_TRUE(absl::IsUnavailable(v.status())) << v.status();
+  EXPECT_EQ(info.path, ReadPath::kDirect);
+
+  WriteRecord(*store, SyncPhase::kSynced, 9);  // resynced: epoch 7's value is not served
+  v = every_get->Get("p:a", &info);
+  EXPECT_TRUE(absl::IsUnavailable(v.status())) << v.status();
+  EXPECT_NE(info.path, ReadPath::kHit);
+}
+
+TEST(NearCacheSyncRecord, NegativeCheckIntervalIsRefused) {
+  testutil::ScopedStore store;
+  ASSERT_OK(store.Open());
+  NearCacheOptions options;
+  options.redis = "unix:/nonexistent/redis.sock";
+  options.sync_check_interval = absl::Milliseconds(-1);
+  absl::Status s = NearCache::Create(store.get(), options).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_NE(s.message().find("sync_check_interval"), std::string::npos) << s;
+}
+
 }  // namespace
 }  // namespace shmkv::near

@@ -252,6 +252,10 @@ class Errors(NearCacheTest):
             for bad in (0, -1, float("nan"), float("inf")):
                 with self.assertRaises(shmkv.InvalidArgument, msg=(option, bad)):
                     shmkv.NearCache(self.store, redis=self.redis, **{option: bad})
+        for bad in (-0.001, float("nan"), float("inf")):
+            with self.assertRaises(shmkv.InvalidArgument, msg=bad):
+                shmkv.NearCache(self.store, redis=self.redis, sync_check_interval=bad)
+        shmkv.NearCache(self.store, redis=self.redis, sync_check_interval=0).close()
         with self.assertRaises(TypeError):
             shmkv.NearCache("not a store", redis=self.redis)
         with self.assertRaises(TypeError):

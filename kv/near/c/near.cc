@@ -22,7 +22,8 @@
 
 // Seconds as the caller set them; shmkv_near_open checks and converts them.
 struct shmkv_near_options {
-  double fill_ttl, heartbeat_timeout, redis_timeout, fill_wait_timeout, fill_lease_timeout;
+  double fill_ttl, heartbeat_timeout, redis_timeout, fill_wait_timeout, fill_lease_timeout,
+      sync_check_interval;
 };
 
 struct shmkv_near {
@@ -38,9 +39,10 @@ using shmkv::near::NearCacheOptions;
 
 shmkv_near_options DefaultOptions() {
   const NearCacheOptions d;
-  return {absl::ToDoubleSeconds(d.fill_ttl), absl::ToDoubleSeconds(d.heartbeat_timeout),
-          absl::ToDoubleSeconds(d.redis_timeout), absl::ToDoubleSeconds(d.fill_wait_timeout),
-          absl::ToDoubleSeconds(d.fill_lease_timeout)};
+  return {
+      absl::ToDoubleSeconds(d.fill_ttl),           absl::ToDoubleSeconds(d.heartbeat_timeout),
+      absl::ToDoubleSeconds(d.redis_timeout),      absl::ToDoubleSeconds(d.fill_wait_timeout),
+      absl::ToDoubleSeconds(d.fill_lease_timeout), absl::ToDoubleSeconds(d.sync_check_interval)};
 }
 
 // A duration option: finite, and > 0 (>= 0 when zero_ok).
@@ -91,6 +93,7 @@ SHMKV_NEAR_OPTION_SETTER(heartbeat_timeout)
 SHMKV_NEAR_OPTION_SETTER(redis_timeout)
 SHMKV_NEAR_OPTION_SETTER(fill_wait_timeout)
 SHMKV_NEAR_OPTION_SETTER(fill_lease_timeout)
+SHMKV_NEAR_OPTION_SETTER(sync_check_interval)
 #undef SHMKV_NEAR_OPTION_SETTER
 
 shmkv_status shmkv_near_open(shmkv_store* store, const char* redis,
@@ -114,7 +117,9 @@ shmkv_status shmkv_near_open(shmkv_store* store, const char* redis,
         !DurationOption(given.fill_wait_timeout, true, "fill_wait_timeout", &o.fill_wait_timeout,
                         err) ||
         !DurationOption(given.fill_lease_timeout, false, "fill_lease_timeout",
-                        &o.fill_lease_timeout, err)) {
+                        &o.fill_lease_timeout, err) ||
+        !DurationOption(given.sync_check_interval, true, "sync_check_interval",
+                        &o.sync_check_interval, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     absl::StatusOr<std::unique_ptr<NearCache>> cache =

@@ -41,7 +41,7 @@ typedef struct shmkv_near shmkv_near;
 typedef struct shmkv_near_options shmkv_near_options;
 
 /* Options with NearCacheOptions' defaults (fill TTL 5 min, heartbeat timeout
- * 1 s, Redis timeout 1 s, fill wait 5 s, fill lease 3 s). NULL when out of
+ * 1 s, Redis timeout 1 s, fill wait 5 s, fill lease 3 s, sync check 1 ms). NULL when out of
  * memory. The setters ignore a NULL `options`; shmkv_near_open checks the
  * values (INVALID_ARGUMENT naming the bad one). */
 SHMKV_EXPORT shmkv_near_options* shmkv_near_options_create(void);
@@ -61,6 +61,11 @@ SHMKV_EXPORT void shmkv_near_options_set_fill_wait_timeout(shmkv_near_options* o
                                                            double seconds);
 SHMKV_EXPORT void shmkv_near_options_set_fill_lease_timeout(shmkv_near_options* options,
                                                             double seconds);
+/* How long a read may trust kvsync's record as it last read it before
+ * reading it again (>= 0; 0 reads it on every get): a "not synced" mark is
+ * seen that much later at most. The heartbeat's age is checked every get. */
+SHMKV_EXPORT void shmkv_near_options_set_sync_check_interval(shmkv_near_options* options,
+                                                             double seconds);
 
 /* A near cache over `store` and the Redis at `redis`, "unix:/path/to/sock"
  * or "host:port" (the Redis kvsync follows). `options` may be NULL (the
