@@ -87,7 +87,7 @@ class NearBenchBackend final : public Backend {
       if (absl::Status s = Attach(); !s.ok()) return s;
       if (absl::Status s = CheckKvsync(); !s.ok()) return s;
     }
-    map_bytes_ = sizeof(Shared) + (near ? 2 * sizeof(std::atomic<uint16_t>) * config.keys : 0);
+    map_bytes_ = sizeof(Shared) + (near ? sizeof(HostVersions) * config.keys : 0);
     void* mem =
         mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) {
@@ -96,8 +96,8 @@ class NearBenchBackend final : public Backend {
     }
     shared_ = new (mem) Shared();
     if (near) {
-      written_ = reinterpret_cast<std::atomic<uint16_t>*>(shared_ + 1);
-      host_read_ = written_ + config.keys;
+      host_ = reinterpret_cast<HostVersions*>(shared_ + 1);
+      std::uninitialized_default_construct_n(host_, config.keys);
       if (flags_.prewarm) return Prewarm();
     }
     return absl::OkStatus();
@@ -131,7 +131,7 @@ class NearBenchBackend final : public Backend {
             }
             break;
           }
-          host_read_[k].store(1, std::memory_order_relaxed);  // version 0 read
+          host_[k].read.store(1, std::memory_order_relaxed);  // version 0 read
         }
       });
     }
@@ -155,12 +155,12 @@ class NearBenchBackend final : public Backend {
                                        " (create it with kvcli create and start kvsync on it)"));
     }
     store_ = std::move(*s);
-    if (host_read_ != nullptr) {
+    if (host_ != nullptr) {
       // This process's read generations (see Shared), starting from what the
       // host has read (--prewarm): a cache per process warmed the same way.
       process_read_.reset(new std::atomic<uint16_t>[config_.keys]());
       for (uint64_t k = 0; k < config_.keys; ++k) {
-        process_read_[k].store(host_read_[k].load(std::memory_order_relaxed),
+        process_read_[k].store(host_[k].read.load(std::memory_order_relaxed),
                                std::memory_order_relaxed);
       }
     }
@@ -179,10 +179,10 @@ class NearBenchBackend final : public Backend {
     absl::StatusOr<std::unique_ptr<near::NearCache>> cache =
         near::NearCache::Create(store_.get(), options);
     if (!cache.ok()) return cache.status();
-    return std::unique_ptr<Client>(new CountingClient(
-        std::make_unique<NearClient>(std::move(*cache), shared_, written_, host_read_,
-                                     process_read_.get(), config_.prefix.size()),
-        shared_));
+    return std::unique_ptr<Client>(
+        new CountingClient(std::make_unique<NearClient>(std::move(*cache), shared_, host_,
+                                                        process_read_.get(), config_.prefix.size()),
+                           shared_));
   }
 
   void Detach() override {
@@ -329,7 +329,7 @@ class NearBenchBackend final : public Backend {
   void Unmap() {
     if (shared_ != nullptr) munmap(shared_, map_bytes_);
     shared_ = nullptr;
-    written_ = host_read_ = nullptr;
+    host_ = nullptr;
   }
 
   NearFlags flags_;
@@ -337,7 +337,7 @@ class NearBenchBackend final : public Backend {
   std::unique_ptr<Store> store_;
   Shared* shared_ = nullptr;
   size_t map_bytes_ = 0;
-  std::atomic<uint16_t>*written_ = nullptr, *host_read_ = nullptr;
+  HostVersions* host_ = nullptr;
   std::unique_ptr<std::atomic<uint16_t>[]> process_read_;
   std::map<std::string, uint64_t> calls_before_, calls_after_;
   StalenessProbe probe_;

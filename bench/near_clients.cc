@@ -44,13 +44,11 @@ OpResult CountingClient::Put(absl::string_view key, absl::string_view value) {
 
 std::string CountingClient::LastError() const { return client_->LastError(); }
 
-NearClient::NearClient(std::unique_ptr<near::NearCache> cache, Shared* shared,
-                       std::atomic<uint16_t>* written, std::atomic<uint16_t>* host_read,
+NearClient::NearClient(std::unique_ptr<near::NearCache> cache, Shared* shared, HostVersions* host,
                        std::atomic<uint16_t>* process_read, size_t prefix_size)
     : cache_(std::move(cache)),
       shared_(shared),
-      written_(written),
-      host_read_(host_read),
+      host_(host),
       process_read_(process_read),
       prefix_size_(prefix_size) {}
 
@@ -73,8 +71,9 @@ OpResult NearClient::Get(absl::string_view key, std::string* value) {
   }
   const bool measuring = shared_->measuring.load(std::memory_order_relaxed) != 0;
   const uint64_t k = KeyIndex(key, prefix_size_);
-  const uint16_t version = static_cast<uint16_t>(written_[k].load(std::memory_order_relaxed) + 1);
-  if (FirstRead(&host_read_[k], version) && measuring) ++host_versions_;
+  const uint16_t version =
+      static_cast<uint16_t>(host_[k].written.load(std::memory_order_relaxed) + 1);
+  if (FirstRead(&host_[k].read, version) && measuring) ++host_versions_;
   if (FirstRead(&process_read_[k], version) && measuring) ++process_versions_;
   if (measuring) {
     switch (info.path) {
@@ -105,7 +104,7 @@ OpResult NearClient::Put(absl::string_view key, absl::string_view value) {
     error_ = s.ToString();
     return OpResult::kError;
   }
-  written_[KeyIndex(key, prefix_size_)].fetch_add(1, std::memory_order_relaxed);
+  host_[KeyIndex(key, prefix_size_)].written.fetch_add(1, std::memory_order_relaxed);
   return OpResult::kOk;
 }
 

@@ -18,13 +18,12 @@ namespace shmkv {
 namespace bench {
 
 // What the clients of every process add up, in one anonymous shared mapping
-// made before the fork. For near, two arrays of `keys` entries follow it:
-// each key's write generation (bumped after every Set) and the generation
-// last read on the host (generation + 1; 0 = never). A Get that finds the host's entry
-// behind the key's generation is the first read of that version of the key
-// on the host: with one Redis read per key per host between invalidations,
-// Redis GETs equal those first reads. Each process keeps the same array for
-// itself: its first reads are what a cache per process would have fetched.
+// made before the fork. For near, an array of `keys` HostVersions follows it.
+// A Get that finds the host's read generation behind the key's write
+// generation is the first read of that version of the key on the host: with
+// one Redis read per key per host between invalidations, Redis GETs equal
+// those first reads. Each process keeps its own read generations too: its
+// first reads are what a cache per process would have fetched.
 struct Shared {
   std::atomic<int> measuring{0};
   std::atomic<uint64_t> ops{0};  // while measuring (the window the commands are counted in)
@@ -32,6 +31,14 @@ struct Shared {
   std::atomic<uint64_t> host_versions{0}, process_versions{0};
   std::atomic<int> reason_taken{0};
   char bypass_reason[200] = {};
+};
+
+// One key's write generation (bumped after every Set) and the generation
+// last read on the host (generation + 1; 0 = never), side by side so that
+// the bookkeeping of a Get costs one cache miss, not two.
+struct HostVersions {
+  std::atomic<uint16_t> written{0};
+  std::atomic<uint16_t> read{0};
 };
 
 // Counts the operations done while measuring (both systems): adds them to
@@ -52,14 +59,13 @@ class CountingClient final : public Client {
 
 // Reads and writes through `cache`. While measuring, counts how each read
 // was served (ReadPath) and the first reads of a key's version on the host
-// (`host_read`) and in this process (`process_read`), against `written`
-// (the arrays after Shared, indexed by the number after the keys'
-// `prefix_size` bytes); adds the counts to `shared` when it is destroyed.
+// (`host`, the array after Shared) and in this process (`process_read`),
+// both indexed by the number after the keys' `prefix_size` bytes; adds the
+// counts to `shared` when it is destroyed.
 class NearClient final : public Client {
  public:
-  NearClient(std::unique_ptr<near::NearCache> cache, Shared* shared, std::atomic<uint16_t>* written,
-             std::atomic<uint16_t>* host_read, std::atomic<uint16_t>* process_read,
-             size_t prefix_size);
+  NearClient(std::unique_ptr<near::NearCache> cache, Shared* shared, HostVersions* host,
+             std::atomic<uint16_t>* process_read, size_t prefix_size);
   ~NearClient() override;
   OpResult Get(absl::string_view key, std::string* value) override;
   OpResult Put(absl::string_view key, absl::string_view value) override;
@@ -68,7 +74,8 @@ class NearClient final : public Client {
  private:
   std::unique_ptr<near::NearCache> cache_;
   Shared* shared_;
-  std::atomic<uint16_t>*written_, *host_read_, *process_read_;
+  HostVersions* host_;
+  std::atomic<uint16_t>* process_read_;
   size_t prefix_size_;
   uint64_t hits_ = 0, fills_ = 0, shared_fills_ = 0, direct_ = 0;
   uint64_t host_versions_ = 0, process_versions_ = 0;
