@@ -6,7 +6,6 @@
 // held. The walk's position is a home slot, so a position stays meaningful
 // however the index changes while no lock is held (doc/locking.md).
 #include <fnmatch.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,7 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "kv/internal/hash.h"
-#include "kv/internal/scan_hook.h"
+#include "kv/internal/scan_hold_meter.h"
 #include "kv/internal/segment_store.h"
 #include "kv/internal/stripe_guard.h"
 #include "kv/platform/ipc.h"
@@ -37,17 +36,7 @@ constexpr uint64_t kChunkBytes = uint64_t{256} << 10;
 // so a cursor of another store is refused instead of silently misused.
 constexpr int kCursorTagShift = 48;
 
-std::atomic<ScanHoldObserver> hold_observer{nullptr};
-
-uint64_t Nanos(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
-
 }  // namespace
-
-void SetScanHoldObserver(ScanHoldObserver observer) { hold_observer.store(observer); }
 
 class SegmentStore::Walker {
  public:
@@ -106,11 +95,10 @@ class SegmentStore::Walker {
       store_.mapped_in_[stripe].store(true, std::memory_order_relaxed);
     }
     uint32_t to = std::min(from + kChunkSlots, slots_);
+    ScanHoldMeter meter;
     StripeGuard guard;
     if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
-    ScanHoldObserver observer = hold_observer.load(std::memory_order_relaxed);
-    const uint64_t start = observer != nullptr ? Nanos(CLOCK_MONOTONIC) : 0;
-    const uint64_t cpu_start = observer != nullptr ? Nanos(CLOCK_THREAD_CPUTIME_ID) : 0;
+    meter.Start();
     int64_t now = -1;
     uint64_t bytes = 0;
     absl::Status walk = view.ForEachHomedIn(
@@ -131,12 +119,9 @@ class SegmentStore::Walker {
         });
     if (walk.ok() && used_ > limit) to = Trim(from, limit, may_exceed);
     if (walk.ok() && remove) walk = RemoveItems(view);
-    if (observer != nullptr) {
-      const uint64_t cpu = Nanos(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
-      guard.Release();
-      observer(Nanos(CLOCK_MONOTONIC) - start, cpu);
-    }
+    meter.WorkDone();
     guard.Release();
+    meter.Report(stripe, from, used_);
     if (!walk.ok()) return walk;
     position_ = position_ - from + to;
     return absl::OkStatus();
