@@ -3,10 +3,10 @@
 // kChunkSlots index home slots of one stripe (StripeView::ForEachHomedIn);
 // the walker holds the stripe's lock only while it reads (and, for
 // DeleteMatching, deletes) that chunk, and callers see copies with no lock
-// held. The walk's position is a home slot, so a position stays meaningful
+// held. The copies go to memory made ready before the lock (ScanChunk).
+// The walk's position is a home slot, so a position stays meaningful
 // however the index changes while no lock is held (doc/locking.md).
 #include <fnmatch.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,12 +14,12 @@
 #include <cstdint>
 #include <limits>
 #include <string>
-#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "kv/internal/hash.h"
-#include "kv/internal/scan_hook.h"
+#include "kv/internal/scan_chunk.h"
+#include "kv/internal/scan_hold_meter.h"
 #include "kv/internal/segment_store.h"
 #include "kv/internal/stripe_guard.h"
 #include "kv/platform/ipc.h"
@@ -32,37 +32,33 @@ namespace {
 constexpr uint32_t kChunkSlots = 64;
 // Key and value bytes copied per hold: a chunk ends early past this.
 constexpr uint64_t kChunkBytes = uint64_t{256} << 10;
+// The room a chunk's copies get before its lock is taken (ScanChunk). Twice
+// the entries 64 home slots hold at the index's highest load leaves room
+// for the rest of a long probe run. A walk without values gets room for
+// that many keys of 128 bytes; one with values gets the whole kChunkBytes,
+// past which a chunk takes no more entries of its range.
+constexpr size_t kRoomEntries = 2 * kChunkSlots;
+constexpr size_t kRoomKeyBytes = kRoomEntries * 128;
+constexpr size_t kRoomValueBytes = kChunkBytes;
+// Room for one key as the glob matches it: longer keys grow it once.
+constexpr size_t kGlobKeyRoom = 256;
 // A cursor is the walk's position (stripe * slots_per_stripe + home slot,
 // never 0) under a tag derived from the store's hash seed in the top bits,
 // so a cursor of another store is refused instead of silently misused.
 constexpr int kCursorTagShift = 48;
 
-std::atomic<ScanHoldObserver> hold_observer{nullptr};
-
-uint64_t Nanos(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
-
 }  // namespace
-
-void SetScanHoldObserver(ScanHoldObserver observer) { hold_observer.store(observer); }
 
 class SegmentStore::Walker {
  public:
-  struct Item {
-    std::string key, value;
-    EntryMeta meta;
-    uint32_t home = 0;
-  };
-
   Walker(SegmentStore& store, const ScanOptions& options)
       : store_(store),
         options_(options),
         slots_(store.geometry_.slots_per_stripe),
         total_(uint64_t{store.geometry_.stripe_count} * slots_),
-        tag_((store.geometry_.hash_seed >> kCursorTagShift) | 1) {}
+        tag_((store.geometry_.hash_seed >> kCursorTagShift) | 1) {
+    if (!options_.match.empty()) glob_key_.reserve(kGlobKeyRoom);
+  }
 
   // InvalidArgument for options no walk can use.
   absl::Status CheckOptions() const {
@@ -92,12 +88,13 @@ class SegmentStore::Walker {
   uint64_t Cursor() const { return done() ? 0 : (tag_ << kCursorTagShift) | position_; }
   bool done() const { return position_ >= total_; }
 
-  // Reads the next chunk into items(): at most `limit` selected entries.
+  // Reads the next chunk into chunk(): at most `limit` selected entries.
   // When more than `limit` share the chunk's first home slot, it takes them
   // all if `may_exceed`, else none (and the position stays). With `remove`,
   // deletes them too, under the same hold, and counts them in removed().
   absl::Status Next(size_t limit, bool may_exceed, bool remove) {
-    used_ = 0;
+    chunk_.Clear();
+    chunk_.Prepare(kRoomEntries, options_.with_values ? kRoomValueBytes : kRoomKeyBytes);
     const uint64_t stripe = position_ / slots_;
     StripeView& view = store_.stripes_[stripe];
     const uint32_t from = static_cast<uint32_t>(position_ % slots_);
@@ -106,44 +103,32 @@ class SegmentStore::Walker {
       store_.mapped_in_[stripe].store(true, std::memory_order_relaxed);
     }
     uint32_t to = std::min(from + kChunkSlots, slots_);
+    ScanHoldMeter meter;
     StripeGuard guard;
     if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
-    ScanHoldObserver observer = hold_observer.load(std::memory_order_relaxed);
-    const uint64_t start = observer != nullptr ? Nanos(CLOCK_MONOTONIC) : 0;
-    const uint64_t cpu_start = observer != nullptr ? Nanos(CLOCK_THREAD_CPUTIME_ID) : 0;
+    meter.Start();
     int64_t now = -1;
-    uint64_t bytes = 0;
     absl::Status walk = view.ForEachHomedIn(
         from, &to, [&](const Located& found) { return Selected(found, &now); },
         [&](const Located& found, uint32_t home) {
-          if (used_ == items_.size()) items_.emplace_back();
-          Item& item = items_[used_++];
-          item.key.assign(found.key(), found.header.key_size);
-          if (options_.with_values) {
-            item.value.assign(found.value(), found.header.value_size);
-          } else {
-            item.value.clear();
-          }
-          item.meta = store_.MetaOf(found);
-          item.home = home;
-          bytes += item.key.size() + item.value.size();
-          return used_ < limit && bytes < kChunkBytes;
+          chunk_.Add(
+              home, store_.MetaOf(found), absl::string_view(found.key(), found.header.key_size),
+              options_.with_values ? absl::string_view(found.value(), found.header.value_size)
+                                   : absl::string_view());
+          return chunk_.size() < limit && chunk_.bytes() < kChunkBytes;
         });
-    if (walk.ok() && used_ > limit) to = Trim(from, limit, may_exceed);
+    if (walk.ok() && chunk_.size() > limit) to = Trim(from, limit, may_exceed);
     if (walk.ok() && remove) walk = RemoveItems(view);
-    if (observer != nullptr) {
-      const uint64_t cpu = Nanos(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
-      guard.Release();
-      observer(Nanos(CLOCK_MONOTONIC) - start, cpu);
-    }
+    meter.WorkDone();
     guard.Release();
+    meter.Report(stripe, from, chunk_.size());
     if (!walk.ok()) return walk;
     position_ = position_ - from + to;
     return absl::OkStatus();
   }
 
-  const Item* begin() const { return items_.data(); }
-  const Item* end() const { return items_.data() + used_; }
+  // The last chunk's entries, for the caller to pass on with no lock held.
+  const ScanChunk& chunk() const { return chunk_; }
   uint64_t removed() const { return removed_; }
 
  private:
@@ -188,21 +173,23 @@ class SegmentStore::Walker {
     return fnmatch(options_.match.c_str(), glob_key_.c_str(), 0) == 0;
   }
 
-  // Keeps the items of the lowest home slots, at most `limit` of them (or,
-  // if the first home slot has more, all of its items if `may_exceed`, else
-  // none), and returns the end of the home range they cover.
+  // Keeps the entries of the lowest home slots, at most `limit` of them
+  // (or, if the first home slot has more, all of its entries if
+  // `may_exceed`, else none), and returns the end of the home range they
+  // cover.
   uint32_t Trim(uint32_t from, size_t limit, bool may_exceed) {
-    std::sort(items_.begin(), items_.begin() + used_,
-              [](const Item& a, const Item& b) { return a.home < b.home; });
-    uint32_t end = items_[limit].home;
+    chunk_.SortByHome();
+    uint32_t end = chunk_.home(limit);
     if (end == from && may_exceed) end = from + 1;
-    while (used_ > 0 && items_[used_ - 1].home >= end) --used_;
+    size_t kept = chunk_.size();
+    while (kept > 0 && chunk_.home(kept - 1) >= end) --kept;
+    chunk_.Truncate(kept);
     return end;
   }
 
   absl::Status RemoveItems(StripeView& view) {
-    for (size_t i = 0; i < used_; ++i) {
-      const std::string& key = items_[i].key;
+    for (size_t i = 0; i < chunk_.size(); ++i) {
+      const absl::string_view key = chunk_.key(i);
       absl::StatusOr<Located> found =
           view.Find(key, Hash64(key.data(), key.size(), store_.geometry_.hash_seed));
       if (!found.ok()) return found.status();
@@ -219,8 +206,7 @@ class SegmentStore::Walker {
   const uint64_t total_;
   const uint64_t tag_;
   uint64_t position_ = 0;
-  std::vector<Item> items_;
-  size_t used_ = 0;
+  ScanChunk chunk_;
   uint64_t removed_ = 0;
   std::string glob_key_;
 };
@@ -245,8 +231,9 @@ absl::StatusOr<uint64_t> SegmentStore::Scan(
       return s;
     }
     if (walker.Cursor() == before) break;  // the next home slot's keys go in the next call
-    for (const Walker::Item& item : walker) {
-      fn(item.key, item.value, item.meta);
+    const ScanChunk& chunk = walker.chunk();
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      fn(chunk.key(i), chunk.value(i), chunk.meta(i));
       ++delivered;
     }
   }
@@ -263,8 +250,9 @@ absl::Status SegmentStore::WalkAll(
         !s.ok()) {
       return s;
     }
-    for (const Walker::Item& item : walker) {
-      if (!fn(item.key, item.value, item.meta)) return absl::OkStatus();
+    const ScanChunk& chunk = walker.chunk();
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      if (!fn(chunk.key(i), chunk.value(i), chunk.meta(i))) return absl::OkStatus();
     }
   }
   return absl::OkStatus();
