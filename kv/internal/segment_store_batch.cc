@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "kv/internal/hash.h"
 #include "kv/internal/segment_store.h"
@@ -87,31 +88,39 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
                                    std::vector<GetResult>* results) {
   results->resize(keys.size());
   GetResult* out = results->data();
+  // A hit overwrites the value and every field of the meta, so only a key
+  // that fails has them reset.
+  const auto fail = [](GetResult& r, absl::Status status) {
+    r.status = std::move(status);
+    r.value.clear();
+    r.meta = EntryMeta();
+  };
   return ByStripe(
       keys.size(),
       [&](size_t i, absl::string_view* key, int64_t*) {
         GetResult& r = out[i];
-        r.value.clear();
-        r.meta = EntryMeta();
-        r.status = CheckKey(keys[i]);
         *key = keys[i];
-        return r.status.ok();
+        if (absl::Status s = CheckKey(keys[i]); !s.ok()) {
+          fail(r, std::move(s));
+          return false;
+        }
+        r.status = absl::OkStatus();
+        return true;
       },
       [&](StripeView& view, size_t i, uint64_t hash, int64_t, int64_t* now) {
         GetResult& r = out[i];
-        absl::StatusOr<Located> found = view.Find(keys[i], hash);
-        if (!found.ok()) {
-          r.status = found.status();
+        Located located;
+        if (absl::Status s = view.FindInto(keys[i], hash, &located); !s.ok()) {
+          fail(r, std::move(s));
           return;
         }
-        Located located = *found;
         if (!Read(view, &located, now, &r.meta)) {
-          r.status = NotFoundKey();
+          fail(r, NotFoundKey());
           return;
         }
         r.value.assign(located.value(), located.header.value_size);
       },
-      [&](size_t i, const absl::Status& error) { out[i].status = error; });
+      [&](size_t i, const absl::Status& error) { fail(out[i], error); });
 }
 
 absl::Status SegmentStore::PutMany(absl::Span<const PutItem> items, const WriteOptions& options,

@@ -79,15 +79,20 @@ bool StripeView::LogBounds(uint64_t* head, uint64_t* tail) const {
 }
 
 absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) const {
+  Located found;
+  if (absl::Status s = FindInto(key, hash, &found); !s.ok()) return s;
+  return found;
+}
+
+absl::Status StripeView::FindInto(absl::string_view key, uint64_t hash, Located* found) const {
   const uint32_t slot_count = geometry_.slots_per_stripe;
   const uint32_t tag = TagOf(hash);
-  Located found;
   uint32_t i = IndexHome(hash, slot_count);
   for (uint32_t probes = 0; probes < slot_count; ++probes, i = NextSlot(i)) {
     const IndexSlot slot = LoadOnce(&slots_[i]);
     if (slot == 0) {
-      found.slot = &slots_[i];
-      return found;
+      found->slot = &slots_[i];
+      return absl::OkStatus();
     }
     if (TagOfSlot(slot) != tag) continue;
     PrefetchRecord(slot);
@@ -98,13 +103,13 @@ absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) c
     }
     if (header.key_size == key.size() &&
         std::memcmp(KeyBytes(entry), key.data(), key.size()) == 0) {
-      found.entry = entry;
-      found.slot = &slots_[i];
-      found.header = header;
-      return found;
+      found->entry = entry;
+      found->slot = &slots_[i];
+      found->header = header;
+      return absl::OkStatus();
     }
   }
-  return found;  // no empty slot: only a corrupt index is full
+  return absl::OkStatus();  // no empty slot: only a corrupt index is full
 }
 
 void StripeView::PrefetchEntry(uint64_t hash) const {

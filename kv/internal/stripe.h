@@ -83,6 +83,12 @@ class StripeView {
 
   // Finds the live entry (or lease) for `key`.
   absl::StatusOr<Located> Find(absl::string_view key, uint64_t hash) const;
+  // Find's lookup into a Located of the caller's, for a caller that serves
+  // many keys (no StatusOr built or copied per key): on a hit sets
+  // found->entry, slot and header; otherwise found->entry stays as it was
+  // (null, for a default Located) and found->slot becomes the empty slot.
+  // Errors only for a corrupt stripe.
+  absl::Status FindInto(absl::string_view key, uint64_t hash, Located* found) const;
 
   // Appends a record and points the index at it in place of any existing
   // entry for its key, reclaiming space at the tail first (expired, then
