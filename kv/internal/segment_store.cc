@@ -24,8 +24,6 @@ namespace {
 
 Header* HeaderOf(char* base) { return reinterpret_cast<Header*>(base); }
 
-absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
-
 absl::Status DestroyedError() {
   return absl::FailedPreconditionError(
       "store was destroyed; open it again (kOpenOrCreate or kAttach) to use the store now at "

@@ -87,6 +87,9 @@ class SegmentStore final : public Store {
   class StripeGuard;
   struct KeyAccess;
   absl::Status CheckKey(absl::string_view key) const;
+  // A miss: NotFound with no message, as misses are common and a message
+  // would be built for nothing.
+  static absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
   // Checks the key, locks its stripe and (unless `find` is false) finds it.
   absl::Status Access(absl::string_view key, KeyAccess* access, bool find = true);
   // Whether the found entry is visible to readers: present, not a lease, not

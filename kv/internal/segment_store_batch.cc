@@ -25,8 +25,6 @@ struct Pending {
   uint32_t stripe;
 };
 
-absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
-
 }  // namespace
 
 // For each chunk of kChunk items: prepare(i, &key, &aux) checks item i and
