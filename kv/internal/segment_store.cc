@@ -55,7 +55,7 @@ SegmentStore::SegmentStore(char* base, const Geometry& geometry, int shm_id, int
       options_(options),
       clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
       release_(std::move(release)),
-      mapped_in_(new std::atomic<bool>[geometry.stripe_count]()) {
+      mapped_to_(new std::atomic<uint64_t>[geometry.stripe_count]()) {
   stripes_.reserve(geometry_.stripe_count);
   for (uint32_t i = 0; i < geometry_.stripe_count; ++i) stripes_.emplace_back(base_, geometry_, i);
 }

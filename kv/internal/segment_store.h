@@ -150,9 +150,10 @@ class SegmentStore final : public Store {
   std::vector<StripeView> stripes_;
   std::vector<std::string> warnings_;
   std::optional<key_t> opened_key_;
-  // Per stripe: whether a walk already mapped its pages into this process
+  // Per stripe: one more than the log position (Stripe::head) up to which
+  // a walk has mapped its pages into this process; 0 before the first walk
   // (Walker::MapInStripe).
-  std::unique_ptr<std::atomic<bool>[]> mapped_in_;
+  std::unique_ptr<std::atomic<uint64_t>[]> mapped_to_;
 };
 
 }  // namespace shmkv::internal

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -98,9 +99,10 @@ class SegmentStore::Walker {
     const uint64_t stripe = position_ / slots_;
     StripeView& view = store_.stripes_[stripe];
     const uint32_t from = static_cast<uint32_t>(position_ % slots_);
-    if (!store_.mapped_in_[stripe].load(std::memory_order_relaxed)) {
-      MapInStripe(stripe);
-      store_.mapped_in_[stripe].store(true, std::memory_order_relaxed);
+    std::atomic<uint64_t>& mapped = store_.mapped_to_[stripe];
+    if (const uint64_t m = mapped.load(std::memory_order_relaxed); m == 0 || from == 0) {
+      mapped.store(MapInStripe(stripe, m == 0 ? std::nullopt : std::optional<uint64_t>(m - 1)) + 1,
+                   std::memory_order_relaxed);
     }
     uint32_t to = std::min(from + kChunkSlots, slots_);
     ScanHoldMeter meter;
@@ -133,27 +135,36 @@ class SegmentStore::Walker {
 
  private:
   // Maps the stripe's index slots and the part of its slice the log holds
-  // into this process's page tables before its lock is taken, once per
-  // process and stripe (pages stay mapped until the store is detached): a
-  // process that attached recently would otherwise take a page fault
-  // (microseconds each, tens on a busy VM) on nearly every record of a chunk
-  // while holding the lock. The log's bounds are read without the lock: a
-  // hint, clamped to the slice. The slice beyond the log is left alone, so
-  // pages never written stay unallocated.
-  void MapInStripe(uint64_t stripe) {
+  // into this process's page tables before its lock is taken: a process
+  // that attached recently would otherwise take a page fault (microseconds
+  // each, tens on a busy VM) on nearly every record of a chunk while holding
+  // the lock. Pages stay mapped until the store is detached, so a later walk
+  // of the stripe (`mapped_to`: the log position mapped up to then) maps in
+  // only what the log has grown into since: the pages other processes wrote
+  // after that, which would otherwise fault one by one under the lock. The
+  // log's bounds are read without the lock: a hint, clamped to the slice.
+  // The slice beyond the log is left alone, so pages never written stay
+  // unallocated. Returns the log position mapped up to.
+  uint64_t MapInStripe(uint64_t stripe, std::optional<uint64_t> mapped_to) {
     const Geometry& g = store_.geometry_;
-    MapIn(g.index_offset + stripe * slots_ * sizeof(IndexSlot),
-          uint64_t{slots_} * sizeof(IndexSlot));
     const Stripe* s = store_.stripes_[stripe].stripe();
     const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
-    if (tail > head) return;
+    // A position past the head is one a recovery reset: map it all again.
+    if (mapped_to.has_value() && *mapped_to > head) mapped_to.reset();
+    if (!mapped_to.has_value()) {
+      MapIn(g.index_offset + stripe * slots_ * sizeof(IndexSlot),
+            uint64_t{slots_} * sizeof(IndexSlot));
+    }
+    if (tail > head) return mapped_to.value_or(0);
     const uint64_t size = g.stripe_arena_bytes;
     const uint64_t slice = g.arena_offset + stripe * size;
-    const uint64_t used = std::min(head - tail, size);
-    const uint64_t begin = tail % size;
-    const uint64_t first = std::min(used, size - begin);
+    const uint64_t from = std::max({tail, mapped_to.value_or(0), head - std::min(head, size)});
+    const uint64_t bytes = head - from;
+    const uint64_t begin = from % size;
+    const uint64_t first = std::min(bytes, size - begin);
     MapIn(slice + begin, first);
-    if (used > first) MapIn(slice, used - first);
+    if (bytes > first) MapIn(slice, bytes - first);
+    return head;
   }
   void MapIn(uint64_t offset, uint64_t bytes) {
     if (bytes == 0) return;
