@@ -13,7 +13,6 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
-#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -99,10 +98,8 @@ class SegmentStore::Walker {
     const uint64_t stripe = position_ / slots_;
     StripeView& view = store_.stripes_[stripe];
     const uint32_t from = static_cast<uint32_t>(position_ % slots_);
-    std::atomic<uint64_t>& mapped = store_.mapped_to_[stripe];
-    if (const uint64_t m = mapped.load(std::memory_order_relaxed); m == 0 || from == 0) {
-      mapped.store(MapInStripe(stripe, m == 0 ? std::nullopt : std::optional<uint64_t>(m - 1)) + 1,
-                   std::memory_order_relaxed);
+    if (from == 0 || store_.mapped_to_[stripe].load(std::memory_order_relaxed) == 0) {
+      MapInStripe(stripe);
     }
     uint32_t to = std::min(from + kChunkSlots, slots_);
     ScanHoldMeter meter;
@@ -139,32 +136,38 @@ class SegmentStore::Walker {
   // that attached recently would otherwise take a page fault (microseconds
   // each, tens on a busy VM) on nearly every record of a chunk while holding
   // the lock. Pages stay mapped until the store is detached, so a later walk
-  // of the stripe (`mapped_to`: the log position mapped up to then) maps in
-  // only what the log has grown into since: the pages other processes wrote
-  // after that, which would otherwise fault one by one under the lock. The
-  // log's bounds are read without the lock: a hint, clamped to the slice.
-  // The slice beyond the log is left alone, so pages never written stay
-  // unallocated. Returns the log position mapped up to.
-  uint64_t MapInStripe(uint64_t stripe, std::optional<uint64_t> mapped_to) {
+  // of the stripe maps in only what the log has grown into since
+  // (SegmentStore::mapped_to_): the pages other processes wrote after that,
+  // which would otherwise fault one by one under the lock. The log's bounds
+  // are read without the lock: a hint, clamped to the slice. The slice
+  // beyond the log is left alone, so pages never written stay unallocated.
+  void MapInStripe(uint64_t stripe) {
     const Geometry& g = store_.geometry_;
     const Stripe* s = store_.stripes_[stripe].stripe();
     const uint64_t head = LoadOnce(&s->head), tail = LoadOnce(&s->tail);
-    // A position past the head is one a recovery reset: map it all again.
-    if (mapped_to.has_value() && *mapped_to > head) mapped_to.reset();
-    if (!mapped_to.has_value()) {
+    std::atomic<uint64_t>& mapped = store_.mapped_to_[stripe];
+    uint64_t mapped_to = mapped.load(std::memory_order_relaxed);
+    // Never mapped, or mapped past the head (a recovery reset the log): all
+    // of it, index slots too.
+    if (mapped_to == 0 || mapped_to - 1 > head) {
       MapIn(g.index_offset + stripe * slots_ * sizeof(IndexSlot),
             uint64_t{slots_} * sizeof(IndexSlot));
+      mapped_to = 0;
+    } else {
+      mapped_to -= 1;
     }
-    if (tail > head) return mapped_to.value_or(0);
-    const uint64_t size = g.stripe_arena_bytes;
-    const uint64_t slice = g.arena_offset + stripe * size;
-    const uint64_t from = std::max({tail, mapped_to.value_or(0), head - std::min(head, size)});
-    const uint64_t bytes = head - from;
-    const uint64_t begin = from % size;
-    const uint64_t first = std::min(bytes, size - begin);
-    MapIn(slice + begin, first);
-    if (bytes > first) MapIn(slice, bytes - first);
-    return head;
+    if (tail <= head) {
+      const uint64_t size = g.stripe_arena_bytes;
+      const uint64_t slice = g.arena_offset + stripe * size;
+      const uint64_t from = std::max({tail, mapped_to, head - std::min(head, size)});
+      const uint64_t bytes = head - from;
+      const uint64_t begin = from % size;
+      const uint64_t first = std::min(bytes, size - begin);
+      MapIn(slice + begin, first);
+      if (bytes > first) MapIn(slice, bytes - first);
+      mapped_to = head;
+    }
+    mapped.store(mapped_to + 1, std::memory_order_relaxed);
   }
   void MapIn(uint64_t offset, uint64_t bytes) {
     if (bytes == 0) return;

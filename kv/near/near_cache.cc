@@ -89,14 +89,13 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
   Trust trust;
   const int64_t now_ns = MonotonicNowNs();
   absl::MutexLock lock(&state_mu_);
-  if (reread || !state_read_ ||
-      absl::Nanoseconds(now_ns - state_read_ns_) >= options_.sync_check_interval) {
-    state_read_ = false;
+  if (reread || !state_read_ns_.has_value() ||
+      absl::Nanoseconds(now_ns - *state_read_ns_) >= options_.sync_check_interval) {
+    state_read_ns_.reset();
     if (absl::Status s = ReadStateLocked(); !s.ok()) {
       trust.reason = absl::StrCat("reading kvsync's record failed: ", s.message());
       return trust;
     }
-    state_read_ = true;
     state_read_ns_ = now_ns;
   }
   if (!state_.ok()) {

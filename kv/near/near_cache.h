@@ -31,6 +31,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -146,12 +147,11 @@ class NearCache {
   absl::Mutex redis_mu_;
   std::unique_ptr<RedisConnection> connection_ ABSL_GUARDED_BY(redis_mu_);
   // The parsed sync record, the store version it was parsed from, and when
-  // (MonotonicNowNs) it was last read.
+  // (MonotonicNowNs) it was last read: none until a read succeeds.
   absl::Mutex state_mu_;
   uint64_t state_version_ ABSL_GUARDED_BY(state_mu_) = 0;
   absl::StatusOr<SyncState> state_ ABSL_GUARDED_BY(state_mu_);
-  bool state_read_ ABSL_GUARDED_BY(state_mu_) = false;
-  int64_t state_read_ns_ ABSL_GUARDED_BY(state_mu_) = 0;
+  std::optional<int64_t> state_read_ns_ ABSL_GUARDED_BY(state_mu_);
 
   std::atomic<uint64_t> hits_{0}, fills_{0}, shared_{0}, direct_{0};
   std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0};

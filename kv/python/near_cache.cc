@@ -195,6 +195,7 @@ py::object PyNearCache::read_info_;
 }  // namespace
 
 void DefineNearCache(py::module_& m) {
+  const NearCacheOptions defaults;  // the keyword arguments' defaults are NearCache's own
   py::object namedtuple = py::module_::import("collections").attr("namedtuple");
   py::object read_info = namedtuple("ReadInfo", py::make_tuple("value", "path", "reason"));
   read_info.attr("__doc__") =
@@ -215,9 +216,11 @@ void DefineNearCache(py::module_& m) {
       "prefix, reads go to Redis directly. Thread-safe; calls from one NearCache share one\n"
       "Redis connection. Keys and values are bytes (str is encoded as UTF-8).")
       .def(py::init<const py::object&, const std::string&, double, double, double, double>(),
-           py::arg("store"), py::kw_only(), py::arg("redis"), py::arg("fill_ttl") = 300.0,
-           py::arg("heartbeat_timeout") = 1.0, py::arg("redis_timeout") = 1.0,
-           py::arg("sync_check_interval") = 0.001,
+           py::arg("store"), py::kw_only(), py::arg("redis"),
+           py::arg("fill_ttl") = absl::ToDoubleSeconds(defaults.fill_ttl),
+           py::arg("heartbeat_timeout") = absl::ToDoubleSeconds(defaults.heartbeat_timeout),
+           py::arg("redis_timeout") = absl::ToDoubleSeconds(defaults.redis_timeout),
+           py::arg("sync_check_interval") = absl::ToDoubleSeconds(defaults.sync_check_interval),
            "Caches Redis at redis ('unix:/path/redis.sock' or 'host:port') in store (a\n"
            "shmkv.Store, kept alive by this object). fill_ttl: seconds a filled value lives\n"
            "at most; heartbeat_timeout: a kvsync heartbeat older than this means kvsync is\n"
