@@ -23,6 +23,7 @@
 #include "kv/internal/probe.h"
 #include "kv/internal/segment_store.h"
 #include "kv/platform/ipc.h"
+#include "kv/platform/monotonic_clock.h"
 #include "kv/platform/process.h"
 #include "shmkv/clock.h"
 

@@ -264,6 +264,24 @@ run 0 stats --key="$S" --watch=200ms --count=2
 out_has "last interval" "stats --watch text shows the interval hit ratio"
 grep -q "^evictions  *[0-9]*  *[0-9.]*$" "$TMP/out" || fail "stats --watch text: evictions per second"
 
+# ----------------------------------------------- watch, wall-clock step ---
+section "stats --watch measures its interval on CLOCK_MONOTONIC"
+# The shim (tests/near/wall_clock_step_shim.cc) steps kvcli's wall clock an
+# hour forward once the first frame is out: the interval still lasts about
+# 1 s and is reported so, while time_ms shows the step.
+SHIM="$TEST_SRCDIR/$TEST_WORKSPACE/tests/near/wall_clock_step_shim.so"
+SHMKV_TEST_WALL_CLOCK_SHIFT_FILE="$TMP/shift" LD_PRELOAD="$SHIM" \
+  "$KVCLI" stats --key="$S" --watch=1s --count=2 --json >"$TMP/watch" 2>"$TMP/watch.err" &
+watch_pid=$!
+BG_PIDS+=("$watch_pid")
+for _ in $(seq 400); do [[ -s "$TMP/watch" ]] && break; sleep 0.01; done
+echo 3600 >"$TMP/shift.next" && mv "$TMP/shift.next" "$TMP/shift"
+wait "$watch_pid" || fail "stats --watch with a stepped clock failed: $(cat "$TMP/watch.err")"
+cp "$TMP/watch" "$TMP/out"
+json_check "len(docs) == 2 and 900 <= docs[1]['interval_ms'] < 5000 \
+  and docs[1]['time_ms'] - docs[0]['time_ms'] > 3600 * 1000" \
+  "stats --watch: the interval across a wall-clock step"
+
 # ------------------------------------------------------------- cleanup ---
 section "cleanup"
 run 0 destroy --key="$S"

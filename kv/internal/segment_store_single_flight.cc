@@ -13,6 +13,7 @@
 #include "kv/internal/segment_store.h"
 #include "kv/internal/stripe_guard.h"
 #include "kv/platform/ipc.h"
+#include "kv/platform/monotonic_clock.h"
 #include "kv/platform/process.h"
 
 namespace shmkv::internal {

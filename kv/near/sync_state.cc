@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "kv/platform/monotonic_clock.h"
 #include "kv/platform/process.h"
 #include "kv/util/escape.h"
 
@@ -40,11 +41,7 @@ bool SyncState::Tracks(absl::string_view key) const {
   return false;
 }
 
-int64_t MonotonicNowNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
+int64_t MonotonicNowNs() { return absl::ToInt64Nanoseconds(platform::MonotonicNow()); }
 
 int64_t MonotonicNowMs() { return MonotonicNowNs() / 1000000; }
 

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "kv/platform/monotonic_clock.h"
 
 namespace shmkv::platform {
 namespace {
@@ -448,12 +449,6 @@ absl::StatusOr<SemStat> SemStatus(int sem_id) {
   st.creator_uid = ds.sem_perm.cuid;
   st.mode = ds.sem_perm.mode & 0777;
   return st;
-}
-
-absl::Duration MonotonicNow() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return absl::DurationFromTimespec(now);
 }
 
 }  // namespace shmkv::platform

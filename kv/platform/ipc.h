@@ -83,10 +83,6 @@ struct SemStat {
 // NotFound when the set is gone, PermissionDenied when its mode denies us.
 absl::StatusOr<SemStat> SemStatus(int sem_id);
 
-// Time since an arbitrary fixed point on CLOCK_MONOTONIC: for deadlines
-// that a wall-clock step must not move.
-absl::Duration MonotonicNow();
-
 // Reads /proc/sys/kernel/<name> (e.g. "shmmax"); empty if unreadable.
 std::string ReadKernelSetting(const std::string& name);
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "kv/platform/monotonic_clock.h"
+
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define SHMKV_TSAN 1
@@ -52,12 +54,6 @@ void CpuRelax() {
 #elif defined(__aarch64__)
   asm volatile("yield");
 #endif
-}
-
-absl::Duration MonotonicNow() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return absl::DurationFromTimespec(now);
 }
 
 // How often a waiter looks whether the lock changed hands.

@@ -47,7 +47,8 @@ bool PollUntil(const std::function<bool()>& done, absl::Duration timeout) {
   }
 }
 
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& stderr_path) {
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& stderr_path,
+                            const std::vector<std::string>& env) {
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -62,6 +63,7 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::str
       const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       if (err >= 0) dup2(err, 2);
     }
+    for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
     execvp(args[0], args.data());
     std::fprintf(stderr, "exec %s failed\n", args[0]);
     _exit(127);
@@ -155,22 +157,25 @@ absl::StatusOr<long long> RedisServer::CommandCalls(const std::string& command) 
   return 0;
 }
 
-std::string KvsyncPath() {
+std::string RunfilePath(const std::string& path) {
   const char* srcdir = getenv("TEST_SRCDIR");
   const char* workspace = getenv("TEST_WORKSPACE");
   return absl::StrCat(srcdir != nullptr ? srcdir : ".", "/",
-                      workspace != nullptr ? workspace : "shmkv", "/tools/kvsync/kvsync");
+                      workspace != nullptr ? workspace : "shmkv", "/", path);
 }
+
+std::string KvsyncPath() { return RunfilePath("tools/kvsync/kvsync"); }
 
 Kvsync::~Kvsync() {
   if (pid_ > 0) Stop(SIGKILL);
 }
 
 absl::Status Kvsync::Start(const std::string& key_hex, const std::string& redis,
-                           const std::vector<std::string>& prefixes, const std::string& log_path) {
+                           const std::vector<std::string>& prefixes, const std::string& log_path,
+                           const std::vector<std::string>& env) {
   std::vector<std::string> argv = {KvsyncPath(), "--key=" + key_hex, "--redis=" + redis};
   for (const std::string& p : prefixes) argv.push_back("--prefix=" + p);
-  absl::StatusOr<pid_t> pid = Spawn(argv, log_path);
+  absl::StatusOr<pid_t> pid = Spawn(argv, log_path, env);
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
   return absl::OkStatus();

@@ -26,8 +26,10 @@ namespace shmkv::neartest {
 bool PollUntil(const std::function<bool()>& done, absl::Duration timeout);
 
 // Starts `argv` (argv[0] looked up in PATH) with stdout to /dev/null and
-// stderr to `stderr_path` ("" keeps the test's stderr). Returns the pid.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& stderr_path);
+// stderr to `stderr_path` ("" keeps the test's stderr), and `env`
+// ("NAME=value" each) added to the test's environment. Returns the pid.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& stderr_path,
+                            const std::vector<std::string>& env = {});
 
 // Exit status of `pid` as test_util's DescribeExit counts it (exit code, or
 // 128 + signal), waiting up to `timeout`; -1 when it did not end in time.
@@ -60,6 +62,8 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
+// A file of this build, `path` in the workspace, from the test's runfiles.
+std::string RunfilePath(const std::string& path);
 // The kvsync binary of this build, from the test's runfiles.
 std::string KvsyncPath();
 
@@ -71,9 +75,10 @@ class Kvsync {
   Kvsync& operator=(const Kvsync&) = delete;
 
   // Starts kvsync for the store at `key` following `redis`; its stderr goes
-  // to `log_path`.
+  // to `log_path`, `env` is added to its environment (Spawn).
   absl::Status Start(const std::string& key_hex, const std::string& redis,
-                     const std::vector<std::string>& prefixes, const std::string& log_path);
+                     const std::vector<std::string>& prefixes, const std::string& log_path,
+                     const std::vector<std::string>& env = {});
   // Sends `sig` and returns the exit status (WaitExit).
   int Stop(int sig);
   pid_t pid() const { return pid_; }

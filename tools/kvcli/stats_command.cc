@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "kv/util/format.h"
+#include "shmkv/near/sync_state.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/near_sync.h"
@@ -173,20 +174,22 @@ int RunStats(Context& ctx) {
     const bool tty = isatty(fileno(ctx.out())) == 1;
     StopSignals signals;
     StoreStats previous;
-    absl::Time previous_time;
+    int64_t previous_ns = 0;  // CLOCK_MONOTONIC, which wall-clock steps do not move
     for (uint64_t i = 0; count == 0 || i < count; ++i) {
       if (i > 0) signals.SleepUnlessStopped(interval);
       if (signals.stopped()) break;
       absl::StatusOr<StoreStats> stats = store.Stats();
       if (!stats.ok()) return ctx.StoreFailure(stats.status());
-      const absl::Time now = absl::Now();
+      const absl::Time now = absl::Now();  // shown and written as time_ms only
+      const int64_t now_ns = near::MonotonicNowNs();
+      const absl::Duration interval_taken = absl::Nanoseconds(now_ns - previous_ns);
       Rates rates;
-      if (i > 0) rates = ComputeRates(previous, *stats, now - previous_time);
+      if (i > 0) rates = ComputeRates(previous, *stats, interval_taken);
       if (json) {
         JsonObject line = StatsJson(*stats);
         line.I64("time_ms", absl::ToUnixMillis(now));
         if (rates.valid) {
-          line.I64("interval_ms", absl::ToInt64Milliseconds(now - previous_time))
+          line.I64("interval_ms", absl::ToInt64Milliseconds(interval_taken))
               .Double("ops_per_sec", rates.gets + rates.puts + rates.deletes, 1)
               .Double("gets_per_sec", rates.gets, 1)
               .Double("puts_per_sec", rates.puts, 1)
@@ -224,7 +227,7 @@ int RunStats(Context& ctx) {
       }
       if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
       previous = *stats;
-      previous_time = now;
+      previous_ns = now_ns;
     }
     return kExitOk;
   });

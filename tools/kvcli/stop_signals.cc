@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "absl/time/clock.h"
 #include "kv/util/sleep.h"
+#include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -34,9 +34,11 @@ StopSignals::~StopSignals() {
 bool StopSignals::stopped() const { return g_stop != 0; }
 
 void StopSignals::SleepUnlessStopped(absl::Duration duration) const {
-  const absl::Time deadline = absl::Now() + duration;
+  // On CLOCK_MONOTONIC: a step of the wall clock neither ends the sleep
+  // early nor stretches it.
+  const absl::Duration deadline = absl::Nanoseconds(near::MonotonicNowNs()) + duration;
   while (!g_stop) {
-    absl::Duration left = deadline - absl::Now();
+    const absl::Duration left = deadline - absl::Nanoseconds(near::MonotonicNowNs());
     if (left <= absl::ZeroDuration()) return;
     util::SleepAtMost(left);
   }

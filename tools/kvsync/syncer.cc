@@ -21,6 +21,11 @@ using near::SyncPhase;
 
 constexpr char kChannel[] = "__redis__:invalidate";
 
+// Time since boot on CLOCK_MONOTONIC, which no step of the wall clock (NTP,
+// date -s, a resumed VM) moves: every interval and deadline of the loop is
+// measured on it, as the heartbeat's age is by its readers.
+absl::Duration MonotonicNow() { return absl::Nanoseconds(near::MonotonicNowNs()); }
+
 std::string PrefixList(const std::vector<std::string>& prefixes) {
   std::vector<std::string> escaped;
   for (const std::string& p : prefixes) escaped.push_back(util::EscapeKey(p));
@@ -227,7 +232,7 @@ absl::Status Syncer::Heartbeat(std::string* lost) {
   if (lost->empty() && sub_ != nullptr) {
     const absl::Duration pong_timeout = std::max(absl::Seconds(1), 5 * config_.heartbeat);
     if (ping_outstanding_) {
-      if (absl::Now() - ping_sent_ > pong_timeout) {
+      if (MonotonicNow() - ping_sent_ > pong_timeout) {
         *lost = absl::StrCat("subscription connection: no PONG within ",
                              absl::FormatDuration(pong_timeout));
       }
@@ -235,7 +240,7 @@ absl::Status Syncer::Heartbeat(std::string* lost) {
       *lost = absl::StrCat("subscription connection: ", s.message());
     } else {
       ping_outstanding_ = true;
-      ping_sent_ = absl::Now();
+      ping_sent_ = MonotonicNow();
     }
   }
   return WriteRecord();
@@ -258,10 +263,10 @@ absl::Status Syncer::Run(int stop_fd) {
   if (absl::StatusOr<uint64_t> c = ClearPrefixes(); !c.ok()) return c.status();
 
   absl::Duration backoff = absl::Milliseconds(50);
-  absl::Time next_attempt = absl::Now();
-  absl::Time next_beat = absl::Now();
+  absl::Duration next_attempt = MonotonicNow();
+  absl::Duration next_beat = next_attempt;
   while (!StopArrived(stop_fd)) {
-    const absl::Time now = absl::Now();
+    const absl::Duration now = MonotonicNow();
     if (sub_ == nullptr && now >= next_attempt) {
       absl::Status connected = Connect();
       if (connected.ok()) {
@@ -289,16 +294,16 @@ absl::Status Syncer::Run(int stop_fd) {
     }
 
     std::string lost;
-    if (absl::Now() >= next_beat) {
+    if (MonotonicNow() >= next_beat) {
       if (absl::Status s = Heartbeat(&lost); !s.ok()) return s;
-      next_beat = absl::Now() + config_.heartbeat;
+      next_beat = MonotonicNow() + config_.heartbeat;
     }
 
     if (lost.empty()) {
-      absl::Time wake = next_beat;
+      absl::Duration wake = next_beat;
       if (sub_ == nullptr) wake = std::min(wake, next_attempt);
-      const int timeout_ms =
-          static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - absl::Now()) + 1));
+      const int timeout_ms = static_cast<int>(
+          std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - MonotonicNow()) + 1));
       // The stop signals' fd comes last, so that the connections keep
       // their places (fds[0], fds[1]) whether or not they are open.
       struct pollfd fds[3];
@@ -329,7 +334,7 @@ absl::Status Syncer::Run(int stop_fd) {
     }
     if (!lost.empty()) {
       if (absl::Status s = Lost(lost); !s.ok()) return s;
-      next_attempt = absl::Now() + backoff;
+      next_attempt = MonotonicNow() + backoff;
       backoff = std::min(backoff * 2, config_.max_backoff);
     }
   }

@@ -65,7 +65,7 @@ class Syncer {
 
   std::unique_ptr<near::RedisConnection> sub_, tracking_;
   bool ping_outstanding_ = false;
-  absl::Time ping_sent_;
+  absl::Duration ping_sent_;  // on CLOCK_MONOTONIC, since boot
   bool connect_failure_logged_ = false;
   bool lost_before_ = false;
 };
