@@ -109,7 +109,7 @@ class SegmentStore final : public Store {
   // GetMany's and PutMany's walk over `count` items (segment_store_batch.cc
   // says how it calls the three functions). Returns the lock failure that
   // stopped it, if any.
-  template <typename Prepare, typename Serve, typename Abandon>
+  template <bool kWrites, typename Prepare, typename Serve, typename Abandon>
   absl::Status ByStripe(size_t count, Prepare prepare, Serve serve, Abandon abandon);
   absl::Status Lock(StripeView& stripe, StripeGuard* guard);
   StripeView& StripeFor(uint64_t hash) { return stripes_[hash & (geometry_.stripe_count - 1)]; }

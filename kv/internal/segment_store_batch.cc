@@ -30,13 +30,15 @@ struct Pending {
 // For each chunk of kChunk items: prepare(i, &key, &aux) checks item i and
 // settles its result when it fails alone (false); the others are hashed and
 // their home slots and stripe mutexes prefetched, then the records the home
-// slots point at. Then each stripe with items is locked once, in ascending
-// stripe order, and serve(view, i, hash, aux, &now) runs for each of its
-// items in item order (so repeated keys are served in the order given);
-// `now` is read from the clock at most once per lock hold. Only one stripe
-// lock is held at any time. When a lock cannot be taken, abandon(i, error)
-// runs for every item not served that prepare accepts.
-template <typename Prepare, typename Serve, typename Abandon>
+// slots point at. Writes (kWrites) also prefetch what making room in each
+// stripe touches: its log's tail and head, then the index slots of the live
+// records at the tail. Then each stripe with items is locked once, in
+// ascending stripe order, and serve(view, i, hash, aux, &now) runs for each
+// of its items in item order (so repeated keys are served in the order
+// given); `now` is read from the clock at most once per lock hold. Only one
+// stripe lock is held at any time. When a lock cannot be taken,
+// abandon(i, error) runs for every item not served that prepare accepts.
+template <bool kWrites, typename Prepare, typename Serve, typename Abandon>
 absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Serve serve, Abandon abandon) {
   Pending pending[kChunk];
   for (size_t start = 0; start < count; start += kChunk) {
@@ -57,7 +59,21 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Serve serve, 
     });
     // The home slots have arrived meanwhile: start loading every record they
     // point at, before the first lock, so the chunk's record misses overlap.
-    for (size_t j = 0; j < n; ++j) stripes_[pending[j].stripe].PrefetchEntry(pending[j].hash);
+    const auto first_of_stripe = [&](size_t j) {
+      return j == 0 || pending[j].stripe != pending[j - 1].stripe;
+    };
+    for (size_t j = 0; j < n; ++j) {
+      StripeView& view = stripes_[pending[j].stripe];
+      view.PrefetchEntry(pending[j].hash);
+      if constexpr (kWrites) {
+        if (first_of_stripe(j)) view.PrefetchWriteRoom();
+      }
+    }
+    if constexpr (kWrites) {
+      for (size_t j = 0; j < n; ++j) {
+        if (first_of_stripe(j)) stripes_[pending[j].stripe].PrefetchTailSlots();
+      }
+    }
     for (size_t group = 0; group < n;) {
       size_t group_end = group + 1;
       while (group_end < n && pending[group_end].stripe == pending[group].stripe) ++group_end;
@@ -93,7 +109,7 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
     r.value.clear();
     r.meta = EntryMeta();
   };
-  return ByStripe(
+  return ByStripe<false>(
       keys.size(),
       [&](size_t i, absl::string_view* key, int64_t*) {
         GetResult& r = out[i];
@@ -125,7 +141,7 @@ absl::Status SegmentStore::PutMany(absl::Span<const PutItem> items, const WriteO
                                    std::vector<PutResult>* results) {
   results->resize(items.size());
   PutResult* out = results->data();
-  return ByStripe(
+  return ByStripe<true>(
       items.size(),
       [&](size_t i, absl::string_view* key, int64_t* expires) {
         const PutItem& item = items[i];

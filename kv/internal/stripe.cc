@@ -10,6 +10,7 @@
 #include "kv/internal/crash_point.h"
 #include "kv/internal/hash.h"
 #include "kv/internal/stripe_records.h"
+#include "kv/platform/sanitizers.h"
 
 namespace shmkv::internal {
 namespace {
@@ -17,6 +18,10 @@ namespace {
 // How far PrefetchEntry follows a key's probe run: 8 slots are 32 bytes, so
 // the run it reads is mostly the home slot's own cache line.
 constexpr int kPrefetchProbes = 8;
+
+// How much of the log's tail PrefetchWriteRoom loads: a write of a small
+// value reclaims one or two records.
+constexpr uint64_t kTailPrefetchBytes = 256;
 
 }  // namespace
 
@@ -123,6 +128,37 @@ void StripeView::PrefetchEntry(uint64_t hash) const {
       return;
     }
   }
+}
+
+void StripeView::PrefetchWriteRoom() const {
+  uint64_t head, tail;
+  if (!LogBounds(&head, &tail)) return;
+  const uint64_t size = geometry_.stripe_arena_bytes;
+  const uint64_t physical = tail % size;
+  for (uint64_t at = 0; at < kTailPrefetchBytes && physical + at < size; at += 64) {
+    __builtin_prefetch(slice_ + physical + at);
+  }
+  __builtin_prefetch(slice_ + head % size, 1);
+}
+
+void StripeView::PrefetchTailSlots() const {
+#if !SHMKV_TSAN
+  uint64_t head, tail;
+  if (!LogBounds(&head, &tail)) return;
+  const uint64_t size = geometry_.stripe_arena_bytes;
+  // Only the records PrefetchWriteRoom loaded: reading further would wait.
+  for (uint64_t at = tail; at < head && at - tail < kTailPrefetchBytes;) {
+    const uint64_t physical = at % size;
+    const uint64_t to_end = size - physical;
+    if (to_end < kEntryHeaderBytes) return;
+    const EntryHeader* entry = AtPhysical(physical);
+    EntryHeader h;
+    std::memcpy(&h, entry, kEntryHeaderBytes);
+    if (!SaneHeader(h, std::min(to_end, head - at))) return;
+    if (h.state == kLive) PrefetchHome(KeyHash(entry, h, geometry_.hash_seed));
+    at += SizeOf(h);
+  }
+#endif
 }
 
 absl::StatusOr<IndexSlot*> StripeView::SlotOf(const EntryHeader* entry, uint64_t hash) const {

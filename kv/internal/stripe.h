@@ -141,6 +141,18 @@ class StripeView {
   // only reads slots and prefetches, so a slot changed meanwhile costs
   // nothing but a wasted load.
   void PrefetchEntry(uint64_t hash) const;
+  // Starts loading what a write to this stripe touches first: the records at
+  // the log's tail, which making room reclaims, and the line at the head,
+  // where the new record goes. Needs no lock, like PrefetchEntry.
+  void PrefetchWriteRoom() const;
+  // Once PrefetchWriteRoom's lines have arrived: starts loading the home
+  // slots of the live records at the tail, which making room moves to the
+  // head and must then find in the index (otherwise a miss that waits for
+  // the miss on the record). Needs no lock: the records it reads may be
+  // being written, so the slots it picks are a guess, read within the same
+  // bounds as every read of the segment. Under ThreadSanitizer it does
+  // nothing, as those reads race with writers by design.
+  void PrefetchTailSlots() const;
 
  private:
   // Resolves an index slot to a record fully inside this stripe's slice

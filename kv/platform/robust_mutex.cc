@@ -6,18 +6,7 @@
 #include <algorithm>
 
 #include "kv/platform/monotonic_clock.h"
-
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SHMKV_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__) && !defined(SHMKV_TSAN)
-#define SHMKV_TSAN 1
-#endif
-#ifndef SHMKV_TSAN
-#define SHMKV_TSAN 0
-#endif
+#include "kv/platform/sanitizers.h"
 
 namespace shmkv::platform {
 
