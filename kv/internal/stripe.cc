@@ -22,6 +22,10 @@ constexpr int kPrefetchProbes = 8;
 // How much of the log's tail PrefetchWriteRoom loads: a write of a small
 // value reclaims one or two records.
 constexpr uint64_t kTailPrefetchBytes = 256;
+// A log with less than 1/kNearlyFullShare of its slice free is nearly full:
+// writes to it reclaim at the tail (MakeRoom keeps only a small reserve
+// free, so a log that ever filled stays nearly full).
+constexpr uint64_t kNearlyFullShare = 16;
 
 }  // namespace
 
@@ -130,9 +134,15 @@ void StripeView::PrefetchEntry(uint64_t hash) const {
   }
 }
 
+bool StripeView::NearlyFullLog(uint64_t* head, uint64_t* tail) const {
+  if (!LogBounds(head, tail)) return false;
+  const uint64_t size = geometry_.stripe_arena_bytes;
+  return size - (*head - *tail) < size / kNearlyFullShare;
+}
+
 void StripeView::PrefetchWriteRoom() const {
   uint64_t head, tail;
-  if (!LogBounds(&head, &tail)) return;
+  if (!NearlyFullLog(&head, &tail)) return;
   const uint64_t size = geometry_.stripe_arena_bytes;
   const uint64_t physical = tail % size;
   for (uint64_t at = 0; at < kTailPrefetchBytes && physical + at < size; at += 64) {
@@ -144,7 +154,7 @@ void StripeView::PrefetchWriteRoom() const {
 void StripeView::PrefetchTailSlots() const {
 #if !SHMKV_TSAN
   uint64_t head, tail;
-  if (!LogBounds(&head, &tail)) return;
+  if (!NearlyFullLog(&head, &tail)) return;
   const uint64_t size = geometry_.stripe_arena_bytes;
   // Only the records PrefetchWriteRoom loaded: reading further would wait.
   for (uint64_t at = tail; at < head && at - tail < kTailPrefetchBytes;) {

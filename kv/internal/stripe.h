@@ -141,9 +141,10 @@ class StripeView {
   // only reads slots and prefetches, so a slot changed meanwhile costs
   // nothing but a wasted load.
   void PrefetchEntry(uint64_t hash) const;
-  // Starts loading what a write to this stripe touches first: the records at
-  // the log's tail, which making room reclaims, and the line at the head,
-  // where the new record goes. Needs no lock, like PrefetchEntry.
+  // Starts loading what a write to this stripe touches first when its log is
+  // nearly full (NearlyFullLog): the records at the log's tail, which making
+  // room reclaims, and the line at the head, where the new record goes. A
+  // log with room to spare is left alone. Needs no lock, like PrefetchEntry.
   void PrefetchWriteRoom() const;
   // Once PrefetchWriteRoom's lines have arrived: starts loading the home
   // slots of the live records at the tail, which making room moves to the
@@ -190,6 +191,9 @@ class StripeView {
   EntryHeader* Reserve(uint64_t bytes);
   void Commit(uint64_t bytes);
   bool LogBounds(uint64_t* head, uint64_t* tail) const;
+  // LogBounds, true only when the log is so nearly full that writes will
+  // reclaim records at its tail.
+  bool NearlyFullLog(uint64_t* head, uint64_t* tail) const;
   // Visits the records from `tail` to `head` in log order, calling
   // fn(position, entry, checked header copy); fn returns false to stop.
   // Returns where the walk ended: `head`, where fn stopped, or the position
