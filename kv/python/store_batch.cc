@@ -80,10 +80,7 @@ class PyWalk {
         throw py::error_already_set();
       }
       Entries page;
-      busy_ = true;
-      absl::StatusOr<uint64_t> n =
-          ScanInto(store_.cast<PyStore&>(), cursor_, kPage, options_, &page);
-      busy_ = false;
+      absl::StatusOr<uint64_t> n = ReadPage(&page);
       if (!n.ok()) {
         done_ = true;
         Raise(n.status());
@@ -97,6 +94,17 @@ class PyWalk {
   }
 
  private:
+  // The page at cursor_; busy_ meanwhile (the GIL is released), whatever
+  // it raises (a closed store).
+  absl::StatusOr<uint64_t> ReadPage(Entries* page) {
+    struct Busy {
+      explicit Busy(bool* flag) : flag(flag) { *flag = true; }
+      ~Busy() { *flag = false; }
+      bool* flag;
+    } busy(&busy_);
+    return ScanInto(store_.cast<PyStore&>(), cursor_, kPage, options_, page);
+  }
+
   py::object store_;  // the shmkv.Store, kept alive
   const ScanOptions options_;
   uint64_t cursor_ = 0;
