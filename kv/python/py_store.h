@@ -92,12 +92,13 @@ class PyStore {
   static void SetMetaType(py::object type) { meta_type_ = std::move(type); }
 
  private:
-  // Raises InvalidArgument (not StoreFull: the store is not full) when a
-  // value of `size` bytes is over the store's max_value.
-  void CheckValueSize(size_t size, const char* what) const;
+  // After a write failed with ResourceExhausted: raises InvalidArgument
+  // (not StoreFull: the store is not full) when the value of `size` bytes
+  // is over the store's max_value.
+  void CheckValueSize(size_t size, const char* what);
 
   std::shared_ptr<Store> store_;
-  uint64_t max_value_ = UINT64_MAX;  // the store's, read once on open
+  uint64_t max_value_ = 0;  // the store's, read on the first need (0: not yet)
   static py::object meta_type_;
 };
 

@@ -43,18 +43,20 @@ PyStore::PyStore(const py::object& key, const py::object& path, const py::object
   options.allow_foreign_owner = Flag(allow_foreign_owner, "allow_foreign_owner");
   const OpenMode open_mode = Flag(create, "create") ? OpenMode::kOpenOrCreate : OpenMode::kAttach;
   absl::StatusOr<std::unique_ptr<Store>> opened;
-  absl::StatusOr<StoreInfo> info;
   {
     py::gil_scoped_release release;
     opened = Store::Open(name, options, open_mode);
-    if (opened.ok()) info = (*opened)->Info();
   }
   if (!opened.ok()) Raise(opened.status(), Context::kOpen);
   store_ = *std::move(opened);
-  if (info.ok()) max_value_ = info->max_value_size;
 }
 
-void PyStore::CheckValueSize(size_t size, const char* what) const {
+void PyStore::CheckValueSize(size_t size, const char* what) {
+  if (max_value_ == 0) {
+    absl::StatusOr<StoreInfo> info = Call([](Store& st) { return st.Info(); });
+    if (!info.ok()) return;  // the caller raises its own error
+    max_value_ = info->max_value_size;
+  }
   if (size <= max_value_) return;
   RaiseInvalid(absl::StrCat(what, " of ", size, " bytes is over this store's max_value of ",
                             max_value_,
@@ -97,8 +99,8 @@ void PyStore::Put(const py::handle& key, const py::handle& value, const py::hand
   options.ttl = Ttl(ttl);
   options.flags = static_cast<uint32_t>(Unsigned(flags, "flags", UINT32_MAX));
   Bytes k(key, "key"), v(value, "value");
-  CheckValueSize(v.view().size(), "value");
   absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
+  if (absl::IsResourceExhausted(s)) CheckValueSize(v.view().size(), "value");
   if (!s.ok()) Raise(s);
 }
 
@@ -112,9 +114,9 @@ bool PyStore::Conditional(const py::handle& key, const py::handle& value, const 
     options.expected_version = Unsigned(version, "version", UINT64_MAX);
   }
   Bytes k(key, "key"), v(value, "value");
-  CheckValueSize(v.view().size(), "value");
   absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
   if (s.ok()) return true;
+  if (absl::IsResourceExhausted(s)) CheckValueSize(v.view().size(), "value");
   const bool unmet = absl::IsAlreadyExists(s) || absl::IsNotFound(s) ||
                      (condition == WriteCondition::kIfVersion && absl::IsFailedPrecondition(s));
   if (unmet) return false;
@@ -183,6 +185,7 @@ py::bytes PyStore::GetOrCompute(const py::handle& key, const py::object& fn, con
   options.wait_timeout = Timeout(wait_timeout, "wait_timeout");
   Bytes k(key, "key");
   bool raised = false;  // fn raised: its exception is pending in this thread
+  size_t computed_size = 0;
   absl::StatusOr<std::string> r = Call([&](Store& st) {
     return st.GetOrCompute(
         k.view(),
@@ -191,7 +194,7 @@ py::bytes PyStore::GetOrCompute(const py::handle& key, const py::object& fn, con
           try {
             py::object v = fn();
             Bytes bytes(v, "the value get_or_compute's function returned");
-            CheckValueSize(bytes.view().size(), "the value get_or_compute's function returned");
+            computed_size = bytes.view().size();
             return std::string(bytes.view());
           } catch (py::error_already_set& e) {
             e.restore();
@@ -202,6 +205,9 @@ py::bytes PyStore::GetOrCompute(const py::handle& key, const py::object& fn, con
         options);
   });
   if (raised) throw py::error_already_set();
+  if (absl::IsResourceExhausted(r.status())) {
+    CheckValueSize(computed_size, "the value get_or_compute's function returned");
+  }
   if (!r.ok()) Raise(r.status());
   return py::bytes(*r);
 }
