@@ -116,10 +116,10 @@ bool PyStore::Conditional(const py::handle& key, const py::handle& value, const 
   Bytes k(key, "key"), v(value, "value");
   absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
   if (s.ok()) return true;
-  if (absl::IsResourceExhausted(s)) CheckValueSize(v.view().size(), "value");
   const bool unmet = absl::IsAlreadyExists(s) || absl::IsNotFound(s) ||
                      (condition == WriteCondition::kIfVersion && absl::IsFailedPrecondition(s));
   if (unmet) return false;
+  if (absl::IsResourceExhausted(s)) CheckValueSize(v.view().size(), "value");
   Raise(s);
 }
 
