@@ -161,18 +161,18 @@ void PyStore::PutMany(const py::object& items, const py::handle& ttl, const py::
   py::object pairs = py::isinstance<py::dict>(items) ? items.attr("items")() : items;
   if (Py_TYPE(pairs.ptr())->tp_iter == nullptr && !PySequence_Check(pairs.ptr())) {
     PyErr_Format(PyExc_TypeError,
-                 "items must be a dict or an iterable of (key, value) pairs, "
-                 "not %s",
+                 "items must be a dict or an iterable of (key, value) pairs, not %s",
                  Py_TYPE(pairs.ptr())->tp_name);
     throw py::error_already_set();
   }
   std::vector<py::tuple> held;  // tuples: their items cannot change under the views
   for (py::handle pair : py::iter(pairs)) {
+    const size_t index = held.size();
     const bool is_pair =
         (py::isinstance<py::tuple>(pair) || py::isinstance<py::list>(pair)) && py::len(pair) == 2;
     if (is_pair) held.push_back(py::tuple(py::reinterpret_borrow<py::object>(pair)));
     if (!is_pair || held.back().size() != 2) {
-      RaiseInvalid(absl::StrCat("items must be a dict or (key, value) pairs; item ", held.size(),
+      RaiseInvalid(absl::StrCat("items must be a dict or (key, value) pairs; item ", index,
                                 " is not a pair"));
     }
   }

@@ -185,6 +185,8 @@ class Entries(StoreTest):
             for bad in [[b"no-pair"], [(b"k", b"v", b"w")], 5]:
                 with self.assertRaises((shmkv.InvalidArgument, TypeError)):
                     s.put_many(bad)
+            with self.assertRaisesRegex(shmkv.InvalidArgument, "item 1 is not a pair"):
+                s.put_many([(b"k", b"v"), (b"k", b"v", b"w")])
             with self.assertRaises(TypeError):
                 s.get_many([b"a", 5])
             with self.assertRaises(shmkv.InvalidArgument):
