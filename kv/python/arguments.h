@@ -47,15 +47,36 @@ class Bytes {
   std::string copy_;
 };
 
-// A TTL in seconds: None = the store's default; math.inf = never expires.
-// Raises InvalidArgument for other values <= 0 and NaN.
-absl::Duration Ttl(const py::object& ttl, const char* what = "ttl");
+// Numbers, flags and text from Python. Each raises TypeError naming `what`
+// and the types it accepts for another type, and OverflowError naming the
+// range for an int outside it; an exception raised by the object's own
+// __index__ or __float__ propagates.
+// An int (or an object with __index__; not a float) in min..max.
+int64_t Int(const py::handle& object, const char* what, int64_t min, int64_t max);
+// An int (or an object with __index__; not a float) in 0..max.
+uint64_t Unsigned(const py::handle& object, const char* what, uint64_t max);
+// A real number: an int, a float, or an object with __float__ or __index__.
+double Real(const py::handle& object, const char* what);
+// True or False (nothing else: 0, None and "yes" are refused).
+bool Flag(const py::handle& object, const char* what);
+// A str.
+std::string Text(const py::handle& object, const char* what);
+
+// The shortest TTL a store keeps: it counts expiry in milliseconds.
+inline constexpr absl::Duration kTtlResolution = absl::Milliseconds(1);
+// A TTL in seconds: None = the store's default; math.inf = never expires. A
+// positive TTL below kTtlResolution is rounded up to it (a positive TTL never
+// means "no TTL"). Raises InvalidArgument for other values <= 0 and NaN.
+absl::Duration Ttl(const py::handle& ttl, const char* what = "ttl");
+// Seconds > 0 as a Duration (finite unless allow_inf); raises InvalidArgument.
+absl::Duration Timeout(const py::handle& seconds, const char* what, bool allow_inf = false);
 // Seconds as a float; None for an infinite duration.
 py::object Seconds(absl::Duration d);
-// A byte count: an int, or a str such as "64MiB".
-uint64_t Size(const py::object& value, const char* what);
-// key (int or "0x5f3e0001") or path and proj; exactly one of key and path.
-StoreName NameOf(const py::object& key, const py::object& path, int proj);
+// A byte count: an int >= 0, or a str such as "64MiB".
+uint64_t Size(const py::handle& value, const char* what);
+// key (int or "0x5f3e0001") or path (str, bytes or os.PathLike) and proj;
+// exactly one of key and path.
+StoreName NameOf(const py::object& key, const py::object& path, const py::handle& proj);
 
 }  // namespace shmkv::python
 

@@ -79,7 +79,9 @@ void RegisterExceptions(py::module_& m) {
   all.not_a_store = NewException(
       m, "NotAStore", "The segment at that name is not a shmkv store of this layout.", all.error);
   all.store_full = NewException(
-      m, "StoreFull", "No room: a full store that may not evict, or a value over the maximum.",
+      m, "StoreFull",
+      "No room: a full store that may not evict (a value over the store's max_value is "
+      "InvalidArgument).",
       all.error);
   all.lock_timeout = NewException(
       m, "LockTimeout", "A lock (or another process's computation) was not released in time.",

@@ -22,7 +22,10 @@ PYBIND11_MODULE(shmkv, m) {
       "shmkv: a key-value cache in one System V shared-memory segment, shared by every\n"
       "process on the host (C++, C and Python alike). Keys and values are bytes (str is\n"
       "accepted and encoded as UTF-8). TTLs are seconds: None means the store's default,\n"
-      "math.inf never expires. NearCache reads through a store in front of Redis.";
+      "math.inf never expires, and a positive TTL below 1 ms counts as 1 ms (stores count\n"
+      "expiry in milliseconds). An argument of the wrong type or range raises TypeError,\n"
+      "OverflowError or InvalidArgument (a ValueError) naming it. NearCache reads through a\n"
+      "store in front of Redis.";
 
   RegisterExceptions(m);
 

@@ -30,7 +30,8 @@ using near::ReadInfo;
 using near::ReadPath;
 
 // Seconds as a Duration: finite and > 0 (>= 0 when zero_ok), else raises.
-absl::Duration Seconds(double seconds, const char* what, bool zero_ok = false) {
+absl::Duration Seconds(const py::handle& object, const char* what, bool zero_ok = false) {
+  const double seconds = Real(object, what);
   if (std::isnan(seconds) || std::isinf(seconds) || seconds < 0 || (seconds == 0 && !zero_ok)) {
     RaiseInvalid(absl::StrCat(what, "=", seconds, " is not valid: give finite seconds ",
                               zero_ok ? ">= 0" : "> 0"));
@@ -48,8 +49,9 @@ py::object TextOrNone(const std::string& text) {
 
 class PyNearCache {
  public:
-  PyNearCache(const py::object& store, const std::string& redis, double fill_ttl,
-              double heartbeat_timeout, double redis_timeout, double sync_check_interval)
+  PyNearCache(const py::object& store, const py::object& redis, const py::object& fill_ttl,
+              const py::object& heartbeat_timeout, const py::object& redis_timeout,
+              const py::object& sync_check_interval)
       : store_object_(store) {
     if (!py::isinstance<PyStore>(store)) {
       PyErr_Format(PyExc_TypeError, "NearCache needs a shmkv.Store, not %s",
@@ -57,7 +59,7 @@ class PyNearCache {
       throw py::error_already_set();
     }
     NearCacheOptions options;
-    options.redis = redis;
+    options.redis = Text(redis, "redis");
     options.fill_ttl = Seconds(fill_ttl, "fill_ttl");
     options.heartbeat_timeout = Seconds(heartbeat_timeout, "heartbeat_timeout");
     options.redis_timeout = Seconds(redis_timeout, "redis_timeout");
@@ -215,7 +217,8 @@ void DefineNearCache(py::module_& m) {
       "Redis's invalidations. When kvsync is not running, not synced or not tracking the key's\n"
       "prefix, reads go to Redis directly. Thread-safe; calls from one NearCache share one\n"
       "Redis connection. Keys and values are bytes (str is encoded as UTF-8).")
-      .def(py::init<const py::object&, const std::string&, double, double, double, double>(),
+      .def(py::init<const py::object&, const py::object&, const py::object&, const py::object&,
+                    const py::object&, const py::object&>(),
            py::arg("store"), py::kw_only(), py::arg("redis"),
            py::arg("fill_ttl") = absl::ToDoubleSeconds(defaults.fill_ttl),
            py::arg("heartbeat_timeout") = absl::ToDoubleSeconds(defaults.heartbeat_timeout),

@@ -23,10 +23,13 @@ namespace py = pybind11;
 
 class PyStore {
  public:
-  PyStore(const py::object& key, const py::object& path, int proj, bool create,
-          const py::object& capacity, const py::object& max_value, bool evict,
-          const py::object& default_ttl, int mode, const py::object& items, double lock_timeout,
-          bool allow_foreign_owner);
+  // Every argument is converted here (arguments.h), so a wrong type gets a
+  // TypeError naming it rather than pybind11's own message.
+  PyStore(const py::object& key, const py::object& path, const py::object& proj,
+          const py::object& create, const py::object& capacity, const py::object& max_value,
+          const py::object& evict, const py::object& default_ttl, const py::object& mode,
+          const py::object& items, const py::object& lock_timeout,
+          const py::object& allow_foreign_owner);
 
   // Runs `fn(Store&)` with the GIL released; raises on a closed store. The
   // call holds a reference: a close() from another thread meanwhile detaches
@@ -49,30 +52,37 @@ class PyStore {
   py::object Get(const py::handle& key);
   py::object GetMeta(const py::handle& key);
   py::bytes GetItem(const py::handle& key);
-  void Put(const py::handle& key, const py::handle& value, const py::object& ttl, uint32_t flags);
-  bool Conditional(const py::handle& key, const py::handle& value, const py::object& ttl,
-                   WriteCondition condition, uint64_t version);
-  int64_t Incr(const py::handle& key, int64_t delta, int64_t init, const py::object& ttl);
-  bool Touch(const py::handle& key, const py::object& ttl);
+  void Put(const py::handle& key, const py::handle& value, const py::handle& ttl,
+           const py::handle& flags);
+  bool Conditional(const py::handle& key, const py::handle& value, const py::handle& ttl,
+                   WriteCondition condition, const py::handle& version);
+  int64_t Incr(const py::handle& key, const py::handle& delta, const py::handle& init,
+               const py::handle& ttl);
+  bool Touch(const py::handle& key, const py::handle& ttl);
   bool Delete(const py::handle& key);
   void DelItem(const py::handle& key);
   bool Contains(const py::handle& key);
   uint64_t Len();
-  py::bytes GetOrCompute(const py::handle& key, const py::object& fn, const py::object& ttl,
-                         double wait_timeout);
+  py::bytes GetOrCompute(const py::handle& key, const py::object& fn, const py::handle& ttl,
+                         const py::handle& wait_timeout);
 
   // Batches and walks (store_batch.cc).
-  py::list GetMany(const py::iterable& keys);
-  void PutMany(const py::object& items, const py::object& ttl, uint32_t flags);
-  py::iterator Walk(const py::handle& prefix, bool with_values);
-  py::tuple ScanPage(uint64_t cursor, size_t count, const py::handle& prefix,
-                     const std::optional<std::string>& match, bool values);
-  uint64_t DeleteMatching(const py::handle& prefix, const std::optional<std::string>& match);
+  // Each converts all its arguments before it collects views of them: a
+  // conversion may run Python code (__index__, __float__, an iterator),
+  // even this method again from the same thread.
+  py::list GetMany(const py::handle& keys);
+  void PutMany(const py::object& items, const py::handle& ttl, const py::handle& flags);
+  // keys() and items(): an iterator that reads the store a page at a time
+  // as it is consumed; it keeps `self` (a Store) alive.
+  static py::object Walk(const py::object& self, const py::handle& prefix, bool with_values);
+  py::tuple ScanPage(const py::handle& cursor, const py::handle& count, const py::handle& prefix,
+                     const py::handle& match, const py::handle& values);
+  uint64_t DeleteMatching(const py::handle& prefix, const py::handle& match);
 
   // Maintenance and statistics (store_admin.cc).
   py::dict Stats();
   py::dict Info();
-  py::dict Check(bool repair);
+  py::dict Check(const py::handle& repair);
   void Flush();
   uint64_t FlushExpired();
 
@@ -82,9 +92,18 @@ class PyStore {
   static void SetMetaType(py::object type) { meta_type_ = std::move(type); }
 
  private:
+  // After a write failed with ResourceExhausted: raises InvalidArgument
+  // (not StoreFull: the store is not full) when the value of `size` bytes
+  // is over the store's max_value.
+  void CheckValueSize(size_t size, const char* what);
+
   std::shared_ptr<Store> store_;
+  uint64_t max_value_ = 0;  // the store's, read on the first need (0: not yet)
   static py::object meta_type_;
 };
+
+// Defines the iterator class keys() and items() return.
+void DefineWalk(py::module_& m);
 
 }  // namespace shmkv::python
 

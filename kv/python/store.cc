@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,31 +25,43 @@
 
 namespace shmkv::python {
 
-PyStore::PyStore(const py::object& key, const py::object& path, int proj, bool create,
-                 const py::object& capacity, const py::object& max_value, bool evict,
-                 const py::object& default_ttl, int mode, const py::object& items,
-                 double lock_timeout, bool allow_foreign_owner) {
+PyStore::PyStore(const py::object& key, const py::object& path, const py::object& proj,
+                 const py::object& create, const py::object& capacity, const py::object& max_value,
+                 const py::object& evict, const py::object& default_ttl, const py::object& mode,
+                 const py::object& items, const py::object& lock_timeout,
+                 const py::object& allow_foreign_owner) {
   const StoreName name = NameOf(key, path, proj);
   Options options;
   if (!capacity.is_none()) options.capacity_bytes = Size(capacity, "capacity");
   if (!max_value.is_none()) options.max_value_size = Size(max_value, "max_value");
   if (!items.is_none()) options.expected_items = Size(items, "items");
-  options.evict = evict;
+  options.evict = Flag(evict, "evict");
   const absl::Duration ttl = Ttl(default_ttl, "default_ttl");
   options.default_ttl = ttl == absl::InfiniteDuration() ? absl::ZeroDuration() : ttl;
-  options.mode = mode;
-  if (std::isnan(lock_timeout) || lock_timeout <= 0) {
-    RaiseInvalid(absl::StrCat("lock_timeout=", lock_timeout, " is not valid: give seconds > 0"));
-  }
-  options.lock_timeout = absl::Seconds(lock_timeout);
-  options.allow_foreign_owner = allow_foreign_owner;
+  options.mode = static_cast<int>(Int(mode, "mode", 0, 07777));
+  options.lock_timeout = Timeout(lock_timeout, "lock_timeout");
+  options.allow_foreign_owner = Flag(allow_foreign_owner, "allow_foreign_owner");
+  const OpenMode open_mode = Flag(create, "create") ? OpenMode::kOpenOrCreate : OpenMode::kAttach;
   absl::StatusOr<std::unique_ptr<Store>> opened;
   {
     py::gil_scoped_release release;
-    opened = Store::Open(name, options, create ? OpenMode::kOpenOrCreate : OpenMode::kAttach);
+    opened = Store::Open(name, options, open_mode);
   }
   if (!opened.ok()) Raise(opened.status(), Context::kOpen);
   store_ = *std::move(opened);
+}
+
+void PyStore::CheckValueSize(size_t size, const char* what) {
+  if (max_value_ == 0) {
+    absl::StatusOr<StoreInfo> info = Call([](Store& st) { return st.Info(); });
+    if (!info.ok()) return;  // the caller raises its own error
+    max_value_ = info->max_value_size;
+  }
+  if (size <= max_value_) return;
+  RaiseInvalid(absl::StrCat(what, " of ", size, " bytes is over this store's max_value of ",
+                            max_value_,
+                            " bytes; store smaller values or create the store with a larger "
+                            "max_value"));
 }
 
 py::object PyStore::Get(const py::handle& key) {
@@ -80,47 +93,52 @@ py::bytes PyStore::GetItem(const py::handle& key) {
   return v;
 }
 
-void PyStore::Put(const py::handle& key, const py::handle& value, const py::object& ttl,
-                  uint32_t flags) {
-  Bytes k(key, "key"), v(value, "value");
+void PyStore::Put(const py::handle& key, const py::handle& value, const py::handle& ttl,
+                  const py::handle& flags) {
   WriteOptions options;
   options.ttl = Ttl(ttl);
-  options.flags = flags;
+  options.flags = static_cast<uint32_t>(Unsigned(flags, "flags", UINT32_MAX));
+  Bytes k(key, "key"), v(value, "value");
   absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
+  if (absl::IsResourceExhausted(s)) CheckValueSize(v.view().size(), "value");
   if (!s.ok()) Raise(s);
 }
 
 // Writes with a condition; false when the condition does not hold.
-bool PyStore::Conditional(const py::handle& key, const py::handle& value, const py::object& ttl,
-                          WriteCondition condition, uint64_t version) {
-  Bytes k(key, "key"), v(value, "value");
+bool PyStore::Conditional(const py::handle& key, const py::handle& value, const py::handle& ttl,
+                          WriteCondition condition, const py::handle& version) {
   WriteOptions options;
   options.ttl = Ttl(ttl);
   options.condition = condition;
-  options.expected_version = version;
+  if (condition == WriteCondition::kIfVersion) {
+    options.expected_version = Unsigned(version, "version", UINT64_MAX);
+  }
+  Bytes k(key, "key"), v(value, "value");
   absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
   if (s.ok()) return true;
   const bool unmet = absl::IsAlreadyExists(s) || absl::IsNotFound(s) ||
                      (condition == WriteCondition::kIfVersion && absl::IsFailedPrecondition(s));
   if (unmet) return false;
+  if (absl::IsResourceExhausted(s)) CheckValueSize(v.view().size(), "value");
   Raise(s);
 }
 
-int64_t PyStore::Incr(const py::handle& key, int64_t delta, int64_t init, const py::object& ttl) {
-  Bytes k(key, "key");
+int64_t PyStore::Incr(const py::handle& key, const py::handle& delta, const py::handle& init,
+                      const py::handle& ttl) {
+  const int64_t by = Int(delta, "delta", INT64_MIN, INT64_MAX);
   IncrementOptions options;
-  options.initial = init;
+  options.initial = Int(init, "init", INT64_MIN, INT64_MAX);
   options.ttl = Ttl(ttl);
-  absl::StatusOr<int64_t> r =
-      Call([&](Store& st) { return st.Increment(k.view(), delta, options); });
+  Bytes k(key, "key");
+  absl::StatusOr<int64_t> r = Call([&](Store& st) { return st.Increment(k.view(), by, options); });
   if (!r.ok()) Raise(r.status(), Context::kIncrement);
   return *r;
 }
 
-bool PyStore::Touch(const py::handle& key, const py::object& ttl) {
-  Bytes k(key, "key");
+bool PyStore::Touch(const py::handle& key, const py::handle& ttl) {
   if (ttl.is_none()) RaiseInvalid("touch needs a ttl: seconds > 0, or math.inf for never");
   const absl::Duration d = Ttl(ttl);
+  Bytes k(key, "key");
   absl::Status s = Call([&](Store& st) { return st.Touch(k.view(), d); });
   if (absl::IsNotFound(s)) return false;
   if (!s.ok()) Raise(s);
@@ -155,16 +173,19 @@ uint64_t PyStore::Len() {
   return *r;
 }
 
-py::bytes PyStore::GetOrCompute(const py::handle& key, const py::object& fn, const py::object& ttl,
-                                double wait_timeout) {
-  Bytes k(key, "key");
-  if (std::isnan(wait_timeout) || wait_timeout <= 0) {
-    RaiseInvalid(absl::StrCat("wait_timeout=", wait_timeout, " is not valid: give seconds > 0"));
+py::bytes PyStore::GetOrCompute(const py::handle& key, const py::object& fn, const py::handle& ttl,
+                                const py::handle& wait_timeout) {
+  if (!PyCallable_Check(fn.ptr())) {
+    PyErr_Format(PyExc_TypeError, "fn must be a callable returning bytes or str, not %s",
+                 Py_TYPE(fn.ptr())->tp_name);
+    throw py::error_already_set();
   }
   GetOrComputeOptions options;
   options.write.ttl = Ttl(ttl);
-  options.wait_timeout = absl::Seconds(wait_timeout);
+  options.wait_timeout = Timeout(wait_timeout, "wait_timeout");
+  Bytes k(key, "key");
   bool raised = false;  // fn raised: its exception is pending in this thread
+  size_t computed_size = 0;
   absl::StatusOr<std::string> r = Call([&](Store& st) {
     return st.GetOrCompute(
         k.view(),
@@ -173,6 +194,7 @@ py::bytes PyStore::GetOrCompute(const py::handle& key, const py::object& fn, con
           try {
             py::object v = fn();
             Bytes bytes(v, "the value get_or_compute's function returned");
+            computed_size = bytes.view().size();
             return std::string(bytes.view());
           } catch (py::error_already_set& e) {
             e.restore();
@@ -183,6 +205,9 @@ py::bytes PyStore::GetOrCompute(const py::handle& key, const py::object& fn, con
         options);
   });
   if (raised) throw py::error_already_set();
+  if (absl::IsResourceExhausted(r.status())) {
+    CheckValueSize(computed_size, "the value get_or_compute's function returned");
+  }
   if (!r.ok()) Raise(r.status());
   return py::bytes(*r);
 }
@@ -197,7 +222,7 @@ py::object PyStore::meta_type_;
 
 namespace {
 
-void Destroy(const py::object& key, const py::object& path, int proj) {
+void Destroy(const py::object& key, const py::object& path, const py::object& proj) {
   const StoreName name = NameOf(key, path, proj);
   absl::Status s;
   {
@@ -214,9 +239,9 @@ void DefineStore(py::module_& m, py::object meta_type) {
   py::class_<PyStore>(m, "Store",
                       "One process's attachment to a store. Thread-safe; closes on close() or "
                       "at the end of a with block.")
-      .def(py::init<const py::object&, const py::object&, int, bool, const py::object&,
-                    const py::object&, bool, const py::object&, int, const py::object&, double,
-                    bool>(),
+      .def(py::init<const py::object&, const py::object&, const py::object&, const py::object&,
+                    const py::object&, const py::object&, const py::object&, const py::object&,
+                    const py::object&, const py::object&, const py::object&, const py::object&>(),
            py::kw_only(), py::arg("key") = py::none(), py::arg("path") = py::none(),
            py::arg("proj") = 1, py::arg("create") = false, py::arg("capacity") = py::none(),
            py::arg("max_value") = py::none(), py::arg("evict") = true,
@@ -225,8 +250,10 @@ void DefineStore(py::module_& m, py::object meta_type) {
            py::arg("allow_foreign_owner") = false,
            "Opens the store named by key (int or '0x5f3e0001') or by path and proj (ftok).\n"
            "create=True creates it if absent with capacity ('64MiB' or bytes), max_value,\n"
-           "evict, default_ttl (seconds; None: never), mode and items (expected entries).\n"
-           "Raises StoreNotFound, PermissionDenied, NotAStore, StoreFull, LockTimeout.")
+           "evict, default_ttl (seconds; None: never; below 1 ms: 1 ms, the store's\n"
+           "resolution), mode and items (expected entries). Raises StoreNotFound,\n"
+           "PermissionDenied, NotAStore, StoreFull, LockTimeout; TypeError, OverflowError\n"
+           "or InvalidArgument (a ValueError) naming a bad argument.")
       .def("get", &PyStore::Get, py::arg("key"), "The value (bytes), or None when absent.")
       .def("get_many", &PyStore::GetMany, py::arg("keys"),
            "A list of the keys' values (bytes, or None when absent), read in one call:\n"
@@ -235,29 +262,32 @@ void DefineStore(py::module_& m, py::object meta_type) {
            py::arg("flags") = 0,
            "Stores each (key, value) of items (a dict or an iterable of pairs) in one call,\n"
            "with one ttl and flags. Raises the first failed item's error (naming its index)\n"
-           "after the call; the other items are stored all the same.")
+           "after the call; the other items are stored all the same. A value over the\n"
+           "store's max_value raises InvalidArgument.")
       .def("get_meta", &PyStore::GetMeta, py::arg("key"),
            "(value, Meta(version, flags, ttl_remaining, size)), or None when absent.")
       .def("put", &PyStore::Put, py::arg("key"), py::arg("value"), py::arg("ttl") = py::none(),
-           py::arg("flags") = 0, "Stores value under key (ttl in seconds; flags: 32 bits).")
+           py::arg("flags") = 0,
+           "Stores value under key (ttl in seconds, a positive ttl below 1 ms counts as 1 ms;\n"
+           "flags: 0..2**32-1). A value over the store's max_value raises InvalidArgument.")
       .def(
           "add",
-          [](PyStore& s, const py::handle& k, const py::handle& v, const py::object& ttl) {
-            return s.Conditional(k, v, ttl, WriteCondition::kIfAbsent, 0);
+          [](PyStore& s, const py::handle& k, const py::handle& v, const py::handle& ttl) {
+            return s.Conditional(k, v, ttl, WriteCondition::kIfAbsent, py::none());
           },
           py::arg("key"), py::arg("value"), py::arg("ttl") = py::none(),
           "Stores only if the key is absent; False if it exists.")
       .def(
           "replace",
-          [](PyStore& s, const py::handle& k, const py::handle& v, const py::object& ttl) {
-            return s.Conditional(k, v, ttl, WriteCondition::kIfPresent, 0);
+          [](PyStore& s, const py::handle& k, const py::handle& v, const py::handle& ttl) {
+            return s.Conditional(k, v, ttl, WriteCondition::kIfPresent, py::none());
           },
           py::arg("key"), py::arg("value"), py::arg("ttl") = py::none(),
           "Stores only if the key exists; False if absent.")
       .def(
           "cas",
-          [](PyStore& s, const py::handle& k, uint64_t version, const py::handle& v,
-             const py::object& ttl) {
+          [](PyStore& s, const py::handle& k, const py::handle& version, const py::handle& v,
+             const py::handle& ttl) {
             return s.Conditional(k, v, ttl, WriteCondition::kIfVersion, version);
           },
           py::arg("key"), py::arg("version"), py::arg("value"), py::arg("ttl") = py::none(),
@@ -276,12 +306,22 @@ void DefineStore(py::module_& m, py::object meta_type) {
            "wait_timeout seconds, then LockTimeout). If fn raises, nothing is stored and\n"
            "its exception propagates.")
       .def(
-          "keys", [](PyStore& s, const py::handle& prefix) { return s.Walk(prefix, false); },
-          py::arg("prefix") = py::bytes(""), "An iterator over the live keys under prefix.")
-      .def(
-          "items", [](PyStore& s, const py::handle& prefix) { return s.Walk(prefix, true); },
+          "keys",
+          [](const py::object& self, const py::handle& prefix) {
+            return PyStore::Walk(self, prefix, false);
+          },
           py::arg("prefix") = py::bytes(""),
-          "An iterator over (key, value) of the live entries under prefix.")
+          "An iterator over the live keys under prefix. It reads the store a page at a time\n"
+          "as it is consumed (as scan does): each key present for the whole iteration comes\n"
+          "exactly once, a key added or deleted meanwhile at most once.")
+      .def(
+          "items",
+          [](const py::object& self, const py::handle& prefix) {
+            return PyStore::Walk(self, prefix, true);
+          },
+          py::arg("prefix") = py::bytes(""),
+          "An iterator over (key, value) of the live entries under prefix, read a page at a\n"
+          "time as keys() is.")
       .def("scan", &PyStore::ScanPage, py::arg("cursor") = 0, py::arg("count") = 10,
            py::arg("prefix") = py::bytes(""), py::arg("match") = py::none(),
            py::arg("values") = false,
@@ -296,9 +336,7 @@ void DefineStore(py::module_& m, py::object meta_type) {
            "returns how many. Selecting everything raises InvalidArgument (use flush).")
       .def(
           "delete_prefix",
-          [](PyStore& s, const py::handle& prefix) {
-            return s.DeleteMatching(prefix, std::nullopt);
-          },
+          [](PyStore& s, const py::handle& prefix) { return s.DeleteMatching(prefix, py::none()); },
           py::arg("prefix"), "Deletes every entry whose key starts with prefix; returns how many.")
       .def("stats", &PyStore::Stats, "Counters summed over the stripes (a dict).")
       .def("info", &PyStore::Info, "The store's settings and the segment's facts (a dict).")
@@ -317,12 +355,13 @@ void DefineStore(py::module_& m, py::object meta_type) {
              return false;
            })
       .def("__getitem__", &PyStore::GetItem)
-      .def("__setitem__",
-           [](PyStore& s, const py::handle& k, const py::handle& v) { s.Put(k, v, py::none(), 0); })
+      .def("__setitem__", [](PyStore& s, const py::handle& k,
+                             const py::handle& v) { s.Put(k, v, py::none(), py::int_(0)); })
       .def("__delitem__", &PyStore::DelItem)
       .def("__contains__", &PyStore::Contains)
       .def("__len__", &PyStore::Len);
 
+  DefineWalk(m);
   m.def("destroy", &Destroy, py::kw_only(), py::arg("key") = py::none(),
         py::arg("path") = py::none(), py::arg("proj") = 1,
         "Removes the store (its segment and semaphore set). Processes still attached keep\n"

@@ -65,8 +65,9 @@ py::dict PyStore::Info() {
   return d;
 }
 
-py::dict PyStore::Check(bool repair) {
-  absl::StatusOr<CheckReport> r = Call([&](Store& st) { return st.Check(repair); });
+py::dict PyStore::Check(const py::handle& repair) {
+  const bool fix = Flag(repair, "repair");
+  absl::StatusOr<CheckReport> r = Call([&](Store& st) { return st.Check(fix); });
   if (!r.ok()) Raise(r.status());
   py::dict d;
   d["ok"] = r->ok;

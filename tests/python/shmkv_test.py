@@ -185,6 +185,8 @@ class Entries(StoreTest):
             for bad in [[b"no-pair"], [(b"k", b"v", b"w")], 5]:
                 with self.assertRaises((shmkv.InvalidArgument, TypeError)):
                     s.put_many(bad)
+            with self.assertRaisesRegex(shmkv.InvalidArgument, "item 1 is not a pair"):
+                s.put_many([(b"k", b"v"), (b"k", b"v", b"w")])
             with self.assertRaises(TypeError):
                 s.get_many([b"a", 5])
             with self.assertRaises(shmkv.InvalidArgument):
@@ -268,6 +270,167 @@ class Entries(StoreTest):
             shmkv.destroy(key=self.key)
 
 
+class ValueSizeLimit(StoreTest):
+    """A value over the store's max_value is a bad argument (ValueError naming
+    the limit), not StoreFull: the store is not full."""
+
+    def assertOverLimit(self, call, *words):
+        with self.assertRaises(shmkv.InvalidArgument) as e:
+            call()
+        self.assertIsInstance(e.exception, ValueError)
+        self.assertNotIsInstance(e.exception, shmkv.StoreFull)
+        for word in ("max_value", "4096", "5000") + words:
+            self.assertIn(word, str(e.exception))
+
+    def test_value_over_max_value(self):
+        with self.open(capacity="1MiB", max_value=4096, evict=False) as s:
+            big = b"x" * 5000
+            self.assertOverLimit(lambda: s.put(b"big", big))
+            self.assertOverLimit(lambda: s.add(b"big", big))
+            s.put(b"small", b"1")
+            self.assertOverLimit(lambda: s.replace(b"small", big))
+            self.assertOverLimit(lambda: s.cas(b"small", s.get_meta(b"small")[1].version, big))
+            self.assertOverLimit(lambda: s.put_many([(b"a", b"1"), (b"big", big)]), "item 1")
+            self.assertEqual(s.get(b"a"), b"1")  # the other items are stored
+            self.assertOverLimit(lambda: s.get_or_compute(b"big", lambda: big))
+            self.assertNotIn(b"big", s)
+            s.put(b"fits", b"x" * 4096)
+            self.assertEqual(len(s.get(b"fits")), 4096)
+
+
+class Reentrancy(StoreTest):
+    """A method's arguments may run Python code while they are converted
+    (__float__, __index__, __len__, an iterator), and that code may call the
+    same method again from the same thread: the outer call still writes and
+    reads exactly its own items."""
+
+    def test_put_many_reentered_from_its_arguments(self):
+        with self.open() as s:
+            def inner(tag):
+                s.put_many([(b"%s%d" % (tag, i), b"%s-value-%d" % (tag, i) * 20)
+                            for i in range(40)])
+
+            class Ttl:
+                def __float__(self):
+                    inner(b"ttl")
+                    return 60.0
+
+            class Flags:
+                def __index__(self):
+                    inner(b"flags")
+                    return 3
+
+            class Pair(list):
+                def __len__(self):
+                    inner(b"len")
+                    return list.__len__(self)
+
+            def pairs():
+                for i in range(40):
+                    if i == 20:
+                        inner(b"iter")
+                    yield b"outer%d" % i, b"o%d" % i
+
+            outer = [(b"outer%d" % i, b"o%d" % i) for i in range(40)]
+            keys = [k for k, _ in outer]
+            for items, kwargs in [(outer, {"ttl": Ttl()}), (outer, {"flags": Flags()}),
+                                  ([Pair(p) for p in outer], {}), (pairs(), {})]:
+                s.flush()
+                s.put_many(items, **kwargs)
+                self.assertEqual(s.get_many(keys), [v for _, v in outer], kwargs)
+                self.assertEqual(len(s), 80, kwargs)  # outer's and inner's, nothing else
+            self.assertEqual(s.get_meta(b"outer0")[1].flags, 0)
+
+    def test_get_many_and_others_reentered_from_their_arguments(self):
+        with self.open() as s:
+            s.put_many((b"k%d" % i, b"v%d" % i) for i in range(50))
+
+            def keys():
+                for i in range(50):
+                    if i == 25:
+                        self.assertEqual(s.get_many([b"k1", b"k2"]), [b"v1", b"v2"])
+                    yield b"k%d" % i
+
+            self.assertEqual(s.get_many(keys()), [b"v%d" % i for i in range(50)])
+
+            class Delta:
+                def __index__(self):
+                    s.incr(b"n", 100)
+                    return 1
+
+            self.assertEqual(s.incr(b"n", Delta()), 101)
+
+            class Count:
+                def __index__(self):
+                    s.scan(0, count=3)
+                    return 100
+
+            cursor, page = s.scan(0, count=Count(), prefix=b"k1")
+            self.assertEqual(sorted(page), sorted([b"k1"] + [b"k1%d" % i for i in range(10)]))
+
+
+class Walks(StoreTest):
+    def test_keys_and_items_read_page_by_page(self):
+        """keys() and items() read the store as they are consumed: keys
+        deleted after the first one was yielded are not listed afterwards
+        (the scan contract: present for the whole walk, or at most once)."""
+        with self.open(capacity="16MiB", items=6000) as s:
+            for walk in (s.keys, s.items):
+                s.put_many((b"k%05d" % i, b"v") for i in range(5000))
+                everything = list(walk())
+                self.assertEqual(len(everything), 5000)
+                self.assertEqual(len(set(everything)), 5000)
+                it = walk()
+                first = next(it)
+                s.flush()
+                rest = list(it)
+                self.assertLess(len(rest), 1000, "the whole store was read before the first key")
+                self.assertNotIn(first, rest)
+
+    def test_walk_keeps_its_store_and_stops_when_closed(self):
+        self.open().close()
+        with shmkv.Store(key=self.key) as s:
+            s.put_many((b"k%04d" % i, b"v") for i in range(1000))
+        it = shmkv.Store(key=self.key).keys()  # no other reference to the store
+        self.assertEqual(len(list(it)), 1000)
+        s = shmkv.Store(key=self.key)
+        it = s.items()
+        next(it)
+        s.close()
+        for _ in range(2):  # and again: the failed read left nothing half done
+            with self.assertRaises(shmkv.Error) as e:
+                list(it)
+            self.assertIn("closed", str(e.exception))
+        with self.assertRaises(shmkv.Error):
+            s.keys()
+
+
+class TtlResolution(StoreTest):
+    """A store counts expiry in milliseconds: a positive TTL below 1 ms is
+    rounded up to 1 ms, never read as "no TTL"."""
+
+    def test_tiny_positive_ttl_expires(self):
+        with self.open() as s:
+            for ttl in (1e-12, 1e-9, 0.0004):
+                s.put(b"k", b"v", ttl=ttl)
+                meta = s.get_meta(b"k")
+                if meta is not None:
+                    self.assertIsNotNone(meta[1].ttl_remaining, ttl)
+                    self.assertLessEqual(meta[1].ttl_remaining, 0.001)
+                s.put(b"n", b"v", ttl=math.inf)
+                self.assertTrue(s.touch(b"n", ttl))
+                time.sleep(0.005)
+                self.assertIsNone(s.get(b"k"), ttl)
+                self.assertIsNone(s.get(b"n"), ttl)
+                s.incr(b"c", 1, ttl=ttl)
+                time.sleep(0.005)
+                self.assertIsNone(s.get(b"c"), ttl)
+
+    def test_tiny_default_ttl(self):
+        with self.open(default_ttl=0.0005) as s:
+            self.assertEqual(s.info()["default_ttl"], 0.001)
+
+
 class Errors(StoreTest):
     def test_error_classes(self):
         for name in ["StoreNotFound", "PermissionDenied", "NotAStore", "StoreFull",
@@ -298,8 +461,6 @@ class Errors(StoreTest):
 
     def test_store_full(self):
         with self.open(capacity="1MiB", max_value=4096, evict=False) as s:
-            with self.assertRaises(shmkv.StoreFull):
-                s.put(b"big", b"x" * 5000)  # over max_value
             with self.assertRaises(shmkv.StoreFull):
                 for i in range(100000):
                     s.put(b"k%d" % i, b"x" * 4000)
@@ -346,6 +507,122 @@ class Errors(StoreTest):
             shmkv.Store(key=self.key, path="/tmp")
         with self.assertRaises(shmkv.InvalidArgument):
             shmkv.Store()
+
+
+class ArgumentErrors(StoreTest):
+    """Every public method, each argument in turn given a wrong type, a huge
+    or negative int, None or bytes/str swapped: a TypeError, OverflowError or
+    ValueError whose message names the argument, never pybind11's own text."""
+
+    BAD = [1.5, None, 2**70, -1, -2**70, "text", b"bytes", object(), [], math.nan]
+    PYBIND = ("Unable to cast", "incompatible function arguments", "Invoked with",
+              "TypeError:", "pybind11")
+    GOOD = dict(key=b"k", value=b"v", ttl=30, flags=0, version=1, delta=1, init=0,
+                fn=lambda: b"x", wait_timeout=1.0, keys=[b"k"], items=[(b"k", b"v")],
+                prefix=b"p", cursor=0, count=10, match="p*", values=False, repair=False)
+    METHODS = {
+        "get": ["key"], "get_meta": ["key"], "put": ["key", "value", "ttl", "flags"],
+        "add": ["key", "value", "ttl"], "replace": ["key", "value", "ttl"],
+        "cas": ["key", "version", "value", "ttl"], "incr": ["key", "delta", "init", "ttl"],
+        "touch": ["key", "ttl"], "delete": ["key"],
+        "get_or_compute": ["key", "fn", "ttl", "wait_timeout"], "get_many": ["keys"],
+        "put_many": ["items", "ttl", "flags"], "keys": ["prefix"], "items": ["prefix"],
+        "scan": ["cursor", "count", "prefix", "match", "values"],
+        "delete_matching": ["prefix", "match"], "delete_prefix": ["prefix"],
+        "check": ["repair"], "__getitem__": ["key"], "__setitem__": ["key", "value"],
+        "__delitem__": ["key"], "__contains__": ["key"],
+    }
+
+    def assertClear(self, what, param, call):
+        try:
+            result = call()
+            if hasattr(result, "__next__"):
+                list(result)
+        except KeyError:
+            return  # a call that ran: the argument was accepted
+        except shmkv.Error as e:
+            if not isinstance(e, shmkv.InvalidArgument):
+                return  # likewise (the store's answer, e.g. NotANumber)
+            self.assertIn(param, str(e), what + ": the message names the argument")
+            return
+        except Exception as e:  # noqa: BLE001: the class is what is checked
+            text = str(e)
+            self.assertIsInstance(e, (TypeError, OverflowError, ValueError), what + ": " + text)
+            for words in self.PYBIND:
+                self.assertNotIn(words, text, what)
+            self.assertIn(param, text, what + ": the message names the argument")
+
+    def test_store_methods(self):
+        with self.open() as s:
+            for name, params in self.METHODS.items():
+                for param in params:
+                    for bad in self.BAD:
+                        args = [bad if p == param else self.GOOD[p] for p in params]
+                        what = "%s(%s=%r)" % (name, param, bad)
+                        self.assertClear(what, param, lambda: getattr(s, name)(*args))
+
+    def test_open_and_destroy(self):
+        good = dict(key=self.key, create=True, capacity="4MiB")
+        params = ["key", "proj", "create", "capacity", "max_value", "evict", "default_ttl",
+                  "mode", "items", "lock_timeout", "allow_foreign_owner"]
+        with tempfile.NamedTemporaryFile() as f:
+            for bad in self.BAD:
+                for param in params + ["path"]:
+                    kwargs = dict(good, **{param: bad})
+                    if param == "path":
+                        kwargs["key"] = None
+                    if param == "proj":
+                        kwargs.update(key=None, path=f.name)
+
+                    def open_and_close():
+                        shmkv.Store(**kwargs).close()
+                        shmkv.destroy(key=kwargs["key"], path=kwargs.get("path"),
+                                      proj=kwargs.get("proj", 1))
+
+                    self.assertClear("Store(%s=%r)" % (param, bad), param, open_and_close)
+                self.assertClear("destroy(key=%r)" % bad, "key", lambda: shmkv.destroy(key=bad))
+                self.assertClear("destroy(path=%r)" % bad, "path",
+                                 lambda: shmkv.destroy(path=bad))
+                self.assertClear("destroy(proj=%r)" % bad, "proj",
+                                 lambda: shmkv.destroy(path=f.name, proj=bad))
+
+    def test_near_cache(self):
+        with self.open() as s:
+            good = dict(redis="127.0.0.1:1", fill_ttl=1.0, heartbeat_timeout=1.0,
+                        redis_timeout=1.0, sync_check_interval=0.0)
+            for param in good:
+                for bad in self.BAD:
+                    if bad == 2**70 or bad == "text" and param == "redis":
+                        continue  # a valid number of seconds, and a redis address
+                    kwargs = dict(good, **{param: bad})
+                    self.assertClear("NearCache(%s=%r)" % (param, bad), param,
+                                     lambda: shmkv.NearCache(s, **kwargs).close())
+            with shmkv.NearCache(s, **good) as near:
+                for name, params in [("get", ["key"]), ("get_info", ["key"]),
+                                     ("set", ["key", "value"]), ("delete", ["key"]),
+                                     ("health", ["key"])]:
+                    for param in params:
+                        for bad in [1.5, None, 2**70, -1, object(), []]:
+                            args = [bad if p == param else b"k" for p in params]
+                            self.assertClear("NearCache.%s(%s=%r)" % (name, param, bad), param,
+                                             lambda: getattr(near, name)(*args))
+
+    def test_named_cases(self):
+        with self.open() as s:
+            with self.assertRaisesRegex(TypeError, "key must be bytes or str, not float"):
+                s.get(1.5)
+            with self.assertRaisesRegex(OverflowError, r"delta=\d+ is out of range"):
+                s.incr(b"n", 2**70)
+            with self.assertRaisesRegex(OverflowError, "flags=-1 is out of range: give 0..4294967295"):
+                s.put(b"k", b"v", flags=-1)
+            with self.assertRaisesRegex(TypeError, "ttl must be a number"):
+                s.put(b"k", b"v", ttl="5")
+        with self.assertRaisesRegex(OverflowError, r"capacity=\d+ is out of range: give 0\.\."):
+            shmkv.Store(key=self.key, create=True, capacity=2**70)
+        with self.assertRaisesRegex(TypeError, "capacity must be an int or a str such as '64MiB'"):
+            shmkv.Store(key=self.key, create=True, capacity=1.5)
+        with self.assertRaisesRegex(TypeError, "key must be an int or a str"):
+            shmkv.Store(key=1.5)
 
 
 class AcrossLanguages(StoreTest):

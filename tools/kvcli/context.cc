@@ -90,6 +90,15 @@ absl::Status Context::TtlFlag(absl::string_view flag, absl::Duration* out) const
                                                    ": a TTL must be positive (e.g. 30s); use --",
                                                    flag, "=none for no expiry"));
   }
+  // The store counts expiry in whole milliseconds: a shorter TTL would
+  // expire at once, so it is refused rather than silently rounded.
+  if (ttl < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", Quote(*text),
+                     ": a TTL below 1ms is too short, the store counts TTLs in milliseconds; "
+                     "give at least 1ms (e.g. 30s), or --",
+                     flag, "=none for no expiry"));
+  }
   *out = ttl;
   return absl::OkStatus();
 }

@@ -60,7 +60,7 @@ std::string CommandHelp(const CommandSpec& spec) {
   text +=
       "\nExit status: 0 ok, 1 key not found or condition not met, 2 usage error,\n"
       "3 store or file error. Sizes: 4096, 64KiB, 64MiB, 1GiB. Durations: 500ms,\n"
-      "30s, 5m, 2h, 1d.\n";
+      "30s, 5m, 2h, 1d; a TTL is at least 1ms (the store counts TTLs in ms).\n";
   return text;
 }
 

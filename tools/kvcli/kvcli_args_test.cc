@@ -162,6 +162,15 @@ TEST(KvcliUsage, Put) {
   ExpectUsageError({"put", "--key=0x1", "k", "v", "--ttl=0"}, "--ttl=none");
   ExpectUsageError({"put", "--key=0x1", "k", "v", "--ttl=-5s"}, "--ttl");
   ExpectUsageError({"put", "--key=0x1", "k", "v", "--ttl=1h30m"}, "--ttl");
+  // Below the store's resolution a TTL would expire at once: refused, not
+  // rounded, like --ttl=0.
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--ttl=0.0001ms"}, "at least 1ms");
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--ttl=999us"}, "--ttl");
+  ExpectUsageError({"put", "--key=0x1", "k", "v", "--ttl=0.0009s"}, "at least 1ms");
+  ExpectUsageError({"touch", "--key=0x1", "k", "--ttl=0.5ms"}, "at least 1ms");
+  ExpectUsageError({"create", "--key=0x1", "--capacity=1MiB", "--default-ttl=0.5ms"},
+                   "--default-ttl=none");
+  ExpectValid({"put", "--key=0x1", "k", "v", "--ttl=1ms"});
   ExpectUsageError({"put", "--key=0x1", "k", "v", "--if-absent", "--if-present"}, "at most one");
   ExpectUsageError({"put", "--key=0x1", "k", "v", "--if-absent", "--cas=3"}, "at most one");
   ExpectUsageError({"put", "--key=0x1", "k", "v", "--cas=x"}, "--cas");
