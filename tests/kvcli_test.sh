@@ -443,8 +443,11 @@ for args in "info" "stats" "get k" "put k v" "keys" "check" "dump --out=$TMP/f.s
   run 3 $args --key="$FOREIGN" && err_has "not a shmkv store" "$args on a foreign segment"
 done
 run 3 create --key="$FOREIGN" && err_has "already exists" "create on a foreign segment"
+err_has "no shmkv header" "create on a foreign segment says why it is not a store"
+err_has "ipcrm -m [0-9]" "create on a foreign segment names ipcrm, not kvcli destroy"
 run 3 load --key="$FOREIGN" --in="$TMP/a.snap" --create && err_has "already exists" "load --create on a foreign segment"
 run 3 destroy --key="$FOREIGN" && err_has "not a shmkv store" "destroy of a foreign segment"
+err_has "ipcrm -m [0-9]" "destroy of a foreign segment names ipcrm"
 [[ "$(ipc_state "$FOREIGN")" == "shm=1 sem=0" ]] ||
   fail "kvcli changed IPC objects at a foreign key: $(ipc_state "$FOREIGN")"
 run 0 ls --json && json_check "all(s['key'] != '$FOREIGN' for s in d['stores']) and 'others' not in d" \
