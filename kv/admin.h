@@ -107,15 +107,17 @@ struct DestroyOptions {
 };
 
 struct DestroyResult {
-  // Processes attached when the store was removed: they keep working on the
-  // old contents until they detach; new opens find no store.
+  // Processes attached when the store was removed: every call they make
+  // fails with FailedPrecondition ("store was destroyed") until they open the
+  // name again; new opens find no store.
   uint64_t attached_processes = 0;
 };
 
 // Store::Destroy, once the owner is checked. Errors:
 //   NotFound            nothing to destroy at the key
 //   PermissionDenied    another user's store without allow_foreign_owner,
-//                       or the kernel refuses this user
+//                       or this user may not remove it (not its owner,
+//                       creator or root): then nothing was changed
 //   FailedPrecondition  the segment at the key is not a shmkv store (it is
 //                       left alone)
 absl::StatusOr<DestroyResult> DestroyStore(const StoreName& name,

@@ -136,8 +136,13 @@ class Store {
  public:
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreName& name, const Options& options,
                                                      OpenMode mode);
-  // Removes the segment and its semaphore set. Processes still attached keep
-  // working on the detached segment; the name is free for a new store.
+  // Removes the segment and its semaphore set; the name is free for a new
+  // store. Every later call of a process still attached fails with
+  // FailedPrecondition ("store was destroyed"); a call that was already past
+  // its lock may still succeed (doc/locking.md, Removal). PermissionDenied,
+  // with nothing changed, when this user may not remove the segment or set
+  // (only their owner, their creator or root may). A destroy that died
+  // before removing the segment is finished by the next Open or Destroy.
   static absl::Status Destroy(const StoreName& name);
 
   Store(const Store&) = delete;

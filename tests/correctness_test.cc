@@ -6,6 +6,7 @@
 // Multi-process cases fork real processes; children report through their
 // exit status.
 #include <grp.h>
+#include <signal.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -41,10 +42,13 @@
 namespace shmkv {
 namespace {
 
+using ::shmkv::testutil::PipeEvent;
 using ::shmkv::testutil::RunInChild;
 using ::shmkv::testutil::ScopedStore;
+using ::shmkv::testutil::SharedArray;
 using ::shmkv::testutil::SmallOptions;
 using ::shmkv::testutil::TestRng;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -413,6 +417,128 @@ TEST(Expiry, HugeTtlsSaturateInsteadOfOverflowing) {
   EXPECT_EQ(Read(*other, "k"), "v");
 }
 
+// Options of a store every user may attach read-write (mode 0666).
+Options WorldWritable() {
+  Options o = SmallOptions();
+  o.mode = 0666;
+  return o;
+}
+
+// Trust rests on the segment's creator uid even when the semaphore set is
+// genuinely ours: B (root here) builds a store at our key, removes its set
+// and IPC_SETs the segment's owner to us; we make the set ourselves. Only
+// the segment's own check (shm_perm.cuid) can refuse it now.
+TEST(Ownership, SegmentOwnerSetToUsBesideOurOwnSemaphoreSetIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root, to run a child as another uid";
+  ScopedStore store;
+  const StoreName name = store.name();
+  ASSERT_OK(store.Open(WorldWritable(), OpenMode::kCreate));
+  ASSERT_OK(store->Put("planted", "by root"));
+  const int sem_id = semget(name.key(), 0, 0);
+  ASSERT_GE(sem_id, 0);
+  ASSERT_EQ(semctl(sem_id, 0, IPC_RMID), 0);
+  const int shm_id = shmget(name.key(), 0, 0);
+  shmid_ds ds;
+  ASSERT_EQ(shmctl(shm_id, IPC_STAT, &ds), 0);
+  ds.shm_perm.uid = kOtherUid;
+  ASSERT_EQ(shmctl(shm_id, IPC_SET, &ds), 0);
+  const int rc = RunInChild([&] {
+    if (!DropPrivileges()) return 1;
+    bool created = false;
+    auto sem = platform::SemOpenOrCreate(name.key(), 0600, absl::Seconds(2), &created);
+    CHILD_CHECK_OK(sem, 2);
+    CHILD_CHECK(created, 3);
+    auto refused = Store::Open(name, SmallOptions(), OpenMode::kAttach);
+    CHILD_CHECK(refused.status().code() == absl::StatusCode::kPermissionDenied, 4);
+    CHILD_CHECK(absl::StrContains(refused.status().message(), "created by uid 0"), 5);
+    CHILD_CHECK(absl::StrContains(refused.status().message(), "shm id"), 6);
+    return 0;
+  });
+  EXPECT_EQ(rc, 0) << testutil::DescribeExit(rc);
+}
+
+// A user who may attach read-write (mode 0666) but may not remove the
+// segment (not its owner, creator or root) is refused by Destroy before it
+// writes anything: the store keeps working for everyone.
+TEST(Ownership, DestroyByAUserWhoMayNotRemoveChangesNothing) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root, to run a child as another uid";
+  ScopedStore store;
+  const StoreName name = store.name();
+  const Options o = WorldWritable();
+  ASSERT_OK(store.Open(o, OpenMode::kCreate));
+  ASSERT_OK(store->Put("k", "v"));
+  const int rc = RunInChild([&] {
+    if (!DropPrivileges()) return 1;
+    absl::Status refused = Store::Destroy(name);
+    CHILD_CHECK(absl::IsPermissionDenied(refused), 2);
+    CHILD_CHECK(absl::StrContains(refused.message(), "nothing was changed"), 3);
+    Options trusting = SmallOptions();
+    trusting.allow_foreign_owner = true;
+    auto mine = Store::Open(name, trusting, OpenMode::kAttach);
+    CHILD_CHECK_OK(mine, 4);
+    CHILD_CHECK(Read(**mine, "k") == "v", 5);
+    CHILD_CHECK_OK((*mine)->Put("k2", "from another user"), 6);
+    return 0;
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
+  EXPECT_EQ(Read(*store, "k"), "v");
+  EXPECT_EQ(Read(*store, "k2"), "from another user");
+  EXPECT_OK(store->Put("k3", "still writable"));
+  ASSERT_OK(store.Open(o, OpenMode::kAttach));
+  EXPECT_EQ(Read(*store, "k3"), "still writable");
+}
+
+// The owner (another uid) lost the store's semaphore set (ipcrm -s); root
+// then lists the host and attaches as kvcli ls and info do. Root creates no
+// set (one made by root would lock the owner out for good); the owner's
+// next open recreates it with the segment's owner and mode.
+TEST(Ownership, MissingSemaphoreSetIsNotRecreatedByAnotherUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root, to run a child as another uid";
+  ScopedStore store;
+  const StoreName name = store.name();
+  int rc = RunInChild([&] {
+    if (!DropPrivileges()) return 1;
+    auto s = Store::Open(name, WorldWritable(), OpenMode::kCreate);
+    CHILD_CHECK_OK(s, 2);
+    CHILD_CHECK_OK((*s)->Put("k", "v"), 3);
+    return 0;
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
+  const int sem_id = semget(name.key(), 0, 0);
+  ASSERT_GE(sem_id, 0);
+  ASSERT_EQ(semctl(sem_id, 0, IPC_RMID), 0);
+
+  Options reader = SmallOptions();
+  reader.allow_foreign_owner = true;
+  auto refused = Store::Open(name, reader, OpenMode::kAttach);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              AllOf(HasSubstr("no semaphore set"), HasSubstr(absl::StrCat("uid ", kOtherUid)),
+                    HasSubstr("kvcli info")));
+  EXPECT_LT(semget(name.key(), 0, 0), 0) << "an opener of another uid created the set";
+
+  rc = RunInChild([&] {
+    if (!DropPrivileges()) return 1;
+    auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
+    CHILD_CHECK_OK(s, 2);
+    CHILD_CHECK(Read(**s, "k") == "v", 3);
+    CHILD_CHECK_OK((*s)->Put("k2", "v2"), 4);
+    return 0;
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
+  const int recreated = semget(name.key(), 0, 0);
+  ASSERT_GE(recreated, 0);
+  semid_ds ds;
+  ASSERT_EQ(semctl(recreated, 0, IPC_STAT, &ds), 0);
+  EXPECT_EQ(ds.sem_perm.cuid, kOtherUid);
+  EXPECT_EQ(ds.sem_perm.uid, kOtherUid);
+  EXPECT_EQ(ds.sem_perm.mode & 0777, 0666);
+  // Root may use the store again (with allow_foreign_owner), as before.
+  auto shared = Store::Open(name, reader, OpenMode::kAttach);
+  ASSERT_OK(shared.status());
+  EXPECT_EQ(Read(**shared, "k2"), "v2");
+}
+
 // ------------------------------------------------------------ creation ---
 
 // What a creator killed between shmget and its first write leaves: an
@@ -471,6 +597,148 @@ TEST(Creation, AnEmptySegmentOfAnotherSizeIsNotTakenForOurs) {
   AbandonCreation(store.key(), planned.segment_bytes + 4096);
   auto open = Store::Open(store.name(), SmallOptions(), OpenMode::kOpenOrCreate);
   EXPECT_EQ(open.status().code(), absl::StatusCode::kFailedPrecondition) << open.status();
+}
+
+// An empty segment whose creator died is replaced only when nobody is
+// attached: a live process still mapping it may be using it.
+TEST(Creation, AnEmptySegmentSomeoneIsAttachedToIsLeftAlone) {
+  ASSERT_OK_AND_ASSIGN(internal::Geometry planned, internal::PlanGeometry(SmallOptions()));
+  ScopedStore store;
+  AbandonCreation(store.key(), planned.segment_bytes);
+  const int id = shmget(store.key(), 0, 0);
+  ASSERT_GE(id, 0);
+  PipeEvent attached, release;
+  testutil::ChildProcess user([&]() -> int {
+    CHILD_CHECK(shmat(id, nullptr, SHM_RDONLY) != reinterpret_cast<void*>(-1), 1);
+    attached.Notify();
+    return release.WaitFor(absl::Seconds(40)) ? 0 : 2;
+  });
+  ASSERT_TRUE(attached.WaitFor(absl::Seconds(20)));
+  auto open = Store::Open(store.name(), SmallOptions(), OpenMode::kOpenOrCreate);
+  EXPECT_EQ(open.status().code(), absl::StatusCode::kFailedPrecondition) << open.status();
+  auto create = Store::Open(store.name(), SmallOptions(), OpenMode::kCreate);
+  EXPECT_EQ(create.status().code(), absl::StatusCode::kAlreadyExists) << create.status();
+  EXPECT_THAT(std::string(create.status().message()),
+              AllOf(HasSubstr("attached"), HasSubstr(absl::StrCat("ipcrm -m ", id))));
+  EXPECT_EQ(shmget(store.key(), 0, 0), id);
+  release.Notify();
+  EXPECT_EQ(user.Wait(), 0);
+  ASSERT_OK(store.Open(SmallOptions(), OpenMode::kOpenOrCreate));
+  EXPECT_NE(shmget(store.key(), 0, 0), id);
+}
+
+// Options that cannot be planned: the open fails with the planning error
+// and touches nothing, however abandoned the segment at the key looks.
+TEST(Creation, OptionsThatFailToPlanRemoveNothing) {
+  ScopedStore store;
+  AbandonCreation(store.key(), 5 * 4096);
+  const int id = shmget(store.key(), 0, 0);
+  ASSERT_GE(id, 0);
+  Options bad = SmallOptions();
+  bad.capacity_bytes = kMaxSegmentBytes * 2;
+  ASSERT_FALSE(internal::PlanGeometry(bad).ok());
+  auto open = Store::Open(store.name(), bad, OpenMode::kOpenOrCreate);
+  EXPECT_FALSE(open.ok());
+  EXPECT_EQ(open.status().code(), internal::PlanGeometry(bad).status().code()) << open.status();
+  EXPECT_EQ(shmget(store.key(), 0, 0), id) << "the segment was removed";
+}
+
+// A creator stopped (SIGSTOP) at each step of creation keeps what it made:
+// only a creator that is provably gone loses it. Step 1: the semaphore set
+// exists, its creator pid recorded (SETVAL), not yet initialised.
+TEST(Creation, AStoppedCreatorsSemaphoreSetIsNotRemoved) {
+  ScopedStore store;
+  const key_t key = store.key();
+  SharedArray<int> created_id(1);
+  PipeEvent made;
+  testutil::ChildProcess creator([&]() -> int {
+    const int id = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
+    CHILD_CHECK(id >= 0, 1);
+    CHILD_CHECK(semctl(id, 0, SETVAL, 0) == 0, 2);
+    created_id[0] = id;
+    made.Notify();
+    raise(SIGSTOP);
+    sembuf op = {0, 1, 0};
+    CHILD_CHECK(semop(id, &op, 1) == 0, 3);  // fails if the set was removed
+    return 0;
+  });
+  ASSERT_TRUE(made.WaitFor(absl::Seconds(20)));
+  auto refused = Store::Open(store.name(), SmallOptions(), OpenMode::kOpenOrCreate);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr(absl::StrCat("pid ", creator.pid())));
+  EXPECT_EQ(semget(key, 0, 0), created_id[0]) << "a stopped creator's set was removed";
+  EXPECT_LT(shmget(key, 0, 0), 0);
+  creator.Kill(SIGCONT);
+  EXPECT_EQ(creator.Wait(), 0);
+  ASSERT_OK(store.Open(SmallOptions(), OpenMode::kOpenOrCreate));
+  ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
+  EXPECT_EQ(info.sem_id, created_id[0]);
+}
+
+// The same set whose creator died: provably abandoned, so it is replaced.
+TEST(Creation, ADeadCreatorsUninitialisedSemaphoreSetIsReplaced) {
+  ScopedStore store;
+  const key_t key = store.key();
+  const int rc = RunInChild([&] {
+    const int id = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
+    CHILD_CHECK(id >= 0, 1);
+    CHILD_CHECK(semctl(id, 0, SETVAL, 0) == 0, 2);
+    return 0;
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
+  ASSERT_OK(store.Open(SmallOptions(), OpenMode::kOpenOrCreate));
+  ASSERT_OK(store->Put("k", "v"));
+}
+
+// A set whose creator recorded no pid (it stopped or died right after
+// semget) cannot be told abandoned: it is left, and the message says how
+// to remove it.
+TEST(Creation, AnUninitialisedSemaphoreSetWithoutACreatorPidIsLeft) {
+  ScopedStore store;
+  const key_t key = store.key();
+  const int id = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
+  ASSERT_GE(id, 0);
+  auto refused = Store::Open(store.name(), SmallOptions(), OpenMode::kOpenOrCreate);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr(absl::StrCat("ipcrm -s ", id)));
+  EXPECT_EQ(semget(key, 0, 0), id);
+  EXPECT_EQ(semctl(id, 0, IPC_RMID), 0);  // as the message says
+}
+
+// Step 2: a creator stopped while it builds the segment (magic written,
+// not ready) and still attached. Its semaphore set was removed under it,
+// so another opener gets the lock: it must not replace the segment.
+TEST(Creation, AStoppedCreatorsHalfBuiltSegmentIsNotReplaced) {
+  ScopedStore store;
+  const StoreName name = store.name();
+  SharedArray<int> shm_id(1);
+  PipeEvent built;
+  testutil::ChildProcess creator([&]() -> int {
+    auto s = Store::Open(name, SmallOptions(), OpenMode::kCreate);
+    CHILD_CHECK_OK(s, 1);
+    absl::StatusOr<StoreInfo> info = (*s)->Info();
+    CHILD_CHECK_OK(info, 2);
+    shm_id[0] = info->shm_id;
+    // As if stopped before kReady: take the flag back, lose the set.
+    void* base = shmat(info->shm_id, nullptr, 0);
+    CHILD_CHECK(base != reinterpret_cast<void*>(-1), 3);
+    static_cast<internal::Header*>(base)->init_state = 0;
+    CHILD_CHECK(semctl(info->sem_id, 0, IPC_RMID) == 0, 4);
+    built.Notify();
+    raise(SIGSTOP);
+    return 0;
+  });
+  ASSERT_TRUE(built.WaitFor(absl::Seconds(20)));
+  auto refused = Store::Open(name, SmallOptions(), OpenMode::kOpenOrCreate);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("not fully built"));
+  EXPECT_EQ(shmget(name.key(), 0, 0), shm_id[0]) << "a live creator's segment was replaced";
+  creator.Kill(SIGKILL);
+  creator.Wait();
+  // Its creator gone and nobody attached: now it is abandoned.
+  ASSERT_OK(store.Open(SmallOptions(), OpenMode::kOpenOrCreate));
+  EXPECT_NE(shmget(name.key(), 0, 0), shm_id[0]);
 }
 
 // ------------------------------------------------------------ geometry ---

@@ -443,8 +443,11 @@ for args in "info" "stats" "get k" "put k v" "keys" "check" "dump --out=$TMP/f.s
   run 3 $args --key="$FOREIGN" && err_has "not a shmkv store" "$args on a foreign segment"
 done
 run 3 create --key="$FOREIGN" && err_has "already exists" "create on a foreign segment"
+err_has "no shmkv header" "create on a foreign segment says why it is not a store"
+err_has "ipcrm -m [0-9]" "create on a foreign segment names ipcrm, not kvcli destroy"
 run 3 load --key="$FOREIGN" --in="$TMP/a.snap" --create && err_has "already exists" "load --create on a foreign segment"
 run 3 destroy --key="$FOREIGN" && err_has "not a shmkv store" "destroy of a foreign segment"
+err_has "ipcrm -m [0-9]" "destroy of a foreign segment names ipcrm"
 [[ "$(ipc_state "$FOREIGN")" == "shm=1 sem=0" ]] ||
   fail "kvcli changed IPC objects at a foreign key: $(ipc_state "$FOREIGN")"
 run 0 ls --json && json_check "all(s['key'] != '$FOREIGN' for s in d['stores']) and 'others' not in d" \
@@ -470,6 +473,29 @@ else
   run 0 get --key="$OWNED" k --allow-foreign-owner && out_is "v" "get from a foreign store"
   run 0 ls --json && json_check "[(s['owner_uid'], s['items']) for s in d['stores'] \
     if s['key'] == '$OWNED'] == [(65534, 1)]" "ls shows others' stores"
+  # Other uids run kvcli from a copy they can reach (the test's own tree
+  # may be private to root).
+  USER_BIN=$(mktemp -d /tmp/kvcli-users.XXXXXX)
+  chmod 755 "$USER_BIN" && cp "$KVCLI" "$USER_BIN/kvcli" && chmod 755 "$USER_BIN/kvcli"
+  USER_KVCLI=$USER_BIN/kvcli
+  # A third user may write the 0666 store but not remove it: refused, and
+  # nothing changes for the owner.
+  setpriv --reuid=65533 --regid=65533 --clear-groups "$USER_KVCLI" destroy --key="$OWNED" \
+    --allow-foreign-owner >"$TMP/out" 2>"$TMP/err" && fail "a user who may not remove the store destroyed it"
+  err_has "nothing was changed" "destroy by a user who may not remove"
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$USER_KVCLI" get --key="$OWNED" k >"$TMP/out" 2>"$TMP/err" ||
+    fail "the owner cannot read after a refused destroy: $(head -c 500 "$TMP/err")"
+  out_is "v" "the owner reads after a refused destroy"
+  # The owner lost the semaphore set: root's ls and info create none (a set
+  # of root's would lock the owner out), and the owner still writes.
+  ipcrm -S "$OWNED" || fail "ipcrm -S $OWNED"
+  run 0 ls --json
+  run 3 info --key="$OWNED" --allow-foreign-owner && err_has "kvcli info" "info names who recreates the set"
+  [[ "$(ipc_state "$OWNED")" == "shm=1 sem=0" ]] ||
+    fail "ls or info as root created IPC objects: $(ipc_state "$OWNED")"
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$USER_KVCLI" put --key="$OWNED" k2 v2 \
+    >"$TMP/out" 2>"$TMP/err" || fail "the owner cannot write after root's ls: $(head -c 500 "$TMP/err")"
+  rm -rf "$USER_BIN"
   run 3 destroy --key="$OWNED" && err_has "allow-foreign-owner" "destroy of a foreign store"
   run 0 destroy --key="$OWNED" --allow-foreign-owner
 fi

@@ -63,8 +63,20 @@ mutant rebuild-next-version-off-by-one kv/internal/stripe_recovery.cc "$blind" \
   '  const uint64_t next = max_version / geometry_.stripe_count + 1;' \
   '  const uint64_t next = max_version / geometry_.stripe_count;'
 mutant failed-open-keeps-semaphore kv/store.cc "$blind" \
-  '    if (!store.ok() && created_sem) {' \
-  '    if (false && created_sem) {'
+  '  if (!store.ok() && created_sem) {' \
+  '  if (false && created_sem) {'
+
+# ---- who is trusted, and what counts as abandoned ----
+mutant segment-trusts-owner-uid kv/internal/probe.cc //tests:correctness_test \
+  '  // to anyone, so an owner uid equal to ours proves nothing.
+  const uid_t me = geteuid();
+  if (allow_foreign_owner || st.creator_uid == me) return absl::OkStatus();' \
+  '  // to anyone, so an owner uid equal to ours proves nothing.
+  const uid_t me = geteuid();
+  if (allow_foreign_owner || st.owner_uid == me) return absl::OkStatus();'
+mutant abandoned-ignores-attachments kv/store.cc //tests:correctness_test \
+  '  return st.attached == 0 && !platform::ProcessExists(st.creator_pid);' \
+  '  return !platform::ProcessExists(st.creator_pid);'
 
 # ---- crash recovery, through the crash points ----
 # Commit (publishing head) moved from after the record's bytes to before

@@ -114,8 +114,10 @@ SHMKV_EXPORT shmkv_status shmkv_open_path(const char* path, int proj_id,
                                           shmkv_store** store, shmkv_error* err);
 /* Detaches and frees the handle, and sets *store to NULL. The store stays. */
 SHMKV_EXPORT void shmkv_close(shmkv_store** store);
-/* Removes the store (its segment and semaphore set); processes still attached
- * keep their mapping until they close it. */
+/* Removes the store (its segment and semaphore set). Every later call of a
+ * process still attached fails (store destroyed) until it opens the name
+ * again. Only the store's owner, creator or root may destroy it: anyone else
+ * gets SHMKV_PERMISSION_DENIED and nothing changes. */
 SHMKV_EXPORT shmkv_status shmkv_destroy_key(key_t key, shmkv_error* err);
 SHMKV_EXPORT shmkv_status shmkv_destroy_path(const char* path, int proj_id, shmkv_error* err);
 

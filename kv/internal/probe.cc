@@ -15,6 +15,7 @@ HeaderProbe ProbeHeader(const void* base, uint64_t segment_bytes) {
   probe.has_magic = true;
   probe.layout_version = LoadOnce(&h->layout_version);
   probe.ready = LoadOnce(&h->init_state) == kReady;
+  probe.destroyed = probe.layout_version == kLayoutVersion && LoadOnce(&h->destroyed) == kDestroyed;
   return probe;
 }
 

@@ -20,11 +20,13 @@ struct HeaderProbe {
   bool has_magic = false;       // starts with kMagic: a shmkv segment of some layout version
   uint32_t layout_version = 0;  // the header's, when has_magic
   bool ready = false;           // has_magic and its creator finished building it (kReady)
+  bool destroyed = false;       // this layout version, marked by Destroy (kDestroyed)
 };
 
 // Reads the magic number, layout version and init state of the segment
-// mapped at `base` (of `segment_bytes` bytes), each with one load, and
-// nothing else: those fields sit at the same place in every layout version.
+// mapped at `base` (of `segment_bytes` bytes), each with one load: those
+// fields sit at the same place in every layout version. The destroyed mark
+// is read only in an image of this build's layout version.
 HeaderProbe ProbeHeader(const void* base, uint64_t segment_bytes);
 
 // "the segment at key 0x5f3e0001 (shm id 5, 4096 bytes, owner uid 1000)",

@@ -142,6 +142,7 @@ absl::StatusOr<SegmentStat> ShmStat(int shm_id) {
   st.size = ds.shm_segsz;
   st.owner_uid = ds.shm_perm.uid;
   st.creator_uid = ds.shm_perm.cuid;
+  st.owner_gid = ds.shm_perm.gid;
   st.mode = ds.shm_perm.mode & 0777;
   st.removed = (ds.shm_perm.mode & SHM_DEST) != 0;
   st.attached = ds.shm_nattch;
@@ -306,24 +307,74 @@ absl::StatusOr<int> SemLookup(key_t key) {
   return absl::InternalError(absl::StrCat("semget at key ", KeyToString(key), ": ", Errno(err)));
 }
 
-absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bool* created) {
+namespace {
+
+// Makes a new set (IPC_CREAT | IPC_EXCL) and sets it up: records this pid
+// (SETVAL 0 sets sempid, not sem_otime), takes the requested owner, then the
+// first semop (to 1, without SEM_UNDO) both frees the lock and marks the set
+// initialised. -1 with errno from semget when the set could not be made.
+absl::StatusOr<int> SemMake(key_t key, const SemCreation& creation) {
+  int id = semget(key, 1, IPC_CREAT | IPC_EXCL | (creation.mode & 0777));
+  if (id < 0) return -1;
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    semctl(id, 0, IPC_RMID);
+    return SemError(id, err, what);
+  };
+  if (semctl(id, 0, SETVAL, 0) != 0) return fail("recording its creator");
+  if (creation.take_owner) {
+    semid_ds ds;
+    if (semctl(id, 0, IPC_STAT, &ds) != 0) return fail("reading its owner");
+    ds.sem_perm.uid = creation.owner_uid;
+    ds.sem_perm.gid = creation.owner_gid;
+    ds.sem_perm.mode = static_cast<unsigned short>(creation.mode & 0777);
+    if (semctl(id, 0, IPC_SET, &ds) != 0) return fail("giving it the store's owner");
+  }
+  sembuf op = {0, 1, 0};
+  if (semop(id, &op, 1) != 0) return fail("initialising it");
+  return id;
+}
+
+// The set `id` (made by this user) stayed uninitialised for `waited`:
+// remove it only when its creator is provably gone, else say why not.
+absl::Status RemoveIfAbandoned(key_t key, int id, absl::Duration waited,
+                               bool (*process_alive)(pid_t)) {
+  const pid_t creator = semctl(id, 0, GETPID);
+  if (creator < 0) return absl::OkStatus();  // removed meanwhile
+  if (creator > 0 && process_alive != nullptr && !process_alive(creator)) {
+    semctl(id, 0, IPC_RMID);
+    return absl::OkStatus();
+  }
+  const std::string which =
+      absl::StrCat("the semaphore set at key ", KeyToString(key), " (id ", id, ")");
+  if (creator == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        which, " was created but never set up in ", absl::FormatDuration(waited),
+        ", and its creator recorded no pid (it stopped or died right after creating it), so "
+        "nobody can tell whether it is abandoned; if no process is creating this store, remove "
+        "it with ipcrm -s ",
+        id, " and open again"));
+  }
+  return absl::UnavailableError(
+      absl::StrCat(which, " is still being set up by its creator, pid ", creator,
+                   ", which is alive but has not finished in ", absl::FormatDuration(waited),
+                   " (stopped or overloaded?); open again once it goes on, or stop it"));
+}
+
+}  // namespace
+
+absl::StatusOr<int> SemOpenOrCreate(key_t key, const SemCreation& creation, absl::Duration wait,
+                                    bool* created, bool (*process_alive)(pid_t)) {
   *created = false;
   // A set removed between our semget and our use of it was removed by its
   // holder (a Destroy, an opener that gave up): look again, for up to `wait`.
   const absl::Duration give_up = MonotonicNow() + wait;
   for (int attempt = 0; attempt < 2 || MonotonicNow() < give_up; ++attempt) {
-    int id = semget(key, 1, IPC_CREAT | IPC_EXCL | (mode & 0777));
-    if (id >= 0) {
-      // New sets start at 0 with sem_otime == 0. The first semop (to 1,
-      // without SEM_UNDO) both frees the lock and marks the set initialised.
-      sembuf op = {0, 1, 0};
-      if (semop(id, &op, 1) != 0) {
-        int err = errno;
-        semctl(id, 0, IPC_RMID);
-        return SemError(id, err, "initialising it");
-      }
+    absl::StatusOr<int> made = SemMake(key, creation);
+    if (!made.ok()) return made.status();
+    if (*made >= 0) {
       *created = true;
-      return id;
+      return *made;
     }
     int err = errno;
     if (err == ENOSPC) {
@@ -369,10 +420,8 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bo
     const int state = SemInitialised(*existing);
     if (state == 1) return *existing;
     if (state < 0) continue;  // removed meanwhile
-    // Never initialised. If we made it, our own creator died between semget
-    // and its first semop: nobody can ever use it, so removing it and
-    // starting over is safe. Another user's set is none of ours to remove,
-    // whatever our privileges.
+    // Never initialised. Another user's set is none of ours to remove,
+    // whatever our privileges; ours only when its creator is gone.
     if (ds.sem_perm.cuid != geteuid()) {
       return absl::PermissionDeniedError(absl::StrCat(
           "the semaphore set at key ", KeyToString(key), " (id ", *existing, ") was made by uid ",
@@ -381,10 +430,26 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bo
           "left alone; pick another key, or ask its owner to remove it (ipcrm -s ",
           *existing, ")"));
     }
-    semctl(*existing, 0, IPC_RMID);
+    if (absl::Status s = RemoveIfAbandoned(key, *existing, wait, process_alive); !s.ok()) return s;
   }
   return absl::UnavailableError(absl::StrCat("the semaphore set at key ", KeyToString(key),
                                              " keeps being re-created; try again"));
+}
+
+bool MayRemoveIpc(uid_t owner_uid, uid_t creator_uid) {
+  const uid_t me = geteuid();
+  if (me == owner_uid || me == creator_uid) return true;
+  // CAP_SYS_ADMIN in the effective set: /proc/self/status's CapEff, in hex.
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, "CapEff:")) continue;
+    uint64_t caps = 0;
+    return absl::SimpleHexAtoi(absl::StripAsciiWhitespace(rest), &caps) &&
+           (caps >> 21 & 1) != 0;  // CAP_SYS_ADMIN is capability 21
+  }
+  return false;
 }
 
 absl::Status SemLock(int sem_id, absl::Duration timeout, bool* removed) {

@@ -18,6 +18,7 @@ namespace shmkv::platform {
 struct SegmentStat {
   uint64_t size = 0;
   uid_t owner_uid = 0, creator_uid = 0;
+  gid_t owner_gid = 0;
   int mode = 0;  // permission bits
   uint64_t attached = 0;
   bool removed = false;  // IPC_RMID done, waiting for the last detach
@@ -59,12 +60,40 @@ struct ShmListing {
 // not mounted). Lines this build does not understand are skipped.
 absl::StatusOr<std::vector<ShmListing>> ShmList();
 
+// True when this process may remove (IPC_RMID) an object with these owner
+// and creator uids: the kernel's own rule, its effective uid is one of them
+// or it has CAP_SYS_ADMIN.
+bool MayRemoveIpc(uid_t owner_uid, uid_t creator_uid);
+
+// Who a newly created semaphore set belongs to: `mode`, and when
+// `take_owner` is set, the owner uid and gid given (IPC_SET before the set
+// is initialised, so nobody sees it with other ones).
+struct SemCreation {
+  int mode = 0600;
+  bool take_owner = false;
+  uid_t owner_uid = 0;
+  gid_t owner_gid = 0;
+};
+
 // A one-semaphore set used as a lock: value 1 = free, 0 = held. Acquire and
 // release use SEM_UNDO so the kernel releases it when its holder dies.
-// Creation is race-free: the creator initialises the value with its first
-// semop (which sets sem_otime); others wait, bounded, until sem_otime != 0.
+// Creation is race-free: the creator records its pid (SETVAL 0, which sets
+// sempid but not sem_otime), then initialises the value with its first semop
+// (which sets sem_otime); others wait, bounded by `wait`, until
+// sem_otime != 0. A set still uninitialised after `wait` is removed only
+// when it is provably abandoned: this user created it and its recorded
+// creator pid is dead by `process_alive` (nullptr: never). Otherwise
+// Unavailable (a creator alive but stopped, or none recorded) or
+// PermissionDenied (another user's), naming the set and `ipcrm -s`.
 // `*created` reports whether this call created the set.
-absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait, bool* created);
+absl::StatusOr<int> SemOpenOrCreate(key_t key, const SemCreation& creation, absl::Duration wait,
+                                    bool* created, bool (*process_alive)(pid_t) = nullptr);
+inline absl::StatusOr<int> SemOpenOrCreate(key_t key, int mode, absl::Duration wait,
+                                           bool* created) {
+  SemCreation creation;
+  creation.mode = mode;
+  return SemOpenOrCreate(key, creation, wait, created);
+}
 // NotFound if no set exists at the key.
 absl::StatusOr<int> SemLookup(key_t key);
 // Unavailable on timeout or when the set is removed while waiting (EIDRM).

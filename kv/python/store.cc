@@ -364,8 +364,10 @@ void DefineStore(py::module_& m, py::object meta_type) {
   DefineWalk(m);
   m.def("destroy", &Destroy, py::kw_only(), py::arg("key") = py::none(),
         py::arg("path") = py::none(), py::arg("proj") = 1,
-        "Removes the store (its segment and semaphore set). Processes still attached keep\n"
-        "their mapping until they close it. Raises StoreNotFound when there is none.");
+        "Removes the store (its segment and semaphore set). Every later call of a process\n"
+        "still attached fails (store destroyed) until it opens the name again. Only the\n"
+        "store's owner, creator or root may destroy it (PermissionDenied otherwise, and\n"
+        "nothing changes). Raises StoreNotFound when there is none.");
 }
 
 }  // namespace shmkv::python

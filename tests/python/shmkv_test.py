@@ -269,6 +269,28 @@ class Entries(StoreTest):
         with self.assertRaises(shmkv.StoreNotFound):
             shmkv.destroy(key=self.key)
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root, to run a child as another uid")
+    def test_destroy_by_a_user_who_may_not_remove_changes_nothing(self):
+        with self.open(mode=0o666) as s:
+            s.put(b"k", b"v")
+            pid = os.fork()
+            if pid == 0:  # another uid: may write the 0666 store, not remove it
+                code = 1
+                try:
+                    os.setgroups([])
+                    os.setgid(65533)
+                    os.setuid(65533)
+                    shmkv.destroy(key=self.key)
+                except shmkv.PermissionDenied as e:
+                    code = 0 if "nothing was changed" in str(e) else 2
+                except BaseException:
+                    code = 3
+                os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+            self.assertEqual(s[b"k"], b"v")
+            s.put(b"k2", b"still writable")
+
 
 class ValueSizeLimit(StoreTest):
     """A value over the store's max_value is a bad argument (ValueError naming

@@ -312,5 +312,39 @@ TEST(CrashPoints, InterruptedRebuildIsRedone) {
   EXPECT_GE(stats.owner_deaths_recovered, 1u);
 }
 
+// A destroyer killed between the destroyed mark and IPC_RMID (it held the
+// store's semaphore, which SEM_UNDO released): the store is not left
+// marked and unusable for good. The next opener finishes the removal and,
+// allowed to create, builds a new store; Destroy finishes it as well.
+TEST(CrashPoints, ADestroyerKilledAfterItsMarkIsFinishedByTheNextOpener) {
+  for (const bool by_destroy : {false, true}) {
+    SCOPED_TRACE(by_destroy ? "finished by Destroy" : "finished by Open");
+    ScopedStore store;
+    ASSERT_OK(store.Open(testutil::SmallOptions()));
+    ASSERT_OK(store->Put("old", "value"));
+    const StoreName name = store.name();
+    const int rc = RunInChild([&] {
+      ArmCrashPoint("destroy.after_mark");
+      (void)Store::Destroy(name);
+      return kNotReached;
+    });
+    ASSERT_EQ(rc, kCrashPointExit) << testutil::DescribeExit(rc);
+    // The old attachment learns of the destroy.
+    EXPECT_EQ(store->Put("old", "again").code(), absl::StatusCode::kFailedPrecondition);
+    if (by_destroy) {
+      ASSERT_OK(Store::Destroy(name));
+      EXPECT_EQ(Store::Open(name, testutil::SmallOptions(), OpenMode::kAttach).status().code(),
+                absl::StatusCode::kNotFound);
+    } else {
+      EXPECT_EQ(Store::Open(name, testutil::SmallOptions(), OpenMode::kAttach).status().code(),
+                absl::StatusCode::kNotFound);
+    }
+    ASSERT_OK(store.Open(testutil::SmallOptions(), OpenMode::kOpenOrCreate));
+    std::string v;
+    EXPECT_TRUE(absl::IsNotFound(store->Get("old", &v)));
+    ASSERT_OK(store->Put("new", "value"));
+  }
+}
+
 }  // namespace
 }  // namespace shmkv

@@ -229,16 +229,21 @@ TEST(Removal, SemaphoreRemovedUnderAWaiter) {
   holder.Wait();
 }
 
+// Its creator died while building it (the creator must be gone and nobody
+// attached: a live creator's half-built segment is left alone).
 TEST(Creation, AbandonedHalfBuiltStoreIsReplaced) {
   ScopedStore store;
-  ASSERT_TRUE(store.Open().ok());
-  ASSERT_TRUE(store->Put("k", "v").ok());
-  {
-    RawSegment raw(store.key());
-    ASSERT_TRUE(raw.ok());
-    raw.header()->init_state = 0;  // as if its creator died while building it
-  }
-  store.Detach();
+  const StoreName name = store.name();
+  const int rc = testutil::RunInChild([&]() -> int {
+    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(name, SmallOptions(), OpenMode::kCreate);
+    CHILD_CHECK_OK(s, 1);
+    CHILD_CHECK_OK((*s)->Put("k", "v"), 2);
+    RawSegment raw(name.key());
+    CHILD_CHECK(raw.ok(), 3);
+    raw.header()->init_state = 0;  // as if it died while building it
+    return 0;
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
   absl::StatusOr<std::unique_ptr<Store>> attach =
       Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
   EXPECT_EQ(attach.status().code(), absl::StatusCode::kFailedPrecondition) << attach.status();

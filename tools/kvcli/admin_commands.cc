@@ -1,5 +1,7 @@
 // kvcli's commands on whole stores (create, info, check, flush, destroy) and
 // on the stores of the host (ls).
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -241,8 +243,9 @@ int RunDestroy(Context& ctx) {
   std::string line = absl::StrCat("destroyed the store at ", ctx.name().ToString());
   if (attached > 0) {
     absl::StrAppend(&line, "; ", attached, " process", attached == 1 ? " is" : "es are",
-                    " still attached and keep", attached == 1 ? "s" : "",
-                    " the old contents until detaching");
+                    " still attached: every call ", attached == 1 ? "it makes" : "they make",
+                    " now fails with \"store was destroyed\" until ",
+                    attached == 1 ? "it opens" : "they open", " the name again");
   }
   ctx.Write(line + "\n");
   return ctx.Finish();
@@ -397,7 +400,14 @@ int RunLs(Context& ctx) {
     return ctx.Finish();
   }
   std::string text;
-  if (stores.empty()) {
+  size_t unreadable = 0;
+  for (const Row& row : others) unreadable += row.status == "permission_denied" ? 1 : 0;
+  if (stores.empty() && unreadable > 0) {
+    text = absl::StrCat("no shmkv stores readable by this user (uid ", geteuid(), "): ", unreadable,
+                        " segment", unreadable == 1 ? "" : "s",
+                        " could not be read because their mode or owner denies this user; run "
+                        "kvcli ls as their owner or as root (kvcli ls --all lists them)\n");
+  } else if (stores.empty()) {
     text = "no shmkv stores on this host\n";
   } else {
     absl::StrAppend(

@@ -293,9 +293,11 @@ std::vector<CommandSpec> BuildCommands() {
                "--key=KEY|--path=FILE",
                "remove the store",
                "Removes the store's segment and semaphore set: its contents are gone.\n"
-               "Processes still attached keep working on their detached copy until they\n"
-               "exit; new opens find no store. A segment that is not a shmkv store is\n"
-               "left alone (exit 3).",
+               "Every later call of a process still attached fails with \"store was\n"
+               "destroyed\" until it opens the name again; new opens find no store.\n"
+               "Only the store's owner, its creator or root may destroy it: anyone else\n"
+               "is refused and nothing changes. A segment that is not a shmkv store is\n"
+               "left alone (exit 3; ipcrm -m removes it).",
                "kvcli destroy --key=0x5f3e0001",
                true,
                {},
