@@ -249,8 +249,10 @@ class Store {
   // Deletes every live entry selected by `options` (its with_values is
   // ignored) in the same short chunks as Scan, and returns how many it
   // deleted. Entries written meanwhile may or may not be deleted; one
-  // present and selected for the whole call always is. Empty options select
-  // every entry (Clear() is faster for that).
+  // present and selected for the whole call always is. A GetOrCompute
+  // computing a selected key is cancelled as by Delete: its value is not
+  // stored (not counted in the result). Empty options select every entry
+  // (Clear() is faster for that).
   virtual absl::StatusOr<uint64_t> DeleteMatching(const ScanOptions& options) = 0;
   // DeleteMatching with only a prefix.
   absl::StatusOr<uint64_t> DeletePrefix(absl::string_view prefix);

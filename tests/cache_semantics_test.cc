@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -853,6 +854,66 @@ TEST(CacheSemantics, GetOrComputeLeaseOfAKilledProcessIsTakenOver) {
   EXPECT_EQ(v, "taken over");
   EXPECT_EQ(computed, 1);
   EXPECT_EQ(Read(*store, "lease"), "taken over");
+}
+
+// Every delete that covers a key cancels a GetOrCompute computing it: the
+// value computed from what was there before is returned to its caller but
+// not stored. Another process computes `key` and waits on a pipe while the
+// test runs `remove`; returns what the store then holds at `key`.
+std::string ComputeAcrossDelete(absl::string_view key,
+                                const std::function<absl::Status(Store&)>& remove) {
+  ScopedStore store;
+  EXPECT_OK(store.Open());
+  const StoreName name = store.name();
+  PipeEvent computing, go;
+  ChildProcess child([&]() -> int {
+    auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
+    CHILD_CHECK_OK(s, 1);
+    auto r = (*s)->GetOrCompute(key, [&]() -> absl::StatusOr<std::string> {
+      computing.Notify();
+      if (!go.WaitFor(absl::Seconds(20))) return absl::DeadlineExceededError("no go");
+      return std::string("computed");
+    });
+    CHILD_CHECK_OK(r, 2);
+    CHILD_CHECK(*r == "computed", 3);  // returned, stored or not
+    return 0;
+  });
+  EXPECT_TRUE(computing.WaitFor(absl::Seconds(20)));
+  EXPECT_OK(remove(*store));
+  go.Notify();
+  EXPECT_EQ(child.Wait(), 0);
+  return Read(*store, key);
+}
+
+TEST(CacheSemantics, DeletePrefixCancelsAComputation) {
+  EXPECT_THAT(ComputeAcrossDelete("u:1",
+                                  [](Store& s) -> absl::Status {
+                                    absl::StatusOr<uint64_t> n = s.DeletePrefix("u:");
+                                    if (!n.ok()) return n.status();
+                                    EXPECT_EQ(*n, 0u);  // a cancelled lease is not an entry
+                                    return absl::OkStatus();
+                                  }),
+              HasSubstr("NOT_FOUND"));
+}
+
+TEST(CacheSemantics, DeleteMatchingCancelsAComputation) {
+  EXPECT_THAT(ComputeAcrossDelete("u:1",
+                                  [](Store& s) {
+                                    ScanOptions options;
+                                    options.match = "u:?";
+                                    return s.DeleteMatching(options).status();
+                                  }),
+              HasSubstr("NOT_FOUND"));
+}
+
+TEST(CacheSemantics, ClearCancelsAComputation) {
+  EXPECT_THAT(ComputeAcrossDelete("u:1", [](Store& s) { return s.Clear(); }),
+              HasSubstr("NOT_FOUND"));
+}
+
+TEST(CacheSemantics, DeleteMatchingLeavesOtherComputations) {
+  EXPECT_EQ(ComputeAcrossDelete("v:1", [](Store& s) { return s.DeletePrefix("u:").status(); }),
+            "computed");
 }
 
 // ------------------------------------------------------------------ Stats -

@@ -93,6 +93,7 @@ class SegmentStore::Walker {
   // all if `may_exceed`, else none (and the position stays). With `remove`,
   // deletes them too, under the same hold, and counts them in removed().
   absl::Status Next(size_t limit, bool may_exceed, bool remove) {
+    removing_ = remove;
     chunk_.Clear();
     chunk_.Prepare(kRoomEntries, options_.with_values ? kRoomValueBytes : kRoomKeyBytes);
     const uint64_t stripe = position_ / slots_;
@@ -176,11 +177,15 @@ class SegmentStore::Walker {
     platform::ShmPopulate(store_.base_ + start, bytes + (offset - start));
   }
 
-  // Live, not a lease, not expired, and selected by the options.
+  // Live, not expired, and selected by the options; a GetOrCompute lease
+  // only when removing: deleting a key cancels the computation of its value,
+  // whose result is then not stored (as Delete does).
   bool Selected(const Located& found, int64_t* now) {
-    if (found.header.bits & kLease) return false;
+    const bool lease = (found.header.bits & kLease) != 0;
+    if (lease && !removing_) return false;
     const absl::string_view key(found.key(), found.header.key_size);
-    if (!absl::StartsWith(key, options_.prefix) || store_.Expired(found, now)) return false;
+    if (!absl::StartsWith(key, options_.prefix)) return false;
+    if (!lease && store_.Expired(found, now)) return false;
     if (options_.match.empty()) return true;
     if (key.find('\0') != absl::string_view::npos) return false;
     glob_key_.assign(key.data(), key.size());
@@ -209,7 +214,7 @@ class SegmentStore::Walker {
       if (!found.ok()) return found.status();
       if (found->entry == nullptr) continue;
       if (absl::Status s = view.Remove(*found, /*expired=*/false); !s.ok()) return s;
-      ++removed_;
+      if (!(found->header.bits & kLease)) ++removed_;  // a cancelled lease is no entry
     }
     return absl::OkStatus();
   }
@@ -222,6 +227,7 @@ class SegmentStore::Walker {
   uint64_t position_ = 0;
   ScanChunk chunk_;
   uint64_t removed_ = 0;
+  bool removing_ = false;
   std::string glob_key_;
 };
 
