@@ -121,9 +121,14 @@ struct CheckReport {
 
 // Which entries Scan, ForEach-like walks and DeleteMatching select: keys
 // starting with `prefix` and, if `match` is not empty, matching the glob
-// `match` as fnmatch(3) does with no flags (* ? [a-z] [!a-z] \\ escapes; *
-// crosses '/'). Both apply when both are given. A key holding a NUL byte
-// never matches a glob (fnmatch sees C strings).
+// `match` byte by byte, whatever the locale: * any bytes (crossing '/'), ?
+// one byte, [a-z] [!a-z] [[:digit:]] one byte of a set (ranges by byte
+// value), \\ escapes (kv/util/glob.h has the full syntax). Both apply when
+// both are given. A glob over 1024 bytes, holding a NUL byte or not
+// well-formed (an unterminated [, a trailing lone \\, a reversed range) is
+// InvalidArgument. A key holding a NUL byte never matches a glob. The glob
+// is matched on copies with no lock held; only the prefix test runs under
+// a stripe's lock.
 struct ScanOptions {
   std::string prefix;
   std::string match;

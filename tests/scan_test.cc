@@ -3,6 +3,7 @@
 // handling, the prefix and glob filters, and bulk delete counts.
 #include <algorithm>
 #include <atomic>
+#include <clocale>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -223,6 +224,53 @@ TEST(Scan, PrefixAndGlobFilters) {
   absl::StatusOr<uint64_t> nul =
       store->Scan(0, 5, {"", std::string("a\0b", 3), false}, [](auto, auto, const auto&) {});
   EXPECT_TRUE(absl::IsInvalidArgument(nul.status())) << nul.status();
+}
+
+// Globs match bytes whatever the process's locale: fnmatch(3), which
+// follows LC_CTYPE, takes "?" for one UTF-8 character in a UTF-8 locale.
+TEST(Scan, GlobsMatchBytesInAUtf8Locale) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  const std::string accented = "user:\xc3\xa9";  // "user:é" in UTF-8
+  ASSERT_OK(store->Put(accented, "v"));
+  ASSERT_OK(store->Put("user:x", "v"));
+  ASSERT_NE(std::setlocale(LC_ALL, "C.UTF-8"), nullptr);
+  auto keys = [&](const char* match) {
+    Walk walk;
+    EXPECT_OK(ScanAll(*store, 10, {"", match, false}, &walk));
+    std::set<std::string> out;
+    for (const auto& [k, n] : walk.seen) out.insert(k);
+    return out;
+  };
+  using Set = std::set<std::string>;
+  EXPECT_EQ(keys("user:?"), (Set{"user:x"}));
+  EXPECT_EQ(keys("user:??"), (Set{accented}));
+  ScanOptions one_char;
+  one_char.match = "user:?";
+  absl::StatusOr<uint64_t> removed = store->DeleteMatching(one_char);
+  std::setlocale(LC_ALL, "C");
+  ASSERT_OK(removed);
+  EXPECT_EQ(*removed, 1u);
+  ASSERT_OK_AND_ASSIGN(bool kept, store->Contains(accented));
+  EXPECT_TRUE(kept);
+}
+
+TEST(Scan, InvalidGlobsAreRefused) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  ASSERT_OK(store->Put("[", "v"));
+  for (const std::string& match :
+       {std::string("["), std::string("user:[a-"), std::string("a\\"), std::string(2000, '*')}) {
+    SCOPED_TRACE(match.substr(0, 20));
+    absl::StatusOr<uint64_t> page =
+        store->Scan(0, 5, {"", match, false}, [](auto, auto, const auto&) {});
+    EXPECT_TRUE(absl::IsInvalidArgument(page.status())) << page.status();
+    EXPECT_NE(page.status().message().find("match"), absl::string_view::npos) << page.status();
+    absl::StatusOr<uint64_t> removed = store->DeleteMatching({"", match, false});
+    EXPECT_TRUE(absl::IsInvalidArgument(removed.status())) << removed.status();
+  }
+  ASSERT_OK_AND_ASSIGN(bool kept, store->Contains("["));
+  EXPECT_TRUE(kept);
 }
 
 TEST(Scan, ExpiredEntriesAreNotPassed) {

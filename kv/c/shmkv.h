@@ -272,7 +272,9 @@ SHMKV_EXPORT shmkv_status shmkv_foreach(shmkv_store* store, const void* prefix, 
 
 /* One page of a walk in pages (Store::Scan in shmkv/store.h): visits at
  * most `count` live entries whose key starts with prefix (NULL, 0: any) and
- * matches the fnmatch(3) glob `match` (NULL or "": any), and stores in
+ * matches the byte glob `match` (NULL or "": any; the syntax of ScanOptions
+ * in shmkv/store.h, the same in every locale; a malformed glob or one over
+ * 1024 bytes is INVALID_ARGUMENT), and stores in
  * *next_cursor the cursor for the next page (0: the walk is done). Start with
  * cursor 0. Over a walk, each entry present for the whole walk is visited
  * exactly once, others at most once. Values are passed only if with_values

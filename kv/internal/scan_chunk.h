@@ -50,6 +50,15 @@ class ScanChunk {
   // Orders the entries by home slot (entries of one home in any order).
   // Allocates nothing, so it may run under the lock.
   void SortByHome();
+  // Keeps, in order, the entries i for which keep(i) is true.
+  template <typename Keep>
+  void Filter(Keep keep) {
+    size_t kept = 0;
+    for (size_t i = 0; i < used_entries_; ++i) {
+      if (keep(i)) entries_[kept++] = entries_[i];
+    }
+    used_entries_ = kept;
+  }
   // Keeps the first `count` entries.
   void Truncate(size_t count) {
     if (count < used_entries_) used_entries_ = count;

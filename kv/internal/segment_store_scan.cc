@@ -4,15 +4,18 @@
 // the walker holds the stripe's lock only while it reads (and, for
 // DeleteMatching, deletes) that chunk, and callers see copies with no lock
 // held. The copies go to memory made ready before the lock (ScanChunk).
+// A glob (ScanOptions::match) is matched off the lock, on the copies: the
+// lock covers only the prefix test (DeleteMatching then takes the lock a
+// second time to delete what matched).
 // The walk's position is a home slot, so a position stays meaningful
 // however the index changes while no lock is held (doc/locking.md).
-#include <fnmatch.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -23,6 +26,7 @@
 #include "kv/internal/segment_store.h"
 #include "kv/internal/stripe_guard.h"
 #include "kv/platform/ipc.h"
+#include "kv/util/glob.h"
 
 namespace shmkv::internal {
 namespace {
@@ -40,8 +44,6 @@ constexpr uint64_t kChunkBytes = uint64_t{256} << 10;
 constexpr size_t kRoomEntries = 2 * kChunkSlots;
 constexpr size_t kRoomKeyBytes = kRoomEntries * 128;
 constexpr size_t kRoomValueBytes = kChunkBytes;
-// Room for one key as the glob matches it: longer keys grow it once.
-constexpr size_t kGlobKeyRoom = 256;
 // A cursor is the walk's position (stripe * slots_per_stripe + home slot,
 // never 0) under a tag derived from the store's hash seed in the top bits,
 // so a cursor of another store is refused instead of silently misused.
@@ -56,16 +58,20 @@ class SegmentStore::Walker {
         options_(options),
         slots_(store.geometry_.slots_per_stripe),
         total_(uint64_t{store.geometry_.stripe_count} * slots_),
-        tag_((store.geometry_.hash_seed >> kCursorTagShift) | 1) {
-    if (!options_.match.empty()) glob_key_.reserve(kGlobKeyRoom);
-  }
+        tag_((store.geometry_.hash_seed >> kCursorTagShift) | 1) {}
 
-  // InvalidArgument for options no walk can use.
-  absl::Status CheckOptions() const {
+  // InvalidArgument for options no walk can use (a glob that does not
+  // compile).
+  absl::Status CheckOptions() {
+    if (options_.match.empty()) return absl::OkStatus();
+    // Globs are C strings in the C API and kvcli: one holding a NUL byte
+    // would select differently there, so none does.
     if (options_.match.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          "the glob (match) holds a NUL byte, which fnmatch cannot see; remove it");
+      return absl::InvalidArgumentError("the glob (match) holds a NUL byte; remove it");
     }
+    absl::StatusOr<util::Glob> glob = util::Glob::Compile(options_.match, "match (glob)");
+    if (!glob.ok()) return glob.status();
+    glob_.emplace(*std::move(glob));
     return absl::OkStatus();
   }
 
@@ -103,6 +109,9 @@ class SegmentStore::Walker {
       MapInStripe(stripe);
     }
     uint32_t to = std::min(from + kChunkSlots, slots_);
+    // With a glob, the lock collects the prefix's entries of a chunk (at
+    // least a chunk's worth) and the glob then drops some of them.
+    const size_t take = glob_ ? std::max(limit, kRoomEntries) : limit;
     ScanHoldMeter meter;
     StripeGuard guard;
     if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
@@ -115,14 +124,27 @@ class SegmentStore::Walker {
               home, store_.MetaOf(found), absl::string_view(found.key(), found.header.key_size),
               options_.with_values ? absl::string_view(found.value(), found.header.value_size)
                                    : absl::string_view());
-          return chunk_.size() < limit && chunk_.bytes() < kChunkBytes;
+          return chunk_.size() < take && chunk_.bytes() < kChunkBytes;
         });
-    if (walk.ok() && chunk_.size() > limit) to = Trim(from, limit, may_exceed);
-    if (walk.ok() && remove) walk = RemoveItems(view);
+    if (walk.ok() && !glob_ && chunk_.size() > limit) to = Trim(from, limit, may_exceed);
+    if (walk.ok() && !glob_ && remove) walk = RemoveItems(view);
     meter.WorkDone();
     guard.Release();
     meter.Report(stripe, from, chunk_.size());
     if (!walk.ok()) return walk;
+    if (glob_) {
+      chunk_.Filter([&](size_t i) {
+        const absl::string_view key = chunk_.key(i);
+        return key.find('\0') == absl::string_view::npos && glob_->Matches(key);
+      });
+      if (chunk_.size() > limit) to = Trim(from, limit, may_exceed);
+      if (remove && chunk_.size() > 0) {
+        if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
+        walk = RemoveItems(view);
+        guard.Release();
+        if (!walk.ok()) return walk;
+      }
+    }
     position_ = position_ - from + to;
     return absl::OkStatus();
   }
@@ -177,19 +199,16 @@ class SegmentStore::Walker {
     platform::ShmPopulate(store_.base_ + start, bytes + (offset - start));
   }
 
-  // Live, not expired, and selected by the options; a GetOrCompute lease
-  // only when removing: deleting a key cancels the computation of its value,
-  // whose result is then not stored (as Delete does).
+  // Live, not expired, and selected by the prefix (the glob is matched
+  // later, off the lock); a GetOrCompute lease only when removing: deleting
+  // a key cancels the computation of its value, whose result is then not
+  // stored (as Delete does).
   bool Selected(const Located& found, int64_t* now) {
     const bool lease = (found.header.bits & kLease) != 0;
     if (lease && !removing_) return false;
     const absl::string_view key(found.key(), found.header.key_size);
     if (!absl::StartsWith(key, options_.prefix)) return false;
-    if (!lease && store_.Expired(found, now)) return false;
-    if (options_.match.empty()) return true;
-    if (key.find('\0') != absl::string_view::npos) return false;
-    glob_key_.assign(key.data(), key.size());
-    return fnmatch(options_.match.c_str(), glob_key_.c_str(), 0) == 0;
+    return lease || !store_.Expired(found, now);
   }
 
   // Keeps the entries of the lowest home slots, at most `limit` of them
@@ -228,7 +247,7 @@ class SegmentStore::Walker {
   ScanChunk chunk_;
   uint64_t removed_ = 0;
   bool removing_ = false;
-  std::string glob_key_;
+  std::optional<util::Glob> glob_;
 };
 
 absl::StatusOr<uint64_t> SegmentStore::Scan(
