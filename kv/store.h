@@ -234,15 +234,19 @@ class Store {
   // Walks the store a page at a time, like Redis SCAN. Pass cursor 0 to
   // start, then the cursor the previous call returned; a returned 0 means
   // the walk is done. Each call passes at most `count` entries selected by
-  // `options` to `fn` (more only when more than `count` selected keys share
-  // one index home slot, which then come together), with no lock held; it
-  // may read far through the store to find them.
+  // `options` to `fn`, with no lock held; it may read far through the store
+  // to find them. The one exception: keys of one lock stripe whose 64-bit
+  // hashes (seeded per store) share their top 32 bits come in one page, so a
+  // page of count 1 holds two such keys when it reaches them (among 65,536
+  // keys of one stripe, about even odds that one such pair exists; three
+  // keys practically never). A page thus holds at most max(count, the
+  // largest such group).
   // Guarantee: over a walk from 0 to 0, every entry present for the whole
   // walk is passed exactly once; an entry added, deleted or re-added during
   // the walk at most once; a value overwritten during the walk may be seen
   // old or new. This holds however the store changes between calls
   // (including eviction and Check(true)), because the cursor is a position
-  // in the fixed order of the keys' hash index homes, which no write moves.
+  // in the fixed order of the keys' hashes, which no write moves.
   // Locks are held one short chunk at a time (at most 64 index home slots, and
   // about 256 KiB of values with with_values), never for the whole call.
   // A cursor is opaque and belongs to this store: a cursor from another

@@ -281,7 +281,12 @@ SHMKV_EXPORT shmkv_status shmkv_foreach(shmkv_store* store, const void* prefix, 
  * is nonzero (otherwise value is NULL and value_size 0; meta->value_size
  * still tells the size). No lock is held during visit; its return value is
  * ignored (a page always completes: pass a smaller count to see fewer). A
- * cursor not returned by this store, or count 0, is INVALID_ARGUMENT. */
+ * page visits more than `count` entries only for keys of one lock stripe
+ * whose seeded 64-bit hashes share their top 32 bits, which come together
+ * (Store::Scan in shmkv/store.h gives the odds: a pair among tens of
+ * thousands of keys a stripe); a visit function that stores entries in an
+ * array of `count` must check its bound. A cursor not returned by this
+ * store, or count 0, is INVALID_ARGUMENT. */
 SHMKV_EXPORT shmkv_status shmkv_scan(shmkv_store* store, uint64_t cursor, size_t count,
                                      const void* prefix, size_t prefix_size, const char* match,
                                      int with_values, shmkv_visit_fn visit, void* context,

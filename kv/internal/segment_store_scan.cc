@@ -7,8 +7,11 @@
 // A glob (ScanOptions::match) is matched off the lock, on the copies: the
 // lock covers only the prefix test (DeleteMatching then takes the lock a
 // second time to delete what matched).
-// The walk's position is a home slot, so a position stays meaningful
-// however the index changes while no lock is held (doc/locking.md).
+// The walk's position is a place in the order of the keys' hashes within a
+// stripe: the top 32 bits of a key's hash, which also order the index home
+// slots (IndexHome is monotonic in them). So a position stays meaningful
+// however the index changes while no lock is held (doc/locking.md), and a
+// page can end between two entries of one home slot.
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,10 +47,12 @@ constexpr uint64_t kChunkBytes = uint64_t{256} << 10;
 constexpr size_t kRoomEntries = 2 * kChunkSlots;
 constexpr size_t kRoomKeyBytes = kRoomEntries * 128;
 constexpr size_t kRoomValueBytes = kChunkBytes;
-// A cursor is the walk's position (stripe * slots_per_stripe + home slot,
-// never 0) under a tag derived from the store's hash seed in the top bits,
-// so a cursor of another store is refused instead of silently misused.
+// A cursor is the walk's position (stripe << 32 | the hash order to resume
+// at, never 0; stripes are at most 2^16) under a tag derived from the
+// store's hash seed in the top bits, so a cursor of another store is refused
+// instead of silently misused.
 constexpr int kCursorTagShift = 48;
+constexpr int kStripeShift = 32;
 
 }  // namespace
 
@@ -57,7 +62,7 @@ class SegmentStore::Walker {
       : store_(store),
         options_(options),
         slots_(store.geometry_.slots_per_stripe),
-        total_(uint64_t{store.geometry_.stripe_count} * slots_),
+        total_(uint64_t{store.geometry_.stripe_count} << kStripeShift),
         tag_((store.geometry_.hash_seed >> kCursorTagShift) | 1) {}
 
   // InvalidArgument for options no walk can use (a glob that does not
@@ -95,17 +100,19 @@ class SegmentStore::Walker {
   bool done() const { return position_ >= total_; }
 
   // Reads the next chunk into chunk(): at most `limit` selected entries.
-  // When more than `limit` share the chunk's first home slot, it takes them
-  // all if `may_exceed`, else none (and the position stays). With `remove`,
+  // When more than `limit` share the chunk's first order (the top 32 bits of
+  // their hash), it takes them all if `may_exceed`, else none (and the
+  // position stays). With `remove`,
   // deletes them too, under the same hold, and counts them in removed().
   absl::Status Next(size_t limit, bool may_exceed, bool remove) {
     removing_ = remove;
     chunk_.Clear();
     chunk_.Prepare(kRoomEntries, options_.with_values ? kRoomValueBytes : kRoomKeyBytes);
-    const uint64_t stripe = position_ / slots_;
+    const uint64_t stripe = position_ >> kStripeShift;
     StripeView& view = store_.stripes_[stripe];
-    const uint32_t from = static_cast<uint32_t>(position_ % slots_);
-    if (from == 0 || store_.mapped_to_[stripe].load(std::memory_order_relaxed) == 0) {
+    const uint32_t first_order = static_cast<uint32_t>(position_);
+    const uint32_t from = IndexHome(uint64_t{first_order} << 32, slots_);
+    if (first_order == 0 || store_.mapped_to_[stripe].load(std::memory_order_relaxed) == 0) {
       MapInStripe(stripe);
     }
     uint32_t to = std::min(from + kChunkSlots, slots_);
@@ -119,14 +126,19 @@ class SegmentStore::Walker {
     int64_t now = -1;
     absl::Status walk = view.ForEachHomedIn(
         from, &to, [&](const Located& found) { return Selected(found, &now); },
-        [&](const Located& found, uint32_t home) {
+        [&](const Located& found, uint64_t hash) {
+          const uint32_t order = static_cast<uint32_t>(hash >> 32);
+          if (order < first_order) return true;  // passed on by an earlier chunk
           chunk_.Add(
-              home, store_.MetaOf(found), absl::string_view(found.key(), found.header.key_size),
+              order, store_.MetaOf(found), absl::string_view(found.key(), found.header.key_size),
               options_.with_values ? absl::string_view(found.value(), found.header.value_size)
                                    : absl::string_view());
           return chunk_.size() < take && chunk_.bytes() < kChunkBytes;
         });
-    if (walk.ok() && !glob_ && chunk_.size() > limit) to = Trim(from, limit, may_exceed);
+    // Where the next chunk starts: the first order of home slot `to`, or
+    // less if the chunk is cut (Trim).
+    uint64_t next = to == slots_ ? uint64_t{1} << 32 : FirstOrderOf(to);
+    if (walk.ok() && !glob_ && chunk_.size() > limit) next = Trim(first_order, limit, may_exceed);
     if (walk.ok() && !glob_ && remove) walk = RemoveItems(view);
     meter.WorkDone();
     guard.Release();
@@ -137,7 +149,7 @@ class SegmentStore::Walker {
         const absl::string_view key = chunk_.key(i);
         return key.find('\0') == absl::string_view::npos && glob_->Matches(key);
       });
-      if (chunk_.size() > limit) to = Trim(from, limit, may_exceed);
+      if (chunk_.size() > limit) next = Trim(first_order, limit, may_exceed);
       if (remove && chunk_.size() > 0) {
         if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
         walk = RemoveItems(view);
@@ -145,7 +157,7 @@ class SegmentStore::Walker {
         if (!walk.ok()) return walk;
       }
     }
-    position_ = position_ - from + to;
+    position_ = (stripe << kStripeShift) + next;
     return absl::OkStatus();
   }
 
@@ -211,16 +223,21 @@ class SegmentStore::Walker {
     return lease || !store_.Expired(found, now);
   }
 
-  // Keeps the entries of the lowest home slots, at most `limit` of them
-  // (or, if the first home slot has more, all of its entries if
-  // `may_exceed`, else none), and returns the end of the home range they
-  // cover.
-  uint32_t Trim(uint32_t from, size_t limit, bool may_exceed) {
-    chunk_.SortByHome();
-    uint32_t end = chunk_.home(limit);
-    if (end == from && may_exceed) end = from + 1;
+  // The smallest order whose home slot is `home` (< slots_).
+  uint64_t FirstOrderOf(uint32_t home) const {
+    return ((uint64_t{home} << 32) + slots_ - 1) / slots_;
+  }
+
+  // Keeps the entries of the lowest orders, at most `limit` of them (or, if
+  // more than `limit` share the lowest order, all of those if `may_exceed`,
+  // else none), and returns the order the next chunk starts at (1 << 32:
+  // the stripe's end).
+  uint64_t Trim(uint32_t first_order, size_t limit, bool may_exceed) {
+    chunk_.SortByOrder();
+    uint64_t end = chunk_.order(limit);
+    if (end == chunk_.order(0)) end = may_exceed ? end + 1 : first_order;
     size_t kept = chunk_.size();
-    while (kept > 0 && chunk_.home(kept - 1) >= end) --kept;
+    while (kept > 0 && chunk_.order(kept - 1) >= end) --kept;
     chunk_.Truncate(kept);
     return end;
   }
