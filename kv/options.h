@@ -119,7 +119,9 @@ struct GetOrComputeOptions {
   // Longest time waiters wait for another process's computation.
   absl::Duration wait_timeout = absl::Seconds(10);
   // A computing process that has not finished by then is presumed dead and
-  // another process takes over.
+  // another process takes over. One that died is taken over at once (a pid
+  // reused by a later process does not count: doc/cache_semantics.md), except
+  // from another PID namespace than its own, which only this timeout ends.
   absl::Duration lease_timeout = absl::Seconds(5);
   WriteOptions write;  // how the computed value is stored (condition ignored)
 };

@@ -121,9 +121,14 @@ struct CheckReport {
 
 // Which entries Scan, ForEach-like walks and DeleteMatching select: keys
 // starting with `prefix` and, if `match` is not empty, matching the glob
-// `match` as fnmatch(3) does with no flags (* ? [a-z] [!a-z] \\ escapes; *
-// crosses '/'). Both apply when both are given. A key holding a NUL byte
-// never matches a glob (fnmatch sees C strings).
+// `match` byte by byte, whatever the locale: * any bytes (crossing '/'), ?
+// one byte, [a-z] [!a-z] [[:digit:]] one byte of a set (ranges by byte
+// value), \\ escapes (kv/util/glob.h has the full syntax). Both apply when
+// both are given. A glob over 1024 bytes, holding a NUL byte or not
+// well-formed (an unterminated [, a trailing lone \\, a reversed range) is
+// InvalidArgument. A key holding a NUL byte never matches a glob. The glob
+// is matched on copies with no lock held; only the prefix test runs under
+// a stripe's lock.
 struct ScanOptions {
   std::string prefix;
   std::string match;
@@ -234,15 +239,19 @@ class Store {
   // Walks the store a page at a time, like Redis SCAN. Pass cursor 0 to
   // start, then the cursor the previous call returned; a returned 0 means
   // the walk is done. Each call passes at most `count` entries selected by
-  // `options` to `fn` (more only when more than `count` selected keys share
-  // one index home slot, which then come together), with no lock held; it
-  // may read far through the store to find them.
+  // `options` to `fn`, with no lock held; it may read far through the store
+  // to find them. The one exception: keys of one lock stripe whose 64-bit
+  // hashes (seeded per store) share their top 32 bits come in one page, so a
+  // page of count 1 holds two such keys when it reaches them (among 65,536
+  // keys of one stripe, about even odds that one such pair exists; three
+  // keys practically never). A page thus holds at most max(count, the
+  // largest such group).
   // Guarantee: over a walk from 0 to 0, every entry present for the whole
   // walk is passed exactly once; an entry added, deleted or re-added during
   // the walk at most once; a value overwritten during the walk may be seen
   // old or new. This holds however the store changes between calls
   // (including eviction and Check(true)), because the cursor is a position
-  // in the fixed order of the keys' hash index homes, which no write moves.
+  // in the fixed order of the keys' hashes, which no write moves.
   // Locks are held one short chunk at a time (at most 64 index home slots, and
   // about 256 KiB of values with with_values), never for the whole call.
   // A cursor is opaque and belongs to this store: a cursor from another
@@ -254,8 +263,10 @@ class Store {
   // Deletes every live entry selected by `options` (its with_values is
   // ignored) in the same short chunks as Scan, and returns how many it
   // deleted. Entries written meanwhile may or may not be deleted; one
-  // present and selected for the whole call always is. Empty options select
-  // every entry (Clear() is faster for that).
+  // present and selected for the whole call always is. A GetOrCompute
+  // computing a selected key is cancelled as by Delete: its value is not
+  // stored (not counted in the result). Empty options select every entry
+  // (Clear() is faster for that).
   virtual absl::StatusOr<uint64_t> DeleteMatching(const ScanOptions& options) = 0;
   // DeleteMatching with only a prefix.
   absl::StatusOr<uint64_t> DeletePrefix(absl::string_view prefix);

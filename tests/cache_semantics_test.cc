@@ -3,12 +3,15 @@
 // counters. Racing cases use real processes (fork); children report through
 // their exit status and never use GoogleTest.
 #include <signal.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -26,6 +29,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kv/platform/process.h"
 #include "shmkv/clock.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
@@ -809,6 +813,24 @@ TEST(CacheSemantics, GetOrComputeRunsOnceAcrossProcesses) {
   }
 }
 
+// A child's body: takes the lease on "lease" and computes until killed,
+// after writing its identity to *holder (if not null) and notifying
+// `computing`.
+int HoldLeaseUntilKilled(const StoreName& name, const GetOrComputeOptions& opts,
+                         PipeEvent* computing, platform::ProcessIdentity* holder) {
+  auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
+  CHILD_CHECK_OK(s, 1);
+  (void)(*s)->GetOrCompute(
+      "lease",
+      [&]() -> absl::StatusOr<std::string> {
+        if (holder != nullptr) *holder = platform::CurrentIdentity();
+        computing->Notify();
+        for (;;) pause();  // killed here, lease held
+      },
+      opts);
+  return 2;
+}
+
 TEST(CacheSemantics, GetOrComputeLeaseOfAKilledProcessIsTakenOver) {
   ScopedStore store;
   ASSERT_OK(store.Open());
@@ -817,18 +839,7 @@ TEST(CacheSemantics, GetOrComputeLeaseOfAKilledProcessIsTakenOver) {
   opts.lease_timeout = absl::Milliseconds(300);
   opts.wait_timeout = absl::Seconds(10);
   PipeEvent computing;
-  ChildProcess child([&]() -> int {
-    auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
-    CHILD_CHECK_OK(s, 1);
-    (void)(*s)->GetOrCompute(
-        "lease",
-        [&]() -> absl::StatusOr<std::string> {
-          computing.Notify();
-          for (;;) pause();  // killed here, lease held
-        },
-        opts);
-    return 2;
-  });
+  ChildProcess child([&] { return HoldLeaseUntilKilled(name, opts, &computing, nullptr); });
   ASSERT_TRUE(computing.WaitFor(absl::Seconds(20)));
   // The in-flight lease is not an entry.
   std::string v;
@@ -853,6 +864,143 @@ TEST(CacheSemantics, GetOrComputeLeaseOfAKilledProcessIsTakenOver) {
   EXPECT_EQ(v, "taken over");
   EXPECT_EQ(computed, 1);
   EXPECT_EQ(Read(*store, "lease"), "taken over");
+}
+
+// Overwrites the first copy of `from` in the store's segment with `to` (of
+// the same size), as a process that writes the segment could; false if
+// `from` is not there.
+bool ReplaceInSegment(Store& store, absl::string_view from, absl::string_view to) {
+  absl::StatusOr<StoreInfo> info = store.Info();
+  if (!info.ok()) return false;
+  void* base = shmat(info->shm_id, nullptr, 0);
+  if (base == reinterpret_cast<void*>(-1)) return false;
+  char* segment = static_cast<char*>(base);
+  char* end = segment + info->segment_bytes;
+  char* at = std::search(segment, end, from.begin(), from.end());
+  const bool found = at != end;
+  if (found) std::memcpy(at, to.data(), to.size());
+  shmdt(base);
+  return found;
+}
+
+absl::string_view BytesOf(const platform::ProcessIdentity& id) {
+  return absl::string_view(reinterpret_cast<const char*>(&id), sizeof(id));
+}
+
+// Another process takes a lease on "lease" and computes until killed; the
+// test then rewrites the identity the lease names with `forge`, and
+// returns how long GetOrCompute took to take the lease over.
+absl::Duration TakeOverForgedLease(const GetOrComputeOptions& opts, bool kill_holder,
+                                   const std::function<void(platform::ProcessIdentity*)>& forge) {
+  ScopedStore store;
+  EXPECT_OK(store.Open());
+  const StoreName name = store.name();
+  SharedArray<platform::ProcessIdentity> holder(1);
+  PipeEvent computing;
+  ChildProcess child([&] { return HoldLeaseUntilKilled(name, opts, &computing, &holder[0]); });
+  EXPECT_TRUE(computing.WaitFor(absl::Seconds(20)));
+  platform::ProcessIdentity forged = holder[0];
+  EXPECT_EQ(forged.pid, child.pid());
+  EXPECT_NE(forged.start_time, 0u);
+  EXPECT_NE(forged.pid_namespace, 0u);
+  forge(&forged);
+  EXPECT_TRUE(ReplaceInSegment(*store, BytesOf(holder[0]), BytesOf(forged)));
+  if (kill_holder) {
+    child.Kill(SIGKILL);
+    EXPECT_EQ(child.Wait(), 128 + SIGKILL);
+  }
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> v = store->GetOrCompute(
+      "lease", []() -> absl::StatusOr<std::string> { return std::string("taken over"); }, opts);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_OK(v.status());
+  if (v.ok()) EXPECT_EQ(*v, "taken over");
+  return took;
+}
+
+// A lease names its holder by pid, start time and PID namespace: one whose
+// pid is a live process that started at another time (its holder died and
+// the pid was reused) is taken over at once, even with no lease timeout.
+TEST(CacheSemantics, GetOrComputeLeaseOfAReusedPidIsTakenOver) {
+  GetOrComputeOptions opts;
+  opts.lease_timeout = absl::InfiniteDuration();
+  opts.wait_timeout = absl::Seconds(5);
+  const absl::Duration took = TakeOverForgedLease(
+      opts, /*kill_holder=*/false, [](platform::ProcessIdentity* id) { id->start_time += 1; });
+  EXPECT_LT(took, absl::Seconds(2));
+}
+
+// A holder in another PID namespace cannot be looked up from this one (its
+// pid names another process here, or none): its waiters wait for the lease
+// to expire instead of taking it over, even once it died.
+TEST(CacheSemantics, GetOrComputeLeaseOfAnotherPidNamespaceLastsItsTimeout) {
+  GetOrComputeOptions opts;
+  opts.lease_timeout = absl::Seconds(2);
+  opts.wait_timeout = absl::Seconds(10);
+  const absl::Duration took = TakeOverForgedLease(
+      opts, /*kill_holder=*/true, [](platform::ProcessIdentity* id) { id->pid_namespace += 1; });
+  EXPECT_GT(took, absl::Milliseconds(1000));
+  EXPECT_LT(took, absl::Seconds(8));
+}
+
+// Every delete that covers a key cancels a GetOrCompute computing it: the
+// value computed from what was there before is returned to its caller but
+// not stored. Another process computes `key` and waits on a pipe while the
+// test runs `remove`; returns what the store then holds at `key`.
+std::string ComputeAcrossDelete(absl::string_view key,
+                                const std::function<absl::Status(Store&)>& remove) {
+  ScopedStore store;
+  EXPECT_OK(store.Open());
+  const StoreName name = store.name();
+  PipeEvent computing, go;
+  ChildProcess child([&]() -> int {
+    auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
+    CHILD_CHECK_OK(s, 1);
+    auto r = (*s)->GetOrCompute(key, [&]() -> absl::StatusOr<std::string> {
+      computing.Notify();
+      if (!go.WaitFor(absl::Seconds(20))) return absl::DeadlineExceededError("no go");
+      return std::string("computed");
+    });
+    CHILD_CHECK_OK(r, 2);
+    CHILD_CHECK(*r == "computed", 3);  // returned, stored or not
+    return 0;
+  });
+  EXPECT_TRUE(computing.WaitFor(absl::Seconds(20)));
+  EXPECT_OK(remove(*store));
+  go.Notify();
+  EXPECT_EQ(child.Wait(), 0);
+  return Read(*store, key);
+}
+
+TEST(CacheSemantics, DeletePrefixCancelsAComputation) {
+  EXPECT_THAT(ComputeAcrossDelete("u:1",
+                                  [](Store& s) -> absl::Status {
+                                    absl::StatusOr<uint64_t> n = s.DeletePrefix("u:");
+                                    if (!n.ok()) return n.status();
+                                    EXPECT_EQ(*n, 0u);  // a cancelled lease is not an entry
+                                    return absl::OkStatus();
+                                  }),
+              HasSubstr("NOT_FOUND"));
+}
+
+TEST(CacheSemantics, DeleteMatchingCancelsAComputation) {
+  EXPECT_THAT(ComputeAcrossDelete("u:1",
+                                  [](Store& s) {
+                                    ScanOptions options;
+                                    options.match = "u:?";
+                                    return s.DeleteMatching(options).status();
+                                  }),
+              HasSubstr("NOT_FOUND"));
+}
+
+TEST(CacheSemantics, ClearCancelsAComputation) {
+  EXPECT_THAT(ComputeAcrossDelete("u:1", [](Store& s) { return s.Clear(); }),
+              HasSubstr("NOT_FOUND"));
+}
+
+TEST(CacheSemantics, DeleteMatchingLeavesOtherComputations) {
+  EXPECT_EQ(ComputeAcrossDelete("v:1", [](Store& s) { return s.DeletePrefix("u:").status(); }),
+            "computed");
 }
 
 // ------------------------------------------------------------------ Stats -

@@ -274,14 +274,21 @@ SHMKV_EXPORT shmkv_status shmkv_foreach(shmkv_store* store, const void* prefix, 
 
 /* One page of a walk in pages (Store::Scan in shmkv/store.h): visits at
  * most `count` live entries whose key starts with prefix (NULL, 0: any) and
- * matches the fnmatch(3) glob `match` (NULL or "": any), and stores in
+ * matches the byte glob `match` (NULL or "": any; the syntax of ScanOptions
+ * in shmkv/store.h, the same in every locale; a malformed glob or one over
+ * 1024 bytes is INVALID_ARGUMENT), and stores in
  * *next_cursor the cursor for the next page (0: the walk is done). Start with
  * cursor 0. Over a walk, each entry present for the whole walk is visited
  * exactly once, others at most once. Values are passed only if with_values
  * is nonzero (otherwise value is NULL and value_size 0; meta->value_size
  * still tells the size). No lock is held during visit; its return value is
  * ignored (a page always completes: pass a smaller count to see fewer). A
- * cursor not returned by this store, or count 0, is INVALID_ARGUMENT. */
+ * page visits more than `count` entries only for keys of one lock stripe
+ * whose seeded 64-bit hashes share their top 32 bits, which come together
+ * (Store::Scan in shmkv/store.h gives the odds: a pair among tens of
+ * thousands of keys a stripe); a visit function that stores entries in an
+ * array of `count` must check its bound. A cursor not returned by this
+ * store, or count 0, is INVALID_ARGUMENT. */
 SHMKV_EXPORT shmkv_status shmkv_scan(shmkv_store* store, uint64_t cursor, size_t count,
                                      const void* prefix, size_t prefix_size, const char* match,
                                      int with_values, shmkv_visit_fn visit, void* context,

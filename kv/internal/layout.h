@@ -139,7 +139,7 @@ enum EntryState : uint8_t {
 
 enum EntryBits : uint8_t {
   kReferenced = 1,  // read since the CLOCK hand last passed (second chance)
-  kLease = 2,       // a GetOrCompute placeholder; the value is the holder's pid
+  kLease = 2,       // a GetOrCompute placeholder; the value names the holder (doc/layout.md)
 };
 
 // A log record: this header, the key, the value, zero padding to kUnit.

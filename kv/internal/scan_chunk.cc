@@ -33,7 +33,7 @@ void ScanChunk::GrowBytes(size_t bytes) {
   bytes_room_ = bytes;
 }
 
-void ScanChunk::Add(uint32_t home, const EntryMeta& meta, absl::string_view key,
+void ScanChunk::Add(uint32_t order, const EntryMeta& meta, absl::string_view key,
                     absl::string_view value) {
   if (used_entries_ == entries_.size()) {
     entries_.resize(std::max(kFirstEntries, 2 * entries_.size()));
@@ -45,7 +45,7 @@ void ScanChunk::Add(uint32_t home, const EntryMeta& meta, absl::string_view key,
   Entry& entry = entries_[used_entries_++];
   entry.at = used_bytes_;
   entry.key_size = static_cast<uint32_t>(key.size());
-  entry.home = home;
+  entry.order = order;
   entry.value_size = value.size();
   entry.meta = meta;
   if (!key.empty()) std::memcpy(bytes_.get() + used_bytes_, key.data(), key.size());
@@ -55,9 +55,9 @@ void ScanChunk::Add(uint32_t home, const EntryMeta& meta, absl::string_view key,
   used_bytes_ += size;
 }
 
-void ScanChunk::SortByHome() {
+void ScanChunk::SortByOrder() {
   std::sort(entries_.begin(), entries_.begin() + used_entries_,
-            [](const Entry& a, const Entry& b) { return a.home < b.home; });
+            [](const Entry& a, const Entry& b) { return a.order < b.order; });
 }
 
 }  // namespace shmkv::internal

@@ -32,12 +32,14 @@ class ScanChunk {
     used_entries_ = 0;
     used_bytes_ = 0;
   }
-  void Add(uint32_t home, const EntryMeta& meta, absl::string_view key, absl::string_view value);
+  // `order`: the entry's place in the walk (the top 32 bits of its key's
+  // hash), by which SortByOrder sorts.
+  void Add(uint32_t order, const EntryMeta& meta, absl::string_view key, absl::string_view value);
 
   size_t size() const { return used_entries_; }
   // Key and value bytes held.
   uint64_t bytes() const { return used_bytes_; }
-  uint32_t home(size_t i) const { return entries_[i].home; }
+  uint32_t order(size_t i) const { return entries_[i].order; }
   absl::string_view key(size_t i) const {
     return absl::string_view(bytes_.get() + entries_[i].at, entries_[i].key_size);
   }
@@ -47,9 +49,18 @@ class ScanChunk {
   }
   const EntryMeta& meta(size_t i) const { return entries_[i].meta; }
 
-  // Orders the entries by home slot (entries of one home in any order).
+  // Sorts the entries by order (entries of one order in any order).
   // Allocates nothing, so it may run under the lock.
-  void SortByHome();
+  void SortByOrder();
+  // Keeps, in order, the entries i for which keep(i) is true.
+  template <typename Keep>
+  void Filter(Keep keep) {
+    size_t kept = 0;
+    for (size_t i = 0; i < used_entries_; ++i) {
+      if (keep(i)) entries_[kept++] = entries_[i];
+    }
+    used_entries_ = kept;
+  }
   // Keeps the first `count` entries.
   void Truncate(size_t count) {
     if (count < used_entries_) used_entries_ = count;
@@ -59,7 +70,7 @@ class ScanChunk {
   struct Entry {
     uint64_t at = 0;  // of the key in bytes_; the value follows it
     uint32_t key_size = 0;
-    uint32_t home = 0;
+    uint32_t order = 0;
     uint64_t value_size = 0;
     EntryMeta meta;
   };

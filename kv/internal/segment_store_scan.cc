@@ -4,15 +4,21 @@
 // the walker holds the stripe's lock only while it reads (and, for
 // DeleteMatching, deletes) that chunk, and callers see copies with no lock
 // held. The copies go to memory made ready before the lock (ScanChunk).
-// The walk's position is a home slot, so a position stays meaningful
-// however the index changes while no lock is held (doc/locking.md).
-#include <fnmatch.h>
+// A glob (ScanOptions::match) is matched off the lock, on the copies: the
+// lock covers only the prefix test (DeleteMatching then takes the lock a
+// second time to delete what matched).
+// The walk's position is a place in the order of the keys' hashes within a
+// stripe: the top 32 bits of a key's hash, which also order the index home
+// slots (IndexHome is monotonic in them). So a position stays meaningful
+// however the index changes while no lock is held (doc/locking.md), and a
+// page can end between two entries of one home slot.
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -23,6 +29,7 @@
 #include "kv/internal/segment_store.h"
 #include "kv/internal/stripe_guard.h"
 #include "kv/platform/ipc.h"
+#include "kv/util/glob.h"
 
 namespace shmkv::internal {
 namespace {
@@ -40,12 +47,12 @@ constexpr uint64_t kChunkBytes = uint64_t{256} << 10;
 constexpr size_t kRoomEntries = 2 * kChunkSlots;
 constexpr size_t kRoomKeyBytes = kRoomEntries * 128;
 constexpr size_t kRoomValueBytes = kChunkBytes;
-// Room for one key as the glob matches it: longer keys grow it once.
-constexpr size_t kGlobKeyRoom = 256;
-// A cursor is the walk's position (stripe * slots_per_stripe + home slot,
-// never 0) under a tag derived from the store's hash seed in the top bits,
-// so a cursor of another store is refused instead of silently misused.
+// A cursor is the walk's position (stripe << 32 | the hash order to resume
+// at, never 0; stripes are at most 2^16) under a tag derived from the
+// store's hash seed in the top bits, so a cursor of another store is refused
+// instead of silently misused.
 constexpr int kCursorTagShift = 48;
+constexpr int kStripeShift = 32;
 
 }  // namespace
 
@@ -55,17 +62,21 @@ class SegmentStore::Walker {
       : store_(store),
         options_(options),
         slots_(store.geometry_.slots_per_stripe),
-        total_(uint64_t{store.geometry_.stripe_count} * slots_),
-        tag_((store.geometry_.hash_seed >> kCursorTagShift) | 1) {
-    if (!options_.match.empty()) glob_key_.reserve(kGlobKeyRoom);
-  }
+        total_(uint64_t{store.geometry_.stripe_count} << kStripeShift),
+        tag_((store.geometry_.hash_seed >> kCursorTagShift) | 1) {}
 
-  // InvalidArgument for options no walk can use.
-  absl::Status CheckOptions() const {
+  // InvalidArgument for options no walk can use (a glob that does not
+  // compile).
+  absl::Status CheckOptions() {
+    if (options_.match.empty()) return absl::OkStatus();
+    // Globs are C strings in the C API and kvcli: one holding a NUL byte
+    // would select differently there, so none does.
     if (options_.match.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          "the glob (match) holds a NUL byte, which fnmatch cannot see; remove it");
+      return absl::InvalidArgumentError("the glob (match) holds a NUL byte; remove it");
     }
+    absl::StatusOr<util::Glob> glob = util::Glob::Compile(options_.match, "match (glob)");
+    if (!glob.ok()) return glob.status();
+    glob_.emplace(*std::move(glob));
     return absl::OkStatus();
   }
 
@@ -89,19 +100,25 @@ class SegmentStore::Walker {
   bool done() const { return position_ >= total_; }
 
   // Reads the next chunk into chunk(): at most `limit` selected entries.
-  // When more than `limit` share the chunk's first home slot, it takes them
-  // all if `may_exceed`, else none (and the position stays). With `remove`,
+  // When more than `limit` share the chunk's first order (the top 32 bits of
+  // their hash), it takes them all if `may_exceed`, else none (and the
+  // position stays). With `remove`,
   // deletes them too, under the same hold, and counts them in removed().
   absl::Status Next(size_t limit, bool may_exceed, bool remove) {
+    removing_ = remove;
     chunk_.Clear();
     chunk_.Prepare(kRoomEntries, options_.with_values ? kRoomValueBytes : kRoomKeyBytes);
-    const uint64_t stripe = position_ / slots_;
+    const uint64_t stripe = position_ >> kStripeShift;
     StripeView& view = store_.stripes_[stripe];
-    const uint32_t from = static_cast<uint32_t>(position_ % slots_);
-    if (from == 0 || store_.mapped_to_[stripe].load(std::memory_order_relaxed) == 0) {
+    const uint32_t first_order = static_cast<uint32_t>(position_);
+    const uint32_t from = IndexHome(uint64_t{first_order} << 32, slots_);
+    if (first_order == 0 || store_.mapped_to_[stripe].load(std::memory_order_relaxed) == 0) {
       MapInStripe(stripe);
     }
     uint32_t to = std::min(from + kChunkSlots, slots_);
+    // With a glob, the lock collects the prefix's entries of a chunk (at
+    // least a chunk's worth) and the glob then drops some of them.
+    const size_t take = glob_ ? std::max(limit, kRoomEntries) : limit;
     ScanHoldMeter meter;
     StripeGuard guard;
     if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
@@ -109,20 +126,38 @@ class SegmentStore::Walker {
     int64_t now = -1;
     absl::Status walk = view.ForEachHomedIn(
         from, &to, [&](const Located& found) { return Selected(found, &now); },
-        [&](const Located& found, uint32_t home) {
+        [&](const Located& found, uint64_t hash) {
+          const uint32_t order = static_cast<uint32_t>(hash >> 32);
+          if (order < first_order) return true;  // passed on by an earlier chunk
           chunk_.Add(
-              home, store_.MetaOf(found), absl::string_view(found.key(), found.header.key_size),
+              order, store_.MetaOf(found), absl::string_view(found.key(), found.header.key_size),
               options_.with_values ? absl::string_view(found.value(), found.header.value_size)
                                    : absl::string_view());
-          return chunk_.size() < limit && chunk_.bytes() < kChunkBytes;
+          return chunk_.size() < take && chunk_.bytes() < kChunkBytes;
         });
-    if (walk.ok() && chunk_.size() > limit) to = Trim(from, limit, may_exceed);
-    if (walk.ok() && remove) walk = RemoveItems(view);
+    // Where the next chunk starts: the first order of home slot `to`, or
+    // less if the chunk is cut (Trim).
+    uint64_t next = to == slots_ ? uint64_t{1} << 32 : FirstOrderOf(to);
+    if (walk.ok() && !glob_ && chunk_.size() > limit) next = Trim(first_order, limit, may_exceed);
+    if (walk.ok() && !glob_ && remove) walk = RemoveItems(view);
     meter.WorkDone();
     guard.Release();
     meter.Report(stripe, from, chunk_.size());
     if (!walk.ok()) return walk;
-    position_ = position_ - from + to;
+    if (glob_) {
+      chunk_.Filter([&](size_t i) {
+        const absl::string_view key = chunk_.key(i);
+        return key.find('\0') == absl::string_view::npos && glob_->Matches(key);
+      });
+      if (chunk_.size() > limit) next = Trim(first_order, limit, may_exceed);
+      if (remove && chunk_.size() > 0) {
+        if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
+        walk = RemoveItems(view);
+        guard.Release();
+        if (!walk.ok()) return walk;
+      }
+    }
+    position_ = (stripe << kStripeShift) + next;
     return absl::OkStatus();
   }
 
@@ -176,27 +211,33 @@ class SegmentStore::Walker {
     platform::ShmPopulate(store_.base_ + start, bytes + (offset - start));
   }
 
-  // Live, not a lease, not expired, and selected by the options.
+  // Live, not expired, and selected by the prefix (the glob is matched
+  // later, off the lock); a GetOrCompute lease only when removing: deleting
+  // a key cancels the computation of its value, whose result is then not
+  // stored (as Delete does).
   bool Selected(const Located& found, int64_t* now) {
-    if (found.header.bits & kLease) return false;
+    const bool lease = (found.header.bits & kLease) != 0;
+    if (lease && !removing_) return false;
     const absl::string_view key(found.key(), found.header.key_size);
-    if (!absl::StartsWith(key, options_.prefix) || store_.Expired(found, now)) return false;
-    if (options_.match.empty()) return true;
-    if (key.find('\0') != absl::string_view::npos) return false;
-    glob_key_.assign(key.data(), key.size());
-    return fnmatch(options_.match.c_str(), glob_key_.c_str(), 0) == 0;
+    if (!absl::StartsWith(key, options_.prefix)) return false;
+    return lease || !store_.Expired(found, now);
   }
 
-  // Keeps the entries of the lowest home slots, at most `limit` of them
-  // (or, if the first home slot has more, all of its entries if
-  // `may_exceed`, else none), and returns the end of the home range they
-  // cover.
-  uint32_t Trim(uint32_t from, size_t limit, bool may_exceed) {
-    chunk_.SortByHome();
-    uint32_t end = chunk_.home(limit);
-    if (end == from && may_exceed) end = from + 1;
+  // The smallest order whose home slot is `home` (< slots_).
+  uint64_t FirstOrderOf(uint32_t home) const {
+    return ((uint64_t{home} << 32) + slots_ - 1) / slots_;
+  }
+
+  // Keeps the entries of the lowest orders, at most `limit` of them (or, if
+  // more than `limit` share the lowest order, all of those if `may_exceed`,
+  // else none), and returns the order the next chunk starts at (1 << 32:
+  // the stripe's end).
+  uint64_t Trim(uint32_t first_order, size_t limit, bool may_exceed) {
+    chunk_.SortByOrder();
+    uint64_t end = chunk_.order(limit);
+    if (end == chunk_.order(0)) end = may_exceed ? end + 1 : first_order;
     size_t kept = chunk_.size();
-    while (kept > 0 && chunk_.home(kept - 1) >= end) --kept;
+    while (kept > 0 && chunk_.order(kept - 1) >= end) --kept;
     chunk_.Truncate(kept);
     return end;
   }
@@ -209,7 +250,7 @@ class SegmentStore::Walker {
       if (!found.ok()) return found.status();
       if (found->entry == nullptr) continue;
       if (absl::Status s = view.Remove(*found, /*expired=*/false); !s.ok()) return s;
-      ++removed_;
+      if (!(found->header.bits & kLease)) ++removed_;  // a cancelled lease is no entry
     }
     return absl::OkStatus();
   }
@@ -222,7 +263,8 @@ class SegmentStore::Walker {
   uint64_t position_ = 0;
   ScanChunk chunk_;
   uint64_t removed_ = 0;
-  std::string glob_key_;
+  bool removing_ = false;
+  std::optional<util::Glob> glob_;
 };
 
 absl::StatusOr<uint64_t> SegmentStore::Scan(

@@ -1,7 +1,7 @@
 // SegmentStore's single flight, GetOrCompute: one process computes a
-// missing key's value under a lease (a placeholder entry naming its pid)
-// while the others wait for it, and take the lease over when its holder
-// died or it expired.
+// missing key's value under a lease (a placeholder entry naming its
+// process: pid, start time, PID namespace) while the others wait for it,
+// and take the lease over when its holder died or it expired.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -33,6 +33,18 @@ absl::StatusOr<std::string> RunCompute(absl::FunctionRef<absl::StatusOr<std::str
   }
 }
 
+// The process a lease names: the identity this build writes, or a bare pid
+// (leases of earlier builds); pid 0 (never alive) for anything else.
+platform::ProcessIdentity HolderOf(const Located& lease) {
+  platform::ProcessIdentity holder;
+  if (lease.header.value_size == sizeof(holder)) {
+    std::memcpy(&holder, lease.value(), sizeof(holder));
+  } else if (lease.header.value_size == sizeof(holder.pid)) {
+    std::memcpy(&holder.pid, lease.value(), sizeof(holder.pid));
+  }
+  return holder;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> SegmentStore::GetOrCompute(
@@ -46,9 +58,17 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
   // this call's lease.
   if (absl::StatusOr<int64_t> ttl = ExpiryFor(options.write.ttl); !ttl.ok()) return ttl.status();
   const absl::Duration give_up = platform::MonotonicNow() + options.wait_timeout;
+  // Who this process is, as the lease names it (reads /proc once per thread,
+  // so before any lock).
+  const platform::ProcessIdentity self = platform::CurrentIdentity();
   absl::Duration backoff = absl::Microseconds(50);
   uint64_t lease_version = 0;
+  // A lease whose holder was found dead (off the lock) on the last round.
+  bool holder_dead = false;
+  uint64_t dead_lease = 0;
   for (;;) {
+    platform::ProcessIdentity holder;
+    uint64_t seen_lease = 0;
     {
       KeyAccess access;
       if (absl::Status s = Access(key, &access); !s.ok()) return s;
@@ -59,21 +79,12 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
         ++access.view->stripe()->hits;
         return std::string(found.value(), found.header.value_size);
       }
-      bool holder_alive = false;
-      if (present) {
-        int32_t holder = 0;
-        if (found.header.value_size == sizeof(holder)) {
-          std::memcpy(&holder, found.value(), sizeof(holder));
-        }
-        holder_alive = platform::ProcessExists(holder);
-      }
-      if (!present || !holder_alive) {
-        // Take the lease: a placeholder readers do not see, naming this pid.
+      if (!present || (holder_dead && found.header.version == dead_lease)) {
+        // Take the lease: a placeholder readers do not see, naming this process.
         ++access.view->stripe()->misses;
-        const int32_t pid = platform::CurrentPid();
         const int64_t now = access.now >= 0 ? access.now : clock_->NowMillis();
         NewRecord lease{
-            key, absl::string_view(reinterpret_cast<const char*>(&pid), sizeof(pid)),
+            key, absl::string_view(reinterpret_cast<const char*>(&self), sizeof(self)),
             AddMillis(now, std::max<int64_t>(1, absl::ToInt64Milliseconds(options.lease_timeout))),
             0, kLease};
         absl::StatusOr<uint64_t> written = access.view->Write(lease, access.hash, *clock_);
@@ -81,7 +92,14 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
         lease_version = *written;
         break;
       }
+      holder = HolderOf(found);
+      seen_lease = found.header.version;
     }
+    // Whether the holder lives is asked of /proc with no lock held; a dead
+    // holder's lease is taken over on the next round if it is still the same.
+    holder_dead = platform::LivenessOf(holder) == platform::Liveness::kDead;
+    dead_lease = seen_lease;
+    if (holder_dead) continue;
     if (platform::MonotonicNow() >= give_up) {
       return absl::DeadlineExceededError(absl::StrCat(
           "waited ", absl::FormatDuration(options.wait_timeout),

@@ -123,7 +123,7 @@ class StripeView {
   // slot (wrapping to slot 0) finds every entry homed in the range, and the
   // ranges of successive chunks partition the keys however the index changed
   // between them. `keep(found)` is a cheap filter, asked first; for a kept
-  // entry homed in the range, `take(found, home)` runs, and returning false
+  // entry homed in the range, `take(found, hash)` runs (hash: of its key), and returning false
   // ends the range early: *to becomes the slot after the one read last (the
   // run past it is still read for entries homed before that).
   template <typename Keep, typename Take>
@@ -257,10 +257,10 @@ absl::Status StripeView::ForEachHomedIn(uint32_t from, uint32_t* to, Keep keep, 
     }
     found.slot = &slots_[i];
     if (!keep(found)) continue;
-    const uint32_t home =
-        IndexHome(Hash64(found.key(), found.header.key_size, geometry_.hash_seed), slot_count);
+    const uint64_t hash = Hash64(found.key(), found.header.key_size, geometry_.hash_seed);
+    const uint32_t home = IndexHome(hash, slot_count);
     if (home < from || home >= *to) continue;
-    if (!take(found, home) && in_range) *to = static_cast<uint32_t>(from + step + 1);
+    if (!take(found, hash) && in_range) *to = static_cast<uint32_t>(from + step + 1);
   }
   return absl::OkStatus();
 }

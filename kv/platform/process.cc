@@ -3,22 +3,50 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "kv/platform/ipc.h"
 
 namespace shmkv::platform {
 namespace {
 
 std::atomic<pid_t> cached_pid{0};
-
 void RefreshPid() { cached_pid.store(getpid(), std::memory_order_relaxed); }
+
+// Field 22 of /proc/PID/stat (the start time in clock ticks after boot); 0
+// when it cannot be read. Field 2, the command name, may hold spaces and
+// parentheses: the fields after it start after its last ')'.
+uint64_t StartTimeOf(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat;
+  if (!std::getline(in, stat)) return 0;
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<absl::string_view> fields =
+      absl::StrSplit(absl::string_view(stat).substr(close + 1), ' ', absl::SkipEmpty());
+  uint64_t ticks = 0;
+  // Fields 3, 4, ... follow the ')': field 22 is the 20th of them.
+  if (fields.size() < 20 || !absl::SimpleAtoi(fields[19], &ticks)) return 0;
+  return ticks;
+}
+
+// The inode of /proc/PID/ns/pid; 0 when it cannot be read.
+uint64_t PidNamespaceOf(pid_t pid) {
+  struct stat st;
+  if (stat(absl::StrCat("/proc/", pid, "/ns/pid").c_str(), &st) != 0) return 0;
+  return st.st_ino;
+}
 
 // The last RemoveIPC= setting in a logind configuration file, or "".
 std::string RemoveIpcSetting(const std::string& path) {
@@ -50,6 +78,32 @@ pid_t CurrentPid() {
 bool ProcessExists(pid_t pid) {
   if (pid <= 0) return false;
   return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+const ProcessIdentity& CurrentIdentity() {
+  // Per thread, so no lock; a fork child's first call sees a new pid.
+  static thread_local ProcessIdentity id;
+  static thread_local pid_t id_pid = 0;
+  const pid_t pid = CurrentPid();
+  if (id_pid != pid) {
+    id.pid = pid;
+    id.start_time = StartTimeOf(pid);
+    id.pid_namespace = PidNamespaceOf(pid);
+    id_pid = pid;
+  }
+  return id;
+}
+
+Liveness LivenessOf(const ProcessIdentity& id) {
+  const ProcessIdentity& self = CurrentIdentity();
+  if (id.pid_namespace != 0 && self.pid_namespace != 0 && id.pid_namespace != self.pid_namespace) {
+    return Liveness::kUnknown;
+  }
+  if (!ProcessExists(id.pid)) return Liveness::kDead;
+  if (id.start_time == 0) return Liveness::kAlive;  // nothing more to compare
+  const uint64_t now = StartTimeOf(id.pid);
+  if (now == 0) return ProcessExists(id.pid) ? Liveness::kAlive : Liveness::kDead;
+  return now == id.start_time ? Liveness::kAlive : Liveness::kDead;
 }
 
 std::vector<std::string> PersistenceWarnings(uid_t owner_uid) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,28 @@ namespace shmkv::platform {
 pid_t CurrentPid();
 // True unless kill(pid, 0) reports ESRCH (a pid we may not signal is alive).
 bool ProcessExists(pid_t pid);
+
+// A process as other processes of the host can tell it from a later one
+// with the same pid: its pid, its start time (clock ticks after boot,
+// /proc/PID/stat field 22) and the inode of its PID namespace
+// (/proc/PID/ns/pid). 0 stands for "unknown" in the last two.
+struct ProcessIdentity {
+  int32_t pid = 0;
+  uint32_t reserved = 0;
+  uint64_t start_time = 0;
+  uint64_t pid_namespace = 0;
+};
+static_assert(sizeof(ProcessIdentity) == 24, "stored in leases as is");
+// This process's identity, cached and refreshed in fork children.
+const ProcessIdentity& CurrentIdentity();
+
+enum class Liveness { kAlive, kDead, kUnknown };
+// Whether the process `id` names still runs, as far as this process can
+// tell: dead when no process has its pid or the process with that pid
+// started at another time (the pid was reused); unknown when `id` is of
+// another PID namespace than ours (its pid means another process here).
+// Reads /proc: not for hot paths or while holding a lock.
+Liveness LivenessOf(const ProcessIdentity& id);
 
 // Host settings that make System V segments disappear before IPC_RMID, as
 // sentences for a user (empty when none applies to `owner_uid`).

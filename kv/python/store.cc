@@ -327,7 +327,9 @@ void DefineStore(py::module_& m, py::object meta_type) {
            py::arg("values") = false,
            "One page of a walk: (next_cursor, keys), or (next_cursor, [(key, value)]) with\n"
            "values=True. Start with cursor 0 and pass next_cursor back until it is 0. At most\n"
-           "count entries a page; prefix and match (an fnmatch glob, str) select keys. Each key\n"
+           "count entries a page (more only for keys whose hashes share their top 32 bits); prefix "
+           "and match (a byte glob, str, the same in every locale) "
+           "select keys. Each key\n"
            "present for the whole walk comes exactly once. A cursor not from this store raises\n"
            "InvalidArgument.")
       .def("delete_matching", &PyStore::DeleteMatching, py::arg("prefix") = py::bytes(""),

@@ -710,6 +710,32 @@ class AcrossLanguages(StoreTest):
             other.kill()
             other.wait()
 
+    def test_get_or_compute_racing_delete_prefix_stores_nothing(self):
+        """delete_prefix during another process's computation cancels it."""
+        self.open().close()
+        code = ("import shmkv, sys\n"
+                "s = shmkv.Store(key=%d)\n"
+                "def f():\n"
+                "    print('computing', flush=True)\n"
+                "    sys.stdin.readline()\n"
+                "    return b'stale'\n"
+                "print(s.get_or_compute(b'u:1', f).decode(), flush=True)\n" % self.key)
+        other = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(other.stdout.readline().strip(), "computing")
+            with shmkv.Store(key=self.key) as s:
+                self.assertEqual(s.delete_prefix(b"u:"), 0)
+                other.stdin.write("go\n")
+                other.stdin.flush()
+                self.assertEqual(other.stdout.readline().strip(), "stale")
+                self.assertEqual(other.wait(timeout=20), 0)
+                self.assertNotIn(b"u:1", s)
+                self.assertEqual(len(s), 0)
+        finally:
+            other.kill()
+            other.wait()
+
     def test_writer_killed_in_a_loop_leaves_store_consistent(self):
         self.open().close()
         code = ("import shmkv, random, zlib\n"

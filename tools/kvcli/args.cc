@@ -67,7 +67,8 @@ constexpr FlagInfo kFlags[] = {
     {"long", FlagKind::kSwitch, "", "also show size, TTL, version and flags"},
     // keys, dump and del: selection and paging
     {"match", FlagKind::kValue, "GLOB",
-     "only keys matching the glob GLOB (fnmatch: * ? [a-z] [!a-z], \\ escapes; * crosses /)"},
+     "only keys matching the byte glob GLOB (* ? [a-z] [!a-z], \\ escapes; * crosses /; "
+     "a malformed glob is an error)"},
     {"cursor", FlagKind::kValue, "C",
      "print one page from cursor C (0 starts), then the next cursor (0: done)"},
     {"dry-run", FlagKind::kSwitch, "", "print what would be deleted; delete nothing"},
