@@ -112,6 +112,9 @@ class SegmentStore final : public Store {
   template <bool kWrites, typename Prepare, typename Serve, typename Abandon>
   absl::Status ByStripe(size_t count, Prepare prepare, Serve serve, Abandon abandon);
   absl::Status Lock(StripeView& stripe, StripeGuard* guard);
+  // The Unavailable a lock wait that timed out returns: names the holder,
+  // or says the lock word is invalid when no running process holds it.
+  absl::Status LockTimeoutError(const StripeView& view) const;
   StripeView& StripeFor(uint64_t hash) { return stripes_[hash & (geometry_.stripe_count - 1)]; }
   absl::StatusOr<int64_t> ExpiryFor(absl::Duration ttl) const;
   // now + ms, saturated at the largest expiry (an absurdly long TTL or lease
@@ -119,8 +122,13 @@ class SegmentStore final : public Store {
   static int64_t AddMillis(int64_t now, int64_t ms);
   EntryMeta MetaOf(const Located& found) const;
   bool Expired(const Located& found, int64_t* now) const;
-  absl::Status LockStoreWide();
-  void UnlockStoreWide();
+  // The error of a whole-store `operation` ("check", "flush") that could not
+  // lock `view`: the destroyed-store error if the store was destroyed,
+  // otherwise `lock_error` with where it stopped and what was `done`.
+  absl::Status StoppedAt(absl::string_view operation, const StripeView& view,
+                         const absl::Status& lock_error, absl::string_view done);
+  // Check's work on one stripe, under its lock.
+  void CheckStripe(StripeView& view, bool repair, CheckReport* report);
   // FailedPrecondition once Store::Destroy marked the segment.
   absl::Status CheckNotDestroyed() const;
   // GetOrCompute's helpers (segment_store_single_flight.cc).
