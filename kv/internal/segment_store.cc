@@ -22,6 +22,10 @@
 namespace shmkv::internal {
 namespace {
 
+// How often a process asks the kernel whether its segment was removed
+// (CheckNotRemoved): the longest a removal goes unnoticed by a busy process.
+constexpr int64_t kRemovalCheckNs = 100 * 1000 * 1000;  // 100 ms
+
 Header* HeaderOf(char* base) { return reinterpret_cast<Header*>(base); }
 
 absl::Status DestroyedError() {
@@ -78,6 +82,7 @@ absl::Status SegmentStore::CheckKey(absl::string_view key) const {
 }
 
 absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
+  if (absl::Status st = CheckNotRemoved(); !st.ok()) return st;
   Stripe* s = view.stripe();
   switch (platform::LockRobustMutex(&s->mutex, options_.lock_timeout, &s->acquisitions)) {
     case platform::LockResult::kAcquired:
@@ -147,6 +152,28 @@ absl::Status SegmentStore::LockTimeoutError(const StripeView& view) const {
       "overwritten (forged or corrupted) by a process that may write the segment, and nothing "
       "can free it safely; read what the other stripes hold, destroy and re-create the store, "
       "and restrict who may write it (its mode)"));
+}
+
+absl::Status SegmentStore::CheckRemovedNow() {
+  if (!removed_.load(std::memory_order_relaxed)) {
+    if (shm_id_ < 0) {  // an image that is no System V segment
+      next_removal_check_ns_.store(INT64_MAX, std::memory_order_relaxed);
+      return absl::OkStatus();
+    }
+    next_removal_check_ns_.store(platform::MonotonicCoarseNanos() + kRemovalCheckNs,
+                                 std::memory_order_relaxed);
+    absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(shm_id_);
+    // Only a removal is reported: a stat this process may not make says
+    // nothing about it.
+    if (st.ok() ? !st->removed : !absl::IsNotFound(st.status())) return absl::OkStatus();
+    removed_.store(true, std::memory_order_relaxed);
+    next_removal_check_ns_.store(INT64_MIN, std::memory_order_relaxed);
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the store's segment (shm id ", shm_id_,
+      ") was removed from the system (IPC_RMID: ipcrm, or another program) while this process "
+      "was attached; nothing written to it now would be seen by any new process, so calls "
+      "fail: open the store again (at its name there is now no store, or a new one)"));
 }
 
 absl::Status SegmentStore::CheckNotDestroyed() const {

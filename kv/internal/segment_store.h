@@ -18,6 +18,7 @@
 #include "kv/internal/layout.h"
 #include "kv/internal/segment_image.h"
 #include "kv/internal/stripe.h"
+#include "kv/platform/monotonic_clock.h"
 #include "shmkv/clock.h"
 #include "shmkv/store.h"
 
@@ -131,6 +132,17 @@ class SegmentStore final : public Store {
   void CheckStripe(StripeView& view, bool repair, CheckReport* report);
   // FailedPrecondition once Store::Destroy marked the segment.
   absl::Status CheckNotDestroyed() const;
+  // FailedPrecondition once the segment was found removed (IPC_RMID by
+  // anyone: ipcrm, another tool) while this process is attached. Asks the
+  // kernel at most once per kRemovalCheckInterval; otherwise costs one read
+  // of the coarse monotonic clock.
+  absl::Status CheckNotRemoved() {
+    if (platform::MonotonicCoarseNanos() < next_removal_check_ns_.load(std::memory_order_relaxed)) {
+      return absl::OkStatus();
+    }
+    return CheckRemovedNow();
+  }
+  absl::Status CheckRemovedNow();
   // GetOrCompute's helpers (segment_store_single_flight.cc).
   // Stores a GetOrCompute result if the key still holds this call's lease
   // (`lease_version`); anything else there is newer and stays. Releases the
@@ -162,6 +174,11 @@ class SegmentStore final : public Store {
   // a walk has mapped its pages into this process; 0 before the first walk
   // (Walker::MapInStripe).
   std::unique_ptr<std::atomic<uint64_t>[]> mapped_to_;
+  // CheckNotRemoved's state: when (MonotonicCoarseNanos) to ask the kernel
+  // next (INT64_MIN once the segment was found removed, so that every call
+  // reports it), and whether it was.
+  std::atomic<int64_t> next_removal_check_ns_{0};
+  std::atomic<bool> removed_{false};
 };
 
 }  // namespace shmkv::internal

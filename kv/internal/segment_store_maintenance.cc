@@ -75,6 +75,7 @@ absl::StatusOr<uint64_t> SegmentStore::FlushExpired() {
 
 absl::StatusOr<uint64_t> SegmentStore::Size() {
   if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  if (absl::Status s = CheckNotRemoved(); !s.ok()) return s;
   uint64_t items = 0;
   for (StripeView& view : stripes_) items += LoadOnce(&view.stripe()->live_items);
   return items;
