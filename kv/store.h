@@ -224,16 +224,24 @@ class Store {
       absl::FunctionRef<bool(absl::string_view key, absl::string_view value, const EntryMeta& meta)>
           fn) = 0;
 
+  // Empties the store, one stripe's lock at a time (never the store-wide
+  // lock that Open takes). Entries written meanwhile to a stripe it already
+  // emptied stay. A lock failure stops it there and is returned.
   virtual absl::Status Clear() = 0;
   // Removes expired entries now (they are otherwise reclaimed lazily).
   virtual absl::StatusOr<uint64_t> FlushExpired() = 0;
   virtual absl::StatusOr<uint64_t> Size() = 0;
   virtual absl::StatusOr<StoreStats> Stats() = 0;
   virtual absl::StatusOr<StoreInfo> Info() = 0;
-  // Verifies the whole segment under the store-wide lock. With repair, also
+  // Verifies the whole segment, one stripe's lock at a time (never the
+  // store-wide lock that Open takes): each stripe is seen as it stands at
+  // one instant, writes to other stripes go on meanwhile. With repair, also
   // rebuilds each stripe's index from its log and drops what is corrupt.
-  // A lock another process holds past lock_timeout is no problem of the
-  // store: Check stops with Unavailable naming the holder's pid.
+  // A lock it cannot take stops it with that error, never as a problem of
+  // the stripes it did not reach: Unavailable naming the holder's pid for a
+  // lock another process holds past lock_timeout (no damage), the destroyed
+  // error if the store was destroyed meanwhile, DataLoss for an unusable
+  // lock.
   virtual absl::StatusOr<CheckReport> Check(bool repair) = 0;
 
   // Walks the store a page at a time, like Redis SCAN. Pass cursor 0 to

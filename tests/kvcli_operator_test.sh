@@ -88,6 +88,29 @@ run 0 check --key="$A" && out_has "no problems found" "check once the holder die
 run 0 get --key="$A" k && out_is "v" "entries survive"
 run 0 destroy --key="$A"
 
+section "check of a store destroyed while it runs"
+run 0 create --key="$A" --capacity=1MiB --stripes=4
+run 0 put --key="$A" k v
+"$HELPER" hold-stripe "$A" >"$TMP/stripe-held" 2>&1 &
+holder=$!
+BG_PIDS+=("$holder")
+for _ in $(seq 200); do grep -q held "$TMP/stripe-held" && break; sleep 0.05; done
+# The check waits for stripe 0; another process may open the store meanwhile.
+"$KVCLI" check --key="$A" --lock-timeout=20s >"$TMP/check-out" 2>"$TMP/check-err" &
+checker=$!
+BG_PIDS+=("$checker")
+for _ in $(seq 200); do [[ "$(cut -d' ' -f3 "/proc/$checker/stat" 2>/dev/null)" == S ]] && break; sleep 0.05; done
+run 0 info --key="$A" --lock-timeout=300ms
+run 0 destroy --key="$A"
+kill -KILL "$holder"
+wait "$holder" 2>/dev/null
+check_rc=0
+wait "$checker" || check_rc=$?
+[[ "$check_rc" == 3 ]] || fail "check of a destroyed store: exit $check_rc, want 3"
+grep -q "destroyed" "$TMP/check-err" || fail "check does not say the store was destroyed: $(cat "$TMP/check-err")"
+grep -q "^problem\|repair" "$TMP/check-out" "$TMP/check-err" &&
+  fail "check reports a destroyed store as problems: $(cat "$TMP/check-out" "$TMP/check-err")"
+
 # ---------------------------------------------------- load that does not fit ---
 section "load of a snapshot the store cannot hold"
 # 12 entries of 100 KiB: more than a 1 MiB store holds.

@@ -4,17 +4,20 @@
 // on, and only a holder that keeps the lock for the whole timeout makes it
 // fail (lock_clock_test has the stuck holder).
 #include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
+#include "tests/raw_segment.h"
 #include "tests/test_util.h"
 
 namespace shmkv {
@@ -22,6 +25,7 @@ namespace {
 
 using ::shmkv::testutil::ChildProcess;
 using ::shmkv::testutil::PipeEvent;
+using ::shmkv::testutil::RawSegment;
 using ::shmkv::testutil::ScopedStore;
 using ::shmkv::testutil::SmallOptions;
 
@@ -82,6 +86,75 @@ TEST(LockWait, ABusyLockIsNotAStuckOne) {
   });
   EXPECT_EQ(waiter.Wait(), 0);
   EXPECT_EQ(hogger.Wait(), 0) << "the hogging process's own waits failed";
+}
+
+Options OneStripe() {
+  Options o = SmallOptions();
+  o.lock_stripes = 1;
+  o.lock_timeout = kTimeout;
+  return o;
+}
+
+// A holder that keeps the lock while another process bumps the stripe's
+// acquisition counter, as if the lock kept changing hands: the waiter's
+// restarts are capped, and it fails within kMaxWaitTimeouts timeouts.
+TEST(LockWait, EndsWhateverTheAcquisitionCounterDoes) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(OneStripe()));
+  ASSERT_OK(store->Put("hot", "v"));
+  Store* s = store.get();
+  PipeEvent holding, release;
+  ChildProcess holder([&] {
+    absl::Status viewed = s->View("hot", [&](absl::string_view, const EntryMeta&) {
+      holding.Notify();
+      release.WaitFor(absl::Seconds(40));
+    });
+    return viewed.ok() ? 0 : 1;
+  });
+  ASSERT_TRUE(holding.WaitFor(absl::Seconds(20)));
+  const key_t key = store.key();
+  ChildProcess bumper([&] {
+    RawSegment raw(key);
+    CHILD_CHECK(raw.ok(), 1);
+    for (;;) {
+      __atomic_fetch_add(&raw.stripe(0)->acquisitions, 1, __ATOMIC_RELAXED);
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  });
+  const absl::Time start = absl::Now();
+  std::string v;
+  const absl::Status got = s->Get("hot", &v);
+  const absl::Duration waited = absl::Now() - start;
+  release.Notify();
+  EXPECT_EQ(got.code(), absl::StatusCode::kUnavailable) << got;
+  EXPECT_TRUE(absl::StrContains(got.message(), "kept changing hands")) << got;
+  EXPECT_GE(waited, 8 * kTimeout);
+  EXPECT_LT(waited, 8 * kTimeout + absl::Seconds(2)) << "the wait was not capped";
+  EXPECT_EQ(holder.Wait(), 0);
+}
+
+// A lock word that no lock operation wrote (a thread id that is not
+// running, no holder recorded): the timeout says the lock word is invalid
+// and what to do, not "held by pid 0 ... stop it".
+TEST(LockWait, ForgedLockWordIsNamedAsSuch) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(OneStripe()));
+  ASSERT_OK(store->Put("k", "v"));
+  const pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  ASSERT_GT(gone, 0);
+  ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
+  RawSegment raw(store.key());
+  ASSERT_TRUE(raw.ok());
+  pthread_mutex_t* mutex = &raw.stripe(0)->mutex;
+  mutex->__data.__lock = static_cast<int>(gone);
+  std::string v;
+  const absl::Status got = store->Get("k", &v);
+  mutex->__data.__lock = 0;
+  EXPECT_EQ(got.code(), absl::StatusCode::kUnavailable) << got;
+  EXPECT_TRUE(absl::StrContains(got.message(), "lock word is invalid")) << got;
+  EXPECT_FALSE(absl::StrContains(got.message(), "stop it")) << got;
+  EXPECT_OK(store->Get("k", &v));
 }
 
 }  // namespace

@@ -22,6 +22,10 @@
 namespace shmkv::internal {
 namespace {
 
+// How often a process asks the kernel whether its segment was removed
+// (CheckNotRemoved): the longest a removal goes unnoticed by a busy process.
+constexpr int64_t kRemovalCheckNs = 100 * 1000 * 1000;  // 100 ms
+
 Header* HeaderOf(char* base) { return reinterpret_cast<Header*>(base); }
 
 absl::Status DestroyedError() {
@@ -78,6 +82,7 @@ absl::Status SegmentStore::CheckKey(absl::string_view key) const {
 }
 
 absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
+  if (absl::Status st = CheckNotRemoved(); !st.ok()) return st;
   Stripe* s = view.stripe();
   switch (platform::LockRobustMutex(&s->mutex, options_.lock_timeout, &s->acquisitions)) {
     case platform::LockResult::kAcquired:
@@ -85,20 +90,28 @@ absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
     case platform::LockResult::kAcquiredAfterWait:
       ++s->lock_waits;
       break;
-    case platform::LockResult::kOwnerDied: {
+    case platform::LockResult::kOwnerDied:
       // The holder died mid-operation: the log is intact by construction,
-      // so re-deriving the index from it repairs whatever it left half done.
-      view.Rebuild();
-      ++s->owner_deaths;
+      // so re-deriving the index from it (below) repairs whatever it left
+      // half done. The mutex is made consistent first, so that the guard can
+      // release it on every path; `rebuilding`, set until a rebuild
+      // completes, makes the next holder rebuild if this one cannot finish
+      // (an exception), and a death during the rebuild makes the mutex
+      // owner-dead again.
+      Publish(&s->rebuilding, 1u);
       platform::MarkConsistent(&s->mutex);
+      ++s->owner_deaths;
       break;
-    }
     case platform::LockResult::kTimedOut:
+      return LockTimeoutError(view);
+    case platform::LockResult::kWaitCapped:
       return absl::UnavailableError(absl::StrCat(
-          "stripe ", view.index(), "'s lock was held by pid ", LoadOnce(&s->holder_pid),
-          " for all of ", absl::FormatDuration(options_.lock_timeout),
-          " (the lock timeout) without changing hands; if that process is stuck, stop it (its "
-          "death releases the lock)"));
+          "stripe ", view.index(), "'s lock kept changing hands for ",
+          absl::FormatDuration(platform::kMaxWaitTimeouts * options_.lock_timeout), " (",
+          platform::kMaxWaitTimeouts,
+          " times the lock timeout, the longest any wait lasts) and this call never got it: the "
+          "stripe is overloaded, or a process that may write the segment is bumping its lock "
+          "counter; try again later"));
     case platform::LockResult::kUnrecoverable:
       return absl::DataLossError(absl::StrCat("stripe ", view.index(),
                                               "'s lock is unusable (corrupt or unrecoverable); "
@@ -107,6 +120,7 @@ absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
   Publish(&s->holder_pid, static_cast<int32_t>(platform::CurrentPid()));
   Publish(&s->acquisitions, s->acquisitions + 1);
   guard->Hold(s);
+  if (LoadOnce(&s->rebuilding) != 0) view.Rebuild();
   // Checked under the lock: an operation that gets the lock after Destroy
   // marked the segment must not report a write nobody will see.
   if (absl::Status st = CheckNotDestroyed(); !st.ok()) {
@@ -116,29 +130,55 @@ absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
   return absl::OkStatus();
 }
 
+absl::Status SegmentStore::LockTimeoutError(const StripeView& view) const {
+  const pid_t holder = LoadOnce(&view.stripe()->holder_pid);
+  if (holder > 0 && platform::ProcessExists(holder)) {
+    return absl::UnavailableError(absl::StrCat(
+        "stripe ", view.index(), "'s lock was held by pid ", holder, " for all of ",
+        absl::FormatDuration(options_.lock_timeout),
+        " (the lock timeout) without changing hands; if that process is stuck, stop it (its "
+        "death releases the lock)"));
+  }
+  // Every holder records its pid, and the kernel releases a dead holder's
+  // lock. A lock held for the whole timeout with no running holder recorded
+  // was written by something other than a lock operation (or is held from
+  // another PID namespace, whose pids this process cannot see).
+  return absl::UnavailableError(absl::StrCat(
+      "stripe ", view.index(), "'s lock has been held for all of ",
+      absl::FormatDuration(options_.lock_timeout), " by no process running here (",
+      holder > 0 ? absl::StrCat("the recorded holder, pid ", holder, ", is not running")
+                 : "no holder recorded",
+      "): unless a process in another PID namespace holds it, its lock word is invalid, "
+      "overwritten (forged or corrupted) by a process that may write the segment, and nothing "
+      "can free it safely; read what the other stripes hold, destroy and re-create the store, "
+      "and restrict who may write it (its mode)"));
+}
+
+absl::Status SegmentStore::CheckRemovedNow() {
+  if (!removed_.load(std::memory_order_relaxed)) {
+    if (shm_id_ < 0) {  // an image that is no System V segment
+      next_removal_check_ns_.store(INT64_MAX, std::memory_order_relaxed);
+      return absl::OkStatus();
+    }
+    next_removal_check_ns_.store(platform::MonotonicCoarseNanos() + kRemovalCheckNs,
+                                 std::memory_order_relaxed);
+    absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(shm_id_);
+    // Only a removal is reported: a stat this process may not make says
+    // nothing about it.
+    if (st.ok() ? !st->removed : !absl::IsNotFound(st.status())) return absl::OkStatus();
+    removed_.store(true, std::memory_order_relaxed);
+    next_removal_check_ns_.store(INT64_MIN, std::memory_order_relaxed);
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the store's segment (shm id ", shm_id_,
+      ") was removed from the system (IPC_RMID: ipcrm, or another program) while this process "
+      "was attached; nothing written to it now would be seen by any new process, so calls "
+      "fail: open the store again (at its name there is now no store, or a new one)"));
+}
+
 absl::Status SegmentStore::CheckNotDestroyed() const {
   if (LoadOnce(&HeaderOf(base_)->destroyed) == kDestroyed) return DestroyedError();
   return absl::OkStatus();
-}
-
-absl::Status SegmentStore::LockStoreWide() {
-  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
-  if (sem_id_ < 0) return absl::OkStatus();
-  absl::Status s = platform::SemLock(sem_id_, options_.lock_timeout);
-  if (!s.ok()) {
-    // Destroy marks the segment before it removes the set we waited on.
-    if (absl::Status d = CheckNotDestroyed(); !d.ok()) return d;
-    return s;
-  }
-  if (absl::Status d = CheckNotDestroyed(); !d.ok()) {
-    platform::SemUnlock(sem_id_);
-    return d;
-  }
-  return absl::OkStatus();
-}
-
-void SegmentStore::UnlockStoreWide() {
-  if (sem_id_ >= 0) platform::SemUnlock(sem_id_);
 }
 
 bool SegmentStore::Expired(const Located& found, int64_t* now) const {

@@ -18,6 +18,7 @@
 #include "kv/internal/layout.h"
 #include "kv/internal/segment_image.h"
 #include "kv/internal/stripe.h"
+#include "kv/platform/monotonic_clock.h"
 #include "shmkv/clock.h"
 #include "shmkv/store.h"
 
@@ -112,6 +113,9 @@ class SegmentStore final : public Store {
   template <bool kWrites, typename Prepare, typename Serve, typename Abandon>
   absl::Status ByStripe(size_t count, Prepare prepare, Serve serve, Abandon abandon);
   absl::Status Lock(StripeView& stripe, StripeGuard* guard);
+  // The Unavailable a lock wait that timed out returns: names the holder,
+  // or says the lock word is invalid when no running process holds it.
+  absl::Status LockTimeoutError(const StripeView& view) const;
   StripeView& StripeFor(uint64_t hash) { return stripes_[hash & (geometry_.stripe_count - 1)]; }
   absl::StatusOr<int64_t> ExpiryFor(absl::Duration ttl) const;
   // now + ms, saturated at the largest expiry (an absurdly long TTL or lease
@@ -119,10 +123,26 @@ class SegmentStore final : public Store {
   static int64_t AddMillis(int64_t now, int64_t ms);
   EntryMeta MetaOf(const Located& found) const;
   bool Expired(const Located& found, int64_t* now) const;
-  absl::Status LockStoreWide();
-  void UnlockStoreWide();
+  // The error of a whole-store `operation` ("check", "flush") that could not
+  // lock `view`: the destroyed-store error if the store was destroyed,
+  // otherwise `lock_error` with where it stopped and what was `done`.
+  absl::Status StoppedAt(absl::string_view operation, const StripeView& view,
+                         const absl::Status& lock_error, absl::string_view done);
+  // Check's work on one stripe, under its lock.
+  void CheckStripe(StripeView& view, bool repair, CheckReport* report);
   // FailedPrecondition once Store::Destroy marked the segment.
   absl::Status CheckNotDestroyed() const;
+  // FailedPrecondition once the segment was found removed (IPC_RMID by
+  // anyone: ipcrm, another tool) while this process is attached. Asks the
+  // kernel at most once per kRemovalCheckInterval; otherwise costs one read
+  // of the coarse monotonic clock.
+  absl::Status CheckNotRemoved() {
+    if (platform::MonotonicCoarseNanos() < next_removal_check_ns_.load(std::memory_order_relaxed)) {
+      return absl::OkStatus();
+    }
+    return CheckRemovedNow();
+  }
+  absl::Status CheckRemovedNow();
   // GetOrCompute's helpers (segment_store_single_flight.cc).
   // Stores a GetOrCompute result if the key still holds this call's lease
   // (`lease_version`); anything else there is newer and stays. Releases the
@@ -154,6 +174,11 @@ class SegmentStore final : public Store {
   // a walk has mapped its pages into this process; 0 before the first walk
   // (Walker::MapInStripe).
   std::unique_ptr<std::atomic<uint64_t>[]> mapped_to_;
+  // CheckNotRemoved's state: when (MonotonicCoarseNanos) to ask the kernel
+  // next (INT64_MIN once the segment was found removed, so that every call
+  // reports it), and whether it was.
+  std::atomic<int64_t> next_removal_check_ns_{0};
+  std::atomic<bool> removed_{false};
 };
 
 }  // namespace shmkv::internal

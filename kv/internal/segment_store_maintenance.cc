@@ -17,16 +17,35 @@
 namespace shmkv::internal {
 
 absl::Status SegmentStore::Clear() {
-  if (absl::Status s = LockStoreWide(); !s.ok()) return s;
-  absl::Status result;
+  // Stripe by stripe, under each stripe's lock only: the store-wide
+  // semaphore is for opening and destroying, which must never wait for a
+  // whole-store walk (doc/locking.md).
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
   for (StripeView& view : stripes_) {
     StripeGuard guard;
-    result = Lock(view, &guard);
-    if (!result.ok()) break;
+    if (absl::Status s = Lock(view, &guard); !s.ok()) {
+      return StoppedAt("flush", view, s, "the stripes before it were emptied");
+    }
     view.Clear();
   }
-  UnlockStoreWide();
-  return result;
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::StoppedAt(absl::string_view operation, const StripeView& view,
+                                     const absl::Status& lock_error, absl::string_view done) {
+  // A store destroyed meanwhile is the whole answer, not a problem of this
+  // stripe and of every one after it.
+  if (absl::Status d = CheckNotDestroyed(); !d.ok()) return d;
+  std::string message =
+      absl::StrCat(operation, " stopped at stripe ", view.index(), " of ", stripes_.size());
+  if (!done.empty()) absl::StrAppend(&message, " (", done, ")");
+  absl::StrAppend(&message, ": ", lock_error.message());
+  // A lock held past the timeout is a busy (or stopped) process, not damage.
+  if (absl::IsUnavailable(lock_error)) {
+    absl::StrAppend(&message, "; that is no damage to the store: run ", operation,
+                    " again once the lock is free");
+  }
+  return absl::Status(lock_error.code(), message);
 }
 
 absl::StatusOr<uint64_t> SegmentStore::FlushExpired() {
@@ -56,6 +75,7 @@ absl::StatusOr<uint64_t> SegmentStore::FlushExpired() {
 
 absl::StatusOr<uint64_t> SegmentStore::Size() {
   if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  if (absl::Status s = CheckNotRemoved(); !s.ok()) return s;
   uint64_t items = 0;
   for (StripeView& view : stripes_) items += LoadOnce(&view.stripe()->live_items);
   return items;
@@ -140,8 +160,9 @@ absl::StatusOr<StoreInfo> SegmentStore::Info() {
 }
 
 absl::StatusOr<CheckReport> SegmentStore::Check(bool repair) {
+  // Stripe by stripe, like Clear: opening never waits for a check.
+  if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
   CheckReport report;
-  if (absl::Status s = LockStoreWide(); !s.ok()) return s;
   Header h;
   std::memcpy(&h, base_, sizeof(h));
   if (h.magic != kMagic || h.header_checksum != HeaderChecksum(h)) {
@@ -150,39 +171,36 @@ absl::StatusOr<CheckReport> SegmentStore::Check(bool repair) {
   for (StripeView& view : stripes_) {
     StripeGuard guard;
     if (absl::Status s = Lock(view, &guard); !s.ok()) {
-      if (!absl::IsUnavailable(s)) {
-        report.problems.push_back(absl::StrCat("stripe ", view.index(), ": ", s.message()));
-        continue;
-      }
-      // A lock held past the timeout is a busy (or stopped) process, not
-      // damage: stop, and let the caller report who holds it.
-      UnlockStoreWide();
-      return absl::UnavailableError(absl::StrCat(
-          "check stopped at stripe ", view.index(), " of ", stripes_.size(), ": ", s.message(),
-          "; that is no damage to the store: run check again once the lock is free"));
+      // Whatever stops the check (a stuck holder, an unusable lock, a
+      // destroy) is reported as itself, never as damage to the stripes
+      // that follow.
+      return StoppedAt("check", view, s,
+                       repair ? "the stripes before it were checked and repaired" : "");
     }
-    std::vector<std::string> problems;
-    report.entries_checked += view.Verify(&problems);
-    if (problems.empty()) continue;
-    report.problems.insert(report.problems.end(), problems.begin(), problems.end());
-    if (repair) {
-      const uint64_t live_before = LoadOnce(&view.stripe()->live_items);
-      RebuildReport rebuilt = view.Rebuild();
-      report.repairs.push_back(absl::StrCat(
-          "stripe ", view.index(), ": rebuilt the index from the log (", rebuilt.live_entries,
-          " live entries kept, ", rebuilt.duplicates_dropped, " stale duplicates dropped)"));
-      report.repairs.insert(report.repairs.end(), rebuilt.notes.begin(), rebuilt.notes.end());
-      // Entries lost: what the stripe held before the repair and not after
-      // (an unreadable log suffix takes every entry in it), or, if its
-      // counters were wrong too, at least those the rebuild dropped itself.
-      report.entries_dropped +=
-          std::max(rebuilt.entries_dropped,
-                   live_before > rebuilt.live_entries ? live_before - rebuilt.live_entries : 0);
-    }
+    CheckStripe(view, repair, &report);
   }
-  UnlockStoreWide();
   report.ok = report.problems.empty();
   return report;
+}
+
+void SegmentStore::CheckStripe(StripeView& view, bool repair, CheckReport* report) {
+  std::vector<std::string> problems;
+  report->entries_checked += view.Verify(&problems);
+  if (problems.empty()) return;
+  report->problems.insert(report->problems.end(), problems.begin(), problems.end());
+  if (!repair) return;
+  const uint64_t live_before = LoadOnce(&view.stripe()->live_items);
+  RebuildReport rebuilt = view.Rebuild();
+  report->repairs.push_back(absl::StrCat(
+      "stripe ", view.index(), ": rebuilt the index from the log (", rebuilt.live_entries,
+      " live entries kept, ", rebuilt.duplicates_dropped, " stale duplicates dropped)"));
+  report->repairs.insert(report->repairs.end(), rebuilt.notes.begin(), rebuilt.notes.end());
+  // Entries lost: what the stripe held before the repair and not after
+  // (an unreadable log suffix takes every entry in it), or, if its
+  // counters were wrong too, at least those the rebuild dropped itself.
+  report->entries_dropped +=
+      std::max(rebuilt.entries_dropped,
+               live_before > rebuilt.live_entries ? live_before - rebuilt.live_entries : 0);
 }
 
 }  // namespace shmkv::internal

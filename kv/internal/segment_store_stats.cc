@@ -14,6 +14,7 @@ namespace shmkv::internal {
 
 absl::StatusOr<std::vector<StoreStats>> SegmentStore::CountersByStripe() {
   if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
+  if (absl::Status s = CheckNotRemoved(); !s.ok()) return s;
   std::vector<StoreStats> all;
   all.reserve(stripes_.size());
   for (StripeView& view : stripes_) {

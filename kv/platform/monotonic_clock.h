@@ -3,12 +3,26 @@
 #ifndef SHMKV_KV_PLATFORM_MONOTONIC_CLOCK_H_
 #define SHMKV_KV_PLATFORM_MONOTONIC_CLOCK_H_
 
+#include <time.h>
+
+#include <cstdint>
+
 #include "absl/time/time.h"
 
 namespace shmkv::platform {
 
 // Time since an arbitrary fixed point (boot), the same in every process.
 absl::Duration MonotonicNow();
+
+// CLOCK_MONOTONIC_COARSE in nanoseconds: the time of the kernel's last tick
+// (a few milliseconds' resolution), read from memory the kernel shares with
+// every process (the vDSO), never a system call, even where the precise
+// clock needs one. For a check made on every operation.
+inline int64_t MonotonicCoarseNanos() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
 
 }  // namespace shmkv::platform
 

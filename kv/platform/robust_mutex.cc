@@ -48,6 +48,14 @@ void CpuRelax() {
 // How often a waiter looks whether the lock changed hands.
 constexpr absl::Duration kProgressCheck = absl::Milliseconds(50);
 
+// The end of a wait: the lock if it is free now, else `otherwise`.
+LockResult LastTry(pthread_mutex_t* mutex, LockResult otherwise) {
+  // The wait can end while the lock is free (this thread did not run
+  // between the release and its deadline): take it then.
+  const int rc = pthread_mutex_trylock(mutex);
+  return rc == EBUSY ? otherwise : FromCode(rc, true);
+}
+
 }  // namespace
 
 LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout,
@@ -64,7 +72,11 @@ LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout,
   // Deadlines are on CLOCK_MONOTONIC (glibc 2.30+): a wall clock stepped by
   // NTP or by hand neither ends the wait early nor stretches it.
   uint64_t seen = acquisitions != nullptr ? __atomic_load_n(acquisitions, __ATOMIC_RELAXED) : 0;
-  absl::Duration deadline = MonotonicNow() + timeout;
+  const absl::Duration start = MonotonicNow();
+  // The counter lives in the segment, where any process that may write the
+  // segment can bump it: the restarts never take the wait past this cap.
+  const absl::Duration cap = start + kMaxWaitTimeouts * timeout;
+  absl::Duration deadline = start + timeout;
   for (;;) {
     const absl::Duration slice_end = std::min(deadline, MonotonicNow() + kProgressCheck);
 #if SHMKV_TSAN
@@ -89,15 +101,15 @@ LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout,
       const uint64_t now_seen = __atomic_load_n(acquisitions, __ATOMIC_RELAXED);
       if (now_seen != seen) {
         seen = now_seen;
-        deadline = MonotonicNow() + timeout;
+        const absl::Duration now = MonotonicNow();
+        if (now >= cap) return LastTry(mutex, LockResult::kWaitCapped);
+        deadline = std::min(cap, now + timeout);
         continue;
       }
     }
-    if (MonotonicNow() >= deadline) {
-      // The wait can end while the lock is free (this thread did not run
-      // between the release and its deadline): take it then.
-      rc = pthread_mutex_trylock(mutex);
-      return rc == EBUSY ? LockResult::kTimedOut : FromCode(rc, true);
+    const absl::Duration now = MonotonicNow();
+    if (now >= deadline) {
+      return LastTry(mutex, now >= cap ? LockResult::kWaitCapped : LockResult::kTimedOut);
     }
   }
 }

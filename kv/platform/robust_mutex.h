@@ -18,8 +18,9 @@ enum class LockResult {
   kAcquired,
   kAcquiredAfterWait,  // acquired, but another holder had it first
   kOwnerDied,          // acquired; the previous holder died holding it
-  kTimedOut,
-  kUnrecoverable,  // ENOTRECOVERABLE, or the mutex bytes are garbage
+  kTimedOut,           // one holder kept it for the whole timeout
+  kWaitCapped,         // it kept changing hands for kMaxWaitTimeouts timeouts
+  kUnrecoverable,      // ENOTRECOVERABLE, or the mutex bytes are garbage
 };
 
 // Initialises `mutex` (which lives in shared memory) as process-shared and
@@ -30,8 +31,12 @@ bool InitRobustMutex(pthread_mutex_t* mutex);
 // may keep the mutex while this call waits: `acquisitions` is a counter every
 // holder bumps after acquiring (nullptr: none), and each time this call sees
 // it change, the lock has changed hands and the wait starts over. So a waiter
-// fails only behind a holder that is stuck, never behind a busy lock it keeps
-// losing to other lockers (glibc's mutexes are not fair).
+// fails behind a holder that is stuck, not behind a busy lock it keeps
+// losing to other lockers (glibc's mutexes are not fair). The counter is in
+// shared memory that any writer of the segment can bump, so the restarts
+// end after kMaxWaitTimeouts * timeout from the start of the wait, whatever
+// the counter does (kWaitCapped).
+inline constexpr int kMaxWaitTimeouts = 8;
 LockResult LockRobustMutex(pthread_mutex_t* mutex, absl::Duration timeout,
                            const uint64_t* acquisitions);
 void UnlockRobustMutex(pthread_mutex_t* mutex);

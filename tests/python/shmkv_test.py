@@ -490,16 +490,19 @@ class Errors(StoreTest):
     def test_lock_timeout_and_gil_released(self):
         s = self.open(lock_timeout=0.3)
         patient = shmkv.Store(key=self.key, lock_timeout=5.0)
-        held = subprocess.Popen([HELPER, "hold-lock", self.hex, "1500"], stdout=subprocess.PIPE,
+        held = subprocess.Popen([HELPER, "hold-stripe", self.hex], stdout=subprocess.PIPE,
                                 text=True)
+        release = threading.Timer(1.5, held.kill)
         try:
             self.assertEqual(held.stdout.readline().strip(), "held")
             with self.assertRaises(shmkv.LockTimeout):
-                s.flush()  # store-wide: needs the semaphore the helper holds
+                s.flush()  # needs the first stripe's lock, which the helper holds
             # While this thread waits for the lock, other Python threads run.
-            # patient.flush() waits until the helper lets go.
+            # patient.flush() waits until the helper's death lets go.
+            release.start()
             self.assertGreater(ticks_during(patient.flush), 50)
         finally:
+            release.cancel()
             held.kill()
             held.wait()
             held.stdout.close()

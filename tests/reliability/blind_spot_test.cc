@@ -25,6 +25,7 @@
 #include "shmkv/clock.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
+#include "tests/raw_segment.h"
 #include "tests/test_util.h"
 
 namespace shmkv {
@@ -37,6 +38,7 @@ using internal::RecordBytes;
 using testutil::ChildProcess;
 using testutil::MakeValue;
 using testutil::PipeEvent;
+using testutil::RawSegment;
 using testutil::ScopedStore;
 using testutil::SharedArray;
 
@@ -48,34 +50,6 @@ Options OneStripe() {
   o.max_key_size = 64;
   return o;
 }
-
-// The store's segment mapped raw, to play a buggy writer.
-class RawSegment {
- public:
-  explicit RawSegment(key_t key) {
-    const int id = shmget(key, 0, 0);
-    if (id >= 0) base_ = static_cast<char*>(shmat(id, nullptr, 0));
-    if (base_ == reinterpret_cast<char*>(-1)) base_ = nullptr;
-  }
-  ~RawSegment() {
-    if (base_ != nullptr) shmdt(base_);
-  }
-  RawSegment(const RawSegment&) = delete;
-  RawSegment& operator=(const RawSegment&) = delete;
-  bool ok() const { return base_ != nullptr; }
-  const internal::Header& header() const { return *reinterpret_cast<internal::Header*>(base_); }
-  internal::Stripe* stripe(uint32_t i) {
-    return reinterpret_cast<internal::Stripe*>(base_ + header().stripe_table_offset) + i;
-  }
-  // The record at `offset` of stripe i's slice.
-  EntryHeader* record(uint32_t i, uint64_t offset) {
-    return reinterpret_cast<EntryHeader*>(base_ + header().arena_offset +
-                                          i * header().stripe_arena_bytes + offset);
-  }
-
- private:
-  char* base_ = nullptr;
-};
 
 // ------------------------------------------------------ record bounds ---
 

@@ -105,7 +105,7 @@ void RecordFailure(Journal* journal, const absl::Status& status, const char* wha
     entry.acked.store(seq);
     entry.unacked_delete.store(0);
     journal->ops.fetch_add(1, std::memory_order_relaxed);
-    // Now and then take the store-wide semaphore too, so kills land there.
+    // Now and then check the whole store too, so kills land there.
     if (seq % 512 == 0) {
       absl::StatusOr<CheckReport> report = (*store)->Check(false);
       if (!report.ok()) {

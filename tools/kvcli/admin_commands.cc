@@ -136,7 +136,11 @@ int RunInfo(Context& ctx) {
       row("owner", absl::StrCat(UidText(info->owner_uid), ", mode ", ModeText(info->mode)));
       row("attached", absl::StrCat(attached, " process", attached == 1 ? "" : "es",
                                    " (not counting this kvcli)"));
-      if (info->removed) row("removed", "yes: destroyed, alive until the last process detaches");
+      if (info->removed) {
+        row("removed",
+            "yes: removed from the system (destroy, ipcrm or IPC_RMID); attached processes' calls "
+            "fail, and the memory lives until the last one detaches");
+      }
       if (NearSyncView sync = DescribeNearSync(store); sync.present) row("near cache", sync.line);
       if (info->warnings.empty()) {
         row("warnings", "none");

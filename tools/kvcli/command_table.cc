@@ -263,15 +263,19 @@ std::vector<CommandSpec> BuildCommands() {
   c.push_back({"check",
                "--key=KEY|--path=FILE [--repair] [--json]",
                "verify the store's structure; --repair fixes it",
-               "Verifies the whole store under its store-wide lock (other processes wait)\n"
-               "and prints each problem found. --repair also rebuilds damaged indexes\n"
+               "Verifies the whole store one lock stripe at a time (other processes\n"
+               "open the store and use the other stripes meanwhile; writes made during\n"
+               "the check are seen in stripes it has not reached yet), and prints each\n"
+               "problem found. --repair also rebuilds damaged indexes\n"
                "from the entry logs and drops entries it cannot read, printing each\n"
                "repair. Exit 0 if no problem remains, 3 if problems remain.\n"
                "It checks structure (headers, log bounds, record framing, the index),\n"
                "not the value bytes: a value overwritten in place by a stray write is\n"
                "not detected (records carry no checksum).\n"
                "A lock held by a live process past --lock-timeout is not damage: check\n"
-               "stops, names the process holding it and exits 3 without advising repair.",
+               "stops, names the process holding it and exits 3 without advising repair;\n"
+               "so does any other lock failure (a store destroyed meanwhile, an unusable\n"
+               "lock), with its own message.",
                "kvcli check --key=0x5f3e0001\nkvcli check --key=0x5f3e0001 --repair",
                true,
                {{"repair"}, {"json"}},
@@ -283,7 +287,8 @@ std::vector<CommandSpec> BuildCommands() {
                "Removes every entry and prints how many the store held; the store\n"
                "itself, its settings and counters stay. With --expired, removes only\n"
                "entries whose TTL has run out (otherwise reclaimed lazily) and prints\n"
-               "how many.",
+               "how many. Works one lock stripe at a time, as check does: an entry\n"
+               "written meanwhile to a stripe already emptied stays.",
                "kvcli flush --key=0x5f3e0001 --expired",
                true,
                {{"expired"}},
