@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kv/near/redis_client.h"
+#include "kv/platform/process.h"
 #include "kv/util/escape.h"
 
 namespace shmkv::near {
@@ -122,6 +123,14 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
 absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempotent,
                             RedisReply* reply) {
   absl::MutexLock lock(&redis_mu_);
+  const pid_t pid = platform::CurrentPid();
+  if (connection_ != nullptr && connection_pid_ != pid) {
+    // Opened before a fork(): the other process still uses this socket, and
+    // on a shared socket each reads the other's replies. Close this
+    // process's copy of the descriptor, sending nothing on it (no QUIT), and
+    // connect anew below.
+    connection_.reset();
+  }
   for (int attempt = 0;; ++attempt) {
     bool fresh = false;
     if (connection_ == nullptr || connection_->broken()) {
@@ -135,6 +144,7 @@ absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempoten
         return c.status();
       }
       connection_ = *std::move(c);
+      connection_pid_ = pid;
       fresh = true;
     }
     absl::StatusOr<RedisReply> r = connection_->Command(argv);

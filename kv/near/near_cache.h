@@ -22,11 +22,19 @@
 // invalidated key cancels the fill. doc/near_cache.md has the protocol and
 // exactly what is and is not guaranteed.
 //
+// fork(): a child may go on using a NearCache it inherited (gunicorn
+// --preload, multiprocessing): its first Redis command drops the inherited
+// connection without sending anything on it and opens its own, so parent
+// and child never share a socket. As with any lock, fork only while no other
+// thread of the parent is inside a call on it.
+//
 // Errors: Redis down or timing out is Unavailable (a miss or a bypassed read
 // then fails: there is nothing trustworthy to serve); a key absent from Redis
 // is NotFound; a store failure during a fill falls back to a direct read.
 #ifndef SHMKV_KV_NEAR_NEAR_CACHE_H_
 #define SHMKV_KV_NEAR_NEAR_CACHE_H_
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -146,6 +154,8 @@ class NearCache {
 
   absl::Mutex redis_mu_;
   std::unique_ptr<RedisConnection> connection_ ABSL_GUARDED_BY(redis_mu_);
+  // The process that opened connection_: a fork() child does not use it.
+  pid_t connection_pid_ ABSL_GUARDED_BY(redis_mu_) = 0;
   // The parsed sync record, the store version it was parsed from, and when
   // (MonotonicNowNs) it was last read: none until a read succeeds.
   absl::Mutex state_mu_;

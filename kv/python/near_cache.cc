@@ -214,7 +214,8 @@ void DefineNearCache(py::module_& m) {
       "together, kept fresh by kvsync (tools/kvsync, one per host and store), which follows\n"
       "Redis's invalidations. When kvsync is not running, not synced or not tracking the key's\n"
       "prefix, reads go to Redis directly. Thread-safe; calls from one NearCache share one\n"
-      "Redis connection. Keys and values are bytes (str is encoded as UTF-8).")
+      "Redis connection. After os.fork() the child's first call opens its own connection\n"
+      "(parent and child never share one). Keys and values are bytes (str is encoded as UTF-8).")
       .def(py::init<const py::object&, const std::string&, double, double, double, double>(),
            py::arg("store"), py::kw_only(), py::arg("redis"),
            py::arg("fill_ttl") = absl::ToDoubleSeconds(defaults.fill_ttl),

@@ -270,6 +270,51 @@ TEST_F(NearCacheTest, SetAndDeleteWriteThrough) {
   EXPECT_TRUE(absl::IsInvalidArgument(cache->Set(kSyncStateKey, "x")));
 }
 
+// A NearCache used before fork() holds a Redis connection that parent and
+// child both inherit. Each must talk to Redis on its own connection: on a
+// shared socket each may read the other's reply and fill key X with key Y's
+// value. Parent and child read 8,000 distinct keys each, at once, through
+// the one NearCache object they share by fork(); every value read and every
+// entry left in the store must be the key's own.
+TEST_F(NearCacheTest, ForkedChildDoesNotShareTheParentsRedisConnection) {
+  constexpr int kPerProcess = 8000;
+  auto key = [](int i) { return absl::StrCat("p:fork", i); };
+  auto value = [&](int i) { return absl::StrCat("value of ", key(i)); };
+  ASSERT_OK(neartest::SetNumberedKeys(*client_, "p:fork", 2 * kPerProcess));
+  Drain();
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  ASSERT_NE(cache, nullptr);
+  ReadInfo info;
+  ASSERT_EQ(*cache->Get(key(0), &info), value(0));  // the connection is open now
+  ASSERT_EQ(info.path, ReadPath::kFilled);
+  // Reads [first, first + kPerProcess) through `cache`; the number of wrong
+  // values and failed reads, or 0.
+  auto read_range = [&](int first) {
+    int bad = 0;
+    for (int i = first; i < first + kPerProcess; ++i) {
+      absl::StatusOr<std::string> v = cache->Get(key(i));
+      if (!v.ok() || *v != value(i)) {
+        if (++bad <= 3) {
+          std::fprintf(stderr, "[pid %d] %s: %s\n", static_cast<int>(getpid()), key(i).c_str(),
+                       v.ok() ? v->c_str() : v.status().ToString().c_str());
+        }
+      }
+    }
+    return bad;
+  };
+  ChildProcess child([&] { return std::min(read_range(kPerProcess), 100); }, absl::Seconds(120));
+  const int parent_bad = read_range(0);
+  const int child_status = child.Wait();
+  EXPECT_EQ(parent_bad, 0) << "reads in the parent returned a wrong value or failed";
+  EXPECT_EQ(child_status, 0) << "reads in the child returned a wrong value or failed ("
+                             << DescribeExit(child_status) << ")";
+  Drain();
+  ASSERT_OK_AND_ASSIGN(neartest::CachedComparison cached,
+                       neartest::CompareCachedWithRedis(*store_, *client_, "p:fork"));
+  EXPECT_EQ(cached.wrong, 0) << "of " << cached.cached << " entries cached";
+  EXPECT_GT(cached.cached, kPerProcess);
+}
+
 TEST_F(NearCacheTest, KeysOutsideThePrefixesAreReadDirectly) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
   RedisSet("q:1", "other");

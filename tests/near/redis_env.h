@@ -102,6 +102,19 @@ bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout);
 absl::Status Drain(Store& store, near::RedisConnection& client, const std::string& marker,
                    int round);
 
+// Sets `count` keys `prefix`0, `prefix`1, ... in Redis, each holding
+// "value of " and its key (MSET, 500 keys a command).
+absl::Status SetNumberedKeys(near::RedisConnection& client, const std::string& prefix, int count);
+
+// The entries under `prefix` in `store` that readers would serve (flags ==
+// kvsync's current epoch): how many there are, and how many differ from
+// Redis's value for their key (the first few are printed to stderr).
+struct CachedComparison {
+  int cached = 0, wrong = 0;
+};
+absl::StatusOr<CachedComparison> CompareCachedWithRedis(Store& store, near::RedisConnection& client,
+                                                        const std::string& prefix);
+
 }  // namespace shmkv::neartest
 
 #endif  // SHMKV_TESTS_NEAR_REDIS_ENV_H_

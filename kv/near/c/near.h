@@ -22,6 +22,10 @@
  * - A handle may be used from several threads, but its Redis commands share
  *   one connection: give each busy thread its own handle.
  * - The store handle must stay open until the near handle is closed.
+ * - After fork() parent and child may both use a handle opened before it:
+ *   the child's first Redis command opens its own connection (the
+ *   inherited one is closed without sending anything on it). Fork only
+ *   while no other thread is inside a call on the handle.
  * doc/near_cache.md describes the protocol and what it guarantees.
  */
 #ifndef SHMKV_KV_NEAR_C_NEAR_H_
