@@ -480,6 +480,89 @@ TEST_F(NearCacheTest, ASecondKvsyncForTheSameStoreIsRefused) {
   EXPECT_EQ(state.pid, kvsync_.pid());
 }
 
+// Redis may hold keys under a tracked prefix that are longer than the
+// store's max key: they are never cached, so their invalidations are
+// counted and skipped, and kvsync goes on applying the rest of the message
+// and every later one.
+TEST(KvsyncInvalidations, KeyLongerThanTheStoresMaxKeyIsSkipped) {
+  ScopedStore store;
+  Options options = StoreOptions();
+  options.max_key_size = 64;
+  ASSERT_OK(store.Open(options));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisConnection> client, redis.Client());
+  Kvsync kvsync;
+  const std::string log = redis.dir() + "/kvsync.log";
+  ASSERT_OK(kvsync.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, log));
+  ASSERT_TRUE(neartest::WaitSynced(*store, 0, absl::Seconds(10))) << neartest::ReadFile(log);
+  ASSERT_OK(store->Put("p:short", "cached"));
+  // One command, so Redis sends both keys in one invalidation message.
+  const std::string long_key = "p:" + std::string(98, 'x');
+  auto r = client->Command({"MSET", long_key, "a", "p:short", "b"});
+  ASSERT_TRUE(r.ok() && r->IsString("OK")) << r.status();
+  EXPECT_OK(neartest::Drain(*store, *client, "p:~drain", 1)) << neartest::ReadFile(log);
+  ASSERT_OK_AND_ASSIGN(bool cached, store->Contains("p:short"));
+  EXPECT_FALSE(cached) << "the rest of the message was not applied";
+  ASSERT_OK_AND_ASSIGN(SyncState state, ReadSyncState(*store));
+  EXPECT_TRUE(state.synced());
+  EXPECT_EQ(state.pid, kvsync.pid());
+  EXPECT_EQ(state.resyncs, 0u);
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<SyncState> s = ReadSyncState(*store);
+        return s.ok() && s->invalidations_skipped == 1;
+      },
+      absl::Seconds(2)));
+  EXPECT_THAT(neartest::ReadFile(log), HasSubstr("skipping invalidations of keys"));
+  // A later invalidation is applied too.
+  EXPECT_OK(neartest::Drain(*store, *client, "p:~drain", 2)) << neartest::ReadFile(log);
+}
+
+// A process stopped while it holds a stripe's lock (here inside View's
+// callback) makes kvsync's delete of an invalidated key in that stripe time
+// out. That is a loss (invalidations may be unapplied): kvsync clears and
+// resyncs once the lock is free again, and never exits.
+TEST_F(NearCacheTest, LockTimeoutIsALossNotAnExit) {
+  ASSERT_OK(store_->Put("p:stuck", "cached"));
+  ASSERT_OK(store_->Put("p:other", "cached"));
+  const StoreName name = store_.name();
+  ChildProcess holder([&]() -> int {
+    std::unique_ptr<Store> store = Attach(name);
+    CHILD_CHECK(store != nullptr, 1);
+    CHILD_CHECK_OK(store->View("p:stuck",
+                               [](absl::string_view, const EntryMeta&) {
+                                 raise(SIGSTOP);  // with the stripe's lock held
+                               }),
+                   2);
+    return 0;
+  });
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const std::string stat = neartest::ReadFile(absl::StrCat("/proc/", holder.pid(), "/stat"));
+        return stat.find(") T ") != std::string::npos;
+      },
+      absl::Seconds(10)));
+  RedisSet("p:stuck", "new");
+  RedisSet("p:other", "new");
+  // kvsync's delete waits for the lock (lock_timeout, 5 s), then says so.
+  ASSERT_TRUE(
+      PollUntil([&] { return KvsyncLog().find("applying an invalidation") != std::string::npos; },
+                absl::Seconds(20)))
+      << KvsyncLog();
+  kill(holder.pid(), SIGCONT);
+  EXPECT_EQ(holder.Wait(), 0);
+  ASSERT_TRUE(WaitSynced(1)) << KvsyncLog();
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  EXPECT_EQ(state.pid, kvsync_.pid());
+  ASSERT_OK_AND_ASSIGN(bool stuck, store_->Contains("p:stuck"));
+  ASSERT_OK_AND_ASSIGN(bool other, store_->Contains("p:other"));
+  EXPECT_FALSE(stuck);
+  EXPECT_FALSE(other);
+  Drain();
+  EXPECT_THAT(KvsyncLog(), ::testing::Not(HasSubstr("error")));
+}
+
 // 8 processes read while a writer keeps changing 1,000 keys in Redis; once
 // the writes stop and the invalidations have drained, no key in the store
 // may differ from Redis. This needs Store::GetOrCompute to drop a fill whose

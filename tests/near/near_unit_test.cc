@@ -40,6 +40,7 @@ TEST(SyncRecord, RoundTrips) {
   s.heartbeat_ms = 987654321;
   s.heartbeat_interval_ms = 100;
   s.invalidations = 5;
+  s.invalidations_skipped = 3;
   s.flushes = 1;
   s.resyncs = 2;
   s.keys_cleared = 7;
@@ -53,6 +54,7 @@ TEST(SyncRecord, RoundTrips) {
   EXPECT_EQ(t.heartbeat_ms, s.heartbeat_ms);
   EXPECT_EQ(t.heartbeat_interval_ms, s.heartbeat_interval_ms);
   EXPECT_EQ(t.invalidations, s.invalidations);
+  EXPECT_EQ(t.invalidations_skipped, s.invalidations_skipped);
   EXPECT_EQ(t.flushes, s.flushes);
   EXPECT_EQ(t.resyncs, s.resyncs);
   EXPECT_EQ(t.keys_cleared, s.keys_cleared);

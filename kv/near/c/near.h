@@ -165,6 +165,9 @@ typedef struct shmkv_near_sync_state {
    * fit). */
   char prefixes[512];
   char last_error[512]; /* why sync was last lost ("" if never) */
+  /* Invalidated keys longer than the store's max key: never cached, so
+   * skipped. */
+  uint64_t invalidations_skipped;
 } shmkv_near_sync_state;
 /* kvsync's record in the store. NOT_FOUND when no kvsync has ever run on it;
  * DATA_LOSS when the record is malformed. */
