@@ -230,6 +230,21 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
         return v;
       },
       fill);
+  if (filled.ok() && !computed) {
+    // Another process's fill (or a value that landed meanwhile) is served
+    // only if it was filled under this read's epoch: a fill that began
+    // before a loss or a flush may have outlived kvsync's clear.
+    std::string shared;
+    EntryMeta meta;
+    absl::Status again = store_->Get(key, &shared, &meta);
+    if (!again.ok() || meta.flags != trust.epoch) {
+      return direct(again.ok() ? "another process's concurrent fill began before kvsync's last "
+                                 "loss or flush (an earlier epoch)"
+                               : absl::StrCat("another process's concurrent fill is gone: ",
+                                              again.message()));
+    }
+    filled = std::move(shared);
+  }
   if (filled.ok()) {
     info->path = computed ? ReadPath::kFilled : ReadPath::kShared;
     (computed ? fills_ : shared_).fetch_add(1, std::memory_order_relaxed);

@@ -6,8 +6,11 @@
 // long mode).
 #include "shmkv/near/near_cache.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -478,6 +481,89 @@ TEST_F(NearCacheTest, ASecondKvsyncForTheSameStoreIsRefused) {
       << neartest::ReadFile(log);
   ASSERT_OK_AND_ASSIGN(SyncState state, State());
   EXPECT_EQ(state.pid, kvsync_.pid());
+}
+
+// A fill that read Redis before a loss and lands after kvsync's clear
+// (which leaves leases alone) carries the old epoch. A reader that started
+// after the resync and waited for that fill must not be handed it. The
+// first reader's Redis is a socket this test answers by hand, so its GET
+// returns "old" exactly when the test says, while the real Redis (the
+// second reader's) holds "new"; kvsync's loss and resync are written into
+// the record by hand too.
+TEST(NearCacheEpoch, SharedFillOfAnEarlierEpochIsNotReturned) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(StoreOptions()));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisConnection> client, redis.Client());
+  ASSERT_TRUE(client->Command({"SET", "p:x", "new"}).ok());
+  const uint32_t epoch = 7000;
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch));
+
+  const std::string slow_path = redis.dir() + "/slow.sock";
+  const int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  struct sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", slow_path.c_str());
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  auto reader = [&](const std::string& redis_address, const std::string& want) -> int {
+    absl::StatusOr<std::unique_ptr<Store>> attached =
+        Store::Open(store.name(), StoreOptions(), OpenMode::kAttach);
+    CHILD_CHECK_OK(attached, 1);
+    NearCacheOptions options;
+    options.redis = redis_address;
+    options.heartbeat_timeout = absl::Seconds(60);  // the record is not rewritten
+    options.redis_timeout = absl::Seconds(30);
+    options.sync_check_interval = absl::ZeroDuration();
+    absl::StatusOr<std::unique_ptr<NearCache>> cache = NearCache::Create(attached->get(), options);
+    CHILD_CHECK_OK(cache, 2);
+    ReadInfo info;
+    absl::StatusOr<std::string> v = (*cache)->Get("p:x", &info);
+    CHILD_CHECK_OK(v, 3);
+    std::fprintf(stderr, "[child %d] read \"%s\" (%s%s%s)\n", static_cast<int>(getpid()),
+                 v->c_str(), ReadPathName(info.path), info.bypass_reason.empty() ? "" : ": ",
+                 info.bypass_reason.c_str());
+    CHILD_CHECK(*v == want, 4);
+    return 0;
+  };
+  // The first reader takes the lease and sends GET to the slow socket.
+  ChildProcess first([&] { return reader("unix:" + slow_path, "old"); });
+  struct pollfd ready = {listener, POLLIN, 0};
+  ASSERT_EQ(poll(&ready, 1, 10000), 1);
+  const int conn = accept(listener, nullptr, nullptr);
+  ASSERT_GE(conn, 0);
+  std::string request;
+  while (request.find("p:x\r\n") == std::string::npos) {
+    char buf[256];
+    const ssize_t n = read(conn, buf, sizeof buf);
+    ASSERT_GT(n, 0);
+    request.append(buf, static_cast<size_t>(n));
+  }
+  // A loss: a new epoch, the prefix cleared (the lease stays), then synced
+  // again under a newer epoch.
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kConnecting, epoch + 1));
+  ASSERT_OK(store->DeletePrefix("p:"));
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch + 2));
+  ASSERT_OK_AND_ASSIGN(StoreStats before, store->Stats());
+  // The second reader starts after the resync and misses on the lease.
+  ChildProcess second([&] { return reader(redis.address(), "new"); });
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<StoreStats> now = store->Stats();
+        return now.ok() && now->misses > before.misses;
+      },
+      absl::Seconds(10)));
+  // Only now does the first reader's GET return, with the value Redis held
+  // before the loss.
+  const std::string reply = "$3\r\nold\r\n";
+  ASSERT_EQ(write(conn, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+  EXPECT_EQ(first.Wait(), 0);
+  EXPECT_EQ(second.Wait(), 0) << "the second reader was handed the fill of an earlier epoch";
+  close(conn);
+  close(listener);
+  unlink(slow_path.c_str());
 }
 
 // Redis may hold keys under a tracked prefix that are longer than the

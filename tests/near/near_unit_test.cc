@@ -9,6 +9,7 @@
 #include "kv/near/redis_client.h"
 #include "shmkv/near/near_cache.h"
 #include "shmkv/near/sync_state.h"
+#include "tests/near/redis_env.h"
 #include "tests/test_util.h"
 
 namespace shmkv::near {
@@ -126,17 +127,8 @@ TEST(NearCacheWithoutKvsync, ReadsRedisDirectlyAndSaysWhy) {
   EXPECT_TRUE(absl::IsInvalidArgument(NearCache::Create(store.get(), options).status()));
 }
 
-// Stands in for kvsync: writes its record into the store, alive (this
-// process's pid) and beating now.
 void WriteRecord(Store& store, SyncPhase phase, uint32_t epoch) {
-  SyncState s;
-  s.pid = getpid();
-  s.phase = phase;
-  s.epoch = epoch;
-  s.heartbeat_ms = MonotonicNowMs();
-  s.heartbeat_interval_ms = 50;
-  s.prefixes = {"p:"};
-  ASSERT_OK(store.Put(kSyncStateKey, FormatSyncState(s)));
+  ASSERT_OK(neartest::WriteSyncRecord(store, phase, epoch));
 }
 
 // A Get trusts the record it read for sync_check_interval, then reads it

@@ -234,6 +234,19 @@ absl::Status Drain(Store& store, near::RedisConnection& client, const std::strin
   return absl::OkStatus();
 }
 
+absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch) {
+  near::SyncState state;
+  state.pid = getpid();
+  state.phase = phase;
+  state.epoch = epoch;
+  state.heartbeat_ms = near::MonotonicNowMs();
+  state.heartbeat_interval_ms = 100;
+  state.prefixes = {"p:"};
+  WriteOptions forever;
+  forever.ttl = absl::InfiniteDuration();
+  return store.Put(near::kSyncStateKey, near::FormatSyncState(state), forever);
+}
+
 absl::Status SetNumberedKeys(near::RedisConnection& client, const std::string& prefix, int count) {
   for (int start = 0; start < count; start += 500) {
     std::vector<std::string> mset = {"MSET"};
