@@ -401,6 +401,27 @@ TEST_F(NearCacheTest, RedisDownUnsyncsAndFallsBackThenResyncs) {
   EXPECT_NE(log.find("resyncs 1"), std::string::npos) << log;
 }
 
+// Between a loss and the resync, a fill that read Redis before the loss can
+// still land (after the loss's clear) and miss an invalidation Redis never
+// sent. kvsync clears the prefixes again once tracking is back, before it
+// says synced: what was written in between is gone.
+TEST_F(NearCacheTest, ResyncClearsWhatLandedDuringTheLoss) {
+  redis_.Kill(SIGKILL);
+  ASSERT_TRUE(PollUntil([&] { return KvsyncLog().find("not synced:") != std::string::npos; },
+                        absl::Seconds(5)))
+      << KvsyncLog();
+  ASSERT_OK_AND_ASSIGN(SyncState lost, State());
+  ASSERT_FALSE(lost.synced());
+  WriteOptions fill;
+  fill.flags = lost.epoch;
+  ASSERT_OK(store_->Put("p:landed", "filled before the loss", fill));
+  ASSERT_OK(redis_.Start());
+  ASSERT_OK_AND_ASSIGN(client_, redis_.Client());
+  ASSERT_TRUE(WaitSynced(1)) << KvsyncLog();
+  ASSERT_OK_AND_ASSIGN(bool landed, store_->Contains("p:landed"));
+  EXPECT_FALSE(landed) << "an entry written between the loss and the resync survived the resync";
+}
+
 TEST_F(NearCacheTest, KilledKvsyncMakesReadersBypassWithinTheHeartbeatTimeout) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
   RedisSet("p:s", "1");
