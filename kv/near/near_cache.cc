@@ -1,5 +1,7 @@
 #include "shmkv/near/near_cache.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -159,15 +161,35 @@ absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempoten
   }
 }
 
-absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key) {
+namespace {
+
+// GET and, in the same atomic step, PTTL (Redis runs a script alone): nil
+// when the key is absent, else [value, remaining ms or -1 for none].
+constexpr char kGetWithTtl[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v then return {v, redis.call('PTTL', KEYS[1])} end "
+    "return false";
+
+}  // namespace
+
+absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key,
+                                                std::optional<absl::Duration>* ttl) {
   redis_reads_.fetch_add(1, std::memory_order_relaxed);
   RedisReply reply;
-  if (absl::Status s = Run({"GET", std::string(key)}, /*idempotent=*/true, &reply); !s.ok()) {
-    return s;
+  std::vector<std::string> argv = {"GET", std::string(key)};
+  if (ttl != nullptr) argv = {"EVAL", kGetWithTtl, "1", std::string(key)};
+  if (absl::Status s = Run(argv, /*idempotent=*/true, &reply); !s.ok()) return s;
+  if (ttl != nullptr && reply.type == RedisReply::Type::kArray && reply.elements.size() == 2 &&
+      reply.elements[0].type == RedisReply::Type::kString &&
+      reply.elements[1].type == RedisReply::Type::kInteger) {
+    const long long ms = reply.elements[1].integer;
+    *ttl = ms >= 0 ? std::optional<absl::Duration>(absl::Milliseconds(ms)) : std::nullopt;
+    return std::move(reply.elements[0].str);
   }
   switch (reply.type) {
     case RedisReply::Type::kString:
-      return std::move(reply.str);
+      if (ttl == nullptr) return std::move(reply.str);
+      break;
     case RedisReply::Type::kNil:
       return absl::NotFoundError("no such key in Redis");
     case RedisReply::Type::kError:
@@ -175,8 +197,9 @@ absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key) {
           absl::StrCat("Redis refused GET: ", reply.str,
                        "; near-cached keys must hold strings (SET), not other types"));
     default:
-      return absl::InternalError(absl::StrCat("Redis answered GET with ", reply.Describe()));
+      break;
   }
+  return absl::InternalError(absl::StrCat("Redis answered GET with ", reply.Describe()));
 }
 
 absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info) {
@@ -221,10 +244,17 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
       key,
       [&]() -> absl::StatusOr<std::string> {
         computed = true;
-        absl::StatusOr<std::string> v = RedisGet(key);
+        std::optional<absl::Duration> redis_ttl;
+        absl::StatusOr<std::string> v = RedisGet(key, &redis_ttl);
         if (!v.ok()) {
           compute_status = v.status();
           return v.status();
+        }
+        // The fill lives no longer than the key in Redis. GetOrCompute
+        // stores the value with fill.write as it is when this returns
+        // (ExpiringKeyIsNotServedAfterItsRedisTtl pins that down).
+        if (redis_ttl.has_value()) {
+          fill.write.ttl = std::max(absl::Milliseconds(1), std::min(*redis_ttl, options_.fill_ttl));
         }
         computed_value = *v;
         return v;

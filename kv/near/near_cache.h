@@ -11,7 +11,8 @@
 //
 // Reads: a value in the store is served from it. A miss reads Redis inside
 // Store::GetOrCompute (so concurrent misses across processes make one Redis
-// read) and fills the store with a TTL of at most fill_ttl. When kvsync is
+// read) and fills the store with a TTL of at most fill_ttl, and at most the
+// key's remaining TTL in Redis (read with the value, atomically). When kvsync is
 // not running, not synced, or not tracking the key's prefix, nothing in the
 // store can be trusted to be fresh: Get reads Redis directly and fills
 // nothing. Writes go to Redis and drop the local copy.
@@ -147,7 +148,10 @@ class NearCache {
   // a GET on a connection that has worked before is sent again once on a
   // fresh connection after an I/O error, as Redis may have restarted).
   absl::Status Run(const std::vector<std::string>& argv, bool idempotent, RedisReply* reply);
-  absl::StatusOr<std::string> RedisGet(absl::string_view key);
+  // GET `key`; with `ttl`, also its remaining TTL in Redis, read atomically
+  // with the value (nullopt: none).
+  absl::StatusOr<std::string> RedisGet(absl::string_view key,
+                                       std::optional<absl::Duration>* ttl = nullptr);
 
   Store* const store_;
   const NearCacheOptions options_;

@@ -318,6 +318,36 @@ TEST_F(NearCacheTest, ForkedChildDoesNotShareTheParentsRedisConnection) {
   EXPECT_GT(cached.cached, kPerProcess);
 }
 
+// A key with a TTL in Redis is cached no longer than that TTL: hits never
+// touch Redis, and with active expiry off (or behind) Redis sends the key's
+// invalidation only when something reads it there.
+TEST_F(NearCacheTest, ExpiringKeyIsNotServedAfterItsRedisTtl) {
+  auto off = client_->Command({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
+  ASSERT_TRUE(off.ok() && off->IsString("OK")) << off.status() << " " << off->Describe();
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  auto set = client_->Command({"SET", "p:ttl", "expiring", "PX", "1500"});
+  ASSERT_TRUE(set.ok() && set->IsString("OK")) << set.status();
+  Drain();
+  ReadInfo info;
+  ASSERT_EQ(*cache->Get("p:ttl", &info), "expiring");
+  ASSERT_EQ(info.path, ReadPath::kFilled);
+  std::string cached;
+  EntryMeta meta;
+  ASSERT_OK(store_->Get("p:ttl", &cached, &meta));
+  EXPECT_LE(meta.ttl_remaining, absl::Milliseconds(1500));
+  absl::SleepFor(absl::Milliseconds(2500));  // Redis's TTL is over
+  absl::StatusOr<std::string> after = cache->Get("p:ttl", &info);
+  EXPECT_TRUE(absl::IsNotFound(after.status()))
+      << "served \"" << after.value_or("") << "\" (" << ReadPathName(info.path) << ")";
+  // A key without a TTL is filled for fill_ttl.
+  RedisSet("p:forever", "v");
+  Drain();
+  ASSERT_EQ(*cache->Get("p:forever", &info), "v");
+  EntryMeta forever;
+  ASSERT_OK(store_->Get("p:forever", &cached, &forever));
+  EXPECT_GT(forever.ttl_remaining, absl::Minutes(4));
+}
+
 TEST_F(NearCacheTest, KeysOutsideThePrefixesAreReadDirectly) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
   RedisSet("q:1", "other");
@@ -507,7 +537,7 @@ TEST_F(NearCacheTest, ASecondKvsyncForTheSameStoreIsRefused) {
 // A fill that read Redis before a loss and lands after kvsync's clear
 // (which leaves leases alone) carries the old epoch. A reader that started
 // after the resync and waited for that fill must not be handed it. The
-// first reader's Redis is a socket this test answers by hand, so its GET
+// first reader's Redis is a socket this test answers by hand, so its read
 // returns "old" exactly when the test says, while the real Redis (the
 // second reader's) holds "new"; kvsync's loss and resync are written into
 // the record by hand too.
@@ -576,9 +606,9 @@ TEST(NearCacheEpoch, SharedFillOfAnEarlierEpochIsNotReturned) {
         return now.ok() && now->misses > before.misses;
       },
       absl::Seconds(10)));
-  // Only now does the first reader's GET return, with the value Redis held
-  // before the loss.
-  const std::string reply = "$3\r\nold\r\n";
+  // Only now does the first reader's read return, with the value Redis held
+  // before the loss (and no TTL), as the fill's script answers.
+  const std::string reply = "*2\r\n$3\r\nold\r\n:-1\r\n";
   ASSERT_EQ(write(conn, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
   EXPECT_EQ(first.Wait(), 0);
   EXPECT_EQ(second.Wait(), 0) << "the second reader was handed the fill of an earlier epoch";

@@ -107,9 +107,10 @@ RedisServer::~RedisServer() {
 
 absl::Status RedisServer::Start() {
   if (pid_ > 0) return absl::FailedPreconditionError("redis-server already running");
-  absl::StatusOr<pid_t> pid = Spawn({"redis-server", "--port", "0", "--unixsocket", socket(),
-                                     "--save", "", "--appendonly", "no", "--dir", dir_},
-                                    dir_ + "/redis.log");
+  absl::StatusOr<pid_t> pid =
+      Spawn({"redis-server", "--port", "0", "--unixsocket", socket(), "--save", "", "--appendonly",
+             "no", "--dir", dir_, "--enable-debug-command", "local"},
+            dir_ + "/redis.log");
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
   absl::StatusOr<near::RedisAddress> address = near::ParseRedisAddress(this->address());

@@ -44,7 +44,8 @@ class RedisServer {
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
 
-  // Starts redis-server and waits until it answers PING.
+  // Starts redis-server (DEBUG allowed, over the socket) and waits until it
+  // answers PING.
   absl::Status Start();
   // Sends `sig` and reaps it.
   void Kill(int sig);
