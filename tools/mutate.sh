@@ -132,6 +132,12 @@ mutant batch-abandons-nothing kv/internal/segment_store_batch.cc //tests:store_b
 mutant key-size-limit-off-by-one kv/internal/segment_store.cc //tests:store_basic_test \
   '  if (key.size() > geometry_.max_key_size) {' \
   '  if (key.size() >= geometry_.max_key_size) {'
+# ---- the near cache's sync (kvsync) ----
+mutant resync-skips-clear tools/kvsync/syncer.cc //tests/near:near_cache_test \
+  '  absl::Status s = ChangePhase(SyncPhase::kConnecting);
+  absl::StatusOr<uint64_t> cleared = s.ok() ? ClearPrefixes() : absl::StatusOr<uint64_t>(s);' \
+  '  absl::Status s = ChangePhase(SyncPhase::kConnecting);
+  absl::StatusOr<uint64_t> cleared = s.ok() ? absl::StatusOr<uint64_t>(0) : absl::StatusOr<uint64_t>(s);'
 mutant publish-relaxed kv/internal/layout.h "$crash //tests:store_multiprocess_test" \
   '  __atomic_store_n(field, value, __ATOMIC_RELEASE);' \
   '  __atomic_store_n(field, value, __ATOMIC_RELAXED);' \

@@ -1,11 +1,14 @@
 #include "shmkv/near/near_cache.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kv/near/redis_client.h"
+#include "kv/platform/process.h"
 #include "kv/util/escape.h"
 
 namespace shmkv::near {
@@ -122,6 +125,14 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
 absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempotent,
                             RedisReply* reply) {
   absl::MutexLock lock(&redis_mu_);
+  const pid_t pid = platform::CurrentPid();
+  if (connection_ != nullptr && connection_pid_ != pid) {
+    // Opened before a fork(): the other process still uses this socket, and
+    // on a shared socket each reads the other's replies. Close this
+    // process's copy of the descriptor, sending nothing on it (no QUIT), and
+    // connect anew below.
+    connection_.reset();
+  }
   for (int attempt = 0;; ++attempt) {
     bool fresh = false;
     if (connection_ == nullptr || connection_->broken()) {
@@ -135,6 +146,7 @@ absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempoten
         return c.status();
       }
       connection_ = *std::move(c);
+      connection_pid_ = pid;
       fresh = true;
     }
     absl::StatusOr<RedisReply> r = connection_->Command(argv);
@@ -149,15 +161,35 @@ absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempoten
   }
 }
 
-absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key) {
+namespace {
+
+// GET and, in the same atomic step, PTTL (Redis runs a script alone): nil
+// when the key is absent, else [value, remaining ms or -1 for none].
+constexpr char kGetWithTtl[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v then return {v, redis.call('PTTL', KEYS[1])} end "
+    "return false";
+
+}  // namespace
+
+absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key,
+                                                std::optional<absl::Duration>* ttl) {
   redis_reads_.fetch_add(1, std::memory_order_relaxed);
   RedisReply reply;
-  if (absl::Status s = Run({"GET", std::string(key)}, /*idempotent=*/true, &reply); !s.ok()) {
-    return s;
+  std::vector<std::string> argv = {"GET", std::string(key)};
+  if (ttl != nullptr) argv = {"EVAL", kGetWithTtl, "1", std::string(key)};
+  if (absl::Status s = Run(argv, /*idempotent=*/true, &reply); !s.ok()) return s;
+  if (ttl != nullptr && reply.type == RedisReply::Type::kArray && reply.elements.size() == 2 &&
+      reply.elements[0].type == RedisReply::Type::kString &&
+      reply.elements[1].type == RedisReply::Type::kInteger) {
+    const long long ms = reply.elements[1].integer;
+    *ttl = ms >= 0 ? std::optional<absl::Duration>(absl::Milliseconds(ms)) : std::nullopt;
+    return std::move(reply.elements[0].str);
   }
   switch (reply.type) {
     case RedisReply::Type::kString:
-      return std::move(reply.str);
+      if (ttl == nullptr) return std::move(reply.str);
+      break;
     case RedisReply::Type::kNil:
       return absl::NotFoundError("no such key in Redis");
     case RedisReply::Type::kError:
@@ -165,8 +197,9 @@ absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key) {
           absl::StrCat("Redis refused GET: ", reply.str,
                        "; near-cached keys must hold strings (SET), not other types"));
     default:
-      return absl::InternalError(absl::StrCat("Redis answered GET with ", reply.Describe()));
+      break;
   }
+  return absl::InternalError(absl::StrCat("Redis answered GET with ", reply.Describe()));
 }
 
 absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info) {
@@ -211,15 +244,37 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
       key,
       [&]() -> absl::StatusOr<std::string> {
         computed = true;
-        absl::StatusOr<std::string> v = RedisGet(key);
+        std::optional<absl::Duration> redis_ttl;
+        absl::StatusOr<std::string> v = RedisGet(key, &redis_ttl);
         if (!v.ok()) {
           compute_status = v.status();
           return v.status();
+        }
+        // The fill lives no longer than the key in Redis. GetOrCompute
+        // stores the value with fill.write as it is when this returns
+        // (ExpiringKeyIsNotServedAfterItsRedisTtl pins that down).
+        if (redis_ttl.has_value()) {
+          fill.write.ttl = std::max(absl::Milliseconds(1), std::min(*redis_ttl, options_.fill_ttl));
         }
         computed_value = *v;
         return v;
       },
       fill);
+  if (filled.ok() && !computed) {
+    // Another process's fill (or a value that landed meanwhile) is served
+    // only if it was filled under this read's epoch: a fill that began
+    // before a loss or a flush may have outlived kvsync's clear.
+    std::string shared;
+    EntryMeta meta;
+    absl::Status again = store_->Get(key, &shared, &meta);
+    if (!again.ok() || meta.flags != trust.epoch) {
+      return direct(again.ok() ? "another process's concurrent fill began before kvsync's last "
+                                 "loss or flush (an earlier epoch)"
+                               : absl::StrCat("another process's concurrent fill is gone: ",
+                                              again.message()));
+    }
+    filled = std::move(shared);
+  }
   if (filled.ok()) {
     info->path = computed ? ReadPath::kFilled : ReadPath::kShared;
     (computed ? fills_ : shared_).fetch_add(1, std::memory_order_relaxed);

@@ -11,7 +11,8 @@
 //
 // Reads: a value in the store is served from it. A miss reads Redis inside
 // Store::GetOrCompute (so concurrent misses across processes make one Redis
-// read) and fills the store with a TTL of at most fill_ttl. When kvsync is
+// read) and fills the store with a TTL of at most fill_ttl, and at most the
+// key's remaining TTL in Redis (read with the value, atomically). When kvsync is
 // not running, not synced, or not tracking the key's prefix, nothing in the
 // store can be trusted to be fresh: Get reads Redis directly and fills
 // nothing. Writes go to Redis and drop the local copy.
@@ -22,11 +23,19 @@
 // invalidated key cancels the fill. doc/near_cache.md has the protocol and
 // exactly what is and is not guaranteed.
 //
+// fork(): a child may go on using a NearCache it inherited (gunicorn
+// --preload, multiprocessing): its first Redis command drops the inherited
+// connection without sending anything on it and opens its own, so parent
+// and child never share a socket. As with any lock, fork only while no other
+// thread of the parent is inside a call on it.
+//
 // Errors: Redis down or timing out is Unavailable (a miss or a bypassed read
 // then fails: there is nothing trustworthy to serve); a key absent from Redis
 // is NotFound; a store failure during a fill falls back to a direct read.
 #ifndef SHMKV_KV_NEAR_NEAR_CACHE_H_
 #define SHMKV_KV_NEAR_NEAR_CACHE_H_
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -139,13 +148,18 @@ class NearCache {
   // a GET on a connection that has worked before is sent again once on a
   // fresh connection after an I/O error, as Redis may have restarted).
   absl::Status Run(const std::vector<std::string>& argv, bool idempotent, RedisReply* reply);
-  absl::StatusOr<std::string> RedisGet(absl::string_view key);
+  // GET `key`; with `ttl`, also its remaining TTL in Redis, read atomically
+  // with the value (nullopt: none).
+  absl::StatusOr<std::string> RedisGet(absl::string_view key,
+                                       std::optional<absl::Duration>* ttl = nullptr);
 
   Store* const store_;
   const NearCacheOptions options_;
 
   absl::Mutex redis_mu_;
   std::unique_ptr<RedisConnection> connection_ ABSL_GUARDED_BY(redis_mu_);
+  // The process that opened connection_: a fork() child does not use it.
+  pid_t connection_pid_ ABSL_GUARDED_BY(redis_mu_) = 0;
   // The parsed sync record, the store version it was parsed from, and when
   // (MonotonicNowNs) it was last read: none until a read succeeds.
   absl::Mutex state_mu_;

@@ -57,6 +57,9 @@ class RedisConnection {
   // Unavailable (naming the address and what to check) when it cannot.
   static absl::StatusOr<std::unique_ptr<RedisConnection>> Connect(const RedisAddress& address,
                                                                   absl::Duration timeout);
+  // Closes the descriptor and sends nothing (no QUIT): a process that
+  // inherited the connection through fork() may drop its copy this way
+  // while the other process goes on using the socket.
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;

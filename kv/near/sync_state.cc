@@ -82,8 +82,9 @@ std::string FormatSyncState(const SyncState& s) {
   std::string out = absl::StrCat(
       "format=1\npid=", s.pid, "\nphase=", SyncPhaseName(s.phase), "\nepoch=", s.epoch,
       "\nheartbeat_ms=", s.heartbeat_ms, "\nheartbeat_interval_ms=", s.heartbeat_interval_ms,
-      "\ninvalidations=", s.invalidations, "\nflushes=", s.flushes, "\nresyncs=", s.resyncs,
-      "\nkeys_cleared=", s.keys_cleared, "\nredis=", util::EscapeKey(s.redis), "\n");
+      "\ninvalidations=", s.invalidations, "\ninvalidations_skipped=", s.invalidations_skipped,
+      "\nflushes=", s.flushes, "\nresyncs=", s.resyncs, "\nkeys_cleared=", s.keys_cleared,
+      "\nredis=", util::EscapeKey(s.redis), "\n");
   for (const std::string& p : s.prefixes)
     absl::StrAppend(&out, "prefix=", util::EscapeKey(p), "\n");
   absl::StrAppend(&out, "last_error=", util::EscapeKey(s.last_error), "\n");
@@ -122,6 +123,8 @@ absl::StatusOr<SyncState> ParseSyncState(absl::string_view record) {
       ok = absl::SimpleAtoi(value, &s.heartbeat_interval_ms);
     } else if (name == "invalidations") {
       ok = absl::SimpleAtoi(value, &s.invalidations);
+    } else if (name == "invalidations_skipped") {
+      ok = absl::SimpleAtoi(value, &s.invalidations_skipped);
     } else if (name == "flushes") {
       ok = absl::SimpleAtoi(value, &s.flushes);
     } else if (name == "resyncs") {

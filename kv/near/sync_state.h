@@ -48,7 +48,10 @@ struct SyncState {
   // last heartbeat, and the interval it beats at.
   int64_t heartbeat_ms = 0;
   int64_t heartbeat_interval_ms = 0;
-  uint64_t invalidations = 0;         // keys invalidated by Redis and deleted here
+  uint64_t invalidations = 0;  // keys invalidated by Redis and deleted here
+  // Invalidated keys the store cannot hold (longer than its max key size):
+  // never cached, so there was nothing to delete.
+  uint64_t invalidations_skipped = 0;
   uint64_t flushes = 0;               // FLUSHALL/FLUSHDB messages applied
   uint64_t resyncs = 0;               // times sync was re-established after a loss
   uint64_t keys_cleared = 0;          // keys deleted by clearing the prefixes

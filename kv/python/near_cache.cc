@@ -133,6 +133,7 @@ class PyNearCache {
     d["heartbeat_interval"] =
         absl::ToDoubleSeconds(absl::Milliseconds(state->heartbeat_interval_ms));
     d["invalidations"] = state->invalidations;
+    d["invalidations_skipped"] = state->invalidations_skipped;
     d["flushes"] = state->flushes;
     d["resyncs"] = state->resyncs;
     d["keys_cleared"] = state->keys_cleared;
@@ -216,7 +217,8 @@ void DefineNearCache(py::module_& m) {
       "together, kept fresh by kvsync (tools/kvsync, one per host and store), which follows\n"
       "Redis's invalidations. When kvsync is not running, not synced or not tracking the key's\n"
       "prefix, reads go to Redis directly. Thread-safe; calls from one NearCache share one\n"
-      "Redis connection. Keys and values are bytes (str is encoded as UTF-8).")
+      "Redis connection. After os.fork() the child's first call opens its own connection\n"
+      "(parent and child never share one). Keys and values are bytes (str is encoded as UTF-8).")
       .def(py::init<const py::object&, const py::object&, const py::object&, const py::object&,
                     const py::object&, const py::object&>(),
            py::arg("store"), py::kw_only(), py::arg("redis"),
@@ -246,7 +248,8 @@ void DefineNearCache(py::module_& m) {
            "kvsync's record in the store, a dict: phase ('connecting', 'synced', 'stopped'),\n"
            "serving (whether readers may use the store now), reason (why not, else None),\n"
            "pid, epoch, heartbeat_age and heartbeat_interval (seconds), invalidations,\n"
-           "flushes, resyncs, keys_cleared, redis (the address), prefixes (bytes),\n"
+           "invalidations_skipped (keys too long for the store), flushes, resyncs, keys_cleared, "
+           "redis (the address), prefixes (bytes),\n"
            "last_error (None if never). None when no kvsync has run on the store.")
       .def("health", &PyNearCache::Health, py::arg("key"),
            "Whether a read of key would use the store now, a dict: serving (bool), reason\n"

@@ -356,3 +356,39 @@ int nearc_direct_after_stop(key_t store_key, const char* redis, const char* key,
   EXPECT(&s, stats.direct == 2 && stats.hits == 0 && stats.fills == 0);
   return close_step(&s);
 }
+
+/* Reads `prefix`first .. `prefix`(first + count - 1) through s->near; the
+ * number of reads that failed or returned another key's value. */
+static int read_numbered(step* s, const char* prefix, int first, int count) {
+  int bad = 0;
+  for (int i = first; i < first + count; ++i) {
+    char key[128], want[160], buf[256];
+    snprintf(key, sizeof key, "%s%d", prefix, i);
+    snprintf(want, sizeof want, "value of %s", key);
+    size_t size = 0;
+    shmkv_error e;
+    const shmkv_status got =
+        shmkv_near_get(s->near, key, strlen(key), buf, sizeof buf, &size, NULL, &e);
+    if (got != SHMKV_OK || size != strlen(want) || memcmp(buf, want, size) != 0) {
+      if (++bad <= 3) {
+        fprintf(stderr, "[pid %d] get %s: %s, '%.*s'\n", (int)getpid(), key, shmkv_status_name(got),
+                got == SHMKV_OK ? (int)size : 0, buf);
+      }
+    }
+  }
+  return bad;
+}
+
+int nearc_fork_reads(key_t store_key, const char* redis, const char* prefix, int per_process) {
+  step s;
+  if (!open_step(&s, "fork_reads", store_key, redis)) return 1;
+  EXPECT(&s, read_numbered(&s, prefix, 0, 1) == 0); /* the handle's connection is open now */
+  fflush(stderr);
+  const pid_t child = fork();
+  if (child == 0) _exit(read_numbered(&s, prefix, per_process, per_process) == 0 ? 0 : 1);
+  EXPECT(&s, read_numbered(&s, prefix, 0, per_process) == 0);
+  int status = 0;
+  EXPECT(&s, child > 0 && waitpid(child, &status, 0) == child);
+  EXPECT(&s, WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  return close_step(&s);
+}

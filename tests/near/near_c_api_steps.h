@@ -34,6 +34,11 @@ int nearc_bad_input(key_t store_key, const char* redis, const char* unreachable)
 /* kvsync has stopped: `key` (holding `value`) is read directly, with the
  * reason; health and the sync record say stopped. */
 int nearc_direct_after_stop(key_t store_key, const char* redis, const char* key, const char* value);
+/* Keys `prefix`0 .. `prefix`(2 * per_process - 1) hold "value of " and
+ * their key in Redis. One handle reads `prefix`0, then the process forks and
+ * parent and child read per_process keys each, at once, through that one
+ * handle: every value must be the key's own. */
+int nearc_fork_reads(key_t store_key, const char* redis, const char* prefix, int per_process);
 
 #ifdef __cplusplus
 }

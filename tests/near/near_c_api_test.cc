@@ -93,5 +93,19 @@ TEST_F(NearCApiTest, DirectReadsOnceKvsyncStopped) {
   EXPECT_EQ(nearc_direct_after_stop(key(), redis(), "p:d", "delta"), 0);
 }
 
+// A handle used before fork() is used by parent and child at once: each
+// must read every key's own value, and leave only those in the store.
+TEST_F(NearCApiTest, ForkedChildReadsOnItsOwnConnection) {
+  constexpr int kPerProcess = 8000;
+  ASSERT_OK(neartest::SetNumberedKeys(*client_, "p:fork", 2 * kPerProcess));
+  ASSERT_OK(neartest::Drain(*store_, *client_, "p:~drain", ++drains_));
+  EXPECT_EQ(nearc_fork_reads(key(), redis(), "p:fork", kPerProcess), 0);
+  ASSERT_OK(neartest::Drain(*store_, *client_, "p:~drain", ++drains_));
+  ASSERT_OK_AND_ASSIGN(neartest::CachedComparison cached,
+                       neartest::CompareCachedWithRedis(*store_, *client_, "p:fork"));
+  EXPECT_EQ(cached.wrong, 0) << "of " << cached.cached << " entries cached";
+  EXPECT_GT(cached.cached, kPerProcess);
+}
+
 }  // namespace
 }  // namespace shmkv::near

@@ -6,8 +6,11 @@
 // long mode).
 #include "shmkv/near/near_cache.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -270,6 +273,81 @@ TEST_F(NearCacheTest, SetAndDeleteWriteThrough) {
   EXPECT_TRUE(absl::IsInvalidArgument(cache->Set(kSyncStateKey, "x")));
 }
 
+// A NearCache used before fork() holds a Redis connection that parent and
+// child both inherit. Each must talk to Redis on its own connection: on a
+// shared socket each may read the other's reply and fill key X with key Y's
+// value. Parent and child read 8,000 distinct keys each, at once, through
+// the one NearCache object they share by fork(); every value read and every
+// entry left in the store must be the key's own.
+TEST_F(NearCacheTest, ForkedChildDoesNotShareTheParentsRedisConnection) {
+  constexpr int kPerProcess = 8000;
+  auto key = [](int i) { return absl::StrCat("p:fork", i); };
+  auto value = [&](int i) { return absl::StrCat("value of ", key(i)); };
+  ASSERT_OK(neartest::SetNumberedKeys(*client_, "p:fork", 2 * kPerProcess));
+  Drain();
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  ASSERT_NE(cache, nullptr);
+  ReadInfo info;
+  ASSERT_EQ(*cache->Get(key(0), &info), value(0));  // the connection is open now
+  ASSERT_EQ(info.path, ReadPath::kFilled);
+  // Reads [first, first + kPerProcess) through `cache`; the number of wrong
+  // values and failed reads, or 0.
+  auto read_range = [&](int first) {
+    int bad = 0;
+    for (int i = first; i < first + kPerProcess; ++i) {
+      absl::StatusOr<std::string> v = cache->Get(key(i));
+      if (!v.ok() || *v != value(i)) {
+        if (++bad <= 3) {
+          std::fprintf(stderr, "[pid %d] %s: %s\n", static_cast<int>(getpid()), key(i).c_str(),
+                       v.ok() ? v->c_str() : v.status().ToString().c_str());
+        }
+      }
+    }
+    return bad;
+  };
+  ChildProcess child([&] { return std::min(read_range(kPerProcess), 100); }, absl::Seconds(120));
+  const int parent_bad = read_range(0);
+  const int child_status = child.Wait();
+  EXPECT_EQ(parent_bad, 0) << "reads in the parent returned a wrong value or failed";
+  EXPECT_EQ(child_status, 0) << "reads in the child returned a wrong value or failed ("
+                             << DescribeExit(child_status) << ")";
+  Drain();
+  ASSERT_OK_AND_ASSIGN(neartest::CachedComparison cached,
+                       neartest::CompareCachedWithRedis(*store_, *client_, "p:fork"));
+  EXPECT_EQ(cached.wrong, 0) << "of " << cached.cached << " entries cached";
+  EXPECT_GT(cached.cached, kPerProcess);
+}
+
+// A key with a TTL in Redis is cached no longer than that TTL: hits never
+// touch Redis, and with active expiry off (or behind) Redis sends the key's
+// invalidation only when something reads it there.
+TEST_F(NearCacheTest, ExpiringKeyIsNotServedAfterItsRedisTtl) {
+  auto off = client_->Command({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
+  ASSERT_TRUE(off.ok() && off->IsString("OK")) << off.status() << " " << off->Describe();
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  auto set = client_->Command({"SET", "p:ttl", "expiring", "PX", "1500"});
+  ASSERT_TRUE(set.ok() && set->IsString("OK")) << set.status();
+  Drain();
+  ReadInfo info;
+  ASSERT_EQ(*cache->Get("p:ttl", &info), "expiring");
+  ASSERT_EQ(info.path, ReadPath::kFilled);
+  std::string cached;
+  EntryMeta meta;
+  ASSERT_OK(store_->Get("p:ttl", &cached, &meta));
+  EXPECT_LE(meta.ttl_remaining, absl::Milliseconds(1500));
+  absl::SleepFor(absl::Milliseconds(2500));  // Redis's TTL is over
+  absl::StatusOr<std::string> after = cache->Get("p:ttl", &info);
+  EXPECT_TRUE(absl::IsNotFound(after.status()))
+      << "served \"" << after.value_or("") << "\" (" << ReadPathName(info.path) << ")";
+  // A key without a TTL is filled for fill_ttl.
+  RedisSet("p:forever", "v");
+  Drain();
+  ASSERT_EQ(*cache->Get("p:forever", &info), "v");
+  EntryMeta forever;
+  ASSERT_OK(store_->Get("p:forever", &cached, &forever));
+  EXPECT_GT(forever.ttl_remaining, absl::Minutes(4));
+}
+
 TEST_F(NearCacheTest, KeysOutsideThePrefixesAreReadDirectly) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
   RedisSet("q:1", "other");
@@ -353,6 +431,27 @@ TEST_F(NearCacheTest, RedisDownUnsyncsAndFallsBackThenResyncs) {
   EXPECT_NE(log.find("resyncs 1"), std::string::npos) << log;
 }
 
+// Between a loss and the resync, a fill that read Redis before the loss can
+// still land (after the loss's clear) and miss an invalidation Redis never
+// sent. kvsync clears the prefixes again once tracking is back, before it
+// says synced: what was written in between is gone.
+TEST_F(NearCacheTest, ResyncClearsWhatLandedDuringTheLoss) {
+  redis_.Kill(SIGKILL);
+  ASSERT_TRUE(PollUntil([&] { return KvsyncLog().find("not synced:") != std::string::npos; },
+                        absl::Seconds(5)))
+      << KvsyncLog();
+  ASSERT_OK_AND_ASSIGN(SyncState lost, State());
+  ASSERT_FALSE(lost.synced());
+  WriteOptions fill;
+  fill.flags = lost.epoch;
+  ASSERT_OK(store_->Put("p:landed", "filled before the loss", fill));
+  ASSERT_OK(redis_.Start());
+  ASSERT_OK_AND_ASSIGN(client_, redis_.Client());
+  ASSERT_TRUE(WaitSynced(1)) << KvsyncLog();
+  ASSERT_OK_AND_ASSIGN(bool landed, store_->Contains("p:landed"));
+  EXPECT_FALSE(landed) << "an entry written between the loss and the resync survived the resync";
+}
+
 TEST_F(NearCacheTest, KilledKvsyncMakesReadersBypassWithinTheHeartbeatTimeout) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
   RedisSet("p:s", "1");
@@ -433,6 +532,172 @@ TEST_F(NearCacheTest, ASecondKvsyncForTheSameStoreIsRefused) {
       << neartest::ReadFile(log);
   ASSERT_OK_AND_ASSIGN(SyncState state, State());
   EXPECT_EQ(state.pid, kvsync_.pid());
+}
+
+// A fill that read Redis before a loss and lands after kvsync's clear
+// (which leaves leases alone) carries the old epoch. A reader that started
+// after the resync and waited for that fill must not be handed it. The
+// first reader's Redis is a socket this test answers by hand, so its read
+// returns "old" exactly when the test says, while the real Redis (the
+// second reader's) holds "new"; kvsync's loss and resync are written into
+// the record by hand too.
+TEST(NearCacheEpoch, SharedFillOfAnEarlierEpochIsNotReturned) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(StoreOptions()));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisConnection> client, redis.Client());
+  ASSERT_TRUE(client->Command({"SET", "p:x", "new"}).ok());
+  const uint32_t epoch = 7000;
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch));
+
+  const std::string slow_path = redis.dir() + "/slow.sock";
+  const int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  struct sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", slow_path.c_str());
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  auto reader = [&](const std::string& redis_address, const std::string& want) -> int {
+    absl::StatusOr<std::unique_ptr<Store>> attached =
+        Store::Open(store.name(), StoreOptions(), OpenMode::kAttach);
+    CHILD_CHECK_OK(attached, 1);
+    NearCacheOptions options;
+    options.redis = redis_address;
+    options.heartbeat_timeout = absl::Seconds(60);  // the record is not rewritten
+    options.redis_timeout = absl::Seconds(30);
+    options.sync_check_interval = absl::ZeroDuration();
+    absl::StatusOr<std::unique_ptr<NearCache>> cache = NearCache::Create(attached->get(), options);
+    CHILD_CHECK_OK(cache, 2);
+    ReadInfo info;
+    absl::StatusOr<std::string> v = (*cache)->Get("p:x", &info);
+    CHILD_CHECK_OK(v, 3);
+    std::fprintf(stderr, "[child %d] read \"%s\" (%s%s%s)\n", static_cast<int>(getpid()),
+                 v->c_str(), ReadPathName(info.path), info.bypass_reason.empty() ? "" : ": ",
+                 info.bypass_reason.c_str());
+    CHILD_CHECK(*v == want, 4);
+    return 0;
+  };
+  // The first reader takes the lease and sends GET to the slow socket.
+  ChildProcess first([&] { return reader("unix:" + slow_path, "old"); });
+  struct pollfd ready = {listener, POLLIN, 0};
+  ASSERT_EQ(poll(&ready, 1, 10000), 1);
+  const int conn = accept(listener, nullptr, nullptr);
+  ASSERT_GE(conn, 0);
+  std::string request;
+  while (request.find("p:x\r\n") == std::string::npos) {
+    char buf[256];
+    const ssize_t n = read(conn, buf, sizeof buf);
+    ASSERT_GT(n, 0);
+    request.append(buf, static_cast<size_t>(n));
+  }
+  // A loss: a new epoch, the prefix cleared (the lease stays), then synced
+  // again under a newer epoch.
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kConnecting, epoch + 1));
+  ASSERT_OK(store->DeletePrefix("p:"));
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch + 2));
+  ASSERT_OK_AND_ASSIGN(StoreStats before, store->Stats());
+  // The second reader starts after the resync and misses on the lease.
+  ChildProcess second([&] { return reader(redis.address(), "new"); });
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<StoreStats> now = store->Stats();
+        return now.ok() && now->misses > before.misses;
+      },
+      absl::Seconds(10)));
+  // Only now does the first reader's read return, with the value Redis held
+  // before the loss (and no TTL), as the fill's script answers.
+  const std::string reply = "*2\r\n$3\r\nold\r\n:-1\r\n";
+  ASSERT_EQ(write(conn, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+  EXPECT_EQ(first.Wait(), 0);
+  EXPECT_EQ(second.Wait(), 0) << "the second reader was handed the fill of an earlier epoch";
+  close(conn);
+  close(listener);
+  unlink(slow_path.c_str());
+}
+
+// Redis may hold keys under a tracked prefix that are longer than the
+// store's max key: they are never cached, so their invalidations are
+// counted and skipped, and kvsync goes on applying the rest of the message
+// and every later one.
+TEST(KvsyncInvalidations, KeyLongerThanTheStoresMaxKeyIsSkipped) {
+  ScopedStore store;
+  Options options = StoreOptions();
+  options.max_key_size = 64;
+  ASSERT_OK(store.Open(options));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisConnection> client, redis.Client());
+  Kvsync kvsync;
+  const std::string log = redis.dir() + "/kvsync.log";
+  ASSERT_OK(kvsync.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, log));
+  ASSERT_TRUE(neartest::WaitSynced(*store, 0, absl::Seconds(10))) << neartest::ReadFile(log);
+  ASSERT_OK(store->Put("p:short", "cached"));
+  // One command, so Redis sends both keys in one invalidation message.
+  const std::string long_key = "p:" + std::string(98, 'x');
+  auto r = client->Command({"MSET", long_key, "a", "p:short", "b"});
+  ASSERT_TRUE(r.ok() && r->IsString("OK")) << r.status();
+  EXPECT_OK(neartest::Drain(*store, *client, "p:~drain", 1)) << neartest::ReadFile(log);
+  ASSERT_OK_AND_ASSIGN(bool cached, store->Contains("p:short"));
+  EXPECT_FALSE(cached) << "the rest of the message was not applied";
+  ASSERT_OK_AND_ASSIGN(SyncState state, ReadSyncState(*store));
+  EXPECT_TRUE(state.synced());
+  EXPECT_EQ(state.pid, kvsync.pid());
+  EXPECT_EQ(state.resyncs, 0u);
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<SyncState> s = ReadSyncState(*store);
+        return s.ok() && s->invalidations_skipped == 1;
+      },
+      absl::Seconds(2)));
+  EXPECT_THAT(neartest::ReadFile(log), HasSubstr("skipping invalidations of keys"));
+  // A later invalidation is applied too.
+  EXPECT_OK(neartest::Drain(*store, *client, "p:~drain", 2)) << neartest::ReadFile(log);
+}
+
+// A process stopped while it holds a stripe's lock (here inside View's
+// callback) makes kvsync's delete of an invalidated key in that stripe time
+// out. That is a loss (invalidations may be unapplied): kvsync clears and
+// resyncs once the lock is free again, and never exits.
+TEST_F(NearCacheTest, LockTimeoutIsALossNotAnExit) {
+  ASSERT_OK(store_->Put("p:stuck", "cached"));
+  ASSERT_OK(store_->Put("p:other", "cached"));
+  const StoreName name = store_.name();
+  ChildProcess holder([&]() -> int {
+    std::unique_ptr<Store> store = Attach(name);
+    CHILD_CHECK(store != nullptr, 1);
+    CHILD_CHECK_OK(store->View("p:stuck",
+                               [](absl::string_view, const EntryMeta&) {
+                                 raise(SIGSTOP);  // with the stripe's lock held
+                               }),
+                   2);
+    return 0;
+  });
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const std::string stat = neartest::ReadFile(absl::StrCat("/proc/", holder.pid(), "/stat"));
+        return stat.find(") T ") != std::string::npos;
+      },
+      absl::Seconds(10)));
+  RedisSet("p:stuck", "new");
+  RedisSet("p:other", "new");
+  // kvsync's delete waits for the lock (lock_timeout, 5 s), then says so.
+  ASSERT_TRUE(
+      PollUntil([&] { return KvsyncLog().find("applying an invalidation") != std::string::npos; },
+                absl::Seconds(20)))
+      << KvsyncLog();
+  kill(holder.pid(), SIGCONT);
+  EXPECT_EQ(holder.Wait(), 0);
+  ASSERT_TRUE(WaitSynced(1)) << KvsyncLog();
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  EXPECT_EQ(state.pid, kvsync_.pid());
+  ASSERT_OK_AND_ASSIGN(bool stuck, store_->Contains("p:stuck"));
+  ASSERT_OK_AND_ASSIGN(bool other, store_->Contains("p:other"));
+  EXPECT_FALSE(stuck);
+  EXPECT_FALSE(other);
+  Drain();
+  EXPECT_THAT(KvsyncLog(), ::testing::Not(HasSubstr("error")));
 }
 
 // 8 processes read while a writer keeps changing 1,000 keys in Redis; once

@@ -9,6 +9,7 @@
 #include "kv/near/redis_client.h"
 #include "shmkv/near/near_cache.h"
 #include "shmkv/near/sync_state.h"
+#include "tests/near/redis_env.h"
 #include "tests/test_util.h"
 
 namespace shmkv::near {
@@ -40,6 +41,7 @@ TEST(SyncRecord, RoundTrips) {
   s.heartbeat_ms = 987654321;
   s.heartbeat_interval_ms = 100;
   s.invalidations = 5;
+  s.invalidations_skipped = 3;
   s.flushes = 1;
   s.resyncs = 2;
   s.keys_cleared = 7;
@@ -53,6 +55,7 @@ TEST(SyncRecord, RoundTrips) {
   EXPECT_EQ(t.heartbeat_ms, s.heartbeat_ms);
   EXPECT_EQ(t.heartbeat_interval_ms, s.heartbeat_interval_ms);
   EXPECT_EQ(t.invalidations, s.invalidations);
+  EXPECT_EQ(t.invalidations_skipped, s.invalidations_skipped);
   EXPECT_EQ(t.flushes, s.flushes);
   EXPECT_EQ(t.resyncs, s.resyncs);
   EXPECT_EQ(t.keys_cleared, s.keys_cleared);
@@ -124,17 +127,8 @@ TEST(NearCacheWithoutKvsync, ReadsRedisDirectlyAndSaysWhy) {
   EXPECT_TRUE(absl::IsInvalidArgument(NearCache::Create(store.get(), options).status()));
 }
 
-// Stands in for kvsync: writes its record into the store, alive (this
-// process's pid) and beating now.
 void WriteRecord(Store& store, SyncPhase phase, uint32_t epoch) {
-  SyncState s;
-  s.pid = getpid();
-  s.phase = phase;
-  s.epoch = epoch;
-  s.heartbeat_ms = MonotonicNowMs();
-  s.heartbeat_interval_ms = 50;
-  s.prefixes = {"p:"};
-  ASSERT_OK(store.Put(kSyncStateKey, FormatSyncState(s)));
+  ASSERT_OK(neartest::WriteSyncRecord(store, phase, epoch));
 }
 
 // A Get trusts the record it read for sync_check_interval, then reads it

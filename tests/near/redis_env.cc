@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -106,9 +107,10 @@ RedisServer::~RedisServer() {
 
 absl::Status RedisServer::Start() {
   if (pid_ > 0) return absl::FailedPreconditionError("redis-server already running");
-  absl::StatusOr<pid_t> pid = Spawn({"redis-server", "--port", "0", "--unixsocket", socket(),
-                                     "--save", "", "--appendonly", "no", "--dir", dir_},
-                                    dir_ + "/redis.log");
+  absl::StatusOr<pid_t> pid =
+      Spawn({"redis-server", "--port", "0", "--unixsocket", socket(), "--save", "", "--appendonly",
+             "no", "--dir", dir_, "--enable-debug-command", "local"},
+            dir_ + "/redis.log");
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
   absl::StatusOr<near::RedisAddress> address = near::ParseRedisAddress(this->address());
@@ -231,6 +233,61 @@ absl::Status Drain(Store& store, near::RedisConnection& client, const std::strin
   if (!applied)
     return absl::DeadlineExceededError("kvsync did not apply an invalidation within 5 s");
   return absl::OkStatus();
+}
+
+absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch) {
+  near::SyncState state;
+  state.pid = getpid();
+  state.phase = phase;
+  state.epoch = epoch;
+  state.heartbeat_ms = near::MonotonicNowMs();
+  state.heartbeat_interval_ms = 100;
+  state.prefixes = {"p:"};
+  WriteOptions forever;
+  forever.ttl = absl::InfiniteDuration();
+  return store.Put(near::kSyncStateKey, near::FormatSyncState(state), forever);
+}
+
+absl::Status SetNumberedKeys(near::RedisConnection& client, const std::string& prefix, int count) {
+  for (int start = 0; start < count; start += 500) {
+    std::vector<std::string> mset = {"MSET"};
+    for (int i = start; i < std::min(count, start + 500); ++i) {
+      mset.push_back(absl::StrCat(prefix, i));
+      mset.push_back(absl::StrCat("value of ", prefix, i));
+    }
+    absl::StatusOr<near::RedisReply> r = client.Command(mset);
+    if (!r.ok()) return r.status();
+    if (!r->IsString("OK")) return absl::InternalError("Redis refused MSET: " + r->Describe());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CachedComparison> CompareCachedWithRedis(Store& store, near::RedisConnection& client,
+                                                        const std::string& prefix) {
+  absl::StatusOr<near::SyncState> state = near::ReadSyncState(store);
+  if (!state.ok()) return state.status();
+  CachedComparison result;
+  absl::Status failed;
+  absl::Status walked =
+      store.ForEach(prefix, [&](absl::string_view k, absl::string_view v, const EntryMeta& m) {
+        if (m.flags != state->epoch) return true;  // never served
+        ++result.cached;
+        absl::StatusOr<near::RedisReply> r = client.Command({"GET", std::string(k)});
+        if (!r.ok()) {
+          failed = r.status();
+          return false;
+        }
+        const std::string in_redis = r->type == near::RedisReply::Type::kString ? r->str : "<nil>";
+        if (v != in_redis && ++result.wrong <= 3) {
+          std::fprintf(stderr, "%.*s is cached as \"%.*s\", Redis holds \"%s\"\n",
+                       static_cast<int>(k.size()), k.data(), static_cast<int>(v.size()), v.data(),
+                       in_redis.c_str());
+        }
+        return true;
+      });
+  if (!walked.ok()) return walked;
+  if (!failed.ok()) return failed;
+  return result;
 }
 
 }  // namespace shmkv::neartest

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kv/near/redis_client.h"
+#include "shmkv/near/sync_state.h"
 #include "shmkv/store.h"
 
 namespace shmkv::neartest {
@@ -42,7 +44,8 @@ class RedisServer {
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
 
-  // Starts redis-server and waits until it answers PING.
+  // Starts redis-server (DEBUG allowed, over the socket) and waits until it
+  // answers PING.
   absl::Status Start();
   // Sends `sig` and reaps it.
   void Kill(int sig);
@@ -101,6 +104,23 @@ bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout);
 // invalidation that arrives during a fill cancels the fill.
 absl::Status Drain(Store& store, near::RedisConnection& client, const std::string& marker,
                    int round);
+
+// Stands in for kvsync: writes its record into `store` with `phase` and
+// `epoch`, alive (this process's pid), beating now, tracking "p:".
+absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch);
+
+// Sets `count` keys `prefix`0, `prefix`1, ... in Redis, each holding
+// "value of " and its key (MSET, 500 keys a command).
+absl::Status SetNumberedKeys(near::RedisConnection& client, const std::string& prefix, int count);
+
+// The entries under `prefix` in `store` that readers would serve (flags ==
+// kvsync's current epoch): how many there are, and how many differ from
+// Redis's value for their key (the first few are printed to stderr).
+struct CachedComparison {
+  int cached = 0, wrong = 0;
+};
+absl::StatusOr<CachedComparison> CompareCachedWithRedis(Store& store, near::RedisConnection& client,
+                                                        const std::string& prefix);
 
 }  // namespace shmkv::neartest
 

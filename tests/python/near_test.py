@@ -241,6 +241,49 @@ class AcrossProcesses(NearCacheTest):
         self.assertFalse(self.nc.health(b"p:s")["serving"])
         self.assertEqual(self.nc.stats()["direct"], 1)
 
+    def test_forked_child_reads_on_its_own_connection(self):
+        """A NearCache used before os.fork() (multiprocessing with fork, a
+        pre-fork server that warms up first) is used by parent and child at
+        once: each must read every key's own value, and leave only those in
+        the store."""
+        per_process = 8000
+        keys = [b"p:fork%d" % i for i in range(2 * per_process)]
+        want = {k: b"value of " + k for k in keys}
+        resp = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                        % (len(k), k, len(want[k]), want[k]) for k in keys)
+        loaded = subprocess.run(["redis-cli", "-s", self.socket, "--pipe"], input=resp,
+                                capture_output=True)
+        self.assertEqual(loaded.returncode, 0, loaded.stderr)
+        self.redis_set("p:~drain", "loaded")  # every invalidation of the load is applied
+        self.assertEqual(self.nc.get_info(keys[0]).path, "filled")  # connected now
+
+        def read(share):
+            return sum(1 for k in share if self.nc.get(k) != want[k])
+
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = 0 if read(keys[per_process:]) == 0 else 1
+            finally:
+                os._exit(code)
+        try:
+            parent_wrong = read(keys[:per_process])
+        finally:
+            _, status = os.waitpid(pid, 0)
+        self.assertEqual(parent_wrong, 0, "the parent read other keys' values")
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, "the child read other keys' values")
+        cached, cursor = {}, 0
+        while True:
+            cursor, page = self.store.scan(cursor, count=1000, prefix=b"p:fork", values=True)
+            cached.update(page)
+            if cursor == 0:
+                break
+        wrong = [k for k, v in cached.items() if v != want[k]]
+        self.assertEqual(wrong[:3], [], "%d of %d cached entries hold another key's value"
+                         % (len(wrong), len(cached)))
+        self.assertGreater(len(cached), per_process)
+
 
 class Errors(NearCacheTest):
     def test_bad_arguments(self):

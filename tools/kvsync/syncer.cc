@@ -26,6 +26,11 @@ constexpr char kChannel[] = "__redis__:invalidate";
 // measured on it, as the heartbeat's age is by its readers.
 absl::Duration MonotonicNow() { return absl::Nanoseconds(near::MonotonicNowNs()); }
 
+// A store failure kvsync outlives: a lock wait that timed out behind a
+// stopped or slow process (Unavailable). Invalidations may then have gone
+// unapplied, so it is a loss (clear, resync), never an exit.
+bool Transient(const absl::Status& s) { return absl::IsUnavailable(s); }
+
 std::string PrefixList(const std::vector<std::string>& prefixes) {
   std::vector<std::string> escaped;
   for (const std::string& p : prefixes) escaped.push_back(util::EscapeKey(p));
@@ -178,10 +183,44 @@ absl::Status Syncer::Lost(const std::string& reason) {
   state_.last_error = reason;
   lost_before_ = true;
   connect_failure_logged_ = false;
-  if (absl::Status s = ChangePhase(SyncPhase::kConnecting); !s.ok()) return s;
+  // Both steps are tried whatever the other did. A record that cannot be
+  // written leaves readers a heartbeat that ages out; a clear that fails is
+  // made again before anything says synced (Resync).
+  std::string outcome;
+  if (absl::Status s = ChangePhase(SyncPhase::kConnecting); !s.ok()) {
+    if (!Transient(s)) return s;
+    outcome = absl::StrCat("; writing the record failed: ", s.message());
+  }
   absl::StatusOr<uint64_t> cleared = ClearPrefixes();
-  if (!cleared.ok()) return cleared.status();
-  Log(absl::StrCat("not synced: ", reason, "; cleared ", *cleared, " keys; reconnecting"));
+  if (cleared.ok()) {
+    absl::StrAppend(&outcome, "; cleared ", *cleared, " keys");
+  } else if (Transient(cleared.status())) {
+    absl::StrAppend(&outcome, "; clearing failed: ", cleared.status().message(),
+                    " (cleared again before syncing)");
+  } else {
+    return cleared.status();
+  }
+  Log(absl::StrCat("not synced: ", reason, outcome, "; reconnecting"));
+  return absl::OkStatus();
+}
+
+absl::Status Syncer::Resync(std::string* lost) {
+  absl::Status s = ChangePhase(SyncPhase::kConnecting);
+  absl::StatusOr<uint64_t> cleared = s.ok() ? ClearPrefixes() : absl::StatusOr<uint64_t>(s);
+  if (cleared.ok()) {
+    if (lost_before_) ++state_.resyncs;
+    s = ChangePhase(SyncPhase::kSynced);
+    if (s.ok()) {
+      Log(absl::StrCat("synced (epoch ", state_.epoch, ", resyncs ", state_.resyncs, ", cleared ",
+                       *cleared, " keys)"));
+      return s;
+    }
+    if (lost_before_) --state_.resyncs;
+  } else {
+    s = cleared.status();
+  }
+  if (!Transient(s)) return s;
+  *lost = absl::StrCat("the store failed while resyncing: ", s.message());
   return absl::OkStatus();
 }
 
@@ -202,9 +241,12 @@ absl::Status Syncer::HandleMessages(const std::vector<RedisReply>& replies, std:
       // so that a fill that read a value from before the flush is not served.
       ++state_.flushes;
       ++state_.epoch;
-      if (absl::Status s = WriteRecord(); !s.ok()) return s;
-      absl::StatusOr<uint64_t> cleared = ClearPrefixes();
-      if (!cleared.ok()) return cleared.status();
+      absl::Status s = WriteRecord();
+      absl::StatusOr<uint64_t> cleared = s.ok() ? ClearPrefixes() : absl::StatusOr<uint64_t>(s);
+      if (!cleared.ok()) {
+        if (!Transient(cleared.status())) return cleared.status();
+        *lost = absl::StrCat("applying a flush: ", cleared.status().message());
+      }
       continue;
     }
     if (keys.type != RedisReply::Type::kArray) {
@@ -213,8 +255,20 @@ absl::Status Syncer::HandleMessages(const std::vector<RedisReply>& replies, std:
     }
     for (const RedisReply& key : keys.elements) {
       absl::Status s = store_->Delete(key.str);
-      if (!s.ok() && !absl::IsNotFound(s)) return s;
-      ++state_.invalidations;
+      if (s.ok() || absl::IsNotFound(s)) {
+        ++state_.invalidations;
+      } else if (absl::IsInvalidArgument(s)) {
+        // A key the store cannot hold (longer than its max key) was never
+        // cached: nothing to delete. Counted; said once.
+        if (state_.invalidations_skipped++ == 0) {
+          Log(absl::StrCat("skipping invalidations of keys this store cannot hold (", s.message(),
+                           "); such keys are read from Redis directly"));
+        }
+      } else if (!Transient(s)) {
+        return s;
+      } else if (lost->empty()) {
+        *lost = absl::StrCat("applying an invalidation: ", s.message());
+      }
     }
   }
   return absl::OkStatus();
@@ -243,7 +297,14 @@ absl::Status Syncer::Heartbeat(std::string* lost) {
       ping_sent_ = MonotonicNow();
     }
   }
-  return WriteRecord();
+  absl::Status written = WriteRecord();
+  if (!Transient(written)) return written;
+  // Readers stop trusting a heartbeat that is not rewritten; while synced it
+  // is also a loss, as the store may be refusing invalidations too.
+  if (lost->empty() && sub_ != nullptr) {
+    *lost = absl::StrCat("writing the heartbeat: ", written.message());
+  }
+  return absl::OkStatus();
 }
 
 namespace {
@@ -260,26 +321,21 @@ absl::Status Syncer::Run(int stop_fd) {
   if (absl::Status s = Claim(); !s.ok()) return s;
   Log(absl::StrCat("pid ", state_.pid, " keeps ", config_.store_name, " in sync with Redis at ",
                    state_.redis, " for prefixes ", PrefixList(config_.prefixes), "; connecting"));
-  if (absl::StatusOr<uint64_t> c = ClearPrefixes(); !c.ok()) return c.status();
+  if (absl::StatusOr<uint64_t> c = ClearPrefixes(); !c.ok() && !Transient(c.status())) {
+    return c.status();  // a transient failure: Resync clears before saying synced
+  }
 
   absl::Duration backoff = absl::Milliseconds(50);
   absl::Duration next_attempt = MonotonicNow();
   absl::Duration next_beat = next_attempt;
   while (!StopArrived(stop_fd)) {
     const absl::Duration now = MonotonicNow();
+    std::string lost;
     if (sub_ == nullptr && now >= next_attempt) {
       absl::Status connected = Connect();
       if (connected.ok()) {
-        // Tracking is on: what was filled before now may have missed an
-        // invalidation, so clear once more, then say synced.
-        if (absl::Status s = ChangePhase(SyncPhase::kConnecting); !s.ok()) return s;
-        absl::StatusOr<uint64_t> cleared = ClearPrefixes();
-        if (!cleared.ok()) return cleared.status();
-        if (lost_before_) ++state_.resyncs;
-        if (absl::Status s = ChangePhase(SyncPhase::kSynced); !s.ok()) return s;
-        Log(absl::StrCat("synced (epoch ", state_.epoch, ", resyncs ", state_.resyncs, ", cleared ",
-                         *cleared, " keys)"));
-        backoff = absl::Milliseconds(50);
+        if (absl::Status s = Resync(&lost); !s.ok()) return s;
+        if (lost.empty()) backoff = absl::Milliseconds(50);
       } else if (absl::IsFailedPrecondition(connected)) {
         return connected;
       } else {
@@ -293,7 +349,6 @@ absl::Status Syncer::Run(int stop_fd) {
       }
     }
 
-    std::string lost;
     if (MonotonicNow() >= next_beat) {
       if (absl::Status s = Heartbeat(&lost); !s.ok()) return s;
       next_beat = MonotonicNow() + config_.heartbeat;

@@ -8,7 +8,9 @@
 // tracked prefixes. Losing either connection, or a PING that goes
 // unanswered, means invalidations may have been lost: the prefixes are
 // cleared, the record says "connecting", and sync is re-established with
-// backoff (clearing once more before saying "synced").
+// backoff (clearing once more before saying "synced"). A store lock that
+// times out is such a loss too, never an exit; an invalidated key too long
+// for the store is counted and skipped.
 #ifndef SHMKV_TOOLS_KVSYNC_SYNCER_H_
 #define SHMKV_TOOLS_KVSYNC_SYNCER_H_
 
@@ -52,7 +54,14 @@ class Syncer {
   absl::Status WriteRecord();
   absl::StatusOr<uint64_t> ClearPrefixes();
   absl::Status Connect();  // both connections, tracking on
+  // A loss: drops both connections, says "connecting" and clears. Errors
+  // only for a store failure that is not Transient (syncer.cc).
   absl::Status Lost(const std::string& reason);
+  // Tracking is on: what was filled before now may have missed an
+  // invalidation, so clear once more, then say synced. A transient store
+  // failure makes it a loss again (`lost`): nothing says synced until a
+  // clear went through.
+  absl::Status Resync(std::string* lost);
   absl::Status HandleMessages(const std::vector<near::RedisReply>& replies, std::string* lost);
   absl::Status Heartbeat(std::string* lost);
   absl::Status ChangePhase(near::SyncPhase phase);

@@ -221,6 +221,7 @@ shmkv_status shmkv_near_get_sync_state(shmkv_near* near, shmkv_near_sync_state* 
     full.heartbeat_age = (shmkv::near::MonotonicNowMs() - s->heartbeat_ms) / 1000.0;
     full.heartbeat_interval = s->heartbeat_interval_ms / 1000.0;
     full.invalidations = s->invalidations;
+    full.invalidations_skipped = s->invalidations_skipped;
     full.flushes = s->flushes;
     full.resyncs = s->resyncs;
     full.keys_cleared = s->keys_cleared;

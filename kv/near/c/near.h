@@ -22,6 +22,10 @@
  * - A handle may be used from several threads, but its Redis commands share
  *   one connection: give each busy thread its own handle.
  * - The store handle must stay open until the near handle is closed.
+ * - After fork() parent and child may both use a handle opened before it:
+ *   the child's first Redis command opens its own connection (the
+ *   inherited one is closed without sending anything on it). Fork only
+ *   while no other thread is inside a call on the handle.
  * doc/near_cache.md describes the protocol and what it guarantees.
  */
 #ifndef SHMKV_KV_NEAR_C_NEAR_H_
@@ -161,6 +165,9 @@ typedef struct shmkv_near_sync_state {
    * fit). */
   char prefixes[512];
   char last_error[512]; /* why sync was last lost ("" if never) */
+  /* Invalidated keys longer than the store's max key: never cached, so
+   * skipped. */
+  uint64_t invalidations_skipped;
 } shmkv_near_sync_state;
 /* kvsync's record in the store. NOT_FOUND when no kvsync has ever run on it;
  * DATA_LOSS when the record is malformed. */
