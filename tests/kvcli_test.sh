@@ -532,6 +532,25 @@ else
 fi
 run 3 info --path="$TMP/no-such-file" && err_has "touch" "--path to a missing file"
 
+section "a file name cannot forge ls or info output"
+forged="$TMP/name"$'\n''0x00000001  99999  1.0 MiB  7 forged'
+touch "$forged"
+read -r dev ino < <(stat -c '%d %i' "$forged")
+path_key=$(printf '0x%08x' $(((9 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff))))
+KEYS+=("$path_key")
+if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
+  echo "(skipped: ftok key $path_key is in use)" >&2
+else
+  run 0 create --path="$forged" --proj=9 --capacity=1MiB
+  run 0 info --key="$path_key" && out_has 'name\\x0a0x00000001' "info escapes a newline in the path"
+  grep -q '^0x00000001' "$TMP/out" && fail "info: a newline in the path starts a line of its own"
+  run 0 ls && out_has 'name\\x0a0x00000001' "ls escapes a newline in the path"
+  grep -q '^0x00000001' "$TMP/out" && fail "ls: a newline in the path fakes a row"
+  run 0 info --key="$path_key" --json && json_check "'\\n' in d['name']" "info --json keeps the name as it is"
+  run 0 destroy --key="$path_key"
+  expect_no_ipc "$path_key" "store named by a path with a newline"
+fi
+
 # -------------------------------------------------------------- cleanup ---
 section "cleanup"
 run 0 destroy --key="$K"

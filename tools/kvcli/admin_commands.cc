@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "kv/util/escape.h"
 #include "kv/util/format.h"
 #include "shmkv/admin.h"
 #include "tools/kvcli/commands.h"
@@ -110,7 +111,7 @@ int RunInfo(Context& ctx) {
       auto row = [&text](absl::string_view label, absl::string_view value) {
         absl::StrAppend(&text, absl::StrFormat("%-14s %s\n", label, value));
       };
-      row("store", info->name);
+      row("store", util::EscapeKey(info->name));  // a file name may hold a newline
       row("key", absl::StrCat(KeyHex(info->key), " (", static_cast<uint32_t>(info->key), ")"));
       row("ids", absl::StrCat("shm id ", info->shm_id, ", semaphore set ", info->sem_id));
       row("layout", absl::StrCat("version ", info->layout_version));
@@ -406,11 +407,12 @@ int RunLs(Context& ctx) {
     for (const Row& row : stores) {
       const SegmentInfo& s = row.segment;
       absl::StrAppend(
-          &text, absl::StrFormat("%-10s  %8d  %10s  %10s  %8d  %-10s  %-4s  %s\n", KeyHex(s.key),
-                                 s.shm_id, util::FormatBytes(s.segment_bytes),
-                                 row.items_known ? absl::StrCat(row.items) : "?",
-                                 s.attached_processes, OwnerText(s.owner_uid), ModeText(s.mode),
-                                 row.name == "key " + KeyHex(s.key) ? "" : row.name));
+          &text,
+          absl::StrFormat("%-10s  %8d  %10s  %10s  %8d  %-10s  %-4s  %s\n", KeyHex(s.key), s.shm_id,
+                          util::FormatBytes(s.segment_bytes),
+                          row.items_known ? absl::StrCat(row.items) : "?", s.attached_processes,
+                          OwnerText(s.owner_uid), ModeText(s.mode),
+                          row.name == "key " + KeyHex(s.key) ? "" : util::EscapeKey(row.name)));
     }
   }
   if (all && !others.empty()) {
