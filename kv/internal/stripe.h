@@ -201,6 +201,21 @@ class StripeView {
   template <typename Fn>
   uint64_t WalkLog(uint64_t tail, uint64_t head, Fn fn) const;
   uint64_t NextVersion();
+  // Rebuild's parts (stripe_recovery.cc). The log positions (from `tail`)
+  // of the live records the index refers to whose key hashes to their
+  // slot's tag, sorted.
+  std::vector<uint64_t> IndexedPositions(uint64_t tail) const;
+  // A head out of range: the end of the last record the index refers to.
+  bool RecoverHead(uint64_t tail, const std::vector<uint64_t>& indexed, uint64_t* head) const;
+  // Where the walk can go on past the unreadable record at `bad`: past it
+  // when its sizes are intact and a record parses there, else at the next
+  // indexed record; 0 when nowhere.
+  uint64_t ResumeAfter(uint64_t bad, uint64_t head, const std::vector<uint64_t>& indexed) const;
+  // Makes the log between `from` and `to` parse: the damaged record marked
+  // dead if it spans exactly that, else pads over it.
+  void Fill(uint64_t from, uint64_t to);
+  // Indexes one live record of the log (the higher version of a key wins).
+  void IndexRecord(EntryHeader* entry, const EntryHeader& h, RebuildReport* report);
   // Zeroes the index slots and the counters derived from the log.
   void EmptyIndex();
   // The index holds as many entries as it may: a new key needs one to go.
