@@ -117,6 +117,28 @@ struct FitReport {
   // every stripe has this much holds them all.
   uint64_t largest_stripe_need = 0;
 };
+// ---- Reading a damaged store.
+// What SalvageEntries read and what it skipped.
+struct SalvageReport {
+  uint64_t entries = 0;            // passed to fn
+  uint64_t damaged = 0;            // records (and unusable stripe locks) skipped
+  std::vector<std::string> notes;  // one line for each skipped
+};
+// Every live, unexpired entry whose key starts with `prefix` that can still
+// be read, for kvcli dump --salvage before kvcli check --repair: each index
+// slot is followed to its record, and a record that does not verify (its
+// header out of range, or its key not hashing to the slot) is skipped and
+// reported instead of failing the walk, as Scan and ForEach do. The log's
+// head and tail are not used, so a damaged one costs nothing here. A stripe
+// whose lock is unusable is skipped whole (reported). Locks are held a
+// short chunk of slots at a time and `fn` runs with none held; entries
+// written meanwhile may be missed or passed twice. Unavailable when a lock
+// is held past the lock timeout.
+absl::StatusOr<SalvageReport> SalvageEntries(
+    Store& store, absl::string_view prefix,
+    absl::FunctionRef<bool(absl::string_view key, absl::string_view value, const EntryMeta& meta)>
+        fn);
+
 // InvalidArgument if the spans differ in length or a key or value size is
 // out of the store's range; the store's errors (destroyed, lock timeout);
 // Unimplemented for a Store not opened with Store::Open.

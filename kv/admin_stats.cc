@@ -131,6 +131,23 @@ absl::Status ResetCounters(Store& store) {
   return (*segment)->ResetCounters();
 }
 
+absl::StatusOr<SalvageReport> SalvageEntries(
+    Store& store, absl::string_view prefix,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
+  absl::StatusOr<internal::SegmentStore*> segment = Segment(store);
+  if (!segment.ok()) return segment.status();
+  SalvageReport report;
+  absl::Status walk = (*segment)->Salvage(
+      prefix,
+      [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+        ++report.entries;
+        return fn(key, value, meta);
+      },
+      &report.damaged, &report.notes);
+  if (!walk.ok()) return walk;
+  return report;
+}
+
 absl::StatusOr<FitReport> CheckFit(Store& store, absl::Span<const absl::string_view> keys,
                                    absl::Span<const uint64_t> value_sizes) {
   absl::StatusOr<internal::SegmentStore*> segment = Segment(store);

@@ -88,6 +88,38 @@ run 0 check --key="$A" && out_has "no problems found" "check once the holder die
 run 0 get --key="$A" k && out_is "v" "entries survive"
 run 0 destroy --key="$A"
 
+# --------------------------------------------- salvage and repair ---
+section "one damaged record costs only itself: dump --salvage, then check --repair"
+run 0 help dump && out_has "salvage" "help dump: --salvage"
+python3 - "$TMP/fifty.jsonl" <<'PY'
+import base64, json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(1, 51):
+        f.write(json.dumps({"key": "k%d" % i, "value_b64": base64.b64encode(b"value%d" % i).decode()}) + "\n")
+PY
+# keys_of FILE: the keys of a jsonl snapshot, sorted, one a line.
+keys_of() { python3 -c 'import json,sys; print("\n".join(sorted(json.loads(l)["key"] for l in open(sys.argv[1]) if l.strip())))' "$1"; }
+for damage in damage-record damage-head; do
+  run 0 load --key="$A" --in="$TMP/fifty.jsonl" --create --capacity=1MiB --stripes=1
+  "$HELPER" "$damage" "$A" >"$TMP/damaged" || fail "$damage: the helper failed"
+  lost=$(cat "$TMP/damaged")
+  keys_of "$TMP/fifty.jsonl" | grep -vx -- "${lost:-none}" >"$TMP/want"
+  want=$(wc -l <"$TMP/want")
+  if [[ -n $lost ]]; then
+    run 3 dump --key="$A" --out="$TMP/plain.snap" && err_has "no file was written" "$damage: a plain dump fails"
+  fi
+  run 0 dump --key="$A" --out="$TMP/salvaged.jsonl" --format=jsonl --salvage &&
+    out_has "^dumped $want entries" "$damage: dump --salvage writes all but the damaged record"
+  [[ -n $lost ]] && err_has "skipped 1 damaged record" "$damage: dump --salvage reports the damage"
+  run 3 check --key="$A" && err_has "dump --salvage" "$damage: check advises dump --salvage"
+  run 0 check --key="$A" --repair
+  run 0 dump --key="$A" --out="$TMP/repaired.jsonl" --format=jsonl
+  keys_of "$TMP/repaired.jsonl" | cmp -s - "$TMP/want" || fail "$damage: repair kept other keys than every one but the damaged: $(keys_of "$TMP/repaired.jsonl" | tr '\n' ' ')"
+  cmp -s "$TMP/repaired.jsonl" "$TMP/salvaged.jsonl" 2>/dev/null || keys_of "$TMP/salvaged.jsonl" | cmp -s - "$TMP/want" || fail "$damage: the salvaged dump lacks entries"
+  run 0 get --key="$A" k50 && out_is "value50" "$damage: a value after the damage survives"
+  run 0 destroy --key="$A"
+done
+
 # ---------------------------------------------------- load that does not fit ---
 section "load of a snapshot the store cannot hold"
 # 12 entries of 100 KiB: more than a 1 MiB store holds.

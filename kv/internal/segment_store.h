@@ -82,6 +82,14 @@ class SegmentStore final : public Store {
   // with no lock held and returns false to stop.
   absl::Status ForEachMeta(absl::string_view prefix,
                            absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn);
+  // For kv/admin.h's SalvageEntries (segment_store_salvage.cc): every live,
+  // unexpired entry whose key starts with `prefix` that its index slot
+  // leads to, a short chunk of slots at a time; each damaged record and
+  // unusable stripe lock is counted in *damaged and described in *notes.
+  absl::Status Salvage(
+      absl::string_view prefix,
+      absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn,
+      uint64_t* damaged, std::vector<std::string>* notes);
   // For kv/admin.h's CheckFit (segment_store_fit.cc): one stripe's side of
   // a set of planned writes. The first three are the stripe's now.
   struct StripeDemand {

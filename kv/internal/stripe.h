@@ -129,6 +129,12 @@ class StripeView {
   template <typename Keep, typename Take>
   absl::Status ForEachHomedIn(uint32_t from, uint32_t* to, Keep keep, Take take) const;
 
+  // Salvage's walk, which reports damage instead of failing: for each used
+  // slot in [from, to), fn(slot index, found), with found.entry null when the slot does
+  // not lead to a sane live record whose key hashes to the slot's tag.
+  template <typename Fn>
+  void ForEachSlot(uint32_t from, uint32_t to, Fn fn) const;
+
   // Starts loading what Find will read first for `hash` (its home slot), so
   // the miss overlaps with taking the lock.
   void PrefetchHome(uint64_t hash) const {
@@ -246,6 +252,23 @@ absl::Status StripeView::ForEachLive(Fn fn) const {
     if (!fn(found)) return absl::OkStatus();
   }
   return absl::OkStatus();
+}
+
+template <typename Fn>
+void StripeView::ForEachSlot(uint32_t from, uint32_t to, Fn fn) const {
+  for (uint32_t i = from; i < to && i < geometry_.slots_per_stripe; ++i) {
+    const IndexSlot slot = LoadOnce(&slots_[i]);
+    if (slot == 0) continue;
+    Located found;
+    found.entry = Resolve(slot, &found.header);
+    if (found.entry != nullptr &&
+        (found.header.state != kLive || TagOf(Hash64(found.key(), found.header.key_size,
+                                                     geometry_.hash_seed)) != TagOfSlot(slot))) {
+      found.entry = nullptr;
+    }
+    found.slot = &slots_[i];
+    fn(i, found);
+  }
 }
 
 template <typename Keep, typename Take>

@@ -200,16 +200,16 @@ int RunCheck(Context& ctx) {
     if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
     if (!clean) {
       if (!repair) {
-        return ctx.Fail(
-            kExitStore,
-            absl::StrCat("the store has ", remaining.size(), " problem",
-                         remaining.size() == 1 ? "" : "s",
-                         "; take a kvcli dump if you can, then run kvcli check --repair"));
+        return ctx.Fail(kExitStore, absl::StrCat("the store has ", remaining.size(), " problem",
+                                                 remaining.size() == 1 ? "" : "s",
+                                                 "; save what is readable with kvcli dump "
+                                                 "--salvage, then run kvcli check --repair"));
       }
-      return ctx.Fail(kExitStore,
-                      absl::StrCat(remaining.size(), " problem", remaining.size() == 1 ? "" : "s",
-                                   " remain after the repair; dump what is readable (kvcli dump), "
-                                   "destroy the store and load the dump into a new one"));
+      return ctx.Fail(
+          kExitStore,
+          absl::StrCat(remaining.size(), " problem", remaining.size() == 1 ? "" : "s",
+                       " remain after the repair; dump what is readable (kvcli dump --salvage), "
+                       "destroy the store and load the dump into a new one"));
     }
     return kExitOk;
   });

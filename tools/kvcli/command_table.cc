@@ -230,12 +230,16 @@ std::vector<CommandSpec> BuildCommands() {
                "complete, so a failed dump never leaves a partial FILE. The binary format\n"
                "is checksummed; jsonl is for people and scripts (values in base64).\n"
                "Prints how many entries were written (on stderr with --out=-).\n"
-               "--prefix and --match dump only the entries whose keys they select.",
+               "--prefix and --match dump only the entries whose keys they select.\n"
+               "A damaged store fails the dump at its first damaged record; --salvage\n"
+               "skips each record that does not verify (warning about it) and writes\n"
+               "the rest: dump with --salvage first, then kvcli check --repair, and\n"
+               "only what is damaged is lost. (--salvage takes --prefix, not --match.)",
                "kvcli dump --key=0x5f3e0001 --out=cache.snap\n"
                "kvcli dump --key=0x5f3e0001 --out=- --format=jsonl | head\n"
                "kvcli dump --key=0x5f3e0001 --out=users.snap --match='user:*'",
                true,
-               {{"out"}, {"format"}, {"prefix"}, {"match"}, {"escaped"}},
+               {{"out"}, {"format"}, {"prefix"}, {"match"}, {"escaped"}, {"salvage"}},
                0,
                0});
   c.push_back(
