@@ -28,7 +28,8 @@ constexpr FlagInfo kFlags[] = {
     {"help", FlagKind::kSwitch, "", "show help for the command"},
     // create (and load --create)
     {"capacity", FlagKind::kValue, "SIZE",
-     "bytes for entries: keys, values and 32 bytes each (default 64MiB)"},
+     "bytes for entries: keys, values and a 28-byte header each, rounded up to 8 bytes "
+     "(default 64MiB)"},
     {"mode", FlagKind::kValue, "OCTAL",
      "permission bits of the segment (default 0600; 0660 shares with the group)"},
     {"max-value", FlagKind::kValue, "SIZE",
