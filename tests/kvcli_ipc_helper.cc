@@ -13,6 +13,10 @@
 //   kvcli_ipc_helper set-layout KEY N    overwrite the layout version field
 //   kvcli_ipc_helper scribble-header KEY change a byte the header checksum
 //                                        covers (the store reads as corrupt)
+//   kvcli_ipc_helper damage-record KEY   zero the state byte of the third
+//                                        live record of stripe 0's log and
+//                                        print its key
+//   kvcli_ipc_helper damage-head KEY     overwrite stripe 0's log head word
 //   kvcli_ipc_helper hold-lock KEY MS    hold the store-wide semaphore for MS
 //                                        ms, printing "held" once it is held
 //   kvcli_ipc_helper hold-stripe KEY     lock stripe 0's mutex (as a store
@@ -95,6 +99,28 @@ char* Map(key_t key, shmid_ds* ds) {
 
 }  // namespace
 
+// Zeroes the state byte of the third live record of stripe 0's log (which
+// has not wrapped) and prints its key; false when there is none.
+bool DamageThirdRecord(char* base, const shmkv::internal::Header& header) {
+  using shmkv::internal::EntryHeader;
+  auto* stripe = reinterpret_cast<shmkv::internal::Stripe*>(base + header.stripe_table_offset);
+  char* slice = base + header.arena_offset;
+  int live = 0;
+  for (uint64_t pos = stripe->tail; pos < stripe->head && pos < header.stripe_arena_bytes;) {
+    auto* e = reinterpret_cast<EntryHeader*>(slice + pos);
+    if (e->state == shmkv::internal::kLive && ++live == 3) {
+      std::printf("%.*s\n", static_cast<int>(e->key_size), slice + pos + sizeof(EntryHeader));
+      e->state = 0;
+      return true;
+    }
+    pos += e->state == shmkv::internal::kPad
+               ? e->value_size
+               : shmkv::internal::RecordBytes(e->key_size, e->value_size);
+  }
+  std::fprintf(stderr, "kvcli_ipc_helper: fewer than 3 live records in stripe 0\n");
+  return false;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) return Usage();
   const std::string command = argv[1];
@@ -137,8 +163,8 @@ int main(int argc, char** argv) {
     std::printf("%d\n", id);
     return 0;
   }
-  if (command == "zero-index" || command == "scribble-header" ||
-      (command == "set-layout" && argc == 4)) {
+  if (command == "zero-index" || command == "scribble-header" || command == "damage-record" ||
+      command == "damage-head" || (command == "set-layout" && argc == 4)) {
     shmid_ds ds;
     char* base = Map(key, &ds);
     if (base == nullptr) return 1;
@@ -157,6 +183,11 @@ int main(int argc, char** argv) {
       std::memset(base + from, 0, to - from);
     } else if (command == "scribble-header") {
       header->created_at_ms ^= 1;
+    } else if (command == "damage-head") {
+      reinterpret_cast<shmkv::internal::Stripe*>(base + header->stripe_table_offset)->head =
+          ~uint64_t{0} - 7;
+    } else if (command == "damage-record") {
+      if (!DamageThirdRecord(base, *header)) return 1;
     } else {
       uint64_t version = 0;
       if (!ParseNumber(argv[3], &version)) return Usage();

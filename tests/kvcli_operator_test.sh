@@ -111,6 +111,38 @@ grep -q "destroyed" "$TMP/check-err" || fail "check does not say the store was d
 grep -q "^problem\|repair" "$TMP/check-out" "$TMP/check-err" &&
   fail "check reports a destroyed store as problems: $(cat "$TMP/check-out" "$TMP/check-err")"
 
+# --------------------------------------------- salvage and repair ---
+section "one damaged record costs only itself: dump --salvage, then check --repair"
+run 0 help dump && out_has "salvage" "help dump: --salvage"
+python3 - "$TMP/fifty.jsonl" <<'PY'
+import base64, json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(1, 51):
+        f.write(json.dumps({"key": "k%d" % i, "value_b64": base64.b64encode(b"value%d" % i).decode()}) + "\n")
+PY
+# keys_of FILE: the keys of a jsonl snapshot, sorted, one a line.
+keys_of() { python3 -c 'import json,sys; print("\n".join(sorted(json.loads(l)["key"] for l in open(sys.argv[1]) if l.strip())))' "$1"; }
+for damage in damage-record damage-head; do
+  run 0 load --key="$A" --in="$TMP/fifty.jsonl" --create --capacity=1MiB --stripes=1
+  "$HELPER" "$damage" "$A" >"$TMP/damaged" || fail "$damage: the helper failed"
+  lost=$(cat "$TMP/damaged")
+  keys_of "$TMP/fifty.jsonl" | grep -vx -- "${lost:-none}" >"$TMP/want"
+  want=$(wc -l <"$TMP/want")
+  if [[ -n $lost ]]; then
+    run 3 dump --key="$A" --out="$TMP/plain.snap" && err_has "no file was written" "$damage: a plain dump fails"
+  fi
+  run 0 dump --key="$A" --out="$TMP/salvaged.jsonl" --format=jsonl --salvage &&
+    out_has "^dumped $want entries" "$damage: dump --salvage writes all but the damaged record"
+  [[ -n $lost ]] && err_has "skipped 1 damaged record" "$damage: dump --salvage reports the damage"
+  run 3 check --key="$A" && err_has "dump --salvage" "$damage: check advises dump --salvage"
+  run 0 check --key="$A" --repair
+  run 0 dump --key="$A" --out="$TMP/repaired.jsonl" --format=jsonl
+  keys_of "$TMP/repaired.jsonl" | cmp -s - "$TMP/want" || fail "$damage: repair kept other keys than every one but the damaged: $(keys_of "$TMP/repaired.jsonl" | tr '\n' ' ')"
+  cmp -s "$TMP/repaired.jsonl" "$TMP/salvaged.jsonl" 2>/dev/null || keys_of "$TMP/salvaged.jsonl" | cmp -s - "$TMP/want" || fail "$damage: the salvaged dump lacks entries"
+  run 0 get --key="$A" k50 && out_is "value50" "$damage: a value after the damage survives"
+  run 0 destroy --key="$A"
+done
+
 # ---------------------------------------------------- load that does not fit ---
 section "load of a snapshot the store cannot hold"
 # 12 entries of 100 KiB: more than a 1 MiB store holds.
@@ -126,7 +158,11 @@ for mode in evict no-evict; do
   run 0 create --key="$A" --capacity=1MiB "${flag[@]}"
   for i in 1 2 3; do run 0 put --key="$A" "keep$i" "value$i"; done
   run 3 load --key="$A" --in="$TMP/big.jsonl" && err_has "nothing was loaded" "$mode: load that does not fit"
-  err_has "allow-evict" "$mode: the message names --allow-evict"
+  if [[ $mode == evict ]]; then
+    err_has "allow-evict" "$mode: the message names --allow-evict"
+  elif grep -q -- "allow-evict" "$TMP/err"; then
+    fail "$mode: the message advises --allow-evict, which a no-evict store refuses"
+  fi
   run 0 stats --key="$A" --json && json_check "d['items'] == 3 and d['evictions'] == 0" "$mode: nothing loaded, nothing evicted"
   for i in 1 2 3; do run 0 get --key="$A" "keep$i" && out_is "value$i" "$mode: keep$i survives"; done
   run 0 destroy --key="$A"
@@ -141,6 +177,62 @@ capacity=$(sed -n 's/.*--capacity=\([0-9]*MiB\).*/\1/p' "$TMP/err")
 run 0 load --key="$B" --in="$TMP/big.jsonl" --create --capacity="$capacity" && out_has "^loaded 12 entries" "the suggested capacity holds it"
 run 0 stats --key="$B" --json && json_check "d['items'] == 12 and d['evictions'] == 0" "suggested capacity: nothing evicted"
 run 0 destroy --key="$B"
+
+# ------------------------------------------- load fits stripe by stripe ---
+section "a load checks each lock stripe it lands in: all or nothing"
+# keys_in_stripe0 KEY N: prints N keys that the store at KEY places in lock
+# stripe 0 (found by writing each candidate and seeing which stripe grew);
+# the store is left empty.
+keys_in_stripe0() {
+  local key=$1 want=$2 found=0 i=0
+  while ((found < want && i < 200)); do
+    "$KVCLI" put --key="$key" "p$i" x >/dev/null 2>&1
+    if "$KVCLI" stats --key="$key" --stripes --json | python3 -c \
+      'import json,sys; sys.exit(0 if json.load(sys.stdin)[0]["items"] == 1 else 1)'; then
+      echo "p$i"
+      found=$((found + 1))
+    fi
+    "$KVCLI" del --key="$key" "p$i" >/dev/null 2>&1
+    i=$((i + 1))
+  done
+}
+# snapshot_of FILE KEYS...: a jsonl snapshot of 150 KiB values at KEYS.
+snapshot_of() {
+  python3 - "$@" <<'PY'
+import base64, json, sys
+with open(sys.argv[1], "w") as f:
+    for i, key in enumerate(sys.argv[2:]):
+        f.write(json.dumps({"key": key, "value_b64": base64.b64encode(bytes([i]) * 153600).decode()}) + "\n")
+PY
+}
+# Two stripes of 1 MiB. Without eviction a stripe keeps three times its
+# largest entry free, so it takes 3 such entries, and 5 fit the store as a
+# whole; with eviction a stripe evicts past 15/16 of its share, so 8 in one
+# stripe evict although the store as a whole holds 11.
+for mode in no-evict evict; do
+  flag=(); count=8
+  [[ $mode == no-evict ]] && flag=(--no-evict) && count=5
+  run 0 create --key="$C" --capacity=2MiB --stripes=2 --max-value=200KiB "${flag[@]}"
+  run 0 info --key="$C" --json && json_check "d['lock_stripes'] == 2" "$mode: two stripes"
+  mapfile -t crowded < <(keys_in_stripe0 "$C" "$count")
+  ((${#crowded[@]} == count)) || fail "$mode: found only ${#crowded[@]} keys of stripe 0"
+  snapshot_of "$TMP/stripe0.jsonl" "${crowded[@]}"
+  run 0 put --key="$C" keep value
+  run 3 load --key="$C" --in="$TMP/stripe0.jsonl" && err_has "nothing was loaded" "$mode: one stripe overflows"
+  err_has "stripe 0 of 2 would need" "$mode: the message names the stripe"
+  run 0 stats --key="$C" --json && json_check "d['items'] == 1 and d['evictions'] == 0" "$mode: a stripe that overflows loads nothing"
+  run 0 get --key="$C" keep && out_is "value" "$mode: the store's entry stays"
+  run 0 destroy --key="$C"
+done
+# A no-evict store refuses --allow-evict before writing anything.
+run 0 create --key="$C" --capacity=1MiB --no-evict
+run 0 put --key="$C" keep value
+run 3 load --key="$C" --in="$TMP/big.jsonl" --allow-evict && err_has "does not evict" "--allow-evict into a no-evict store"
+err_has "nothing was loaded" "--allow-evict into a no-evict store: nothing loaded"
+run 0 stats --key="$C" --json && json_check "d['items'] == 1" "--allow-evict into a no-evict store: nothing written"
+run 0 destroy --key="$C"
+run 2 load --key="$C" --in="$TMP/big.jsonl" --create --capacity=1MiB --no-evict --allow-evict && err_has "drop one of them" "--allow-evict with --create --no-evict"
+expect_no_ipc "$C" "--allow-evict with --no-evict creates nothing"
 
 # -------------------------------------------------- misleading settings ---
 section "create settings that cannot be honoured are refused"
@@ -158,6 +250,9 @@ run 0 destroy --key="$C"
 run 2 create --key="$C" --capacity=1MiB --items=1000000000000 && err_has "more than a capacity of" "an --items beyond the capacity"
 expect_no_ipc "$C" "a refused --items creates nothing"
 run 2 create --key="$C" --capacity=1000000000000000000 && err_has "32 GiB" "a capacity beyond the limit is a usage error"
+run 2 create --key="$C" --capacity=32GiB && err_has "needs a segment of more than" "--capacity=32GiB: the segment is what is over the limit"
+err_has "kernel.shmmax is" "--capacity=32GiB: the message names shmmax"
+expect_no_ipc "$C" "a refused --capacity=32GiB creates nothing"
 run 2 create --key="$C" --capacity=1MiB --default-ttl=0 && err_has "default-ttl=none" "--default-ttl=0 is refused like --ttl=0"
 run 0 create --key="$C" --capacity=1MiB --default-ttl=none
 run 0 info --key="$C" --json && json_check "d['default_ttl_ms'] == 0" "--default-ttl=none: no default TTL"

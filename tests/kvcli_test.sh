@@ -469,6 +469,12 @@ else
   run 3 put --key="$OWNED" k v && err_has "allow-foreign-owner" "foreign owner refused (put)"
   run 0 info --key="$OWNED" --allow-foreign-owner --json && json_check "d['owner_uid'] == 65534 \
     and d['creator_uid'] == 65534 and d['mode'] == '0666'" "--allow-foreign-owner"
+  # systemd-logind removes a user's IPC objects only where it runs; its
+  # program installed in a container that does not run it removes nothing.
+  if ! grep -qx systemd-logind /proc/[0-9]*/comm 2>/dev/null; then
+    json_check "not any('RemoveIPC' in w for w in d['warnings'])" \
+      "no RemoveIPC warning where systemd-logind does not run"
+  fi
   run 0 put --key="$OWNED" k v --allow-foreign-owner
   run 0 get --key="$OWNED" k --allow-foreign-owner && out_is "v" "get from a foreign store"
   run 0 ls --json && json_check "[(s['owner_uid'], s['items']) for s in d['stores'] \
@@ -500,6 +506,10 @@ else
   run 0 destroy --key="$OWNED" --allow-foreign-owner
 fi
 expect_no_ipc "$OWNED" "foreign-owned store"
+
+section "help create states the entry overhead"
+run 0 help create && out_has "28-byte header each" "help create: the header is 28 bytes"
+grep -q "32 bytes each" "$TMP/out" && fail "help create still says 32 bytes each"
 
 section "another layout version"
 run 0 create --key="$OLD" --capacity=1MiB
@@ -557,6 +567,25 @@ else
   expect_no_ipc "$path_key" "--path store"
 fi
 run 3 info --path="$TMP/no-such-file" && err_has "touch" "--path to a missing file"
+
+section "a file name cannot forge ls or info output"
+forged="$TMP/name"$'\n''0x00000001  99999  1.0 MiB  7 forged'
+touch "$forged"
+read -r dev ino < <(stat -c '%d %i' "$forged")
+path_key=$(printf '0x%08x' $(((9 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff))))
+KEYS+=("$path_key")
+if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
+  echo "(skipped: ftok key $path_key is in use)" >&2
+else
+  run 0 create --path="$forged" --proj=9 --capacity=1MiB
+  run 0 info --key="$path_key" && out_has 'name\\x0a0x00000001' "info escapes a newline in the path"
+  grep -q '^0x00000001' "$TMP/out" && fail "info: a newline in the path starts a line of its own"
+  run 0 ls && out_has 'name\\x0a0x00000001' "ls escapes a newline in the path"
+  grep -q '^0x00000001' "$TMP/out" && fail "ls: a newline in the path fakes a row"
+  run 0 info --key="$path_key" --json && json_check "'\\n' in d['name']" "info --json keeps the name as it is"
+  run 0 destroy --key="$path_key"
+  expect_no_ipc "$path_key" "store named by a path with a newline"
+fi
 
 # -------------------------------------------------------------- cleanup ---
 section "cleanup"

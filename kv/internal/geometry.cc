@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "kv/platform/ipc.h"
 
 namespace shmkv::internal {
 namespace {
@@ -35,6 +36,22 @@ void Place(Geometry* g) {
   g->segment_bytes = RoundUp(g->arena_offset + g->capacity(), kPage);
 }
 
+// The segment a plan needs is over the largest a store can have: says so
+// for `what` (the segment, not the capacity, is what is limited), with the
+// segment's size (`segment`, e.g. "more than N bytes") and the kernel's own
+// limit.
+absl::Status SegmentTooLarge(const std::string& what, const std::string& segment,
+                             const char* advice) {
+  const std::string shmmax = platform::ReadKernelSetting("shmmax");
+  return absl::ResourceExhaustedError(absl::StrCat(
+      what, " needs a segment of ", segment,
+      " (the entries' capacity plus the hash index and headers), over the largest "
+      "segment a store can have, ",
+      kMaxSegmentBytes, " bytes (32 GiB; the kernel's kernel.shmmax is ",
+      shmmax.empty() ? std::string("unknown") : absl::StrCat(shmmax, " bytes"), "); ", advice,
+      " (at most ", kMaxSegmentBytes - (uint64_t{1} << 26), " bytes of capacity)"));
+}
+
 }  // namespace
 
 absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
@@ -59,8 +76,9 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
     return absl::InvalidArgumentError("default TTL is negative");
   }
   if (options.capacity_bytes > kMaxSegmentBytes - (uint64_t{1} << 26)) {
-    return absl::ResourceExhaustedError(absl::StrCat("capacity of ", options.capacity_bytes,
-                                                     " bytes is over the 32 GiB limit of a store"));
+    return SegmentTooLarge(absl::StrCat("capacity of ", options.capacity_bytes, " bytes"),
+                           absl::StrCat("more than ", options.capacity_bytes, " bytes"),
+                           "lower the capacity");
   }
   Geometry g;
   g.max_key_size = static_cast<uint32_t>(options.max_key_size);
@@ -117,9 +135,9 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   g.slots_per_stripe = static_cast<uint32_t>(std::min<uint64_t>(per_stripe, kMaxSlotsPerStripe));
   Place(&g);
   if (g.segment_bytes > kMaxSegmentBytes) {
-    return absl::ResourceExhaustedError(absl::StrCat("a segment of ", g.segment_bytes,
-                                                     " bytes is over the 32 GiB limit of a store; "
-                                                     "lower capacity or expected_items"));
+    return SegmentTooLarge("this capacity and expected_items",
+                           absl::StrCat(g.segment_bytes, " bytes"),
+                           "lower capacity or expected_items");
   }
   // Every other opener checks the header with GeometryFromHeader: refuse to
   // build what they would refuse to open.

@@ -83,6 +83,27 @@ class SegmentStore final : public Store {
   // with no lock held and returns false to stop.
   absl::Status ForEachMeta(absl::string_view prefix,
                            absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn);
+  // For kv/admin.h's SalvageEntries (segment_store_salvage.cc): every live,
+  // unexpired entry whose key starts with `prefix` that its index slot
+  // leads to, a short chunk of slots at a time; each damaged record and
+  // unusable stripe lock is counted in *damaged and described in *notes.
+  absl::Status Salvage(
+      absl::string_view prefix,
+      absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn,
+      uint64_t* damaged, std::vector<std::string>* notes);
+  // For kv/admin.h's CheckFit (segment_store_fit.cc): one stripe's side of
+  // a set of planned writes. The first three are the stripe's now.
+  struct StripeDemand {
+    uint64_t live_bytes = 0, index_entries = 0, largest_record = 0;
+    uint64_t writes = 0;       // planned writes whose key hashes here
+    uint64_t added_bytes = 0;  // each one's record bytes beyond the entry it replaces
+    uint64_t new_entries = 0;  // keys not in the store now
+    uint64_t largest_new = 0;  // the largest planned record
+  };
+  // Places each key (with the value size at the same index) in its stripe,
+  // looking each up under its stripe's lock, a short chunk at a time.
+  absl::StatusOr<std::vector<StripeDemand>> MeasureDemand(absl::Span<const absl::string_view> keys,
+                                                          absl::Span<const uint64_t> value_sizes);
 
  private:
   class StripeGuard;

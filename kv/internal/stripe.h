@@ -129,6 +129,12 @@ class StripeView {
   template <typename Keep, typename Take>
   absl::Status ForEachHomedIn(uint32_t from, uint32_t* to, Keep keep, Take take) const;
 
+  // Salvage's walk, which reports damage instead of failing: for each used
+  // slot in [from, to), fn(slot index, found), with found.entry null when the slot does
+  // not lead to a sane live record whose key hashes to the slot's tag.
+  template <typename Fn>
+  void ForEachSlot(uint32_t from, uint32_t to, Fn fn) const;
+
   // Starts loading what Find will read first for `hash` (its home slot), so
   // the miss overlaps with taking the lock.
   void PrefetchHome(uint64_t hash) const {
@@ -201,6 +207,21 @@ class StripeView {
   template <typename Fn>
   uint64_t WalkLog(uint64_t tail, uint64_t head, Fn fn) const;
   uint64_t NextVersion();
+  // Rebuild's parts (stripe_recovery.cc). The log positions (from `tail`)
+  // of the live records the index refers to whose key hashes to their
+  // slot's tag, sorted.
+  std::vector<uint64_t> IndexedPositions(uint64_t tail) const;
+  // A head out of range: the end of the last record the index refers to.
+  bool RecoverHead(uint64_t tail, const std::vector<uint64_t>& indexed, uint64_t* head) const;
+  // Where the walk can go on past the unreadable record at `bad`: past it
+  // when its sizes are intact and a record parses there, else at the next
+  // indexed record; 0 when nowhere.
+  uint64_t ResumeAfter(uint64_t bad, uint64_t head, const std::vector<uint64_t>& indexed) const;
+  // Makes the log between `from` and `to` parse: the damaged record marked
+  // dead if it spans exactly that, else pads over it.
+  void Fill(uint64_t from, uint64_t to);
+  // Indexes one live record of the log (the higher version of a key wins).
+  void IndexRecord(EntryHeader* entry, const EntryHeader& h, RebuildReport* report);
   // Zeroes the index slots and the counters derived from the log.
   void EmptyIndex();
   // The index holds as many entries as it may: a new key needs one to go.
@@ -231,6 +252,23 @@ absl::Status StripeView::ForEachLive(Fn fn) const {
     if (!fn(found)) return absl::OkStatus();
   }
   return absl::OkStatus();
+}
+
+template <typename Fn>
+void StripeView::ForEachSlot(uint32_t from, uint32_t to, Fn fn) const {
+  for (uint32_t i = from; i < to && i < geometry_.slots_per_stripe; ++i) {
+    const IndexSlot slot = LoadOnce(&slots_[i]);
+    if (slot == 0) continue;
+    Located found;
+    found.entry = Resolve(slot, &found.header);
+    if (found.entry != nullptr &&
+        (found.header.state != kLive || TagOf(Hash64(found.key(), found.header.key_size,
+                                                     geometry_.hash_seed)) != TagOfSlot(slot))) {
+      found.entry = nullptr;
+    }
+    found.slot = &slots_[i];
+    fn(i, found);
+  }
 }
 
 template <typename Keep, typename Take>

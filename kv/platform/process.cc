@@ -1,5 +1,6 @@
 #include "kv/platform/process.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -61,6 +62,26 @@ std::string RemoveIpcSetting(const std::string& path) {
   return value;
 }
 
+// Whether a process named systemd-logind runs (one that /proc shows this
+// user). Its program being installed is not enough: containers carry it
+// without running it, and only a running logind removes IPC objects.
+bool LogindRuns() {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return false;
+  bool found = false;
+  while (dirent* entry = readdir(proc)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    std::ifstream comm(absl::StrCat("/proc/", entry->d_name, "/comm"));
+    std::string name;
+    if (std::getline(comm, name) && name == "systemd-logind") {
+      found = true;
+      break;
+    }
+  }
+  closedir(proc);
+  return found;
+}
+
 }  // namespace
 
 pid_t CurrentPid() {
@@ -116,9 +137,7 @@ std::vector<std::string> PersistenceWarnings(uid_t owner_uid) {
   }
   // systemd-logind removes a non-system user's IPC objects when the user's
   // last session ends, unless RemoveIPC=no. Root and system users are exempt.
-  const bool has_logind = std::ifstream("/lib/systemd/systemd-logind").good() ||
-                          std::ifstream("/usr/lib/systemd/systemd-logind").good();
-  if (has_logind && owner_uid >= 1000) {
+  if (owner_uid >= 1000 && LogindRuns()) {
     std::string setting = RemoveIpcSetting("/etc/systemd/logind.conf");
     if (setting != "no") {
       warnings.push_back(absl::StrCat(

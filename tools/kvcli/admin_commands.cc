@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "kv/util/escape.h"
 #include "kv/util/format.h"
 #include "shmkv/admin.h"
 #include "tools/kvcli/commands.h"
@@ -112,7 +113,7 @@ int RunInfo(Context& ctx) {
       auto row = [&text](absl::string_view label, absl::string_view value) {
         absl::StrAppend(&text, absl::StrFormat("%-14s %s\n", label, value));
       };
-      row("store", info->name);
+      row("store", util::EscapeKey(info->name));  // a file name may hold a newline
       row("key", absl::StrCat(KeyHex(info->key), " (", static_cast<uint32_t>(info->key), ")"));
       row("ids", absl::StrCat("shm id ", info->shm_id, ", semaphore set ", info->sem_id));
       row("layout", absl::StrCat("version ", info->layout_version));
@@ -205,16 +206,16 @@ int RunCheck(Context& ctx) {
     if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
     if (!clean) {
       if (!repair) {
-        return ctx.Fail(
-            kExitStore,
-            absl::StrCat("the store has ", remaining.size(), " problem",
-                         remaining.size() == 1 ? "" : "s",
-                         "; take a kvcli dump if you can, then run kvcli check --repair"));
+        return ctx.Fail(kExitStore, absl::StrCat("the store has ", remaining.size(), " problem",
+                                                 remaining.size() == 1 ? "" : "s",
+                                                 "; save what is readable with kvcli dump "
+                                                 "--salvage, then run kvcli check --repair"));
       }
-      return ctx.Fail(kExitStore,
-                      absl::StrCat(remaining.size(), " problem", remaining.size() == 1 ? "" : "s",
-                                   " remain after the repair; dump what is readable (kvcli dump), "
-                                   "destroy the store and load the dump into a new one"));
+      return ctx.Fail(
+          kExitStore,
+          absl::StrCat(remaining.size(), " problem", remaining.size() == 1 ? "" : "s",
+                       " remain after the repair; dump what is readable (kvcli dump --salvage), "
+                       "destroy the store and load the dump into a new one"));
     }
     return kExitOk;
   });
@@ -420,11 +421,12 @@ int RunLs(Context& ctx) {
     for (const Row& row : stores) {
       const SegmentInfo& s = row.segment;
       absl::StrAppend(
-          &text, absl::StrFormat("%-10s  %8d  %10s  %10s  %8d  %-10s  %-4s  %s\n", KeyHex(s.key),
-                                 s.shm_id, util::FormatBytes(s.segment_bytes),
-                                 row.items_known ? absl::StrCat(row.items) : "?",
-                                 s.attached_processes, OwnerText(s.owner_uid), ModeText(s.mode),
-                                 row.name == "key " + KeyHex(s.key) ? "" : row.name));
+          &text,
+          absl::StrFormat("%-10s  %8d  %10s  %10s  %8d  %-10s  %-4s  %s\n", KeyHex(s.key), s.shm_id,
+                          util::FormatBytes(s.segment_bytes),
+                          row.items_known ? absl::StrCat(row.items) : "?", s.attached_processes,
+                          OwnerText(s.owner_uid), ModeText(s.mode),
+                          row.name == "key " + KeyHex(s.key) ? "" : util::EscapeKey(row.name)));
     }
   }
   if (all && !others.empty()) {

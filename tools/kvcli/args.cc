@@ -28,7 +28,8 @@ constexpr FlagInfo kFlags[] = {
     {"help", FlagKind::kSwitch, "", "show help for the command"},
     // create (and load --create)
     {"capacity", FlagKind::kValue, "SIZE",
-     "bytes for entries: keys, values and 32 bytes each (default 64MiB)"},
+     "bytes for entries: keys, values and a 28-byte header each, rounded up to 8 bytes "
+     "(default 64MiB)"},
     {"mode", FlagKind::kValue, "OCTAL",
      "permission bits of the segment (default 0600; 0660 shares with the group)"},
     {"max-value", FlagKind::kValue, "SIZE",
@@ -81,11 +82,13 @@ constexpr FlagInfo kFlags[] = {
      "create the store first (fails if it exists); takes the create flags"},
     {"allow-empty", FlagKind::kSwitch, "",
      "accept a file with no entries (empty, or blank lines only) and load nothing"},
+    {"salvage", FlagKind::kSwitch, "",
+     "skip damaged records (reporting each) and write the rest, to save a store before repair"},
     {"allow-evict", FlagKind::kSwitch, "",
      "let the load evict existing entries when the store is too small for all"},
     // check / flush / ls
     {"repair", FlagKind::kSwitch, "",
-     "rebuild damaged indexes and drop unreadable entries (dump first if you can)"},
+     "rebuild damaged indexes and drop unreadable entries (kvcli dump --salvage first)"},
     {"expired", FlagKind::kSwitch, "", "remove only expired entries, and print how many"},
     {"all", FlagKind::kSwitch, "",
      "also show segments that are not shmkv stores or cannot be read"},

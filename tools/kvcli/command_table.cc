@@ -230,12 +230,16 @@ std::vector<CommandSpec> BuildCommands() {
                "complete, so a failed dump never leaves a partial FILE. The binary format\n"
                "is checksummed; jsonl is for people and scripts (values in base64).\n"
                "Prints how many entries were written (on stderr with --out=-).\n"
-               "--prefix and --match dump only the entries whose keys they select.",
+               "--prefix and --match dump only the entries whose keys they select.\n"
+               "A damaged store fails the dump at its first damaged record; --salvage\n"
+               "skips each record that does not verify (warning about it) and writes\n"
+               "the rest: dump with --salvage first, then kvcli check --repair, and\n"
+               "only what is damaged is lost. (--salvage takes --prefix, not --match.)",
                "kvcli dump --key=0x5f3e0001 --out=cache.snap\n"
                "kvcli dump --key=0x5f3e0001 --out=- --format=jsonl | head\n"
                "kvcli dump --key=0x5f3e0001 --out=users.snap --match='user:*'",
                true,
-               {{"out"}, {"format"}, {"prefix"}, {"match"}, {"escaped"}},
+               {{"out"}, {"format"}, {"prefix"}, {"match"}, {"escaped"}, {"salvage"}},
                0,
                0});
   c.push_back(
@@ -244,10 +248,13 @@ std::vector<CommandSpec> BuildCommands() {
        "Reads a snapshot written by kvcli dump (binary or jsonl, detected) and\n"
        "stores each entry with its remaining TTL and flags, replacing existing\n"
        "values (versions are new). The whole file is verified first, and checked\n"
-       "against the store's limits and free space, so a damaged snapshot or one\n"
-       "the store cannot hold beside its entries loads nothing (exit 3): existing\n"
-       "entries are never evicted for it unless --allow-evict. Each TTL is what was left at dump "
-       "time (the time\n"
+       "against the store's limits and the free room of each lock stripe its keys\n"
+       "land in, so a damaged snapshot or one the store cannot hold beside its\n"
+       "entries loads nothing (exit 3): existing entries are never evicted for it\n"
+       "unless --allow-evict, which a store created with --no-evict refuses (it\n"
+       "would stop half-way). Should the load still stop (another writer filled\n"
+       "the store meanwhile), it says how many entries were written.\n"
+       "Each TTL is what was left at dump time (the time\n"
        "since is not subtracted); entries whose TTL had run out are skipped, and\n"
        "a TTL too long to express as a Unix time in ms never expires.\n"
        "A file with no entries (empty, /dev/null, blank lines) is refused unless\n"

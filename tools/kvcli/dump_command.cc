@@ -13,6 +13,7 @@
 #include "kv/snapshot/snapshot.h"
 #include "kv/util/format.h"
 #include "kv/util/json.h"
+#include "shmkv/admin.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/context.h"
 #include "tools/kvcli/help.h"
@@ -119,6 +120,10 @@ int RunDump(Context& ctx) {
   ScanOptions selection;
   if (absl::Status s = SelectionFlags(ctx, &selection); !s.ok()) return ctx.Usage(s.message());
   selection.with_values = true;
+  const bool salvaging = ctx.Has("salvage");
+  if (salvaging && !selection.match.empty()) {
+    return ctx.Usage("--salvage takes --prefix but not --match; dump everything, then select");
+  }
   if (ctx.dry_run()) return kExitOk;
   if (*out == "-" && !jsonl && isatty(fileno(ctx.out())) == 1) {
     return ctx.Usage(
@@ -134,36 +139,43 @@ int RunDump(Context& ctx) {
     absl::Status write_status;
     uint64_t entries = 0, bytes = 0;
     std::string line;
-    absl::Status walk = ScanEach(
-        store, selection,
-        [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
-          SnapshotRecord record;
-          record.key.assign(key.data(), key.size());
-          record.value.assign(value.data(), value.size());
-          record.version = meta.version;
-          record.flags = meta.flags;
-          record.ttl_remaining_ms = TtlMillis(meta.ttl_remaining);
-          if (jsonl) {
-            line.clear();
-            write_status = WriteJsonl(record, &line);
-            if (write_status.ok() &&
-                std::fwrite(line.data(), 1, line.size(), target.file()) != line.size()) {
-              write_status = absl::UnavailableError(absl::StrCat(
-                  "cannot write ", *out == "-" ? "to stdout" : *out, ": ", ErrnoText(errno)));
-            }
-            bytes += line.size();
-          } else {
-            write_status = writer.Add(record);
-          }
-          if (!write_status.ok()) {
-            write_status = absl::Status(write_status.code(),
-                                        absl::StrCat("entry ", util::JsonString(key.substr(0, 64)),
-                                                     ": ", write_status.message()));
-            return false;
-          }
-          ++entries;
-          return true;
-        });
+    auto write_entry = [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+      SnapshotRecord record;
+      record.key.assign(key.data(), key.size());
+      record.value.assign(value.data(), value.size());
+      record.version = meta.version;
+      record.flags = meta.flags;
+      record.ttl_remaining_ms = TtlMillis(meta.ttl_remaining);
+      if (jsonl) {
+        line.clear();
+        write_status = WriteJsonl(record, &line);
+        if (write_status.ok() &&
+            std::fwrite(line.data(), 1, line.size(), target.file()) != line.size()) {
+          write_status = absl::UnavailableError(absl::StrCat(
+              "cannot write ", *out == "-" ? "to stdout" : *out, ": ", ErrnoText(errno)));
+        }
+        bytes += line.size();
+      } else {
+        write_status = writer.Add(record);
+      }
+      if (!write_status.ok()) {
+        write_status = absl::Status(
+            write_status.code(), absl::StrCat("entry ", util::JsonString(key.substr(0, 64)), ": ",
+                                              write_status.message()));
+        return false;
+      }
+      ++entries;
+      return true;
+    };
+    absl::Status walk;
+    SalvageReport salvage;
+    if (salvaging) {
+      absl::StatusOr<SalvageReport> salvaged = SalvageEntries(store, selection.prefix, write_entry);
+      if (salvaged.ok()) salvage = *std::move(salvaged);
+      walk = salvaged.status();
+    } else {
+      walk = ScanEach(store, selection, write_entry);
+    }
     if (walk.ok() && write_status.ok() && !jsonl) write_status = writer.Finish();
     if (!jsonl) bytes = writer.bytes_written();
     if (walk.ok() && write_status.ok()) write_status = target.Commit();
@@ -177,6 +189,13 @@ int RunDump(Context& ctx) {
     std::string summary = absl::StrCat("dumped ", Plural(entries, "entry", "entries"), " (",
                                        util::FormatBytes(bytes), ", ", jsonl ? "jsonl" : "binary",
                                        ") to ", *out == "-" ? "stdout" : *out, "\n");
+    if (salvage.damaged > 0) {
+      // One line each for the first few, so the terminal is not flooded.
+      for (size_t i = 0; i < salvage.notes.size() && i < 10; ++i) ctx.Warn(salvage.notes[i]);
+      ctx.Warn(absl::StrCat("skipped ",
+                            Plural(salvage.damaged, "damaged record", "damaged records"),
+                            " and wrote the rest; now run kvcli check --repair"));
+    }
     if (*out == "-") {
       std::fputs(summary.c_str(), ctx.err());
       return kExitOk;

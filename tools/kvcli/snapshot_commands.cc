@@ -9,6 +9,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -117,49 +118,38 @@ absl::StatusOr<std::FILE*> SpoolToTempFile(std::FILE* in, uint64_t limit) {
   return temp;
 }
 
-// What a snapshot's unexpired entries take in a store.
+// What a snapshot's unexpired entries take in a store: their keys (one
+// buffer, to hold a million small keys cheaply) and value sizes, for
+// CheckFit, which places each in its stripe.
 struct Demand {
-  uint64_t entries = 0;
-  uint64_t bytes = 0;    // EntryBytes of each, as if every key were new
-  uint64_t largest = 0;  // the largest EntryBytes
+  std::string key_bytes;
+  std::vector<size_t> key_ends;
+  std::vector<uint64_t> value_sizes;
+  uint64_t bytes = 0;  // EntryBytes of each, as if every key were new
+
+  void Add(const SnapshotRecord& record) {
+    key_bytes.append(record.key);
+    key_ends.push_back(key_bytes.size());
+    value_sizes.push_back(record.value.size());
+    bytes += EntryBytes(record.key.size(), record.value.size());
+  }
+  uint64_t entries() const { return value_sizes.size(); }
+  std::vector<absl::string_view> Keys() const {
+    std::vector<absl::string_view> keys(key_ends.size());
+    for (size_t i = 0, begin = 0; i < keys.size(); begin = key_ends[i++]) {
+      keys[i] = absl::string_view(key_bytes).substr(begin, key_ends[i] - begin);
+    }
+    return keys;
+  }
 };
 
-// Room a load may plan on: eviction starts when live data passes 15/16 of a
-// stripe's slice, each stripe keeps StripeReserveBytes free, and entries
-// spread unevenly over the stripes; so 7/8 of the capacity, less the
-// reserves, and 7/8 of the index (doc/cache_semantics.md).
-uint64_t ByteBudget(const Demand& demand, const StoreInfo& info) {
-  const uint64_t reserve = StripeReserveBytes(info, demand.largest) * info.lock_stripes;
-  const uint64_t usable = info.capacity / 8 * 7;
-  return usable > reserve ? usable - reserve : 0;
-}
-
-// Empty if `demand` fits beside what the store holds; else why not.
-std::string WhyItDoesNotFit(const Demand& demand, const StoreInfo& info, const StoreStats& stats) {
-  const uint64_t budget = ByteBudget(demand, info);
-  if (stats.bytes_used + demand.bytes > budget) {
-    return absl::StrCat(
-        "needs ", demand.bytes, " bytes for ", Plural(demand.entries, "entry", "entries"),
-        " (counting each key as new) but the store can take ",
-        budget > stats.bytes_used ? budget - stats.bytes_used : 0, " more without evicting (",
-        stats.bytes_used, " of ", info.capacity, " bytes are in use)");
-  }
-  if (stats.index_entries + demand.entries > stats.index_limit / 8 * 7) {
-    return absl::StrCat("has ", Plural(demand.entries, "entry", "entries"),
-                        " but the store's index can take ",
-                        stats.index_limit / 8 * 7 > stats.index_entries
-                            ? stats.index_limit / 8 * 7 - stats.index_entries
-                            : 0,
-                        " more without evicting (--items)");
-  }
-  return "";
-}
-
-// A capacity for a new store that holds the demand and what `stats` holds.
-std::string SuggestedCapacity(const Demand& demand, const StoreInfo& info,
+// A capacity for a new store that holds the demand and what the store
+// holds: enough for the fullest stripe in every stripe, and 8/7 of the
+// total for the uneven spread of a store of another stripe count.
+std::string SuggestedCapacity(const Demand& demand, const FitReport& fit, const StoreInfo& info,
                               const StoreStats& stats) {
-  const uint64_t reserve = uint64_t{2} * info.lock_stripes * demand.largest;
-  const uint64_t bytes = (stats.bytes_used + demand.bytes + reserve) / 7 * 8;
+  const uint64_t total = (stats.bytes_used + demand.bytes) / 7 * 8;
+  const uint64_t bytes = std::max(total, fit.largest_stripe_need * info.lock_stripes);
   const uint64_t mib = (bytes >> 20) + 1;
   return absl::StrCat(mib, "MiB");
 }
@@ -177,6 +167,40 @@ class ScopedFile {
  private:
   std::FILE* file_;
 };
+
+// Refuses (and returns the exit code) when the store would refuse or
+// evict for any of the demand's entries, as CheckFit finds by placing each
+// key in its stripe; a store made by --create for the load is removed
+// again. 0 when all of it fits.
+int RefuseWhatDoesNotFit(Context& ctx, std::unique_ptr<Store>& store, const StoreInfo& info,
+                         const Demand& demand, const std::string& input, bool create) {
+  absl::StatusOr<FitReport> fit = CheckFit(*store, demand.Keys(), demand.value_sizes);
+  if (!fit.ok()) return ctx.StoreFailure(fit.status());
+  if (fit->fits) return 0;
+  absl::StatusOr<StoreStats> stats = store->Stats();
+  if (!stats.ok()) return ctx.StoreFailure(stats.status());
+  std::string message = absl::StrCat(
+      input, " has ", Plural(demand.entries(), "entry", "entries"), " (", demand.bytes,
+      " bytes) that the store cannot take beside what it holds (", stats->bytes_used, " of ",
+      info.capacity, " bytes in use) without ", info.evict ? "evicting" : "refusing writes",
+      ": the store places each key in one of its ", info.lock_stripes, " lock stripes, and ",
+      fit->why,
+      fit->stripes_over > 1 ? absl::StrCat(" (", fit->stripes_over, " stripes overflow)") : "",
+      "; nothing was loaded");
+  const std::string capacity = SuggestedCapacity(demand, *fit, info, *stats);
+  if (create) {
+    store.reset();
+    (void)Store::Destroy(ctx.name());
+    absl::StrAppend(&message,
+                    " and the new store was removed: create it with --capacity=", capacity,
+                    " or more (and --items=", demand.entries() * 2, " for many small entries)");
+  } else {
+    absl::StrAppend(&message, ": load into a larger store (--create --capacity=", capacity,
+                    "), flush this one first",
+                    info.evict ? ", or pass --allow-evict to let the load evict entries" : "");
+  }
+  return ctx.Fail(kExitStore, message);
+}
 
 }  // namespace
 
@@ -197,6 +221,11 @@ int RunLoad(Context& ctx) {
       }
     }
   }
+  if (create && ctx.Has("allow-evict") && !create_options.evict) {
+    return ctx.Usage(
+        "--allow-evict with --no-evict: a store that does not evict refuses what does not fit, "
+        "so the load could stop half-way; drop one of them");
+  }
   if (ctx.dry_run()) return kExitOk;
 
   // An existing store is opened first, so a wrong --key fails before a large
@@ -210,6 +239,15 @@ int RunLoad(Context& ctx) {
     }
     if (!opened.ok()) return ctx.StoreFailure(opened.status());
     store = *std::move(opened);
+    absl::StatusOr<StoreInfo> info = store->Info();
+    if (!info.ok()) return ctx.StoreFailure(info.status());
+    if (ctx.Has("allow-evict") && !info->evict) {
+      return ctx.Fail(kExitStore,
+                      "--allow-evict: this store does not evict (it was created with "
+                      "--no-evict), so a snapshot that does not fit would stop half-way; "
+                      "nothing was loaded: drop --allow-evict to load only a snapshot that fits, "
+                      "or flush the store first");
+    }
   }
   const std::string input = *in == "-" ? std::string("stdin") : *in;
   std::FILE* raw = nullptr;
@@ -254,12 +292,7 @@ int RunLoad(Context& ctx) {
         ++total;
         longest_key = std::max(longest_key, record.key.size());
         largest_value = std::max(largest_value, record.value.size());
-        if (record.ttl_remaining_ms != 0) {
-          ++demand.entries;
-          demand.bytes += EntryBytes(record.key.size(), record.value.size());
-          demand.largest =
-              std::max(demand.largest, EntryBytes(record.key.size(), record.value.size()));
-        }
+        if (record.ttl_remaining_ms != 0) demand.Add(record);
         return absl::OkStatus();
       });
   if (!verified.ok()) {
@@ -303,26 +336,8 @@ int RunLoad(Context& ctx) {
     }
     return ctx.Fail(kExitStore, message);
   }
-  if (!ctx.Has("allow-evict")) {
-    absl::StatusOr<StoreStats> stats = store->Stats();
-    if (!stats.ok()) return ctx.StoreFailure(stats.status());
-    std::string why = WhyItDoesNotFit(demand, *info, *stats);
-    if (!why.empty()) {
-      std::string message = absl::StrCat(input, " ", why, "; nothing was loaded");
-      if (create) {
-        store.reset();
-        (void)Store::Destroy(ctx.name());
-        absl::StrAppend(&message, " and the new store was removed: create it with --capacity=",
-                        SuggestedCapacity(demand, *info, *stats),
-                        " or more (and --items=", demand.entries * 2, " for many small entries)");
-      } else {
-        absl::StrAppend(&message, ": load into a larger store (--create --capacity=",
-                        SuggestedCapacity(demand, *info, *stats),
-                        "), flush this one first, or pass --allow-evict to let the load evict "
-                        "entries");
-      }
-      return ctx.Fail(kExitStore, message);
-    }
+  if (!ctx.Has("allow-evict") || !info->evict) {
+    if (int code = RefuseWhatDoesNotFit(ctx, store, *info, demand, input, create)) return code;
   }
   uint64_t evictions_before = 0;
   if (absl::StatusOr<StoreStats> stats = store->Stats(); stats.ok()) {
@@ -350,8 +365,16 @@ int RunLoad(Context& ctx) {
     return absl::OkStatus();
   });
   if (!status.ok()) {
-    return ctx.Fail(kExitStore, absl::StrCat(status.message(), "; loaded ", loaded, " of ", total,
-                                             " entries before stopping"));
+    // Checked to fit, so another writer filled the store meanwhile (or it
+    // was damaged or destroyed): say exactly what is in it now.
+    return ctx.Fail(
+        kExitStore,
+        absl::StrCat(status.message(),
+                     "; the load stopped there: ", Plural(loaded, "entry was", "entries were"),
+                     " written (the snapshot's entries before entry ", index,
+                     expired > 0 ? absl::StrCat(", less ", expired, " that had expired") : "",
+                     "), the rest were not; run the load again once there is room (it replaces "
+                     "what was written)"));
   }
   std::string summary = absl::StrCat("loaded ", Plural(loaded, "entry", "entries"), " from ", input,
                                      " (", format_name, ")");
