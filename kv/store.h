@@ -8,7 +8,8 @@
 //   AlreadyExists       store exists (OpenMode::kCreate) / key exists (Add)
 //   PermissionDenied    the segment's mode or owner refuses this process
 //   FailedPrecondition  not a shmkv store, other layout version or ABI,
-//                       CompareAndSwap version mismatch, value not a number
+//                       CompareAndSwap version mismatch, value not a number,
+//                       or the store was destroyed (IsStoreDestroyed tells)
 //   ResourceExhausted   a kernel limit (named, with its value), a value over
 //                       the store's maximum, or a full store that may not evict
 //   InvalidArgument     empty or oversized key, bad option
@@ -136,6 +137,13 @@ struct ScanOptions {
   // is empty (EntryMeta::value_size still tells its size) and none is copied.
   bool with_values = false;
 };
+
+// Whether `status` is the error of a call on a store destroyed (Store::Destroy,
+// kvcli destroy) after this process opened it. Its code is FailedPrecondition,
+// like a CompareAndSwap mismatch or a value that is not a number; this tells
+// it apart. Every later call of that Store fails the same way: open the name
+// again to use the store now there.
+bool IsStoreDestroyed(const absl::Status& status);
 
 class Store {
  public:

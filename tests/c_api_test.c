@@ -1,7 +1,10 @@
 /* The C API, from C (this file is compiled as C, not C++): every operation,
  * every kind of bad input, and two processes sharing one store through it.
  * Runs under the IPC guard; exits 0 when every check passed. */
+#include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,9 +504,274 @@ static void test_batches(key_t key) {
 
   /* a destroyed store fails the call, and every item with it */
   CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
-  CHECK_STATUS(shmkv_get_many(s, gets, 5, ERR), SHMKV_FAILED_PRECONDITION);
-  CHECK(gets[0].status == SHMKV_FAILED_PRECONDITION && gets[3].status == SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_get_many(s, gets, 5, ERR), SHMKV_STORE_DESTROYED);
+  CHECK(gets[0].status == SHMKV_STORE_DESTROYED && gets[3].status == SHMKV_INVALID_ARGUMENT);
   shmkv_close(&s);
+  shmkv_options_destroy(o);
+}
+
+/* A destroyed store has its own status, apart from "condition not met"
+ * (cas) and "not a number" (incr), which stay FAILED_PRECONDITION. */
+static void test_destroyed_store(key_t key) {
+  shmkv_options* o = small_options();
+  shmkv_store* s = NULL;
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &s, ERR), SHMKV_OK);
+  uint64_t v = 0;
+  int64_t r = 0;
+  CHECK_STATUS(shmkv_put(s, "k", 1, "text", 4, 0, 0, &v, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_cas(s, "k", 1, v + 1, "x", 1, 0, 0, NULL, ERR), SHMKV_FAILED_PRECONDITION);
+  CHECK_STATUS(shmkv_incr(s, "k", 1, 1, 0, 1, 0, &r, ERR), SHMKV_FAILED_PRECONDITION);
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
+  shmkv_error e;
+  memset(&e, 0, sizeof e);
+  CHECK(shmkv_cas(s, "k", 1, v, "x", 1, 0, 0, NULL, &e) == SHMKV_STORE_DESTROYED);
+  CHECK(e.code == SHMKV_STORE_DESTROYED && strstr(e.message, "destroyed") != NULL);
+  CHECK_STATUS(shmkv_incr(s, "k", 1, 1, 0, 1, 0, &r, ERR), SHMKV_STORE_DESTROYED);
+  char buf[8];
+  size_t n;
+  CHECK_STATUS(shmkv_get(s, "k", 1, buf, sizeof buf, &n, NULL, ERR), SHMKV_STORE_DESTROYED);
+  CHECK_STATUS(shmkv_put(s, "k", 1, "v", 1, 0, 0, NULL, ERR), SHMKV_STORE_DESTROYED);
+  CHECK(strcmp(shmkv_status_name(SHMKV_STORE_DESTROYED), "STORE_DESTROYED") == 0);
+  shmkv_close(&s);
+  shmkv_options_destroy(o);
+}
+
+static int compute_with_huge_size(void* context, shmkv_value_sink* sink) {
+  (void)context;
+  return shmkv_value_sink_set(sink, "v", SIZE_MAX);
+}
+
+/* Sizes no object can have are INVALID_ARGUMENT everywhere, not an abort. */
+static void test_impossible_sizes(key_t key) {
+  shmkv_options* o = small_options();
+  shmkv_store* s = NULL;
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &s, ERR), SHMKV_OK);
+  char buf[8];
+  size_t n;
+  uint64_t removed, next;
+  int found;
+  CHECK_STATUS(shmkv_put(s, "k", SIZE_MAX, "v", 1, 0, 0, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_put(s, "k", 1, "v", SIZE_MAX, 0, 0, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_add(s, "k", 1, "v", (size_t)PTRDIFF_MAX + 1, 0, 0, NULL, ERR),
+               SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_get(s, "k", SIZE_MAX, buf, sizeof buf, &n, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_contains(s, "k", SIZE_MAX, &found, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_incr(s, "k", SIZE_MAX, 1, 0, 1, 0, NULL, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_delete(s, "k", SIZE_MAX, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_foreach(s, "k", SIZE_MAX, count_keys, &found, ERR), SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_scan(s, 0, 10, "k", SIZE_MAX, NULL, 0, count_keys, &found, &next, ERR),
+               SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(shmkv_delete_matching(s, "k", SIZE_MAX, NULL, &removed, ERR),
+               SHMKV_INVALID_ARGUMENT);
+  CHECK_STATUS(
+      shmkv_get_or_compute(s, "c", 1, compute_with_huge_size, NULL, NULL, buf, sizeof buf, &n, ERR),
+      SHMKV_INVALID_ARGUMENT);
+  shmkv_put_item put;
+  memset(&put, 0, sizeof put);
+  put.key = "k";
+  put.key_size = 1;
+  put.value = "v";
+  put.value_size = SIZE_MAX;
+  CHECK_STATUS(shmkv_put_many(s, &put, 1, ERR), SHMKV_OK);
+  CHECK(put.status == SHMKV_INVALID_ARGUMENT);
+  shmkv_get_item get;
+  memset(&get, 0, sizeof get);
+  get.key = "k";
+  get.key_size = SIZE_MAX;
+  CHECK_STATUS(shmkv_get_many(s, &get, 1, ERR), SHMKV_OK);
+  CHECK(get.status == SHMKV_INVALID_ARGUMENT);
+  uint64_t items = 1;
+  CHECK_STATUS(shmkv_size(s, &items, ERR), SHMKV_OK);
+  CHECK(items == 0);
+  shmkv_close(&s);
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
+  shmkv_options_destroy(o);
+}
+
+/* A default TTL that is no TTL is refused at open, naming the setter; a
+ * positive TTL below the clock's resolution still expires. */
+static void test_ttl_rules(key_t key) {
+  shmkv_options* o = small_options();
+  shmkv_store* s = NULL;
+  shmkv_error e;
+  const double refused[] = {-5.0, NAN, -INFINITY};
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; ++i) {
+    shmkv_options_set_default_ttl(o, refused[i]);
+    memset(&e, 0, sizeof e);
+    CHECK(shmkv_open_key(key, o, SHMKV_CREATE, &s, &e) == SHMKV_INVALID_ARGUMENT && s == NULL);
+    CHECK(strstr(e.message, "shmkv_options_set_default_ttl") != NULL &&
+          strstr(e.message, "SHMKV_TTL_NEVER") != NULL);
+  }
+  shmkv_options_set_default_ttl(o, 0.0001); /* 0.1 ms: at least 1 ms, not "never" */
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &s, ERR), SHMKV_OK);
+  shmkv_info info;
+  CHECK_STATUS(shmkv_get_info(s, &info, sizeof info, ERR), SHMKV_OK);
+  CHECK(info.default_ttl > 0);
+  shmkv_close(&s);
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
+
+  shmkv_options_set_default_ttl(o, 3600);
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &s, ERR), SHMKV_OK);
+  CHECK_STATUS(shmkv_put(s, "brief", 5, "v", 1, 1e-12, 0, NULL, ERR), SHMKV_OK);
+  usleep(20 * 1000);
+  char buf[8];
+  size_t n;
+  CHECK_STATUS(shmkv_get(s, "brief", 5, buf, sizeof buf, &n, NULL, ERR), SHMKV_NOT_FOUND);
+  shmkv_close(&s);
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
+  shmkv_options_destroy(o);
+}
+
+/* Two threads closing one handle variable at once close it once. */
+struct close_race {
+  shmkv_store** handle;
+  pthread_barrier_t* start;
+};
+
+static void* close_after_barrier(void* arg) {
+  struct close_race* race = (struct close_race*)arg;
+  pthread_barrier_wait(race->start);
+  shmkv_close(race->handle);
+  return NULL;
+}
+
+static void test_close_twice_at_once(key_t key) {
+  shmkv_options* o = small_options();
+  shmkv_store* s = NULL;
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &s, ERR), SHMKV_OK);
+  shmkv_close(&s);
+  for (int round = 0; round < 200; ++round) {
+    CHECK_STATUS(shmkv_open_key(key, o, SHMKV_ATTACH, &s, ERR), SHMKV_OK);
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, 2);
+    struct close_race race = {&s, &start};
+    pthread_t a, b;
+    pthread_create(&a, NULL, close_after_barrier, &race);
+    pthread_create(&b, NULL, close_after_barrier, &race);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    pthread_barrier_destroy(&start);
+    CHECK(s == NULL);
+  }
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
+  shmkv_options_destroy(o);
+}
+
+/* Threads get, put and scan through their copies of a handle while another
+ * thread closes it: every call ends with its own answer or, once closed,
+ * INVALID_ARGUMENT; nothing crashes, and no stripe lock is left held (another
+ * process reads every key afterwards). */
+enum { kRaceKeys = 256 };
+
+struct racer {
+  shmkv_store* store; /* this thread's copy of the handle */
+  int kind;           /* 0 get, 1 put, 2 scan */
+  atomic_int* started;
+  int bad; /* calls that answered neither as expected nor "closed" */
+};
+
+static int ignore_entry(void* context, const void* key, size_t key_size, const void* value,
+                        size_t value_size, const shmkv_meta* meta) {
+  (void)context;
+  (void)key;
+  (void)key_size;
+  (void)value;
+  (void)value_size;
+  (void)meta;
+  return 0;
+}
+
+static void* race_calls(void* arg) {
+  struct racer* r = (struct racer*)arg;
+  char k[16], buf[16];
+  size_t n;
+  uint64_t cursor = 0;
+  atomic_fetch_add(r->started, 1);
+  for (unsigned i = 0;; ++i) {
+    int kn = snprintf(k, sizeof k, "race/%u", i % kRaceKeys);
+    shmkv_status st;
+    if (r->kind == 0) {
+      st = shmkv_get(r->store, k, (size_t)kn, buf, sizeof buf, &n, NULL, NULL);
+    } else if (r->kind == 1) {
+      st = shmkv_put(r->store, k, (size_t)kn, "value", 5, 0, 0, NULL, NULL);
+    } else {
+      st = shmkv_scan(r->store, cursor, 16, "race/", 5, NULL, 1, ignore_entry, NULL, &cursor, NULL);
+    }
+    if (st == SHMKV_INVALID_ARGUMENT) return NULL; /* closed */
+    if (st != SHMKV_OK) ++r->bad;
+  }
+}
+
+static int close_during_calls(void* context, shmkv_value_sink* sink) {
+  shmkv_close((shmkv_store**)context);
+  return shmkv_value_sink_set(sink, "computed", 8);
+}
+
+/* A child process: every key is readable within a short lock timeout. */
+static int every_key_readable(key_t key) {
+  shmkv_options* o = shmkv_options_create();
+  shmkv_options_set_lock_timeout(o, 2.0);
+  shmkv_store* s = NULL;
+  if (shmkv_open_key(key, o, SHMKV_ATTACH, &s, NULL) != SHMKV_OK) return 10;
+  for (int i = 0; i < kRaceKeys; ++i) {
+    char k[16], buf[16];
+    size_t n;
+    int kn = snprintf(k, sizeof k, "race/%d", i);
+    shmkv_error e;
+    if (shmkv_get(s, k, (size_t)kn, buf, sizeof buf, &n, NULL, &e) != SHMKV_OK) {
+      fprintf(stderr, "child: %s: %s\n", k, e.message);
+      return 11;
+    }
+  }
+  shmkv_close(&s);
+  shmkv_options_destroy(o);
+  return 0;
+}
+
+static void test_close_during_calls(key_t key) {
+  shmkv_options* o = small_options();
+  shmkv_store* s = NULL;
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_CREATE, &s, ERR), SHMKV_OK);
+  for (int i = 0; i < kRaceKeys; ++i) {
+    char k[16];
+    int kn = snprintf(k, sizeof k, "race/%d", i);
+    CHECK_STATUS(shmkv_put(s, k, (size_t)kn, "value", 5, 0, 0, NULL, ERR), SHMKV_OK);
+  }
+  for (int round = 0; round < 30; ++round) {
+    if (s == NULL) CHECK_STATUS(shmkv_open_key(key, o, SHMKV_ATTACH, &s, ERR), SHMKV_OK);
+    atomic_int started = 0;
+    struct racer racers[6];
+    pthread_t threads[6];
+    for (int t = 0; t < 6; ++t) {
+      struct racer r = {s, t % 3, &started, 0};
+      racers[t] = r;
+      pthread_create(&threads[t], NULL, race_calls, &racers[t]);
+    }
+    while (atomic_load(&started) < 6) sched_yield();
+    usleep((useconds_t)(round % 5) * 200);
+    shmkv_close(&s);
+    for (int t = 0; t < 6; ++t) {
+      pthread_join(threads[t], NULL);
+      CHECK(racers[t].bad == 0);
+    }
+  }
+  /* a compute callback may close the handle it runs under */
+  CHECK_STATUS(shmkv_open_key(key, o, SHMKV_ATTACH, &s, ERR), SHMKV_OK);
+  char buf[16];
+  size_t n;
+  CHECK_STATUS(
+      shmkv_get_or_compute(s, "closer", 6, close_during_calls, &s, NULL, buf, sizeof buf, &n, ERR),
+      SHMKV_OK);
+  CHECK(s == NULL && n == 8);
+
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) _exit(every_key_readable(key));
+  int status = -1;
+  CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK_STATUS(shmkv_destroy_key(key, ERR), SHMKV_OK);
   shmkv_options_destroy(o);
 }
 
@@ -513,6 +781,11 @@ int main(void) {
   test_bad_input(shmkv_test_key("c_api_test.bad_input"));
   test_batches(shmkv_test_key("c_api_test.batches"));
   test_two_processes(shmkv_test_key("c_api_test.two_processes"));
+  test_destroyed_store(shmkv_test_key("c_api_test.destroyed_store"));
+  test_impossible_sizes(shmkv_test_key("c_api_test.impossible_sizes"));
+  test_ttl_rules(shmkv_test_key("c_api_test.ttl_rules"));
+  test_close_twice_at_once(shmkv_test_key("c_api_test.close_twice_at_once"));
+  test_close_during_calls(shmkv_test_key("c_api_test.close_during_calls"));
   if (failures != 0) {
     fprintf(stderr, "c_api_test: %d checks failed\n", failures);
     return 1;

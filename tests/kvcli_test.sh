@@ -587,6 +587,33 @@ else
   expect_no_ipc "$path_key" "store named by a path with a newline"
 fi
 
+# ---------------------------------------------- destroyed mid-command ---
+section "a store destroyed while a command runs"
+# put --cas reads its value from stdin after opening the store; the store is
+# destroyed meanwhile. That is neither a version mismatch (exit 1) nor
+# anything the user got wrong: exit 3, saying what happened.
+GONE=${FREE[8]}
+run 0 create --key="$GONE" --capacity=1MiB
+run 0 put --key="$GONE" k v
+mkfifo "$TMP/value"
+exec 7<>"$TMP/value"
+"$KVCLI" put --key="$GONE" --cas=1 k - <"$TMP/value" >"$TMP/gone.out" 2>"$TMP/gone.err" 7>&- &
+gone_pid=$!
+for _ in $(seq 500); do  # until kvcli is attached (and waits for its value)
+  "$KVCLI" info --key="$GONE" --json 2>/dev/null | grep -q '"attached_processes": *1' && break
+  sleep 0.01
+done
+run 0 destroy --key="$GONE"
+echo new >&7
+exec 7>&-
+wait "$gone_pid"
+gone_rc=$?
+CHECKS=$((CHECKS + 1))
+[[ $gone_rc == 3 ]] || fail "put --cas on a store destroyed meanwhile exited $gone_rc, want 3"
+grep -q "was destroyed while this command ran" "$TMP/gone.err" ||
+  fail "put --cas on a destroyed store: stderr is '$(cat "$TMP/gone.err")'"
+rm -f "$TMP/value"
+
 # -------------------------------------------------------------- cleanup ---
 section "cleanup"
 run 0 destroy --key="$K"

@@ -504,7 +504,7 @@ TEST(StoreBasic, AttachmentFailsAfterDestroy) {
   ASSERT_OK(cleanup.Destroy());
 
   auto destroyed = [](const absl::Status& s) {
-    return s.code() == absl::StatusCode::kFailedPrecondition &&
+    return s.code() == absl::StatusCode::kFailedPrecondition && IsStoreDestroyed(s) &&
            absl::StrContains(s.message(), "store was destroyed; open it again");
   };
   std::string v;
@@ -529,6 +529,34 @@ TEST(StoreBasic, AttachmentFailsAfterDestroy) {
   EXPECT_TRUE(absl::IsNotFound(cleanup->Get("before", &v)));
   ASSERT_OK(cleanup->Put("new", "store"));
   EXPECT_PRED1(destroyed, old->Get("new", &v));
+}
+
+// IsStoreDestroyed tells a destroyed store from the other FailedPrecondition
+// answers: a CompareAndSwap mismatch, a value that is not a number.
+TEST(StoreBasic, DestroyedIsToldApartFromUnmetConditions) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  uint64_t version = 0;
+  ASSERT_OK(store->Put("k", "text", {}, &version));
+  const absl::Status mismatch = store->CompareAndSwap("k", version + 1, "x");
+  EXPECT_TRUE(absl::IsFailedPrecondition(mismatch)) << mismatch;
+  EXPECT_FALSE(IsStoreDestroyed(mismatch));
+  const absl::Status not_a_number = store->Increment("k", 1).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(not_a_number)) << not_a_number;
+  EXPECT_FALSE(IsStoreDestroyed(not_a_number));
+  EXPECT_FALSE(IsStoreDestroyed(absl::OkStatus()));
+  EXPECT_FALSE(IsStoreDestroyed(absl::FailedPreconditionError("store was destroyed")));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> old,
+                       Store::Open(store.name(), SmallOptions(), OpenMode::kAttach));
+  ASSERT_OK(store.Destroy());
+  EXPECT_TRUE(IsStoreDestroyed(old->CompareAndSwap("k", version, "x")));
+  EXPECT_TRUE(IsStoreDestroyed(old->Increment("k", 1).status()));
+  std::vector<GetResult> results;
+  const std::vector<absl::string_view> keys = {"k", "other"};
+  EXPECT_TRUE(IsStoreDestroyed(old->GetMany(keys, &results)));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(IsStoreDestroyed(results[1].status)) << results[1].status;
 }
 
 TEST(StoreBasic, StoreNameParsingAndPaths) {

@@ -32,7 +32,7 @@ ABSEIL_TARGETS = {
     "absl/functional:function_ref": "",
     "absl/hash:hash": "absl_hash",
     "absl/random:random": "absl_random_internal_pool_urbg absl_random_seed_sequences absl_random_internal_randen absl_random_internal_randen_hwaes absl_random_internal_randen_hwaes_impl absl_random_internal_randen_slow absl_random_internal_seed_material absl_random_internal_platform absl_random_distributions absl_random_seed_gen_exception",
-    "absl/status:status": "absl_status",
+    "absl/status:status": "absl_status absl_cord",
     "absl/status:statusor": "absl_statusor absl_status",
     "absl/strings:strings": "absl_strings absl_strings_internal absl_int128 absl_throw_delegate absl_raw_logging_internal",
     "absl/strings:str_format": "absl_str_format_internal absl_strings",

@@ -60,7 +60,7 @@ exports() {
   [[ -z "$leaked" ]] || fail "$1 exports more than the API: $(echo "$leaked" | head -5)"
 }
 # Only the C API and the public C++ API.
-exports libshmkv.so 'shmkv_|shmkv::(Store|StoreName|Clock|SystemClock)::|shmkv::(ListSegments|ProbeSegment|DestroyStore|SupportedLayoutVersion|PlanStore|ForEachEntryMeta|SizeBucketOf|MeasureEntrySizes|LargestEntries|StatsByStripe|ResetCounters)\(|(typeinfo|typeinfo name|vtable) for shmkv::'
+exports libshmkv.so 'shmkv_|shmkv::(Store|StoreName|Clock|SystemClock)::|shmkv::(ListSegments|ProbeSegment|DestroyStore|SupportedLayoutVersion|PlanStore|ForEachEntryMeta|SizeBucketOf|MeasureEntrySizes|LargestEntries|StatsByStripe|ResetCounters|IsStoreDestroyed)\(|(typeinfo|typeinfo name|vtable) for shmkv::'
 # Only the near cache's C API; the store comes from libshmkv, and only the
 # near cache needs hiredis.
 exports libshmkv_near.so 'shmkv_near_'
@@ -76,6 +76,18 @@ cc -Wall -Wextra -Werror examples/c/counter.c $(pkg-config --cflags --libs shmkv
 c++ -std=c++17 -Wall -Wextra -Werror examples/cpp/report_cache.cc \
   $(pkg-config --cflags --libs shmkv) -o "$tmp/report_cache"
 ldd "$tmp/counter" | grep -q "libshmkv.so.0 => $prefix/lib/" || fail "counter: not linked to $prefix"
+# The C headers need no feature-test macros: the C examples build as strict
+# ISO C99 and C11, and as C++.
+for std in c99 c11; do
+  for example in counter near_reader; do
+    pc=shmkv
+    [[ $example == near_reader ]] && pc=shmkv-near
+    cc -std=$std -pedantic -Wall -Wextra -Werror "examples/c/$example.c" \
+      $(pkg-config --cflags --libs $pc) -o "$tmp/${example}_$std" || fail "$example.c as -std=$std"
+  done
+done
+c++ -std=c++17 -pedantic -Wall -Wextra -Werror -x c++ examples/c/counter.c -x none \
+  $(pkg-config --cflags --libs shmkv) -o "$tmp/counter_cxx" || fail "counter.c as C++"
 # The library says the version pkg-config does (both from kv/version.bzl).
 printf '#include <stdio.h>\n#include "shmkv/shmkv.h"\nint main(void) { puts(shmkv_version()); return 0; }\n' \
   >"$tmp/version.c"

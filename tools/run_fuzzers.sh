@@ -19,6 +19,7 @@ FUZZ_TARGETS=(
   //kv/util:parse_fuzzer
   //kv/snapshot:snapshot_fuzzer
   //tests/fuzz:segment_fuzzer
+  //tests/fuzz:c_api_fuzzer
   //tools/kvcli:kvcli_fuzzer
 )
 

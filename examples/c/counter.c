@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s KEY   (a System V key, e.g. 0x5f3e0001)\n", argv[0]);
     return 2;
   }
-  key_t key = (key_t)strtoul(argv[1], NULL, 0);
+  shmkv_key_t key = (shmkv_key_t)strtoul(argv[1], NULL, 0);
 
   shmkv_options* options = shmkv_options_create();
   shmkv_options_set_capacity(options, 16u << 20);

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
             argv[0]);
     return 2;
   }
-  key_t key = (key_t)strtoul(argv[1], NULL, 0);
+  shmkv_key_t key = (shmkv_key_t)strtoul(argv[1], NULL, 0);
 
   shmkv_store* store = NULL; /* a store with the default options (64 MiB) */
   shmkv_error err;

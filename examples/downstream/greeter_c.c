@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   }
   shmkv_store* store = NULL;
   shmkv_error err;
-  if (shmkv_open_key((key_t)strtoul(argv[1], NULL, 0), NULL, SHMKV_ATTACH, &store, &err) !=
+  if (shmkv_open_key((shmkv_key_t)strtoul(argv[1], NULL, 0), NULL, SHMKV_ATTACH, &store, &err) !=
       SHMKV_OK) {
     fprintf(stderr, "greeter_c: %s\n", err.message);
     return 1;

@@ -14,10 +14,6 @@ using namespace shmkv::c_api;  // NOLINT: this file implements the C API over th
 
 namespace {
 
-shmkv_status CodeOf(const absl::Status& status) {
-  return static_cast<shmkv_status>(static_cast<int>(status.code()));
-}
-
 // The C++ condition for a C one; false when `condition` names none.
 bool ConditionOf(int condition, shmkv::WriteCondition* out) {
   switch (condition) {
@@ -38,9 +34,8 @@ bool ConditionOf(int condition, shmkv::WriteCondition* out) {
   }
 }
 
-// False (reported) for a NULL handle, or NULL items with a nonzero count.
-bool CheckBatch(const shmkv_store* store, const void* items, size_t count, shmkv_error* err) {
-  if (!CheckStore(store, err)) return false;
+// False (reported) for NULL items with a nonzero count.
+bool CheckBatch(const void* items, size_t count, shmkv_error* err) {
   if (items == nullptr && count != 0) {
     InvalidArgument("items is NULL but count is not 0", err);
     return false;
@@ -54,8 +49,8 @@ extern "C" {
 
 shmkv_status shmkv_get_many(shmkv_store* store, shmkv_get_item* items, size_t count,
                             shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
-    if (!CheckBatch(store, items, count, err)) return SHMKV_INVALID_ARGUMENT;
+  return GuardedCall(store, err, [&]() -> shmkv_status {
+    if (!CheckBatch(items, count, err)) return SHMKV_INVALID_ARGUMENT;
     thread_local std::vector<absl::string_view> keys;
     thread_local std::vector<size_t> index;  // keys[j] is items[index[j]]'s key
     thread_local std::vector<shmkv::GetResult> results;
@@ -88,8 +83,8 @@ shmkv_status shmkv_get_many(shmkv_store* store, shmkv_get_item* items, size_t co
 
 shmkv_status shmkv_put_many(shmkv_store* store, shmkv_put_item* items, size_t count,
                             shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
-    if (!CheckBatch(store, items, count, err)) return SHMKV_INVALID_ARGUMENT;
+  return GuardedCall(store, err, [&]() -> shmkv_status {
+    if (!CheckBatch(items, count, err)) return SHMKV_INVALID_ARGUMENT;
     thread_local std::vector<shmkv::WriteOptions> options;
     thread_local std::vector<shmkv::PutItem> puts;
     thread_local std::vector<size_t> index;  // puts[j] is items[index[j]]

@@ -5,6 +5,8 @@
 #define SHMKV_KV_C_C_API_H_
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -22,10 +24,24 @@
 
 struct shmkv_options {
   shmkv::Options options;
+  // Why the last shmkv_options_set_default_ttl was refused ("" if it was
+  // not): the setters return nothing, so shmkv_open_* reports it.
+  std::string default_ttl_error;
 };
 
+// A handle. shmkv_close does not free it: a thread that still holds a copy
+// of the pointer gets INVALID_ARGUMENT from its next call, never freed
+// memory. The attachment is released by whichever of shmkv_close and the
+// calls in flight when it ran finishes last (EnterStore, LeaveStore), so no
+// call ever runs on an unmapped segment or leaves a stripe lock in it held.
 struct shmkv_store {
   std::unique_ptr<shmkv::Store> store;
+  // Twice the calls in flight, plus 1 once shmkv_close ran.
+  std::atomic<uint64_t> state{0};
+  // Set by the one that detaches, so that it happens once.
+  std::atomic<bool> detached{false};
+  // The closed handles the library keeps (see above), as a list.
+  shmkv_store* next_closed = nullptr;
 };
 
 struct shmkv_value_sink {
@@ -42,6 +58,8 @@ void CopyText(absl::string_view text, char (&out)[N]) {
   out[n] = '\0';
 }
 
+// The C code of a status: absl's code, or SHMKV_STORE_DESTROYED.
+shmkv_status CodeOf(const absl::Status& status);
 // The status's code, with its message in *err (when err is not NULL).
 shmkv_status Report(const absl::Status& status, shmkv_error* err);
 shmkv_status Fail(shmkv_status code, absl::string_view message, shmkv_error* err);
@@ -62,10 +80,29 @@ shmkv_status Guarded(shmkv_error* err, Body body) {
   }
 }
 
+// Counts a call in flight on `store`; false (reported) for a NULL or closed
+// handle. Each true is followed by one LeaveStore.
+bool EnterStore(shmkv_store* store, shmkv_error* err);
+// Ends a call; the last one out of a closed handle detaches it.
+void LeaveStore(shmkv_store* store);
+
+// Guarded, for a call on `store`: the attachment stays while `body` runs,
+// even if another thread closes the handle meanwhile.
+template <typename Body>
+shmkv_status GuardedCall(shmkv_store* store, shmkv_error* err, Body body) {
+  if (!EnterStore(store, err)) return SHMKV_INVALID_ARGUMENT;
+  const shmkv_status status = Guarded(err, body);
+  LeaveStore(store);
+  return status;
+}
+
 // A byte string from a pointer and a length; false (with the error reported)
-// for a NULL pointer with a nonzero length.
+// for a NULL pointer with a nonzero length, or a length no object has.
 bool Bytes(const void* data, size_t size, const char* what, absl::string_view* out,
            shmkv_error* err);
+// A TTL of `seconds` > 0, at least the store clock's resolution (1 ms), so
+// that a positive TTL never means "no TTL"; false for NaN and seconds <= 0.
+bool PositiveTtl(double seconds, absl::Duration* out);
 // A TTL in seconds: 0 = the store's default, SHMKV_TTL_NEVER = never.
 bool Ttl(double seconds, absl::Duration* out, shmkv_error* err);
 // A timeout in seconds: > 0, or 0 for `fallback`.
@@ -74,7 +111,8 @@ bool Timeout(double seconds, absl::Duration fallback, const char* what, absl::Du
 // Seconds, SHMKV_TTL_NEVER for an infinite duration.
 double Seconds(absl::Duration d);
 void FillMeta(const EntryMeta& in, shmkv_meta* out);
-// False (reported) for a NULL or closed handle.
+// False (reported) for a NULL or closed handle; for callers that borrow the
+// attachment while the caller promises to keep it open (the near cache).
 bool CheckStore(const shmkv_store* store, shmkv_error* err);
 // Copies `value` to the caller's buffer, or reports the size it needs.
 shmkv_status CopyOut(absl::string_view value, void* buf, size_t buf_size, size_t* value_size,

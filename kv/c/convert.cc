@@ -1,5 +1,8 @@
 // The C API's conversions and argument checks (c_api.h).
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -7,8 +10,13 @@
 
 namespace shmkv::c_api {
 
+shmkv_status CodeOf(const absl::Status& status) {
+  if (IsStoreDestroyed(status)) return SHMKV_STORE_DESTROYED;
+  return static_cast<shmkv_status>(static_cast<int>(status.code()));
+}
+
 shmkv_status Report(const absl::Status& status, shmkv_error* err) {
-  const shmkv_status code = static_cast<shmkv_status>(static_cast<int>(status.code()));
+  const shmkv_status code = CodeOf(status);
   if (err != nullptr) {
     err->code = code;
     CopyText(status.message(), err->message);
@@ -28,32 +36,67 @@ shmkv_status InvalidArgument(absl::string_view message, shmkv_error* err) {
   return Fail(SHMKV_INVALID_ARGUMENT, message, err);
 }
 
-// A byte string from a pointer and a length; false (with the error reported)
-// for a NULL pointer with a nonzero length.
+bool EnterStore(shmkv_store* store, shmkv_error* err) {
+  if (store == nullptr) {
+    InvalidArgument("the store handle is NULL (never opened, or closed)", err);
+    return false;
+  }
+  if ((store->state.fetch_add(2, std::memory_order_acq_rel) & 1) != 0) {
+    LeaveStore(store);
+    InvalidArgument("the store handle was closed (shmkv_close): open the store again", err);
+    return false;
+  }
+  return true;
+}
+
+void LeaveStore(shmkv_store* store) {
+  // 3: this was the last call in flight, and the handle is closed.
+  if (store->state.fetch_sub(2, std::memory_order_acq_rel) == 3 &&
+      !store->detached.exchange(true, std::memory_order_acq_rel)) {
+    store->store.reset();
+  }
+}
+
 bool Bytes(const void* data, size_t size, const char* what, absl::string_view* out,
            shmkv_error* err) {
   if (data == nullptr && size != 0) {
     InvalidArgument(absl::StrCat(what, " is NULL but its size is ", size), err);
     return false;
   }
+  if (size > static_cast<size_t>(PTRDIFF_MAX)) {
+    InvalidArgument(absl::StrCat(what, " size ", size,
+                                 " is larger than any object can be: pass the length in bytes"),
+                    err);
+    return false;
+  }
   *out = size == 0 ? absl::string_view() : absl::string_view(static_cast<const char*>(data), size);
   return true;
 }
 
-// A TTL in seconds: 0 = the store's default, SHMKV_TTL_NEVER = never.
+bool PositiveTtl(double seconds, absl::Duration* out) {
+  if (std::isnan(seconds) || seconds <= 0) return false;
+  // Saturates to infinite for huge values; never below what the store's
+  // clock tells apart from "no TTL".
+  *out = std::max(absl::Seconds(seconds), absl::Milliseconds(1));
+  return true;
+}
+
 bool Ttl(double seconds, absl::Duration* out, shmkv_error* err) {
   if (seconds == SHMKV_TTL_NEVER) {
     *out = absl::InfiniteDuration();
     return true;
   }
-  if (std::isnan(seconds) || seconds < 0) {
+  if (seconds == 0) {
+    *out = absl::ZeroDuration();
+    return true;
+  }
+  if (!PositiveTtl(seconds, out)) {
     InvalidArgument(absl::StrCat("TTL ", seconds,
                                  " s is not valid: give seconds > 0, 0 for the store's default, or "
                                  "SHMKV_TTL_NEVER"),
                     err);
     return false;
   }
-  *out = absl::Seconds(seconds);  // saturates to infinite for huge values
   return true;
 }
 
@@ -82,7 +125,10 @@ void FillMeta(const shmkv::EntryMeta& in, shmkv_meta* out) {
 }
 
 bool CheckStore(const shmkv_store* store, shmkv_error* err) {
-  if (store != nullptr && store->store != nullptr) return true;
+  if (store != nullptr && (store->state.load(std::memory_order_acquire) & 1) == 0 &&
+      store->store != nullptr) {
+    return true;
+  }
   InvalidArgument("the store handle is NULL (never opened, or closed)", err);
   return false;
 }

@@ -18,11 +18,11 @@ namespace {
 shmkv_status Write(shmkv_store* store, const void* key, size_t key_size, const void* value,
                    size_t value_size, double ttl, uint32_t flags, shmkv::WriteCondition condition,
                    uint64_t expected_version, uint64_t* version, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::string_view k, v;
     shmkv::WriteOptions options;
-    if (!CheckStore(store, err) || !Bytes(key, key_size, "key", &k, err) ||
-        !Bytes(value, value_size, "value", &v, err) || !Ttl(ttl, &options.ttl, err)) {
+    if (!Bytes(key, key_size, "key", &k, err) || !Bytes(value, value_size, "value", &v, err) ||
+        !Ttl(ttl, &options.ttl, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     options.flags = flags;
@@ -37,10 +37,9 @@ extern "C" {
 
 shmkv_status shmkv_get(shmkv_store* store, const void* key, size_t key_size, void* buf,
                        size_t buf_size, size_t* value_size, shmkv_meta* meta, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::string_view k;
-    if (!CheckStore(store, err) || !Bytes(key, key_size, "key", &k, err) ||
-        !CheckOutBuffer(buf, buf_size, value_size, err)) {
+    if (!Bytes(key, key_size, "key", &k, err) || !CheckOutBuffer(buf, buf_size, value_size, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     shmkv_status copied = SHMKV_OK;
@@ -56,9 +55,9 @@ shmkv_status shmkv_get(shmkv_store* store, const void* key, size_t key_size, voi
 
 shmkv_status shmkv_contains(shmkv_store* store, const void* key, size_t key_size, int* found,
                             shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::string_view k;
-    if (!CheckStore(store, err) || !Bytes(key, key_size, "key", &k, err)) {
+    if (!Bytes(key, key_size, "key", &k, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     if (found == nullptr) return InvalidArgument("found is NULL: it receives the answer", err);
@@ -100,11 +99,10 @@ shmkv_status shmkv_cas(shmkv_store* store, const void* key, size_t key_size,
 shmkv_status shmkv_incr(shmkv_store* store, const void* key, size_t key_size, int64_t delta,
                         int64_t initial, int create_if_missing, double ttl, int64_t* result,
                         shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::string_view k;
     shmkv::IncrementOptions options;
-    if (!CheckStore(store, err) || !Bytes(key, key_size, "key", &k, err) ||
-        !Ttl(ttl, &options.ttl, err)) {
+    if (!Bytes(key, key_size, "key", &k, err) || !Ttl(ttl, &options.ttl, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     options.create_if_missing = create_if_missing != 0;
@@ -118,10 +116,10 @@ shmkv_status shmkv_incr(shmkv_store* store, const void* key, size_t key_size, in
 
 shmkv_status shmkv_touch(shmkv_store* store, const void* key, size_t key_size, double ttl,
                          shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::string_view k;
     absl::Duration d;
-    if (!CheckStore(store, err) || !Bytes(key, key_size, "key", &k, err) || !Ttl(ttl, &d, err)) {
+    if (!Bytes(key, key_size, "key", &k, err) || !Ttl(ttl, &d, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     if (d == absl::ZeroDuration()) {
@@ -132,9 +130,9 @@ shmkv_status shmkv_touch(shmkv_store* store, const void* key, size_t key_size, d
 }
 
 shmkv_status shmkv_delete(shmkv_store* store, const void* key, size_t key_size, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::string_view k;
-    if (!CheckStore(store, err) || !Bytes(key, key_size, "key", &k, err)) {
+    if (!Bytes(key, key_size, "key", &k, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     return Report(store->store->Delete(k), err);
@@ -158,10 +156,9 @@ shmkv_status shmkv_get_or_compute(shmkv_store* store, const void* key, size_t ke
                                   shmkv_compute_fn compute, void* context,
                                   const shmkv_compute_options* options, void* buf, size_t buf_size,
                                   size_t* value_size, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::string_view k;
-    if (!CheckStore(store, err) || !Bytes(key, key_size, "key", &k, err) ||
-        !CheckOutBuffer(buf, buf_size, value_size, err)) {
+    if (!Bytes(key, key_size, "key", &k, err) || !CheckOutBuffer(buf, buf_size, value_size, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     if (compute == nullptr) return InvalidArgument("compute is NULL", err);
@@ -195,9 +192,9 @@ shmkv_status shmkv_get_or_compute(shmkv_store* store, const void* key, size_t ke
 
 shmkv_status shmkv_foreach(shmkv_store* store, const void* prefix, size_t prefix_size,
                            shmkv_visit_fn visit, void* context, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::string_view p;
-    if (!CheckStore(store, err) || !Bytes(prefix, prefix_size, "prefix", &p, err)) {
+    if (!Bytes(prefix, prefix_size, "prefix", &p, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     if (visit == nullptr) return InvalidArgument("visit is NULL", err);

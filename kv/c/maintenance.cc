@@ -15,15 +15,12 @@ using namespace shmkv::c_api;  // NOLINT: this file implements the C API over th
 extern "C" {
 
 shmkv_status shmkv_flush(shmkv_store* store, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
-    if (!CheckStore(store, err)) return SHMKV_INVALID_ARGUMENT;
-    return Report(store->store->Clear(), err);
-  });
+  return GuardedCall(store, err,
+                     [&]() -> shmkv_status { return Report(store->store->Clear(), err); });
 }
 
 shmkv_status shmkv_flush_expired(shmkv_store* store, uint64_t* removed, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
-    if (!CheckStore(store, err)) return SHMKV_INVALID_ARGUMENT;
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::StatusOr<uint64_t> n = store->store->FlushExpired();
     if (!n.ok()) return Report(n.status(), err);
     if (removed != nullptr) *removed = *n;
@@ -32,8 +29,7 @@ shmkv_status shmkv_flush_expired(shmkv_store* store, uint64_t* removed, shmkv_er
 }
 
 shmkv_status shmkv_size(shmkv_store* store, uint64_t* items, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
-    if (!CheckStore(store, err)) return SHMKV_INVALID_ARGUMENT;
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     if (items == nullptr) return InvalidArgument("items is NULL: it receives the count", err);
     absl::StatusOr<uint64_t> n = store->store->Size();
     if (!n.ok()) return Report(n.status(), err);
@@ -44,8 +40,7 @@ shmkv_status shmkv_size(shmkv_store* store, uint64_t* items, shmkv_error* err) {
 
 shmkv_status shmkv_get_stats(shmkv_store* store, shmkv_stats* stats, size_t stats_size,
                              shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
-    if (!CheckStore(store, err)) return SHMKV_INVALID_ARGUMENT;
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::StatusOr<shmkv::StoreStats> s = store->store->Stats();
     if (!s.ok()) return Report(s.status(), err);
     shmkv_stats c = {};
@@ -71,8 +66,7 @@ shmkv_status shmkv_get_stats(shmkv_store* store, shmkv_stats* stats, size_t stat
 
 shmkv_status shmkv_get_info(shmkv_store* store, shmkv_info* info, size_t info_size,
                             shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
-    if (!CheckStore(store, err)) return SHMKV_INVALID_ARGUMENT;
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::StatusOr<shmkv::StoreInfo> s = store->store->Info();
     if (!s.ok()) return Report(s.status(), err);
     shmkv_info c = {};
@@ -105,8 +99,7 @@ shmkv_status shmkv_get_info(shmkv_store* store, shmkv_info* info, size_t info_si
 
 shmkv_status shmkv_check(shmkv_store* store, int repair, shmkv_check_report* report,
                          size_t report_size, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
-    if (!CheckStore(store, err)) return SHMKV_INVALID_ARGUMENT;
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     absl::StatusOr<shmkv::CheckReport> r = store->store->Check(repair != 0);
     if (!r.ok()) return Report(r.status(), err);
     shmkv_check_report c = {};

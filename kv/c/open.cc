@@ -1,6 +1,9 @@
 // The C API: status names, options, opening, closing and destroying stores.
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -15,6 +18,8 @@ using namespace shmkv::c_api;  // NOLINT: this file implements the C API over th
 namespace {
 
 using shmkv::Store;
+
+static_assert(std::is_same<key_t, shmkv_key_t>::value, "shmkv_key_t must be key_t");
 
 shmkv_status Open(absl::StatusOr<shmkv::StoreName> name, const shmkv_options* options, int mode,
                   shmkv_store** store, shmkv_error* err) {
@@ -38,6 +43,9 @@ shmkv_status Open(absl::StatusOr<shmkv::StoreName> name, const shmkv_options* op
                        " is not one of SHMKV_CREATE, SHMKV_ATTACH, SHMKV_OPEN_OR_CREATE"),
           err);
   }
+  if (options != nullptr && !options->default_ttl_error.empty()) {
+    return InvalidArgument(options->default_ttl_error, err);
+  }
   const shmkv::Options defaults;
   absl::StatusOr<std::unique_ptr<Store>> opened =
       Store::Open(*name, options != nullptr ? options->options : defaults, open_mode);
@@ -45,12 +53,24 @@ shmkv_status Open(absl::StatusOr<shmkv::StoreName> name, const shmkv_options* op
   *store = new shmkv_store{*std::move(opened)};
   return SHMKV_OK;
 }
+// Keeps a closed handle for good (shmkv_store in c_api.h says why): on a
+// list, so that leak checkers see it is still referenced.
+void KeepClosed(shmkv_store* store) {
+  static std::atomic<shmkv_store*> closed{nullptr};
+  shmkv_store* head = closed.load(std::memory_order_relaxed);
+  do {
+    store->next_closed = head;
+  } while (!closed.compare_exchange_weak(head, store, std::memory_order_release,
+                                         std::memory_order_relaxed));
+}
+
 }  // namespace
 
 extern "C" {
 
 const char* shmkv_status_name(int status) {
   if (status == SHMKV_BUFFER_TOO_SMALL) return "BUFFER_TOO_SMALL";
+  if (status == SHMKV_STORE_DESTROYED) return "STORE_DESTROYED";
   static const char* const kNames[] = {"OK",
                                        "CANCELLED",
                                        "UNKNOWN",
@@ -89,8 +109,6 @@ SHMKV_OPTION_SETTER(max_key_size, uint64_t, max_key_size, static_cast<size_t>(v)
 SHMKV_OPTION_SETTER(max_value_size, uint64_t, max_value_size, static_cast<size_t>(v))
 SHMKV_OPTION_SETTER(lock_stripes, uint32_t, lock_stripes, v)
 SHMKV_OPTION_SETTER(evict, int, evict, v != 0)
-SHMKV_OPTION_SETTER(default_ttl, double, default_ttl,
-                    v > 0 && !std::isnan(v) ? absl::Seconds(v) : absl::ZeroDuration())
 SHMKV_OPTION_SETTER(huge_pages, int, huge_pages, v != 0)
 SHMKV_OPTION_SETTER(populate, int, populate, v != 0)
 SHMKV_OPTION_SETTER(lock_timeout, double, lock_timeout,
@@ -99,8 +117,31 @@ SHMKV_OPTION_SETTER(allow_foreign_owner, int, allow_foreign_owner, v != 0)
 SHMKV_OPTION_SETTER(require_persistence, int, require_persistence, v != 0)
 #undef SHMKV_OPTION_SETTER
 
-shmkv_status shmkv_open_key(key_t key, const shmkv_options* options, int mode, shmkv_store** store,
-                            shmkv_error* err) {
+void shmkv_options_set_default_ttl(shmkv_options* options, double seconds) {
+  if (options == nullptr) return;
+  options->default_ttl_error.clear();
+  if (seconds == 0 || seconds == SHMKV_TTL_NEVER) {
+    options->options.default_ttl = absl::ZeroDuration();
+  } else if (!PositiveTtl(seconds, &options->options.default_ttl)) {
+    options->default_ttl_error = absl::StrCat(
+        "shmkv_options_set_default_ttl(", seconds,
+        "): not a TTL; give seconds > 0, or 0 or SHMKV_TTL_NEVER for entries that never expire");
+  }
+}
+
+void shmkv_close(shmkv_store** store) {
+  if (store == nullptr) return;
+  // Two threads closing one variable: one of them gets the handle.
+  shmkv_store* s = __atomic_exchange_n(store, nullptr, __ATOMIC_ACQ_REL);
+  if (s == nullptr) return;
+  const uint64_t before = s->state.fetch_or(1, std::memory_order_acq_rel);
+  if ((before & 1) != 0) return;  // closed already, through a copy of the handle
+  if (before == 0 && !s->detached.exchange(true, std::memory_order_acq_rel)) s->store.reset();
+  KeepClosed(s);
+}
+
+shmkv_status shmkv_open_key(shmkv_key_t key, const shmkv_options* options, int mode,
+                            shmkv_store** store, shmkv_error* err) {
   return Guarded(err,
                  [&] { return Open(shmkv::StoreName::FromKey(key), options, mode, store, err); });
 }
@@ -116,13 +157,7 @@ shmkv_status shmkv_open_path(const char* path, int proj_id, const shmkv_options*
   });
 }
 
-void shmkv_close(shmkv_store** store) {
-  if (store == nullptr) return;
-  delete *store;
-  *store = nullptr;
-}
-
-shmkv_status shmkv_destroy_key(key_t key, shmkv_error* err) {
+shmkv_status shmkv_destroy_key(shmkv_key_t key, shmkv_error* err) {
   return Guarded(err, [&] {
     absl::StatusOr<shmkv::StoreName> name = shmkv::StoreName::FromKey(key);
     if (!name.ok()) return Report(name.status(), err);

@@ -29,9 +29,9 @@ shmkv_status shmkv_scan(shmkv_store* store, uint64_t cursor, size_t count, const
                         size_t prefix_size, const char* match, int with_values,
                         shmkv_visit_fn visit, void* context, uint64_t* next_cursor,
                         shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     shmkv::ScanOptions options;
-    if (!CheckStore(store, err) || !Selection(prefix, prefix_size, match, &options, err)) {
+    if (!Selection(prefix, prefix_size, match, &options, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     if (visit == nullptr) return InvalidArgument("visit is NULL", err);
@@ -55,9 +55,9 @@ shmkv_status shmkv_scan(shmkv_store* store, uint64_t cursor, size_t count, const
 
 shmkv_status shmkv_delete_matching(shmkv_store* store, const void* prefix, size_t prefix_size,
                                    const char* match, uint64_t* removed, shmkv_error* err) {
-  return Guarded(err, [&]() -> shmkv_status {
+  return GuardedCall(store, err, [&]() -> shmkv_status {
     shmkv::ScanOptions options;
-    if (!CheckStore(store, err) || !Selection(prefix, prefix_size, match, &options, err)) {
+    if (!Selection(prefix, prefix_size, match, &options, err)) {
       return SHMKV_INVALID_ARGUMENT;
     }
     if (options.prefix.empty() && options.match.empty()) {

@@ -10,16 +10,23 @@
  *   with a zero length is the empty string; a NULL pointer with a nonzero
  *   length is SHMKV_INVALID_ARGUMENT.
  * - Nothing aborts, throws or leaks on bad input: NULL handles and pointers,
- *   zero sizes and out-of-range numbers are SHMKV_INVALID_ARGUMENT.
+ *   zero sizes, sizes no object can have (over PTRDIFF_MAX, e.g. SIZE_MAX)
+ *   and out-of-range numbers are SHMKV_INVALID_ARGUMENT.
  *   shmkv_close() takes the address of the handle and sets it to NULL, so a
- *   closed handle used again is a NULL handle, not freed memory.
+ *   closed handle used again is a NULL handle, not freed memory; a copy of
+ *   the handle made before the close fails the same way (see shmkv_close).
  * - Durations are seconds as doubles. For TTLs, 0 means "the store's default
- *   TTL" and SHMKV_TTL_NEVER means "never expires".
- * - A handle may be used from several threads at once.
+ *   TTL" and SHMKV_TTL_NEVER means "never expires". A positive TTL is never
+ *   "no TTL": one below the store clock's resolution (1 ms) counts as 1 ms.
+ *   NaN and other negative values are SHMKV_INVALID_ARGUMENT.
+ * - A handle may be used from several threads at once, and closed while
+ *   other threads are inside calls on it (see shmkv_close).
+ * - The header compiles alone as C99, C11 and C++, with strict ISO modes
+ *   (-std=c99 -pedantic) too: it needs no feature-test macros.
  *
- * The status codes are those of absl::StatusCode (the C++ API's), plus one of
- * the C API's own, SHMKV_BUFFER_TOO_SMALL. See kv/store.h for when each
- * operation returns which.
+ * The status codes are those of absl::StatusCode (the C++ API's), plus the C
+ * API's own SHMKV_BUFFER_TOO_SMALL and SHMKV_STORE_DESTROYED. See kv/store.h
+ * for when each operation returns which.
  */
 #ifndef SHMKV_KV_C_SHMKV_H_
 #define SHMKV_KV_C_SHMKV_H_
@@ -57,7 +64,12 @@ typedef enum shmkv_status {
   SHMKV_DATA_LOSS = 15,   /* the segment is corrupt: run shmkv_check(..., 1, ...) */
   /* The caller's buffer cannot hold the value; *value_size says how many
    * bytes it needs. Nothing was copied. */
-  SHMKV_BUFFER_TOO_SMALL = 100
+  SHMKV_BUFFER_TOO_SMALL = 100,
+  /* The store was destroyed (shmkv_destroy_*, kvcli destroy) after this
+   * handle opened it; every later call on the handle fails so. Close it and
+   * open the name again to use the store now there. (The C++ API returns
+   * FailedPrecondition; shmkv::IsStoreDestroyed tells it apart.) */
+  SHMKV_STORE_DESTROYED = 101
 } shmkv_status;
 
 typedef struct shmkv_error {
@@ -65,12 +77,18 @@ typedef struct shmkv_error {
   char message[512];
 } shmkv_error;
 
-/* "OK", "NOT_FOUND", ..., "BUFFER_TOO_SMALL"; "UNKNOWN_STATUS" otherwise. */
+/* "OK", "NOT_FOUND", ..., "BUFFER_TOO_SMALL", "STORE_DESTROYED";
+ * "UNKNOWN_STATUS" otherwise. */
 SHMKV_EXPORT const char* shmkv_status_name(int status);
 /* The library's version, "MAJOR.MINOR.PATCH". */
 SHMKV_EXPORT const char* shmkv_version(void);
 
 #define SHMKV_TTL_NEVER (-1.0)
+
+/* A System V key: key_t, which <sys/types.h> declares only under POSIX/XSI
+ * feature-test macros (strict -std=c99 sets none). key_t is int on Linux;
+ * pass a key_t where a shmkv_key_t is asked for. */
+typedef int shmkv_key_t;
 
 /* ------------------------------------------------------------- opening --- */
 
@@ -84,7 +102,9 @@ typedef enum shmkv_open_mode {
 } shmkv_open_mode;
 
 /* Options with the C++ defaults (kv/options.h documents each). NULL when out
- * of memory. The setters ignore a NULL `options`. */
+ * of memory. The setters ignore a NULL `options`, and return nothing: a value
+ * one of them refuses is reported by shmkv_open_key/shmkv_open_path
+ * (SHMKV_INVALID_ARGUMENT naming the setter), so check the open's status. */
 SHMKV_EXPORT shmkv_options* shmkv_options_create(void);
 SHMKV_EXPORT void shmkv_options_destroy(shmkv_options* options);
 SHMKV_EXPORT void shmkv_options_set_capacity(shmkv_options* options, uint64_t bytes);
@@ -94,7 +114,9 @@ SHMKV_EXPORT void shmkv_options_set_max_key_size(shmkv_options* options, uint64_
 SHMKV_EXPORT void shmkv_options_set_max_value_size(shmkv_options* options, uint64_t bytes);
 SHMKV_EXPORT void shmkv_options_set_lock_stripes(shmkv_options* options, uint32_t stripes);
 SHMKV_EXPORT void shmkv_options_set_evict(shmkv_options* options, int evict);
-/* 0 or SHMKV_TTL_NEVER: entries never expire by default. */
+/* Seconds > 0 (at least 1 ms, as for every TTL), or 0 or SHMKV_TTL_NEVER:
+ * entries never expire by default. NaN and other negative values make the
+ * open fail with SHMKV_INVALID_ARGUMENT (a later valid call clears that). */
 SHMKV_EXPORT void shmkv_options_set_default_ttl(shmkv_options* options, double seconds);
 SHMKV_EXPORT void shmkv_options_set_huge_pages(shmkv_options* options, int huge_pages);
 SHMKV_EXPORT void shmkv_options_set_populate(shmkv_options* options, int populate);
@@ -107,18 +129,27 @@ SHMKV_EXPORT void shmkv_options_set_require_persistence(shmkv_options* options, 
  * that any value a caller passes is well defined; others are
  * SHMKV_INVALID_ARGUMENT). `options` may be NULL (the defaults).
  * On success *store is a new handle; on failure it is set to NULL. */
-SHMKV_EXPORT shmkv_status shmkv_open_key(key_t key, const shmkv_options* options, int mode,
+SHMKV_EXPORT shmkv_status shmkv_open_key(shmkv_key_t key, const shmkv_options* options, int mode,
                                          shmkv_store** store, shmkv_error* err);
 SHMKV_EXPORT shmkv_status shmkv_open_path(const char* path, int proj_id,
                                           const shmkv_options* options, int mode,
                                           shmkv_store** store, shmkv_error* err);
-/* Detaches and frees the handle, and sets *store to NULL. The store stays. */
+/* Closes the handle and sets *store to NULL (atomically: two threads closing
+ * one variable close it once). The store stays. Calls other threads are
+ * making on the handle meanwhile finish normally: the segment is detached
+ * when the last of them returns (a call that started after the close fails
+ * with SHMKV_INVALID_ARGUMENT), so no call runs on an unmapped segment or
+ * leaves a lock held. It does not wait for them: a callback (visit, compute)
+ * may close the handle it runs under. The library keeps a closed handle's
+ * few dozen bytes (not its mapping) for the life of the process, so that a
+ * copy of the pointer used later fails cleanly instead of reading freed
+ * memory; open and close handles once per process, not per request. */
 SHMKV_EXPORT void shmkv_close(shmkv_store** store);
 /* Removes the store (its segment and semaphore set). Every later call of a
  * process still attached fails (store destroyed) until it opens the name
  * again. Only the store's owner, creator or root may destroy it: anyone else
  * gets SHMKV_PERMISSION_DENIED and nothing changes. */
-SHMKV_EXPORT shmkv_status shmkv_destroy_key(key_t key, shmkv_error* err);
+SHMKV_EXPORT shmkv_status shmkv_destroy_key(shmkv_key_t key, shmkv_error* err);
 SHMKV_EXPORT shmkv_status shmkv_destroy_path(const char* path, int proj_id, shmkv_error* err);
 
 /* ------------------------------------------------------------- entries --- */
@@ -328,7 +359,7 @@ SHMKV_EXPORT shmkv_status shmkv_get_stats(shmkv_store* store, shmkv_stats* stats
 
 typedef struct shmkv_info {
   char name[512]; /* how the creator named the store (cut to fit) */
-  key_t key;
+  shmkv_key_t key;
   int shm_id, sem_id;
   uint32_t layout_version;
   uint64_t segment_bytes, capacity;

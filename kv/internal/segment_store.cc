@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -28,10 +29,15 @@ constexpr int64_t kRemovalCheckNs = 100 * 1000 * 1000;  // 100 ms
 
 Header* HeaderOf(char* base) { return reinterpret_cast<Header*>(base); }
 
+// The payload that marks DestroyedError for IsStoreDestroyed (store.h).
+constexpr char kDestroyedPayload[] = "shmkv/store-destroyed";
+
 absl::Status DestroyedError() {
-  return absl::FailedPreconditionError(
+  absl::Status status = absl::FailedPreconditionError(
       "store was destroyed; open it again (kOpenOrCreate or kAttach) to use the store now at "
       "its name");
+  status.SetPayload(kDestroyedPayload, absl::Cord("1"));
+  return status;
 }
 
 // Parses a counter's decimal text; false if it is not an int64.
@@ -397,3 +403,12 @@ absl::Status SegmentStore::Delete(absl::string_view key) {
 }
 
 }  // namespace shmkv::internal
+
+namespace shmkv {
+
+bool IsStoreDestroyed(const absl::Status& status) {
+  return absl::IsFailedPrecondition(status) &&
+         status.GetPayload(internal::kDestroyedPayload).has_value();
+}
+
+}  // namespace shmkv

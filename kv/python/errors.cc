@@ -1,13 +1,14 @@
 #include "kv/python/errors.h"
 
 #include "absl/strings/str_cat.h"
+#include "shmkv/store.h"
 
 namespace shmkv::python {
 namespace {
 
 struct Exceptions {
   py::object error, store_not_found, permission_denied, not_a_store, store_full, lock_timeout,
-      corrupt, invalid_argument, not_a_number, unavailable;
+      corrupt, invalid_argument, not_a_number, unavailable, store_destroyed;
 };
 Exceptions* exceptions = nullptr;
 
@@ -51,6 +52,8 @@ py::object NewException(py::module_& m, const char* name, const char* doc, py::h
     default:
       break;
   }
+  // A destroyed store is its own error whatever the call and context.
+  if (IsStoreDestroyed(status)) cls = exceptions->store_destroyed;
   py::object error = cls(std::string(status.message()));
   error.attr("code") = absl::StatusCodeToString(status.code());
   PyErr_SetObject(cls.ptr(), error.ptr());
@@ -92,6 +95,11 @@ void RegisterExceptions(py::module_& m) {
                                       py::make_tuple(all.error, py::handle(PyExc_ValueError)));
   all.not_a_number = NewException(m, "NotANumber", "incr on a value that is not a decimal number.",
                                   py::make_tuple(all.error, py::handle(PyExc_ValueError)));
+  all.store_destroyed = NewException(
+      m, "StoreDestroyed",
+      "The store was destroyed (shmkv.destroy, kvcli destroy) after this Store opened it; every "
+      "later call fails so. Open the name again to use the store now there.",
+      all.error);
   all.unavailable = NewException(
       m, "Unavailable",
       "NearCache: Redis refused the connection or did not answer within redis_timeout.", all.error);

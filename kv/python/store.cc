@@ -117,7 +117,8 @@ bool PyStore::Conditional(const py::handle& key, const py::handle& value, const 
   absl::Status s = Call([&](Store& st) { return st.Put(k.view(), v.view(), options); });
   if (s.ok()) return true;
   const bool unmet = absl::IsAlreadyExists(s) || absl::IsNotFound(s) ||
-                     (condition == WriteCondition::kIfVersion && absl::IsFailedPrecondition(s));
+                     (condition == WriteCondition::kIfVersion && absl::IsFailedPrecondition(s) &&
+                      !IsStoreDestroyed(s));
   if (unmet) return false;
   if (absl::IsResourceExhausted(s)) CheckValueSize(v.view().size(), "value");
   Raise(s);

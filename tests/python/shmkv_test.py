@@ -269,6 +269,22 @@ class Entries(StoreTest):
         with self.assertRaises(shmkv.StoreNotFound):
             shmkv.destroy(key=self.key)
 
+    def test_calls_on_a_destroyed_store_raise_store_destroyed(self):
+        with self.open() as s:
+            s.put(b"n", b"1")
+            s.put(b"text", b"hello")
+            _, meta = s.get_meta(b"n")
+            shmkv.destroy(key=self.key)
+            # Not a CAS mismatch (False), not NotANumber: StoreDestroyed.
+            for call in [lambda: s.cas(b"n", meta.version, b"2"),
+                         lambda: s.cas(b"n", meta.version + 1, b"2"),
+                         lambda: s.incr(b"n"), lambda: s.incr(b"text"),
+                         lambda: s.add(b"new", b"v"), lambda: s.get(b"n")]:
+                with self.assertRaises(shmkv.StoreDestroyed) as e:
+                    call()
+                self.assertIn("destroyed", str(e.exception))
+                self.assertEqual(e.exception.code, "FAILED_PRECONDITION")
+
     @unittest.skipUnless(os.geteuid() == 0, "needs root, to run a child as another uid")
     def test_destroy_by_a_user_who_may_not_remove_changes_nothing(self):
         with self.open(mode=0o666) as s:
@@ -456,7 +472,8 @@ class TtlResolution(StoreTest):
 class Errors(StoreTest):
     def test_error_classes(self):
         for name in ["StoreNotFound", "PermissionDenied", "NotAStore", "StoreFull",
-                     "LockTimeout", "Corrupt", "InvalidArgument", "NotANumber"]:
+                     "LockTimeout", "Corrupt", "InvalidArgument", "NotANumber",
+                     "StoreDestroyed"]:
             self.assertTrue(issubclass(getattr(shmkv, name), shmkv.Error), name)
             self.assertTrue(getattr(shmkv, name).__doc__, name)
 

@@ -54,6 +54,12 @@ void Context::Warn(absl::string_view message) {
 
 int Context::StoreFailure(const absl::Status& status) {
   if (absl::IsInvalidArgument(status)) return Usage(StatusText(status));
+  if (IsStoreDestroyed(status)) {
+    return Fail(kExitStore, absl::StrCat("the store at ", name().ToString(),
+                                         " was destroyed while this command ran; nothing more "
+                                         "was done: run the command again (kvcli ls lists the "
+                                         "stores)"));
+  }
   return Fail(kExitStore, StatusText(status));
 }
 

@@ -196,7 +196,7 @@ int RunPut(Context& ctx) {
                                                       " (--cas needs an existing entry); nothing "
                                                       "was stored"));
         }
-        if (absl::IsFailedPrecondition(status)) {
+        if (absl::IsFailedPrecondition(status) && !IsStoreDestroyed(status)) {
           return ctx.Fail(kExitNotFound,
                           absl::StrCat("key ", QuotedKey(key), ": ", status.message(),
                                        " (--cas); nothing was stored; read the current version "
@@ -294,7 +294,7 @@ int RunIncr(Context& ctx) {
   if (absl::Status s = ctx.TtlFlag("ttl", &options.ttl); !s.ok()) return ctx.Usage(s.message());
   return ctx.WithStore([&](Store& store) {
     absl::StatusOr<int64_t> result = store.Increment(key, delta, options);
-    if (absl::IsFailedPrecondition(result.status())) {
+    if (absl::IsFailedPrecondition(result.status()) && !IsStoreDestroyed(result.status())) {
       return ctx.Fail(kExitNotFound,
                       absl::StrCat("key ", QuotedKey(key), ": ", result.status().message()));
     }
