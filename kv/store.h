@@ -139,7 +139,8 @@ struct ScanOptions {
 };
 
 // Whether `status` is the error of a call on a store destroyed (Store::Destroy,
-// kvcli destroy) after this process opened it. Its code is FailedPrecondition,
+// kvcli destroy) after this process opened it, or whose segment was removed
+// from under it otherwise (ipcrm). Its code is FailedPrecondition,
 // like a CompareAndSwap mismatch or a value that is not a number; this tells
 // it apart. Every later call of that Store fails the same way: open the name
 // again to use the store now there.

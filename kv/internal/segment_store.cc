@@ -175,11 +175,17 @@ absl::Status SegmentStore::CheckRemovedNow() {
     removed_.store(true, std::memory_order_relaxed);
     next_removal_check_ns_.store(INT64_MIN, std::memory_order_relaxed);
   }
-  return absl::FailedPreconditionError(absl::StrCat(
+  // Destroy marks the header before it removes the segment: say so.
+  if (LoadOnce(&HeaderOf(base_)->destroyed) == kDestroyed) return DestroyedError();
+  absl::Status status = absl::FailedPreconditionError(absl::StrCat(
       "the store's segment (shm id ", shm_id_,
       ") was removed from the system (IPC_RMID: ipcrm, or another program) while this process "
       "was attached; nothing written to it now would be seen by any new process, so calls "
       "fail: open the store again (at its name there is now no store, or a new one)"));
+  // Gone for this process either way: told apart from an unmet condition
+  // as a destroy is (IsStoreDestroyed).
+  status.SetPayload(kDestroyedPayload, absl::Cord("1"));
+  return status;
 }
 
 absl::Status SegmentStore::CheckNotDestroyed() const {

@@ -145,7 +145,16 @@ RebuildReport StripeView::Rebuild() {
   for (uint64_t pos = tail;;) {
     const uint64_t end = WalkLog(pos, head, index_record);
     if (end == head) break;
-    const uint64_t next = ResumeAfter(end, head, indexed);
+    uint64_t next = ResumeAfter(end, head, indexed);
+    if (next != 0) {
+      Fill(end, next);
+      // A gap too short for a pad record cannot be made to parse: then the
+      // log ends at the damage, as if nothing followed it.
+      if (WalkLog(end, next, [](uint64_t, EntryHeader*, const EntryHeader&) { return true; }) !=
+          next) {
+        next = 0;
+      }
+    }
     if (next == 0) {
       report.bytes_dropped += head - end;
       report.notes.push_back(absl::StrCat("stripe ", index_, ": unreadable record at log position ",
@@ -154,7 +163,6 @@ RebuildReport StripeView::Rebuild() {
       Publish(&stripe_->head, end);
       break;
     }
-    Fill(end, next);
     report.bytes_dropped += next - end;
     report.notes.push_back(absl::StrCat("stripe ", index_, ": unreadable record at log position ",
                                         end, "; dropped its ", next - end,

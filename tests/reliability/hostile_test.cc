@@ -307,7 +307,8 @@ TEST(Removal, SemaphoreRemovedUnderAWaiter) {
   ASSERT_TRUE(store.Open().ok());
   int sem_id = semget(store.key(), 0, 0);
   ASSERT_GE(sem_id, 0);
-  // Hold the store-wide semaphore as another process would during Clear.
+  // Hold the store-wide semaphore as another process would while it opens
+  // or destroys the store.
   PipeEvent holding;
   ChildProcess holder([&] {
     if (!platform::SemLock(sem_id, absl::Seconds(5)).ok()) return 1;
@@ -320,11 +321,20 @@ TEST(Removal, SemaphoreRemovedUnderAWaiter) {
     absl::SleepFor(absl::Milliseconds(300));
     return semctl(sem_id, 0, IPC_RMID) == 0 ? 0 : 1;
   });
-  absl::Status status = store->Clear();  // waits on the semaphore
+  // The wait ends with the removal (EIDRM), said as such, not at its timeout.
+  bool removed = false;
+  const absl::Time start = absl::Now();
+  absl::Status status = platform::SemLock(sem_id, absl::Seconds(5), &removed);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_TRUE(absl::StrContains(status.message(), "removed")) << status;
+  EXPECT_TRUE(removed);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
   EXPECT_EQ(remover.Wait(), 0);
   holder.Wait();
+  // The store's creator opens it again, with a new set.
+  absl::StatusOr<std::unique_ptr<Store>> again =
+      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+  EXPECT_TRUE(again.ok()) << again.status();
 }
 
 // Its creator died while building it (the creator must be gone and nobody
