@@ -82,6 +82,21 @@ run 1 get --key="$A" --through="unix:$socket" p:r p:none && out_has "^p:r	two$" 
 run 2 get --key="$A" --through="nonsense" p:r && err_has "through" "a bad address"
 run 2 get --key="$A" --through="unix:$socket" --meta p:r && err_has "does not go with --through" "--meta with --through"
 
+section "a loaded dump restores no near-cache value and leaves kvsync running"
+redis-cli -s "$socket" set p:d old >/dev/null
+run 0 put --key="$A" plain value
+run 0 get --key="$A" --through="unix:$socket" p:d --json && json_check "d['path'] == 'filled'" "p:d is filled"
+run 0 dump --key="$A" --out="$TMP/near.snap"
+before=$("$KVCLI" stats --key="$A" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['near_sync']['invalidations'])")
+redis-cli -s "$socket" set p:d new >/dev/null
+wait_json "the change is invalidated" "d['near_sync']['invalidations'] > $before"
+run 0 load --key="$A" --in="$TMP/near.snap" && out_has "skipped 3 of the near cache" "load counts what it skipped (the record, p:r, p:d)"
+run 0 get --key="$A" plain && out_is "value" "a plain entry is loaded"
+run 0 get --key="$A" --through="unix:$socket" p:d && out_is "new" "the dumped value is not brought back"
+redis-cli -s "$socket" set p:after x >/dev/null
+wait_json "kvsync still beats after the load" "d['near_sync']['pid'] == $kvsync_pid and d['near_sync']['invalidations'] > $before + 1"
+kill -0 "$kvsync_pid" 2>/dev/null || fail "kvsync exited after the load: $(cat "$TMP/kvsync.log")"
+
 section "kvsync stopped"
 kill -TERM "$kvsync_pid"
 wait "$kvsync_pid"
