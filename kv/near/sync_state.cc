@@ -105,10 +105,10 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
 std::string FormatSyncState(const SyncState& s) {
   std::string out = absl::StrCat(
       "format=1\npid=", s.pid, "\nphase=", SyncPhaseName(s.phase), "\nepoch=", s.epoch,
-      "\nboot_id=", util::EscapeKey(s.boot_id),
-      "\nheartbeat_ms=", s.heartbeat_ms, "\nheartbeat_interval_ms=", s.heartbeat_interval_ms,
-      "\ninvalidations=", s.invalidations, "\ninvalidations_skipped=", s.invalidations_skipped,
-      "\nflushes=", s.flushes, "\nresyncs=", s.resyncs, "\nkeys_cleared=", s.keys_cleared,
+      "\nboot_id=", util::EscapeKey(s.boot_id), "\nheartbeat_ms=", s.heartbeat_ms,
+      "\nheartbeat_interval_ms=", s.heartbeat_interval_ms, "\ninvalidations=", s.invalidations,
+      "\ninvalidations_skipped=", s.invalidations_skipped, "\nflushes=", s.flushes,
+      "\nresyncs=", s.resyncs, "\nkeys_cleared=", s.keys_cleared,
       "\nredis=", util::EscapeKey(s.redis), "\n");
   for (const std::string& p : s.prefixes)
     absl::StrAppend(&out, "prefix=", util::EscapeKey(p), "\n");
@@ -156,8 +156,7 @@ absl::StatusOr<SyncState> ParseSyncState(absl::string_view record) {
       ok = absl::SimpleAtoi(value, &s.resyncs);
     } else if (name == "keys_cleared") {
       ok = absl::SimpleAtoi(value, &s.keys_cleared);
-    } else if (name == "redis" || name == "prefix" || name == "last_error" ||
-               name == "boot_id") {
+    } else if (name == "redis" || name == "prefix" || name == "last_error" || name == "boot_id") {
       absl::StatusOr<std::string> text = util::UnescapeKey(value);
       ok = text.ok();
       if (ok && name == "redis") s.redis = *std::move(text);

@@ -91,7 +91,8 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
 
 // Whether the kvsync that wrote `state` may still be running: it did not
 // record that it stopped, it ran in this boot of this host, its process
-// runs, and its heartbeat is at most `stale_after` old (and not ahead). A second kvsync for the store refuses to start then.
+// runs, and its heartbeat is at most `stale_after` old (and not ahead). A second kvsync for the
+// store refuses to start then.
 bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after);
 
 // Reads and parses the record. NotFound (saying to start kvsync) when no
