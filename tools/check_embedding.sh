@@ -117,6 +117,8 @@ expect "from the store" "$("$tmp/report_cache" "$k")" "C++, second run"
 
 echo "== read through the near cache from C, with redis-server and the installed kvsync" >&2
 k=${keys[3]}
+# In the README's order: the store first (kvsync attaches an existing store).
+"$kvcli" create --key="$k" --capacity=64MiB >/dev/null
 out=$("$tmp/near_reader" "$k" "unix:$tmp/no-redis.sock" user:1) &&
   fail "near_reader without Redis succeeded: $out"
 expect "user:1: UNAVAILABLE" "$out" "near_reader without Redis"

@@ -90,7 +90,7 @@ absl::Status NearCache::ReadStateLocked() {
 
 NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
   Trust trust;
-  const int64_t now_ns = MonotonicNowNs();
+  int64_t now_ns = MonotonicNowNs();
   absl::MutexLock lock(&state_mu_);
   if (reread || !state_read_ns_.has_value() ||
       absl::Nanoseconds(now_ns - *state_read_ns_) >= options_.sync_check_interval) {
@@ -100,6 +100,9 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
       return trust;
     }
     state_read_ns_ = now_ns;
+    // The heartbeat may have been written after now_ns: age it against a
+    // clock read after the record, so that it is never ahead of it.
+    now_ns = MonotonicNowNs();
   }
   if (!state_.ok()) {
     trust.reason = std::string(state_.status().message());

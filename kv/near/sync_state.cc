@@ -45,10 +45,23 @@ int64_t MonotonicNowNs() { return absl::ToInt64Nanoseconds(platform::MonotonicNo
 
 int64_t MonotonicNowMs() { return MonotonicNowNs() / 1000000; }
 
+const std::string& HostBootId() { return platform::BootId(); }
+
+namespace {
+
+// Whether the process with `pid` (of this boot) runs: not gone, not a zombie.
+bool Runs(pid_t pid) {
+  platform::ProcessIdentity id;
+  id.pid = pid;
+  return pid > 0 && platform::LivenessOf(id) != platform::Liveness::kDead;
+}
+
+}  // namespace
+
 bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after) {
-  return state.phase != SyncPhase::kStopped && state.pid > 0 &&
-         platform::ProcessExists(state.pid) &&
-         absl::Milliseconds(MonotonicNowMs() - state.heartbeat_ms) <= stale_after;
+  const int64_t age_ms = MonotonicNowMs() - state.heartbeat_ms;
+  return state.phase != SyncPhase::kStopped && state.boot_id == HostBootId() && age_ms >= 0 &&
+         absl::Milliseconds(age_ms) <= stale_after && Runs(state.pid);
 }
 
 SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout) {
@@ -63,6 +76,17 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
                                  state.last_error.empty() ? "" : ": ", state.last_error);
     return health;
   }
+  if (state.boot_id != HostBootId()) {
+    health.reason = absl::StrCat("the sync record (pid ", state.pid,
+                                 ") was not written in this boot of this host (restored from a "
+                                 "dump?); start kvsync, which rewrites it");
+    return health;
+  }
+  if (health.heartbeat_age < absl::ZeroDuration()) {
+    health.reason = absl::StrCat("kvsync's (pid ", state.pid,
+                                 ") heartbeat is ahead of this host's clock; restart kvsync");
+    return health;
+  }
   if (health.heartbeat_age > heartbeat_timeout) {
     health.reason =
         absl::StrCat("kvsync (pid ", state.pid, ") last beat ",
@@ -70,7 +94,7 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
     return health;
   }
   if (health.heartbeat_age > absl::Milliseconds(3 * state.heartbeat_interval_ms) &&
-      (state.pid <= 0 || !platform::ProcessExists(state.pid))) {
+      !Runs(state.pid)) {
     health.reason = absl::StrCat("kvsync (pid ", state.pid, ") is gone; restart it");
     return health;
   }
@@ -81,9 +105,10 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
 std::string FormatSyncState(const SyncState& s) {
   std::string out = absl::StrCat(
       "format=1\npid=", s.pid, "\nphase=", SyncPhaseName(s.phase), "\nepoch=", s.epoch,
-      "\nheartbeat_ms=", s.heartbeat_ms, "\nheartbeat_interval_ms=", s.heartbeat_interval_ms,
-      "\ninvalidations=", s.invalidations, "\ninvalidations_skipped=", s.invalidations_skipped,
-      "\nflushes=", s.flushes, "\nresyncs=", s.resyncs, "\nkeys_cleared=", s.keys_cleared,
+      "\nboot_id=", util::EscapeKey(s.boot_id), "\nheartbeat_ms=", s.heartbeat_ms,
+      "\nheartbeat_interval_ms=", s.heartbeat_interval_ms, "\ninvalidations=", s.invalidations,
+      "\ninvalidations_skipped=", s.invalidations_skipped, "\nflushes=", s.flushes,
+      "\nresyncs=", s.resyncs, "\nkeys_cleared=", s.keys_cleared,
       "\nredis=", util::EscapeKey(s.redis), "\n");
   for (const std::string& p : s.prefixes)
     absl::StrAppend(&out, "prefix=", util::EscapeKey(p), "\n");
@@ -131,12 +156,13 @@ absl::StatusOr<SyncState> ParseSyncState(absl::string_view record) {
       ok = absl::SimpleAtoi(value, &s.resyncs);
     } else if (name == "keys_cleared") {
       ok = absl::SimpleAtoi(value, &s.keys_cleared);
-    } else if (name == "redis" || name == "prefix" || name == "last_error") {
+    } else if (name == "redis" || name == "prefix" || name == "last_error" || name == "boot_id") {
       absl::StatusOr<std::string> text = util::UnescapeKey(value);
       ok = text.ok();
       if (ok && name == "redis") s.redis = *std::move(text);
       if (ok && name == "prefix") s.prefixes.push_back(*std::move(text));
       if (ok && name == "last_error") s.last_error = *std::move(text);
+      if (ok && name == "boot_id") s.boot_id = *std::move(text);
     }  // Unknown names are fields of a later format 1 writer: ignored.
     if (!ok) return Malformed(absl::StrCat("bad field ", name));
   }

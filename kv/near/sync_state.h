@@ -44,6 +44,10 @@ struct SyncState {
   // EntryMeta::flags) and treats a value with another epoch as absent, so a
   // fill that raced a disconnect, a resync or a FLUSHALL is never served.
   uint32_t epoch = 0;
+  // The boot of the host kvsync ran in (HostBootId()). A record of another
+  // boot or host (restored from a dump, forged) is never trusted: its
+  // heartbeat is of another clock.
+  std::string boot_id;
   // CLOCK_MONOTONIC milliseconds (host-wide; MonotonicNowMs()) of kvsync's
   // last heartbeat, and the interval it beats at.
   int64_t heartbeat_ms = 0;
@@ -68,9 +72,14 @@ struct SyncState {
 int64_t MonotonicNowMs();
 int64_t MonotonicNowNs();
 
-// Whether readers may serve from and fill the cache now: kvsync synced, its
-// heartbeat no older than `heartbeat_timeout`, and (once the heartbeat is
-// more than three intervals old) its pid still alive. `reason` says why not.
+// This host's boot id (/proc/sys/kernel/random/boot_id), "" if unreadable.
+const std::string& HostBootId();
+
+// Whether readers may serve from and fill the cache now: kvsync synced in
+// this boot of this host (boot_id), its heartbeat not in the future and no
+// older than `heartbeat_timeout`, and (once the heartbeat is more than three
+// intervals old) its process still running (not a zombie). `reason` says
+// why not.
 struct SyncHealth {
   bool serving = false;
   std::string reason;
@@ -81,8 +90,9 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
 SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout, int64_t now_ms);
 
 // Whether the kvsync that wrote `state` may still be running: it did not
-// record that it stopped, its process exists, and its heartbeat is at most
-// `stale_after` old. A second kvsync for the store refuses to start then.
+// record that it stopped, it ran in this boot of this host, its process
+// runs, and its heartbeat is at most `stale_after` old (and not ahead). A second kvsync for the
+// store refuses to start then.
 bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after);
 
 // Reads and parses the record. NotFound (saying to start kvsync) when no

@@ -25,22 +25,32 @@ namespace {
 std::atomic<pid_t> cached_pid{0};
 void RefreshPid() { cached_pid.store(getpid(), std::memory_order_relaxed); }
 
-// Field 22 of /proc/PID/stat (the start time in clock ticks after boot); 0
-// when it cannot be read. Field 2, the command name, may hold spaces and
+// What /proc/PID/stat says of a process: its state (field 3; 0 when it
+// cannot be read) and its start time (field 22, clock ticks after boot; 0
+// when it cannot be read). Field 2, the command name, may hold spaces and
 // parentheses: the fields after it start after its last ')'.
-uint64_t StartTimeOf(pid_t pid) {
+struct ProcStat {
+  char state = 0;
+  uint64_t start_time = 0;
+};
+ProcStat StatOf(pid_t pid) {
+  ProcStat result;
   std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
   std::string stat;
-  if (!std::getline(in, stat)) return 0;
+  if (!std::getline(in, stat)) return result;
   const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
+  if (close == std::string::npos) return result;
   std::vector<absl::string_view> fields =
       absl::StrSplit(absl::string_view(stat).substr(close + 1), ' ', absl::SkipEmpty());
-  uint64_t ticks = 0;
+  if (!fields.empty() && fields[0].size() == 1) result.state = fields[0][0];
   // Fields 3, 4, ... follow the ')': field 22 is the 20th of them.
-  if (fields.size() < 20 || !absl::SimpleAtoi(fields[19], &ticks)) return 0;
-  return ticks;
+  if (fields.size() < 20 || !absl::SimpleAtoi(fields[19], &result.start_time)) {
+    result.start_time = 0;
+  }
+  return result;
 }
+
+uint64_t StartTimeOf(pid_t pid) { return StatOf(pid).start_time; }
 
 // The inode of /proc/PID/ns/pid; 0 when it cannot be read.
 uint64_t PidNamespaceOf(pid_t pid) {
@@ -121,10 +131,23 @@ Liveness LivenessOf(const ProcessIdentity& id) {
     return Liveness::kUnknown;
   }
   if (!ProcessExists(id.pid)) return Liveness::kDead;
+  // A zombie (killed, not yet waited for by its parent) keeps its pid but
+  // runs no more: 'Z', or 'X' while it is being reaped.
+  const ProcStat now = StatOf(id.pid);
+  if (now.state == 'Z' || now.state == 'X') return Liveness::kDead;
   if (id.start_time == 0) return Liveness::kAlive;  // nothing more to compare
-  const uint64_t now = StartTimeOf(id.pid);
-  if (now == 0) return ProcessExists(id.pid) ? Liveness::kAlive : Liveness::kDead;
-  return now == id.start_time ? Liveness::kAlive : Liveness::kDead;
+  if (now.start_time == 0) return ProcessExists(id.pid) ? Liveness::kAlive : Liveness::kDead;
+  return now.start_time == id.start_time ? Liveness::kAlive : Liveness::kDead;
+}
+
+const std::string& BootId() {
+  static const std::string id = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string line;
+    if (!std::getline(in, line)) return std::string();
+    return std::string(absl::StripAsciiWhitespace(line));
+  }();
+  return id;
 }
 
 std::vector<std::string> PersistenceWarnings(uid_t owner_uid) {

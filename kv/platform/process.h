@@ -32,10 +32,16 @@ const ProcessIdentity& CurrentIdentity();
 enum class Liveness { kAlive, kDead, kUnknown };
 // Whether the process `id` names still runs, as far as this process can
 // tell: dead when no process has its pid or the process with that pid
-// started at another time (the pid was reused); unknown when `id` is of
+// started at another time (the pid was reused), or it is a zombie (killed
+// or exited, not yet waited for: /proc/PID/stat state 'Z' or 'X'); unknown when `id` is of
 // another PID namespace than ours (its pid means another process here).
 // Reads /proc: not for hot paths or while holding a lock.
 Liveness LivenessOf(const ProcessIdentity& id);
+
+// This boot of the host (/proc/sys/kernel/random/boot_id, read once), or ""
+// when it cannot be read. CLOCK_MONOTONIC times of one boot mean nothing in
+// another.
+const std::string& BootId();
 
 // Host settings that make System V segments disappear before IPC_RMID, as
 // sentences for a user (empty when none applies to `owner_uid`).

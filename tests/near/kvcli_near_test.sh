@@ -16,8 +16,9 @@ fi
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/../kvcli_lib.sh" "$@"
 
-mapfile -t KEYS < <("$GUARD" keys 1 kvcli_near_test.sh)
+mapfile -t KEYS < <("$GUARD" keys 2 kvcli_near_test.sh)
 A=${KEYS[0]}
+B=${KEYS[1]}
 redis_dir=$(mktemp -d "${TMPDIR:-/tmp}/kvnear.XXXXXX") # a unix socket path must be short
 socket="$redis_dir/redis.sock"
 redis-server --port 0 --unixsocket "$socket" --save "" --appendonly no --dir "$redis_dir" \
@@ -33,10 +34,11 @@ done
   exit 1
 }
 
-# wait_json WHAT PYTHON_CONDITION: polls stats --json until it holds (5 s).
+# wait_json WHAT PYTHON_CONDITION: polls stats --json of store $A (or
+# $WAIT_KEY) until it holds (5 s).
 wait_json() {
   for _ in $(seq 100); do
-    "$KVCLI" stats --key="$A" --json >"$TMP/out" 2>"$TMP/err" &&
+    "$KVCLI" stats --key="${WAIT_KEY:-$A}" --json >"$TMP/out" 2>"$TMP/err" &&
       python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$TMP/out" &&
       return 0
     sleep 0.05
@@ -81,6 +83,36 @@ run 1 get --key="$A" --through="unix:$socket" p:none && err_has "not found in Re
 run 1 get --key="$A" --through="unix:$socket" p:r p:none && out_has "^p:r	two$" "several keys: the found one is printed"
 run 2 get --key="$A" --through="nonsense" p:r && err_has "through" "a bad address"
 run 2 get --key="$A" --through="unix:$socket" --meta p:r && err_has "does not go with --through" "--meta with --through"
+
+section "a loaded dump restores no near-cache value and leaves kvsync running"
+redis-cli -s "$socket" set p:d old >/dev/null
+run 0 put --key="$A" plain value
+run 0 get --key="$A" --through="unix:$socket" p:d --json && json_check "d['path'] == 'filled'" "p:d is filled"
+run 0 dump --key="$A" --out="$TMP/near.snap"
+before=$("$KVCLI" stats --key="$A" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['near_sync']['invalidations'])")
+redis-cli -s "$socket" set p:d new >/dev/null
+wait_json "the change is invalidated" "d['near_sync']['invalidations'] > $before"
+run 0 load --key="$A" --in="$TMP/near.snap" && out_has "skipped 3 of the near cache" "load counts what it skipped (the record, p:r, p:d)"
+run 0 get --key="$A" plain && out_is "value" "a plain entry is loaded"
+run 0 get --key="$A" --through="unix:$socket" p:d && out_is "new" "the dumped value is not brought back"
+redis-cli -s "$socket" set p:after x >/dev/null
+wait_json "kvsync still beats after the load" "d['near_sync']['pid'] == $kvsync_pid and d['near_sync']['invalidations'] > $before + 1"
+kill -0 "$kvsync_pid" 2>/dev/null || fail "kvsync exited after the load: $(cat "$TMP/kvsync.log")"
+
+section "a near-cache dump loaded into a store with its own kvsync leaves that kvsync running"
+run 0 create --key="$B" --capacity=1MiB
+"$SHMKV_KVSYNC" --key="$B" --redis="unix:$socket" --prefix=p: 2>"$TMP/kvsync_b.log" &
+kvsync_b=$!
+BG_PIDS+=("$kvsync_b")
+WAIT_KEY=$B wait_json "the second kvsync syncs" "d['near_sync'] and d['near_sync']['phase'] == 'synced'"
+run 0 load --key="$B" --in="$TMP/near.snap" && out_has "loaded 1 entry" "only the plain entry is loaded"
+redis-cli -s "$socket" set p:after y >/dev/null
+WAIT_KEY=$B wait_json "the second kvsync still beats after the load" "d['near_sync']['pid'] == $kvsync_b and d['near_sync']['invalidations'] >= 1"
+kill -0 "$kvsync_b" 2>/dev/null || fail "the second kvsync exited after the load: $(cat "$TMP/kvsync_b.log")"
+run 0 get --key="$B" --through="unix:$socket" p:d && out_is "new" "the dumped value is not served from the second store"
+kill -TERM "$kvsync_b"
+wait "$kvsync_b" || fail "the second kvsync exited $? after SIGTERM: $(cat "$TMP/kvsync_b.log")"
+run 0 destroy --key="$B"
 
 section "kvsync stopped"
 kill -TERM "$kvsync_pid"

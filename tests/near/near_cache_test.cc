@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -486,6 +487,37 @@ TEST_F(NearCacheTest, KilledKvsyncMakesReadersBypassWithinTheHeartbeatTimeout) {
   RedisSet("p:s", "2");
   EXPECT_EQ(*cache->Get("p:s", &info), "2");
   EXPECT_EQ(info.path, ReadPath::kDirect);
+}
+
+// A kvsync killed and not yet waited for by its parent is a zombie: its pid
+// still exists, but it is dead, and readers stop serving after three
+// heartbeat intervals as for a kvsync that is gone.
+TEST_F(NearCacheTest, KilledKvsyncNotYetReapedMakesReadersBypassAfterThreeBeats) {
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  RedisSet("p:z", "1");
+  Drain();
+  ReadInfo info;
+  ASSERT_OK(cache->Get("p:z", &info));
+  ASSERT_OK(cache->Get("p:z", &info));
+  ASSERT_EQ(info.path, ReadPath::kHit);
+  ASSERT_EQ(kill(kvsync_.pid(), SIGKILL), 0);
+  siginfo_t exited{};  // wait until it is a zombie, without reaping it
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(kvsync_.pid()), &exited, WEXITED | WNOWAIT), 0);
+  ASSERT_OK_AND_ASSIGN(SyncState last, State());
+  ASSERT_TRUE(last.synced());
+  // The documented bound for a dead kvsync: three heartbeat intervals after
+  // its last beat (plus the record check interval).
+  const int64_t bound_ms = 3 * last.heartbeat_interval_ms +
+                           absl::ToInt64Milliseconds(cache->options().sync_check_interval) + 1;
+  while (MonotonicNowMs() <= last.heartbeat_ms + bound_ms) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(*cache->Get("p:z", &info), "1");
+  EXPECT_EQ(info.path, ReadPath::kDirect)
+      << "a read " << MonotonicNowMs() - last.heartbeat_ms
+      << " ms after a killed, unreaped kvsync's last beat was served from the store";
+  EXPECT_NE(info.bypass_reason.find("gone"), std::string::npos) << info.bypass_reason;
+  EXPECT_EQ(kvsync_.Stop(SIGKILL), 128 + SIGKILL);  // reaps it
 }
 
 TEST_F(NearCacheTest, SigtermStopsCleanly) {

@@ -1,5 +1,7 @@
 // The near cache's pieces without Redis: address parsing, the sync record,
 // the health rules, and what NearCache does when no kvsync runs.
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <memory>
@@ -36,6 +38,7 @@ TEST(RedisAddress, ParsesBothForms) {
 TEST(SyncRecord, RoundTrips) {
   SyncState s;
   s.pid = 1234;
+  s.boot_id = "6f0c1e5a-2b3d-4c5e-8f90-a1b2c3d4e5f6";
   s.phase = SyncPhase::kSynced;
   s.epoch = 4000000000u;
   s.heartbeat_ms = 987654321;
@@ -52,6 +55,7 @@ TEST(SyncRecord, RoundTrips) {
   EXPECT_EQ(t.pid, s.pid);
   EXPECT_EQ(t.phase, s.phase);
   EXPECT_EQ(t.epoch, s.epoch);
+  EXPECT_EQ(t.boot_id, s.boot_id);
   EXPECT_EQ(t.heartbeat_ms, s.heartbeat_ms);
   EXPECT_EQ(t.heartbeat_interval_ms, s.heartbeat_interval_ms);
   EXPECT_EQ(t.invalidations, s.invalidations);
@@ -74,6 +78,7 @@ TEST(SyncRecord, RoundTrips) {
 TEST(SyncHealth, NeedsSyncedFreshAndAlive) {
   SyncState s;
   s.pid = getpid();
+  s.boot_id = HostBootId();
   s.phase = SyncPhase::kSynced;
   s.heartbeat_interval_ms = 100;
   s.heartbeat_ms = MonotonicNowMs();
@@ -91,10 +96,65 @@ TEST(SyncHealth, NeedsSyncedFreshAndAlive) {
   EXPECT_FALSE(EvaluateSync(s, absl::Seconds(1)).serving);
 }
 
+// A record restored from a dump (another boot's or host's monotonic clock)
+// or forged is never trusted: a heartbeat ahead of the clock is not fresh,
+// and a record of another boot is not this boot's kvsync.
+TEST(SyncHealth, RestoredOrForgedRecordIsNotTrusted) {
+  SyncState s;
+  s.pid = getpid();  // a pid that exists here
+  s.boot_id = HostBootId();
+  s.phase = SyncPhase::kSynced;
+  s.heartbeat_interval_ms = 100;
+  s.heartbeat_ms = MonotonicNowMs() + 3600 * 1000;  // an hour ahead
+  SyncHealth ahead = EvaluateSync(s, absl::Seconds(1));
+  EXPECT_FALSE(ahead.serving);
+  EXPECT_NE(ahead.reason.find("ahead"), std::string::npos) << ahead.reason;
+  EXPECT_FALSE(KvsyncMayBeRunning(s, absl::Seconds(3)));
+
+  s.heartbeat_ms = MonotonicNowMs();
+  s.boot_id = "00000000-0000-0000-0000-000000000000";  // another boot
+  SyncHealth other = EvaluateSync(s, absl::Seconds(1));
+  EXPECT_FALSE(other.serving);
+  EXPECT_NE(other.reason.find("this boot"), std::string::npos) << other.reason;
+  EXPECT_FALSE(KvsyncMayBeRunning(s, absl::Seconds(3)));
+  s.boot_id = "";  // a record that does not say
+  EXPECT_FALSE(EvaluateSync(s, absl::Seconds(1)).serving);
+  ASSERT_FALSE(HostBootId().empty());  // Linux has it
+}
+
+// A kvsync killed but not yet waited for by its parent (a zombie) is dead:
+// readers stop serving once its heartbeat is three intervals old, as for a
+// process that is gone.
+TEST(SyncHealth, ZombieKvsyncIsDead) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  // Wait for the zombie without reaping it.
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  SyncState s;
+  s.pid = child;
+  s.boot_id = HostBootId();
+  s.phase = SyncPhase::kSynced;
+  s.heartbeat_interval_ms = 100;
+  s.heartbeat_ms = MonotonicNowMs() - 400;  // within the timeout, past 3 beats
+  SyncHealth health = EvaluateSync(s, absl::Seconds(1));
+  EXPECT_FALSE(health.serving);
+  EXPECT_NE(health.reason.find("gone"), std::string::npos) << health.reason;
+  s.heartbeat_ms = MonotonicNowMs();
+  EXPECT_FALSE(KvsyncMayBeRunning(s, absl::Seconds(3)));
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+}
+
 // What a second kvsync for the store checks before it refuses to start.
 TEST(SyncHealth, KvsyncMayBeRunning) {
   SyncState s;
   s.pid = getpid();
+  s.boot_id = HostBootId();
   s.phase = SyncPhase::kConnecting;  // any phase but stopped
   s.heartbeat_ms = MonotonicNowMs();
   EXPECT_TRUE(KvsyncMayBeRunning(s, absl::Seconds(3)));

@@ -238,6 +238,7 @@ absl::Status Drain(Store& store, near::RedisConnection& client, const std::strin
 absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch) {
   near::SyncState state;
   state.pid = getpid();
+  state.boot_id = near::HostBootId();
   state.phase = phase;
   state.epoch = epoch;
   state.heartbeat_ms = near::MonotonicNowMs();

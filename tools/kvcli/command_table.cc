@@ -234,7 +234,9 @@ std::vector<CommandSpec> BuildCommands() {
                "A damaged store fails the dump at its first damaged record; --salvage\n"
                "skips each record that does not verify (warning about it) and writes\n"
                "the rest: dump with --salvage first, then kvcli check --repair, and\n"
-               "only what is damaged is lost. (--salvage takes --prefix, not --match.)",
+               "only what is damaged is lost. (--salvage takes --prefix, not --match.)\n"
+               "A near cache's entries and kvsync's record are dumped too, but kvcli\n"
+               "load leaves them out (see kvcli help load).",
                "kvcli dump --key=0x5f3e0001 --out=cache.snap\n"
                "kvcli dump --key=0x5f3e0001 --out=- --format=jsonl | head\n"
                "kvcli dump --key=0x5f3e0001 --out=users.snap --match='user:*'",
@@ -257,6 +259,10 @@ std::vector<CommandSpec> BuildCommands() {
        "Each TTL is what was left at dump time (the time\n"
        "since is not subtracted); entries whose TTL had run out are skipped, and\n"
        "a TTL too long to express as a Unix time in ms never expires.\n"
+       "A near cache is never restored: kvsync's record (the key \\x00shmkv.near.sync)\n"
+       "and the entries under a prefix that it tracks, in the snapshot or in the\n"
+       "store, are skipped and counted (they are read from Redis again), so a load\n"
+       "brings back no value Redis has replaced and leaves the running kvsync be.\n"
        "A file with no entries (empty, /dev/null, blank lines) is refused unless\n"
        "--allow-empty: a binary snapshot always has a header, even of an empty store.\n"
        "The store must exist, or pass --create (with the create flags) to\n"

@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "kv/snapshot/snapshot.h"
 #include "shmkv/admin.h"
+#include "shmkv/near/sync_state.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/context.h"
 #include "tools/kvcli/help.h"
@@ -76,6 +78,41 @@ absl::Status ForEachRecord(std::FILE* file, SnapshotFormat format, const std::st
   std::free(buffer);
   return status;
 }
+
+// What a load leaves out: the keys shmkv reserves (kvsync's record: a
+// restored one would replace the running kvsync's) and the near cache's
+// entries, the keys under a prefix that the snapshot's sync record or the
+// store's own tracks (Redis's values as of the dump, whose invalidations
+// may have been applied since).
+class NearSkip {
+ public:
+  // Pass 1: the snapshot's sync record names the prefixes it tracked.
+  void Learn(const SnapshotRecord& record) {
+    if (record.key != near::kSyncStateKey) return;
+    if (absl::StatusOr<near::SyncState> state = near::ParseSyncState(record.value); state.ok()) {
+      Add(state->prefixes);
+    }
+  }
+  // The prefixes the store's own kvsync tracks (none if it never ran).
+  void LearnStore(Store& store) {
+    if (absl::StatusOr<near::SyncState> state = near::ReadSyncState(store); state.ok()) {
+      Add(state->prefixes);
+    }
+  }
+  bool Skips(absl::string_view key) const {
+    if (absl::StartsWith(key, near::kReservedKeyPrefix)) return true;
+    for (const std::string& p : prefixes_) {
+      if (absl::StartsWith(key, p)) return true;
+    }
+    return false;
+  }
+
+ private:
+  void Add(const std::vector<std::string>& prefixes) {
+    prefixes_.insert(prefixes_.end(), prefixes.begin(), prefixes.end());
+  }
+  std::vector<std::string> prefixes_;
+};
 
 // The most input a snapshot of a store with `capacity` arena bytes can take:
 // each entry needs at least 32 arena bytes, and a JSON line writes a key byte
@@ -287,9 +324,11 @@ int RunLoad(Context& ctx) {
   uint64_t total = 0;
   size_t longest_key = 0, largest_value = 0;
   Demand demand;
+  NearSkip near_skip;
   absl::Status verified =
       ForEachRecord(file.get(), format, input, [&](const SnapshotRecord& record) {
         ++total;
+        near_skip.Learn(record);
         longest_key = std::max(longest_key, record.key.size());
         largest_value = std::max(largest_value, record.value.size());
         if (record.ttl_remaining_ms != 0) demand.Add(record);
@@ -345,9 +384,14 @@ int RunLoad(Context& ctx) {
   }
 
   // Pass 2: store each record.
-  uint64_t loaded = 0, expired = 0, index = 0;
+  near_skip.LearnStore(*store);
+  uint64_t loaded = 0, expired = 0, index = 0, near_skipped = 0;
   absl::Status status = ForEachRecord(file.get(), format, input, [&](const SnapshotRecord& record) {
     ++index;
+    if (near_skip.Skips(record.key)) {
+      ++near_skipped;
+      return absl::OkStatus();
+    }
     if (record.ttl_remaining_ms == 0) {
       ++expired;
       return absl::OkStatus();
@@ -379,6 +423,11 @@ int RunLoad(Context& ctx) {
   std::string summary = absl::StrCat("loaded ", Plural(loaded, "entry", "entries"), " from ", input,
                                      " (", format_name, ")");
   if (expired > 0) absl::StrAppend(&summary, "; skipped ", expired, " that had expired");
+  if (near_skipped > 0) {
+    absl::StrAppend(&summary, "; skipped ", near_skipped,
+                    " of the near cache (kvsync's record and entries under tracked prefixes: "
+                    "they are read from Redis again)");
+  }
   ctx.Write(summary + "\n");
   if (absl::StatusOr<StoreStats> stats = store->Stats();
       stats.ok() && stats->evictions > evictions_before) {

@@ -41,6 +41,7 @@ std::string PrefixList(const std::vector<std::string>& prefixes) {
 
 Syncer::Syncer(Store* store, SyncerConfig config) : store_(store), config_(std::move(config)) {
   state_.pid = getpid();
+  state_.boot_id = near::HostBootId();
   state_.phase = SyncPhase::kConnecting;
   state_.heartbeat_interval_ms = absl::ToInt64Milliseconds(config_.heartbeat);
   state_.redis = config_.redis.ToString();
