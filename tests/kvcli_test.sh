@@ -29,6 +29,7 @@ OLD=${FREE[4]}      # a store with another layout version
 LOCKED=${FREE[5]}   # a store whose lock is held
 FULL=${FREE[6]}     # a small store that may not evict
 SMALLKEY=${FREE[7]} # a store with short keys
+MODED=${FREE[9]}    # a store whose mode refuses another user
 
 # --------------------------------------------------------------- help ---
 section "help and usage errors"
@@ -501,11 +502,29 @@ else
     fail "ls or info as root created IPC objects: $(ipc_state "$OWNED")"
   setpriv --reuid=65534 --regid=65534 --clear-groups "$USER_KVCLI" put --key="$OWNED" k2 v2 \
     >"$TMP/out" 2>"$TMP/err" || fail "the owner cannot write after root's ls: $(head -c 500 "$TMP/err")"
+  # A mode that refuses another user says what the mode allows, whose set
+  # it is and what to do.
+  for mode in 0644 0000; do
+    run 0 create --key="$MODED" --capacity=64KiB --mode="$mode"
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$USER_KVCLI" get --key="$MODED" k \
+      --allow-foreign-owner >"$TMP/out" 2>"$TMP/err" && fail "mode $mode let another user in"
+    err_has "mode $mode" "the refused user is told the set's mode ($mode)"
+    err_has "owner uid 0" "mode $mode: the set's owner"
+    err_has "ipcs -s -i" "mode $mode: how to look at the set"
+    err_has "--mode" "mode $mode: how to recreate the store"
+    if [[ $mode == 0644 ]]; then
+      err_has "others may only read" "mode 0644: what it allows"
+    else
+      err_has "others may not even read" "mode 0000: what it allows"
+    fi
+    run 0 destroy --key="$MODED"
+  done
   rm -rf "$USER_BIN"
   run 3 destroy --key="$OWNED" && err_has "allow-foreign-owner" "destroy of a foreign store"
   run 0 destroy --key="$OWNED" --allow-foreign-owner
 fi
 expect_no_ipc "$OWNED" "foreign-owned store"
+expect_no_ipc "$MODED" "stores with modes that refuse another user"
 
 section "help create states the entry overhead"
 run 0 help create && out_has "28-byte header each" "help create: the header is 28 bytes"
