@@ -457,6 +457,16 @@ run 0 ls --all --json && json_check "[o['status'] for o in d['others'] if o['key
   == ['not_shmkv']" "ls --all shows foreign segments"
 run 0 ls --all && out_has "^$FOREIGN .*not_shmkv" "ls --all table"
 "$HELPER" remove "$FOREIGN" >/dev/null
+# In an IPC namespace of its own (root only), the foreign segment is the one
+# other segment on the "host": ls counts it in the singular.
+if unshare --ipc true 2>/dev/null; then
+  unshare --ipc bash -c '"$1" foreign "$2" 8192 >/dev/null && "$1" foreign "$3" 8192 >/dev/null &&
+    "$4" ls >"$5/out1" && "$1" remove "$3" >/dev/null && "$4" ls >"$5/out"' _ \
+    "$HELPER" "$FOREIGN" "$K2" "$KVCLI" "$TMP" || fail "ls in an IPC namespace of its own"
+  grep -q "^(2 other segments are not shmkv stores or not readable" "$TMP/out1" ||
+    fail "ls with two other segments: $(cat "$TMP/out1")"
+  out_has "^(1 other segment is not a shmkv store or not readable" "ls with one other segment"
+fi
 
 section "a store owned by another user"
 "$HELPER" create-as 65534 "$OWNED"
@@ -496,7 +506,15 @@ else
   # The owner lost the semaphore set: root's ls and info create none (a set
   # of root's would lock the owner out), and the owner still writes.
   ipcrm -S "$OWNED" || fail "ipcrm -S $OWNED"
-  run 0 ls --json
+  # It is still a store: ls lists it among the stores, saying what is
+  # missing and who can recreate it.
+  run 0 ls --json && json_check "[(s['status'], 'uid 65534' in s['detail'] and 'kvcli info' in \
+    s['detail']) for s in d['stores'] if s['key'] == '$OWNED'] == [('semaphore_missing', True)] \
+    and all(s['status'] == 'ok' for s in d['stores'] if s['key'] != '$OWNED')" \
+    "ls lists a store whose semaphore set is missing"
+  run 0 ls && out_has "^$OWNED " "ls lists a store whose semaphore set is missing (table)"
+  out_has "^$OWNED: its semaphore set is missing.*uid 65534.*kvcli info --key=$OWNED" \
+    "ls says who can recreate a missing semaphore set"
   run 3 info --key="$OWNED" --allow-foreign-owner && err_has "kvcli info" "info names who recreates the set"
   [[ "$(ipc_state "$OWNED")" == "shm=1 sem=0" ]] ||
     fail "ls or info as root created IPC objects: $(ipc_state "$OWNED")"
