@@ -726,9 +726,10 @@ TEST(Creation, OpenGivesUpOnASemaphoreSetThatKeepsDisappearing) {
         if (other >= 0) semctl(other, 0, IPC_RMID);
         continue;
       }
-      // Initialised (sem_otime set) and held (value 0), then removed.
-      sembuf up = {0, 1, 0}, down = {0, -1, 0};
-      if (semop(id, &up, 1) == 0 && semop(id, &down, 1) == 0 && !notified) {
+      // Initialised (sem_otime set) and held (value 0) in one atomic semop,
+      // so the opener never sees it free; then removed.
+      sembuf up_down[2] = {{0, 1, 0}, {0, -1, 0}};
+      if (semop(id, up_down, 2) == 0 && !notified) {
         started.Notify();
         notified = true;
       }
