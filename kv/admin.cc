@@ -53,6 +53,7 @@ absl::Status Classify(SegmentInfo* info) {
   if (probe.has_magic) {
     info->kind = SegmentKind::kStore;
     info->layout_version = probe.layout_version;
+    info->semaphore_missing = absl::IsNotFound(platform::SemLookup(info->key).status());
   } else {
     info->kind = SegmentKind::kNotStore;
     info->detail = "no shmkv header";

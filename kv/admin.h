@@ -58,6 +58,10 @@ struct SegmentInfo {
   // kStore only: the header's layout version. A store of another version than
   // SupportedLayoutVersion() needs the shmkv build that made it.
   uint32_t layout_version = 0;
+  // kStore only: no semaphore set at its key (removed, e.g. with ipcrm -s).
+  // Nobody can use the store until its creator uid opens it, which recreates
+  // the set with the segment's owner and mode.
+  bool semaphore_missing = false;
   // For the other kinds, one line saying why the segment is not a store
   // (or could not be inspected); empty for kStore.
   std::string detail;

@@ -706,6 +706,55 @@ TEST(Creation, AnUninitialisedSemaphoreSetWithoutACreatorPidIsLeft) {
   EXPECT_EQ(semctl(id, 0, IPC_RMID), 0);  // as the message says
 }
 
+// A semaphore set that keeps disappearing (each one removed while the
+// opener waits for it, as by a store destroyed and re-created over and over)
+// makes Open give up after the lock timeout, not loop for as long as it goes on.
+TEST(Creation, OpenGivesUpOnASemaphoreSetThatKeepsDisappearing) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  store.Detach();
+  const key_t key = store.key();
+  SharedArray<int> stop(1);
+  PipeEvent started;
+  testutil::ChildProcess churner([&]() -> int {
+    const absl::Time end = absl::Now() + absl::Seconds(8);
+    bool notified = false;
+    while (stop[0] == 0 && absl::Now() < end) {
+      const int id = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
+      if (id < 0) {  // the store's set, or the opener's: remove it
+        const int other = semget(key, 0, 0);
+        if (other >= 0) semctl(other, 0, IPC_RMID);
+        continue;
+      }
+      // Initialised (sem_otime set) and held (value 0) in one atomic semop,
+      // so the opener never sees it free; then removed.
+      sembuf up_down[2] = {{0, 1, 0}, {0, -1, 0}};
+      if (semop(id, up_down, 2) == 0 && !notified) {
+        started.Notify();
+        notified = true;
+      }
+      absl::SleepFor(absl::Milliseconds(2));
+      semctl(id, 0, IPC_RMID);
+    }
+    return 0;
+  });
+  ASSERT_TRUE(started.WaitFor(absl::Seconds(20)));
+  Options o = SmallOptions();
+  o.lock_timeout = absl::Milliseconds(500);
+  const absl::Time t0 = absl::Now();
+  auto opened = Store::Open(store.name(), o, OpenMode::kAttach);
+  const absl::Duration took = absl::Now() - t0;
+  stop[0] = 1;
+  EXPECT_EQ(churner.Wait(), 0);
+  EXPECT_LT(took, absl::Seconds(2)) << "lock_timeout is 500ms";
+  // The opener may win a gap between two sets and create (and hold) its
+  // own; otherwise it gives up with a sentence saying why.
+  if (!opened.ok()) {
+    EXPECT_EQ(opened.status().code(), absl::StatusCode::kUnavailable) << opened.status();
+    EXPECT_THAT(std::string(opened.status().message()), HasSubstr("semaphore set"));
+  }
+}
+
 // Step 2: a creator stopped while it builds the segment (magic written,
 // not ready) and still attached. Its semaphore set was removed under it,
 // so another opener gets the lock: it must not replace the segment.

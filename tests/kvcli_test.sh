@@ -29,6 +29,7 @@ OLD=${FREE[4]}      # a store with another layout version
 LOCKED=${FREE[5]}   # a store whose lock is held
 FULL=${FREE[6]}     # a small store that may not evict
 SMALLKEY=${FREE[7]} # a store with short keys
+MODED=${FREE[9]}    # a store whose mode refuses another user
 
 # --------------------------------------------------------------- help ---
 section "help and usage errors"
@@ -456,6 +457,16 @@ run 0 ls --all --json && json_check "[o['status'] for o in d['others'] if o['key
   == ['not_shmkv']" "ls --all shows foreign segments"
 run 0 ls --all && out_has "^$FOREIGN .*not_shmkv" "ls --all table"
 "$HELPER" remove "$FOREIGN" >/dev/null
+# In an IPC namespace of its own (root only), the foreign segment is the one
+# other segment on the "host": ls counts it in the singular.
+if unshare --ipc true 2>/dev/null; then
+  unshare --ipc bash -c '"$1" foreign "$2" 8192 >/dev/null && "$1" foreign "$3" 8192 >/dev/null &&
+    "$4" ls >"$5/out1" && "$1" remove "$3" >/dev/null && "$4" ls >"$5/out"' _ \
+    "$HELPER" "$FOREIGN" "$K2" "$KVCLI" "$TMP" || fail "ls in an IPC namespace of its own"
+  grep -q "^(2 other segments are not shmkv stores or not readable" "$TMP/out1" ||
+    fail "ls with two other segments: $(cat "$TMP/out1")"
+  out_has "^(1 other segment is not a shmkv store or not readable" "ls with one other segment"
+fi
 
 section "a store owned by another user"
 "$HELPER" create-as 65534 "$OWNED"
@@ -495,17 +506,43 @@ else
   # The owner lost the semaphore set: root's ls and info create none (a set
   # of root's would lock the owner out), and the owner still writes.
   ipcrm -S "$OWNED" || fail "ipcrm -S $OWNED"
-  run 0 ls --json
+  # It is still a store: ls lists it among the stores, saying what is
+  # missing and who can recreate it.
+  run 0 ls --json && json_check "[(s['status'], 'uid 65534' in s['detail'] and 'kvcli info' in \
+    s['detail']) for s in d['stores'] if s['key'] == '$OWNED'] == [('semaphore_missing', True)] \
+    and all(s['status'] == 'ok' for s in d['stores'] if s['key'] != '$OWNED')" \
+    "ls lists a store whose semaphore set is missing"
+  run 0 ls && out_has "^$OWNED " "ls lists a store whose semaphore set is missing (table)"
+  out_has "^$OWNED: its semaphore set is missing.*uid 65534.*kvcli info --key=$OWNED" \
+    "ls says who can recreate a missing semaphore set"
   run 3 info --key="$OWNED" --allow-foreign-owner && err_has "kvcli info" "info names who recreates the set"
   [[ "$(ipc_state "$OWNED")" == "shm=1 sem=0" ]] ||
     fail "ls or info as root created IPC objects: $(ipc_state "$OWNED")"
   setpriv --reuid=65534 --regid=65534 --clear-groups "$USER_KVCLI" put --key="$OWNED" k2 v2 \
     >"$TMP/out" 2>"$TMP/err" || fail "the owner cannot write after root's ls: $(head -c 500 "$TMP/err")"
+  # A mode that refuses another user says what the mode allows, whose set
+  # it is and what to do.
+  for mode in 0644 0000; do
+    run 0 create --key="$MODED" --capacity=64KiB --mode="$mode"
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$USER_KVCLI" get --key="$MODED" k \
+      --allow-foreign-owner >"$TMP/out" 2>"$TMP/err" && fail "mode $mode let another user in"
+    err_has "mode $mode" "the refused user is told the set's mode ($mode)"
+    err_has "owner uid 0" "mode $mode: the set's owner"
+    err_has "ipcs -s -i" "mode $mode: how to look at the set"
+    err_has "--mode" "mode $mode: how to recreate the store"
+    if [[ $mode == 0644 ]]; then
+      err_has "others may only read" "mode 0644: what it allows"
+    else
+      err_has "others may not even read" "mode 0000: what it allows"
+    fi
+    run 0 destroy --key="$MODED"
+  done
   rm -rf "$USER_BIN"
   run 3 destroy --key="$OWNED" && err_has "allow-foreign-owner" "destroy of a foreign store"
   run 0 destroy --key="$OWNED" --allow-foreign-owner
 fi
 expect_no_ipc "$OWNED" "foreign-owned store"
+expect_no_ipc "$MODED" "stores with modes that refuse another user"
 
 section "help create states the entry overhead"
 run 0 help create && out_has "28-byte header each" "help create: the header is 28 bytes"

@@ -17,6 +17,7 @@ set -euo pipefail
 # -fsanitize=fuzzer. Add new ones here.
 FUZZ_TARGETS=(
   //kv/util:parse_fuzzer
+  //kv/util:glob_fuzzer
   //kv/snapshot:snapshot_fuzzer
   //tests/fuzz:segment_fuzzer
   //tests/fuzz:c_api_fuzzer

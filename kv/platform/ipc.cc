@@ -266,6 +266,61 @@ absl::StatusOr<std::vector<ShmListing>> ShmList() {
 
 namespace {
 
+// True when this process is in group `gid` (effective or supplementary).
+bool InGroup(gid_t gid) {
+  if (getegid() == gid) return true;
+  gid_t groups[256];
+  const int n = getgroups(256, groups);
+  for (int i = 0; i < n; ++i) {
+    if (groups[i] == gid) return true;
+  }
+  return false;
+}
+
+// Why the semaphore set `sem_id` refuses this process, and what to do: its
+// mode, owner and creator, which class of the mode (owner, group, others)
+// applies here by the kernel's rule, and what that class may do. Read from
+// /proc/sysvipc/sem, which anyone may read (IPC_STAT needs read permission).
+std::string SemDenial(int sem_id) {
+  std::ifstream in("/proc/sysvipc/sem");
+  std::string line;
+  std::getline(in, line);  // the header
+  while (std::getline(in, line)) {
+    // key semid perms nsems uid gid cuid cgid otime ctime
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    int id = -1;
+    uint32_t uid = 0, gid = 0, cuid = 0, cgid = 0;
+    if (f.size() < 8 || !absl::SimpleAtoi(f[1], &id) || id != sem_id ||
+        !absl::SimpleAtoi(f[4], &uid) || !absl::SimpleAtoi(f[5], &gid) ||
+        !absl::SimpleAtoi(f[6], &cuid) || !absl::SimpleAtoi(f[7], &cgid)) {
+      continue;
+    }
+    const int mode = static_cast<int>(std::strtoul(std::string(f[2]).c_str(), nullptr, 8) & 0777);
+    const uid_t me = geteuid();
+    const char* who = "others";
+    int bits = mode & 07;
+    if (me == uid || me == cuid) {
+      who = "its owner";
+      bits = mode >> 6 & 07;
+    } else if (InGroup(gid) || InGroup(cgid)) {
+      who = "its group";
+      bits = mode >> 3 & 07;
+    }
+    const char* may = (bits & 06) == 06 ? "may read and alter it"
+                      : (bits & 04)     ? "may only read it"
+                      : (bits & 02)     ? "may only alter it, not read it"
+                                        : "may not even read it";
+    return absl::StrFormat(
+        ": it has mode %04o, owner uid %u (created by uid %u, group %u), and this process (uid "
+        "%u) falls under %s, and %s %s, while using the store needs read and alter (write) "
+        "permission; ask uid %u to run this, or to recreate the store with a mode that "
+        "includes this user (kvcli create --mode, Options::mode), or run as a user the mode "
+        "allows; see ipcs -s -i %d",
+        mode, uid, cuid, gid, me, who, who, may, uid, sem_id);
+  }
+  return absl::StrCat(" (see ipcs -s -i ", sem_id, ")");
+}
+
 absl::Status SemError(int sem_id, int err, const char* what) {
   if (err == EIDRM || err == EINVAL) {
     return absl::UnavailableError(absl::StrCat("the store's semaphore set (id ", sem_id,
@@ -273,8 +328,8 @@ absl::Status SemError(int sem_id, int err, const char* what) {
                                                ": the store was destroyed; open it again"));
   }
   if (err == EACCES) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("no permission to use the store's semaphore set (id ", sem_id, ")"));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "no permission to use the store's semaphore set (id ", sem_id, ")", SemDenial(sem_id)));
   }
   if (err == ENOSPC) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -398,10 +453,9 @@ absl::StatusOr<int> SemOpenOrCreate(key_t key, const SemCreation& creation, absl
     if (semctl(*existing, 0, IPC_STAT, &ds) != 0) {
       int stat_err = errno;
       if (stat_err == EACCES) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            "the store at key ", KeyToString(key),
-            " belongs to another user and its mode denies this one (see ipcs -s and ipcs -m); "
-            "ask its owner, or run as that user"));
+        return absl::PermissionDeniedError(
+            absl::StrCat("no permission to use the semaphore set of the store at key ",
+                         KeyToString(key), " (id ", *existing, ")", SemDenial(*existing)));
       }
       if (stat_err == EINVAL || stat_err == EIDRM) continue;  // removed meanwhile
       return absl::InternalError(

@@ -270,8 +270,9 @@ struct Row {
   uint64_t capacity = 0;
   bool items_known = false;
   uint64_t items = 0;
-  // Others:
-  std::string status;  // not_shmkv, permission_denied, private, incompatible, error, gone
+  // Stores: ok, semaphore_missing. Others: not_shmkv, permission_denied,
+  // private, incompatible, error, gone.
+  std::string status;
   std::string detail;
 };
 
@@ -315,6 +316,17 @@ Row Inspect(const SegmentInfo& segment, absl::Duration lock_timeout) {
                  : absl::IsNotFound(s)                                  ? "gone"
                                                                         : "error";
     row.detail = std::string(s.message());
+    if (segment.semaphore_missing && !absl::IsNotFound(s)) {
+      // Still a store: only its creator can make it usable again.
+      row.is_store = true;
+      row.status = "semaphore_missing";
+      row.name = absl::StrCat("key ", KeyHex(segment.key));
+      row.detail = absl::StrCat(
+          "its semaphore set is missing (removed, e.g. with ipcrm -s), so nobody can use it "
+          "until its creator, uid ",
+          segment.creator_uid, ", recreates it by running kvcli info --key=", KeyHex(segment.key),
+          " as that user");
+    }
     return row;
   }
   absl::StatusOr<StoreInfo> info = (*store)->Info();
@@ -324,6 +336,7 @@ Row Inspect(const SegmentInfo& segment, absl::Duration lock_timeout) {
     return row;
   }
   row.is_store = true;
+  row.status = "ok";
   row.name = info->name;
   row.capacity = info->capacity;
   row.segment.segment_bytes = info->segment_bytes;
@@ -386,7 +399,7 @@ int RunLs(Context& ctx) {
       } else {
         json.Null("items");
       }
-      json.Str("name", row.name);
+      json.Str("name", row.name).Str("status", row.status).Str("detail", row.detail);
       absl::StrAppend(&list, list.empty() ? "" : ",", json.Build());
     }
     JsonObject top;
@@ -428,6 +441,10 @@ int RunLs(Context& ctx) {
                           OwnerText(s.owner_uid), ModeText(s.mode),
                           row.name == "key " + KeyHex(s.key) ? "" : util::EscapeKey(row.name)));
     }
+    for (const Row& row : stores) {
+      if (row.status != "ok")
+        absl::StrAppend(&text, KeyHex(row.segment.key), ": ", row.detail, "\n");
+    }
   }
   if (all && !others.empty()) {
     absl::StrAppend(&text, "\nother segments:\n",
@@ -441,9 +458,10 @@ int RunLs(Context& ctx) {
                                  OwnerText(s.owner_uid), ModeText(s.mode), row.status, row.detail));
     }
   } else if (!others.empty()) {
-    absl::StrAppend(&text, "(", others.size(), " other segment",
-                    others.size() == 1 ? " is" : "s are",
-                    " not shmkv stores or not readable; kvcli ls --all shows them)\n");
+    absl::StrAppend(&text, "(", others.size(),
+                    others.size() == 1 ? " other segment is not a shmkv store"
+                                       : " other segments are not shmkv stores",
+                    " or not readable; kvcli ls --all shows them)\n");
   }
   ctx.Write(text);
   return ctx.Finish();

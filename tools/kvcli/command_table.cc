@@ -328,6 +328,8 @@ std::vector<CommandSpec> BuildCommands() {
        "Lists the shmkv stores on this host from /proc/sysvipc/shm: key, shm id,\n"
        "segment size, entries, attached processes (besides kvcli), owner and\n"
        "mode. kvcli attaches to each store only to read its info and counters.\n"
+       "A store whose semaphore set is missing is listed with a line saying\n"
+       "who can recreate the set; ls itself creates nothing.\n"
        "Segments that are not shmkv stores, or that this user may not read, are\n"
        "only counted unless --all lists them too.",
        "kvcli ls\nkvcli ls --all --json",
