@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ipc.h>
+#include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
@@ -50,10 +51,17 @@ int WaitPid(pid_t pid) {
 }
 
 // Runs in the child: never returns.
-[[noreturn]] void ChildMain(const std::function<int()>& fn, absl::Duration timeout) {
-  // A hung child must not hang the suite: SIGALRM's default action kills it.
-  signal(SIGALRM, SIG_DFL);
-  alarm(static_cast<unsigned>(absl::ToInt64Seconds(timeout) + 1));
+[[noreturn]] void ChildMain(const std::function<int()>& fn, absl::Duration timeout, pid_t parent) {
+  if (timeout == absl::InfiniteDuration()) {
+    // A companion lives as long as the test needs it, and no longer: it dies
+    // with the test process (also when the test is killed on its timeout).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(124);  // the parent died before prctl
+  } else {
+    // A hung child must not hang the suite: SIGALRM's default action kills it.
+    signal(SIGALRM, SIG_DFL);
+    alarm(static_cast<unsigned>(absl::ToInt64Seconds(timeout) + 1));
+  }
   int rc = 125;
   try {
     rc = fn();
@@ -199,9 +207,10 @@ std::string DescribeExit(int status) {
 
 int RunInChild(const std::function<int()>& fn, absl::Duration timeout) {
   FlushBeforeFork();
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return -1;
-  if (pid == 0) ChildMain(fn, timeout);
+  if (pid == 0) ChildMain(fn, timeout, parent);
   return WaitPid(pid);
 }
 
@@ -209,6 +218,7 @@ std::vector<int> RunChildren(int n, const std::function<int(int)>& fn, absl::Dur
   int gate[2];
   if (pipe(gate) != 0) return std::vector<int>(n, -1);
   FlushBeforeFork();
+  const pid_t parent = getpid();
   std::vector<pid_t> pids;
   for (int i = 0; i < n; ++i) {
     pid_t pid = fork();
@@ -219,7 +229,7 @@ std::vector<int> RunChildren(int n, const std::function<int(int)>& fn, absl::Dur
       while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
       }
       close(gate[0]);
-      ChildMain([&fn, i] { return fn(i); }, timeout);
+      ChildMain([&fn, i] { return fn(i); }, timeout, parent);
     }
     pids.push_back(pid);
   }
@@ -232,8 +242,9 @@ std::vector<int> RunChildren(int n, const std::function<int(int)>& fn, absl::Dur
 
 ChildProcess::ChildProcess(const std::function<int()>& fn, absl::Duration timeout) {
   FlushBeforeFork();
+  const pid_t parent = getpid();
   pid_ = fork();
-  if (pid_ == 0) ChildMain(fn, timeout);
+  if (pid_ == 0) ChildMain(fn, timeout, parent);
   if (pid_ < 0) reaped_ = true;
 }
 

@@ -109,7 +109,11 @@ std::vector<int> RunChildren(int n, const std::function<int(int index)>& fn,
 
 // A child running concurrently with the test. The destructor kills (SIGKILL)
 // and reaps a child that is still running, so assertion failures in the
-// parent leave no process behind.
+// parent leave no process behind. With timeout = absl::InfiniteDuration() the
+// child is a companion: no alarm ends it, it runs until the test stops or
+// kills it, and it dies with the test process. Use that for a child whose
+// work must last as long as the parent's (a writer beside a reader), since
+// the parent's own time grows with load and sanitizers.
 class ChildProcess {
  public:
   explicit ChildProcess(const std::function<int()>& fn, absl::Duration timeout = absl::Seconds(50));
