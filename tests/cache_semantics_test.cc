@@ -668,7 +668,7 @@ TEST(CacheSemantics, ForEachWhileAnotherProcessWrites) {
   const StoreName name = store.name();
   SharedArray<std::atomic<int>> stop(1);
   SharedArray<std::atomic<uint64_t>> writes(1);
-  ChildProcess writer([&]() -> int {
+  auto write = [&]() -> int {
     auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
     CHILD_CHECK_OK(s, 1);
     testutil::TestRng gen(31);
@@ -689,7 +689,10 @@ TEST(CacheSemantics, ForEachWhileAnotherProcessWrites) {
       absl::SleepFor(absl::Microseconds(50));  // spread the writes over the walks
     }
     return 0;
-  });
+  };
+  // The writer runs until the walks are done, however long load and
+  // sanitizers make them: no alarm of its own ends it.
+  ChildProcess writer(write, absl::InfiniteDuration());
   // Wait for the writer to be under way.
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (writes[0].load() < 100 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
