@@ -122,6 +122,8 @@ class NearHistoryTest : public ::testing::Test {
   int RunWorker(const Worker& w);
   int ReadLoop(NearCache& cache, int process, bool forks);
   int WriteLoop(const Worker& w);
+  absl::Status DirectSet(std::unique_ptr<RedisConnection>& direct, const std::string& key,
+                         const std::string& value);
   void Fault(const std::string& name, const std::string& target, bool ok, int64_t start);
   void RunFaultRound();
   void RunDumpAndLoad();
@@ -181,6 +183,22 @@ int NearHistoryTest::ReadLoop(NearCache& cache, int process, bool forks) {
   return 0;
 }
 
+// SET through `direct`, connecting first when it is null; an error drops
+// the connection, so the next call connects again.
+absl::Status NearHistoryTest::DirectSet(std::unique_ptr<RedisConnection>& direct,
+                                        const std::string& key, const std::string& value) {
+  if (direct == nullptr) {
+    absl::StatusOr<std::unique_ptr<RedisConnection>> c = redis_.Client();
+    if (!c.ok()) return c.status();
+    direct = *std::move(c);
+  }
+  absl::StatusOr<near::RedisReply> r = direct->Command({"SET", key, value});
+  absl::Status s = r.status();
+  if (r.ok() && !r->IsString("OK")) s = absl::InternalError("SET answered " + r->Describe());
+  if (!s.ok()) direct.reset();
+  return s;
+}
+
 // Writes unique values to random keys until told to stop, through the
 // host's NearCache or a direct connection (reopened after an error).
 int NearHistoryTest::WriteLoop(const Worker& w) {
@@ -211,11 +229,7 @@ int NearHistoryTest::WriteLoop(const Worker& w) {
     if (cache != nullptr) {
       s = cache->Set(op.key, op.value);
     } else {
-      if (direct == nullptr) s = redis_.Client().status();
-      if (direct == nullptr && s.ok()) direct = *redis_.Client();
-      auto r = s.ok() ? direct->Command({"SET", op.key, op.value}) : s;
-      s = r.ok() && !r->IsString("OK") ? absl::InternalError(r->Describe()) : r.status();
-      if (!s.ok()) direct.reset();
+      s = DirectSet(direct, op.key, op.value);
     }
     op.end_ns = MonotonicNs();
     op.ok = s.ok();
