@@ -146,6 +146,9 @@ mutant kvsync-skips-some-invalidations tools/kvsync/syncer.cc "$history" \
 mutant near-ignores-heartbeat-age kv/near/sync_state.cc "$history" \
   '  if (health.heartbeat_age > heartbeat_timeout) {' \
   '  if ((false) && health.heartbeat_age > heartbeat_timeout) {'
+mutant near-shares-connection-after-fork kv/near/near_cache.cc "$history" \
+  '  if (connection_ != nullptr && connection_pid_ != pid) {' \
+  '  if ((false) && connection_pid_ != pid) {'
 mutant publish-relaxed kv/internal/layout.h "$crash //tests:store_multiprocess_test" \
   '  __atomic_store_n(field, value, __ATOMIC_RELEASE);' \
   '  __atomic_store_n(field, value, __ATOMIC_RELAXED);' \
