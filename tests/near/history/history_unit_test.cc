@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/near/history/history.h"
+#include "tests/near/history/op_log.h"
 
 namespace shmkv::history {
 namespace {

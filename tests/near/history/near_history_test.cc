@@ -35,6 +35,7 @@
 #include "shmkv/near/near_cache.h"
 #include "shmkv/store.h"
 #include "tests/near/history/history.h"
+#include "tests/near/history/op_log.h"
 #include "tests/near/redis_env.h"
 #include "tests/test_util.h"
 
