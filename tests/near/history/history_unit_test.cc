@@ -87,6 +87,11 @@ TEST(HistoryCheck, OperationsRoundTripThroughTheirLogLines) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(FormatOp(*back), FormatOp(op));
   EXPECT_FALSE(ParseOp("R 1 k").ok());
+  Op multiline = op;
+  multiline.detail = "first\nsecond";
+  back = ParseOp(FormatOp(multiline));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->detail, "first second");
 }
 
 }  // namespace

@@ -159,6 +159,7 @@ int NearHistoryTest::ReadLoop(NearCache& cache, int process, bool forks) {
       CHILD_CHECK(child >= 0, 4);
       if (child == 0) {
         process += 100;
+        rng = TestRng(process);
         log = std::make_unique<OpLog>(LogPath(process));
         CHILD_CHECK(log->ok(), 3);
         log->Append({OpKind::kFault, process, "fork", "-", true, "reader", start, MonotonicNs()});
@@ -176,8 +177,7 @@ int NearHistoryTest::ReadLoop(NearCache& cache, int process, bool forks) {
     absl::SleepFor(absl::Microseconds(100));
   }
   log->Flush();
-  if (child == 0) return 0;
-  if (child < 0) return 0;
+  if (child <= 0) return 0;  // the forked child, or a reader that does not fork
   int status = 0;
   CHILD_CHECK(waitpid(child, &status, 0) == child, 5);
   CHILD_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, 6);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 
 namespace shmkv::history {
@@ -19,7 +20,7 @@ int64_t MonotonicNs() {
 std::string FormatOp(const Op& op) {
   return absl::StrCat(std::string(1, static_cast<char>(op.kind)), " ", op.process, " ", op.key, " ",
                       op.value, " ", op.ok ? 1 : 0, " ", op.start_ns, " ", op.end_ns, " ",
-                      op.detail);
+                      absl::StrReplaceAll(op.detail, {{"\n", " "}}));
 }
 
 absl::StatusOr<Op> ParseOp(absl::string_view line) {

@@ -39,7 +39,8 @@ struct Op {
 int64_t MonotonicNs();
 
 // One line per operation: fields separated by spaces, keys and values must
-// not contain spaces or newlines (the detail may: it is the last field).
+// not contain spaces or newlines (the detail may hold spaces: it is the last
+// field; its newlines are written as spaces).
 std::string FormatOp(const Op& op);
 absl::StatusOr<Op> ParseOp(absl::string_view line);
 
