@@ -138,6 +138,17 @@ mutant resync-skips-clear tools/kvsync/syncer.cc //tests/near:near_cache_test \
   absl::StatusOr<uint64_t> cleared = s.ok() ? ClearPrefixes() : absl::StatusOr<uint64_t>(s);' \
   '  absl::Status s = ChangePhase(SyncPhase::kConnecting);
   absl::StatusOr<uint64_t> cleared = s.ok() ? absl::StatusOr<uint64_t>(0) : absl::StatusOr<uint64_t>(s);'
+# ---- the near cache's history (reads checked against the writes, with faults) ----
+history=//tests/near/history:near_history_test
+mutant kvsync-skips-some-invalidations tools/kvsync/syncer.cc "$history" \
+  '      absl::Status s = store_->Delete(key.str);' \
+  '      absl::Status s = key.str.back() == '"'3'"' ? absl::OkStatus() : store_->Delete(key.str);'
+mutant near-ignores-heartbeat-age kv/near/sync_state.cc "$history" \
+  '  if (health.heartbeat_age > heartbeat_timeout) {' \
+  '  if ((false) && health.heartbeat_age > heartbeat_timeout) {'
+mutant near-shares-connection-after-fork kv/near/near_cache.cc "$history" \
+  '  if (connection_ != nullptr && connection_pid_ != pid) {' \
+  '  if ((false) && connection_pid_ != pid) {'
 mutant publish-relaxed kv/internal/layout.h "$crash //tests:store_multiprocess_test" \
   '  __atomic_store_n(field, value, __ATOMIC_RELEASE);' \
   '  __atomic_store_n(field, value, __ATOMIC_RELAXED);' \
