@@ -624,6 +624,36 @@ else
   expect_no_ipc "$path_key" "store named by a path with a newline"
 fi
 
+section "a refused destroy escapes the file name in its message as ls does"
+if ((EUID != 0)); then
+  echo "(skipped: destroying as another user needs root)" >&2
+else
+  # Another user must reach the file (ftok) and kvcli: both in a directory
+  # of its own under /tmp, readable by all.
+  NAMES_DIR=$(mktemp -d /tmp/kvcli-names.XXXXXX)
+  chmod 755 "$NAMES_DIR" && cp "$KVCLI" "$NAMES_DIR/kvcli" && chmod 755 "$NAMES_DIR/kvcli"
+  # A byte above 0x7e, then a backslash that would read as an escape.
+  forged="$NAMES_DIR/name"$'\xff''\x0akvcli: forged'
+  touch "$forged"
+  read -r dev ino < <(stat -c '%d %i' "$forged")
+  path_key=$(printf '0x%08x' $(((9 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff))))
+  KEYS+=("$path_key")
+  if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
+    echo "(skipped: ftok key $path_key is in use)" >&2
+  else
+    run 0 create --path="$forged" --proj=9 --capacity=1MiB --mode=0666
+    setpriv --reuid=65533 --regid=65533 --clear-groups "$NAMES_DIR/kvcli" destroy \
+      --path="$forged" --proj=9 --allow-foreign-owner >"$TMP/out" 2>"$TMP/err" &&
+      fail "a user who may not remove the store destroyed it"
+    err_has "nothing was changed" "destroy refused to a user who may not remove"
+    grep -qF 'name\xff\\x0akvcli: forged proj 9' "$TMP/err" ||
+      fail "a refused destroy does not escape the path as ls does: $(head -c 500 "$TMP/err")"
+    run 0 destroy --path="$forged" --proj=9
+    expect_no_ipc "$path_key" "store named by a path with odd bytes, destroyed by its owner"
+  fi
+  rm -rf "$NAMES_DIR"
+fi
+
 # ---------------------------------------------- destroyed mid-command ---
 section "a store destroyed while a command runs"
 # put --cas reads its value from stdin after opening the store; the store is
