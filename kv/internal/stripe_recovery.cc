@@ -115,21 +115,32 @@ RebuildReport StripeView::Rebuild() {
   Publish(&stripe_->rebuilding, 1u);
   uint64_t head, tail;
   const bool bounds_ok = LogBounds(&head, &tail);
+  const uint64_t bad_head = head, bad_tail = tail;
+  if (!bounds_ok) {
+    // Back by whole slices, tail into the first: every byte keeps its place
+    // in the slice, and the positions are far from wrapping.
+    const uint64_t slices = tail - tail % size;
+    tail -= slices;
+    head -= slices;
+  }
   // Before the index is emptied: where the records it refers to start.
   const std::vector<uint64_t> indexed = IndexedPositions(tail);
   EmptyIndex();
   if (!bounds_ok) {
-    const uint64_t bad_head = head;
-    if (RecoverHead(tail, indexed, &head)) {
+    if (SaneBounds(head, tail)) {
+      report.notes.push_back(absl::StrCat("stripe ", index_, ": log positions near wrapping (head ",
+                                          bad_head, ", tail ", bad_tail,
+                                          "); moved them back by whole slices"));
+    } else if (RecoverHead(tail, indexed, &head)) {
       report.notes.push_back(absl::StrCat("stripe ", index_, ": log head out of range (", bad_head,
-                                          ", tail ", tail,
+                                          ", tail ", bad_tail,
                                           "); set it past the last record the index refers to"));
     } else {
       report.notes.push_back(absl::StrCat("stripe ", index_, ": log positions out of range (head ",
-                                          head, ", tail ", tail, "); emptied the stripe"));
+                                          bad_head, ", tail ", bad_tail, "); emptied the stripe"));
       report.bytes_dropped = size;
-      head = (head / kUnit) * kUnit;
-      tail = head;
+      head = 0;
+      tail = 0;
     }
     Publish(&stripe_->head, head);
     Publish(&stripe_->tail, tail);
