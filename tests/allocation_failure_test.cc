@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -85,8 +86,7 @@ TEST(AllocationFailure, InCheckReleasesItsLocks) {
   RawSegment raw(store.key());
   ASSERT_TRUE(raw.ok());
   // A problem Check reports, allocating its description. (The stripe is
-  // empty, so that Check's first allocation is that one: Debian's Abseil
-  // frees a wild pointer after a hash set's growth failed.)
+  // empty, so that Check's first allocation is that one.)
   raw.stripe(0)->index_entries += 1;
   Store* s = store.get();
   PipeEvent failed, done;
@@ -99,6 +99,28 @@ TEST(AllocationFailure, InCheckReleasesItsLocks) {
   std::string v;
   EXPECT_OK((*other)->Put("k", "w"));
   EXPECT_OK((*other)->Get("k", &v));
+  done.Notify();
+  EXPECT_EQ(checker.Wait(), 0);
+}
+
+// The same on a populated stripe: Check's first allocation under the lock
+// is then the room it keeps for the live records it walks, and a failure of
+// it must leave the process alive and the lock released.
+TEST(AllocationFailure, InCheckOfAPopulatedStripeReleasesItsLocks) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(OneStripe()));
+  for (int i = 0; i < 100; ++i) ASSERT_OK(store->Put(absl::StrCat("key", i), "v"));
+  Store* s = store.get();
+  PipeEvent failed, done;
+  ChildProcess checker(
+      [&] { return FailAllocationIn([&] { (void)s->Check(false); }, &failed, &done); });
+  ASSERT_TRUE(failed.WaitFor(absl::Seconds(20))) << "the checker died: the allocation crashed it";
+  absl::StatusOr<std::unique_ptr<Store>> other =
+      Store::Open(store.name(), OneStripe(), OpenMode::kAttach);
+  ASSERT_OK(other);
+  EXPECT_OK((*other)->Put("key0", "w"));
+  ASSERT_OK_AND_ASSIGN(CheckReport report, (*other)->Check(false));
+  EXPECT_TRUE(report.ok) << (report.problems.empty() ? "" : report.problems[0]);
   done.Notify();
   EXPECT_EQ(checker.Wait(), 0);
 }
