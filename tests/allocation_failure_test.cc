@@ -2,12 +2,11 @@
 // what a Python MemoryError or the C API's guard catches, the process living
 // on) leaves no lock held: the exception leaves through a guard that
 // releases it, and what the interrupted operation left half done is
-// finished by the next holder. This binary replaces operator new so that a
-// chosen allocation of the calling thread fails.
+// finished by the next holder. This binary makes a chosen allocation of the
+// calling thread fail (tests/allocation_hook.h).
 #include <pthread.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <new>
 #include <string>
 
@@ -18,31 +17,9 @@
 #include "gtest/gtest.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
+#include "tests/allocation_hook.h"
 #include "tests/raw_segment.h"
 #include "tests/test_util.h"
-
-namespace {
-
-// The calling thread's next allocation fails once this is set.
-thread_local bool fail_next_allocation = false;
-
-void* Allocate(std::size_t size) {
-  if (fail_next_allocation) {
-    fail_next_allocation = false;
-    throw std::bad_alloc();
-  }
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) { return Allocate(size); }
-void* operator new[](std::size_t size) { return Allocate(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace shmkv {
 namespace {
@@ -52,11 +29,15 @@ using testutil::PipeEvent;
 using testutil::RawSegment;
 using testutil::ScopedStore;
 
-Options OneStripe() {
-  Options o = testutil::SmallOptions();
-  o.lock_stripes = 1;
-  o.lock_timeout = absl::Milliseconds(300);
-  return o;
+Options OneStripe() { return testutil::StripedOptions(1, absl::Milliseconds(300)); }
+
+// The calling thread's next allocation fails once this is set.
+thread_local bool fail_next_allocation = false;
+
+void FailNextAllocation() {
+  if (!fail_next_allocation) return;
+  fail_next_allocation = false;
+  throw std::bad_alloc();
 }
 
 // Runs `fn` in a child with the child's next allocation failing; the child
@@ -64,6 +45,7 @@ Options OneStripe() {
 // whatever it failed to release) until `done`.
 int FailAllocationIn(const std::function<void()>& fn, PipeEvent* failed, PipeEvent* done) {
   bool threw = false;
+  testutil::SetAllocationHook(&FailNextAllocation);
   fail_next_allocation = true;
   try {
     fn();

@@ -588,9 +588,14 @@ run 2 put --key="$SMALLKEY" 01234567890123456 v && err_has "maximum of 16" "key 
 run 0 destroy --key="$SMALLKEY"
 
 section "--path naming"
+# ftok_key FILE PROJ: the key ftok(3) makes of FILE and PROJ.
+ftok_key() {
+  local dev ino
+  read -r dev ino < <(stat -c '%d %i' "$1")
+  printf '0x%08x' $((($2 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff)))
+}
 touch "$TMP/pathfile"
-read -r dev ino < <(stat -c '%d %i' "$TMP/pathfile")
-path_key=$(printf '0x%08x' $(((7 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff))))
+path_key=$(ftok_key "$TMP/pathfile" 7)
 KEYS+=("$path_key")
 if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
   echo "(skipped: ftok key $path_key is in use)" >&2
@@ -608,8 +613,7 @@ run 3 info --path="$TMP/no-such-file" && err_has "touch" "--path to a missing fi
 section "a file name cannot forge ls or info output"
 forged="$TMP/name"$'\n''0x00000001  99999  1.0 MiB  7 forged'
 touch "$forged"
-read -r dev ino < <(stat -c '%d %i' "$forged")
-path_key=$(printf '0x%08x' $(((9 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff))))
+path_key=$(ftok_key "$forged" 9)
 KEYS+=("$path_key")
 if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
   echo "(skipped: ftok key $path_key is in use)" >&2
@@ -635,8 +639,7 @@ else
   # A byte above 0x7e, then a backslash that would read as an escape.
   forged="$NAMES_DIR/name"$'\xff''\x0akvcli: forged'
   touch "$forged"
-  read -r dev ino < <(stat -c '%d %i' "$forged")
-  path_key=$(printf '0x%08x' $(((9 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff))))
+  path_key=$(ftok_key "$forged" 9)
   KEYS+=("$path_key")
   if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
     echo "(skipped: ftok key $path_key is in use)" >&2
