@@ -31,9 +31,11 @@ SegmentInfo FromListing(const platform::ShmListing& listing) {
 // page, read through a read-only attachment. NotFound when the segment was
 // removed meanwhile.
 absl::Status Classify(SegmentInfo* info) {
-  if (info->key == 0) {
+  // A removed segment has lost its key (the kernel sets IPC_PRIVATE) but,
+  // while attached, can still be attached by id and so read.
+  if (info->key == 0 && !info->removed) {
     info->kind = SegmentKind::kPrivate;
-    info->detail = "no key: a private segment, or one destroyed while still attached";
+    info->detail = "no key: a private segment";
     return absl::OkStatus();
   }
   absl::StatusOr<void*> mapped = platform::ShmAttach(info->shm_id, info->key, /*read_only=*/true);
@@ -53,7 +55,11 @@ absl::Status Classify(SegmentInfo* info) {
   if (probe.has_magic) {
     info->kind = SegmentKind::kStore;
     info->layout_version = probe.layout_version;
-    info->semaphore_missing = absl::IsNotFound(platform::SemLookup(info->key).status());
+    info->semaphore_missing =
+        !info->removed && absl::IsNotFound(platform::SemLookup(info->key).status());
+  } else if (info->key == 0) {
+    info->kind = SegmentKind::kPrivate;
+    info->detail = "no key: removed while still attached (not a shmkv store)";
   } else {
     info->kind = SegmentKind::kNotStore;
     info->detail = "no shmkv header";

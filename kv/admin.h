@@ -38,7 +38,7 @@ enum class SegmentKind {
   kStore,       // starts with the shmkv magic number (of any layout version)
   kNotStore,    // readable, but holds no shmkv header: another program's
   kUnreadable,  // its mode denies this user read access, so nobody here can tell
-  kPrivate,     // key 0 (IPC_PRIVATE): private, or destroyed while still attached
+  kPrivate,     // key 0 (IPC_PRIVATE): private, or another program's removed segment
   kError,       // could not be inspected; SegmentInfo::detail says why
 };
 
@@ -53,7 +53,11 @@ struct SegmentInfo {
   // Attachments when the kernel was asked (not counting the probe's own,
   // which ends before the call returns).
   uint64_t attached_processes = 0;
-  bool removed = false;  // IPC_RMID done; the segment lives until the last detach
+  // IPC_RMID done (kvcli destroy, ipcrm -m): the kernel has set the key to 0
+  // (IPC_PRIVATE), so no open can find it, and keeps it only until the last
+  // attached process detaches. Such a segment is still classified (a store
+  // removed from under its users is kStore with removed set).
+  bool removed = false;
   SegmentKind kind = SegmentKind::kError;
   // kStore only: the header's layout version. A store of another version than
   // SupportedLayoutVersion() needs the shmkv build that made it.

@@ -2,6 +2,7 @@
 #ifndef SHMKV_KV_OPTIONS_H_
 #define SHMKV_KV_OPTIONS_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -97,6 +98,16 @@ enum class WriteCondition {
   kIfVersion,  // CompareAndSwap: fails with FailedPrecondition unless the
                // live entry's version equals expected_version
 };
+
+// The shortest TTL a store keeps: it counts expiry in whole milliseconds.
+inline constexpr absl::Duration kTtlResolution = absl::Milliseconds(1);
+// A positive TTL given in seconds (as the C API and the Python module take
+// it), never below kTtlResolution, so that a positive TTL never means "no
+// TTL"; +inf or a value too large for a Duration never expires. `seconds`
+// must be > 0 (not NaN): callers refuse other values first.
+inline absl::Duration TtlFromSeconds(double seconds) {
+  return std::max(absl::Seconds(seconds), kTtlResolution);
+}
 
 struct WriteOptions {
   WriteCondition condition = WriteCondition::kAlways;

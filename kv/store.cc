@@ -27,6 +27,7 @@
 #include "kv/platform/ipc.h"
 #include "kv/platform/monotonic_clock.h"
 #include "kv/platform/process.h"
+#include "kv/util/escape.h"
 #include "shmkv/clock.h"
 
 namespace shmkv {
@@ -35,10 +36,12 @@ namespace {
 using internal::Geometry;
 using internal::SegmentStore;
 
-// The kvcli flags that name `name`: "--key=0x..." or "--path=P --proj=N".
+// The kvcli flags that name `name`: "--key=0x..." or "--path=P --proj=N",
+// the path escaped as StoreName::ToString escapes it.
 std::string Selector(const StoreName& name) {
-  return name.path().empty() ? absl::StrCat("--key=", platform::KeyToString(name.key()))
-                             : absl::StrCat("--path=", name.path(), " --proj=", name.proj_id());
+  return name.path().empty()
+             ? absl::StrCat("--key=", platform::KeyToString(name.key()))
+             : absl::StrCat("--path=", util::EscapeKey(name.path()), " --proj=", name.proj_id());
 }
 
 absl::Status NoStore(const StoreName& name) {

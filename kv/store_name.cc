@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kv/platform/ipc.h"
+#include "kv/util/escape.h"
 #include "kv/util/parse.h"
 
 namespace shmkv {
@@ -43,8 +44,8 @@ absl::StatusOr<StoreName> StoreName::ParseKey(absl::string_view text) {
 
 std::string StoreName::ToString() const {
   if (path_.empty()) return absl::StrCat("key ", platform::KeyToString(key_));
-  return absl::StrCat("path ", path_, " proj ", proj_id_, " (key ", platform::KeyToString(key_),
-                      ")");
+  return absl::StrCat("path ", util::EscapeKey(path_), " proj ", proj_id_, " (key ",
+                      platform::KeyToString(key_), ")");
 }
 
 }  // namespace shmkv

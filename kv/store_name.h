@@ -32,7 +32,10 @@ class StoreName {
   key_t key() const { return key_; }
   const std::string& path() const { return path_; }  // empty when named by key
   int proj_id() const { return proj_id_; }
-  // "key 0x5f3e0001" or "path /var/run/app.cache proj 1 (key 0x...)".
+  // "key 0x5f3e0001" or "path /var/run/app.cache proj 1 (key 0x...)", for
+  // messages: the path escaped as kvcli ls and info show it (bytes outside
+  // printable ASCII as \xHH, a backslash as \\), so a file name cannot
+  // break a message into lines or fake its text.
   std::string ToString() const;
 
  private:

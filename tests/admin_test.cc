@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,38 @@ TEST(ListSegments, SegmentRemovedWhileAttachedIsPrivate) {
   EXPECT_TRUE(listed->removed);
   EXPECT_EQ(listed->attached_processes, 1u);
   EXPECT_NE(listed->detail, "");
+}
+
+// A store removed (ipcrm -m) while another process is attached has lost its
+// key, but is still listed as a store, removed, with that attachment.
+TEST(ListSegments, StoreRemovedWhileAnotherProcessIsAttachedIsAStore) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
+  store.Detach();  // before the fork: the child inherits no attachment
+  const StoreName name = store.name();
+  testutil::PipeEvent attached, release;
+  testutil::ChildProcess user([&] {
+    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
+    CHILD_CHECK_OK(s, 1);
+    attached.Notify();
+    release.WaitFor(absl::Seconds(40));
+    return 0;
+  });
+  ASSERT_TRUE(attached.WaitFor(absl::Seconds(20)));
+  ASSERT_EQ(shmctl(info.shm_id, IPC_RMID, nullptr), 0) << std::strerror(errno);
+  absl::StatusOr<std::vector<SegmentInfo>> list = ListSegments();
+  const SegmentInfo* listed = list.ok() ? FindById(*list, info.shm_id) : nullptr;
+  release.Notify();
+  EXPECT_EQ(user.Wait(), 0);
+  ASSERT_OK(list);
+  ASSERT_NE(listed, nullptr);
+  EXPECT_EQ(listed->kind, SegmentKind::kStore) << listed->detail;
+  EXPECT_EQ(listed->key, 0);
+  EXPECT_TRUE(listed->removed);
+  EXPECT_EQ(listed->attached_processes, 1u);
+  EXPECT_EQ(listed->layout_version, SupportedLayoutVersion());
+  EXPECT_FALSE(listed->semaphore_missing);
 }
 
 TEST(DestroyStore, RemovesTheStoreAndCountsWhoIsStillAttached) {

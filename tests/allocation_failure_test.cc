@@ -2,46 +2,24 @@
 // what a Python MemoryError or the C API's guard catches, the process living
 // on) leaves no lock held: the exception leaves through a guard that
 // releases it, and what the interrupted operation left half done is
-// finished by the next holder. This binary replaces operator new so that a
-// chosen allocation of the calling thread fails.
+// finished by the next holder. This binary makes a chosen allocation of the
+// calling thread fail (tests/allocation_hook.h).
 #include <pthread.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <new>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
+#include "tests/allocation_hook.h"
 #include "tests/raw_segment.h"
 #include "tests/test_util.h"
-
-namespace {
-
-// The calling thread's next allocation fails once this is set.
-thread_local bool fail_next_allocation = false;
-
-void* Allocate(std::size_t size) {
-  if (fail_next_allocation) {
-    fail_next_allocation = false;
-    throw std::bad_alloc();
-  }
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) { return Allocate(size); }
-void* operator new[](std::size_t size) { return Allocate(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace shmkv {
 namespace {
@@ -51,11 +29,15 @@ using testutil::PipeEvent;
 using testutil::RawSegment;
 using testutil::ScopedStore;
 
-Options OneStripe() {
-  Options o = testutil::SmallOptions();
-  o.lock_stripes = 1;
-  o.lock_timeout = absl::Milliseconds(300);
-  return o;
+Options OneStripe() { return testutil::StripedOptions(1, absl::Milliseconds(300)); }
+
+// The calling thread's next allocation fails once this is set.
+thread_local bool fail_next_allocation = false;
+
+void FailNextAllocation() {
+  if (!fail_next_allocation) return;
+  fail_next_allocation = false;
+  throw std::bad_alloc();
 }
 
 // Runs `fn` in a child with the child's next allocation failing; the child
@@ -63,6 +45,7 @@ Options OneStripe() {
 // whatever it failed to release) until `done`.
 int FailAllocationIn(const std::function<void()>& fn, PipeEvent* failed, PipeEvent* done) {
   bool threw = false;
+  testutil::SetAllocationHook(&FailNextAllocation);
   fail_next_allocation = true;
   try {
     fn();
@@ -85,8 +68,7 @@ TEST(AllocationFailure, InCheckReleasesItsLocks) {
   RawSegment raw(store.key());
   ASSERT_TRUE(raw.ok());
   // A problem Check reports, allocating its description. (The stripe is
-  // empty, so that Check's first allocation is that one: Debian's Abseil
-  // frees a wild pointer after a hash set's growth failed.)
+  // empty, so that Check's first allocation is that one.)
   raw.stripe(0)->index_entries += 1;
   Store* s = store.get();
   PipeEvent failed, done;
@@ -99,6 +81,28 @@ TEST(AllocationFailure, InCheckReleasesItsLocks) {
   std::string v;
   EXPECT_OK((*other)->Put("k", "w"));
   EXPECT_OK((*other)->Get("k", &v));
+  done.Notify();
+  EXPECT_EQ(checker.Wait(), 0);
+}
+
+// The same on a populated stripe: Check's first allocation under the lock
+// is then the room it keeps for the live records it walks, and a failure of
+// it must leave the process alive and the lock released.
+TEST(AllocationFailure, InCheckOfAPopulatedStripeReleasesItsLocks) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(OneStripe()));
+  for (int i = 0; i < 100; ++i) ASSERT_OK(store->Put(absl::StrCat("key", i), "v"));
+  Store* s = store.get();
+  PipeEvent failed, done;
+  ChildProcess checker(
+      [&] { return FailAllocationIn([&] { (void)s->Check(false); }, &failed, &done); });
+  ASSERT_TRUE(failed.WaitFor(absl::Seconds(20))) << "the checker died: the allocation crashed it";
+  absl::StatusOr<std::unique_ptr<Store>> other =
+      Store::Open(store.name(), OneStripe(), OpenMode::kAttach);
+  ASSERT_OK(other);
+  EXPECT_OK((*other)->Put("key0", "w"));
+  ASSERT_OK_AND_ASSIGN(CheckReport report, (*other)->Check(false));
+  EXPECT_TRUE(report.ok) << (report.problems.empty() ? "" : report.problems[0]);
   done.Notify();
   EXPECT_EQ(checker.Wait(), 0);
 }

@@ -622,6 +622,22 @@ static void test_ttl_rules(key_t key) {
   shmkv_options_destroy(o);
 }
 
+/* Runs fn in `n` threads, the i-th on (char*)args + i * arg_size (arg_size
+ * 0: all on args); then, while they run, meanwhile(context) if not NULL;
+ * then joins them all. */
+static void run_threads(int n, void* (*fn)(void*), void* args, size_t arg_size,
+                        void (*meanwhile)(void*), void* context) {
+  pthread_t threads[8];
+  if (n > 8) {
+    CHECK(n <= 8);
+    return;
+  }
+  for (int t = 0; t < n; ++t)
+    pthread_create(&threads[t], NULL, fn, (char*)args + (size_t)t * arg_size);
+  if (meanwhile != NULL) meanwhile(context);
+  for (int t = 0; t < n; ++t) pthread_join(threads[t], NULL);
+}
+
 /* Two threads closing one handle variable at once close it once. */
 struct close_race {
   shmkv_store** handle;
@@ -645,11 +661,7 @@ static void test_close_twice_at_once(key_t key) {
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, 2);
     struct close_race race = {&s, &start};
-    pthread_t a, b;
-    pthread_create(&a, NULL, close_after_barrier, &race);
-    pthread_create(&b, NULL, close_after_barrier, &race);
-    pthread_join(a, NULL);
-    pthread_join(b, NULL);
+    run_threads(2, close_after_barrier, &race, 0, NULL, NULL);
     pthread_barrier_destroy(&start);
     CHECK(s == NULL);
   }
@@ -702,6 +714,20 @@ static void* race_calls(void* arg) {
   }
 }
 
+/* Closes the handle once every racer runs, after a pause of its round. */
+struct closer {
+  shmkv_store** handle;
+  atomic_int* started;
+  int racers, round;
+};
+
+static void close_when_started(void* arg) {
+  struct closer* c = (struct closer*)arg;
+  while (atomic_load(c->started) < c->racers) sched_yield();
+  usleep((useconds_t)(c->round % 5) * 200);
+  shmkv_close(c->handle);
+}
+
 static int close_during_calls(void* context, shmkv_value_sink* sink) {
   shmkv_close((shmkv_store**)context);
   return shmkv_value_sink_set(sink, "computed", 8);
@@ -741,19 +767,13 @@ static void test_close_during_calls(key_t key) {
     if (s == NULL) CHECK_STATUS(shmkv_open_key(key, o, SHMKV_ATTACH, &s, ERR), SHMKV_OK);
     atomic_int started = 0;
     struct racer racers[6];
-    pthread_t threads[6];
     for (int t = 0; t < 6; ++t) {
       struct racer r = {s, t % 3, &started, 0};
       racers[t] = r;
-      pthread_create(&threads[t], NULL, race_calls, &racers[t]);
     }
-    while (atomic_load(&started) < 6) sched_yield();
-    usleep((useconds_t)(round % 5) * 200);
-    shmkv_close(&s);
-    for (int t = 0; t < 6; ++t) {
-      pthread_join(threads[t], NULL);
-      CHECK(racers[t].bad == 0);
-    }
+    struct closer closer = {&s, &started, 6, round};
+    run_threads(6, race_calls, racers, sizeof racers[0], close_when_started, &closer);
+    for (int t = 0; t < 6; ++t) CHECK(racers[t].bad == 0);
   }
   /* a compute callback may close the handle it runs under */
   CHECK_STATUS(shmkv_open_key(key, o, SHMKV_ATTACH, &s, ERR), SHMKV_OK);

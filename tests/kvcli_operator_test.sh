@@ -269,4 +269,29 @@ err_has "nothing was loaded" "stdin over the bound: nothing loaded"
 run 0 stats --key="$C" --json && json_check "d['items'] == 0" "stdin over the bound: the store is untouched"
 run 0 destroy --key="$C"
 
+# --------------------------------------------- removed while attached ---
+section "ls lists a store removed (ipcrm -m) while a process is attached"
+run 0 create --key="$C" --capacity=1MiB
+run 0 info --key="$C" --json
+removed_id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["shm_id"])' "$TMP/out")
+"$HELPER" hold-stripe "$C" >"$TMP/removed-held" 2>&1 &
+holder=$!
+BG_PIDS+=("$holder")
+for _ in $(seq 200); do grep -q held "$TMP/removed-held" && break; sleep 0.05; done
+ipcrm -m "$removed_id" || fail "ipcrm -m $removed_id"
+run 0 ls --json && json_check "[(s['key'], s['status'], s['attached_processes']) for s in \
+  d['stores'] if s['shm_id'] == $removed_id] == [('0x00000000', 'removed', 1)]" \
+  "ls lists the removed store by shm id, with its attachment"
+json_check "'until the last of them detaches' in [s for s in d['stores'] \
+  if s['shm_id'] == $removed_id][0]['detail']" "ls says how long the removed store lives"
+run 0 ls && out_has "^0x00000000  *$removed_id " "ls's table lists the removed store"
+out_has "^shm id $removed_id: removed .*1 process was attached" "ls's line about the removed store"
+run 3 info --key="$C" && err_has "no shmkv store" "info by key finds no removed store"
+kill -KILL "$holder"
+wait "$holder" 2>/dev/null
+run 0 ls --json && json_check "not any(s['shm_id'] == $removed_id for s in d['stores'])" \
+  "the removed store is gone once its last process detached"
+"$HELPER" remove "$C" >/dev/null
+expect_no_ipc "$C" "a store removed while attached"
+
 report_and_exit kvcli_operator_test

@@ -588,9 +588,14 @@ run 2 put --key="$SMALLKEY" 01234567890123456 v && err_has "maximum of 16" "key 
 run 0 destroy --key="$SMALLKEY"
 
 section "--path naming"
+# ftok_key FILE PROJ: the key ftok(3) makes of FILE and PROJ.
+ftok_key() {
+  local dev ino
+  read -r dev ino < <(stat -c '%d %i' "$1")
+  printf '0x%08x' $((($2 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff)))
+}
 touch "$TMP/pathfile"
-read -r dev ino < <(stat -c '%d %i' "$TMP/pathfile")
-path_key=$(printf '0x%08x' $(((7 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff))))
+path_key=$(ftok_key "$TMP/pathfile" 7)
 KEYS+=("$path_key")
 if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
   echo "(skipped: ftok key $path_key is in use)" >&2
@@ -608,8 +613,7 @@ run 3 info --path="$TMP/no-such-file" && err_has "touch" "--path to a missing fi
 section "a file name cannot forge ls or info output"
 forged="$TMP/name"$'\n''0x00000001  99999  1.0 MiB  7 forged'
 touch "$forged"
-read -r dev ino < <(stat -c '%d %i' "$forged")
-path_key=$(printf '0x%08x' $(((9 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff))))
+path_key=$(ftok_key "$forged" 9)
 KEYS+=("$path_key")
 if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
   echo "(skipped: ftok key $path_key is in use)" >&2
@@ -622,6 +626,35 @@ else
   run 0 info --key="$path_key" --json && json_check "'\\n' in d['name']" "info --json keeps the name as it is"
   run 0 destroy --key="$path_key"
   expect_no_ipc "$path_key" "store named by a path with a newline"
+fi
+
+section "a refused destroy escapes the file name in its message as ls does"
+if ((EUID != 0)); then
+  echo "(skipped: destroying as another user needs root)" >&2
+else
+  # Another user must reach the file (ftok) and kvcli: both in a directory
+  # of its own under /tmp, readable by all.
+  NAMES_DIR=$(mktemp -d /tmp/kvcli-names.XXXXXX)
+  chmod 755 "$NAMES_DIR" && cp "$KVCLI" "$NAMES_DIR/kvcli" && chmod 755 "$NAMES_DIR/kvcli"
+  # A byte above 0x7e, then a backslash that would read as an escape.
+  forged="$NAMES_DIR/name"$'\xff''\x0akvcli: forged'
+  touch "$forged"
+  path_key=$(ftok_key "$forged" 9)
+  KEYS+=("$path_key")
+  if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
+    echo "(skipped: ftok key $path_key is in use)" >&2
+  else
+    run 0 create --path="$forged" --proj=9 --capacity=1MiB --mode=0666
+    setpriv --reuid=65533 --regid=65533 --clear-groups "$NAMES_DIR/kvcli" destroy \
+      --path="$forged" --proj=9 --allow-foreign-owner >"$TMP/out" 2>"$TMP/err" &&
+      fail "a user who may not remove the store destroyed it"
+    err_has "nothing was changed" "destroy refused to a user who may not remove"
+    grep -qF 'name\xff\\x0akvcli: forged proj 9' "$TMP/err" ||
+      fail "a refused destroy does not escape the path as ls does: $(head -c 500 "$TMP/err")"
+    run 0 destroy --path="$forged" --proj=9
+    expect_no_ipc "$path_key" "store named by a path with odd bytes, destroyed by its owner"
+  fi
+  rm -rf "$NAMES_DIR"
 fi
 
 # ---------------------------------------------- destroyed mid-command ---

@@ -30,12 +30,7 @@ using testutil::PipeEvent;
 using testutil::RawSegment;
 using testutil::ScopedStore;
 
-Options FourStripes() {
-  Options o = testutil::SmallOptions();
-  o.lock_stripes = 4;
-  o.lock_timeout = absl::Seconds(20);
-  return o;
-}
+Options FourStripes() { return testutil::StripedOptions(4, absl::Seconds(20)); }
 
 // Whether `pid` is asleep in the kernel (state S in /proc/PID/stat).
 bool Sleeping(pid_t pid) {

@@ -1,44 +1,30 @@
 // A scan chunk's work under its stripe lock allocates no memory: its copies
 // go to room prepared before the lock (kv/internal/scan_chunk.h), so the
 // lock is never held across malloc or a first touch of new heap pages. This
-// binary replaces operator new to count the allocations a walking thread
+// binary counts (tests/allocation_hook.h) the allocations a walking thread
 // makes between the scan hook's "lock taken" and "lock released" calls.
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "kv/internal/scan_hook.h"
 #include "shmkv/store.h"
+#include "tests/allocation_hook.h"
 #include "tests/test_util.h"
-
-namespace {
-
-thread_local bool in_hold = false;
-thread_local uint64_t allocations_in_holds = 0;
-thread_local uint64_t holds = 0;
-
-void* CountedAllocation(std::size_t size) {
-  if (in_hold) ++allocations_in_holds;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) { return CountedAllocation(size); }
-void* operator new[](std::size_t size) { return CountedAllocation(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace shmkv {
 namespace {
 
 using testutil::ScopedStore;
+
+thread_local bool in_hold = false;
+thread_local uint64_t allocations_in_holds = 0;
+thread_local uint64_t holds = 0;
+
+void CountAllocation() {
+  if (in_hold) ++allocations_in_holds;
+}
 
 void LockTaken() { in_hold = true; }
 void LockReleased(const internal::ScanHold&) {
@@ -52,9 +38,13 @@ class HoldAllocations {
   HoldAllocations() {
     allocations_in_holds = 0;
     holds = 0;
+    testutil::SetAllocationHook(&CountAllocation);
     internal::SetScanHoldObserver(&LockReleased, &LockTaken);
   }
-  ~HoldAllocations() { internal::SetScanHoldObserver(nullptr); }
+  ~HoldAllocations() {
+    internal::SetScanHoldObserver(nullptr);
+    testutil::SetAllocationHook(nullptr);
+  }
 };
 
 constexpr int kKeys = 5000;

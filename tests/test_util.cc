@@ -111,6 +111,13 @@ Options SmallOptions() {
   return o;
 }
 
+Options StripedOptions(uint32_t stripes, absl::Duration lock_timeout) {
+  Options o = SmallOptions();
+  o.lock_stripes = stripes;
+  o.lock_timeout = lock_timeout;
+  return o;
+}
+
 // ----------------------------------------------------------- ScopedStore ---
 
 ScopedStore::ScopedStore() : ScopedStore(UniqueStoreName()) {}

@@ -46,6 +46,8 @@ using testguard::KeyHex;
 
 // Options small enough for fast tests (4 MiB, 4 KiB values, 0600).
 Options SmallOptions();
+// SmallOptions with `stripes` lock stripes and that lock timeout.
+Options StripedOptions(uint32_t stripes, absl::Duration lock_timeout);
 
 // ----------------------------------------------------------- ScopedStore ---
 

@@ -100,8 +100,8 @@ shmkv_status GuardedCall(shmkv_store* store, shmkv_error* err, Body body) {
 // for a NULL pointer with a nonzero length, or a length no object has.
 bool Bytes(const void* data, size_t size, const char* what, absl::string_view* out,
            shmkv_error* err);
-// A TTL of `seconds` > 0, at least the store clock's resolution (1 ms), so
-// that a positive TTL never means "no TTL"; false for NaN and seconds <= 0.
+// A TTL of `seconds` > 0 (TtlFromSeconds: at least 1 ms, so that a positive
+// TTL never means "no TTL"); false for NaN and seconds <= 0.
 bool PositiveTtl(double seconds, absl::Duration* out);
 // A TTL in seconds: 0 = the store's default, SHMKV_TTL_NEVER = never.
 bool Ttl(double seconds, absl::Duration* out, shmkv_error* err);

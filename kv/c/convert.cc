@@ -1,5 +1,4 @@
 // The C API's conversions and argument checks (c_api.h).
-#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -75,9 +74,7 @@ bool Bytes(const void* data, size_t size, const char* what, absl::string_view* o
 
 bool PositiveTtl(double seconds, absl::Duration* out) {
   if (std::isnan(seconds) || seconds <= 0) return false;
-  // Saturates to infinite for huge values; never below what the store's
-  // clock tells apart from "no TTL".
-  *out = std::max(absl::Seconds(seconds), absl::Milliseconds(1));
+  *out = TtlFromSeconds(seconds);
   return true;
 }
 

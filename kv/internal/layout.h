@@ -38,6 +38,9 @@ inline constexpr uint32_t kReady = 0x52454459;      // Header::init_state once b
 inline constexpr uint32_t kDestroyed = 0x44455354;  // Header::destroyed before IPC_RMID
 inline constexpr size_t kHeaderRegionBytes = 4096;
 inline constexpr size_t kUnit = 8;  // record alignment, and the unit of index slot offsets
+// The highest log head a stripe may have: appends (at most a slice past it)
+// never wrap a position, and no stripe comes near it in use (2^63 bytes).
+inline constexpr uint64_t kMaxLogPosition = uint64_t{1} << 63;
 inline constexpr size_t kNamePathBytes = 256;
 inline constexpr uint32_t kHugePages = 1;  // Header::segment_flags
 

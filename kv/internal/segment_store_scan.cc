@@ -145,20 +145,31 @@ class SegmentStore::Walker {
     meter.Report(stripe, from, chunk_.size());
     if (!walk.ok()) return walk;
     if (glob_) {
-      chunk_.Filter([&](size_t i) {
-        const absl::string_view key = chunk_.key(i);
-        return key.find('\0') == absl::string_view::npos && glob_->Matches(key);
-      });
-      if (chunk_.size() > limit) next = Trim(first_order, limit, may_exceed);
-      if (remove && chunk_.size() > 0) {
-        if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
-        walk = RemoveItems(view);
-        guard.Release();
-        if (!walk.ok()) return walk;
+      if (absl::Status s = MatchGlob(view, first_order, limit, may_exceed, remove, &next);
+          !s.ok()) {
+        return s;
       }
     }
     position_ = (stripe << kStripeShift) + next;
     return absl::OkStatus();
+  }
+
+  // Next's second step with a glob, off the lock: drops the chunk's keys
+  // the glob does not match, cuts it to `limit` (moving *next back), and,
+  // when removing, takes the stripe's lock again to delete what is left.
+  absl::Status MatchGlob(StripeView& view, uint32_t first_order, size_t limit, bool may_exceed,
+                         bool remove, uint64_t* next) {
+    chunk_.Filter([&](size_t i) {
+      const absl::string_view key = chunk_.key(i);
+      return key.find('\0') == absl::string_view::npos && glob_->Matches(key);
+    });
+    if (chunk_.size() > limit) *next = Trim(first_order, limit, may_exceed);
+    if (!remove || chunk_.size() == 0) return absl::OkStatus();
+    StripeGuard guard;
+    if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
+    absl::Status removed = RemoveItems(view);
+    guard.Release();
+    return removed;
   }
 
   // The last chunk's entries, for the caller to pass on with no lock held.

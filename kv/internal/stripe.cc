@@ -83,8 +83,12 @@ EntryHeader* StripeView::AtPhysical(uint64_t physical) const {
 bool StripeView::LogBounds(uint64_t* head, uint64_t* tail) const {
   *head = LoadOnce(&stripe_->head);
   *tail = LoadOnce(&stripe_->tail);
-  return *tail <= *head && *head - *tail <= geometry_.stripe_arena_bytes && *head % kUnit == 0 &&
-         *tail % kUnit == 0;
+  return SaneBounds(*head, *tail);
+}
+
+bool StripeView::SaneBounds(uint64_t head, uint64_t tail) const {
+  return tail <= head && head - tail <= geometry_.stripe_arena_bytes && head % kUnit == 0 &&
+         tail % kUnit == 0 && head <= kMaxLogPosition;
 }
 
 absl::StatusOr<Located> StripeView::Find(absl::string_view key, uint64_t hash) const {

@@ -196,7 +196,10 @@ class StripeView {
   // record becomes part of the log when Commit(bytes) publishes the head.
   EntryHeader* Reserve(uint64_t bytes);
   void Commit(uint64_t bytes);
+  // Reads head and tail once; true when tail <= head <= tail + slice, both
+  // aligned, and head at most kMaxLogPosition (so appends never wrap it).
   bool LogBounds(uint64_t* head, uint64_t* tail) const;
+  bool SaneBounds(uint64_t head, uint64_t tail) const;
   // LogBounds, true only when the log is so nearly full that writes will
   // reclaim records at its tail.
   bool NearlyFullLog(uint64_t* head, uint64_t* tail) const;

@@ -3,8 +3,8 @@
 // index without changing either.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "kv/internal/crash_point.h"
 #include "kv/internal/stripe.h"
@@ -115,21 +115,32 @@ RebuildReport StripeView::Rebuild() {
   Publish(&stripe_->rebuilding, 1u);
   uint64_t head, tail;
   const bool bounds_ok = LogBounds(&head, &tail);
+  const uint64_t bad_head = head, bad_tail = tail;
+  if (!bounds_ok) {
+    // Back by whole slices, tail into the first: every byte keeps its place
+    // in the slice, and the positions are far from wrapping.
+    const uint64_t slices = tail - tail % size;
+    tail -= slices;
+    head -= slices;
+  }
   // Before the index is emptied: where the records it refers to start.
   const std::vector<uint64_t> indexed = IndexedPositions(tail);
   EmptyIndex();
   if (!bounds_ok) {
-    const uint64_t bad_head = head;
-    if (RecoverHead(tail, indexed, &head)) {
+    if (SaneBounds(head, tail)) {
+      report.notes.push_back(absl::StrCat("stripe ", index_, ": log positions near wrapping (head ",
+                                          bad_head, ", tail ", bad_tail,
+                                          "); moved them back by whole slices"));
+    } else if (RecoverHead(tail, indexed, &head)) {
       report.notes.push_back(absl::StrCat("stripe ", index_, ": log head out of range (", bad_head,
-                                          ", tail ", tail,
+                                          ", tail ", bad_tail,
                                           "); set it past the last record the index refers to"));
     } else {
       report.notes.push_back(absl::StrCat("stripe ", index_, ": log positions out of range (head ",
-                                          head, ", tail ", tail, "); emptied the stripe"));
+                                          bad_head, ", tail ", bad_tail, "); emptied the stripe"));
       report.bytes_dropped = size;
-      head = (head / kUnit) * kUnit;
-      tail = head;
+      head = 0;
+      tail = 0;
     }
     Publish(&stripe_->head, head);
     Publish(&stripe_->tail, tail);
@@ -216,7 +227,11 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
     return 0;
   }
   if (LoadOnce(&stripe_->rebuilding) != 0) problem("a rebuild was interrupted");
-  absl::flat_hash_set<const EntryHeader*> in_log;
+  // A vector, not a hash set: a failed allocation as it grows throws
+  // std::bad_alloc and leaves it intact (Debian's Abseil hash sets free a
+  // wild pointer when their growth fails), so the caller's guard releases
+  // the lock and the process lives on.
+  std::vector<const EntryHeader*> in_log;
   uint64_t live = 0, live_bytes = 0;
   bool index_broken = false;
   const uint64_t end =
@@ -224,7 +239,7 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
         if (h.state != kLive) return true;
         ++live;
         live_bytes += RecordBytes(h.key_size, h.value_size);
-        in_log.insert(entry);
+        in_log.push_back(entry);
         const absl::string_view key(KeyBytes(entry), h.key_size);
         absl::StatusOr<Located> found = Find(key, KeyHash(entry, h, geometry_.hash_seed));
         if (!found.ok()) {
@@ -244,10 +259,11 @@ uint64_t StripeView::Verify(std::vector<std::string>* problems) const {
     problem(absl::StrCat("unreadable record at log position ", end));
     return live;
   }
+  std::sort(in_log.begin(), in_log.end());  // for binary_search
   uint64_t indexed = 0;
   absl::Status walk = ForEachLive([&](const Located& found) {
     ++indexed;
-    if (!in_log.contains(found.entry)) {
+    if (!std::binary_search(in_log.begin(), in_log.end(), found.entry)) {
       problem("the index holds a record outside the live log");
     }
     return true;

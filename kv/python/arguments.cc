@@ -1,6 +1,5 @@
 #include "kv/python/arguments.h"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -8,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "kv/python/errors.h"
 #include "kv/util/parse.h"
+#include "shmkv/options.h"
 
 namespace shmkv::python {
 namespace {
@@ -113,7 +113,7 @@ absl::Duration Ttl(const py::handle& ttl, const char* what) {
                               "(the store's default)"));
   }
   if (std::isinf(seconds)) return absl::InfiniteDuration();
-  return std::max(absl::Seconds(seconds), kTtlResolution);
+  return TtlFromSeconds(seconds);
 }
 
 absl::Duration Timeout(const py::handle& seconds_object, const char* what, bool allow_inf) {

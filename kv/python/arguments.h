@@ -62,11 +62,9 @@ bool Flag(const py::handle& object, const char* what);
 // A str.
 std::string Text(const py::handle& object, const char* what);
 
-// The shortest TTL a store keeps: it counts expiry in milliseconds.
-inline constexpr absl::Duration kTtlResolution = absl::Milliseconds(1);
 // A TTL in seconds: None = the store's default; math.inf = never expires. A
-// positive TTL below kTtlResolution is rounded up to it (a positive TTL never
-// means "no TTL"). Raises InvalidArgument for other values <= 0 and NaN.
+// positive TTL below kTtlResolution is rounded up to it (TtlFromSeconds in
+// shmkv/options.h). Raises InvalidArgument for other values <= 0 and NaN.
 absl::Duration Ttl(const py::handle& ttl, const char* what = "ttl");
 // Seconds > 0 as a Duration (finite unless allow_inf); raises InvalidArgument.
 absl::Duration Timeout(const py::handle& seconds, const char* what, bool allow_inf = false);

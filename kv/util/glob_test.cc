@@ -4,6 +4,8 @@
 
 #include <clocale>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -24,69 +26,92 @@ std::string Error(absl::string_view pattern) {
   return std::string(g.status().message());
 }
 
+// A pattern, a text, and whether the pattern matches the text.
+struct MatchCase {
+  std::string pattern, text;
+  bool matches;
+};
+
+void ExpectMatches(const std::vector<MatchCase>& cases) {
+  for (const MatchCase& c : cases) {
+    EXPECT_EQ(Match(c.pattern, c.text), c.matches)
+        << "pattern \"" << c.pattern << "\", text \"" << c.text << "\"";
+  }
+}
+
 TEST(Glob, LiteralsStarsAndQuestionMarks) {
-  EXPECT_TRUE(Match("", ""));
-  EXPECT_FALSE(Match("", "a"));
-  EXPECT_TRUE(Match("abc", "abc"));
-  EXPECT_FALSE(Match("abc", "abd"));
-  EXPECT_FALSE(Match("abc", "abcd"));
-  EXPECT_TRUE(Match("*", ""));
-  EXPECT_TRUE(Match("*", "a/b/c"));  // * crosses '/'
-  EXPECT_TRUE(Match("a*c", "ac"));
-  EXPECT_TRUE(Match("a*c", "abbbc"));
-  EXPECT_FALSE(Match("a*c", "abbbcd"));
-  EXPECT_TRUE(Match("a**c", "abc"));
-  EXPECT_TRUE(Match("*a*b*", "xxaxxbxx"));
-  EXPECT_FALSE(Match("*a*b*", "xxbxxaxx"));
-  EXPECT_TRUE(Match("user:?", "user:x"));
-  EXPECT_FALSE(Match("user:?", "user:"));
-  EXPECT_TRUE(Match(".*", ".hidden"));  // no special leading dot
+  ExpectMatches({
+      {"", "", true},
+      {"", "a", false},
+      {"abc", "abc", true},
+      {"abc", "abd", false},
+      {"abc", "abcd", false},
+      {"*", "", true},
+      {"*", "a/b/c", true},  // * crosses '/'
+      {"a*c", "ac", true},
+      {"a*c", "abbbc", true},
+      {"a*c", "abbbcd", false},
+      {"a**c", "abc", true},
+      {"*a*b*", "xxaxxbxx", true},
+      {"*a*b*", "xxbxxaxx", false},
+      {"user:?", "user:x", true},
+      {"user:?", "user:", false},
+      {".*", ".hidden", true},  // no special leading dot
+  });
 }
 
 TEST(Glob, SetsRangesClassesAndNegation) {
-  EXPECT_TRUE(Match("[abc]", "b"));
-  EXPECT_FALSE(Match("[abc]", "d"));
-  EXPECT_TRUE(Match("[a-c]x", "bx"));
-  EXPECT_FALSE(Match("[a-c]x", "dx"));
-  EXPECT_TRUE(Match("[!a-c]", "d"));
-  EXPECT_FALSE(Match("[!a-c]", "a"));
-  EXPECT_TRUE(Match("[^a-c]", "d"));
-  EXPECT_TRUE(Match("[]]", "]"));
-  EXPECT_TRUE(Match("[!]]", "a"));
-  EXPECT_FALSE(Match("[!]]", "]"));
-  EXPECT_TRUE(Match("[a-]", "-"));
-  EXPECT_TRUE(Match("[-a]", "-"));
-  EXPECT_TRUE(Match("[[:digit:]]x", "7x"));
-  EXPECT_FALSE(Match("[[:digit:]]x", "ax"));
-  EXPECT_TRUE(Match("[![:alpha:]]", "1"));
-  EXPECT_TRUE(Match("[\\]]", "]"));
-  EXPECT_TRUE(Match("[\x80-\xff]", "\xc3"));  // ranges by byte value
+  ExpectMatches({
+      {"[abc]", "b", true},
+      {"[abc]", "d", false},
+      {"[a-c]x", "bx", true},
+      {"[a-c]x", "dx", false},
+      {"[!a-c]", "d", true},
+      {"[!a-c]", "a", false},
+      {"[^a-c]", "d", true},
+      {"[]]", "]", true},
+      {"[!]]", "a", true},
+      {"[!]]", "]", false},
+      {"[a-]", "-", true},
+      {"[-a]", "-", true},
+      {"[[:digit:]]x", "7x", true},
+      {"[[:digit:]]x", "ax", false},
+      {"[![:alpha:]]", "1", true},
+      {"[\\]]", "]", true},
+      {"[\x80-\xff]", "\xc3", true},  // ranges by byte value
+  });
 }
 
 TEST(Glob, BackslashEscapes) {
-  EXPECT_TRUE(Match("a\\*", "a*"));
-  EXPECT_FALSE(Match("a\\*", "ab"));
-  EXPECT_TRUE(Match("\\?", "?"));
-  EXPECT_FALSE(Match("\\?", "x"));
-  EXPECT_TRUE(Match("\\[x]", "[x]"));
-  EXPECT_TRUE(Match("\\\\", "\\"));
+  ExpectMatches({
+      {"a\\*", "a*", true},
+      {"a\\*", "ab", false},
+      {"\\?", "?", true},
+      {"\\?", "x", false},
+      {"\\[x]", "[x]", true},
+      {"\\\\", "\\", true},
+  });
 }
 
 TEST(Glob, NulBytesAreBytes) {
-  EXPECT_TRUE(Match("a?b", std::string("a\0b", 3)));
-  EXPECT_TRUE(Match(std::string("a\0*", 3), std::string("a\0zz", 4)));
-  EXPECT_FALSE(Match("a", std::string("a\0", 2)));
+  ExpectMatches({
+      {"a?b", std::string("a\0b", 3), true},
+      {std::string("a\0*", 3), std::string("a\0zz", 4), true},
+      {"a", std::string("a\0", 2), false},
+  });
 }
 
 TEST(Glob, InvalidPatternsSayWhy) {
-  EXPECT_NE(Error("[").find("has no closing ]"), std::string::npos);
-  EXPECT_NE(Error("user:[abc").find("the [ at byte 6"), std::string::npos);
-  EXPECT_NE(Error("[]").find("has no closing ]"), std::string::npos);
-  EXPECT_NE(Error("a\\").find("lone backslash"), std::string::npos);
-  EXPECT_NE(Error("[z-a]").find("reversed"), std::string::npos);
-  EXPECT_NE(Error("[[:word:]]").find("not a character class"), std::string::npos);
-  EXPECT_NE(Error("[[:digit]").find("no closing :]"), std::string::npos);
-  EXPECT_NE(Error("[").find("the match is not a valid glob"), std::string::npos);
+  // A pattern, and what the error says about it.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[", "has no closing ]"},      {"user:[abc", "the [ at byte 6"},
+      {"[]", "has no closing ]"},     {"a\\", "lone backslash"},
+      {"[z-a]", "reversed"},          {"[[:word:]]", "not a character class"},
+      {"[[:digit]", "no closing :]"}, {"[", "the match is not a valid glob"},
+  };
+  for (const auto& [pattern, why] : cases) {
+    EXPECT_NE(Error(pattern).find(why), std::string::npos) << pattern;
+  }
 }
 
 TEST(Glob, PatternLengthIsBounded) {

@@ -185,7 +185,7 @@ struct RawStripe {
   }
 };
 
-enum class Damage { kStateByte, kWholeHeader, kHeadWord };
+enum class Damage { kStateByte, kWholeHeader, kHeadWord, kPositionsNearTheWrap };
 
 // Damages one stripe of a store of 200 entries as `damage` says, repairs
 // it, and checks that only the damaged record's entry (if any) was lost.
@@ -217,6 +217,15 @@ void RepairKeepsWhatVerifies(Damage damage) {
       case Damage::kHeadWord:
         stripe.stripe->head = ~uint64_t{0} - 7;
         break;
+      case Damage::kPositionsNearTheWrap: {
+        // Consistent, each record in its place, but the head less than a
+        // slice from 2^64: the next appends would wrap it.
+        const uint64_t head = stripe.stripe->head, tail = stripe.stripe->tail;
+        const uint64_t slices = (~uint64_t{0} - head) / stripe.slice_bytes * stripe.slice_bytes;
+        stripe.stripe->tail = tail + slices;
+        stripe.stripe->head = head + slices;
+        break;
+      }
     }
   }
   absl::StatusOr<CheckReport> report = store->Check(false);
@@ -254,6 +263,34 @@ TEST(Repair, DamagedRecordHeaderCostsOnlyItsRecord) {
   RepairKeepsWhatVerifies(Damage::kWholeHeader);
 }
 TEST(Repair, DamagedHeadWordCostsNoEntry) { RepairKeepsWhatVerifies(Damage::kHeadWord); }
+TEST(Repair, LogPositionsNearTheWrapAreMovedBackAndCostNoEntry) {
+  RepairKeepsWhatVerifies(Damage::kPositionsNearTheWrap);
+}
+
+// A head of 2^64-1 with nothing indexed: the repair empties the stripe, and
+// its log starts again at position 0, not at the wrapping head.
+TEST(Repair, AnEmptiedLogStartsFarFromTheWrap) {
+  ScopedStore store;
+  Options options = SmallOptions();
+  options.lock_stripes = 1;
+  ASSERT_TRUE(store.Open(options).ok());
+  {
+    RawSegment raw(store.key());
+    ASSERT_TRUE(raw.ok());
+    RawStripe stripe(raw.header(), "any");
+    stripe.stripe->head = ~uint64_t{0};
+  }
+  absl::StatusOr<CheckReport> report = store->Check(true);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(report->repairs.empty());
+  // Writes go on where the old head would have wrapped at once.
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(store->Put(absl::StrCat("k", i % 200), std::string(100 + i % 50, 'w')).ok()) << i;
+  }
+  report = store->Check(false);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok) << absl::StrJoin(report->problems, "\n");
+}
 
 TEST(Locks, TimeoutNamesTheHolder) {
   ScopedStore store;

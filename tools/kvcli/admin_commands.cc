@@ -270,8 +270,8 @@ struct Row {
   uint64_t capacity = 0;
   bool items_known = false;
   uint64_t items = 0;
-  // Stores: ok, semaphore_missing. Others: not_shmkv, permission_denied,
-  // private, incompatible, error, gone.
+  // Stores: ok, semaphore_missing, removed. Others: not_shmkv,
+  // permission_denied, private, incompatible, error, gone.
   std::string status;
   std::string detail;
 };
@@ -297,6 +297,18 @@ Row Inspect(const SegmentInfo& segment, absl::Duration lock_timeout) {
   if (segment.kind != SegmentKind::kStore) {
     row.status = StatusName(segment.kind);
     row.detail = segment.detail;
+    return row;
+  }
+  if (segment.removed) {
+    // No name leads to it any more: what the listing says is all there is.
+    row.is_store = true;
+    row.status = "removed";
+    row.detail = absl::StrCat(
+        "removed (kvcli destroy, ipcrm -m or IPC_RMID) while ", segment.attached_processes,
+        " process", segment.attached_processes == 1 ? " was" : "es were",
+        " attached: no open can find it, and the kernel keeps it, with what they write to it, "
+        "only until the last of them detaches (ipcs -m -i ",
+        segment.shm_id, " shows the last pid to attach or detach)");
     return row;
   }
   absl::StatusOr<StoreName> name = StoreName::FromKey(segment.key);
@@ -442,8 +454,11 @@ int RunLs(Context& ctx) {
                           row.name == "key " + KeyHex(s.key) ? "" : util::EscapeKey(row.name)));
     }
     for (const Row& row : stores) {
-      if (row.status != "ok")
+      if (row.status == "removed") {
+        absl::StrAppend(&text, "shm id ", row.segment.shm_id, ": ", row.detail, "\n");
+      } else if (row.status != "ok") {
         absl::StrAppend(&text, KeyHex(row.segment.key), ": ", row.detail, "\n");
+      }
     }
   }
   if (all && !others.empty()) {

@@ -329,7 +329,10 @@ std::vector<CommandSpec> BuildCommands() {
        "segment size, entries, attached processes (besides kvcli), owner and\n"
        "mode. kvcli attaches to each store only to read its info and counters.\n"
        "A store whose semaphore set is missing is listed with a line saying\n"
-       "who can recreate the set; ls itself creates nothing.\n"
+       "who can recreate the set; ls itself creates nothing. A store removed\n"
+       "(destroy, ipcrm -m) while processes are still attached has lost its key\n"
+       "(key 0x00000000): it is listed by shm id, status removed, with a line\n"
+       "saying that the kernel keeps it only until the last of them detaches.\n"
        "Segments that are not shmkv stores, or that this user may not read, are\n"
        "only counted unless --all lists them too.",
        "kvcli ls\nkvcli ls --all --json",
