@@ -16,6 +16,7 @@
 #include "kv/util/format.h"
 #include "shmkv/admin.h"
 #include "tools/kvcli/commands.h"
+#include "tools/kvcli/flag_terms.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/near_sync.h"
 #include "tools/kvcli/output.h"
@@ -325,7 +326,7 @@ Row Inspect(const SegmentInfo& segment, absl::Duration lock_timeout) {
                  : absl::IsFailedPrecondition(s) || absl::IsDataLoss(s) ? "incompatible"
                  : absl::IsNotFound(s)                                  ? "gone"
                                                                         : "error";
-    row.detail = std::string(s.message());
+    row.detail = InKvcliTerms(s.message(), &*name);
     if (segment.semaphore_missing && !absl::IsNotFound(s)) {
       // Still a store: only its creator can make it usable again.
       row.is_store = true;
