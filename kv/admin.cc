@@ -134,10 +134,9 @@ absl::StatusOr<DestroyResult> DestroyStore(const StoreName& name, const DestroyO
   if (absl::StatusOr<int> shm_id = platform::ShmLookup(name.key()); shm_id.ok()) {
     if (absl::StatusOr<platform::SegmentStat> st = platform::ShmStat(*shm_id); st.ok()) {
       result.attached_processes = st->attached;
-      if (absl::Status s = internal::CheckOwner(
-              name, *shm_id, *st, options.allow_foreign_owner,
-              "set DestroyOptions::allow_foreign_owner (kvcli destroy --allow-foreign-owner) to "
-              "destroy it anyway");
+      if (absl::Status s = internal::CheckOwner(name, *shm_id, *st, options.allow_foreign_owner,
+                                                "set DestroyOptions::allow_foreign_owner to "
+                                                "destroy it anyway");
           !s.ok()) {
         return s;
       }

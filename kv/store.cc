@@ -27,7 +27,6 @@
 #include "kv/platform/ipc.h"
 #include "kv/platform/monotonic_clock.h"
 #include "kv/platform/process.h"
-#include "kv/util/escape.h"
 #include "shmkv/clock.h"
 
 namespace shmkv {
@@ -36,18 +35,11 @@ namespace {
 using internal::Geometry;
 using internal::SegmentStore;
 
-// The kvcli flags that name `name`: "--key=0x..." or "--path=P --proj=N",
-// the path escaped as StoreName::ToString escapes it.
-std::string Selector(const StoreName& name) {
-  return name.path().empty()
-             ? absl::StrCat("--key=", platform::KeyToString(name.key()))
-             : absl::StrCat("--path=", util::EscapeKey(name.path()), " --proj=", name.proj_id());
-}
-
 absl::Status NoStore(const StoreName& name) {
-  return absl::NotFoundError(absl::StrCat("no shmkv store at ", name.ToString(),
-                                          "; create one with kvcli create ", Selector(name),
-                                          " --capacity=64MiB (or open with kOpenOrCreate)"));
+  return absl::NotFoundError(absl::StrCat(
+      "no shmkv store at ", name.ToString(),
+      "; create one with OpenMode::kCreate and Options::capacity_bytes, e.g. 64 MiB (or open "
+      "with kOpenOrCreate)"));
 }
 
 bool AllZero(const char* p, size_t n) {
@@ -117,8 +109,8 @@ absl::Status CreateRefusal(const StoreName& name, int shm_id) {
     return absl::AlreadyExistsError(
         absl::StrCat("a store already exists at ", name.ToString(), " (shm id ", shm_id,
                      foreign ? absl::StrCat(", created by uid ", st->creator_uid) : "",
-                     "); attach to it, or remove it first with kvcli destroy ", Selector(name),
-                     foreign ? " --allow-foreign-owner" : ""));
+                     "); attach to it, or remove it first with DestroyStore",
+                     foreign ? " and DestroyOptions::allow_foreign_owner" : ""));
   }
   return absl::AlreadyExistsError(absl::StrCat(
       "a segment that is not a shmkv store already exists at ", name.ToString(), ": ", segment,
@@ -166,7 +158,7 @@ absl::StatusOr<std::unique_ptr<SegmentStore>> AttachExisting(const StoreName& na
   if (absl::Status s = internal::CheckOwner(
           name, shm_id, *st, options.allow_foreign_owner,
           "a segment squatted at a key is not trusted — set Options::allow_foreign_owner "
-          "(kvcli --allow-foreign-owner) if this store is meant to be shared");
+          "if this store is meant to be shared");
       !s.ok()) {
     return s;
   }
@@ -188,7 +180,7 @@ absl::StatusOr<std::unique_ptr<SegmentStore>> AttachExisting(const StoreName& na
     return absl::FailedPreconditionError(absl::StrCat(
         segment, " was destroyed, but its destroyer died before removing it; its owner (uid ",
         st->owner_uid, "), its creator (uid ", st->creator_uid,
-        ") or root can finish: kvcli destroy ", Selector(name)));
+        ") or root can finish: DestroyStore"));
   }
   if (probe.has_magic && !probe.ready) {
     if (CreatorGone(*st)) {
@@ -318,8 +310,7 @@ absl::StatusOr<platform::SemCreation> SemCreationFor(const StoreName& name,
         " has no semaphore set (it was removed, e.g. with ipcrm -s); only the store's creator, "
         "uid ",
         st->creator_uid, ", may recreate it, so this process (uid ", geteuid(),
-        ") created nothing: run kvcli info ", Selector(name),
-        " as that user (or open the store from a process of that user), then try again"));
+        ") created nothing: open the store from a process of that user, then try again"));
   }
   creation.take_owner = true;
   creation.mode = st->mode;
@@ -348,8 +339,7 @@ absl::StatusOr<int> LockName(const StoreName& name, const Options& options, bool
     if (absl::Status s = internal::CheckSemaphoreOwner(
             name, *sem_id, *sem_st, options.allow_foreign_owner,
             "a semaphore set squatted at a key is not trusted — set "
-            "Options::allow_foreign_owner (kvcli --allow-foreign-owner) if this store is meant "
-            "to be shared");
+            "Options::allow_foreign_owner if this store is meant to be shared");
         !s.ok()) {
       return s;
     }
@@ -435,8 +425,8 @@ absl::Status CheckMayRemove(const StoreName& name, int shm_id, const platform::S
       absl::StrCat("cannot destroy the store at ", name.ToString(), " (shm id ", shm_id, "): its ",
                    what, " may be removed only by its owner (uid ", owner, "), its creator (uid ",
                    creator, ") or root, and this user is uid ", geteuid(),
-                   "; nothing was changed and the store keeps working. Run kvcli destroy ",
-                   Selector(name), " as one of them"));
+                   "; nothing was changed and the store keeps working. Run DestroyStore as one "
+                   "of them"));
 }
 
 }  // namespace

@@ -16,6 +16,9 @@
 //   Unavailable         a lock wait timed out (names the holder's pid), or the
 //                       segment's semaphore set was removed
 //   DataLoss            the segment's contents are corrupt (run Check(true))
+// A message says what to do in this API's terms: an Options field (e.g.
+// Options::allow_foreign_owner) or a call (Store::Check, DestroyStore), never
+// a kvcli flag; kvcli reports the same advice with its own flags.
 #ifndef SHMKV_KV_STORE_H_
 #define SHMKV_KV_STORE_H_
 

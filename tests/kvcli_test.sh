@@ -476,7 +476,7 @@ if ((owner_rc == 77)); then
 elif ((owner_rc != 0)); then
   fail "helper create-as exited $owner_rc"
 else
-  run 3 info --key="$OWNED" && err_has "allow-foreign-owner" "foreign owner refused"
+  run 3 info --key="$OWNED" && err_has "pass --allow-foreign-owner" "foreign owner refused"
   run 3 put --key="$OWNED" k v && err_has "allow-foreign-owner" "foreign owner refused (put)"
   run 0 info --key="$OWNED" --allow-foreign-owner --json && json_check "d['owner_uid'] == 65534 \
     and d['creator_uid'] == 65534 and d['mode'] == '0666'" "--allow-foreign-owner"

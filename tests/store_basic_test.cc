@@ -51,6 +51,7 @@ using ::shmkv::testutil::SmallOptions;
 using ::shmkv::testutil::UniqueStoreName;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // One line of Stats() for failure messages.
 std::string StatsLine(Store* store) {
@@ -679,7 +680,8 @@ TEST(StoreErrors, BadOptionsAreInvalidArgument) {
   zero.capacity_bytes = 0;
   auto r = Store::Open(name, zero, OpenMode::kCreate);
   EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
-  EXPECT_THAT(std::string(r.status().message()), HasSubstr("capacity"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("Options::capacity_bytes"));
+  EXPECT_THAT(std::string(r.status().message()), Not(HasSubstr("--capacity")));
 
   Options big_key = SmallOptions();
   big_key.max_key_size = kMaxKeySizeLimit + 1;

@@ -52,13 +52,11 @@ absl::Status SegmentTooLarge(const std::string& what, const std::string& segment
       " (at most ", kMaxSegmentBytes - (uint64_t{1} << 26), " bytes of capacity)"));
 }
 
-}  // namespace
-
-absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
+// The options no store can have, refused before anything is planned.
+absl::Status CheckOptions(const Options& options) {
   if (options.capacity_bytes == 0) {
     return absl::InvalidArgumentError(
-        "capacity is 0: give the store some bytes (e.g. capacity_bytes = 64 MiB, kvcli "
-        "--capacity=64MiB)");
+        "capacity is 0: give the store some bytes (e.g. Options::capacity_bytes = 64 MiB)");
   }
   if (options.max_key_size == 0 || options.max_key_size > kMaxKeySizeLimit) {
     return absl::InvalidArgumentError(
@@ -80,14 +78,13 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
                            absl::StrCat("more than ", options.capacity_bytes, " bytes"),
                            "lower the capacity");
   }
-  Geometry g;
-  g.max_key_size = static_cast<uint32_t>(options.max_key_size);
-  g.max_value_size = static_cast<uint32_t>(options.max_value_size);
-  g.evict = options.evict;
-  g.default_ttl_ms = absl::ToInt64Milliseconds(options.default_ttl);
-  if (options.default_ttl == absl::InfiniteDuration()) g.default_ttl_ms = 0;
+  return absl::OkStatus();
+}
 
-  uint64_t capacity = options.capacity_bytes / 64 * 64;
+// The stripe count, and for a small store (one stripe) its max value size:
+// each stripe's slice of `capacity` holds kMinStripeRecords maximal records.
+absl::Status PlanStripes(const Options& options, uint64_t capacity, Geometry* out) {
+  Geometry& g = *out;
   uint64_t min_slice = kMinStripeRecords * g.max_record_bytes();
   if (capacity < min_slice) {
     // A small store: one stripe, and values only as large as a quarter of it.
@@ -115,8 +112,13 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
     while (stripes > 1 && capacity / stripes / 64 * 64 < min_slice) stripes /= 2;
     g.stripe_count = static_cast<uint32_t>(stripes);
   }
-  g.stripe_arena_bytes = capacity / g.stripe_count / 64 * 64;
+  return absl::OkStatus();
+}
 
+// The index slots of each stripe, for expected_items (or one entry per 64
+// bytes of `capacity`).
+absl::Status PlanIndex(const Options& options, uint64_t capacity, Geometry* out) {
+  Geometry& g = *out;
   // More entries than the arena can hold even at the smallest record size
   // would only make the index (and Check, which walks it) huge.
   const uint64_t most_items = g.capacity() / RecordBytes(1, 0);
@@ -124,8 +126,7 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "expected_items of ", options.expected_items, " is more than a capacity of ", g.capacity(),
         " bytes can ever hold (", most_items, " entries of the smallest size, ", RecordBytes(1, 0),
-        " bytes each); lower expected_items (kvcli --items) or raise the "
-        "capacity"));
+        " bytes each); lower Options::expected_items or raise Options::capacity_bytes"));
   }
   // Slots for the expected entries at a load of at most 0.7, where a linear
   // probe stays within a cache line or two.
@@ -133,6 +134,24 @@ absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
   uint64_t per_stripe = (items + g.stripe_count - 1) / g.stripe_count;
   per_stripe = std::max<uint64_t>(kMinSlotsPerStripe, (per_stripe * 10 + 6) / 7);
   g.slots_per_stripe = static_cast<uint32_t>(std::min<uint64_t>(per_stripe, kMaxSlotsPerStripe));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Geometry> PlanGeometry(const Options& options) {
+  if (absl::Status s = CheckOptions(options); !s.ok()) return s;
+  Geometry g;
+  g.max_key_size = static_cast<uint32_t>(options.max_key_size);
+  g.max_value_size = static_cast<uint32_t>(options.max_value_size);
+  g.evict = options.evict;
+  g.default_ttl_ms = absl::ToInt64Milliseconds(options.default_ttl);
+  if (options.default_ttl == absl::InfiniteDuration()) g.default_ttl_ms = 0;
+
+  const uint64_t capacity = options.capacity_bytes / 64 * 64;
+  if (absl::Status s = PlanStripes(options, capacity, &g); !s.ok()) return s;
+  g.stripe_arena_bytes = capacity / g.stripe_count / 64 * 64;
+  if (absl::Status s = PlanIndex(options, capacity, &g); !s.ok()) return s;
   Place(&g);
   if (g.segment_bytes > kMaxSegmentBytes) {
     return SegmentTooLarge("this capacity and expected_items",

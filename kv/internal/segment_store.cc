@@ -199,15 +199,15 @@ bool SegmentStore::Expired(const Located& found, int64_t* now) const {
   return found.header.expires_at_ms <= *now;
 }
 
-EntryMeta SegmentStore::MetaOf(const Located& found) const {
+EntryMeta SegmentStore::MetaOf(const Located& found, int64_t* now) const {
   EntryMeta meta;
   meta.version = found.header.version;
   meta.flags = found.header.flags;
   meta.expires_at_ms = found.header.expires_at_ms;
   meta.value_size = found.header.value_size;
   if (meta.expires_at_ms != 0) {
-    meta.ttl_remaining =
-        absl::Milliseconds(std::max<int64_t>(0, meta.expires_at_ms - clock_->NowMillis()));
+    if (*now < 0) *now = clock_->NowMillis();
+    meta.ttl_remaining = absl::Milliseconds(std::max<int64_t>(0, meta.expires_at_ms - *now));
   }
   return meta;
 }
@@ -265,12 +265,7 @@ bool SegmentStore::Read(StripeView& view, Located* found, int64_t* now, EntryMet
   }
   view.SetReferenced(*found);
   ++stripe->hits;
-  meta->version = found->header.version;
-  meta->flags = found->header.flags;
-  meta->expires_at_ms = found->header.expires_at_ms;
-  meta->value_size = found->header.value_size;
-  meta->ttl_remaining = meta->expires_at_ms != 0 ? absl::Milliseconds(meta->expires_at_ms - *now)
-                                                 : absl::InfiniteDuration();
+  *meta = MetaOf(*found, now);
   return true;
 }
 

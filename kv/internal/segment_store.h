@@ -142,7 +142,9 @@ class SegmentStore final : public Store {
   // now + ms, saturated at the largest expiry (an absurdly long TTL or lease
   // means "as late as can be", never a negative time that is already past).
   static int64_t AddMillis(int64_t now, int64_t ms);
-  EntryMeta MetaOf(const Located& found) const;
+  // `found`'s metadata, its TTL left counted from `*now` (read from the
+  // clock if < 0, as Expired does, so one `now` judges and describes it).
+  EntryMeta MetaOf(const Located& found, int64_t* now) const;
   bool Expired(const Located& found, int64_t* now) const;
   // The error of a whole-store `operation` ("check", "flush") that could not
   // lock `view`: the destroyed-store error if the store was destroyed,

@@ -271,7 +271,7 @@ absl::Status StripeView::IndexFullError() const {
       absl::StrCat("the store's index is full (stripe ", index_, " of ", geometry_.stripe_count,
                    " holds ", max_index_entries_,
                    " entries) and eviction is off; delete entries or create the store with "
-                   "a larger expected_items (kvcli create --items=N)"));
+                   "a larger Options::expected_items"));
 }
 
 absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t hash,

@@ -249,7 +249,8 @@ absl::Status StripeView::ForEachLive(Fn fn) const {
     Located found;
     found.entry = Resolve(slot, &found.header);
     if (found.entry == nullptr || found.header.state != kLive) {
-      return absl::DataLossError("an index slot points at a bad record; run kvcli check --repair");
+      return absl::DataLossError(
+          "an index slot points at a bad record; repair it with Store::Check(repair)");
     }
     found.slot = &slots_[i];
     if (!fn(found)) return absl::OkStatus();
@@ -294,7 +295,8 @@ absl::Status StripeView::ForEachHomedIn(uint32_t from, uint32_t* to, Keep keep, 
     Located found;
     found.entry = Resolve(slot, &found.header);
     if (found.entry == nullptr || found.header.state != kLive) {
-      return absl::DataLossError("an index slot points at a bad record; run kvcli check --repair");
+      return absl::DataLossError(
+          "an index slot points at a bad record; repair it with Store::Check(repair)");
     }
     found.slot = &slots_[i];
     if (!keep(found)) continue;

@@ -16,8 +16,8 @@ namespace shmkv::internal {
 
 // DataLoss for stripe `stripe`, saying what is wrong and how to repair it.
 inline absl::Status Corrupt(uint32_t stripe, const std::string& what) {
-  return absl::DataLossError(
-      absl::StrCat("stripe ", stripe, " is corrupt (", what, "); run kvcli check --repair"));
+  return absl::DataLossError(absl::StrCat("stripe ", stripe, " is corrupt (", what,
+                                          "); repair it with Store::Check(repair)"));
 }
 
 // The log bytes a record (or pad) takes.

@@ -314,7 +314,7 @@ std::string SemDenial(int sem_id) {
         ": it has mode %04o, owner uid %u (created by uid %u, group %u), and this process (uid "
         "%u) falls under %s, and %s %s, while using the store needs read and alter (write) "
         "permission; ask uid %u to run this, or to recreate the store with a mode that "
-        "includes this user (kvcli create --mode, Options::mode), or run as a user the mode "
+        "includes this user (Options::mode), or run as a user the mode "
         "allows; see ipcs -s -i %d",
         mode, uid, cuid, gid, me, who, who, may, uid, sem_id);
   }

@@ -233,29 +233,11 @@ void Destroy(const py::object& key, const py::object& path, const py::object& pr
   if (!s.ok()) Raise(s, Context::kOpen);
 }
 
-}  // namespace
+using PyStoreClass = py::class_<PyStore>;
 
-void DefineStore(py::module_& m, py::object meta_type) {
-  PyStore::SetMetaType(std::move(meta_type));
-  py::class_<PyStore>(m, "Store",
-                      "One process's attachment to a store. Thread-safe; closes on close() or "
-                      "at the end of a with block.")
-      .def(py::init<const py::object&, const py::object&, const py::object&, const py::object&,
-                    const py::object&, const py::object&, const py::object&, const py::object&,
-                    const py::object&, const py::object&, const py::object&, const py::object&>(),
-           py::kw_only(), py::arg("key") = py::none(), py::arg("path") = py::none(),
-           py::arg("proj") = 1, py::arg("create") = false, py::arg("capacity") = py::none(),
-           py::arg("max_value") = py::none(), py::arg("evict") = true,
-           py::arg("default_ttl") = py::none(), py::arg("mode") = 0600,
-           py::arg("items") = py::none(), py::arg("lock_timeout") = 5.0,
-           py::arg("allow_foreign_owner") = false,
-           "Opens the store named by key (int or '0x5f3e0001') or by path and proj (ftok).\n"
-           "create=True creates it if absent with capacity ('64MiB' or bytes), max_value,\n"
-           "evict, default_ttl (seconds; None: never; below 1 ms: 1 ms, the store's\n"
-           "resolution), mode and items (expected entries). Raises StoreNotFound,\n"
-           "PermissionDenied, NotAStore, StoreFull, LockTimeout; TypeError, OverflowError\n"
-           "or InvalidArgument (a ValueError) naming a bad argument.")
-      .def("get", &PyStore::Get, py::arg("key"), "The value (bytes), or None when absent.")
+// Store's methods on one entry, or a batch of them.
+void DefineEntryMethods(PyStoreClass& c) {
+  c.def("get", &PyStore::Get, py::arg("key"), "The value (bytes), or None when absent.")
       .def("get_many", &PyStore::GetMany, py::arg("keys"),
            "A list of the keys' values (bytes, or None when absent), read in one call:\n"
            "faster than a loop of get. Raises for a bad key (naming its index).")
@@ -305,16 +287,20 @@ void DefineStore(py::module_& m, py::object meta_type) {
            "The cached value, or fn()'s result stored under key. Across processes (of any\n"
            "language) concurrent misses on one key call fn once; the others wait (up to\n"
            "wait_timeout seconds, then LockTimeout). If fn raises, nothing is stored and\n"
-           "its exception propagates.")
-      .def(
-          "keys",
-          [](const py::object& self, const py::handle& prefix) {
-            return PyStore::Walk(self, prefix, false);
-          },
-          py::arg("prefix") = py::bytes(""),
-          "An iterator over the live keys under prefix. It reads the store a page at a time\n"
-          "as it is consumed (as scan does): each key present for the whole iteration comes\n"
-          "exactly once, a key added or deleted meanwhile at most once.")
+           "its exception propagates.");
+}
+
+// Store's methods that walk what a prefix (and a glob) select.
+void DefineWalkMethods(PyStoreClass& c) {
+  c.def(
+       "keys",
+       [](const py::object& self, const py::handle& prefix) {
+         return PyStore::Walk(self, prefix, false);
+       },
+       py::arg("prefix") = py::bytes(""),
+       "An iterator over the live keys under prefix. It reads the store a page at a time\n"
+       "as it is consumed (as scan does): each key present for the whole iteration comes\n"
+       "exactly once, a key added or deleted meanwhile at most once.")
       .def(
           "items",
           [](const py::object& self, const py::handle& prefix) {
@@ -340,8 +326,12 @@ void DefineStore(py::module_& m, py::object meta_type) {
       .def(
           "delete_prefix",
           [](PyStore& s, const py::handle& prefix) { return s.DeleteMatching(prefix, py::none()); },
-          py::arg("prefix"), "Deletes every entry whose key starts with prefix; returns how many.")
-      .def("stats", &PyStore::Stats, "Counters summed over the stripes (a dict).")
+          py::arg("prefix"), "Deletes every entry whose key starts with prefix; returns how many.");
+}
+
+// Store's methods on the whole store and the attachment, and the protocols.
+void DefineStoreMethods(PyStoreClass& c) {
+  c.def("stats", &PyStore::Stats, "Counters summed over the stripes (a dict).")
       .def("info", &PyStore::Info, "The store's settings and the segment's facts (a dict).")
       .def("check", &PyStore::Check, py::arg("repair") = false,
            "Verifies the store (and with repair=True repairs it); a dict with ok, problems, "
@@ -363,6 +353,32 @@ void DefineStore(py::module_& m, py::object meta_type) {
       .def("__delitem__", &PyStore::DelItem)
       .def("__contains__", &PyStore::Contains)
       .def("__len__", &PyStore::Len);
+}
+
+}  // namespace
+
+void DefineStore(py::module_& m, py::object meta_type) {
+  PyStore::SetMetaType(std::move(meta_type));
+  PyStoreClass c(m, "Store",
+                 "One process's attachment to a store. Thread-safe; closes on close() or "
+                 "at the end of a with block.");
+  c.def(py::init<const py::object&, const py::object&, const py::object&, const py::object&,
+                 const py::object&, const py::object&, const py::object&, const py::object&,
+                 const py::object&, const py::object&, const py::object&, const py::object&>(),
+        py::kw_only(), py::arg("key") = py::none(), py::arg("path") = py::none(),
+        py::arg("proj") = 1, py::arg("create") = false, py::arg("capacity") = py::none(),
+        py::arg("max_value") = py::none(), py::arg("evict") = true,
+        py::arg("default_ttl") = py::none(), py::arg("mode") = 0600, py::arg("items") = py::none(),
+        py::arg("lock_timeout") = 5.0, py::arg("allow_foreign_owner") = false,
+        "Opens the store named by key (int or '0x5f3e0001') or by path and proj (ftok).\n"
+        "create=True creates it if absent with capacity ('64MiB' or bytes), max_value,\n"
+        "evict, default_ttl (seconds; None: never; below 1 ms: 1 ms, the store's\n"
+        "resolution), mode and items (expected entries). Raises StoreNotFound,\n"
+        "PermissionDenied, NotAStore, StoreFull, LockTimeout; TypeError, OverflowError\n"
+        "or InvalidArgument (a ValueError) naming a bad argument.");
+  DefineEntryMethods(c);
+  DefineWalkMethods(c);
+  DefineStoreMethods(c);
 
   DefineWalk(m);
   m.def("destroy", &Destroy, py::kw_only(), py::arg("key") = py::none(),

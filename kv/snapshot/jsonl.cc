@@ -22,6 +22,33 @@ namespace {
 
 using util::Clip;
 
+// The members of a line's object, as they are found.
+struct Fields {
+  absl::optional<std::string> key, key_b64, value_b64;
+  absl::optional<uint64_t> version;
+  absl::optional<uint32_t> flags;
+  absl::optional<int64_t> ttl_ms;
+};
+
+// Appends code point `cp` (below 0x110000) in UTF-8.
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out->push_back(static_cast<char>(0xf0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+}
+
 // A parser for exactly one flat JSON object with string and integer members.
 class JsonlParser {
  public:
@@ -50,9 +77,20 @@ class JsonlParser {
     return absl::OkStatus();
   }
   absl::Status ParseString(std::string* out);
+  // After a backslash at `escape`: the escaped character, appended to *out.
+  absl::Status ParseEscape(size_t escape, std::string* out);
+  // After the u of a unicode escape at `escape`: the code point, a surrogate
+  // pair read whole.
+  absl::Status ParseUnicodeEscape(size_t escape, uint32_t* cp);
   absl::Status ParseHex4(uint32_t* unit);
   // An integer: *negative and its magnitude.
   absl::Status ParseInteger(bool* negative, uint64_t* magnitude);
+  // One member, "name": value, into *fields.
+  absl::Status ParseMember(Fields* fields);
+  absl::Status ParseStringField(const std::string& name, size_t name_at, Fields* fields);
+  absl::Status ParseIntegerField(const std::string& name, size_t name_at, Fields* fields);
+  // The record the members describe, checked.
+  absl::Status BuildRecord(Fields& fields, SnapshotRecord* record) const;
 
   absl::string_view line_;
   size_t pos_ = 0;
@@ -97,72 +135,63 @@ absl::Status JsonlParser::ParseString(std::string* out) {
       continue;
     }
     const size_t escape = pos_++;
-    if (AtEnd()) return Error(escape, "unterminated escape");
-    const char e = Peek();
-    ++pos_;
-    switch (e) {
-      case '"':
-        out->push_back('"');
-        continue;
-      case '\\':
-        out->push_back('\\');
-        continue;
-      case '/':
-        out->push_back('/');
-        continue;
-      case 'b':
-        out->push_back('\b');
-        continue;
-      case 'f':
-        out->push_back('\f');
-        continue;
-      case 'n':
-        out->push_back('\n');
-        continue;
-      case 'r':
-        out->push_back('\r');
-        continue;
-      case 't':
-        out->push_back('\t');
-        continue;
-      case 'u':
-        break;
-      default:
-        return Error(escape, "unknown escape in a string");
-    }
-    uint32_t cp = 0;
-    if (absl::Status s = ParseHex4(&cp); !s.ok()) return s;
-    if (cp >= 0xdc00 && cp <= 0xdfff) {
-      return Error(escape, "lone low surrogate in a string");
-    }
-    if (cp >= 0xd800 && cp <= 0xdbff) {
-      if (pos_ + 1 >= line_.size() || line_[pos_] != '\\' || line_[pos_ + 1] != 'u') {
-        return Error(escape, "high surrogate not followed by a low surrogate");
-      }
-      pos_ += 2;
-      uint32_t low = 0;
-      if (absl::Status s = ParseHex4(&low); !s.ok()) return s;
-      if (low < 0xdc00 || low > 0xdfff) {
-        return Error(escape, "high surrogate not followed by a low surrogate");
-      }
-      cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-    }
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xc0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xe0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else {
-      out->push_back(static_cast<char>(0xf0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    }
+    if (absl::Status s = ParseEscape(escape, out); !s.ok()) return s;
   }
+}
+
+absl::Status JsonlParser::ParseEscape(size_t escape, std::string* out) {
+  if (AtEnd()) return Error(escape, "unterminated escape");
+  const char e = Peek();
+  ++pos_;
+  switch (e) {
+    case '"':
+    case '\\':
+    case '/':
+      out->push_back(e);
+      return absl::OkStatus();
+    case 'b':
+      out->push_back('\b');
+      return absl::OkStatus();
+    case 'f':
+      out->push_back('\f');
+      return absl::OkStatus();
+    case 'n':
+      out->push_back('\n');
+      return absl::OkStatus();
+    case 'r':
+      out->push_back('\r');
+      return absl::OkStatus();
+    case 't':
+      out->push_back('\t');
+      return absl::OkStatus();
+    case 'u':
+      break;
+    default:
+      return Error(escape, "unknown escape in a string");
+  }
+  uint32_t cp = 0;
+  if (absl::Status s = ParseUnicodeEscape(escape, &cp); !s.ok()) return s;
+  AppendUtf8(cp, out);
+  return absl::OkStatus();
+}
+
+absl::Status JsonlParser::ParseUnicodeEscape(size_t escape, uint32_t* cp) {
+  if (absl::Status s = ParseHex4(cp); !s.ok()) return s;
+  if (*cp >= 0xdc00 && *cp <= 0xdfff) {
+    return Error(escape, "lone low surrogate in a string");
+  }
+  if (*cp < 0xd800 || *cp > 0xdbff) return absl::OkStatus();
+  if (pos_ + 1 >= line_.size() || line_[pos_] != '\\' || line_[pos_ + 1] != 'u') {
+    return Error(escape, "high surrogate not followed by a low surrogate");
+  }
+  pos_ += 2;
+  uint32_t low = 0;
+  if (absl::Status s = ParseHex4(&low); !s.ok()) return s;
+  if (low < 0xdc00 || low > 0xdfff) {
+    return Error(escape, "high surrogate not followed by a low surrogate");
+  }
+  *cp = 0x10000 + ((*cp - 0xd800) << 10) + (low - 0xdc00);
+  return absl::OkStatus();
 }
 
 absl::Status JsonlParser::ParseInteger(bool* negative, uint64_t* magnitude) {
@@ -196,10 +225,7 @@ absl::Status JsonlParser::Parse(SnapshotRecord* record) {
   SkipWhitespace();
   if (AtEnd()) return Error(pos_, "empty line: expected a JSON object");
   if (absl::Status s = Expect('{'); !s.ok()) return s;
-  absl::optional<std::string> key, key_b64, value_b64;
-  absl::optional<uint64_t> version;
-  absl::optional<uint32_t> flags;
-  absl::optional<int64_t> ttl_ms;
+  Fields fields;
   bool first = true;
   while (true) {
     SkipWhitespace();
@@ -208,56 +234,7 @@ absl::Status JsonlParser::Parse(SnapshotRecord* record) {
       ++pos_;
       break;
     }
-    const size_t name_at = pos_;
-    std::string name;
-    if (absl::Status s = ParseString(&name); !s.ok()) return s;
-    if (absl::Status s = Expect(':'); !s.ok()) return s;
-    SkipWhitespace();
-    const size_t value_at = pos_;
-    auto duplicate = [&] {
-      return Error(name_at, absl::StrCat("field \"", name, "\" appears twice"));
-    };
-    if (name == "key" || name == "key_b64" || name == "value_b64") {
-      absl::optional<std::string>& slot =
-          name == "key" ? key : (name == "key_b64" ? key_b64 : value_b64);
-      if (slot.has_value()) return duplicate();
-      slot.emplace();
-      if (absl::Status s = ParseString(&*slot); !s.ok()) return s;
-      if (name != "key") {
-        std::string decoded;
-        if (!absl::Base64Unescape(*slot, &decoded) || absl::Base64Escape(decoded) != *slot) {
-          return Error(value_at,
-                       absl::StrCat("field \"", name, "\" is not standard base64 with padding"));
-        }
-        *slot = std::move(decoded);
-      }
-    } else if (name == "version" || name == "flags" || name == "ttl_ms") {
-      bool negative = false;
-      uint64_t magnitude = 0;
-      if (absl::Status s = ParseInteger(&negative, &magnitude); !s.ok()) return s;
-      if (negative && magnitude == 0) negative = false;  // "-0"
-      if (name == "version") {
-        if (version.has_value()) return duplicate();
-        if (negative) return Error(value_at, "\"version\" cannot be negative");
-        version = magnitude;
-      } else if (name == "flags") {
-        if (flags.has_value()) return duplicate();
-        if (negative || magnitude > std::numeric_limits<uint32_t>::max()) {
-          return Error(value_at, "\"flags\" must be 0 to 4294967295");
-        }
-        flags = static_cast<uint32_t>(magnitude);
-      } else {
-        if (ttl_ms.has_value()) return duplicate();
-        if (negative ? magnitude != 1
-                     : magnitude > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-          return Error(value_at, "\"ttl_ms\" must be -1 (never expires) or 0 to 2^63-1");
-        }
-        ttl_ms = negative ? -1 : static_cast<int64_t>(magnitude);
-      }
-    } else {
-      return Error(name_at,
-                   absl::StrCat("unknown field \"", absl::CHexEscape(Clip(name, 0, 40)), "\""));
-    }
+    if (absl::Status s = ParseMember(&fields); !s.ok()) return s;
     first = false;
     SkipWhitespace();
     if (AtEnd()) return Error(pos_, "the line ends inside the object");
@@ -273,20 +250,88 @@ absl::Status JsonlParser::Parse(SnapshotRecord* record) {
   }
   SkipWhitespace();
   if (!AtEnd()) return Error(pos_, "unexpected text after the object");
+  return BuildRecord(fields, record);
+}
 
-  if (!key.has_value() && !key_b64.has_value()) {
+absl::Status JsonlParser::ParseMember(Fields* fields) {
+  const size_t name_at = pos_;
+  std::string name;
+  if (absl::Status s = ParseString(&name); !s.ok()) return s;
+  if (absl::Status s = Expect(':'); !s.ok()) return s;
+  SkipWhitespace();
+  if (name == "key" || name == "key_b64" || name == "value_b64") {
+    return ParseStringField(name, name_at, fields);
+  }
+  if (name == "version" || name == "flags" || name == "ttl_ms") {
+    return ParseIntegerField(name, name_at, fields);
+  }
+  return Error(name_at,
+               absl::StrCat("unknown field \"", absl::CHexEscape(Clip(name, 0, 40)), "\""));
+}
+
+absl::Status JsonlParser::ParseStringField(const std::string& name, size_t name_at,
+                                           Fields* fields) {
+  const size_t value_at = pos_;
+  absl::optional<std::string>& slot =
+      name == "key" ? fields->key : (name == "key_b64" ? fields->key_b64 : fields->value_b64);
+  if (slot.has_value()) {
+    return Error(name_at, absl::StrCat("field \"", name, "\" appears twice"));
+  }
+  slot.emplace();
+  if (absl::Status s = ParseString(&*slot); !s.ok()) return s;
+  if (name == "key") return absl::OkStatus();
+  std::string decoded;
+  if (!absl::Base64Unescape(*slot, &decoded) || absl::Base64Escape(decoded) != *slot) {
+    return Error(value_at,
+                 absl::StrCat("field \"", name, "\" is not standard base64 with padding"));
+  }
+  *slot = std::move(decoded);
+  return absl::OkStatus();
+}
+
+absl::Status JsonlParser::ParseIntegerField(const std::string& name, size_t name_at,
+                                            Fields* fields) {
+  const size_t value_at = pos_;
+  bool negative = false;
+  uint64_t magnitude = 0;
+  if (absl::Status s = ParseInteger(&negative, &magnitude); !s.ok()) return s;
+  if (negative && magnitude == 0) negative = false;  // "-0"
+  const bool duplicate = name == "version" ? fields->version.has_value()
+                         : name == "flags" ? fields->flags.has_value()
+                                           : fields->ttl_ms.has_value();
+  if (duplicate) return Error(name_at, absl::StrCat("field \"", name, "\" appears twice"));
+  if (name == "version") {
+    if (negative) return Error(value_at, "\"version\" cannot be negative");
+    fields->version = magnitude;
+  } else if (name == "flags") {
+    if (negative || magnitude > std::numeric_limits<uint32_t>::max()) {
+      return Error(value_at, "\"flags\" must be 0 to 4294967295");
+    }
+    fields->flags = static_cast<uint32_t>(magnitude);
+  } else {
+    if (negative ? magnitude != 1
+                 : magnitude > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Error(value_at, "\"ttl_ms\" must be -1 (never expires) or 0 to 2^63-1");
+    }
+    fields->ttl_ms = negative ? -1 : static_cast<int64_t>(magnitude);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JsonlParser::BuildRecord(Fields& fields, SnapshotRecord* record) const {
+  if (!fields.key.has_value() && !fields.key_b64.has_value()) {
     return Error(0, "the object has neither \"key_b64\" nor \"key\"");
   }
-  if (key.has_value() && key_b64.has_value() && *key != *key_b64) {
+  if (fields.key.has_value() && fields.key_b64.has_value() && *fields.key != *fields.key_b64) {
     return Error(0, "\"key\" and \"key_b64\" name different keys");
   }
-  if (!value_b64.has_value()) return Error(0, "the object has no \"value_b64\"");
+  if (!fields.value_b64.has_value()) return Error(0, "the object has no \"value_b64\"");
   SnapshotRecord r;
-  r.key = key_b64.has_value() ? std::move(*key_b64) : std::move(*key);
-  r.value = std::move(*value_b64);
-  r.version = version.value_or(0);
-  r.flags = flags.value_or(0);
-  r.ttl_remaining_ms = ttl_ms.value_or(-1);
+  r.key = fields.key_b64.has_value() ? std::move(*fields.key_b64) : std::move(*fields.key);
+  r.value = std::move(*fields.value_b64);
+  r.version = fields.version.value_or(0);
+  r.flags = fields.flags.value_or(0);
+  r.ttl_remaining_ms = fields.ttl_ms.value_or(-1);
   if (r.key.empty() || r.key.size() > kMaxSnapshotKeySize) {
     return Error(0, absl::StrCat("the key is ", r.key.size(), " bytes (must be 1 to ",
                                  kMaxSnapshotKeySize, ")"));

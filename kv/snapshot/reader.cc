@@ -167,69 +167,82 @@ absl::StatusOr<bool> SnapshotReader::Next(SnapshotRecord* record) {
         absl::StrCat("snapshot corrupt at byte ", start, ": found record ", records_ + 1,
                      " but the file header says there are ", *declared_)));
   }
+  if (absl::Status s = ReadRecordFixed(start); !s.ok()) return Fail(s);
+  if (absl::Status s = ReadRecordBody(start, record); !s.ok()) return Fail(s);
+  ++records_;
+  return true;
+}
 
-  auto incomplete = [&] {
-    return Truncated(absl::StrCat(RecordName(), " (from byte ", start, ") is incomplete"));
-  };
+absl::Status SnapshotReader::ReadRecordFixed(uint64_t start) {
   Read(fmt::kRecordFixedSize - 1, &scratch_);
-  if (!io_error_.ok()) return Fail(io_error_);
-  if (scratch_.size() < fmt::kRecordFixedSize) return Fail(incomplete());
+  if (!io_error_.ok()) return io_error_;
+  if (scratch_.size() < fmt::kRecordFixedSize) {
+    return Truncated(absl::StrCat(RecordName(), " (from byte ", start, ") is incomplete"));
+  }
   const char* p = scratch_.data();
   const uint32_t stored_fixed = GetU32(p + 29);
   const uint32_t computed_fixed = Crc32c(Clip(scratch_, 0, 29));
   if (stored_fixed != computed_fixed) {
-    return Fail(absl::DataLossError(
-        absl::StrCat("snapshot corrupt at byte ", start, ": the header of ", RecordName(),
-                     " fails its checksum (stored ", Hex32(stored_fixed), ", computed ",
-                     Hex32(computed_fixed), ")")));
+    return absl::DataLossError(absl::StrCat("snapshot corrupt at byte ", start, ": the header of ",
+                                            RecordName(), " fails its checksum (stored ",
+                                            Hex32(stored_fixed), ", computed ",
+                                            Hex32(computed_fixed), ")"));
   }
   const uint32_t key_len = GetU32(p + 1);
   const uint32_t value_len = GetU32(p + 5);
   const int64_t ttl = static_cast<int64_t>(GetU64(p + 21));
   if (key_len == 0 || key_len > kMaxSnapshotKeySize) {
-    return Fail(absl::DataLossError(absl::StrCat(
-        "snapshot corrupt at byte ", start + 1, ": ", RecordName(), " claims a key of ", key_len,
-        " bytes (must be 1 to ", kMaxSnapshotKeySize, ")")));
+    return absl::DataLossError(absl::StrCat("snapshot corrupt at byte ", start + 1, ": ",
+                                            RecordName(), " claims a key of ", key_len,
+                                            " bytes (must be 1 to ", kMaxSnapshotKeySize, ")"));
   }
   if (value_len > kMaxSnapshotValueSize) {
-    return Fail(absl::DataLossError(absl::StrCat(
-        "snapshot corrupt at byte ", start + 5, ": ", RecordName(), " claims a value of ",
-        value_len, " bytes (the maximum is ", kMaxSnapshotValueSize, ")")));
+    return absl::DataLossError(absl::StrCat("snapshot corrupt at byte ", start + 5, ": ",
+                                            RecordName(), " claims a value of ", value_len,
+                                            " bytes (the maximum is ", kMaxSnapshotValueSize, ")"));
   }
   if (ttl < -1) {
-    return Fail(absl::DataLossError(absl::StrCat("snapshot corrupt at byte ", start + 21, ": ",
-                                                 RecordName(), " has ttl_remaining_ms ", ttl,
-                                                 " (must be -1 or at least 0)")));
+    return absl::DataLossError(absl::StrCat("snapshot corrupt at byte ", start + 21, ": ",
+                                            RecordName(), " has ttl_remaining_ms ", ttl,
+                                            " (must be -1 or at least 0)"));
   }
-  const std::string fixed = scratch_;
+  return absl::OkStatus();
+}
 
+absl::Status SnapshotReader::ReadRecordBody(uint64_t start, SnapshotRecord* record) {
+  const std::string fixed = scratch_;
+  const char* p = fixed.data();
+  const uint32_t key_len = GetU32(p + 1);
+  const uint32_t value_len = GetU32(p + 5);
+  auto incomplete = [&] {
+    return Truncated(absl::StrCat(RecordName(), " (from byte ", start, ") is incomplete"));
+  };
   record->key.clear();
   record->value.clear();
   if (file_ == nullptr) {
     record->value.reserve(std::min<uint64_t>(value_len, bytes_.size() - offset_));
   }
   if (Read(key_len, &record->key) < key_len || Read(value_len, &record->value) < value_len) {
-    if (!io_error_.ok()) return Fail(io_error_);
-    return Fail(incomplete());
+    if (!io_error_.ok()) return io_error_;
+    return incomplete();
   }
   scratch_.clear();
   Read(4, &scratch_);
-  if (!io_error_.ok()) return Fail(io_error_);
-  if (scratch_.size() < 4) return Fail(incomplete());
+  if (!io_error_.ok()) return io_error_;
+  if (scratch_.size() < 4) return incomplete();
   const uint32_t stored = GetU32(scratch_.data());
   uint32_t computed = Crc32cExtend(Crc32c(fixed), record->key);
   computed = Crc32cExtend(computed, record->value);
   if (stored != computed) {
-    return Fail(absl::DataLossError(absl::StrCat(
-        "snapshot corrupt at bytes ", start, "..", offset_ - 1, ": ", RecordName(),
-        " fails its checksum (stored ", Hex32(stored), ", computed ", Hex32(computed), ")")));
+    return absl::DataLossError(absl::StrCat("snapshot corrupt at bytes ", start, "..", offset_ - 1,
+                                            ": ", RecordName(), " fails its checksum (stored ",
+                                            Hex32(stored), ", computed ", Hex32(computed), ")"));
   }
   record->version = GetU64(p + 9);
   record->flags = GetU32(p + 17);
-  record->ttl_remaining_ms = ttl;
+  record->ttl_remaining_ms = static_cast<int64_t>(GetU64(p + 21));
   chain_crc_ = Crc32cExtend(chain_crc_, scratch_);
-  ++records_;
-  return true;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> SnapshotReader::ReadTrailer(uint64_t start) {

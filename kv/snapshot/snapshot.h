@@ -128,6 +128,11 @@ class SnapshotReader {
   std::string RecordName() const;  // "record 7 of 10" / "record 7"
   absl::Status Truncated(absl::string_view what) const;
   absl::StatusOr<bool> ReadTrailer(uint64_t start);
+  // The record from `start`, after its tag: its fixed part, checked and
+  // left in scratch_; then its key, value and checksum. The error Next
+  // reports, or OK.
+  absl::Status ReadRecordFixed(uint64_t start);
+  absl::Status ReadRecordBody(uint64_t start, SnapshotRecord* record);
 
   absl::string_view bytes_;
   std::FILE* file_ = nullptr;

@@ -480,7 +480,8 @@ class Errors(StoreTest):
     def test_store_not_found(self):
         with self.assertRaises(shmkv.StoreNotFound) as e:
             shmkv.Store(key=self.key)
-        self.assertIn("kvcli create", str(e.exception))
+        self.assertIn("Options::capacity_bytes", str(e.exception))
+        self.assertNotIn("kvcli", str(e.exception))
         self.assertEqual(e.exception.code, "NOT_FOUND")
 
     def test_permission_denied(self):

@@ -16,6 +16,7 @@
 #include "kv/util/format.h"
 #include "shmkv/admin.h"
 #include "tools/kvcli/commands.h"
+#include "tools/kvcli/flag_terms.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/near_sync.h"
 #include "tools/kvcli/output.h"
@@ -69,6 +70,87 @@ int RunCreate(Context& ctx) {
   return ctx.Finish();
 }  // namespace
 
+namespace {
+
+// info --json: one object.
+std::string InfoJson(Store& store, const StoreInfo& info, uint64_t items, uint64_t attached) {
+  const int64_t default_ttl_ms = absl::ToInt64Milliseconds(info.default_ttl);
+  JsonObject json;
+  json.Str("name", info.name)
+      .Str("key", KeyHex(info.key))
+      .U64("key_decimal", static_cast<uint32_t>(info.key))
+      .I64("shm_id", info.shm_id)
+      .I64("sem_id", info.sem_id)
+      .U64("layout_version", info.layout_version)
+      .U64("segment_bytes", info.segment_bytes)
+      .U64("capacity", info.capacity)
+      .U64("lock_stripes", info.lock_stripes)
+      .U64("buckets", info.buckets)
+      .U64("max_key_size", info.max_key_size)
+      .U64("max_value_size", info.max_value_size)
+      .Bool("evict", info.evict)
+      .Bool("huge_pages", info.huge_pages)
+      .I64("default_ttl_ms", default_ttl_ms)
+      .I64("created_at_ms", info.created_at_ms)
+      .Str("created_at", TimeText(info.created_at_ms))
+      .U64("creator_uid", info.creator_uid)
+      .I64("creator_pid", info.creator_pid)
+      .U64("owner_uid", info.owner_uid)
+      .Str("owner", UserName(info.owner_uid))
+      .Str("mode", ModeText(info.mode))
+      .U64("attached_processes", attached)
+      .Bool("removed", info.removed)
+      .U64("items", items)
+      .Raw("near_sync", DescribeNearSync(store).json)
+      .StrArray("warnings", info.warnings);
+  return json.Build() + "\n";
+}
+
+// info: one labelled row a line.
+std::string InfoText(Store& store, const StoreInfo& info, uint64_t items, uint64_t attached) {
+  const int64_t default_ttl_ms = absl::ToInt64Milliseconds(info.default_ttl);
+  std::string text;
+  auto row = [&text](absl::string_view label, absl::string_view value) {
+    absl::StrAppend(&text, absl::StrFormat("%-14s %s\n", label, value));
+  };
+  row("store", util::EscapeKey(info.name));  // a file name may hold a newline
+  row("key", absl::StrCat(KeyHex(info.key), " (", static_cast<uint32_t>(info.key), ")"));
+  row("ids", absl::StrCat("shm id ", info.shm_id, ", semaphore set ", info.sem_id));
+  row("layout", absl::StrCat("version ", info.layout_version));
+  row("entries", absl::StrCat(items));
+  row("capacity",
+      absl::StrCat(util::FormatBytes(info.capacity), " for entries (segment ",
+                   util::FormatBytes(info.segment_bytes), ", ", info.segment_bytes, " bytes)"));
+  row("limits", absl::StrCat("keys up to ", info.max_key_size, " bytes, values up to ",
+                             ExactBytes(info.max_value_size)));
+  row("locking", absl::StrCat(info.lock_stripes, " lock stripe", info.lock_stripes == 1 ? "" : "s",
+                              ", ", info.buckets, " hash index slots"));
+  row("memory", info.huge_pages ? "huge pages (created with --huge-pages)" : "normal pages");
+  row("when full", info.evict ? "evicts least recently used entries"
+                              : "refuses writes (created with --no-evict)");
+  row("default TTL", default_ttl_ms > 0 ? util::FormatDuration(info.default_ttl)
+                                        : "none (entries never expire unless given a TTL)");
+  row("created", absl::StrCat(TimeText(info.created_at_ms), " (", AgoText(info.created_at_ms),
+                              ") by ", UidText(info.creator_uid), ", pid ", info.creator_pid));
+  row("owner", absl::StrCat(UidText(info.owner_uid), ", mode ", ModeText(info.mode)));
+  row("attached",
+      absl::StrCat(attached, " process", attached == 1 ? "" : "es", " (not counting this kvcli)"));
+  if (info.removed) {
+    row("removed",
+        "yes: removed from the system (destroy, ipcrm or IPC_RMID); attached processes' calls "
+        "fail, and the memory lives until the last one detaches");
+  }
+  if (NearSyncView sync = DescribeNearSync(store); sync.present) row("near cache", sync.line);
+  if (info.warnings.empty()) {
+    row("warnings", "none");
+  } else {
+    for (const std::string& warning : info.warnings) row("warning", warning);
+  }
+  return text;
+}
+
+}  // namespace
+
 int RunInfo(Context& ctx) {
   return ctx.WithStore([&](Store& store) {
     absl::StatusOr<StoreInfo> info = store.Info();
@@ -77,79 +159,8 @@ int RunInfo(Context& ctx) {
     if (!items.ok()) return ctx.StoreFailure(items.status());
     // The kernel's count includes this kvcli's own attachment.
     const uint64_t attached = info->attached_processes > 0 ? info->attached_processes - 1 : 0;
-    const int64_t default_ttl_ms = absl::ToInt64Milliseconds(info->default_ttl);
-    if (ctx.Has("json")) {
-      JsonObject json;
-      json.Str("name", info->name)
-          .Str("key", KeyHex(info->key))
-          .U64("key_decimal", static_cast<uint32_t>(info->key))
-          .I64("shm_id", info->shm_id)
-          .I64("sem_id", info->sem_id)
-          .U64("layout_version", info->layout_version)
-          .U64("segment_bytes", info->segment_bytes)
-          .U64("capacity", info->capacity)
-          .U64("lock_stripes", info->lock_stripes)
-          .U64("buckets", info->buckets)
-          .U64("max_key_size", info->max_key_size)
-          .U64("max_value_size", info->max_value_size)
-          .Bool("evict", info->evict)
-          .Bool("huge_pages", info->huge_pages)
-          .I64("default_ttl_ms", default_ttl_ms)
-          .I64("created_at_ms", info->created_at_ms)
-          .Str("created_at", TimeText(info->created_at_ms))
-          .U64("creator_uid", info->creator_uid)
-          .I64("creator_pid", info->creator_pid)
-          .U64("owner_uid", info->owner_uid)
-          .Str("owner", UserName(info->owner_uid))
-          .Str("mode", ModeText(info->mode))
-          .U64("attached_processes", attached)
-          .Bool("removed", info->removed)
-          .U64("items", *items)
-          .Raw("near_sync", DescribeNearSync(store).json)
-          .StrArray("warnings", info->warnings);
-      ctx.Write(json.Build() + "\n");
-    } else {
-      std::string text;
-      auto row = [&text](absl::string_view label, absl::string_view value) {
-        absl::StrAppend(&text, absl::StrFormat("%-14s %s\n", label, value));
-      };
-      row("store", util::EscapeKey(info->name));  // a file name may hold a newline
-      row("key", absl::StrCat(KeyHex(info->key), " (", static_cast<uint32_t>(info->key), ")"));
-      row("ids", absl::StrCat("shm id ", info->shm_id, ", semaphore set ", info->sem_id));
-      row("layout", absl::StrCat("version ", info->layout_version));
-      row("entries", absl::StrCat(*items));
-      row("capacity", absl::StrCat(util::FormatBytes(info->capacity), " for entries (segment ",
-                                   util::FormatBytes(info->segment_bytes), ", ",
-                                   info->segment_bytes, " bytes)"));
-      row("limits", absl::StrCat("keys up to ", info->max_key_size, " bytes, values up to ",
-                                 ExactBytes(info->max_value_size)));
-      row("locking",
-          absl::StrCat(info->lock_stripes, " lock stripe", info->lock_stripes == 1 ? "" : "s", ", ",
-                       info->buckets, " hash index slots"));
-      row("memory", info->huge_pages ? "huge pages (created with --huge-pages)" : "normal pages");
-      row("when full", info->evict ? "evicts least recently used entries"
-                                   : "refuses writes (created with --no-evict)");
-      row("default TTL", default_ttl_ms > 0 ? util::FormatDuration(info->default_ttl)
-                                            : "none (entries never expire unless given a TTL)");
-      row("created",
-          absl::StrCat(TimeText(info->created_at_ms), " (", AgoText(info->created_at_ms), ") by ",
-                       UidText(info->creator_uid), ", pid ", info->creator_pid));
-      row("owner", absl::StrCat(UidText(info->owner_uid), ", mode ", ModeText(info->mode)));
-      row("attached", absl::StrCat(attached, " process", attached == 1 ? "" : "es",
-                                   " (not counting this kvcli)"));
-      if (info->removed) {
-        row("removed",
-            "yes: removed from the system (destroy, ipcrm or IPC_RMID); attached processes' calls "
-            "fail, and the memory lives until the last one detaches");
-      }
-      if (NearSyncView sync = DescribeNearSync(store); sync.present) row("near cache", sync.line);
-      if (info->warnings.empty()) {
-        row("warnings", "none");
-      } else {
-        for (const std::string& warning : info->warnings) row("warning", warning);
-      }
-      ctx.Write(text);
-    }
+    ctx.Write(ctx.Has("json") ? InfoJson(store, *info, *items, attached)
+                              : InfoText(store, *info, *items, attached));
     return ctx.Finish();
   });
 }
@@ -327,7 +338,7 @@ Row Inspect(const SegmentInfo& segment, absl::Duration lock_timeout) {
                  : absl::IsFailedPrecondition(s) || absl::IsDataLoss(s) ? "incompatible"
                  : absl::IsNotFound(s)                                  ? "gone"
                                                                         : "error";
-    row.detail = std::string(s.message());
+    row.detail = InKvcliTerms(s.message(), &*name);
     if (segment.semaphore_missing && !absl::IsNotFound(s)) {
       // Still a store: only its creator can make it usable again.
       row.is_store = true;
@@ -383,52 +394,38 @@ JsonObject SegmentJson(const SegmentInfo& s) {
   return json;
 }
 
-}  // namespace
-
-int RunLs(Context& ctx) {
-  absl::Duration lock_timeout = absl::Seconds(1);
-  if (absl::Status s = ctx.DurationFlag("lock-timeout", &lock_timeout); !s.ok()) {
-    return ctx.Usage(s.message());
+// ls --json: one object, the stores and (with --all) the other segments.
+std::string LsJson(const std::vector<Row>& stores, const std::vector<Row>& others, bool all) {
+  std::string list;
+  for (const Row& row : stores) {
+    JsonObject json = SegmentJson(row.segment);
+    json.U64("capacity", row.capacity);
+    if (row.items_known) {
+      json.U64("items", row.items);
+    } else {
+      json.Null("items");
+    }
+    json.Str("name", row.name).Str("status", row.status).Str("detail", row.detail);
+    absl::StrAppend(&list, list.empty() ? "" : ",", json.Build());
   }
-  if (lock_timeout <= absl::ZeroDuration()) return ctx.Usage("--lock-timeout must be positive");
-  if (ctx.dry_run()) return kExitOk;
-  absl::StatusOr<std::vector<SegmentInfo>> segments = ListSegments();
-  if (!segments.ok()) return ctx.Fail(kExitStore, segments.status().message());
-  std::vector<Row> stores, others;
-  for (const SegmentInfo& segment : *segments) {
-    Row row = Inspect(segment, lock_timeout);
-    if (row.status == "gone") continue;  // removed while ls ran
-    (row.is_store ? stores : others).push_back(std::move(row));
-  }
-  const bool all = ctx.Has("all");
-  if (ctx.Has("json")) {
-    std::string list;
-    for (const Row& row : stores) {
+  JsonObject top;
+  top.Raw("stores", absl::StrCat("[", list, "]"));
+  if (all) {
+    list.clear();
+    for (const Row& row : others) {
       JsonObject json = SegmentJson(row.segment);
-      json.U64("capacity", row.capacity);
-      if (row.items_known) {
-        json.U64("items", row.items);
-      } else {
-        json.Null("items");
-      }
-      json.Str("name", row.name).Str("status", row.status).Str("detail", row.detail);
+      json.Str("status", row.status).Str("detail", row.detail);
       absl::StrAppend(&list, list.empty() ? "" : ",", json.Build());
     }
-    JsonObject top;
-    top.Raw("stores", absl::StrCat("[", list, "]"));
-    if (all) {
-      list.clear();
-      for (const Row& row : others) {
-        JsonObject json = SegmentJson(row.segment);
-        json.Str("status", row.status).Str("detail", row.detail);
-        absl::StrAppend(&list, list.empty() ? "" : ",", json.Build());
-      }
-      top.Raw("others", absl::StrCat("[", list, "]"));
-    }
-    top.U64("others_count", others.size());
-    ctx.Write(top.Build() + "\n");
-    return ctx.Finish();
+    top.Raw("others", absl::StrCat("[", list, "]"));
   }
+  top.U64("others_count", others.size());
+  return top.Build() + "\n";
+}
+
+// ls: a table of the stores, then the other segments (with --all) or how
+// many there are.
+std::string LsText(const std::vector<Row>& stores, const std::vector<Row>& others, bool all) {
   std::string text;
   size_t unreadable = 0;
   for (const Row& row : others) unreadable += row.status == "permission_denied" ? 1 : 0;
@@ -478,7 +475,28 @@ int RunLs(Context& ctx) {
                                        : " other segments are not shmkv stores",
                     " or not readable; kvcli ls --all shows them)\n");
   }
-  ctx.Write(text);
+  return text;
+}
+
+}  // namespace
+
+int RunLs(Context& ctx) {
+  absl::Duration lock_timeout = absl::Seconds(1);
+  if (absl::Status s = ctx.DurationFlag("lock-timeout", &lock_timeout); !s.ok()) {
+    return ctx.Usage(s.message());
+  }
+  if (lock_timeout <= absl::ZeroDuration()) return ctx.Usage("--lock-timeout must be positive");
+  if (ctx.dry_run()) return kExitOk;
+  absl::StatusOr<std::vector<SegmentInfo>> segments = ListSegments();
+  if (!segments.ok()) return ctx.Fail(kExitStore, segments.status().message());
+  std::vector<Row> stores, others;
+  for (const SegmentInfo& segment : *segments) {
+    Row row = Inspect(segment, lock_timeout);
+    if (row.status == "gone") continue;  // removed while ls ran
+    (row.is_store ? stores : others).push_back(std::move(row));
+  }
+  const bool all = ctx.Has("all");
+  ctx.Write(ctx.Has("json") ? LsJson(stores, others, all) : LsText(stores, others, all));
   return ctx.Finish();
 }
 

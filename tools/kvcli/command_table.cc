@@ -1,7 +1,9 @@
-// kvcli's commands as data: each command's synopsis, help text and the
-// flags it takes (help.h). The help command that prints them is help.cc.
+// kvcli's commands as data: each command's function (commands.h), synopsis,
+// help text and the flags it takes (help.h). The help command that prints
+// them is help.cc; RunKvcli (kvcli.cc) runs them.
 #include <vector>
 
+#include "tools/kvcli/commands.h"
 #include "tools/kvcli/help.h"
 
 namespace shmkv {
@@ -17,7 +19,7 @@ std::vector<FlagUse> WithCreateFlags(std::vector<FlagUse> flags) {
 std::vector<CommandSpec> BuildCommands() {
   std::vector<CommandSpec> c;
   c.push_back(
-      {"create",
+      {"create", RunCreate,
        "--key=KEY|--path=FILE [--capacity=SIZE] [--mode=OCTAL] [--max-value=SIZE] "
        "[--max-key=N] [--stripes=N] [--items=N] [--default-ttl=DUR] [--no-evict] "
        "[--huge-pages]",
@@ -32,6 +34,7 @@ std::vector<CommandSpec> BuildCommands() {
        "kvcli create --path=/var/run/app.cache --capacity=1GiB --mode=0660 --default-ttl=1h",
        true, WithCreateFlags({}), 0, 0});
   c.push_back({"info",
+               RunInfo,
                "--key=KEY|--path=FILE [--json]",
                "show settings, owner, size and attached processes",
                "Shows the store's name, System V ids, layout version, capacity and\n"
@@ -49,6 +52,7 @@ std::vector<CommandSpec> BuildCommands() {
                0});
   c.push_back(
       {"stats",
+       RunStats,
        "--key=KEY|--path=FILE [--json|--format=text|prometheus] [--watch[=SECONDS]] "
        "[--count=N] [--sizes [--prefix=P]|--stripes|--reset]",
        "show counters; --watch refreshes them like top",
@@ -87,6 +91,7 @@ std::vector<CommandSpec> BuildCommands() {
        0,
        0});
   c.push_back({"get",
+               RunGet,
                "--key=KEY|--path=FILE KEY... [--meta] [--json] [--escaped] [--through=ADDR]",
                "print a value (raw bytes, no newline added), or several",
                "Writes the value of KEY to stdout exactly as stored: binary values are\n"
@@ -117,6 +122,7 @@ std::vector<CommandSpec> BuildCommands() {
                SIZE_MAX});
   c.push_back(
       {"put",
+       RunPut,
        "--key=KEY|--path=FILE KEY VALUE|- [--ttl=DUR|none] "
        "[--if-absent|--if-present|--cas=VERSION] [--flags=N] [--escaped]",
        "store a value (VALUE - reads stdin)",
@@ -135,6 +141,7 @@ std::vector<CommandSpec> BuildCommands() {
        2,
        2});
   c.push_back({"del",
+               RunDel,
                "--key=KEY|--path=FILE KEY [--escaped] | --prefix=P [--match=GLOB] [--dry-run] | "
                "--match=GLOB [--dry-run]",
                "delete an entry, or every entry with a prefix or matching a glob",
@@ -158,6 +165,7 @@ std::vector<CommandSpec> BuildCommands() {
                1});
   c.push_back(
       {"incr",
+       RunIncr,
        "--key=KEY|--path=FILE KEY [DELTA] [--init=N] [--ttl=DUR|none] [--escaped]",
        "add to a decimal counter and print the result",
        "Adds DELTA (default 1; may be negative) to the decimal number stored at\n"
@@ -173,6 +181,7 @@ std::vector<CommandSpec> BuildCommands() {
        2});
   c.push_back(
       {"touch",
+       RunTouch,
        "--key=KEY|--path=FILE KEY --ttl=DUR|none [--escaped]",
        "change an entry's TTL",
        "Sets the TTL of KEY, counted from now; --ttl=none makes it never expire.\n"
@@ -184,6 +193,7 @@ std::vector<CommandSpec> BuildCommands() {
        1});
   c.push_back(
       {"keys",
+       RunKeys,
        "--key=KEY|--path=FILE [--prefix=P] [--match=GLOB] [--limit=N | --cursor=C [--count=N] | "
        "--top=N [--by=size]] [--long] [--json] [--escaped]",
        "list keys, one a line",
@@ -220,6 +230,7 @@ std::vector<CommandSpec> BuildCommands() {
        0,
        0});
   c.push_back({"dump",
+               RunDump,
                "--key=KEY|--path=FILE --out=FILE|- [--format=binary|jsonl] [--prefix=P] "
                "[--match=GLOB]",
                "write every entry (or those selected) to a snapshot file",
@@ -244,36 +255,38 @@ std::vector<CommandSpec> BuildCommands() {
                {{"out"}, {"format"}, {"prefix"}, {"match"}, {"escaped"}, {"salvage"}},
                0,
                0});
-  c.push_back(
-      {"load", "--key=KEY|--path=FILE --in=FILE|- [--create [--capacity=SIZE] [create flags]]",
-       "read a snapshot into a store",
-       "Reads a snapshot written by kvcli dump (binary or jsonl, detected) and\n"
-       "stores each entry with its remaining TTL and flags, replacing existing\n"
-       "values (versions are new). The whole file is verified first, and checked\n"
-       "against the store's limits and the free room of each lock stripe its keys\n"
-       "land in, so a damaged snapshot or one the store cannot hold beside its\n"
-       "entries loads nothing (exit 3): existing entries are never evicted for it\n"
-       "unless --allow-evict, which a store created with --no-evict refuses (it\n"
-       "would stop half-way). Should the load still stop (another writer filled\n"
-       "the store meanwhile), it says how many entries were written.\n"
-       "Each TTL is what was left at dump time (the time\n"
-       "since is not subtracted); entries whose TTL had run out are skipped, and\n"
-       "a TTL too long to express as a Unix time in ms never expires.\n"
-       "A near cache is never restored: kvsync's record (the key \\x00shmkv.near.sync)\n"
-       "and the entries under a prefix that it tracks, in the snapshot or in the\n"
-       "store, are skipped and counted (they are read from Redis again), so a load\n"
-       "brings back no value Redis has replaced and leaves the running kvsync be.\n"
-       "A file with no entries (empty, /dev/null, blank lines) is refused unless\n"
-       "--allow-empty: a binary snapshot always has a header, even of an empty store.\n"
-       "The store must exist, or pass --create (with the create flags) to\n"
-       "create it first. Prints how many entries were loaded.\n"
-       "--in=- reads stdin into a temporary file first (it is read twice); more\n"
-       "than 16 times the store's capacity (plus 1 MiB) is no snapshot of it and\n"
-       "is refused, loading nothing.",
-       "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
-       "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
-       true, WithCreateFlags({{"in"}, {"create"}, {"allow-empty"}, {"allow-evict"}}), 0, 0});
+  c.push_back({"load", RunLoad,
+               "--key=KEY|--path=FILE --in=FILE|- [--create [--capacity=SIZE] [create flags]]",
+               "read a snapshot into a store",
+               "Reads a snapshot written by kvcli dump (binary or jsonl, detected) and\n"
+               "stores each entry with its remaining TTL and flags, replacing existing\n"
+               "values (versions are new). The whole file is verified first, and checked\n"
+               "against the store's limits and the free room of each lock stripe its keys\n"
+               "land in, so a damaged snapshot or one the store cannot hold beside its\n"
+               "entries loads nothing (exit 3): existing entries are never evicted for it\n"
+               "unless --allow-evict, which a store created with --no-evict refuses (it\n"
+               "would stop half-way). Should the load still stop (another writer filled\n"
+               "the store meanwhile), it says how many entries were written.\n"
+               "Each TTL is what was left at dump time (the time\n"
+               "since is not subtracted); entries whose TTL had run out are skipped, and\n"
+               "a TTL too long to express as a Unix time in ms never expires.\n"
+               "A near cache is never restored: kvsync's record (the key \\x00shmkv.near.sync)\n"
+               "and the entries under a prefix that it tracks, in the snapshot or in the\n"
+               "store, are skipped and counted (they are read from Redis again), so a load\n"
+               "brings back no value Redis has replaced and leaves the running kvsync be.\n"
+               "A file with no entries (empty, /dev/null, blank lines) is refused unless\n"
+               "--allow-empty: a binary snapshot always has a header, even of an empty store.\n"
+               "The store must exist, or pass --create (with the create flags) to\n"
+               "create it first. Prints how many entries were loaded.\n"
+               "--in=- reads stdin into a temporary file first (it is read twice); more\n"
+               "than 16 times the store's capacity (plus 1 MiB) is no snapshot of it and\n"
+               "is refused, loading nothing.",
+               "kvcli load --key=0x5f3e0001 --in=cache.snap\n"
+               "kvcli load --key=0x5f3e0002 --in=cache.snap --create --capacity=256MiB",
+               true, WithCreateFlags({{"in"}, {"create"}, {"allow-empty"}, {"allow-evict"}}), 0,
+               0});
   c.push_back({"check",
+               RunCheck,
                "--key=KEY|--path=FILE [--repair] [--json]",
                "verify the store's structure; --repair fixes it",
                "Verifies the whole store one lock stripe at a time (other processes\n"
@@ -295,6 +308,7 @@ std::vector<CommandSpec> BuildCommands() {
                0,
                0});
   c.push_back({"flush",
+               RunFlush,
                "--key=KEY|--path=FILE [--expired]",
                "remove every entry (or only the expired ones)",
                "Removes every entry and prints how many the store held; the store\n"
@@ -308,6 +322,7 @@ std::vector<CommandSpec> BuildCommands() {
                0,
                0});
   c.push_back({"destroy",
+               RunDestroy,
                "--key=KEY|--path=FILE",
                "remove the store",
                "Removes the store's segment and semaphore set: its contents are gone.\n"
@@ -323,6 +338,7 @@ std::vector<CommandSpec> BuildCommands() {
                0});
   c.push_back(
       {"ls",
+       RunLs,
        "[--all] [--json]",
        "list every shmkv store on this host",
        "Lists the shmkv stores on this host from /proc/sysvipc/shm: key, shm id,\n"
@@ -341,6 +357,7 @@ std::vector<CommandSpec> BuildCommands() {
        0,
        0});
   c.push_back({"bigkeys",
+               RunBigkeys,
                "--key=KEY|--path=FILE [--top=N] [--prefix=P] [--json] [--escaped]",
                "list the entries with the largest values",
                "Walks the store (one lock stripe at a time, copying keys but no values)\n"

@@ -1,7 +1,8 @@
-// The kvcli commands, one function each: RunKvcli (kvcli.cc) checks the
-// command line against the command's spec (help.cc), resolves the store and
-// calls the function, which reports through its Context and returns the exit
-// status. `help` is different: it runs without a Context (help.h).
+// The kvcli commands, one function each, named by their spec in the command
+// table (command_table.cc): RunKvcli (kvcli.cc) checks the command line
+// against the spec, resolves the store and calls the function, which reports
+// through its Context and returns the exit status. `help` is different: it
+// runs without a Context (help.h).
 #ifndef SHMKV_TOOLS_KVCLI_COMMANDS_H_
 #define SHMKV_TOOLS_KVCLI_COMMANDS_H_
 

@@ -10,6 +10,7 @@
 #include "kv/util/escape.h"
 #include "kv/util/parse.h"
 #include "shmkv/admin.h"
+#include "tools/kvcli/flag_terms.h"
 #include "tools/kvcli/output.h"
 
 namespace shmkv {
@@ -37,19 +38,23 @@ absl::Status ParseFlag(absl::string_view flag, const std::string* text,
 
 }  // namespace
 
+std::string Context::Terms(absl::string_view message) const {
+  return InKvcliTerms(message, name_.has_value() ? &*name_ : nullptr);
+}
+
 int Context::Usage(absl::string_view message) {
-  std::fprintf(err_, "kvcli: %s: %s\n%s\n", spec_.name, OneLine(message).c_str(),
+  std::fprintf(err_, "kvcli: %s: %s\n%s\n", spec_.name, OneLine(Terms(message)).c_str(),
                UsageLine(spec_).c_str());
   return kExitUsage;
 }
 
 int Context::Fail(int code, absl::string_view message) {
-  std::fprintf(err_, "kvcli: %s: %s\n", spec_.name, OneLine(message).c_str());
+  std::fprintf(err_, "kvcli: %s: %s\n", spec_.name, OneLine(Terms(message)).c_str());
   return code;
 }
 
 void Context::Warn(absl::string_view message) {
-  std::fprintf(err_, "kvcli: warning: %s\n", OneLine(message).c_str());
+  std::fprintf(err_, "kvcli: warning: %s\n", OneLine(Terms(message)).c_str());
 }
 
 int Context::StoreFailure(const absl::Status& status) {

@@ -96,6 +96,10 @@ class Context {
   absl::Status PrefixFlag(std::string* prefix) const;
 
  private:
+  // Usage, Fail and Warn say the library's advice in kvcli's terms
+  // (flag_terms.h): the store's flags instead of an Options field.
+  std::string Terms(absl::string_view message) const;
+
   const CommandSpec& spec_;
   ParsedArgs args_;
   std::FILE* in_;

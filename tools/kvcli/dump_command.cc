@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -23,8 +22,6 @@
 namespace shmkv {
 namespace kvcli {
 namespace {
-
-std::string ErrnoText(int err) { return std::strerror(err); }
 
 // The destination of a dump: stdout, a device or FIFO written in place, or a
 // regular file written under a temporary name and renamed by Commit.
@@ -103,106 +100,160 @@ class DumpTarget {
   bool owned_ = false;
 };
 
-}  // namespace
+// What to dump, and where: the arguments of kvcli dump.
+struct DumpRequest {
+  std::string out;  // a file, or "-" for stdout
+  bool jsonl = false;
+  bool salvaging = false;
+  ScanOptions selection;
+};
 
-int RunDump(Context& ctx) {
+// Writes each entry of a walk to the target in the requested format,
+// counting them; the first failure stops the walk and is kept.
+class DumpWriter {
+ public:
+  DumpWriter(const DumpRequest& request, DumpTarget& target)
+      : request_(request), target_(target), writer_(target.file()) {}
+
+  // False (keeping the failure) to stop the walk.
+  bool Add(absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+    SnapshotRecord record;
+    record.key.assign(key.data(), key.size());
+    record.value.assign(value.data(), value.size());
+    record.version = meta.version;
+    record.flags = meta.flags;
+    record.ttl_remaining_ms = TtlMillis(meta.ttl_remaining);
+    if (request_.jsonl) {
+      line_.clear();
+      status_ = WriteJsonl(record, &line_);
+      if (status_.ok() &&
+          std::fwrite(line_.data(), 1, line_.size(), target_.file()) != line_.size()) {
+        status_ = absl::UnavailableError(
+            absl::StrCat("cannot write ", request_.out == "-" ? "to stdout" : request_.out, ": ",
+                         ErrnoText(errno)));
+      }
+      bytes_ += line_.size();
+    } else {
+      status_ = writer_.Add(record);
+    }
+    if (!status_.ok()) {
+      status_ = absl::Status(
+          status_.code(),
+          absl::StrCat("entry ", util::JsonString(key.substr(0, 64)), ": ", status_.message()));
+      return false;
+    }
+    ++entries_;
+    return true;
+  }
+
+  // After a walk that succeeded: the binary trailer, then the target's commit.
+  void Finish() {
+    if (status_.ok() && !request_.jsonl) status_ = writer_.Finish();
+    if (status_.ok()) status_ = target_.Commit();
+  }
+
+  const absl::Status& status() const { return status_; }
+  uint64_t entries() const { return entries_; }
+  uint64_t bytes() const { return request_.jsonl ? bytes_ : writer_.bytes_written(); }
+
+ private:
+  const DumpRequest& request_;
+  DumpTarget& target_;
+  SnapshotWriter writer_;
+  absl::Status status_;
+  uint64_t entries_ = 0, bytes_ = 0;  // bytes_: of jsonl
+  std::string line_;
+};
+
+// The arguments, checked. 0, or the exit code after reporting.
+int ParseDumpArgs(Context& ctx, DumpRequest* request) {
   const std::string* out = ctx.Get("out");
   if (out == nullptr) return ctx.Usage("missing --out=FILE (or --out=- for stdout)");
   if (out->empty()) return ctx.Usage("--out is empty; give a file name, or - for stdout");
-  bool jsonl = false;
+  request->out = *out;
   if (const std::string* format = ctx.Get("format"); format != nullptr) {
     if (*format == "jsonl") {
-      jsonl = true;
+      request->jsonl = true;
     } else if (*format != "binary") {
       return ctx.Usage(absl::StrCat("--format=\"", Quote(*format), "\": use binary or jsonl"));
     }
   }
-  ScanOptions selection;
-  if (absl::Status s = SelectionFlags(ctx, &selection); !s.ok()) return ctx.Usage(s.message());
-  selection.with_values = true;
-  const bool salvaging = ctx.Has("salvage");
-  if (salvaging && !selection.match.empty()) {
+  if (absl::Status s = SelectionFlags(ctx, &request->selection); !s.ok()) {
+    return ctx.Usage(s.message());
+  }
+  request->selection.with_values = true;
+  request->salvaging = ctx.Has("salvage");
+  if (request->salvaging && !request->selection.match.empty()) {
     return ctx.Usage("--salvage takes --prefix but not --match; dump everything, then select");
   }
+  return 0;
+}
+
+// The summary (on stderr when the dump went to stdout), after a warning for
+// each of the first damaged records a salvage skipped.
+int ReportDumped(Context& ctx, const DumpRequest& request, const DumpWriter& writer,
+                 const SalvageReport& salvage) {
+  std::string summary =
+      absl::StrCat("dumped ", Plural(writer.entries(), "entry", "entries"), " (",
+                   util::FormatBytes(writer.bytes()), ", ", request.jsonl ? "jsonl" : "binary",
+                   ") to ", request.out == "-" ? "stdout" : request.out, "\n");
+  if (salvage.damaged > 0) {
+    // One line each for the first few, so the terminal is not flooded.
+    for (size_t i = 0; i < salvage.notes.size() && i < 10; ++i) ctx.Warn(salvage.notes[i]);
+    ctx.Warn(absl::StrCat("skipped ", Plural(salvage.damaged, "damaged record", "damaged records"),
+                          " and wrote the rest; now run kvcli check --repair"));
+  }
+  if (request.out == "-") {
+    std::fputs(summary.c_str(), ctx.err());
+    return kExitOk;
+  }
+  ctx.Write(summary);
+  return ctx.Finish();
+}
+
+// Walks the store (or salvages it) into the target and reports.
+int DumpStore(Context& ctx, Store& store, const DumpRequest& request) {
+  DumpTarget target;
+  if (absl::Status s = target.Open(request.out, ctx.out()); !s.ok()) {
+    return ctx.Fail(kExitStore, s.message());
+  }
+  DumpWriter writer(request, target);
+  auto add = [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+    return writer.Add(key, value, meta);
+  };
+  absl::Status walk;
+  SalvageReport salvage;
+  if (request.salvaging) {
+    absl::StatusOr<SalvageReport> salvaged = SalvageEntries(store, request.selection.prefix, add);
+    if (salvaged.ok()) salvage = *std::move(salvaged);
+    walk = salvaged.status();
+  } else {
+    walk = ScanEach(store, request.selection, add);
+  }
+  if (walk.ok()) writer.Finish();
+  if (!walk.ok() || !writer.status().ok()) {
+    target.Abort();
+    const absl::Status& failure = walk.ok() ? writer.status() : walk;
+    return ctx.Fail(
+        kExitStore,
+        absl::StrCat("dump failed after ", Plural(writer.entries(), "entry", "entries"), ": ",
+                     failure.message(), request.out == "-" ? "" : "; no file was written"));
+  }
+  return ReportDumped(ctx, request, writer, salvage);
+}
+
+}  // namespace
+
+int RunDump(Context& ctx) {
+  DumpRequest request;
+  if (int code = ParseDumpArgs(ctx, &request)) return code;
   if (ctx.dry_run()) return kExitOk;
-  if (*out == "-" && !jsonl && isatty(fileno(ctx.out())) == 1) {
+  if (request.out == "-" && !request.jsonl && isatty(fileno(ctx.out())) == 1) {
     return ctx.Usage(
         "will not write a binary snapshot to a terminal; redirect stdout, or use --out=FILE or "
         "--format=jsonl");
   }
-  return ctx.WithStore([&](Store& store) {
-    DumpTarget target;
-    if (absl::Status s = target.Open(*out, ctx.out()); !s.ok()) {
-      return ctx.Fail(kExitStore, s.message());
-    }
-    SnapshotWriter writer(target.file());
-    absl::Status write_status;
-    uint64_t entries = 0, bytes = 0;
-    std::string line;
-    auto write_entry = [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
-      SnapshotRecord record;
-      record.key.assign(key.data(), key.size());
-      record.value.assign(value.data(), value.size());
-      record.version = meta.version;
-      record.flags = meta.flags;
-      record.ttl_remaining_ms = TtlMillis(meta.ttl_remaining);
-      if (jsonl) {
-        line.clear();
-        write_status = WriteJsonl(record, &line);
-        if (write_status.ok() &&
-            std::fwrite(line.data(), 1, line.size(), target.file()) != line.size()) {
-          write_status = absl::UnavailableError(absl::StrCat(
-              "cannot write ", *out == "-" ? "to stdout" : *out, ": ", ErrnoText(errno)));
-        }
-        bytes += line.size();
-      } else {
-        write_status = writer.Add(record);
-      }
-      if (!write_status.ok()) {
-        write_status = absl::Status(
-            write_status.code(), absl::StrCat("entry ", util::JsonString(key.substr(0, 64)), ": ",
-                                              write_status.message()));
-        return false;
-      }
-      ++entries;
-      return true;
-    };
-    absl::Status walk;
-    SalvageReport salvage;
-    if (salvaging) {
-      absl::StatusOr<SalvageReport> salvaged = SalvageEntries(store, selection.prefix, write_entry);
-      if (salvaged.ok()) salvage = *std::move(salvaged);
-      walk = salvaged.status();
-    } else {
-      walk = ScanEach(store, selection, write_entry);
-    }
-    if (walk.ok() && write_status.ok() && !jsonl) write_status = writer.Finish();
-    if (!jsonl) bytes = writer.bytes_written();
-    if (walk.ok() && write_status.ok()) write_status = target.Commit();
-    if (!walk.ok() || !write_status.ok()) {
-      target.Abort();
-      const absl::Status& failure = walk.ok() ? write_status : walk;
-      return ctx.Fail(kExitStore,
-                      absl::StrCat("dump failed after ", Plural(entries, "entry", "entries"), ": ",
-                                   failure.message(), *out == "-" ? "" : "; no file was written"));
-    }
-    std::string summary = absl::StrCat("dumped ", Plural(entries, "entry", "entries"), " (",
-                                       util::FormatBytes(bytes), ", ", jsonl ? "jsonl" : "binary",
-                                       ") to ", *out == "-" ? "stdout" : *out, "\n");
-    if (salvage.damaged > 0) {
-      // One line each for the first few, so the terminal is not flooded.
-      for (size_t i = 0; i < salvage.notes.size() && i < 10; ++i) ctx.Warn(salvage.notes[i]);
-      ctx.Warn(absl::StrCat("skipped ",
-                            Plural(salvage.damaged, "damaged record", "damaged records"),
-                            " and wrote the rest; now run kvcli check --repair"));
-    }
-    if (*out == "-") {
-      std::fputs(summary.c_str(), ctx.err());
-      return kExitOk;
-    }
-    ctx.Write(summary);
-    return ctx.Finish();
-  });
+  return ctx.WithStore([&](Store& store) { return DumpStore(ctx, store, request); });
 }
 
 }  // namespace kvcli

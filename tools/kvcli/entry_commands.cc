@@ -314,99 +314,126 @@ int RunTouch(Context& ctx) {
       [&](Store& store) { return KeyOpExit(ctx, store.Touch(key, ttl), key, "touch"); });
 }
 
-int RunKeys(Context& ctx) {
-  if (ctx.Has("top") || ctx.Has("by")) {
-    if (!ctx.Has("top")) return ctx.Usage("--by orders --top: add --top=N");
-    if (const std::string* by = ctx.Get("by"); by != nullptr && *by != "size") {
-      return ctx.Usage(absl::StrCat("--by=\"", Quote(*by),
-                                    "\" is not an order keys --top knows; use --by=size"));
-    }
-    for (const char* other : {"match", "limit", "cursor", "count", "long"}) {
-      if (ctx.Has(other)) {
-        return ctx.Usage(absl::StrCat("--", other,
-                                      " does not go with --top (the largest entries, "
-                                      "narrowed only by --prefix)"));
-      }
-    }
-    return RunBigkeys(ctx);
+namespace {
+
+// keys --top: bigkeys by another name, once its flags are checked.
+int RunKeysTop(Context& ctx) {
+  if (!ctx.Has("top")) return ctx.Usage("--by orders --top: add --top=N");
+  if (const std::string* by = ctx.Get("by"); by != nullptr && *by != "size") {
+    return ctx.Usage(
+        absl::StrCat("--by=\"", Quote(*by), "\" is not an order keys --top knows; use --by=size"));
   }
+  for (const char* other : {"match", "limit", "cursor", "count", "long"}) {
+    if (ctx.Has(other)) {
+      return ctx.Usage(absl::StrCat("--", other,
+                                    " does not go with --top (the largest entries, "
+                                    "narrowed only by --prefix)"));
+    }
+  }
+  return RunBigkeys(ctx);
+}
+
+// How keys lists: the selection, and --limit or one page of --cursor.
+struct KeysListing {
   ScanOptions options;
-  if (absl::Status s = SelectionFlags(ctx, &options); !s.ok()) return ctx.Usage(s.message());
-  uint64_t limit = 0;
+  uint64_t limit = 0;  // 0: no limit
+  bool paged = false;
+  uint64_t cursor = 0, count = 10;
+};
+
+// The listing's flags, checked. 0, or the exit code after reporting.
+int ParseKeysListing(Context& ctx, KeysListing* listing) {
+  if (absl::Status s = SelectionFlags(ctx, &listing->options); !s.ok()) {
+    return ctx.Usage(s.message());
+  }
   if (ctx.Has("limit")) {
-    if (absl::Status s = ctx.UnsignedFlag("limit", UINT64_MAX, false, &limit); !s.ok()) {
+    if (absl::Status s = ctx.UnsignedFlag("limit", UINT64_MAX, false, &listing->limit); !s.ok()) {
       return ctx.Usage(s.message());
     }
-    if (limit == 0) return ctx.Usage("--limit must be at least 1");
+    if (listing->limit == 0) return ctx.Usage("--limit must be at least 1");
   }
-  const bool paged = ctx.Has("cursor");
-  uint64_t cursor = 0, count = 10;
-  if (paged) {
+  listing->paged = ctx.Has("cursor");
+  if (listing->paged) {
     if (ctx.Has("limit")) {
       return ctx.Usage("--limit and --cursor do not go together; page size is --count=N");
     }
-    if (!util::ParseUnsigned(*ctx.Get("cursor"), UINT64_MAX, false, &cursor)) {
+    if (!util::ParseUnsigned(*ctx.Get("cursor"), UINT64_MAX, false, &listing->cursor)) {
       return ctx.Usage(absl::StrCat("--cursor=\"", Quote(*ctx.Get("cursor")),
                                     "\" is not a cursor: give 0 to start, then the number the "
                                     "previous page printed last"));
     }
-    if (absl::Status s = ctx.UnsignedFlag("count", UINT32_MAX, false, &count); !s.ok()) {
+    if (absl::Status s = ctx.UnsignedFlag("count", UINT32_MAX, false, &listing->count); !s.ok()) {
       return ctx.Usage(s.message());
     }
-    if (count == 0) return ctx.Usage("--count must be at least 1");
+    if (listing->count == 0) return ctx.Usage("--count must be at least 1");
   } else if (ctx.Has("count")) {
     return ctx.Usage("--count is the page size of --cursor: add --cursor=0 to page through keys");
   }
-  return ctx.WithStore([&](Store& store) {
-    const bool json = ctx.Has("json");
-    const bool long_form = ctx.Has("long");
-    uint64_t listed = 0;
-    bool write_ok = true;
-    if (long_form && !json) {
-      write_ok = ctx.Write(
-          absl::StrFormat("%10s %10s %20s %10s  %s\n", "SIZE", "TTL", "VERSION", "FLAGS", "KEY"));
+  return 0;
+}
+
+// One key's line: escaped, --long's columns, or --json's object.
+std::string KeyLine(absl::string_view key, const EntryMeta& meta, bool json, bool long_form) {
+  if (json) {
+    JsonObject object;
+    object.Str("key", key)
+        .Str("key_b64", util::Base64(key))
+        .Str("key_escaped", util::EscapeKey(key))
+        .U64("size", meta.value_size)
+        .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
+        .U64("version", meta.version)
+        .U64("flags", meta.flags);
+    return object.Build() + "\n";
+  }
+  if (long_form) {
+    return absl::StrFormat("%10d %10s %20d %10d  %s\n", meta.value_size,
+                           TtlText(meta.ttl_remaining), meta.version, meta.flags,
+                           util::EscapeKey(key));
+  }
+  return absl::StrCat(util::EscapeKey(key), "\n");
+}
+
+// Prints the keys `listing` selects from `store`.
+int ListKeys(Context& ctx, Store& store, const KeysListing& listing) {
+  const bool json = ctx.Has("json");
+  const bool long_form = ctx.Has("long");
+  uint64_t listed = 0;
+  bool write_ok = true;
+  if (long_form && !json) {
+    write_ok = ctx.Write(
+        absl::StrFormat("%10s %10s %20s %10s  %s\n", "SIZE", "TTL", "VERSION", "FLAGS", "KEY"));
+  }
+  auto print = [&](absl::string_view key, absl::string_view, const EntryMeta& meta) {
+    if (write_ok) write_ok = ctx.Write(KeyLine(key, meta, json, long_form));
+    ++listed;
+    return write_ok && (listing.limit == 0 || listed < listing.limit);
+  };
+  if (listing.paged) {
+    absl::StatusOr<uint64_t> next =
+        store.Scan(listing.cursor, listing.count, listing.options,
+                   [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+                     print(key, value, meta);
+                   });
+    if (!next.ok()) return ctx.StoreFailure(next.status());
+    if (json) {
+      write_ok = ctx.Write(JsonObject().Str("next_cursor", absl::StrCat(*next)).Build() + "\n");
+    } else {
+      write_ok = ctx.Write(absl::StrCat("next cursor: ", *next, "\n"));
     }
-    auto print = [&](absl::string_view key, absl::string_view, const EntryMeta& meta) {
-      std::string line;
-      if (json) {
-        JsonObject object;
-        object.Str("key", key)
-            .Str("key_b64", util::Base64(key))
-            .Str("key_escaped", util::EscapeKey(key))
-            .U64("size", meta.value_size)
-            .I64("ttl_ms", TtlMillis(meta.ttl_remaining))
-            .U64("version", meta.version)
-            .U64("flags", meta.flags);
-        line = object.Build() + "\n";
-      } else if (long_form) {
-        line = absl::StrFormat("%10d %10s %20d %10d  %s\n", meta.value_size,
-                               TtlText(meta.ttl_remaining), meta.version, meta.flags,
-                               util::EscapeKey(key));
-      } else {
-        line = absl::StrCat(util::EscapeKey(key), "\n");
-      }
-      if (write_ok) write_ok = ctx.Write(line);
-      ++listed;
-      return write_ok && (limit == 0 || listed < limit);
-    };
-    if (paged) {
-      absl::StatusOr<uint64_t> next =
-          store.Scan(cursor, count, options,
-                     [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
-                       print(key, value, meta);
-                     });
-      if (!next.ok()) return ctx.StoreFailure(next.status());
-      if (json) {
-        write_ok = ctx.Write(JsonObject().Str("next_cursor", absl::StrCat(*next)).Build() + "\n");
-      } else {
-        write_ok = ctx.Write(absl::StrCat("next cursor: ", *next, "\n"));
-      }
-    } else if (absl::Status status = ScanEach(store, options, print); !status.ok()) {
-      return ctx.StoreFailure(status);
-    }
-    if (!write_ok) return ctx.Fail(kExitStore, "cannot write to stdout");
-    return ctx.Finish();
-  });
+  } else if (absl::Status status = ScanEach(store, listing.options, print); !status.ok()) {
+    return ctx.StoreFailure(status);
+  }
+  if (!write_ok) return ctx.Fail(kExitStore, "cannot write to stdout");
+  return ctx.Finish();
+}
+
+}  // namespace
+
+int RunKeys(Context& ctx) {
+  if (ctx.Has("top") || ctx.Has("by")) return RunKeysTop(ctx);
+  KeysListing listing;
+  if (int code = ParseKeysListing(ctx, &listing)) return code;
+  return ctx.WithStore([&](Store& store) { return ListKeys(ctx, store, listing); });
 }
 
 }  // namespace kvcli

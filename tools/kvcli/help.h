@@ -1,4 +1,4 @@
-// kvcli's commands as data (names, arguments, accepted flags, help text),
+// kvcli's commands as data (names, functions, arguments, accepted flags, help text),
 // and the help command that prints them.
 #ifndef SHMKV_TOOLS_KVCLI_HELP_H_
 #define SHMKV_TOOLS_KVCLI_HELP_H_
@@ -20,8 +20,13 @@ struct FlagUse {
   bool as_switch = false;      // a kValueOrSwitch flag this command takes bare
 };
 
+class Context;
+
 struct CommandSpec {
   const char* name;
+  // Runs the command (commands.h) once RunKvcli (kvcli.cc) has checked the
+  // command line against the rest of this spec and resolved the store.
+  int (*run)(Context& ctx);
   const char* synopsis;     // after "kvcli <name> "
   const char* summary;      // one line for the overview
   const char* description;  // what it does, output, exit status

@@ -1,5 +1,5 @@
 // RunKvcli: splits the command line, checks it against the command's spec
-// (help.cc) and runs the command (commands.h).
+// (command_table.cc) and runs the command it names.
 #include "tools/kvcli/kvcli.h"
 
 #include <cstdio>
@@ -16,21 +16,6 @@
 namespace shmkv {
 namespace kvcli {
 namespace {
-
-using Runner = int (*)(Context&);
-
-Runner RunnerFor(absl::string_view name) {
-  static const std::pair<const char*, Runner> kRunners[] = {
-      {"create", RunCreate}, {"info", RunInfo},       {"stats", RunStats}, {"get", RunGet},
-      {"put", RunPut},       {"del", RunDel},         {"incr", RunIncr},   {"touch", RunTouch},
-      {"keys", RunKeys},     {"dump", RunDump},       {"load", RunLoad},   {"check", RunCheck},
-      {"flush", RunFlush},   {"destroy", RunDestroy}, {"ls", RunLs},       {"bigkeys", RunBigkeys},
-  };
-  for (const auto& entry : kRunners) {
-    if (name == entry.first) return entry.second;
-  }
-  return nullptr;
-}
 
 // The name of positional argument `index` for "missing ..." messages.
 std::string ArgName(absl::string_view command, size_t index) {
@@ -76,8 +61,7 @@ int RunKvcli(std::vector<std::string> args, std::FILE* in, std::FILE* out, std::
   }
   if (parsed.command == "help") return RunHelp(parsed, out, err);
   const CommandSpec* spec = FindCommand(parsed.command);
-  Runner runner = RunnerFor(parsed.command);
-  if (spec == nullptr || runner == nullptr) {
+  if (spec == nullptr) {
     std::string message = absl::StrCat("unknown command \"", Quote(parsed.command), "\"");
     if (const char* suggestion = Suggestion(parsed.command); suggestion != nullptr) {
       absl::StrAppend(&message, "; did you mean kvcli ", suggestion, "?");
@@ -115,7 +99,7 @@ int RunKvcli(std::vector<std::string> args, std::FILE* in, std::FILE* out, std::
   if (spec->store) {
     if (int code = ctx.ResolveStore()) return code;
   }
-  return runner(ctx);
+  return spec->run(ctx);
 }
 
 }  // namespace kvcli

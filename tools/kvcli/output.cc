@@ -2,6 +2,8 @@
 
 #include <pwd.h>
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "kv/util/format.h"
@@ -10,6 +12,8 @@ namespace shmkv {
 namespace kvcli {
 
 std::string KeyHex(key_t key) { return absl::StrFormat("0x%08x", static_cast<uint32_t>(key)); }
+
+std::string ErrnoText(int err) { return std::strerror(err); }
 
 std::string ModeText(int mode) { return absl::StrFormat("0%03o", mode & 0777); }
 

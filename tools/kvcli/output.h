@@ -18,6 +18,7 @@ std::string KeyHex(key_t key);            // "0x5f3e0001"
 std::string ModeText(int mode);           // "0600"
 std::string UserName(uid_t uid);          // "root", or "" if unknown
 std::string TtlText(absl::Duration ttl);  // "30s", "none"
+std::string ErrnoText(int err);           // "No such file or directory"
 int64_t TtlMillis(absl::Duration ttl);    // -1 for never; >= 1 otherwise
 // `message` with control characters (newlines included) shown as \xHH, so
 // that every error stays on one line.

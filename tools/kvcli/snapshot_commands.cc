@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,8 +24,6 @@
 namespace shmkv {
 namespace kvcli {
 namespace {
-
-std::string ErrnoText(int err) { return std::strerror(err); }
 
 // Calls `fn` for each record of the snapshot in `file` (from its current
 // position), stopping at the first error. Messages name the input.
@@ -239,16 +236,27 @@ int RefuseWhatDoesNotFit(Context& ctx, std::unique_ptr<Store>& store, const Stor
   return ctx.Fail(kExitStore, message);
 }
 
-}  // namespace
+// What pass 1 learns of a snapshot while it verifies it.
+struct Verified {
+  uint64_t total = 0;
+  size_t longest_key = 0, largest_value = 0;
+  Demand demand;  // the unexpired entries
+  NearSkip near_skip;
+};
 
-int RunLoad(Context& ctx) {
+// What pass 2 did.
+struct Loaded {
+  uint64_t loaded = 0, expired = 0, index = 0, near_skipped = 0;
+};
+
+// The arguments: --in, and the create flags only with --create. 0, or the
+// exit code after reporting.
+int CheckLoadArgs(Context& ctx, bool create, Options* create_options) {
   const std::string* in = ctx.Get("in");
   if (in == nullptr) return ctx.Usage("missing --in=FILE (or --in=- for stdin)");
   if (in->empty()) return ctx.Usage("--in is empty; give a snapshot file, or - for stdin");
-  const bool create = ctx.Has("create");
-  Options create_options = ctx.open_options();
   if (create) {
-    if (int code = ctx.ResolveCreateOptions(&create_options)) return code;
+    if (int code = ctx.ResolveCreateOptions(create_options)) return code;
   } else {
     for (const char* flag : kCreateFlags) {
       if (ctx.Has(flag)) {
@@ -258,178 +266,186 @@ int RunLoad(Context& ctx) {
       }
     }
   }
-  if (create && ctx.Has("allow-evict") && !create_options.evict) {
+  if (create && ctx.Has("allow-evict") && !create_options->evict) {
     return ctx.Usage(
         "--allow-evict with --no-evict: a store that does not evict refuses what does not fit, "
         "so the load could stop half-way; drop one of them");
   }
-  if (ctx.dry_run()) return kExitOk;
+  return 0;
+}
 
-  // An existing store is opened first, so a wrong --key fails before a large
-  // file is read.
-  std::unique_ptr<Store> store;
-  if (!create) {
-    absl::StatusOr<std::unique_ptr<Store>> opened = ctx.Open(OpenMode::kAttach, ctx.open_options());
-    if (absl::IsNotFound(opened.status())) {
-      return ctx.Fail(kExitStore, absl::StrCat(opened.status().message(),
-                                               "; or add --create (with --capacity) to load"));
-    }
-    if (!opened.ok()) return ctx.StoreFailure(opened.status());
-    store = *std::move(opened);
+// Opens the existing store to load into (before a large file is read, so a
+// wrong --key fails first). 0, or the exit code after reporting.
+int OpenStoreToLoad(Context& ctx, std::unique_ptr<Store>* store) {
+  absl::StatusOr<std::unique_ptr<Store>> opened = ctx.Open(OpenMode::kAttach, ctx.open_options());
+  if (absl::IsNotFound(opened.status())) {
+    return ctx.Fail(kExitStore, absl::StrCat(opened.status().message(),
+                                             "; or add --create (with --capacity) to load"));
+  }
+  if (!opened.ok()) return ctx.StoreFailure(opened.status());
+  *store = *std::move(opened);
+  absl::StatusOr<StoreInfo> info = (*store)->Info();
+  if (!info.ok()) return ctx.StoreFailure(info.status());
+  if (ctx.Has("allow-evict") && !info->evict) {
+    return ctx.Fail(kExitStore,
+                    "--allow-evict: this store does not evict (it was created with "
+                    "--no-evict), so a snapshot that does not fit would stop half-way; "
+                    "nothing was loaded: drop --allow-evict to load only a snapshot that fits, "
+                    "or flush the store first");
+  }
+  return 0;
+}
+
+// Opens --in: the file, or stdin spooled to a temporary file (bounded by
+// the capacity of `store`, or of the store `create_options` would make when
+// it is null). 0, or the exit code after reporting.
+int OpenLoadInput(Context& ctx, const std::string& in, Store* store, const Options& create_options,
+                  std::FILE** file) {
+  if (in != "-") {
+    *file = std::fopen(in.c_str(), "rb");
+    if (*file != nullptr) return 0;
+    return ctx.Fail(kExitStore, absl::StrCat("cannot open --in=", in, ": ", ErrnoText(errno)));
+  }
+  uint64_t capacity = 0;
+  if (store != nullptr) {
     absl::StatusOr<StoreInfo> info = store->Info();
     if (!info.ok()) return ctx.StoreFailure(info.status());
-    if (ctx.Has("allow-evict") && !info->evict) {
-      return ctx.Fail(kExitStore,
-                      "--allow-evict: this store does not evict (it was created with "
-                      "--no-evict), so a snapshot that does not fit would stop half-way; "
-                      "nothing was loaded: drop --allow-evict to load only a snapshot that fits, "
-                      "or flush the store first");
-    }
-  }
-  const std::string input = *in == "-" ? std::string("stdin") : *in;
-  std::FILE* raw = nullptr;
-  if (*in == "-") {
-    uint64_t capacity = 0;
-    if (store != nullptr) {
-      absl::StatusOr<StoreInfo> info = store->Info();
-      if (!info.ok()) return ctx.StoreFailure(info.status());
-      capacity = info->capacity;
-    } else {
-      absl::StatusOr<StorePlan> plan = PlanStore(create_options);
-      if (!plan.ok()) return ctx.Usage(plan.status().message());
-      capacity = plan->capacity;
-    }
-    absl::StatusOr<std::FILE*> spooled = SpoolToTempFile(ctx.in(), MaxSnapshotBytes(capacity));
-    if (!spooled.ok()) return ctx.Fail(kExitStore, spooled.status().message());
-    raw = *spooled;
+    capacity = info->capacity;
   } else {
-    raw = std::fopen(in->c_str(), "rb");
-    if (raw == nullptr) {
-      return ctx.Fail(kExitStore, absl::StrCat("cannot open --in=", *in, ": ", ErrnoText(errno)));
-    }
+    absl::StatusOr<StorePlan> plan = PlanStore(create_options);
+    if (!plan.ok()) return ctx.Usage(plan.status().message());
+    capacity = plan->capacity;
   }
-  ScopedFile file(raw);
-  std::string head(4096, '\0');
-  head.resize(std::fread(&head[0], 1, head.size(), file.get()));
-  std::rewind(file.get());
-  const SnapshotFormat format = DetectSnapshotFormat(head);
-  if (format == SnapshotFormat::kUnknown) {
-    return ctx.Fail(kExitStore, absl::StrCat(input,
-                                             " is not a kvcli snapshot (neither the binary format "
-                                             "nor JSON lines); make one with kvcli dump"));
-  }
-  const char* format_name = format == SnapshotFormat::kBinary ? "binary" : "jsonl";
+  absl::StatusOr<std::FILE*> spooled = SpoolToTempFile(ctx.in(), MaxSnapshotBytes(capacity));
+  if (!spooled.ok()) return ctx.Fail(kExitStore, spooled.status().message());
+  *file = *spooled;
+  return 0;
+}
 
-  // Pass 1: verify the whole file, so that a damaged snapshot loads nothing.
-  uint64_t total = 0;
-  size_t longest_key = 0, largest_value = 0;
-  Demand demand;
-  NearSkip near_skip;
-  absl::Status verified =
-      ForEachRecord(file.get(), format, input, [&](const SnapshotRecord& record) {
-        ++total;
-        near_skip.Learn(record);
-        longest_key = std::max(longest_key, record.key.size());
-        largest_value = std::max(largest_value, record.value.size());
-        if (record.ttl_remaining_ms != 0) demand.Add(record);
-        return absl::OkStatus();
-      });
+// The snapshot's format, from its first bytes. 0, or the exit code after
+// reporting a file that is no snapshot.
+int DetectLoadFormat(Context& ctx, std::FILE* file, const std::string& input,
+                     SnapshotFormat* format) {
+  std::string head(4096, '\0');
+  head.resize(std::fread(&head[0], 1, head.size(), file));
+  std::rewind(file);
+  *format = DetectSnapshotFormat(head);
+  if (*format != SnapshotFormat::kUnknown) return 0;
+  return ctx.Fail(kExitStore, absl::StrCat(input,
+                                           " is not a kvcli snapshot (neither the binary format "
+                                           "nor JSON lines); make one with kvcli dump"));
+}
+
+// Pass 1: verifies the whole file, so that a damaged snapshot loads nothing,
+// and rewinds it. 0, or the exit code after reporting.
+int VerifySnapshot(Context& ctx, std::FILE* file, SnapshotFormat format, const std::string& input,
+                   Verified* v) {
+  absl::Status verified = ForEachRecord(file, format, input, [&](const SnapshotRecord& record) {
+    ++v->total;
+    v->near_skip.Learn(record);
+    v->longest_key = std::max(v->longest_key, record.key.size());
+    v->largest_value = std::max(v->largest_value, record.value.size());
+    if (record.ttl_remaining_ms != 0) v->demand.Add(record);
+    return absl::OkStatus();
+  });
   if (!verified.ok()) {
     return ctx.Fail(kExitStore, absl::StrCat(verified.message(), "; nothing was loaded"));
   }
-  if (format == SnapshotFormat::kJsonl && total == 0 && !ctx.Has("allow-empty")) {
+  if (format == SnapshotFormat::kJsonl && v->total == 0 && !ctx.Has("allow-empty")) {
     return ctx.Fail(
         kExitStore,
         absl::StrCat(input,
                      " holds no entries (it is empty or blank), so it is no snapshot "
                      "of a store; nothing was loaded; pass --allow-empty to accept it"));
   }
-  std::rewind(file.get());
+  std::rewind(file);
+  return 0;
+}
 
+// Refuses a snapshot with a key or value over the store's limits (it would
+// stop the load half-way); a store made by --create for the load is removed
+// again. 0 when none is over.
+int RefuseOverLimits(Context& ctx, std::unique_ptr<Store>& store, const StoreInfo& info,
+                     const Verified& v, const std::string& input, bool create) {
+  if (v.longest_key <= info.max_key_size && v.largest_value <= info.max_value_size) return 0;
+  std::string message =
+      v.longest_key > info.max_key_size
+          ? absl::StrCat(input, " has a key of ", v.longest_key,
+                         " bytes but the store takes keys of up to ", info.max_key_size,
+                         " bytes (--max-key)")
+          : absl::StrCat(input, " has a value of ", v.largest_value,
+                         " bytes but the store takes values of up to ", info.max_value_size,
+                         " bytes (--max-value; small stores lower it)");
   if (create) {
-    absl::StatusOr<std::unique_ptr<Store>> created = ctx.Open(OpenMode::kCreate, create_options);
-    if (!created.ok()) return ctx.StoreFailure(created.status());
-    store = *std::move(created);
+    store.reset();
+    (void)Store::Destroy(ctx.name());
+    absl::StrAppend(&message,
+                    "; nothing was loaded and the new store was removed: create it "
+                    "with larger limits");
+  } else {
+    absl::StrAppend(&message, "; nothing was loaded: load into a store created with larger limits");
   }
-  // Entries the store cannot hold would stop the load half-way: refuse now.
-  absl::StatusOr<StoreInfo> info = store->Info();
-  if (!info.ok()) return ctx.StoreFailure(info.status());
-  if (longest_key > info->max_key_size || largest_value > info->max_value_size) {
-    std::string message =
-        longest_key > info->max_key_size
-            ? absl::StrCat(input, " has a key of ", longest_key,
-                           " bytes but the store takes keys of up to ", info->max_key_size,
-                           " bytes (--max-key)")
-            : absl::StrCat(input, " has a value of ", largest_value,
-                           " bytes but the store takes values of up to ", info->max_value_size,
-                           " bytes (--max-value; small stores lower it)");
-    if (create) {
-      store.reset();
-      (void)Store::Destroy(ctx.name());
-      absl::StrAppend(&message,
-                      "; nothing was loaded and the new store was removed: create it "
-                      "with larger limits");
-    } else {
-      absl::StrAppend(&message,
-                      "; nothing was loaded: load into a store created with larger limits");
-    }
-    return ctx.Fail(kExitStore, message);
-  }
-  if (!ctx.Has("allow-evict") || !info->evict) {
-    if (int code = RefuseWhatDoesNotFit(ctx, store, *info, demand, input, create)) return code;
-  }
-  uint64_t evictions_before = 0;
-  if (absl::StatusOr<StoreStats> stats = store->Stats(); stats.ok()) {
-    evictions_before = stats->evictions;
-  }
+  return ctx.Fail(kExitStore, message);
+}
 
-  // Pass 2: store each record.
-  near_skip.LearnStore(*store);
-  uint64_t loaded = 0, expired = 0, index = 0, near_skipped = 0;
-  absl::Status status = ForEachRecord(file.get(), format, input, [&](const SnapshotRecord& record) {
-    ++index;
-    if (near_skip.Skips(record.key)) {
-      ++near_skipped;
+// Pass 2: stores each record but the near cache's and the expired ones.
+absl::Status StoreRecords(Store& store, std::FILE* file, SnapshotFormat format,
+                          const std::string& input, const Verified& v, Loaded* done) {
+  return ForEachRecord(file, format, input, [&](const SnapshotRecord& record) {
+    ++done->index;
+    if (v.near_skip.Skips(record.key)) {
+      ++done->near_skipped;
       return absl::OkStatus();
     }
     if (record.ttl_remaining_ms == 0) {
-      ++expired;
+      ++done->expired;
       return absl::OkStatus();
     }
     WriteOptions options;
     options.flags = record.flags;
     options.ttl = record.ttl_remaining_ms < 0 ? absl::InfiniteDuration()
                                               : absl::Milliseconds(record.ttl_remaining_ms);
-    absl::Status put = store->Put(record.key, record.value, options);
+    absl::Status put = store.Put(record.key, record.value, options);
     if (!put.ok()) {
-      return absl::Status(put.code(), absl::StrCat("entry ", index, " of ", total, " (key \"",
-                                                   Quote(record.key), "\"): ", put.message()));
+      return absl::Status(put.code(),
+                          absl::StrCat("entry ", done->index, " of ", v.total, " (key \"",
+                                       Quote(record.key), "\"): ", put.message()));
     }
-    ++loaded;
+    ++done->loaded;
     return absl::OkStatus();
   });
-  if (!status.ok()) {
-    // Checked to fit, so another writer filled the store meanwhile (or it
-    // was damaged or destroyed): say exactly what is in it now.
-    return ctx.Fail(
-        kExitStore,
-        absl::StrCat(status.message(),
-                     "; the load stopped there: ", Plural(loaded, "entry was", "entries were"),
-                     " written (the snapshot's entries before entry ", index,
-                     expired > 0 ? absl::StrCat(", less ", expired, " that had expired") : "",
-                     "), the rest were not; run the load again once there is room (it replaces "
-                     "what was written)"));
-  }
-  std::string summary = absl::StrCat("loaded ", Plural(loaded, "entry", "entries"), " from ", input,
-                                     " (", format_name, ")");
-  if (expired > 0) absl::StrAppend(&summary, "; skipped ", expired, " that had expired");
-  if (near_skipped > 0) {
-    absl::StrAppend(&summary, "; skipped ", near_skipped,
+}
+
+// A load that stopped although it was checked to fit: another writer filled
+// the store meanwhile (or it was damaged or destroyed). Says exactly what is
+// in it now; returns the exit code.
+int ReportLoadStopped(Context& ctx, const absl::Status& status, const Loaded& done) {
+  return ctx.Fail(
+      kExitStore,
+      absl::StrCat(
+          status.message(),
+          "; the load stopped there: ", Plural(done.loaded, "entry was", "entries were"),
+          " written (the snapshot's entries before entry ", done.index,
+          done.expired > 0 ? absl::StrCat(", less ", done.expired, " that had expired") : "",
+          "), the rest were not; run the load again once there is room (it replaces "
+          "what was written)"));
+}
+
+// The summary line, and a warning if the store evicted entries during the
+// load (it had more than `evictions_before`).
+int ReportLoaded(Context& ctx, Store& store, const Loaded& done, const std::string& input,
+                 SnapshotFormat format, uint64_t evictions_before) {
+  const char* format_name = format == SnapshotFormat::kBinary ? "binary" : "jsonl";
+  std::string summary = absl::StrCat("loaded ", Plural(done.loaded, "entry", "entries"), " from ",
+                                     input, " (", format_name, ")");
+  if (done.expired > 0) absl::StrAppend(&summary, "; skipped ", done.expired, " that had expired");
+  if (done.near_skipped > 0) {
+    absl::StrAppend(&summary, "; skipped ", done.near_skipped,
                     " of the near cache (kvsync's record and entries under tracked prefixes: "
                     "they are read from Redis again)");
   }
   ctx.Write(summary + "\n");
-  if (absl::StatusOr<StoreStats> stats = store->Stats();
+  if (absl::StatusOr<StoreStats> stats = store.Stats();
       stats.ok() && stats->evictions > evictions_before) {
     const bool index_full = stats->index_entries >= stats->index_limit / 8 * 7;
     ctx.Warn(absl::StrCat(
@@ -440,6 +456,60 @@ int RunLoad(Context& ctx) {
         " to keep them all"));
   }
   return ctx.Finish();
+}
+
+// Once the snapshot is verified: creates the store if asked, refuses what it
+// cannot hold, then loads and reports.
+int LoadVerified(Context& ctx, std::unique_ptr<Store>& store, const Options& create_options,
+                 std::FILE* file, SnapshotFormat format, const std::string& input,
+                 Verified& verified) {
+  const bool create = ctx.Has("create");
+  if (create) {
+    absl::StatusOr<std::unique_ptr<Store>> created = ctx.Open(OpenMode::kCreate, create_options);
+    if (!created.ok()) return ctx.StoreFailure(created.status());
+    store = *std::move(created);
+  }
+  // Entries the store cannot hold would stop the load half-way: refuse now.
+  absl::StatusOr<StoreInfo> info = store->Info();
+  if (!info.ok()) return ctx.StoreFailure(info.status());
+  if (int code = RefuseOverLimits(ctx, store, *info, verified, input, create)) return code;
+  if (!ctx.Has("allow-evict") || !info->evict) {
+    if (int code = RefuseWhatDoesNotFit(ctx, store, *info, verified.demand, input, create)) {
+      return code;
+    }
+  }
+  uint64_t evictions_before = 0;
+  if (absl::StatusOr<StoreStats> stats = store->Stats(); stats.ok()) {
+    evictions_before = stats->evictions;
+  }
+  verified.near_skip.LearnStore(*store);
+  Loaded done;
+  absl::Status status = StoreRecords(*store, file, format, input, verified, &done);
+  if (!status.ok()) return ReportLoadStopped(ctx, status, done);
+  return ReportLoaded(ctx, *store, done, input, format, evictions_before);
+}
+
+}  // namespace
+
+int RunLoad(Context& ctx) {
+  const bool create = ctx.Has("create");
+  Options create_options = ctx.open_options();
+  if (int code = CheckLoadArgs(ctx, create, &create_options)) return code;
+  if (ctx.dry_run()) return kExitOk;
+  std::unique_ptr<Store> store;
+  if (!create) {
+    if (int code = OpenStoreToLoad(ctx, &store)) return code;
+  }
+  const std::string& in = *ctx.Get("in");
+  const std::string input = in == "-" ? std::string("stdin") : in;
+  std::FILE* raw = nullptr;
+  if (int code = OpenLoadInput(ctx, in, store.get(), create_options, &raw)) return code;
+  ScopedFile file(raw);
+  SnapshotFormat format;
+  if (int code = DetectLoadFormat(ctx, file.get(), input, &format)) return code;
+  Verified verified;
+  if (int code = VerifySnapshot(ctx, file.get(), format, input, &verified)) return code;
+  return LoadVerified(ctx, store, create_options, file.get(), format, input, verified);
 }
 
 }  // namespace kvcli

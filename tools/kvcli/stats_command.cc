@@ -130,106 +130,139 @@ std::string StatsText(const StoreStats& s, const Rates* rates) {
 
 }  // namespace
 
-int RunStats(Context& ctx) {
-  const bool watch = ctx.Has("watch");
+namespace {
+
+// --watch[=INTERVAL] and --count: how often and how many frames.
+struct Watch {
+  bool on = false;
   absl::Duration interval = absl::Seconds(1);
   uint64_t count = 0;  // 0: until stopped
-  if (watch && !ctx.Get("watch")->empty()) {
-    if (absl::Status s = ctx.DurationFlag("watch", &interval); !s.ok()) {
+};
+
+// The watch flags, checked. 0, or the exit code after reporting.
+int ParseWatch(Context& ctx, Watch* watch) {
+  watch->on = ctx.Has("watch");
+  if (watch->on && !ctx.Get("watch")->empty()) {
+    if (absl::Status s = ctx.DurationFlag("watch", &watch->interval); !s.ok()) {
       return ctx.Usage(s.message());
     }
-    if (interval < absl::Milliseconds(10)) {
+    if (watch->interval < absl::Milliseconds(10)) {
       return ctx.Usage("--watch interval must be at least 10ms (e.g. --watch=2 for 2 seconds)");
     }
   }
   if (ctx.Has("count")) {
-    if (!watch) return ctx.Usage("--count goes with --watch");
-    if (absl::Status s = ctx.UnsignedFlag("count", UINT64_MAX, false, &count); !s.ok()) {
+    if (!watch->on) return ctx.Usage("--count goes with --watch");
+    if (absl::Status s = ctx.UnsignedFlag("count", UINT64_MAX, false, &watch->count); !s.ok()) {
       return ctx.Usage(s.message());
     }
-    if (count == 0) return ctx.Usage("--count must be at least 1");
+    if (watch->count == 0) return ctx.Usage("--count must be at least 1");
   }
+  return 0;
+}
+
+// The counters once, with kvsync's state if it ever ran.
+int PrintStatsOnce(Context& ctx, Store& store, bool json) {
+  absl::StatusOr<StoreStats> stats = store.Stats();
+  if (!stats.ok()) return ctx.StoreFailure(stats.status());
+  const NearSyncView sync = DescribeNearSync(store);
+  if (json) {
+    JsonObject line = StatsJson(*stats);
+    if (sync.present) line.Raw("near_sync", sync.json);
+    ctx.Write(line.Build() + "\n");
+  } else {
+    std::string text = StatsText(*stats, nullptr);
+    if (sync.present)
+      absl::StrAppend(&text, absl::StrFormat("%-13s %s\n", "near cache", sync.line));
+    ctx.Write(text);
+  }
+  return ctx.Finish();
+}
+
+// One --watch --json line: the counters, and the rates once there are two
+// frames (null before).
+std::string WatchJsonLine(const StoreStats& stats, absl::Time now, const Rates& rates,
+                          absl::Duration interval_taken) {
+  JsonObject line = StatsJson(stats);
+  line.I64("time_ms", absl::ToUnixMillis(now));
+  if (rates.valid) {
+    line.I64("interval_ms", absl::ToInt64Milliseconds(interval_taken))
+        .Double("ops_per_sec", rates.gets + rates.puts + rates.deletes, 1)
+        .Double("gets_per_sec", rates.gets, 1)
+        .Double("puts_per_sec", rates.puts, 1)
+        .Double("deletes_per_sec", rates.deletes, 1)
+        .Double("evictions_per_sec", rates.evictions, 1)
+        .Double("expirations_per_sec", rates.expirations, 1)
+        .Double("interval_hit_ratio", rates.interval_hit_ratio);
+  } else {
+    line.Null("interval_ms")
+        .Null("ops_per_sec")
+        .Null("gets_per_sec")
+        .Null("puts_per_sec")
+        .Null("deletes_per_sec")
+        .Null("evictions_per_sec")
+        .Null("expirations_per_sec")
+        .Null("interval_hit_ratio");
+  }
+  return line.Build() + "\n";
+}
+
+// One --watch text frame: on a terminal it redraws the screen, otherwise it
+// follows the previous frame after a blank line.
+std::string WatchTextFrame(Context& ctx, const StoreStats& stats, absl::Time now,
+                           const Rates& rates, const Watch& watch, bool tty, bool first) {
+  std::string frame;
+  if (tty) {
+    frame = "\x1b[H\x1b[2J";  // cursor home, clear screen
+  } else if (!first) {
+    frame = "\n";
+  }
+  absl::StrAppend(
+      &frame, ctx.name().ToString(), "  ", absl::FormatTime("%H:%M:%S", now, absl::LocalTimeZone()),
+      "  every ", util::FormatDuration(watch.interval),
+      rates.valid ? absl::StrFormat(", %.1f ops/s", rates.gets + rates.puts + rates.deletes)
+                  : std::string(),
+      tty ? "  (Ctrl-C quits)" : "", "\n");
+  absl::StrAppend(&frame, StatsText(stats, &rates));
+  return frame;
+}
+
+// --watch: a frame every interval until --count frames or a stop signal.
+int WatchStats(Context& ctx, Store& store, const Watch& watch, bool json) {
+  const bool tty = isatty(fileno(ctx.out())) == 1;
+  StopSignals signals;
+  StoreStats previous;
+  int64_t previous_ns = 0;  // CLOCK_MONOTONIC, which wall-clock steps do not move
+  for (uint64_t i = 0; watch.count == 0 || i < watch.count; ++i) {
+    if (i > 0) signals.SleepUnlessStopped(watch.interval);
+    if (signals.stopped()) break;
+    absl::StatusOr<StoreStats> stats = store.Stats();
+    if (!stats.ok()) return ctx.StoreFailure(stats.status());
+    const absl::Time now = absl::Now();  // shown and written as time_ms only
+    const int64_t now_ns = near::MonotonicNowNs();
+    const absl::Duration interval_taken = absl::Nanoseconds(now_ns - previous_ns);
+    Rates rates;
+    if (i > 0) rates = ComputeRates(previous, *stats, interval_taken);
+    ctx.Write(json ? WatchJsonLine(*stats, now, rates, interval_taken)
+                   : WatchTextFrame(ctx, *stats, now, rates, watch, tty, i == 0));
+    if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
+    previous = *stats;
+    previous_ns = now_ns;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunStats(Context& ctx) {
+  Watch watch;
+  if (int code = ParseWatch(ctx, &watch)) return code;
   StatsView view;
   if (int code = ParseStatsView(ctx, &view)) return code;
   return ctx.WithStore([&](Store& store) {
     if (view != StatsView::kCounters) return RunStatsView(ctx, store, view);
     const bool json = ctx.Has("json");
-    if (!watch) {
-      absl::StatusOr<StoreStats> stats = store.Stats();
-      if (!stats.ok()) return ctx.StoreFailure(stats.status());
-      const NearSyncView sync = DescribeNearSync(store);
-      if (json) {
-        JsonObject line = StatsJson(*stats);
-        if (sync.present) line.Raw("near_sync", sync.json);
-        ctx.Write(line.Build() + "\n");
-      } else {
-        std::string text = StatsText(*stats, nullptr);
-        if (sync.present)
-          absl::StrAppend(&text, absl::StrFormat("%-13s %s\n", "near cache", sync.line));
-        ctx.Write(text);
-      }
-      return ctx.Finish();
-    }
-
-    const bool tty = isatty(fileno(ctx.out())) == 1;
-    StopSignals signals;
-    StoreStats previous;
-    int64_t previous_ns = 0;  // CLOCK_MONOTONIC, which wall-clock steps do not move
-    for (uint64_t i = 0; count == 0 || i < count; ++i) {
-      if (i > 0) signals.SleepUnlessStopped(interval);
-      if (signals.stopped()) break;
-      absl::StatusOr<StoreStats> stats = store.Stats();
-      if (!stats.ok()) return ctx.StoreFailure(stats.status());
-      const absl::Time now = absl::Now();  // shown and written as time_ms only
-      const int64_t now_ns = near::MonotonicNowNs();
-      const absl::Duration interval_taken = absl::Nanoseconds(now_ns - previous_ns);
-      Rates rates;
-      if (i > 0) rates = ComputeRates(previous, *stats, interval_taken);
-      if (json) {
-        JsonObject line = StatsJson(*stats);
-        line.I64("time_ms", absl::ToUnixMillis(now));
-        if (rates.valid) {
-          line.I64("interval_ms", absl::ToInt64Milliseconds(interval_taken))
-              .Double("ops_per_sec", rates.gets + rates.puts + rates.deletes, 1)
-              .Double("gets_per_sec", rates.gets, 1)
-              .Double("puts_per_sec", rates.puts, 1)
-              .Double("deletes_per_sec", rates.deletes, 1)
-              .Double("evictions_per_sec", rates.evictions, 1)
-              .Double("expirations_per_sec", rates.expirations, 1)
-              .Double("interval_hit_ratio", rates.interval_hit_ratio);
-        } else {
-          line.Null("interval_ms")
-              .Null("ops_per_sec")
-              .Null("gets_per_sec")
-              .Null("puts_per_sec")
-              .Null("deletes_per_sec")
-              .Null("evictions_per_sec")
-              .Null("expirations_per_sec")
-              .Null("interval_hit_ratio");
-        }
-        ctx.Write(line.Build() + "\n");
-      } else {
-        std::string frame;
-        if (tty) {
-          frame = "\x1b[H\x1b[2J";  // cursor home, clear screen
-        } else if (i > 0) {
-          frame = "\n";
-        }
-        absl::StrAppend(
-            &frame, ctx.name().ToString(), "  ",
-            absl::FormatTime("%H:%M:%S", now, absl::LocalTimeZone()), "  every ",
-            util::FormatDuration(interval),
-            rates.valid ? absl::StrFormat(", %.1f ops/s", rates.gets + rates.puts + rates.deletes)
-                        : std::string(),
-            tty ? "  (Ctrl-C quits)" : "", "\n");
-        absl::StrAppend(&frame, StatsText(*stats, &rates));
-        ctx.Write(frame);
-      }
-      if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
-      previous = *stats;
-      previous_ns = now_ns;
-    }
-    return kExitOk;
+    if (!watch.on) return PrintStatsOnce(ctx, store, json);
+    return WatchStats(ctx, store, watch, json);
   });
 }
 

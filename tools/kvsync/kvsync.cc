@@ -37,63 +37,58 @@ int Usage(const std::string& message) {
   return 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command line, parsed.
+struct Args {
   std::string key_text, path, redis_text;
   int proj = 1;
   bool have_proj = false;
   std::vector<std::string> prefixes;
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::printf(
-          "%s\n\nKeeps a shmkv store, used as a near cache in front of Redis, in step with\n"
-          "Redis's invalidations (CLIENT TRACKING BCAST). One per host and store.\n"
-          "See doc/near_cache.md.\n",
-          kUsage);
-      return 0;
-    }
-    if (absl::ConsumePrefix(&arg, "--key=")) {
-      key_text = std::string(arg);
-    } else if (absl::ConsumePrefix(&arg, "--path=")) {
-      path = std::string(arg);
-    } else if (absl::ConsumePrefix(&arg, "--proj=")) {
-      have_proj = true;
-      if (!absl::SimpleAtoi(arg, &proj) || proj < 1 || proj > 255) {
-        return Usage(absl::StrCat("bad --proj \"", arg, "\": want 1..255"));
-      }
-    } else if (absl::ConsumePrefix(&arg, "--redis=")) {
-      redis_text = std::string(arg);
-    } else if (absl::ConsumePrefix(&arg, "--prefix=")) {
-      if (arg.empty()) {
-        return Usage("--prefix must not be empty (tracking every key would include other data)");
-      }
-      for (const std::string& p : prefixes) {
-        if (absl::StartsWith(arg, p) || absl::StartsWith(p, arg)) {
-          return Usage(absl::StrCat("prefixes \"", p, "\" and \"", arg,
-                                    "\" overlap; Redis refuses overlapping prefixes: keep one"));
-        }
-      }
-      prefixes.emplace_back(arg);
-    } else {
-      return Usage(absl::StrCat("unknown argument \"", arg, "\""));
-    }
+};
+
+// Parses one argument into *args. -1 to go on; otherwise the exit code
+// (0 after --help, 2 after a usage error).
+int ParseArg(absl::string_view arg, Args* args) {
+  if (arg == "--help" || arg == "-h") {
+    std::printf(
+        "%s\n\nKeeps a shmkv store, used as a near cache in front of Redis, in step with\n"
+        "Redis's invalidations (CLIENT TRACKING BCAST). One per host and store.\n"
+        "See doc/near_cache.md.\n",
+        kUsage);
+    return 0;
   }
-  if (key_text.empty() == path.empty()) return Usage("give exactly one of --key and --path");
-  if (have_proj && path.empty()) return Usage("--proj goes with --path");
-  if (redis_text.empty()) return Usage("--redis is required");
-  if (prefixes.empty()) return Usage("give at least one --prefix");
+  if (absl::ConsumePrefix(&arg, "--key=")) {
+    args->key_text = std::string(arg);
+  } else if (absl::ConsumePrefix(&arg, "--path=")) {
+    args->path = std::string(arg);
+  } else if (absl::ConsumePrefix(&arg, "--proj=")) {
+    args->have_proj = true;
+    if (!absl::SimpleAtoi(arg, &args->proj) || args->proj < 1 || args->proj > 255) {
+      return Usage(absl::StrCat("bad --proj \"", arg, "\": want 1..255"));
+    }
+  } else if (absl::ConsumePrefix(&arg, "--redis=")) {
+    args->redis_text = std::string(arg);
+  } else if (absl::ConsumePrefix(&arg, "--prefix=")) {
+    if (arg.empty()) {
+      return Usage("--prefix must not be empty (tracking every key would include other data)");
+    }
+    for (const std::string& p : args->prefixes) {
+      if (absl::StartsWith(arg, p) || absl::StartsWith(p, arg)) {
+        return Usage(absl::StrCat("prefixes \"", p, "\" and \"", arg,
+                                  "\" overlap; Redis refuses overlapping prefixes: keep one"));
+      }
+    }
+    args->prefixes.emplace_back(arg);
+  } else {
+    return Usage(absl::StrCat("unknown argument \"", arg, "\""));
+  }
+  return -1;
+}
 
-  absl::StatusOr<shmkv::StoreName> name = key_text.empty() ? shmkv::StoreName::FromPath(path, proj)
-                                                           : shmkv::StoreName::ParseKey(key_text);
-  if (!name.ok()) return Usage(std::string(name.status().message()));
-  absl::StatusOr<shmkv::near::RedisAddress> redis = shmkv::near::ParseRedisAddress(redis_text);
-  if (!redis.ok()) return Usage(std::string(redis.status().message()));
-
-  // SIGTERM and SIGINT are blocked and read from a signalfd the main loop
-  // polls: no handler runs asynchronously, so none can be lost between a
-  // check and a wait, and a mask inherited from the parent changes nothing.
+// SIGTERM and SIGINT are blocked and read from a signalfd the main loop
+// polls: no handler runs asynchronously, so none can be lost between a
+// check and a wait, and a mask inherited from the parent changes nothing.
+// The signalfd, or -1 after reporting.
+int BlockStopSignals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
@@ -101,13 +96,39 @@ int main(int argc, char** argv) {
   if (sigprocmask(SIG_BLOCK, &stop_signals, nullptr) != 0) {
     std::fprintf(stderr, "kvsync: error: cannot block SIGTERM and SIGINT: %s\n",
                  std::strerror(errno));
-    return 1;
+    return -1;
   }
   const int stop_fd = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
   if (stop_fd < 0) {
     std::fprintf(stderr, "kvsync: error: signalfd: %s\n", std::strerror(errno));
-    return 1;
+    return -1;
   }
+  return stop_fd;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    if (int code = ParseArg(argv[i], &args); code >= 0) return code;
+  }
+  if (args.key_text.empty() == args.path.empty()) {
+    return Usage("give exactly one of --key and --path");
+  }
+  if (args.have_proj && args.path.empty()) return Usage("--proj goes with --path");
+  if (args.redis_text.empty()) return Usage("--redis is required");
+  if (args.prefixes.empty()) return Usage("give at least one --prefix");
+
+  absl::StatusOr<shmkv::StoreName> name = args.key_text.empty()
+                                              ? shmkv::StoreName::FromPath(args.path, args.proj)
+                                              : shmkv::StoreName::ParseKey(args.key_text);
+  if (!name.ok()) return Usage(std::string(name.status().message()));
+  absl::StatusOr<shmkv::near::RedisAddress> redis = shmkv::near::ParseRedisAddress(args.redis_text);
+  if (!redis.ok()) return Usage(std::string(redis.status().message()));
+
+  const int stop_fd = BlockStopSignals();
+  if (stop_fd < 0) return 1;
   signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<std::unique_ptr<shmkv::Store>> store =
@@ -121,7 +142,7 @@ int main(int argc, char** argv) {
   }
   shmkv::kvsync::SyncerConfig config;
   config.redis = *redis;
-  config.prefixes = prefixes;
+  config.prefixes = args.prefixes;
   config.store_name = name->ToString();
   shmkv::kvsync::Syncer syncer(store->get(), config);
   absl::Status result = syncer.Run(stop_fd);
