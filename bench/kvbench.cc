@@ -13,7 +13,7 @@
 // existing store and leaves it in place.
 //
 // The load generator itself (flags, processes, histogram, report) is
-// //bench:workload (bench/workload.h), shared with the peer drivers of
+// //bench/engine:workload (bench/engine/workload.h), shared with the peer drivers of
 // bench/run.sh.
 #include <unistd.h>
 
@@ -25,7 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "bench/workload.h"
+#include "bench/engine/workload.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
