@@ -1,8 +1,8 @@
-// The load generator shared by kvbench (bench/kvbench.cc) and the peer
-// drivers in bench/, in one include. Its parts, in the order a run uses them:
+// The load generator shared by kvbench (bench/kvbench.cc) and the drivers
+// in bench/peers/ and bench/near/, in one include. Its parts, in the order a run uses them:
 //
 //   flags.h            the command line (FlagSet; counts; sizes and durations
-//                      come from tools/cli/parse.h)
+//                      come from kv/util/parse.h)
 //   workload_config.h  what a run does (WorkloadConfig) and its flags
 //   rng.h, zipf.h      random numbers and the zipf key distribution
 //   keys_values.h      the keys, values and operation stream every system gets

@@ -5,7 +5,7 @@
 // prints the holds' distribution, the page faults and preemptions taken
 // while holding, and the longest holds one by one.
 // Run it beside kvbench on the same store to see what a listing costs the
-// clients (bench/README.md, "Scans and lock holds").
+// clients (bench/RESULTS.md, "Scans and lock holds").
 //
 //   scan_hold_bench --key=0xKEY [--passes=N] [--with-values] [--populate]
 //                   [--holds-csv=FILE]

@@ -5,11 +5,11 @@
 //   live %             (key_bytes + value_bytes) / capacity: arena bytes
 //                      holding live keys and values
 //   record overhead    (bytes_used - key_bytes - value_bytes) / items: the
-//                      32-byte header, alignment and unreclaimed records,
+//                      28-byte header, alignment and unreclaimed records,
 //                      per live item
 //   arena overhead     (capacity - key_bytes - value_bytes) / items: every
 //                      arena byte not holding live data (free space too)
-//   index overhead     (segment_bytes - capacity) / items: hash buckets,
+//   index overhead     (segment_bytes - capacity) / items: index slots,
 //                      stripe table and header outside the arena
 //   per item           record + index overhead: what each item costs
 //   strict             arena + index overhead
@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
   flags.ParseOrExit(argc, argv);
 
   const Case cases[] = {
-      {"10-4000", 10, 4000},  // the case
+      {"10-4000", 10, 4000},  // W4's value sizes
       {"100", 100, 100},
       {"10-100", 10, 100},
   };
@@ -193,11 +193,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "record B/it = (bytes_used - live key+value bytes) / items: header, alignment, unreclaimed\n"
-      "records; index B/it = (segment - capacity) / items: buckets, stripe table, header; per item "
-      "=\n"
-      "record + index; arena B/it = (capacity - live key+value bytes) / items: also counts the "
-      "free\n"
-      "gaps at the log heads; strict = arena + index.\n");
+      "records; index B/it = (segment - capacity) / items: index slots, stripe table, header;\n"
+      "per item = record + index; arena B/it = (capacity - live key+value bytes) / items: also\n"
+      "counts the free gaps at the log heads; strict = arena + index.\n");
   if (json) std::printf("{\"memory\":[%s]}\n", absl::StrJoin(json_cases, ",").c_str());
   return 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Python get/put per second: shmkv, multiprocessing.Manager().dict(),
-# pymemcache and redis-py on unix sockets, and a plain dict (bench/README.md).
+# pymemcache and redis-py on unix sockets, and a plain dict (bench/RESULTS.md, "Python").
 #   bash bench/peers/python_bench.sh          (PYBENCH_KEYS, PYBENCH_OPS to change)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
