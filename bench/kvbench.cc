@@ -228,59 +228,71 @@ class ShmkvBackend final : public Backend {
   std::unique_ptr<Store> store_;
 };
 
+// kvbench's own flags: the store it creates or uses.
+void AddShmkvFlags(FlagSet* flags, ShmkvFlags* shmkv_flags, std::string* path, int* proj) {
+  flags->ByteSize("capacity", "capacity of the store it creates (default: twice the data)",
+                  &shmkv_flags->capacity);
+  flags->Integer("stripes", "lock stripes of the store it creates (default: the store's)", 1,
+                 UINT32_MAX, &shmkv_flags->stripes);
+  flags->Bool("huge-pages",
+              "create the store in huge pages (Options::huge_pages; needs vm.nr_hugepages)",
+              &shmkv_flags->huge_pages);
+  flags->Bool("populate",
+              "clients open the store with Options::populate (compare with --no-prefault)",
+              &shmkv_flags->populate);
+  flags->Parsed("key", "0xKEY", "use the existing store at this IPC key (left in place)",
+                &shmkv::StoreName::ParseKey, &shmkv_flags->name);
+  flags->Parsed("create-key", "0xKEY",
+                "create its store at this IPC key, which must be free (default: a free "
+                "0x6b62xxxx key)",
+                &shmkv::StoreName::ParseKey, &shmkv_flags->create_name);
+  flags->String("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
+                path);
+  flags->Integer("proj", "ftok project id for --path (default 1)", 1, 255, proj);
+}
+
+// Checks that the store flags go together and turns --path into the store's
+// name; false (having said why) when they do not.
+bool ResolveStoreFlags(ShmkvFlags* shmkv_flags, const std::string& path, int proj) {
+  if (shmkv_flags->create_name.has_value() && (shmkv_flags->name.has_value() || !path.empty())) {
+    std::fprintf(stderr,
+                 "kvbench: --create-key makes a new store; --key and --path use an "
+                 "existing one: give one of them\n");
+    return false;
+  }
+  if (path.empty()) return true;
+  if (shmkv_flags->name.has_value()) {
+    std::fprintf(stderr, "kvbench: give --key or --path, not both\n");
+    return false;
+  }
+  auto name = shmkv::StoreName::FromPath(path, proj);
+  if (!name.ok()) {
+    std::fprintf(stderr, "kvbench: --path: %s\n", name.status().ToString().c_str());
+    return false;
+  }
+  shmkv_flags->name = *name;
+  return true;
+}
+
 }  // namespace
 }  // namespace bench
 }  // namespace shmkv
 
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
-  WorkloadConfig config;
   ShmkvFlags shmkv_flags;
   std::string path;
   int proj = 1;
-  FlagSet flags("kvbench",
-                "Multi-process load generator for shmkv. Creates a store of its own (destroyed at\n"
-                "the end, also on SIGINT/SIGTERM) unless --key or --path names an existing one.\n"
-                "The last stdout line is one JSON object with --json.");
-  AddWorkloadFlags(&flags, &config);
-  flags.ByteSize("capacity", "capacity of the store it creates (default: twice the data)",
-                 &shmkv_flags.capacity);
-  flags.Integer("stripes", "lock stripes of the store it creates (default: the store's)", 1,
-                UINT32_MAX, &shmkv_flags.stripes);
-  flags.Bool("huge-pages",
-             "create the store in huge pages (Options::huge_pages; needs vm.nr_hugepages)",
-             &shmkv_flags.huge_pages);
-  flags.Bool("populate",
-             "clients open the store with Options::populate (compare with --no-prefault)",
-             &shmkv_flags.populate);
-  flags.Parsed("key", "0xKEY", "use the existing store at this IPC key (left in place)",
-               &shmkv::StoreName::ParseKey, &shmkv_flags.name);
-  flags.Parsed("create-key", "0xKEY",
-               "create its store at this IPC key, which must be free (default: a free "
-               "0x6b62xxxx key)",
-               &shmkv::StoreName::ParseKey, &shmkv_flags.create_name);
-  flags.String("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
-               &path);
-  flags.Integer("proj", "ftok project id for --path (default 1)", 1, 255, &proj);
-  flags.ParseOrExit(argc, argv);
-  if (shmkv_flags.create_name.has_value() && (shmkv_flags.name.has_value() || !path.empty())) {
-    std::fprintf(stderr,
-                 "kvbench: --create-key makes a new store; --key and --path use an "
-                 "existing one: give one of them\n");
-    return 2;
-  }
-  if (!path.empty()) {
-    if (shmkv_flags.name.has_value()) {
-      std::fprintf(stderr, "kvbench: give --key or --path, not both\n");
-      return 2;
-    }
-    auto name = shmkv::StoreName::FromPath(path, proj);
-    if (!name.ok()) {
-      std::fprintf(stderr, "kvbench: --path: %s\n", name.status().ToString().c_str());
-      return 2;
-    }
-    shmkv_flags.name = *name;
-  }
-  ShmkvBackend backend(shmkv_flags);
-  return RunBenchmark(&backend, config);
+  return DriverMain(
+      argc, argv, "kvbench",
+      "Multi-process load generator for shmkv. Creates a store of its own (destroyed at\n"
+      "the end, also on SIGINT/SIGTERM) unless --key or --path names an existing one.\n"
+      "The last stdout line is one JSON object with --json.",
+      WorkloadConfig(),
+      [&](FlagSet* flags, WorkloadConfig*) { AddShmkvFlags(flags, &shmkv_flags, &path, &proj); },
+      [&](const WorkloadConfig& config) {
+        if (!ResolveStoreFlags(&shmkv_flags, path, proj)) return 2;
+        ShmkvBackend backend(shmkv_flags);
+        return RunBenchmark(&backend, config);
+      });
 }

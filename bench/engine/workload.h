@@ -1,6 +1,7 @@
 // The load generator shared by kvbench (bench/kvbench.cc) and the drivers
 // in bench/peers/ and bench/near/, in one include. Its parts, in the order a run uses them:
 //
+//   driver_main.h      a driver's main(): the flags, then the run
 //   flags.h            the command line (FlagSet; counts; sizes and durations
 //                      come from kv/util/parse.h)
 //   workload_config.h  what a run does (WorkloadConfig) and its flags
@@ -21,6 +22,7 @@
 
 #include "bench/engine/backend.h"          // IWYU pragma: export
 #include "bench/engine/clock.h"            // IWYU pragma: export
+#include "bench/engine/driver_main.h"      // IWYU pragma: export
 #include "bench/engine/flags.h"            // IWYU pragma: export
 #include "bench/engine/histogram.h"        // IWYU pragma: export
 #include "bench/engine/keys_values.h"      // IWYU pragma: export

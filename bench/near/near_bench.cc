@@ -350,66 +350,70 @@ class NearBenchBackend final : public Backend {
 
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
-  WorkloadConfig config;
-  config.procs = 2;
-  config.keys = 1000000;
-  config.read_pct = 99;
-  config.zipf = true;
-  config.zipf_theta = 0.99;
+  WorkloadConfig defaults;
+  defaults.procs = 2;
+  defaults.keys = 1000000;
+  defaults.read_pct = 99;
+  defaults.zipf = true;
+  defaults.zipf_theta = 0.99;
   NearFlags near_flags;
-  FlagSet flags("near_bench",
-                "The near cache (--system=near: NearCache over a store kvsync keeps) against\n"
-                "direct Redis reads (--system=direct: one hiredis GET per op). Defaults: W6 (2\n"
-                "processes, 1M keys, zipf 0.99, 1% writes). The last stdout line is one JSON\n"
-                "object with --json.");
-  AddWorkloadFlags(&flags, &config);
-  flags.Value("system", "near|direct", "what to measure (default near)",
-              [&](absl::string_view v) -> absl::Status {
-                if (v == "near") {
-                  near_flags.system = System::kNear;
-                } else if (v == "direct") {
-                  near_flags.system = System::kDirect;
-                } else {
-                  return absl::InvalidArgumentError("use near or direct");
-                }
-                return absl::OkStatus();
-              });
-  flags.String("redis", "ADDR", "Redis: unix:PATH or host:port (required)", &near_flags.redis);
-  flags.Parsed("key", "0xKEY", "near: the store kvsync keeps in step with --redis",
-               &shmkv::StoreName::ParseKey, &near_flags.name);
-  flags.Value("write-pct", "P", "percent of operations that are Set (default 1; --read-pct's rest)",
-              [&](absl::string_view v) -> absl::Status {
-                double p;
-                if (!absl::SimpleAtod(absl::StripSuffix(v, "%"), &p) || !(p >= 0 && p <= 100)) {
-                  return absl::InvalidArgumentError("must be 0..100");
-                }
-                config.read_pct = 100 - p;
-                return absl::OkStatus();
-              });
-  flags.Value("zipf", "THETA", "zipf key popularity (default 0.99; --dist=uniform for none)",
-              [&](absl::string_view v) -> absl::Status {
-                double theta;
-                if (!absl::SimpleAtod(v, &theta) || !(theta > 0 && theta < 1)) {
-                  return absl::InvalidArgumentError("zipf theta must be in (0, 1)");
-                }
-                config.zipf = true;
-                config.zipf_theta = theta;
-                return absl::OkStatus();
-              });
-  flags.Duration("probe-interval", "near: time between staleness probes (default 10ms)",
-                 &near_flags.probe_interval);
-  flags.Bool("prewarm",
-             "near: read every key once through the near cache before the run (not measured), "
-             "so that the run measures a warm cache",
-             &near_flags.prewarm);
-  flags.ParseOrExit(argc, argv);
-  NearBenchBackend backend(near_flags);
-  const int rc = RunBenchmark(&backend, config);
-  if (rc == 0 && backend.ProbeFailed()) {
-    std::fprintf(stderr,
-                 "near_bench: the staleness probe failed or saw an invalidation take over 2 s "
-                 "(see probe_error / staleness_timeouts)\n");
-    return 1;
-  }
-  return rc;
+  const auto add_flags = [&](FlagSet* flags, WorkloadConfig* config) {
+    flags->Value("system", "near|direct", "what to measure (default near)",
+                 [&near_flags](absl::string_view v) -> absl::Status {
+                   if (v == "near") {
+                     near_flags.system = System::kNear;
+                   } else if (v == "direct") {
+                     near_flags.system = System::kDirect;
+                   } else {
+                     return absl::InvalidArgumentError("use near or direct");
+                   }
+                   return absl::OkStatus();
+                 });
+    flags->String("redis", "ADDR", "Redis: unix:PATH or host:port (required)", &near_flags.redis);
+    flags->Parsed("key", "0xKEY", "near: the store kvsync keeps in step with --redis",
+                  &shmkv::StoreName::ParseKey, &near_flags.name);
+    flags->Value("write-pct", "P",
+                 "percent of operations that are Set (default 1; --read-pct's rest)",
+                 [config](absl::string_view v) -> absl::Status {
+                   double p;
+                   if (!absl::SimpleAtod(absl::StripSuffix(v, "%"), &p) || !(p >= 0 && p <= 100)) {
+                     return absl::InvalidArgumentError("must be 0..100");
+                   }
+                   config->read_pct = 100 - p;
+                   return absl::OkStatus();
+                 });
+    flags->Value("zipf", "THETA", "zipf key popularity (default 0.99; --dist=uniform for none)",
+                 [config](absl::string_view v) -> absl::Status {
+                   double theta;
+                   if (!absl::SimpleAtod(v, &theta) || !(theta > 0 && theta < 1)) {
+                     return absl::InvalidArgumentError("zipf theta must be in (0, 1)");
+                   }
+                   config->zipf = true;
+                   config->zipf_theta = theta;
+                   return absl::OkStatus();
+                 });
+    flags->Duration("probe-interval", "near: time between staleness probes (default 10ms)",
+                    &near_flags.probe_interval);
+    flags->Bool("prewarm",
+                "near: read every key once through the near cache before the run (not measured), "
+                "so that the run measures a warm cache",
+                &near_flags.prewarm);
+  };
+  return DriverMain(
+      argc, argv, "near_bench",
+      "The near cache (--system=near: NearCache over a store kvsync keeps) against\n"
+      "direct Redis reads (--system=direct: one hiredis GET per op). Defaults: W6 (2\n"
+      "processes, 1M keys, zipf 0.99, 1% writes). The last stdout line is one JSON\n"
+      "object with --json.",
+      defaults, add_flags, [&](const WorkloadConfig& config) {
+        NearBenchBackend backend(near_flags);
+        const int rc = RunBenchmark(&backend, config);
+        if (rc == 0 && backend.ProbeFailed()) {
+          std::fprintf(stderr,
+                       "near_bench: the staleness probe failed or saw an invalidation take over "
+                       "2 s (see probe_error / staleness_timeouts)\n");
+          return 1;
+        }
+        return rc;
+      });
 }

@@ -101,12 +101,14 @@ class MapBackend final : public Backend {
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
   WorkloadConfig config;
-  FlagSet flags("absl_map_bench",
-                "absl_map_in_process: absl::flat_hash_map behind one absl::Mutex in this process;\n"
-                "--procs counts thread groups in this one process (no fork).");
-  AddWorkloadFlags(&flags, &config);
-  flags.ParseOrExit(argc, argv);
   config.fork_processes = false;
-  MapBackend backend;
-  return RunBenchmark(&backend, config);
+  return DriverMain(
+      argc, argv, "absl_map_bench",
+      "absl_map_in_process: absl::flat_hash_map behind one absl::Mutex in this process;\n"
+      "--procs counts thread groups in this one process (no fork).",
+      config, [](FlagSet*, WorkloadConfig*) {},
+      [](const WorkloadConfig& config) {
+        MapBackend backend;
+        return RunBenchmark(&backend, config);
+      });
 }

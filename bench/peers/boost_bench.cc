@@ -221,14 +221,17 @@ class BoostBackend final : public Backend {
 
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
-  WorkloadConfig config;
   uint64_t size = 0;
-  FlagSet flags("boost_bench",
-                "Boost.Interprocess peer: managed_shared_memory holding a boost::unordered_map of\n"
-                "shared-memory strings behind one interprocess_mutex (removed at the end).");
-  AddWorkloadFlags(&flags, &config);
-  flags.ByteSize("segment-size", "segment size (default: sized from the workload)", &size);
-  flags.ParseOrExit(argc, argv);
-  BoostBackend backend(size);
-  return RunBenchmark(&backend, config);
+  return DriverMain(
+      argc, argv, "boost_bench",
+      "Boost.Interprocess peer: managed_shared_memory holding a boost::unordered_map of\n"
+      "shared-memory strings behind one interprocess_mutex (removed at the end).",
+      WorkloadConfig(),
+      [&](FlagSet* flags, WorkloadConfig*) {
+        flags->ByteSize("segment-size", "segment size (default: sized from the workload)", &size);
+      },
+      [&](const WorkloadConfig& config) {
+        BoostBackend backend(size);
+        return RunBenchmark(&backend, config);
+      });
 }

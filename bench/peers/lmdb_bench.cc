@@ -238,16 +238,19 @@ class LmdbBackend final : public Backend {
 
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
-  WorkloadConfig config;
   std::string dir;
   uint64_t map_size = 0;
-  FlagSet flags("lmdb_bench",
-                "LMDB peer: one env (default: a fresh directory on /dev/shm, removed at the end)\n"
-                "opened by every client process; NOSYNC|NOMETASYNC|WRITEMAP|NOTLS.");
-  AddWorkloadFlags(&flags, &config);
-  flags.String("dir", "DIR", "use this existing, empty directory (kept at the end)", &dir);
-  flags.ByteSize("map-size", "LMDB map size (default: sized from the workload)", &map_size);
-  flags.ParseOrExit(argc, argv);
-  LmdbBackend backend(dir, map_size);
-  return RunBenchmark(&backend, config);
+  return DriverMain(
+      argc, argv, "lmdb_bench",
+      "LMDB peer: one env (default: a fresh directory on /dev/shm, removed at the end)\n"
+      "opened by every client process; NOSYNC|NOMETASYNC|WRITEMAP|NOTLS.",
+      WorkloadConfig(),
+      [&](FlagSet* flags, WorkloadConfig*) {
+        flags->String("dir", "DIR", "use this existing, empty directory (kept at the end)", &dir);
+        flags->ByteSize("map-size", "LMDB map size (default: sized from the workload)", &map_size);
+      },
+      [&](const WorkloadConfig& config) {
+        LmdbBackend backend(dir, map_size);
+        return RunBenchmark(&backend, config);
+      });
 }
