@@ -26,6 +26,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "bench/engine/workload.h"
+#include "kv/util/json.h"
+#include "shmkv/near/sync_state.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
@@ -131,7 +133,7 @@ class ShmkvBackend final : public Backend {
     if (flags_.stripes != 0) options.lock_stripes = flags_.stripes;
     options.huge_pages = flags_.huge_pages;
     if (config.value_max > options.max_value_size) options.max_value_size = config.value_max;
-    uint64_t mix = MonotonicNanos() ^ (static_cast<uint64_t>(getpid()) << 20);
+    uint64_t mix = near::MonotonicNowNs() ^ (static_cast<uint64_t>(getpid()) << 20);
     Rng rng(mix);
     const int attempts = flags_.create_name.has_value() ? 1 : 100;
     for (int attempt = 0; attempt < attempts; ++attempt) {
@@ -176,7 +178,7 @@ class ShmkvBackend final : public Backend {
   void Detach() override { store_.reset(); }
 
   void Describe(std::vector<std::pair<std::string, std::string>>* fields) override {
-    fields->emplace_back("store", absl::StrCat("\"", name_->ToString(), "\""));
+    fields->emplace_back("store", util::JsonString(name_->ToString()));
     absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, Options(), OpenMode::kAttach);
     if (!s.ok()) return;
     absl::StatusOr<StoreInfo> info = (*s)->Info();

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "bench/engine/clock.h"
+#include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace bench {
@@ -44,7 +44,7 @@ void RunClientThread(Backend* backend, const Workload& workload, Control* ctl, c
 
   uint64_t total = 0, requests = 0, ops = 0, gets = 0, hits = 0, misses = 0, puts = 0, errors = 0;
   bool measuring = false;
-  uint64_t start = 0, prev = MonotonicNanos();
+  uint64_t start = 0, prev = near::MonotonicNowNs();
   for (;;) {
     const int ph = ctl->phase.load(std::memory_order_relaxed);
     if (ph != phase) {
@@ -53,7 +53,7 @@ void RunClientThread(Backend* backend, const Workload& workload, Control* ctl, c
       if (ph == kMeasure && !measuring) {
         measuring = true;
         if (quota == 0) break;
-        start = prev = MonotonicNanos();
+        start = prev = near::MonotonicNowNs();
       }
     }
     // A request of n keys: the first operation decides whether it gets or
@@ -81,7 +81,7 @@ void RunClientThread(Backend* backend, const Workload& workload, Control* ctl, c
                          absl::Span<const absl::string_view>(values.data(), n), out);
       }
     }
-    const uint64_t now = MonotonicNanos();
+    const uint64_t now = near::MonotonicNowNs();
     if (measuring) {
       hist.Record(now - prev);  // per request
       ops += n;

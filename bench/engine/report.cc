@@ -7,13 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
-#include "bench/engine/clock.h"
 #include "kv/util/json.h"
+#include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace bench {
-using util::JsonString;
 
 namespace {
 
@@ -33,7 +31,7 @@ Progress::Progress(std::string label, bool quiet)
 
 void Progress::Show(absl::string_view phase, double fraction, double rate) {
   if (quiet_) return;
-  const uint64_t now = MonotonicNanos();
+  const uint64_t now = near::MonotonicNowNs();
   if (tty_) {
     if (now - last_ < 200000000ULL && fraction < 1.0) return;
     last_ = now;
@@ -143,29 +141,41 @@ void PrintHuman(FILE* out, const std::string& label, const WorkloadConfig& confi
 // The JSON line.
 void PrintJson(const std::string& label, const WorkloadConfig& config, const RunTotals& t,
                const std::vector<std::pair<std::string, std::string>>& extra) {
-  std::vector<std::string> per_json;
-  for (double r : t.per_proc) per_json.push_back(absl::StrFormat("%.0f", r));
-  std::string j = absl::StrFormat(
-      "{\"system\":%s,\"procs\":%d,\"threads\":%d,\"keys\":%d,\"key_size\":%d,\"value_size\":%s,"
-      "\"read_pct\":%g,\"dist\":%s,\"batch\":%d,\"requests\":%d,\"prefault\":%s,\"measured_s\":%."
-      "3f,\"ops\":%d,\"ops_per_"
-      "sec\":%.0f,"
-      "\"p50_us\":%.3f,\"p90_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,\"max_us\":%.3f,"
-      "\"hit_ratio\":%s,\"gets\":%d,\"misses\":%d,\"puts\":%d,\"errors\":%d,\"per_process_ops_"
-      "per_sec\":[%s]",
-      JsonString(label), config.procs, config.threads, config.keys, config.key_size,
-      JsonString(config.ValueSizeText()), config.read_pct, JsonString(config.DistText()),
-      config.batch, t.latency.count(), config.prefault && config.fork_processes ? "true" : "false",
-      t.seconds, t.ops, t.ops_per_sec, Micros(t.latency.Percentile(50)),
-      Micros(t.latency.Percentile(90)), Micros(t.latency.Percentile(99)),
-      Micros(t.latency.Percentile(99.9)), Micros(t.latency.max()),
-      t.gets ? absl::StrFormat("%.4f", static_cast<double>(t.hits) / static_cast<double>(t.gets))
-             : "null",
-      t.gets, t.misses, t.puts, t.errors, absl::StrJoin(per_json, ","));
-  for (const auto& [k, v] : extra) absl::StrAppend(&j, ",", JsonString(k), ":", v);
-  if (!t.first_error.empty()) absl::StrAppend(&j, ",\"first_error\":", JsonString(t.first_error));
-  j += "}";
-  std::fprintf(stdout, "%s\n", j.c_str());
+  std::vector<std::string> per_proc;
+  for (double r : t.per_proc) per_proc.push_back(absl::StrFormat("%.0f", r));
+  util::JsonObject j;
+  j.Str("system", label)
+      .I64("procs", config.procs)
+      .I64("threads", config.threads)
+      .U64("keys", config.keys)
+      .U64("key_size", config.key_size)
+      .Str("value_size", config.ValueSizeText())
+      .Raw("read_pct", absl::StrFormat("%g", config.read_pct))
+      .Str("dist", config.DistText())
+      .I64("batch", config.batch)
+      .U64("requests", t.latency.count())
+      .Bool("prefault", config.prefault && config.fork_processes)
+      .Double("measured_s", t.seconds, 3)
+      .U64("ops", t.ops)
+      .Double("ops_per_sec", t.ops_per_sec, 0)
+      .Double("p50_us", Micros(t.latency.Percentile(50)), 3)
+      .Double("p90_us", Micros(t.latency.Percentile(90)), 3)
+      .Double("p99_us", Micros(t.latency.Percentile(99)), 3)
+      .Double("p999_us", Micros(t.latency.Percentile(99.9)), 3)
+      .Double("max_us", Micros(t.latency.max()), 3);
+  if (t.gets > 0) {
+    j.Double("hit_ratio", static_cast<double>(t.hits) / static_cast<double>(t.gets), 4);
+  } else {
+    j.Null("hit_ratio");
+  }
+  j.U64("gets", t.gets)
+      .U64("misses", t.misses)
+      .U64("puts", t.puts)
+      .U64("errors", t.errors)
+      .Array("per_process_ops_per_sec", per_proc);
+  for (const auto& [k, v] : extra) j.Raw(k, v);
+  if (!t.first_error.empty()) j.Str("first_error", t.first_error);
+  std::fprintf(stdout, "%s\n", j.Build().c_str());
 }
 
 }  // namespace

@@ -23,12 +23,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "bench/engine/client_thread.h"
-#include "bench/engine/clock.h"
 #include "bench/engine/keys_values.h"
 #include "bench/engine/prefault.h"
 #include "bench/engine/report.h"
 #include "bench/engine/run_control.h"
 #include "kv/util/sleep.h"
+#include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace bench {
@@ -142,14 +142,14 @@ void Runner::StopAll() {
     close(gates_.go[1]);
     gates_.go[1] = -1;
   }
-  const uint64_t deadline = MonotonicNanos() + 10000000000ULL;
+  const int64_t deadline = near::MonotonicNowNs() + 10000000000;
   for (size_t i = 0; i < children_.size(); ++i) {
     while (!reaped_[i]) {
       int status;
       pid_t r = waitpid(children_[i], &status, WNOHANG);
       if (r == children_[i] || (r < 0 && errno == ECHILD)) {
         reaped_[i] = true;
-      } else if (MonotonicNanos() > deadline) {
+      } else if (near::MonotonicNowNs() > deadline) {
         kill(children_[i], SIGKILL);
         waitpid(children_[i], &status, 0);
         reaped_[i] = true;
@@ -232,9 +232,9 @@ absl::Status Runner::CreateAndAttach() {
 }
 
 absl::Status Runner::Preload(const Workload& workload, Progress* progress) {
-  const uint64_t t0 = MonotonicNanos();
+  const uint64_t t0 = near::MonotonicNowNs();
   absl::Status s = backend_->Preload(workload, [&](uint64_t done, uint64_t total) {
-    const double secs = static_cast<double>(MonotonicNanos() - t0) / 1e9;
+    const double secs = static_cast<double>(near::MonotonicNowNs() - t0) / 1e9;
     progress->Show("preload", total ? static_cast<double>(done) / static_cast<double>(total) : 1.0,
                    secs > 0 ? static_cast<double>(done) / secs : 0);
     return !Interrupted();
@@ -244,7 +244,7 @@ absl::Status Runner::Preload(const Workload& workload, Progress* progress) {
   if (!config_.quiet) {
     std::fprintf(stderr, "%s: preloaded %s keys in %.1f s\n", label_.c_str(),
                  HumanCount(static_cast<double>(config_.keys)).c_str(),
-                 static_cast<double>(MonotonicNanos() - t0) / 1e9);
+                 static_cast<double>(near::MonotonicNowNs() - t0) / 1e9);
   }
   return absl::OkStatus();
 }
@@ -305,7 +305,7 @@ void Runner::RunClientProcess(int p, pid_t parent, const Workload& workload) {
 // Every client connected? One byte per thread arrives on the ready pipe.
 absl::Status Runner::AwaitReady() {
   std::string why;
-  const uint64_t ready_deadline = MonotonicNanos() + 120000000000ULL;
+  const int64_t ready_deadline = near::MonotonicNowNs() + 120000000000;
   for (int arrived = 0; arrived < total_threads_;) {
     pollfd pfd{gates_.ready[0], POLLIN, 0};
     if (poll(&pfd, 1, 1000) > 0) {
@@ -318,13 +318,14 @@ absl::Status Runner::AwaitReady() {
       return StepFailed(ctl_->failed.load() > 0 ? ctl_->fail_message : why);
     }
     if (Interrupted()) return StepFailed("");
-    if (MonotonicNanos() > ready_deadline) return StepFailed("clients did not start within 120 s");
+    if (near::MonotonicNowNs() > ready_deadline)
+      return StepFailed("clients did not start within 120 s");
   }
   return absl::OkStatus();
 }
 
 uint64_t Runner::UpdateRate() {
-  const uint64_t now = MonotonicNanos();
+  const uint64_t now = near::MonotonicNowNs();
   if (now - rate_t_ >= 500000000ULL) {
     const uint64_t sum = ProgressSum();
     rate_ = static_cast<double>(sum - rate_sum_) * 1e9 / static_cast<double>(now - rate_t_);
@@ -339,7 +340,7 @@ absl::Status Runner::Warmup(Progress* progress) {
   ctl_->phase.store(kWarmup, std::memory_order_release);
   WriteBytes(gates_.go[1], static_cast<size_t>(total_threads_));
   const uint64_t warmup_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(config_.warmup));
-  const uint64_t t_phase = MonotonicNanos();
+  const uint64_t t_phase = near::MonotonicNowNs();
   rate_t_ = t_phase;
   std::string why;
   while (warmup_ns > 0) {
@@ -361,7 +362,7 @@ absl::Status Runner::Warmup(Progress* progress) {
 absl::Status Runner::Measure(Progress* progress) {
   const uint64_t base = ProgressSum();
   ctl_->phase.store(kMeasure, std::memory_order_release);
-  const uint64_t t_phase = MonotonicNanos();
+  const uint64_t t_phase = near::MonotonicNowNs();
   if (config_.ops == 0) return MeasureDuration(t_phase, progress);
   // No polling at all, so that a syscall count of the run does not depend
   // on its length: block until each child exits.

@@ -10,7 +10,6 @@
 //   backend.h          how a system plugs in (Backend, Client)
 //   runner.h           RunBenchmark: preload, clients, warmup, measurement
 //   prefault.h         clients map in the shared pages that exist
-//   clock.h            the monotonic clock
 //   histogram.h        the latency histogram
 //   report.h           the progress line and the report
 //
@@ -21,7 +20,6 @@
 #define SHMKV_BENCH_ENGINE_WORKLOAD_H_
 
 #include "bench/engine/backend.h"          // IWYU pragma: export
-#include "bench/engine/clock.h"            // IWYU pragma: export
 #include "bench/engine/driver_main.h"      // IWYU pragma: export
 #include "bench/engine/flags.h"            // IWYU pragma: export
 #include "bench/engine/histogram.h"        // IWYU pragma: export

@@ -34,10 +34,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "bench/engine/clock.h"
 #include "bench/engine/flags.h"
 #include "bench/engine/rng.h"
 #include "kv/util/json.h"
+#include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace bench {
@@ -147,16 +147,15 @@ int Run(const ProbeConfig& config) {
 
   // Warmup, then whole blocks of rounds until --duration has passed.
   constexpr uint64_t kRounds = 1 << 14;
-  const uint64_t warmup_end =
-      MonotonicNanos() + static_cast<uint64_t>(absl::ToInt64Nanoseconds(config.warmup));
-  while (MonotonicNanos() < warmup_end) walk(nodes, at, kRounds);
+  const int64_t warmup_end = near::MonotonicNowNs() + absl::ToInt64Nanoseconds(config.warmup);
+  while (near::MonotonicNowNs() < warmup_end) walk(nodes, at, kRounds);
   const uint64_t duration_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(config.duration));
-  const uint64_t start = MonotonicNanos();
+  const uint64_t start = near::MonotonicNowNs();
   uint64_t end = start, rounds = 0;
   while (end - start < duration_ns) {
     walk(nodes, at, kRounds);
     rounds += kRounds;
-    end = MonotonicNanos();
+    end = near::MonotonicNowNs();
   }
   uint64_t sink = 0;
   for (int c = 0; c < config.chains; ++c) sink ^= at[c];
@@ -174,13 +173,28 @@ int Run(const ProbeConfig& config) {
                absl::StrCat(n).c_str(), static_cast<double>(map_bytes) / 1048576.0, seconds,
                ops_per_sec, ns_per_read, ns_per_read * config.chains, config.chains);
   if (config.json) {
-    absl::PrintF(
-        "{\"system\":%s,\"procs\":1,\"threads\":1,\"chains\":%d,\"table_bytes\":%d,\"nodes\":%d,"
-        "\"measured_s\":%.3f,\"ops\":%d,\"ops_per_sec\":%.0f,\"ns_per_read\":%.2f,"
-        "\"p50_us\":null,\"p90_us\":null,\"p99_us\":null,\"p999_us\":null,\"max_us\":null,"
-        "\"hit_ratio\":null,\"errors\":0,\"checksum\":%d}\n",
-        util::JsonString(system).c_str(), config.chains, map_bytes, n, seconds, reads, ops_per_sec,
-        ns_per_read, sink & 0xff);
+    // The runner's fields, with null where a probe has nothing to say.
+    const std::string json = util::JsonObject()
+                                 .Str("system", system)
+                                 .I64("procs", 1)
+                                 .I64("threads", 1)
+                                 .I64("chains", config.chains)
+                                 .U64("table_bytes", map_bytes)
+                                 .U64("nodes", n)
+                                 .Double("measured_s", seconds, 3)
+                                 .U64("ops", reads)
+                                 .Double("ops_per_sec", ops_per_sec, 0)
+                                 .Double("ns_per_read", ns_per_read, 2)
+                                 .Null("p50_us")
+                                 .Null("p90_us")
+                                 .Null("p99_us")
+                                 .Null("p999_us")
+                                 .Null("max_us")
+                                 .Null("hit_ratio")
+                                 .I64("errors", 0)
+                                 .U64("checksum", sink & 0xff)
+                                 .Build();
+    std::printf("%s\n", json.c_str());
   }
   std::fflush(stdout);
   return 0;

@@ -32,8 +32,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "bench/engine/workload.h"
+#include "kv/util/json.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
@@ -182,20 +182,26 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r->evictions), r->live_pct(), r->record_overhead(),
                 r->index_overhead(), r->record_overhead() + r->index_overhead(),
                 r->arena_overhead(), r->arena_overhead() + r->index_overhead());
-    json_cases.push_back(absl::StrFormat(
-        "{\"value_size\":\"%s\",\"capacity\":%d,\"segment_bytes\":%d,\"items\":%d,\"key_bytes\":%d,"
-        "\"value_bytes\":%d,\"bytes_used\":%d,\"evictions\":%d,\"live_pct\":%.2f,"
-        "\"record_overhead_bytes\":%.1f,\"arena_overhead_bytes\":%.1f,\"index_overhead_bytes\":%."
-        "1f}",
-        c.label, r->capacity, r->segment_bytes, r->items, r->key_bytes, r->value_bytes,
-        r->bytes_used, r->evictions, r->live_pct(), r->record_overhead(), r->arena_overhead(),
-        r->index_overhead()));
+    json_cases.push_back(util::JsonObject()
+                             .Str("value_size", c.label)
+                             .U64("capacity", r->capacity)
+                             .U64("segment_bytes", r->segment_bytes)
+                             .U64("items", r->items)
+                             .U64("key_bytes", r->key_bytes)
+                             .U64("value_bytes", r->value_bytes)
+                             .U64("bytes_used", r->bytes_used)
+                             .U64("evictions", r->evictions)
+                             .Double("live_pct", r->live_pct(), 2)
+                             .Double("record_overhead_bytes", r->record_overhead(), 1)
+                             .Double("arena_overhead_bytes", r->arena_overhead(), 1)
+                             .Double("index_overhead_bytes", r->index_overhead(), 1)
+                             .Build());
   }
   std::printf(
       "record B/it = (bytes_used - live key+value bytes) / items: header, alignment, unreclaimed\n"
       "records; index B/it = (segment - capacity) / items: index slots, stripe table, header;\n"
       "per item = record + index; arena B/it = (capacity - live key+value bytes) / items: also\n"
       "counts the free gaps at the log heads; strict = arena + index.\n");
-  if (json) std::printf("{\"memory\":[%s]}\n", absl::StrJoin(json_cases, ",").c_str());
+  if (json) std::printf("%s\n", util::JsonObject().Array("memory", json_cases).Build().c_str());
   return 0;
 }

@@ -107,7 +107,7 @@ class NearBenchBackend final : public Backend {
   // long-running host has, so that the run measures the steady state rather
   // than the cold fills of a fresh cache. The keys must be in Redis already.
   absl::Status Prewarm() {
-    const uint64_t t0 = MonotonicNanos();
+    const uint64_t t0 = near::MonotonicNowNs();
     constexpr int kThreads = 2;
     std::atomic<uint64_t> failed{0};
     std::string first_error;
@@ -140,7 +140,7 @@ class NearBenchBackend final : public Backend {
     if (!config_.quiet) {
       std::fprintf(stderr, "near: prewarmed %llu keys in %.1f s\n",
                    static_cast<unsigned long long>(config_.keys),
-                   static_cast<double>(MonotonicNanos() - t0) / 1e9);
+                   static_cast<double>(near::MonotonicNowNs() - t0) / 1e9);
     }
     return absl::OkStatus();
   }

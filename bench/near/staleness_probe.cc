@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "bench/engine/clock.h"
 #include "bench/peers/redis_peer.h"
+#include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace bench {
@@ -67,12 +67,12 @@ void StalenessProbe::Probe(Store* store, near::NearCache* cache, redisContext* w
     ++result_.skipped;
     return;
   }
-  const uint64_t t0 = MonotonicNanos();
+  const uint64_t t0 = near::MonotonicNowNs();
   if (!Set(writer, key, value)) return;
-  const uint64_t ack = MonotonicNanos();
+  const uint64_t ack = near::MonotonicNowNs();
   for (;;) {
     held = store->Contains(key);
-    const uint64_t now = MonotonicNanos();
+    const uint64_t now = near::MonotonicNowNs();
     if (held.ok() && !*held) {
       result_.from_send_ns.push_back(now - t0);
       result_.from_ack_ns.push_back(now > ack ? now - ack : 0);
