@@ -13,7 +13,7 @@
 // existing store and leaves it in place.
 //
 // The load generator itself (flags, processes, histogram, report) is
-// //bench:workload (bench/workload.h), shared with the peer drivers of
+// //bench/engine:workload (bench/engine/workload.h), shared with the peer drivers of
 // bench/run.sh.
 #include <unistd.h>
 
@@ -25,7 +25,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "bench/workload.h"
+#include "bench/engine/workload.h"
+#include "kv/util/json.h"
+#include "shmkv/near/sync_state.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
@@ -131,7 +133,7 @@ class ShmkvBackend final : public Backend {
     if (flags_.stripes != 0) options.lock_stripes = flags_.stripes;
     options.huge_pages = flags_.huge_pages;
     if (config.value_max > options.max_value_size) options.max_value_size = config.value_max;
-    uint64_t mix = MonotonicNanos() ^ (static_cast<uint64_t>(getpid()) << 20);
+    uint64_t mix = near::MonotonicNowNs() ^ (static_cast<uint64_t>(getpid()) << 20);
     Rng rng(mix);
     const int attempts = flags_.create_name.has_value() ? 1 : 100;
     for (int attempt = 0; attempt < attempts; ++attempt) {
@@ -176,7 +178,7 @@ class ShmkvBackend final : public Backend {
   void Detach() override { store_.reset(); }
 
   void Describe(std::vector<std::pair<std::string, std::string>>* fields) override {
-    fields->emplace_back("store", absl::StrCat("\"", name_->ToString(), "\""));
+    fields->emplace_back("store", util::JsonString(name_->ToString()));
     absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(*name_, Options(), OpenMode::kAttach);
     if (!s.ok()) return;
     absl::StatusOr<StoreInfo> info = (*s)->Info();
@@ -228,59 +230,71 @@ class ShmkvBackend final : public Backend {
   std::unique_ptr<Store> store_;
 };
 
+// kvbench's own flags: the store it creates or uses.
+void AddShmkvFlags(FlagSet* flags, ShmkvFlags* shmkv_flags, std::string* path, int* proj) {
+  flags->ByteSize("capacity", "capacity of the store it creates (default: twice the data)",
+                  &shmkv_flags->capacity);
+  flags->Integer("stripes", "lock stripes of the store it creates (default: the store's)", 1,
+                 UINT32_MAX, &shmkv_flags->stripes);
+  flags->Bool("huge-pages",
+              "create the store in huge pages (Options::huge_pages; needs vm.nr_hugepages)",
+              &shmkv_flags->huge_pages);
+  flags->Bool("populate",
+              "clients open the store with Options::populate (compare with --no-prefault)",
+              &shmkv_flags->populate);
+  flags->Parsed("key", "0xKEY", "use the existing store at this IPC key (left in place)",
+                &shmkv::StoreName::ParseKey, &shmkv_flags->name);
+  flags->Parsed("create-key", "0xKEY",
+                "create its store at this IPC key, which must be free (default: a free "
+                "0x6b62xxxx key)",
+                &shmkv::StoreName::ParseKey, &shmkv_flags->create_name);
+  flags->String("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
+                path);
+  flags->Integer("proj", "ftok project id for --path (default 1)", 1, 255, proj);
+}
+
+// Checks that the store flags go together and turns --path into the store's
+// name; false (having said why) when they do not.
+bool ResolveStoreFlags(ShmkvFlags* shmkv_flags, const std::string& path, int proj) {
+  if (shmkv_flags->create_name.has_value() && (shmkv_flags->name.has_value() || !path.empty())) {
+    std::fprintf(stderr,
+                 "kvbench: --create-key makes a new store; --key and --path use an "
+                 "existing one: give one of them\n");
+    return false;
+  }
+  if (path.empty()) return true;
+  if (shmkv_flags->name.has_value()) {
+    std::fprintf(stderr, "kvbench: give --key or --path, not both\n");
+    return false;
+  }
+  auto name = shmkv::StoreName::FromPath(path, proj);
+  if (!name.ok()) {
+    std::fprintf(stderr, "kvbench: --path: %s\n", name.status().ToString().c_str());
+    return false;
+  }
+  shmkv_flags->name = *name;
+  return true;
+}
+
 }  // namespace
 }  // namespace bench
 }  // namespace shmkv
 
 int main(int argc, char** argv) {
   using namespace shmkv::bench;
-  WorkloadConfig config;
   ShmkvFlags shmkv_flags;
   std::string path;
   int proj = 1;
-  FlagSet flags("kvbench",
-                "Multi-process load generator for shmkv. Creates a store of its own (destroyed at\n"
-                "the end, also on SIGINT/SIGTERM) unless --key or --path names an existing one.\n"
-                "The last stdout line is one JSON object with --json.");
-  AddWorkloadFlags(&flags, &config);
-  flags.ByteSize("capacity", "capacity of the store it creates (default: twice the data)",
-                 &shmkv_flags.capacity);
-  flags.Integer("stripes", "lock stripes of the store it creates (default: the store's)", 1,
-                UINT32_MAX, &shmkv_flags.stripes);
-  flags.Bool("huge-pages",
-             "create the store in huge pages (Options::huge_pages; needs vm.nr_hugepages)",
-             &shmkv_flags.huge_pages);
-  flags.Bool("populate",
-             "clients open the store with Options::populate (compare with --no-prefault)",
-             &shmkv_flags.populate);
-  flags.Parsed("key", "0xKEY", "use the existing store at this IPC key (left in place)",
-               &shmkv::StoreName::ParseKey, &shmkv_flags.name);
-  flags.Parsed("create-key", "0xKEY",
-               "create its store at this IPC key, which must be free (default: a free "
-               "0x6b62xxxx key)",
-               &shmkv::StoreName::ParseKey, &shmkv_flags.create_name);
-  flags.String("path", "FILE", "use the existing store named by FILE and --proj (left in place)",
-               &path);
-  flags.Integer("proj", "ftok project id for --path (default 1)", 1, 255, &proj);
-  flags.ParseOrExit(argc, argv);
-  if (shmkv_flags.create_name.has_value() && (shmkv_flags.name.has_value() || !path.empty())) {
-    std::fprintf(stderr,
-                 "kvbench: --create-key makes a new store; --key and --path use an "
-                 "existing one: give one of them\n");
-    return 2;
-  }
-  if (!path.empty()) {
-    if (shmkv_flags.name.has_value()) {
-      std::fprintf(stderr, "kvbench: give --key or --path, not both\n");
-      return 2;
-    }
-    auto name = shmkv::StoreName::FromPath(path, proj);
-    if (!name.ok()) {
-      std::fprintf(stderr, "kvbench: --path: %s\n", name.status().ToString().c_str());
-      return 2;
-    }
-    shmkv_flags.name = *name;
-  }
-  ShmkvBackend backend(shmkv_flags);
-  return RunBenchmark(&backend, config);
+  return DriverMain(
+      argc, argv, "kvbench",
+      "Multi-process load generator for shmkv. Creates a store of its own (destroyed at\n"
+      "the end, also on SIGINT/SIGTERM) unless --key or --path names an existing one.\n"
+      "The last stdout line is one JSON object with --json.",
+      WorkloadConfig(),
+      [&](FlagSet* flags, WorkloadConfig*) { AddShmkvFlags(flags, &shmkv_flags, &path, &proj); },
+      [&](const WorkloadConfig& config) {
+        if (!ResolveStoreFlags(&shmkv_flags, path, proj)) return 2;
+        ShmkvBackend backend(shmkv_flags);
+        return RunBenchmark(&backend, config);
+      });
 }

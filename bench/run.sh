@@ -53,9 +53,10 @@ say() { echo "run.sh: $*" >&2; }
 
 bash tools/setup.sh --bench
 
-targets=(//bench:kvbench //bench:absl_map_bench //bench:memory_probe //bench:lmdb_bench
-  //bench:boost_bench //bench:memcached_bench //bench:redis_bench //bench:store_micro_bench
-  //bench:store_memory_bench //bench:near_bench //tools/kvsync //tools/kvcli)
+targets=(//bench:kvbench //bench/peers:absl_map_bench //bench/peers:lmdb_bench
+  //bench/peers:boost_bench //bench/peers:memcached_bench //bench/peers:redis_bench
+  //bench/near:near_bench //bench/micro:memory_probe //bench/micro:store_micro_bench
+  //bench/micro:store_memory_bench //tools/kvsync //tools/kvcli)
 say "building (bazel build -c opt)"
 bazel build -c opt "${targets[@]}" 2>&1 | { grep -vE '^(Loading|Analyzing|INFO|\[)' || true; } >&2 ||
   { say "build failed"; exit 1; }
@@ -175,7 +176,7 @@ run_workload() {
       shmkv_unbatched)
         out=$("$bin/bench/kvbench" "${common[@]}" "${args[@]}" --batch=1 2>"$log") || rc=$?
         out=${out//\"system\":\"shmkv\"/\"system\":\"shmkv_unbatched\"} ;;
-      absl_map_in_process) out=$("$bin/bench/absl_map_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+      absl_map_in_process) out=$("$bin/bench/peers/absl_map_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
       memory_probe_*)
         # A table the size of the segment shmkv had in this workload.
         local chains=1
@@ -184,18 +185,18 @@ run_workload() {
           echo "shmkv reported no segment_bytes" >"$log"
           rc=1 out=""
         else
-          out=$("$bin/bench/memory_probe" --bytes="$segment" --chains=$chains --duration="$duration" \
+          out=$("$bin/bench/micro/memory_probe" --bytes="$segment" --chains=$chains --duration="$duration" \
             --warmup="$warmup" --json 2>"$log") || rc=$?
         fi ;;
-      lmdb) out=$("$bin/bench/lmdb_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
-      boost_interprocess) out=$("$bin/bench/boost_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+      lmdb) out=$("$bin/bench/peers/lmdb_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+      boost_interprocess) out=$("$bin/bench/peers/boost_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
       memcached)
         start_memcached "$mc_mb"
-        out=$("$bin/bench/memcached_bench" "${common[@]}" "${args[@]}" --socket="$tmp/memcached.sock" 2>"$log") || rc=$?
+        out=$("$bin/bench/peers/memcached_bench" "${common[@]}" "${args[@]}" --socket="$tmp/memcached.sock" 2>"$log") || rc=$?
         stop_server ;;
       redis)
         start_redis "$redis_max"
-        out=$("$bin/bench/redis_bench" "${common[@]}" "${args[@]}" --socket="$tmp/redis.sock" 2>"$log") || rc=$?
+        out=$("$bin/bench/peers/redis_bench" "${common[@]}" "${args[@]}" --socket="$tmp/redis.sock" 2>"$log") || rc=$?
         stop_server ;;
     esac
     local line
@@ -253,7 +254,7 @@ run_w6() {
     rc=0
     say "W6: $system ..."
     if [[ $system == redis_direct ]]; then
-      out=$("$bin/bench/near_bench" --system=direct "${common[@]}" 2>"$tmp/W6.$system.log") || rc=$?
+      out=$("$bin/bench/near/near_bench" --system=direct "${common[@]}" 2>"$tmp/W6.$system.log") || rc=$?
     else
       local i
       for i in $(seq 100); do
@@ -267,7 +268,7 @@ run_w6() {
       "$bin/tools/kvsync/kvsync" --key="$near_store" --redis="unix:$tmp/redis.sock" --prefix=kvb: \
         2>"$tmp/W6.kvsync.log" &
       kvsync_pid=$!
-      out=$("$bin/bench/near_bench" --system=near --key="$near_store" --no-preload --prewarm "${common[@]}" \
+      out=$("$bin/bench/near/near_bench" --system=near --key="$near_store" --no-preload --prewarm "${common[@]}" \
         2>"$tmp/W6.$system.log") || rc=$?
       stop_near
     fi
@@ -314,7 +315,7 @@ run_memory() {
   echo
   echo "== memory: store full, new keys evicting; 256 MiB capacity"
   local out
-  out=$("$bin/bench/store_memory_bench" --json) || { say "store_memory_bench failed"; return; }
+  out=$("$bin/bench/micro/store_memory_bench" --json) || { say "store_memory_bench failed"; return; }
   sed '$d' <<<"$out"
   memory_json=$(tail -n 1 <<<"$out")
 }
@@ -355,9 +356,9 @@ run_syscalls() {
 micro_allocs=""
 run_micro() {
   echo
-  echo "== micro: bench/store_micro_bench (Google Benchmark)"
+  echo "== micro: bench/micro/store_micro_bench (Google Benchmark)"
   local out
-  out=$("$bin/bench/store_micro_bench" --benchmark_min_time=0.5 2>/dev/null) || { say "micro bench failed"; return; }
+  out=$("$bin/bench/micro/store_micro_bench" --benchmark_min_time=0.5 2>/dev/null) || { say "micro bench failed"; return; }
   echo "$out"
   micro_allocs=$(grep -o 'allocs/op=[0-9.kM]*' <<<"$out" | sort -u | tr '\n' ' ')
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kv/internal/scan_hook.h"
+#include "kv/platform/monotonic_clock.h"
 
 namespace shmkv::internal {
 namespace {
@@ -15,9 +16,9 @@ namespace {
 std::atomic<ScanHoldObserver> hold_observer{nullptr};
 std::atomic<ScanHoldStartObserver> hold_start_observer{nullptr};
 
-uint64_t Nanos(clockid_t clock) {
+uint64_t ThreadCpuNanos() {
   timespec ts;
-  clock_gettime(clock, &ts);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 
@@ -45,19 +46,19 @@ void ScanHoldMeter::Start() {
   if (observer_ == nullptr) return;
   if (on_lock_taken_ != nullptr) on_lock_taken_();
   usage_before_ = ThreadUsage();
-  wall_start_ = Nanos(CLOCK_MONOTONIC);
-  cpu_start_ = Nanos(CLOCK_THREAD_CPUTIME_ID);
+  wall_start_ = uint64_t(platform::MonotonicNanos());
+  cpu_start_ = ThreadCpuNanos();
 }
 
 void ScanHoldMeter::WorkDone() {
   if (observer_ == nullptr) return;
-  hold_.cpu_ns = Nanos(CLOCK_THREAD_CPUTIME_ID) - cpu_start_;
+  hold_.cpu_ns = ThreadCpuNanos() - cpu_start_;
 }
 
 void ScanHoldMeter::Report(uint64_t stripe, uint64_t first_home_slot, uint64_t entries) {
   if (observer_ == nullptr) return;
   hold_.start_ns = wall_start_;
-  hold_.wall_ns = Nanos(CLOCK_MONOTONIC) - wall_start_;
+  hold_.wall_ns = uint64_t(platform::MonotonicNanos()) - wall_start_;
   const rusage after = ThreadUsage();
   hold_.minor_faults = uint64_t(after.ru_minflt - usage_before_.ru_minflt);
   hold_.major_faults = uint64_t(after.ru_majflt - usage_before_.ru_majflt);

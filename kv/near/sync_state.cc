@@ -41,7 +41,7 @@ bool SyncState::Tracks(absl::string_view key) const {
   return false;
 }
 
-int64_t MonotonicNowNs() { return absl::ToInt64Nanoseconds(platform::MonotonicNow()); }
+int64_t MonotonicNowNs() { return platform::MonotonicNanos(); }
 
 int64_t MonotonicNowMs() { return MonotonicNowNs() / 1000000; }
 

@@ -1,13 +1,7 @@
 #include "kv/platform/monotonic_clock.h"
 
-#include <time.h>
-
 namespace shmkv::platform {
 
-absl::Duration MonotonicNow() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return absl::DurationFromTimespec(now);
-}
+absl::Duration MonotonicNow() { return absl::Nanoseconds(MonotonicNanos()); }
 
 }  // namespace shmkv::platform

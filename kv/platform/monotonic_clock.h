@@ -11,7 +11,16 @@
 
 namespace shmkv::platform {
 
-// Time since an arbitrary fixed point (boot), the same in every process.
+// CLOCK_MONOTONIC in nanoseconds since an arbitrary fixed point (boot), the
+// same in every process: the one reading of the precise clock, inline for
+// the loops that time every operation.
+inline int64_t MonotonicNanos() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
+
+// The same as a Duration.
 absl::Duration MonotonicNow();
 
 // CLOCK_MONOTONIC_COARSE in nanoseconds: the time of the kernel's last tick

@@ -1,5 +1,6 @@
 #include "kv/util/parse.h"
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -279,6 +280,27 @@ TEST(JsonString, InvalidUtf8BytesBecomeLatin1Escapes) {
   EXPECT_EQ(JsonString("\xff"
                        "a\xc3\xa9"),
             "\"\\u00ffa\xc3\xa9\"");
+}
+
+TEST(JsonObject, FieldsInOrderWithTheirForms) {
+  EXPECT_EQ(JsonObject().Build(), "{}");
+  EXPECT_EQ(JsonObject()
+                .Str("s", "a\"b")
+                .U64("u", 18446744073709551615u)
+                .I64("i", -3)
+                .Bool("t", true)
+                .Null("n")
+                .Double("d", 2.0 / 3)
+                .Double("d0", 1234.4, 0)
+                .Double("nan", std::nan(""))
+                .StrArray("sa", {"x", ""})
+                .Array("a", {"1", "{\"k\":2}"})
+                .Array("e", {})
+                .Raw("r", "[true]")
+                .Build(),
+            "{\"s\":\"a\\\"b\",\"u\":18446744073709551615,\"i\":-3,\"t\":true,\"n\":null,"
+            "\"d\":0.6667,\"d0\":1234,\"nan\":null,\"sa\":[\"x\",\"\"],\"a\":[1,{\"k\":2}],"
+            "\"e\":[],\"r\":[true]}");
 }
 
 TEST(Base64, MatchesRfc4648) {
