@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "kv/platform/monotonic_clock.h"
 #include "kv/platform/process.h"
 #include "kv/util/escape.h"
 
@@ -41,7 +40,11 @@ bool SyncState::Tracks(absl::string_view key) const {
   return false;
 }
 
-int64_t MonotonicNowNs() { return absl::ToInt64Nanoseconds(platform::MonotonicNow()); }
+int64_t MonotonicNowNs() {
+  timespec now;
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
 
 int64_t MonotonicNowMs() { return MonotonicNowNs() / 1000000; }
 
@@ -49,11 +52,19 @@ const std::string& HostBootId() { return platform::BootId(); }
 
 namespace {
 
-// Whether the process with `pid` (of this boot) runs: not gone, not a zombie.
-bool Runs(pid_t pid) {
+platform::ProcessIdentity IdentityOf(const SyncState& state) {
   platform::ProcessIdentity id;
-  id.pid = pid;
-  return pid > 0 && platform::LivenessOf(id) != platform::Liveness::kDead;
+  id.pid = state.pid;
+  id.start_time = state.pid_start_time;
+  id.pid_namespace = state.pid_namespace;
+  return id;
+}
+
+// Whether the kvsync that wrote `state` (in this boot) may run: not gone,
+// not a zombie, not a later process with its pid. One of another PID
+// namespace cannot be checked: it may.
+bool Runs(const SyncState& state) {
+  return state.pid > 0 && platform::LivenessOf(IdentityOf(state)) != platform::Liveness::kDead;
 }
 
 }  // namespace
@@ -61,7 +72,20 @@ bool Runs(pid_t pid) {
 bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after) {
   const int64_t age_ms = MonotonicNowMs() - state.heartbeat_ms;
   return state.phase != SyncPhase::kStopped && state.boot_id == HostBootId() && age_ms >= 0 &&
-         absl::Milliseconds(age_ms) <= stale_after && Runs(state.pid);
+         absl::Milliseconds(age_ms) <= stale_after && Runs(state);
+}
+
+void SetThisProcess(SyncState* state) {
+  const platform::ProcessIdentity& self = platform::CurrentIdentity();
+  state->pid = self.pid;
+  state->pid_start_time = self.start_time;
+  state->pid_namespace = self.pid_namespace;
+}
+
+bool WrittenByThisProcess(const SyncState& state) {
+  const platform::ProcessIdentity& self = platform::CurrentIdentity();
+  return state.pid == self.pid && state.pid_start_time == self.start_time &&
+         state.pid_namespace == self.pid_namespace;
 }
 
 SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout) {
@@ -93,8 +117,7 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
                      absl::FormatDuration(health.heartbeat_age), " ago; restart it if it is gone");
     return health;
   }
-  if (health.heartbeat_age > absl::Milliseconds(3 * state.heartbeat_interval_ms) &&
-      !Runs(state.pid)) {
+  if (health.heartbeat_age > absl::Milliseconds(3 * state.heartbeat_interval_ms) && !Runs(state)) {
     health.reason = absl::StrCat("kvsync (pid ", state.pid, ") is gone; restart it");
     return health;
   }
@@ -104,7 +127,8 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
 
 std::string FormatSyncState(const SyncState& s) {
   std::string out = absl::StrCat(
-      "format=1\npid=", s.pid, "\nphase=", SyncPhaseName(s.phase), "\nepoch=", s.epoch,
+      "format=1\npid=", s.pid, "\npid_start_time=", s.pid_start_time,
+      "\npid_namespace=", s.pid_namespace, "\nphase=", SyncPhaseName(s.phase), "\nepoch=", s.epoch,
       "\nboot_id=", util::EscapeKey(s.boot_id), "\nheartbeat_ms=", s.heartbeat_ms,
       "\nheartbeat_interval_ms=", s.heartbeat_interval_ms, "\ninvalidations=", s.invalidations,
       "\ninvalidations_skipped=", s.invalidations_skipped, "\nflushes=", s.flushes,
@@ -129,6 +153,10 @@ absl::StatusOr<SyncState> ParseSyncState(absl::string_view record) {
       ok = have_format;
     } else if (name == "pid") {
       ok = absl::SimpleAtoi(value, &s.pid);
+    } else if (name == "pid_start_time") {
+      ok = absl::SimpleAtoi(value, &s.pid_start_time);
+    } else if (name == "pid_namespace") {
+      ok = absl::SimpleAtoi(value, &s.pid_namespace);
     } else if (name == "phase") {
       have_phase = true;
       if (value == "connecting") {

@@ -84,6 +84,17 @@ run 1 get --key="$A" --through="unix:$socket" p:r p:none && out_has "^p:r	two$" 
 run 2 get --key="$A" --through="nonsense" p:r && err_has "through" "a bad address"
 run 2 get --key="$A" --through="unix:$socket" --meta p:r && err_has "does not go with --through" "--meta with --through"
 
+section "a heartbeat from before a suspend is as old as the suspend"
+# The shim (tests/near/wall_clock_step_shim.cc) shows kvcli CLOCK_BOOTTIME an
+# hour ahead, as after an hour of suspend; CLOCK_MONOTONIC, which stops
+# during suspend, is unchanged. kvsync's last heartbeat is then an hour old.
+SHIM="$TEST_SRCDIR/$TEST_WORKSPACE/tests/near/wall_clock_step_shim.so"
+echo 3600 >"$TMP/suspend"
+SHMKV_TEST_SUSPEND_FILE="$TMP/suspend" LD_PRELOAD="$SHIM" \
+  run 0 get --key="$A" --through="unix:$socket" p:r --json &&
+  json_check "d['path'] == 'direct' and 'last beat 1h' in d['bypass_reason']" "after a suspend, reads go to Redis"
+run 0 get --key="$A" --through="unix:$socket" p:r --json && json_check "d['path'] == 'hit'" "without the suspend, the same read hits"
+
 section "a loaded dump restores no near-cache value and leaves kvsync running"
 redis-cli -s "$socket" set p:d old >/dev/null
 run 0 put --key="$A" plain value

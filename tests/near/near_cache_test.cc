@@ -566,6 +566,90 @@ TEST_F(NearCacheTest, ASecondKvsyncForTheSameStoreIsRefused) {
   EXPECT_EQ(state.pid, kvsync_.pid());
 }
 
+// Two kvsyncs in two PID namespaces (sidecars sharing one IPC namespace)
+// both run as pid 1: the second still sees the first's record as another
+// process's, which it cannot check, and refuses while its heartbeat is
+// fresh. Each runs as the first process of a new PID namespace (unshare),
+// with this host's /proc.
+TEST(KvsyncClaim, SamePidInAnotherPidNamespaceIsAnotherKvsync) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root, to make PID namespaces";
+  ScopedStore store;
+  ASSERT_OK(store.Open(StoreOptions()));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  const std::vector<std::string> new_namespace = {"unshare", "--pid", "--kill-child"};
+  Kvsync first, second;
+  const std::string first_log = redis.dir() + "/first.log",
+                    second_log = redis.dir() + "/second.log";
+  ASSERT_OK(first.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, first_log, {},
+                        new_namespace));
+  ASSERT_TRUE(neartest::WaitSynced(*store, 0, absl::Seconds(10))) << neartest::ReadFile(first_log);
+  ASSERT_OK_AND_ASSIGN(SyncState claimed, ReadSyncState(*store));
+  ASSERT_EQ(claimed.pid, 1) << "kvsync did not run as its namespace's first process";
+  ASSERT_OK(second.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, second_log, {},
+                         new_namespace));
+  EXPECT_EQ(neartest::WaitExit(second.pid(), absl::Seconds(10)), 1);
+  EXPECT_THAT(neartest::ReadFile(second_log), HasSubstr("another kvsync"));
+  ASSERT_OK_AND_ASSIGN(SyncState after, ReadSyncState(*store));
+  EXPECT_EQ(after.pid_namespace, claimed.pid_namespace) << "the second kvsync took the record";
+  EXPECT_TRUE(after.synced());
+  EXPECT_THAT(neartest::ReadFile(first_log), ::testing::Not(HasSubstr("took over")));
+  first.Stop(SIGTERM);  // unshare ends, and kills its kvsync
+}
+
+// After a stall (SIGSTOP here; a long clear, a huge batch or a suspended
+// host alike) kvsync says "synced" again only as of the last PONG on its
+// subscription, which Redis sends after every invalidation it queued
+// before: no reader is served a value replaced while kvsync was stopped,
+// even while kvsync is still draining that backlog.
+TEST_F(NearCacheTest, ResumedKvsyncDrainsTheBacklogBeforeReadersServe) {
+  constexpr int kKeys = 20000;
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  WriteOptions cached;
+  cached.flags = state.epoch;  // as a fill of this epoch
+  cached.ttl = absl::InfiniteDuration();
+  const std::string last = absl::StrCat("p:b", kKeys - 1);
+  for (int i = 0; i < kKeys; ++i) ASSERT_OK(store_->Put(absl::StrCat("p:b", i), "old", cached));
+  NearCacheOptions options = CacheOptions();
+  options.sync_check_interval = absl::ZeroDuration();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NearCache> cache, NearCache::Create(store_.get(), options));
+  ReadInfo info;
+  ASSERT_OK_AND_ASSIGN(std::string before, cache->Get(last, &info));
+  ASSERT_EQ(before, "old");
+  ASSERT_EQ(info.path, ReadPath::kHit);
+
+  ASSERT_EQ(kill(kvsync_.pid(), SIGSTOP), 0);
+  // Until the heartbeat times out readers may serve what kvsync has not
+  // applied (the documented bound); write only once they bypass.
+  ASSERT_TRUE(PollUntil([&] { return !cache->Health(last).serving; }, absl::Seconds(5)));
+  for (int start = 0; start < kKeys; start += 1000) {
+    std::vector<std::string> mset = {"MSET"};
+    for (int i = start; i < start + 1000; ++i) {
+      mset.push_back(absl::StrCat("p:b", i));
+      mset.push_back("new");
+    }
+    auto r = client_->Command(mset);
+    ASSERT_TRUE(r.ok() && r->IsString("OK")) << r.status();
+  }
+  ASSERT_EQ(kill(kvsync_.pid(), SIGCONT), 0);
+  int reads = 0, stale = 0;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    absl::StatusOr<std::string> v = cache->Get(last, &info);
+    ASSERT_OK(v.status());
+    ++reads;
+    if (*v == "old") ++stale;
+    ASSERT_OK_AND_ASSIGN(bool present, store_->Contains(last));
+    if (!present || absl::Now() > give_up) break;
+  }
+  EXPECT_EQ(stale, 0) << "of " << reads << " reads while kvsync drained its backlog";
+  ASSERT_OK_AND_ASSIGN(bool still, store_->Contains(last));
+  EXPECT_FALSE(still) << "kvsync never applied the backlog";
+  ASSERT_TRUE(PollUntil([&] { return cache->Health(last).serving; }, absl::Seconds(5)))
+      << KvsyncLog();
+  EXPECT_EQ(cache->Get(last).value_or("<error>"), "new");
+}
+
 // A fill that read Redis before a loss and lands after kvsync's clear
 // (which leaves leases alone) carries the old epoch. A reader that started
 // after the resync and waited for that fill must not be handed it. The
