@@ -209,10 +209,14 @@ class Store {
                               absl::string_view value, WriteOptions options = {},
                               uint64_t* version = nullptr);
   // Values are decimal text ("800"); the result wraps on int64 overflow and is
-  // an error (FailedPrecondition) when the stored value is not a number.
+  // an error (FailedPrecondition) when the stored value is not a number. An
+  // existing entry keeps its expiry; its flags become 0 (a write that gives
+  // none), so a value tagged by its flags (a near-cache fill's epoch) is no
+  // longer taken for that.
   virtual absl::StatusOr<int64_t> Increment(absl::string_view key, int64_t delta,
                                             const IncrementOptions& options = {}) = 0;
   // Sets a new TTL (absl::InfiniteDuration() removes it). NotFound if absent.
+  // Value, flags and version stay.
   virtual absl::Status Touch(absl::string_view key, absl::Duration ttl) = 0;
   virtual absl::Status Delete(absl::string_view key) = 0;
 

@@ -284,6 +284,30 @@ TEST(CacheSemantics, IncrementSemantics) {
   EXPECT_EQ(v, std::numeric_limits<int64_t>::max());
 }
 
+// Increment gives no flags: an entry it changes has flags 0 afterwards (a
+// value tagged by its flags, as a near-cache fill by its epoch, is no longer
+// taken for that), and keeps its expiry. Touch changes the expiry only.
+TEST(CacheSemantics, IncrementDropsTheFlagsTouchKeepsThem) {
+  ManualClock clock(kStartMs);
+  ScopedStore store;
+  ASSERT_OK(store.Open(WithClock(&clock)));
+  WriteOptions tagged;
+  tagged.flags = 0x5eed;
+  tagged.ttl = absl::Seconds(30);
+  ASSERT_OK(store->Put("ctr", "41", tagged));
+  ASSERT_OK_AND_ASSIGN(int64_t v, store->Increment("ctr", 1));
+  EXPECT_EQ(v, 42);
+  EntryMeta meta = MetaOf(*store, "ctr");
+  EXPECT_EQ(meta.flags, 0u);
+  EXPECT_EQ(meta.ttl_remaining, absl::Seconds(30));
+
+  ASSERT_OK(store->Put("t", "x", tagged));
+  ASSERT_OK(store->Touch("t", absl::InfiniteDuration()));
+  meta = MetaOf(*store, "t");
+  EXPECT_EQ(meta.flags, 0x5eedu);
+  EXPECT_EQ(meta.ttl_remaining, absl::InfiniteDuration());
+}
+
 // --------------------------------------------------------- flags and meta -
 
 TEST(CacheSemantics, FlagsVersionsAndTtlRemaining) {

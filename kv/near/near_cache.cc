@@ -225,13 +225,16 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
   EntryMeta meta;
   absl::Status got = store_->Get(key, &value, &meta);
   if (got.ok()) {
-    if (meta.flags == trust.epoch) {
+    // A fill of this epoch that lives no longer than fill_ttl: a plain
+    // write (Put, Increment: other flags) or Touch (a longer TTL, or none)
+    // made it something else, which is dropped and read again.
+    if (meta.flags == trust.epoch && meta.ttl_remaining <= options_.fill_ttl) {
       info->path = ReadPath::kHit;
       hits_.fetch_add(1, std::memory_order_relaxed);
       return value;
     }
-    // Filled under an earlier epoch (before a disconnect, resync or flush):
-    // it may be stale, so it is dropped and read again.
+    // Or filled under an earlier epoch (before a disconnect, resync or
+    // flush): it may be stale.
     (void)store_->Delete(key);
   } else if (!absl::IsNotFound(got)) {
     return Direct(key, absl::StrCat("the store failed: ", got.message()), info);

@@ -349,6 +349,41 @@ TEST_F(NearCacheTest, ExpiringKeyIsNotServedAfterItsRedisTtl) {
   EXPECT_GT(forever.ttl_remaining, absl::Minutes(4));
 }
 
+// A plain write of a near-cache entry through the store's own API makes it
+// a local value that readers do not serve: Increment drops its flags (the
+// epoch), Touch may lift its TTL past fill_ttl. The next read deletes it and
+// reads Redis, which never had the local value.
+TEST_F(NearCacheTest, PlainIncrementOrTouchOfANearEntryIsNotServed) {
+  RedisSet("p:ctr", "5");
+  RedisSet("p:touched", "v");
+  Drain();
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  ASSERT_NE(cache, nullptr);
+  ReadInfo info;
+  ASSERT_EQ(cache->Get("p:ctr", &info).value_or("<error>"), "5");
+  ASSERT_EQ(info.path, ReadPath::kFilled);
+  ASSERT_EQ(cache->Get("p:touched", &info).value_or("<error>"), "v");
+  ASSERT_EQ(info.path, ReadPath::kFilled);
+
+  ASSERT_OK_AND_ASSIGN(int64_t local, store_->Increment("p:ctr", 1));
+  ASSERT_EQ(local, 6);
+  EXPECT_EQ(cache->Get("p:ctr", &info).value_or("<error>"), "5")
+      << "a local increment was served as the near cache's value";
+  EXPECT_EQ(info.path, ReadPath::kFilled);
+
+  ASSERT_OK(store_->Touch("p:touched", absl::InfiniteDuration()));
+  EXPECT_EQ(cache->Get("p:touched", &info).value_or("<error>"), "v");
+  EXPECT_EQ(info.path, ReadPath::kFilled) << "an entry touched past fill_ttl was served";
+  std::string value;
+  EntryMeta meta;
+  ASSERT_OK(store_->Get("p:touched", &value, &meta));
+  EXPECT_LE(meta.ttl_remaining, CacheOptions().fill_ttl) << "the refill is bounded again";
+  // A shorter TTL keeps it a near-cache entry.
+  ASSERT_OK(store_->Touch("p:touched", absl::Seconds(30)));
+  EXPECT_EQ(cache->Get("p:touched", &info).value_or("<error>"), "v");
+  EXPECT_EQ(info.path, ReadPath::kHit);
+}
+
 TEST_F(NearCacheTest, KeysOutsideThePrefixesAreReadDirectly) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
   RedisSet("q:1", "other");
