@@ -632,6 +632,48 @@ TEST(KvsyncClaim, SamePidInAnotherPidNamespaceIsAnotherKvsync) {
   first.Stop(SIGTERM);  // unshare ends, and kills its kvsync
 }
 
+// A process stopped while it holds the lock of the stripe of kvsync's
+// record makes kvsync's claim of the record time out: kvsync says so and
+// tries again with backoff, never exits, and syncs once the lock is free.
+TEST(KvsyncClaim, LockTimeoutWhileClaimingIsWaitedOut) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(StoreOptions()));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kStopped, 1));
+  const StoreName name = store.name();
+  ChildProcess holder([&]() -> int {
+    auto attached = Store::Open(name, StoreOptions(), OpenMode::kAttach);
+    CHILD_CHECK_OK(attached.status(), 1);
+    CHILD_CHECK_OK((*attached)->View(kSyncStateKey,
+                                     [](absl::string_view, const EntryMeta&) {
+                                       raise(SIGSTOP);  // with the stripe's lock held
+                                     }),
+                   2);
+    return 0;
+  });
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const std::string stat = neartest::ReadFile(absl::StrCat("/proc/", holder.pid(), "/stat"));
+        return stat.find(") T ") != std::string::npos;
+      },
+      absl::Seconds(10)));
+  Kvsync kvsync;
+  const std::string log = redis.dir() + "/kvsync.log";
+  ASSERT_OK(kvsync.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, log));
+  // kvsync's read of the record waits for the lock (lock_timeout, 5 s).
+  const bool said =
+      PollUntil([&] { return neartest::ReadFile(log).find("cannot claim") != std::string::npos; },
+                absl::Seconds(20));
+  kill(holder.pid(), SIGCONT);
+  EXPECT_EQ(holder.Wait(), 0);
+  ASSERT_TRUE(said) << neartest::ReadFile(log);
+  ASSERT_TRUE(neartest::WaitSynced(*store, 0, absl::Seconds(10))) << neartest::ReadFile(log);
+  ASSERT_OK_AND_ASSIGN(SyncState state, ReadSyncState(*store));
+  EXPECT_EQ(state.pid, kvsync.pid());
+  EXPECT_EQ(kvsync.Stop(SIGTERM), 0) << neartest::ReadFile(log);
+}
+
 // After a stall (SIGSTOP here; a long clear, a huge batch or a suspended
 // host alike) kvsync says "synced" again only as of the last PONG on its
 // subscription, which Redis sends after every invalidation it queued
