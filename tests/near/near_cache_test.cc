@@ -683,8 +683,8 @@ TEST_F(NearCacheTest, ResumedKvsyncDrainsTheBacklogBeforeReadersServe) {
   constexpr int kKeys = 20000;
   ASSERT_OK_AND_ASSIGN(SyncState state, State());
   WriteOptions cached;
-  cached.flags = state.epoch;  // as a fill of this epoch
-  cached.ttl = absl::InfiniteDuration();
+  cached.flags = state.epoch;     // as a fill of this epoch
+  cached.ttl = absl::Minutes(5);  // fill_ttl, as a fill is stored
   const std::string last = absl::StrCat("p:b", kKeys - 1);
   for (int i = 0; i < kKeys; ++i) ASSERT_OK(store_->Put(absl::StrCat("p:b", i), "old", cached));
   NearCacheOptions options = CacheOptions();

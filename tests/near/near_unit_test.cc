@@ -243,7 +243,8 @@ TEST(NearCacheSyncRecord, IsReadAgainOnlyAfterTheCheckInterval) {
   ASSERT_OK(store.Open());
   WriteRecord(*store, SyncPhase::kSynced, 7);
   WriteOptions filled;
-  filled.flags = 7;  // as a fill under epoch 7 leaves it
+  filled.flags = 7;  // as a fill under epoch 7 leaves it, with fill_ttl
+  filled.ttl = NearCacheOptions().fill_ttl;
   ASSERT_OK(store->Put("p:a", "cached", filled));
 
   NearCacheOptions options;
