@@ -212,10 +212,14 @@ class Store {
                               absl::string_view value, WriteOptions options = {},
                               uint64_t* version = nullptr);
   // Values are decimal text ("800"); the result wraps on int64 overflow and is
-  // an error (FailedPrecondition) when the stored value is not a number.
+  // an error (FailedPrecondition) when the stored value is not a number. An
+  // existing entry keeps its expiry; its flags become 0 (a write that gives
+  // none), so a value tagged by its flags (a near-cache fill's epoch) is no
+  // longer taken for that.
   virtual absl::StatusOr<int64_t> Increment(absl::string_view key, int64_t delta,
                                             const IncrementOptions& options = {}) = 0;
   // Sets a new TTL (absl::InfiniteDuration() removes it). NotFound if absent.
+  // Value, flags and version stay.
   virtual absl::Status Touch(absl::string_view key, absl::Duration ttl) = 0;
   virtual absl::Status Delete(absl::string_view key) = 0;
 
@@ -223,9 +227,19 @@ class Store {
   // processes, concurrent misses on one key run `compute` once: the others
   // wait (up to wait_timeout) and read its result. No lock is held while
   // `compute` runs. An error from `compute` is returned and nothing is stored.
+  // `compute` may choose how long its value is kept: *ttl starts as
+  // options.write.ttl, and the value is stored with the TTL *ttl holds when
+  // `compute` returns (meaning as WriteOptions::ttl; a negative one is
+  // InvalidArgument and nothing is stored). E.g. a value read from a source
+  // that says when it expires is kept no longer than that.
   virtual absl::StatusOr<std::string> GetOrCompute(
-      absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
+      absl::string_view key,
+      absl::FunctionRef<absl::StatusOr<std::string>(absl::Duration* ttl)> compute,
       const GetOrComputeOptions& options = {}) = 0;
+  // The same with a `compute` that keeps options.write.ttl.
+  absl::StatusOr<std::string> GetOrCompute(absl::string_view key,
+                                           absl::FunctionRef<absl::StatusOr<std::string>()> compute,
+                                           const GetOrComputeOptions& options = {});
 
   // Visits every live entry whose key starts with `prefix`. Walks the store
   // in short chunks like Scan (see there for what it guarantees: each entry

@@ -20,6 +20,13 @@ absl::Status Store::CompareAndSwap(absl::string_view key, uint64_t expected_vers
   return Put(key, value, options, version);
 }
 
+absl::StatusOr<std::string> Store::GetOrCompute(
+    absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
+    const GetOrComputeOptions& options) {
+  return GetOrCompute(
+      key, [&](absl::Duration*) { return compute(); }, options);
+}
+
 absl::StatusOr<uint64_t> Store::DeletePrefix(absl::string_view prefix) {
   ScanOptions options;
   options.prefix = std::string(prefix);

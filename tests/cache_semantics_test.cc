@@ -284,6 +284,30 @@ TEST(CacheSemantics, IncrementSemantics) {
   EXPECT_EQ(v, std::numeric_limits<int64_t>::max());
 }
 
+// Increment gives no flags: an entry it changes has flags 0 afterwards (a
+// value tagged by its flags, as a near-cache fill by its epoch, is no longer
+// taken for that), and keeps its expiry. Touch changes the expiry only.
+TEST(CacheSemantics, IncrementDropsTheFlagsTouchKeepsThem) {
+  ManualClock clock(kStartMs);
+  ScopedStore store;
+  ASSERT_OK(store.Open(WithClock(&clock)));
+  WriteOptions tagged;
+  tagged.flags = 0x5eed;
+  tagged.ttl = absl::Seconds(30);
+  ASSERT_OK(store->Put("ctr", "41", tagged));
+  ASSERT_OK_AND_ASSIGN(int64_t v, store->Increment("ctr", 1));
+  EXPECT_EQ(v, 42);
+  EntryMeta meta = MetaOf(*store, "ctr");
+  EXPECT_EQ(meta.flags, 0u);
+  EXPECT_EQ(meta.ttl_remaining, absl::Seconds(30));
+
+  ASSERT_OK(store->Put("t", "x", tagged));
+  ASSERT_OK(store->Touch("t", absl::InfiniteDuration()));
+  meta = MetaOf(*store, "t");
+  EXPECT_EQ(meta.flags, 0x5eedu);
+  EXPECT_EQ(meta.ttl_remaining, absl::InfiniteDuration());
+}
+
 // --------------------------------------------------------- flags and meta -
 
 TEST(CacheSemantics, FlagsVersionsAndTtlRemaining) {
@@ -780,6 +804,50 @@ TEST(CacheSemantics, GetOrComputeHitMissAndError) {
                               opts));
   EXPECT_EQ(v, "fresh");
   EXPECT_EQ(computed, 2);
+}
+
+// The compute function may choose its value's TTL (a source that says when
+// the value expires): the value is stored with the TTL it set, read after
+// it returned; it starts as options.write.ttl.
+TEST(CacheSemantics, GetOrComputeStoresTheTtlTheComputeSet) {
+  ManualClock clock(kStartMs);
+  ScopedStore store;
+  ASSERT_OK(store.Open(WithClock(&clock)));
+  GetOrComputeOptions opts;
+  opts.write.ttl = absl::Seconds(30);
+  opts.write.flags = 7;
+  absl::Duration seen = absl::ZeroDuration();
+  ASSERT_OK_AND_ASSIGN(std::string v, store->GetOrCompute(
+                                          "k",
+                                          [&](absl::Duration* ttl) -> absl::StatusOr<std::string> {
+                                            seen = *ttl;
+                                            *ttl = absl::Seconds(2);
+                                            return std::string("short-lived");
+                                          },
+                                          opts));
+  EXPECT_EQ(v, "short-lived");
+  EXPECT_EQ(seen, absl::Seconds(30));
+  EntryMeta meta = MetaOf(*store, "k");
+  EXPECT_EQ(meta.ttl_remaining, absl::Seconds(2));
+  EXPECT_EQ(meta.flags, 7u);
+  clock.Advance(2001);
+  ASSERT_OK_AND_ASSIGN(bool kept, store->Contains("k"));
+  EXPECT_FALSE(kept) << "kept past the TTL the compute function set";
+
+  // A negative TTL stores nothing and says which TTL was wrong; the lease
+  // is released, so the next call computes at once.
+  absl::StatusOr<std::string> refused =
+      store->GetOrCompute("neg", [&](absl::Duration* ttl) -> absl::StatusOr<std::string> {
+        *ttl = -absl::Seconds(1);
+        return std::string("x");
+      });
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("compute function set"));
+  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute("neg", [&]() -> absl::StatusOr<std::string> {
+    return std::string("kept");
+  }));
+  EXPECT_EQ(v, "kept");
+  EXPECT_EQ(Read(*store, "neg"), "kept");
 }
 
 TEST(CacheSemantics, GetOrComputeRunsOnceAcrossProcesses) {

@@ -195,7 +195,8 @@ SHMKV_EXPORT shmkv_status shmkv_cas(shmkv_store* store, const void* key, size_t 
                                     shmkv_error* err);
 /* Adds delta to the decimal number stored at key; a missing key is created
  * holding initial + delta (with `ttl`) unless create_if_missing is 0 (then
- * NOT_FOUND). FAILED_PRECONDITION when the value is not a number. */
+ * NOT_FOUND). An existing entry keeps its TTL; its flags become 0.
+ * FAILED_PRECONDITION when the value is not a number. */
 SHMKV_EXPORT shmkv_status shmkv_incr(shmkv_store* store, const void* key, size_t key_size,
                                      int64_t delta, int64_t initial, int create_if_missing,
                                      double ttl, int64_t* result, shmkv_error* err);

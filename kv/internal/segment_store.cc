@@ -355,7 +355,6 @@ absl::StatusOr<int64_t> SegmentStore::Increment(absl::string_view key, int64_t d
   const Located& found = access.found;
   int64_t result;
   int64_t expires_at = *create_expiry;
-  uint32_t flags = 0;
   if (!Visible(access)) {
     if (!options.create_if_missing) return absl::NotFoundError("key does not exist");
     result =
@@ -368,12 +367,13 @@ absl::StatusOr<int64_t> SegmentStore::Increment(absl::string_view key, int64_t d
                        " bytes) is not a decimal integer; Increment needs a value like \"800\""));
     }
     result = static_cast<int64_t>(static_cast<uint64_t>(current) + static_cast<uint64_t>(delta));
+    // The expiry stays; the flags do not: they are those of the last write
+    // that gave some (WriteOptions::flags), and this one gives none.
     expires_at = found.header.expires_at_ms;
-    flags = found.header.flags;
   }
   char text[24];
   const size_t size = absl::numbers_internal::FastIntToBuffer(result, text) - text;
-  NewRecord record{key, absl::string_view(text, size), expires_at, flags, 0};
+  NewRecord record{key, absl::string_view(text, size), expires_at, 0, 0};
   absl::StatusOr<uint64_t> written = access.view->Write(record, access.hash, *clock_);
   if (!written.ok()) return written.status();
   ++access.view->stripe()->puts;

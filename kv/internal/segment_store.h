@@ -45,9 +45,11 @@ class SegmentStore final : public Store {
                                     const IncrementOptions& options) override;
   absl::Status Touch(absl::string_view key, absl::Duration ttl) override;
   absl::Status Delete(absl::string_view key) override;
-  absl::StatusOr<std::string> GetOrCompute(absl::string_view key,
-                                           absl::FunctionRef<absl::StatusOr<std::string>()> compute,
-                                           const GetOrComputeOptions& options) override;
+  using Store::GetOrCompute;
+  absl::StatusOr<std::string> GetOrCompute(
+      absl::string_view key,
+      absl::FunctionRef<absl::StatusOr<std::string>(absl::Duration* ttl)> compute,
+      const GetOrComputeOptions& options) override;
   absl::Status ForEach(
       absl::string_view prefix,
       absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) override;

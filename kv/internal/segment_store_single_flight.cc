@@ -21,9 +21,10 @@ namespace {
 
 // Runs the user's compute function; an exception becomes a status (no
 // exception leaves the API).
-absl::StatusOr<std::string> RunCompute(absl::FunctionRef<absl::StatusOr<std::string>()> compute) {
+absl::StatusOr<std::string> RunCompute(
+    absl::FunctionRef<absl::StatusOr<std::string>(absl::Duration*)> compute, absl::Duration* ttl) {
   try {
-    return compute();
+    return compute(ttl);
   } catch (const std::exception& e) {
     return absl::UnknownError(absl::StrCat("the compute function threw an exception (", e.what(),
                                            "); nothing was stored — fix the function"));
@@ -48,7 +49,7 @@ platform::ProcessIdentity HolderOf(const Located& lease) {
 }  // namespace
 
 absl::StatusOr<std::string> SegmentStore::GetOrCompute(
-    absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>()> compute,
+    absl::string_view key, absl::FunctionRef<absl::StatusOr<std::string>(absl::Duration*)> compute,
     const GetOrComputeOptions& options) {
   if (options.lease_timeout <= absl::ZeroDuration() ||
       options.wait_timeout < absl::ZeroDuration()) {
@@ -109,13 +110,21 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
     backoff = std::min(backoff * 2, absl::Milliseconds(5));
   }
 
-  absl::StatusOr<std::string> value = RunCompute(compute);
+  // The value is stored with the TTL `compute` leaves here (store.h).
+  WriteOptions write = options.write;
+  absl::StatusOr<std::string> value = RunCompute(compute, &write.ttl);
   if (!value.ok()) {
     // Drop our lease so a waiter takes over at once.
     ReleaseLease(key, lease_version);
     return value.status();
   }
-  if (absl::Status s = StoreComputed(key, *value, options.write, lease_version); !s.ok()) return s;
+  if (write.ttl < absl::ZeroDuration()) {
+    ReleaseLease(key, lease_version);
+    return absl::InvalidArgumentError(
+        "the compute function set a negative TTL; nothing was stored — set a positive "
+        "duration, zero for the store's default, or absl::InfiniteDuration() for none");
+  }
+  if (absl::Status s = StoreComputed(key, *value, write, lease_version); !s.ok()) return s;
   return value;
 }
 

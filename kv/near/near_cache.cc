@@ -205,36 +205,44 @@ absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key,
   return absl::InternalError(absl::StrCat("Redis answered GET with ", reply.Describe()));
 }
 
+absl::StatusOr<std::string> NearCache::Direct(absl::string_view key, std::string reason,
+                                              ReadInfo* info) {
+  info->path = ReadPath::kDirect;
+  info->bypass_reason = std::move(reason);
+  direct_.fetch_add(1, std::memory_order_relaxed);
+  return RedisGet(key);
+}
+
 absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   ReadInfo local;
   if (info == nullptr) info = &local;
   info->bypass_reason.clear();
   Trust trust = Evaluate(key, /*reread=*/false);
-  auto direct = [&](std::string reason) -> absl::StatusOr<std::string> {
-    info->path = ReadPath::kDirect;
-    info->bypass_reason = std::move(reason);
-    direct_.fetch_add(1, std::memory_order_relaxed);
-    return RedisGet(key);
-  };
-  if (!trust.serving) return direct(std::move(trust.reason));
+  if (!trust.serving) return Direct(key, std::move(trust.reason), info);
 
   std::string value;
   EntryMeta meta;
   absl::Status got = store_->Get(key, &value, &meta);
   if (got.ok()) {
-    if (meta.flags == trust.epoch) {
+    // A fill of this epoch that lives no longer than fill_ttl: a plain
+    // write (Put, Increment: other flags) or Touch (a longer TTL, or none)
+    // made it something else, which is dropped and read again.
+    if (meta.flags == trust.epoch && meta.ttl_remaining <= options_.fill_ttl) {
       info->path = ReadPath::kHit;
       hits_.fetch_add(1, std::memory_order_relaxed);
       return value;
     }
-    // Filled under an earlier epoch (before a disconnect, resync or flush):
-    // it may be stale, so it is dropped and read again.
+    // Or filled under an earlier epoch (before a disconnect, resync or
+    // flush): it may be stale.
     (void)store_->Delete(key);
   } else if (!absl::IsNotFound(got)) {
-    return direct(absl::StrCat("the store failed: ", got.message()));
+    return Direct(key, absl::StrCat("the store failed: ", got.message()), info);
   }
+  return Fill(key, trust.epoch, info);
+}
 
+absl::StatusOr<std::string> NearCache::Fill(absl::string_view key, uint32_t epoch, ReadInfo* info) {
   bool computed = false;
   absl::Status compute_status;
   std::string computed_value;
@@ -242,10 +250,10 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
   fill.wait_timeout = options_.fill_wait_timeout;
   fill.lease_timeout = options_.fill_lease_timeout;
   fill.write.ttl = options_.fill_ttl;
-  fill.write.flags = trust.epoch;
+  fill.write.flags = epoch;
   absl::StatusOr<std::string> filled = store_->GetOrCompute(
       key,
-      [&]() -> absl::StatusOr<std::string> {
+      [&](absl::Duration* ttl) -> absl::StatusOr<std::string> {
         computed = true;
         std::optional<absl::Duration> redis_ttl;
         absl::StatusOr<std::string> v = RedisGet(key, &redis_ttl);
@@ -253,51 +261,57 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
           compute_status = v.status();
           return v.status();
         }
-        // The fill lives no longer than the key in Redis. GetOrCompute
-        // stores the value with fill.write as it is when this returns
-        // (ExpiringKeyIsNotServedAfterItsRedisTtl pins that down).
+        // The fill lives no longer than the key in Redis.
         if (redis_ttl.has_value()) {
-          fill.write.ttl = std::max(absl::Milliseconds(1), std::min(*redis_ttl, options_.fill_ttl));
+          *ttl = std::max(absl::Milliseconds(1), std::min(*redis_ttl, options_.fill_ttl));
         }
         computed_value = *v;
         return v;
       },
       fill);
-  if (filled.ok() && !computed) {
-    // Another process's fill (or a value that landed meanwhile) is served
-    // only if it was filled under this read's epoch: a fill that began
-    // before a loss or a flush may have outlived kvsync's clear.
-    std::string shared;
-    EntryMeta meta;
-    absl::Status again = store_->Get(key, &shared, &meta);
-    if (!again.ok() || meta.flags != trust.epoch) {
-      return direct(again.ok() ? "another process's concurrent fill began before kvsync's last "
-                                 "loss or flush (an earlier epoch)"
-                               : absl::StrCat("another process's concurrent fill is gone: ",
-                                              again.message()));
-    }
-    filled = std::move(shared);
-  }
+  if (filled.ok() && !computed) return Shared(key, epoch, info);
   if (filled.ok()) {
-    info->path = computed ? ReadPath::kFilled : ReadPath::kShared;
-    (computed ? fills_ : shared_).fetch_add(1, std::memory_order_relaxed);
+    info->path = ReadPath::kFilled;
+    fills_.fetch_add(1, std::memory_order_relaxed);
     return filled;
   }
-  if (computed) {
-    if (absl::IsNotFound(compute_status)) {
-      info->path = ReadPath::kDirect;
-      info->bypass_reason = "absent in Redis (absence is not cached)";
-    }
-    if (!compute_status.ok()) return compute_status;  // from Redis: NotFound, Unavailable
-    // Redis answered but the store did not keep the value (too large, a full
-    // store that may not evict, a lock timeout): serve it uncached.
+  if (!computed)
+    return Direct(key, absl::StrCat("the store failed: ", filled.status().message()), info);
+  if (absl::IsNotFound(compute_status)) {
     info->path = ReadPath::kDirect;
-    info->bypass_reason =
-        absl::StrCat("the store did not keep the value: ", filled.status().message());
-    direct_.fetch_add(1, std::memory_order_relaxed);
-    return computed_value;
+    info->bypass_reason = "absent in Redis (absence is not cached)";
   }
-  return direct(absl::StrCat("the store failed: ", filled.status().message()));
+  if (!compute_status.ok()) return compute_status;  // from Redis: NotFound, Unavailable
+  // Redis answered but the store did not keep the value (too large, a full
+  // store that may not evict, a lock timeout): serve it uncached.
+  info->path = ReadPath::kDirect;
+  info->bypass_reason =
+      absl::StrCat("the store did not keep the value: ", filled.status().message());
+  direct_.fetch_add(1, std::memory_order_relaxed);
+  return computed_value;
+}
+
+absl::StatusOr<std::string> NearCache::Shared(absl::string_view key, uint32_t epoch,
+                                              ReadInfo* info) {
+  // Another process's fill (or a value that landed meanwhile) is served
+  // only if it was filled under this read's epoch: a fill that began
+  // before a loss or a flush may have outlived kvsync's clear.
+  std::string shared;
+  EntryMeta meta;
+  absl::Status again = store_->Get(key, &shared, &meta);
+  if (!again.ok()) {
+    return Direct(key, absl::StrCat("another process's concurrent fill is gone: ", again.message()),
+                  info);
+  }
+  if (meta.flags != epoch) {
+    return Direct(key,
+                  "another process's concurrent fill began before kvsync's last loss or flush "
+                  "(an earlier epoch)",
+                  info);
+  }
+  info->path = ReadPath::kShared;
+  shared_.fetch_add(1, std::memory_order_relaxed);
+  return shared;
 }
 
 absl::Status NearCache::Set(absl::string_view key, absl::string_view value) {

@@ -152,6 +152,12 @@ class NearCache {
   // with the value (nullopt: none).
   absl::StatusOr<std::string> RedisGet(absl::string_view key,
                                        std::optional<absl::Duration>* ttl = nullptr);
+  // Get's steps: read Redis directly, saying why (`reason`); fill a miss
+  // under `epoch` through Store::GetOrCompute; serve another process's
+  // concurrent fill if it is of `epoch`.
+  absl::StatusOr<std::string> Direct(absl::string_view key, std::string reason, ReadInfo* info);
+  absl::StatusOr<std::string> Fill(absl::string_view key, uint32_t epoch, ReadInfo* info);
+  absl::StatusOr<std::string> Shared(absl::string_view key, uint32_t epoch, ReadInfo* info);
 
   Store* const store_;
   const NearCacheOptions options_;

@@ -41,7 +41,7 @@ bool SyncState::Tracks(absl::string_view key) const {
   return false;
 }
 
-int64_t MonotonicNowNs() { return platform::MonotonicNanos(); }
+int64_t MonotonicNowNs() { return platform::BootTimeNanos(); }
 
 int64_t MonotonicNowMs() { return MonotonicNowNs() / 1000000; }
 
@@ -49,11 +49,19 @@ const std::string& HostBootId() { return platform::BootId(); }
 
 namespace {
 
-// Whether the process with `pid` (of this boot) runs: not gone, not a zombie.
-bool Runs(pid_t pid) {
+platform::ProcessIdentity IdentityOf(const SyncState& state) {
   platform::ProcessIdentity id;
-  id.pid = pid;
-  return pid > 0 && platform::LivenessOf(id) != platform::Liveness::kDead;
+  id.pid = state.pid;
+  id.start_time = state.pid_start_time;
+  id.pid_namespace = state.pid_namespace;
+  return id;
+}
+
+// Whether the kvsync that wrote `state` (in this boot) may run: not gone,
+// not a zombie, not a later process with its pid. One of another PID
+// namespace cannot be checked: it may.
+bool Runs(const SyncState& state) {
+  return state.pid > 0 && platform::LivenessOf(IdentityOf(state)) != platform::Liveness::kDead;
 }
 
 }  // namespace
@@ -61,7 +69,20 @@ bool Runs(pid_t pid) {
 bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after) {
   const int64_t age_ms = MonotonicNowMs() - state.heartbeat_ms;
   return state.phase != SyncPhase::kStopped && state.boot_id == HostBootId() && age_ms >= 0 &&
-         absl::Milliseconds(age_ms) <= stale_after && Runs(state.pid);
+         absl::Milliseconds(age_ms) <= stale_after && Runs(state);
+}
+
+void SetThisProcess(SyncState* state) {
+  const platform::ProcessIdentity& self = platform::CurrentIdentity();
+  state->pid = self.pid;
+  state->pid_start_time = self.start_time;
+  state->pid_namespace = self.pid_namespace;
+}
+
+bool WrittenByThisProcess(const SyncState& state) {
+  const platform::ProcessIdentity& self = platform::CurrentIdentity();
+  return state.pid == self.pid && state.pid_start_time == self.start_time &&
+         state.pid_namespace == self.pid_namespace;
 }
 
 SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout) {
@@ -93,8 +114,7 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
                      absl::FormatDuration(health.heartbeat_age), " ago; restart it if it is gone");
     return health;
   }
-  if (health.heartbeat_age > absl::Milliseconds(3 * state.heartbeat_interval_ms) &&
-      !Runs(state.pid)) {
+  if (health.heartbeat_age > absl::Milliseconds(3 * state.heartbeat_interval_ms) && !Runs(state)) {
     health.reason = absl::StrCat("kvsync (pid ", state.pid, ") is gone; restart it");
     return health;
   }
@@ -104,7 +124,8 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
 
 std::string FormatSyncState(const SyncState& s) {
   std::string out = absl::StrCat(
-      "format=1\npid=", s.pid, "\nphase=", SyncPhaseName(s.phase), "\nepoch=", s.epoch,
+      "format=1\npid=", s.pid, "\npid_start_time=", s.pid_start_time,
+      "\npid_namespace=", s.pid_namespace, "\nphase=", SyncPhaseName(s.phase), "\nepoch=", s.epoch,
       "\nboot_id=", util::EscapeKey(s.boot_id), "\nheartbeat_ms=", s.heartbeat_ms,
       "\nheartbeat_interval_ms=", s.heartbeat_interval_ms, "\ninvalidations=", s.invalidations,
       "\ninvalidations_skipped=", s.invalidations_skipped, "\nflushes=", s.flushes,
@@ -129,6 +150,10 @@ absl::StatusOr<SyncState> ParseSyncState(absl::string_view record) {
       ok = have_format;
     } else if (name == "pid") {
       ok = absl::SimpleAtoi(value, &s.pid);
+    } else if (name == "pid_start_time") {
+      ok = absl::SimpleAtoi(value, &s.pid_start_time);
+    } else if (name == "pid_namespace") {
+      ok = absl::SimpleAtoi(value, &s.pid_namespace);
     } else if (name == "phase") {
       have_phase = true;
       if (value == "connecting") {

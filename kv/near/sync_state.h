@@ -37,7 +37,12 @@ enum class SyncPhase {
 const char* SyncPhaseName(SyncPhase phase);  // "connecting", "synced", "stopped"
 
 struct SyncState {
-  pid_t pid = 0;  // kvsync's pid
+  pid_t pid = 0;  // kvsync's pid, in its own PID namespace
+  // With `pid`, who kvsync is across PID namespaces (platform
+  // ProcessIdentity): its start time (clock ticks after boot) and the inode
+  // of its PID namespace; 0 when unknown (a record of an earlier build).
+  uint64_t pid_start_time = 0;
+  uint64_t pid_namespace = 0;
   SyncPhase phase = SyncPhase::kConnecting;
   // Changes (by one) every time the phase changes. NearCache tags each value
   // it fills with the epoch it saw before reading Redis (in
@@ -48,8 +53,10 @@ struct SyncState {
   // boot or host (restored from a dump, forged) is never trusted: its
   // heartbeat is of another clock.
   std::string boot_id;
-  // CLOCK_MONOTONIC milliseconds (host-wide; MonotonicNowMs()) of kvsync's
-  // last heartbeat, and the interval it beats at.
+  // MonotonicNowMs() (CLOCK_BOOTTIME) of kvsync's last heartbeat: while
+  // synced, the last instant as of which kvsync had applied every
+  // invalidation (not when it last wrote the record); and the interval it
+  // beats at.
   int64_t heartbeat_ms = 0;
   int64_t heartbeat_interval_ms = 0;
   uint64_t invalidations = 0;  // keys invalidated by Redis and deleted here
@@ -68,7 +75,10 @@ struct SyncState {
   bool Tracks(absl::string_view key) const;
 };
 
-// Milliseconds and nanoseconds of CLOCK_MONOTONIC, the heartbeat's clock.
+// Milliseconds and nanoseconds of the heartbeat's clock: CLOCK_BOOTTIME,
+// host-wide, which no wall-clock step moves and which, unlike
+// CLOCK_MONOTONIC, goes on counting while the host is suspended, so a
+// heartbeat from before a suspend is as old as it really is.
 int64_t MonotonicNowMs();
 int64_t MonotonicNowNs();
 
@@ -78,7 +88,9 @@ const std::string& HostBootId();
 // Whether readers may serve from and fill the cache now: kvsync synced in
 // this boot of this host (boot_id), its heartbeat not in the future and no
 // older than `heartbeat_timeout`, and (once the heartbeat is more than three
-// intervals old) its process still running (not a zombie). `reason` says
+// intervals old) its process still running (not a zombie, not a later
+// process with its pid; of another PID namespace, only the heartbeat
+// timeout applies). `reason` says
 // why not.
 struct SyncHealth {
   bool serving = false;
@@ -91,9 +103,15 @@ SyncHealth EvaluateSync(const SyncState& state, absl::Duration heartbeat_timeout
 
 // Whether the kvsync that wrote `state` may still be running: it did not
 // record that it stopped, it ran in this boot of this host, its process
-// runs, and its heartbeat is at most `stale_after` old (and not ahead). A second kvsync for the
-// store refuses to start then.
+// runs (its pid with the same start time; one of another PID namespace
+// cannot be checked, and counts as running), and its heartbeat is at most
+// `stale_after` old (and not ahead). A second kvsync for the store refuses
+// to start then.
 bool KvsyncMayBeRunning(const SyncState& state, absl::Duration stale_after);
+// Whether `state` was written by this very process (pid, start time and
+// PID namespace all equal), and sets those three fields to this process's.
+bool WrittenByThisProcess(const SyncState& state);
+void SetThisProcess(SyncState* state);
 
 // Reads and parses the record. NotFound (saying to start kvsync) when no
 // kvsync has ever run on this store; DataLoss when the record is malformed.

@@ -20,6 +20,15 @@ inline int64_t MonotonicNanos() {
   return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
 }
 
+// CLOCK_BOOTTIME in nanoseconds: like CLOCK_MONOTONIC, but it also counts the
+// time the machine spent suspended. For ages that must hold in real time
+// across a suspend (a heartbeat written before one is old after it).
+inline int64_t BootTimeNanos() {
+  timespec now;
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
+
 // The same as a Duration.
 absl::Duration MonotonicNow();
 

@@ -33,9 +33,11 @@ struct ProcStat {
   char state = 0;
   uint64_t start_time = 0;
 };
-ProcStat StatOf(pid_t pid) {
+// `process` is a pid or "self" (this process, whatever namespace /proc
+// shows).
+ProcStat StatOf(const std::string& process) {
   ProcStat result;
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::ifstream in(absl::StrCat("/proc/", process, "/stat"));
   std::string stat;
   if (!std::getline(in, stat)) return result;
   const size_t close = stat.rfind(')');
@@ -50,12 +52,12 @@ ProcStat StatOf(pid_t pid) {
   return result;
 }
 
-uint64_t StartTimeOf(pid_t pid) { return StatOf(pid).start_time; }
+ProcStat StatOf(pid_t pid) { return StatOf(absl::StrCat(pid)); }
 
-// The inode of /proc/PID/ns/pid; 0 when it cannot be read.
-uint64_t PidNamespaceOf(pid_t pid) {
+// The inode of /proc/PROCESS/ns/pid; 0 when it cannot be read.
+uint64_t PidNamespaceOf(const std::string& process) {
   struct stat st;
-  if (stat(absl::StrCat("/proc/", pid, "/ns/pid").c_str(), &st) != 0) return 0;
+  if (stat(absl::StrCat("/proc/", process, "/ns/pid").c_str(), &st) != 0) return 0;
   return st.st_ino;
 }
 
@@ -111,16 +113,27 @@ bool ProcessExists(pid_t pid) {
   return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
+// Whether /proc shows this process's PID namespace (/proc/self is our pid):
+// only then does /proc/PID tell of the process we call PID. Set with
+// CurrentIdentity.
+thread_local bool proc_shows_our_pids = true;
+
 const ProcessIdentity& CurrentIdentity() {
   // Per thread, so no lock; a fork child's first call sees a new pid.
   static thread_local ProcessIdentity id;
   static thread_local pid_t id_pid = 0;
   const pid_t pid = CurrentPid();
   if (id_pid != pid) {
+    // Read through /proc/self: a /proc mounted for another PID namespace
+    // (a process in a new namespace that kept its parent's /proc) shows
+    // another process at /proc/PID.
     id.pid = pid;
-    id.start_time = StartTimeOf(pid);
-    id.pid_namespace = PidNamespaceOf(pid);
+    id.start_time = StatOf(std::string("self")).start_time;
+    id.pid_namespace = PidNamespaceOf("self");
     id_pid = pid;
+    char link[32] = {};
+    proc_shows_our_pids = readlink("/proc/self", link, sizeof(link) - 1) > 0 &&
+                          std::string(link) == absl::StrCat(pid);
   }
   return id;
 }
@@ -130,6 +143,7 @@ Liveness LivenessOf(const ProcessIdentity& id) {
   if (id.pid_namespace != 0 && self.pid_namespace != 0 && id.pid_namespace != self.pid_namespace) {
     return Liveness::kUnknown;
   }
+  if (!proc_shows_our_pids) return Liveness::kUnknown;
   if (!ProcessExists(id.pid)) return Liveness::kDead;
   // A zombie (killed, not yet waited for by its parent) keeps its pid but
   // runs no more: 'Z', or 'X' while it is being reaped.

@@ -34,7 +34,9 @@ enum class Liveness { kAlive, kDead, kUnknown };
 // tell: dead when no process has its pid or the process with that pid
 // started at another time (the pid was reused), or it is a zombie (killed
 // or exited, not yet waited for: /proc/PID/stat state 'Z' or 'X'); unknown when `id` is of
-// another PID namespace than ours (its pid means another process here).
+// another PID namespace than ours (its pid means another process here), or
+// when /proc shows another PID namespace than ours (a process in a new
+// namespace that kept its parent's /proc).
 // Reads /proc: not for hot paths or while holding a lock.
 Liveness LivenessOf(const ProcessIdentity& id);
 

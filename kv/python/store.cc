@@ -278,6 +278,7 @@ void DefineEntryMethods(PyStoreClass& c) {
       .def("incr", &PyStore::Incr, py::arg("key"), py::arg("delta") = 1, py::arg("init") = 0,
            py::arg("ttl") = py::none(),
            "Adds delta to the decimal number at key (created as init + delta); returns it.\n"
+           "An existing entry keeps its TTL; its flags become 0.\n"
            "Raises NotANumber when the value is not a number.")
       .def("touch", &PyStore::Touch, py::arg("key"), py::arg("ttl"),
            "Sets a new TTL (math.inf: never); False if absent.")

@@ -62,7 +62,7 @@ out_has "prefixes p:" "info: the prefixes"
 run 0 info --key="$A" --json && json_check "d['near_sync']['serving'] and d['near_sync']['heartbeat_age_ms'] < 1000" "info --json: serving, fresh heartbeat"
 
 section "an invalidation from Redis is applied and counted"
-run 0 put --key="$A" p:a cached
+run 0 put --key="$A" p:a cached && err_has "warning: key p:a is under a prefix kvsync" "put under a tracked prefix warns"
 redis-cli -s "$socket" set p:a changed >/dev/null
 wait_json "the invalidation is applied" "d['near_sync']['invalidations'] >= 1"
 run 1 get --key="$A" p:a
@@ -84,6 +84,17 @@ run 1 get --key="$A" --through="unix:$socket" p:r p:none && out_has "^p:r	two$" 
 run 2 get --key="$A" --through="nonsense" p:r && err_has "through" "a bad address"
 run 2 get --key="$A" --through="unix:$socket" --meta p:r && err_has "does not go with --through" "--meta with --through"
 
+section "a heartbeat from before a suspend is as old as the suspend"
+# The shim (tests/near/wall_clock_step_shim.cc) shows kvcli CLOCK_BOOTTIME an
+# hour ahead, as after an hour of suspend; CLOCK_MONOTONIC, which stops
+# during suspend, is unchanged. kvsync's last heartbeat is then an hour old.
+SHIM="$TEST_SRCDIR/$TEST_WORKSPACE/tests/near/wall_clock_step_shim.so"
+echo 3600 >"$TMP/suspend"
+SHMKV_TEST_SUSPEND_FILE="$TMP/suspend" LD_PRELOAD="$SHIM" \
+  run 0 get --key="$A" --through="unix:$socket" p:r --json &&
+  json_check "d['path'] == 'direct' and 'last beat 1h' in d['bypass_reason']" "after a suspend, reads go to Redis"
+run 0 get --key="$A" --through="unix:$socket" p:r --json && json_check "d['path'] == 'hit'" "without the suspend, the same read hits"
+
 section "a loaded dump restores no near-cache value and leaves kvsync running"
 redis-cli -s "$socket" set p:d old >/dev/null
 run 0 put --key="$A" plain value
@@ -94,6 +105,10 @@ redis-cli -s "$socket" set p:d new >/dev/null
 wait_json "the change is invalidated" "d['near_sync']['invalidations'] > $before"
 run 0 load --key="$A" --in="$TMP/near.snap" && out_has "skipped 3 of the near cache" "load counts what it skipped (the record, p:r, p:d)"
 run 0 get --key="$A" plain && out_is "value" "a plain entry is loaded"
+run 0 incr --key="$A" p:n && err_has "this incr changes only this host's copy" "incr under a tracked prefix warns"
+run 0 touch --key="$A" --ttl=none p:n && err_has "warning: .*write the key in Redis" "touch under a tracked prefix warns"
+run 0 put --key="$A" q:plain x
+[[ -s "$TMP/err" ]] && fail "put outside the tracked prefixes warned: $(cat "$TMP/err")"
 run 0 get --key="$A" --through="unix:$socket" p:d && out_is "new" "the dumped value is not brought back"
 redis-cli -s "$socket" set p:after x >/dev/null
 wait_json "kvsync still beats after the load" "d['near_sync']['pid'] == $kvsync_pid and d['near_sync']['invalidations'] > $before + 1"

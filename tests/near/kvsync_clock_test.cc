@@ -2,7 +2,7 @@
 // runs with wall_clock_step_shim.so preloaded, which shifts what
 // CLOCK_REALTIME reads in kvsync, and only there, by the seconds in a file
 // the test rewrites. kvsync's heartbeat, PONG timeout and reconnect backoff
-// run on CLOCK_MONOTONIC, so a step changes nothing readers see.
+// run on CLOCK_BOOTTIME, so a step changes nothing readers see.
 //
 // Debian's Abseil reads CLOCK_REALTIME for absl::Now() only about every two
 // seconds and extrapolates with the cycle counter in between, so a program

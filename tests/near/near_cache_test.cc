@@ -349,6 +349,41 @@ TEST_F(NearCacheTest, ExpiringKeyIsNotServedAfterItsRedisTtl) {
   EXPECT_GT(forever.ttl_remaining, absl::Minutes(4));
 }
 
+// A plain write of a near-cache entry through the store's own API makes it
+// a local value that readers do not serve: Increment drops its flags (the
+// epoch), Touch may lift its TTL past fill_ttl. The next read deletes it and
+// reads Redis, which never had the local value.
+TEST_F(NearCacheTest, PlainIncrementOrTouchOfANearEntryIsNotServed) {
+  RedisSet("p:ctr", "5");
+  RedisSet("p:touched", "v");
+  Drain();
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  ASSERT_NE(cache, nullptr);
+  ReadInfo info;
+  ASSERT_EQ(cache->Get("p:ctr", &info).value_or("<error>"), "5");
+  ASSERT_EQ(info.path, ReadPath::kFilled);
+  ASSERT_EQ(cache->Get("p:touched", &info).value_or("<error>"), "v");
+  ASSERT_EQ(info.path, ReadPath::kFilled);
+
+  ASSERT_OK_AND_ASSIGN(int64_t local, store_->Increment("p:ctr", 1));
+  ASSERT_EQ(local, 6);
+  EXPECT_EQ(cache->Get("p:ctr", &info).value_or("<error>"), "5")
+      << "a local increment was served as the near cache's value";
+  EXPECT_EQ(info.path, ReadPath::kFilled);
+
+  ASSERT_OK(store_->Touch("p:touched", absl::InfiniteDuration()));
+  EXPECT_EQ(cache->Get("p:touched", &info).value_or("<error>"), "v");
+  EXPECT_EQ(info.path, ReadPath::kFilled) << "an entry touched past fill_ttl was served";
+  std::string value;
+  EntryMeta meta;
+  ASSERT_OK(store_->Get("p:touched", &value, &meta));
+  EXPECT_LE(meta.ttl_remaining, CacheOptions().fill_ttl) << "the refill is bounded again";
+  // A shorter TTL keeps it a near-cache entry.
+  ASSERT_OK(store_->Touch("p:touched", absl::Seconds(30)));
+  EXPECT_EQ(cache->Get("p:touched", &info).value_or("<error>"), "v");
+  EXPECT_EQ(info.path, ReadPath::kHit);
+}
+
 TEST_F(NearCacheTest, KeysOutsideThePrefixesAreReadDirectly) {
   std::unique_ptr<NearCache> cache = MakeCache(store_.get());
   RedisSet("q:1", "other");
@@ -564,6 +599,132 @@ TEST_F(NearCacheTest, ASecondKvsyncForTheSameStoreIsRefused) {
       << neartest::ReadFile(log);
   ASSERT_OK_AND_ASSIGN(SyncState state, State());
   EXPECT_EQ(state.pid, kvsync_.pid());
+}
+
+// Two kvsyncs in two PID namespaces (sidecars sharing one IPC namespace)
+// both run as pid 1: the second still sees the first's record as another
+// process's, which it cannot check, and refuses while its heartbeat is
+// fresh. Each runs as the first process of a new PID namespace (unshare),
+// with this host's /proc.
+TEST(KvsyncClaim, SamePidInAnotherPidNamespaceIsAnotherKvsync) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root, to make PID namespaces";
+  ScopedStore store;
+  ASSERT_OK(store.Open(StoreOptions()));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  const std::vector<std::string> new_namespace = {"unshare", "--pid", "--kill-child"};
+  Kvsync first, second;
+  const std::string first_log = redis.dir() + "/first.log",
+                    second_log = redis.dir() + "/second.log";
+  ASSERT_OK(first.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, first_log, {},
+                        new_namespace));
+  ASSERT_TRUE(neartest::WaitSynced(*store, 0, absl::Seconds(10))) << neartest::ReadFile(first_log);
+  ASSERT_OK_AND_ASSIGN(SyncState claimed, ReadSyncState(*store));
+  ASSERT_EQ(claimed.pid, 1) << "kvsync did not run as its namespace's first process";
+  ASSERT_OK(second.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, second_log, {},
+                         new_namespace));
+  EXPECT_EQ(neartest::WaitExit(second.pid(), absl::Seconds(10)), 1);
+  EXPECT_THAT(neartest::ReadFile(second_log), HasSubstr("another kvsync"));
+  ASSERT_OK_AND_ASSIGN(SyncState after, ReadSyncState(*store));
+  EXPECT_EQ(after.pid_namespace, claimed.pid_namespace) << "the second kvsync took the record";
+  EXPECT_TRUE(after.synced());
+  EXPECT_THAT(neartest::ReadFile(first_log), ::testing::Not(HasSubstr("took over")));
+  first.Stop(SIGTERM);  // unshare ends, and kills its kvsync
+}
+
+// A process stopped while it holds the lock of the stripe of kvsync's
+// record makes kvsync's claim of the record time out: kvsync says so and
+// tries again with backoff, never exits, and syncs once the lock is free.
+TEST(KvsyncClaim, LockTimeoutWhileClaimingIsWaitedOut) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(StoreOptions()));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kStopped, 1));
+  const StoreName name = store.name();
+  ChildProcess holder([&]() -> int {
+    auto attached = Store::Open(name, StoreOptions(), OpenMode::kAttach);
+    CHILD_CHECK_OK(attached.status(), 1);
+    CHILD_CHECK_OK((*attached)->View(kSyncStateKey,
+                                     [](absl::string_view, const EntryMeta&) {
+                                       raise(SIGSTOP);  // with the stripe's lock held
+                                     }),
+                   2);
+    return 0;
+  });
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const std::string stat = neartest::ReadFile(absl::StrCat("/proc/", holder.pid(), "/stat"));
+        return stat.find(") T ") != std::string::npos;
+      },
+      absl::Seconds(10)));
+  Kvsync kvsync;
+  const std::string log = redis.dir() + "/kvsync.log";
+  ASSERT_OK(kvsync.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, log));
+  // kvsync's read of the record waits for the lock (lock_timeout, 5 s).
+  const bool said =
+      PollUntil([&] { return neartest::ReadFile(log).find("cannot claim") != std::string::npos; },
+                absl::Seconds(20));
+  kill(holder.pid(), SIGCONT);
+  EXPECT_EQ(holder.Wait(), 0);
+  ASSERT_TRUE(said) << neartest::ReadFile(log);
+  ASSERT_TRUE(neartest::WaitSynced(*store, 0, absl::Seconds(10))) << neartest::ReadFile(log);
+  ASSERT_OK_AND_ASSIGN(SyncState state, ReadSyncState(*store));
+  EXPECT_EQ(state.pid, kvsync.pid());
+  EXPECT_EQ(kvsync.Stop(SIGTERM), 0) << neartest::ReadFile(log);
+}
+
+// After a stall (SIGSTOP here; a long clear, a huge batch or a suspended
+// host alike) kvsync says "synced" again only as of the last PONG on its
+// subscription, which Redis sends after every invalidation it queued
+// before: no reader is served a value replaced while kvsync was stopped,
+// even while kvsync is still draining that backlog.
+TEST_F(NearCacheTest, ResumedKvsyncDrainsTheBacklogBeforeReadersServe) {
+  constexpr int kKeys = 20000;
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  WriteOptions cached;
+  cached.flags = state.epoch;     // as a fill of this epoch
+  cached.ttl = absl::Minutes(5);  // fill_ttl, as a fill is stored
+  const std::string last = absl::StrCat("p:b", kKeys - 1);
+  for (int i = 0; i < kKeys; ++i) ASSERT_OK(store_->Put(absl::StrCat("p:b", i), "old", cached));
+  NearCacheOptions options = CacheOptions();
+  options.sync_check_interval = absl::ZeroDuration();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NearCache> cache, NearCache::Create(store_.get(), options));
+  ReadInfo info;
+  ASSERT_OK_AND_ASSIGN(std::string before, cache->Get(last, &info));
+  ASSERT_EQ(before, "old");
+  ASSERT_EQ(info.path, ReadPath::kHit);
+
+  ASSERT_EQ(kill(kvsync_.pid(), SIGSTOP), 0);
+  // Until the heartbeat times out readers may serve what kvsync has not
+  // applied (the documented bound); write only once they bypass.
+  ASSERT_TRUE(PollUntil([&] { return !cache->Health(last).serving; }, absl::Seconds(5)));
+  for (int start = 0; start < kKeys; start += 1000) {
+    std::vector<std::string> mset = {"MSET"};
+    for (int i = start; i < start + 1000; ++i) {
+      mset.push_back(absl::StrCat("p:b", i));
+      mset.push_back("new");
+    }
+    auto r = client_->Command(mset);
+    ASSERT_TRUE(r.ok() && r->IsString("OK")) << r.status();
+  }
+  ASSERT_EQ(kill(kvsync_.pid(), SIGCONT), 0);
+  int reads = 0, stale = 0;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    absl::StatusOr<std::string> v = cache->Get(last, &info);
+    ASSERT_OK(v.status());
+    ++reads;
+    if (*v == "old") ++stale;
+    ASSERT_OK_AND_ASSIGN(bool present, store_->Contains(last));
+    if (!present || absl::Now() > give_up) break;
+  }
+  EXPECT_EQ(stale, 0) << "of " << reads << " reads while kvsync drained its backlog";
+  ASSERT_OK_AND_ASSIGN(bool still, store_->Contains(last));
+  EXPECT_FALSE(still) << "kvsync never applied the backlog";
+  ASSERT_TRUE(PollUntil([&] { return cache->Health(last).serving; }, absl::Seconds(5)))
+      << KvsyncLog();
+  EXPECT_EQ(cache->Get(last).value_or("<error>"), "new");
 }
 
 // A fill that read Redis before a loss and lands after kvsync's clear

@@ -38,6 +38,8 @@ TEST(RedisAddress, ParsesBothForms) {
 TEST(SyncRecord, RoundTrips) {
   SyncState s;
   s.pid = 1234;
+  s.pid_start_time = 98765;
+  s.pid_namespace = 4026531836u;
   s.boot_id = "6f0c1e5a-2b3d-4c5e-8f90-a1b2c3d4e5f6";
   s.phase = SyncPhase::kSynced;
   s.epoch = 4000000000u;
@@ -53,6 +55,8 @@ TEST(SyncRecord, RoundTrips) {
   s.last_error = "lost\nit";
   ASSERT_OK_AND_ASSIGN(SyncState t, ParseSyncState(FormatSyncState(s)));
   EXPECT_EQ(t.pid, s.pid);
+  EXPECT_EQ(t.pid_start_time, s.pid_start_time);
+  EXPECT_EQ(t.pid_namespace, s.pid_namespace);
   EXPECT_EQ(t.phase, s.phase);
   EXPECT_EQ(t.epoch, s.epoch);
   EXPECT_EQ(t.boot_id, s.boot_id);
@@ -170,6 +174,46 @@ TEST(SyncHealth, KvsyncMayBeRunning) {
   EXPECT_FALSE(KvsyncMayBeRunning(s, absl::Seconds(3)));
 }
 
+// kvsync is known by its pid, start time and PID namespace. A live process
+// with its pid but another start time is a later one (the pid was reused):
+// kvsync is gone. One of another PID namespace cannot be checked here (its
+// pid names another process): only the heartbeat's age counts.
+TEST(SyncHealth, KvsyncIsKnownByPidStartTimeAndNamespace) {
+  SyncState s;
+  SetThisProcess(&s);
+  ASSERT_EQ(s.pid, getpid());
+  ASSERT_NE(s.pid_start_time, 0u);
+  ASSERT_NE(s.pid_namespace, 0u);
+  EXPECT_TRUE(WrittenByThisProcess(s));
+  s.boot_id = HostBootId();
+  s.phase = SyncPhase::kSynced;
+  s.heartbeat_interval_ms = 100;
+  s.heartbeat_ms = MonotonicNowMs() - 500;  // within the timeout, past 3 beats
+  EXPECT_TRUE(EvaluateSync(s, absl::Seconds(1)).serving);
+
+  SyncState reused = s;
+  reused.pid_start_time += 1;  // this pid, but another process's start
+  EXPECT_FALSE(WrittenByThisProcess(reused));
+  SyncHealth health = EvaluateSync(reused, absl::Seconds(1));
+  EXPECT_FALSE(health.serving);
+  EXPECT_NE(health.reason.find("gone"), std::string::npos) << health.reason;
+  reused.heartbeat_ms = MonotonicNowMs();
+  EXPECT_FALSE(KvsyncMayBeRunning(reused, absl::Seconds(3)));
+
+  SyncState other_namespace = s;
+  other_namespace.pid_namespace += 1;  // the same pid in another namespace
+  EXPECT_FALSE(WrittenByThisProcess(other_namespace));
+  EXPECT_TRUE(EvaluateSync(other_namespace, absl::Seconds(1)).serving);
+  other_namespace.pid = (1 << 22) + 1;  // no such pid here: still unknown there
+  EXPECT_TRUE(EvaluateSync(other_namespace, absl::Seconds(1)).serving);
+  other_namespace.heartbeat_ms = MonotonicNowMs() - 2000;
+  EXPECT_FALSE(EvaluateSync(other_namespace, absl::Seconds(1)).serving);
+  other_namespace.heartbeat_ms = MonotonicNowMs();
+  EXPECT_TRUE(KvsyncMayBeRunning(other_namespace, absl::Seconds(3)));
+  other_namespace.heartbeat_ms = MonotonicNowMs() - 4000;
+  EXPECT_FALSE(KvsyncMayBeRunning(other_namespace, absl::Seconds(3)));
+}
+
 TEST(NearCacheWithoutKvsync, ReadsRedisDirectlyAndSaysWhy) {
   testutil::ScopedStore store;
   ASSERT_OK(store.Open());
@@ -199,7 +243,8 @@ TEST(NearCacheSyncRecord, IsReadAgainOnlyAfterTheCheckInterval) {
   ASSERT_OK(store.Open());
   WriteRecord(*store, SyncPhase::kSynced, 7);
   WriteOptions filled;
-  filled.flags = 7;  // as a fill under epoch 7 leaves it
+  filled.flags = 7;  // as a fill under epoch 7 leaves it, with fill_ttl
+  filled.ttl = NearCacheOptions().fill_ttl;
   ASSERT_OK(store->Put("p:a", "cached", filled));
 
   NearCacheOptions options;

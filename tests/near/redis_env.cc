@@ -174,8 +174,12 @@ Kvsync::~Kvsync() {
 
 absl::Status Kvsync::Start(const std::string& key_hex, const std::string& redis,
                            const std::vector<std::string>& prefixes, const std::string& log_path,
-                           const std::vector<std::string>& env) {
-  std::vector<std::string> argv = {KvsyncPath(), "--key=" + key_hex, "--redis=" + redis};
+                           const std::vector<std::string>& env,
+                           const std::vector<std::string>& launcher) {
+  std::vector<std::string> argv = launcher;
+  for (std::string arg : {KvsyncPath(), "--key=" + key_hex, "--redis=" + redis}) {
+    argv.push_back(std::move(arg));
+  }
   for (const std::string& p : prefixes) argv.push_back("--prefix=" + p);
   absl::StatusOr<pid_t> pid = Spawn(argv, log_path, env);
   if (!pid.ok()) return pid.status();
@@ -237,7 +241,7 @@ absl::Status Drain(Store& store, near::RedisConnection& client, const std::strin
 
 absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch) {
   near::SyncState state;
-  state.pid = getpid();
+  near::SetThisProcess(&state);
   state.boot_id = near::HostBootId();
   state.phase = phase;
   state.epoch = epoch;

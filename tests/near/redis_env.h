@@ -78,10 +78,13 @@ class Kvsync {
   Kvsync& operator=(const Kvsync&) = delete;
 
   // Starts kvsync for the store at `key` following `redis`; its stderr goes
-  // to `log_path`, `env` is added to its environment (Spawn).
+  // to `log_path`, `env` is added to its environment (Spawn). `launcher`,
+  // when given, is the command kvsync's command line is appended to (e.g.
+  // unshare --pid --kill-child: pid() is then the launcher's).
   absl::Status Start(const std::string& key_hex, const std::string& redis,
                      const std::vector<std::string>& prefixes, const std::string& log_path,
-                     const std::vector<std::string>& env = {});
+                     const std::vector<std::string>& env = {},
+                     const std::vector<std::string>& launcher = {});
   // Sends `sig` and returns the exit status (WaitExit).
   int Stop(int sig);
   pid_t pid() const { return pid_; }

@@ -4,9 +4,12 @@
 // written in the file that SHMKV_TEST_WALL_CLOCK_SHIFT_FILE names ("-3600"
 // steps the clock an hour back). No variable, no file or no number: no
 // shift. The file is read again on every wall-clock read, so a test steps
-// the clock of a running process by rewriting it. CLOCK_MONOTONIC and the
-// other clocks are never shifted; the real clocks are read with the system
-// call, as tests/lock_clock_test.cc does within one binary.
+// the clock of a running process by rewriting it. Likewise
+// SHMKV_TEST_SUSPEND_FILE names a file of seconds added to CLOCK_BOOTTIME
+// only: what a process sees after the host was suspended that long (the
+// clock that counts suspend moves, CLOCK_MONOTONIC does not). The other
+// clocks are never shifted; the real clocks are read with the system call,
+// as tests/lock_clock_test.cc does within one binary.
 //
 // Debian's Abseil computes absl::Now() from the cycle counter and reads
 // clock_gettime(CLOCK_REALTIME) only about every two seconds: a program
@@ -21,8 +24,9 @@
 
 namespace {
 
-long ShiftSeconds() {
-  const char* path = getenv("SHMKV_TEST_WALL_CLOCK_SHIFT_FILE");
+// The whole seconds in the file the variable `name` names (0 when none).
+long SecondsIn(const char* name) {
+  const char* path = getenv(name);
   if (path == nullptr) return 0;
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
@@ -34,6 +38,8 @@ long ShiftSeconds() {
   return strtol(text, nullptr, 10);
 }
 
+long ShiftSeconds() { return SecondsIn("SHMKV_TEST_WALL_CLOCK_SHIFT_FILE"); }
+
 }  // namespace
 
 extern "C" int clock_gettime(clockid_t clock, struct timespec* ts) {
@@ -41,6 +47,7 @@ extern "C" int clock_gettime(clockid_t clock, struct timespec* ts) {
   if (rc == 0 && (clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE)) {
     ts->tv_sec += ShiftSeconds();
   }
+  if (rc == 0 && clock == CLOCK_BOOTTIME) ts->tv_sec += SecondsIn("SHMKV_TEST_SUSPEND_FILE");
   return rc;
 }
 

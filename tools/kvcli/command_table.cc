@@ -132,7 +132,9 @@ std::vector<CommandSpec> BuildCommands() {
        "mistyped flag (exit 2) unless it follows --: kvcli put -- KEY -VALUE.\n"
        "Prints nothing on success. Exit 1 when a condition (--if-absent, --if-present, --cas)\n"
        "is not met; exit 3 when the value is over the store's --max-value or the\n"
-       "store is full and created with --no-evict.",
+       "store is full and created with --no-evict. Under a prefix kvsync tracks\n"
+       "(a near cache of Redis) it warns: near-cache readers do not serve such a\n"
+       "local value (so do incr and touch); write the key in Redis instead.",
        "kvcli put --key=0x5f3e0001 greeting hello --ttl=30s\n"
        "kvcli put --key=0x5f3e0001 image:1 - < photo.jpg\n"
        "kvcli put --key=0x5f3e0001 lock:job ME --if-absent --ttl=5m",
@@ -171,8 +173,8 @@ std::vector<CommandSpec> BuildCommands() {
        "Adds DELTA (default 1; may be negative) to the decimal number stored at\n"
        "KEY and prints the new value. A missing key is created holding\n"
        "--init plus DELTA, with --ttl (the TTL applies only on creation). The\n"
-       "result wraps around on 64-bit overflow. Exit 1 if the value is not a\n"
-       "number.",
+       "result wraps around on 64-bit overflow; an existing entry keeps its TTL\n"
+       "and its flags become 0. Exit 1 if the value is not a number.",
        "kvcli incr --key=0x5f3e0001 visits\n"
        "kvcli incr --key=0x5f3e0001 stock:7 -3 --init=100",
        true,

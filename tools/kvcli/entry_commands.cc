@@ -15,6 +15,7 @@
 #include "kv/util/utf8.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
+#include "tools/kvcli/near_sync.h"
 #include "tools/kvcli/output.h"
 #include "tools/kvcli/selection.h"
 
@@ -132,6 +133,13 @@ absl::Status ReadAll(std::FILE* in, uint64_t limit, std::string* out) {
   return absl::OkStatus();
 }
 
+// Says what a plain write of `key` (done) means when the near cache tracks it.
+void WarnIfNearTracked(Context& ctx, Store& store, absl::string_view key, absl::string_view verb) {
+  if (std::string warning = NearTrackedWriteWarning(store, key, verb); !warning.empty()) {
+    ctx.Warn(warning);
+  }
+}
+
 }  // namespace
 
 int RunPut(Context& ctx) {
@@ -175,7 +183,10 @@ int RunPut(Context& ctx) {
       value = ctx.arg(1);
     }
     absl::Status status = store.Put(key, value, options);
-    if (status.ok()) return kExitOk;
+    if (status.ok()) {
+      WarnIfNearTracked(ctx, store, key, "put");
+      return kExitOk;
+    }
     switch (options.condition) {
       case WriteCondition::kIfAbsent:
         if (absl::IsAlreadyExists(status)) {
@@ -294,6 +305,7 @@ int RunIncr(Context& ctx) {
   if (absl::Status s = ctx.TtlFlag("ttl", &options.ttl); !s.ok()) return ctx.Usage(s.message());
   return ctx.WithStore([&](Store& store) {
     absl::StatusOr<int64_t> result = store.Increment(key, delta, options);
+    if (result.ok()) WarnIfNearTracked(ctx, store, key, "incr");
     if (absl::IsFailedPrecondition(result.status()) && !IsStoreDestroyed(result.status())) {
       return ctx.Fail(kExitNotFound,
                       absl::StrCat("key ", QuotedKey(key), ": ", result.status().message()));
@@ -310,8 +322,11 @@ int RunTouch(Context& ctx) {
   if (!ctx.Has("ttl")) return ctx.Usage("missing --ttl (e.g. --ttl=30m, or --ttl=none)");
   absl::Duration ttl;
   if (absl::Status s = ctx.TtlFlag("ttl", &ttl); !s.ok()) return ctx.Usage(s.message());
-  return ctx.WithStore(
-      [&](Store& store) { return KeyOpExit(ctx, store.Touch(key, ttl), key, "touch"); });
+  return ctx.WithStore([&](Store& store) {
+    absl::Status touched = store.Touch(key, ttl);
+    if (touched.ok()) WarnIfNearTracked(ctx, store, key, "touch");
+    return KeyOpExit(ctx, touched, key, "touch");
+  });
 }
 
 namespace {

@@ -19,6 +19,19 @@ std::string Plural(uint64_t n, absl::string_view one, absl::string_view many) {
 
 }  // namespace
 
+std::string NearTrackedWriteWarning(Store& store, absl::string_view key, absl::string_view verb) {
+  if (absl::StatusOr<bool> has = store.Contains(near::kSyncStateKey); !has.ok() || !*has) {
+    return "";
+  }
+  absl::StatusOr<near::SyncState> state = near::ReadSyncState(store);
+  if (!state.ok() || !state->Tracks(key)) return "";
+  return absl::StrCat(
+      "key ", util::EscapeKey(key), " is under a prefix kvsync (pid ", state->pid,
+      ") tracks for the near cache of Redis at ", state->redis, "; this ", verb,
+      " changes only this host's copy, which near-cache readers do not serve (the next one "
+      "deletes it and reads Redis): write the key in Redis instead");
+}
+
 NearSyncView DescribeNearSync(Store& store) {
   NearSyncView view;
   // Contains counts no hit or miss: looking leaves a store without kvsync's

@@ -20,6 +20,11 @@ struct NearSyncView {
 // Reads the record. A record that does not parse is shown as such.
 NearSyncView DescribeNearSync(Store& store);
 
+// When `key` is under a prefix that kvsync tracks in `store` (a near cache
+// of Redis), what a plain write (`verb`: put, incr, touch) of it means, as a
+// warning; "" otherwise. doc/near_cache.md, "Sharing a store".
+std::string NearTrackedWriteWarning(Store& store, absl::string_view key, absl::string_view verb);
+
 }  // namespace kvcli
 }  // namespace shmkv
 

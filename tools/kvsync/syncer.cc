@@ -21,9 +21,10 @@ using near::SyncPhase;
 
 constexpr char kChannel[] = "__redis__:invalidate";
 
-// Time since boot on CLOCK_MONOTONIC, which no step of the wall clock (NTP,
-// date -s, a resumed VM) moves: every interval and deadline of the loop is
-// measured on it, as the heartbeat's age is by its readers.
+// Time since boot on the heartbeat's clock (CLOCK_BOOTTIME), which no step
+// of the wall clock (NTP, date -s) moves and which counts a suspend: every
+// interval and deadline of the loop is measured on it, as the heartbeat's
+// age is by its readers, so a PING outstanding across a suspend is a loss.
 absl::Duration MonotonicNow() { return absl::Nanoseconds(near::MonotonicNowNs()); }
 
 // A store failure kvsync outlives: a lock wait that timed out behind a
@@ -40,7 +41,7 @@ std::string PrefixList(const std::vector<std::string>& prefixes) {
 }  // namespace
 
 Syncer::Syncer(Store* store, SyncerConfig config) : store_(store), config_(std::move(config)) {
-  state_.pid = getpid();
+  near::SetThisProcess(&state_);
   state_.boot_id = near::HostBootId();
   state_.phase = SyncPhase::kConnecting;
   state_.heartbeat_interval_ms = absl::ToInt64Milliseconds(config_.heartbeat);
@@ -61,7 +62,10 @@ absl::Status Syncer::Claim() {
   if (got.ok()) {
     absl::StatusOr<near::SyncState> previous = near::ParseSyncState(record);
     if (previous.ok()) {
-      if (previous->pid != state_.pid && near::KvsyncMayBeRunning(*previous, absl::Seconds(3))) {
+      // Another kvsync may have this pid in another PID namespace: only the
+      // whole identity says the record is this process's own.
+      if (!near::WrittenByThisProcess(*previous) &&
+          near::KvsyncMayBeRunning(*previous, absl::Seconds(3))) {
         return absl::AlreadyExistsError(absl::StrCat(
             "another kvsync (pid ", previous->pid,
             ") keeps this store in sync; one per store: stop it first (kill ", previous->pid, ")"));
@@ -79,7 +83,10 @@ absl::Status Syncer::Claim() {
 }
 
 absl::Status Syncer::WriteRecord() {
-  state_.heartbeat_ms = near::MonotonicNowMs();
+  // While synced, the heartbeat is the last instant as of which every
+  // invalidation is known applied (synced_as_of_ms_), never merely "now":
+  // after a stall it stays old until the backlog has been drained.
+  state_.heartbeat_ms = state_.synced() ? synced_as_of_ms_ : near::MonotonicNowMs();
   const std::string record = near::FormatSyncState(state_);
   WriteOptions write;
   write.ttl = absl::InfiniteDuration();
@@ -106,7 +113,7 @@ absl::Status Syncer::WriteRecord() {
     }
     if (!got.ok()) return got;
     absl::StatusOr<near::SyncState> other = near::ParseSyncState(current);
-    if (other.ok() && other->pid != state_.pid) {
+    if (other.ok() && !near::WrittenByThisProcess(*other)) {
       return absl::AbortedError(
           absl::StrCat("another kvsync (pid ", other->pid,
                        ") took over this store's sync record; this one stops"));
@@ -210,6 +217,9 @@ absl::Status Syncer::Resync(std::string* lost) {
   absl::StatusOr<uint64_t> cleared = s.ok() ? ClearPrefixes() : absl::StatusOr<uint64_t>(s);
   if (cleared.ok()) {
     if (lost_before_) ++state_.resyncs;
+    // Tracking is on and the prefixes are empty: nothing served now can
+    // have missed an invalidation.
+    synced_as_of_ms_ = near::MonotonicNowMs();
     s = ChangePhase(SyncPhase::kSynced);
     if (s.ok()) {
       Log(absl::StrCat("synced (epoch ", state_.epoch, ", resyncs ", state_.resyncs, ", cleared ",
@@ -230,7 +240,11 @@ absl::Status Syncer::HandleMessages(const std::vector<RedisReply>& replies, std:
     if (r.type != RedisReply::Type::kArray || r.elements.empty()) continue;
     const RedisReply& kind = r.elements[0];
     if (kind.IsString("pong")) {
+      // Redis sends the pong after every invalidation it queued for this
+      // connection before it read the PING, and those are applied by now:
+      // every write acknowledged before the PING was sent is applied.
       ping_outstanding_ = false;
+      synced_as_of_ms_ = std::max(synced_as_of_ms_, absl::ToInt64Milliseconds(ping_sent_));
       continue;
     }
     if (!kind.IsString("message") || r.elements.size() != 3 || !r.elements[1].IsString(kChannel)) {
@@ -298,6 +312,9 @@ absl::Status Syncer::Heartbeat(std::string* lost) {
       ping_sent_ = MonotonicNow();
     }
   }
+  // A loss just detected is the loss path's to record (connecting): never
+  // a heartbeat that says synced.
+  if (!lost->empty()) return absl::OkStatus();
   absl::Status written = WriteRecord();
   if (!Transient(written)) return written;
   // Readers stop trusting a heartbeat that is not rewritten; while synced it
@@ -318,80 +335,109 @@ bool StopArrived(int stop_fd) {
 
 }  // namespace
 
+absl::Status Syncer::ClaimWithRetries(int stop_fd) {
+  absl::Duration backoff = absl::Milliseconds(50);
+  bool logged = false;
+  for (;;) {
+    absl::Status s = Claim();
+    if (!Transient(s)) return s;
+    // A lock held by a stopped or slow process: wait for it, never exit.
+    if (!logged) {
+      Log(absl::StrCat("cannot claim the store's sync record yet: ", s.message(),
+                       "; retrying with backoff"));
+      logged = true;
+    }
+    struct pollfd p = {stop_fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(backoff))) > 0) {
+      return absl::CancelledError("stopped before the sync record could be claimed");
+    }
+    backoff = std::min(backoff * 2, config_.max_backoff);
+  }
+}
+
+absl::Status Syncer::TryConnect(std::string* lost) {
+  const absl::Duration now = MonotonicNow();
+  absl::Status connected = Connect();
+  if (connected.ok()) {
+    if (absl::Status s = Resync(lost); !s.ok()) return s;
+    if (lost->empty()) backoff_ = absl::Milliseconds(50);
+    return absl::OkStatus();
+  }
+  if (absl::IsFailedPrecondition(connected)) return connected;
+  if (!connect_failure_logged_) {
+    Log(absl::StrCat("still not synced: ", connected.message(), "; retrying with backoff"));
+    connect_failure_logged_ = true;
+  }
+  state_.last_error = std::string(connected.message());
+  next_attempt_ = now + backoff_;
+  backoff_ = std::min(backoff_ * 2, config_.max_backoff);
+  return absl::OkStatus();
+}
+
+absl::Status Syncer::WaitAndRead(int stop_fd, std::string* lost) {
+  absl::Duration wake = next_beat_;
+  if (sub_ == nullptr) wake = std::min(wake, next_attempt_);
+  const int timeout_ms =
+      static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - MonotonicNow()) + 1));
+  // The stop signals' fd comes last, so that the connections keep their
+  // places (fds[0], fds[1]) whether or not they are open.
+  struct pollfd fds[3];
+  int nfds = 0;
+  if (sub_ != nullptr) {
+    fds[nfds++] = {sub_->fd(), POLLIN, 0};
+    fds[nfds++] = {tracking_->fd(), POLLIN, 0};
+  }
+  fds[nfds++] = {stop_fd, POLLIN, 0};
+  const int ready = poll(fds, nfds, timeout_ms);
+  if (ready < 0 && errno != EINTR) return absl::InternalError("poll failed");
+  if (ready > 0 && sub_ != nullptr && fds[0].revents != 0) {
+    std::vector<RedisReply> replies;
+    absl::Status read = sub_->ReadAvailable(&replies);
+    if (absl::Status s = HandleMessages(replies, lost); !s.ok()) return s;
+    if (!read.ok() && lost->empty()) {
+      *lost = absl::StrCat("subscription connection: ", read.message());
+    }
+  }
+  if (ready > 0 && lost->empty() && sub_ != nullptr && fds[1].revents != 0) {
+    // The tracking connection never has unread replies: readable means
+    // closed (or a protocol error).
+    std::vector<RedisReply> replies;
+    absl::Status read = tracking_->ReadAvailable(&replies);
+    *lost = read.ok() ? "tracking connection: unexpected data"
+                      : absl::StrCat("tracking connection: ", read.message());
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Syncer::Run(int stop_fd) {
-  if (absl::Status s = Claim(); !s.ok()) return s;
+  if (absl::Status s = ClaimWithRetries(stop_fd); !s.ok()) {
+    return absl::IsCancelled(s) ? absl::OkStatus() : s;
+  }
   Log(absl::StrCat("pid ", state_.pid, " keeps ", config_.store_name, " in sync with Redis at ",
                    state_.redis, " for prefixes ", PrefixList(config_.prefixes), "; connecting"));
   if (absl::StatusOr<uint64_t> c = ClearPrefixes(); !c.ok() && !Transient(c.status())) {
     return c.status();  // a transient failure: Resync clears before saying synced
   }
 
-  absl::Duration backoff = absl::Milliseconds(50);
-  absl::Duration next_attempt = MonotonicNow();
-  absl::Duration next_beat = next_attempt;
+  backoff_ = absl::Milliseconds(50);
+  next_attempt_ = MonotonicNow();
+  next_beat_ = next_attempt_;
   while (!StopArrived(stop_fd)) {
-    const absl::Duration now = MonotonicNow();
     std::string lost;
-    if (sub_ == nullptr && now >= next_attempt) {
-      absl::Status connected = Connect();
-      if (connected.ok()) {
-        if (absl::Status s = Resync(&lost); !s.ok()) return s;
-        if (lost.empty()) backoff = absl::Milliseconds(50);
-      } else if (absl::IsFailedPrecondition(connected)) {
-        return connected;
-      } else {
-        if (!connect_failure_logged_) {
-          Log(absl::StrCat("still not synced: ", connected.message(), "; retrying with backoff"));
-          connect_failure_logged_ = true;
-        }
-        state_.last_error = std::string(connected.message());
-        next_attempt = now + backoff;
-        backoff = std::min(backoff * 2, config_.max_backoff);
-      }
+    if (sub_ == nullptr && MonotonicNow() >= next_attempt_) {
+      if (absl::Status s = TryConnect(&lost); !s.ok()) return s;
     }
-
-    if (MonotonicNow() >= next_beat) {
+    if (MonotonicNow() >= next_beat_) {
       if (absl::Status s = Heartbeat(&lost); !s.ok()) return s;
-      next_beat = MonotonicNow() + config_.heartbeat;
+      next_beat_ = MonotonicNow() + config_.heartbeat;
     }
-
     if (lost.empty()) {
-      absl::Duration wake = next_beat;
-      if (sub_ == nullptr) wake = std::min(wake, next_attempt);
-      const int timeout_ms = static_cast<int>(
-          std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - MonotonicNow()) + 1));
-      // The stop signals' fd comes last, so that the connections keep
-      // their places (fds[0], fds[1]) whether or not they are open.
-      struct pollfd fds[3];
-      int nfds = 0;
-      if (sub_ != nullptr) {
-        fds[nfds++] = {sub_->fd(), POLLIN, 0};
-        fds[nfds++] = {tracking_->fd(), POLLIN, 0};
-      }
-      fds[nfds++] = {stop_fd, POLLIN, 0};
-      const int ready = poll(fds, nfds, timeout_ms);
-      if (ready < 0 && errno != EINTR) return absl::InternalError("poll failed");
-      if (ready > 0 && sub_ != nullptr && fds[0].revents != 0) {
-        std::vector<RedisReply> replies;
-        absl::Status read = sub_->ReadAvailable(&replies);
-        if (absl::Status s = HandleMessages(replies, &lost); !s.ok()) return s;
-        if (!read.ok() && lost.empty()) {
-          lost = absl::StrCat("subscription connection: ", read.message());
-        }
-      }
-      if (ready > 0 && lost.empty() && sub_ != nullptr && fds[1].revents != 0) {
-        // The tracking connection never has unread replies: readable means
-        // closed (or a protocol error).
-        std::vector<RedisReply> replies;
-        absl::Status read = tracking_->ReadAvailable(&replies);
-        lost = read.ok() ? "tracking connection: unexpected data"
-                         : absl::StrCat("tracking connection: ", read.message());
-      }
+      if (absl::Status s = WaitAndRead(stop_fd, &lost); !s.ok()) return s;
     }
     if (!lost.empty()) {
       if (absl::Status s = Lost(lost); !s.ok()) return s;
-      next_attempt = MonotonicNow() + backoff;
-      backoff = std::min(backoff * 2, config_.max_backoff);
+      next_attempt_ = MonotonicNow() + backoff_;
+      backoff_ = std::min(backoff_ * 2, config_.max_backoff);
     }
   }
 

@@ -51,6 +51,13 @@ class Syncer {
 
  private:
   absl::Status Claim();
+  // Claim, again with backoff while a store lock times out; Cancelled when
+  // a stop signal arrives meanwhile.
+  absl::Status ClaimWithRetries(int stop_fd);
+  // Run's steps: connect and resync when due (or schedule the next try);
+  // wait for data, the next beat or a stop signal, and read what came.
+  absl::Status TryConnect(std::string* lost);
+  absl::Status WaitAndRead(int stop_fd, std::string* lost);
   absl::Status WriteRecord();
   absl::StatusOr<uint64_t> ClearPrefixes();
   absl::Status Connect();  // both connections, tracking on
@@ -74,7 +81,12 @@ class Syncer {
 
   std::unique_ptr<near::RedisConnection> sub_, tracking_;
   bool ping_outstanding_ = false;
-  absl::Duration ping_sent_;  // on CLOCK_MONOTONIC, since boot
+  absl::Duration ping_sent_;  // on CLOCK_BOOTTIME, since boot
+  // MonotonicNowMs() as of which every invalidation is known applied: the
+  // end of the last resync's clear, or the sending of the last PING on the
+  // subscription whose pong was read. The heartbeat while synced.
+  int64_t synced_as_of_ms_ = 0;
+  absl::Duration backoff_, next_attempt_, next_beat_;  // CLOCK_BOOTTIME, since boot
   bool connect_failure_logged_ = false;
   bool lost_before_ = false;
 };
