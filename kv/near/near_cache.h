@@ -100,6 +100,9 @@ struct ReadInfo {
 struct NearCacheStats {
   uint64_t hits = 0, fills = 0, shared = 0, direct = 0;
   uint64_t redis_reads = 0, redis_errors = 0;
+  // Reads that went direct because this NearCache's Redis connection
+  // reached another server than the one kvsync follows (or could not tell).
+  uint64_t wrong_server = 0;
 };
 
 class NearCache {
@@ -137,6 +140,7 @@ class NearCache {
     bool serving = false;
     uint32_t epoch = 0;
     std::string reason;
+    std::string run_id, redis;  // the server kvsync follows (its record)
   };
   NearCache(Store* store, NearCacheOptions options);
   // Whether `key` may be served from and filled into the store now. Reads
@@ -144,14 +148,23 @@ class NearCache {
   // sync_check_interval, or always with `reread`.
   Trust Evaluate(absl::string_view key, bool reread);
   absl::Status ReadStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
+  // Makes sure connection_ is open, of this process, and knows the run_id
+  // of the server it reached.
+  absl::Status ConnectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(redis_mu_);
+  // "" when this object's connection reaches the server kvsync follows
+  // (`trust`), else why the cache may not be used (connecting if needed).
+  std::string ServerMismatch(const Trust& trust);
   // One Redis command on this object's connection (connecting when needed;
   // a GET on a connection that has worked before is sent again once on a
-  // fresh connection after an I/O error, as Redis may have restarted).
-  absl::Status Run(const std::vector<std::string>& argv, bool idempotent, RedisReply* reply);
+  // fresh connection after an I/O error, as Redis may have restarted). With
+  // `server`, fails unless the connection reaches the server of that run_id.
+  absl::Status Run(const std::vector<std::string>& argv, bool idempotent, RedisReply* reply,
+                   const std::string* server = nullptr);
   // GET `key`; with `ttl`, also its remaining TTL in Redis, read atomically
   // with the value (nullopt: none).
   absl::StatusOr<std::string> RedisGet(absl::string_view key,
-                                       std::optional<absl::Duration>* ttl = nullptr);
+                                       std::optional<absl::Duration>* ttl = nullptr,
+                                       const std::string* server = nullptr);
 
   Store* const store_;
   const NearCacheOptions options_;
@@ -160,6 +173,8 @@ class NearCache {
   std::unique_ptr<RedisConnection> connection_ ABSL_GUARDED_BY(redis_mu_);
   // The process that opened connection_: a fork() child does not use it.
   pid_t connection_pid_ ABSL_GUARDED_BY(redis_mu_) = 0;
+  // The run_id of the server connection_ reached (INFO server).
+  std::string connection_run_id_ ABSL_GUARDED_BY(redis_mu_);
   // The parsed sync record, the store version it was parsed from, and when
   // (MonotonicNowNs) it was last read: none until a read succeeds.
   absl::Mutex state_mu_;
@@ -168,7 +183,7 @@ class NearCache {
   std::optional<int64_t> state_read_ns_ ABSL_GUARDED_BY(state_mu_);
 
   std::atomic<uint64_t> hits_{0}, fills_{0}, shared_{0}, direct_{0};
-  std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0};
+  std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0}, wrong_server_{0};
 };
 
 }  // namespace shmkv::near

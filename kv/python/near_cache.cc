@@ -171,6 +171,7 @@ class PyNearCache {
     d["direct"] = s.direct;
     d["redis_reads"] = s.redis_reads;
     d["redis_errors"] = s.redis_errors;
+    d["wrong_server"] = s.wrong_server;
     return d;
   }
 
@@ -256,7 +257,7 @@ void DefineNearCache(py::module_& m) {
            "(why not, else None), heartbeat_age (seconds; None when no kvsync has run).")
       .def("stats", &PyNearCache::Stats,
            "This object's counters (not host-wide), a dict: hits, fills, shared, direct,\n"
-           "redis_reads, redis_errors.")
+           "redis_reads, redis_errors, wrong_server.")
       .def("close", &PyNearCache::Close,
            "Closes the Redis connection; the store stays open. Further calls raise Error.")
       .def_property_readonly("closed", &PyNearCache::closed)

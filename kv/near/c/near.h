@@ -178,6 +178,9 @@ SHMKV_EXPORT shmkv_status shmkv_near_get_sync_state(shmkv_near* near, shmkv_near
 typedef struct shmkv_near_stats {
   uint64_t hits, fills, shared, direct;
   uint64_t redis_reads, redis_errors;
+  /* Reads that went direct because the handle's Redis is another server
+   * than the one kvsync follows (or it could not tell). */
+  uint64_t wrong_server;
 } shmkv_near_stats;
 SHMKV_EXPORT shmkv_status shmkv_near_get_stats(shmkv_near* near, shmkv_near_stats* stats,
                                                size_t stats_size, shmkv_error* err);
