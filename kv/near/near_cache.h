@@ -15,7 +15,10 @@
 // key's remaining TTL in Redis (read with the value, atomically). When kvsync is
 // not running, not synced, or not tracking the key's prefix, nothing in the
 // store can be trusted to be fresh: Get reads Redis directly and fills
-// nothing. Writes go to Redis and drop the local copy.
+// nothing. So it does when this object's connection reaches another Redis
+// server than the one kvsync follows (each new connection asks INFO server
+// for its run_id and compares it with kvsync's record): nothing would
+// invalidate what it filled. Writes go to Redis and drop the local copy.
 //
 // Correctness against a write that races a fill (the reader fetched the old
 // value just before the write) rests on Store::GetOrCompute discarding a

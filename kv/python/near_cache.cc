@@ -137,7 +137,9 @@ class PyNearCache {
     d["flushes"] = state->flushes;
     d["resyncs"] = state->resyncs;
     d["keys_cleared"] = state->keys_cleared;
+    d["foreign_messages"] = state->foreign_messages;
     d["redis"] = state->redis;
+    d["redis_run_id"] = TextOrNone(state->redis_run_id);
     py::list prefixes;
     for (const std::string& p : state->prefixes) prefixes.append(py::bytes(p));
     d["prefixes"] = prefixes;
@@ -250,7 +252,9 @@ void DefineNearCache(py::module_& m) {
            "serving (whether readers may use the store now), reason (why not, else None),\n"
            "pid, epoch, heartbeat_age and heartbeat_interval (seconds), invalidations,\n"
            "invalidations_skipped (keys too long for the store), flushes, resyncs, keys_cleared, "
-           "redis (the address), prefixes (bytes),\n"
+           "foreign_messages (a client's PUBLISH on the invalidation channel), redis (the\n"
+           "address), redis_run_id (the server followed; None while not synced), prefixes "
+           "(bytes),\n"
            "last_error (None if never). None when no kvsync has run on the store.")
       .def("health", &PyNearCache::Health, py::arg("key"),
            "Whether a read of key would use the store now, a dict: serving (bool), reason\n"

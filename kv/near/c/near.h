@@ -168,6 +168,12 @@ typedef struct shmkv_near_sync_state {
   /* Invalidated keys longer than the store's max key: never cached, so
    * skipped. */
   uint64_t invalidations_skipped;
+  /* Single-string messages on the invalidation channel (a client's PUBLISH),
+   * each applied as the invalidation of the key it names. */
+  uint64_t foreign_messages;
+  /* The run_id of the Redis server kvsync follows ("" while not synced): a
+   * handle uses the store only over a connection to that server. */
+  char redis_run_id[64];
 } shmkv_near_sync_state;
 /* kvsync's record in the store. NOT_FOUND when no kvsync has ever run on it;
  * DATA_LOSS when the record is malformed. */
