@@ -155,12 +155,9 @@ absl::Status NearCache::ConnectLocked() {
   return absl::OkStatus();
 }
 
-std::string NearCache::ServerMismatch(const Trust& trust) {
+absl::StatusOr<std::string> NearCache::ServerMismatch(const Trust& trust) {
   absl::MutexLock lock(&redis_mu_);
-  if (absl::Status s = ConnectLocked(); !s.ok()) {
-    return absl::StrCat("cannot tell whether ", options_.redis,
-                        " is the Redis server kvsync follows: ", s.message());
-  }
+  if (absl::Status s = ConnectLocked(); !s.ok()) return s;
   if (trust.run_id.empty()) {
     return "kvsync's record does not say which Redis server it follows (a kvsync of an earlier "
            "version?); restart kvsync";
@@ -252,9 +249,17 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
     return RedisGet(key);
   };
   if (!trust.serving) return direct(std::move(trust.reason));
-  if (std::string mismatch = ServerMismatch(trust); !mismatch.empty()) {
+  absl::StatusOr<std::string> mismatch = ServerMismatch(trust);
+  if (!mismatch.ok()) {
+    // Redis cannot be reached: a direct read would fail the same way.
+    info->path = ReadPath::kDirect;
+    info->bypass_reason = "cannot tell whether this Redis is the server kvsync follows";
+    direct_.fetch_add(1, std::memory_order_relaxed);
+    return mismatch.status();
+  }
+  if (!mismatch->empty()) {
     wrong_server_.fetch_add(1, std::memory_order_relaxed);
-    return direct(std::move(mismatch));
+    return direct(*std::move(mismatch));
   }
 
   std::string value;

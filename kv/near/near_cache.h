@@ -155,8 +155,9 @@ class NearCache {
   // of the server it reached.
   absl::Status ConnectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(redis_mu_);
   // "" when this object's connection reaches the server kvsync follows
-  // (`trust`), else why the cache may not be used (connecting if needed).
-  std::string ServerMismatch(const Trust& trust);
+  // (`trust`), else why the cache may not be used; connects if needed
+  // (Unavailable when it cannot).
+  absl::StatusOr<std::string> ServerMismatch(const Trust& trust);
   // One Redis command on this object's connection (connecting when needed;
   // a GET on a connection that has worked before is sent again once on a
   // fresh connection after an I/O error, as Redis may have restarted). With
