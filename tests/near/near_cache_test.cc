@@ -739,9 +739,18 @@ TEST_P(CommandsThatChangeData, LeaveNoStaleValueServed) {
         << command[0] << ": " << (r.ok() ? r->Describe() : r.status().ToString());
   }
   if (c.redis_invalidates) {
+    // Drain returns once its marker is gone, which a flush's clear may do
+    // before its walk reaches p:a: the entry goes within that walk.
     Drain();
-    ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains("p:a"));
-    EXPECT_FALSE(cached) << "Redis sent no invalidation for " << c.name;
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          absl::StatusOr<bool> cached = store_->Contains("p:a");
+          return cached.ok() && !*cached;
+        },
+        absl::Seconds(1)))
+        << "Redis sent no invalidation for " << c.name;
+    ASSERT_OK_AND_ASSIGN(SyncState state, State());
+    EXPECT_EQ(state.resyncs, 0u) << "handled as a loss, not as Redis's invalidation";
   } else {
     EXPECT_TRUE(WaitSynced(1)) << "kvsync did not treat " << c.name << " as a loss";
     ASSERT_OK_AND_ASSIGN(SyncState state, State());
