@@ -122,12 +122,12 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
   }
   trust.serving = true;
   trust.epoch = state_->epoch;
+  trust.run_id = state_->redis_run_id;
+  trust.redis = state_->redis;
   return trust;
 }
 
-absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempotent,
-                            RedisReply* reply) {
-  absl::MutexLock lock(&redis_mu_);
+absl::Status NearCache::ConnectLocked() {
   const pid_t pid = platform::CurrentPid();
   if (connection_ != nullptr && connection_pid_ != pid) {
     // Opened before a fork(): the other process still uses this socket, and
@@ -136,21 +136,51 @@ absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempoten
     // connect anew below.
     connection_.reset();
   }
+  if (connection_ != nullptr && !connection_->broken()) return absl::OkStatus();
+  connection_.reset();
+  absl::StatusOr<RedisAddress> address = ParseRedisAddress(options_.redis);
+  if (!address.ok()) return address.status();
+  absl::StatusOr<std::unique_ptr<RedisConnection>> c =
+      RedisConnection::Connect(*address, options_.redis_timeout);
+  // Every new connection learns which server it reached: the cache is used
+  // only over a connection to the server kvsync follows (ServerMismatch).
+  absl::StatusOr<std::string> run_id = c.ok() ? ServerRunId(**c) : c.status();
+  if (!run_id.ok()) {
+    redis_errors_.fetch_add(1, std::memory_order_relaxed);
+    return run_id.status();
+  }
+  connection_ = *std::move(c);
+  connection_pid_ = pid;
+  connection_run_id_ = *std::move(run_id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> NearCache::ServerMismatch(const Trust& trust) {
+  absl::MutexLock lock(&redis_mu_);
+  if (absl::Status s = ConnectLocked(); !s.ok()) return s;
+  if (trust.run_id.empty()) {
+    return "kvsync's record does not say which Redis server it follows (a kvsync of an earlier "
+           "version?); restart kvsync";
+  }
+  if (connection_run_id_ == trust.run_id) return "";
+  return absl::StrCat(options_.redis, " is another Redis server (run_id ", connection_run_id_,
+                      ") than the one kvsync follows (", trust.redis, ", run_id ", trust.run_id,
+                      "): nothing would invalidate what this reader fills; give it kvsync's "
+                      "Redis address");
+}
+
+absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempotent,
+                            RedisReply* reply, const std::string* server) {
+  absl::MutexLock lock(&redis_mu_);
   for (int attempt = 0;; ++attempt) {
-    bool fresh = false;
-    if (connection_ == nullptr || connection_->broken()) {
-      connection_.reset();
-      absl::StatusOr<RedisAddress> address = ParseRedisAddress(options_.redis);
-      if (!address.ok()) return address.status();
-      absl::StatusOr<std::unique_ptr<RedisConnection>> c =
-          RedisConnection::Connect(*address, options_.redis_timeout);
-      if (!c.ok()) {
-        redis_errors_.fetch_add(1, std::memory_order_relaxed);
-        return c.status();
-      }
-      connection_ = *std::move(c);
-      connection_pid_ = pid;
-      fresh = true;
+    const bool fresh = connection_ == nullptr || connection_->broken() ||
+                       connection_pid_ != platform::CurrentPid();
+    if (absl::Status s = ConnectLocked(); !s.ok()) return s;
+    if (server != nullptr && connection_run_id_ != *server) {
+      // Reconnected (after an I/O error) to another server than the one
+      // the cache was checked against: its reply must not be filled.
+      return absl::UnavailableError(
+          absl::StrCat(options_.redis, " now reaches another Redis server than kvsync's; retry"));
     }
     absl::StatusOr<RedisReply> r = connection_->Command(argv);
     if (r.ok()) {
@@ -176,12 +206,13 @@ constexpr char kGetWithTtl[] =
 }  // namespace
 
 absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key,
-                                                std::optional<absl::Duration>* ttl) {
+                                                std::optional<absl::Duration>* ttl,
+                                                const std::string* server) {
   redis_reads_.fetch_add(1, std::memory_order_relaxed);
   RedisReply reply;
   std::vector<std::string> argv = {"GET", std::string(key)};
   if (ttl != nullptr) argv = {"EVAL", kGetWithTtl, "1", std::string(key)};
-  if (absl::Status s = Run(argv, /*idempotent=*/true, &reply); !s.ok()) return s;
+  if (absl::Status s = Run(argv, /*idempotent=*/true, &reply, server); !s.ok()) return s;
   if (ttl != nullptr && reply.type == RedisReply::Type::kArray && reply.elements.size() == 2 &&
       reply.elements[0].type == RedisReply::Type::kString &&
       reply.elements[1].type == RedisReply::Type::kInteger) {
@@ -220,6 +251,18 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
   info->bypass_reason.clear();
   Trust trust = Evaluate(key, /*reread=*/false);
   if (!trust.serving) return Direct(key, std::move(trust.reason), info);
+  absl::StatusOr<std::string> mismatch = ServerMismatch(trust);
+  if (!mismatch.ok()) {
+    // Redis cannot be reached: a direct read would fail the same way.
+    info->path = ReadPath::kDirect;
+    info->bypass_reason = "cannot tell whether this Redis is the server kvsync follows";
+    direct_.fetch_add(1, std::memory_order_relaxed);
+    return mismatch.status();
+  }
+  if (!mismatch->empty()) {
+    wrong_server_.fetch_add(1, std::memory_order_relaxed);
+    return Direct(key, *std::move(mismatch), info);
+  }
 
   std::string value;
   EntryMeta meta;
@@ -239,10 +282,11 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
   } else if (!absl::IsNotFound(got)) {
     return Direct(key, absl::StrCat("the store failed: ", got.message()), info);
   }
-  return Fill(key, trust.epoch, info);
+  return Fill(key, trust.epoch, trust.run_id, info);
 }
 
-absl::StatusOr<std::string> NearCache::Fill(absl::string_view key, uint32_t epoch, ReadInfo* info) {
+absl::StatusOr<std::string> NearCache::Fill(absl::string_view key, uint32_t epoch,
+                                            const std::string& run_id, ReadInfo* info) {
   bool computed = false;
   absl::Status compute_status;
   std::string computed_value;
@@ -256,7 +300,7 @@ absl::StatusOr<std::string> NearCache::Fill(absl::string_view key, uint32_t epoc
       [&](absl::Duration* ttl) -> absl::StatusOr<std::string> {
         computed = true;
         std::optional<absl::Duration> redis_ttl;
-        absl::StatusOr<std::string> v = RedisGet(key, &redis_ttl);
+        absl::StatusOr<std::string> v = RedisGet(key, &redis_ttl, &run_id);
         if (!v.ok()) {
           compute_status = v.status();
           return v.status();
@@ -364,6 +408,7 @@ NearCacheStats NearCache::Stats() const {
   s.direct = direct_.load(std::memory_order_relaxed);
   s.redis_reads = redis_reads_.load(std::memory_order_relaxed);
   s.redis_errors = redis_errors_.load(std::memory_order_relaxed);
+  s.wrong_server = wrong_server_.load(std::memory_order_relaxed);
   return s;
 }
 

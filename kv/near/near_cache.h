@@ -15,7 +15,10 @@
 // key's remaining TTL in Redis (read with the value, atomically). When kvsync is
 // not running, not synced, or not tracking the key's prefix, nothing in the
 // store can be trusted to be fresh: Get reads Redis directly and fills
-// nothing. Writes go to Redis and drop the local copy.
+// nothing. So it does when this object's connection reaches another Redis
+// server than the one kvsync follows (each new connection asks INFO server
+// for its run_id and compares it with kvsync's record): nothing would
+// invalidate what it filled. Writes go to Redis and drop the local copy.
 //
 // Correctness against a write that races a fill (the reader fetched the old
 // value just before the write) rests on Store::GetOrCompute discarding a
@@ -100,6 +103,9 @@ struct ReadInfo {
 struct NearCacheStats {
   uint64_t hits = 0, fills = 0, shared = 0, direct = 0;
   uint64_t redis_reads = 0, redis_errors = 0;
+  // Reads that went direct because this NearCache's Redis connection
+  // reached another server than the one kvsync follows (or could not tell).
+  uint64_t wrong_server = 0;
 };
 
 class NearCache {
@@ -137,6 +143,7 @@ class NearCache {
     bool serving = false;
     uint32_t epoch = 0;
     std::string reason;
+    std::string run_id, redis;  // the server kvsync follows (its record)
   };
   NearCache(Store* store, NearCacheOptions options);
   // Whether `key` may be served from and filled into the store now. Reads
@@ -144,19 +151,30 @@ class NearCache {
   // sync_check_interval, or always with `reread`.
   Trust Evaluate(absl::string_view key, bool reread);
   absl::Status ReadStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
+  // Makes sure connection_ is open, of this process, and knows the run_id
+  // of the server it reached.
+  absl::Status ConnectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(redis_mu_);
+  // "" when this object's connection reaches the server kvsync follows
+  // (`trust`), else why the cache may not be used; connects if needed
+  // (Unavailable when it cannot).
+  absl::StatusOr<std::string> ServerMismatch(const Trust& trust);
   // One Redis command on this object's connection (connecting when needed;
   // a GET on a connection that has worked before is sent again once on a
-  // fresh connection after an I/O error, as Redis may have restarted).
-  absl::Status Run(const std::vector<std::string>& argv, bool idempotent, RedisReply* reply);
+  // fresh connection after an I/O error, as Redis may have restarted). With
+  // `server`, fails unless the connection reaches the server of that run_id.
+  absl::Status Run(const std::vector<std::string>& argv, bool idempotent, RedisReply* reply,
+                   const std::string* server = nullptr);
   // GET `key`; with `ttl`, also its remaining TTL in Redis, read atomically
   // with the value (nullopt: none).
   absl::StatusOr<std::string> RedisGet(absl::string_view key,
-                                       std::optional<absl::Duration>* ttl = nullptr);
+                                       std::optional<absl::Duration>* ttl = nullptr,
+                                       const std::string* server = nullptr);
   // Get's steps: read Redis directly, saying why (`reason`); fill a miss
-  // under `epoch` through Store::GetOrCompute; serve another process's
-  // concurrent fill if it is of `epoch`.
+  // under `epoch` through Store::GetOrCompute, from the server whose run id
+  // is `run_id`; serve another process's concurrent fill if it is of `epoch`.
   absl::StatusOr<std::string> Direct(absl::string_view key, std::string reason, ReadInfo* info);
-  absl::StatusOr<std::string> Fill(absl::string_view key, uint32_t epoch, ReadInfo* info);
+  absl::StatusOr<std::string> Fill(absl::string_view key, uint32_t epoch, const std::string& run_id,
+                                   ReadInfo* info);
   absl::StatusOr<std::string> Shared(absl::string_view key, uint32_t epoch, ReadInfo* info);
 
   Store* const store_;
@@ -166,6 +184,8 @@ class NearCache {
   std::unique_ptr<RedisConnection> connection_ ABSL_GUARDED_BY(redis_mu_);
   // The process that opened connection_: a fork() child does not use it.
   pid_t connection_pid_ ABSL_GUARDED_BY(redis_mu_) = 0;
+  // The run_id of the server connection_ reached (INFO server).
+  std::string connection_run_id_ ABSL_GUARDED_BY(redis_mu_);
   // The parsed sync record, the store version it was parsed from, and when
   // (MonotonicNowNs) it was last read: none until a read succeeds.
   absl::Mutex state_mu_;
@@ -174,7 +194,7 @@ class NearCache {
   std::optional<int64_t> state_read_ns_ ABSL_GUARDED_BY(state_mu_);
 
   std::atomic<uint64_t> hits_{0}, fills_{0}, shared_{0}, direct_{0};
-  std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0};
+  std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0}, wrong_server_{0};
 };
 
 }  // namespace shmkv::near

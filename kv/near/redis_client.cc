@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace shmkv::near {
@@ -230,6 +231,30 @@ absl::Status RedisConnection::ReadAvailable(std::vector<RedisReply>* replies) {
     replies->push_back(Copy(static_cast<redisReply*>(reply)));
     freeReplyObject(reply);
   }
+}
+
+std::optional<std::string> InfoField(absl::string_view info, absl::string_view name) {
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
+    absl::ConsumeSuffix(&line, "\r");
+    if (absl::ConsumePrefix(&line, name) && absl::ConsumePrefix(&line, ":")) {
+      return std::string(line);
+    }
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::string> ServerRunId(RedisConnection& connection) {
+  absl::StatusOr<RedisReply> info = connection.Command({"INFO", "server"});
+  if (!info.ok()) return info.status();
+  std::optional<std::string> run_id;
+  if (info->type == RedisReply::Type::kString) run_id = InfoField(info->str, "run_id");
+  if (!run_id.has_value() || run_id->empty()) {
+    return absl::UnavailableError(absl::StrCat(
+        "Redis at ", connection.address().ToString(),
+        " did not say which server it is (no run_id in INFO server: ", info->Describe(),
+        "); point it at a redis-server, not a proxy that hides it"));
+  }
+  return *std::move(run_id);
 }
 
 }  // namespace shmkv::near

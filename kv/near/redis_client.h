@@ -9,6 +9,7 @@
 #define SHMKV_KV_NEAR_REDIS_CLIENT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,15 @@ class RedisConnection {
   RedisAddress address_;
   bool broken_ = false;
 };
+
+// The value of `name` in the text of an INFO reply ("name:value" lines), or
+// nullopt when absent.
+std::optional<std::string> InfoField(absl::string_view info, absl::string_view name);
+
+// The identity of the server `connection` reached: run_id from INFO server
+// (random, new at every start of redis-server). Unavailable when it cannot
+// be read.
+absl::StatusOr<std::string> ServerRunId(RedisConnection& connection);
 
 }  // namespace shmkv::near
 

@@ -131,6 +131,8 @@ std::string FormatSyncState(const SyncState& s) {
       "\ninvalidations_skipped=", s.invalidations_skipped, "\nflushes=", s.flushes,
       "\nresyncs=", s.resyncs, "\nkeys_cleared=", s.keys_cleared,
       "\nredis=", util::EscapeKey(s.redis), "\n");
+  absl::StrAppend(&out, "redis_run_id=", util::EscapeKey(s.redis_run_id),
+                  "\nforeign_messages=", s.foreign_messages, "\n");
   for (const std::string& p : s.prefixes)
     absl::StrAppend(&out, "prefix=", util::EscapeKey(p), "\n");
   absl::StrAppend(&out, "last_error=", util::EscapeKey(s.last_error), "\n");
@@ -181,13 +183,17 @@ absl::StatusOr<SyncState> ParseSyncState(absl::string_view record) {
       ok = absl::SimpleAtoi(value, &s.resyncs);
     } else if (name == "keys_cleared") {
       ok = absl::SimpleAtoi(value, &s.keys_cleared);
-    } else if (name == "redis" || name == "prefix" || name == "last_error" || name == "boot_id") {
+    } else if (name == "foreign_messages") {
+      ok = absl::SimpleAtoi(value, &s.foreign_messages);
+    } else if (name == "redis" || name == "prefix" || name == "last_error" || name == "boot_id" ||
+               name == "redis_run_id") {
       absl::StatusOr<std::string> text = util::UnescapeKey(value);
       ok = text.ok();
       if (ok && name == "redis") s.redis = *std::move(text);
       if (ok && name == "prefix") s.prefixes.push_back(*std::move(text));
       if (ok && name == "last_error") s.last_error = *std::move(text);
       if (ok && name == "boot_id") s.boot_id = *std::move(text);
+      if (ok && name == "redis_run_id") s.redis_run_id = *std::move(text);
     }  // Unknown names are fields of a later format 1 writer: ignored.
     if (!ok) return Malformed(absl::StrCat("bad field ", name));
   }

@@ -63,10 +63,18 @@ struct SyncState {
   // Invalidated keys the store cannot hold (longer than its max key size):
   // never cached, so there was nothing to delete.
   uint64_t invalidations_skipped = 0;
-  uint64_t flushes = 0;               // FLUSHALL/FLUSHDB messages applied
-  uint64_t resyncs = 0;               // times sync was re-established after a loss
-  uint64_t keys_cleared = 0;          // keys deleted by clearing the prefixes
-  std::string redis;                  // the address kvsync follows
+  uint64_t flushes = 0;       // FLUSHALL/FLUSHDB messages applied
+  uint64_t resyncs = 0;       // times sync was re-established after a loss
+  uint64_t keys_cleared = 0;  // keys deleted by clearing the prefixes
+  std::string redis;          // the address kvsync follows
+  // The run_id (INFO server) of the Redis server both of kvsync's
+  // connections reached; "" while not synced. A NearCache serves and fills
+  // only over a connection to this same server.
+  std::string redis_run_id;
+  // Messages on the invalidation channel that Redis's tracking does not
+  // send (a client's PUBLISH of a single string): each is applied as the
+  // invalidation of the key it names, nothing more.
+  uint64_t foreign_messages = 0;
   std::vector<std::string> prefixes;  // the key prefixes it tracks (BCAST)
   std::string last_error;             // why sync was last lost ("" if never)
 

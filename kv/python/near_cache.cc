@@ -137,7 +137,9 @@ class PyNearCache {
     d["flushes"] = state->flushes;
     d["resyncs"] = state->resyncs;
     d["keys_cleared"] = state->keys_cleared;
+    d["foreign_messages"] = state->foreign_messages;
     d["redis"] = state->redis;
+    d["redis_run_id"] = TextOrNone(state->redis_run_id);
     py::list prefixes;
     for (const std::string& p : state->prefixes) prefixes.append(py::bytes(p));
     d["prefixes"] = prefixes;
@@ -171,6 +173,7 @@ class PyNearCache {
     d["direct"] = s.direct;
     d["redis_reads"] = s.redis_reads;
     d["redis_errors"] = s.redis_errors;
+    d["wrong_server"] = s.wrong_server;
     return d;
   }
 
@@ -249,14 +252,16 @@ void DefineNearCache(py::module_& m) {
            "serving (whether readers may use the store now), reason (why not, else None),\n"
            "pid, epoch, heartbeat_age and heartbeat_interval (seconds), invalidations,\n"
            "invalidations_skipped (keys too long for the store), flushes, resyncs, keys_cleared, "
-           "redis (the address), prefixes (bytes),\n"
+           "foreign_messages (a client's PUBLISH on the invalidation channel), redis (the\n"
+           "address), redis_run_id (the server followed; None while not synced), prefixes "
+           "(bytes),\n"
            "last_error (None if never). None when no kvsync has run on the store.")
       .def("health", &PyNearCache::Health, py::arg("key"),
            "Whether a read of key would use the store now, a dict: serving (bool), reason\n"
            "(why not, else None), heartbeat_age (seconds; None when no kvsync has run).")
       .def("stats", &PyNearCache::Stats,
            "This object's counters (not host-wide), a dict: hits, fills, shared, direct,\n"
-           "redis_reads, redis_errors.")
+           "redis_reads, redis_errors, wrong_server.")
       .def("close", &PyNearCache::Close,
            "Closes the Redis connection; the store stays open. Further calls raise Error.")
       .def_property_readonly("closed", &PyNearCache::closed)

@@ -59,7 +59,7 @@ BG_PIDS+=("$kvsync_pid")
 wait_json "kvsync syncs" "d['near_sync'] and d['near_sync']['phase'] == 'synced'"
 run 0 info --key="$A" && out_has "near cache *kvsync pid $kvsync_pid synced, readers serve from the store" "info: synced"
 out_has "prefixes p:" "info: the prefixes"
-run 0 info --key="$A" --json && json_check "d['near_sync']['serving'] and d['near_sync']['heartbeat_age_ms'] < 1000" "info --json: serving, fresh heartbeat"
+run 0 info --key="$A" --json && json_check "d['near_sync']['serving'] and d['near_sync']['heartbeat_age_ms'] < 1000 and len(d['near_sync']['redis_run_id']) == 40" "info --json: serving, fresh heartbeat, the run_id of kvsync's Redis"
 
 section "an invalidation from Redis is applied and counted"
 run 0 put --key="$A" p:a cached && err_has "warning: key p:a is under a prefix kvsync" "put under a tracked prefix warns"
@@ -94,6 +94,21 @@ SHMKV_TEST_SUSPEND_FILE="$TMP/suspend" LD_PRELOAD="$SHIM" \
   run 0 get --key="$A" --through="unix:$socket" p:r --json &&
   json_check "d['path'] == 'direct' and 'last beat 1h' in d['bypass_reason']" "after a suspend, reads go to Redis"
 run 0 get --key="$A" --through="unix:$socket" p:r --json && json_check "d['path'] == 'hit'" "without the suspend, the same read hits"
+
+section "get --through another Redis than kvsync's reads it directly"
+other="$redis_dir/other.sock"
+redis-server --port 0 --unixsocket "$other" --save "" --appendonly no --dir "$redis_dir" \
+  --dbfilename other.rdb >"$redis_dir/other.log" 2>&1 &
+BG_PIDS+=($!)
+for _ in $(seq 100); do
+  [[ "$(redis-cli -s "$other" ping 2>/dev/null)" == PONG ]] && break
+  sleep 0.1
+done
+redis-cli -s "$other" set p:o first >/dev/null
+run 0 get --key="$A" --through="unix:$other" p:o --json && json_check "d['path'] == 'direct' and 'another Redis server' in d['bypass_reason'] and b64(d['value_b64']) == b'first'" "another server: read directly, and why"
+redis-cli -s "$other" set p:o second >/dev/null
+run 0 get --key="$A" --through="unix:$other" p:o && out_is "second" "a value the other server replaced is not served"
+redis-cli -s "$other" shutdown nosave >/dev/null 2>&1
 
 section "a loaded dump restores no near-cache value and leaves kvsync running"
 redis-cli -s "$socket" set p:d old >/dev/null

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -32,6 +33,7 @@
 #include "shmkv/near/sync_state.h"
 #include "shmkv/store.h"
 #include "tests/near/redis_env.h"
+#include "tests/near/redis_proxy.h"
 #include "tests/test_util.h"
 
 namespace shmkv::near {
@@ -640,7 +642,7 @@ TEST(KvsyncClaim, LockTimeoutWhileClaimingIsWaitedOut) {
   ASSERT_OK(store.Open(StoreOptions()));
   RedisServer redis;
   ASSERT_OK(redis.Start());
-  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kStopped, 1));
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kStopped, 1, ""));
   const StoreName name = store.name();
   ChildProcess holder([&]() -> int {
     auto attached = Store::Open(name, StoreOptions(), OpenMode::kAttach);
@@ -727,6 +729,228 @@ TEST_F(NearCacheTest, ResumedKvsyncDrainsTheBacklogBeforeReadersServe) {
   EXPECT_EQ(cache->Get(last).value_or("<error>"), "new");
 }
 
+// kvsync's record names the Redis server it follows (its run_id). A
+// NearCache whose own connection reaches another server (a wrong address,
+// a replica) reads that server directly, fills nothing and serves no hit:
+// nothing would invalidate what it filled.
+TEST_F(NearCacheTest, NearCachePointedAtAnotherServerReadsDirectly) {
+  RedisServer other;
+  ASSERT_OK(other.Start());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisConnection> other_client, other.Client());
+  ASSERT_OK_AND_ASSIGN(const std::string run_id, redis_.RunId());
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  EXPECT_EQ(state.redis_run_id, run_id);
+  RedisSet("p:k", "kvsync's");
+  Drain();
+  std::unique_ptr<NearCache> right = MakeCache(store_.get());
+  ReadInfo info;
+  auto get = [&](NearCache& cache, const char* key) {
+    absl::StatusOr<std::string> v = cache.Get(key, &info);
+    return v.ok() ? *v : v.status().ToString();
+  };
+  EXPECT_EQ(get(*right, "p:k"), "kvsync's");
+  EXPECT_EQ(info.path, ReadPath::kFilled);
+
+  NearCacheOptions options = CacheOptions();
+  options.redis = other.address();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NearCache> wrong, NearCache::Create(store_.get(), options));
+  ASSERT_TRUE(other_client->Command({"SET", "p:k", "other's"}).ok());
+  ASSERT_TRUE(other_client->Command({"SET", "p:o", "first"}).ok());
+  EXPECT_EQ(get(*wrong, "p:k"), "other's") << "a hit filled from kvsync's server";
+  EXPECT_EQ(info.path, ReadPath::kDirect);
+  EXPECT_THAT(info.bypass_reason, HasSubstr("another Redis server"));
+  EXPECT_EQ(get(*wrong, "p:o"), "first");
+  EXPECT_EQ(info.path, ReadPath::kDirect);
+  ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains("p:o"));
+  EXPECT_FALSE(cached) << "filled from a server kvsync does not follow";
+  ASSERT_TRUE(other_client->Command({"SET", "p:o", "second"}).ok());
+  EXPECT_EQ(get(*wrong, "p:o"), "second");
+  EXPECT_EQ(wrong->Stats().wrong_server, 3u);
+  EXPECT_EQ(get(*right, "p:k"), "kvsync's");
+  EXPECT_EQ(info.path, ReadPath::kHit);
+}
+
+// A load balancer, or a name with several addresses, that lands kvsync's
+// two connections on different servers: tracking would be redirected on a
+// server where no subscriber listens (here a client of the same id exists
+// there), and no invalidation would ever arrive. kvsync proves both reach
+// one server, so it never says synced, says why, and keeps trying.
+TEST_F(NearCacheTest, KvsyncWhoseConnectionsReachTwoServersIsNotSynced) {
+  RedisServer other;
+  ASSERT_OK(other.Start());
+  std::vector<std::unique_ptr<RedisConnection>> idle;
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisConnection> c, other.Client());
+    idle.push_back(std::move(c));
+  }
+  neartest::RedisProxy balancer(redis_.dir() + "/lb.sock", {redis_.socket(), other.socket()});
+  ASSERT_OK(balancer.Start());
+  ScopedStore store;
+  ASSERT_OK(store.Open(StoreOptions()));
+  Kvsync kvsync;
+  const std::string log = redis_.dir() + "/kvsync-lb.log";
+  ASSERT_OK(kvsync.Start(testutil::KeyHex(store.key()), balancer.address(), {"p:"}, log));
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<SyncState> s = ReadSyncState(*store);
+        EXPECT_TRUE(!s.ok() || !s->synced()) << "synced across two servers";
+        return s.ok() && absl::StrContains(s->last_error, "different Redis servers");
+      },
+      absl::Seconds(5)))
+      << neartest::ReadFile(log);
+  EXPECT_THAT(neartest::ReadFile(log), HasSubstr("point --redis at one server"));
+  EXPECT_EQ(kvsync.Stop(SIGTERM), 0) << "kvsync should still run: " << neartest::ReadFile(log);
+}
+
+// Tracking is redirected to the subscription connection by its client id.
+// Should that connection vanish before tracking is turned on (killed by a
+// client, dropped by a proxy), Redis refuses the redirect: kvsync retries
+// with backoff instead of exiting.
+TEST(KvsyncConnect, RedirectTargetThatVanishesWhileConnectingIsRetried) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(StoreOptions()));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  neartest::RedisProxy proxy(redis.dir() + "/proxy.sock", {redis.socket()});
+  std::atomic<bool> killed{false};
+  proxy.OnceBefore("TRACKING", [&] {
+    absl::StatusOr<std::unique_ptr<RedisConnection>> c = redis.Client();
+    if (!c.ok()) return;
+    absl::StatusOr<RedisReply> r = (*c)->Command({"CLIENT", "KILL", "TYPE", "pubsub"});
+    killed = r.ok() && r->type == RedisReply::Type::kInteger && r->integer == 1;
+  });
+  ASSERT_OK(proxy.Start());
+  Kvsync kvsync;
+  const std::string log = redis.dir() + "/kvsync.log";
+  ASSERT_OK(kvsync.Start(testutil::KeyHex(store.key()), proxy.address(), {"p:"}, log));
+  EXPECT_TRUE(neartest::WaitSynced(*store, 0, absl::Seconds(10))) << neartest::ReadFile(log);
+  EXPECT_TRUE(killed);
+  EXPECT_THAT(neartest::ReadFile(log), HasSubstr("was gone when tracking was turned on"));
+  EXPECT_EQ(kvsync.Stop(SIGTERM), 0) << neartest::ReadFile(log);
+}
+
+// Any client may PUBLISH on __redis__:invalidate. Redis's own messages carry
+// an array of keys or nil; a single string is a client's, and is applied as
+// the invalidation of the key it names (fail-safe) and counted, not as a
+// loss: one PUBLISH must not empty every host's cache.
+TEST_F(NearCacheTest, APublishOnTheInvalidationChannelInvalidatesOnlyTheKeyItNames) {
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  RedisSet("p:a", "1");
+  RedisSet("p:b", "2");
+  Drain();
+  ASSERT_OK(cache->Get("p:a"));
+  ASSERT_OK(cache->Get("p:b"));
+  auto published = client_->Command({"PUBLISH", "__redis__:invalidate", "p:a"});
+  ASSERT_TRUE(published.ok() && published->type == RedisReply::Type::kInteger);
+  Drain();  // Redis delivers the marker's invalidation after the PUBLISH
+  EXPECT_THAT(StoreKeys(), ::testing::ElementsAre("p:b"));
+  ReadInfo info;
+  EXPECT_EQ(*cache->Get("p:b", &info), "2");
+  EXPECT_EQ(info.path, ReadPath::kHit);
+  // The record's counters are rewritten at the next heartbeat.
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<SyncState> s = State();
+        return s.ok() && s->foreign_messages == 1;
+      },
+      absl::Seconds(1)));
+  ASSERT_OK_AND_ASSIGN(SyncState state, State());
+  EXPECT_TRUE(state.synced());
+  EXPECT_EQ(state.resyncs, 0u);
+  EXPECT_EQ(state.foreign_messages, 1u);
+  EXPECT_THAT(KvsyncLog(), HasSubstr("a client published on __redis__:invalidate"));
+}
+
+// What each command that changes a near-cached key does, as measured on
+// Debian's redis-server 7.0: Redis sends an invalidation (the key's, or nil
+// for a flush) for every one but SWAPDB, which kvsync detects from INFO
+// commandstats at its next heartbeat and treats as a loss (clear, resync).
+struct ChangingCommand {
+  const char* name;
+  std::vector<std::vector<std::string>> commands;  // "$DUMP": DUMP of p:b
+  bool redis_invalidates;
+};
+
+void PrintTo(const ChangingCommand& c, std::ostream* os) { *os << c.name; }
+
+class CommandsThatChangeData : public NearCacheTest,
+                               public ::testing::WithParamInterface<ChangingCommand> {};
+
+TEST_P(CommandsThatChangeData, LeaveNoStaleValueServed) {
+  const ChangingCommand& c = GetParam();
+  std::unique_ptr<NearCache> cache = MakeCache(store_.get());
+  for (const std::vector<std::string>& setup :
+       std::vector<std::vector<std::string>>{{"SELECT", "1"},
+                                             {"SET", "p:a", "db1"},
+                                             {"SELECT", "0"},
+                                             {"SET", "p:a", "db0"},
+                                             {"SET", "p:b", "restored"}}) {
+    ASSERT_TRUE(client_->Command(setup).ok());
+  }
+  auto dump = client_->Command({"DUMP", "p:b"});
+  ASSERT_TRUE(dump.ok() && dump->type == RedisReply::Type::kString);
+  Drain();
+  ASSERT_EQ(*cache->Get("p:a"), "db0");
+  for (std::vector<std::string> command : c.commands) {
+    for (std::string& arg : command) {
+      if (arg == "$DUMP") arg = dump->str;
+    }
+    auto r = client_->Command(command);
+    ASSERT_TRUE(r.ok() && r->type != RedisReply::Type::kError)
+        << command[0] << ": " << (r.ok() ? r->Describe() : r.status().ToString());
+  }
+  if (c.redis_invalidates) {
+    // Drain returns once its marker is gone, which a flush's clear may do
+    // before its walk reaches p:a: the entry goes within that walk.
+    Drain();
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          absl::StatusOr<bool> cached = store_->Contains("p:a");
+          return cached.ok() && !*cached;
+        },
+        absl::Seconds(1)))
+        << "Redis sent no invalidation for " << c.name;
+    ASSERT_OK_AND_ASSIGN(SyncState state, State());
+    EXPECT_EQ(state.resyncs, 0u) << "handled as a loss, not as Redis's invalidation";
+  } else {
+    EXPECT_TRUE(WaitSynced(1)) << "kvsync did not treat " << c.name << " as a loss";
+    ASSERT_OK_AND_ASSIGN(SyncState state, State());
+    EXPECT_THAT(state.last_error, ::testing::AnyOf(HasSubstr("SWAPDB"), HasSubstr("RESETSTAT")));
+  }
+  ReadInfo info;
+  absl::StatusOr<std::string> v = cache->Get("p:a", &info);
+  EXPECT_EQ(v.ok() ? *v : "<absent>", RedisGet("p:a")) << ReadPathName(info.path);
+}
+
+const char kSetInLua[] = "redis.call('SET', KEYS[1], 'lua')";
+const char kLibrary[] =
+    "#!lua name=nearlib\n"
+    "redis.register_function('setkey', function(k) return redis.call('SET', k[1], 'fn') end)";
+
+INSTANTIATE_TEST_SUITE_P(
+    Redis7, CommandsThatChangeData,
+    ::testing::Values(
+        ChangingCommand{"Move", {{"MOVE", "p:a", "2"}}, true},
+        ChangingCommand{
+            "CopyIntoDb0",
+            {{"SELECT", "1"}, {"COPY", "p:a", "p:a", "DB", "0", "REPLACE"}, {"SELECT", "0"}},
+            true},
+        ChangingCommand{"Restore", {{"RESTORE", "p:a", "0", "$DUMP", "REPLACE"}}, true},
+        ChangingCommand{"DebugReload", {{"SET", "p:a", "saved"}, {"DEBUG", "RELOAD"}}, true},
+        ChangingCommand{"Eval", {{"EVAL", kSetInLua, "1", "p:a"}}, true},
+        ChangingCommand{"FunctionCall",
+                        {{"FUNCTION", "LOAD", kLibrary}, {"FCALL", "setkey", "1", "p:a"}},
+                        true},
+        ChangingCommand{
+            "FlushdbOfAnotherDb", {{"SELECT", "1"}, {"FLUSHDB"}, {"SELECT", "0"}}, true},
+        ChangingCommand{"Rename", {{"SET", "p:c", "renamed"}, {"RENAME", "p:c", "p:a"}}, true},
+        ChangingCommand{"SortStore", {{"RPUSH", "l", "9"}, {"SORT", "l", "STORE", "p:a"}}, true},
+        ChangingCommand{"Swapdb", {{"SWAPDB", "0", "1"}}, false},
+        ChangingCommand{"SwapdbInAScript", {{"EVAL", "redis.call('SWAPDB', 0, 1)", "0"}}, false},
+        ChangingCommand{
+            "SwapdbAfterConfigResetstat", {{"CONFIG", "RESETSTAT"}, {"SWAPDB", "0", "1"}}, false}),
+    [](const ::testing::TestParamInfo<ChangingCommand>& info) { return info.param.name; });
+
 // A fill that read Redis before a loss and lands after kvsync's clear
 // (which leaves leases alone) carries the old epoch. A reader that started
 // after the resync and waited for that fill must not be handed it. The
@@ -742,7 +966,8 @@ TEST(NearCacheEpoch, SharedFillOfAnEarlierEpochIsNotReturned) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisConnection> client, redis.Client());
   ASSERT_TRUE(client->Command({"SET", "p:x", "new"}).ok());
   const uint32_t epoch = 7000;
-  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch));
+  ASSERT_OK_AND_ASSIGN(const std::string run_id, redis.RunId());
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch, run_id));
 
   const std::string slow_path = redis.dir() + "/slow.sock";
   const int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -778,18 +1003,27 @@ TEST(NearCacheEpoch, SharedFillOfAnEarlierEpochIsNotReturned) {
   ASSERT_EQ(poll(&ready, 1, 10000), 1);
   const int conn = accept(listener, nullptr, nullptr);
   ASSERT_GE(conn, 0);
+  // It asks which server this is (answered as the real Redis, which kvsync's
+  // record names), then sends the fill's read.
   std::string request;
+  bool identified = false;
   while (request.find("p:x\r\n") == std::string::npos) {
     char buf[256];
     const ssize_t n = read(conn, buf, sizeof buf);
     ASSERT_GT(n, 0);
     request.append(buf, static_cast<size_t>(n));
+    if (!identified && request.find("server\r\n") != std::string::npos) {
+      const std::string info = absl::StrCat("run_id:", run_id, "\r\n");
+      const std::string answer = absl::StrCat("$", info.size(), "\r\n", info, "\r\n");
+      ASSERT_EQ(write(conn, answer.data(), answer.size()), static_cast<ssize_t>(answer.size()));
+      identified = true;
+    }
   }
   // A loss: a new epoch, the prefix cleared (the lease stays), then synced
   // again under a newer epoch.
-  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kConnecting, epoch + 1));
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kConnecting, epoch + 1, run_id));
   ASSERT_OK(store->DeletePrefix("p:"));
-  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch + 2));
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch + 2, run_id));
   ASSERT_OK_AND_ASSIGN(StoreStats before, store->Stats());
   // The second reader starts after the resync and misses on the lease.
   ChildProcess second([&] { return reader(redis.address(), "new"); });

@@ -142,6 +142,12 @@ absl::StatusOr<std::unique_ptr<near::RedisConnection>> RedisServer::Client() con
   return near::RedisConnection::Connect(*address, absl::Seconds(5));
 }
 
+absl::StatusOr<std::string> RedisServer::RunId() const {
+  auto c = Client();
+  if (!c.ok()) return c.status();
+  return near::ServerRunId(**c);
+}
+
 absl::StatusOr<long long> RedisServer::CommandCalls(const std::string& command) const {
   auto c = Client();
   if (!c.ok()) return c.status();
@@ -239,7 +245,8 @@ absl::Status Drain(Store& store, near::RedisConnection& client, const std::strin
   return absl::OkStatus();
 }
 
-absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch) {
+absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch,
+                             const std::string& run_id) {
   near::SyncState state;
   near::SetThisProcess(&state);
   state.boot_id = near::HostBootId();
@@ -248,6 +255,7 @@ absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch
   state.heartbeat_ms = near::MonotonicNowMs();
   state.heartbeat_interval_ms = 100;
   state.prefixes = {"p:"};
+  state.redis_run_id = run_id;
   WriteOptions forever;
   forever.ttl = absl::InfiniteDuration();
   return store.Put(near::kSyncStateKey, near::FormatSyncState(state), forever);

@@ -57,6 +57,8 @@ class RedisServer {
 
   // A fresh raw client (for writes "from outside", INFO, FLUSHALL).
   absl::StatusOr<std::unique_ptr<near::RedisConnection>> Client() const;
+  // This server's run_id (INFO server): the identity kvsync records.
+  absl::StatusOr<std::string> RunId() const;
   // cmdstat_<command>:calls from INFO commandstats (0 when never called).
   absl::StatusOr<long long> CommandCalls(const std::string& command) const;
 
@@ -109,8 +111,10 @@ absl::Status Drain(Store& store, near::RedisConnection& client, const std::strin
                    int round);
 
 // Stands in for kvsync: writes its record into `store` with `phase` and
-// `epoch`, alive (this process's pid), beating now, tracking "p:".
-absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch);
+// `epoch`, alive (this process's pid), beating now, tracking "p:", following
+// the Redis server of `run_id`.
+absl::Status WriteSyncRecord(Store& store, near::SyncPhase phase, uint32_t epoch,
+                             const std::string& run_id);
 
 // Sets `count` keys `prefix`0, `prefix`1, ... in Redis, each holding
 // "value of " and its key (MSET, 500 keys a command).

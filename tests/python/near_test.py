@@ -148,7 +148,8 @@ class Reads(NearCacheTest):
         self.assertEqual(self.nc.get(b"p:a"), b"one")
         self.assertEqual(self.redis_gets() - gets, 1)
         self.assertEqual(self.nc.stats(), {"hits": 2, "fills": 1, "shared": 0, "direct": 0,
-                                           "redis_reads": 1, "redis_errors": 0})
+                                           "redis_reads": 1, "redis_errors": 0,
+                                           "wrong_server": 0})
         self.redis_set("p:clé", "välue")
         self.assertEqual(self.nc.get("p:clé"), "välue".encode())
 

@@ -64,7 +64,10 @@ NearSyncView DescribeNearSync(Store& store) {
       state->heartbeat_interval_ms, " ms); epoch ", state->epoch, "; ",
       Plural(state->invalidations, "invalidation", "invalidations"), ", ",
       Plural(state->flushes, "flush", "flushes"), ", ", Plural(state->resyncs, "resync", "resyncs"),
-      ", ", Plural(state->keys_cleared, "key cleared", "keys cleared"), "; Redis ", state->redis,
+      ", ", Plural(state->keys_cleared, "key cleared", "keys cleared"), ", ",
+      Plural(state->foreign_messages, "foreign message", "foreign messages"), "; Redis ",
+      state->redis,
+      state->redis_run_id.empty() ? "" : absl::StrCat(" (run_id ", state->redis_run_id, ")"),
       ", prefixes ", absl::StrJoin(prefixes, " "),
       state->last_error.empty() ? "" : absl::StrCat("; last error: ", state->last_error));
   view.json = JsonObject()
@@ -79,7 +82,9 @@ NearSyncView DescribeNearSync(Store& store) {
                   .U64("flushes", state->flushes)
                   .U64("resyncs", state->resyncs)
                   .U64("keys_cleared", state->keys_cleared)
+                  .U64("foreign_messages", state->foreign_messages)
                   .Str("redis", state->redis)
+                  .Str("redis_run_id", state->redis_run_id)
                   .StrArray("prefixes", state->prefixes)
                   .Str("last_error", state->last_error)
                   .Build();

@@ -6,10 +6,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "kv/util/escape.h"
 
 namespace shmkv::kvsync {
@@ -141,7 +144,63 @@ absl::Status Syncer::ChangePhase(SyncPhase phase) {
   return WriteRecord();
 }
 
-absl::Status Syncer::Connect() {
+namespace {
+
+// Whether the client `id`, seen from `from`, is a subscribed connection of
+// the server `from` reached (CLIENT LIST ID answers a line "id=N ... sub=1
+// ..." for it, nothing for a client that is not there).
+absl::StatusOr<bool> SubscriberSeen(RedisConnection& from, long long id) {
+  absl::StatusOr<RedisReply> list = from.Command({"CLIENT", "LIST", "ID", absl::StrCat(id)});
+  if (!list.ok()) return list.status();
+  if (list->type != RedisReply::Type::kString) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Redis answered CLIENT LIST ID with ", list->Describe(), "; kvsync needs Redis 6.2+"));
+  }
+  const std::string line = absl::StrCat(" ", list->str, " ");
+  return line.find(absl::StrCat(" id=", id, " ")) != std::string::npos &&
+         line.find(" sub=1 ") != std::string::npos;
+}
+
+// The calls of `command` in the text of INFO commandstats (0 if never).
+uint64_t CommandCalls(absl::string_view info, absl::string_view command) {
+  std::optional<std::string> stat = near::InfoField(info, absl::StrCat("cmdstat_", command));
+  uint64_t calls = 0;
+  if (stat.has_value()) {
+    absl::string_view text = *stat;
+    if (absl::ConsumePrefix(&text, "calls=")) {
+      (void)absl::SimpleAtoi(text.substr(0, text.find(',')), &calls);
+    }
+  }
+  return calls;
+}
+
+}  // namespace
+
+absl::StatusOr<Syncer::ServerCounters> Syncer::ReadServerCounters(RedisConnection& tracking) {
+  absl::StatusOr<RedisReply> info = tracking.Command({"INFO", "commandstats"});
+  if (!info.ok()) return info.status();
+  if (info->type != RedisReply::Type::kString) {
+    return absl::UnavailableError(
+        absl::StrCat("Redis answered INFO commandstats with ", info->Describe()));
+  }
+  return ServerCounters{CommandCalls(info->str, "info"), CommandCalls(info->str, "swapdb")};
+}
+
+void Syncer::CheckUnsignalledChanges(std::string* lost) {
+  absl::StatusOr<ServerCounters> now = ReadServerCounters(*tracking_);
+  if (!now.ok()) {
+    *lost = absl::StrCat("tracking connection: ", now.status().message());
+  } else if (now->swapdb != counters_.swapdb) {
+    *lost = "SWAPDB ran on Redis, which changes every key of a database without an invalidation";
+  } else if (now->info <= counters_.info) {
+    // kvsync's own INFO calls only grow: the statistics were reset (CONFIG
+    // RESETSTAT), and a SWAPDB since the last look would go unseen.
+    *lost = "Redis's command statistics were reset (CONFIG RESETSTAT): a SWAPDB could go unseen";
+  }
+  if (now.ok()) counters_ = *now;
+}
+
+absl::StatusOr<Syncer::Subscriber> Syncer::Subscribe() {
   absl::StatusOr<std::unique_ptr<RedisConnection>> sub =
       RedisConnection::Connect(config_.redis, config_.redis_timeout);
   if (!sub.ok()) return sub.status();
@@ -151,6 +210,8 @@ absl::Status Syncer::Connect() {
     return absl::FailedPreconditionError(
         absl::StrCat("Redis answered CLIENT ID with ", id->Describe(), "; kvsync needs Redis 6+"));
   }
+  absl::StatusOr<std::string> run_id = near::ServerRunId(**sub);
+  if (!run_id.ok()) return run_id.status();
   absl::StatusOr<RedisReply> subscribed = (*sub)->Command({"SUBSCRIBE", kChannel});
   if (!subscribed.ok()) return subscribed.status();
   if (subscribed->type != RedisReply::Type::kArray || subscribed->elements.empty() ||
@@ -158,17 +219,43 @@ absl::Status Syncer::Connect() {
     return absl::UnavailableError(
         absl::StrCat("Redis answered SUBSCRIBE with ", subscribed->Describe()));
   }
+  return Subscriber{*std::move(sub), id->integer, *std::move(run_id)};
+}
+
+absl::Status Syncer::Connect() {
+  absl::StatusOr<Subscriber> sub = Subscribe();
+  if (!sub.ok()) return sub.status();
   absl::StatusOr<std::unique_ptr<RedisConnection>> tracking =
       RedisConnection::Connect(config_.redis, config_.redis_timeout);
   if (!tracking.ok()) return tracking.status();
-  std::vector<std::string> argv = {
-      "CLIENT", "TRACKING", "on", "REDIRECT", absl::StrCat(id->integer), "BCAST"};
+  // Both connections must reach one server, or the invalidations of the
+  // writes the readers see would go nowhere (a load balancer or a name with
+  // several addresses in front of several servers): not synced, retried.
+  absl::StatusOr<std::string> run_id = near::ServerRunId(**tracking);
+  if (!run_id.ok()) return run_id.status();
+  if (*run_id != sub->run_id) {
+    return absl::UnavailableError(absl::StrCat(
+        "kvsync's two connections to ", config_.redis.ToString(),
+        " reached different Redis servers (run_id ", sub->run_id, " and ", *run_id,
+        "); point --redis at one server, not a load balancer or a name with several addresses"));
+  }
+  std::vector<std::string> argv = {"CLIENT", "TRACKING", "on", "REDIRECT", absl::StrCat(sub->id),
+                                   "BCAST"};
   for (const std::string& p : config_.prefixes) {
     argv.push_back("PREFIX");
     argv.push_back(p);
   }
   absl::StatusOr<RedisReply> on = (*tracking)->Command(argv);
   if (!on.ok()) return on.status();
+  absl::StatusOr<bool> seen = SubscriberSeen(**tracking, sub->id);
+  if (!seen.ok()) return seen.status();
+  if (!*seen) {
+    // The subscription connection closed before (or while) tracking was
+    // redirected to it: a passing failure, retried with backoff.
+    return absl::UnavailableError(absl::StrCat("the subscription connection (client id ", sub->id,
+                                               ") was gone when tracking was turned on (",
+                                               on->Describe(), ")"));
+  }
   if (on->type == RedisReply::Type::kError) {
     // Not a transient failure: the prefixes or the server are wrong.
     return absl::FailedPreconditionError(absl::StrCat(
@@ -179,8 +266,12 @@ absl::Status Syncer::Connect() {
     return absl::UnavailableError(
         absl::StrCat("Redis answered CLIENT TRACKING with ", on->Describe()));
   }
-  sub_ = *std::move(sub);
+  absl::StatusOr<ServerCounters> counters = ReadServerCounters(**tracking);
+  if (!counters.ok()) return counters.status();
+  counters_ = *counters;
+  sub_ = std::move(sub->connection);
   tracking_ = *std::move(tracking);
+  state_.redis_run_id = *std::move(run_id);
   ping_outstanding_ = false;
   return absl::OkStatus();
 }
@@ -189,6 +280,7 @@ absl::Status Syncer::Lost(const std::string& reason) {
   sub_.reset();
   tracking_.reset();
   state_.last_error = reason;
+  state_.redis_run_id.clear();
   lost_before_ = true;
   connect_failure_logged_ = false;
   // Both steps are tried whatever the other did. A record that cannot be
@@ -264,11 +356,22 @@ absl::Status Syncer::HandleMessages(const std::vector<RedisReply>& replies, std:
       }
       continue;
     }
-    if (keys.type != RedisReply::Type::kArray) {
+    if (keys.type == RedisReply::Type::kString) {
+      // Redis's tracking sends an array or nil, never a single string: this
+      // is a client's PUBLISH on the channel. Fail-safe at the least cost:
+      // the key it names is invalidated, nothing else (a clear of every
+      // prefix would let any client empty every host's cache).
+      if (state_.foreign_messages++ == 0) {
+        Log(absl::StrCat("a client published on ", kChannel, " (", r.Describe(),
+                         "); such messages only invalidate the key they name (counted in "
+                         "foreign_messages)"));
+      }
+    } else if (keys.type != RedisReply::Type::kArray) {
       *lost = absl::StrCat("unexpected invalidation message ", r.Describe());
       return absl::OkStatus();
     }
-    for (const RedisReply& key : keys.elements) {
+    const std::vector<RedisReply> one = {keys};
+    for (const RedisReply& key : keys.type == RedisReply::Type::kString ? one : keys.elements) {
       absl::Status s = store_->Delete(key.str);
       if (s.ok() || absl::IsNotFound(s)) {
         ++state_.invalidations;
@@ -297,6 +400,7 @@ absl::Status Syncer::Heartbeat(std::string* lost) {
     } else if (!pong->IsString("PONG")) {
       *lost = absl::StrCat("tracking connection answered PING with ", pong->Describe());
     }
+    if (lost->empty()) CheckUnsignalledChanges(lost);
   }
   if (lost->empty() && sub_ != nullptr) {
     const absl::Duration pong_timeout = std::max(absl::Seconds(1), 5 * config_.heartbeat);

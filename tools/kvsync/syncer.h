@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kv/near/redis_client.h"
 #include "shmkv/near/sync_state.h"
@@ -60,7 +61,29 @@ class Syncer {
   absl::Status WaitAndRead(int stop_fd, std::string* lost);
   absl::Status WriteRecord();
   absl::StatusOr<uint64_t> ClearPrefixes();
-  absl::Status Connect();  // both connections, tracking on
+  // The subscription connection S: subscribed, with its client id and the
+  // run_id of the server it reached.
+  struct Subscriber {
+    std::unique_ptr<near::RedisConnection> connection;
+    long long id = 0;
+    std::string run_id;
+  };
+  absl::StatusOr<Subscriber> Subscribe();
+  // Both connections, proven to reach one server (the same run_id, and S
+  // seen subscribed from T), tracking on. Unavailable (retried) when they
+  // reach different servers or S vanished meanwhile.
+  absl::Status Connect();
+  // Counters of INFO commandstats that reveal a change Redis sends no
+  // invalidation for: SWAPDB's calls, and kvsync's own INFO calls (which
+  // only grow unless the statistics are reset).
+  struct ServerCounters {
+    uint64_t info = 0;
+    uint64_t swapdb = 0;
+  };
+  static absl::StatusOr<ServerCounters> ReadServerCounters(near::RedisConnection& tracking);
+  // At each heartbeat: a SWAPDB since the last look, or reset statistics,
+  // is a loss (clear, resync).
+  void CheckUnsignalledChanges(std::string* lost);
   // A loss: drops both connections, says "connecting" and clears. Errors
   // only for a store failure that is not Transient (syncer.cc).
   absl::Status Lost(const std::string& reason);
@@ -80,6 +103,7 @@ class Syncer {
   uint64_t record_version_ = 0;
 
   std::unique_ptr<near::RedisConnection> sub_, tracking_;
+  ServerCounters counters_;
   bool ping_outstanding_ = false;
   absl::Duration ping_sent_;  // on CLOCK_BOOTTIME, since boot
   // MonotonicNowMs() as of which every invalidation is known applied: the

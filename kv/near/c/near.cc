@@ -231,6 +231,8 @@ shmkv_status shmkv_near_get_sync_state(shmkv_near* near, shmkv_near_sync_state* 
     for (const std::string& p : s->prefixes) prefixes.push_back(shmkv::util::EscapeKey(p));
     CopyText(absl::StrJoin(prefixes, " "), full.prefixes);
     CopyText(s->last_error, full.last_error);
+    full.foreign_messages = s->foreign_messages;
+    CopyText(s->redis_run_id, full.redis_run_id);
     return CopyStruct(full, state, state_size, err);
   });
 }
@@ -247,6 +249,7 @@ shmkv_status shmkv_near_get_stats(shmkv_near* near, shmkv_near_stats* stats, siz
     full.direct = s.direct;
     full.redis_reads = s.redis_reads;
     full.redis_errors = s.redis_errors;
+    full.wrong_server = s.wrong_server;
     return CopyStruct(full, stats, stats_size, err);
   });
 }

@@ -168,6 +168,12 @@ typedef struct shmkv_near_sync_state {
   /* Invalidated keys longer than the store's max key: never cached, so
    * skipped. */
   uint64_t invalidations_skipped;
+  /* Single-string messages on the invalidation channel (a client's PUBLISH),
+   * each applied as the invalidation of the key it names. */
+  uint64_t foreign_messages;
+  /* The run_id of the Redis server kvsync follows ("" while not synced): a
+   * handle uses the store only over a connection to that server. */
+  char redis_run_id[64];
 } shmkv_near_sync_state;
 /* kvsync's record in the store. NOT_FOUND when no kvsync has ever run on it;
  * DATA_LOSS when the record is malformed. */
@@ -178,6 +184,9 @@ SHMKV_EXPORT shmkv_status shmkv_near_get_sync_state(shmkv_near* near, shmkv_near
 typedef struct shmkv_near_stats {
   uint64_t hits, fills, shared, direct;
   uint64_t redis_reads, redis_errors;
+  /* Reads that went direct because the handle's Redis is another server
+   * than the one kvsync follows (or it could not tell). */
+  uint64_t wrong_server;
 } shmkv_near_stats;
 SHMKV_EXPORT shmkv_status shmkv_near_get_stats(shmkv_near* near, shmkv_near_stats* stats,
                                                size_t stats_size, shmkv_error* err);
