@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "shmkv/shmkv.h"
-#include "tests/ipc_guard/c_guard.h"
+#include "testing/c_guard.h"
 
 static int failures = 0;
 

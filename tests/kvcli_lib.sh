@@ -1,6 +1,6 @@
 # Shared by the kvcli black-box tests (kvcli_test.sh, kvcli_operator_test.sh):
 # sourced first, with the script's arguments IPC_GUARD KVCLI HELPER. Re-runs
-# the script under the IPC guard (tests/ipc_guard) unless it already is; sets
+# the script under the IPC guard (testing/) unless it already is; sets
 # GUARD, KVCLI and HELPER; sets up TMP (removed at exit, with every store at a
 # key in KEYS and every process in BG_PIDS); and defines the checks: run,
 # out_is, out_has, err_has, json_check, expect_no_ipc, report_and_exit...

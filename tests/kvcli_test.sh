@@ -5,7 +5,7 @@
 #
 #   kvcli_test.sh IPC_GUARD KVCLI HELPER   (bazel test //tests:kvcli_test)
 #
-# It runs under the IPC guard (tests/ipc_guard): every store lives at a key
+# It runs under the IPC guard (testing/): every store lives at a key
 # of the run's range, and whatever is left there when the script ends, however
 # it ends, is removed and reported. The EXIT trap removes them too.
 set -uo pipefail

@@ -22,7 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "tests/ipc_guard/key_range.h"
+#include "testing/key_range.h"
 
 namespace shmkv {
 namespace testutil {

@@ -29,14 +29,14 @@
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
-#include "tests/ipc_guard/key_range.h"
+#include "testing/key_range.h"
 
 namespace shmkv {
 namespace testutil {
 
 // ---------------------------------------------------------------- names ---
 
-// A key of this test run's range (tests/ipc_guard/key_range.h) at which
+// A key of this test run's range (testing/key_range.h) at which
 // neither a shared-memory segment nor a semaphore set exists right now,
 // recorded as taken by the running test.
 key_t UniqueKey();

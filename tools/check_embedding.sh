@@ -15,9 +15,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 if [[ -z "${SHMKV_TEST_KEY_RANGE:-}" ]]; then
-  bazel build //tests/ipc_guard >/dev/null 2>&1 || bazel build //tests/ipc_guard
+  bazel build //testing:ipc_guard >/dev/null 2>&1 || bazel build //testing:ipc_guard
   guard=$(mktemp)
-  cp bazel-bin/tests/ipc_guard/ipc_guard "$guard"
+  cp bazel-bin/testing/ipc_guard "$guard"
   chmod +x "$guard"
   rc=0
   SHMKV_GUARD="$guard" "$guard" -- bash "$0" "$@" || rc=$?

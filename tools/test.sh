@@ -21,7 +21,7 @@ run bazel build //...
 # The leak check at the end uses the guard's `leaks`, which tells this run's
 # leftovers from what another run beside it still holds.
 guard_bin=$(mktemp)
-if cp bazel-bin/tests/ipc_guard/ipc_guard "$guard_bin" 2>/dev/null; then
+if cp bazel-bin/testing/ipc_guard "$guard_bin" 2>/dev/null; then
   chmod +x "$guard_bin"  # mktemp made it 0600, and cp keeps that
 else
   : >"$guard_bin"

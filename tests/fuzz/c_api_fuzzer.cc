@@ -16,7 +16,7 @@
 #include <limits>
 
 #include "shmkv/shmkv.h"
-#include "tests/ipc_guard/c_guard.h"
+#include "testing/c_guard.h"
 
 namespace {
 

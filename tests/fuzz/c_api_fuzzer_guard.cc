@@ -1,6 +1,6 @@
 // The C API fuzzer's stores live at keys of an IPC guard's range: run the
 // fuzzer under a guard, which removes whatever a crash leaves behind.
-#include "tests/ipc_guard/c_guard.h"
+#include "testing/c_guard.h"
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;

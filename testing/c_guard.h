@@ -1,6 +1,6 @@
 /* The IPC guard and test keys for tests written in C. */
-#ifndef SHMKV_TESTS_IPC_GUARD_C_GUARD_H_
-#define SHMKV_TESTS_IPC_GUARD_C_GUARD_H_
+#ifndef SHMKV_TESTING_C_GUARD_H_
+#define SHMKV_TESTING_C_GUARD_H_
 
 #include <sys/types.h>
 
@@ -18,4 +18,4 @@ key_t shmkv_test_key(const char* owner);
 }
 #endif
 
-#endif /* SHMKV_TESTS_IPC_GUARD_C_GUARD_H_ */
+#endif /* SHMKV_TESTING_C_GUARD_H_ */

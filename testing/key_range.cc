@@ -1,4 +1,4 @@
-#include "tests/ipc_guard/key_range.h"
+#include "testing/key_range.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,7 +78,7 @@ absl::StatusOr<KeyRange> RangeFromEnvironment() {
     return absl::FailedPreconditionError(
         absl::StrCat("no test key range: ", kRangeEnv, " and ", kLogEnv,
                      " are unset; run the test under the IPC guard (bazel test does; by hand: "
-                     "bazel-bin/tests/ipc_guard/ipc_guard -- PROGRAM ARGS...)"));
+                     "bazel-bin/testing/ipc_guard -- PROGRAM ARGS...)"));
   }
   uint32_t claim = 0;
   if (!absl::SimpleHexAtoi(range, &claim) || claim == 0 || (claim & 0xff) != 0) {

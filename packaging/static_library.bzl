@@ -73,9 +73,9 @@ def shared_library(name, soname, archive, version_script, deps, link_against = [
         ] + ["$(location %s)" % library for library in link_against] + (
             ["-Wl,-rpath,$$ORIGIN"] if link_against else []
         ) + select({
-            "//kv/packaging:sanitized_asan": [],
-            "//kv/packaging:sanitized_ubsan": [],
-            "//kv/packaging:sanitized_tsan": [],
+            "//packaging:sanitized_asan": [],
+            "//packaging:sanitized_ubsan": [],
+            "//packaging:sanitized_tsan": [],
             "//conditions:default": ["-Wl,-z,defs"],
         }),
         linkshared = True,

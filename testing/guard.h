@@ -5,8 +5,8 @@
 //
 // The guard is the parent; it claims a key range (key_range.h), exports it,
 // becomes the subreaper of everything the test forks, and outlives it.
-#ifndef SHMKV_TESTS_IPC_GUARD_GUARD_H_
-#define SHMKV_TESTS_IPC_GUARD_GUARD_H_
+#ifndef SHMKV_TESTING_GUARD_H_
+#define SHMKV_TESTING_GUARD_H_
 
 namespace shmkv {
 namespace testguard {
@@ -22,4 +22,4 @@ void RunChildUnderGuard(const char* label);
 }  // namespace testguard
 }  // namespace shmkv
 
-#endif  // SHMKV_TESTS_IPC_GUARD_GUARD_H_
+#endif  // SHMKV_TESTING_GUARD_H_

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "gtest/gtest.h"
-#include "tests/ipc_guard/guard.h"
+#include "testing/guard.h"
 
 int main(int argc, char** argv) {
   const char* target = getenv("TEST_TARGET");

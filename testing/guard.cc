@@ -1,4 +1,4 @@
-#include "tests/ipc_guard/guard.h"
+#include "testing/guard.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,7 +25,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "tests/ipc_guard/key_range.h"
+#include "testing/key_range.h"
 
 namespace shmkv {
 namespace testguard {

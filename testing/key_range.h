@@ -9,8 +9,8 @@
 //
 // The guard (guard.h) claims the range and passes it to the tests in the
 // environment; AllocateTestKey reads it from there.
-#ifndef SHMKV_TESTS_IPC_GUARD_KEY_RANGE_H_
-#define SHMKV_TESTS_IPC_GUARD_KEY_RANGE_H_
+#ifndef SHMKV_TESTING_KEY_RANGE_H_
+#define SHMKV_TESTING_KEY_RANGE_H_
 
 #include <sys/types.h>
 
@@ -83,4 +83,4 @@ bool ClaimIsLive(key_t key);
 }  // namespace testguard
 }  // namespace shmkv
 
-#endif  // SHMKV_TESTS_IPC_GUARD_KEY_RANGE_H_
+#endif  // SHMKV_TESTING_KEY_RANGE_H_

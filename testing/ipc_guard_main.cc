@@ -30,8 +30,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
-#include "tests/ipc_guard/guard.h"
-#include "tests/ipc_guard/key_range.h"
+#include "testing/guard.h"
+#include "testing/key_range.h"
 
 namespace {
 

@@ -1,10 +1,10 @@
-#include "tests/ipc_guard/c_guard.h"
+#include "testing/c_guard.h"
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "tests/ipc_guard/guard.h"
-#include "tests/ipc_guard/key_range.h"
+#include "testing/guard.h"
+#include "testing/key_range.h"
 
 extern "C" {
 
