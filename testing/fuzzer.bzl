@@ -35,5 +35,9 @@ def fuzzer(
         name = test_name or name + "_test",
         size = test_size,
         srcs = srcs + test_srcs,
+        # A fuzz target runs one input at a time on one thread: there is no
+        # race for ThreadSanitizer to find, only minutes of its slowdown.
+        # ASan and UBSan run it.
+        tags = ["no_tsan"],
         deps = deps + test_deps + ["//testing:gtest_main"],
     )
