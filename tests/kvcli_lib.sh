@@ -51,13 +51,19 @@ check_stderr() {
 }
 
 # run WANT_RC ARGS...: runs kvcli with stdin from $STDIN (default /dev/null);
-# stdout goes to $TMP/out, stderr to $TMP/err, the status to RC.
+# stdout goes to $TMP/out, stderr to $TMP/err, the status to RC. With
+# KVCLI_PRELOAD set, that library is preloaded into kvcli alone, never into
+# the tools the checks run (a sanitizer build's library cannot load there).
 STDIN=/dev/null
 run() {
   local want=$1
   shift
   CHECKS=$((CHECKS + 1))
-  "$KVCLI" "$@" <"$STDIN" >"$TMP/out" 2>"$TMP/err"
+  if [[ -n "${KVCLI_PRELOAD:-}" ]]; then
+    LD_PRELOAD="$KVCLI_PRELOAD" "$KVCLI" "$@" <"$STDIN" >"$TMP/out" 2>"$TMP/err"
+  else
+    "$KVCLI" "$@" <"$STDIN" >"$TMP/out" 2>"$TMP/err"
+  fi
   RC=$?
   if [[ "$RC" != "$want" ]]; then
     fail "kvcli $* exited $RC, want $want; stderr: $(head -c 1000 "$TMP/err")"

@@ -130,7 +130,7 @@ run 0 put --key="$K" short v --ttl=10s
 run 0 get --key="$K" short && out_is "v" "before expiry"
 echo 30 >"$TMP/ahead"
 SHMKV_TEST_WALL_CLOCK_SHIFT_FILE="$TMP/ahead" \
-  LD_PRELOAD="$TEST_SRCDIR/$TEST_WORKSPACE/tests/near/wall_clock_step_shim.so" \
+  KVCLI_PRELOAD="$TEST_SRCDIR/$TEST_WORKSPACE/tests/near/wall_clock_step_shim.so" \
   run 1 get --key="$K" short
 run 0 touch --key="$K" greeting --ttl=10m && out_empty "touch"
 run 0 get --key="$K" greeting --json && json_check "0 < d['ttl_ms'] <= 600000" "touch --ttl=10m"

@@ -90,7 +90,7 @@ section "a heartbeat from before a suspend is as old as the suspend"
 # during suspend, is unchanged. kvsync's last heartbeat is then an hour old.
 SHIM="$TEST_SRCDIR/$TEST_WORKSPACE/tests/near/wall_clock_step_shim.so"
 echo 3600 >"$TMP/suspend"
-SHMKV_TEST_SUSPEND_FILE="$TMP/suspend" LD_PRELOAD="$SHIM" \
+SHMKV_TEST_SUSPEND_FILE="$TMP/suspend" KVCLI_PRELOAD="$SHIM" \
   run 0 get --key="$A" --through="unix:$socket" p:r --json &&
   json_check "d['path'] == 'direct' and 'last beat 1h' in d['bypass_reason']" "after a suspend, reads go to Redis"
 run 0 get --key="$A" --through="unix:$socket" p:r --json && json_check "d['path'] == 'hit'" "without the suspend, the same read hits"
