@@ -697,6 +697,7 @@ TEST_F(NearCacheTest, ResumedKvsyncDrainsTheBacklogBeforeReadersServe) {
   ASSERT_EQ(before, "old");
   ASSERT_EQ(info.path, ReadPath::kHit);
 
+  const int64_t stopped_ms = MonotonicNowMs();
   ASSERT_EQ(kill(kvsync_.pid(), SIGSTOP), 0);
   // Until the heartbeat times out readers may serve what kvsync has not
   // applied (the documented bound); write only once they bypass.
@@ -710,6 +711,13 @@ TEST_F(NearCacheTest, ResumedKvsyncDrainsTheBacklogBeforeReadersServe) {
     auto r = client_->Command(mset);
     ASSERT_TRUE(r.ok() && r->IsString("OK")) << r.status();
   }
+  // A PING kvsync sent just before it stopped is answered before the writes
+  // above, and its PONG, read on resuming, rightly vouches for everything
+  // applied as of that PING, which readers may trust for heartbeat_timeout
+  // (the documented bound). Resume only once that is over, so that every
+  // read below must wait for the backlog to be applied.
+  const int64_t resume_ms = stopped_ms + absl::ToInt64Milliseconds(options.heartbeat_timeout) + 1;
+  while (MonotonicNowMs() <= resume_ms) absl::SleepFor(absl::Milliseconds(5));
   ASSERT_EQ(kill(kvsync_.pid(), SIGCONT), 0);
   int reads = 0, stale = 0;
   const absl::Time give_up = absl::Now() + absl::Seconds(10);
