@@ -1,4 +1,4 @@
-// Holes a close reading of the store found (issue 14), one test or more
+// The store's promises on opening and its edge cases, one test or more
 // each: who may open a store, single flight never writing stale data or
 // leaving a lease behind, saturated expiry arithmetic, abandoned creations,
 // geometry every opener accepts, the per-store hash seed, settings that

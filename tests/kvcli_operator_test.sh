@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Black-box tests of what a careless or hostile operator hits with kvcli
-# (issue 15): each section checks a promise that `kvcli help <command>` and
+# Black-box tests of what a careless or hostile operator hits with kvcli:
+# each section checks a promise that `kvcli help <command>` and
 # doc/ make, with the real binary against real stores.
 #
 #   kvcli_operator_test.sh IPC_GUARD KVCLI HELPER   (bazel test //tests:kvcli_operator_test)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Black-box tests of kvcli's views of a store beyond its counters (issue 18):
+# Black-box tests of kvcli's views of a store beyond its counters:
 # stats --sizes, --stripes, --reset, --format=prometheus, the per-interval
 # figures of --watch, and bigkeys. Real binary, real stores.
 #

@@ -1138,7 +1138,7 @@ TEST_F(NearCacheTest, LockTimeoutIsALossNotAnExit) {
 // 8 processes read while a writer keeps changing 1,000 keys in Redis; once
 // the writes stop and the invalidations have drained, no key in the store
 // may differ from Redis. This needs Store::GetOrCompute to drop a fill whose
-// lease was deleted while it ran (issue 14): without it, a fill that read a
+// lease was deleted while it ran: without it, a fill that read a
 // value just before a write can land after kvsync's delete.
 TEST_F(NearCacheTest, StressNoStaleValueAfterInvalidationsDrain) {
   constexpr int kKeys = 1000, kReaders = 8;
