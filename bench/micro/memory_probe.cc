@@ -103,66 +103,27 @@ WalkFn WalkFor(int chains) {
   }
 }
 
-int Run(const ProbeConfig& config) {
-  const std::string system = config.chains == 1
-                                 ? std::string("memory_probe_dependent")
-                                 : absl::StrCat("memory_probe_parallel", config.chains);
-  const WalkFn walk = WalkFor(config.chains);
-  if (walk == nullptr) {
-    std::fprintf(stderr, "memory_probe: --chains must be 1, 2, 4, 8, 16 or 32\n");
-    return 2;
-  }
-  const uint64_t n = config.bytes / sizeof(Node);
-  if (n < 2 * static_cast<uint64_t>(config.chains)) {
-    std::fprintf(stderr, "memory_probe: --bytes must hold at least %d nodes of 64 bytes\n",
-                 2 * config.chains);
-    return 2;
-  }
-  const size_t map_bytes = n * sizeof(Node);
-  void* mem = mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) {
-    std::fprintf(stderr, "memory_probe: mmap of %zu bytes: %s\n", map_bytes, std::strerror(errno));
-    return 1;
-  }
-  madvise(mem, map_bytes, MADV_NOHUGEPAGE);
-  Node* nodes = static_cast<Node*>(mem);
-  BuildCycle(nodes, n, config.seed);
-
-  // One lap from node 0: checks the cycle and spaces the chains' starts
-  // evenly on it (so they never read the same nodes at the same time).
-  uint64_t at[32] = {};
+// One lap from node 0: checks the links form one cycle (false if not) and
+// spaces the chains' starts evenly on it, in `at` (so they never read the
+// same nodes at the same time).
+bool SpaceChains(const Node* nodes, uint64_t n, int chains, uint64_t* at) {
+  const uint64_t spacing = n / static_cast<uint64_t>(chains);
   uint64_t p = 0;
   for (uint64_t step = 0; step < n; ++step) {
-    const uint64_t spacing = n / static_cast<uint64_t>(config.chains);
-    if (step % spacing == 0 && step / spacing < static_cast<uint64_t>(config.chains)) {
+    if (step % spacing == 0 && step / spacing < static_cast<uint64_t>(chains)) {
       at[step / spacing] = p;
     }
     p = nodes[p].next;
   }
-  if (p != 0) {
-    std::fprintf(stderr, "memory_probe: the links are not one cycle\n");
-    munmap(mem, map_bytes);
-    return 1;
-  }
+  return p == 0;
+}
 
-  // Warmup, then whole blocks of rounds until --duration has passed.
-  constexpr uint64_t kRounds = 1 << 14;
-  const int64_t warmup_end = near::MonotonicNowNs() + absl::ToInt64Nanoseconds(config.warmup);
-  while (near::MonotonicNowNs() < warmup_end) walk(nodes, at, kRounds);
-  const uint64_t duration_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(config.duration));
-  const uint64_t start = near::MonotonicNowNs();
-  uint64_t end = start, rounds = 0;
-  while (end - start < duration_ns) {
-    walk(nodes, at, kRounds);
-    rounds += kRounds;
-    end = near::MonotonicNowNs();
-  }
-  uint64_t sink = 0;
-  for (int c = 0; c < config.chains; ++c) sink ^= at[c];
-  munmap(mem, map_bytes);
-
+// Prints the measurement: a human summary (on stderr with --json), and with
+// --json the runner's line on stdout.
+void Report(const ProbeConfig& config, const std::string& system, uint64_t n, size_t map_bytes,
+            uint64_t rounds, uint64_t elapsed_ns, uint64_t sink) {
   const uint64_t reads = rounds * static_cast<uint64_t>(config.chains);
-  const double seconds = static_cast<double>(end - start) / 1e9;
+  const double seconds = static_cast<double>(elapsed_ns) / 1e9;
   const double ops_per_sec = static_cast<double>(reads) / seconds;
   const double ns_per_read = 1e9 / ops_per_sec;
   FILE* human = config.json ? stderr : stdout;
@@ -196,6 +157,57 @@ int Run(const ProbeConfig& config) {
                                  .Build();
     std::printf("%s\n", json.c_str());
   }
+}
+
+int Run(const ProbeConfig& config) {
+  const std::string system = config.chains == 1
+                                 ? std::string("memory_probe_dependent")
+                                 : absl::StrCat("memory_probe_parallel", config.chains);
+  const WalkFn walk = WalkFor(config.chains);
+  if (walk == nullptr) {
+    std::fprintf(stderr, "memory_probe: --chains must be 1, 2, 4, 8, 16 or 32\n");
+    return 2;
+  }
+  const uint64_t n = config.bytes / sizeof(Node);
+  if (n < 2 * static_cast<uint64_t>(config.chains)) {
+    std::fprintf(stderr, "memory_probe: --bytes must hold at least %d nodes of 64 bytes\n",
+                 2 * config.chains);
+    return 2;
+  }
+  const size_t map_bytes = n * sizeof(Node);
+  void* mem = mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    std::fprintf(stderr, "memory_probe: mmap of %zu bytes: %s\n", map_bytes, std::strerror(errno));
+    return 1;
+  }
+  madvise(mem, map_bytes, MADV_NOHUGEPAGE);
+  Node* nodes = static_cast<Node*>(mem);
+  BuildCycle(nodes, n, config.seed);
+
+  uint64_t at[32] = {};
+  if (!SpaceChains(nodes, n, config.chains, at)) {
+    std::fprintf(stderr, "memory_probe: the links are not one cycle\n");
+    munmap(mem, map_bytes);
+    return 1;
+  }
+
+  // Warmup, then whole blocks of rounds until --duration has passed.
+  constexpr uint64_t kRounds = 1 << 14;
+  const int64_t warmup_end = near::MonotonicNowNs() + absl::ToInt64Nanoseconds(config.warmup);
+  while (near::MonotonicNowNs() < warmup_end) walk(nodes, at, kRounds);
+  const uint64_t duration_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(config.duration));
+  const uint64_t start = near::MonotonicNowNs();
+  uint64_t end = start, rounds = 0;
+  while (end - start < duration_ns) {
+    walk(nodes, at, kRounds);
+    rounds += kRounds;
+    end = near::MonotonicNowNs();
+  }
+  uint64_t sink = 0;
+  for (int c = 0; c < config.chains; ++c) sink ^= at[c];
+  munmap(mem, map_bytes);
+
+  Report(config, system, n, map_bytes, rounds, end - start, sink);
   std::fflush(stdout);
   return 0;
 }
