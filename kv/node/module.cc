@@ -1,0 +1,30 @@
+// The shmkv Node.js addon: NativeStore and the hook by which index.js gives
+// it the ShmkvError classes. index.js is the module's public face.
+#include <napi.h>
+
+#include "kv/node/errors.h"
+#include "kv/node/node_store.h"
+
+namespace shmkv::node {
+namespace {
+
+Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) ThrowType(info.Env(), "setErrorFactory needs a function");
+  SetErrorFactory(info.Env(), info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  NodeStore::Define(env, exports);
+  exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs, "setErrorFactory"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace shmkv::node
+
+static Napi::Object InitShmkv(Napi::Env env, Napi::Object exports) {
+  return shmkv::node::Init(env, exports);
+}
+
+NODE_API_MODULE(shmkv, InitShmkv)
