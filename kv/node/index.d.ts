@@ -123,6 +123,14 @@ export class Store {
    */
   static open(options: OpenOptions): Store;
 
+  /**
+   * Removes the store (its segment and semaphore set). Every later call of a process still
+   * attached throws StoreDestroyedError until it opens the name again.
+   * @throws StoreNotFoundError, PermissionDeniedError (only the store's owner, creator or root
+   *   may destroy it; nothing changes), TypeError, RangeError.
+   */
+  static destroy(name: { key?: number | string; path?: string; proj?: number }): void;
+
   /** The value, or undefined when absent. @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
   get(key: Bytes): Buffer | undefined;
   /** The value decoded as UTF-8, or undefined. Throws as get. */

@@ -66,6 +66,11 @@ class Store extends native.NativeStore {
     return new Store(options);
   }
 
+  // Removes the store named by { key } or { path, proj }.
+  static destroy(options) {
+    native.destroy(options);
+  }
+
   // The keys selected by { prefix, match }, read a page at a time as the
   // iterator is consumed.
   *keys(options = {}) {

@@ -2,8 +2,11 @@
 // it the ShmkvError classes. index.js is the module's public face.
 #include <napi.h>
 
+#include "absl/status/status.h"
+#include "kv/node/arguments.h"
 #include "kv/node/errors.h"
 #include "kv/node/node_store.h"
+#include "shmkv/store.h"
 
 namespace shmkv::node {
 namespace {
@@ -14,8 +17,19 @@ Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// destroy({ key } or { path, proj }): removes the store.
+Napi::Value DestroyJs(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const Napi::Object o = OptionsObject(env, info[0], "Store.destroy's options");
+  if (o.IsEmpty()) ThrowType(env, "Store.destroy needs options: { key } or { path, proj }");
+  const absl::Status s = Store::Destroy(NameOf(env, o));
+  if (!s.ok()) Throw(env, s, Context::kOpen);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   NodeStore::Define(env, exports);
+  exports.Set("destroy", Napi::Function::New(env, DestroyJs, "destroy"));
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs, "setErrorFactory"));
   return exports;
 }
