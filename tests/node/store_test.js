@@ -242,3 +242,37 @@ test('a closed store throws StoreClosedError; a destroyed one StoreDestroyedErro
   await assert.rejects(other.flushAsync(), shmkv.StoreDestroyedError);
   other.close();
 });
+
+test('worker threads share the store with the main thread', async (t) => {
+  const { key, store } = openStore(t, 'node worker threads');
+  const { Worker } = require('node:worker_threads');
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { Store } = require(workerData.module);
+    const s = Store.open({ key: workerData.key });
+    for (let i = 0; i < 1000; i++) s.incr('n');
+    s.getOrCompute('w', () => 'from a worker').then((v) => {
+      s.close();
+      parentPort.postMessage(v.toString());
+    });`;
+  const workerData = { key, module: process.env.SHMKV_NODE_MODULE };
+  const runs = [1, 2].map(() => new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData });
+    w.on('message', resolve);
+    w.on('error', reject);
+  }));
+  for (let i = 0; i < 1000; i++) store.incr('n');
+  assert.deepEqual(await Promise.all(runs), ['from a worker', 'from a worker']);
+  assert.equal(store.getString('n'), '3000');
+  // A worker ended while its computation is pending takes nothing down.
+  const stuck = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { Store } = require(workerData.module);
+    Store.open({ key: workerData.key }).getOrCompute('never', () => new Promise(() => {}));
+    setTimeout(() => parentPort.postMessage('waiting'), 20);`, { eval: true, workerData });
+  await new Promise((resolve) => stuck.on('message', resolve));
+  await stuck.terminate();
+  assert.equal(store.get('never'), undefined);
+  store.put('after', 'ok');
+  assert.equal(store.getString('after'), 'ok');
+});
