@@ -169,6 +169,14 @@ Napi::Value NodeStore::GetOrCompute(const Napi::CallbackInfo& info) {
   job->options.write.ttl = Ttl(Field(o, "ttl"), "ttl");
   job->options.wait_timeout = Timeout(Field(o, "waitTimeout"), "waitTimeout", absl::Seconds(10));
   job->options.lease_timeout = Timeout(Field(o, "leaseTimeout"), "leaseTimeout", absl::Seconds(5));
+  // A hit, the common case, is answered at once: no thread for it.
+  thread_local std::string cached;
+  const absl::Status hit = job->store->Get(job->key, &cached);
+  if (hit.ok()) {
+    job->deferred.Resolve(Napi::Buffer<char>::Copy(env, cached.data(), cached.size()));
+    return job->deferred.Promise();
+  }
+  if (!absl::IsNotFound(hit)) Throw(env, hit);
   job->work = [](Job& j) {
     absl::StatusOr<std::string> r = j.store->GetOrCompute(
         j.key, [&j] { return Compute(j); }, j.options);
