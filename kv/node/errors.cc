@@ -1,5 +1,6 @@
 #include "kv/node/errors.h"
 
+#include "absl/strings/str_replace.h"
 #include "shmkv/store.h"
 
 namespace shmkv::node {
@@ -56,8 +57,26 @@ Napi::Value ErrorValue(const Napi::Env& env, const char* code, const std::string
   return instance->factory.Call({Napi::String::New(env, code), Napi::String::New(env, message)});
 }
 
+// The library's advice names C++ Options fields and calls; say them in this
+// module's terms (Store.open's options, the Store's methods).
+std::string InNodeTerms(absl::string_view message) {
+  return absl::StrReplaceAll(message, {{"Options::", ""},
+                                       {"capacity_bytes", "capacity"},
+                                       {"max_value_size", "maxValue"},
+                                       {"max_key_size", "the maximal key size"},
+                                       {"expected_items", "items"},
+                                       {"lock_timeout", "lockTimeout"},
+                                       {"wait_timeout", "waitTimeout"},
+                                       {"lease_timeout", "leaseTimeout"},
+                                       {"allow_foreign_owner", "allowForeignOwner"},
+                                       {"Store::Check(true)", "check({ repair: true })"},
+                                       {"Check(true)", "check({ repair: true })"},
+                                       {"Store::Destroy", "Store.destroy"},
+                                       {"DestroyStore", "Store.destroy"}});
+}
+
 Napi::Value ErrorValue(const Napi::Env& env, const absl::Status& status, Context context) {
-  return ErrorValue(env, ErrorCode(status, context), std::string(status.message()));
+  return ErrorValue(env, ErrorCode(status, context), InNodeTerms(status.message()));
 }
 
 void Throw(const Napi::Env& env, const absl::Status& status, Context context) {

@@ -171,6 +171,8 @@ export class Store {
    * The cached value, or compute()'s result stored under key. Across processes of any language,
    * concurrent misses on one key call compute once; the others wait (off the event loop).
    * If compute throws or rejects, nothing is stored and the promise rejects with its error.
+   * compute runs on this thread's event loop. If this thread (a worker thread) ends before
+   * compute settles, the computation is abandoned and the next caller computes.
    * @rejects LockTimeoutError (waited waitTimeout), TypeError (compute gave neither string nor
    *   Buffer), and as put.
    */

@@ -24,11 +24,31 @@
 namespace shmkv::node {
 namespace {
 
+// Whether the thread-safe function still exists: Node frees it when the
+// environment ends (a worker thread terminated), even while a call's thread
+// still holds it; calling it then would touch freed memory.
+struct Gate {
+  std::mutex mu;
+  bool gone = false;
+};
+
+// Queues fn(env, js, data) on the event loop unless the function is gone.
+template <typename Data, typename Fn>
+bool CallOnLoop(Gate& gate, const Napi::ThreadSafeFunction& tsfn, Data* data, Fn fn, bool release) {
+  std::lock_guard<std::mutex> lock(gate.mu);
+  if (gate.gone) return false;
+  // The queue is unbounded: this never waits for the event loop.
+  const bool queued = tsfn.BlockingCall(data, fn) == napi_ok;
+  if (release) tsfn.Release();
+  return queued;
+}
+
 struct Job {
   explicit Job(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
   std::shared_ptr<Store> store;
   Napi::Promise::Deferred deferred;
   Napi::ThreadSafeFunction tsfn;
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   std::function<absl::Status(Job&)> work;             // off the event loop
   std::function<Napi::Value(Napi::Env, Job&)> value;  // the result, on it
   absl::Status status;
@@ -42,38 +62,60 @@ struct Job {
   std::mutex mu;
   std::condition_variable answered_cv;
   bool answered = false;
+  bool closing = false;  // the environment (e.g. a worker thread) is ending
   absl::StatusOr<std::string> computed;
   bool compute_failed = false;          // then `thrown` holds what it threw
   Napi::Reference<Napi::Value> thrown;  // touched on the event loop only
 };
 
+// When the environment ends (a worker thread terminated) before the job
+// settles: a computation it waits for will never come, so the call's thread
+// stops waiting, and the store's single flight hands the key to the next
+// process or thread at once (nothing is stored).
+void OnEnvironmentEnd(void* arg) {
+  Job& job = *static_cast<Job*>(arg);
+  std::lock_guard<std::mutex> lock(job.mu);
+  job.closing = true;
+  job.answered_cv.notify_one();
+}
+
 // On the event loop: settles the promise and frees the job.
 void Settle(Napi::Env env, Napi::Function, Job* raw) {
   std::unique_ptr<Job> job(raw);
-  if (env == nullptr) {  // the environment is going away: nothing to settle
+  // The environment is going away (env is null once it is gone; `closing`
+  // was set on this thread while it ends): there is nobody to tell.
+  if (env == nullptr || job->closing) {
     job->thrown.SuppressDestruct();
     return;
   }
-  Napi::HandleScope scope(env);
-  if (job->compute_failed) {
-    job->deferred.Reject(job->thrown.Value());
-  } else if (!job->status.ok()) {
-    job->deferred.Reject(ErrorValue(env, job->status));
-  } else {
-    job->deferred.Resolve(job->value(env, *job));
+  napi_remove_env_cleanup_hook(env, OnEnvironmentEnd, raw);
+  try {
+    Napi::HandleScope scope(env);
+    if (job->compute_failed) {
+      job->deferred.Reject(job->thrown.Value());
+    } else if (!job->status.ok()) {
+      job->deferred.Reject(ErrorValue(env, job->status));
+    } else {
+      job->deferred.Resolve(job->value(env, *job));
+    }
+  } catch (const Napi::Error&) {
+    // JavaScript can no longer run here (the environment is terminating).
   }
 }
 
 Napi::Value Start(const Napi::Env& env, std::unique_ptr<Job> job, Napi::Function js) {
-  job->tsfn = Napi::ThreadSafeFunction::New(env, js, "shmkv", 0, 1);
+  std::shared_ptr<Gate> gate = job->gate;
+  job->tsfn = Napi::ThreadSafeFunction::New(env, js, "shmkv", 0, 1, [gate](Napi::Env) {
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->gone = true;
+  });
   Napi::Promise promise = job->deferred.Promise();
   Job* raw = job.get();
   try {
-    std::thread([raw] {
+    std::thread([raw, gate] {
       raw->status = raw->work(*raw);
-      Napi::ThreadSafeFunction tsfn = raw->tsfn;
-      tsfn.BlockingCall(raw, Settle);
-      tsfn.Release();
+      const Napi::ThreadSafeFunction tsfn = raw->tsfn;
+      CallOnLoop(*gate, tsfn, raw, Settle, /*release=*/true);  // then raw may be freed
     }).detach();
   } catch (const std::system_error& e) {
     job->tsfn.Release();
@@ -82,6 +124,7 @@ Napi::Value Start(const Napi::Env& env, std::unique_ptr<Job> job, Napi::Function
                                           e.what())));
     return promise;
   }
+  napi_add_env_cleanup_hook(env, OnEnvironmentEnd, raw);
   job.release();  // Settle frees it
   return promise;
 }
@@ -136,15 +179,17 @@ void RunCompute(Napi::Env env, Napi::Function compute, Job* job) {
 
 // On the call's thread: one computation, done on the event loop.
 absl::StatusOr<std::string> Compute(Job& job) {
+  const absl::Status ending = absl::CancelledError(
+      "the JavaScript environment ended before the computation; nothing was stored");
   {
     std::lock_guard<std::mutex> lock(job.mu);
+    if (job.closing) return ending;
     job.answered = false;
   }
-  if (job.tsfn.BlockingCall(&job, RunCompute) != napi_ok) {
-    return absl::CancelledError("the JavaScript environment is shutting down");
-  }
+  if (!CallOnLoop(*job.gate, job.tsfn, &job, RunCompute, /*release=*/false)) return ending;
   std::unique_lock<std::mutex> lock(job.mu);
-  job.answered_cv.wait(lock, [&] { return job.answered; });
+  job.answered_cv.wait(lock, [&] { return job.answered || job.closing; });
+  if (!job.answered) return ending;
   return job.computed;
 }
 

@@ -172,6 +172,13 @@ test('getOrCompute computes once, stores with its TTL, and stores nothing on fai
   assert.equal(store.get('number'), undefined);
   await assert.rejects(store.getOrCompute('k', 'not a function'), TypeError);
   await assert.rejects(store.getOrCompute('k', compute, { waitTimeout: -1 }), RangeError);
+  // A waiter that gives up says so in this module's terms.
+  const first = store.getOrCompute('late', () => new Promise((r) => setTimeout(() => r('late'), 600)));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await assert.rejects(store.getOrCompute('late', () => 'second', { waitTimeout: 0.2 }),
+    (e) => e instanceof shmkv.LockTimeoutError && e.code === 'ERR_SHMKV_LOCK_TIMEOUT' &&
+      /waitTimeout/.test(e.message) && !/wait_timeout/.test(e.message));
+  assert.equal((await first).toString(), 'late');
   // The event loop runs while a computation is awaited: timers fire meanwhile.
   let ticks = 0;
   const timer = setInterval(() => ticks++, 1);
@@ -243,7 +250,7 @@ test('a closed store throws StoreClosedError; a destroyed one StoreDestroyedErro
   other.close();
 });
 
-test('worker threads share the store with the main thread', async (t) => {
+test('worker threads share the store with the main thread; an ended one abandons its computation', async (t) => {
   const { key, store } = openStore(t, 'node worker threads');
   const { Worker } = require('node:worker_threads');
   const code = `
@@ -273,6 +280,11 @@ test('worker threads share the store with the main thread', async (t) => {
   await new Promise((resolve) => stuck.on('message', resolve));
   await stuck.terminate();
   assert.equal(store.get('never'), undefined);
+  // Its computation is abandoned at once, not after the lease times out.
+  const started = Date.now();
+  const value = await store.getOrCompute('never', () => 'from main', { waitTimeout: 2 });
+  assert.equal(value.toString(), 'from main');
+  assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
   store.put('after', 'ok');
   assert.equal(store.getString('after'), 'ok');
 });
