@@ -2,7 +2,8 @@
 # Installs shmkv: headers, libshmkv.so (with its soname links), libshmkv.a,
 # the near cache's C API libshmkv_near.so and .a, the pkg-config files
 # shmkv.pc (shared), shmkv-static.pc, shmkv-near.pc and shmkv-near-static.pc,
-# the programs (kvcli, kvsync, kvbench), and the Python module (lib/python3/dist-packages).
+# the programs (kvcli, kvsync, kvbench), the Python module (lib/python3/dist-packages)
+# and the Node.js module (lib/node_modules/shmkv: npm install that folder).
 #
 #   bazel run //:install -- --prefix=DIR     (default prefix /usr/local)
 #
@@ -67,6 +68,13 @@ install -m 0755 "${built[kvbench]}" "$prefix/bin/kvbench"
 # Debian's python3 imports it with PYTHONPATH=$prefix/lib/python3/dist-packages.
 mkdir -p "$prefix/lib/python3/dist-packages"
 install -m 0644 "${built[python]}" "$prefix/lib/python3/dist-packages/$(basename "${built[python]}")"
+# The Node.js module as npm lays out a package: `npm install
+# $prefix/lib/node_modules/shmkv` in an application, or NODE_PATH.
+mkdir -p "$prefix/lib/node_modules/shmkv"
+install -m 0755 "${built[node]%% *}" "$prefix/lib/node_modules/shmkv/shmkv.node"
+for file in ${built[node]#* }; do
+  install -m 0644 "$file" "$prefix/lib/node_modules/shmkv/$(basename "$file")"
+done
 for pc in ${built[pc]}; do
   out="$prefix/lib/pkgconfig/$(basename "$pc" .in)"
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$pc" >"$out"

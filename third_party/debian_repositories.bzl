@@ -128,3 +128,45 @@ system_python = repository_rule(
     attrs = {"interpreter": attr.string(default = "/usr/bin/python3")},
     local = True,
 )
+
+def _system_node_impl(ctx):
+    # Node-API's C headers come with Node itself: Debian's libnode-dev (Node
+    # 18) or the nodejs package of NodeSource's archive (Node 20) both put
+    # them in /usr/include/node. node-addon-api, the C++ wrapper, is the one
+    # piece Debian cannot give next to NodeSource's nodejs: it comes from the
+    # npm registry, pinned by kv/node/package-lock.json (tools/setup.sh runs
+    # `npm ci` there).
+    include_dir = ctx.attr.include_dir
+    if not ctx.path(include_dir + "/node_api.h").exists:
+        fail("%s/node_api.h is missing: install Node.js and its headers (the Debian packages nodejs and libnode-dev; bash tools/setup.sh)" % include_dir)
+    lock = ctx.path(ctx.attr.lock_file)
+    addon_api = lock.dirname.get_child("node_modules").get_child("node-addon-api")
+    if not addon_api.get_child("napi.h").exists:
+        fail("%s/napi.h is missing: run `npm ci` in kv/node (bash tools/setup.sh does)" % addon_api)
+    ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
+    ctx.symlink(include_dir, "node_include")
+    ctx.symlink(addon_api, "addon_api_include")
+    ctx.file("BUILD", """
+load("@rules_cc//cc:defs.bzl", "cc_library")
+package(default_visibility = ["//visibility:public"])
+cc_library(
+    name = "node_api",
+    hdrs = glob(["node_include/*.h"]),
+    includes = ["node_include"],
+)
+cc_library(
+    name = "node_addon_api",
+    hdrs = glob(["addon_api_include/*.h"]),
+    includes = ["addon_api_include"],
+    deps = [":node_api"],
+)
+""")
+
+system_node = repository_rule(
+    implementation = _system_node_impl,
+    attrs = {
+        "include_dir": attr.string(default = "/usr/include/node"),
+        "lock_file": attr.label(default = Label("//kv/node:package-lock.json")),
+    },
+    local = True,
+)

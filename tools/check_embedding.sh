@@ -45,7 +45,8 @@ kvcli=$prefix/bin/kvcli
 for f in include/shmkv/store.h include/shmkv/shmkv.h include/shmkv/near.h lib/libshmkv.a \
   lib/libshmkv_near.a lib/pkgconfig/shmkv.pc lib/pkgconfig/shmkv-static.pc \
   lib/pkgconfig/shmkv-near.pc lib/pkgconfig/shmkv-near-static.pc bin/kvcli bin/kvsync bin/kvbench \
-  lib/python3/dist-packages/shmkv.*.so; do
+  lib/python3/dist-packages/shmkv.*.so lib/node_modules/shmkv/shmkv.node \
+  lib/node_modules/shmkv/index.js lib/node_modules/shmkv/index.d.ts; do
   compgen -G "$prefix/$f" >/dev/null || fail "not installed: $f"
 done
 # exports LIB PATTERN: LIB (libNAME.so) links to its soname libNAME.so.0 and
@@ -164,6 +165,21 @@ print(shmkv.Store(key=$((k)))[b'runs'].decode())")" == 1 ]] || fail "Python read
 "$kvcli" destroy --key="$k" >/dev/null
 out=$(PYTHONPATH=$prefix/lib/python3/dist-packages /usr/bin/python3 examples/python/workers.py "$k")
 expect "(total 20: each report once)" "$out" "examples/python/workers.py"
+
+echo "== npm installs the installed Node.js module; four cluster workers count in a store" >&2
+k=${keys[2]}
+mkdir "$tmp/node_app"
+cp examples/node/cluster_counter.js "$tmp/node_app/"
+(cd "$tmp/node_app" && npm install --no-audit --no-fund --loglevel=error \
+  "$prefix/lib/node_modules/shmkv" >"$tmp/npm.log" 2>&1) ||
+  { cat "$tmp/npm.log" >&2; fail "npm install the installed module"; }
+out=$(cd "$tmp/node_app" && node cluster_counter.js "$k" 40) || fail "examples/node/cluster_counter.js"
+expect "requests: 40 counted by 4 workers" "$out" "examples/node/cluster_counter.js"
+[[ "$("$kvcli" get --key="$k" requests)" == 40 ]] || fail "kvcli reads the Node workers' count"
+[[ "$(PYTHONPATH=$prefix/lib/python3/dist-packages /usr/bin/python3 -c "
+import shmkv
+print(shmkv.Store(key=$((k)))[b'requests'].decode())")" == 40 ]] || fail "Python reads the count"
+"$kvcli" destroy --key="$k" >/dev/null
 
 echo "== build examples/downstream, a workspace that depends on @shmkv" >&2
 (cd examples/downstream && bazel build //... >"$tmp/downstream.log" 2>&1) ||

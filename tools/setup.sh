@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what building and testing shmkv needs, from Debian's archive only.
-# Idempotent and quiet when everything is already installed.
+# Installs what building and testing shmkv needs, from Debian's archive, and
+# the one piece of the Node.js module Debian cannot give next to any nodejs:
+# node-addon-api, from the npm registry at the version kv/node's
+# package-lock.json pins (`npm ci`). Idempotent and quiet when everything is
+# already installed.
 #   bash tools/setup.sh            # build + test dependencies
 #   bash tools/setup.sh --bench    # also the peer systems bench/run.sh compares against
 set -euo pipefail
@@ -13,6 +16,11 @@ packages=(
   python3 python3-dev pybind11-dev
   libhiredis-dev redis-server redis-tools
 )
+# Node and its headers (/usr/include/node): Debian's Node 18, unless a Node
+# with headers is installed already (e.g. NodeSource's nodejs, Node 20).
+if [[ ! -e /usr/include/node/node_api.h ]]; then
+  packages+=(nodejs libnode-dev npm)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev libboost-dev memcached libmemcached-dev strace
     python3-pymemcache python3-redis)
@@ -22,7 +30,15 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+node_addon_api() {
+  local dir
+  dir="$(dirname "$0")/../kv/node"
+  [[ -e "$dir/node_modules/node-addon-api/napi.h" ]] && return 0
+  echo "setup: npm ci in kv/node (node-addon-api)" >&2
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+}
 if ((${#missing[@]} == 0)); then
+  node_addon_api
   exit 0
 fi
 
@@ -35,4 +51,5 @@ echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq >/dev/null
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+node_addon_api
 echo "setup: done" >&2

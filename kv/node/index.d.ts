@@ -1,0 +1,221 @@
+// Types of the shmkv Node.js module. A Store is one process's (or worker
+// thread's) attachment to a store in a System V shared-memory segment; every
+// process that opens the same key (C, C++, Python, kvcli, Node) shares it.
+//
+// Errors. The store's own failures throw a ShmkvError subclass whose `code`
+// is stable (match on it, not on the message, which says what to do):
+//   StoreNotFoundError      ERR_SHMKV_NOT_FOUND           no store at that name (open with create: true)
+//   AlreadyExistsError      ERR_SHMKV_ALREADY_EXISTS
+//   PermissionDeniedError   ERR_SHMKV_PERMISSION_DENIED   the segment's mode or owner refuses this process
+//   NotAStoreError          ERR_SHMKV_NOT_A_STORE         the segment is not a shmkv store of this layout
+//   NotANumberError         ERR_SHMKV_NOT_A_NUMBER        incr on a value that is not a decimal number
+//   FailedPreconditionError ERR_SHMKV_FAILED_PRECONDITION
+//   StoreFullError          ERR_SHMKV_STORE_FULL          a full store that may not evict, or a kernel limit
+//   LockTimeoutError        ERR_SHMKV_LOCK_TIMEOUT        a lock (or another process's computation) not released in time
+//   CorruptError            ERR_SHMKV_CORRUPT             the segment is corrupt: run check({ repair: true })
+//   InvalidArgumentError    ERR_SHMKV_INVALID_ARGUMENT    the store refused a key (empty, over maxKeySize), a glob or a cursor
+//   StoreDestroyedError     ERR_SHMKV_DESTROYED           the store was destroyed after this Store opened it: open it again
+//   StoreClosedError        ERR_SHMKV_CLOSED              close() was called on this Store
+// Arguments of the wrong type throw TypeError; numbers out of range (a TTL
+// <= 0 or NaN, an integer outside its range, a value over the store's
+// maxValue) throw RangeError, as Node's own APIs do. The async calls reject
+// with the same errors instead of throwing.
+
+/// <reference types="node" />
+
+/** A key or a value: a string (stored as its UTF-8 bytes) or a Buffer / Uint8Array. */
+export type Bytes = string | Uint8Array;
+
+export interface OpenOptions {
+  /** The System V key: a number 1..0xffffffff or a string such as '0x5f3e0001'. Give key or path. */
+  key?: number | string;
+  /** A file whose ftok(3) key (with proj) names the store. The file must exist. */
+  path?: string;
+  /** ftok's project id, 1..255 (default 1). */
+  proj?: number;
+  /** Create the store if there is none (default false: StoreNotFoundError). */
+  create?: boolean;
+  /** Bytes for entries when creating: a number or a string such as '64MiB' (default 64 MiB). */
+  capacity?: number | string;
+  /** Largest value when creating (default 1 MiB). */
+  maxValue?: number | string;
+  /** Entries the index is sized for when creating (default capacity / 64). */
+  items?: number | string;
+  /** Evict the least recently used entries when full (default true); false: StoreFullError. */
+  evict?: boolean;
+  /** TTL in seconds for writes that give none (default: never expire). */
+  defaultTtl?: number;
+  /** Permission bits of the segment when creating (default 0o600). */
+  mode?: number;
+  /** Seconds one lock holder may keep a lock this process waits for (default 5): then LockTimeoutError. */
+  lockTimeout?: number;
+  /** Attach to a store another uid created (refused by default). */
+  allowForeignOwner?: boolean;
+}
+
+export interface WriteOptions {
+  /** Seconds > 0 (below 1 ms counts as 1 ms); Infinity: never; left out: the store's default. */
+  ttl?: number;
+  /** 0..2**32-1, returned by getMeta. */
+  flags?: number;
+}
+
+export interface EntryMeta {
+  value: Buffer;
+  /** Bumped by every write: the token of cas. */
+  version: bigint;
+  flags: number;
+  /** Seconds left; Infinity when it never expires. */
+  ttlRemaining: number;
+}
+
+export interface Selection {
+  /** Keys starting with these bytes. */
+  prefix?: Bytes;
+  /** A byte glob: * ? [a-z] [!a-z] \\ (InvalidArgumentError when malformed). */
+  match?: Bytes;
+}
+
+export interface KeysOptions extends Selection {
+  /** Keys per page read from the store (default 100). */
+  count?: number;
+  /** Yield Buffers instead of strings (keys that are not UTF-8). */
+  asBuffer?: boolean;
+}
+
+export interface GetOrComputeOptions {
+  /** TTL of the computed value (as WriteOptions.ttl). */
+  ttl?: number;
+  /** Seconds to wait for another process's computation (default 10): then LockTimeoutError. */
+  waitTimeout?: number;
+  /** Seconds after which a computing process is presumed dead and another takes over (default 5). */
+  leaseTimeout?: number;
+}
+
+export interface Stats {
+  hits: number; misses: number; puts: number; deletes: number;
+  evictions: number; expirations: number; items: number;
+  keyBytes: number; valueBytes: number; bytesUsed: number; capacity: number;
+  indexEntries: number; indexLimit: number; lockWaits: number; ownerDeathsRecovered: number;
+}
+
+export interface Info {
+  name: string; key: number; layoutVersion: number; segmentBytes: number; capacity: number;
+  lockStripes: number; maxKeySize: number; maxValueSize: number; evict: boolean;
+  /** Seconds; Infinity when writes without a TTL never expire. */
+  defaultTtl: number;
+  createdAtMs: number; creatorUid: number; ownerUid: number; creatorPid: number; mode: number;
+  attachedProcesses: number;
+  /** Host settings that would remove the store behind its users' backs. */
+  warnings: string[];
+}
+
+export interface CheckReport {
+  ok: boolean; problems: string[]; repairs: string[];
+  entriesChecked: number; entriesDropped: number;
+}
+
+export class Store {
+  /**
+   * Opens (with create: true, creates if absent) the store named by key or by path and proj.
+   * @throws StoreNotFoundError, PermissionDeniedError, NotAStoreError, StoreFullError (a kernel
+   *   limit), LockTimeoutError; TypeError for an unknown option or a wrong type, RangeError.
+   */
+  static open(options: OpenOptions): Store;
+
+  /**
+   * Removes the store (its segment and semaphore set). Every later call of a process still
+   * attached throws StoreDestroyedError until it opens the name again.
+   * @throws StoreNotFoundError, PermissionDeniedError (only the store's owner, creator or root
+   *   may destroy it; nothing changes), TypeError, RangeError.
+   */
+  static destroy(name: { key?: number | string; path?: string; proj?: number }): void;
+
+  /** The value, or undefined when absent. @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
+  get(key: Bytes): Buffer | undefined;
+  /** The value decoded as UTF-8, or undefined. Throws as get. */
+  getString(key: Bytes): string | undefined;
+  /** Value and metadata, or undefined. Throws as get. */
+  getMeta(key: Bytes): EntryMeta | undefined;
+  /** Whether the key is present. Throws as get. */
+  has(key: Bytes): boolean;
+  /** Each key's value (undefined when absent), read in one call. Throws as get (naming the key's index). */
+  getMany(keys: Bytes[]): Array<Buffer | undefined>;
+
+  /**
+   * Stores value under key; returns the new version.
+   * @throws StoreFullError (full, eviction off), RangeError (value over maxValue, bad ttl),
+   *   and as get.
+   */
+  put(key: Bytes, value: Bytes, options?: WriteOptions): bigint;
+  /** Stores each [key, value]; the first failed item's error is thrown after the call (the others are stored). Throws as put. */
+  putMany(items: Array<[Bytes, Bytes]>, options?: { ttl?: number }): void;
+  /** Stores only if absent; false if the key exists. Throws as put. */
+  add(key: Bytes, value: Bytes, options?: WriteOptions): boolean;
+  /** Stores only if present; false if absent. Throws as put. */
+  replace(key: Bytes, value: Bytes, options?: WriteOptions): boolean;
+  /** Stores only if the entry's version is still `version`; false otherwise. Throws as put. */
+  cas(key: Bytes, version: bigint | number, value: Bytes, options?: WriteOptions): boolean;
+  /**
+   * Adds `by` (default 1) to the decimal number at key, created as init + by; returns it (a
+   * bigint beyond Number.MAX_SAFE_INTEGER). Wraps on int64 overflow.
+   * @throws NotANumberError, and as put.
+   */
+  incr(key: Bytes, by?: number | bigint, options?: { init?: number | bigint; ttl?: number }): number | bigint;
+  /** Sets a new TTL (Infinity: never); false if absent. Throws as put. */
+  touch(key: Bytes, ttl: number): boolean;
+  /** Removes key; false if absent. Throws as get. */
+  delete(key: Bytes): boolean;
+
+  /**
+   * The cached value, or compute()'s result stored under key. Across processes of any language,
+   * concurrent misses on one key call compute once; the others wait (off the event loop).
+   * If compute throws or rejects, nothing is stored and the promise rejects with its error.
+   * compute runs on this thread's event loop. If this thread (a worker thread) ends before
+   * compute settles, the computation is abandoned and the next caller computes.
+   * @rejects LockTimeoutError (waited waitTimeout), TypeError (compute gave neither string nor
+   *   Buffer), and as put.
+   */
+  getOrCompute(key: Bytes, compute: () => Bytes | Promise<Bytes>, options?: GetOrComputeOptions): Promise<Buffer>;
+
+  /** The keys selected, read a page at a time as consumed: each key present throughout comes once. Throws as get. */
+  keys(options?: KeysOptions): IterableIterator<string | Buffer>;
+  /** One page of a walk: [next cursor (0n: done), keys]. @throws InvalidArgumentError for a cursor not from this store, and as get. */
+  scanPage(cursor: bigint | number, count: number, options?: KeysOptions): [bigint, Array<string | Buffer>];
+  /** Deletes the entries selected; returns how many. @throws InvalidArgumentError when it selects everything (use flush), and as get. */
+  deleteMatching(selection: Selection): number;
+
+  /** Counters summed over the lock stripes. Throws as get. */
+  stats(): Stats;
+  /** The store's settings and the segment's facts. Throws as get. */
+  info(): Info;
+  /** Verifies the store (repair: also repairs it). Blocks while it walks the store: prefer checkAsync. Throws as get. */
+  check(options?: { repair?: boolean }): CheckReport;
+  /** check off the event loop. Rejects as check throws. */
+  checkAsync(options?: { repair?: boolean }): Promise<CheckReport>;
+  /** Removes every entry, one stripe at a time. Throws as get. */
+  flush(): void;
+  /** flush off the event loop. */
+  flushAsync(): Promise<void>;
+  /** Removes expired entries now; returns how many. Throws as get. */
+  flushExpired(): number;
+  /** Detaches this process; the store stays. Later calls throw StoreClosedError. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+export class ShmkvError extends Error {
+  readonly code: string;
+}
+export class StoreNotFoundError extends ShmkvError {}
+export class AlreadyExistsError extends ShmkvError {}
+export class PermissionDeniedError extends ShmkvError {}
+export class NotAStoreError extends ShmkvError {}
+export class NotANumberError extends ShmkvError {}
+export class FailedPreconditionError extends ShmkvError {}
+export class StoreFullError extends ShmkvError {}
+export class LockTimeoutError extends ShmkvError {}
+export class CorruptError extends ShmkvError {}
+export class InvalidArgumentError extends ShmkvError {}
+export class StoreDestroyedError extends ShmkvError {}
+export class StoreClosedError extends ShmkvError {}

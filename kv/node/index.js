@@ -1,0 +1,99 @@
+'use strict';
+// shmkv: a key-value cache in one System V shared-memory segment, shared by
+// every process on the host (C, C++, Python, kvcli and Node alike).
+// index.d.ts documents every call and the errors it throws.
+
+const native = require('./shmkv.node');
+
+class ShmkvError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+  get name() {
+    return this.constructor.name;
+  }
+}
+
+function errorClass(name, code) {
+  const cls = {
+    [name]: class extends ShmkvError {
+      constructor(message) {
+        super(message, code);
+      }
+    },
+  }[name];
+  cls.code = code;
+  return cls;
+}
+
+const errors = {
+  StoreNotFoundError: errorClass('StoreNotFoundError', 'ERR_SHMKV_NOT_FOUND'),
+  AlreadyExistsError: errorClass('AlreadyExistsError', 'ERR_SHMKV_ALREADY_EXISTS'),
+  PermissionDeniedError: errorClass('PermissionDeniedError', 'ERR_SHMKV_PERMISSION_DENIED'),
+  NotAStoreError: errorClass('NotAStoreError', 'ERR_SHMKV_NOT_A_STORE'),
+  NotANumberError: errorClass('NotANumberError', 'ERR_SHMKV_NOT_A_NUMBER'),
+  FailedPreconditionError: errorClass('FailedPreconditionError', 'ERR_SHMKV_FAILED_PRECONDITION'),
+  StoreFullError: errorClass('StoreFullError', 'ERR_SHMKV_STORE_FULL'),
+  LockTimeoutError: errorClass('LockTimeoutError', 'ERR_SHMKV_LOCK_TIMEOUT'),
+  CorruptError: errorClass('CorruptError', 'ERR_SHMKV_CORRUPT'),
+  InvalidArgumentError: errorClass('InvalidArgumentError', 'ERR_SHMKV_INVALID_ARGUMENT'),
+  StoreDestroyedError: errorClass('StoreDestroyedError', 'ERR_SHMKV_DESTROYED'),
+  StoreClosedError: errorClass('StoreClosedError', 'ERR_SHMKV_CLOSED'),
+};
+const byCode = new Map(Object.values(errors).map((cls) => [cls.code, cls]));
+
+native.setErrorFactory((code, message) => {
+  const cls = byCode.get(code);
+  return cls ? new cls(message) : new ShmkvError(message, code);
+});
+
+const OPEN_OPTIONS = new Set([
+  'key', 'path', 'proj', 'create', 'capacity', 'maxValue', 'items', 'evict', 'defaultTtl',
+  'mode', 'lockTimeout', 'allowForeignOwner',
+]);
+
+class Store extends native.NativeStore {
+  // Store.open({ key | path, proj, create, capacity, ... }): see index.d.ts.
+  static open(options) {
+    if (options !== null && typeof options === 'object') {
+      for (const name of Object.keys(options)) {
+        if (!OPEN_OPTIONS.has(name)) {
+          throw new TypeError(`Store.open: unknown option '${name}' (known: ${[...OPEN_OPTIONS].join(', ')})`);
+        }
+      }
+    }
+    return new Store(options);
+  }
+
+  // Removes the store named by { key } or { path, proj }.
+  static destroy(options) {
+    native.destroy(options);
+  }
+
+  // The keys selected by { prefix, match }, read a page at a time as the
+  // iterator is consumed.
+  *keys(options = {}) {
+    const { count = 100, ...selection } = options;
+    let cursor = 0n;
+    do {
+      const [next, page] = this.scanPage(cursor, count, selection);
+      yield* page;
+      cursor = next;
+    } while (cursor !== 0n);
+  }
+
+  async getOrCompute(key, compute, options) {
+    return super.getOrCompute(key, compute, options);
+  }
+
+  async checkAsync(options) {
+    return super.checkAsync(options);
+  }
+
+  async flushAsync() {
+    return super.flushAsync();
+  }
+}
+
+module.exports = { Store, ShmkvError, ...errors };

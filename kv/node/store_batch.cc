@@ -1,0 +1,151 @@
+// Store: the calls on many entries (getMany, putMany) and the walks
+// (a page of keys, deleteMatching).
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "kv/node/arguments.h"
+#include "kv/node/errors.h"
+#include "kv/node/node_store.h"
+#include "shmkv/store.h"
+
+namespace shmkv::node {
+namespace {
+
+Napi::Array ArrayArg(const Napi::Value& value, const char* what) {
+  if (!value.IsArray()) {
+    ThrowType(value.Env(), absl::StrCat(what, " must be an array"));
+  }
+  return value.As<Napi::Array>();
+}
+
+// Prefix and glob of a walk: { prefix, match } (strings or Buffers).
+ScanOptions Selection(const Napi::Env& env, const Napi::Object& o) {
+  ScanOptions options;
+  const Napi::Value prefix = Field(o, "prefix");
+  if (!prefix.IsEmpty() && !prefix.IsUndefined()) {
+    options.prefix = std::string(Bytes(prefix, "prefix").view());
+  }
+  const Napi::Value match = Field(o, "match");
+  if (!match.IsEmpty() && !match.IsUndefined()) {
+    options.match = std::string(Bytes(match, "match").view());
+  }
+  (void)env;
+  return options;
+}
+
+}  // namespace
+
+Napi::Value NodeStore::GetMany(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  std::shared_ptr<Store> store = Shared(env);
+  const Napi::Array list = ArrayArg(info[0], "keys");
+  std::deque<Bytes> held;  // keeps string keys' UTF-8 alive
+  std::vector<absl::string_view> keys;
+  keys.reserve(list.Length());
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string what = absl::StrCat("keys[", i, "]");
+    held.emplace_back(list.Get(i), what.c_str());
+    keys.push_back(held.back().view());
+  }
+  thread_local std::vector<GetResult> results;
+  const absl::Status s = store->GetMany(keys, &results);
+  if (!s.ok()) Throw(env, s);
+  Napi::Array out = Napi::Array::New(env, keys.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    const GetResult& r = results[i];
+    if (absl::IsNotFound(r.status)) {
+      out.Set(i, env.Undefined());
+    } else if (!r.status.ok()) {
+      Throw(env,
+            absl::Status(r.status.code(), absl::StrCat("keys[", i, "]: ", r.status.message())));
+    } else {
+      out.Set(i, Napi::Buffer<char>::Copy(env, r.value.data(), r.value.size()));
+    }
+  }
+  return out;
+}
+
+Napi::Value NodeStore::PutMany(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  std::shared_ptr<Store> store = Shared(env);
+  const Napi::Array list = ArrayArg(info[0], "items");
+  const Napi::Object o = OptionsObject(env, info[1], "options");
+  WriteOptions options;
+  options.ttl = Ttl(Field(o, "ttl"), "ttl");
+  std::deque<Bytes> held;
+  std::vector<PutItem> items;
+  items.reserve(list.Length());
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const Napi::Value pair = list.Get(i);
+    const std::string what = absl::StrCat("items[", i, "]");
+    if (!pair.IsArray() || pair.As<Napi::Array>().Length() != 2) {
+      ThrowType(env, absl::StrCat(what, " must be a [key, value] pair"));
+    }
+    held.emplace_back(pair.As<Napi::Array>().Get(0u), (what + "[0] (a key)").c_str());
+    const absl::string_view key = held.back().view();
+    held.emplace_back(pair.As<Napi::Array>().Get(1u), (what + "[1] (a value)").c_str());
+    items.push_back(PutItem{key, held.back().view(), nullptr});
+  }
+  std::vector<PutResult> results;
+  const absl::Status s = store->PutMany(items, options, &results);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const absl::Status& r = results[i].status;
+    if (r.ok()) continue;
+    if (absl::IsResourceExhausted(r)) {
+      CheckValueSize(env, *store, items[i].value.size(),
+                     absl::StrCat("items[", i, "]'s value").c_str());
+    }
+    Throw(env, absl::Status(r.code(), absl::StrCat("items[", i, "]: ", r.message())));
+  }
+  if (!s.ok()) Throw(env, s);
+  return env.Undefined();
+}
+
+// scanPage(cursor, count, { prefix, match, asBuffer }) -> [nextCursor, keys]
+Napi::Value NodeStore::ScanPage(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  std::shared_ptr<Store> store = Shared(env);
+  const uint64_t cursor = Unsigned(info[0], "cursor", UINT64_MAX);
+  const int64_t count = Int(info[1], "count", 1, 1 << 20, 100);
+  const Napi::Object o = OptionsObject(env, info[2], "options");
+  const ScanOptions options = Selection(env, o);
+  const bool as_buffer = Flag(Field(o, "asBuffer"), "asBuffer", false);
+  std::vector<std::string> keys;
+  absl::StatusOr<uint64_t> next = store->Scan(
+      cursor, static_cast<size_t>(count), options,
+      [&](absl::string_view key, absl::string_view, const EntryMeta&) { keys.emplace_back(key); });
+  if (!next.ok()) Throw(env, next.status());
+  Napi::Array list = Napi::Array::New(env, keys.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    if (as_buffer) {
+      list.Set(i, Napi::Buffer<char>::Copy(env, keys[i].data(), keys[i].size()));
+    } else {
+      list.Set(i, Napi::String::New(env, keys[i].data(), keys[i].size()));
+    }
+  }
+  Napi::Array page = Napi::Array::New(env, 2);
+  page.Set(0u, Napi::BigInt::New(env, *next));
+  page.Set(1u, list);
+  return page;
+}
+
+Napi::Value NodeStore::DeleteMatching(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  std::shared_ptr<Store> store = Shared(env);
+  const ScanOptions options = Selection(env, OptionsObject(env, info[0], "options"));
+  if (options.prefix.empty() && options.match.empty()) {
+    Throw(env, absl::InvalidArgumentError(
+                   "deleteMatching selects nothing: give { prefix } or { match } (flush() "
+                   "empties the whole store)"));
+  }
+  absl::StatusOr<uint64_t> removed = store->DeleteMatching(options);
+  if (!removed.ok()) Throw(env, removed.status());
+  return Napi::Number::New(env, static_cast<double>(*removed));
+}
+
+}  // namespace shmkv::node

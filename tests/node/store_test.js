@@ -1,0 +1,290 @@
+'use strict';
+// Every call of the Node module on one store: values as strings and
+// Buffers, TTLs, conditions, counters, batches, walks, the whole-store
+// calls, the async forms, and the errors of each (ShmkvError codes,
+// TypeError, RangeError), including a closed and a destroyed store.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { shmkv, newKey, openStore, hex, kvcli } = require('./testenv.js');
+
+const { Store, ShmkvError } = shmkv;
+
+
+test('put and get strings and Buffers, undefined when absent', (t) => {
+  const { store } = openStore(t, 'node get put');
+  assert.equal(typeof store.put('s', 'héllo'), 'bigint');
+  assert.equal(store.getString('s'), 'héllo');
+  assert.deepEqual(store.get('s'), Buffer.from('héllo'));
+  const bytes = Buffer.from([0, 1, 2, 255]);
+  store.put(Buffer.from([0x6b, 0]), bytes);
+  assert.deepEqual(store.get(Buffer.from([0x6b, 0])), bytes);
+  store.put('u8', new Uint8Array([7, 8]));
+  assert.deepEqual(store.get('u8'), Buffer.from([7, 8]));
+  store.put('empty', '');
+  assert.deepEqual(store.get('empty'), Buffer.alloc(0));
+  assert.equal(store.get('absent'), undefined);
+  assert.equal(store.getString('absent'), undefined);
+  assert.equal(store.getMeta('absent'), undefined);
+  assert.equal(store.has('s'), true);
+  assert.equal(store.has('absent'), false);
+});
+
+test('getMeta reports version, flags and TTL; put returns the version', (t) => {
+  const { store } = openStore(t, 'node meta');
+  const v1 = store.put('k', 'a', { flags: 7, ttl: 100 });
+  const meta = store.getMeta('k');
+  assert.deepEqual(meta.value, Buffer.from('a'));
+  assert.equal(meta.version, v1);
+  assert.equal(meta.flags, 7);
+  assert.ok(meta.ttlRemaining > 99 && meta.ttlRemaining <= 100, String(meta.ttlRemaining));
+  const v2 = store.put('k', 'b');
+  assert.ok(v2 > v1);
+  assert.equal(store.getMeta('k').ttlRemaining, Infinity);
+});
+
+test('TTLs expire, touch changes them, Infinity never expires', async (t) => {
+  const { store } = openStore(t, 'node ttl');
+  store.put('short', 'x', { ttl: 0.05 });
+  store.put('forever', 'y', { ttl: Infinity });
+  assert.equal(store.touch('forever', 1000), true);
+  assert.equal(store.touch('absent', 10), false);
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  assert.equal(store.get('short'), undefined);
+  assert.equal(store.getString('forever'), 'y');
+  assert.ok(store.getMeta('forever').ttlRemaining > 990);
+});
+
+test('add, replace and cas report whether their condition held', (t) => {
+  const { store } = openStore(t, 'node conditions');
+  assert.equal(store.add('k', '1'), true);
+  assert.equal(store.add('k', '2'), false);
+  assert.equal(store.replace('absent', '1'), false);
+  assert.equal(store.replace('k', '3'), true);
+  const { version } = store.getMeta('k');
+  assert.equal(store.cas('k', version + 1n, '4'), false);
+  assert.equal(store.cas('k', version, '5'), true);
+  assert.equal(store.cas('k', Number(version), '6'), false);
+  assert.equal(store.getString('k'), '5');
+  assert.equal(store.delete('k'), true);
+  assert.equal(store.delete('k'), false);
+});
+
+test('incr counts, starts at init, returns a bigint past 2**53, and refuses text', (t) => {
+  const { store } = openStore(t, 'node incr');
+  assert.equal(store.incr('n'), 1);
+  assert.equal(store.incr('n', 10), 11);
+  assert.equal(store.incr('n', -20n), -9);
+  assert.equal(store.incr('m', 1, { init: 100 }), 101);
+  assert.equal(store.incr('big', 1n, { init: 2n ** 60n }), 2n ** 60n + 1n);
+  assert.equal(store.getString('big'), (2n ** 60n + 1n).toString());
+  store.put('text', 'abc');
+  assert.throws(() => store.incr('text'), (e) => e instanceof shmkv.NotANumberError &&
+    e instanceof ShmkvError && e.code === 'ERR_SHMKV_NOT_A_NUMBER');
+  assert.throws(() => store.incr('n', 2 ** 60), RangeError);
+  assert.throws(() => store.incr('n', 1.5), RangeError);
+  assert.throws(() => store.incr('n', '1'), TypeError);
+});
+
+test('getMany and putMany', (t) => {
+  const { store } = openStore(t, 'node batch');
+  store.putMany([['a', '1'], [Buffer.from('b'), Buffer.from('2')]], { ttl: 60 });
+  assert.deepEqual(store.getMany(['a', 'b', 'c']), [Buffer.from('1'), Buffer.from('2'), undefined]);
+  assert.ok(store.getMeta('a').ttlRemaining <= 60);
+  assert.deepEqual(store.getMany([]), []);
+  assert.throws(() => store.getMany('a'), TypeError);
+  assert.throws(() => store.getMany(['a', 5]), /keys\[1\]/);
+  assert.throws(() => store.putMany([['a']]), /items\[0\] must be a \[key, value\] pair/);
+  assert.throws(() => store.getMany(['a', '']), (e) => e.code === 'ERR_SHMKV_INVALID_ARGUMENT' &&
+    /keys\[1\]/.test(e.message));
+});
+
+test('keys() walks a page at a time; deleteMatching removes what it selects', (t) => {
+  const { store } = openStore(t, 'node keys');
+  const want = [];
+  for (let i = 0; i < 250; i++) {
+    store.put(`user:${i}`, 'x');
+    want.push(`user:${i}`);
+  }
+  store.put('tmp:1', 'x');
+  store.put('tmp:2', 'x');
+  const seen = [...store.keys({ prefix: 'user:', count: 7 })];
+  assert.deepEqual(seen.sort(), want.sort());
+  assert.deepEqual([...store.keys({ match: 'user:1?' })].sort(),
+    ['user:10', 'user:11', 'user:12', 'user:13', 'user:14', 'user:15', 'user:16', 'user:17',
+      'user:18', 'user:19']);
+  const buffers = [...store.keys({ prefix: 'tmp:', asBuffer: true })];
+  assert.ok(buffers.every((k) => Buffer.isBuffer(k)));
+  // A walk reads lazily: the first key comes before the whole store is read.
+  const iterator = store.keys({ count: 1 });
+  assert.equal(typeof iterator.next().value, 'string');
+  assert.equal(store.deleteMatching({ prefix: 'tmp:' }), 2);
+  assert.equal(store.deleteMatching({ match: 'user:2??' }), 50);
+  assert.equal(store.stats().items, 200);
+  assert.throws(() => store.deleteMatching({}), (e) => e.code === 'ERR_SHMKV_INVALID_ARGUMENT' &&
+    /flush\(\)/.test(e.message));
+  assert.throws(() => [...store.keys({ match: '[' })], shmkv.InvalidArgumentError);
+  assert.throws(() => store.scanPage(12345n, 10), shmkv.InvalidArgumentError);
+});
+
+test('stats, info, check, flush, flushExpired and their async forms', async (t) => {
+  const { key, store } = openStore(t, 'node admin', { maxValue: '64KiB', defaultTtl: 3600 });
+  store.put('a', '1');
+  store.get('a');
+  store.get('missing');
+  const stats = store.stats();
+  assert.equal(stats.items, 1);
+  assert.ok(stats.hits >= 1 && stats.misses >= 1 && stats.puts >= 1);
+  const info = store.info();
+  assert.equal(info.key, key);
+  assert.equal(info.maxValueSize, 65536);
+  assert.equal(info.defaultTtl, 3600);
+  assert.ok(Array.isArray(info.warnings));
+  assert.deepEqual(store.check(), { ok: true, problems: [], repairs: [], entriesChecked: 1,
+    entriesDropped: 0 });
+  const report = await store.checkAsync({ repair: true });
+  assert.equal(report.ok, true);
+  assert.equal(store.flushExpired(), 0);
+  await store.flushAsync();
+  assert.equal(store.stats().items, 0);
+  store.put('b', '2');
+  store.flush();
+  assert.equal(store.get('b'), undefined);
+});
+
+test('getOrCompute computes once, stores with its TTL, and stores nothing on failure', async (t) => {
+  const { store } = openStore(t, 'node get or compute');
+  let calls = 0;
+  const compute = async () => {
+    calls++;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return 'built';
+  };
+  const results = await Promise.all([1, 2, 3].map(() => store.getOrCompute('r', compute, { ttl: 50 })));
+  assert.deepEqual(results, [Buffer.from('built'), Buffer.from('built'), Buffer.from('built')]);
+  assert.equal(calls, 1);
+  assert.ok(store.getMeta('r').ttlRemaining <= 50);
+  assert.deepEqual(await store.getOrCompute('sync', () => Buffer.from('s')), Buffer.from('s'));
+  const boom = new Error('boom');
+  await assert.rejects(store.getOrCompute('fails', () => { throw boom; }), (e) => e === boom);
+  await assert.rejects(store.getOrCompute('rejects', () => Promise.reject(boom)), (e) => e === boom);
+  await assert.rejects(store.getOrCompute('number', () => 5), TypeError);
+  assert.equal(store.get('fails'), undefined);
+  assert.equal(store.get('number'), undefined);
+  await assert.rejects(store.getOrCompute('k', 'not a function'), TypeError);
+  await assert.rejects(store.getOrCompute('k', compute, { waitTimeout: -1 }), RangeError);
+  // A waiter that gives up says so in this module's terms.
+  const first = store.getOrCompute('late', () => new Promise((r) => setTimeout(() => r('late'), 600)));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await assert.rejects(store.getOrCompute('late', () => 'second', { waitTimeout: 0.2 }),
+    (e) => e instanceof shmkv.LockTimeoutError && e.code === 'ERR_SHMKV_LOCK_TIMEOUT' &&
+      /waitTimeout/.test(e.message) && !/wait_timeout/.test(e.message));
+  assert.equal((await first).toString(), 'late');
+  // The event loop runs while a computation is awaited: timers fire meanwhile.
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  await store.getOrCompute('slow', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return 'x';
+  });
+  clearInterval(timer);
+  assert.ok(ticks > 5, `${ticks} ticks`);
+});
+
+test('bad arguments throw TypeError or RangeError naming the argument', (t) => {
+  const { store } = openStore(t, 'node arguments', { maxValue: 1024 });
+  assert.throws(() => store.get(5), { name: 'TypeError', message: /key must be a string or a Buffer/ });
+  assert.throws(() => store.get(), TypeError);
+  assert.throws(() => store.put('k', null), /value must be a string or a Buffer/);
+  assert.throws(() => store.put('k', 'v', { ttl: -1 }), { name: 'RangeError', message: /ttl=-1/ });
+  assert.throws(() => store.put('k', 'v', { ttl: 0 }), RangeError);
+  assert.throws(() => store.put('k', 'v', { ttl: NaN }), RangeError);
+  assert.throws(() => store.put('k', 'v', { ttl: '5' }), TypeError);
+  assert.throws(() => store.put('k', 'v', 5), { name: 'TypeError', message: /options must be an object/ });
+  assert.throws(() => store.put('k', 'v', { flags: 2 ** 32 }), RangeError);
+  assert.throws(() => store.put('k', Buffer.alloc(2000)), { name: 'RangeError', message: /maxValue of 1024/ });
+  assert.throws(() => store.touch('k'), TypeError);
+  assert.throws(() => store.cas('k', -1n, 'v'), RangeError);
+  assert.throws(() => store.put('', 'v'), (e) => e.code === 'ERR_SHMKV_INVALID_ARGUMENT');
+  assert.throws(() => store.put('x'.repeat(5000), 'v'), shmkv.InvalidArgumentError);
+  assert.equal(store.get('k'), undefined);  // nothing was stored by a refused call
+});
+
+test('Store.open: missing store, bad names and options', () => {
+  const key = newKey('node open');
+  assert.throws(() => Store.open({ key }), (e) => e instanceof shmkv.StoreNotFoundError &&
+    e.code === 'ERR_SHMKV_NOT_FOUND');
+  assert.throws(() => Store.open({}), TypeError);
+  assert.throws(() => Store.open(), TypeError);
+  assert.throws(() => Store.open({ key, path: '/tmp' }), TypeError);
+  assert.throws(() => Store.open({ key: 0 }), RangeError);
+  assert.throws(() => Store.open({ key: 'zz' }), shmkv.InvalidArgumentError);
+  assert.throws(() => Store.open({ key, capcity: 5 }), { name: 'TypeError', message: /unknown option 'capcity'/ });
+  assert.throws(() => Store.open({ key, create: true, capacity: 'lots' }), RangeError);
+  assert.throws(() => Store.open({ key, create: 'yes' }), TypeError);
+  const byString = Store.open({ key: hex(key), create: true, capacity: 1 << 20 });
+  assert.equal(byString.info().key, key);
+  byString.close();
+  Store.destroy({ key });
+  assert.throws(() => Store.destroy({ key }), shmkv.StoreNotFoundError);
+  assert.throws(() => Store.destroy(), TypeError);
+});
+
+test('a closed store throws StoreClosedError; a destroyed one StoreDestroyedError', async (t) => {
+  const { key, store } = openStore(t, 'node closed');
+  store.put('k', 'v');
+  const other = Store.open({ key });
+  store.close();
+  store.close();
+  assert.equal(store.closed, true);
+  assert.throws(() => store.get('k'), (e) => e instanceof shmkv.StoreClosedError &&
+    e.code === 'ERR_SHMKV_CLOSED');
+  assert.throws(() => [...store.keys()], shmkv.StoreClosedError);
+  await assert.rejects(store.getOrCompute('k', () => 'v'), shmkv.StoreClosedError);
+  await assert.rejects(store.checkAsync(), shmkv.StoreClosedError);
+  assert.equal(other.getString('k'), 'v');
+  assert.equal(kvcli('destroy', `--key=${hex(key)}`).status, 0);
+  assert.throws(() => other.get('k'), (e) => e instanceof shmkv.StoreDestroyedError &&
+    e.code === 'ERR_SHMKV_DESTROYED');
+  assert.throws(() => other.put('k', 'v'), shmkv.StoreDestroyedError);
+  await assert.rejects(other.flushAsync(), shmkv.StoreDestroyedError);
+  other.close();
+});
+
+test('worker threads share the store with the main thread; an ended one abandons its computation', async (t) => {
+  const { key, store } = openStore(t, 'node worker threads');
+  const { Worker } = require('node:worker_threads');
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { Store } = require(workerData.module);
+    const s = Store.open({ key: workerData.key });
+    for (let i = 0; i < 1000; i++) s.incr('n');
+    s.getOrCompute('w', () => 'from a worker').then((v) => {
+      s.close();
+      parentPort.postMessage(v.toString());
+    });`;
+  const workerData = { key, module: process.env.SHMKV_NODE_MODULE };
+  const runs = [1, 2].map(() => new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData });
+    w.on('message', resolve);
+    w.on('error', reject);
+  }));
+  for (let i = 0; i < 1000; i++) store.incr('n');
+  assert.deepEqual(await Promise.all(runs), ['from a worker', 'from a worker']);
+  assert.equal(store.getString('n'), '3000');
+  // A worker ended while its computation is pending takes nothing down.
+  const stuck = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { Store } = require(workerData.module);
+    Store.open({ key: workerData.key }).getOrCompute('never', () => new Promise(() => {}));
+    setTimeout(() => parentPort.postMessage('waiting'), 20);`, { eval: true, workerData });
+  await new Promise((resolve) => stuck.on('message', resolve));
+  await stuck.terminate();
+  assert.equal(store.get('never'), undefined);
+  // Its computation is abandoned at once, not after the lease times out.
+  const started = Date.now();
+  const value = await store.getOrCompute('never', () => 'from main', { waitTimeout: 2 });
+  assert.equal(value.toString(), 'from main');
+  assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+  store.put('after', 'ok');
+  assert.equal(store.getString('after'), 'ok');
+});
