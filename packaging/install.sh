@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs shmkv: headers, libshmkv.so (with its soname links), libshmkv.a,
-# the near cache's C API libshmkv_near.so and .a, the pkg-config files
+# the near cache's C and C++ APIs libshmkv_near.so and .a (headers
+# shmkv/near.h and shmkv/near/*.h), the pkg-config files
 # shmkv.pc (shared), shmkv-static.pc, shmkv-near.pc and shmkv-near-static.pc,
 # the programs (kvcli, kvsync, kvbench), the Python module (lib/python3/dist-packages)
 # and the Node.js module (lib/node_modules/shmkv: npm install that folder).
@@ -50,6 +51,10 @@ version=${built[version]}
 mkdir -p "$prefix/include/shmkv" "$prefix/lib/pkgconfig" "$prefix/bin"
 for header in ${built[headers]}; do
   install -m 0644 "$header" "$prefix/include/shmkv/$(basename "$header")"
+done
+mkdir -p "$prefix/include/shmkv/near"
+for header in ${built[near_headers]}; do
+  install -m 0644 "$header" "$prefix/include/shmkv/near/$(basename "$header")"
 done
 # lib/libNAME.so.VERSION, with the links libNAME.so.MAJOR (the soname) and
 # libNAME.so (what -lNAME finds).

@@ -48,7 +48,7 @@ def _undefined(name):
 def shmkv_dependencies():
     """Defines rules_cc, rules_java, remote_coverage_tools, com_google_absl and hiredis.
 
-    hiredis is needed only by the near cache (@shmkv//kv/near:redis); Bazel
+    hiredis is needed only by the near cache (@shmkv//kv/near:near_cache); Bazel
     looks for it only when a target that depends on it is built.
     """
     if _undefined("rules_cc"):

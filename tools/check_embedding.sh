@@ -5,7 +5,8 @@
 #     shared and static, and runs them sharing one store with the installed
 #     kvcli; builds the near cache's C example (pkg-config shmkv-near) and
 #     reads through it from a redis-server kept in step by the installed
-#     kvsync;
+#     kvsync, and the README's C++ near-cache example (shmkv/near/*.h)
+#     the same way;
 #  2. builds examples/downstream, a separate Bazel workspace that depends on
 #     @shmkv, and runs its programs on a store kvcli also reads.
 # Stores live at keys of an IPC guard range and are removed however the
@@ -42,7 +43,8 @@ bazel run //:install -- --prefix="$prefix" >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log" >&2; fail "bazel run //:install"; }
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 kvcli=$prefix/bin/kvcli
-for f in include/shmkv/store.h include/shmkv/shmkv.h include/shmkv/near.h lib/libshmkv.a \
+for f in include/shmkv/store.h include/shmkv/shmkv.h include/shmkv/near.h \
+  include/shmkv/near/near_cache.h include/shmkv/near/sync_state.h lib/libshmkv.a \
   lib/libshmkv_near.a lib/pkgconfig/shmkv.pc lib/pkgconfig/shmkv-static.pc \
   lib/pkgconfig/shmkv-near.pc lib/pkgconfig/shmkv-near-static.pc bin/kvcli bin/kvsync bin/kvbench \
   lib/python3/dist-packages/shmkv.*.so lib/node_modules/shmkv/shmkv.node \
@@ -62,12 +64,13 @@ exports() {
 }
 # Only the C API and the public C++ API.
 exports libshmkv.so 'shmkv_|shmkv::(Store|StoreName|Clock|SystemClock)::|shmkv::(ListSegments|ProbeSegment|DestroyStore|SupportedLayoutVersion|PlanStore|ForEachEntryMeta|SizeBucketOf|MeasureEntrySizes|LargestEntries|StatsByStripe|ResetCounters|IsStoreDestroyed)\(|(typeinfo|typeinfo name|vtable) for shmkv::'
-# Only the near cache's C API; the store comes from libshmkv, and only the
-# near cache needs hiredis.
-exports libshmkv_near.so 'shmkv_near_'
-readelf -d "$prefix/lib/libshmkv_near.so.0" | grep -q 'NEEDED.*\[libshmkv\.so\.0\]' ||
+# Only the near cache's C API and its public C++ API (the names of
+# packaging/libshmkv_near.lds, none of the Redis client); the store comes
+# from libshmkv, and only the near cache needs hiredis.
+exports libshmkv_near.so 'shmkv_near_|shmkv::near::(NearCache::|(ReadPathName|SyncPhaseName|MonotonicNowMs|MonotonicNowNs|HostBootId|EvaluateSync|KvsyncMayBeRunning|WrittenByThisProcess|SetThisProcess|ReadSyncState|FormatSyncState|ParseSyncState)(\[abi:cxx11\])?\()'
+readelf -d "$prefix/lib/libshmkv_near.so.0" | grep 'NEEDED.*\[libshmkv\.so\.0\]' >/dev/null ||
   fail "libshmkv_near.so does not link libshmkv.so"
-! readelf -d "$prefix/lib/libshmkv.so.0" | grep -q hiredis || fail "libshmkv.so links hiredis"
+! readelf -d "$prefix/lib/libshmkv.so.0" | grep hiredis >/dev/null || fail "libshmkv.so links hiredis"
 
 echo "== build the examples with cc and c++ and pkg-config" >&2
 cc -Wall -Wextra -Werror examples/c/counter.c $(pkg-config --cflags --libs shmkv) \
@@ -76,7 +79,10 @@ cc -Wall -Wextra -Werror examples/c/counter.c $(pkg-config --cflags --libs shmkv
   -o "$tmp/counter_static"
 c++ -std=c++17 -Wall -Wextra -Werror examples/cpp/report_cache.cc \
   $(pkg-config --cflags --libs shmkv) -o "$tmp/report_cache"
-ldd "$tmp/counter" | grep -q "libshmkv.so.0 => $prefix/lib/" || fail "counter: not linked to $prefix"
+# (grep without -q reads all it is given: with pipefail, grep -q ending
+# early can fail the pipeline by SIGPIPE.)
+ldd "$tmp/counter" | grep "libshmkv.so.0 => $prefix/lib/" >/dev/null ||
+  fail "counter: not linked to $prefix"
 # The C headers need no feature-test macros: the C examples build as strict
 # ISO C99 and C11, and as C++.
 for std in c99 c11; do
@@ -94,15 +100,47 @@ printf '#include <stdio.h>\n#include "shmkv/shmkv.h"\nint main(void) { puts(shmk
   >"$tmp/version.c"
 cc -Wall -Werror "$tmp/version.c" $(pkg-config --cflags --libs shmkv) -o "$tmp/version"
 expect "$(pkg-config --modversion shmkv)" "$("$tmp/version")" "shmkv_version() is the installed version"
-! ldd "$tmp/counter_static" | grep -q libshmkv || fail "counter_static links libshmkv.so"
+! ldd "$tmp/counter_static" | grep libshmkv >/dev/null || fail "counter_static links libshmkv.so"
 
 cc -Wall -Wextra -Werror examples/c/near_reader.c $(pkg-config --cflags --libs shmkv-near) \
   -o "$tmp/near_reader"
-ldd "$tmp/near_reader" | grep -q "libshmkv_near.so.0 => $prefix/lib/" ||
+ldd "$tmp/near_reader" | grep "libshmkv_near.so.0 => $prefix/lib/" >/dev/null ||
   fail "near_reader: not linked to $prefix"
 cc -Wall -Wextra -Werror examples/c/near_reader.c $(pkg-config --cflags --libs shmkv-near-static) \
   -o "$tmp/near_reader_static"
-! ldd "$tmp/near_reader_static" | grep -q libshmkv || fail "near_reader_static links libshmkv"
+! ldd "$tmp/near_reader_static" | grep libshmkv >/dev/null || fail "near_reader_static links libshmkv"
+
+# The README's C++ near-cache example as written there (its Redis address
+# made argv[2]), in a main() that opens the store at argv[1] and prints what
+# it read and kvsync's phase (shmkv/near/sync_state.h).
+readme_near=$(awk '/^## A near cache in front of Redis/ { s = 1 }
+  s && /^```c\+\+$/ { b = 1; next } b && /^```$/ { exit } b { print }' README.md)
+[[ "$readme_near" == *NearCache::Create* ]] || fail "README: no C++ near-cache example found"
+{
+  grep '^#include' <<<"$readme_near"
+  printf '%s\n' '#include <cstdio>' '#include "shmkv/near/sync_state.h"' '#include "shmkv/store.h"' \
+    'int main(int argc, char** argv) {' \
+    '  if (argc != 3) return 2;' \
+    '  absl::StatusOr<shmkv::StoreName> name = shmkv::StoreName::ParseKey(argv[1]);' \
+    '  if (!name.ok()) return 2;' \
+    '  auto opened = shmkv::Store::Open(*name, shmkv::Options(), shmkv::OpenMode::kAttach);' \
+    '  if (!opened.ok()) return 3;' \
+    '  std::unique_ptr<shmkv::Store> store = *std::move(opened);'
+  grep -v '^#include' <<<"$readme_near" | sed 's|"unix:/run/redis/redis.sock"|argv[2]|'
+  printf '%s\n' '  if (!cache.ok()) return 3;' \
+    '  auto state = shmkv::near::ReadSyncState(*store);' \
+    '  std::printf("user:42: %s; kvsync %s\n", user.ok() ? user->c_str() : "not read",' \
+    '              state.ok() ? shmkv::near::SyncPhaseName(state->phase) : "has no record");' \
+    '  return user.ok() ? 0 : 1;' '}'
+} >"$tmp/near_example.cc"
+for pc in shmkv-near shmkv-near-static; do
+  c++ -std=c++17 -Wall -Wextra -Werror "$tmp/near_example.cc" $(pkg-config --cflags --libs $pc) \
+    -o "$tmp/near_example_$pc" || fail "the README's C++ near-cache example with pkg-config $pc"
+done
+ldd "$tmp/near_example_shmkv-near" | grep "libshmkv_near.so.0 => $prefix/lib/" >/dev/null ||
+  fail "the README's C++ near-cache example: not linked to $prefix"
+! ldd "$tmp/near_example_shmkv-near-static" | grep libshmkv >/dev/null ||
+  fail "the README's C++ near-cache example, static: links libshmkv"
 
 echo "== run them on one store with the installed kvcli" >&2
 k=${keys[0]}
@@ -147,6 +185,11 @@ done
 out=$("$tmp/near_reader" "$k" "unix:$socket" user:1 user:1)
 expect "user:1: ada (filled)
 user:1: ada (hit)" "$out" "near_reader with kvsync (its log: $(cat "$tmp/kvsync.log"))"
+redis-cli -s "$socket" set user:42 grace >/dev/null
+for pc in shmkv-near shmkv-near-static; do
+  expect "user:42: grace; kvsync synced" "$("$tmp/near_example_$pc" "$k" "unix:$socket")" \
+    "the README's C++ near-cache example ($pc)"
+done
 kill "$kvsync_pid" "$redis_pid"
 wait "$kvsync_pid" "$redis_pid" || true
 "$kvcli" destroy --key="$k" >/dev/null

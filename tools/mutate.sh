@@ -138,6 +138,9 @@ mutant resync-skips-clear tools/kvsync/syncer.cc //tests/near:near_cache_test \
   absl::StatusOr<uint64_t> cleared = s.ok() ? ClearPrefixes() : absl::StatusOr<uint64_t>(s);' \
   '  absl::Status s = ChangePhase(SyncPhase::kConnecting);
   absl::StatusOr<uint64_t> cleared = s.ok() ? absl::StatusOr<uint64_t>(0) : absl::StatusOr<uint64_t>(s);'
+mutant kvsync-clear-skips-a-nonempty-store tools/kvsync/syncer.cc //tests/near:near_cache_test \
+  '  if (!stats.ok() || stats->index_entries != 1) return false;' \
+  '  if (!stats.ok()) return false;'
 # ---- the near cache's history (reads checked against the writes, with faults) ----
 history=//tests/near/history:near_history_test
 mutant kvsync-skips-some-invalidations tools/kvsync/syncer.cc "$history" \

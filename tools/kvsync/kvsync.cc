@@ -52,7 +52,9 @@ int ParseArg(absl::string_view arg, Args* args) {
     std::printf(
         "%s\n\nKeeps a shmkv store, used as a near cache in front of Redis, in step with\n"
         "Redis's invalidations (CLIENT TRACKING BCAST). One per host and store.\n"
-        "See doc/near_cache.md.\n",
+        "Before saying synced it clears the prefixes: at once on a store that holds\n"
+        "nothing else, otherwise a walk of the whole index (about a second per GiB of\n"
+        "capacity); readers read Redis directly until then. See doc/near_cache.md.\n",
         kUsage);
     return 0;
   }

@@ -61,6 +61,9 @@ class Syncer {
   absl::Status WaitAndRead(int stop_fd, std::string* lost);
   absl::Status WriteRecord();
   absl::StatusOr<uint64_t> ClearPrefixes();
+  // Whether the store holds nothing but kvsync's record: then a clear has
+  // nothing to delete and need not walk the index.
+  bool OnlyTheRecordIsStored();
   // The subscription connection S: subscribed, with its client id and the
   // run_id of the server it reached.
   struct Subscriber {
