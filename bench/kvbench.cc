@@ -26,8 +26,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "bench/engine/workload.h"
+#include "kv/platform/monotonic_clock.h"
 #include "kv/util/json.h"
-#include "shmkv/near/sync_state.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
@@ -133,7 +133,7 @@ class ShmkvBackend final : public Backend {
     if (flags_.stripes != 0) options.lock_stripes = flags_.stripes;
     options.huge_pages = flags_.huge_pages;
     if (config.value_max > options.max_value_size) options.max_value_size = config.value_max;
-    uint64_t mix = near::MonotonicNowNs() ^ (static_cast<uint64_t>(getpid()) << 20);
+    uint64_t mix = platform::MonotonicNanos() ^ (static_cast<uint64_t>(getpid()) << 20);
     Rng rng(mix);
     const int attempts = flags_.create_name.has_value() ? 1 : 100;
     for (int attempt = 0; attempt < attempts; ++attempt) {
