@@ -2,7 +2,7 @@
 # kvbench end to end: a short forked run succeeds and reports JSON, also in
 # batches (--batch), and the store it created is gone afterwards, also after
 # SIGTERM; a store destroyed and re-created under it is reported as replaced,
-# not as its own.
+# not as its own; a gets-only run reports the lock waits of its measurement.
 #   kvbench_smoke_test.sh IPC_GUARD KVBENCH KVCLI
 set -euo pipefail
 guard="$1"
@@ -74,4 +74,18 @@ wait "$pid" || rc=$?
 tail -n 1 "$tmp/out5" | grep -q '"store_replaced":true' || { echo "replaced store not reported"; cat "$tmp/out5"; exit 1; }
 if tail -n 1 "$tmp/out5" | grep -q '"evictions":'; then echo "the new store's counters reported"; cat "$tmp/out5"; exit 1; fi
 grep -q 'destroyed during the run and re-created' "$tmp/err5" || { echo "no warning"; cat "$tmp/err5"; exit 1; }
-echo "kvbench smoke test: 4 passed, 0 failed"
+# 5. The hot-read shape (bench/run.sh W7: gets only, zipf 0.99, 2 processes):
+#    every get hits, no put, and the report gives the lock waits of the
+#    measured phase alone, at most those counted since the store was made.
+"$kvbench" --create-key="${keys[0]}" --procs=2 --keys=2000 --ops=20000 --warmup=0 --value-size=100 \
+  --read-pct=100 --dist=zipf:0.99 --json >"$tmp/out6" 2>"$tmp/err6"
+last=$(tail -n 1 "$tmp/out6")
+for want in '"ops":20000,' '"puts":0,' '"errors":0,' '"hit_ratio":1.0000,'; do
+  grep -qF "$want" <<<"$last" || { echo "hot reads: no $want"; cat "$tmp/out6" "$tmp/err6"; exit 1; }
+done
+measured=$(sed -n 's/.*"lock_waits_measured":\([0-9]*\).*/\1/p' <<<"$last")
+total=$(sed -n 's/.*"lock_waits":\([0-9]*\).*/\1/p' <<<"$last")
+[[ -n "$measured" && -n "$total" ]] || { echo "hot reads: lock waits not reported"; echo "$last"; exit 1; }
+((measured <= total)) || { echo "hot reads: $measured measured lock waits > $total in all"; exit 1; }
+if exists "${keys[0]}"; then echo "store ${keys[0]} left behind by the hot-read run"; exit 1; fi
+echo "kvbench smoke test: 5 passed, 0 failed"

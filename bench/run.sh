@@ -3,7 +3,7 @@
 #
 #   bash bench/run.sh [--json] [--duration=5s] [--warmup=1s] [--w6-warmup=10s] [--keys=1000000] [WHAT...]
 #
-# WHAT is any of W1 W2 W3 W4 W5 W6 (the workloads), memory (memory efficiency),
+# WHAT is any of W1 W2 W3 W4 W5 W6 W7 (the workloads), memory (memory efficiency),
 # syscalls (strace count of a 1M-op run), micro (Google Benchmark micro-
 # benchmarks), or all (every one of them; the default).
 #
@@ -24,6 +24,9 @@
 # Redis reads, on one redis-server started here: {"workload":"W6","results":
 # [{"system":"near",...},{"system":"redis_direct",...}]}; its warmup is
 # --w6-warmup, long enough for the near cache to fill.
+# W7 is hot reads: 100% gets, zipf 0.99, each system (W2's) run with 1 and
+# then 2 processes; its table gives both ops/s, the 2-process/1-process
+# ratio and shmkv's lock waits; its JSON results carry "procs".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,13 +43,13 @@ for arg in "$@"; do
     --warmup=*) warmup=${arg#*=} ;;
     --w6-warmup=*) w6_warmup=${arg#*=} ;;
     --keys=*) keys=${arg#*=} ;;
-    W1 | W2 | W3 | W4 | W5 | W6 | memory | syscalls | micro) what+=("$arg") ;;
-    all) what+=(W1 W2 W3 W4 W5 W6 memory syscalls micro) ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    W1 | W2 | W3 | W4 | W5 | W6 | W7 | memory | syscalls | micro) what+=("$arg") ;;
+    all) what+=(W1 W2 W3 W4 W5 W6 W7 memory syscalls micro) ;;
+    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
-((${#what[@]} > 0)) || what=(W1 W2 W3 W4 W5 W6 memory syscalls micro)
+((${#what[@]} > 0)) || what=(W1 W2 W3 W4 W5 W6 W7 memory syscalls micro)
 [[ "$keys" =~ ^[0-9]+$ ]] || { echo "run.sh: --keys takes a plain number" >&2; exit 2; }
 
 say() { echo "run.sh: $*" >&2; }
@@ -130,10 +133,64 @@ jget() { sed -n "s/.*\"$2\":\\(\"[^\"]*\"\\|[^,}]*\\).*/\\1/p" <<<"$1" | tr -d '
 fmt_int() { printf "%'d" "${1%.*}" 2>/dev/null || echo "$1"; }
 # A number with 2 decimals, or "-" for null (the probes have no latencies).
 fmt_us() { if [[ "$1" =~ ^[0-9.]+$ ]]; then printf "%.2f" "$1"; else echo -; fi; }
+# a / b with 2 decimals, or "" when either is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b <= 0) print ""; else printf "%.2f", a / b }'; }
 
 declare -A ops p99 p999
 json_lines=()
 notes=()
+
+# Runs one system of workload $w with "${common[@]}" "${args[@]}" (the
+# caller's), its stderr in $log; sets out (its stdout) and rc (its exit
+# code), and segment after shmkv (the probes' table size).
+drive() {
+  local system=$1
+  rc=0
+  case "$system" in
+    shmkv) out=$("$bin/bench/kvbench" "${common[@]}" "${args[@]}" ${cap_bytes:+--capacity=$cap_bytes} 2>"$log") || rc=$?
+      segment=$(jget "$(tail -n 1 <<<"$out")" segment_bytes) ;;
+    shmkv_unbatched)
+      out=$("$bin/bench/kvbench" "${common[@]}" "${args[@]}" --batch=1 2>"$log") || rc=$?
+      out=${out//\"system\":\"shmkv\"/\"system\":\"shmkv_unbatched\"} ;;
+    absl_map_in_process) out=$("$bin/bench/peers/absl_map_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+    memory_probe_*)
+      # A table the size of the segment shmkv had in this workload.
+      local chains=1
+      [[ $system == memory_probe_parallel16 ]] && chains=16
+      if [[ -z "$segment" ]]; then
+        echo "shmkv reported no segment_bytes" >"$log"
+        rc=1 out=""
+      else
+        out=$("$bin/bench/micro/memory_probe" --bytes="$segment" --chains=$chains --duration="$duration" \
+          --warmup="$warmup" --json 2>"$log") || rc=$?
+      fi ;;
+    lmdb) out=$("$bin/bench/peers/lmdb_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+    boost_interprocess) out=$("$bin/bench/peers/boost_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
+    memcached)
+      start_memcached "$mc_mb"
+      out=$("$bin/bench/peers/memcached_bench" "${common[@]}" "${args[@]}" --socket="$tmp/memcached.sock" 2>"$log") || rc=$?
+      stop_server ;;
+    redis)
+      start_redis "$redis_max"
+      out=$("$bin/bench/peers/redis_bench" "${common[@]}" "${args[@]}" --socket="$tmp/redis.sock" 2>"$log") || rc=$?
+      stop_server ;;
+  esac
+}
+
+# The JSON line of a run drive made ($out, $rc), or an error line if it
+# failed: result_line W SYSTEM LOG
+result_line() {
+  local w=$1 system=$2 log=$3 line
+  line=$(tail -n 1 <<<"$out")
+  if [[ "$line" != "{"* ]]; then
+    say "$w: $system FAILED (exit $rc):"
+    tail -n 5 "$log" >&2
+    line="{\"system\":\"$system\",\"error\":\"exit $rc\"}"
+  elif ((rc != 0)); then
+    say "$w: $system reported errors (exit $rc): $(jget "$line" first_error)"
+  fi
+  echo "$line"
+}
 
 run_workload() {
   local w=$1 args=() desc note="" cap_bytes="" mc_mb=1024 redis_max="" batch=()
@@ -164,50 +221,13 @@ run_workload() {
   esac
   echo
   echo "== $w: $desc; $keys keys of 16 B; $duration measured after $warmup warmup per system"
-  local results=() system out rc log segment=""
+  local results=() system out rc log segment="" line
   args+=("${batch[@]}")
   for system in "${systems[@]}"; do
     log="$tmp/$w.$system.log"
     say "$w: $system ..."
-    rc=0
-    case "$system" in
-      shmkv) out=$("$bin/bench/kvbench" "${common[@]}" "${args[@]}" ${cap_bytes:+--capacity=$cap_bytes} 2>"$log") || rc=$?
-        segment=$(jget "$(tail -n 1 <<<"$out")" segment_bytes) ;;
-      shmkv_unbatched)
-        out=$("$bin/bench/kvbench" "${common[@]}" "${args[@]}" --batch=1 2>"$log") || rc=$?
-        out=${out//\"system\":\"shmkv\"/\"system\":\"shmkv_unbatched\"} ;;
-      absl_map_in_process) out=$("$bin/bench/peers/absl_map_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
-      memory_probe_*)
-        # A table the size of the segment shmkv had in this workload.
-        local chains=1
-        [[ $system == memory_probe_parallel16 ]] && chains=16
-        if [[ -z "$segment" ]]; then
-          echo "shmkv reported no segment_bytes" >"$log"
-          rc=1 out=""
-        else
-          out=$("$bin/bench/micro/memory_probe" --bytes="$segment" --chains=$chains --duration="$duration" \
-            --warmup="$warmup" --json 2>"$log") || rc=$?
-        fi ;;
-      lmdb) out=$("$bin/bench/peers/lmdb_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
-      boost_interprocess) out=$("$bin/bench/peers/boost_bench" "${common[@]}" "${args[@]}" 2>"$log") || rc=$? ;;
-      memcached)
-        start_memcached "$mc_mb"
-        out=$("$bin/bench/peers/memcached_bench" "${common[@]}" "${args[@]}" --socket="$tmp/memcached.sock" 2>"$log") || rc=$?
-        stop_server ;;
-      redis)
-        start_redis "$redis_max"
-        out=$("$bin/bench/peers/redis_bench" "${common[@]}" "${args[@]}" --socket="$tmp/redis.sock" 2>"$log") || rc=$?
-        stop_server ;;
-    esac
-    local line
-    line=$(tail -n 1 <<<"$out")
-    if [[ "$line" != "{"* ]]; then
-      say "$w: $system FAILED (exit $rc):"
-      tail -n 5 "$log" >&2
-      line="{\"system\":\"$system\",\"error\":\"exit $rc\"}"
-    elif ((rc != 0)); then
-      say "$w: $system reported errors (exit $rc): $(jget "$line" first_error)"
-    fi
+    drive "$system"
+    line=$(result_line "$w" "$system" "$log")
     results+=("$line")
     ops[$w.$system]=$(jget "$line" ops_per_sec)
     p99[$w.$system]=$(jget "$line" p99_us)
@@ -235,6 +255,49 @@ run_workload() {
   local joined
   joined=$(IFS=,; echo "${json_results[*]}")
   json_lines+=("{\"workload\":\"$w\",\"results\":[$joined]}")
+}
+
+# W7: hot reads. Every system of W2, with 1 and then 2 processes: gets only,
+# zipf 0.99, so the hot keys sit on a handful of shmkv's lock stripes. The
+# table gives both throughputs, their ratio (how reads scale to a second
+# core) and shmkv's lock waits in each measured phase.
+declare -A w7_waits
+run_w7() {
+  local w=W7 args cap_bytes="" mc_mb=1024 redis_max="" segment="" out rc log line procs system
+  local systems=(shmkv absl_map_in_process lmdb boost_interprocess memcached redis)
+  local common=(--keys="$keys" --key-size=16 --duration="$duration" --warmup="$warmup" --json --quiet)
+  local json_results=()
+  echo
+  echo "== W7: 100% get, zipf 0.99, 100 B values, 1 and 2 processes; $keys keys of 16 B;" \
+    "$duration measured after $warmup warmup per system and count"
+  for system in "${systems[@]}"; do
+    for procs in 1 2; do
+      args=(--procs="$procs" --value-size=100 --read-pct=100 --dist=zipf:0.99)
+      log="$tmp/W7.$system.$procs.log"
+      say "W7: $system, $procs process(es) ..."
+      drive "$system"
+      line=$(result_line W7 "$system" "$log")
+      ops[W7.$system.$procs]=$(jget "$line" ops_per_sec)
+      p999[W7.$system.$procs]=$(jget "$line" p999_us)
+      [[ $system != shmkv ]] || w7_waits[$procs]=$(jget "$line" lock_waits_measured)
+      json_results+=("$line")
+    done
+  done
+  printf "%-24s %14s %14s %9s %14s %11s\n" system "ops/s 1 proc" "ops/s 2 procs" "2p / 1p" \
+    "p99.9 us (2p)" "shmkv/peer"
+  for system in "${systems[@]}"; do
+    local one=${ops[W7.$system.1]:-} two=${ops[W7.$system.2]:-} scale mine
+    scale=$(ratio "$two" "$one")
+    mine=$(ratio "${ops[W7.shmkv.2]:-}" "$two")
+    printf "%-24s %14s %14s %9s %14s %11s\n" "$system" "$(fmt_int "${one:-FAILED}")" \
+      "$(fmt_int "${two:-FAILED}")" "${scale:-n/a}x" "$(fmt_us "${p999[W7.$system.2]:-}")" "${mine:-n/a}x"
+  done
+  echo "W7: shmkv's lock waits in the measured phase: ${w7_waits[1]:-?} with 1 process," \
+    "${w7_waits[2]:-?} with 2 (a wait is an acquisition that found the stripe's lock held)."
+  echo "W7: shmkv/peer compares the 2-process runs; absl_map_in_process runs threads, not processes."
+  local joined
+  joined=$(IFS=,; echo "${json_results[*]}")
+  json_lines+=("{\"workload\":\"W7\",\"results\":[$joined]}")
 }
 
 # W6: the near cache against direct Redis reads. One redis-server for both:
@@ -367,6 +430,7 @@ for w in "${what[@]}"; do
   case "$w" in
     W1 | W2 | W3 | W4 | W5) run_workload "$w" ;;
     W6) run_w6 ;;
+    W7) run_w7 ;;
     memory) run_memory ;;
     syscalls) run_syscalls ;;
     micro) run_micro ;;
@@ -377,7 +441,6 @@ done
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
   if (v == "") { print "not measured"; exit }
   ok = (op == ">=") ? (v >= t) : (op == "<=") ? (v <= t) : (v < t); print (ok ? "met" : "MISSED") }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b <= 0) print ""; else printf "%.2f", a / b }'; }
 echo
 echo "== targets"
 if [[ -n "${ops[W1.shmkv]:-}" ]]; then
@@ -402,6 +465,10 @@ done
 if [[ -n "${ops[W2.shmkv]:-}" && -n "${ops[W1.shmkv]:-}" ]]; then
   r=$(ratio "${ops[W2.shmkv]}" "${ops[W1.shmkv]}")
   printf "%-38s %8s  %s\n" "W2/W1 shmkv >= 1.8x" "${r}x" "$(verdict "$r" ">=" 1.8)"
+fi
+if [[ -n "${ops[W7.shmkv.2]:-}" && -n "${ops[W7.shmkv.1]:-}" ]]; then
+  r=$(ratio "${ops[W7.shmkv.2]}" "${ops[W7.shmkv.1]}")
+  printf "%-38s %8s  %s\n" "W7 shmkv 2 procs / 1 proc >= 1.85x" "${r}x" "$(verdict "$r" ">=" 1.85)"
 fi
 if [[ -n "${ops[W3.shmkv]:-}" && -n "${ops[W2.shmkv]:-}" ]]; then
   r=$(ratio "${ops[W3.shmkv]}" "${ops[W2.shmkv]}")

@@ -1100,8 +1100,8 @@ TEST(CacheSemantics, StatsCountersMove) {
   EXPECT_EQ(s.items, 3u);
   EXPECT_EQ(s.key_bytes, 6u);
   EXPECT_EQ(s.value_bytes, 6u);
-  // Live entries with their 28-byte headers (layout v2), plus under 8 bytes
-  // of alignment each.
+  // Live entries with their 28-byte headers, plus under 8 bytes of alignment
+  // each.
   EXPECT_EQ(empty_bytes, 0u);
   EXPECT_GE(s.bytes_used, 3 * 28 + 12u);
   EXPECT_LE(s.bytes_used, 3 * (28 + 7) + 12u);

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kv/platform/monotonic_clock.h"
 #include "kv/util/json.h"
-#include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace bench {
@@ -31,7 +31,7 @@ Progress::Progress(std::string label, bool quiet)
 
 void Progress::Show(absl::string_view phase, double fraction, double rate) {
   if (quiet_) return;
-  const uint64_t now = near::MonotonicNowNs();
+  const uint64_t now = platform::MonotonicNanos();
   if (tty_) {
     if (now - last_ < 200000000ULL && fraction < 1.0) return;
     last_ = now;

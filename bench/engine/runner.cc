@@ -27,8 +27,8 @@
 #include "bench/engine/prefault.h"
 #include "bench/engine/report.h"
 #include "bench/engine/run_control.h"
+#include "kv/platform/monotonic_clock.h"
 #include "kv/util/sleep.h"
-#include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace bench {
@@ -142,14 +142,14 @@ void Runner::StopAll() {
     close(gates_.go[1]);
     gates_.go[1] = -1;
   }
-  const int64_t deadline = near::MonotonicNowNs() + 10000000000;
+  const int64_t deadline = platform::MonotonicNanos() + 10000000000;
   for (size_t i = 0; i < children_.size(); ++i) {
     while (!reaped_[i]) {
       int status;
       pid_t r = waitpid(children_[i], &status, WNOHANG);
       if (r == children_[i] || (r < 0 && errno == ECHILD)) {
         reaped_[i] = true;
-      } else if (near::MonotonicNowNs() > deadline) {
+      } else if (platform::MonotonicNanos() > deadline) {
         kill(children_[i], SIGKILL);
         waitpid(children_[i], &status, 0);
         reaped_[i] = true;
@@ -232,9 +232,9 @@ absl::Status Runner::CreateAndAttach() {
 }
 
 absl::Status Runner::Preload(const Workload& workload, Progress* progress) {
-  const uint64_t t0 = near::MonotonicNowNs();
+  const uint64_t t0 = platform::MonotonicNanos();
   absl::Status s = backend_->Preload(workload, [&](uint64_t done, uint64_t total) {
-    const double secs = static_cast<double>(near::MonotonicNowNs() - t0) / 1e9;
+    const double secs = static_cast<double>(platform::MonotonicNanos() - t0) / 1e9;
     progress->Show("preload", total ? static_cast<double>(done) / static_cast<double>(total) : 1.0,
                    secs > 0 ? static_cast<double>(done) / secs : 0);
     return !Interrupted();
@@ -244,7 +244,7 @@ absl::Status Runner::Preload(const Workload& workload, Progress* progress) {
   if (!config_.quiet) {
     std::fprintf(stderr, "%s: preloaded %s keys in %.1f s\n", label_.c_str(),
                  HumanCount(static_cast<double>(config_.keys)).c_str(),
-                 static_cast<double>(near::MonotonicNowNs() - t0) / 1e9);
+                 static_cast<double>(platform::MonotonicNanos() - t0) / 1e9);
   }
   return absl::OkStatus();
 }
@@ -305,7 +305,7 @@ void Runner::RunClientProcess(int p, pid_t parent, const Workload& workload) {
 // Every client connected? One byte per thread arrives on the ready pipe.
 absl::Status Runner::AwaitReady() {
   std::string why;
-  const int64_t ready_deadline = near::MonotonicNowNs() + 120000000000;
+  const int64_t ready_deadline = platform::MonotonicNanos() + 120000000000;
   for (int arrived = 0; arrived < total_threads_;) {
     pollfd pfd{gates_.ready[0], POLLIN, 0};
     if (poll(&pfd, 1, 1000) > 0) {
@@ -318,14 +318,14 @@ absl::Status Runner::AwaitReady() {
       return StepFailed(ctl_->failed.load() > 0 ? ctl_->fail_message : why);
     }
     if (Interrupted()) return StepFailed("");
-    if (near::MonotonicNowNs() > ready_deadline)
+    if (platform::MonotonicNanos() > ready_deadline)
       return StepFailed("clients did not start within 120 s");
   }
   return absl::OkStatus();
 }
 
 uint64_t Runner::UpdateRate() {
-  const uint64_t now = near::MonotonicNowNs();
+  const uint64_t now = platform::MonotonicNanos();
   if (now - rate_t_ >= 500000000ULL) {
     const uint64_t sum = ProgressSum();
     rate_ = static_cast<double>(sum - rate_sum_) * 1e9 / static_cast<double>(now - rate_t_);
@@ -340,7 +340,7 @@ absl::Status Runner::Warmup(Progress* progress) {
   ctl_->phase.store(kWarmup, std::memory_order_release);
   WriteBytes(gates_.go[1], static_cast<size_t>(total_threads_));
   const uint64_t warmup_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(config_.warmup));
-  const uint64_t t_phase = near::MonotonicNowNs();
+  const uint64_t t_phase = platform::MonotonicNanos();
   rate_t_ = t_phase;
   std::string why;
   while (warmup_ns > 0) {
@@ -362,7 +362,7 @@ absl::Status Runner::Warmup(Progress* progress) {
 absl::Status Runner::Measure(Progress* progress) {
   const uint64_t base = ProgressSum();
   ctl_->phase.store(kMeasure, std::memory_order_release);
-  const uint64_t t_phase = near::MonotonicNowNs();
+  const uint64_t t_phase = platform::MonotonicNanos();
   if (config_.ops == 0) return MeasureDuration(t_phase, progress);
   // No polling at all, so that a syscall count of the run does not depend
   // on its length: block until each child exits.

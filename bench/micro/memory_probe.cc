@@ -36,8 +36,8 @@
 #include "absl/time/time.h"
 #include "bench/engine/flags.h"
 #include "bench/engine/rng.h"
+#include "kv/platform/monotonic_clock.h"
 #include "kv/util/json.h"
-#include "shmkv/near/sync_state.h"
 
 namespace shmkv {
 namespace bench {
@@ -193,15 +193,15 @@ int Run(const ProbeConfig& config) {
 
   // Warmup, then whole blocks of rounds until --duration has passed.
   constexpr uint64_t kRounds = 1 << 14;
-  const int64_t warmup_end = near::MonotonicNowNs() + absl::ToInt64Nanoseconds(config.warmup);
-  while (near::MonotonicNowNs() < warmup_end) walk(nodes, at, kRounds);
+  const int64_t warmup_end = platform::MonotonicNanos() + absl::ToInt64Nanoseconds(config.warmup);
+  while (platform::MonotonicNanos() < warmup_end) walk(nodes, at, kRounds);
   const uint64_t duration_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(config.duration));
-  const uint64_t start = near::MonotonicNowNs();
+  const uint64_t start = platform::MonotonicNanos();
   uint64_t end = start, rounds = 0;
   while (end - start < duration_ns) {
     walk(nodes, at, kRounds);
     rounds += kRounds;
-    end = near::MonotonicNowNs();
+    end = platform::MonotonicNanos();
   }
   uint64_t sink = 0;
   for (int c = 0; c < config.chains; ++c) sink ^= at[c];

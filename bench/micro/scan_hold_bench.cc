@@ -117,94 +117,118 @@ void PrintHolds(const char* what, const bench::Histogram& h) {
               h.Percentile(99) / 1e3, h.Percentile(99.9) / 1e3, h.max() / 1e3);
 }
 
-int Main(int argc, char** argv) {
+// The command line.
+struct Args {
   std::string key_text;
   int passes = 1;
   bool with_values = false;
   std::string csv_path;
   Options open_options;
+};
+
+// Parses the command line into `args`; false (with the message printed) on
+// a bad argument.
+bool ParseArgs(int argc, char** argv, Args* args) {
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (absl::ConsumePrefix(&arg, "--key=")) {
-      key_text = std::string(arg);
+      args->key_text = std::string(arg);
     } else if (absl::ConsumePrefix(&arg, "--passes=")) {
-      if (!absl::SimpleAtoi(arg, &passes) || passes < 1) {
+      if (!absl::SimpleAtoi(arg, &args->passes) || args->passes < 1) {
         std::fprintf(stderr, "scan_hold_bench: --passes must be a whole number >= 1\n");
-        return 2;
+        return false;
       }
     } else if (absl::ConsumePrefix(&arg, "--holds-csv=")) {
-      csv_path = std::string(arg);
+      args->csv_path = std::string(arg);
     } else if (arg == "--with-values") {
-      with_values = true;
+      args->with_values = true;
     } else if (arg == "--populate") {
-      open_options.populate = true;
+      args->open_options.populate = true;
     } else {
       std::fprintf(stderr,
                    "usage: scan_hold_bench --key=0xKEY [--passes=N] [--with-values] "
                    "[--populate] [--holds-csv=FILE]\n");
-      return 2;
+      return false;
     }
   }
-  absl::StatusOr<StoreName> name = StoreName::ParseKey(key_text);
+  return true;
+}
+
+// Opens --holds-csv and writes its header line; false (with the message
+// printed) when it cannot be written.
+bool OpenCsv(const std::string& path, std::FILE** csv) {
+  *csv = std::fopen(path.c_str(), "w");
+  if (*csv == nullptr) {
+    std::fprintf(stderr, "scan_hold_bench: cannot write %s\n", path.c_str());
+    return false;
+  }
+  std::fprintf(*csv,
+               "pass,hold,stripe,first_home_slot,entries,start_ns,wall_ns,cpu_ns,minor_faults,"
+               "major_faults,preemptions\n");
+  return true;
+}
+
+// One full listing of the store and its report; false (with the message
+// printed) when a Scan fails.
+bool RunPass(Store& store, const ScanOptions& options, int pass, std::FILE* csv) {
+  holds.Clear();
+  cpu_holds.Clear();
+  hold_list.clear();
+  uint64_t keys = 0, calls = 0, key_bytes = 0;
+  const absl::Time start = absl::Now();
+  uint64_t cursor = 0;
+  do {
+    absl::StatusOr<uint64_t> next = store.Scan(
+        cursor, 256, options, [&](absl::string_view key, absl::string_view, const EntryMeta&) {
+          ++keys;
+          key_bytes += key.size();
+        });
+    if (!next.ok()) {
+      std::fprintf(stderr, "scan_hold_bench: %s\n", next.status().ToString().c_str());
+      return false;
+    }
+    cursor = *next;
+    ++calls;
+  } while (cursor != 0);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  std::printf("pass %d: %llu keys in %.2f s (%llu Scan calls, %llu lock holds)\n", pass,
+              static_cast<unsigned long long>(keys), seconds,
+              static_cast<unsigned long long>(calls),
+              static_cast<unsigned long long>(holds.count()));
+  PrintHolds("hold, wall", holds);
+  PrintHolds("hold, CPU ", cpu_holds);
+  PrintHoldDetails();
+  if (csv != nullptr) WriteHolds(csv, pass);
+  std::fflush(stdout);
+  return true;
+}
+
+int Main(int argc, char** argv) {
+  Args args;
+  if (!ParseArgs(argc, argv, &args)) return 2;
+  absl::StatusOr<StoreName> name = StoreName::ParseKey(args.key_text);
   if (!name.ok()) {
     std::fprintf(stderr, "scan_hold_bench: --key: %s\n", name.status().ToString().c_str());
     return 2;
   }
   absl::StatusOr<std::unique_ptr<Store>> store =
-      Store::Open(*name, open_options, OpenMode::kAttach);
+      Store::Open(*name, args.open_options, OpenMode::kAttach);
   if (!store.ok()) {
     std::fprintf(stderr, "scan_hold_bench: %s\n", store.status().ToString().c_str());
     return 3;
   }
   std::FILE* csv = nullptr;
-  if (!csv_path.empty()) {
-    csv = std::fopen(csv_path.c_str(), "w");
-    if (csv == nullptr) {
-      std::fprintf(stderr, "scan_hold_bench: cannot write %s\n", csv_path.c_str());
-      return 2;
-    }
-    std::fprintf(csv,
-                 "pass,hold,stripe,first_home_slot,entries,start_ns,wall_ns,cpu_ns,minor_faults,"
-                 "major_faults,preemptions\n");
-  }
+  if (!args.csv_path.empty() && !OpenCsv(args.csv_path, &csv)) return 2;
   ReserveHoldList(kHoldsListed);
   internal::SetScanHoldObserver(&RecordHold);
   ScanOptions options;
-  options.with_values = with_values;
-  for (int pass = 1; pass <= passes; ++pass) {
-    holds.Clear();
-    cpu_holds.Clear();
-    hold_list.clear();
-    uint64_t keys = 0, calls = 0, key_bytes = 0;
-    const absl::Time start = absl::Now();
-    uint64_t cursor = 0;
-    do {
-      absl::StatusOr<uint64_t> next = (*store)->Scan(
-          cursor, 256, options, [&](absl::string_view key, absl::string_view, const EntryMeta&) {
-            ++keys;
-            key_bytes += key.size();
-          });
-      if (!next.ok()) {
-        std::fprintf(stderr, "scan_hold_bench: %s\n", next.status().ToString().c_str());
-        return 3;
-      }
-      cursor = *next;
-      ++calls;
-    } while (cursor != 0);
-    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    std::printf("pass %d: %llu keys in %.2f s (%llu Scan calls, %llu lock holds)\n", pass,
-                static_cast<unsigned long long>(keys), seconds,
-                static_cast<unsigned long long>(calls),
-                static_cast<unsigned long long>(holds.count()));
-    PrintHolds("hold, wall", holds);
-    PrintHolds("hold, CPU ", cpu_holds);
-    PrintHoldDetails();
-    if (csv != nullptr) WriteHolds(csv, pass);
-    std::fflush(stdout);
+  options.with_values = args.with_values;
+  for (int pass = 1; pass <= args.passes; ++pass) {
+    if (!RunPass(**store, options, pass, csv)) return 3;
   }
   internal::SetScanHoldObserver(nullptr);
   if (csv != nullptr && std::fclose(csv) != 0) {
-    std::fprintf(stderr, "scan_hold_bench: writing %s failed\n", csv_path.c_str());
+    std::fprintf(stderr, "scan_hold_bench: writing %s failed\n", args.csv_path.c_str());
     return 3;
   }
   return 0;

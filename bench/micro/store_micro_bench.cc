@@ -294,7 +294,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  // Room for about 1/16 of the keys: 100 B values + 16 B keys + 32 B headers.
+  // Room for about 1/16 of the keys: 152 B a key, a little more than its
+  // 144 B record (28 B header + 16 B key + 100 B value).
   g_small = Create(kKeys / 16 * 152, 0, 1);
   for (int i = 0; i < kKeys; ++i) (void)g_small->store->Put((*g_keys)[i], value);  // fill: evicting
 

@@ -43,6 +43,7 @@
 #include "bench/near/near_clients.h"
 #include "bench/near/staleness_probe.h"
 #include "bench/peers/redis_peer.h"
+#include "kv/platform/monotonic_clock.h"
 #include "kv/util/json.h"
 #include "shmkv/near/near_cache.h"
 #include "shmkv/near/sync_state.h"
@@ -107,7 +108,7 @@ class NearBenchBackend final : public Backend {
   // long-running host has, so that the run measures the steady state rather
   // than the cold fills of a fresh cache. The keys must be in Redis already.
   absl::Status Prewarm() {
-    const uint64_t t0 = near::MonotonicNowNs();
+    const uint64_t t0 = platform::MonotonicNanos();
     constexpr int kThreads = 2;
     std::atomic<uint64_t> failed{0};
     std::string first_error;
@@ -140,7 +141,7 @@ class NearBenchBackend final : public Backend {
     if (!config_.quiet) {
       std::fprintf(stderr, "near: prewarmed %llu keys in %.1f s\n",
                    static_cast<unsigned long long>(config_.keys),
-                   static_cast<double>(near::MonotonicNowNs() - t0) / 1e9);
+                   static_cast<double>(platform::MonotonicNanos() - t0) / 1e9);
     }
     return absl::OkStatus();
   }

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/peers/redis_peer.h"
-#include "shmkv/near/sync_state.h"
+#include "kv/platform/monotonic_clock.h"
 
 namespace shmkv {
 namespace bench {
@@ -67,12 +67,12 @@ void StalenessProbe::Probe(Store* store, near::NearCache* cache, redisContext* w
     ++result_.skipped;
     return;
   }
-  const uint64_t t0 = near::MonotonicNowNs();
+  const uint64_t t0 = platform::MonotonicNanos();
   if (!Set(writer, key, value)) return;
-  const uint64_t ack = near::MonotonicNowNs();
+  const uint64_t ack = platform::MonotonicNanos();
   for (;;) {
     held = store->Contains(key);
-    const uint64_t now = near::MonotonicNowNs();
+    const uint64_t now = platform::MonotonicNanos();
     if (held.ok() && !*held) {
       result_.from_send_ns.push_back(now - t0);
       result_.from_ack_ns.push_back(now > ack ? now - ack : 0);

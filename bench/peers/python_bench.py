@@ -1,8 +1,8 @@
 """Python get/put per second: shmkv against the stores a Python program on
 one host would otherwise share data through, each driven by the same loop.
 
-    bash bench/python_bench.sh        (starts memcached and redis-server on
-                                       unix sockets, builds the module)
+    bash bench/peers/python_bench.sh  (starts memcached and redis-server on
+                                      unix sockets, builds the module)
 
 Systems: shmkv (this module); multiprocessing (a Manager().dict(), the
 standard library's cross-process dict); pymemcache and redis-py over unix

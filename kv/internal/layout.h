@@ -165,6 +165,46 @@ static_assert(kEntryHeaderBytes == 28, "the entry header is 28 bytes");
 static_assert(sizeof(Header) <= kHeaderRegionBytes, "header must fit its page");
 static_assert(offsetof(Header, header_checksum) % 8 == 0, "checksum alignment");
 
+// The numbers doc/layout.md states, so that the spec and the structs cannot
+// drift apart. The header is the same on every ABI: fixed-width fields, no
+// padding.
+static_assert(sizeof(AbiFingerprint) == 16 && sizeof(Header) == 416, "doc/layout.md: Header");
+static_assert(offsetof(Header, layout_version) == 8 && offsetof(Header, byte_order_mark) == 12 &&
+                  offsetof(Header, abi) == 16 && offsetof(Header, segment_bytes) == 32 &&
+                  offsetof(Header, stripe_table_offset) == 40 &&
+                  offsetof(Header, index_offset) == 48 && offsetof(Header, arena_offset) == 56 &&
+                  offsetof(Header, stripe_arena_bytes) == 64 &&
+                  offsetof(Header, stripe_count) == 72 &&
+                  offsetof(Header, slots_per_stripe) == 76 &&
+                  offsetof(Header, max_key_size) == 80 && offsetof(Header, max_value_size) == 84 &&
+                  offsetof(Header, evict) == 88 && offsetof(Header, mode) == 92 &&
+                  offsetof(Header, default_ttl_ms) == 96 &&
+                  offsetof(Header, created_at_ms) == 104 && offsetof(Header, creator_uid) == 112 &&
+                  offsetof(Header, creator_pid) == 116 && offsetof(Header, name_key) == 120 &&
+                  offsetof(Header, name_proj) == 124 && offsetof(Header, name_path) == 128 &&
+                  offsetof(Header, sem_id) == 384 && offsetof(Header, segment_flags) == 388 &&
+                  offsetof(Header, hash_seed) == 392 && offsetof(Header, header_checksum) == 400 &&
+                  offsetof(Header, init_state) == 408 && offsetof(Header, destroyed) == 412,
+              "doc/layout.md: the header's offsets");
+// The stripe's fields follow the mutex without gaps (offsets from its end).
+inline constexpr size_t kMutexBytes = sizeof(pthread_mutex_t);
+static_assert(offsetof(Stripe, head) == kMutexBytes &&
+                  offsetof(Stripe, next_version) == kMutexBytes + 16 &&
+                  offsetof(Stripe, index_entries) == kMutexBytes + 64 &&
+                  offsetof(Stripe, holder_pid) == kMutexBytes + 72 &&
+                  offsetof(Stripe, hits) == kMutexBytes + 80 &&
+                  offsetof(Stripe, acquisitions) == kMutexBytes + 144 && sizeof(Stripe) % 64 == 0,
+              "doc/layout.md: the stripe's offsets");
+#if defined(__x86_64__) && defined(__GLIBC__)
+static_assert(kMutexBytes == 40 && alignof(pthread_mutex_t) == 8 && sizeof(Stripe) == 192,
+              "doc/layout.md: the x86-64 glibc ABI fingerprint");
+#endif
+static_assert(offsetof(EntryHeader, expires_at_ms) == 8 &&
+                  offsetof(EntryHeader, value_size) == 16 && offsetof(EntryHeader, flags) == 20 &&
+                  offsetof(EntryHeader, key_size) == 24 && offsetof(EntryHeader, state) == 26 &&
+                  offsetof(EntryHeader, bits) == 27,
+              "doc/layout.md: the record header's offsets");
+
 inline constexpr uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
 inline constexpr uint64_t RecordBytes(uint64_t key_size, uint64_t value_size) {
   return RoundUp(kEntryHeaderBytes + key_size + value_size, kUnit);

@@ -33,8 +33,10 @@ int RunLs(Context& ctx);
 // stats_command.cc: the counters, once or --watch.
 int RunStats(Context& ctx);
 
-// snapshot_commands.cc: snapshots to and from files.
+// dump_command.cc: a store's live entries to a snapshot file.
 int RunDump(Context& ctx);
+
+// snapshot_commands.cc: a snapshot file into a store.
 int RunLoad(Context& ctx);
 
 // bigkeys_command.cc: the entries with the largest values.
