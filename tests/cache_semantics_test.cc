@@ -43,6 +43,7 @@ using ::shmkv::testutil::CheckValue;
 using ::shmkv::testutil::ChildProcess;
 using ::shmkv::testutil::DescribeExit;
 using ::shmkv::testutil::MakeValue;
+using ::shmkv::testutil::OneStripe;
 using ::shmkv::testutil::PipeEvent;
 using ::shmkv::testutil::RunChildren;
 using ::shmkv::testutil::ScopedStore;
@@ -1146,6 +1147,40 @@ TEST(CacheSemantics, StatsCountersMove) {
   EXPECT_EQ(o.puts, 5u);
   EXPECT_EQ(o.hits, 2u);
   EXPECT_EQ(o.items, 2u);
+}
+
+// Catches a record copied forward (second chance, or compaction) keeping
+// its reference bit: it would then be copied forward for ever, never
+// evicted. Every entry is read once; then several capacities of new keys
+// are written and never read: each write succeeds and every old entry is
+// evicted.
+TEST(ClockAfterCompaction, CopiedRecordsLoseTheirReferenceBit) {
+  Options o = OneStripe();
+  o.capacity_bytes = 64 << 10;
+  o.max_value_size = 1024;
+  ScopedStore store;
+  ASSERT_OK(store.Open(o));
+  constexpr int kOld = 40;
+  std::string value;
+  for (int i = 0; i < kOld; ++i) {
+    const std::string k = absl::StrCat("old", i);
+    ASSERT_OK(store->Put(k, MakeValue(k, 1, 600)));
+  }
+  for (int i = 0; i < kOld; ++i) ASSERT_OK(store->Get(absl::StrCat("old", i), &value));
+  // Five capacities of 600-byte values.
+  const int fresh = 5 * (64 << 10) / 600;
+  for (int i = 0; i < fresh; ++i) {
+    const std::string k = absl::StrCat("new", i);
+    ASSERT_OK(store->Put(k, MakeValue(k, 1, 600))) << "new key " << i;
+  }
+  int survivors = 0;
+  for (int i = 0; i < kOld; ++i) {
+    ASSERT_OK_AND_ASSIGN(bool has, store->Contains(absl::StrCat("old", i)));
+    survivors += has ? 1 : 0;
+  }
+  EXPECT_EQ(survivors, 0) << "entries read once before five capacities of writes survived them";
+  ASSERT_OK_AND_ASSIGN(CheckReport report, store->Check(false));
+  EXPECT_TRUE(report.ok);
 }
 
 }  // namespace

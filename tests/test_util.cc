@@ -118,6 +118,13 @@ Options StripedOptions(uint32_t stripes, absl::Duration lock_timeout) {
   return o;
 }
 
+Options OneStripe() {
+  Options o = SmallOptions();
+  o.lock_stripes = 1;
+  o.max_key_size = 64;
+  return o;
+}
+
 // ----------------------------------------------------------- ScopedStore ---
 
 ScopedStore::ScopedStore() : ScopedStore(UniqueStoreName()) {}

@@ -48,6 +48,11 @@ using testguard::KeyHex;
 Options SmallOptions();
 // SmallOptions with `stripes` lock stripes and that lock timeout.
 Options StripedOptions(uint32_t stripes, absl::Duration lock_timeout);
+// SmallOptions with one lock stripe and keys of up to 64 bytes.
+Options OneStripe();
+
+// A fixed "now" (milliseconds since the epoch) for a ManualClock.
+inline constexpr int64_t kStartMs = int64_t{1700000000000};
 
 // ----------------------------------------------------------- ScopedStore ---
 
