@@ -1,10 +1,9 @@
-// The store's promises on opening and its edge cases, one test or more
-// each: who may open a store, single flight never writing stale data or
-// leaving a lease behind, saturated expiry arithmetic, abandoned creations,
-// geometry every opener accepts, the per-store hash seed, settings that
-// differ on kOpenOrCreate, and the integrity check's counts and messages.
-// Multi-process cases fork real processes; children report through their
-// exit status.
+// Creating a store: what a creator that died or stopped part way leaves
+// (an empty or half-built segment, an uninitialised semaphore set) is
+// replaced only when nobody can still be using it; an opener waits for the
+// creator of a semaphore set to initialise it; a failed open removes what it
+// made. Multi-process cases fork real processes; children report through
+// their exit status.
 #include <sched.h>
 #include <signal.h>
 #include <sys/ipc.h>
@@ -17,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -27,6 +27,7 @@
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
+#include "tests/raw_segment.h"
 #include "tests/test_util.h"
 
 namespace shmkv {
@@ -35,6 +36,7 @@ namespace {
 using ::shmkv::testutil::ChildProcess;
 using ::shmkv::testutil::GetOrDie;
 using ::shmkv::testutil::PipeEvent;
+using ::shmkv::testutil::RawSegment;
 using ::shmkv::testutil::RunInChild;
 using ::shmkv::testutil::ScopedStore;
 using ::shmkv::testutil::SharedArray;
@@ -354,6 +356,31 @@ TEST(FailedOpen, RemovesTheSemaphoreSetItCreated) {
     EXPECT_EQ(errno, ENOENT);
   }
   ASSERT_EQ(shmctl(foreign, IPC_RMID, nullptr), 0);
+}
+
+// Its creator died while building it (the creator must be gone and nobody
+// attached: a live creator's half-built segment is left alone).
+TEST(Creation, AbandonedHalfBuiltStoreIsReplaced) {
+  ScopedStore store;
+  const StoreName name = store.name();
+  const int rc = testutil::RunInChild([&]() -> int {
+    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(name, SmallOptions(), OpenMode::kCreate);
+    CHILD_CHECK_OK(s, 1);
+    CHILD_CHECK_OK((*s)->Put("k", "v"), 2);
+    RawSegment raw(name.key());
+    CHILD_CHECK(raw.ok(), 3);
+    raw.mutable_header()->init_state = 0;  // as if it died while building it
+    return 0;
+  });
+  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
+  absl::StatusOr<std::unique_ptr<Store>> attach =
+      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+  EXPECT_EQ(attach.status().code(), absl::StatusCode::kFailedPrecondition) << attach.status();
+  EXPECT_TRUE(absl::StrContains(attach.status().message(), "never fully initialised"));
+  ASSERT_TRUE(store.Open(SmallOptions(), OpenMode::kOpenOrCreate).ok());
+  std::string value;
+  EXPECT_TRUE(absl::IsNotFound(store->Get("k", &value)));
+  EXPECT_TRUE(store->Put("k", "new").ok());
 }
 
 }  // namespace

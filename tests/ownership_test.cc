@@ -27,6 +27,7 @@ namespace shmkv {
 namespace {
 
 using ::shmkv::testutil::GetOrDie;
+using ::shmkv::testutil::KeyHex;
 using ::shmkv::testutil::RunInChild;
 using ::shmkv::testutil::ScopedStore;
 using ::shmkv::testutil::SmallOptions;
@@ -258,6 +259,56 @@ TEST(Ownership, MissingSemaphoreSetIsNotRecreatedByAnotherUser) {
   auto shared = Store::Open(name, reader, OpenMode::kAttach);
   ASSERT_OK(shared.status());
   EXPECT_EQ(GetOrDie(&**shared, "k2"), "v2");
+}
+
+TEST(StoreErrors, ModeRefusesOtherUsers) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to another uid";
+  constexpr uid_t kNobody = 65534;
+
+  ScopedStore closed;  // 0600: only the owner
+  ASSERT_OK(closed.Open());
+  ASSERT_OK(closed->Put("secret", "v"));
+  Options open_mode = SmallOptions();
+  open_mode.mode = 0666;
+  ScopedStore open;  // 0666, but created by root
+  ASSERT_OK(open.Open(open_mode));
+  ASSERT_OK(open->Put("shared", "v"));
+
+  const StoreName closed_name = closed.name(), open_name = open.name();
+  const int status = RunInChild([&]() -> int {
+    if (setgid(kNobody) != 0 || setuid(kNobody) != 0) return 90;
+    Options o = SmallOptions();
+    o.allow_foreign_owner = true;
+    // The kernel refuses the 0600 segment to another uid.
+    auto r = Store::Open(closed_name, o, OpenMode::kAttach);
+    CHILD_CHECK_CODE(r, absl::StatusCode::kPermissionDenied, 1);
+    const std::string msg(r.status().message());
+    CHILD_CHECK(msg.find(KeyHex(closed_name.key())) != std::string::npos, 2);
+    r = Store::Open(closed_name, o, OpenMode::kOpenOrCreate);
+    CHILD_CHECK_CODE(r, absl::StatusCode::kPermissionDenied, 3);
+
+    // A 0666 segment created by root is refused unless allow_foreign_owner.
+    o.allow_foreign_owner = false;
+    r = Store::Open(open_name, o, OpenMode::kAttach);
+    CHILD_CHECK_CODE(r, absl::StatusCode::kPermissionDenied, 4);
+    CHILD_CHECK(
+        std::string(r.status().message()).find("allow_foreign_owner") != std::string::npos ||
+            std::string(r.status().message()).find("uid") != std::string::npos,
+        5);
+    o.allow_foreign_owner = true;
+    r = Store::Open(open_name, o, OpenMode::kAttach);
+    CHILD_CHECK_OK(r, 6);
+    std::string v;
+    CHILD_CHECK_OK((*r)->Get("shared", &v), 7);
+    CHILD_CHECK(v == "v", 8);
+    CHILD_CHECK_OK((*r)->Put("from-nobody", "hi"), 9);
+    // Destroy by a process that may not remove it.
+    CHILD_CHECK_CODE(Store::Destroy(closed_name), absl::StatusCode::kPermissionDenied, 10);
+    return 0;
+  });
+  EXPECT_EQ(status, 0) << testutil::DescribeExit(status);
+  EXPECT_EQ(GetOrDie(open.get(), "from-nobody"), "hi");
+  EXPECT_EQ(GetOrDie(closed.get(), "secret"), "v");
 }
 
 }  // namespace

@@ -118,6 +118,11 @@ Options StripedOptions(uint32_t stripes, absl::Duration lock_timeout) {
   return o;
 }
 
+Options WithClock(const Clock* clock, Options o) {
+  o.clock = clock;
+  return o;
+}
+
 Options OneStripe() {
   Options o = SmallOptions();
   o.lock_stripes = 1;
@@ -491,6 +496,14 @@ std::string StatsLine(Store* store) {
                       st->key_bytes + st->value_bytes, ", bytes_used ", st->bytes_used,
                       ", log_bytes ", st->log_bytes, " of ", st->capacity, ", evictions ",
                       st->evictions, "]");
+}
+
+EntryMeta MetaOf(Store& store, absl::string_view key) {
+  std::string v;
+  EntryMeta meta;
+  absl::Status s = store.Get(key, &v, &meta);
+  EXPECT_TRUE(s.ok()) << key << ": " << s;
+  return meta;
 }
 
 ForeignSegment::ForeignSegment(key_t key, size_t bytes) {

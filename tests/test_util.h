@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "shmkv/clock.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
@@ -50,6 +51,8 @@ Options SmallOptions();
 Options StripedOptions(uint32_t stripes, absl::Duration lock_timeout);
 // SmallOptions with one lock stripe and keys of up to 64 bytes.
 Options OneStripe();
+// `o` reading the time from `clock`.
+Options WithClock(const Clock* clock, Options o = SmallOptions());
 
 // A fixed "now" (milliseconds since the epoch) for a ManualClock.
 inline constexpr int64_t kStartMs = int64_t{1700000000000};
@@ -286,6 +289,9 @@ std::string GetOrDie(Store* store, absl::string_view key);
 
 // One line of Stats() for failure messages.
 std::string StatsLine(Store* store);
+
+// The metadata of `key` (a test failure if Get fails).
+EntryMeta MetaOf(Store& store, absl::string_view key);
 
 // ------------------------------------------------------------ /proc/sysvipc -
 
