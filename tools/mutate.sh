@@ -53,11 +53,11 @@ mutant sem-no-wait-for-creator kv/platform/ipc.cc "$creation" \
   '    while (SemInitialised(*existing) == 0 && MonotonicNow() < deadline) {' \
   '    while (false && SemInitialised(*existing) == 0 && MonotonicNow() < deadline) {'
 mutant rebuild-keeps-lower-version kv/internal/stripe_recovery.cc "$recovery" \
-  '    } else if (old->header.version > h.version) {' \
-  '    } else if (old->header.version < h.version) {'
+  '  } else if (old->header.version > h.version) {' \
+  '  } else if (old->header.version < h.version) {'
 mutant rebuild-keeps-later-record kv/internal/stripe_recovery.cc "$recovery" \
-  '    } else if (old->header.version > h.version) {' \
-  '    } else if ((false)) {'
+  '  } else if (old->header.version > h.version) {' \
+  '  } else if ((false)) {'
 mutant rebuild-keeps-next-version kv/internal/stripe_recovery.cc "$recovery" \
   '  if (stripe_->next_version < next) stripe_->next_version = next;' \
   '  (void)next;'
