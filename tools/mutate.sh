@@ -131,7 +131,7 @@ mutant batch-keeps-stale-value kv/internal/segment_store_batch.cc //tests:store_
 mutant batch-abandons-nothing kv/internal/segment_store_batch.cc //tests:store_batch_test \
   '        for (size_t j = group; j < n; ++j) abandon(pending[j].item, s);' \
   '        (void)abandon;'
-mutant key-size-limit-off-by-one kv/internal/segment_store.cc //tests:store_errors_test \
+mutant key-size-limit-off-by-one kv/internal/segment_store.cc //tests:store_basic_test \
   '  if (key.size() > geometry_.max_key_size) {' \
   '  if (key.size() >= geometry_.max_key_size) {'
 # ---- the near cache's sync (kvsync) ----
