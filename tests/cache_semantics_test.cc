@@ -1,7 +1,8 @@
-// Cache semantics: conditional writes, counters, metadata, TTLs (on a manual
-// clock), eviction, ForEach, GetOrCompute's single flight, and the Stats
-// counters. Racing cases use real processes (fork); children report through
-// their exit status and never use GoogleTest.
+// Cache semantics: conditional writes, counters, metadata, eviction,
+// ForEach, and the Stats counters (expiry is in expiry_test.cc,
+// GetOrCompute in single_flight_test.cc). Racing cases use real processes
+// (fork); children report through their exit status and never use
+// GoogleTest.
 #include <signal.h>
 #include <sys/shm.h>
 #include <unistd.h>
@@ -42,35 +43,19 @@ namespace {
 using ::shmkv::testutil::CheckValue;
 using ::shmkv::testutil::ChildProcess;
 using ::shmkv::testutil::DescribeExit;
+using ::shmkv::testutil::GetOrDie;
+using ::shmkv::testutil::kStartMs;
 using ::shmkv::testutil::MakeValue;
+using ::shmkv::testutil::MetaOf;
+using ::shmkv::testutil::OneStripe;
 using ::shmkv::testutil::PipeEvent;
 using ::shmkv::testutil::RunChildren;
 using ::shmkv::testutil::ScopedStore;
 using ::shmkv::testutil::SharedArray;
 using ::shmkv::testutil::SmallOptions;
+using ::shmkv::testutil::WithClock;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
-
-constexpr int64_t kStartMs = int64_t{1700000000000};  // a fixed "now" for ManualClock
-
-std::string Read(Store& store, absl::string_view key) {
-  std::string v;
-  absl::Status s = store.Get(key, &v);
-  return s.ok() ? v : "<" + s.ToString() + ">";
-}
-
-EntryMeta MetaOf(Store& store, absl::string_view key) {
-  std::string v;
-  EntryMeta meta;
-  absl::Status s = store.Get(key, &v, &meta);
-  EXPECT_TRUE(s.ok()) << key << ": " << s;
-  return meta;
-}
-
-Options WithClock(const Clock* clock, Options o = SmallOptions()) {
-  o.clock = clock;
-  return o;
-}
 
 // ------------------------------------------------------ conditional writes -
 
@@ -81,7 +66,7 @@ TEST(CacheSemantics, AddAndReplace) {
   ASSERT_OK(store->Add("k", "first"));
   absl::Status s = store->Add("k", "second");
   EXPECT_TRUE(absl::IsAlreadyExists(s)) << s;
-  EXPECT_EQ(Read(*store, "k"), "first");
+  EXPECT_EQ(GetOrDie(&*store, "k"), "first");
 
   s = store->Replace("absent", "x");
   EXPECT_TRUE(absl::IsNotFound(s)) << s;
@@ -89,12 +74,12 @@ TEST(CacheSemantics, AddAndReplace) {
   EXPECT_FALSE(has);
 
   ASSERT_OK(store->Replace("k", "replaced"));
-  EXPECT_EQ(Read(*store, "k"), "replaced");
+  EXPECT_EQ(GetOrDie(&*store, "k"), "replaced");
 
   ASSERT_OK(store->Delete("k"));
   EXPECT_TRUE(absl::IsNotFound(store->Replace("k", "x")));
   ASSERT_OK(store->Add("k", "again"));
-  EXPECT_EQ(Read(*store, "k"), "again");
+  EXPECT_EQ(GetOrDie(&*store, "k"), "again");
 
   // The same conditions through Put's WriteOptions.
   WriteOptions if_absent;
@@ -105,7 +90,7 @@ TEST(CacheSemantics, AddAndReplace) {
   if_present.condition = WriteCondition::kIfPresent;
   EXPECT_TRUE(absl::IsNotFound(store->Put("nope", "y", if_present)));
   ASSERT_OK(store->Put("fresh", "z", if_present));
-  EXPECT_EQ(Read(*store, "fresh"), "z");
+  EXPECT_EQ(GetOrDie(&*store, "fresh"), "z");
   ASSERT_OK_AND_ASSIGN(uint64_t size, store->Size());
   EXPECT_EQ(size, 2u);
 }
@@ -117,7 +102,7 @@ TEST(CacheSemantics, CompareAndSwap) {
   ASSERT_OK(store->Put("k", "one", {}, &v1));
   ASSERT_OK(store->CompareAndSwap("k", v1, "two", {}, &v2));
   EXPECT_GT(v2, v1);
-  EXPECT_EQ(Read(*store, "k"), "two");
+  EXPECT_EQ(GetOrDie(&*store, "k"), "two");
   EXPECT_EQ(MetaOf(*store, "k").version, v2);
 
   // A stale version fails and changes nothing.
@@ -125,7 +110,7 @@ TEST(CacheSemantics, CompareAndSwap) {
   EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
   EXPECT_THAT(std::string(s.message()),
               AnyOf(HasSubstr(absl::StrCat(v1)), HasSubstr(absl::StrCat(v2))));
-  EXPECT_EQ(Read(*store, "k"), "two");
+  EXPECT_EQ(GetOrDie(&*store, "k"), "two");
   EXPECT_EQ(MetaOf(*store, "k").version, v2);
 
   // Another writer in between invalidates the token.
@@ -133,7 +118,7 @@ TEST(CacheSemantics, CompareAndSwap) {
   ASSERT_OK(store->Put("k", "other", {}, &v3));
   EXPECT_TRUE(absl::IsFailedPrecondition(store->CompareAndSwap("k", v2, "mine")));
   ASSERT_OK(store->CompareAndSwap("k", v3, "mine"));
-  EXPECT_EQ(Read(*store, "k"), "mine");
+  EXPECT_EQ(GetOrDie(&*store, "k"), "mine");
 
   // No live entry: nothing to compare against, nothing is created.
   s = store->CompareAndSwap("absent", v3, "x");
@@ -167,7 +152,7 @@ TEST(CacheSemantics, AddRaceHasExactlyOneWinner) {
   for (int i = 0; i < kProcs; ++i) EXPECT_EQ(statuses[i], 0) << DescribeExit(statuses[i]);
   for (int k = 0; k < kKeys; ++k) {
     EXPECT_EQ(wins[k].load(), 1) << "race/" << k;
-    EXPECT_EQ(Read(*store, absl::StrCat("race/", k)), absl::StrCat("proc-", winner[k]));
+    EXPECT_EQ(GetOrDie(&*store, absl::StrCat("race/", k)), absl::StrCat("proc-", winner[k]));
   }
 }
 
@@ -196,7 +181,7 @@ TEST(CacheSemantics, CompareAndSwapRaceLosesNoUpdate) {
     return 0;
   });
   for (int i = 0; i < kProcs; ++i) EXPECT_EQ(statuses[i], 0) << DescribeExit(statuses[i]);
-  EXPECT_EQ(Read(*store, "cas"), absl::StrCat(kProcs * kUpdates));
+  EXPECT_EQ(GetOrDie(&*store, "cas"), absl::StrCat(kProcs * kUpdates));
 }
 
 // --------------------------------------------------------------- counters -
@@ -221,7 +206,7 @@ TEST(CacheSemantics, IncrementFromManyProcessesIsExact) {
     return 0;
   });
   for (int i = 0; i < kProcs; ++i) EXPECT_EQ(statuses[i], 0) << DescribeExit(statuses[i]);
-  EXPECT_EQ(Read(*store, "counter"), "80000");
+  EXPECT_EQ(GetOrDie(&*store, "counter"), "80000");
   int64_t max_seen = 0;
   for (int i = 0; i < kProcs; ++i) max_seen = std::max(max_seen, last[i]);
   EXPECT_EQ(max_seen, 80000);
@@ -238,11 +223,11 @@ TEST(CacheSemantics, IncrementSemantics) {
   create.ttl = absl::Seconds(10);
   ASSERT_OK_AND_ASSIGN(int64_t v, store->Increment("ctr", 5, create));
   EXPECT_EQ(v, 105);
-  EXPECT_EQ(Read(*store, "ctr"), "105");
+  EXPECT_EQ(GetOrDie(&*store, "ctr"), "105");
   EXPECT_EQ(MetaOf(*store, "ctr").ttl_remaining, absl::Seconds(10));
   ASSERT_OK_AND_ASSIGN(v, store->Increment("ctr", -200, create));  // exists: initial ignored
   EXPECT_EQ(v, -95);
-  EXPECT_EQ(Read(*store, "ctr"), "-95");
+  EXPECT_EQ(GetOrDie(&*store, "ctr"), "-95");
   clock.Advance(11000);
   std::string s;
   EXPECT_TRUE(absl::IsNotFound(store->Get("ctr", &s)));
@@ -272,14 +257,14 @@ TEST(CacheSemantics, IncrementSemantics) {
     ASSERT_OK(store->Put("bad", bad));
     absl::StatusOr<int64_t> r = store->Increment("bad", 1);
     EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << bad << ": " << r.status();
-    EXPECT_EQ(Read(*store, "bad"), bad);
+    EXPECT_EQ(GetOrDie(&*store, "bad"), bad);
   }
 
   // Wraps on int64 overflow.
   ASSERT_OK(store->Put("big", absl::StrCat(std::numeric_limits<int64_t>::max())));
   ASSERT_OK_AND_ASSIGN(v, store->Increment("big", 1));
   EXPECT_EQ(v, std::numeric_limits<int64_t>::min());
-  EXPECT_EQ(Read(*store, "big"), absl::StrCat(std::numeric_limits<int64_t>::min()));
+  EXPECT_EQ(GetOrDie(&*store, "big"), absl::StrCat(std::numeric_limits<int64_t>::min()));
   ASSERT_OK_AND_ASSIGN(v, store->Increment("big", -1));
   EXPECT_EQ(v, std::numeric_limits<int64_t>::max());
 }
@@ -365,118 +350,6 @@ TEST(CacheSemantics, FlagsVersionsAndTtlRemaining) {
   EXPECT_EQ(meta.ttl_remaining, absl::Seconds(10));
   clock.Advance(4000);
   EXPECT_EQ(MetaOf(*store, "t").ttl_remaining, absl::Seconds(6));
-}
-
-// -------------------------------------------------------------------- TTL -
-
-TEST(CacheSemantics, ExpiredEntriesAreInvisible) {
-  ManualClock clock(kStartMs);
-  ScopedStore store;
-  ASSERT_OK(store.Open(WithClock(&clock)));
-  WriteOptions five;
-  five.ttl = absl::Seconds(5);
-  ASSERT_OK(store->Put("ttl/short", "s", five));
-  ASSERT_OK(store->Put("ttl/forever", "f"));
-
-  clock.Advance(4999);
-  EXPECT_EQ(Read(*store, "ttl/short"), "s");
-  clock.Advance(2);  // 5.001 s
-
-  std::string v;
-  EXPECT_TRUE(absl::IsNotFound(store->Get("ttl/short", &v)));
-  bool viewed = false;
-  EXPECT_TRUE(absl::IsNotFound(
-      store->View("ttl/short", [&](absl::string_view, const EntryMeta&) { viewed = true; })));
-  EXPECT_FALSE(viewed);
-  ASSERT_OK_AND_ASSIGN(bool has, store->Contains("ttl/short"));
-  EXPECT_FALSE(has);
-  std::vector<std::string> visited;
-  ASSERT_OK(store->ForEach("ttl/", [&](absl::string_view k, absl::string_view, const EntryMeta&) {
-    visited.emplace_back(k);
-    return true;
-  }));
-  EXPECT_THAT(visited, ::testing::ElementsAre("ttl/forever"));
-  EXPECT_TRUE(absl::IsNotFound(store->Touch("ttl/short", absl::Seconds(100))));
-  EXPECT_TRUE(absl::IsNotFound(store->Replace("ttl/short", "r")));
-  // An expired key is not live: Add succeeds.
-  ASSERT_OK(store->Add("ttl/short", "again"));
-  EXPECT_EQ(Read(*store, "ttl/short"), "again");
-  EXPECT_EQ(MetaOf(*store, "ttl/short").ttl_remaining, absl::InfiniteDuration());
-}
-
-TEST(CacheSemantics, TouchSetsANewTtl) {
-  ManualClock clock(kStartMs);
-  ScopedStore store;
-  ASSERT_OK(store.Open(WithClock(&clock)));
-  WriteOptions five;
-  five.ttl = absl::Seconds(5);
-  ASSERT_OK(store->Put("a", "1", five));
-  ASSERT_OK(store->Put("b", "2", five));
-  ASSERT_OK(store->Put("c", "3"));
-
-  clock.Advance(4000);
-  ASSERT_OK(store->Touch("a", absl::Seconds(10)));  // now expires at +14 s
-  ASSERT_OK(store->Touch("b", absl::InfiniteDuration()));
-  ASSERT_OK(store->Touch("c", absl::Seconds(1)));  // adds a TTL
-  EXPECT_EQ(MetaOf(*store, "a").ttl_remaining, absl::Seconds(10));
-  EXPECT_TRUE(absl::IsNotFound(store->Touch("missing", absl::Seconds(1))));
-
-  clock.Advance(8000);  // +12 s
-  EXPECT_EQ(Read(*store, "a"), "1");
-  EXPECT_EQ(Read(*store, "b"), "2");
-  std::string v;
-  EXPECT_TRUE(absl::IsNotFound(store->Get("c", &v)));
-  clock.Advance(2500);  // +14.5 s
-  EXPECT_TRUE(absl::IsNotFound(store->Get("a", &v)));
-  clock.Advance(int64_t{1000} * 86400 * 365);
-  EXPECT_EQ(Read(*store, "b"), "2");
-  EXPECT_EQ(MetaOf(*store, "b").ttl_remaining, absl::InfiniteDuration());
-}
-
-TEST(CacheSemantics, DefaultTtlAppliesToWritesWithoutOne) {
-  ManualClock clock(kStartMs);
-  ScopedStore store;
-  Options o = WithClock(&clock);
-  o.default_ttl = absl::Seconds(3);
-  ASSERT_OK(store.Open(o));
-  ASSERT_OK(store->Put("default", "d"));
-  WriteOptions forever;
-  forever.ttl = absl::InfiniteDuration();
-  ASSERT_OK(store->Put("forever", "f", forever));
-  WriteOptions longer;
-  longer.ttl = absl::Seconds(60);
-  ASSERT_OK(store->Put("longer", "l", longer));
-  EXPECT_EQ(MetaOf(*store, "default").ttl_remaining, absl::Seconds(3));
-
-  clock.Advance(3001);
-  std::string v;
-  EXPECT_TRUE(absl::IsNotFound(store->Get("default", &v)));
-  EXPECT_EQ(Read(*store, "forever"), "f");
-  EXPECT_EQ(Read(*store, "longer"), "l");
-}
-
-TEST(CacheSemantics, FlushExpiredCountsAndReclaims) {
-  ManualClock clock(kStartMs);
-  ScopedStore store;
-  ASSERT_OK(store.Open(WithClock(&clock)));
-  ASSERT_OK_AND_ASSIGN(StoreStats before, store->Stats());
-  WriteOptions one;
-  one.ttl = absl::Seconds(1);
-  for (int i = 0; i < 10; ++i) ASSERT_OK(store->Put(absl::StrCat("short/", i), "x", one));
-  for (int i = 0; i < 5; ++i) ASSERT_OK(store->Put(absl::StrCat("long/", i), "y"));
-
-  ASSERT_OK_AND_ASSIGN(uint64_t flushed, store->FlushExpired());
-  EXPECT_EQ(flushed, 0u);
-  clock.Advance(2000);
-  ASSERT_OK_AND_ASSIGN(flushed, store->FlushExpired());
-  EXPECT_EQ(flushed, 10u);
-  ASSERT_OK_AND_ASSIGN(flushed, store->FlushExpired());
-  EXPECT_EQ(flushed, 0u);
-  ASSERT_OK_AND_ASSIGN(uint64_t size, store->Size());
-  EXPECT_EQ(size, 5u);
-  ASSERT_OK_AND_ASSIGN(StoreStats after, store->Stats());
-  EXPECT_EQ(after.expirations - before.expirations, 10u);
-  EXPECT_EQ(after.items, 5u);
 }
 
 // --------------------------------------------------------------- eviction -
@@ -746,334 +619,6 @@ TEST(CacheSemantics, ForEachWhileAnotherProcessWrites) {
   EXPECT_GT(writes_after, writes_before) << "the walks did not overlap any write";
 }
 
-// ----------------------------------------------------------- GetOrCompute -
-
-TEST(CacheSemantics, GetOrComputeHitMissAndError) {
-  ManualClock clock(kStartMs);
-  ScopedStore store;
-  ASSERT_OK(store.Open(WithClock(&clock)));
-  int computed = 0;
-  GetOrComputeOptions opts;
-  opts.write.ttl = absl::Seconds(30);
-  opts.write.flags = 42;
-  ASSERT_OK_AND_ASSIGN(std::string v, store->GetOrCompute(
-                                          "k",
-                                          [&]() -> absl::StatusOr<std::string> {
-                                            ++computed;
-                                            return std::string("computed");
-                                          },
-                                          opts));
-  EXPECT_EQ(v, "computed");
-  EXPECT_EQ(computed, 1);
-  EntryMeta meta = MetaOf(*store, "k");
-  EXPECT_EQ(meta.flags, 42u);
-  EXPECT_EQ(meta.ttl_remaining, absl::Seconds(30));
-
-  // A hit does not compute.
-  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute(
-                              "k",
-                              [&]() -> absl::StatusOr<std::string> {
-                                ++computed;
-                                return std::string("other");
-                              },
-                              opts));
-  EXPECT_EQ(v, "computed");
-  EXPECT_EQ(computed, 1);
-
-  // An error from compute is returned; nothing is stored; the next call retries.
-  absl::StatusOr<std::string> failed = store->GetOrCompute(
-      "err", [&]() -> absl::StatusOr<std::string> { return absl::InternalError("boom"); });
-  EXPECT_TRUE(absl::IsInternal(failed.status())) << failed.status();
-  EXPECT_THAT(std::string(failed.status().message()), HasSubstr("boom"));
-  ASSERT_OK_AND_ASSIGN(bool has, store->Contains("err"));
-  EXPECT_FALSE(has);
-  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute("err", [&]() -> absl::StatusOr<std::string> {
-    return std::string("recovered");
-  }));
-  EXPECT_EQ(v, "recovered");
-  EXPECT_EQ(Read(*store, "err"), "recovered");
-
-  // After expiry it computes again.
-  clock.Advance(31000);
-  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute(
-                              "k",
-                              [&]() -> absl::StatusOr<std::string> {
-                                ++computed;
-                                return std::string("fresh");
-                              },
-                              opts));
-  EXPECT_EQ(v, "fresh");
-  EXPECT_EQ(computed, 2);
-}
-
-// The compute function may choose its value's TTL (a source that says when
-// the value expires): the value is stored with the TTL it set, read after
-// it returned; it starts as options.write.ttl.
-TEST(CacheSemantics, GetOrComputeStoresTheTtlTheComputeSet) {
-  ManualClock clock(kStartMs);
-  ScopedStore store;
-  ASSERT_OK(store.Open(WithClock(&clock)));
-  GetOrComputeOptions opts;
-  opts.write.ttl = absl::Seconds(30);
-  opts.write.flags = 7;
-  absl::Duration seen = absl::ZeroDuration();
-  ASSERT_OK_AND_ASSIGN(std::string v, store->GetOrCompute(
-                                          "k",
-                                          [&](absl::Duration* ttl) -> absl::StatusOr<std::string> {
-                                            seen = *ttl;
-                                            *ttl = absl::Seconds(2);
-                                            return std::string("short-lived");
-                                          },
-                                          opts));
-  EXPECT_EQ(v, "short-lived");
-  EXPECT_EQ(seen, absl::Seconds(30));
-  EntryMeta meta = MetaOf(*store, "k");
-  EXPECT_EQ(meta.ttl_remaining, absl::Seconds(2));
-  EXPECT_EQ(meta.flags, 7u);
-  clock.Advance(2001);
-  ASSERT_OK_AND_ASSIGN(bool kept, store->Contains("k"));
-  EXPECT_FALSE(kept) << "kept past the TTL the compute function set";
-
-  // A negative TTL stores nothing and says which TTL was wrong; the lease
-  // is released, so the next call computes at once.
-  absl::StatusOr<std::string> refused =
-      store->GetOrCompute("neg", [&](absl::Duration* ttl) -> absl::StatusOr<std::string> {
-        *ttl = -absl::Seconds(1);
-        return std::string("x");
-      });
-  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
-  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("compute function set"));
-  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute("neg", [&]() -> absl::StatusOr<std::string> {
-    return std::string("kept");
-  }));
-  EXPECT_EQ(v, "kept");
-  EXPECT_EQ(Read(*store, "neg"), "kept");
-}
-
-TEST(CacheSemantics, GetOrComputeRunsOnceAcrossProcesses) {
-  constexpr int kProcs = 8;
-  for (int round = 0; round < 3; ++round) {
-    SCOPED_TRACE(absl::StrCat("round ", round));
-    ScopedStore store;
-    ASSERT_OK(store.Open());
-    const StoreName name = store.name();
-    SharedArray<std::atomic<int>> computations(1);
-    const std::string key = absl::StrCat("single-flight/", round);
-    const std::string want = MakeValue(key, 77, 1000);
-    std::vector<int> statuses = RunChildren(kProcs, [&](int) -> int {
-      auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
-      CHILD_CHECK_OK(s, 1);
-      auto r = (*s)->GetOrCompute(key, [&]() -> absl::StatusOr<std::string> {
-        computations[0].fetch_add(1);
-        // Counted twice: in shared memory and in the store itself.
-        absl::StatusOr<int64_t> n = (*s)->Increment("computations", 1);
-        if (!n.ok()) return n.status();
-        absl::SleepFor(absl::Milliseconds(200));
-        return want;
-      });
-      CHILD_CHECK_OK(r, 2);
-      CHILD_CHECK(*r == want, 3);
-      return 0;
-    });
-    for (int i = 0; i < kProcs; ++i) EXPECT_EQ(statuses[i], 0) << DescribeExit(statuses[i]);
-    EXPECT_EQ(computations[0].load(), 1);
-    EXPECT_EQ(Read(*store, "computations"), "1");
-    EXPECT_EQ(Read(*store, key), want);
-    ASSERT_OK_AND_ASSIGN(uint64_t size, store->Size());
-    EXPECT_EQ(size, 2u);
-  }
-}
-
-// A child's body: takes the lease on "lease" and computes until killed,
-// after writing its identity to *holder (if not null) and notifying
-// `computing`.
-int HoldLeaseUntilKilled(const StoreName& name, const GetOrComputeOptions& opts,
-                         PipeEvent* computing, platform::ProcessIdentity* holder) {
-  auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
-  CHILD_CHECK_OK(s, 1);
-  (void)(*s)->GetOrCompute(
-      "lease",
-      [&]() -> absl::StatusOr<std::string> {
-        if (holder != nullptr) *holder = platform::CurrentIdentity();
-        computing->Notify();
-        for (;;) pause();  // killed here, lease held
-      },
-      opts);
-  return 2;
-}
-
-TEST(CacheSemantics, GetOrComputeLeaseOfAKilledProcessIsTakenOver) {
-  ScopedStore store;
-  ASSERT_OK(store.Open());
-  const StoreName name = store.name();
-  GetOrComputeOptions opts;
-  opts.lease_timeout = absl::Milliseconds(300);
-  opts.wait_timeout = absl::Seconds(10);
-  PipeEvent computing;
-  ChildProcess child([&] { return HoldLeaseUntilKilled(name, opts, &computing, nullptr); });
-  ASSERT_TRUE(computing.WaitFor(absl::Seconds(20)));
-  // The in-flight lease is not an entry.
-  std::string v;
-  EXPECT_TRUE(absl::IsNotFound(store->Get("lease", &v)));
-  ASSERT_OK_AND_ASSIGN(bool has, store->Contains("lease"));
-  EXPECT_FALSE(has);
-  ASSERT_OK_AND_ASSIGN(uint64_t size, store->Size());
-  EXPECT_EQ(size, 0u);
-
-  child.Kill(SIGKILL);
-  ASSERT_EQ(child.Wait(), 128 + SIGKILL);
-  const absl::Time start = absl::Now();
-  int computed = 0;
-  ASSERT_OK_AND_ASSIGN(v, store->GetOrCompute(
-                              "lease",
-                              [&]() -> absl::StatusOr<std::string> {
-                                ++computed;
-                                return std::string("taken over");
-                              },
-                              opts));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
-  EXPECT_EQ(v, "taken over");
-  EXPECT_EQ(computed, 1);
-  EXPECT_EQ(Read(*store, "lease"), "taken over");
-}
-
-// Overwrites the first copy of `from` in the store's segment with `to` (of
-// the same size), as a process that writes the segment could; false if
-// `from` is not there.
-bool ReplaceInSegment(Store& store, absl::string_view from, absl::string_view to) {
-  absl::StatusOr<StoreInfo> info = store.Info();
-  if (!info.ok()) return false;
-  void* base = shmat(info->shm_id, nullptr, 0);
-  if (base == reinterpret_cast<void*>(-1)) return false;
-  char* segment = static_cast<char*>(base);
-  char* end = segment + info->segment_bytes;
-  char* at = std::search(segment, end, from.begin(), from.end());
-  const bool found = at != end;
-  if (found) std::memcpy(at, to.data(), to.size());
-  shmdt(base);
-  return found;
-}
-
-absl::string_view BytesOf(const platform::ProcessIdentity& id) {
-  return absl::string_view(reinterpret_cast<const char*>(&id), sizeof(id));
-}
-
-// Another process takes a lease on "lease" and computes until killed; the
-// test then rewrites the identity the lease names with `forge`, and
-// returns how long GetOrCompute took to take the lease over.
-absl::Duration TakeOverForgedLease(const GetOrComputeOptions& opts, bool kill_holder,
-                                   const std::function<void(platform::ProcessIdentity*)>& forge) {
-  ScopedStore store;
-  EXPECT_OK(store.Open());
-  const StoreName name = store.name();
-  SharedArray<platform::ProcessIdentity> holder(1);
-  PipeEvent computing;
-  ChildProcess child([&] { return HoldLeaseUntilKilled(name, opts, &computing, &holder[0]); });
-  EXPECT_TRUE(computing.WaitFor(absl::Seconds(20)));
-  platform::ProcessIdentity forged = holder[0];
-  EXPECT_EQ(forged.pid, child.pid());
-  EXPECT_NE(forged.start_time, 0u);
-  EXPECT_NE(forged.pid_namespace, 0u);
-  forge(&forged);
-  EXPECT_TRUE(ReplaceInSegment(*store, BytesOf(holder[0]), BytesOf(forged)));
-  if (kill_holder) {
-    child.Kill(SIGKILL);
-    EXPECT_EQ(child.Wait(), 128 + SIGKILL);
-  }
-  const absl::Time start = absl::Now();
-  absl::StatusOr<std::string> v = store->GetOrCompute(
-      "lease", []() -> absl::StatusOr<std::string> { return std::string("taken over"); }, opts);
-  const absl::Duration took = absl::Now() - start;
-  EXPECT_OK(v.status());
-  if (v.ok()) EXPECT_EQ(*v, "taken over");
-  return took;
-}
-
-// A lease names its holder by pid, start time and PID namespace: one whose
-// pid is a live process that started at another time (its holder died and
-// the pid was reused) is taken over at once, even with no lease timeout.
-TEST(CacheSemantics, GetOrComputeLeaseOfAReusedPidIsTakenOver) {
-  GetOrComputeOptions opts;
-  opts.lease_timeout = absl::InfiniteDuration();
-  opts.wait_timeout = absl::Seconds(5);
-  const absl::Duration took = TakeOverForgedLease(
-      opts, /*kill_holder=*/false, [](platform::ProcessIdentity* id) { id->start_time += 1; });
-  EXPECT_LT(took, absl::Seconds(2));
-}
-
-// A holder in another PID namespace cannot be looked up from this one (its
-// pid names another process here, or none): its waiters wait for the lease
-// to expire instead of taking it over, even once it died.
-TEST(CacheSemantics, GetOrComputeLeaseOfAnotherPidNamespaceLastsItsTimeout) {
-  GetOrComputeOptions opts;
-  opts.lease_timeout = absl::Seconds(2);
-  opts.wait_timeout = absl::Seconds(10);
-  const absl::Duration took = TakeOverForgedLease(
-      opts, /*kill_holder=*/true, [](platform::ProcessIdentity* id) { id->pid_namespace += 1; });
-  EXPECT_GT(took, absl::Milliseconds(1000));
-  EXPECT_LT(took, absl::Seconds(8));
-}
-
-// Every delete that covers a key cancels a GetOrCompute computing it: the
-// value computed from what was there before is returned to its caller but
-// not stored. Another process computes `key` and waits on a pipe while the
-// test runs `remove`; returns what the store then holds at `key`.
-std::string ComputeAcrossDelete(absl::string_view key,
-                                const std::function<absl::Status(Store&)>& remove) {
-  ScopedStore store;
-  EXPECT_OK(store.Open());
-  const StoreName name = store.name();
-  PipeEvent computing, go;
-  ChildProcess child([&]() -> int {
-    auto s = Store::Open(name, SmallOptions(), OpenMode::kAttach);
-    CHILD_CHECK_OK(s, 1);
-    auto r = (*s)->GetOrCompute(key, [&]() -> absl::StatusOr<std::string> {
-      computing.Notify();
-      if (!go.WaitFor(absl::Seconds(20))) return absl::DeadlineExceededError("no go");
-      return std::string("computed");
-    });
-    CHILD_CHECK_OK(r, 2);
-    CHILD_CHECK(*r == "computed", 3);  // returned, stored or not
-    return 0;
-  });
-  EXPECT_TRUE(computing.WaitFor(absl::Seconds(20)));
-  EXPECT_OK(remove(*store));
-  go.Notify();
-  EXPECT_EQ(child.Wait(), 0);
-  return Read(*store, key);
-}
-
-TEST(CacheSemantics, DeletePrefixCancelsAComputation) {
-  EXPECT_THAT(ComputeAcrossDelete("u:1",
-                                  [](Store& s) -> absl::Status {
-                                    absl::StatusOr<uint64_t> n = s.DeletePrefix("u:");
-                                    if (!n.ok()) return n.status();
-                                    EXPECT_EQ(*n, 0u);  // a cancelled lease is not an entry
-                                    return absl::OkStatus();
-                                  }),
-              HasSubstr("NOT_FOUND"));
-}
-
-TEST(CacheSemantics, DeleteMatchingCancelsAComputation) {
-  EXPECT_THAT(ComputeAcrossDelete("u:1",
-                                  [](Store& s) {
-                                    ScanOptions options;
-                                    options.match = "u:?";
-                                    return s.DeleteMatching(options).status();
-                                  }),
-              HasSubstr("NOT_FOUND"));
-}
-
-TEST(CacheSemantics, ClearCancelsAComputation) {
-  EXPECT_THAT(ComputeAcrossDelete("u:1", [](Store& s) { return s.Clear(); }),
-              HasSubstr("NOT_FOUND"));
-}
-
-TEST(CacheSemantics, DeleteMatchingLeavesOtherComputations) {
-  EXPECT_EQ(ComputeAcrossDelete("v:1", [](Store& s) { return s.DeletePrefix("u:").status(); }),
-            "computed");
-}
-
 // ------------------------------------------------------------------ Stats -
 
 TEST(CacheSemantics, StatsCountersMove) {
@@ -1146,6 +691,40 @@ TEST(CacheSemantics, StatsCountersMove) {
   EXPECT_EQ(o.puts, 5u);
   EXPECT_EQ(o.hits, 2u);
   EXPECT_EQ(o.items, 2u);
+}
+
+// Catches a record copied forward (second chance, or compaction) keeping
+// its reference bit: it would then be copied forward for ever, never
+// evicted. Every entry is read once; then several capacities of new keys
+// are written and never read: each write succeeds and every old entry is
+// evicted.
+TEST(ClockAfterCompaction, CopiedRecordsLoseTheirReferenceBit) {
+  Options o = OneStripe();
+  o.capacity_bytes = 64 << 10;
+  o.max_value_size = 1024;
+  ScopedStore store;
+  ASSERT_OK(store.Open(o));
+  constexpr int kOld = 40;
+  std::string value;
+  for (int i = 0; i < kOld; ++i) {
+    const std::string k = absl::StrCat("old", i);
+    ASSERT_OK(store->Put(k, MakeValue(k, 1, 600)));
+  }
+  for (int i = 0; i < kOld; ++i) ASSERT_OK(store->Get(absl::StrCat("old", i), &value));
+  // Five capacities of 600-byte values.
+  const int fresh = 5 * (64 << 10) / 600;
+  for (int i = 0; i < fresh; ++i) {
+    const std::string k = absl::StrCat("new", i);
+    ASSERT_OK(store->Put(k, MakeValue(k, 1, 600))) << "new key " << i;
+  }
+  int survivors = 0;
+  for (int i = 0; i < kOld; ++i) {
+    ASSERT_OK_AND_ASSIGN(bool has, store->Contains(absl::StrCat("old", i)));
+    survivors += has ? 1 : 0;
+  }
+  EXPECT_EQ(survivors, 0) << "entries read once before five capacities of writes survived them";
+  ASSERT_OK_AND_ASSIGN(CheckReport report, store->Check(false));
+  EXPECT_TRUE(report.ok);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-# Shared by the kvcli black-box tests (kvcli_test.sh, kvcli_operator_test.sh):
+# Shared by the kvcli black-box tests (kvcli_*_test.sh here and in tests/near):
 # sourced first, with the script's arguments IPC_GUARD KVCLI HELPER. Re-runs
 # the script under the IPC guard (testing/) unless it already is; sets
 # GUARD, KVCLI and HELPER; sets up TMP (removed at exit, with every store at a

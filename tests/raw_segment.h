@@ -32,6 +32,7 @@ class RawSegment {
 
   bool ok() const { return base_ != nullptr; }
   const internal::Header& header() const { return *reinterpret_cast<internal::Header*>(base_); }
+  internal::Header* mutable_header() { return reinterpret_cast<internal::Header*>(base_); }
   internal::Stripe* stripe(uint32_t i) {
     return reinterpret_cast<internal::Stripe*>(base_ + header().stripe_table_offset) + i;
   }

@@ -118,6 +118,18 @@ Options StripedOptions(uint32_t stripes, absl::Duration lock_timeout) {
   return o;
 }
 
+Options WithClock(const Clock* clock, Options o) {
+  o.clock = clock;
+  return o;
+}
+
+Options OneStripe() {
+  Options o = SmallOptions();
+  o.lock_stripes = 1;
+  o.max_key_size = 64;
+  return o;
+}
+
 // ----------------------------------------------------------- ScopedStore ---
 
 ScopedStore::ScopedStore() : ScopedStore(UniqueStoreName()) {}
@@ -468,6 +480,44 @@ int CountAttachments(key_t key) {
     if (path == name && std::stoull(offset, nullptr, 16) == 0) ++n;
   }
   return n;
+}
+
+std::string GetOrDie(Store* store, absl::string_view key) {
+  std::string v;
+  absl::Status s = store->Get(key, &v);
+  if (!s.ok()) return "<" + s.ToString() + ">";
+  return v;
+}
+
+std::string StatsLine(Store* store) {
+  absl::StatusOr<StoreStats> st = store->Stats();
+  if (!st.ok()) return st.status().ToString();
+  return absl::StrCat("[stats: items ", st->items, ", live key+value bytes ",
+                      st->key_bytes + st->value_bytes, ", bytes_used ", st->bytes_used,
+                      ", log_bytes ", st->log_bytes, " of ", st->capacity, ", evictions ",
+                      st->evictions, "]");
+}
+
+EntryMeta MetaOf(Store& store, absl::string_view key) {
+  std::string v;
+  EntryMeta meta;
+  absl::Status s = store.Get(key, &v, &meta);
+  EXPECT_TRUE(s.ok()) << key << ": " << s;
+  return meta;
+}
+
+ForeignSegment::ForeignSegment(key_t key, size_t bytes) {
+  id_ = shmget(key, bytes, IPC_CREAT | IPC_EXCL | 0600);
+  if (id_ < 0) return;
+  void* p = shmat(id_, nullptr, 0);
+  if (p == reinterpret_cast<void*>(-1)) return;
+  addr_ = static_cast<unsigned char*>(p);
+  bytes_ = bytes;
+}
+
+ForeignSegment::~ForeignSegment() {
+  if (addr_ != nullptr) shmdt(addr_);
+  if (id_ >= 0) shmctl(id_, IPC_RMID, nullptr);
 }
 
 }  // namespace testutil

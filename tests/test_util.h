@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "shmkv/clock.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
@@ -48,6 +49,13 @@ using testguard::KeyHex;
 Options SmallOptions();
 // SmallOptions with `stripes` lock stripes and that lock timeout.
 Options StripedOptions(uint32_t stripes, absl::Duration lock_timeout);
+// SmallOptions with one lock stripe and keys of up to 64 bytes.
+Options OneStripe();
+// `o` reading the time from `clock`.
+Options WithClock(const Clock* clock, Options o = SmallOptions());
+
+// A fixed "now" (milliseconds since the epoch) for a ManualClock.
+inline constexpr int64_t kStartMs = int64_t{1700000000000};
 
 // ----------------------------------------------------------- ScopedStore ---
 
@@ -274,6 +282,17 @@ absl::StatusOr<uint64_t> CheckValue(absl::string_view key, absl::string_view val
 
 uint64_t Fnv1a(absl::string_view data, uint64_t h = 14695981039346656037ull);
 
+// ---------------------------------------------------------------- reading -
+
+// The value of `key`, or "<status>" if Get fails: for EXPECT_EQ.
+std::string GetOrDie(Store* store, absl::string_view key);
+
+// One line of Stats() for failure messages.
+std::string StatsLine(Store* store);
+
+// The metadata of `key` (a test failure if Get fails).
+EntryMeta MetaOf(Store& store, absl::string_view key);
+
 // ------------------------------------------------------------ /proc/sysvipc -
 
 struct SysvShm {
@@ -295,6 +314,24 @@ std::vector<SysvSem> ListSysvSem();
 // Number of this process's mappings (attachments) of the segment at `key`,
 // from /proc/self/maps.
 int CountAttachments(key_t key);
+
+// A plain SysV segment (not a shmkv store) of `bytes` at `key`, made with
+// IPC_EXCL and mode 0600, attached, and removed at scope end.
+class ForeignSegment {
+ public:
+  ForeignSegment(key_t key, size_t bytes);
+  ~ForeignSegment();
+  ForeignSegment(const ForeignSegment&) = delete;
+  ForeignSegment& operator=(const ForeignSegment&) = delete;
+  bool ok() const { return addr_ != nullptr; }
+  unsigned char* data() { return addr_; }
+  size_t size() const { return bytes_; }
+
+ private:
+  int id_ = -1;
+  unsigned char* addr_ = nullptr;
+  size_t bytes_ = 0;
+};
 
 }  // namespace testutil
 }  // namespace shmkv

@@ -2,8 +2,7 @@
 # Mutation check: applies small, plausible bugs to kv/ one at a time and runs
 # the tests that must catch each, printing caught/MISSED per mutant and a
 # score. A missed mutant is a blind spot of the suite: add the test that
-# catches it (tests/reliability/blind_spot_test.cc has one for each bug an
-# earlier audit found).
+# catches it to the suite of its subject (tests/README.md).
 #
 #   bash tools/mutate.sh              # every mutant
 #   bash tools/mutate.sh NAME...      # only these
@@ -28,53 +27,56 @@ mutant() {
   known+=("${6:-}")
 }
 
-blind=//tests/reliability:blind_spot_test
+records=//kv/internal:stripe_records_test
+expiry=//tests:expiry_test
+creation=//tests:creation_test
+recovery=//tests/reliability:recovery_test
 crash=//tests/reliability:crash_point_test
 
-# ---- the eight blind spots of the first audit, and their kin ----
-mutant resolve-header-past-slice kv/internal/stripe.cc "$blind" \
+# ---- record bounds, expiry boundaries, eviction's reference bit, startup, rebuilds ----
+mutant resolve-header-past-slice kv/internal/stripe.cc "$records" \
   '  if (offset + kEntryHeaderBytes > size) return nullptr;' \
   '  if (offset >= size) return nullptr;'
-mutant resolve-record-past-slice kv/internal/stripe.cc "$blind" \
+mutant resolve-record-past-slice kv/internal/stripe.cc "$records" \
   '  if (!SaneHeader(*header, size - offset)) return nullptr;' \
   '  if (!SaneHeader(*header, size)) return nullptr;'
-mutant expiry-read-lt kv/internal/segment_store.cc "$blind" \
+mutant expiry-read-lt kv/internal/segment_store.cc "$expiry" \
   '  return found.header.expires_at_ms <= *now;' \
   '  return found.header.expires_at_ms < *now;'
-mutant expiry-tail-lt kv/internal/stripe_reclaim.cc "$blind" \
+mutant expiry-tail-lt kv/internal/stripe_reclaim.cc "$expiry" \
   '  return h.expires_at_ms <= *now;' \
   '  return h.expires_at_ms < *now;'
-mutant copy-keeps-reference-bit kv/internal/stripe_reclaim.cc "$blind" \
+mutant copy-keeps-reference-bit kv/internal/stripe_reclaim.cc //tests:cache_semantics_test \
   '        copy->bits = static_cast<uint8_t>(h.bits & ~kReferenced);' \
   '        copy->bits = h.bits;'
-mutant sem-no-wait-for-creator kv/platform/ipc.cc "$blind" \
+mutant sem-no-wait-for-creator kv/platform/ipc.cc "$creation" \
   '    while (SemInitialised(*existing) == 0 && MonotonicNow() < deadline) {' \
   '    while (false && SemInitialised(*existing) == 0 && MonotonicNow() < deadline) {'
-mutant rebuild-keeps-lower-version kv/internal/stripe_recovery.cc "$blind" \
-  '    } else if (old->header.version > h.version) {' \
-  '    } else if (old->header.version < h.version) {'
-mutant rebuild-keeps-later-record kv/internal/stripe_recovery.cc "$blind" \
-  '    } else if (old->header.version > h.version) {' \
-  '    } else if ((false)) {'
-mutant rebuild-keeps-next-version kv/internal/stripe_recovery.cc "$blind" \
+mutant rebuild-keeps-lower-version kv/internal/stripe_recovery.cc "$recovery" \
+  '  } else if (old->header.version > h.version) {' \
+  '  } else if (old->header.version < h.version) {'
+mutant rebuild-keeps-later-record kv/internal/stripe_recovery.cc "$recovery" \
+  '  } else if (old->header.version > h.version) {' \
+  '  } else if ((false)) {'
+mutant rebuild-keeps-next-version kv/internal/stripe_recovery.cc "$recovery" \
   '  if (stripe_->next_version < next) stripe_->next_version = next;' \
   '  (void)next;'
-mutant rebuild-next-version-off-by-one kv/internal/stripe_recovery.cc "$blind" \
+mutant rebuild-next-version-off-by-one kv/internal/stripe_recovery.cc "$recovery" \
   '  const uint64_t next = max_version / geometry_.stripe_count + 1;' \
   '  const uint64_t next = max_version / geometry_.stripe_count;'
-mutant failed-open-keeps-semaphore kv/store.cc "$blind" \
+mutant failed-open-keeps-semaphore kv/store.cc "$creation" \
   '  if (!store.ok() && created_sem) {' \
   '  if (false && created_sem) {'
 
 # ---- who is trusted, and what counts as abandoned ----
-mutant segment-trusts-owner-uid kv/internal/probe.cc //tests:correctness_test \
+mutant segment-trusts-owner-uid kv/internal/probe.cc //tests:ownership_test \
   '  // to anyone, so an owner uid equal to ours proves nothing.
   const uid_t me = geteuid();
   if (allow_foreign_owner || st.creator_uid == me) return absl::OkStatus();' \
   '  // to anyone, so an owner uid equal to ours proves nothing.
   const uid_t me = geteuid();
   if (allow_foreign_owner || st.owner_uid == me) return absl::OkStatus();'
-mutant abandoned-ignores-attachments kv/store.cc //tests:correctness_test \
+mutant abandoned-ignores-attachments kv/store.cc "$creation" \
   '  return st.attached == 0 && !platform::ProcessExists(st.creator_pid);' \
   '  return !platform::ProcessExists(st.creator_pid);'
 
@@ -94,7 +96,7 @@ mutant no-rebuild-after-owner-death kv/internal/segment_store.cc "$crash" \
 mutant no-mutex-consistent kv/internal/segment_store.cc "$crash" \
   '      platform::MarkConsistent(&s->mutex);' \
   '      (void)platform::MarkConsistent;'
-mutant move-keeps-old-slot kv/internal/stripe_reclaim.cc "$blind" \
+mutant move-keeps-old-slot kv/internal/stripe_reclaim.cc "//tests:cache_semantics_test $recovery" \
   '        Publish(*slot, SlotFor(copy, hash));' \
   '        (void)copy;'
 

@@ -56,6 +56,43 @@ Options StoreOptions() {
   return o;
 }
 
+// A child that attaches to the store `name` and stops itself (SIGSTOP)
+// while it holds the lock of the stripe of `key` (inside View's callback),
+// as a process stopped at the wrong moment does.
+class StoppedLockHolder {
+ public:
+  StoppedLockHolder(const StoreName& name, const std::string& key)
+      : child_([name, key]() -> int {
+          auto attached = Store::Open(name, StoreOptions(), OpenMode::kAttach);
+          CHILD_CHECK_OK(attached.status(), 1);
+          CHILD_CHECK_OK((*attached)->View(key,
+                                           [](absl::string_view, const EntryMeta&) {
+                                             raise(SIGSTOP);  // with the stripe's lock held
+                                           }),
+                         2);
+          return 0;
+        }) {}
+
+  // True once the child is stopped (state T in /proc/PID/stat).
+  bool WaitStopped() {
+    return PollUntil(
+        [&] {
+          const std::string stat =
+              neartest::ReadFile(absl::StrCat("/proc/", child_.pid(), "/stat"));
+          return stat.find(") T ") != std::string::npos;
+        },
+        absl::Seconds(10));
+  }
+  // Lets the child go on (releasing the lock); returns its exit status.
+  int Resume() {
+    kill(child_.pid(), SIGCONT);
+    return child_.Wait();
+  }
+
+ private:
+  ChildProcess child_;
+};
+
 class NearCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -169,17 +206,25 @@ TEST_F(NearCacheTest, FillsOncePerKeyAcrossProcesses) {
   EXPECT_EQ(gets_final, gets_after);
 }
 
-TEST_F(NearCacheTest, OutsideWriteInvalidatesEveryProcessWithin100ms) {
+// An outside write reaches every process: each reads the new value, and no
+// Get that starts later than heartbeat_timeout + sync_check_interval after
+// the write returned may still return the old one (doc/near_cache.md,
+// Guarantees: a kvsync that has not applied an invalidation by then has a
+// heartbeat that old, and readers bypass it). How fast it happens is a
+// figure, not a check: near_bench's staleness probe (bench/near) measures it.
+TEST_F(NearCacheTest, OutsideWriteInvalidatesEveryProcessWithinTheHeartbeatTimeout) {
   constexpr int kProcs = 4, kRounds = 20;
+  const NearCacheOptions options = CacheOptions();
+  const int64_t bound_ns =
+      absl::ToInt64Nanoseconds(options.heartbeat_timeout + options.sync_check_interval);
   RedisSet("p:x", "round-0");
   Drain();
   testutil::SharedArray<std::atomic<int64_t>> written_ns(kRounds + 1);
-  testutil::SharedArray<std::atomic<int64_t>> latency_ns(kProcs * (kRounds + 1));
   testutil::SharedArray<std::atomic<int>> seen(kRounds + 1);
   const StoreName name = store_.name();
   std::vector<std::unique_ptr<ChildProcess>> children;
   for (int c = 0; c < kProcs; ++c) {
-    children.push_back(std::make_unique<ChildProcess>([&, c]() -> int {
+    children.push_back(std::make_unique<ChildProcess>([&]() -> int {
       std::unique_ptr<Store> store = Attach(name);
       CHILD_CHECK(store != nullptr, 1);
       std::unique_ptr<NearCache> cache = MakeCache(store.get());
@@ -188,28 +233,32 @@ TEST_F(NearCacheTest, OutsideWriteInvalidatesEveryProcessWithin100ms) {
         CHILD_CHECK(
             PollUntil([&] { return r == 0 || written_ns[r].load() != 0; }, absl::Seconds(20)), 3);
         const std::string want = absl::StrCat("round-", r);
+        bool late = false;
         bool fresh = PollUntil(
             [&] {
+              const int64_t begun = NowNs();
               absl::StatusOr<std::string> v = cache->Get("p:x");
-              return v.ok() && *v == want;
+              if (v.ok() && *v == want) return true;
+              if (r > 0 && begun - written_ns[r].load() > bound_ns) late = true;
+              return false;
             },
             absl::Seconds(5));
         CHILD_CHECK(fresh, 4);
-        latency_ns[c * (kRounds + 1) + r] = r == 0 ? 0 : NowNs() - written_ns[r].load();
+        CHILD_CHECK(!late, 5);  // an old value past the bound
         seen[r].fetch_add(1);
       }
       return 0;
     }));
   }
-  std::vector<int64_t> store_latency_ns;
   for (int r = 1; r <= kRounds; ++r) {
     ASSERT_TRUE(PollUntil([&] { return seen[r - 1].load() == kProcs; }, absl::Seconds(20)));
     // Every process holds the previous value (filled, in the store).
     ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains("p:x"));
     ASSERT_TRUE(cached);
-    const int64_t start = NowNs();
-    written_ns[r] = start;
     RedisSet("p:x", absl::StrCat("round-", r));  // from outside: a raw client
+    written_ns[r] = NowNs();                     // the write has returned
+    // kvsync applies the invalidation to the store (a liveness check; its
+    // latency is the benchmark's figure).
     ASSERT_TRUE(PollUntil(
         [&] {
           std::string v;
@@ -217,27 +266,12 @@ TEST_F(NearCacheTest, OutsideWriteInvalidatesEveryProcessWithin100ms) {
           absl::Status s = store_->Get("p:x", &v, &meta);
           return absl::IsNotFound(s) || (s.ok() && v == absl::StrCat("round-", r));
         },
-        absl::Seconds(1)));
-    store_latency_ns.push_back(NowNs() - start);
+        absl::Seconds(5)));
   }
   for (auto& child : children) {
     const int status = child->Wait();
     ASSERT_EQ(status, 0) << DescribeExit(status);
   }
-  std::vector<int64_t> view_ns;
-  for (int c = 0; c < kProcs; ++c) {
-    for (int r = 1; r <= kRounds; ++r) view_ns.push_back(latency_ns[c * (kRounds + 1) + r].load());
-  }
-  std::sort(view_ns.begin(), view_ns.end());
-  std::sort(store_latency_ns.begin(), store_latency_ns.end());
-  auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
-  std::printf(
-      "invalidation latency over %d outside writes: store entry gone after median %.3f ms, max "
-      "%.3f ms; every one of %d processes reads the new value after median %.3f ms, max %.3f "
-      "ms\n",
-      kRounds, ms(store_latency_ns[store_latency_ns.size() / 2]), ms(store_latency_ns.back()),
-      kProcs, ms(view_ns[view_ns.size() / 2]), ms(view_ns.back()));
-  EXPECT_LT(view_ns.back(), 100'000'000) << "every process's view within 100 ms";
 }
 
 TEST_F(NearCacheTest, SetAndDeleteWriteThrough) {
@@ -692,23 +726,8 @@ TEST(KvsyncClaim, LockTimeoutWhileClaimingIsWaitedOut) {
   RedisServer redis;
   ASSERT_OK(redis.Start());
   ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kStopped, 1, ""));
-  const StoreName name = store.name();
-  ChildProcess holder([&]() -> int {
-    auto attached = Store::Open(name, StoreOptions(), OpenMode::kAttach);
-    CHILD_CHECK_OK(attached.status(), 1);
-    CHILD_CHECK_OK((*attached)->View(kSyncStateKey,
-                                     [](absl::string_view, const EntryMeta&) {
-                                       raise(SIGSTOP);  // with the stripe's lock held
-                                     }),
-                   2);
-    return 0;
-  });
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        const std::string stat = neartest::ReadFile(absl::StrCat("/proc/", holder.pid(), "/stat"));
-        return stat.find(") T ") != std::string::npos;
-      },
-      absl::Seconds(10)));
+  StoppedLockHolder holder(store.name(), std::string(kSyncStateKey));
+  ASSERT_TRUE(holder.WaitStopped());
   Kvsync kvsync;
   const std::string log = redis.dir() + "/kvsync.log";
   ASSERT_OK(kvsync.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, log));
@@ -716,8 +735,7 @@ TEST(KvsyncClaim, LockTimeoutWhileClaimingIsWaitedOut) {
   const bool said =
       PollUntil([&] { return neartest::ReadFile(log).find("cannot claim") != std::string::npos; },
                 absl::Seconds(20));
-  kill(holder.pid(), SIGCONT);
-  EXPECT_EQ(holder.Wait(), 0);
+  EXPECT_EQ(holder.Resume(), 0);
   ASSERT_TRUE(said) << neartest::ReadFile(log);
   ASSERT_TRUE(neartest::WaitSynced(*store, 0, absl::Seconds(10))) << neartest::ReadFile(log);
   ASSERT_OK_AND_ASSIGN(SyncState state, ReadSyncState(*store));
@@ -1147,23 +1165,8 @@ TEST(KvsyncInvalidations, KeyLongerThanTheStoresMaxKeyIsSkipped) {
 TEST_F(NearCacheTest, LockTimeoutIsALossNotAnExit) {
   ASSERT_OK(store_->Put("p:stuck", "cached"));
   ASSERT_OK(store_->Put("p:other", "cached"));
-  const StoreName name = store_.name();
-  ChildProcess holder([&]() -> int {
-    std::unique_ptr<Store> store = Attach(name);
-    CHILD_CHECK(store != nullptr, 1);
-    CHILD_CHECK_OK(store->View("p:stuck",
-                               [](absl::string_view, const EntryMeta&) {
-                                 raise(SIGSTOP);  // with the stripe's lock held
-                               }),
-                   2);
-    return 0;
-  });
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        const std::string stat = neartest::ReadFile(absl::StrCat("/proc/", holder.pid(), "/stat"));
-        return stat.find(") T ") != std::string::npos;
-      },
-      absl::Seconds(10)));
+  StoppedLockHolder holder(store_.name(), "p:stuck");
+  ASSERT_TRUE(holder.WaitStopped());
   RedisSet("p:stuck", "new");
   RedisSet("p:other", "new");
   // kvsync's delete waits for the lock (lock_timeout, 5 s), then says so.
@@ -1171,8 +1174,7 @@ TEST_F(NearCacheTest, LockTimeoutIsALossNotAnExit) {
       PollUntil([&] { return KvsyncLog().find("applying an invalidation") != std::string::npos; },
                 absl::Seconds(20)))
       << KvsyncLog();
-  kill(holder.pid(), SIGCONT);
-  EXPECT_EQ(holder.Wait(), 0);
+  EXPECT_EQ(holder.Resume(), 0);
   ASSERT_TRUE(WaitSynced(1)) << KvsyncLog();
   ASSERT_OK_AND_ASSIGN(SyncState state, State());
   EXPECT_EQ(state.pid, kvsync_.pid());

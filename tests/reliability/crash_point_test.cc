@@ -34,6 +34,7 @@ namespace {
 using internal::ArmCrashPoint;
 using internal::kCrashPointExit;
 using testutil::MakeValue;
+using testutil::OneStripe;
 using testutil::RunInChild;
 using testutil::ScopedStore;
 using testutil::SharedArray;
@@ -69,13 +70,6 @@ struct Scenario {
   // number of steps the child began.
   std::function<void(int64_t begun, Model*)> allow;
 };
-
-Options OneStripe() {
-  Options o = testutil::SmallOptions();
-  o.lock_stripes = 1;
-  o.max_key_size = 64;
-  return o;
-}
 
 // A one-stripe store of 64 KiB, so that a few hundred writes lap its log.
 Options TinyOneStripe(bool evict) {

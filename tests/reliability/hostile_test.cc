@@ -1,10 +1,9 @@
-// Bad inputs, limits and hostile situations of the reliability issue that are
-// not covered by the store suites: kernel limits, foreign or corrupt headers,
-// another layout version, lock timeouts naming the holder, the segment or the
-// semaphore set removed under live processes.
+// Bad inputs, limits and hostile situations not covered by the store
+// suites: kernel limits, foreign or corrupt headers, another layout version,
+// lock timeouts naming the holder, the segment or the semaphore set removed
+// under live processes.
 #include <sys/sem.h>
 #include <sys/shm.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -18,6 +17,7 @@
 #include "kv/internal/layout.h"
 #include "kv/platform/ipc.h"
 #include "shmkv/store.h"
+#include "tests/raw_segment.h"
 #include "tests/test_util.h"
 
 namespace shmkv {
@@ -25,26 +25,9 @@ namespace {
 
 using testutil::ChildProcess;
 using testutil::PipeEvent;
+using testutil::RawSegment;
 using testutil::ScopedStore;
 using testutil::SmallOptions;
-
-// Maps the store's segment raw, to play a hostile or buggy writer.
-class RawSegment {
- public:
-  explicit RawSegment(key_t key) {
-    int id = shmget(key, 0, 0);
-    if (id >= 0) base_ = static_cast<char*>(shmat(id, nullptr, 0));
-    if (base_ == reinterpret_cast<char*>(-1)) base_ = nullptr;
-  }
-  ~RawSegment() {
-    if (base_ != nullptr) shmdt(base_);
-  }
-  internal::Header* header() { return reinterpret_cast<internal::Header*>(base_); }
-  bool ok() const { return base_ != nullptr; }
-
- private:
-  char* base_ = nullptr;
-};
 
 TEST(Limits, KernelRefusalNamesTheLimit) {
   // More than any host's shmall: the kernel refuses, and the error says which
@@ -70,7 +53,7 @@ TEST(Hostile, OtherLayoutVersionIsRefused) {
   {
     RawSegment raw(store.key());
     ASSERT_TRUE(raw.ok());
-    raw.header()->layout_version = 99;
+    raw.mutable_header()->layout_version = 99;
   }
   store.Detach();
   absl::StatusOr<std::unique_ptr<Store>> again =
@@ -86,7 +69,7 @@ TEST(Hostile, OtherAbiIsRefused) {
   {
     RawSegment raw(store.key());
     ASSERT_TRUE(raw.ok());
-    raw.header()->abi.mutex_size = 24;
+    raw.mutable_header()->abi.mutex_size = 24;
   }
   store.Detach();
   absl::StatusOr<std::unique_ptr<Store>> again =
@@ -102,7 +85,7 @@ TEST(Hostile, CorruptHeaderIsDataLoss) {
   {
     RawSegment raw(store.key());
     ASSERT_TRUE(raw.ok());
-    raw.header()->max_value_size ^= 0x100;
+    raw.mutable_header()->max_value_size ^= 0x100;
   }
   store.Detach();
   absl::StatusOr<std::unique_ptr<Store>> again =
@@ -119,7 +102,7 @@ TEST(Hostile, ScribbledIndexIsReportedAndRepaired) {
   {
     RawSegment raw(store.key());
     ASSERT_TRUE(raw.ok());
-    internal::Header* h = raw.header();
+    internal::Header* h = raw.mutable_header();
     // Move every used index slot of k0's stripe one 8-byte unit off its
     // record (the slot's low bit is the low bit of the record's offset), so
     // each points into the middle of a record.
@@ -201,7 +184,7 @@ void RepairKeepsWhatVerifies(Damage damage) {
   {
     RawSegment raw(store.key());
     ASSERT_TRUE(raw.ok());
-    RawStripe stripe(raw.header(), "k0");
+    RawStripe stripe(raw.mutable_header(), "k0");
     internal::EntryHeader* record = stripe.LiveRecord(3);
     ASSERT_NE(record, nullptr);
     ASSERT_NE(stripe.LiveRecord(6), nullptr) << "too few records after the damaged one";
@@ -277,7 +260,7 @@ TEST(Repair, AnEmptiedLogStartsFarFromTheWrap) {
   {
     RawSegment raw(store.key());
     ASSERT_TRUE(raw.ok());
-    RawStripe stripe(raw.header(), "any");
+    RawStripe stripe(raw.mutable_header(), "any");
     stripe.stripe->head = ~uint64_t{0};
   }
   absl::StatusOr<CheckReport> report = store->Check(true);
@@ -372,31 +355,6 @@ TEST(Removal, SemaphoreRemovedUnderAWaiter) {
   absl::StatusOr<std::unique_ptr<Store>> again =
       Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
   EXPECT_TRUE(again.ok()) << again.status();
-}
-
-// Its creator died while building it (the creator must be gone and nobody
-// attached: a live creator's half-built segment is left alone).
-TEST(Creation, AbandonedHalfBuiltStoreIsReplaced) {
-  ScopedStore store;
-  const StoreName name = store.name();
-  const int rc = testutil::RunInChild([&]() -> int {
-    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(name, SmallOptions(), OpenMode::kCreate);
-    CHILD_CHECK_OK(s, 1);
-    CHILD_CHECK_OK((*s)->Put("k", "v"), 2);
-    RawSegment raw(name.key());
-    CHILD_CHECK(raw.ok(), 3);
-    raw.header()->init_state = 0;  // as if it died while building it
-    return 0;
-  });
-  ASSERT_EQ(rc, 0) << testutil::DescribeExit(rc);
-  absl::StatusOr<std::unique_ptr<Store>> attach =
-      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
-  EXPECT_EQ(attach.status().code(), absl::StatusCode::kFailedPrecondition) << attach.status();
-  EXPECT_TRUE(absl::StrContains(attach.status().message(), "never fully initialised"));
-  ASSERT_TRUE(store.Open(SmallOptions(), OpenMode::kOpenOrCreate).ok());
-  std::string value;
-  EXPECT_TRUE(absl::IsNotFound(store->Get("k", &value)));
-  EXPECT_TRUE(store->Put("k", "new").ok());
 }
 
 }  // namespace
