@@ -1,0 +1,185 @@
+#include "tests/near/redis_cluster_env.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "kv/near/slot_map.h"
+#include "tests/near/redis_env.h"
+
+namespace shmkv::neartest {
+namespace {
+
+// Whether nothing listens on (or holds) 127.0.0.1:port right now.
+bool PortFree(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  struct sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool free = bind(fd, reinterpret_cast<struct sockaddr*>(&a), sizeof(a)) == 0;
+  close(fd);
+  return free;
+}
+
+// A port in 20000..29999 that is free with its cluster bus port, and not
+// already in `taken`. Below the kernel's ephemeral range (32768+), so no
+// outgoing connection takes it meanwhile.
+int PickPort(std::mt19937& random, const std::vector<int>& taken) {
+  std::uniform_int_distribution<int> in_range(20000, 29999);
+  for (;;) {
+    const int port = in_range(random);
+    bool used = false;
+    for (int t : taken) used = used || t == port;
+    if (!used && PortFree(port) && PortFree(port + 10000)) return port;
+  }
+}
+
+std::string MakeClusterDir() {
+  const char* test_tmp = getenv("TEST_TMPDIR");
+  std::string pattern = absl::StrCat(test_tmp != nullptr ? test_tmp : "/tmp", "/cluster.XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    perror("mkdtemp");
+    abort();
+  }
+  return pattern;
+}
+
+}  // namespace
+
+RedisCluster::RedisCluster() : dir_(MakeClusterDir()) {}
+
+RedisCluster::~RedisCluster() {
+  for (int node = 0; node < node_count(); ++node) Kill(node, SIGKILL);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+near::RedisAddress RedisCluster::address(int node) const {
+  near::RedisAddress a;
+  a.host = "127.0.0.1";
+  a.port = ports_[node];
+  return a;
+}
+
+std::string RedisCluster::target() const {
+  return absl::StrCat(near::kClusterScheme, address(0).ToString());
+}
+
+absl::StatusOr<std::unique_ptr<near::RedisConnection>> RedisCluster::Client(int node) const {
+  return near::RedisConnection::Connect(address(node), absl::Seconds(5));
+}
+
+absl::Status RedisCluster::StartNode(int port) {
+  const std::string node_dir = absl::StrCat(dir_, "/", port);
+  std::filesystem::create_directory(node_dir);
+  absl::StatusOr<pid_t> pid = Spawn(
+      {"redis-server", "--port", absl::StrCat(port), "--bind", "127.0.0.1", "--cluster-enabled",
+       "yes", "--cluster-config-file", node_dir + "/nodes.conf", "--cluster-node-timeout", "1000",
+       "--save", "", "--appendonly", "no", "--dir", node_dir},
+      node_dir + "/redis.log");
+  if (!pid.ok()) return pid.status();
+  ports_.push_back(port);
+  pids_.push_back(*pid);
+  const int node = node_count() - 1;
+  const bool up = PollUntil(
+      [&] {
+        auto c = near::RedisConnection::Connect(address(node), absl::Seconds(1));
+        if (!c.ok()) return false;
+        auto pong = (*c)->Command({"PING"});
+        return pong.ok() && pong->IsString("PONG");
+      },
+      absl::Seconds(10));
+  if (!up) {
+    return absl::UnavailableError(absl::StrCat("cluster node on port ", port,
+                                               " did not come up; its log:\n",
+                                               ReadFile(node_dir + "/redis.log")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisCluster::Start(int primaries, int replicas_per_primary) {
+  std::mt19937 random(static_cast<unsigned>(getpid()) ^
+                      static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
+  const int nodes = primaries * (1 + replicas_per_primary);
+  std::vector<std::string> create = {"redis-cli", "--cluster", "create"};
+  for (int i = 0; i < nodes; ++i) {
+    if (absl::Status s = StartNode(PickPort(random, ports_)); !s.ok()) return s;
+    create.push_back(address(i).ToString());
+  }
+  create.push_back("--cluster-replicas");
+  create.push_back(absl::StrCat(replicas_per_primary));
+  create.push_back("--cluster-yes");
+  const std::string log = dir_ + "/create.log";
+  absl::StatusOr<pid_t> cli = Spawn(create, log);
+  if (!cli.ok()) return cli.status();
+  if (const int exit = WaitExit(*cli, absl::Seconds(30)); exit != 0) {
+    if (exit == -1) {
+      kill(*cli, SIGKILL);
+      WaitExit(*cli, absl::Seconds(5));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("redis-cli --cluster create exited ", exit, ":\n", ReadFile(log)));
+  }
+  return WaitReady();
+}
+
+absl::Status RedisCluster::WaitReady() const {
+  std::string last;
+  const bool ready = PollUntil(
+      [&] {
+        for (int node = 0; node < node_count(); ++node) {
+          auto c = Client(node);
+          auto info = c.ok() ? (*c)->Command({"CLUSTER", "INFO"})
+                             : absl::StatusOr<near::RedisReply>(c.status());
+          if (!info.ok()) {
+            last = std::string(info.status().message());
+            return false;
+          }
+          last = info->str;
+          if (near::InfoField(info->str, "cluster_state") != "ok" ||
+              near::InfoField(info->str, "cluster_slots_ok") != "16384" ||
+              near::InfoField(info->str, "cluster_known_nodes") != absl::StrCat(node_count())) {
+            return false;
+          }
+        }
+        return true;
+      },
+      absl::Seconds(20));
+  if (!ready) return absl::UnavailableError("the cluster did not become ready: " + last);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> RedisCluster::PrimaryOfSlot(int slot) const {
+  auto c = Client(0);
+  if (!c.ok()) return c.status();
+  auto slots = (*c)->Command({"CLUSTER", "SLOTS"});
+  if (!slots.ok()) return slots.status();
+  for (const near::RedisReply& range : slots->elements) {
+    if (range.elements[0].integer > slot || range.elements[1].integer < slot) continue;
+    const long long port = range.elements[2].elements[1].integer;
+    for (int node = 0; node < node_count(); ++node) {
+      if (ports_[node] == port) return node;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no node serves slot ", slot));
+}
+
+void RedisCluster::Kill(int node, int sig) {
+  if (pids_[node] <= 0) return;
+  kill(pids_[node], sig);
+  WaitExit(pids_[node], absl::Seconds(10));
+  pids_[node] = -1;
+}
+
+}  // namespace shmkv::neartest

@@ -1,0 +1,61 @@
+// A private Redis Cluster for the near-cache tests: Debian's redis-server
+// started as cluster nodes on loopback TCP ports this process picks (each
+// port and its cluster bus port, port + 10000, free), each in a directory
+// of its own under one temporary directory, joined with
+// `redis-cli --cluster create`. Start it once per suite (a SetUpTestSuite);
+// the destructor kills every node and removes the directory, on failure
+// too, and the IPC guard's subreaper kills anything left should the test
+// process itself die.
+#ifndef SHMKV_TESTS_NEAR_REDIS_CLUSTER_ENV_H_
+#define SHMKV_TESTS_NEAR_REDIS_CLUSTER_ENV_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kv/near/redis_client.h"
+
+namespace shmkv::neartest {
+
+class RedisCluster {
+ public:
+  RedisCluster();  // makes the temporary directory
+  ~RedisCluster();
+  RedisCluster(const RedisCluster&) = delete;
+  RedisCluster& operator=(const RedisCluster&) = delete;
+
+  // Starts `primaries` nodes (3 or more: redis-cli's minimum), each with
+  // `replicas_per_primary` replicas, creates the cluster and waits until
+  // every node reports cluster_state:ok with all slots assigned.
+  absl::Status Start(int primaries, int replicas_per_primary = 0);
+
+  // "cluster:127.0.0.1:P" for the first node: what kvsync and NearCache take.
+  std::string target() const;
+  int node_count() const { return static_cast<int>(ports_.size()); }
+  int port(int node) const { return ports_[node]; }
+  near::RedisAddress address(int node) const;
+  // A fresh raw client of one node.
+  absl::StatusOr<std::unique_ptr<near::RedisConnection>> Client(int node) const;
+  // The node index of the primary serving `slot`, from that node's own
+  // CLUSTER SLOTS (the test's view, independent of the code under test).
+  absl::StatusOr<int> PrimaryOfSlot(int slot) const;
+  // Sends `sig` to one node and reaps it.
+  void Kill(int node, int sig);
+  const std::string& dir() const { return dir_; }
+
+ private:
+  absl::Status StartNode(int port);
+  absl::Status WaitReady() const;
+
+  std::string dir_;
+  std::vector<int> ports_;
+  std::vector<pid_t> pids_;
+};
+
+}  // namespace shmkv::neartest
+
+#endif  // SHMKV_TESTS_NEAR_REDIS_CLUSTER_ENV_H_
