@@ -1,5 +1,8 @@
 // The near cache in front of a real Redis Cluster: three primaries started
 // once for the suite (tests/near/redis_cluster_env.h).
+#include <signal.h>
+
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <string>
@@ -8,11 +11,15 @@
 #include "gtest/gtest.h"
 #include "kv/near/key_slot.h"
 #include "kv/near/slot_map.h"
+#include "shmkv/near/sync_state.h"
 #include "tests/near/redis_cluster_env.h"
+#include "tests/near/redis_env.h"
 #include "tests/test_util.h"
 
 namespace shmkv::neartest {
 namespace {
+
+using testutil::ScopedStore;
 
 class ClusterTest : public ::testing::Test {
  protected:
@@ -81,6 +88,123 @@ TEST_F(ClusterTest, AWrongNodeAnswersAMovedThatNamesTheOwner) {
   EXPECT_EQ(redirect->kind, near::Redirect::Kind::kMoved);
   EXPECT_EQ(redirect->slot, near::KeySlot(key));
   EXPECT_EQ(redirect->to.port, cluster_->port(owner));
+}
+
+// A key under `prefix` whose slot `node` serves.
+std::string KeyOnNode(const RedisCluster& cluster, int node, const std::string& prefix) {
+  for (int i = 0;; ++i) {
+    std::string key = absl::StrCat(prefix, i);
+    absl::StatusOr<int> owner = cluster.PrimaryOfSlot(near::KeySlot(key));
+    if (owner.ok() && *owner == node) return key;
+  }
+}
+
+// kvsync following the suite's cluster for the prefix "c:", on a store of
+// its own.
+class ClusterKvsyncTest : public ClusterTest {
+ protected:
+  void SetUp() override {
+    ClusterTest::SetUp();
+    ASSERT_OK(store_.Open());
+    log_ = cluster_->dir() + absl::StrCat("/kvsync.", ++runs_, ".log");
+    ASSERT_OK(kvsync_.Start(testutil::KeyHex(store_.key()), cluster_->target(), {"c:"}, log_));
+  }
+  void TearDown() override {
+    if (HasFailure()) std::fprintf(stderr, "kvsync's log:\n%s", ReadFile(log_).c_str());
+  }
+  bool WaitSynced(uint64_t resyncs) {
+    return neartest::WaitSynced(*store_, resyncs, absl::Seconds(10));
+  }
+  absl::StatusOr<near::SyncState> State() { return near::ReadSyncState(*store_); }
+  // Sets `key` in Redis through the node that serves it.
+  void RedisSet(const std::string& key, const std::string& value) {
+    ASSERT_OK_AND_ASSIGN(int node, cluster_->PrimaryOfSlot(near::KeySlot(key)));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> c, cluster_->Client(node));
+    ASSERT_OK_AND_ASSIGN(near::RedisReply r, c->Command({"SET", key, value}));
+    ASSERT_TRUE(r.IsString("OK")) << r.Describe();
+  }
+  bool Gone(const std::string& key) {
+    return PollUntil(
+        [&] {
+          absl::StatusOr<bool> c = store_->Contains(key);
+          return c.ok() && !*c;
+        },
+        absl::Seconds(5));
+  }
+
+  static int runs_;
+  ScopedStore store_;
+  Kvsync kvsync_;
+  std::string log_;
+};
+
+int ClusterKvsyncTest::runs_ = 0;
+
+TEST_F(ClusterKvsyncTest, AWriteOnEachPrimaryInvalidates) {
+  ASSERT_TRUE(WaitSynced(0)) << ReadFile(log_);
+  ASSERT_OK_AND_ASSIGN(near::SyncState state, State());
+  EXPECT_EQ(state.redis, cluster_->target());
+  // One identity per primary.
+  EXPECT_EQ(std::count(state.redis_run_id.begin(), state.redis_run_id.end(), ','), 2)
+      << state.redis_run_id;
+  for (int node = 0; node < cluster_->node_count(); ++node) {
+    const std::string key = KeyOnNode(*cluster_, node, "c:write");
+    ASSERT_OK(store_->Put(key, "cached"));
+    RedisSet(key, "new");
+    EXPECT_TRUE(Gone(key)) << key << " on node " << node;
+  }
+}
+
+TEST_F(ClusterKvsyncTest, SyncedOnlyWhileEveryPrimaryTracks) {
+  ASSERT_TRUE(WaitSynced(0)) << ReadFile(log_);
+  // Drop kvsync's subscription on one primary only: a loss on every pair.
+  const std::string cached = KeyOnNode(*cluster_, 0, "c:kept");
+  ASSERT_OK(store_->Put(cached, "cached"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> c, cluster_->Client(2));
+  ASSERT_OK_AND_ASSIGN(near::RedisReply killed, c->Command({"CLIENT", "KILL", "TYPE", "pubsub"}));
+  ASSERT_GE(killed.integer, 1) << killed.Describe();
+  ASSERT_TRUE(WaitSynced(1)) << ReadFile(log_);
+  ASSERT_OK_AND_ASSIGN(near::SyncState state, State());
+  EXPECT_NE(state.last_error.find(cluster_->address(2).ToString()), std::string::npos)
+      << state.last_error;
+  EXPECT_TRUE(Gone(cached)) << "the loss on one primary cleared what every primary serves";
+
+  // A primary that does not answer: never synced until it does.
+  ASSERT_EQ(kvsync_.Stop(SIGTERM), 0);
+  ASSERT_OK_AND_ASSIGN(near::RedisReply paused, c->Command({"CLIENT", "PAUSE", "1500", "ALL"}));
+  ASSERT_TRUE(paused.IsString("OK")) << paused.Describe();
+  const absl::Time pause_end = absl::Now() + absl::Milliseconds(1400);
+  ASSERT_OK(kvsync_.Start(testutil::KeyHex(store_.key()), cluster_->target(), {"c:"}, log_));
+  bool named = false;
+  while (absl::Now() < pause_end) {
+    absl::StatusOr<near::SyncState> s = State();
+    ASSERT_OK(s.status());
+    ASSERT_FALSE(s->synced()) << "synced while " << cluster_->address(2).ToString() << " is paused";
+    named = named || s->last_error.find(cluster_->address(2).ToString()) != std::string::npos;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_TRUE(named) << "the record never said which primary is missing";
+  EXPECT_TRUE(WaitSynced(0)) << ReadFile(log_);
+}
+
+TEST_F(ClusterKvsyncTest, ASlotMigrationIsALossOnEveryPair) {
+  ASSERT_TRUE(WaitSynced(0)) << ReadFile(log_);
+  const std::string moved = KeyOnNode(*cluster_, 0, "c:moved");
+  const std::string elsewhere = KeyOnNode(*cluster_, 1, "c:elsewhere");
+  RedisSet(moved, "v1");
+  ASSERT_OK(store_->Put(moved, "v1"));
+  ASSERT_OK(store_->Put(elsewhere, "cached"));
+  ASSERT_OK_AND_ASSIGN(near::SyncState before, State());
+  ASSERT_OK(cluster_->MoveSlot(near::KeySlot(moved), 2));
+  ASSERT_TRUE(WaitSynced(before.resyncs + 1)) << ReadFile(log_);
+  ASSERT_OK_AND_ASSIGN(near::SyncState after, State());
+  EXPECT_NE(after.last_error.find("slot map changed"), std::string::npos) << after.last_error;
+  EXPECT_TRUE(Gone(moved));
+  EXPECT_TRUE(Gone(elsewhere));
+  // The slot's new primary is tracked: a write there invalidates.
+  ASSERT_OK(store_->Put(moved, "v1"));
+  RedisSet(moved, "v2");
+  EXPECT_TRUE(Gone(moved));
 }
 
 TEST(ClusterDiscovery, ANodeOutsideAClusterIsNamed) {

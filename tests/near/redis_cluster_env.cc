@@ -139,9 +139,7 @@ absl::Status RedisCluster::WaitReady() const {
   const bool ready = PollUntil(
       [&] {
         for (int node = 0; node < node_count(); ++node) {
-          auto c = Client(node);
-          auto info = c.ok() ? (*c)->Command({"CLUSTER", "INFO"})
-                             : absl::StatusOr<near::RedisReply>(c.status());
+          absl::StatusOr<near::RedisReply> info = Run(node, {"CLUSTER", "INFO"});
           if (!info.ok()) {
             last = std::string(info.status().message());
             return false;
@@ -161,9 +159,7 @@ absl::Status RedisCluster::WaitReady() const {
 }
 
 absl::StatusOr<int> RedisCluster::PrimaryOfSlot(int slot) const {
-  auto c = Client(0);
-  if (!c.ok()) return c.status();
-  auto slots = (*c)->Command({"CLUSTER", "SLOTS"});
+  absl::StatusOr<near::RedisReply> slots = Run(0, {"CLUSTER", "SLOTS"});
   if (!slots.ok()) return slots.status();
   for (const near::RedisReply& range : slots->elements) {
     if (range.elements[0].integer > slot || range.elements[1].integer < slot) continue;
@@ -173,6 +169,65 @@ absl::StatusOr<int> RedisCluster::PrimaryOfSlot(int slot) const {
     }
   }
   return absl::NotFoundError(absl::StrCat("no node serves slot ", slot));
+}
+
+absl::StatusOr<near::RedisReply> RedisCluster::Run(int node,
+                                                   const std::vector<std::string>& argv) const {
+  auto c = Client(node);
+  if (!c.ok()) return c.status();
+  absl::StatusOr<near::RedisReply> reply = (*c)->Command(argv);
+  if (reply.ok() && reply->type == near::RedisReply::Type::kError) {
+    return absl::InternalError(absl::StrCat("node ", ports_[node], " answered ", argv[0], " ",
+                                            argv.size() > 1 ? argv[1] : "", " with ",
+                                            reply->Describe()));
+  }
+  return reply;
+}
+
+absl::Status RedisCluster::MoveSlot(int slot, int to) {
+  absl::StatusOr<int> from = PrimaryOfSlot(slot);
+  if (!from.ok()) return from.status();
+  absl::StatusOr<near::RedisReply> from_id = Run(*from, {"CLUSTER", "MYID"});
+  absl::StatusOr<near::RedisReply> to_id = Run(to, {"CLUSTER", "MYID"});
+  if (!from_id.ok()) return from_id.status();
+  if (!to_id.ok()) return to_id.status();
+  const std::string s = absl::StrCat(slot);
+  std::vector<std::pair<int, std::vector<std::string>>> steps = {
+      {to, {"CLUSTER", "SETSLOT", s, "IMPORTING", from_id->str}},
+      {*from, {"CLUSTER", "SETSLOT", s, "MIGRATING", to_id->str}}};
+  for (const auto& [node, argv] : steps) {
+    if (auto r = Run(node, argv); !r.ok()) return r.status();
+  }
+  for (;;) {
+    absl::StatusOr<near::RedisReply> keys = Run(*from, {"CLUSTER", "GETKEYSINSLOT", s, "100"});
+    if (!keys.ok()) return keys.status();
+    if (keys->elements.empty()) break;
+    std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", absl::StrCat(ports_[to]), "", "0",
+                                        "5000",    "KEYS"};
+    for (const near::RedisReply& k : keys->elements) migrate.push_back(k.str);
+    if (auto r = Run(*from, migrate); !r.ok()) return r.status();
+  }
+  for (int node : {to, *from}) {
+    if (auto r = Run(node, {"CLUSTER", "SETSLOT", s, "NODE", to_id->str}); !r.ok()) {
+      return r.status();
+    }
+  }
+  const bool agreed = PollUntil(
+      [&] {
+        for (int node = 0; node < node_count(); ++node) {
+          absl::StatusOr<near::RedisReply> slots = Run(node, {"CLUSTER", "SLOTS"});
+          if (!slots.ok()) return false;
+          auto map = near::SlotMap::FromClusterSlots(*slots, address(node));
+          if (!map.ok() || map->PrimaryOf(slot) == nullptr ||
+              map->PrimaryOf(slot)->port != ports_[to]) {
+            return false;
+          }
+        }
+        return true;
+      },
+      absl::Seconds(10));
+  if (!agreed) return absl::DeadlineExceededError("the nodes did not agree on the moved slot");
+  return absl::OkStatus();
 }
 
 void RedisCluster::Kill(int node, int sig) {

@@ -43,6 +43,10 @@ class RedisCluster {
   // The node index of the primary serving `slot`, from that node's own
   // CLUSTER SLOTS (the test's view, independent of the code under test).
   absl::StatusOr<int> PrimaryOfSlot(int slot) const;
+  // Moves `slot`, with its keys, from the primary serving it to `to`, as
+  // redis-cli --cluster reshard does (SETSLOT IMPORTING and MIGRATING,
+  // MIGRATE, SETSLOT NODE on both), and waits until every node agrees.
+  absl::Status MoveSlot(int slot, int to);
   // Sends `sig` to one node and reaps it.
   void Kill(int node, int sig);
   const std::string& dir() const { return dir_; }
@@ -50,6 +54,8 @@ class RedisCluster {
  private:
   absl::Status StartNode(int port);
   absl::Status WaitReady() const;
+  // Runs `argv` on `node`; InternalError unless it answers with no error.
+  absl::StatusOr<near::RedisReply> Run(int node, const std::vector<std::string>& argv) const;
 
   std::string dir_;
   std::vector<int> ports_;
