@@ -184,7 +184,7 @@ absl::StatusOr<near::RedisReply> RedisCluster::Run(int node,
   return reply;
 }
 
-absl::Status RedisCluster::MoveSlot(int slot, int to) {
+absl::Status RedisCluster::BeginSlotMove(int slot, int to) {
   absl::StatusOr<int> from = PrimaryOfSlot(slot);
   if (!from.ok()) return from.status();
   absl::StatusOr<near::RedisReply> from_id = Run(*from, {"CLUSTER", "MYID"});
@@ -207,6 +207,15 @@ absl::Status RedisCluster::MoveSlot(int slot, int to) {
     for (const near::RedisReply& k : keys->elements) migrate.push_back(k.str);
     if (auto r = Run(*from, migrate); !r.ok()) return r.status();
   }
+  return absl::OkStatus();
+}
+
+absl::Status RedisCluster::FinishSlotMove(int slot, int to) {
+  absl::StatusOr<int> from = PrimaryOfSlot(slot);
+  if (!from.ok()) return from.status();
+  absl::StatusOr<near::RedisReply> to_id = Run(to, {"CLUSTER", "MYID"});
+  if (!to_id.ok()) return to_id.status();
+  const std::string s = absl::StrCat(slot);
   for (int node : {to, *from}) {
     if (auto r = Run(node, {"CLUSTER", "SETSLOT", s, "NODE", to_id->str}); !r.ok()) {
       return r.status();
@@ -228,6 +237,11 @@ absl::Status RedisCluster::MoveSlot(int slot, int to) {
       absl::Seconds(10));
   if (!agreed) return absl::DeadlineExceededError("the nodes did not agree on the moved slot");
   return absl::OkStatus();
+}
+
+absl::Status RedisCluster::MoveSlot(int slot, int to) {
+  if (absl::Status s = BeginSlotMove(slot, to); !s.ok()) return s;
+  return FinishSlotMove(slot, to);
 }
 
 void RedisCluster::Kill(int node, int sig) {

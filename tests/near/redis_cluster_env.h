@@ -47,6 +47,11 @@ class RedisCluster {
   // redis-cli --cluster reshard does (SETSLOT IMPORTING and MIGRATING,
   // MIGRATE, SETSLOT NODE on both), and waits until every node agrees.
   absl::Status MoveSlot(int slot, int to);
+  // MoveSlot's two halves: the keys moved, the slot still served by its
+  // old primary, which answers ASK for the keys it no longer has; then the
+  // slot given to `to` for good.
+  absl::Status BeginSlotMove(int slot, int to);
+  absl::Status FinishSlotMove(int slot, int to);
   // Sends `sig` to one node and reaps it.
   void Kill(int node, int sig);
   const std::string& dir() const { return dir_; }
