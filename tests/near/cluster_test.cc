@@ -12,8 +12,10 @@
 #include "gtest/gtest.h"
 #include "kv/near/key_slot.h"
 #include "kv/near/slot_map.h"
+#include "shmkv/near.h"
 #include "shmkv/near/near_cache.h"
 #include "shmkv/near/sync_state.h"
+#include "tests/near/near_c_api_steps.h"
 #include "tests/near/redis_cluster_env.h"
 #include "tests/near/redis_env.h"
 #include "tests/test_util.h"
@@ -322,6 +324,36 @@ TEST_F(ClusterNearCacheTest, NeverFillsFromAPrimaryKvsyncDoesNotTrack) {
   ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains(untracked));
   EXPECT_FALSE(cached);
   EXPECT_EQ(cache_->Stats().wrong_server, 1u);
+}
+
+// The C API and kvcli take the same cluster:... address.
+TEST_F(ClusterNearCacheTest, CApiAndKvcliReadThroughTheCluster) {
+  for (int node = 0; node < cluster_->node_count(); ++node) {
+    const std::string key = KeyOnNode(*cluster_, node, "c:other");
+    RedisSet(key, absl::StrCat("from ", node));
+    const std::string value = absl::StrCat("from ", node);
+    const std::string target = cluster_->target();
+    EXPECT_EQ(nearc_expect_read(store_.key(), target.c_str(), key.c_str(), value.c_str(),
+                                SHMKV_NEAR_FILLED),
+              0);
+    EXPECT_EQ(
+        nearc_expect_read(store_.key(), target.c_str(), key.c_str(), value.c_str(), SHMKV_NEAR_HIT),
+        0);
+    RedisSet(key, "changed");
+    ASSERT_TRUE(Gone(key));
+    const std::string command = absl::StrCat(RunfilePath("tools/kvcli/kvcli"),
+                                             " get --key=", testutil::KeyHex(store_.key()),
+                                             " --through=", target, " ", key, " --json");
+    FILE* out = popen(command.c_str(), "r");
+    ASSERT_NE(out, nullptr);
+    std::string printed;
+    char buf[512];
+    for (size_t n; (n = fread(buf, 1, sizeof(buf), out)) > 0;) printed.append(buf, n);
+    EXPECT_EQ(pclose(out), 0) << printed;
+    EXPECT_NE(printed.find("filled"), std::string::npos) << printed;
+    ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains(key));
+    EXPECT_TRUE(cached) << "kvcli did not fill " << key << ": " << printed;
+  }
 }
 
 TEST(ClusterDiscovery, ANodeOutsideAClusterIsNamed) {
