@@ -48,6 +48,9 @@ class RedisRouter {
   // The run_id of the server that serves `key`, connecting if needed.
   absl::StatusOr<std::string> ServerOf(absl::string_view key);
 
+  // Drops the slot map: the next command reads it again.
+  void ForgetSlotMap() { slot_map_.reset(); }
+
   // MOVED and ASK answers followed so far.
   uint64_t redirects() const { return redirects_; }
   // Connections that failed to open or broke.

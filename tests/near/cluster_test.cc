@@ -356,6 +356,86 @@ TEST_F(ClusterNearCacheTest, CApiAndKvcliReadThroughTheCluster) {
   }
 }
 
+// A cluster of three primaries, each with a replica, for failovers: its own
+// suite, started once.
+class ClusterFailoverTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = new RedisCluster();
+    absl::Status started = cluster_->Start(3, 1);
+    if (!started.ok()) {
+      delete cluster_;
+      cluster_ = nullptr;
+      FAIL() << started;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
+    ASSERT_OK(store_.Open());
+    log_ = cluster_->dir() + "/kvsync.failover.log";
+    ASSERT_OK(kvsync_.Start(testutil::KeyHex(store_.key()), cluster_->target(), {"c:"}, log_));
+  }
+  void TearDown() override {
+    if (HasFailure()) std::fprintf(stderr, "kvsync's log:\n%s", ReadFile(log_).c_str());
+  }
+  absl::Status Set(int node, const std::string& key, const std::string& value) {
+    absl::StatusOr<std::unique_ptr<near::RedisConnection>> c = cluster_->Client(node);
+    if (!c.ok()) return c.status();
+    absl::StatusOr<near::RedisReply> r = (*c)->Command({"SET", key, value});
+    if (!r.ok()) return r.status();
+    if (!r->IsString("OK")) return absl::InternalError("SET: " + r->Describe());
+    return absl::OkStatus();
+  }
+
+  static RedisCluster* cluster_;
+  ScopedStore store_;
+  Kvsync kvsync_;
+  std::string log_;
+};
+
+RedisCluster* ClusterFailoverTest::cluster_ = nullptr;
+
+TEST_F(ClusterFailoverTest, AFailoverIsALossAndReadersThenReadTheNewPrimary) {
+  ASSERT_TRUE(neartest::WaitSynced(*store_, 0, absl::Seconds(10))) << ReadFile(log_);
+  near::NearCacheOptions options;
+  options.redis = cluster_->target();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::NearCache> cache,
+                       near::NearCache::Create(store_.get(), options));
+  const std::string key = "c:failover";
+  const int slot = near::KeySlot(key);
+  ASSERT_OK_AND_ASSIGN(int primary, cluster_->PrimaryOfSlot(slot));
+  ASSERT_OK_AND_ASSIGN(int replica, cluster_->ReplicaOfSlot(slot));
+  ASSERT_OK(Set(primary, key, "before"));
+  near::ReadInfo info;
+  ASSERT_EQ(cache->Get(key, &info).value_or(""), "before");
+  ASSERT_EQ(info.path, near::ReadPath::kFilled);
+  ASSERT_OK_AND_ASSIGN(near::SyncState before, near::ReadSyncState(*store_));
+
+  // The replica waits for its primary's writes, then takes over.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> r, cluster_->Client(replica));
+  ASSERT_OK_AND_ASSIGN(near::RedisReply failover, r->Command({"CLUSTER", "FAILOVER"}));
+  ASSERT_TRUE(failover.IsString("OK")) << failover.Describe();
+  ASSERT_OK(cluster_->WaitPrimaryOfSlot(slot, replica));
+  ASSERT_OK(Set(replica, key, "after"));
+  ASSERT_TRUE(neartest::WaitSynced(*store_, before.resyncs + 1, absl::Seconds(10)))
+      << ReadFile(log_);
+  ASSERT_OK_AND_ASSIGN(near::SyncState after, near::ReadSyncState(*store_));
+  ASSERT_OK_AND_ASSIGN(std::string new_primary, near::ServerRunId(*r));
+  EXPECT_NE(after.redis_run_id.find(new_primary), std::string::npos) << after.redis_run_id;
+  // Once synced again, the reader reads Redis's value, filled from the new
+  // primary: its slot map named the old one (now a replica, which kvsync
+  // does not track), so it read the map again.
+  EXPECT_EQ(cache->Get(key, &info).value_or(""), "after");
+  EXPECT_EQ(info.path, near::ReadPath::kFilled) << info.bypass_reason;
+  EXPECT_EQ(cache->Get(key, &info).value_or(""), "after");
+  EXPECT_EQ(info.path, near::ReadPath::kHit) << info.bypass_reason;
+  EXPECT_EQ(cache->Stats().wrong_server, 0u);
+}
+
 TEST(ClusterDiscovery, ANodeOutsideAClusterIsNamed) {
   near::RedisAddress nobody;
   nobody.host = "127.0.0.1";

@@ -131,10 +131,10 @@ absl::Status RedisCluster::Start(int primaries, int replicas_per_primary) {
     return absl::UnavailableError(
         absl::StrCat("redis-cli --cluster create exited ", exit, ":\n", ReadFile(log)));
   }
-  return WaitReady();
+  return WaitReady(replicas_per_primary);
 }
 
-absl::Status RedisCluster::WaitReady() const {
+absl::Status RedisCluster::WaitReady(int replicas_per_primary) const {
   std::string last;
   const bool ready = PollUntil(
       [&] {
@@ -150,6 +150,21 @@ absl::Status RedisCluster::WaitReady() const {
               near::InfoField(info->str, "cluster_known_nodes") != absl::StrCat(node_count())) {
             return false;
           }
+          absl::StatusOr<near::RedisReply> replication = Run(node, {"INFO", "replication"});
+          if (!replication.ok()) return false;
+          last = replication->str;
+          if (near::InfoField(replication->str, "role") == "slave" &&
+              near::InfoField(replication->str, "master_link_status") != "up") {
+            return false;
+          }
+          absl::StatusOr<near::RedisReply> slots = Run(node, {"CLUSTER", "SLOTS"});
+          if (!slots.ok()) return false;
+          for (const near::RedisReply& range : slots->elements) {
+            if (range.elements.size() < 3 + static_cast<size_t>(replicas_per_primary)) {
+              last = absl::StrCat("a primary does not list its replicas yet: ", range.Describe());
+              return false;
+            }
+          }
         }
         return true;
       },
@@ -158,12 +173,17 @@ absl::Status RedisCluster::WaitReady() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> RedisCluster::PrimaryOfSlot(int slot) const {
+absl::StatusOr<int> RedisCluster::PrimaryOfSlot(int slot) const { return NodeOfSlot(slot, 0); }
+
+absl::StatusOr<int> RedisCluster::ReplicaOfSlot(int slot) const { return NodeOfSlot(slot, 1); }
+
+absl::StatusOr<int> RedisCluster::NodeOfSlot(int slot, size_t position) const {
   absl::StatusOr<near::RedisReply> slots = Run(0, {"CLUSTER", "SLOTS"});
   if (!slots.ok()) return slots.status();
   for (const near::RedisReply& range : slots->elements) {
     if (range.elements[0].integer > slot || range.elements[1].integer < slot) continue;
-    const long long port = range.elements[2].elements[1].integer;
+    if (range.elements.size() <= 2 + position) break;
+    const long long port = range.elements[2 + position].elements[1].integer;
     for (int node = 0; node < node_count(); ++node) {
       if (ports_[node] == port) return node;
     }
@@ -221,6 +241,10 @@ absl::Status RedisCluster::FinishSlotMove(int slot, int to) {
       return r.status();
     }
   }
+  return WaitPrimaryOfSlot(slot, to);
+}
+
+absl::Status RedisCluster::WaitPrimaryOfSlot(int slot, int to) const {
   const bool agreed = PollUntil(
       [&] {
         for (int node = 0; node < node_count(); ++node) {
@@ -235,7 +259,10 @@ absl::Status RedisCluster::FinishSlotMove(int slot, int to) {
         return true;
       },
       absl::Seconds(10));
-  if (!agreed) return absl::DeadlineExceededError("the nodes did not agree on the moved slot");
+  if (!agreed) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the nodes did not agree that node ", ports_[to], " serves slot ", slot));
+  }
   return absl::OkStatus();
 }
 

@@ -43,6 +43,10 @@ class RedisCluster {
   // The node index of the primary serving `slot`, from that node's own
   // CLUSTER SLOTS (the test's view, independent of the code under test).
   absl::StatusOr<int> PrimaryOfSlot(int slot) const;
+  // The node index of the first replica of the primary serving `slot`.
+  absl::StatusOr<int> ReplicaOfSlot(int slot) const;
+  // Waits until every node says `node` is the primary serving `slot`.
+  absl::Status WaitPrimaryOfSlot(int slot, int node) const;
   // Moves `slot`, with its keys, from the primary serving it to `to`, as
   // redis-cli --cluster reshard does (SETSLOT IMPORTING and MIGRATING,
   // MIGRATE, SETSLOT NODE on both), and waits until every node agrees.
@@ -58,7 +62,12 @@ class RedisCluster {
 
  private:
   absl::Status StartNode(int port);
-  absl::Status WaitReady() const;
+  // Every node says cluster_state:ok with all slots assigned, every
+  // primary lists its replicas, and each replica is in step with it.
+  absl::Status WaitReady(int replicas_per_primary) const;
+  // The node at `position` of the slot's entry in CLUSTER SLOTS (0: the
+  // primary, 1: its first replica).
+  absl::StatusOr<int> NodeOfSlot(int slot, size_t position) const;
   // Runs `argv` on `node`; InternalError unless it answers with no error.
   absl::StatusOr<near::RedisReply> Run(int node, const std::vector<std::string>& argv) const;
 
