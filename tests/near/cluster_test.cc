@@ -25,17 +25,20 @@ namespace {
 
 using testutil::ScopedStore;
 
+// A started cluster for a suite, or nullptr after reporting why not.
+RedisCluster* StartCluster(int primaries, int replicas_per_primary) {
+  auto cluster = std::make_unique<RedisCluster>();
+  absl::Status started = cluster->Start(primaries, replicas_per_primary);
+  if (!started.ok()) {
+    ADD_FAILURE() << started;
+    return nullptr;
+  }
+  return cluster.release();
+}
+
 class ClusterTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    cluster_ = new RedisCluster();
-    absl::Status started = cluster_->Start(3);
-    if (!started.ok()) {
-      delete cluster_;
-      cluster_ = nullptr;
-      FAIL() << started;
-    }
-  }
+  static void SetUpTestSuite() { cluster_ = StartCluster(3, 0); }
   static void TearDownTestSuite() {
     delete cluster_;
     cluster_ = nullptr;
@@ -360,15 +363,7 @@ TEST_F(ClusterNearCacheTest, CApiAndKvcliReadThroughTheCluster) {
 // suite, started once.
 class ClusterFailoverTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    cluster_ = new RedisCluster();
-    absl::Status started = cluster_->Start(3, 1);
-    if (!started.ok()) {
-      delete cluster_;
-      cluster_ = nullptr;
-      FAIL() << started;
-    }
-  }
+  static void SetUpTestSuite() { cluster_ = StartCluster(3, 1); }
   static void TearDownTestSuite() {
     delete cluster_;
     cluster_ = nullptr;

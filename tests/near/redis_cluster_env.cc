@@ -86,7 +86,7 @@ absl::Status RedisCluster::StartNode(int port) {
   absl::StatusOr<pid_t> pid = Spawn(
       {"redis-server", "--port", absl::StrCat(port), "--bind", "127.0.0.1", "--cluster-enabled",
        "yes", "--cluster-config-file", node_dir + "/nodes.conf", "--cluster-node-timeout", "1000",
-       "--save", "", "--appendonly", "no", "--dir", node_dir},
+       "--repl-diskless-sync-delay", "0", "--save", "", "--appendonly", "no", "--dir", node_dir},
       node_dir + "/redis.log");
   if (!pid.ok()) return pid.status();
   ports_.push_back(port);
