@@ -54,7 +54,8 @@ TEST_F(ClusterTest, KeySlotAgreesWithClusterKeyslot) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> c, cluster_->Client(0));
   std::mt19937 random(7);
   // Printable and binary keys, with and without braces in every place.
-  const std::string alphabet = std::string("{}{}ab:_\x00\xff\x7f", 13);
+  const char kAlphabet[] = "{}{}ab:_\x00\xff\x7f";
+  const std::string alphabet(kAlphabet, sizeof(kAlphabet) - 1);
   for (int i = 0; i < 3000; ++i) {
     std::string key;
     const int length = static_cast<int>(random() % 12);
@@ -178,9 +179,11 @@ TEST_F(ClusterKvsyncTest, SyncedOnlyWhileEveryPrimaryTracks) {
 
   // A primary that does not answer: never synced until it does.
   ASSERT_EQ(kvsync_.Stop(SIGTERM), 0);
-  ASSERT_OK_AND_ASSIGN(near::RedisReply paused, c->Command({"CLIENT", "PAUSE", "1500", "ALL"}));
+  ASSERT_OK_AND_ASSIGN(near::RedisReply paused, c->Command({"CLIENT", "PAUSE", "2500", "ALL"}));
   ASSERT_TRUE(paused.IsString("OK")) << paused.Describe();
-  const absl::Time pause_end = absl::Now() + absl::Milliseconds(1400);
+  // Long enough for kvsync to start, time out on the paused primary (1 s) and
+  // record why, even in a sanitizer build.
+  const absl::Time pause_end = absl::Now() + absl::Milliseconds(2400);
   ASSERT_OK(kvsync_.Start(testutil::KeyHex(store_.key()), cluster_->target(), {"c:"}, log_));
   bool named = false;
   while (absl::Now() < pause_end) {
