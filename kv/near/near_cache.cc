@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kv/near/redis_client.h"
+#include "kv/near/redis_router.h"
 #include "kv/platform/process.h"
 #include "kv/util/escape.h"
 
@@ -41,9 +42,10 @@ const char* ReadPathName(ReadPath path) {
 absl::StatusOr<std::unique_ptr<NearCache>> NearCache::Create(Store* store,
                                                              NearCacheOptions options) {
   if (store == nullptr) return absl::InvalidArgumentError("NearCache needs a store");
-  absl::StatusOr<RedisAddress> address = ParseRedisAddress(options.redis);
-  if (!address.ok()) return address.status();
-  options.redis = address->ToString();
+  absl::StatusOr<std::unique_ptr<RedisRouter>> router =
+      RedisRouter::Create(options.redis, options.redis_timeout);
+  if (!router.ok()) return router.status();
+  options.redis = (*router)->target();
   if (options.fill_ttl <= absl::ZeroDuration() ||
       options.heartbeat_timeout <= absl::ZeroDuration() ||
       options.redis_timeout <= absl::ZeroDuration() ||
@@ -54,11 +56,14 @@ absl::StatusOr<std::unique_ptr<NearCache>> NearCache::Create(Store* store,
         "NearCacheOptions: fill_ttl, heartbeat_timeout, redis_timeout and fill_lease_timeout "
         "must be positive, fill_wait_timeout and sync_check_interval not negative");
   }
-  return std::unique_ptr<NearCache>(new NearCache(store, std::move(options)));
+  return std::unique_ptr<NearCache>(new NearCache(store, std::move(options), *std::move(router)));
 }
 
-NearCache::NearCache(Store* store, NearCacheOptions options)
-    : store_(store), options_(std::move(options)), state_(absl::NotFoundError("not read yet")) {}
+NearCache::NearCache(Store* store, NearCacheOptions options, std::unique_ptr<RedisRouter> router)
+    : store_(store),
+      options_(std::move(options)),
+      router_(std::move(router)),
+      state_(absl::NotFoundError("not read yet")) {}
 
 NearCache::~NearCache() = default;
 
@@ -127,71 +132,49 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
   return trust;
 }
 
-absl::Status NearCache::ConnectLocked() {
-  const pid_t pid = platform::CurrentPid();
-  if (connection_ != nullptr && connection_pid_ != pid) {
-    // Opened before a fork(): the other process still uses this socket, and
-    // on a shared socket each reads the other's replies. Close this
-    // process's copy of the descriptor, sending nothing on it (no QUIT), and
-    // connect anew below.
-    connection_.reset();
-  }
-  if (connection_ != nullptr && !connection_->broken()) return absl::OkStatus();
-  connection_.reset();
-  absl::StatusOr<RedisAddress> address = ParseRedisAddress(options_.redis);
-  if (!address.ok()) return address.status();
-  absl::StatusOr<std::unique_ptr<RedisConnection>> c =
-      RedisConnection::Connect(*address, options_.redis_timeout);
-  // Every new connection learns which server it reached: the cache is used
-  // only over a connection to the server kvsync follows (ServerMismatch).
-  absl::StatusOr<std::string> run_id = c.ok() ? ServerRunId(**c) : c.status();
-  if (!run_id.ok()) {
-    redis_errors_.fetch_add(1, std::memory_order_relaxed);
-    return run_id.status();
-  }
-  connection_ = *std::move(c);
-  connection_pid_ = pid;
-  connection_run_id_ = *std::move(run_id);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> NearCache::ServerMismatch(const Trust& trust) {
+absl::StatusOr<std::string> NearCache::ServerMismatch(const Trust& trust, absl::string_view key) {
   absl::MutexLock lock(&redis_mu_);
-  if (absl::Status s = ConnectLocked(); !s.ok()) return s;
+  absl::StatusOr<std::string> run_id = router_->ServerOf(key);
+  if (run_id.ok() && router_->cluster() && !RunIdTracked(trust.run_id, *run_id)) {
+    // kvsync follows other primaries than this reader's slot map names (a
+    // failover or a migration since it was read): read the map again.
+    router_->ForgetSlotMap();
+    run_id = router_->ServerOf(key);
+  }
+  redis_errors_.store(router_->errors(), std::memory_order_relaxed);
+  if (!run_id.ok()) return run_id.status();
   if (trust.run_id.empty()) {
     return "kvsync's record does not say which Redis server it follows (a kvsync of an earlier "
            "version?); restart kvsync";
   }
-  if (connection_run_id_ == trust.run_id) return "";
-  return absl::StrCat(options_.redis, " is another Redis server (run_id ", connection_run_id_,
+  if (RunIdTracked(trust.run_id, *run_id)) return "";
+  if (router_->cluster()) {
+    return absl::StrCat("the primary of the key's slot (run_id ", *run_id,
+                        ") is not one kvsync tracks (", trust.redis, ", run_ids ", trust.run_id,
+                        "): a failover or a node kvsync has not resynced to yet, or another "
+                        "cluster; give it kvsync's Redis address");
+  }
+  return absl::StrCat(options_.redis, " is another Redis server (run_id ", *run_id,
                       ") than the one kvsync follows (", trust.redis, ", run_id ", trust.run_id,
                       "): nothing would invalidate what this reader fills; give it kvsync's "
                       "Redis address");
 }
 
-absl::Status NearCache::Run(const std::vector<std::string>& argv, bool idempotent,
-                            RedisReply* reply, const std::string* server) {
+absl::Status NearCache::Run(const std::vector<std::string>& argv, absl::string_view key,
+                            bool idempotent, RedisReply* reply, const std::string* server) {
   absl::MutexLock lock(&redis_mu_);
-  for (int attempt = 0;; ++attempt) {
-    const bool fresh = connection_ == nullptr || connection_->broken() ||
-                       connection_pid_ != platform::CurrentPid();
-    if (absl::Status s = ConnectLocked(); !s.ok()) return s;
-    if (server != nullptr && connection_run_id_ != *server) {
-      // Reconnected (after an I/O error) to another server than the one
-      // the cache was checked against: its reply must not be filled.
-      return absl::UnavailableError(
-          absl::StrCat(options_.redis, " now reaches another Redis server than kvsync's; retry"));
-    }
-    absl::StatusOr<RedisReply> r = connection_->Command(argv);
-    if (r.ok()) {
-      *reply = *std::move(r);
-      return absl::OkStatus();
-    }
-    redis_errors_.fetch_add(1, std::memory_order_relaxed);
-    // A connection that worked before may have been closed by a Redis that
-    // has since restarted: an idempotent command goes once more on a new one.
-    if (fresh || !idempotent || attempt > 0) return r.status();
+  absl::StatusOr<RedisRouter::Answer> answer = router_->Command(argv, key, idempotent);
+  redis_errors_.store(router_->errors(), std::memory_order_relaxed);
+  redirects_.store(router_->redirects(), std::memory_order_relaxed);
+  if (!answer.ok()) return answer.status();
+  if (server != nullptr && !RunIdTracked(*server, answer->run_id)) {
+    // Reconnected (after an I/O error), or redirected, to another server
+    // than those the cache was checked against: its reply must not be filled.
+    return absl::UnavailableError(
+        absl::StrCat(options_.redis, " answered from another Redis server than kvsync's; retry"));
   }
+  *reply = std::move(answer->reply);
+  return absl::OkStatus();
 }
 
 namespace {
@@ -212,7 +195,7 @@ absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key,
   RedisReply reply;
   std::vector<std::string> argv = {"GET", std::string(key)};
   if (ttl != nullptr) argv = {"EVAL", kGetWithTtl, "1", std::string(key)};
-  if (absl::Status s = Run(argv, /*idempotent=*/true, &reply, server); !s.ok()) return s;
+  if (absl::Status s = Run(argv, key, /*idempotent=*/true, &reply, server); !s.ok()) return s;
   if (ttl != nullptr && reply.type == RedisReply::Type::kArray && reply.elements.size() == 2 &&
       reply.elements[0].type == RedisReply::Type::kString &&
       reply.elements[1].type == RedisReply::Type::kInteger) {
@@ -251,7 +234,7 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
   info->bypass_reason.clear();
   Trust trust = Evaluate(key, /*reread=*/false);
   if (!trust.serving) return Direct(key, std::move(trust.reason), info);
-  absl::StatusOr<std::string> mismatch = ServerMismatch(trust);
+  absl::StatusOr<std::string> mismatch = ServerMismatch(trust, key);
   if (!mismatch.ok()) {
     // Redis cannot be reached: a direct read would fail the same way.
     info->path = ReadPath::kDirect;
@@ -361,7 +344,8 @@ absl::StatusOr<std::string> NearCache::Shared(absl::string_view key, uint32_t ep
 absl::Status NearCache::Set(absl::string_view key, absl::string_view value) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   RedisReply reply;
-  if (absl::Status s = Run({"SET", std::string(key), std::string(value)}, false, &reply); !s.ok()) {
+  if (absl::Status s = Run({"SET", std::string(key), std::string(value)}, key, false, &reply);
+      !s.ok()) {
     return s;
   }
   if (!reply.IsString("OK")) {
@@ -377,7 +361,7 @@ absl::Status NearCache::Set(absl::string_view key, absl::string_view value) {
 absl::Status NearCache::Delete(absl::string_view key) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   RedisReply reply;
-  if (absl::Status s = Run({"DEL", std::string(key)}, false, &reply); !s.ok()) return s;
+  if (absl::Status s = Run({"DEL", std::string(key)}, key, false, &reply); !s.ok()) return s;
   if (reply.type != RedisReply::Type::kInteger) {
     return absl::FailedPreconditionError(
         absl::StrCat("Redis refused DEL: ", reply.Describe(), "; check the server's log"));
@@ -409,6 +393,7 @@ NearCacheStats NearCache::Stats() const {
   s.redis_reads = redis_reads_.load(std::memory_order_relaxed);
   s.redis_errors = redis_errors_.load(std::memory_order_relaxed);
   s.wrong_server = wrong_server_.load(std::memory_order_relaxed);
+  s.redirects = redirects_.load(std::memory_order_relaxed);
   return s;
 }
 

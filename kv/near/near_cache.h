@@ -20,6 +20,15 @@
 // for its run_id and compares it with kvsync's record): nothing would
 // invalidate what it filled. Writes go to Redis and drop the local copy.
 //
+// In front of a Redis Cluster (options.redis = "cluster:HOST:PORT[,...]",
+// the same as kvsync's --redis), every read, fill and write goes to the
+// primary that serves the key's slot (CRC16 with hash tags; the slot map is
+// read from the cluster when first needed), follows MOVED (reading the map
+// again) and ASK (ASKING, once), and counts them (NearCacheStats::redirects).
+// A fill is stored only from a primary whose run_id is in kvsync's record:
+// never from a replica, nor from a primary kvsync does not track yet (after
+// a failover, until kvsync has resynced).
+//
 // Correctness against a write that races a fill (the reader fetched the old
 // value just before the write) rests on Store::GetOrCompute discarding a
 // computation whose lease was deleted while it ran: kvsync's delete of the
@@ -58,11 +67,12 @@
 
 namespace shmkv::near {
 
-class RedisConnection;
+class RedisRouter;
 struct RedisReply;
 
 struct NearCacheOptions {
-  // "unix:/path/to/redis.sock" or "host:port": the Redis kvsync follows.
+  // "unix:/path/to/redis.sock", "host:port" or, for a Redis Cluster,
+  // "cluster:HOST:PORT[,HOST:PORT...]": the Redis kvsync follows.
   std::string redis;
   // TTL of every filled value: the most staleness tolerated should every
   // other mechanism fail (a lost invalidation that no disconnect revealed).
@@ -106,6 +116,8 @@ struct NearCacheStats {
   // Reads that went direct because this NearCache's Redis connection
   // reached another server than the one kvsync follows (or could not tell).
   uint64_t wrong_server = 0;
+  // Redis Cluster: MOVED and ASK answers followed (a slot served elsewhere).
+  uint64_t redirects = 0;
 };
 
 class NearCache {
@@ -145,25 +157,23 @@ class NearCache {
     std::string reason;
     std::string run_id, redis;  // the server kvsync follows (its record)
   };
-  NearCache(Store* store, NearCacheOptions options);
+  NearCache(Store* store, NearCacheOptions options, std::unique_ptr<RedisRouter> router);
   // Whether `key` may be served from and filled into the store now. Reads
   // kvsync's record again when the copy here is older than
   // sync_check_interval, or always with `reread`.
   Trust Evaluate(absl::string_view key, bool reread);
   absl::Status ReadStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
-  // Makes sure connection_ is open, of this process, and knows the run_id
-  // of the server it reached.
-  absl::Status ConnectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(redis_mu_);
-  // "" when this object's connection reaches the server kvsync follows
-  // (`trust`), else why the cache may not be used; connects if needed
-  // (Unavailable when it cannot).
-  absl::StatusOr<std::string> ServerMismatch(const Trust& trust);
-  // One Redis command on this object's connection (connecting when needed;
-  // a GET on a connection that has worked before is sent again once on a
-  // fresh connection after an I/O error, as Redis may have restarted). With
-  // `server`, fails unless the connection reaches the server of that run_id.
-  absl::Status Run(const std::vector<std::string>& argv, bool idempotent, RedisReply* reply,
-                   const std::string* server = nullptr);
+  // "" when this object's connection for `key` reaches a server kvsync
+  // follows (`trust`), else why the cache may not be used; connects if
+  // needed (Unavailable when it cannot).
+  absl::StatusOr<std::string> ServerMismatch(const Trust& trust, absl::string_view key);
+  // One Redis command about `key`, on this object's connection to the
+  // server of `key` (RedisRouter: connecting when needed, following
+  // redirects, sending an idempotent command once more on a fresh
+  // connection after an I/O error). With `server`, fails unless the server
+  // that answered is one of those run_ids (comma-separated).
+  absl::Status Run(const std::vector<std::string>& argv, absl::string_view key, bool idempotent,
+                   RedisReply* reply, const std::string* server = nullptr);
   // GET `key`; with `ttl`, also its remaining TTL in Redis, read atomically
   // with the value (nullopt: none).
   absl::StatusOr<std::string> RedisGet(absl::string_view key,
@@ -181,11 +191,9 @@ class NearCache {
   const NearCacheOptions options_;
 
   absl::Mutex redis_mu_;
-  std::unique_ptr<RedisConnection> connection_ ABSL_GUARDED_BY(redis_mu_);
-  // The process that opened connection_: a fork() child does not use it.
-  pid_t connection_pid_ ABSL_GUARDED_BY(redis_mu_) = 0;
-  // The run_id of the server connection_ reached (INFO server).
-  std::string connection_run_id_ ABSL_GUARDED_BY(redis_mu_);
+  // The connections to Redis (per server, per process: a fork() child opens
+  // its own), each knowing the run_id of the server it reached.
+  const std::unique_ptr<RedisRouter> router_ ABSL_GUARDED_BY(redis_mu_);
   // The parsed sync record, the store version it was parsed from, and when
   // (MonotonicNowNs) it was last read: none until a read succeeds.
   absl::Mutex state_mu_;
@@ -194,7 +202,7 @@ class NearCache {
   std::optional<int64_t> state_read_ns_ ABSL_GUARDED_BY(state_mu_);
 
   std::atomic<uint64_t> hits_{0}, fills_{0}, shared_{0}, direct_{0};
-  std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0}, wrong_server_{0};
+  std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0}, wrong_server_{0}, redirects_{0};
 };
 
 }  // namespace shmkv::near

@@ -174,6 +174,7 @@ class PyNearCache {
     d["redis_reads"] = s.redis_reads;
     d["redis_errors"] = s.redis_errors;
     d["wrong_server"] = s.wrong_server;
+    d["redirects"] = s.redirects;
     return d;
   }
 
@@ -229,7 +230,8 @@ void DefineNearCache(py::module_& m) {
            py::arg("heartbeat_timeout") = absl::ToDoubleSeconds(defaults.heartbeat_timeout),
            py::arg("redis_timeout") = absl::ToDoubleSeconds(defaults.redis_timeout),
            py::arg("sync_check_interval") = absl::ToDoubleSeconds(defaults.sync_check_interval),
-           "Caches Redis at redis ('unix:/path/redis.sock' or 'host:port') in store (a\n"
+           "Caches Redis at redis ('unix:/path/redis.sock', 'host:port' or, for a Redis\n"
+           "Cluster, 'cluster:HOST:PORT[,HOST:PORT...]') in store (a\n"
            "shmkv.Store, kept alive by this object). fill_ttl: seconds a filled value lives\n"
            "at most; heartbeat_timeout: a kvsync heartbeat older than this means kvsync is\n"
            "gone; redis_timeout: bounds connecting to Redis and each command;\n"
@@ -261,7 +263,7 @@ void DefineNearCache(py::module_& m) {
            "(why not, else None), heartbeat_age (seconds; None when no kvsync has run).")
       .def("stats", &PyNearCache::Stats,
            "This object's counters (not host-wide), a dict: hits, fills, shared, direct,\n"
-           "redis_reads, redis_errors, wrong_server.")
+           "redis_reads, redis_errors, wrong_server, redirects.")
       .def("close", &PyNearCache::Close,
            "Closes the Redis connection; the store stays open. Further calls raise Error.")
       .def_property_readonly("closed", &PyNearCache::closed)

@@ -149,7 +149,7 @@ class Reads(NearCacheTest):
         self.assertEqual(self.redis_gets() - gets, 1)
         self.assertEqual(self.nc.stats(), {"hits": 2, "fills": 1, "shared": 0, "direct": 0,
                                            "redis_reads": 1, "redis_errors": 0,
-                                           "wrong_server": 0})
+                                           "wrong_server": 0, "redirects": 0})
         self.redis_set("p:clé", "välue")
         self.assertEqual(self.nc.get("p:clé"), "välue".encode())
 
@@ -359,6 +359,110 @@ class Errors(NearCacheTest):
         self.assertIn("store is closed", str(e.exception))
         with self.assertRaises(shmkv.Error):
             shmkv.NearCache(other, redis=self.redis)
+
+
+def free_cluster_port(taken):
+    """A loopback port in 20000..29999 free with its cluster bus port (+10000)."""
+    import random
+    import socket
+    while True:
+        port = random.randint(20000, 29999)
+        if port in taken:
+            continue
+        try:
+            for p in (port, port + 10000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+
+
+class ThroughACluster(unittest.TestCase):
+    """A three-primary Redis Cluster started once for the class, kvsync
+    following it for c:, and shmkv.NearCache(redis="cluster:...")."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="nearcluster.", dir=short_tmp())
+        cls.nodes, cls.ports = [], []
+        try:
+            for _ in range(3):
+                port = free_cluster_port(cls.ports)
+                node_dir = os.path.join(cls.dir, str(port))
+                os.mkdir(node_dir)
+                with open(os.path.join(node_dir, "redis.log"), "w") as log:
+                    cls.nodes.append(subprocess.Popen(
+                        ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                         "--cluster-enabled", "yes", "--cluster-config-file",
+                         os.path.join(node_dir, "nodes.conf"), "--save", "",
+                         "--appendonly", "no", "--dir", node_dir],
+                        stdout=subprocess.DEVNULL, stderr=log))
+                cls.ports.append(port)
+                wait_until("node %d answers PING" % port, lambda: subprocess.run(
+                    ["redis-cli", "-p", str(port), "ping"], capture_output=True,
+                    text=True).stdout.strip() == "PONG")
+            created = subprocess.run(
+                ["redis-cli", "--cluster", "create"] +
+                ["127.0.0.1:%d" % p for p in cls.ports] + ["--cluster-yes"],
+                capture_output=True, text=True, timeout=30)
+            if created.returncode != 0:
+                raise AssertionError("redis-cli --cluster create: " + created.stdout)
+            for port in cls.ports:
+                wait_until("the cluster is ready", lambda: "cluster_state:ok" in subprocess.run(
+                    ["redis-cli", "-p", str(port), "cluster", "info"], capture_output=True,
+                    text=True).stdout)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+        cls.target = "cluster:127.0.0.1:%d" % cls.ports[0]
+
+    @classmethod
+    def tearDownClass(cls):
+        for node in cls.nodes:
+            node.kill()
+            node.wait()
+        shutil.rmtree(cls.dir, True)
+
+    def setUp(self):
+        self.key = new_key(self.id())
+        self.hex = "0x%08x" % self.key
+        self.store = shmkv.Store(key=self.key, create=True, capacity="4MiB")
+        self.addCleanup(NearCacheTest.remove_store, self)
+        log = open(os.path.join(self.dir, "kvsync.log"), "a")
+        self.addCleanup(log.close)
+        kvsync = subprocess.Popen(
+            [KVSYNC, "--key=" + self.hex, "--redis=" + self.target, "--prefix=c:"],
+            stdout=subprocess.DEVNULL, stderr=log)
+        self.addCleanup(NearCacheTest.stop, kvsync)
+        self.nc = shmkv.NearCache(self.store, redis=self.target)
+        self.addCleanup(self.nc.close)
+        wait_until("kvsync is synced", lambda: NearCacheTest.synced(self))
+
+    def cli(self, *args):
+        """redis-cli -c: follows the cluster's redirects, as a user's writes do."""
+        r = subprocess.run(["redis-cli", "-c", "-p", str(self.ports[0]), *args],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.strip()
+
+    def test_reads_fill_hit_and_follow_writes_on_every_primary(self):
+        keys = ["c:user:%d" % i for i in range(12)]  # slots on all three primaries
+        for k in keys:
+            self.assertEqual(self.cli("set", k, "one " + k), "OK")
+        for k in keys:
+            self.assertEqual(self.nc.get_info(k).path, "filled")
+            info = self.nc.get_info(k)
+            self.assertEqual((info.value, info.path), (("one " + k).encode(), "hit"))
+        before = self.nc.sync_state()["invalidations"]
+        for k in keys:
+            self.assertEqual(self.cli("set", k, "two " + k), "OK")
+        wait_until("kvsync applies the invalidations",
+                   lambda: self.nc.sync_state()["invalidations"] >= before + len(keys))
+        for k in keys:
+            self.assertEqual(self.nc.get(k), ("two " + k).encode())
+        self.assertEqual(self.nc.stats()["redirects"], 0)
+        self.assertEqual(len(self.nc.sync_state()["redis_run_id"].split(",")), 3)
 
 
 if __name__ == "__main__":

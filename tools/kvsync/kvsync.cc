@@ -3,6 +3,7 @@
 // host and store:
 //
 //   kvsync --key=0x5f3e0001 --redis=unix:/run/redis/redis.sock --prefix=user:
+//   kvsync --key=0x5f3e0001 --redis=cluster:10.0.0.1:7000,10.0.0.2:7000 --prefix=user:
 //
 // It attaches the store (create it first, e.g. with kvcli create), follows
 // Redis until SIGTERM or SIGINT, logs one line per state change to stderr,
@@ -22,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "kv/near/slot_map.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
 #include "tools/kvsync/syncer.h"
@@ -29,8 +31,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: kvsync --key=KEY|--path=FILE [--proj=N] --redis=unix:/path|host:port "
-    "--prefix=P [--prefix=Q ...]";
+    "usage: kvsync --key=KEY|--path=FILE [--proj=N] "
+    "--redis=unix:/path|host:port|cluster:host:port[,host:port...] --prefix=P [--prefix=Q ...]";
 
 int Usage(const std::string& message) {
   std::fprintf(stderr, "kvsync: %s\n%s\n", message.c_str(), kUsage);
@@ -52,6 +54,8 @@ int ParseArg(absl::string_view arg, Args* args) {
     std::printf(
         "%s\n\nKeeps a shmkv store, used as a near cache in front of Redis, in step with\n"
         "Redis's invalidations (CLIENT TRACKING BCAST). One per host and store.\n"
+        "--redis=cluster:HOST:PORT[,HOST:PORT...] follows a Redis Cluster: any of its\n"
+        "nodes will do; kvsync tracks on every primary and is synced only while all do.\n"
         "Before saying synced it clears the prefixes: at once on a store that holds\n"
         "nothing else, otherwise a walk of the whole index (about a second per GiB of\n"
         "capacity); readers read Redis directly until then. See doc/near_cache.md.\n",
@@ -126,8 +130,18 @@ int main(int argc, char** argv) {
                                               ? shmkv::StoreName::FromPath(args.path, args.proj)
                                               : shmkv::StoreName::ParseKey(args.key_text);
   if (!name.ok()) return Usage(std::string(name.status().message()));
-  absl::StatusOr<shmkv::near::RedisAddress> redis = shmkv::near::ParseRedisAddress(args.redis_text);
-  if (!redis.ok()) return Usage(std::string(redis.status().message()));
+  shmkv::kvsync::SyncerConfig config;
+  if (shmkv::near::IsClusterTarget(args.redis_text)) {
+    absl::StatusOr<std::vector<shmkv::near::RedisAddress>> seeds =
+        shmkv::near::ParseClusterSeeds(args.redis_text);
+    if (!seeds.ok()) return Usage(absl::StrCat("--redis: ", seeds.status().message()));
+    config.cluster_seeds = *std::move(seeds);
+  } else {
+    absl::StatusOr<shmkv::near::RedisAddress> redis =
+        shmkv::near::ParseRedisAddress(args.redis_text);
+    if (!redis.ok()) return Usage(std::string(redis.status().message()));
+    config.redis = *std::move(redis);
+  }
 
   const int stop_fd = BlockStopSignals();
   if (stop_fd < 0) return 1;
@@ -142,8 +156,6 @@ int main(int argc, char** argv) {
         absl::IsNotFound(store.status()) ? " (create it first, e.g. with kvcli create)" : "");
     return 1;
   }
-  shmkv::kvsync::SyncerConfig config;
-  config.redis = *redis;
   config.prefixes = args.prefixes;
   config.store_name = name->ToString();
   shmkv::kvsync::Syncer syncer(store->get(), config);

@@ -48,7 +48,13 @@ Syncer::Syncer(Store* store, SyncerConfig config) : store_(store), config_(std::
   state_.boot_id = near::HostBootId();
   state_.phase = SyncPhase::kConnecting;
   state_.heartbeat_interval_ms = absl::ToInt64Milliseconds(config_.heartbeat);
-  state_.redis = config_.redis.ToString();
+  if (config_.cluster_seeds.empty()) {
+    state_.redis = config_.redis.ToString();
+  } else {
+    std::vector<std::string> seeds;
+    for (const near::RedisAddress& a : config_.cluster_seeds) seeds.push_back(a.ToString());
+    state_.redis = absl::StrCat(near::kClusterScheme, absl::StrJoin(seeds, ","));
+  }
   state_.prefixes = config_.prefixes;
 }
 
@@ -205,23 +211,23 @@ absl::StatusOr<Syncer::ServerCounters> Syncer::ReadServerCounters(RedisConnectio
   return ServerCounters{CommandCalls(info->str, "info"), CommandCalls(info->str, "swapdb")};
 }
 
-void Syncer::CheckUnsignalledChanges(std::string* lost) {
-  absl::StatusOr<ServerCounters> now = ReadServerCounters(*tracking_);
+void Syncer::CheckUnsignalledChanges(Link& link, std::string* lost) {
+  absl::StatusOr<ServerCounters> now = ReadServerCounters(*link.tracking);
   if (!now.ok()) {
     *lost = absl::StrCat("tracking connection: ", now.status().message());
-  } else if (now->swapdb != counters_.swapdb) {
+  } else if (now->swapdb != link.counters.swapdb) {
     *lost = "SWAPDB ran on Redis, which changes every key of a database without an invalidation";
-  } else if (now->info <= counters_.info) {
+  } else if (now->info <= link.counters.info) {
     // kvsync's own INFO calls only grow: the statistics were reset (CONFIG
     // RESETSTAT), and a SWAPDB since the last look would go unseen.
     *lost = "Redis's command statistics were reset (CONFIG RESETSTAT): a SWAPDB could go unseen";
   }
-  if (now.ok()) counters_ = *now;
+  if (now.ok()) link.counters = *now;
 }
 
-absl::StatusOr<Syncer::Subscriber> Syncer::Subscribe() {
+absl::StatusOr<Syncer::Subscriber> Syncer::Subscribe(const near::RedisAddress& address) {
   absl::StatusOr<std::unique_ptr<RedisConnection>> sub =
-      RedisConnection::Connect(config_.redis, config_.redis_timeout);
+      RedisConnection::Connect(address, config_.redis_timeout);
   if (!sub.ok()) return sub.status();
   absl::StatusOr<RedisReply> id = (*sub)->Command({"CLIENT", "ID"});
   if (!id.ok()) return id.status();
@@ -241,11 +247,11 @@ absl::StatusOr<Syncer::Subscriber> Syncer::Subscribe() {
   return Subscriber{*std::move(sub), id->integer, *std::move(run_id)};
 }
 
-absl::Status Syncer::Connect() {
-  absl::StatusOr<Subscriber> sub = Subscribe();
+absl::StatusOr<Syncer::Link> Syncer::ConnectLink(const near::RedisAddress& address) {
+  absl::StatusOr<Subscriber> sub = Subscribe(address);
   if (!sub.ok()) return sub.status();
   absl::StatusOr<std::unique_ptr<RedisConnection>> tracking =
-      RedisConnection::Connect(config_.redis, config_.redis_timeout);
+      RedisConnection::Connect(address, config_.redis_timeout);
   if (!tracking.ok()) return tracking.status();
   // Both connections must reach one server, or the invalidations of the
   // writes the readers see would go nowhere (a load balancer or a name with
@@ -254,7 +260,7 @@ absl::Status Syncer::Connect() {
   if (!run_id.ok()) return run_id.status();
   if (*run_id != sub->run_id) {
     return absl::UnavailableError(absl::StrCat(
-        "kvsync's two connections to ", config_.redis.ToString(),
+        "kvsync's two connections to ", address.ToString(),
         " reached different Redis servers (run_id ", sub->run_id, " and ", *run_id,
         "); point --redis at one server, not a load balancer or a name with several addresses"));
   }
@@ -287,17 +293,40 @@ absl::Status Syncer::Connect() {
   }
   absl::StatusOr<ServerCounters> counters = ReadServerCounters(**tracking);
   if (!counters.ok()) return counters.status();
-  counters_ = *counters;
-  sub_ = std::move(sub->connection);
-  tracking_ = *std::move(tracking);
-  state_.redis_run_id = *std::move(run_id);
-  ping_outstanding_ = false;
+  Link link;
+  link.address = address;
+  link.sub = std::move(sub->connection);
+  link.tracking = *std::move(tracking);
+  link.run_id = *std::move(run_id);
+  link.counters = *counters;
+  return link;
+}
+
+absl::Status Syncer::Connect() {
+  std::vector<near::RedisAddress> servers = {config_.redis};
+  if (!config_.cluster_seeds.empty()) {
+    absl::StatusOr<near::SlotMap> map =
+        near::DiscoverSlotMap(config_.cluster_seeds, config_.redis_timeout);
+    if (!map.ok()) return map.status();
+    slot_map_ = *std::move(map);
+    servers = slot_map_.Primaries();
+  }
+  std::vector<Link> links;
+  std::vector<std::string> run_ids;
+  for (const near::RedisAddress& server : servers) {
+    absl::StatusOr<Link> link = ConnectLink(server);
+    if (!link.ok()) return link.status();
+    run_ids.push_back(link->run_id);
+    links.push_back(*std::move(link));
+  }
+  links_ = std::move(links);
+  // One identity per server tracked: a reader fills only from one of them.
+  state_.redis_run_id = absl::StrJoin(run_ids, ",");
   return absl::OkStatus();
 }
 
 absl::Status Syncer::Lost(const std::string& reason) {
-  sub_.reset();
-  tracking_.reset();
+  links_.clear();
   state_.last_error = reason;
   state_.redis_run_id.clear();
   lost_before_ = true;
@@ -331,6 +360,7 @@ absl::Status Syncer::Resync(std::string* lost) {
     // Tracking is on and the prefixes are empty: nothing served now can
     // have missed an invalidation.
     synced_as_of_ms_ = near::MonotonicNowMs();
+    for (Link& link : links_) link.applied_as_of_ms = synced_as_of_ms_;
     s = ChangePhase(SyncPhase::kSynced);
     if (s.ok()) {
       Log(absl::StrCat("synced (epoch ", state_.epoch, ", resyncs ", state_.resyncs, ", cleared ",
@@ -346,7 +376,8 @@ absl::Status Syncer::Resync(std::string* lost) {
   return absl::OkStatus();
 }
 
-absl::Status Syncer::HandleMessages(const std::vector<RedisReply>& replies, std::string* lost) {
+absl::Status Syncer::HandleMessages(Link& link, const std::vector<RedisReply>& replies,
+                                    std::string* lost) {
   for (const RedisReply& r : replies) {
     if (r.type != RedisReply::Type::kArray || r.elements.empty()) continue;
     const RedisReply& kind = r.elements[0];
@@ -354,8 +385,12 @@ absl::Status Syncer::HandleMessages(const std::vector<RedisReply>& replies, std:
       // Redis sends the pong after every invalidation it queued for this
       // connection before it read the PING, and those are applied by now:
       // every write acknowledged before the PING was sent is applied.
-      ping_outstanding_ = false;
-      synced_as_of_ms_ = std::max(synced_as_of_ms_, absl::ToInt64Milliseconds(ping_sent_));
+      // In a cluster, as of the earliest such instant over the primaries.
+      link.ping_outstanding = false;
+      link.applied_as_of_ms = absl::ToInt64Milliseconds(link.ping_sent);
+      int64_t all_applied = link.applied_as_of_ms;
+      for (const Link& other : links_) all_applied = std::min(all_applied, other.applied_as_of_ms);
+      synced_as_of_ms_ = std::max(synced_as_of_ms_, all_applied);
       continue;
     }
     if (!kind.IsString("message") || r.elements.size() != 3 || !r.elements[1].IsString(kChannel)) {
@@ -411,28 +446,50 @@ absl::Status Syncer::HandleMessages(const std::vector<RedisReply>& replies, std:
   return absl::OkStatus();
 }
 
-absl::Status Syncer::Heartbeat(std::string* lost) {
-  if (tracking_ != nullptr) {
-    absl::StatusOr<RedisReply> pong = tracking_->Command({"PING"});
-    if (!pong.ok()) {
-      *lost = absl::StrCat("tracking connection: ", pong.status().message());
-    } else if (!pong->IsString("PONG")) {
-      *lost = absl::StrCat("tracking connection answered PING with ", pong->Describe());
-    }
-    if (lost->empty()) CheckUnsignalledChanges(lost);
+void Syncer::CheckSlotMap(Link& link, std::string* lost) {
+  absl::StatusOr<RedisReply> slots = link.tracking->Command({"CLUSTER", "SLOTS"});
+  absl::StatusOr<near::SlotMap> now = slots.ok()
+                                          ? near::SlotMap::FromClusterSlots(*slots, link.address)
+                                          : absl::StatusOr<near::SlotMap>(slots.status());
+  if (!now.ok()) {
+    *lost = absl::StrCat("reading the slot map of ", link.address.ToString(), ": ",
+                         now.status().message());
+  } else if (!now->SameRouting(slot_map_)) {
+    *lost = absl::StrCat("the cluster's slot map changed (", link.address.ToString(), " reports ",
+                         now->ToString(), "; was ", slot_map_.ToString(), ")");
   }
-  if (lost->empty() && sub_ != nullptr) {
-    const absl::Duration pong_timeout = std::max(absl::Seconds(1), 5 * config_.heartbeat);
-    if (ping_outstanding_) {
-      if (MonotonicNow() - ping_sent_ > pong_timeout) {
-        *lost = absl::StrCat("subscription connection: no PONG within ",
-                             absl::FormatDuration(pong_timeout));
-      }
-    } else if (absl::Status s = sub_->Send({"PING"}); !s.ok()) {
-      *lost = absl::StrCat("subscription connection: ", s.message());
-    } else {
-      ping_outstanding_ = true;
-      ping_sent_ = MonotonicNow();
+}
+
+void Syncer::BeatLink(Link& link, std::string* lost) {
+  absl::StatusOr<RedisReply> pong = link.tracking->Command({"PING"});
+  if (!pong.ok()) {
+    *lost = absl::StrCat("tracking connection: ", pong.status().message());
+  } else if (!pong->IsString("PONG")) {
+    *lost = absl::StrCat("tracking connection answered PING with ", pong->Describe());
+  }
+  if (lost->empty()) CheckUnsignalledChanges(link, lost);
+  if (lost->empty() && !config_.cluster_seeds.empty()) CheckSlotMap(link, lost);
+  if (!lost->empty()) return;
+  const absl::Duration pong_timeout = std::max(absl::Seconds(1), 5 * config_.heartbeat);
+  if (link.ping_outstanding) {
+    if (MonotonicNow() - link.ping_sent > pong_timeout) {
+      *lost = absl::StrCat("subscription connection: no PONG within ",
+                           absl::FormatDuration(pong_timeout));
+    }
+  } else if (absl::Status s = link.sub->Send({"PING"}); !s.ok()) {
+    *lost = absl::StrCat("subscription connection: ", s.message());
+  } else {
+    link.ping_outstanding = true;
+    link.ping_sent = MonotonicNow();
+  }
+}
+
+absl::Status Syncer::Heartbeat(std::string* lost) {
+  for (Link& link : links_) {
+    if (!lost->empty()) break;
+    BeatLink(link, lost);
+    if (!lost->empty() && links_.size() > 1) {
+      *lost = absl::StrCat(link.address.ToString(), ": ", *lost);
     }
   }
   // A loss just detected is the loss path's to record (connecting): never
@@ -442,7 +499,7 @@ absl::Status Syncer::Heartbeat(std::string* lost) {
   if (!Transient(written)) return written;
   // Readers stop trusting a heartbeat that is not rewritten; while synced it
   // is also a loss, as the store may be refusing invalidations too.
-  if (lost->empty() && sub_ != nullptr) {
+  if (lost->empty() && !links_.empty()) {
     *lost = absl::StrCat("writing the heartbeat: ", written.message());
   }
   return absl::OkStatus();
@@ -499,35 +556,40 @@ absl::Status Syncer::TryConnect(std::string* lost) {
 
 absl::Status Syncer::WaitAndRead(int stop_fd, std::string* lost) {
   absl::Duration wake = next_beat_;
-  if (sub_ == nullptr) wake = std::min(wake, next_attempt_);
+  if (links_.empty()) wake = std::min(wake, next_attempt_);
   const int timeout_ms =
       static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - MonotonicNow()) + 1));
-  // The stop signals' fd comes last, so that the connections keep their
-  // places (fds[0], fds[1]) whether or not they are open.
-  struct pollfd fds[3];
-  int nfds = 0;
-  if (sub_ != nullptr) {
-    fds[nfds++] = {sub_->fd(), POLLIN, 0};
-    fds[nfds++] = {tracking_->fd(), POLLIN, 0};
+  // Each link's subscription and tracking connections (fds[2i], fds[2i+1]),
+  // then the stop signals' fd.
+  std::vector<struct pollfd> fds;
+  for (const Link& link : links_) {
+    fds.push_back({link.sub->fd(), POLLIN, 0});
+    fds.push_back({link.tracking->fd(), POLLIN, 0});
   }
-  fds[nfds++] = {stop_fd, POLLIN, 0};
-  const int ready = poll(fds, nfds, timeout_ms);
+  fds.push_back({stop_fd, POLLIN, 0});
+  const int ready = poll(fds.data(), fds.size(), timeout_ms);
   if (ready < 0 && errno != EINTR) return absl::InternalError("poll failed");
-  if (ready > 0 && sub_ != nullptr && fds[0].revents != 0) {
-    std::vector<RedisReply> replies;
-    absl::Status read = sub_->ReadAvailable(&replies);
-    if (absl::Status s = HandleMessages(replies, lost); !s.ok()) return s;
-    if (!read.ok() && lost->empty()) {
-      *lost = absl::StrCat("subscription connection: ", read.message());
+  for (size_t i = 0; ready > 0 && lost->empty() && i < links_.size(); ++i) {
+    Link& link = links_[i];
+    if (fds[2 * i].revents != 0) {
+      std::vector<RedisReply> replies;
+      absl::Status read = link.sub->ReadAvailable(&replies);
+      if (absl::Status s = HandleMessages(link, replies, lost); !s.ok()) return s;
+      if (!read.ok() && lost->empty()) {
+        *lost = absl::StrCat("subscription connection: ", read.message());
+      }
     }
-  }
-  if (ready > 0 && lost->empty() && sub_ != nullptr && fds[1].revents != 0) {
-    // The tracking connection never has unread replies: readable means
-    // closed (or a protocol error).
-    std::vector<RedisReply> replies;
-    absl::Status read = tracking_->ReadAvailable(&replies);
-    *lost = read.ok() ? "tracking connection: unexpected data"
-                      : absl::StrCat("tracking connection: ", read.message());
+    if (lost->empty() && fds[2 * i + 1].revents != 0) {
+      // The tracking connection never has unread replies: readable means
+      // closed (or a protocol error).
+      std::vector<RedisReply> replies;
+      absl::Status read = link.tracking->ReadAvailable(&replies);
+      *lost = read.ok() ? "tracking connection: unexpected data"
+                        : absl::StrCat("tracking connection: ", read.message());
+    }
+    if (!lost->empty() && links_.size() > 1) {
+      *lost = absl::StrCat(link.address.ToString(), ": ", *lost);
+    }
   }
   return absl::OkStatus();
 }
@@ -547,7 +609,7 @@ absl::Status Syncer::Run(int stop_fd) {
   next_beat_ = next_attempt_;
   while (!StopArrived(stop_fd)) {
     std::string lost;
-    if (sub_ == nullptr && MonotonicNow() >= next_attempt_) {
+    if (links_.empty() && MonotonicNow() >= next_attempt_) {
       if (absl::Status s = TryConnect(&lost); !s.ok()) return s;
     }
     if (MonotonicNow() >= next_beat_) {
@@ -564,8 +626,7 @@ absl::Status Syncer::Run(int stop_fd) {
     }
   }
 
-  sub_.reset();
-  tracking_.reset();
+  links_.clear();
   state_.last_error = "kvsync stopped";
   if (absl::Status s = ChangePhase(SyncPhase::kStopped); !s.ok()) return s;
   absl::StatusOr<uint64_t> cleared = ClearPrefixes();

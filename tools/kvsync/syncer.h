@@ -25,13 +25,16 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kv/near/redis_client.h"
+#include "kv/near/slot_map.h"
 #include "shmkv/near/sync_state.h"
 #include "shmkv/store.h"
 
 namespace shmkv::kvsync {
 
 struct SyncerConfig {
-  near::RedisAddress redis;
+  near::RedisAddress redis;  // one server; or
+  // a cluster: any of its nodes (the record names it "cluster:" + these).
+  std::vector<near::RedisAddress> cluster_seeds;
   std::vector<std::string> prefixes;  // non-empty, none starting with NUL
   std::string store_name;             // for log lines
   absl::Duration heartbeat = absl::Milliseconds(100);
@@ -71,11 +74,7 @@ class Syncer {
     long long id = 0;
     std::string run_id;
   };
-  absl::StatusOr<Subscriber> Subscribe();
-  // Both connections, proven to reach one server (the same run_id, and S
-  // seen subscribed from T), tracking on. Unavailable (retried) when they
-  // reach different servers or S vanished meanwhile.
-  absl::Status Connect();
+  absl::StatusOr<Subscriber> Subscribe(const near::RedisAddress& address);
   // Counters of INFO commandstats that reveal a change Redis sends no
   // invalidation for: SWAPDB's calls, and kvsync's own INFO calls (which
   // only grow unless the statistics are reset).
@@ -83,10 +82,34 @@ class Syncer {
     uint64_t info = 0;
     uint64_t swapdb = 0;
   };
+  // The pair of connections to one server (the server, or one primary of
+  // a cluster), and the state of the PING on its subscription.
+  struct Link {
+    near::RedisAddress address;
+    std::unique_ptr<near::RedisConnection> sub, tracking;
+    std::string run_id;
+    ServerCounters counters;
+    bool ping_outstanding = false;
+    absl::Duration ping_sent;  // on CLOCK_BOOTTIME, since boot
+    // MonotonicNowMs() as of which every invalidation of this server is
+    // known applied.
+    int64_t applied_as_of_ms = 0;
+  };
+  // Both connections to `address`, proven to reach one server (the same
+  // run_id, and S seen subscribed from T), tracking on. Unavailable
+  // (retried) when they reach different servers or S vanished meanwhile.
+  absl::StatusOr<Link> ConnectLink(const near::RedisAddress& address);
+  // Every link: to the server, or to every primary of the cluster's slot
+  // map (read first).
+  absl::Status Connect();
   static absl::StatusOr<ServerCounters> ReadServerCounters(near::RedisConnection& tracking);
   // At each heartbeat: a SWAPDB since the last look, or reset statistics,
   // is a loss (clear, resync).
-  void CheckUnsignalledChanges(std::string* lost);
+  void CheckUnsignalledChanges(Link& link, std::string* lost);
+  // At each heartbeat in a cluster: a slot map that differs, as any
+  // primary reports it, from the one the links were made for is a loss.
+  void CheckSlotMap(Link& link, std::string* lost);
+  void BeatLink(Link& link, std::string* lost);
   // A loss: drops both connections, says "connecting" and clears. Errors
   // only for a store failure that is not Transient (syncer.cc).
   absl::Status Lost(const std::string& reason);
@@ -95,7 +118,8 @@ class Syncer {
   // failure makes it a loss again (`lost`): nothing says synced until a
   // clear went through.
   absl::Status Resync(std::string* lost);
-  absl::Status HandleMessages(const std::vector<near::RedisReply>& replies, std::string* lost);
+  absl::Status HandleMessages(Link& link, const std::vector<near::RedisReply>& replies,
+                              std::string* lost);
   absl::Status Heartbeat(std::string* lost);
   absl::Status ChangePhase(near::SyncPhase phase);
   void Log(const std::string& line);
@@ -105,13 +129,12 @@ class Syncer {
   near::SyncState state_;
   uint64_t record_version_ = 0;
 
-  std::unique_ptr<near::RedisConnection> sub_, tracking_;
-  ServerCounters counters_;
-  bool ping_outstanding_ = false;
-  absl::Duration ping_sent_;  // on CLOCK_BOOTTIME, since boot
+  std::vector<Link> links_;  // empty while not connected
+  near::SlotMap slot_map_;   // in a cluster: the routing links_ were made for
   // MonotonicNowMs() as of which every invalidation is known applied: the
-  // end of the last resync's clear, or the sending of the last PING on the
-  // subscription whose pong was read. The heartbeat while synced.
+  // end of the last resync's clear, or the earliest, over the links, of the
+  // sending of the last PING on a subscription whose pong was read. The
+  // heartbeat while synced.
   int64_t synced_as_of_ms_ = 0;
   absl::Duration backoff_, next_attempt_, next_beat_;  // CLOCK_BOOTTIME, since boot
   bool connect_failure_logged_ = false;

@@ -250,6 +250,7 @@ shmkv_status shmkv_near_get_stats(shmkv_near* near, shmkv_near_stats* stats, siz
     full.redis_reads = s.redis_reads;
     full.redis_errors = s.redis_errors;
     full.wrong_server = s.wrong_server;
+    full.redirects = s.redirects;
     return CopyStruct(full, stats, stats_size, err);
   });
 }

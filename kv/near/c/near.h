@@ -71,8 +71,9 @@ SHMKV_EXPORT void shmkv_near_options_set_fill_lease_timeout(shmkv_near_options* 
 SHMKV_EXPORT void shmkv_near_options_set_sync_check_interval(shmkv_near_options* options,
                                                              double seconds);
 
-/* A near cache over `store` and the Redis at `redis`, "unix:/path/to/sock"
- * or "host:port" (the Redis kvsync follows). `options` may be NULL (the
+/* A near cache over `store` and the Redis at `redis`, "unix:/path/to/sock",
+ * "host:port" or "cluster:HOST:PORT[,HOST:PORT...]" for a Redis Cluster (the
+ * Redis kvsync follows). `options` may be NULL (the
  * defaults). Does not connect yet: Redis may be down at start, and reads then
  * fail with UNAVAILABLE. INVALID_ARGUMENT for a bad address or option. On
  * success *near is a new handle; on failure it is set to NULL. */
@@ -172,7 +173,9 @@ typedef struct shmkv_near_sync_state {
    * each applied as the invalidation of the key it names. */
   uint64_t foreign_messages;
   /* The run_id of the Redis server kvsync follows ("" while not synced): a
-   * handle uses the store only over a connection to that server. */
+   * handle uses the store only over a connection to that server. For a
+   * Redis Cluster, the primaries' run_ids, comma-separated, cut to the
+   * first 63 bytes (kvcli info prints them all). */
   char redis_run_id[64];
 } shmkv_near_sync_state;
 /* kvsync's record in the store. NOT_FOUND when no kvsync has ever run on it;
@@ -187,6 +190,8 @@ typedef struct shmkv_near_stats {
   /* Reads that went direct because the handle's Redis is another server
    * than the one kvsync follows (or it could not tell). */
   uint64_t wrong_server;
+  /* Redis Cluster: MOVED and ASK answers followed. */
+  uint64_t redirects;
 } shmkv_near_stats;
 SHMKV_EXPORT shmkv_status shmkv_near_get_stats(shmkv_near* near, shmkv_near_stats* stats,
                                                size_t stats_size, shmkv_error* err);

@@ -1,0 +1,135 @@
+#include "kv/near/redis_router.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "kv/near/key_slot.h"
+#include "kv/platform/process.h"
+
+namespace shmkv::near {
+
+bool RunIdTracked(absl::string_view tracked, absl::string_view run_id) {
+  if (run_id.empty()) return false;
+  for (absl::string_view one : absl::StrSplit(tracked, ',')) {
+    if (one == run_id) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<std::unique_ptr<RedisRouter>> RedisRouter::Create(absl::string_view target,
+                                                                 absl::Duration timeout) {
+  if (IsClusterTarget(target)) {
+    absl::StatusOr<std::vector<RedisAddress>> seeds = ParseClusterSeeds(target);
+    if (!seeds.ok()) return seeds.status();
+    std::vector<std::string> names;
+    for (const RedisAddress& s : *seeds) names.push_back(s.ToString());
+    return std::unique_ptr<RedisRouter>(
+        new RedisRouter(absl::StrCat(kClusterScheme, absl::StrJoin(names, ",")), RedisAddress(),
+                        *std::move(seeds), timeout));
+  }
+  absl::StatusOr<RedisAddress> server = ParseRedisAddress(target);
+  if (!server.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(server.status().message(), "; or cluster:HOST:PORT[,HOST:PORT...]"));
+  }
+  return std::unique_ptr<RedisRouter>(new RedisRouter(server->ToString(), *server, {}, timeout));
+}
+
+RedisRouter::RedisRouter(std::string target, RedisAddress server, std::vector<RedisAddress> seeds,
+                         absl::Duration timeout)
+    : target_(std::move(target)),
+      server_(std::move(server)),
+      seeds_(std::move(seeds)),
+      timeout_(timeout) {}
+
+absl::StatusOr<RedisAddress> RedisRouter::Route(absl::string_view key) {
+  if (!cluster()) return server_;
+  if (slot_map_ == nullptr) {
+    // The seeds, then every node this reader has reached: any may answer.
+    std::vector<RedisAddress> ask = seeds_;
+    for (const auto& [name, link] : links_) {
+      if (link.connection != nullptr) ask.push_back(link.connection->address());
+    }
+    absl::StatusOr<SlotMap> map = DiscoverSlotMap(ask, timeout_);
+    if (!map.ok()) {
+      ++errors_;
+      return map.status();
+    }
+    slot_map_ = std::make_unique<SlotMap>(*std::move(map));
+  }
+  const RedisAddress* primary = slot_map_->PrimaryOf(KeySlot(key));
+  if (primary == nullptr) return absl::UnavailableError("no primary serves the key's slot");
+  return *primary;
+}
+
+absl::StatusOr<RedisRouter::Link*> RedisRouter::Connect(const RedisAddress& address, bool* fresh) {
+  Link& link = links_[address.ToString()];
+  const pid_t pid = platform::CurrentPid();
+  if (link.connection != nullptr && link.pid != pid) {
+    // Opened before a fork(): the other process still uses this socket, and
+    // on a shared socket each reads the other's replies. Close this
+    // process's copy of the descriptor, sending nothing on it (no QUIT).
+    link.connection.reset();
+  }
+  *fresh = link.connection == nullptr || link.connection->broken();
+  if (!*fresh) return &link;
+  link.connection.reset();
+  absl::StatusOr<std::unique_ptr<RedisConnection>> c = RedisConnection::Connect(address, timeout_);
+  // Every new connection learns which server it reached.
+  absl::StatusOr<std::string> run_id = c.ok() ? ServerRunId(**c) : c.status();
+  if (!run_id.ok()) {
+    ++errors_;
+    return run_id.status();
+  }
+  link.connection = *std::move(c);
+  link.pid = pid;
+  link.run_id = *std::move(run_id);
+  return &link;
+}
+
+absl::StatusOr<RedisRouter::Answer> RedisRouter::Send(const RedisAddress& address,
+                                                      const std::vector<std::string>& argv,
+                                                      bool idempotent, bool asking) {
+  for (int attempt = 0;; ++attempt) {
+    bool fresh = false;
+    absl::StatusOr<Link*> link = Connect(address, &fresh);
+    if (!link.ok()) return link.status();
+    RedisConnection& c = *(*link)->connection;
+    absl::StatusOr<RedisReply> asked =
+        asking ? c.Command({"ASKING"}) : absl::StatusOr<RedisReply>(RedisReply());
+    absl::StatusOr<RedisReply> r = asked.ok() ? c.Command(argv) : asked;
+    if (r.ok()) return Answer{*std::move(r), (*link)->run_id};
+    ++errors_;
+    // A connection that worked before may have been closed by a Redis that
+    // has since restarted: an idempotent command goes once more on a new one.
+    if (fresh || !idempotent || attempt > 0) return r.status();
+  }
+}
+
+absl::StatusOr<RedisRouter::Answer> RedisRouter::Command(const std::vector<std::string>& argv,
+                                                         absl::string_view key, bool idempotent) {
+  absl::StatusOr<RedisAddress> to = Route(key);
+  if (!to.ok()) return to.status();
+  absl::StatusOr<Answer> answer = Send(*to, argv, idempotent, /*asking=*/false);
+  if (!cluster() || !answer.ok() || answer->reply.type != RedisReply::Type::kError) return answer;
+  std::optional<Redirect> redirect = ParseRedirect(answer->reply.str);
+  if (!redirect.has_value()) return answer;
+  ++redirects_;
+  // MOVED: the slot has a new primary for good; the map is read again at
+  // the next command. ASK: this one command goes to the migration's target.
+  if (redirect->kind == Redirect::Kind::kMoved) slot_map_.reset();
+  return Send(redirect->to, argv, idempotent, redirect->kind == Redirect::Kind::kAsk);
+}
+
+absl::StatusOr<std::string> RedisRouter::ServerOf(absl::string_view key) {
+  absl::StatusOr<RedisAddress> to = Route(key);
+  if (!to.ok()) return to.status();
+  bool fresh = false;
+  absl::StatusOr<Link*> link = Connect(*to, &fresh);
+  if (!link.ok()) return link.status();
+  return (*link)->run_id;
+}
+
+}  // namespace shmkv::near

@@ -1,0 +1,81 @@
+// A private Redis Cluster for the near-cache tests: Debian's redis-server
+// started as cluster nodes on loopback TCP ports this process picks (each
+// port and its cluster bus port, port + 10000, free), each in a directory
+// of its own under one temporary directory, joined with
+// `redis-cli --cluster create`. Start it once per suite (a SetUpTestSuite);
+// the destructor kills every node and removes the directory, on failure
+// too, and the IPC guard's subreaper kills anything left should the test
+// process itself die.
+#ifndef SHMKV_TESTS_NEAR_REDIS_CLUSTER_ENV_H_
+#define SHMKV_TESTS_NEAR_REDIS_CLUSTER_ENV_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kv/near/redis_client.h"
+
+namespace shmkv::neartest {
+
+class RedisCluster {
+ public:
+  RedisCluster();  // makes the temporary directory
+  ~RedisCluster();
+  RedisCluster(const RedisCluster&) = delete;
+  RedisCluster& operator=(const RedisCluster&) = delete;
+
+  // Starts `primaries` nodes (3 or more: redis-cli's minimum), each with
+  // `replicas_per_primary` replicas, creates the cluster and waits until
+  // every node reports cluster_state:ok with all slots assigned.
+  absl::Status Start(int primaries, int replicas_per_primary = 0);
+
+  // "cluster:127.0.0.1:P" for the first node: what kvsync and NearCache take.
+  std::string target() const;
+  int node_count() const { return static_cast<int>(ports_.size()); }
+  int port(int node) const { return ports_[node]; }
+  near::RedisAddress address(int node) const;
+  // A fresh raw client of one node.
+  absl::StatusOr<std::unique_ptr<near::RedisConnection>> Client(int node) const;
+  // The node index of the primary serving `slot`, from that node's own
+  // CLUSTER SLOTS (the test's view, independent of the code under test).
+  absl::StatusOr<int> PrimaryOfSlot(int slot) const;
+  // The node index of the first replica of the primary serving `slot`.
+  absl::StatusOr<int> ReplicaOfSlot(int slot) const;
+  // Waits until every node says `node` is the primary serving `slot`.
+  absl::Status WaitPrimaryOfSlot(int slot, int node) const;
+  // Moves `slot`, with its keys, from the primary serving it to `to`, as
+  // redis-cli --cluster reshard does (SETSLOT IMPORTING and MIGRATING,
+  // MIGRATE, SETSLOT NODE on both), and waits until every node agrees.
+  absl::Status MoveSlot(int slot, int to);
+  // MoveSlot's two halves: the keys moved, the slot still served by its
+  // old primary, which answers ASK for the keys it no longer has; then the
+  // slot given to `to` for good.
+  absl::Status BeginSlotMove(int slot, int to);
+  absl::Status FinishSlotMove(int slot, int to);
+  // Sends `sig` to one node and reaps it.
+  void Kill(int node, int sig);
+  const std::string& dir() const { return dir_; }
+
+ private:
+  absl::Status StartNode(int port);
+  // Every node says cluster_state:ok with all slots assigned, every
+  // primary lists its replicas, and each replica is in step with it.
+  absl::Status WaitReady(int replicas_per_primary) const;
+  // The node at `position` of the slot's entry in CLUSTER SLOTS (0: the
+  // primary, 1: its first replica).
+  absl::StatusOr<int> NodeOfSlot(int slot, size_t position) const;
+  // Runs `argv` on `node`; InternalError unless it answers with no error.
+  absl::StatusOr<near::RedisReply> Run(int node, const std::vector<std::string>& argv) const;
+
+  std::string dir_;
+  std::vector<int> ports_;
+  std::vector<pid_t> pids_;
+};
+
+}  // namespace shmkv::neartest
+
+#endif  // SHMKV_TESTS_NEAR_REDIS_CLUSTER_ENV_H_
