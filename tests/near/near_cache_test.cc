@@ -626,41 +626,44 @@ TEST_F(NearCacheTest, SigtermStopsAKvsyncSpawnedWithItBlocked) {
   EXPECT_EQ(blocked.Stop(SIGTERM), 0);
 }
 
-// How long kvsync takes from its start to saying synced on `store`; it is
-// stopped again before this returns.
-absl::Duration TimeToSynced(ScopedStore& store, const RedisServer& redis) {
+// kvsync's log (in a file of its own, `name`) from its start to its first
+// "synced" line on `store`, with "p:" tracked; it is stopped again before
+// this returns.
+std::string LogUntilSynced(ScopedStore& store, const RedisServer& redis, const char* name) {
   Kvsync kvsync;
-  const std::string log = redis.dir() + "/kvsync.log";
-  const absl::Time start = absl::Now();
+  const std::string log = redis.dir() + "/" + name;
   EXPECT_OK(kvsync.Start(testutil::KeyHex(store.key()), redis.address(), {"p:"}, log));
-  EXPECT_TRUE(neartest::WaitSynced(*store, 0, absl::Seconds(30))) << neartest::ReadFile(log);
-  const absl::Duration synced = absl::Now() - start;
+  EXPECT_TRUE(PollUntil([&] { return absl::StrContains(neartest::ReadFile(log), "synced ("); },
+                        absl::Seconds(30)))
+      << neartest::ReadFile(log);
+  const std::string text = neartest::ReadFile(log);
   EXPECT_EQ(kvsync.Stop(SIGTERM), 0) << neartest::ReadFile(log);
-  return synced;
+  return text;
 }
 
 // kvsync's start-up costs what the store holds, not its capacity: on a
-// large empty store it says synced within one clear of a prefix there (a
-// walk of every index slot, timed here on that store) of what it takes on a
-// small one; it used to clear twice before saying synced.
+// large store holding nothing but its record, the clears before "synced"
+// skip the walk of every index slot (about a second per GiB); a store
+// holding anything else is walked, and what is under the prefixes goes.
+// (How long start-up takes is measured by hand: doc/near_cache.md.)
 TEST(KvsyncStartup, EmptyLargeStoreSyncsWithoutWalkingTheIndex) {
   RedisServer redis;
   ASSERT_OK(redis.Start());
-  ScopedStore small;
-  ASSERT_OK(small.Open(StoreOptions()));
   ScopedStore large;
   Options options = StoreOptions();
   options.capacity_bytes = size_t{256} << 20;
-  options.expected_items = 0;  // the default: capacity / 64
   ASSERT_OK(large.Open(options));
-  const absl::Time start = absl::Now();
-  ASSERT_OK(large->DeletePrefix("p:").status());
-  const absl::Duration walk = absl::Now() - start;
+  const std::string kNoWalk = "the store held only this record: no walk";
+  EXPECT_THAT(LogUntilSynced(large, redis, "empty.log"), testing::HasSubstr(kNoWalk));
 
-  const absl::Duration on_small = TimeToSynced(small, redis);
-  const absl::Duration on_large = TimeToSynced(large, redis);
-  EXPECT_LT(on_large, on_small + walk) << "one clear of the large store takes " << walk
-                                       << "; kvsync synced on the small one in " << on_small;
+  ASSERT_OK(large->Put("other:kept", "1"));
+  ASSERT_OK(large->Put("p:stale", "1"));
+  EXPECT_THAT(LogUntilSynced(large, redis, "holding.log"),
+              testing::Not(testing::HasSubstr(kNoWalk)));
+  ASSERT_OK_AND_ASSIGN(bool stale, large->Contains("p:stale"));
+  ASSERT_OK_AND_ASSIGN(bool kept, large->Contains("other:kept"));
+  EXPECT_FALSE(stale);
+  EXPECT_TRUE(kept);
 }
 
 // Stopping clears what is under the prefixes and nothing else (the clear

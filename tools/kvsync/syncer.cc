@@ -152,7 +152,8 @@ bool Syncer::OnlyTheRecordIsStored() {
 }
 
 absl::StatusOr<uint64_t> Syncer::ClearPrefixes() {
-  if (OnlyTheRecordIsStored()) return 0;
+  last_clear_walked_ = !OnlyTheRecordIsStored();
+  if (!last_clear_walked_) return 0;
   uint64_t cleared = 0;
   for (const std::string& prefix : config_.prefixes) {
     absl::StatusOr<uint64_t> removed = store_->DeletePrefix(prefix);
@@ -363,8 +364,9 @@ absl::Status Syncer::Resync(std::string* lost) {
     for (Link& link : links_) link.applied_as_of_ms = synced_as_of_ms_;
     s = ChangePhase(SyncPhase::kSynced);
     if (s.ok()) {
-      Log(absl::StrCat("synced (epoch ", state_.epoch, ", resyncs ", state_.resyncs, ", cleared ",
-                       *cleared, " keys)"));
+      Log(absl::StrCat(
+          "synced (epoch ", state_.epoch, ", resyncs ", state_.resyncs, ", cleared ", *cleared,
+          " keys", last_clear_walked_ ? "" : "; the store held only this record: no walk", ")"));
       return s;
     }
     if (lost_before_) --state_.resyncs;

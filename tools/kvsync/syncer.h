@@ -128,6 +128,9 @@ class Syncer {
   const SyncerConfig config_;
   near::SyncState state_;
   uint64_t record_version_ = 0;
+  // Whether the last clear walked the index (false: the store held nothing
+  // but the record); said in the "synced" line.
+  bool last_clear_walked_ = true;
 
   std::vector<Link> links_;  // empty while not connected
   near::SlotMap slot_map_;   // in a cluster: the routing links_ were made for
