@@ -1,6 +1,6 @@
 // The Store implementation over one mapped segment image. It does not know
-// how the image was obtained: kv/open_and_destroy.cc attaches System V segments and
-// hands them here; the fuzzer hands it a private buffer.
+// how the image was obtained: kv/open_and_destroy.cc attaches System V
+// segments and hands them here; the fuzzer hands it a private buffer.
 #ifndef SHMKV_KV_INTERNAL_SEGMENT_STORE_H_
 #define SHMKV_KV_INTERNAL_SEGMENT_STORE_H_
 
