@@ -1,8 +1,10 @@
 // Administration of the shmkv stores on a host, for tools such as kvcli:
 // which System V shared-memory segments exist and which of them are shmkv
 // stores, the facts about the segment at one key, and destroying a store
-// with an explicit choice about stores that other users own. At the end,
-// statistics of an open store beyond Store::Stats (doc/metrics.md).
+// with an explicit choice about stores that other users own; and, for
+// kvcli's load and dump --salvage, what a store would take and what can
+// still be read of a damaged one. The statistics of one store are
+// Store::Stats, Store::StatsByStripe and shmkv/store_stats.h.
 //
 // Inspecting a segment has no effect on it: the segment is attached
 // read-only, only its magic number and layout version are read, and no lock
@@ -26,7 +28,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
@@ -136,7 +137,7 @@ struct SalvageReport {
 // be read, for kvcli dump --salvage before kvcli check --repair: each index
 // slot is followed to its record, and a record that does not verify (its
 // header out of range, or its key not hashing to the slot) is skipped and
-// reported instead of failing the walk, as Scan and ForEach do. The log's
+// reported instead of failing the walk, as Scan and Walk do. The log's
 // head and tail are not used, so a damaged one costs nothing here. A stripe
 // whose lock is unusable is skipped whole (reported). Locks are held a
 // short chunk of slots at a time and `fn` runs with none held; entries
@@ -185,71 +186,6 @@ struct DestroyResult {
 //                       left alone)
 absl::StatusOr<DestroyResult> DestroyStore(const StoreName& name,
                                            const DestroyOptions& options = {});
-
-// ---- Statistics beyond Store::Stats (kvcli stats --sizes, --stripes,
-// --reset; kvcli bigkeys). These take a store opened with Store::Open;
-// another implementation of Store gets Unimplemented.
-
-// Store::ForEach without the values: `fn` gets the key and metadata of each
-// live entry whose key starts with `prefix` (EntryMeta::value_size is the
-// value's size). Each stripe's lock is held only while its keys are copied;
-// `fn` runs with no lock held and returns false to stop. Entries written
-// during the walk may or may not be seen.
-absl::Status ForEachEntryMeta(
-    Store& store, absl::string_view prefix,
-    absl::FunctionRef<bool(absl::string_view key, const EntryMeta& meta)> fn);
-
-// Power-of-two size classes: bucket 0 holds size 0, bucket i >= 1 holds
-// sizes 2^(i-1) .. 2^i - 1 (1, 2-3, 4-7, 8-15, ...).
-struct SizeBucket {
-  uint64_t min_size = 0, max_size = 0;  // inclusive
-  uint64_t count = 0;                   // entries of a size in the class
-  uint64_t bytes = 0;                   // the sum of their sizes
-};
-struct SizeHistogram {
-  // Buckets 0 up to the largest size's, empty ones included; none when no
-  // entry was seen.
-  std::vector<SizeBucket> buckets;
-  uint64_t count = 0, bytes = 0, largest = 0;
-};
-// The bucket of `size`: 0 for 0, else the number of bits `size` needs.
-size_t SizeBucketOf(uint64_t size);
-
-struct EntrySizes {
-  SizeHistogram keys, values;
-};
-// The sizes of the live entries' keys and values (those whose key starts
-// with `prefix`), by a ForEachEntryMeta walk.
-absl::StatusOr<EntrySizes> MeasureEntrySizes(Store& store, absl::string_view prefix = "");
-
-struct LargeEntry {
-  std::string key;
-  uint64_t key_size = 0, value_size = 0;
-  // Time left before expiry; absl::InfiniteDuration() when it never expires.
-  absl::Duration ttl_remaining = absl::InfiniteDuration();
-};
-// The `n` live entries with the largest values, largest first (ties: the
-// longer key, then the key in byte order), among those whose key starts
-// with `prefix`. InvalidArgument when n is 0.
-absl::StatusOr<std::vector<LargeEntry>> LargestEntries(Store& store, size_t n,
-                                                       absl::string_view prefix = "");
-
-// One lock stripe's share of Store::Stats: its counters, entries and bytes;
-// capacity and index_limit are the stripe's arena bytes and index entries.
-// Counters are read without the stripe's lock, like Store::Stats.
-struct StripeStats {
-  uint32_t stripe = 0;
-  StoreStats stats;
-};
-absl::StatusOr<std::vector<StripeStats>> StatsByStripe(Store& store);
-
-// Zeroes the counters: hits, misses, puts, deletes, evictions, expirations,
-// lock waits and owner deaths recovered. Entries, bytes and the index are
-// not touched. Each stripe is reset under its own lock, so concurrent
-// writers lose no count taken after their stripe was reset. Unavailable if a
-// stripe's lock is held past Options::lock_timeout (stripes before it are
-// reset already; run it again).
-absl::Status ResetCounters(Store& store);
 
 }  // namespace shmkv
 

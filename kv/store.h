@@ -69,6 +69,14 @@ struct StoreStats {
   uint64_t owner_deaths_recovered = 0;
 };
 
+// One lock stripe's share of StoreStats: its counters, entries and bytes;
+// capacity and index_limit are the stripe's arena bytes and index entries.
+// Counters are read without the stripe's lock, like Store::Stats.
+struct StripeStats {
+  uint32_t stripe = 0;
+  StoreStats stats;
+};
+
 struct StoreInfo {
   std::string name;  // StoreName::ToString() of the creator's name
   key_t key = 0;     // the key this process opened it at
@@ -76,9 +84,9 @@ struct StoreInfo {
   uint32_t layout_version = 0;
   uint64_t segment_bytes = 0, capacity = 0;
   uint32_t lock_stripes = 0;
-  // Hash index slots, all stripes. (Named for layout v1's buckets; kvcli's
-  // info prints it under that name.)
-  uint64_t buckets = 0;
+  // Hash index slots, all stripes (as StorePlan::index_slots, and
+  // index_slots in the C and Python APIs).
+  uint64_t index_slots = 0;
   uint64_t max_key_size = 0, max_value_size = 0;
   bool evict = true;
   bool huge_pages = false;  // created with Options::huge_pages
@@ -123,7 +131,7 @@ struct CheckReport {
   uint64_t entries_dropped = 0;
 };
 
-// Which entries Scan, ForEach-like walks and DeleteMatching select: keys
+// Which entries Scan, Walk and DeleteMatching select: keys
 // starting with `prefix` and, if `match` is not empty, matching the glob
 // `match` byte by byte, whatever the locale: * any bytes (crossing '/'), ?
 // one byte, [a-z] [!a-z] [[:digit:]] one byte of a set (ranges by byte
@@ -136,8 +144,9 @@ struct CheckReport {
 struct ScanOptions {
   std::string prefix;
   std::string match;
-  // Scan passes values to its callback only when true; otherwise the value
-  // is empty (EntryMeta::value_size still tells its size) and none is copied.
+  // Scan and Walk pass values to their callback only when true; otherwise
+  // the value is empty (EntryMeta::value_size still tells its size) and none
+  // is copied.
   bool with_values = false;
 };
 
@@ -241,14 +250,23 @@ class Store {
                                            absl::FunctionRef<absl::StatusOr<std::string>()> compute,
                                            const GetOrComputeOptions& options = {});
 
-  // Visits every live entry whose key starts with `prefix`. Walks the store
-  // in short chunks like Scan (see there for what it guarantees: each entry
-  // present the whole walk exactly once, any other at most once) and calls
-  // `fn` with no lock held. `fn` returns false to stop.
-  virtual absl::Status ForEach(
-      absl::string_view prefix,
+  // Visits every live entry `options` selects (prefix and glob as for Scan),
+  // the one walk over a selection: Scan's chunks and guarantees (each entry
+  // present for the whole walk exactly once, any other at most once; locks
+  // held one short chunk at a time, never for the whole walk), without a
+  // cursor. `fn` runs with no lock held and returns false to stop (the walk
+  // then returns OK). With options.with_values false (the default), `fn`
+  // gets an empty value (EntryMeta::value_size still tells its size) and no
+  // value is copied. A bad glob is InvalidArgument, before any entry.
+  virtual absl::Status Walk(
+      const ScanOptions& options,
       absl::FunctionRef<bool(absl::string_view key, absl::string_view value, const EntryMeta& meta)>
           fn) = 0;
+  // Walk with values over the entries whose key starts with `prefix`.
+  absl::Status ForEach(
+      absl::string_view prefix,
+      absl::FunctionRef<bool(absl::string_view key, absl::string_view value, const EntryMeta& meta)>
+          fn);
 
   // Empties the store, one stripe's lock at a time (never the store-wide
   // lock that Open takes). Entries written meanwhile to a stripe it already
@@ -258,6 +276,15 @@ class Store {
   virtual absl::StatusOr<uint64_t> FlushExpired() = 0;
   virtual absl::StatusOr<uint64_t> Size() = 0;
   virtual absl::StatusOr<StoreStats> Stats() = 0;
+  // Stats() split by lock stripe, in stripe order (Stats() is their sum).
+  virtual absl::StatusOr<std::vector<StripeStats>> StatsByStripe() = 0;
+  // Zeroes the counters: hits, misses, puts, deletes, evictions,
+  // expirations, lock waits and owner deaths recovered. Entries, bytes and
+  // the index are not touched. Each stripe is reset under its own lock, so
+  // concurrent writers lose no count taken after their stripe was reset.
+  // Unavailable if a stripe's lock is held past Options::lock_timeout
+  // (stripes before it are reset already; call it again).
+  virtual absl::Status ResetCounters() = 0;
   virtual absl::StatusOr<StoreInfo> Info() = 0;
   // Verifies the whole segment, one stripe's lock at a time (never the
   // store-wide lock that Open takes): each stripe is seen as it stands at

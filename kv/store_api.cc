@@ -27,6 +27,15 @@ absl::StatusOr<std::string> Store::GetOrCompute(
       key, [&](absl::Duration*) { return compute(); }, options);
 }
 
+absl::Status Store::ForEach(
+    absl::string_view prefix,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
+  ScanOptions options;
+  options.prefix = std::string(prefix);
+  options.with_values = true;
+  return Walk(options, fn);
+}
+
 absl::StatusOr<uint64_t> Store::DeletePrefix(absl::string_view prefix) {
   ScanOptions options;
   options.prefix = std::string(prefix);

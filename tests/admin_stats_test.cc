@@ -1,5 +1,6 @@
-// The admin API's statistics (kv/admin.h): entry size histograms, the
-// largest entries, per-stripe counters and resetting the counters.
+// A store's statistics (shmkv/store_stats.h and the Store interface): entry
+// size histograms, the largest entries, per-stripe counters and resetting
+// the counters.
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -11,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "shmkv/admin.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
+#include "shmkv/store_stats.h"
 #include "tests/test_util.h"
 
 namespace shmkv {
@@ -89,7 +90,7 @@ TEST(EntrySizes, EmptyStoreHasNoBuckets) {
   EXPECT_EQ(sizes->keys.count, 0u);
 }
 
-TEST(ForEachEntryMeta, SeesEveryEntryOnceWithItsSize) {
+TEST(WalkWithoutValues, SeesEveryEntryOnceWithItsSize) {
   ScopedStore store;
   ASSERT_TRUE(store.Open().ok());
   TestRng rng(18);
@@ -99,8 +100,10 @@ TEST(ForEachEntryMeta, SeesEveryEntryOnceWithItsSize) {
     ASSERT_TRUE(store->Put(absl::StrCat("k", i), std::string(sizes[i], 'x')).ok());
   }
   std::vector<int> seen(sizes.size(), 0);
+  ScanOptions keys;
+  keys.prefix = "k";
   absl::Status walk =
-      ForEachEntryMeta(*store, "k", [&](absl::string_view key, const EntryMeta& meta) {
+      store->Walk(keys, [&](absl::string_view key, absl::string_view, const EntryMeta& meta) {
         const size_t i = std::stoul(std::string(key.substr(1)));
         EXPECT_LT(i, sizes.size());
         if (i < sizes.size()) {
@@ -113,9 +116,10 @@ TEST(ForEachEntryMeta, SeesEveryEntryOnceWithItsSize) {
   for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], 1) << "k" << i;
 
   int visits = 0;
-  ASSERT_TRUE(ForEachEntryMeta(*store, "", [&](absl::string_view, const EntryMeta&) {
-                return ++visits < 5;
-              }).ok());
+  ASSERT_TRUE(store
+                  ->Walk({}, [&](absl::string_view, absl::string_view,
+                                 const EntryMeta&) { return ++visits < 5; })
+                  .ok());
   EXPECT_EQ(visits, 5);
 }
 
@@ -196,7 +200,7 @@ TEST(StatsByStripe, SumsToTheStoreTotals) {
   for (int i = 0; i < 600; ++i) (void)store->Get(absl::StrCat("s", i), &value);
   ASSERT_TRUE(store->Delete("s1").ok());
 
-  absl::StatusOr<std::vector<StripeStats>> stripes = StatsByStripe(*store);
+  absl::StatusOr<std::vector<StripeStats>> stripes = store->StatsByStripe();
   ASSERT_TRUE(stripes.ok()) << stripes.status();
   absl::StatusOr<StoreInfo> info = store->Info();
   ASSERT_TRUE(info.ok());
@@ -247,7 +251,7 @@ TEST(ResetCounters, ZeroesCountersButNotEntries) {
   ASSERT_TRUE(before.ok());
   ASSERT_EQ(before->puts, 50u);
 
-  ASSERT_TRUE(ResetCounters(*store).ok());
+  ASSERT_TRUE(store->ResetCounters().ok());
   absl::StatusOr<StoreStats> after = store->Stats();
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->hits, 0u);
@@ -294,7 +298,7 @@ TEST(ResetCounters, SafeAgainstConcurrentWriters) {
   }
   int resets = 0;
   for (; resets < 200; ++resets) {
-    if (!ResetCounters(*store).ok()) failed = true;
+    if (!store->ResetCounters().ok()) failed = true;
   }
   for (std::thread& t : writers) t.join();
   EXPECT_FALSE(failed);
@@ -310,7 +314,7 @@ TEST(ResetCounters, SafeAgainstConcurrentWriters) {
   EXPECT_TRUE(check->ok) << (check->problems.empty() ? "" : check->problems[0]);
 
   // After the writers, one more reset leaves exactly zero.
-  ASSERT_TRUE(ResetCounters(*store).ok());
+  ASSERT_TRUE(store->ResetCounters().ok());
   stats = store->Stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->puts, 0u);
@@ -321,8 +325,8 @@ TEST(AdminStats, DestroyedStoreIsAnError) {
   ScopedStore store;
   ASSERT_TRUE(store.Open().ok());
   ASSERT_TRUE(Store::Destroy(store.name()).ok());
-  EXPECT_FALSE(StatsByStripe(*store).ok());
-  EXPECT_FALSE(ResetCounters(*store).ok());
+  EXPECT_FALSE(store->StatsByStripe().ok());
+  EXPECT_FALSE(store->ResetCounters().ok());
   EXPECT_FALSE(MeasureEntrySizes(*store).ok());
 }
 

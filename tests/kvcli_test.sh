@@ -40,7 +40,8 @@ json_check "d['key'] == '$K' and d['key_decimal'] == $((K)) and d['layout_versio
   and d['items'] == 0 and d['attached_processes'] == 0 and d['removed'] is False \
   and d['shm_id'] >= 0 and d['sem_id'] >= 0 and d['segment_bytes'] > d['capacity'] \
   and d['created_at_ms'] > 0 and d['created_at'].endswith('Z') and isinstance(d['warnings'], list) \
-  and d['name'] == 'key $K' and d['max_key_size'] == 4096 and d['buckets'] >= 1000" "info --json"
+  and d['name'] == 'key $K' and d['max_key_size'] == 4096 and d['index_slots'] >= 1000 \
+  and d['buckets'] == d['index_slots']" "info --json"
 run 0 info --key="$((K))" && out_has "mode 0640" "info by decimal key"
 out_has "attached .*not counting this kvcli" "info attached"
 

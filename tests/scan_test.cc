@@ -1,5 +1,5 @@
-// Store::Scan, ForEach's chunked walk, DeleteMatching and DeletePrefix: the
-// cursor guarantee under concurrent writes by another process, cursor
+// Store::Scan, Walk (and ForEach over it), DeleteMatching and DeletePrefix:
+// the cursor guarantee under concurrent writes by another process, cursor
 // handling, the prefix and glob filters, and bulk delete counts.
 #include <algorithm>
 #include <atomic>
@@ -72,6 +72,26 @@ absl::Status ScanAll(
     between();
   } while (cursor != 0);
   return absl::OkStatus();
+}
+
+// Store::Walk over `options`; `each` runs after every entry, with no lock
+// held.
+absl::Status WalkAll(
+    Store& store, const ScanOptions& options, Walk* walk,
+    const std::function<void()>& each = [] {}) {
+  return store.Walk(options,
+                    [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+                      ++walk->seen[std::string(key)];
+                      if (options.with_values) {
+                        walk->values[std::string(key)] = std::string(value);
+                        EXPECT_EQ(meta.value_size, value.size()) << key;
+                      } else {
+                        EXPECT_TRUE(value.empty()) << key;
+                      }
+                      ++walk->calls;
+                      each();
+                      return true;
+                    });
 }
 
 TEST(Scan, EmptyStoreIsDoneAtOnce) {
@@ -408,20 +428,30 @@ TEST(Scan, SeesEveryStableKeyWhileAnotherProcessWrites) {
 
   testutil::TestRng gen(81);
   uint64_t overlapped = 0;
-  for (int pass = 0; pass < 20; ++pass) {
+  // Passes 0-19 scan in pages of several counts; passes 20-23 are one
+  // Store::Walk each.
+  for (int pass = 0; pass < 24; ++pass) {
     Walk walk;
     ScanOptions scan;
     scan.with_values = pass % 2 == 1;
     const uint64_t before = writes[0].load();
     const size_t counts[] = {1, 2, 3, 10, 100};
-    ASSERT_OK(ScanAll(*store, counts[pass % 5], scan, &walk, [&] {
-      // This process's own churn between pages, where the walk resumes.
+    auto churn = [&] {
+      // This process's own churn between pages (where the walk resumes),
+      // or between a walk's entries.
       const std::string k = absl::StrCat("c/", gen.Uniform(0, kChurn));
       absl::Status d = store->Delete(k);
       EXPECT_TRUE(d.ok() || absl::IsNotFound(d)) << d;
       absl::Status p = store->Put(k, MakeValue(k, 0, 48));
       EXPECT_TRUE(p.ok() || absl::IsResourceExhausted(p)) << p;
-    }));
+    };
+    if (pass < 20) {
+      ASSERT_OK(ScanAll(*store, counts[pass % 5], scan, &walk, churn));
+    } else {
+      ASSERT_OK(WalkAll(*store, scan, &walk, [&] {
+        if (walk.calls % 50 == 0) churn();
+      }));
+    }
     if (writes[0].load() > before) ++overlapped;
     int stable = 0;
     for (const auto& [k, n] : walk.seen) {
@@ -451,6 +481,90 @@ TEST(Scan, ForEachStopsAndSeesStableKeysOnce) {
   }));
   EXPECT_EQ(seen.size(), 1000u);
   for (const auto& [k, n] : seen) EXPECT_EQ(n, 1) << k;
+}
+
+// Walk selects what a Scan from 0 to 0 selects, by prefix, glob or both,
+// with or without values, and leaves out expired entries.
+TEST(Walk, SelectsWhatScanSelects) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(DenseOptions()));
+  for (int i = 0; i < 600; ++i) {
+    const std::string k = absl::StrCat(i % 3 == 0 ? "user:" : "item/", i);
+    ASSERT_OK(store->Put(k, MakeValue(k, 0, i % 200)));
+  }
+  WriteOptions soon;
+  soon.ttl = absl::Milliseconds(1);
+  ASSERT_OK(store->Put("user:gone", "v", soon));
+  ASSERT_OK(store->Put("item/gone", "v", soon));
+  absl::SleepFor(absl::Milliseconds(20));
+  for (const ScanOptions& options : std::vector<ScanOptions>{{"", "", false},
+                                                             {"user:", "", false},
+                                                             {"", "item/1*", true},
+                                                             {"user:", "*[05]", true},
+                                                             {"nope", "", true}}) {
+    SCOPED_TRACE(absl::StrCat("prefix '", options.prefix, "' match '", options.match,
+                              "' with_values ", options.with_values));
+    Walk scanned, walked;
+    ASSERT_OK(ScanAll(*store, 100, options, &scanned));
+    ASSERT_OK(WalkAll(*store, options, &walked));
+    EXPECT_EQ(walked.seen, scanned.seen);
+    EXPECT_EQ(walked.values, scanned.values);
+    EXPECT_EQ(walked.seen.count("user:gone") + walked.seen.count("item/gone"), 0u);
+    for (const auto& [k, n] : walked.seen) {
+      EXPECT_EQ(n, 1) << k;
+      if (options.with_values) EXPECT_OK(CheckValue(k, walked.values[k])) << k;
+    }
+  }
+  Walk all;
+  ASSERT_OK(WalkAll(*store, {}, &all));
+  EXPECT_EQ(all.seen.size(), 600u);
+}
+
+TEST(Walk, WithoutValuesPassesSizesButNoValue) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  ASSERT_OK(store->Put("a", "12345"));
+  ASSERT_OK(store->Put("b", ""));
+  std::map<std::string, size_t> sizes;
+  ASSERT_OK(store->Walk({}, [&](absl::string_view k, absl::string_view v, const EntryMeta& m) {
+    EXPECT_TRUE(v.empty()) << k;
+    sizes[std::string(k)] = m.value_size;
+    return true;
+  }));
+  EXPECT_EQ(sizes, (std::map<std::string, size_t>{{"a", 5}, {"b", 0}}));
+}
+
+TEST(Walk, StopsWhenTheVisitorSaysSo) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(DenseOptions()));
+  for (int i = 0; i < 1000; ++i) ASSERT_OK(store->Put(absl::StrCat("p/", i), "v"));
+  int visited = 0;
+  ASSERT_OK(
+      store->Walk({"p/", "", true}, [&](auto, auto, const auto&) { return ++visited < 300; }));
+  EXPECT_EQ(visited, 300);
+}
+
+TEST(Walk, BadGlobIsRefusedBeforeAnyEntry) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  ASSERT_OK(store->Put("[", "v"));
+  int visited = 0;
+  absl::Status walk = store->Walk({"", "user:[a-", false}, [&](auto, auto, const auto&) {
+    ++visited;
+    return true;
+  });
+  EXPECT_TRUE(absl::IsInvalidArgument(walk)) << walk;
+  EXPECT_NE(walk.message().find("match"), absl::string_view::npos) << walk;
+  EXPECT_EQ(visited, 0);
+}
+
+TEST(Walk, DestroyedStoreIsAnError) {
+  ScopedStore store;
+  ASSERT_OK(store.Open());
+  ASSERT_OK(store->Put("k", "v"));
+  ASSERT_OK(Store::Destroy(store.name()));
+  absl::Status walk = store->Walk({}, [](auto, auto, const auto&) { return true; });
+  EXPECT_TRUE(IsStoreDestroyed(walk)) << walk;
 }
 
 TEST(DeleteMatching, CountsAndLeavesOtherKeys) {

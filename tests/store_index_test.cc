@@ -48,7 +48,7 @@ void OpenOneStripe(ScopedStore* store, uint64_t items, bool evict, uint64_t want
   ASSERT_OK(store->Open(o));
   ASSERT_OK_AND_ASSIGN(StoreInfo info, (*store)->Info());
   ASSERT_EQ(info.lock_stripes, 1u);
-  ASSERT_EQ(info.buckets, want_slots);
+  ASSERT_EQ(info.index_slots, want_slots);
   ASSERT_OK_AND_ASSIGN(StoreStats stats, (*store)->Stats());
   *limit = stats.index_limit;
   ASSERT_EQ(*limit, want_limit);

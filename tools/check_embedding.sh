@@ -63,7 +63,7 @@ exports() {
   [[ -z "$leaked" ]] || fail "$1 exports more than the API: $(echo "$leaked" | head -5)"
 }
 # Only the C API and the public C++ API.
-exports libshmkv.so 'shmkv_|shmkv::(Store|StoreName|Clock|SystemClock)::|shmkv::(ListSegments|ProbeSegment|DestroyStore|SupportedLayoutVersion|PlanStore|ForEachEntryMeta|SizeBucketOf|MeasureEntrySizes|LargestEntries|StatsByStripe|ResetCounters|IsStoreDestroyed)\(|(typeinfo|typeinfo name|vtable) for shmkv::'
+exports libshmkv.so 'shmkv_|shmkv::(Store|StoreName|Clock|SystemClock)::|shmkv::(ListSegments|ProbeSegment|DestroyStore|SupportedLayoutVersion|PlanStore|SizeBucketOf|MeasureEntrySizes|LargestEntries|IsStoreDestroyed)\(|(typeinfo|typeinfo name|vtable) for shmkv::'
 # Only the near cache's C API and its public C++ API (the names of
 # packaging/libshmkv_near.lds, none of the Redis client); the store comes
 # from libshmkv, and only the near cache needs hiredis.

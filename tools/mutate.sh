@@ -64,7 +64,7 @@ mutant rebuild-keeps-next-version kv/internal/stripe_recovery.cc "$recovery" \
 mutant rebuild-next-version-off-by-one kv/internal/stripe_recovery.cc "$recovery" \
   '  const uint64_t next = max_version / geometry_.stripe_count + 1;' \
   '  const uint64_t next = max_version / geometry_.stripe_count;'
-mutant failed-open-keeps-semaphore kv/store.cc "$creation" \
+mutant failed-open-keeps-semaphore kv/open_and_destroy.cc "$creation" \
   '  if (!store.ok() && created_sem) {' \
   '  if (false && created_sem) {'
 
@@ -76,7 +76,7 @@ mutant segment-trusts-owner-uid kv/internal/probe.cc //tests:ownership_test \
   '  // to anyone, so an owner uid equal to ours proves nothing.
   const uid_t me = geteuid();
   if (allow_foreign_owner || st.owner_uid == me) return absl::OkStatus();'
-mutant abandoned-ignores-attachments kv/store.cc "$creation" \
+mutant abandoned-ignores-attachments kv/open_and_destroy.cc "$creation" \
   '  return st.attached == 0 && !platform::ProcessExists(st.creator_pid);' \
   '  return !platform::ProcessExists(st.creator_pid);'
 

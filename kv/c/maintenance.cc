@@ -78,7 +78,7 @@ shmkv_status shmkv_get_info(shmkv_store* store, shmkv_info* info, size_t info_si
     c.segment_bytes = s->segment_bytes;
     c.capacity = s->capacity;
     c.lock_stripes = s->lock_stripes;
-    c.index_slots = s->buckets;
+    c.index_slots = s->index_slots;
     c.max_key_size = s->max_key_size;
     c.max_value_size = s->max_value_size;
     c.evict = s->evict;

@@ -1,6 +1,6 @@
 // The Store implementation over one mapped segment image. It does not know
-// how the image was obtained: kv/store.cc attaches System V segments and
-// hands them here; the fuzzer hands it a private buffer.
+// how the image was obtained: kv/open_and_destroy.cc attaches System V
+// segments and hands them here; the fuzzer hands it a private buffer.
 #ifndef SHMKV_KV_INTERNAL_SEGMENT_STORE_H_
 #define SHMKV_KV_INTERNAL_SEGMENT_STORE_H_
 
@@ -50,13 +50,15 @@ class SegmentStore final : public Store {
       absl::string_view key,
       absl::FunctionRef<absl::StatusOr<std::string>(absl::Duration* ttl)> compute,
       const GetOrComputeOptions& options) override;
-  absl::Status ForEach(
-      absl::string_view prefix,
+  absl::Status Walk(
+      const ScanOptions& options,
       absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) override;
   absl::Status Clear() override;
   absl::StatusOr<uint64_t> FlushExpired() override;
   absl::StatusOr<uint64_t> Size() override;
   absl::StatusOr<StoreStats> Stats() override;
+  absl::StatusOr<std::vector<StripeStats>> StatsByStripe() override;
+  absl::Status ResetCounters() override;
   absl::StatusOr<StoreInfo> Info() override;
   absl::StatusOr<CheckReport> Check(bool repair) override;
   absl::StatusOr<uint64_t> Scan(
@@ -72,19 +74,6 @@ class SegmentStore final : public Store {
   // The key this process found the segment at (Info reports it; the header
   // keeps the key the store was created at).
   void SetOpenedKey(key_t key) { opened_key_ = key; }
-  // For kv/admin.h (segment_store_stats.cc).
-  // Each stripe's counters, read without its lock as Stats() reads them;
-  // capacity and index_limit are the stripe's share. Stats() sums them.
-  absl::StatusOr<std::vector<StoreStats>> CountersByStripe();
-  // Zeroes every stripe's counters (hits, misses, puts, deletes, evictions,
-  // expirations, lock waits, owner deaths), each under its stripe's lock;
-  // entries and bytes stay.
-  absl::Status ResetCounters();
-  // ForEach without the values: `fn` gets each live entry's key and
-  // metadata, walked in chunks as ForEach; `fn` runs
-  // with no lock held and returns false to stop.
-  absl::Status ForEachMeta(absl::string_view prefix,
-                           absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn);
   // For kv/admin.h's SalvageEntries (segment_store_salvage.cc): every live,
   // unexpired entry whose key starts with `prefix` that its index slot
   // leads to, a short chunk of slots at a time; each damaged record and
@@ -176,15 +165,10 @@ class SegmentStore final : public Store {
                              const WriteOptions& write, uint64_t lease_version);
   // Removes the key's entry if it is still this call's lease.
   void ReleaseLease(absl::string_view key, uint64_t lease_version);
-  // The chunked walk behind Scan, ForEach and DeleteMatching
+  // The chunked walk behind Scan, Walk and DeleteMatching
   // (segment_store_scan.cc): Walker reads one chunk of one stripe under its
   // lock and lets it go before anything is passed on.
   class Walker;
-  // Every entry `options` selects, in chunks (segment_store_scan.cc); `fn`
-  // runs with no lock held and returns false to stop.
-  absl::Status WalkAll(
-      const ScanOptions& options,
-      absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn);
 
   char* base_;
   Geometry geometry_;

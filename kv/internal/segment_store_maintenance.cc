@@ -1,6 +1,6 @@
 // SegmentStore's operations over the whole store: clearing it, reclaiming
 // expired entries, counting, describing and checking it. The per-key
-// operations are in segment_store.cc, the walks (Scan, ForEach,
+// operations are in segment_store.cc, the walks (Scan, Walk,
 // DeleteMatching) in segment_store_scan.cc.
 #include <algorithm>
 #include <cstring>
@@ -82,10 +82,11 @@ absl::StatusOr<uint64_t> SegmentStore::Size() {
 }
 
 absl::StatusOr<StoreStats> SegmentStore::Stats() {
-  absl::StatusOr<std::vector<StoreStats>> stripes = CountersByStripe();
+  absl::StatusOr<std::vector<StripeStats>> stripes = StatsByStripe();
   if (!stripes.ok()) return stripes.status();
   StoreStats st;
-  for (const StoreStats& s : *stripes) {
+  for (const StripeStats& stripe : *stripes) {
+    const StoreStats& s = stripe.stats;
     st.hits += s.hits;
     st.misses += s.misses;
     st.puts += s.puts;
@@ -125,7 +126,7 @@ absl::StatusOr<StoreInfo> SegmentStore::Info() {
   info.segment_bytes = geometry_.segment_bytes;
   info.capacity = geometry_.capacity();
   info.lock_stripes = geometry_.stripe_count;
-  info.buckets = uint64_t{geometry_.stripe_count} * geometry_.slots_per_stripe;
+  info.index_slots = uint64_t{geometry_.stripe_count} * geometry_.slots_per_stripe;
   info.max_key_size = geometry_.max_key_size;
   info.max_value_size = geometry_.max_value_size;
   info.evict = geometry_.evict;

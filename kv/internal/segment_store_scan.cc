@@ -1,4 +1,4 @@
-// SegmentStore's walks over many entries: Scan, ForEach and DeleteMatching,
+// SegmentStore's walks over many entries: Scan, Walk and DeleteMatching,
 // all built on one chunked walker. A chunk is a range of at most
 // kChunkSlots index home slots of one stripe (StripeView::ForEachHomedIn);
 // the walker holds the stripe's lock only while it reads (and, for
@@ -308,10 +308,11 @@ absl::StatusOr<uint64_t> SegmentStore::Scan(
   return walker.Cursor();
 }
 
-absl::Status SegmentStore::WalkAll(
+absl::Status SegmentStore::Walk(
     const ScanOptions& options,
     absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
   Walker walker(*this, options);
+  if (absl::Status s = walker.CheckOptions(); !s.ok()) return s;
   if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
   while (!walker.done()) {
     if (absl::Status s = walker.Next(std::numeric_limits<size_t>::max(), true, /*remove=*/false);
@@ -324,25 +325,6 @@ absl::Status SegmentStore::WalkAll(
     }
   }
   return absl::OkStatus();
-}
-
-absl::Status SegmentStore::ForEach(
-    absl::string_view prefix,
-    absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
-  ScanOptions options;
-  options.prefix = std::string(prefix);
-  options.with_values = true;
-  return WalkAll(options, fn);
-}
-
-absl::Status SegmentStore::ForEachMeta(
-    absl::string_view prefix, absl::FunctionRef<bool(absl::string_view, const EntryMeta&)> fn) {
-  ScanOptions options;
-  options.prefix = std::string(prefix);
-  options.with_values = false;
-  return WalkAll(options, [&](absl::string_view key, absl::string_view, const EntryMeta& meta) {
-    return fn(key, meta);
-  });
 }
 
 absl::StatusOr<uint64_t> SegmentStore::DeleteMatching(const ScanOptions& options) {

@@ -1,6 +1,5 @@
-// SegmentStore's statistics below Stats(), for kv/admin.h: the counters of
-// each stripe, resetting them, and a walk over the entries' metadata that
-// copies no values.
+// SegmentStore's counters: each stripe's (StatsByStripe, which Stats()
+// sums) and resetting them.
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -12,14 +11,14 @@
 
 namespace shmkv::internal {
 
-absl::StatusOr<std::vector<StoreStats>> SegmentStore::CountersByStripe() {
+absl::StatusOr<std::vector<StripeStats>> SegmentStore::StatsByStripe() {
   if (absl::Status s = CheckNotDestroyed(); !s.ok()) return s;
   if (absl::Status s = CheckNotRemoved(); !s.ok()) return s;
-  std::vector<StoreStats> all;
-  all.reserve(stripes_.size());
-  for (StripeView& view : stripes_) {
-    const Stripe* s = view.stripe();
-    StoreStats st;
+  std::vector<StripeStats> all(stripes_.size());
+  for (uint32_t i = 0; i < all.size(); ++i) {
+    const Stripe* s = stripes_[i].stripe();
+    all[i].stripe = i;
+    StoreStats& st = all[i].stats;
     st.hits = LoadOnce(&s->hits);
     st.misses = LoadOnce(&s->misses);
     st.puts = LoadOnce(&s->puts);
@@ -37,7 +36,6 @@ absl::StatusOr<std::vector<StoreStats>> SegmentStore::CountersByStripe() {
     st.index_limit = MaxIndexEntries(geometry_.slots_per_stripe);
     st.lock_waits = LoadOnce(&s->lock_waits);
     st.owner_deaths_recovered = LoadOnce(&s->owner_deaths);
-    all.push_back(st);
   }
   return all;
 }

@@ -48,7 +48,7 @@ py::dict PyStore::Info() {
   d["segment_bytes"] = r->segment_bytes;
   d["capacity"] = r->capacity;
   d["lock_stripes"] = r->lock_stripes;
-  d["index_slots"] = r->buckets;
+  d["index_slots"] = r->index_slots;
   d["max_key_size"] = r->max_key_size;
   d["max_value_size"] = r->max_value_size;
   d["evict"] = r->evict;

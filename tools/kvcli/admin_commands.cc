@@ -85,7 +85,8 @@ std::string InfoJson(Store& store, const StoreInfo& info, uint64_t items, uint64
       .U64("segment_bytes", info.segment_bytes)
       .U64("capacity", info.capacity)
       .U64("lock_stripes", info.lock_stripes)
-      .U64("buckets", info.buckets)
+      .U64("index_slots", info.index_slots)
+      .U64("buckets", info.index_slots)  // index_slots' old name, kept for one release
       .U64("max_key_size", info.max_key_size)
       .U64("max_value_size", info.max_value_size)
       .Bool("evict", info.evict)
@@ -124,7 +125,7 @@ std::string InfoText(Store& store, const StoreInfo& info, uint64_t items, uint64
   row("limits", absl::StrCat("keys up to ", info.max_key_size, " bytes, values up to ",
                              ExactBytes(info.max_value_size)));
   row("locking", absl::StrCat(info.lock_stripes, " lock stripe", info.lock_stripes == 1 ? "" : "s",
-                              ", ", info.buckets, " hash index slots"));
+                              ", ", info.index_slots, " hash index slots"));
   row("memory", info.huge_pages ? "huge pages (created with --huge-pages)" : "normal pages");
   row("when full", info.evict ? "evicts least recently used entries"
                               : "refuses writes (created with --no-evict)");

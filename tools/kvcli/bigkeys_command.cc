@@ -1,4 +1,4 @@
-// kvcli bigkeys: the entries with the largest values (admin::LargestEntries).
+// kvcli bigkeys: the entries with the largest values (LargestEntries).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -7,7 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "kv/util/base64.h"
 #include "kv/util/escape.h"
-#include "shmkv/admin.h"
+#include "shmkv/store_stats.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/output.h"

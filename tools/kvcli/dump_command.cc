@@ -228,7 +228,7 @@ int DumpStore(Context& ctx, Store& store, const DumpRequest& request) {
     if (salvaged.ok()) salvage = *std::move(salvaged);
     walk = salvaged.status();
   } else {
-    walk = ScanEach(store, request.selection, add);
+    walk = store.Walk(request.selection, add);
   }
   if (walk.ok()) writer.Finish();
   if (!walk.ok() || !writer.status().ok()) {

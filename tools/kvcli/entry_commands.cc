@@ -252,7 +252,7 @@ int DeleteSelected(Context& ctx) {
       uint64_t selected = 0;
       bool write_ok = true;
       absl::Status walk =
-          ScanEach(store, options, [&](absl::string_view key, absl::string_view, const EntryMeta&) {
+          store.Walk(options, [&](absl::string_view key, absl::string_view, const EntryMeta&) {
             write_ok = ctx.Write(absl::StrCat(util::EscapeKey(key), "\n"));
             ++selected;
             return write_ok;
@@ -435,7 +435,7 @@ int ListKeys(Context& ctx, Store& store, const KeysListing& listing) {
     } else {
       write_ok = ctx.Write(absl::StrCat("next cursor: ", *next, "\n"));
     }
-  } else if (absl::Status status = ScanEach(store, listing.options, print); !status.ok()) {
+  } else if (absl::Status status = store.Walk(listing.options, print); !status.ok()) {
     return ctx.StoreFailure(status);
   }
   if (!write_ok) return ctx.Fail(kExitStore, "cannot write to stdout");

@@ -97,7 +97,7 @@ uint64_t FillPpm(const StoreStats& s) {
 }
 
 int PrintStripes(Context& ctx, Store& store) {
-  absl::StatusOr<std::vector<StripeStats>> stripes = StatsByStripe(store);
+  absl::StatusOr<std::vector<StripeStats>> stripes = store.StatsByStripe();
   if (!stripes.ok()) return ctx.StoreFailure(stripes.status());
   if (ctx.Has("json")) {
     std::string json = "[";
@@ -252,7 +252,7 @@ int RunStatsView(Context& ctx, Store& store, StatsView view) {
     case StatsView::kStripes:
       return PrintStripes(ctx, store);
     case StatsView::kReset: {
-      if (absl::Status s = ResetCounters(store); !s.ok()) return ctx.StoreFailure(s);
+      if (absl::Status s = store.ResetCounters(); !s.ok()) return ctx.StoreFailure(s);
       ctx.Write(
           "reset the counters (hits, misses, puts, deletes, evictions, expirations, lock waits, "
           "owner deaths); entries and bytes are unchanged\n");

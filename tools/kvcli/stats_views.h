@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "shmkv/admin.h"
 #include "shmkv/store.h"
+#include "shmkv/store_stats.h"
 #include "tools/kvcli/context.h"
 #include "tools/kvcli/json.h"
 

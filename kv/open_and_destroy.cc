@@ -9,8 +9,6 @@
 // rebuilds once that creator is dead and nobody is attached (doc/locking.md).
 // A semaphore set is only ever removed by the process that holds it, or,
 // never initialised, once the process that created it is dead.
-#include "shmkv/store.h"
-
 #include <unistd.h>
 
 #include <cstring>
@@ -28,6 +26,7 @@
 #include "kv/platform/monotonic_clock.h"
 #include "kv/platform/process.h"
 #include "shmkv/clock.h"
+#include "shmkv/store.h"
 
 namespace shmkv {
 namespace {
