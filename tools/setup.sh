@@ -12,6 +12,8 @@ packages=(
   procps util-linux
   python3 python3-dev pybind11-dev
   libhiredis-dev redis-server redis-tools
+  libcpp-httplib-dev libjs-chart.js curl
+  prometheus chromium chromium-driver python3-selenium
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev libboost-dev memcached libmemcached-dev strace
