@@ -2,7 +2,8 @@
 # Installs shmkv: headers, libshmkv.so (with its soname links), libshmkv.a,
 # the near cache's C API libshmkv_near.so and .a, the pkg-config files
 # shmkv.pc (shared), shmkv-static.pc, shmkv-near.pc and shmkv-near-static.pc,
-# the programs (kvcli, kvsync, kvbench), and the Python module (lib/python3/dist-packages).
+# the programs (kvcli, kvsync, kvbench), the Python module (lib/python3/dist-packages)
+# and example systemd units for kvcli serve and kvsync (lib/systemd/system).
 #
 #   bazel run //:install -- --prefix=DIR     (default prefix /usr/local)
 #
@@ -70,6 +71,13 @@ install -m 0644 "${built[python]}" "$prefix/lib/python3/dist-packages/$(basename
 for pc in ${built[pc]}; do
   out="$prefix/lib/pkgconfig/$(basename "$pc" .in)"
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$pc" >"$out"
+  chmod 0644 "$out"
+done
+# Example systemd units (not enabled): copy them to /etc/systemd/system.
+mkdir -p "$prefix/lib/systemd/system"
+for unit in ${built[units]}; do
+  out="$prefix/lib/systemd/system/$(basename "$unit" .in)"
+  sed -e "s|@PREFIX@|$prefix|g" "$unit" >"$out"
   chmod 0644 "$out"
 done
 echo "install: shmkv $version installed under $prefix"
