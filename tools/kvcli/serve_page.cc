@@ -29,7 +29,7 @@ tr.selected { background: #dde9ff; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 1em; }
 .card { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; padding: .6em; }
 .card h3 { font-size: .95em; margin: 0 0 .3em; }
-canvas { width: 100%; height: 200px; }
+.plot { position: relative; height: 200px; }
 </style>
 </head>
 )html";
@@ -46,13 +46,13 @@ constexpr char kBody[] = R"html(
 <h2 id="detail-title"></h2>
 <div class="muted" id="detail-info"></div>
 <div class="grid">
-<div class="card"><h3>gets and puts per second</h3><canvas id="chart-ops"></canvas></div>
-<div class="card"><h3>hit ratio</h3><canvas id="chart-hit"></canvas></div>
-<div class="card"><h3>evictions and expirations per second</h3><canvas id="chart-evict"></canvas></div>
-<div class="card"><h3>memory used (bytes)</h3><canvas id="chart-memory"></canvas></div>
-<div class="card"><h3>lock waits per second</h3><canvas id="chart-waits"></canvas></div>
-<div class="card"><h3>per stripe: lock waits and fill</h3><canvas id="chart-stripes"></canvas></div>
-<div class="card"><h3>value sizes (entries per size class)</h3><canvas id="chart-sizes"></canvas></div>
+<div class="card"><h3>gets and puts per second</h3><div class="plot"><canvas id="chart-ops"></canvas></div></div>
+<div class="card"><h3>hit ratio</h3><div class="plot"><canvas id="chart-hit"></canvas></div></div>
+<div class="card"><h3>evictions and expirations per second</h3><div class="plot"><canvas id="chart-evict"></canvas></div></div>
+<div class="card"><h3>memory used (bytes)</h3><div class="plot"><canvas id="chart-memory"></canvas></div></div>
+<div class="card"><h3>lock waits per second</h3><div class="plot"><canvas id="chart-waits"></canvas></div></div>
+<div class="card"><h3>per stripe: lock waits and fill</h3><div class="plot"><canvas id="chart-stripes"></canvas></div></div>
+<div class="card"><h3>value sizes (entries per size class)</h3><div class="plot"><canvas id="chart-sizes"></canvas></div></div>
 <div class="card"><h3>largest entries</h3>
 <table id="largest"><thead><tr><th class="l">key</th><th>value bytes</th><th>key bytes</th>
 <th>TTL left</th></tr></thead><tbody></tbody></table>
@@ -73,6 +73,7 @@ constexpr char kScript[] =
   const REFRESH_MS = Number(document.body.dataset.refreshMs) || 1000;
   const KEEP = 300;  // points per chart: five minutes at one a second
   const state = { selected: null, previous: null, charts: {}, updates: 0 };
+  const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"];
   window.shmkvDashboard = state;
 
   function text(tag, value, cls) {
@@ -92,8 +93,9 @@ constexpr char kScript[] =
     if (typeof Chart === "undefined") return null;
     return new Chart(document.getElementById(id), {
       type: "line",
-      data: { labels: [], datasets: series.map((label) => ({ label: label, data: [],
-                                                             pointRadius: 0, borderWidth: 2 })) },
+      data: { labels: [], datasets: series.map((label, i) => ({
+        label: label, data: [], pointRadius: 0, borderWidth: 2, borderColor: COLORS[i],
+        backgroundColor: COLORS[i] })) },
       options: { animation: false, responsive: true, maintainAspectRatio: false,
                  scales: { y: { beginAtZero: true } } },
     });
@@ -101,6 +103,7 @@ constexpr char kScript[] =
   function barChart(id, series, y2) {
     if (typeof Chart === "undefined") return null;
     const datasets = series.map((label, i) => ({ label: label, data: [],
+                                                 backgroundColor: COLORS[i],
                                                  yAxisID: i === 1 && y2 ? "y2" : "y" }));
     const scales = { y: { beginAtZero: true } };
     if (y2) scales.y2 = { beginAtZero: true, max: 1, position: "right" };
