@@ -45,11 +45,12 @@ start_serve() {
   done
   CHECKS=$((CHECKS + 1))
   [[ -n "$url" ]] || fail "kvcli serve $* did not start: $(cat "$TMP/$name.err")"
-  echo "$url" >"$TMP/$name.url"
+  [[ -z "$url" ]] || echo "$url" >"$TMP/$name.url"
 }
 
 start_serve hidden
 start_serve shown --show-keys
+[[ -s "$TMP/hidden.url" && -s "$TMP/shown.url" ]] || report_and_exit kvcli_dashboard_test
 CHECKS=$((CHECKS + 1))
 result=$(/usr/bin/python3 "$DASHBOARD_SCRIPT" "$S" "$KVCLI" "$(cat "$TMP/hidden.url")" \
   "$(cat "$TMP/shown.url")" "${SCREENSHOT:-}" 2>&1)
