@@ -77,7 +77,7 @@ void Scraper::ReadStore(Store& store, const StoreInfo& info, StoreScrape& out,
 }
 
 std::shared_ptr<const HostScrape> Scraper::Scrape() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   const int64_t start_ns = MonotonicNs();
   if (last_ != nullptr && start_ns - last_mono_ns_ < absl::ToInt64Nanoseconds(options_.reuse)) {
     return last_;
@@ -119,12 +119,12 @@ std::shared_ptr<const HostScrape> Scraper::Scrape() {
 }
 
 uint64_t Scraper::scrapes() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return scrapes_;
 }
 
 uint64_t Scraper::errors_total() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return errors_total_;
 }
 
