@@ -2,6 +2,8 @@
 // /metrics for Prometheus, /api/stores for programs, / for people. Read-only:
 // every request only reads, through the scraper (serve_scrape.h).
 #include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -23,7 +25,6 @@
 #include "tools/kvcli/serve_page.h"
 #include "tools/kvcli/serve_render.h"
 #include "tools/kvcli/serve_scrape.h"
-#include "tools/kvcli/stop_signals.h"
 
 namespace shmkv {
 namespace kvcli {
@@ -230,16 +231,27 @@ int RunServe(Context& ctx) {
   ctx.Write(absl::StrCat("serving the host's stores on ", url, " (metrics at ", url,
                          "metrics); Ctrl-C stops\n"));
   if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
-  StopSignals signals;
-  std::atomic<bool> done{false};
+  // SIGINT and SIGTERM are blocked in every thread (the server's threads
+  // start after this) and taken by sigwait in one: no handler shares a flag
+  // across threads.
+  sigset_t stop_set;
+  sigemptyset(&stop_set);
+  sigaddset(&stop_set, SIGINT);
+  sigaddset(&stop_set, SIGTERM);
+  sigset_t old_set;
+  pthread_sigmask(SIG_BLOCK, &stop_set, &old_set);
+  std::atomic<bool> stopped{false};
   std::thread stopper([&] {
-    while (!signals.stopped() && !done.load()) signals.SleepUnlessStopped(absl::Milliseconds(100));
+    int sig = 0;
+    sigwait(&stop_set, &sig);
+    stopped.store(true);
     server.stop();
   });
   const bool served = server.listen_after_bind();
-  done.store(true);
+  if (!stopped.load()) pthread_kill(stopper.native_handle(), SIGTERM);  // ends its sigwait
   stopper.join();
-  if (!served && !signals.stopped()) {
+  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
+  if (!served && !stopped.load()) {
     return ctx.Fail(kExitStore, absl::StrCat("stopped serving on ", url, " after an error"));
   }
   return kExitOk;
