@@ -4,7 +4,8 @@
 # shmkv/near.h and shmkv/near/*.h), the pkg-config files
 # shmkv.pc (shared), shmkv-static.pc, shmkv-near.pc and shmkv-near-static.pc,
 # the programs (kvcli, kvsync, kvbench), the Python module (lib/python3/dist-packages)
-# and the Node.js module (lib/node_modules/shmkv: npm install that folder).
+# the Node.js module (lib/node_modules/shmkv: npm install that folder) and
+# example systemd units for kvcli serve and kvsync (lib/systemd/system).
 #
 #   bazel run //:install -- --prefix=DIR     (default prefix /usr/local)
 #
@@ -83,6 +84,13 @@ done
 for pc in ${built[pc]}; do
   out="$prefix/lib/pkgconfig/$(basename "$pc" .in)"
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$pc" >"$out"
+  chmod 0644 "$out"
+done
+# Example systemd units (not enabled): copy them to /etc/systemd/system.
+mkdir -p "$prefix/lib/systemd/system"
+for unit in ${built[units]}; do
+  out="$prefix/lib/systemd/system/$(basename "$unit" .in)"
+  sed -e "s|@PREFIX@|$prefix|g" "$unit" >"$out"
   chmod 0644 "$out"
 done
 echo "install: shmkv $version installed under $prefix"

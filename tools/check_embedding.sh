@@ -48,9 +48,14 @@ for f in include/shmkv/store.h include/shmkv/shmkv.h include/shmkv/near.h \
   lib/libshmkv_near.a lib/pkgconfig/shmkv.pc lib/pkgconfig/shmkv-static.pc \
   lib/pkgconfig/shmkv-near.pc lib/pkgconfig/shmkv-near-static.pc bin/kvcli bin/kvsync bin/kvbench \
   lib/python3/dist-packages/shmkv.*.so lib/node_modules/shmkv/shmkv.node \
-  lib/node_modules/shmkv/index.js lib/node_modules/shmkv/index.d.ts; do
+  lib/node_modules/shmkv/index.js lib/node_modules/shmkv/index.d.ts lib/systemd/system/kvcli-serve.service \
+  lib/systemd/system/kvsync@.service; do
   compgen -G "$prefix/$f" >/dev/null || fail "not installed: $f"
 done
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify "$prefix/lib/systemd/system/kvcli-serve.service" >"$tmp/units.log" 2>&1 ||
+    fail "kvcli-serve.service: $(cat "$tmp/units.log")"
+fi
 # exports LIB PATTERN: LIB (libNAME.so) links to its soname libNAME.so.0 and
 # exports nothing but the symbols PATTERN (an extended regex) matches.
 exports() {

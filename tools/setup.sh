@@ -15,6 +15,8 @@ packages=(
   procps util-linux
   python3 python3-dev pybind11-dev
   libhiredis-dev redis-server redis-tools
+  libcpp-httplib-dev libjs-chart.js curl
+  prometheus chromium chromium-driver python3-selenium
 )
 # Node and its headers (/usr/include/node): Debian's Node 18, unless a Node
 # with headers is installed already (e.g. NodeSource's nodejs, Node 20).

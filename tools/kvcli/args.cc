@@ -98,6 +98,11 @@ constexpr FlagInfo kFlags[] = {
     {"reset", FlagKind::kSwitch, "",
      "zero the counters (hits, misses, puts, ...); entries and bytes stay"},
     {"top", FlagKind::kValue, "N", "how many entries to list (default 10)"},
+    // serve
+    {"listen", FlagKind::kValue, "HOST:PORT",
+     "where kvcli serve listens (default 127.0.0.1:9309; port 0 picks a free one)"},
+    {"show-keys", FlagKind::kSwitch, "",
+     "kvcli serve: show the largest entries' key names (values are never shown)"},
     {"by", FlagKind::kValue, "ORDER",
      "what keys --top orders by: size (of the value; the only one)"},
 };

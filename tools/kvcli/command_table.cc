@@ -376,6 +376,28 @@ std::vector<CommandSpec> BuildCommands() {
                 {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"}},
                0,
                0});
+  c.push_back(
+      {"serve",
+       RunServe,
+       "[--listen=HOST:PORT] [--show-keys] [--lock-timeout=DUR]",
+       "serve every store's metrics (Prometheus), JSON and a live dashboard over HTTP",
+       "Serves the host's stores, as kvcli ls finds them, over HTTP until SIGINT\n"
+       "or SIGTERM (exit 0): GET /metrics is the Prometheus text format for every\n"
+       "store (doc/metrics.md), /api/stores and /api/stores/KEY are JSON\n"
+       "(doc/serve.md), and / is a dashboard with live charts. Read-only: no\n"
+       "request changes a store. It listens on 127.0.0.1:9309 unless --listen\n"
+       "says otherwise, and warns when that is not a loopback address. The\n"
+       "largest entries are listed by size; their key names only with\n"
+       "--show-keys, their values never. Prints the URL once listening.",
+       "kvcli serve\n"
+       "kvcli serve --listen=127.0.0.1:0\n"
+       "kvcli serve --listen=0.0.0.0:9309 --show-keys",
+       false,
+       {{"listen"},
+        {"show-keys"},
+        {"lock-timeout", "longest wait for each store's lock while reading it (default 1s)"}},
+       0,
+       0});
   return c;
 }
 

@@ -42,6 +42,9 @@ int RunLoad(Context& ctx);
 // bigkeys_command.cc: the entries with the largest values.
 int RunBigkeys(Context& ctx);
 
+// serve_command.cc: the HTTP endpoint (metrics, JSON, dashboard).
+int RunServe(Context& ctx);
+
 // near_get.cc: get --through=ADDR, reads through the near cache in front of
 // Redis.
 int RunGetThrough(Context& ctx, const std::vector<std::string>& keys);

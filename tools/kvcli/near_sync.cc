@@ -54,6 +54,9 @@ NearSyncView DescribeNearSync(Store& store) {
   // Judged as readers with NearCache's default heartbeat timeout judge it.
   const near::SyncHealth health =
       near::EvaluateSync(*state, near::NearCacheOptions().heartbeat_timeout);
+  view.readable = true;
+  view.state = *state;
+  view.health = health;
   std::vector<std::string> prefixes;
   for (const std::string& p : state->prefixes) prefixes.push_back(util::EscapeKey(p));
   view.line = absl::StrCat(

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "shmkv/near/sync_state.h"
 #include "shmkv/store.h"
 #include "tools/kvcli/json.h"
 
@@ -12,9 +13,12 @@ namespace shmkv {
 namespace kvcli {
 
 struct NearSyncView {
-  bool present = false;  // a kvsync has run on this store
-  std::string line;      // one line: phase, health, heartbeat age, counters
-  std::string json;      // a JSON object, or null when absent
+  bool present = false;   // a kvsync has run on this store
+  std::string line;       // one line: phase, health, heartbeat age, counters
+  std::string json;       // a JSON object, or null when absent
+  bool readable = false;  // the record parsed: state and health are set
+  near::SyncState state;
+  near::SyncHealth health;  // as readers with the default heartbeat timeout judge it
 };
 
 // Reads the record. A record that does not parse is shown as such.

@@ -10,9 +10,39 @@
 #include "kv/util/format.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/output.h"
+#include "tools/kvcli/prometheus.h"
 
 namespace shmkv {
 namespace kvcli {
+
+std::string HistogramJson(const SizeHistogram& h) {
+  std::string buckets = "[";
+  for (size_t i = 0; i < h.buckets.size(); ++i) {
+    const SizeBucket& b = h.buckets[i];
+    if (i > 0) buckets += ",";
+    JsonObject bucket;
+    bucket.U64("min_size", b.min_size)
+        .U64("max_size", b.max_size)
+        .U64("count", b.count)
+        .U64("bytes", b.bytes);
+    buckets += bucket.Build();
+  }
+  buckets += "]";
+  JsonObject json;
+  json.U64("count", h.count)
+      .U64("bytes", h.bytes)
+      .U64("largest", h.largest)
+      .Raw("buckets", buckets);
+  return json.Build();
+}
+
+uint64_t FillPpm(const StoreStats& s) {
+  auto ppm = [](uint64_t part, uint64_t whole) {
+    return whole == 0 ? 0 : static_cast<uint64_t>(1e6 * static_cast<double>(part) / whole);
+  };
+  return std::max(ppm(s.bytes_used, s.capacity), ppm(s.index_entries, s.index_limit));
+}
+
 namespace {
 
 // "12.5%" of part in whole; "-" when whole is 0.
@@ -46,27 +76,6 @@ std::string HistogramText(absl::string_view what, const SizeHistogram& h) {
   return text;
 }
 
-std::string HistogramJson(const SizeHistogram& h) {
-  std::string buckets = "[";
-  for (size_t i = 0; i < h.buckets.size(); ++i) {
-    const SizeBucket& b = h.buckets[i];
-    if (i > 0) buckets += ",";
-    JsonObject bucket;
-    bucket.U64("min_size", b.min_size)
-        .U64("max_size", b.max_size)
-        .U64("count", b.count)
-        .U64("bytes", b.bytes);
-    buckets += bucket.Build();
-  }
-  buckets += "]";
-  JsonObject json;
-  json.U64("count", h.count)
-      .U64("bytes", h.bytes)
-      .U64("largest", h.largest)
-      .Raw("buckets", buckets);
-  return json.Build();
-}
-
 int PrintSizes(Context& ctx, Store& store, const std::string& prefix) {
   absl::StatusOr<EntrySizes> sizes = MeasureEntrySizes(store, prefix);
   if (!sizes.ok()) return ctx.StoreFailure(sizes.status());
@@ -86,15 +95,6 @@ int PrintSizes(Context& ctx, Store& store, const std::string& prefix) {
 // -------------------------------------------------------------- stripes ---
 
 uint64_t Operations(const StoreStats& s) { return s.hits + s.misses + s.puts + s.deletes; }
-
-// How full a stripe is: the larger of its arena and its index share, in
-// millionths (so that stripes compare exactly).
-uint64_t FillPpm(const StoreStats& s) {
-  auto ppm = [](uint64_t part, uint64_t whole) {
-    return whole == 0 ? 0 : static_cast<uint64_t>(1e6 * static_cast<double>(part) / whole);
-  };
-  return std::max(ppm(s.bytes_used, s.capacity), ppm(s.index_entries, s.index_limit));
-}
 
 int PrintStripes(Context& ctx, Store& store) {
   absl::StatusOr<std::vector<StripeStats>> stripes = store.StatsByStripe();
@@ -142,50 +142,7 @@ int PrintStripes(Context& ctx, Store& store) {
   return ctx.Finish();
 }
 
-// ----------------------------------------------------------- prometheus ---
-
-struct Family {
-  const char* name;
-  const char* type;  // counter or gauge
-  const char* help;
-  uint64_t StoreStats::*field;
-};
-
-constexpr Family kFamilies[] = {
-    {"shmkv_hits_total", "counter", "Reads that found their key.", &StoreStats::hits},
-    {"shmkv_misses_total", "counter", "Reads that did not find their key.", &StoreStats::misses},
-    {"shmkv_puts_total", "counter", "Writes.", &StoreStats::puts},
-    {"shmkv_deletes_total", "counter", "Entries deleted on request.", &StoreStats::deletes},
-    {"shmkv_evictions_total", "counter", "Entries evicted to make room.", &StoreStats::evictions},
-    {"shmkv_expirations_total", "counter", "Entries removed because their TTL ran out.",
-     &StoreStats::expirations},
-    {"shmkv_lock_waits_total", "counter", "Stripe lock acquisitions that found the lock held.",
-     &StoreStats::lock_waits},
-    {"shmkv_owner_deaths_recovered_total", "counter",
-     "Stripe locks recovered from a process that died holding them.",
-     &StoreStats::owner_deaths_recovered},
-    {"shmkv_items", "gauge", "Live entries.", &StoreStats::items},
-    {"shmkv_key_bytes", "gauge", "Bytes of the live entries' keys.", &StoreStats::key_bytes},
-    {"shmkv_value_bytes", "gauge", "Bytes of the live entries' values.", &StoreStats::value_bytes},
-    {"shmkv_used_bytes", "gauge", "Arena bytes held by live entries, headers included.",
-     &StoreStats::bytes_used},
-    {"shmkv_log_bytes", "gauge", "Arena bytes between the logs' tails and heads.",
-     &StoreStats::log_bytes},
-    {"shmkv_capacity_bytes", "gauge", "Arena bytes for entries.", &StoreStats::capacity},
-    {"shmkv_index_entries", "gauge", "Occupied hash index entries.", &StoreStats::index_entries},
-    {"shmkv_index_limit", "gauge", "Entries the hash index can hold.", &StoreStats::index_limit},
-};
-
 }  // namespace
-
-std::string PrometheusText(const StoreStats& stats, absl::string_view store) {
-  std::string text;
-  for (const Family& f : kFamilies) {
-    absl::StrAppend(&text, "# HELP ", f.name, " ", f.help, "\n# TYPE ", f.name, " ", f.type, "\n",
-                    f.name, "{store=\"", store, "\"} ", stats.*f.field, "\n");
-  }
-  return text;
-}
 
 int ParseStatsView(Context& ctx, StatsView* view) {
   *view = StatsView::kCounters;
@@ -241,7 +198,9 @@ int RunStatsView(Context& ctx, Store& store, StatsView view) {
     case StatsView::kPrometheus: {
       absl::StatusOr<StoreStats> stats = store.Stats();
       if (!stats.ok()) return ctx.StoreFailure(stats.status());
-      ctx.Write(PrometheusText(*stats, KeyHex(ctx.name().key())));
+      PrometheusWriter text;
+      WriteStatsFamilies(text, {{{{"store", KeyHex(ctx.name().key())}}, *stats}});
+      ctx.Write(text.text());
       return ctx.Finish();
     }
     case StatsView::kSizes: {

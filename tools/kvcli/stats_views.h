@@ -33,9 +33,12 @@ int RunStatsView(Context& ctx, Store& store, StatsView view);
 // The fields of kvcli stats --json appended to `json` (stats_command.cc).
 JsonObject StatsJson(const StoreStats& stats, JsonObject json = JsonObject());
 
-// The Prometheus text exposition of `stats`, every sample labelled
-// store="<store>". doc/metrics.md lists the families.
-std::string PrometheusText(const StoreStats& stats, absl::string_view store);
+// stats --sizes --json's object for one histogram (keys or values).
+std::string HistogramJson(const SizeHistogram& histogram);
+
+// How full a stripe is: the larger of its arena and its index share, in
+// millionths (so that stripes compare exactly).
+uint64_t FillPpm(const StoreStats& stats);
 
 }  // namespace kvcli
 }  // namespace shmkv
