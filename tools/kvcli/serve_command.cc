@@ -168,26 +168,26 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
       });
 }
 
-}  // namespace
-
-int RunServe(Context& ctx) {
-  Listen listen;
+// Reads --listen and --lock-timeout; a usage exit code on a bad one, or -1.
+int ReadServeFlags(Context& ctx, Listen* listen, ScrapeOptions* options) {
   if (const std::string* text = ctx.Get("listen"); text != nullptr) {
-    if (std::string problem = ParseListen(*text, &listen); !problem.empty()) {
+    if (std::string problem = ParseListen(*text, listen); !problem.empty()) {
       return ctx.Usage(problem);
     }
   }
-  ScrapeOptions options;
-  if (absl::Status s = ctx.DurationFlag("lock-timeout", &options.lock_timeout); !s.ok()) {
+  if (absl::Status s = ctx.DurationFlag("lock-timeout", &options->lock_timeout); !s.ok()) {
     return ctx.Usage(s.message());
   }
-  if (options.lock_timeout <= absl::ZeroDuration()) {
+  if (options->lock_timeout <= absl::ZeroDuration()) {
     return ctx.Usage("--lock-timeout must be positive");
   }
-  if (ctx.dry_run()) return kExitOk;
-  const bool show_keys = ctx.Has("show-keys");
-  const std::string chart = ReadFile(kChartJs);
-  if (chart.empty()) {
+  return -1;
+}
+
+// Warns when the dashboard will have no charts, or the address is reachable
+// from other hosts.
+void WarnAboutSetup(Context& ctx, const Listen& listen, bool show_keys, bool has_chart) {
+  if (!has_chart) {
     ctx.Warn(absl::StrCat(kChartJs,
                           " is missing: the dashboard shows no charts until Debian's "
                           "libjs-chart.js is installed"));
@@ -199,12 +199,11 @@ int RunServe(Context& ctx) {
                           show_keys ? " and the largest entries' keys" : "",
                           "; --listen=127.0.0.1:9309 keeps it on this host"));
   }
-  Scraper scraper(options);
-  httplib::Server server;
-  server.set_read_timeout(5, 0);
-  server.set_write_timeout(5, 0);
-  server.set_payload_max_length(64 * 1024);
-  Route(server, scraper, show_keys, chart);
+}
+
+// Binds `server` to `listen`; the port bound (listen.port, or the one the
+// kernel chose for 0), or 0 when it cannot listen there.
+int Bind(httplib::Server& server, const Listen& listen) {
   // SO_REUSEADDR alone: httplib's default adds SO_REUSEPORT, with which a
   // second kvcli serve on the same port would share it instead of failing.
   int listen_fd = -1;
@@ -216,21 +215,16 @@ int RunServe(Context& ctx) {
   int port = listen.port;
   const bool bound = port == 0 ? (port = server.bind_to_any_port(listen.host)) > 0
                                : server.bind_to_port(listen.host, port);
-  if (!bound) {
-    return ctx.Fail(kExitStore, absl::StrCat("cannot listen on ", listen.host, ":", listen.port,
-                                             " (in use, or not an address of this host); pick "
-                                             "another with --listen=HOST:PORT"));
-  }
+  if (!bound) return 0;
   // httplib listens with a backlog of 5: a burst of scrapers would see
   // connections refused or reset. Listening again only raises it.
   if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
-  const std::string url = absl::StrCat(
-      "http://",
-      absl::StrContains(listen.host, ':') ? absl::StrCat("[", listen.host, "]") : listen.host, ":",
-      port, "/");
-  ctx.Write(absl::StrCat("serving the host's stores on ", url, " (metrics at ", url,
-                         "metrics); Ctrl-C stops\n"));
-  if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
+  return port;
+}
+
+// Serves until SIGINT or SIGTERM; false when serving stopped on an error
+// instead.
+bool ServeUntilStopped(httplib::Server& server) {
   // SIGINT and SIGTERM are blocked in every thread (the server's threads
   // start after this) and taken by sigwait in one: no handler shares a flag
   // across threads.
@@ -251,7 +245,39 @@ int RunServe(Context& ctx) {
   if (!stopped.load()) pthread_kill(stopper.native_handle(), SIGTERM);  // ends its sigwait
   stopper.join();
   pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
-  if (!served && !stopped.load()) {
+  return served || stopped.load();
+}
+
+}  // namespace
+
+int RunServe(Context& ctx) {
+  Listen listen;
+  ScrapeOptions options;
+  if (int exit_code = ReadServeFlags(ctx, &listen, &options); exit_code >= 0) return exit_code;
+  if (ctx.dry_run()) return kExitOk;
+  const bool show_keys = ctx.Has("show-keys");
+  const std::string chart = ReadFile(kChartJs);
+  WarnAboutSetup(ctx, listen, show_keys, !chart.empty());
+  Scraper scraper(options);
+  httplib::Server server;
+  server.set_read_timeout(5, 0);
+  server.set_write_timeout(5, 0);
+  server.set_payload_max_length(64 * 1024);
+  Route(server, scraper, show_keys, chart);
+  const int port = Bind(server, listen);
+  if (port == 0) {
+    return ctx.Fail(kExitStore, absl::StrCat("cannot listen on ", listen.host, ":", listen.port,
+                                             " (in use, or not an address of this host); pick "
+                                             "another with --listen=HOST:PORT"));
+  }
+  const std::string url = absl::StrCat(
+      "http://",
+      absl::StrContains(listen.host, ':') ? absl::StrCat("[", listen.host, "]") : listen.host, ":",
+      port, "/");
+  ctx.Write(absl::StrCat("serving the host's stores on ", url, " (metrics at ", url,
+                         "metrics); Ctrl-C stops\n"));
+  if (!ctx.FlushOut()) return ctx.Fail(kExitStore, "cannot write to stdout");
+  if (!ServeUntilStopped(server)) {
     return ctx.Fail(kExitStore, absl::StrCat("stopped serving on ", url, " after an error"));
   }
   return kExitOk;
