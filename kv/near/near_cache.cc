@@ -134,7 +134,7 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
 
 absl::StatusOr<std::string> NearCache::ServerMismatch(const Trust& trust, absl::string_view key) {
   absl::MutexLock lock(&redis_mu_);
-  absl::StatusOr<std::string> run_id = router_->ServerOf(key);
+  absl::StatusOr<absl::string_view> run_id = router_->ServerOf(key);
   if (run_id.ok() && router_->cluster() && !RunIdTracked(trust.run_id, *run_id)) {
     // kvsync follows other primaries than this reader's slot map names (a
     // failover or a migration since it was read): read the map again.

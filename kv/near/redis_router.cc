@@ -44,8 +44,8 @@ RedisRouter::RedisRouter(std::string target, RedisAddress server, std::vector<Re
       seeds_(std::move(seeds)),
       timeout_(timeout) {}
 
-absl::StatusOr<RedisAddress> RedisRouter::Route(absl::string_view key) {
-  if (!cluster()) return server_;
+absl::StatusOr<const RedisAddress*> RedisRouter::Route(absl::string_view key) {
+  if (!cluster()) return &server_;
   if (slot_map_ == nullptr) {
     // The seeds, then every node this reader has reached: any may answer.
     std::vector<RedisAddress> ask = seeds_;
@@ -61,7 +61,7 @@ absl::StatusOr<RedisAddress> RedisRouter::Route(absl::string_view key) {
   }
   const RedisAddress* primary = slot_map_->PrimaryOf(KeySlot(key));
   if (primary == nullptr) return absl::UnavailableError("no primary serves the key's slot");
-  return *primary;
+  return primary;
 }
 
 absl::StatusOr<RedisRouter::Link*> RedisRouter::Connect(const RedisAddress& address, bool* fresh) {
@@ -110,9 +110,9 @@ absl::StatusOr<RedisRouter::Answer> RedisRouter::Send(const RedisAddress& addres
 
 absl::StatusOr<RedisRouter::Answer> RedisRouter::Command(const std::vector<std::string>& argv,
                                                          absl::string_view key, bool idempotent) {
-  absl::StatusOr<RedisAddress> to = Route(key);
+  absl::StatusOr<const RedisAddress*> to = Route(key);
   if (!to.ok()) return to.status();
-  absl::StatusOr<Answer> answer = Send(*to, argv, idempotent, /*asking=*/false);
+  absl::StatusOr<Answer> answer = Send(**to, argv, idempotent, /*asking=*/false);
   if (!cluster() || !answer.ok() || answer->reply.type != RedisReply::Type::kError) return answer;
   std::optional<Redirect> redirect = ParseRedirect(answer->reply.str);
   if (!redirect.has_value()) return answer;
@@ -123,13 +123,13 @@ absl::StatusOr<RedisRouter::Answer> RedisRouter::Command(const std::vector<std::
   return Send(redirect->to, argv, idempotent, redirect->kind == Redirect::Kind::kAsk);
 }
 
-absl::StatusOr<std::string> RedisRouter::ServerOf(absl::string_view key) {
-  absl::StatusOr<RedisAddress> to = Route(key);
+absl::StatusOr<absl::string_view> RedisRouter::ServerOf(absl::string_view key) {
+  absl::StatusOr<const RedisAddress*> to = Route(key);
   if (!to.ok()) return to.status();
   bool fresh = false;
-  absl::StatusOr<Link*> link = Connect(*to, &fresh);
+  absl::StatusOr<Link*> link = Connect(**to, &fresh);
   if (!link.ok()) return link.status();
-  return (*link)->run_id;
+  return absl::string_view((*link)->run_id);
 }
 
 }  // namespace shmkv::near

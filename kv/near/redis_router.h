@@ -45,8 +45,9 @@ class RedisRouter {
   // error on one that had worked before (Redis may have restarted).
   absl::StatusOr<Answer> Command(const std::vector<std::string>& argv, absl::string_view key,
                                  bool idempotent);
-  // The run_id of the server that serves `key`, connecting if needed.
-  absl::StatusOr<std::string> ServerOf(absl::string_view key);
+  // The run_id of the server that serves `key`, connecting if needed; valid
+  // until the router's next call.
+  absl::StatusOr<absl::string_view> ServerOf(absl::string_view key);
 
   // Drops the slot map: the next command reads it again.
   void ForgetSlotMap() { slot_map_.reset(); }
@@ -65,7 +66,7 @@ class RedisRouter {
   RedisRouter(std::string target, RedisAddress server, std::vector<RedisAddress> seeds,
               absl::Duration timeout);
   // The address that serves `key` (reading the slot map when none is held).
-  absl::StatusOr<RedisAddress> Route(absl::string_view key);
+  absl::StatusOr<const RedisAddress*> Route(absl::string_view key);
   // An open connection of this process to `address`; `fresh` says it was
   // opened now.
   absl::StatusOr<Link*> Connect(const RedisAddress& address, bool* fresh);
