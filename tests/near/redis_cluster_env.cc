@@ -109,6 +109,7 @@ absl::Status RedisCluster::StartNode(int port) {
 }
 
 absl::Status RedisCluster::Start(int primaries, int replicas_per_primary) {
+  replicas_per_primary_ = replicas_per_primary;
   std::mt19937 random(static_cast<unsigned>(getpid()) ^
                       static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
   const int nodes = primaries * (1 + replicas_per_primary);
@@ -269,6 +270,15 @@ absl::Status RedisCluster::WaitPrimaryOfSlot(int slot, int to) const {
 absl::Status RedisCluster::MoveSlot(int slot, int to) {
   if (absl::Status s = BeginSlotMove(slot, to); !s.ok()) return s;
   return FinishSlotMove(slot, to);
+}
+
+void RedisCluster::Pause(int node) {
+  if (pids_[node] > 0) kill(pids_[node], SIGSTOP);
+}
+
+absl::Status RedisCluster::Resume(int node) {
+  if (pids_[node] > 0) kill(pids_[node], SIGCONT);
+  return WaitReady(replicas_per_primary_);
 }
 
 void RedisCluster::Kill(int node, int sig) {

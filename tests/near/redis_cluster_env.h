@@ -58,6 +58,12 @@ class RedisCluster {
   absl::Status FinishSlotMove(int slot, int to);
   // Sends `sig` to one node and reaps it.
   void Kill(int node, int sig);
+  // Stops one node (SIGSTOP): it answers nobody, clients nor the cluster
+  // bus, for as long as the test needs, however slow the machine.
+  void Pause(int node);
+  // Lets it run again (SIGCONT) and waits until the cluster is whole again
+  // (the others may have marked it failing meanwhile).
+  absl::Status Resume(int node);
   const std::string& dir() const { return dir_; }
 
  private:
@@ -74,6 +80,7 @@ class RedisCluster {
   std::string dir_;
   std::vector<int> ports_;
   std::vector<pid_t> pids_;
+  int replicas_per_primary_ = 0;
 };
 
 }  // namespace shmkv::neartest
