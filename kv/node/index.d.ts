@@ -174,7 +174,8 @@ export class Store {
    * compute runs on this thread's event loop. If this thread (a worker thread) ends before
    * compute settles, the computation is abandoned and the next caller computes.
    * @rejects LockTimeoutError (waited waitTimeout), TypeError (compute gave neither string nor
-   *   Buffer), and as put.
+   *   Buffer), RangeError (compute's value is over the store's maxValue; nothing is stored),
+   *   and as put.
    */
   getOrCompute(key: Bytes, compute: () => Bytes | Promise<Bytes>, options?: GetOrComputeOptions): Promise<Buffer>;
 

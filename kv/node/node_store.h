@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "shmkv/store.h"
 
@@ -61,10 +62,15 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   Napi::Value Conditional(const Napi::CallbackInfo& info, WriteCondition condition);
   // Turns a ResourceExhausted of a value over max_value into a RangeError.
   void CheckValueSize(const Napi::Env& env, Store& store, size_t size, const char* what);
+  // The store's max_value_size (asked once); 0 when it cannot be read.
+  uint64_t MaxValue(Store& store);
 
   std::shared_ptr<Store> store_;
   uint64_t max_value_ = 0;  // the store's max_value_size, once asked
 };
+
+// The RangeError's message for `what` of `size` bytes over `max_value`.
+std::string ValueTooLarge(const char* what, size_t size, uint64_t max_value);
 
 // A CheckReport as { ok, problems, repairs, entriesChecked, entriesDropped }
 // (store_admin.cc; also what checkAsync resolves to).

@@ -55,6 +55,7 @@ struct Job {
 
   std::string key, result;
   GetOrComputeOptions options;
+  uint64_t max_value = 0;  // a larger computed value is a RangeError
   bool repair = false;
   CheckReport report;
 
@@ -151,7 +152,15 @@ void Resolved(Job& job, const Napi::Value& value) {
                   .Value());
     return;
   }
-  Answer(job, std::string(Bytes(value, "the computed value").view()));
+  const Bytes computed(value, "the computed value");
+  const absl::string_view bytes = computed.view();
+  if (job.max_value != 0 && bytes.size() > job.max_value) {
+    Fail(job, Napi::RangeError::New(
+                  value.Env(), ValueTooLarge("getOrCompute's value", bytes.size(), job.max_value))
+                  .Value());
+    return;
+  }
+  Answer(job, std::string(bytes));
 }
 
 // On the event loop: calls the compute function and waits (without
@@ -214,6 +223,7 @@ Napi::Value NodeStore::GetOrCompute(const Napi::CallbackInfo& info) {
   job->options.write.ttl = Ttl(Field(o, "ttl"), "ttl");
   job->options.wait_timeout = Timeout(Field(o, "waitTimeout"), "waitTimeout", absl::Seconds(10));
   job->options.lease_timeout = Timeout(Field(o, "leaseTimeout"), "leaseTimeout", absl::Seconds(5));
+  job->max_value = MaxValue(*job->store);
   // A hit, the common case, is answered at once: no thread for it.
   thread_local std::string cached;
   const absl::Status hit = job->store->Get(job->key, &cached);

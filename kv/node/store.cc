@@ -76,17 +76,23 @@ std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {
   return store_;
 }
 
-void NodeStore::CheckValueSize(const Napi::Env& env, Store& store, size_t size, const char* what) {
+std::string ValueTooLarge(const char* what, size_t size, uint64_t max_value) {
+  return absl::StrCat(what, " of ", size, " bytes is over this store's maxValue of ", max_value,
+                      " bytes: store smaller values or create the store with a larger maxValue");
+}
+
+uint64_t NodeStore::MaxValue(Store& store) {
   if (max_value_ == 0) {
     absl::StatusOr<StoreInfo> info = store.Info();
-    if (!info.ok()) return;  // the caller throws its own error
-    max_value_ = info->max_value_size;
+    if (info.ok()) max_value_ = info->max_value_size;
   }
-  if (size <= max_value_) return;
-  ThrowRange(
-      env, absl::StrCat(what, " of ", size, " bytes is over this store's maxValue of ", max_value_,
-                        " bytes: store smaller values or create the store with a larger "
-                        "maxValue"));
+  return max_value_;
+}
+
+void NodeStore::CheckValueSize(const Napi::Env& env, Store& store, size_t size, const char* what) {
+  const uint64_t max_value = MaxValue(store);
+  if (max_value == 0 || size <= max_value) return;  // the caller throws its own error
+  ThrowRange(env, ValueTooLarge(what, size, max_value));
 }
 
 Napi::Value NodeStore::Get(const Napi::CallbackInfo& info) {

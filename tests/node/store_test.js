@@ -190,6 +190,15 @@ test('getOrCompute computes once, stores with its TTL, and stores nothing on fai
   assert.ok(ticks > 5, `${ticks} ticks`);
 });
 
+test('getOrCompute refuses a computed value over maxValue with a RangeError, as put does', async (t) => {
+  const { store } = openStore(t, 'node compute too large', { maxValue: 1024 });
+  await assert.rejects(store.getOrCompute('big', () => Buffer.alloc(2000)),
+    { name: 'RangeError', message: /value of 2000 bytes is over this store's maxValue of 1024/ });
+  assert.equal(store.get('big'), undefined);
+  // The key is free again: the next computation is stored.
+  assert.deepEqual(await store.getOrCompute('big', () => 'small'), Buffer.from('small'));
+});
+
 test('bad arguments throw TypeError or RangeError naming the argument', (t) => {
   const { store } = openStore(t, 'node arguments', { maxValue: 1024 });
   assert.throws(() => store.get(5), { name: 'TypeError', message: /key must be a string or a Buffer/ });
