@@ -16,6 +16,7 @@
 //   InvalidArgumentError    ERR_SHMKV_INVALID_ARGUMENT    the store refused a key (empty, over maxKeySize), a glob or a cursor
 //   StoreDestroyedError     ERR_SHMKV_DESTROYED           the store was destroyed after this Store opened it: open it again
 //   StoreClosedError        ERR_SHMKV_CLOSED              close() was called on this Store
+//   UnavailableError        ERR_SHMKV_UNAVAILABLE         (shmkv/near) Redis cannot be reached or timed out
 // Arguments of the wrong type throw TypeError; numbers out of range (a TTL
 // <= 0 or NaN, an integer outside its range, a value over the store's
 // maxValue) throw RangeError, as Node's own APIs do. The async calls reject
@@ -220,3 +221,4 @@ export class CorruptError extends ShmkvError {}
 export class InvalidArgumentError extends ShmkvError {}
 export class StoreDestroyedError extends ShmkvError {}
 export class StoreClosedError extends ShmkvError {}
+export class UnavailableError extends ShmkvError {}

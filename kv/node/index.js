@@ -40,13 +40,17 @@ const errors = {
   InvalidArgumentError: errorClass('InvalidArgumentError', 'ERR_SHMKV_INVALID_ARGUMENT'),
   StoreDestroyedError: errorClass('StoreDestroyedError', 'ERR_SHMKV_DESTROYED'),
   StoreClosedError: errorClass('StoreClosedError', 'ERR_SHMKV_CLOSED'),
+  UnavailableError: errorClass('UnavailableError', 'ERR_SHMKV_UNAVAILABLE'),
 };
 const byCode = new Map(Object.values(errors).map((cls) => [cls.code, cls]));
 
-native.setErrorFactory((code, message) => {
+function makeError(code, message) {
   const cls = byCode.get(code);
   return cls ? new cls(message) : new ShmkvError(message, code);
-});
+}
+native.setErrorFactory(makeError);
+// For near.js, which gives the near-cache addon the same classes.
+native.makeError = makeError;
 
 const OPEN_OPTIONS = new Set([
   'key', 'path', 'proj', 'create', 'capacity', 'maxValue', 'items', 'evict', 'defaultTtl',

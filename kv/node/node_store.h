@@ -26,6 +26,9 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   // The attachment, held for the length of a call; throws
   // ERR_SHMKV_CLOSED once close() was called.
   std::shared_ptr<Store> Shared(const Napi::Env& env) const;
+  // The attachment itself, empty once closed (for the near-cache addon,
+  // attachment.h): valid while this object lives.
+  const std::shared_ptr<Store>* slot() const { return &store_; }
 
  private:
   // store.cc

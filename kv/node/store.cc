@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "kv/node/arguments.h"
+#include "kv/node/attachment.h"
 #include "kv/node/errors.h"
 #include "kv/node/node_store.h"
 #include "shmkv/options.h"
@@ -66,6 +67,7 @@ NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStor
   absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(name, options, mode);
   if (!opened.ok()) Throw(env, opened.status(), Context::kOpen);
   store_ = *std::move(opened);
+  info.This().As<Napi::Object>().TypeTag(&kStoreObjectTag);
 }
 
 std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {
