@@ -33,6 +33,7 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
  private:
   // store.cc
   Napi::Value Get(const Napi::CallbackInfo& info);
+  Napi::Value GetInto(const Napi::CallbackInfo& info);
   Napi::Value GetString(const Napi::CallbackInfo& info);
   Napi::Value GetMeta(const Napi::CallbackInfo& info);
   Napi::Value Has(const Napi::CallbackInfo& info);

@@ -2,6 +2,7 @@
 #include "shmkv/store.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -102,6 +103,36 @@ Napi::Value NodeStore::Get(const Napi::CallbackInfo& info) {
   Bytes key(info[0], "key");
   thread_local std::string value;
   return BufferOrUndefined(info.Env(), store->Get(key.view(), &value), value);
+}
+
+// getInto(key, scratch): copies the value into `scratch` (index.js's own
+// Buffer) and returns its length, so that index.js can return it in a
+// Buffer from Node's pool: a Buffer made here has a backing store of its
+// own (a malloc, and work for the garbage collector), which costs about as
+// much as the store's read. A value larger than `scratch` comes back as a
+// Buffer; an absent one as undefined.
+Napi::Value NodeStore::GetInto(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  std::shared_ptr<Store> store = Shared(env);
+  Bytes key(info[0], "key");
+  if (!info[1].IsTypedArray()) ThrowType(env, "getInto needs a Buffer to copy into");
+  Napi::Uint8Array scratch = info[1].As<Napi::Uint8Array>();
+  char* const out = reinterpret_cast<char*>(scratch.Data());
+  const size_t capacity = scratch.ByteLength();
+  thread_local std::string large;
+  size_t size = 0;
+  const absl::Status s = store->View(key.view(), [&](absl::string_view value, const EntryMeta&) {
+    size = value.size();
+    if (size <= capacity) {
+      std::memcpy(out, value.data(), size);
+    } else {
+      large.assign(value.data(), size);
+    }
+  });
+  if (absl::IsNotFound(s)) return env.Undefined();
+  if (!s.ok()) Throw(env, s);
+  if (size <= capacity) return Napi::Number::New(env, static_cast<double>(size));
+  return Napi::Buffer<char>::Copy(env, large.data(), large.size());
 }
 
 Napi::Value NodeStore::GetString(const Napi::CallbackInfo& info) {
@@ -228,6 +259,7 @@ void NodeStore::Define(Napi::Env env, Napi::Object exports) {
   Napi::Function c = DefineClass(env, "NativeStore",
                                  {
                                      InstanceMethod<&NodeStore::Get>("get"),
+                                     InstanceMethod<&NodeStore::GetInto>("getInto"),
                                      InstanceMethod<&NodeStore::GetString>("getString"),
                                      InstanceMethod<&NodeStore::GetMeta>("getMeta"),
                                      InstanceMethod<&NodeStore::Has>("has"),

@@ -29,6 +29,24 @@ test('put and get strings and Buffers, undefined when absent', (t) => {
   assert.equal(store.has('absent'), false);
 });
 
+test('get returns a Buffer of its own, for small values and for values larger than 64 KiB', (t) => {
+  const { store } = openStore(t, 'node get copies', { maxValue: '1MiB' });
+  const big = Buffer.alloc(200 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = i % 251;
+  store.put('big', big);
+  store.put('small', 'abc');
+  const longKey = 'k'.repeat(200) + 'é'.repeat(100);  // UTF-8 longer than a short key's buffer
+  store.put(longKey, 'long');
+  const first = store.get('small');
+  first[0] = 0x7a;  // changing a returned value changes neither the store nor later values
+  assert.deepEqual(store.get('small'), Buffer.from('abc'));
+  assert.deepEqual(store.get('big'), big);
+  assert.deepEqual(store.get(Buffer.from('small')), Buffer.from('abc'));
+  assert.deepEqual(store.get('small'), Buffer.from('abc'));
+  assert.equal(store.getString(longKey), 'long');
+  assert.equal(store.getString('k'.repeat(200) + 'é'.repeat(99)), undefined);
+});
+
 test('getMeta reports version, flags and TTL; put returns the version', (t) => {
   const { store } = openStore(t, 'node meta');
   const v1 = store.put('k', 'a', { flags: 7, ttl: 100 });
