@@ -132,7 +132,7 @@ export class Store {
    */
   static destroy(name: { key?: number | string; path?: string; proj?: number }): void;
 
-  /** The value, or undefined when absent. @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
+  /** The value, or undefined when absent (a value up to 4 KiB may share its ArrayBuffer with other small Buffers, as Buffer.from's do). @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
   get(key: Bytes): Buffer | undefined;
   /** The value decoded as UTF-8, or undefined. Throws as get. */
   getString(key: Bytes): string | undefined;
@@ -149,6 +149,14 @@ export class Store {
    *   and as get.
    */
   put(key: Bytes, value: Bytes, options?: WriteOptions): bigint;
+  /**
+   * get and put off the event loop, each on a thread of its own (tens of microseconds to start:
+   * use them where a lock may be held long, e.g. by a stuck process, not for every read). They
+   * wait at most the store's lockTimeout, then reject with LockTimeoutError; they reject as get
+   * and put throw.
+   */
+  getAsync(key: Bytes): Promise<Buffer | undefined>;
+  putAsync(key: Bytes, value: Bytes, options?: WriteOptions): Promise<bigint>;
   /** Stores each [key, value]; the first failed item's error is thrown after the call (the others are stored). Throws as put. */
   putMany(items: Array<[Bytes, Bytes]>, options?: { ttl?: number }): void;
   /** Stores only if absent; false if the key exists. Throws as put. */

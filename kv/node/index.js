@@ -106,6 +106,14 @@ class Store extends native.NativeStore {
     return super.getOrCompute(key, compute, options);
   }
 
+  async getAsync(key) {
+    return super.getAsync(key);
+  }
+
+  async putAsync(key, value, options) {
+    return super.putAsync(key, value, options);
+  }
+
   async checkAsync(options) {
     return super.checkAsync(options);
   }

@@ -59,6 +59,8 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   Napi::Value FlushExpired(const Napi::CallbackInfo& info);
   // offload.cc
   Napi::Value GetOrCompute(const Napi::CallbackInfo& info);
+  Napi::Value GetAsync(const Napi::CallbackInfo& info);
+  Napi::Value PutAsync(const Napi::CallbackInfo& info);
   Napi::Value CheckAsync(const Napi::CallbackInfo& info);
   Napi::Value FlushAsync(const Napi::CallbackInfo& info);
 
@@ -72,6 +74,9 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   std::shared_ptr<Store> store_;
   uint64_t max_value_ = 0;  // the store's max_value_size, once asked
 };
+
+// put's options { ttl, flags } (store.cc).
+WriteOptions WriteOptionsOf(const Napi::Env& env, const Napi::Value& arg);
 
 // The RangeError's message for `what` of `size` bytes over `max_value`.
 std::string ValueTooLarge(const char* what, size_t size, uint64_t max_value);

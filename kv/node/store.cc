@@ -44,6 +44,8 @@ Napi::Value BufferOrUndefined(const Napi::Env& env, const absl::Status& s,
   return Napi::Buffer<char>::Copy(env, value.data(), value.size());
 }
 
+}  // namespace
+
 WriteOptions WriteOptionsOf(const Napi::Env& env, const Napi::Value& arg) {
   const Napi::Object o = OptionsObject(env, arg, "options");
   WriteOptions options;
@@ -54,8 +56,6 @@ WriteOptions WriteOptionsOf(const Napi::Env& env, const Napi::Value& arg) {
   }
   return options;
 }
-
-}  // namespace
 
 NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStore>(info) {
   const Napi::Env env = info.Env();
@@ -282,6 +282,8 @@ void NodeStore::Define(Napi::Env env, Napi::Object exports) {
                                      InstanceMethod<&NodeStore::Flush>("flush"),
                                      InstanceMethod<&NodeStore::FlushExpired>("flushExpired"),
                                      InstanceMethod<&NodeStore::GetOrCompute>("getOrCompute"),
+                                     InstanceMethod<&NodeStore::GetAsync>("getAsync"),
+                                     InstanceMethod<&NodeStore::PutAsync>("putAsync"),
                                      InstanceMethod<&NodeStore::CheckAsync>("checkAsync"),
                                      InstanceMethod<&NodeStore::FlushAsync>("flushAsync"),
                                  });
