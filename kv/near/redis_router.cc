@@ -60,9 +60,13 @@ absl::Status RedisRouter::ResolvePrimary() {
   for (const RedisAddress& s : sentinel_->sentinels) {
     absl::StatusOr<RedisAddress> named = AskSentinel(s, sentinel_->master, timeout_);
     bool fresh = false;
-    // Connect checks ROLE: a sentinel whose view is out of date may name a
-    // replica (an old primary back at its address).
+    // Connect checks ROLE on a new connection, and a kept one is checked
+    // here: a sentinel whose view is out of date may name a replica (an old
+    // primary demoted, or back at its address).
     absl::StatusOr<Link*> link = named.ok() ? Connect(*named, &fresh) : named.status();
+    if (link.ok() && !fresh) {
+      if (absl::Status role = CheckPrimaryRole(*(*link)->connection); !role.ok()) link = role;
+    }
     if (link.ok()) {
       primary_ = *std::move(named);
       return absl::OkStatus();
