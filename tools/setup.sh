@@ -14,7 +14,7 @@ packages=(
   libabsl-dev googletest libgtest-dev libbenchmark-dev
   procps util-linux
   python3 python3-dev pybind11-dev
-  libhiredis-dev redis-server redis-tools
+  libhiredis-dev redis-server redis-sentinel redis-tools
   libcpp-httplib-dev libjs-chart.js curl
   prometheus chromium chromium-driver python3-selenium
 )

@@ -131,14 +131,7 @@ class ClusterKvsyncTest : public ClusterTest {
     ASSERT_OK_AND_ASSIGN(near::RedisReply r, c->Command({"SET", key, value}));
     ASSERT_TRUE(r.IsString("OK")) << r.Describe();
   }
-  bool Gone(const std::string& key) {
-    return PollUntil(
-        [&] {
-          absl::StatusOr<bool> c = store_->Contains(key);
-          return c.ok() && !*c;
-        },
-        absl::Seconds(5));
-  }
+  bool Gone(const std::string& key) { return WaitGone(*store_, key, absl::Seconds(5)); }
 
   static int runs_;
   ScopedStore store_;
@@ -350,15 +343,9 @@ TEST_F(ClusterNearCacheTest, CApiAndKvcliReadThroughTheCluster) {
         0);
     RedisSet(key, "changed");
     ASSERT_TRUE(Gone(key));
-    const std::string command = absl::StrCat(RunfilePath("tools/kvcli/kvcli"),
-                                             " get --key=", testutil::KeyHex(store_.key()),
-                                             " --through=", target, " ", key, " --json");
-    FILE* out = popen(command.c_str(), "r");
-    ASSERT_NE(out, nullptr);
-    std::string printed;
-    char buf[512];
-    for (size_t n; (n = fread(buf, 1, sizeof(buf), out)) > 0;) printed.append(buf, n);
-    EXPECT_EQ(pclose(out), 0) << printed;
+    ASSERT_OK_AND_ASSIGN(std::string printed,
+                         KvcliOutput(absl::StrCat("get --key=", testutil::KeyHex(store_.key()),
+                                                  " --through=", target, " ", key, " --json")));
     EXPECT_NE(printed.find("filled"), std::string::npos) << printed;
     ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains(key));
     EXPECT_TRUE(cached) << "kvcli did not fill " << key << ": " << printed;

@@ -32,9 +32,8 @@ bool PortFree(int port) {
   return free;
 }
 
-// A port in 20000..29999 that is free with its cluster bus port, and not
-// already in `taken`. Below the kernel's ephemeral range (32768+), so no
-// outgoing connection takes it meanwhile.
+}  // namespace
+
 int PickPort(std::mt19937& random, const std::vector<int>& taken) {
   std::uniform_int_distribution<int> in_range(20000, 29999);
   for (;;) {
@@ -45,9 +44,9 @@ int PickPort(std::mt19937& random, const std::vector<int>& taken) {
   }
 }
 
-std::string MakeClusterDir() {
+std::string MakeTempDir(const std::string& stem) {
   const char* test_tmp = getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(test_tmp != nullptr ? test_tmp : "/tmp", "/cluster.XXXXXX");
+  std::string pattern = absl::StrCat(test_tmp != nullptr ? test_tmp : "/tmp", "/", stem, ".XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
     perror("mkdtemp");
     abort();
@@ -55,9 +54,7 @@ std::string MakeClusterDir() {
   return pattern;
 }
 
-}  // namespace
-
-RedisCluster::RedisCluster() : dir_(MakeClusterDir()) {}
+RedisCluster::RedisCluster() : dir_(MakeTempDir("cluster")) {}
 
 RedisCluster::~RedisCluster() {
   for (int node = 0; node < node_count(); ++node) Kill(node, SIGKILL);

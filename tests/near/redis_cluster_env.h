@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@
 #include "kv/near/redis_client.h"
 
 namespace shmkv::neartest {
+
+// A new directory under TEST_TMPDIR (else /tmp) named `stem`.XXXXXX.
+std::string MakeTempDir(const std::string& stem);
+
+// A port in 20000..29999 that is free with its cluster bus port, and not
+// already in `taken`. Below the kernel's ephemeral range (32768+), so no
+// outgoing connection takes it meanwhile.
+int PickPort(std::mt19937& random, const std::vector<int>& taken);
 
 class RedisCluster {
  public:
