@@ -3,7 +3,7 @@
 # runs of W1, W2 (W1 with 2 processes) and W7 with 1 and 2 processes, each
 # under `perf stat`, and the cache-line probe.
 #
-#   bash bench/perf_model.sh [--repeats=5] [--ops=2000000] [--keys=1000000]
+#   bash bench/perf_model.sh [--repeats=5] [--ops=2000000] [--keys=1000000] [--rt-probe]
 #
 # Per run of a workload, kvbench runs twice under perf stat with no warmup:
 # --ops=OPS/10 and --ops=OPS. Both pay the same setup (creating the store,
@@ -15,16 +15,19 @@
 # "not supported", and the table says n/a. ops/s is the larger run's. Each
 # line is the median over the repeats (min-max after it); the load average
 # at the start and the end is printed: figures taken under load are not
-# comparable with an idle machine's.
+# comparable with an idle machine's. --rt-probe (as root) runs the probe,
+# half a second, under `chrt -f 10`, so that its two processes run at once
+# on a busy machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repeats=5 ops=2000000 keys=1000000
+repeats=5 ops=2000000 keys=1000000 rt=()
 for arg in "$@"; do
   case "$arg" in
     --repeats=*) repeats=${arg#*=} ;;
     --ops=*) ops=${arg#*=} ;;
     --keys=*) keys=${arg#*=} ;;
-    *) echo "usage: bash bench/perf_model.sh [--repeats=N] [--ops=N] [--keys=N]" >&2; exit 2 ;;
+    --rt-probe) rt=(chrt -f 10) ;;
+    *) echo "usage: bash bench/perf_model.sh [--repeats=N] [--ops=N] [--keys=N] [--rt-probe]" >&2; exit 2 ;;
   esac
 done
 command -v perf >/dev/null || { echo "perf is missing: apt-get install linux-perf" >&2; exit 1; }
@@ -90,5 +93,5 @@ done
 echo "cache-misses/op: $(awk '{ print $6 }' "$tmp/W1" | summary); LLC-loads/op: $(awk '{ print $7 }' "$tmp/W1" | summary) (W1)"
 echo "perf c2c: $(perf c2c record -o "$tmp/c2c.data" -- true 2>&1 | tail -1)"
 echo
-"$bin/bench/micro/line_transfer_probe" --trials="$repeats"
+"${rt[@]}" "$bin/bench/micro/line_transfer_probe" --trials=15 --ops=200000
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
