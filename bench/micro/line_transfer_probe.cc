@@ -33,7 +33,9 @@
 // mapping is anonymous.
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,7 +64,6 @@ struct alignas(64) FakeStripe {
 
 struct Shared {
   Line ready[2];
-  Line go;
   Line counter;
   Line own[2];
   FakeStripe stripe[2];
@@ -85,14 +86,46 @@ void Pin(int cpu) {
   }
 }
 
+// True when --cpus names two different CPUs this process may run on;
+// otherwise says which it may use.
+bool UsableCpus(const int cpus[2]) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return true;  // pinning will say
+  bool ok = cpus[0] != cpus[1];
+  for (int i = 0; i < 2; ++i) {
+    ok = ok && cpus[i] >= 0 && cpus[i] < CPU_SETSIZE && CPU_ISSET(cpus[i], &allowed);
+  }
+  if (ok) return true;
+  std::fprintf(stderr,
+               "--cpus=%d,%d must name two different CPUs this process may run on:", cpus[0],
+               cpus[1]);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) std::fprintf(stderr, " %d", cpu);
+  }
+  std::fprintf(stderr, "%s\n", CPU_COUNT(&allowed) < 2 ? " (the probe needs two)" : "");
+  return false;
+}
+
 uint64_t Load(const uint64_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 void Store(uint64_t* p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+// The parent's child, checked now and then while the parent spins waiting
+// for it, so a child that died ends the probe instead of hanging it (the
+// child dies with the parent: PR_SET_PDEATHSIG).
+pid_t g_child = 0;
+void CheckPartner(uint64_t spins) {
+  if (g_child <= 0 || spins % (uint64_t{1} << 22) != 0) return;
+  if (waitpid(g_child, nullptr, WNOHANG) == g_child) {
+    std::fprintf(stderr, "the probe's second process died; nothing measured\n");
+    std::exit(1);
+  }
+}
 
 // Both processes wait here until both arrived for trial `round`.
 void Meet(Shared* s, int me, uint64_t round) {
   Store(&s->ready[me].word, round);
-  while (Load(&s->ready[1 - me].word) < round) {
-  }
+  for (uint64_t spins = 1; Load(&s->ready[1 - me].word) < round; ++spins) CheckPartner(spins);
 }
 
 uint64_t PingPongOps(uint64_t ops) { return std::max<uint64_t>(1, ops / 20); }
@@ -102,8 +135,7 @@ void RunTest(Shared* s, int me, int test, uint64_t ops) {
     case 0:  // pingpong: process 0 bumps even values, process 1 odd ones
       for (uint64_t i = 0; i < PingPongOps(ops); ++i) {
         const uint64_t want = 2 * i + static_cast<uint64_t>(me);
-        while (Load(&s->counter.word) != want) {
-        }
+        for (uint64_t spins = 1; Load(&s->counter.word) != want; ++spins) CheckPartner(spins);
         Store(&s->counter.word, want + 1);
       }
       break;
@@ -147,6 +179,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s [--cpus=A,B] [--trials=N] [--ops=N]\n", argv[0]);
     return 2;
   }
+  if (!UsableCpus(cpus)) return 2;
   void* map =
       mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (map == MAP_FAILED) {
@@ -163,6 +196,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int me = child == 0 ? 1 : 0;
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+  } else {
+    g_child = child;
+  }
   Pin(cpus[me]);
   uint64_t round = 0;
   double pingpong_median = 0;
