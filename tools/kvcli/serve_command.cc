@@ -95,7 +95,7 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
   });
   server.Get("/dashboard.js", [](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
-    res.set_content(DashboardJs(), "text/javascript; charset=utf-8");
+    res.set_content(std::string(DashboardJs()), "text/javascript; charset=utf-8");
   });
   server.Get("/chart.min.js", [&chart](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
