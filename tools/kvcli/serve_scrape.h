@@ -56,8 +56,8 @@ struct ScrapeOptions {
   // burst of scrapes reads the stores once.
   absl::Duration reuse = absl::Milliseconds(500);
   // Entry sizes and the largest entries come from a walk that holds each
-  // stripe's lock while its keys are read; a store is walked at most this
-  // often.
+  // stripe's lock a short chunk at a time while its keys are read; a store
+  // is walked at most this often, and never when it is zero.
   absl::Duration walk_every = absl::Seconds(10);
   size_t largest = 10;
 };
