@@ -48,8 +48,8 @@ start_serve() {
   [[ -z "$url" ]] || echo "$url" >"$TMP/$name.url"
 }
 
-start_serve hidden
-start_serve shown --show-keys
+start_serve hidden --sizes-every=10s
+start_serve shown --show-keys --sizes-every=10s
 [[ -s "$TMP/hidden.url" && -s "$TMP/shown.url" ]] || report_and_exit kvcli_dashboard_test
 CHECKS=$((CHECKS + 1))
 result=$(/usr/bin/python3 "$DASHBOARD_SCRIPT" "$S" "$KVCLI" "$(cat "$TMP/hidden.url")" \

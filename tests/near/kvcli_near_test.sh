@@ -145,7 +145,7 @@ wait "$kvsync_b" || fail "the second kvsync exited $? after SIGTERM: $(cat "$TMP
 run 0 destroy --key="$B"
 
 section "kvcli serve's /metrics carries kvsync's state and counters, and they move"
-"$KVCLI" serve --listen=127.0.0.1:0 --sizes-every=0 >"$TMP/serve.out" 2>"$TMP/serve.err" &
+"$KVCLI" serve --listen=127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.err" &
 serve_pid=$!
 BG_PIDS+=("$serve_pid")
 url=""

@@ -105,7 +105,7 @@ constexpr FlagInfo kFlags[] = {
      "kvcli serve: show the largest entries' key names (values are never shown)"},
     {"sizes-every", FlagKind::kValue, "DUR",
      "kvcli serve: walk each store's keys for the entry sizes and largest entries at most this "
-     "often (default 10s; 0: never, and they are not served)"},
+     "often, e.g. 10s (default 0: never, and they are not served)"},
     {"by", FlagKind::kValue, "ORDER",
      "what keys --top orders by: size (of the value; the only one)"},
 };

@@ -389,11 +389,12 @@ std::vector<CommandSpec> BuildCommands() {
        "says otherwise, and warns when that is not a loopback address. The\n"
        "largest entries are listed by size; their key names only with\n"
        "--show-keys, their values never. Sizes and largest entries come from a\n"
-       "walk of each store's keys, at most once per --sizes-every. Prints the\n"
-       "URL once listening.",
+       "walk of each store's keys (it takes the stripe locks a short while at a\n"
+       "time, which a scrape otherwise never does), only with --sizes-every.\n"
+       "Prints the URL once listening.",
        "kvcli serve\n"
        "kvcli serve --listen=127.0.0.1:0\n"
-       "kvcli serve --listen=0.0.0.0:9309 --show-keys",
+       "kvcli serve --listen=0.0.0.0:9309 --sizes-every=10s --show-keys",
        false,
        {{"listen"},
         {"show-keys"},
