@@ -31,13 +31,20 @@
                  scales: { y: { beginAtZero: true } } },
     });
   }
+  // The second axis (fill, 0 to 1) scales to its data, so a store a few
+  // percent full still shows its bars; its ticks are percentages.
+  function fillAxis() {
+    return { beginAtZero: true, position: "right", grid: { drawOnChartArea: false },
+             title: { display: true, text: "fill" },
+             ticks: { callback: (v) => percent(v) } };
+  }
   function barChart(id, series, y2) {
     if (typeof Chart === "undefined") return null;
     const datasets = series.map((label, i) => ({ label: label, data: [],
                                                  backgroundColor: COLORS[i],
                                                  yAxisID: i === 1 && y2 ? "y2" : "y" }));
-    const scales = { y: { beginAtZero: true } };
-    if (y2) scales.y2 = { beginAtZero: true, max: 1, position: "right" };
+    const scales = { y: { beginAtZero: true, ticks: { precision: 0 } } };
+    if (y2) scales.y2 = fillAxis();
     return new Chart(document.getElementById(id), {
       type: "bar", data: { labels: [], datasets: datasets },
       options: { animation: false, responsive: true, maintainAspectRatio: false, scales: scales },
@@ -119,7 +126,11 @@
   function showLargest(largest) {
     const body = document.querySelector("#largest tbody");
     body.replaceChildren();
-    if (!largest) return;
+    if (!largest) {
+      document.getElementById("largest-note").textContent =
+        "not measured: start kvcli serve with --sizes-every=10s to walk the keys";
+      return;
+    }
     for (const e of largest.entries) {
       const key = e.key === null ? "(hidden)" : e.key;
       const row = document.createElement("tr");
@@ -143,7 +154,7 @@
       near.redis;
   }
 
-  function showStore(d) {
+  function showHeading(d) {
     const s = d.store, st = s.stats;
     document.getElementById("detail").hidden = false;
     document.getElementById("detail-title").textContent = "store " + s.key +
@@ -153,13 +164,16 @@
         (d.info ? d.info.lock_stripes + " lock stripes" : "") +
         (s.errors.length ? "; " + s.errors.join("; ") : "")
       : s.status + ": " + s.detail;
-    showNear(s.near_sync);
-    showLargest(d.largest);
-    if (!st) return;
-    const label = new Date(d.time_ms).toLocaleTimeString();
+  }
+
+  // One point on each time chart: rates from the counters' change since the
+  // last reading, and the memory used now.
+  function pushPoint(time_ms, st) {
+    const label = new Date(time_ms).toLocaleTimeString();
     const prev = state.previous;
-    if (prev && d.time_ms > prev.time_ms) {
-      const secs = (d.time_ms - prev.time_ms) / 1000;
+    if (prev && time_ms <= prev.time_ms) return;
+    if (prev) {
+      const secs = (time_ms - prev.time_ms) / 1000;
       const rate = (f) => Math.max(0, st[f] - prev.stats[f]) / secs;
       const gets = rate("hits") + rate("misses");
       push(state.charts.ops, label, [gets, rate("puts")]);
@@ -167,25 +181,37 @@
       push(state.charts.evict, label, [rate("evictions"), rate("expirations")]);
       push(state.charts.waits, label, [rate("lock_waits")]);
     }
-    if (!prev || d.time_ms > prev.time_ms) {
-      push(state.charts.memory, label, [st.bytes_used, st.capacity]);
-      state.previous = { time_ms: d.time_ms, stats: st };
-    }
-    const stripes = state.charts.stripes;
-    if (stripes) {
-      stripes.data.labels = d.stripes.map((x) => String(x.stripe));
-      stripes.data.datasets[0].data = d.stripes.map((x) => x.lock_waits);
-      stripes.data.datasets[1].data = d.stripes.map((x) => x.fill);
-      stripes.update();
-    }
-    const sizes = state.charts.sizes;
-    if (sizes && d.sizes) {
-      const b = d.sizes.values.buckets;
-      sizes.data.labels = b.map((x) => x.min_size === x.max_size ? String(x.min_size)
-                                                                : x.min_size + "-" + x.max_size);
-      sizes.data.datasets[0].data = b.map((x) => x.count);
-      sizes.update();
-    }
+    push(state.charts.memory, label, [st.bytes_used, st.capacity]);
+    state.previous = { time_ms: time_ms, stats: st };
+  }
+
+  function showStripes(list) {
+    const chart = state.charts.stripes;
+    if (!chart) return;
+    chart.data.labels = list.map((x) => String(x.stripe));
+    chart.data.datasets[0].data = list.map((x) => x.lock_waits);
+    chart.data.datasets[1].data = list.map((x) => x.fill);
+    chart.update();
+  }
+
+  function showSizes(sizes) {
+    const chart = state.charts.sizes;
+    if (!chart || !sizes) return;
+    const b = sizes.values.buckets;
+    chart.data.labels = b.map((x) => x.min_size === x.max_size ? String(x.min_size)
+                                                              : x.min_size + "-" + x.max_size);
+    chart.data.datasets[0].data = b.map((x) => x.count);
+    chart.update();
+  }
+
+  function showStore(d) {
+    showHeading(d);
+    showNear(d.store.near_sync);
+    showLargest(d.largest);
+    if (!d.store.stats) return;
+    pushPoint(d.time_ms, d.store.stats);
+    showStripes(d.stripes);
+    showSizes(d.sizes);
     state.updates++;
   }
 
