@@ -36,7 +36,7 @@
   function fillAxis() {
     return { beginAtZero: true, position: "right", grid: { drawOnChartArea: false },
              title: { display: true, text: "fill" },
-             ticks: { callback: (v) => percent(v) } };
+             ticks: { callback: (v) => (v === 0 ? "0" : Number((100 * v).toPrecision(2))) + "%" } };
   }
   function barChart(id, series, y2) {
     if (typeof Chart === "undefined") return null;
