@@ -71,6 +71,7 @@ run 2 serve --listen=127.0.0.1:http && err_has "port from 0 to 65535" "--listen 
 run 2 serve --listen=127.0.0.1:70000 && err_has "port from 0 to 65535" "--listen port too large"
 run 2 serve --listen=::1:9309 && err_has "in brackets" "--listen IPv6 without brackets"
 run 2 serve --lock-timeout=0 && err_has "must be positive" "serve --lock-timeout=0"
+run 2 serve --sizes-every=soon && err_has "sizes-every" "serve --sizes-every=soon"
 run 2 serve extra && err_has "takes only flags" "serve with an argument"
 run 2 serve --key="$A" && err_has "key" "serve takes no store"
 
@@ -90,7 +91,7 @@ P=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$T
 KEYS+=("$P")  # removed at exit
 run 0 create --key="$BAD" --capacity=1MiB
 
-start_serve serve || report_and_exit kvcli_serve_test
+start_serve serve --sizes-every=10s || report_and_exit kvcli_serve_test
 grep -q "warning" "$TMP/serve.err" && fail "loopback serve warned: $(cat "$TMP/serve.err")"
 
 section "GET /metrics"
@@ -131,6 +132,12 @@ for name in $(awk '$1 == "#" && $2 == "TYPE" {print $3}' "$TMP/out"); do
 done
 grep -q '^shmkv_scrape_duration_seconds [0-9.e-]*$' "$TMP/out" || fail "scrape duration"
 grep -q '^shmkv_scrape_errors_total [0-9]*$' "$TMP/out" || fail "scrape errors"
+grep -q '^shmkv_exporter_build_info{version="[0-9][0-9.]*",layout_version="[0-9]*"} 1$' "$TMP/out" ||
+  fail "build info: $(grep build_info "$TMP/out")"
+
+section "GET /healthz"
+get 200 healthz && out_has "^ok$" "/healthz answers ok"
+get 400 "healthz?verbose" && out_has "takes no query parameters" "/healthz with a query string"
 
 section "metrics move as a store is written"
 for i in $(seq 5); do run 0 put --key="$A" "more$i" x; done
@@ -214,8 +221,8 @@ CHECKS=$((CHECKS + 1))
 ((rc == 0)) || fail "kvcli serve exit status after SIGTERM: $rc; $(cat "$TMP/serve.err")"
 run 0 info --key="$A" --json && json_check "d['attached_processes'] == 0" "serve detached from every store"
 
-section "--show-keys, SIGINT, another address"
-start_serve keys --show-keys || report_and_exit kvcli_serve_test
+section "--show-keys, SIGINT, no --sizes-every, another address"
+start_serve keys --show-keys --sizes-every=10s || report_and_exit kvcli_serve_test
 get 200 "api/stores/$A"
 json_check "d['largest']['keys_shown'] and d['largest']['entries'][0]['key'] == 'secret:key12'" \
   "--show-keys shows key names"
@@ -225,6 +232,15 @@ wait "$SERVE_PID"
 rc=$?
 CHECKS=$((CHECKS + 1))
 ((rc == 0)) || fail "kvcli serve exit status after SIGINT: $rc"
+start_serve nowalk || report_and_exit kvcli_serve_test  # no walk without --sizes-every
+get 200 "api/stores/$A"
+json_check "d['sizes'] is None and d['largest'] is None and d['store']['stats']['puts'] == 17" \
+  "without --sizes-every: no sizes or largest entries"
+get 200 metrics
+grep -q "^shmkv_[a-z]*_size_bytes_" "$TMP/out" && fail "without --sizes-every: size histograms"
+[[ "$(metric_value shmkv_puts_total "{store=\"$A\"}")" == 17 ]] || fail "without --sizes-every: counters"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID"
 "$KVCLI" serve --listen=0.0.0.0:0 >"$TMP/any.out" 2>"$TMP/any.err" &
 pid=$!
 BG_PIDS+=("$pid")

@@ -31,7 +31,7 @@ namespace kvcli {
 namespace {
 
 constexpr char kChartJs[] = "/usr/share/javascript/chart.js/chart.min.js";
-constexpr char kPaths[] = "GET /, /metrics, /api/stores and /api/stores/KEY";
+constexpr char kPaths[] = "GET /, /metrics, /api/stores, /api/stores/KEY and /healthz";
 
 struct Listen {
   std::string host = "127.0.0.1";
@@ -95,7 +95,7 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
   });
   server.Get("/dashboard.js", [](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
-    res.set_content(DashboardJs(), "text/javascript; charset=utf-8");
+    res.set_content(std::string(DashboardJs()), "text/javascript; charset=utf-8");
   });
   server.Get("/chart.min.js", [&chart](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
@@ -105,6 +105,12 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
                                " is missing; install Debian's libjs-chart.js for the charts"));
     }
     res.set_content(chart, "text/javascript; charset=utf-8");
+  });
+  // Liveness, for a load balancer or systemd's watchdog: answers without
+  // reading any store.
+  server.Get("/healthz", [](const httplib::Request& req, httplib::Response& res) {
+    if (RefuseQuery(req, res)) return;
+    Text(res, 200, "ok");
   });
   server.Get("/metrics", [&scraper](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
@@ -168,7 +174,7 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
       });
 }
 
-// Reads --listen and --lock-timeout; a usage exit code on a bad one, or -1.
+// Reads --listen, --lock-timeout and --sizes-every; a usage exit code on a bad one, or -1.
 int ReadServeFlags(Context& ctx, Listen* listen, ScrapeOptions* options) {
   if (const std::string* text = ctx.Get("listen"); text != nullptr) {
     if (std::string problem = ParseListen(*text, listen); !problem.empty()) {
@@ -180,6 +186,9 @@ int ReadServeFlags(Context& ctx, Listen* listen, ScrapeOptions* options) {
   }
   if (options->lock_timeout <= absl::ZeroDuration()) {
     return ctx.Usage("--lock-timeout must be positive");
+  }
+  if (absl::Status s = ctx.DurationFlag("sizes-every", &options->walk_every); !s.ok()) {
+    return ctx.Usage(s.message());
   }
   return -1;
 }
