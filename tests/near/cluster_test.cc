@@ -163,6 +163,15 @@ TEST_F(ClusterKvsyncTest, AWriteOnEachPrimaryInvalidates) {
   }
 }
 
+TEST_F(ClusterKvsyncTest, CApiGivesEveryPrimarysRunId) {
+  ASSERT_TRUE(WaitSynced(0)) << ReadFile(log_);
+  ASSERT_OK_AND_ASSIGN(near::SyncState state, State());
+  // Three run_ids of 40 characters do not fit the sync state's field.
+  ASSERT_GT(state.redis_run_id.size(), 63u) << state.redis_run_id;
+  EXPECT_EQ(
+      nearc_whole_run_ids(store_.key(), cluster_->target().c_str(), state.redis_run_id.c_str()), 0);
+}
+
 TEST_F(ClusterKvsyncTest, SyncedOnlyWhileEveryPrimaryTracks) {
   ASSERT_TRUE(WaitSynced(0)) << ReadFile(log_);
   // Drop kvsync's subscription on one primary only: a loss on every pair.
