@@ -72,6 +72,10 @@ class RedisRouter {
   absl::StatusOr<Link*> Connect(const RedisAddress& address, bool* fresh);
   absl::StatusOr<Answer> Send(const RedisAddress& address, const std::vector<std::string>& argv,
                               bool idempotent, bool asking);
+  // After `unreachable` failed a command for `key`: in a cluster, drops the
+  // slot map and reads it again (the node may have been failed over);
+  // whether the new map names another node for `key`.
+  bool MovedOn(const RedisAddress& unreachable, absl::string_view key);
 
   const std::string target_;
   const RedisAddress server_;              // one server (no seeds)

@@ -27,13 +27,13 @@ using testutil::ScopedStore;
 
 // A started cluster for a suite, or nullptr after reporting why not.
 RedisCluster* StartCluster(int primaries, int replicas_per_primary) {
-  auto cluster = std::make_unique<RedisCluster>();
-  absl::Status started = cluster->Start(primaries, replicas_per_primary);
-  if (!started.ok()) {
-    ADD_FAILURE() << started;
+  absl::StatusOr<std::unique_ptr<RedisCluster>> cluster =
+      RedisCluster::Started(primaries, replicas_per_primary);
+  if (!cluster.ok()) {
+    ADD_FAILURE() << cluster.status();
     return nullptr;
   }
-  return cluster.release();
+  return cluster->release();
 }
 
 class ClusterTest : public ::testing::Test {

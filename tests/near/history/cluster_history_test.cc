@@ -1,0 +1,354 @@
+// The near cache in front of a Redis Cluster through its faults, checked as
+// a history: reader threads read through NearCache (each its own) and a
+// writer writes unique values through NearCache::Set while a slot is
+// migrated (the CLUSTER SETSLOT steps of redis-cli --cluster reshard), a
+// replica takes over with CLUSTER FAILOVER, and a primary is killed
+// (SIGKILL), failed over and restarted at its address as a replica.
+//
+// After each fault, once kvsync says synced again: the writer pauses, the
+// test waits until kvsync's heartbeat covers its last write (every
+// invalidation applied), and every read that begins then must return
+// Redis's value, from the store or a primary kvsync tracks. The whole
+// history is then checked (history.h) with the bound of near_history_test.
+//
+// One round of the three faults by default; SHMKV_CLUSTER_CHAOS_SECONDS
+// runs rounds for that long (the chaos run in doc/near_cache.md).
+#include <signal.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "kv/near/key_slot.h"
+#include "kv/near/redis_client.h"
+#include "shmkv/near/near_cache.h"
+#include "shmkv/near/sync_state.h"
+#include "shmkv/store.h"
+#include "tests/near/history/history.h"
+#include "tests/near/history/op_log.h"
+#include "tests/near/redis_cluster_env.h"
+#include "tests/near/redis_env.h"
+#include "tests/test_util.h"
+
+namespace shmkv::history {
+namespace {
+
+using near::NearCache;
+using near::NearCacheOptions;
+using neartest::RedisCluster;
+using testutil::ScopedStore;
+using testutil::TestRng;
+
+// Half the keys share one slot (a hash tag): the slot every fault hits.
+constexpr int kKeys = 24;
+const absl::Duration kBound = NearCacheOptions().heartbeat_timeout + absl::Milliseconds(500);
+constexpr int kReaders = 3;
+constexpr int kWriter = kReaders;  // the writer's process number
+
+std::string KeyName(int i) {
+  return i % 2 == 0 ? absl::StrCat("c:{hot}", i) : absl::StrCat("c:", i);
+}
+int HotSlot() { return near::KeySlot(KeyName(0)); }
+
+absl::Duration RunLength() {
+  const char* env = getenv("SHMKV_CLUSTER_CHAOS_SECONDS");
+  int seconds = 0;
+  if (env != nullptr && absl::SimpleAtoi(env, &seconds) && seconds > 0) {
+    return absl::Seconds(seconds);
+  }
+  return absl::ZeroDuration();  // one round
+}
+
+class ClusterHistoryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<RedisCluster>> cluster = RedisCluster::Started(3, 1);
+    EXPECT_OK(cluster.status());
+    cluster_ = cluster.ok() ? cluster->release() : nullptr;
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(cluster_, nullptr) << "the cluster did not start";
+    ASSERT_OK(store_.Open());
+    log_ = cluster_->dir() + "/kvsync.history.log";
+    ASSERT_OK(kvsync_.Start(testutil::KeyHex(store_.key()), cluster_->target(), {"c:"}, log_));
+    ASSERT_TRUE(neartest::WaitSynced(*store_, 0, absl::Seconds(10))) << neartest::ReadFile(log_);
+    ops_.resize(kReaders + 2);
+  }
+  void TearDown() override {
+    stop_ = true;
+    for (std::thread& t : threads_) t.join();
+    if (HasFailure()) std::fprintf(stderr, "kvsync's log:\n%s", neartest::ReadFile(log_).c_str());
+  }
+
+  std::unique_ptr<NearCache> Cache() {
+    NearCacheOptions o;
+    o.redis = cluster_->target();
+    absl::StatusOr<std::unique_ptr<NearCache>> cache = NearCache::Create(store_.get(), o);
+    EXPECT_OK(cache.status());
+    return cache.ok() ? *std::move(cache) : nullptr;
+  }
+  void Start();
+  void ReadLoop(int process);
+  void WriteLoop();
+  // Pauses the writer, waits until kvsync is synced with a heartbeat after
+  // its last write, checks that reads begun from then on return the keys'
+  // last values, and lets the writer go on.
+  void ExpectCurrentReads(const std::string& after);
+  uint64_t Resyncs();
+  void Fault(const std::string& name, int64_t start) {
+    ops_[kReaders + 1].push_back(
+        {OpKind::kFault, kReaders + 1, name, "-", true, "", start, MonotonicNs()});
+  }
+  void ExpectWindowsCurrent();
+  void MigrateHotSlot();
+  void ManualFailover();
+  void KillPrimaryAndRestartIt();
+
+  static RedisCluster* cluster_;
+  ScopedStore store_;
+  neartest::Kvsync kvsync_;
+  std::string log_;
+  std::vector<std::vector<Op>> ops_;  // per thread, then the faults
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false}, pause_writes_{false}, writer_paused_{false};
+  // The spans in which every read must return Redis's value.
+  struct Window {
+    std::string after;
+    int64_t from, to;
+  };
+  std::vector<Window> windows_;
+};
+
+RedisCluster* ClusterHistoryTest::cluster_ = nullptr;
+
+void ClusterHistoryTest::Start() {
+  std::unique_ptr<NearCache> writer = Cache();
+  ASSERT_NE(writer, nullptr);
+  for (int i = 0; i < kKeys; ++i) {
+    Op op{OpKind::kWrite, kWriter, KeyName(i),    absl::StrCat("v", kWriter, ".init", i),
+          true,           "",      MonotonicNs(), 0};
+    ASSERT_OK(writer->Set(op.key, op.value));
+    op.end_ns = MonotonicNs();
+    ops_[kWriter].push_back(op);
+  }
+  for (int r = 0; r < kReaders; ++r) threads_.emplace_back([this, r] { ReadLoop(r); });
+  threads_.emplace_back([this] { WriteLoop(); });
+}
+
+void ClusterHistoryTest::ReadLoop(int process) {
+  std::unique_ptr<NearCache> cache = Cache();
+  if (cache == nullptr) return;
+  TestRng rng(process);
+  while (!stop_.load()) {
+    Op op{OpKind::kRead, process, KeyName(rng.Uniform(0, kKeys)), kAbsent, true, "", 0, 0};
+    near::ReadInfo info;
+    op.start_ns = MonotonicNs();
+    absl::StatusOr<std::string> v = cache->Get(op.key, &info);
+    op.end_ns = MonotonicNs();
+    if (v.ok()) op.value = *v;
+    op.ok = v.ok() || absl::IsNotFound(v.status());
+    op.detail = op.ok ? near::ReadPathName(info.path) : v.status().ToString();
+    ops_[process].push_back(op);
+    absl::SleepFor(absl::Microseconds(200));
+  }
+}
+
+void ClusterHistoryTest::WriteLoop() {
+  std::unique_ptr<NearCache> cache = Cache();
+  if (cache == nullptr) return;
+  TestRng rng(kWriter);
+  for (int n = 0; !stop_.load(); ++n) {
+    if (pause_writes_.load()) {
+      writer_paused_ = true;
+      absl::SleepFor(absl::Milliseconds(1));
+      continue;
+    }
+    writer_paused_ = false;
+    Op op{OpKind::kWrite,
+          kWriter,
+          KeyName(rng.Uniform(0, kKeys)),
+          absl::StrCat("v", kWriter, ".", n),
+          true,
+          "",
+          MonotonicNs(),
+          0};
+    absl::Status s = cache->Set(op.key, op.value);
+    op.end_ns = MonotonicNs();
+    op.ok = s.ok();
+    op.detail = s.ok() ? "" : s.ToString();
+    ops_[kWriter].push_back(op);
+    absl::SleepFor(absl::Microseconds(500));
+  }
+}
+
+uint64_t ClusterHistoryTest::Resyncs() {
+  absl::StatusOr<near::SyncState> s = near::ReadSyncState(*store_);
+  EXPECT_OK(s.status());
+  return s.ok() ? s->resyncs : 0;
+}
+
+void ClusterHistoryTest::ExpectCurrentReads(const std::string& after) {
+  writer_paused_ = false;
+  pause_writes_ = true;
+  ASSERT_TRUE(neartest::PollUntil([&] { return writer_paused_.load(); }, absl::Seconds(10)));
+  const int64_t last_write_ms = near::MonotonicNowMs();
+  ASSERT_TRUE(neartest::PollUntil(
+      [&] {
+        absl::StatusOr<near::SyncState> s = near::ReadSyncState(*store_);
+        return s.ok() && s->synced() && s->heartbeat_ms > last_write_ms;
+      },
+      absl::Seconds(10)))
+      << "kvsync did not cover the last write after " << after;
+  const int64_t from = MonotonicNs();
+  absl::SleepFor(absl::Milliseconds(150));
+  windows_.push_back({after, from, MonotonicNs()});
+  pause_writes_ = false;
+}
+
+// Whether `value` may be `key`'s value in Redis at `at`, the writes being
+// paused: its last successful write before `at`, or a failed write after
+// that one (it may have applied).
+bool Current(const std::vector<Op>& writes, const std::string& key, const std::string& value,
+             int64_t at) {
+  const Op* last = nullptr;
+  for (const Op& w : writes) {
+    if (w.key == key && w.ok && w.end_ns < at) last = &w;
+  }
+  if (last != nullptr && last->value == value) return true;
+  for (const Op& w : writes) {
+    if (w.key == key && !w.ok && w.value == value &&
+        (last == nullptr || w.start_ns > last->end_ns)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void ClusterHistoryTest::ExpectWindowsCurrent() {
+  for (const Window& w : windows_) {
+    for (int r = 0; r < kReaders; ++r) {
+      int reads = 0, wrong = 0;
+      for (const Op& op : ops_[r]) {
+        if (op.start_ns < w.from || op.end_ns > w.to) continue;
+        ++reads;
+        if (op.ok && Current(ops_[kWriter], op.key, op.value, w.from)) continue;
+        if (++wrong <= 3) {
+          ADD_FAILURE() << "after " << w.after << ", reader " << r << " read " << op.key << " = "
+                        << op.value << " (" << op.detail << "), not Redis's value";
+        }
+      }
+      EXPECT_GT(reads, 0) << "reader " << r << " read nothing after " << w.after;
+      EXPECT_EQ(wrong, 0) << "reader " << r << " after " << w.after << ": " << reads << " reads";
+    }
+  }
+}
+
+void ClusterHistoryTest::MigrateHotSlot() {
+  absl::StatusOr<int> from = cluster_->PrimaryOfSlot(HotSlot());
+  ASSERT_OK(from.status());
+  // Another primary: the first node that serves some other slot.
+  int to = -1;
+  for (int slot : {0, 8000, 16383}) {
+    absl::StatusOr<int> p = cluster_->PrimaryOfSlot(slot);
+    ASSERT_OK(p.status());
+    if (*p != *from) to = *p;
+  }
+  ASSERT_NE(to, -1);
+  const uint64_t resyncs = Resyncs();
+  const int64_t start = MonotonicNs();
+  ASSERT_OK(cluster_->MoveSlot(HotSlot(), to));
+  Fault("migration", start);
+  ASSERT_TRUE(neartest::WaitSynced(*store_, resyncs + 1, absl::Seconds(10)));
+  ExpectCurrentReads("a slot migration");
+}
+
+void ClusterHistoryTest::ManualFailover() {
+  absl::StatusOr<int> replica = cluster_->ReplicaOfSlot(HotSlot());
+  ASSERT_OK(replica.status());
+  const uint64_t resyncs = Resyncs();
+  const int64_t start = MonotonicNs();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> c, cluster_->Client(*replica));
+  ASSERT_OK_AND_ASSIGN(near::RedisReply failover, c->Command({"CLUSTER", "FAILOVER"}));
+  ASSERT_TRUE(failover.IsString("OK")) << failover.Describe();
+  ASSERT_OK(cluster_->WaitPrimaryOfSlot(HotSlot(), *replica));
+  Fault("CLUSTER FAILOVER", start);
+  ASSERT_TRUE(neartest::WaitSynced(*store_, resyncs + 1, absl::Seconds(10)));
+  ExpectCurrentReads("CLUSTER FAILOVER");
+}
+
+void ClusterHistoryTest::KillPrimaryAndRestartIt() {
+  absl::StatusOr<int> primary = cluster_->PrimaryOfSlot(HotSlot());
+  absl::StatusOr<int> replica = cluster_->ReplicaOfSlot(HotSlot());
+  ASSERT_OK(primary.status());
+  ASSERT_OK(replica.status());
+  const uint64_t resyncs = Resyncs();
+  int64_t start = MonotonicNs();
+  cluster_->Kill(*primary, SIGKILL);
+  // The replica takes over once the others mark the primary failed
+  // (cluster-node-timeout 1 s).
+  ASSERT_OK(cluster_->WaitPrimaryOfSlot(HotSlot(), *replica));
+  Fault("primary killed", start);
+  ASSERT_TRUE(neartest::WaitSynced(*store_, resyncs + 1, absl::Seconds(10)));
+  ExpectCurrentReads("a primary killed");
+
+  // Back at its address, it rejoins as the new primary's replica; kvsync
+  // does not track it (a new run_id), so nobody fills from it.
+  start = MonotonicNs();
+  ASSERT_OK(cluster_->Restart(*primary));
+  ASSERT_OK(cluster_->WaitReplicaInStep(*primary));
+  Fault("old primary back as a replica", start);
+  ASSERT_TRUE(neartest::WaitSynced(*store_, resyncs + 1, absl::Seconds(10)));
+  ExpectCurrentReads("the old primary came back as a replica");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> c, cluster_->Client(*primary));
+  ASSERT_OK_AND_ASSIGN(std::string run_id, near::ServerRunId(*c));
+  ASSERT_OK_AND_ASSIGN(near::SyncState state, near::ReadSyncState(*store_));
+  EXPECT_EQ(state.redis_run_id.find(run_id), std::string::npos) << state.redis_run_id;
+  for (const char* command : {"eval", "get"}) {
+    ASSERT_OK_AND_ASSIGN(long long calls, neartest::CommandCalls(*c, command));
+    EXPECT_EQ(calls, 0) << "the replica ran " << command << ": a reader read from it";
+  }
+}
+
+TEST_F(ClusterHistoryTest, NoReplacedValueIsServedAcrossMigrationFailoverAndAKilledPrimary) {
+  Start();
+  const absl::Time end = absl::Now() + RunLength();
+  int rounds = 0;
+  do {
+    absl::SleepFor(absl::Milliseconds(200));
+    MigrateHotSlot();
+    if (HasFatalFailure()) break;
+    ManualFailover();
+    if (HasFatalFailure()) break;
+    KillPrimaryAndRestartIt();
+    if (HasFatalFailure()) break;
+    ++rounds;
+  } while (absl::Now() < end);
+  absl::SleepFor(absl::Milliseconds(200));
+  stop_ = true;
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  ExpectWindowsCurrent();
+  std::vector<Op> all;
+  for (const std::vector<Op>& ops : ops_) all.insert(all.end(), ops.begin(), ops.end());
+  const CheckResult result = Check(all, absl::ToInt64Nanoseconds(kBound));
+  std::printf("cluster history: %d rounds; %s\n", rounds, result.Summary().c_str());
+  for (const std::string& v : result.violations) std::printf("  %s\n", v.c_str());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_GT(result.hits, 0u) << "nothing was served from the store: the check proves nothing";
+}
+
+}  // namespace
+}  // namespace shmkv::history
