@@ -7,7 +7,8 @@
 //
 // After each fault, once kvsync says synced again: the writer pauses, the
 // test waits until kvsync's heartbeat covers its last write (every
-// invalidation applied), and every read that begins then must return
+// invalidation applied), and every read that begins then (a hundred per
+// reader) must return
 // Redis's value, from the store or a primary kvsync tracks. The whole
 // history is then checked (history.h) with the bound of near_history_test.
 //
@@ -55,6 +56,8 @@ constexpr int kKeys = 24;
 const absl::Duration kBound = NearCacheOptions().heartbeat_timeout + absl::Milliseconds(500);
 constexpr int kReaders = 3;
 constexpr int kWriter = kReaders;  // the writer's process number
+// Reads each reader makes, after each fault, that must return Redis's value.
+constexpr int kReadsAfterFault = 100;
 
 std::string KeyName(int i) {
   return i % 2 == 0 ? absl::StrCat("c:{hot}", i) : absl::StrCat("c:", i);
@@ -126,6 +129,7 @@ class ClusterHistoryTest : public ::testing::Test {
   std::vector<std::vector<Op>> ops_;  // per thread, then the faults
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false}, pause_writes_{false}, writer_paused_{false};
+  std::atomic<uint64_t> completed_[kReaders] = {};  // reads each reader has logged
   // The spans in which every read must return Redis's value.
   struct Window {
     std::string after;
@@ -164,6 +168,7 @@ void ClusterHistoryTest::ReadLoop(int process) {
     op.ok = v.ok() || absl::IsNotFound(v.status());
     op.detail = op.ok ? near::ReadPathName(info.path) : v.status().ToString();
     ops_[process].push_back(op);
+    completed_[process].fetch_add(1);
     absl::SleepFor(absl::Microseconds(200));
   }
 }
@@ -215,7 +220,19 @@ void ClusterHistoryTest::ExpectCurrentReads(const std::string& after) {
       absl::Seconds(10)))
       << "kvsync did not cover the last write after " << after;
   const int64_t from = MonotonicNs();
-  absl::SleepFor(absl::Milliseconds(150));
+  // Every reader completes reads begun from then on (the first may have
+  // begun before).
+  uint64_t before[kReaders];
+  for (int r = 0; r < kReaders; ++r) before[r] = completed_[r].load();
+  ASSERT_TRUE(neartest::PollUntil(
+      [&] {
+        for (int r = 0; r < kReaders; ++r) {
+          if (completed_[r].load() < before[r] + kReadsAfterFault + 1) return false;
+        }
+        return true;
+      },
+      absl::Seconds(10)))
+      << "a reader did not complete " << kReadsAfterFault << " reads in 10 s after " << after;
   windows_.push_back({after, from, MonotonicNs()});
   pause_writes_ = false;
 }
