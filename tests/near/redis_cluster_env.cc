@@ -32,9 +32,8 @@ bool PortFree(int port) {
   return free;
 }
 
-// A port in 20000..29999 that is free with its cluster bus port, and not
-// already in `taken`. Below the kernel's ephemeral range (32768+), so no
-// outgoing connection takes it meanwhile.
+}  // namespace
+
 int PickPort(std::mt19937& random, const std::vector<int>& taken) {
   std::uniform_int_distribution<int> in_range(20000, 29999);
   for (;;) {
@@ -45,9 +44,9 @@ int PickPort(std::mt19937& random, const std::vector<int>& taken) {
   }
 }
 
-std::string MakeClusterDir() {
+std::string MakeTempDir(const std::string& stem) {
   const char* test_tmp = getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(test_tmp != nullptr ? test_tmp : "/tmp", "/cluster.XXXXXX");
+  std::string pattern = absl::StrCat(test_tmp != nullptr ? test_tmp : "/tmp", "/", stem, ".XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
     perror("mkdtemp");
     abort();
@@ -55,9 +54,7 @@ std::string MakeClusterDir() {
   return pattern;
 }
 
-}  // namespace
-
-RedisCluster::RedisCluster() : dir_(MakeClusterDir()) {}
+RedisCluster::RedisCluster() : dir_(MakeTempDir("cluster")) {}
 
 RedisCluster::~RedisCluster() {
   for (int node = 0; node < node_count(); ++node) Kill(node, SIGKILL);
@@ -119,6 +116,7 @@ absl::Status RedisCluster::RunNode(int node) {
 }
 
 absl::Status RedisCluster::Start(int primaries, int replicas_per_primary) {
+  replicas_per_primary_ = replicas_per_primary;
   std::mt19937 random(static_cast<unsigned>(getpid()) ^
                       static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
   const int nodes = primaries * (1 + replicas_per_primary);
@@ -305,6 +303,15 @@ absl::Status RedisCluster::WaitReplicaInStep(int node) const {
 absl::Status RedisCluster::MoveSlot(int slot, int to) {
   if (absl::Status s = BeginSlotMove(slot, to); !s.ok()) return s;
   return FinishSlotMove(slot, to);
+}
+
+void RedisCluster::Pause(int node) {
+  if (pids_[node] > 0) kill(pids_[node], SIGSTOP);
+}
+
+absl::Status RedisCluster::Resume(int node) {
+  if (pids_[node] > 0) kill(pids_[node], SIGCONT);
+  return WaitReady(replicas_per_primary_);
 }
 
 void RedisCluster::Kill(int node, int sig) {

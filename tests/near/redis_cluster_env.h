@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@
 #include "kv/near/redis_client.h"
 
 namespace shmkv::neartest {
+
+// A new directory under TEST_TMPDIR (else /tmp) named `stem`.XXXXXX.
+std::string MakeTempDir(const std::string& stem);
+
+// A port in 20000..29999 that is free with its cluster bus port, and not
+// already in `taken`. Below the kernel's ephemeral range (32768+), so no
+// outgoing connection takes it meanwhile.
+int PickPort(std::mt19937& random, const std::vector<int>& taken);
 
 class RedisCluster {
  public:
@@ -68,6 +77,12 @@ class RedisCluster {
   absl::Status Restart(int node);
   // Waits until `node` is a replica whose link to its primary is up.
   absl::Status WaitReplicaInStep(int node) const;
+  // Stops one node (SIGSTOP): it answers nobody, clients nor the cluster
+  // bus, for as long as the test needs, however slow the machine.
+  void Pause(int node);
+  // Lets it run again (SIGCONT) and waits until the cluster is whole again
+  // (the others may have marked it failing meanwhile).
+  absl::Status Resume(int node);
   const std::string& dir() const { return dir_; }
 
  private:
@@ -87,6 +102,7 @@ class RedisCluster {
   std::vector<int> ports_;
   std::vector<pid_t> pids_;
   int starts_ = 0;  // redis-server processes started, naming their logs
+  int replicas_per_primary_ = 0;
 };
 
 }  // namespace shmkv::neartest

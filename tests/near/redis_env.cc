@@ -232,6 +232,30 @@ bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout) {
       timeout);
 }
 
+absl::StatusOr<std::string> KvcliOutput(const std::string& args) {
+  const std::string command = absl::StrCat(RunfilePath("tools/kvcli/kvcli"), " ", args);
+  FILE* out = popen(command.c_str(), "r");
+  if (out == nullptr) return absl::InternalError("popen failed for " + command);
+  std::string printed;
+  char buf[512];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), out)) > 0;) printed.append(buf, n);
+  const int status = pclose(out);
+  if (status != 0) {
+    return absl::InternalError(
+        absl::StrCat(command, " exited with status ", status, ": ", printed));
+  }
+  return printed;
+}
+
+bool WaitGone(Store& store, const std::string& key, absl::Duration timeout) {
+  return PollUntil(
+      [&] {
+        absl::StatusOr<bool> c = store.Contains(key);
+        return c.ok() && !*c;
+      },
+      timeout);
+}
+
 absl::Status Drain(Store& store, near::RedisConnection& client, const std::string& marker,
                    int round) {
   if (absl::Status s = store.Put(marker, "pending"); !s.ok()) return s;

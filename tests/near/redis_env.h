@@ -106,6 +106,15 @@ std::string ReadFile(const std::string& path);
 // at least `resyncs` resyncs.
 bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout);
 
+// Runs this build's kvcli (from the test's runfiles) with `args` (shell
+// words) and returns what it printed on stdout; an error, with the output,
+// unless it exits 0.
+absl::StatusOr<std::string> KvcliOutput(const std::string& args);
+
+// Waits (up to `timeout`) until `key` is not in `store` (an invalidation
+// applied, a clear).
+bool WaitGone(Store& store, const std::string& key, absl::Duration timeout);
+
 // Waits until kvsync has applied the invalidations of every write made to
 // Redis so far. Redis delivers them in order, so it puts `marker` (a key
 // kvsync tracks) in the store (not a fill), writes it in Redis (value

@@ -106,7 +106,8 @@ std::vector<CommandSpec> BuildCommands() {
                "false); the others are printed all the same, and the exit is 1.\n"
                "--through=ADDR reads each key as a program using the near cache does\n"
                "(doc/near_cache.md): from the store when kvsync keeps it in sync with\n"
-               "the Redis at ADDR (cluster:HOST:PORT[,...] for a Redis Cluster), else\n"
+               "the Redis at ADDR (cluster:HOST:PORT[,...] for a Redis Cluster,\n"
+               "sentinel:HOST:PORT[,...]/MASTERNAME behind Redis Sentinel), else\n"
                "from Redis, filling the store on a miss; exit 1\n"
                "if Redis has no such key. --json adds how it was served (\"path\": hit,\n"
                "filled, shared or direct, and \"bypass_reason\").",

@@ -48,7 +48,9 @@ Syncer::Syncer(Store* store, SyncerConfig config) : store_(store), config_(std::
   state_.boot_id = near::HostBootId();
   state_.phase = SyncPhase::kConnecting;
   state_.heartbeat_interval_ms = absl::ToInt64Milliseconds(config_.heartbeat);
-  if (config_.cluster_seeds.empty()) {
+  if (config_.sentinel.has_value()) {
+    state_.redis = config_.sentinel->ToString();
+  } else if (config_.cluster_seeds.empty()) {
     state_.redis = config_.redis.ToString();
   } else {
     std::vector<std::string> seeds;
@@ -303,7 +305,30 @@ absl::StatusOr<Syncer::Link> Syncer::ConnectLink(const near::RedisAddress& addre
   return link;
 }
 
+absl::Status Syncer::ConnectThroughSentinels() {
+  // Subscribed first: a failover after the sentinels are asked is seen.
+  absl::StatusOr<SentinelWatch> watch =
+      SentinelWatch::Open(*config_.sentinel, config_.redis_timeout);
+  if (!watch.ok()) return watch.status();
+  std::optional<Link> primary;
+  absl::Status found = watch->FindPrimary([&](const near::RedisAddress& named) -> absl::Status {
+    absl::StatusOr<Link> link = ConnectLink(named);
+    if (!link.ok()) return link.status();
+    // A sentinel whose view is out of date may name a replica.
+    if (absl::Status role = near::CheckPrimaryRole(*link->tracking); !role.ok()) return role;
+    primary = *std::move(link);
+    return absl::OkStatus();
+  });
+  if (!found.ok()) return found;
+  state_.redis_run_id = primary->run_id;
+  links_.clear();
+  links_.push_back(*std::move(primary));
+  sentinels_ = *std::move(watch);
+  return absl::OkStatus();
+}
+
 absl::Status Syncer::Connect() {
+  if (config_.sentinel.has_value()) return ConnectThroughSentinels();
   std::vector<near::RedisAddress> servers = {config_.redis};
   if (!config_.cluster_seeds.empty()) {
     absl::StatusOr<near::SlotMap> map =
@@ -328,6 +353,7 @@ absl::Status Syncer::Connect() {
 
 absl::Status Syncer::Lost(const std::string& reason) {
   links_.clear();
+  sentinels_.reset();
   state_.last_error = reason;
   state_.redis_run_id.clear();
   lost_before_ = true;
@@ -364,9 +390,14 @@ absl::Status Syncer::Resync(std::string* lost) {
     for (Link& link : links_) link.applied_as_of_ms = synced_as_of_ms_;
     s = ChangePhase(SyncPhase::kSynced);
     if (s.ok()) {
-      Log(absl::StrCat(
-          "synced (epoch ", state_.epoch, ", resyncs ", state_.resyncs, ", cleared ", *cleared,
-          " keys", last_clear_walked_ ? "" : "; the store held only this record: no walk", ")"));
+      const std::string primary =
+          sentinels_.has_value()
+              ? absl::StrCat(" to the primary ", links_.front().address.ToString())
+              : "";
+      Log(absl::StrCat("synced", primary, " (epoch ", state_.epoch, ", resyncs ", state_.resyncs,
+                       ", cleared ", *cleared, " keys",
+                       last_clear_walked_ ? "" : "; the store held only this record: no walk",
+                       ")"));
       return s;
     }
     if (lost_before_) --state_.resyncs;
@@ -471,6 +502,13 @@ void Syncer::BeatLink(Link& link, std::string* lost) {
   }
   if (lost->empty()) CheckUnsignalledChanges(link, lost);
   if (lost->empty() && !config_.cluster_seeds.empty()) CheckSlotMap(link, lost);
+  if (lost->empty() && sentinels_.has_value()) {
+    // A primary demoted to a replica (a failover whose announcement was
+    // missed) no longer applies writes of its own.
+    if (absl::Status role = near::CheckPrimaryRole(*link.tracking); !role.ok()) {
+      *lost = std::string(role.message());
+    }
+  }
   if (!lost->empty()) return;
   const absl::Duration pong_timeout = std::max(absl::Seconds(1), 5 * config_.heartbeat);
   if (link.ping_outstanding) {
@@ -493,6 +531,9 @@ absl::Status Syncer::Heartbeat(std::string* lost) {
     if (!lost->empty() && links_.size() > 1) {
       *lost = absl::StrCat(link.address.ToString(), ": ", *lost);
     }
+  }
+  if (lost->empty() && sentinels_.has_value()) {
+    sentinels_->Beat(MonotonicNow(), std::max(absl::Seconds(1), 5 * config_.heartbeat), lost);
   }
   // A loss just detected is the loss path's to record (connecting): never
   // a heartbeat that says synced.
@@ -562,12 +603,14 @@ absl::Status Syncer::WaitAndRead(int stop_fd, std::string* lost) {
   const int timeout_ms =
       static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - MonotonicNow()) + 1));
   // Each link's subscription and tracking connections (fds[2i], fds[2i+1]),
-  // then the stop signals' fd.
+  // then each sentinel's subscription, then the stop signals' fd.
   std::vector<struct pollfd> fds;
   for (const Link& link : links_) {
     fds.push_back({link.sub->fd(), POLLIN, 0});
     fds.push_back({link.tracking->fd(), POLLIN, 0});
   }
+  const size_t sentinel_count = sentinels_.has_value() ? sentinels_->size() : 0;
+  for (size_t i = 0; i < sentinel_count; ++i) fds.push_back({sentinels_->fd(i), POLLIN, 0});
   fds.push_back({stop_fd, POLLIN, 0});
   const int ready = poll(fds.data(), fds.size(), timeout_ms);
   if (ready < 0 && errno != EINTR) return absl::InternalError("poll failed");
@@ -592,6 +635,9 @@ absl::Status Syncer::WaitAndRead(int stop_fd, std::string* lost) {
     if (!lost->empty() && links_.size() > 1) {
       *lost = absl::StrCat(link.address.ToString(), ": ", *lost);
     }
+  }
+  for (size_t i = 0; ready > 0 && lost->empty() && i < sentinel_count; ++i) {
+    if (fds[2 * links_.size() + i].revents != 0) sentinels_->Read(i, lost);
   }
   return absl::OkStatus();
 }
@@ -629,6 +675,7 @@ absl::Status Syncer::Run(int stop_fd) {
   }
 
   links_.clear();
+  sentinels_.reset();
   state_.last_error = "kvsync stopped";
   if (absl::Status s = ChangePhase(SyncPhase::kStopped); !s.ok()) return s;
   absl::StatusOr<uint64_t> cleared = ClearPrefixes();

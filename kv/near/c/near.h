@@ -72,8 +72,9 @@ SHMKV_EXPORT void shmkv_near_options_set_sync_check_interval(shmkv_near_options*
                                                              double seconds);
 
 /* A near cache over `store` and the Redis at `redis`, "unix:/path/to/sock",
- * "host:port" or "cluster:HOST:PORT[,HOST:PORT...]" for a Redis Cluster (the
- * Redis kvsync follows). `options` may be NULL (the
+ * "host:port", "cluster:HOST:PORT[,HOST:PORT...]" for a Redis Cluster, or
+ * "sentinel:HOST:PORT[,HOST:PORT...]/MASTERNAME" for the primary Redis
+ * Sentinel names (the Redis kvsync follows). `options` may be NULL (the
  * defaults). Does not connect yet: Redis may be down at start, and reads then
  * fail with UNAVAILABLE. INVALID_ARGUMENT for a bad address or option. On
  * success *near is a new handle; on failure it is set to NULL. */
