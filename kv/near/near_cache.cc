@@ -173,9 +173,12 @@ absl::Status NearCache::Run(const std::vector<std::string>& argv, absl::string_v
   if (!answer.ok()) return answer.status();
   if (server != nullptr && !RunIdTracked(*server, answer->run_id)) {
     // Reconnected (after an I/O error), or redirected, to another server
-    // than those the cache was checked against: its reply must not be filled.
-    return absl::UnavailableError(
-        absl::StrCat(options_.redis, " answered from another Redis server than kvsync's; retry"));
+    // than those the cache was checked against: its reply must not be
+    // filled (Fill reads the key directly instead).
+    return absl::AbortedError(
+        absl::StrCat(options_.redis,
+                     " answered from a Redis server kvsync does not track (a failover or a "
+                     "reconnect since the check)"));
   }
   *reply = std::move(answer->reply);
   return absl::OkStatus();
@@ -308,6 +311,9 @@ absl::StatusOr<std::string> NearCache::Fill(absl::string_view key, uint32_t epoc
   }
   if (!computed)
     return Direct(key, absl::StrCat("the store failed: ", filled.status().message()), info);
+  if (absl::IsAborted(compute_status)) {
+    return Direct(key, std::string(compute_status.message()), info);
+  }
   if (absl::IsNotFound(compute_status)) {
     info->path = ReadPath::kDirect;
     info->bypass_reason = "absent in Redis (absence is not cached)";

@@ -34,7 +34,10 @@
 // again) and ASK (ASKING, once), and counts them (NearCacheStats::redirects).
 // A fill is stored only from a primary whose run_id is in kvsync's record:
 // never from a replica, nor from a primary kvsync does not track yet (after
-// a failover, until kvsync has resynced).
+// a failover, until kvsync has resynced): such a read goes direct. A primary
+// that cannot be reached makes the reader read the slot map again, and a
+// read goes at once to the node that now serves the slot (a killed primary
+// failed over to its replica).
 //
 // Correctness against a write that races a fill (the reader fetched the old
 // value just before the write) rests on Store::GetOrCompute discarding a

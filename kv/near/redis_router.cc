@@ -153,11 +153,27 @@ absl::StatusOr<RedisRouter::Answer> RedisRouter::Send(const RedisAddress& addres
   }
 }
 
+bool RedisRouter::MovedOn(const RedisAddress& unreachable, absl::string_view key) {
+  if (!cluster()) return false;
+  slot_map_.reset();
+  absl::StatusOr<const RedisAddress*> to = Route(key);
+  return to.ok() && (*to)->ToString() != unreachable.ToString();
+}
+
 absl::StatusOr<RedisRouter::Answer> RedisRouter::Command(const std::vector<std::string>& argv,
                                                          absl::string_view key, bool idempotent) {
   absl::StatusOr<const RedisAddress*> to = Route(key);
   if (!to.ok()) return to.status();
-  absl::StatusOr<Answer> answer = Send(**to, argv, idempotent, /*asking=*/false);
+  const RedisAddress first = **to;
+  absl::StatusOr<Answer> answer = Send(first, argv, idempotent, /*asking=*/false);
+  // A primary that cannot be reached may have been failed over. A write
+  // that may have applied is not sent again: it fails, and the next command
+  // uses the map read now.
+  if (!answer.ok() && MovedOn(first, key) && idempotent) {
+    to = Route(key);
+    if (!to.ok()) return to.status();
+    answer = Send(**to, argv, idempotent, /*asking=*/false);
+  }
   if (sentinel()) return FollowPrimary(std::move(answer), argv, key, idempotent);
   if (!cluster() || !answer.ok() || answer->reply.type != RedisReply::Type::kError) return answer;
   std::optional<Redirect> redirect = ParseRedirect(answer->reply.str);
@@ -188,12 +204,15 @@ absl::StatusOr<RedisRouter::Answer> RedisRouter::FollowPrimary(absl::StatusOr<An
 }
 
 absl::StatusOr<absl::string_view> RedisRouter::ServerOf(absl::string_view key) {
-  absl::StatusOr<const RedisAddress*> to = Route(key);
-  if (!to.ok()) return to.status();
-  bool fresh = false;
-  absl::StatusOr<Link*> link = Connect(**to, &fresh);
-  if (!link.ok()) return link.status();
-  return absl::string_view((*link)->run_id);
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<const RedisAddress*> to = Route(key);
+    if (!to.ok()) return to.status();
+    const RedisAddress address = **to;
+    bool fresh = false;
+    absl::StatusOr<Link*> link = Connect(address, &fresh);
+    if (link.ok()) return absl::string_view((*link)->run_id);
+    if (attempt > 0 || !MovedOn(address, key)) return link.status();
+  }
 }
 
 }  // namespace shmkv::near

@@ -101,6 +101,10 @@ class RedisRouter {
   absl::StatusOr<Link*> Connect(const RedisAddress& address, bool* fresh);
   absl::StatusOr<Answer> Send(const RedisAddress& address, const std::vector<std::string>& argv,
                               bool idempotent, bool asking);
+  // After `unreachable` failed a command for `key`: in a cluster, drops the
+  // slot map and reads it again (the node may have been failed over);
+  // whether the new map names another node for `key`.
+  bool MovedOn(const RedisAddress& unreachable, absl::string_view key);
   // Under Sentinel, after `answer` to `argv`: a READONLY answer or a
   // connection error forgets the primary and asks the sentinels again.
   absl::StatusOr<Answer> FollowPrimary(absl::StatusOr<Answer> answer,

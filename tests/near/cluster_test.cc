@@ -27,13 +27,13 @@ using testutil::ScopedStore;
 
 // A started cluster for a suite, or nullptr after reporting why not.
 RedisCluster* StartCluster(int primaries, int replicas_per_primary) {
-  auto cluster = std::make_unique<RedisCluster>();
-  absl::Status started = cluster->Start(primaries, replicas_per_primary);
-  if (!started.ok()) {
-    ADD_FAILURE() << started;
+  absl::StatusOr<std::unique_ptr<RedisCluster>> cluster =
+      RedisCluster::Started(primaries, replicas_per_primary);
+  if (!cluster.ok()) {
+    ADD_FAILURE() << cluster.status();
     return nullptr;
   }
-  return cluster.release();
+  return cluster->release();
 }
 
 class ClusterTest : public ::testing::Test {
@@ -154,6 +154,15 @@ TEST_F(ClusterKvsyncTest, AWriteOnEachPrimaryInvalidates) {
     RedisSet(key, "new");
     EXPECT_TRUE(Gone(key)) << key << " on node " << node;
   }
+}
+
+TEST_F(ClusterKvsyncTest, CApiGivesEveryPrimarysRunId) {
+  ASSERT_TRUE(WaitSynced(0)) << ReadFile(log_);
+  ASSERT_OK_AND_ASSIGN(near::SyncState state, State());
+  // Three run_ids of 40 characters do not fit the sync state's field.
+  ASSERT_GT(state.redis_run_id.size(), 63u) << state.redis_run_id;
+  EXPECT_EQ(
+      nearc_whole_run_ids(store_.key(), cluster_->target().c_str(), state.redis_run_id.c_str()), 0);
 }
 
 TEST_F(ClusterKvsyncTest, SyncedOnlyWhileEveryPrimaryTracks) {

@@ -151,7 +151,11 @@ absl::StatusOr<std::string> RedisServer::RunId() const {
 absl::StatusOr<long long> RedisServer::CommandCalls(const std::string& command) const {
   auto c = Client();
   if (!c.ok()) return c.status();
-  auto info = (*c)->Command({"INFO", "commandstats"});
+  return neartest::CommandCalls(**c, command);
+}
+
+absl::StatusOr<long long> CommandCalls(near::RedisConnection& client, const std::string& command) {
+  auto info = client.Command({"INFO", "commandstats"});
   if (!info.ok()) return info.status();
   const std::string want = absl::StrCat("cmdstat_", command, ":calls=");
   for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {

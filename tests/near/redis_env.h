@@ -67,6 +67,11 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
+// cmdstat_<command>:calls from the INFO commandstats of the server
+// `client` reached: the commands it ran (0 when none; a command refused
+// with MOVED or ASK is not counted).
+absl::StatusOr<long long> CommandCalls(near::RedisConnection& client, const std::string& command);
+
 // A file of this build, `path` in the workspace, from the test's runfiles.
 std::string RunfilePath(const std::string& path);
 // The kvsync binary of this build, from the test's runfiles.
