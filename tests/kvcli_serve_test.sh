@@ -5,22 +5,24 @@
 # corrupted and destroyed while it serves, and a clean stop on SIGTERM and
 # SIGINT. Real binary, real stores, real HTTP.
 #
-#   kvcli_serve_test.sh IPC_GUARD KVCLI HELPER CLIENT
+#   kvcli_serve_test.sh IPC_GUARD KVCLI HELPER CLIENT KVBENCH
 set -uo pipefail
 
-# The client comes through the environment: kvcli_lib.sh re-runs this script
-# under the IPC guard with its own three arguments.
+# The client and kvbench come through the environment: kvcli_lib.sh re-runs
+# this script under the IPC guard with its own three arguments.
 if [[ -z "${SERVE_CLIENT:-}" ]]; then
-  [[ "${4:-}" == *serve_client.py ]] || { echo "usage: $0 IPC_GUARD KVCLI HELPER CLIENT" >&2; exit 2; }
+  [[ "${4:-}" == *serve_client.py && "${5:-}" == *kvbench ]] ||
+    { echo "usage: $0 IPC_GUARD KVCLI HELPER CLIENT KVBENCH" >&2; exit 2; }
   SERVE_CLIENT=$(realpath "$4")
-  export SERVE_CLIENT
+  SERVE_KVBENCH=$(realpath "$5")
+  export SERVE_CLIENT SERVE_KVBENCH
 fi
 CLIENT=$SERVE_CLIENT
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "${@:1:3}"
 
-mapfile -t KEYS < <("$GUARD" keys 4 kvcli_serve_test.sh)
-if ((${#KEYS[@]} != 4)); then
+mapfile -t KEYS < <("$GUARD" keys 5 kvcli_serve_test.sh)
+if ((${#KEYS[@]} != 5)); then
   echo "FAIL: could not find free System V keys" >&2
   exit 1
 fi
@@ -28,6 +30,7 @@ A=${KEYS[0]}     # a store named by key, written to
 LATE=${KEYS[1]}  # created and destroyed while serving
 BAD=${KEYS[2]}   # corrupted while serving
 NONE=${KEYS[3]}  # never a store
+LOAD=${KEYS[4]}  # written by a kvbench run
 
 client() { /usr/bin/python3 "$CLIENT" "$@"; }
 
@@ -145,6 +148,26 @@ sleep 0.6 # past the reuse window of the last scrape
 get 200 metrics
 [[ "$(metric_value shmkv_puts_total "{store=\"$A\"}")" == 17 ]] ||
   fail "puts after five more: $(metric_value shmkv_puts_total "{store=\"$A\"}")"
+
+section "metrics move as a kvbench run writes"
+run 0 create --key="$LOAD" --capacity=4MiB
+"$SERVE_KVBENCH" --key="$LOAD" --keys=200 --read-pct=50 --ops=4000 --warmup=0s --no-preload \
+  --json >"$TMP/kvbench.json" 2>"$TMP/kvbench.err" || fail "kvbench: $(cat "$TMP/kvbench.err")"
+sleep 0.6 # past the reuse window of the last scrape
+get 200 metrics
+# kvbench's count of its measured operations: the store counted at least
+# those (kvbench's clients may go on past the measured count).
+read -r bench_gets bench_puts < <(/usr/bin/python3 -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+print(d["gets"], d["puts"])' "$TMP/kvbench.json")
+puts=$(metric_value shmkv_puts_total "{store=\"$LOAD\"}")
+hits=$(metric_value shmkv_hits_total "{store=\"$LOAD\"}")
+misses=$(metric_value shmkv_misses_total "{store=\"$LOAD\"}")
+CHECKS=$((CHECKS + 1))
+[[ "$bench_puts" -gt 0 && "$puts" -ge "$bench_puts" && $((hits + misses)) -ge "$bench_gets" ]] ||
+  fail "after kvbench ($bench_gets gets, $bench_puts puts): puts $puts, hits $hits, misses $misses"
+run 0 destroy --key="$LOAD"
 
 section "GET /api/stores and /api/stores/KEY"
 get 200 api/stores
