@@ -21,8 +21,8 @@ CLIENT=$SERVE_CLIENT
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "${@:1:3}"
 
-mapfile -t KEYS < <("$GUARD" keys 5 kvcli_serve_test.sh)
-if ((${#KEYS[@]} != 5)); then
+mapfile -t KEYS < <("$GUARD" keys 7 kvcli_serve_test.sh)
+if ((${#KEYS[@]} != 7)); then
   echo "FAIL: could not find free System V keys" >&2
   exit 1
 fi
@@ -31,6 +31,7 @@ LATE=${KEYS[1]}  # created and destroyed while serving
 BAD=${KEYS[2]}   # corrupted while serving
 NONE=${KEYS[3]}  # never a store
 LOAD=${KEYS[4]}  # written by a kvbench run
+GONE=("${KEYS[5]}" "${KEYS[6]}")  # removed while a process stays attached
 
 client() { /usr/bin/python3 "$CLIENT" "$@"; }
 
@@ -235,6 +236,29 @@ get 404 "api/stores/$LATE"
 get 200 "api/stores/$BAD" && json_check "d['store']['status'] == 'incompatible' and d['store']['detail'] \
   and d['stats'] is None if 'stats' in d else d['store']['stats'] is None" "/api/stores/KEY of a corrupt store"
 "$HELPER" remove "$BAD" >/dev/null
+
+section "two stores removed while processes stay attached"
+# Both lose their key (0x00000000): each is still its own series.
+removed_ids=()
+for key in "${GONE[@]}"; do
+  run 0 create --key="$key" --capacity=1MiB
+  run 0 info --key="$key" --json
+  removed_ids+=("$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["shm_id"])' "$TMP/out")")
+  "$HELPER" hold-stripe "$key" >"$TMP/held-$key" 2>&1 &
+  BG_PIDS+=($!)
+  for _ in $(seq 200); do grep -q held "$TMP/held-$key" && break; sleep 0.05; done
+done
+for id in "${removed_ids[@]}"; do ipcrm -m "$id" || fail "ipcrm -m $id"; done
+sleep 0.6 # past the reuse window of the last scrape
+get 200 metrics
+CHECKS=$((CHECKS + 1))
+if ! reason=$(client check-metrics "$TMP/out"); then fail "/metrics with two removed stores: $reason"; fi
+for id in "${removed_ids[@]}"; do
+  [[ "$(metric_value shmkv_store_up "{store=\"0x00000000\",shm_id=\"$id\",status=\"removed\"}")" == 0 ]] ||
+    fail "the removed store $id: $(grep 'status="removed"' "$TMP/out")"
+done
+for pid in "${BG_PIDS[@]: -2}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+for key in "${GONE[@]}"; do "$HELPER" remove "$key" >/dev/null; done
 
 section "SIGTERM stops it cleanly"
 kill -TERM "$SERVE_PID"

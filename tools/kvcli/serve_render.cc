@@ -23,9 +23,14 @@ namespace {
 // (128 MiB); larger sizes count in +Inf only.
 constexpr size_t kSizeBounds = 28;
 
+// A removed store (destroyed while processes stay attached) has lost its
+// key: every one shows as 0x00000000, so its shm id tells them apart.
 PromLabels StoreLabels(const StoreScrape& s) {
   PromLabels labels{{"store", s.key_hex}};
   if (!s.path.empty()) labels.push_back({"path", s.path});
+  if (s.row.status == "removed") {
+    labels.push_back({"shm_id", absl::StrCat(s.row.segment.shm_id)});
+  }
   return labels;
 }
 
