@@ -131,6 +131,9 @@ class ClusterKvsyncTest : public ClusterTest {
     ASSERT_OK_AND_ASSIGN(near::RedisReply r, c->Command({"SET", key, value}));
     ASSERT_TRUE(r.IsString("OK")) << r.Describe();
   }
+  void WaitInvalidationsApplied() {
+    ASSERT_TRUE(neartest::WaitInvalidationsApplied(*store_, absl::Seconds(10))) << ReadFile(log_);
+  }
   bool Gone(const std::string& key) { return WaitGone(*store_, key, absl::Seconds(5)); }
 
   static int runs_;
@@ -250,6 +253,7 @@ TEST_F(ClusterNearCacheTest, FillsAndHitsAcrossSlotsAndEachPrimaryInvalidates) {
   for (int node = 0; node < cluster_->node_count(); ++node) {
     const std::string key = KeyOnNode(*cluster_, node, "c:fill");
     RedisSet(key, absl::StrCat("v1 on ", node));
+    WaitInvalidationsApplied();
     near::ReadPath path;
     EXPECT_EQ(Read(key, &path), absl::StrCat("v1 on ", node));
     EXPECT_EQ(path, near::ReadPath::kFilled) << "node " << node;
@@ -342,6 +346,7 @@ TEST_F(ClusterNearCacheTest, CApiAndKvcliReadThroughTheCluster) {
   for (int node = 0; node < cluster_->node_count(); ++node) {
     const std::string key = KeyOnNode(*cluster_, node, "c:other");
     RedisSet(key, absl::StrCat("from ", node));
+    WaitInvalidationsApplied();
     const std::string value = absl::StrCat("from ", node);
     const std::string target = cluster_->target();
     EXPECT_EQ(nearc_expect_read(store_.key(), target.c_str(), key.c_str(), value.c_str(),

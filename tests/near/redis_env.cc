@@ -232,6 +232,16 @@ bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout) {
       timeout);
 }
 
+bool WaitInvalidationsApplied(Store& store, absl::Duration timeout) {
+  const int64_t now_ms = near::MonotonicNowMs();
+  return PollUntil(
+      [&] {
+        absl::StatusOr<near::SyncState> s = near::ReadSyncState(store);
+        return s.ok() && s->synced() && s->heartbeat_ms > now_ms;
+      },
+      timeout);
+}
+
 absl::StatusOr<std::string> KvcliOutput(const std::string& args) {
   const std::string command = absl::StrCat(RunfilePath("tools/kvcli/kvcli"), " ", args);
   FILE* out = popen(command.c_str(), "r");

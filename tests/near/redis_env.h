@@ -106,6 +106,12 @@ std::string ReadFile(const std::string& path);
 // at least `resyncs` resyncs.
 bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout);
 
+// Waits (up to `timeout`) until kvsync, synced, has applied every
+// invalidation Redis sent before this call: its heartbeat is the instant as
+// of which it had. A fill after this cannot be deleted by the invalidation
+// of a write made before it.
+bool WaitInvalidationsApplied(Store& store, absl::Duration timeout);
+
 // Runs this build's kvcli (from the test's runfiles) with `args` (shell
 // words) and returns what it printed on stdout; an error, with the output,
 // unless it exits 0.

@@ -163,6 +163,7 @@ TEST_F(SentinelTest, FillsHitsAndAWriteInvalidates) {
   EXPECT_EQ(state.redis, env_->target());
   const std::string key = "s:filled";
   RedisSet(primary_, key, "v1");
+  ASSERT_TRUE(WaitInvalidationsApplied(*store_, absl::Seconds(10)));
   near::ReadPath path;
   EXPECT_EQ(Read(*cache_, key, &path), "v1");
   EXPECT_EQ(path, near::ReadPath::kFilled);
