@@ -87,8 +87,8 @@ std::string ReadFile(const char* path) {
   return body.str();
 }
 
-// The routes: what each path answers.
-void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std::string& chart) {
+// The page and its files, and liveness: nothing here reads a store.
+void RoutePages(httplib::Server& server, bool show_keys, const std::string& chart) {
   server.Get("/", [show_keys](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
     res.set_content(DashboardHtml(show_keys), "text/html; charset=utf-8");
@@ -112,6 +112,33 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
     if (RefuseQuery(req, res)) return;
     Text(res, 200, "ok");
   });
+}
+
+// GET /api/stores/KEY: one store's JSON, or why there is none.
+void AnswerStore(Scraper& scraper, bool show_keys, const httplib::Request& req,
+                 httplib::Response& res) {
+  if (RefuseQuery(req, res)) return;
+  const std::string text = req.matches[1];
+  absl::StatusOr<key_t> key = util::ParseIpcKey(text);
+  if (!key.ok()) {
+    return Text(res, 400,
+                absl::StrCat("400 bad request: \"", Quote(text),
+                             "\" is not a store key; give it as kvcli ls shows it, e.g. "
+                             "/api/stores/0x5f3e0001"));
+  }
+  std::shared_ptr<const HostScrape> host = scraper.Scrape();
+  for (const StoreScrape& store : host->stores) {
+    if (store.row.segment.key == *key && store.row.status != "removed") {
+      return res.set_content(StoreJson(*host, store, show_keys), "application/json");
+    }
+  }
+  Text(res, 404,
+       absl::StrCat("404 not found: no store at key ", KeyHex(*key),
+                    " on this host; /api/stores (or kvcli ls) lists the stores there are"));
+}
+
+// What the stores hold: the metrics and the JSON API.
+void RouteData(httplib::Server& server, Scraper& scraper, bool show_keys) {
   server.Get("/metrics", [&scraper](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
     std::shared_ptr<const HostScrape> host = scraper.Scrape();
@@ -122,27 +149,14 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
     if (RefuseQuery(req, res)) return;
     res.set_content(StoresJson(*scraper.Scrape()), "application/json");
   });
-  server.Get(R"(/api/stores/([^/]*))", [&scraper, show_keys](const httplib::Request& req,
-                                                             httplib::Response& res) {
-    if (RefuseQuery(req, res)) return;
-    const std::string text = req.matches[1];
-    absl::StatusOr<key_t> key = util::ParseIpcKey(text);
-    if (!key.ok()) {
-      return Text(res, 400,
-                  absl::StrCat("400 bad request: \"", Quote(text),
-                               "\" is not a store key; give it as kvcli ls shows it, e.g. "
-                               "/api/stores/0x5f3e0001"));
-    }
-    std::shared_ptr<const HostScrape> host = scraper.Scrape();
-    for (const StoreScrape& store : host->stores) {
-      if (store.row.segment.key == *key && store.row.status != "removed") {
-        return res.set_content(StoreJson(*host, store, show_keys), "application/json");
-      }
-    }
-    Text(res, 404,
-         absl::StrCat("404 not found: no store at key ", KeyHex(*key),
-                      " on this host; /api/stores (or kvcli ls) lists the stores there are"));
-  });
+  server.Get(R"(/api/stores/([^/]*))",
+             [&scraper, show_keys](const httplib::Request& req, httplib::Response& res) {
+               AnswerStore(scraper, show_keys, req, res);
+             });
+}
+
+// Every other request: refused with a status that says what to do.
+void RouteRefusals(httplib::Server& server) {
   auto read_only = [](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Allow", "GET, HEAD");
     Text(res, 405,
@@ -172,6 +186,13 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         Text(res, 500, "500 internal error: the request failed; kvcli serve goes on serving");
       });
+}
+
+// The routes: what each path answers.
+void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std::string& chart) {
+  RoutePages(server, show_keys, chart);
+  RouteData(server, scraper, show_keys);
+  RouteRefusals(server);
 }
 
 // Reads --listen, --lock-timeout and --sizes-every; a usage exit code on a bad one, or -1.

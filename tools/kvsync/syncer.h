@@ -34,6 +34,10 @@
 
 namespace shmkv::kvsync {
 
+// The channel Redis publishes invalidations on for a client that asked for
+// them to be redirected to a subscriber (CLIENT TRACKING ... REDIRECT).
+inline constexpr char kChannel[] = "__redis__:invalidate";
+
 struct SyncerConfig {
   near::RedisAddress redis;  // one server; or
   // a cluster: any of its nodes (the record names it "cluster:" + these);
