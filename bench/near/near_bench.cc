@@ -227,8 +227,9 @@ class NearBenchBackend final : public Backend {
     fields->emplace_back("redis", util::JsonString(flags_.redis));
     fields->emplace_back("redis_primaries", absl::StrCat(target_->primaries().size()));
     // Commands in the measured phase, summed over the primaries: all but the
-    // INFO that read them and the probe's (kvsync's PINGs, 20 a second per
-    // primary, are included, and under Sentinel the sentinels' own).
+    // INFO that read them and the probe's (kvsync's heartbeat commands, 20-30
+    // a second per primary, are included, and under Sentinel the
+    // sentinels' own).
     uint64_t commands = 0;
     for (const auto& [name, n] : calls_after_) {
       if (name != "info") commands += n - Before(name);
