@@ -3,9 +3,10 @@
 #
 #   bash bench/run.sh [--json] [--duration=5s] [--warmup=1s] [--w6-warmup=10s] [--keys=1000000] [WHAT...]
 #
-# WHAT is any of W1 W2 W3 W4 W5 W6 W7 (the workloads), memory (memory efficiency),
-# syscalls (strace count of a 1M-op run), micro (Google Benchmark micro-
-# benchmarks), or all (every one of them; the default).
+# WHAT is any of W1 W2 W3 W4 W5 W6 W7 (the workloads), W6-cluster, W6-sentinel,
+# memory (memory efficiency), syscalls (strace count of a 1M-op run), micro
+# (Google Benchmark micro-benchmarks), or all (every one of them but
+# W6-cluster and W6-sentinel, which run when named; the default).
 #
 # Each workload runs, one after the other, against: shmkv (//bench:kvbench),
 # absl_map_in_process (absl::flat_hash_map + absl::Mutex in one process),
@@ -23,7 +24,10 @@
 # W6 is the near cache (NearCache over a store kept by kvsync) against direct
 # Redis reads, on one redis-server started here: {"workload":"W6","results":
 # [{"system":"near",...},{"system":"redis_direct",...}]}; its warmup is
-# --w6-warmup, long enough for the near cache to fill.
+# --w6-warmup, long enough for the near cache to fill. W6-cluster is W6
+# against a three-primary Redis Cluster, W6-sentinel against a primary (with
+# a replica) that three sentinels monitor, all on loopback ports this script
+# picks ("workload":"W6-cluster" / "W6-sentinel").
 # W7 is hot reads: 100% gets, zipf 0.99, each system (W2's) run with 1 and
 # then 2 processes; its table gives both ops/s, the 2-process/1-process
 # ratio and shmkv's lock waits; its JSON results carry "procs".
@@ -43,9 +47,9 @@ for arg in "$@"; do
     --warmup=*) warmup=${arg#*=} ;;
     --w6-warmup=*) w6_warmup=${arg#*=} ;;
     --keys=*) keys=${arg#*=} ;;
-    W1 | W2 | W3 | W4 | W5 | W6 | W7 | memory | syscalls | micro) what+=("$arg") ;;
+    W1 | W2 | W3 | W4 | W5 | W6 | W6-cluster | W6-sentinel | W7 | memory | syscalls | micro) what+=("$arg") ;;
     all) what+=(W1 W2 W3 W4 W5 W6 W7 memory syscalls micro) ;;
-    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -53,6 +57,8 @@ done
 [[ "$keys" =~ ^[0-9]+$ ]] || { echo "run.sh: --keys takes a plain number" >&2; exit 2; }
 
 say() { echo "run.sh: $*" >&2; }
+# W6-cluster's and W6-sentinel's servers: topo_start_cluster, topo_start_sentinel, topo_stop.
+source bench/near/redis_topology.sh
 
 bash tools/setup.sh --bench
 
@@ -101,6 +107,7 @@ stop_near() {  # W6's kvsync and store
 cleanup() {
   stop_near
   stop_server
+  topo_stop
   local leaked
   leaked=$(comm -13 "$ipc_before" <(our_ipc) | grep . || true)
   [[ -z "$leaked" ]] || { say "WARNING: the run left System V IPC objects behind:"; echo "$leaked" >&2; }
@@ -300,24 +307,38 @@ run_w7() {
   json_lines+=("{\"workload\":\"W7\",\"results\":[$joined]}")
 }
 
-# W6: the near cache against direct Redis reads. One redis-server for both:
-# the direct run first (it preloads the keys), then a store, kvsync on it,
-# and the near run on the same data.
+# W6: the near cache against direct Redis reads. One Redis for both (W6 one
+# redis-server, W6-cluster three primaries, W6-sentinel a primary under
+# Sentinel): the direct run first (it preloads the keys), then a store,
+# kvsync on it, and the near run on the same data.
 declare -A w6
-run_w6() {
-  local common=(--redis="unix:$tmp/redis.sock" --procs=2 --keys="$keys" --key-size=16 --value-size=100
-    --write-pct=1 --zipf=0.99 --duration="$duration" --warmup="$w6_warmup" --json --quiet)
+w6_start() {  # W6|W6-cluster|W6-sentinel: starts its Redis, sets w6_redis
+  case "$1" in
+    W6) start_redis && w6_redis="unix:$tmp/redis.sock" ;;
+    W6-cluster) topo_start_cluster "$tmp/cluster" && w6_redis=$topo_target ;;
+    W6-sentinel) topo_start_sentinel "$tmp/sentinel" && w6_redis=$topo_target ;;
+  esac
+}
+run_w6() {  # W6|W6-cluster|W6-sentinel
+  local w=$1 where="one redis-server" w6_redis=""
+  [[ $w == W6-cluster ]] && where="a Redis Cluster of three primaries"
+  [[ $w == W6-sentinel ]] && where="a primary under Sentinel (one replica, three sentinels)"
   echo
-  echo "== W6: 2 processes, zipf 0.99 reads of $keys keys held in Redis, 1% writes, 100 B values;" \
+  echo "== $w: 2 processes, zipf 0.99 reads of $keys keys held in $where, 1% writes, 100 B values;" \
     "$duration measured after $w6_warmup warmup per system"
-  command -v redis-server >/dev/null || { say "W6: redis-server missing (apt-get install redis-server)"; return; }
-  start_redis
+  command -v redis-server >/dev/null || { say "$w: redis-server missing (apt-get install redis-server)"; return; }
+  [[ $w != W6-sentinel ]] || command -v redis-sentinel >/dev/null ||
+    { say "$w: redis-sentinel missing (apt-get install redis-sentinel)"; return; }
+  w6_start "$w" || { say "$w: could not start Redis"; stop_server; topo_stop; return; }
+  say "$w: Redis is $w6_redis"
+  local common=(--redis="$w6_redis" --procs=2 --keys="$keys" --key-size=16 --value-size=100
+    --write-pct=1 --zipf=0.99 --duration="$duration" --warmup="$w6_warmup" --json --quiet)
   local out rc line results=() system
   for system in redis_direct near; do
     rc=0
-    say "W6: $system ..."
+    say "$w: $system ..."
     if [[ $system == redis_direct ]]; then
-      out=$("$bin/bench/near/near_bench" --system=direct "${common[@]}" 2>"$tmp/W6.$system.log") || rc=$?
+      out=$("$bin/bench/near/near_bench" --system=direct "${common[@]}" 2>"$tmp/$w.$system.log") || rc=$?
     else
       local i
       for i in $(seq 100); do
@@ -327,32 +348,33 @@ run_w6() {
           >/dev/null 2>"$tmp/W6.create.log" && break
         near_store=""
       done
-      [[ -n "$near_store" ]] || { say "W6: could not create a store:"; cat "$tmp/W6.create.log" >&2; break; }
-      "$bin/tools/kvsync/kvsync" --key="$near_store" --redis="unix:$tmp/redis.sock" --prefix=kvb: \
-        2>"$tmp/W6.kvsync.log" &
+      [[ -n "$near_store" ]] || { say "$w: could not create a store:"; cat "$tmp/W6.create.log" >&2; break; }
+      "$bin/tools/kvsync/kvsync" --key="$near_store" --redis="$w6_redis" --prefix=kvb: \
+        2>"$tmp/$w.kvsync.log" &
       kvsync_pid=$!
       out=$("$bin/bench/near/near_bench" --system=near --key="$near_store" --no-preload --prewarm "${common[@]}" \
-        2>"$tmp/W6.$system.log") || rc=$?
+        2>"$tmp/$w.$system.log") || rc=$?
       stop_near
     fi
     line=$(tail -n 1 <<<"$out")
     if [[ "$line" != "{"* ]]; then
-      say "W6: $system FAILED (exit $rc):"
-      tail -n 5 "$tmp/W6.$system.log" >&2
-      [[ $system == redis_direct ]] || tail -n 5 "$tmp/W6.kvsync.log" >&2
+      say "$w: $system FAILED (exit $rc):"
+      tail -n 5 "$tmp/$w.$system.log" >&2
+      [[ $system == redis_direct ]] || tail -n 5 "$tmp/$w.kvsync.log" >&2
       line="{\"system\":\"$system\",\"error\":\"exit $rc\"}"
     elif ((rc != 0)); then
-      say "W6: $system reported errors (exit $rc): $(jget "$line" first_error)$(jget "$line" probe_error)"
+      say "$w: $system reported errors (exit $rc): $(jget "$line" first_error)$(jget "$line" probe_error)"
     fi
     results+=("$line")
-    w6[$system]=$line
+    w6[$w.$system]=$line
   done
   stop_server
+  topo_stop
   printf "%-14s %12s %8s %8s %10s %10s %9s %13s\n" system ops/s "p50 us" "p99 us" "cmds/op" "GETs/op" \
     "hit ratio" "stale p99 us"
   local l
   for system in near redis_direct; do
-    l=${w6[$system]:-}
+    l=${w6[$w.$system]:-}
     if [[ -z "$(jget "$l" ops_per_sec)" ]]; then
       printf "%-14s %12s\n" "$system" FAILED
       continue
@@ -361,16 +383,16 @@ run_w6() {
       "$(jget "$l" p50_us)" "$(jget "$l" p99_us)" "$(jget "$l" redis_commands_per_op)" \
       "$(jget "$l" redis_gets_per_op)" "$(jget "$l" near_hit_ratio)" "$(jget "$l" staleness_p99_us)"
   done
-  l=${w6[near]:-}
+  l=${w6[$w.near]:-}
   if [[ -n "$(jget "$l" first_reads_per_host)" ]]; then
     echo "near: $(jget "$l" redis_gets) Redis GETs for $(jget "$l" first_reads_per_host) first reads of a key" \
       "version on the host ($(jget "$l" redis_gets_per_first_read_per_host) per); a cache per process would" \
       "have read $(jget "$l" first_reads_per_process)"
   fi
-  local near_json=${w6[near]:-} direct_json=${w6[redis_direct]:-}
+  local near_json=${w6[$w.near]:-} direct_json=${w6[$w.redis_direct]:-}
   [[ -n "$near_json" ]] || near_json='{"system":"near","error":"not run"}'
   [[ -n "$direct_json" ]] || direct_json='{"system":"redis_direct","error":"not run"}'
-  json_lines+=("{\"workload\":\"W6\",\"results\":[$near_json,$direct_json]}")
+  json_lines+=("{\"workload\":\"$w\",\"results\":[$near_json,$direct_json]}")
 }
 
 memory_json=""
@@ -429,7 +451,7 @@ run_micro() {
 for w in "${what[@]}"; do
   case "$w" in
     W1 | W2 | W3 | W4 | W5) run_workload "$w" ;;
-    W6) run_w6 ;;
+    W6 | W6-cluster | W6-sentinel) run_w6 "$w" ;;
     W7) run_w7 ;;
     memory) run_memory ;;
     syscalls) run_syscalls ;;
@@ -477,14 +499,15 @@ fi
 if [[ -n "${p999[W3.shmkv]:-}" ]]; then
   printf "%-38s %8s  %s\n" "W3 shmkv p99.9 < 50 us" "${p999[W3.shmkv]}" "$(verdict "${p999[W3.shmkv]}" "<" 50)"
 fi
-if [[ -n "$(jget "${w6[near]:-}" ops_per_sec)" ]]; then
-  r=$(ratio "$(jget "${w6[near]}" ops_per_sec)" "$(jget "${w6[redis_direct]:-}" ops_per_sec)")
-  printf "%-38s %8s  %s\n" "W6 near/redis_direct >= 20x" "${r:-n/a}x" "$(verdict "$r" ">=" 20)"
-  g=$(jget "${w6[near]}" redis_gets_per_first_read_per_host)
-  printf "%-38s %8s  %s\n" "W6 GETs per key version per host = 1" "$g" "(informational)"
-  printf "%-38s %8s  %s\n" "W6 staleness p99 (us, kvsync path)" "$(jget "${w6[near]}" staleness_p99_us)" \
+for w in W6 W6-cluster W6-sentinel; do
+  [[ -n "$(jget "${w6[$w.near]:-}" ops_per_sec)" ]] || continue
+  r=$(ratio "$(jget "${w6[$w.near]}" ops_per_sec)" "$(jget "${w6[$w.redis_direct]:-}" ops_per_sec)")
+  printf "%-38s %8s  %s\n" "$w near/redis_direct >= 20x" "${r:-n/a}x" "$(verdict "$r" ">=" 20)"
+  g=$(jget "${w6[$w.near]}" redis_gets_per_first_read_per_host)
+  printf "%-38s %8s  %s\n" "$w GETs per key version per host = 1" "$g" "(informational)"
+  printf "%-38s %8s  %s\n" "$w staleness p99 (us, kvsync path)" "$(jget "${w6[$w.near]}" staleness_p99_us)" \
     "(informational)"
-fi
+done
 if [[ -n "$memory_json" ]]; then
   case10=$(grep -o '{"value_size":"10-4000"[^}]*}' <<<"$memory_json")
   rec=$(jget "$case10" record_overhead_bytes)

@@ -4,6 +4,13 @@
 //
 //   near_bench --system=near --key=0xKEY --redis=unix:/run/redis.sock [--json]
 //   near_bench --system=direct --redis=unix:/run/redis.sock [--json]
+//   near_bench --system=direct --redis=cluster:127.0.0.1:7000 [--json]
+//
+// --redis takes what NearCache and kvsync take: one server, a Redis Cluster
+// (cluster:HOST:PORT[,...]: direct reads and the preload go to the primary
+// serving each key's slot, and the command counts are summed over the
+// primaries) or a primary under Sentinel (sentinel:HOST:PORT[,...]/NAME:
+// direct reads go to the primary the sentinels name).
 //
 // --system=near: every client thread reads through its own NearCache over
 // the store at --key, which a running kvsync must keep in step with the same
@@ -41,6 +48,7 @@
 #include "absl/time/time.h"
 #include "bench/engine/workload.h"
 #include "bench/near/near_clients.h"
+#include "bench/near/redis_target.h"
 #include "bench/near/staleness_probe.h"
 #include "bench/peers/redis_peer.h"
 #include "kv/platform/monotonic_clock.h"
@@ -75,9 +83,13 @@ class NearBenchBackend final : public Backend {
   absl::Status Create(const WorkloadConfig& config) override {
     config_ = config;
     if (flags_.redis.empty()) {
-      return absl::InvalidArgumentError("--redis=unix:PATH (or host:port) is required");
+      return absl::InvalidArgumentError(
+          "--redis=unix:PATH (or host:port, cluster:HOST:PORT[,...], "
+          "sentinel:HOST:PORT[,...]/MASTERNAME) is required");
     }
-    if (absl::Status s = AwaitRedis(flags_.redis); !s.ok()) return s;
+    absl::StatusOr<RedisTarget> target = RedisTarget::Resolve(flags_.redis);
+    if (!target.ok()) return target.status();
+    target_ = std::move(*target);
     const bool near = flags_.system == System::kNear;
     if (near && !flags_.name.has_value()) {
       return absl::InvalidArgumentError(
@@ -170,10 +182,9 @@ class NearBenchBackend final : public Backend {
 
   absl::StatusOr<std::unique_ptr<Client>> NewClient() override {
     if (flags_.system == System::kDirect) {
-      absl::StatusOr<RedisContextPtr> c = ConnectRedis(flags_.redis);
+      absl::StatusOr<std::unique_ptr<Client>> c = target_->NewGetSetClient();
       if (!c.ok()) return c.status();
-      return std::unique_ptr<Client>(
-          new CountingClient(std::make_unique<RedisGetSetClient>(std::move(*c)), shared_));
+      return std::unique_ptr<Client>(new CountingClient(std::move(*c), shared_));
     }
     near::NearCacheOptions options;
     options.redis = flags_.redis;
@@ -192,15 +203,15 @@ class NearBenchBackend final : public Backend {
   }
 
   absl::Status Preload(const Workload& workload, const ProgressFn& progress) override {
-    return PreloadRedis(flags_.redis, workload, progress);
+    return target_->Preload(workload, progress);
   }
 
   void MeasureStarted() override {
-    absl::StatusOr<std::map<std::string, uint64_t>> calls = RedisCommandCalls(flags_.redis);
+    absl::StatusOr<std::map<std::string, uint64_t>> calls = target_->CommandCalls();
     if (calls.ok()) calls_before_ = std::move(*calls);
     shared_->measuring.store(1);
     if (flags_.system == System::kNear) {
-      probe_.Start(*flags_.name, flags_.redis, config_.prefix, flags_.probe_interval,
+      probe_.Start(*flags_.name, flags_.redis, *target_, config_.prefix, flags_.probe_interval,
                    std::string(config_.value_min, 'p'));
     }
   }
@@ -208,14 +219,17 @@ class NearBenchBackend final : public Backend {
   void MeasureEnded() override {
     shared_->measuring.store(0);
     probe_result_ = probe_.Stop();
-    absl::StatusOr<std::map<std::string, uint64_t>> calls = RedisCommandCalls(flags_.redis);
+    absl::StatusOr<std::map<std::string, uint64_t>> calls = target_->CommandCalls();
     if (calls.ok()) calls_after_ = std::move(*calls);
   }
 
   void Describe(std::vector<std::pair<std::string, std::string>>* fields) override {
     fields->emplace_back("redis", util::JsonString(flags_.redis));
-    // Commands in the measured phase: all but the INFO that read them and
-    // the probe's (kvsync's PINGs, 20 a second, are included).
+    fields->emplace_back("redis_primaries", absl::StrCat(target_->primaries().size()));
+    // Commands in the measured phase, summed over the primaries: all but the
+    // INFO that read them and the probe's (kvsync's heartbeat commands, 20-30
+    // a second per primary, are included, and under Sentinel the
+    // sentinels' own).
     uint64_t commands = 0;
     for (const auto& [name, n] : calls_after_) {
       if (name != "info") commands += n - Before(name);
@@ -340,6 +354,7 @@ class NearBenchBackend final : public Backend {
   size_t map_bytes_ = 0;
   HostVersions* host_ = nullptr;
   std::unique_ptr<std::atomic<uint16_t>[]> process_read_;
+  std::optional<RedisTarget> target_;  // resolved by Create
   std::map<std::string, uint64_t> calls_before_, calls_after_;
   StalenessProbe probe_;
   StalenessProbe::Result probe_result_;
@@ -370,7 +385,10 @@ int main(int argc, char** argv) {
                    }
                    return absl::OkStatus();
                  });
-    flags->String("redis", "ADDR", "Redis: unix:PATH or host:port (required)", &near_flags.redis);
+    flags->String("redis", "ADDR",
+                  "Redis: unix:PATH, host:port, cluster:HOST:PORT[,...] or "
+                  "sentinel:HOST:PORT[,...]/MASTERNAME (required)",
+                  &near_flags.redis);
     flags->Parsed("key", "0xKEY", "near: the store kvsync keeps in step with --redis",
                   &shmkv::StoreName::ParseKey, &near_flags.name);
     flags->Value("write-pct", "P",

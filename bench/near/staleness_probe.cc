@@ -13,8 +13,9 @@
 namespace shmkv {
 namespace bench {
 
-void StalenessProbe::Run(const StoreName& name, const std::string& redis, const std::string& prefix,
-                         absl::Duration interval, const std::string& value) {
+void StalenessProbe::Run(const StoreName& name, const std::string& redis, const RedisTarget& target,
+                         const std::string& prefix, absl::Duration interval,
+                         const std::string& value) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(name, Options(), OpenMode::kAttach);
   if (!store.ok()) {
     result_.error = absl::StrCat("probe: ", store.status().ToString());
@@ -24,23 +25,26 @@ void StalenessProbe::Run(const StoreName& name, const std::string& redis, const 
   options.redis = redis;
   absl::StatusOr<std::unique_ptr<near::NearCache>> cache =
       near::NearCache::Create(store->get(), options);
-  absl::StatusOr<RedisContextPtr> writer = ConnectRedis(redis);
-  if (!cache.ok() || !writer.ok()) {
+  absl::StatusOr<std::vector<RedisContextPtr>> writers = target.ConnectAll();
+  if (!cache.ok() || !writers.ok()) {
     result_.error =
-        absl::StrCat("probe: ", (cache.ok() ? writer.status() : cache.status()).ToString());
+        absl::StrCat("probe: ", (cache.ok() ? writers.status() : cache.status()).ToString());
     return;
   }
+  const auto writer = [&](const std::string& key) {
+    return (*writers)[target.PrimaryOf(key)].get();
+  };
   constexpr int kKeys = 16;
   std::vector<std::string> keys;
   for (int i = 0; i < kKeys; ++i) {
     keys.push_back(absl::StrCat(prefix, "probe:", i));
-    if (!Set(writer->get(), keys.back(), value)) return;
+    if (!Set(writer(keys.back()), keys.back(), value)) return;
   }
   // Let kvsync apply the invalidations of those first SETs.
   if (stop_.WaitForNotificationWithTimeout(absl::Milliseconds(50))) return;
   for (uint64_t n = 0;; ++n) {
     const std::string& key = keys[n % kKeys];
-    Probe(store->get(), cache->get(), writer->get(), key, value);
+    Probe(store->get(), cache->get(), writer(key), key, value);
     if (!result_.error.empty()) break;
     if (stop_.WaitForNotificationWithTimeout(interval)) break;
   }

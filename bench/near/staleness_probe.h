@@ -12,6 +12,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "bench/near/redis_target.h"
 #include "shmkv/near/near_cache.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
@@ -37,10 +38,12 @@ class StalenessProbe {
     std::string error;
   };
 
-  void Start(const StoreName& name, const std::string& redis, const std::string& prefix,
-             absl::Duration interval, std::string value) {
-    thread_ = std::thread([this, name, redis, prefix, interval, v = std::move(value)] {
-      Run(name, redis, prefix, interval, v);
+  // `redis` is what the NearCache reads through; the SETs go, as a plain
+  // client's, to the primary of `target` that serves the key.
+  void Start(const StoreName& name, const std::string& redis, const RedisTarget& target,
+             const std::string& prefix, absl::Duration interval, std::string value) {
+    thread_ = std::thread([this, name, redis, target, prefix, interval, v = std::move(value)] {
+      Run(name, redis, target, prefix, interval, v);
     });
   }
   // Stops and joins the thread; returns what it measured.
@@ -54,8 +57,8 @@ class StalenessProbe {
   ~StalenessProbe() { Stop(); }
 
  private:
-  void Run(const StoreName& name, const std::string& redis, const std::string& prefix,
-           absl::Duration interval, const std::string& value);
+  void Run(const StoreName& name, const std::string& redis, const RedisTarget& target,
+           const std::string& prefix, absl::Duration interval, const std::string& value);
   bool Set(redisContext* c, absl::string_view key, absl::string_view value);
   void Probe(Store* store, near::NearCache* cache, redisContext* writer, const std::string& key,
              const std::string& value);

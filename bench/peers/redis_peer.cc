@@ -146,19 +146,21 @@ OpResult RedisGetSetClient::BadReply(const redisReply* r) {
   return Error(r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "unexpected reply");
 }
 
-absl::Status PreloadRedis(const std::string& address, const Workload& w,
-                          const ProgressFn& progress) {
+absl::Status PreloadRedis(const std::string& address, const Workload& w, const ProgressFn& progress,
+                          const std::function<bool(uint64_t)>& owns) {
   absl::StatusOr<RedisContextPtr> c = ConnectRedis(address);
   if (!c.ok()) return c.status();
   const uint64_t n = w.num_keys();
   KeyBuffer key_buffer(w.config());
-  for (uint64_t i = 0; i < n;) {
-    const uint64_t end = std::min(n, i + 1000);
-    for (uint64_t j = i; j < end; ++j) {
-      const absl::string_view key = key_buffer.Of(j), value = w.Value(w.PreloadValueSize(j));
+  for (uint64_t next = 0; next < n;) {
+    uint64_t sent = 0;
+    for (; next < n && sent < 1000; ++next) {
+      if (owns != nullptr && !owns(next)) continue;
+      const absl::string_view key = key_buffer.Of(next), value = w.Value(w.PreloadValueSize(next));
       redisAppendCommand(c->get(), "SET %b %b", key.data(), key.size(), value.data(), value.size());
+      ++sent;
     }
-    for (; i < end; ++i) {
+    for (; sent > 0; --sent) {
       void* reply = nullptr;
       if (redisGetReply(c->get(), &reply) != REDIS_OK) {
         return absl::InternalError(absl::StrCat("preload: ", (*c)->errstr));
@@ -168,7 +170,7 @@ absl::Status PreloadRedis(const std::string& address, const Workload& w,
         return absl::InternalError(absl::StrCat("preload SET: ", std::string(r->str, r->len)));
       }
     }
-    if (!progress(i, n)) return absl::CancelledError("interrupted");
+    if (!progress(next, n)) return absl::CancelledError("interrupted");
   }
   return absl::OkStatus();
 }

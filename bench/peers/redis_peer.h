@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,9 +72,11 @@ class RedisGetSetClient final : public Client {
   std::vector<std::string> values_;  // GetBatch's values, reused
 };
 
-// SETs every key of the workload, 1000 per round trip.
+// SETs every key of the workload, 1000 per round trip; with `owns`, only
+// the keys (by index) for which it is true (the keys a cluster node serves).
 absl::Status PreloadRedis(const std::string& address, const Workload& workload,
-                          const ProgressFn& progress);
+                          const ProgressFn& progress,
+                          const std::function<bool(uint64_t)>& owns = nullptr);
 
 // The "name:value" lines of INFO [section].
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RedisInfo(
