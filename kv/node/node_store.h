@@ -26,16 +26,19 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   // The attachment, held for the length of a call; throws
   // ERR_SHMKV_CLOSED once close() was called.
   std::shared_ptr<Store> Shared(const Napi::Env& env) const;
+  // The attachment for a call in which no JavaScript runs (so close()
+  // cannot drop it meanwhile), without counting a reference; throws as
+  // Shared does.
+  Store& Attached(const Napi::Env& env) const;
   // The attachment itself, empty once closed (for the near-cache addon,
   // attachment.h): valid while this object lives.
   const std::shared_ptr<Store>* slot() const { return &store_; }
 
  private:
   // store.cc
-  Napi::Value Get(const Napi::CallbackInfo& info);
   Napi::Value GetInto(const Napi::CallbackInfo& info);
+  Napi::Value GetMetaInto(const Napi::CallbackInfo& info);
   Napi::Value GetString(const Napi::CallbackInfo& info);
-  Napi::Value GetMeta(const Napi::CallbackInfo& info);
   Napi::Value Has(const Napi::CallbackInfo& info);
   Napi::Value Put(const Napi::CallbackInfo& info);
   Napi::Value Add(const Napi::CallbackInfo& info);
@@ -47,7 +50,7 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Closed(const Napi::CallbackInfo& info);
   // store_batch.cc
-  Napi::Value GetMany(const Napi::CallbackInfo& info);
+  Napi::Value GetManyInto(const Napi::CallbackInfo& info);
   Napi::Value PutMany(const Napi::CallbackInfo& info);
   Napi::Value ScanPage(const Napi::CallbackInfo& info);
   Napi::Value DeleteMatching(const Napi::CallbackInfo& info);
@@ -64,6 +67,9 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   Napi::Value CheckAsync(const Napi::CallbackInfo& info);
   Napi::Value FlushAsync(const Napi::CallbackInfo& info);
 
+  // getInto and getMetaInto (with_meta): a value copied into a Buffer of
+  // the caller's, its length returned.
+  Napi::Value ReadInto(const Napi::CallbackInfo& info, bool with_meta);
   // A write with a condition (add, replace, cas): false when it does not hold.
   Napi::Value Conditional(const Napi::CallbackInfo& info, WriteCondition condition);
   // Turns a ResourceExhausted of a value over max_value into a RangeError.
