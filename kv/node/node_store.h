@@ -26,18 +26,12 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   // The attachment, held for the length of a call; throws
   // ERR_SHMKV_CLOSED once close() was called.
   std::shared_ptr<Store> Shared(const Napi::Env& env) const;
-  // The attachment for a call in which no JavaScript runs (so close()
-  // cannot drop it meanwhile), without counting a reference; throws as
-  // Shared does.
-  Store& Attached(const Napi::Env& env) const;
   // The attachment itself, empty once closed (for the near-cache addon,
   // attachment.h): valid while this object lives.
   const std::shared_ptr<Store>* slot() const { return &store_; }
 
  private:
   // store.cc
-  Napi::Value GetInto(const Napi::CallbackInfo& info);
-  Napi::Value GetMetaInto(const Napi::CallbackInfo& info);
   Napi::Value GetString(const Napi::CallbackInfo& info);
   Napi::Value Has(const Napi::CallbackInfo& info);
   Napi::Value Put(const Napi::CallbackInfo& info);
@@ -67,9 +61,6 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   Napi::Value CheckAsync(const Napi::CallbackInfo& info);
   Napi::Value FlushAsync(const Napi::CallbackInfo& info);
 
-  // getInto and getMetaInto (with_meta): a value copied into a Buffer of
-  // the caller's, its length returned.
-  Napi::Value ReadInto(const Napi::CallbackInfo& info, bool with_meta);
   // A write with a condition (add, replace, cas): false when it does not hold.
   Napi::Value Conditional(const Napi::CallbackInfo& info, WriteCondition condition);
   // Turns a ResourceExhausted of a value over max_value into a RangeError.
@@ -77,7 +68,12 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   // The store's max_value_size (asked once); 0 when it cannot be read.
   uint64_t MaxValue(Store& store);
 
-  std::shared_ptr<Store> store_;
+  // The attachment, in a cell the object shares with its readers (getInto
+  // and getMetaInto, functions of its own that reach the cell through their
+  // data: napi_unwrap costs about a tenth of a get). close() empties the
+  // cell; a reader kept after the object was collected still finds it.
+  std::shared_ptr<std::shared_ptr<Store>> cell_ = std::make_shared<std::shared_ptr<Store>>();
+  std::shared_ptr<Store>& store_ = *cell_;
   uint64_t max_value_ = 0;  // the store's max_value_size, once asked
 };
 

@@ -37,66 +37,10 @@ Options OpenOptions(const Napi::Object& o) {
   return options;
 }
 
-}  // namespace
-
-WriteOptions WriteOptionsOf(const Napi::Env& env, const Napi::Value& arg) {
-  const Napi::Object o = OptionsObject(env, arg, "options");
-  WriteOptions options;
-  options.ttl = Ttl(Field(o, "ttl"), "ttl");
-  const Napi::Value flags = Field(o, "flags");
-  if (!flags.IsEmpty() && !flags.IsUndefined()) {
-    options.flags = static_cast<uint32_t>(Unsigned(flags, "flags", UINT32_MAX));
-  }
-  return options;
+[[noreturn]] void ThrowClosed(const Napi::Env& env) {
+  throw Napi::Error(env, ErrorValue(env, "ERR_SHMKV_CLOSED",
+                                    "this store is closed: open it again with Store.open"));
 }
-
-NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStore>(info) {
-  const Napi::Env env = info.Env();
-  const Napi::Object o = OptionsObject(env, info[0], "Store.open's options");
-  if (o.IsEmpty()) ThrowType(env, "Store.open needs options: { key } or { path, proj }");
-  const StoreName name = NameOf(env, o);
-  const Options options = OpenOptions(o);
-  const OpenMode mode =
-      Flag(Field(o, "create"), "create", false) ? OpenMode::kOpenOrCreate : OpenMode::kAttach;
-  absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(name, options, mode);
-  if (!opened.ok()) Throw(env, opened.status(), Context::kOpen);
-  store_ = *std::move(opened);
-  info.This().As<Napi::Object>().TypeTag(&kStoreObjectTag);
-}
-
-std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {
-  if (store_ == nullptr) {
-    throw Napi::Error(env, ErrorValue(env, "ERR_SHMKV_CLOSED",
-                                      "this store is closed: open it again with Store.open"));
-  }
-  return store_;
-}
-
-Store& NodeStore::Attached(const Napi::Env& env) const {
-  if (store_ == nullptr) Shared(env);  // throws ERR_SHMKV_CLOSED
-  return *store_;
-}
-
-std::string ValueTooLarge(const char* what, size_t size, uint64_t max_value) {
-  return absl::StrCat(what, " of ", size, " bytes is over this store's maxValue of ", max_value,
-                      " bytes: store smaller values or create the store with a larger maxValue");
-}
-
-uint64_t NodeStore::MaxValue(Store& store) {
-  if (max_value_ == 0) {
-    absl::StatusOr<StoreInfo> info = store.Info();
-    if (info.ok()) max_value_ = info->max_value_size;
-  }
-  return max_value_;
-}
-
-void NodeStore::CheckValueSize(const Napi::Env& env, Store& store, size_t size, const char* what) {
-  const uint64_t max_value = MaxValue(store);
-  if (max_value == 0 || size <= max_value) return;  // the caller throws its own error
-  ThrowRange(env, ValueTooLarge(what, size, max_value));
-}
-
-namespace {
 
 // A Uint8Array argument (a Buffer): its bytes, read with one call.
 struct Target {
@@ -130,23 +74,16 @@ size_t OffsetOf(const Napi::Env& env, const Napi::Value& value, const Target& ta
   return static_cast<size_t>(offset);
 }
 
-}  // namespace
-
 // getInto(key, target, offset = 0): copies the value into target at offset
 // when it fits in the rest of target; returns the value's length either way
 // (larger than the room left: nothing was copied), or undefined when absent.
-// index.js's get, getMeta (getMetaInto) and getMany read through it into
-// Buffers of JavaScript's own, which cost far less than one made here.
-Napi::Value NodeStore::GetInto(const Napi::CallbackInfo& info) { return ReadInto(info, false); }
-
-// getMetaInto(key, target, offset, meta): getInto, and the entry's
-// metadata into `meta` (a Float64Array of 3: flags, ttlRemaining, and the
-// version's 64 bits, which index.js reads through a BigUint64Array).
-Napi::Value NodeStore::GetMetaInto(const Napi::CallbackInfo& info) { return ReadInto(info, true); }
-
-Napi::Value NodeStore::ReadInto(const Napi::CallbackInfo& info, bool with_meta) {
+// index.js's get and getMeta read through it into Buffers of JavaScript's
+// own, which cost far less than one made here. With `with_meta`, it is
+// getMetaInto(key, target, offset, meta): also the entry's metadata into
+// `meta` (a Float64Array of 3: flags, ttlRemaining, and the version's 64
+// bits, which index.js reads through a BigUint64Array).
+Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, bool with_meta) {
   const Napi::Env env = info.Env();
-  Store& store = Attached(env);
   Bytes key(info[0], "key");
   const Target target = TargetOf(env, info[1], "getInto's target");
   const size_t offset = OffsetOf(env, info[2], target);
@@ -176,6 +113,80 @@ Napi::Value NodeStore::ReadInto(const Napi::CallbackInfo& info, bool with_meta) 
     std::memcpy(&meta_out[2], &meta.version, sizeof(meta.version));
   }
   return Napi::Number::New(env, static_cast<double>(size));
+}
+
+using Cell = std::shared_ptr<Store>;
+
+// getInto and getMetaInto as functions of one store's own (their data: its
+// cell).
+template <bool kWithMeta>
+Napi::Value Reader(const Napi::CallbackInfo& info) {
+  const Cell& cell = **static_cast<std::shared_ptr<Cell>*>(info.Data());
+  if (cell == nullptr) ThrowClosed(info.Env());
+  return ReadInto(info, *cell, kWithMeta);
+}
+
+template <bool kWithMeta>
+void DefineReader(const Napi::Env& env, Napi::Object self, const char* name,
+                  const std::shared_ptr<Cell>& cell) {
+  auto* data = new std::shared_ptr<Cell>(cell);
+  Napi::Function reader = Napi::Function::New<Reader<kWithMeta>>(env, name, data);
+  reader.AddFinalizer([](Napi::Env, std::shared_ptr<Cell>* d) { delete d; }, data);
+  self.DefineProperty(Napi::PropertyDescriptor::Value(name, reader, napi_default));
+}
+
+}  // namespace
+
+WriteOptions WriteOptionsOf(const Napi::Env& env, const Napi::Value& arg) {
+  const Napi::Object o = OptionsObject(env, arg, "options");
+  WriteOptions options;
+  options.ttl = Ttl(Field(o, "ttl"), "ttl");
+  const Napi::Value flags = Field(o, "flags");
+  if (!flags.IsEmpty() && !flags.IsUndefined()) {
+    options.flags = static_cast<uint32_t>(Unsigned(flags, "flags", UINT32_MAX));
+  }
+  return options;
+}
+
+NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStore>(info) {
+  const Napi::Env env = info.Env();
+  const Napi::Object o = OptionsObject(env, info[0], "Store.open's options");
+  if (o.IsEmpty()) ThrowType(env, "Store.open needs options: { key } or { path, proj }");
+  const StoreName name = NameOf(env, o);
+  const Options options = OpenOptions(o);
+  const OpenMode mode =
+      Flag(Field(o, "create"), "create", false) ? OpenMode::kOpenOrCreate : OpenMode::kAttach;
+  absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(name, options, mode);
+  if (!opened.ok()) Throw(env, opened.status(), Context::kOpen);
+  store_ = *std::move(opened);
+  Napi::Object self = info.This().As<Napi::Object>();
+  self.TypeTag(&kStoreObjectTag);
+  DefineReader<false>(env, self, "getInto", cell_);
+  DefineReader<true>(env, self, "getMetaInto", cell_);
+}
+
+std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {
+  if (store_ == nullptr) ThrowClosed(env);
+  return store_;
+}
+
+std::string ValueTooLarge(const char* what, size_t size, uint64_t max_value) {
+  return absl::StrCat(what, " of ", size, " bytes is over this store's maxValue of ", max_value,
+                      " bytes: store smaller values or create the store with a larger maxValue");
+}
+
+uint64_t NodeStore::MaxValue(Store& store) {
+  if (max_value_ == 0) {
+    absl::StatusOr<StoreInfo> info = store.Info();
+    if (info.ok()) max_value_ = info->max_value_size;
+  }
+  return max_value_;
+}
+
+void NodeStore::CheckValueSize(const Napi::Env& env, Store& store, size_t size, const char* what) {
+  const uint64_t max_value = MaxValue(store);
+  if (max_value == 0 || size <= max_value) return;  // the caller throws its own error
+  ThrowRange(env, ValueTooLarge(what, size, max_value));
 }
 
 Napi::Value NodeStore::GetString(const Napi::CallbackInfo& info) {
@@ -284,9 +295,7 @@ Napi::Value NodeStore::Closed(const Napi::CallbackInfo& info) {
 void NodeStore::Define(Napi::Env env, Napi::Object exports) {
   Napi::Function c = DefineClass(env, "NativeStore",
                                  {
-                                     InstanceMethod<&NodeStore::GetInto>("getInto"),
                                      InstanceMethod<&NodeStore::GetString>("getString"),
-                                     InstanceMethod<&NodeStore::GetMetaInto>("getMetaInto"),
                                      InstanceMethod<&NodeStore::Has>("has"),
                                      InstanceMethod<&NodeStore::Put>("put"),
                                      InstanceMethod<&NodeStore::Add>("add"),

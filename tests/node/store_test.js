@@ -364,12 +364,15 @@ test('a closed store throws StoreClosedError; a destroyed one StoreDestroyedErro
   const { key, store } = openStore(t, 'node closed');
   store.put('k', 'v');
   const other = Store.open({ key });
+  const kept = store.getInto;
+  assert.equal(kept('k', Buffer.alloc(8)), 1);
   store.close();
   store.close();
   assert.equal(store.closed, true);
   assert.throws(() => store.get('k'), (e) => e instanceof shmkv.StoreClosedError &&
     e.code === 'ERR_SHMKV_CLOSED');
   assert.throws(() => store.getInto('k', Buffer.alloc(8)), shmkv.StoreClosedError);
+  assert.throws(() => kept('k', Buffer.alloc(8)), shmkv.StoreClosedError);  // taken before close
   assert.throws(() => store.getMeta('k'), shmkv.StoreClosedError);
   assert.throws(() => store.getMany(['k']), shmkv.StoreClosedError);
   assert.throws(() => [...store.keys()], shmkv.StoreClosedError);
