@@ -52,8 +52,8 @@ Target TargetOf(const Napi::Env& env, const Napi::Value& value, const char* what
   napi_typedarray_type type = napi_int8_array;
   size_t length = 0;
   void* data = nullptr;
-  if (!value.IsTypedArray() ||
-      napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+  // napi_get_typedarray_info fails for anything but a typed array.
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
       type != napi_uint8_array) {
     ThrowType(env, absl::StrCat(what, " must be a Buffer (Uint8Array) to copy the value into"));
   }
