@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash tools/setup.sh
 (cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
-bazel build -c opt //kv/node:addon //tools/kvcli 2>/dev/null
+bazel build -c opt //kv/node:addon //bench/node:floors_addon //tools/kvcli 2>/dev/null
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmkv-node-bench.XXXXXX")
@@ -35,3 +35,5 @@ common=(--key=$key --redis="$tmp/redis.sock" --lmdb="$lmdb" "$@")
 NODE_PATH=$tmp/node_modules node bench/node/bench.js "${common[@]}"
 echo
 NODE_PATH=$tmp/node_modules node bench/node/bench.js "${common[@]}" --workers=4
+echo
+NODE_PATH=$tmp/node_modules node bench/node/floors.js --key=$key --floors="$bin/bench/node/floors.node"

@@ -10,6 +10,7 @@ async function main(key: number, redis: string): Promise<void> {
   const value: Buffer | undefined = s.get('user:42');
   const text: string | undefined = s.getString('user:42');
   const many: Array<Buffer | undefined> = s.getMany(['a', 'b']);
+  const length: number | undefined = s.getInto('user:42', Buffer.alloc(64), 8);
   s.putMany([['a', '1'], ['b', Buffer.from('2')]], { ttl: 60 });
   const added: boolean = s.add('n', '0') && s.cas('n', version, '1');
   const count = s.incr('hits', 1, { init: 0 });
@@ -19,7 +20,7 @@ async function main(key: number, redis: string): Promise<void> {
   const later: Buffer | undefined = await s.getAsync('user:42');
   const written: bigint = await s.putAsync('user:43', 'x');
   for (const k of s.keys({ prefix: 'user:' })) console.log(k);
-  console.log(value, text, many, added, count, report, later, written, s.stats(), s.info());
+  console.log(value, text, many, length, added, count, report, later, written, s.stats(), s.info());
   // @ts-expect-error a value must be a string or a Buffer
   s.put('k', 42);
   // @ts-expect-error get may return undefined

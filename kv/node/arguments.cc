@@ -46,17 +46,20 @@ const char* TypeName(const Napi::Value& value) {
 bool IsBytes(const Napi::Value& value) { return value.IsString() || value.IsTypedArray(); }
 
 Bytes::Bytes(const Napi::Value& value, const char* what) {
-  if (value.IsString()) {
-    // A UTF-16 unit takes at most 3 bytes of UTF-8: a string that surely
-    // fits is encoded in one pass, without measuring it first.
-    size_t units = 0, written = 0;
-    if (napi_get_value_string_utf16(value.Env(), value, nullptr, 0, &units) == napi_ok &&
-        units * 3 < sizeof(inline_) &&
-        napi_get_value_string_utf8(value.Env(), value, inline_, sizeof(inline_), &written) ==
-            napi_ok) {
-      view_ = absl::string_view(inline_, written);
-      return;
-    }
+  // A string in one pass into the inline buffer (the call fails for
+  // anything else): V8 writes whole characters only (at most 4 bytes each),
+  // so a string whose UTF-8 left 4 bytes free at the end is complete; a
+  // longer one is encoded again onto the heap. (Node-API has no cheaper
+  // exact form: its Latin-1 copy of a string with characters past U+00FF
+  // would keep only their low bytes.)
+  size_t written = 0;
+  const napi_status status =
+      napi_get_value_string_utf8(value.Env(), value, inline_, sizeof(inline_), &written);
+  if (status == napi_ok && written + 4 < sizeof(inline_)) {
+    view_ = absl::string_view(inline_, written);
+    return;
+  }
+  if (status == napi_ok) {
     copy_ = value.As<Napi::String>().Utf8Value();
     view_ = copy_;
     return;

@@ -132,15 +132,24 @@ export class Store {
    */
   static destroy(name: { key?: number | string; path?: string; proj?: number }): void;
 
-  /** The value, or undefined when absent (a value up to 4 KiB may share its ArrayBuffer with other small Buffers, as Buffer.from's do). @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
+  /** The value, or undefined when absent (a value up to 4 KiB may share its ArrayBuffer, of 16 KiB, with other values get and getMeta returned, as Buffer.from's share Node's pool). @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
   get(key: Bytes): Buffer | undefined;
+  /**
+   * Copies the value into `target` from `offset` (default 0) when it fits in the bytes left
+   * there, and returns its length either way: a length over `target.length - offset` means
+   * nothing was copied (give a larger target). undefined when absent. For a reader that
+   * reuses one Buffer (e.g. to write values to a socket) and wants no Buffer made per read.
+   * @throws TypeError (target not a Buffer/Uint8Array, offset not a number), RangeError
+   *   (offset not an integer in 0..target.length), and as get.
+   */
+  getInto(key: Bytes, target: Uint8Array, offset?: number): number | undefined;
   /** The value decoded as UTF-8, or undefined. Throws as get. */
   getString(key: Bytes): string | undefined;
-  /** Value and metadata, or undefined. Throws as get. */
+  /** Value and metadata, or undefined (the value as get's). Throws as get. */
   getMeta(key: Bytes): EntryMeta | undefined;
   /** Whether the key is present. Throws as get. */
   has(key: Bytes): boolean;
-  /** Each key's value (undefined when absent), read in one call. Throws as get (naming the key's index). */
+  /** Each key's value (undefined when absent), read in one call; the values of one call share one ArrayBuffer. Throws as get (naming the key's index). */
   getMany(keys: Bytes[]): Array<Buffer | undefined>;
 
   /**

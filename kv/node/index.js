@@ -57,20 +57,71 @@ const OPEN_OPTIONS = new Set([
   'mode', 'lockTimeout', 'allowForeignOwner',
 ]);
 
-// Where get() has the addon copy a value before it is copied into a Buffer
-// from Node's pool (cheaper than a Buffer of the addon's: see getInto in
-// store.cc). One per thread (each worker thread loads this module anew).
-const scratch = Buffer.allocUnsafeSlow(64 * 1024);
+// Values read by get and getMeta are copied by the addon straight into a
+// slab of this module's, and returned as Buffers viewing their bytes: a
+// Buffer made by the addon has a backing store of its own (a malloc, and
+// work for the garbage collector), which costs about as much as the store's
+// read. A slab is never written twice: once less than POOLED_MAX is left, a
+// new one takes its place (the old one lives as long as a value in it).
+// Larger values get a Buffer of their own. One slab per thread (each worker
+// thread loads this module anew).
+const SLAB = 16 * 1024;
+const POOLED_MAX = 4 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+let used = 0;
+// getMetaInto's out-parameters: flags, ttlRemaining, the version's bits.
+const meta = new Float64Array(3);
+const metaVersion = new BigUint64Array(meta.buffer);
+// getManyInto's sizes, grown to the longest list of keys asked for.
+let sizes = new Float64Array(64);
+
+// The value of key as a Buffer, or undefined; with its metadata in `meta`
+// when withMeta.
+function readValue(store, key, withMeta) {
+  if (SLAB - used < POOLED_MAX) {
+    slab = Buffer.allocUnsafeSlow(SLAB);
+    used = 0;
+  }
+  let size = withMeta ? store.getMetaInto(key, slab, used, meta) : store.getInto(key, slab, used);
+  if (size === undefined) return undefined;
+  if (size <= SLAB - used) {
+    const value = slab.subarray(used, used + size);
+    used = (used + size + 7) & ~7;  // the next value 8-byte aligned, as Node's pool does
+    return value;
+  }
+  for (;;) {  // too large for the slab: read again into a Buffer of its size
+    const value = Buffer.allocUnsafe(size);
+    const now = withMeta ? store.getMetaInto(key, value, 0, meta) : store.getInto(key, value, 0);
+    if (now === undefined) return undefined;
+    if (now <= size) return now === size ? value : value.subarray(0, now);
+    size = now;  // it grew in between
+  }
+}
 
 class Store extends native.NativeStore {
   // The value as a Buffer, or undefined. A value of up to 4 KiB may share
-  // its ArrayBuffer with other small Buffers, as Buffer.from's do.
+  // its ArrayBuffer with other values, as Buffer.from's do.
   get(key) {
-    const size = this.getInto(key, scratch);
-    if (typeof size !== 'number') return size;
-    const value = Buffer.allocUnsafe(size);
-    scratch.copy(value, 0, 0, size);
-    return value;
+    return readValue(this, key, false);
+  }
+
+  getMeta(key) {
+    const value = readValue(this, key, true);
+    if (value === undefined) return undefined;
+    return { value, version: metaVersion[2], flags: meta[0], ttlRemaining: meta[1] };
+  }
+
+  // Each key's value, or undefined: views of one Buffer the addon fills.
+  getMany(keys) {
+    if (Array.isArray(keys) && keys.length > sizes.length) sizes = new Float64Array(keys.length);
+    const all = this.getManyInto(keys, sizes);
+    const values = new Array(keys.length);
+    let at = 0;
+    for (let i = 0; i < values.length; i++) {
+      const size = sizes[i];
+      values[i] = size < 0 ? undefined : all.subarray(at, (at += size));
+    }
+    return values;
   }
 
   // Store.open({ key | path, proj, create, capacity, ... }): see index.d.ts.

@@ -1,6 +1,7 @@
 // Store: opening, closing and the calls on one entry.
 #include "shmkv/store.h"
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -36,12 +37,102 @@ Options OpenOptions(const Napi::Object& o) {
   return options;
 }
 
-// The value as a Buffer (a copy), or undefined.
-Napi::Value BufferOrUndefined(const Napi::Env& env, const absl::Status& s,
-                              const std::string& value) {
+[[noreturn]] void ThrowClosed(const Napi::Env& env) {
+  throw Napi::Error(env, ErrorValue(env, "ERR_SHMKV_CLOSED",
+                                    "this store is closed: open it again with Store.open"));
+}
+
+// A Uint8Array argument (a Buffer): its bytes, read with one call.
+struct Target {
+  char* data = nullptr;
+  size_t size = 0;
+};
+
+Target TargetOf(const Napi::Env& env, const Napi::Value& value, const char* what) {
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  // napi_get_typedarray_info fails for anything but a typed array.
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    ThrowType(env, absl::StrCat(what, " must be a Buffer (Uint8Array) to copy the value into"));
+  }
+  return Target{static_cast<char*>(data), length};
+}
+
+// Where in `target` to copy: undefined (0) or an integer 0..target's length.
+size_t OffsetOf(const Napi::Env& env, const Napi::Value& value, const Target& target) {
+  double offset = 0;
+  if (napi_get_value_double(env, value, &offset) != napi_ok) {
+    if (value.IsUndefined()) return 0;
+    ThrowType(env, "offset must be a number (an index into the target Buffer)");
+  }
+  if (!(offset >= 0) || offset > static_cast<double>(target.size) || std::trunc(offset) != offset) {
+    ThrowRange(env, absl::StrCat("offset=", offset, " is not valid: give an integer 0..",
+                                 target.size, " (the target Buffer's length)"));
+  }
+  return static_cast<size_t>(offset);
+}
+
+// getInto(key, target, offset = 0): copies the value into target at offset
+// when it fits in the rest of target; returns the value's length either way
+// (larger than the room left: nothing was copied), or undefined when absent.
+// index.js's get and getMeta read through it into Buffers of JavaScript's
+// own, which cost far less than one made here. With `with_meta`, it is
+// getMetaInto(key, target, offset, meta): also the entry's metadata into
+// `meta` (a Float64Array of 3: flags, ttlRemaining, and the version's 64
+// bits, which index.js reads through a BigUint64Array).
+Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, bool with_meta) {
+  const Napi::Env env = info.Env();
+  Bytes key(info[0], "key");
+  const Target target = TargetOf(env, info[1], "getInto's target");
+  const size_t offset = OffsetOf(env, info[2], target);
+  double* meta_out = nullptr;
+  if (with_meta) {
+    if (!info[3].IsTypedArray() ||
+        info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[3].As<Napi::TypedArray>().ElementLength() < 3) {
+      ThrowType(env, "getMetaInto's meta must be a Float64Array of 3");
+    }
+    meta_out = info[3].As<Napi::Float64Array>().Data();
+  }
+  char* const out = target.data + offset;
+  const size_t room = target.size - offset;
+  size_t size = 0;
+  EntryMeta meta;
+  const absl::Status s = store.View(key.view(), [&](absl::string_view value, const EntryMeta& m) {
+    size = value.size();
+    meta = m;
+    if (size != 0 && size <= room) std::memcpy(out, value.data(), size);
+  });
   if (absl::IsNotFound(s)) return env.Undefined();
   if (!s.ok()) Throw(env, s);
-  return Napi::Buffer<char>::Copy(env, value.data(), value.size());
+  if (meta_out != nullptr) {
+    meta_out[0] = meta.flags;
+    meta_out[1] = absl::ToDoubleSeconds(meta.ttl_remaining);  // inf when it never expires
+    std::memcpy(&meta_out[2], &meta.version, sizeof(meta.version));
+  }
+  return Napi::Number::New(env, static_cast<double>(size));
+}
+
+using Cell = std::shared_ptr<Store>;
+
+// getInto and getMetaInto as functions of one store's own (their data: its
+// cell).
+template <bool kWithMeta>
+Napi::Value Reader(const Napi::CallbackInfo& info) {
+  const Cell& cell = **static_cast<std::shared_ptr<Cell>*>(info.Data());
+  if (cell == nullptr) ThrowClosed(info.Env());
+  return ReadInto(info, *cell, kWithMeta);
+}
+
+template <bool kWithMeta>
+void DefineReader(const Napi::Env& env, Napi::Object self, const char* name,
+                  const std::shared_ptr<Cell>& cell) {
+  auto* data = new std::shared_ptr<Cell>(cell);
+  Napi::Function reader = Napi::Function::New<Reader<kWithMeta>>(env, name, data);
+  reader.AddFinalizer([](Napi::Env, std::shared_ptr<Cell>* d) { delete d; }, data);
+  self.DefineProperty(Napi::PropertyDescriptor::Value(name, reader, napi_default));
 }
 
 }  // namespace
@@ -68,14 +159,14 @@ NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStor
   absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(name, options, mode);
   if (!opened.ok()) Throw(env, opened.status(), Context::kOpen);
   store_ = *std::move(opened);
-  info.This().As<Napi::Object>().TypeTag(&kStoreObjectTag);
+  Napi::Object self = info.This().As<Napi::Object>();
+  self.TypeTag(&kStoreObjectTag);
+  DefineReader<false>(env, self, "getInto", cell_);
+  DefineReader<true>(env, self, "getMetaInto", cell_);
 }
 
 std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {
-  if (store_ == nullptr) {
-    throw Napi::Error(env, ErrorValue(env, "ERR_SHMKV_CLOSED",
-                                      "this store is closed: open it again with Store.open"));
-  }
+  if (store_ == nullptr) ThrowClosed(env);
   return store_;
 }
 
@@ -98,43 +189,6 @@ void NodeStore::CheckValueSize(const Napi::Env& env, Store& store, size_t size, 
   ThrowRange(env, ValueTooLarge(what, size, max_value));
 }
 
-Napi::Value NodeStore::Get(const Napi::CallbackInfo& info) {
-  std::shared_ptr<Store> store = Shared(info.Env());
-  Bytes key(info[0], "key");
-  thread_local std::string value;
-  return BufferOrUndefined(info.Env(), store->Get(key.view(), &value), value);
-}
-
-// getInto(key, scratch): copies the value into `scratch` (index.js's own
-// Buffer) and returns its length, so that index.js can return it in a
-// Buffer from Node's pool: a Buffer made here has a backing store of its
-// own (a malloc, and work for the garbage collector), which costs about as
-// much as the store's read. A value larger than `scratch` comes back as a
-// Buffer; an absent one as undefined.
-Napi::Value NodeStore::GetInto(const Napi::CallbackInfo& info) {
-  const Napi::Env env = info.Env();
-  std::shared_ptr<Store> store = Shared(env);
-  Bytes key(info[0], "key");
-  if (!info[1].IsTypedArray()) ThrowType(env, "getInto needs a Buffer to copy into");
-  Napi::Uint8Array scratch = info[1].As<Napi::Uint8Array>();
-  char* const out = reinterpret_cast<char*>(scratch.Data());
-  const size_t capacity = scratch.ByteLength();
-  thread_local std::string large;
-  size_t size = 0;
-  const absl::Status s = store->View(key.view(), [&](absl::string_view value, const EntryMeta&) {
-    size = value.size();
-    if (size <= capacity) {
-      std::memcpy(out, value.data(), size);
-    } else {
-      large.assign(value.data(), size);
-    }
-  });
-  if (absl::IsNotFound(s)) return env.Undefined();
-  if (!s.ok()) Throw(env, s);
-  if (size <= capacity) return Napi::Number::New(env, static_cast<double>(size));
-  return Napi::Buffer<char>::Copy(env, large.data(), large.size());
-}
-
 Napi::Value NodeStore::GetString(const Napi::CallbackInfo& info) {
   std::shared_ptr<Store> store = Shared(info.Env());
   Bytes key(info[0], "key");
@@ -143,23 +197,6 @@ Napi::Value NodeStore::GetString(const Napi::CallbackInfo& info) {
   if (absl::IsNotFound(s)) return info.Env().Undefined();
   if (!s.ok()) Throw(info.Env(), s);
   return Napi::String::New(info.Env(), value.data(), value.size());
-}
-
-Napi::Value NodeStore::GetMeta(const Napi::CallbackInfo& info) {
-  const Napi::Env env = info.Env();
-  std::shared_ptr<Store> store = Shared(env);
-  Bytes key(info[0], "key");
-  thread_local std::string value;
-  EntryMeta meta;
-  const absl::Status s = store->Get(key.view(), &value, &meta);
-  if (absl::IsNotFound(s)) return env.Undefined();
-  if (!s.ok()) Throw(env, s);
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("value", Napi::Buffer<char>::Copy(env, value.data(), value.size()));
-  result.Set("version", Napi::BigInt::New(env, meta.version));
-  result.Set("flags", Napi::Number::New(env, meta.flags));
-  result.Set("ttlRemaining", Seconds(env, meta.ttl_remaining));
-  return result;
 }
 
 Napi::Value NodeStore::Has(const Napi::CallbackInfo& info) {
@@ -258,10 +295,7 @@ Napi::Value NodeStore::Closed(const Napi::CallbackInfo& info) {
 void NodeStore::Define(Napi::Env env, Napi::Object exports) {
   Napi::Function c = DefineClass(env, "NativeStore",
                                  {
-                                     InstanceMethod<&NodeStore::Get>("get"),
-                                     InstanceMethod<&NodeStore::GetInto>("getInto"),
                                      InstanceMethod<&NodeStore::GetString>("getString"),
-                                     InstanceMethod<&NodeStore::GetMeta>("getMeta"),
                                      InstanceMethod<&NodeStore::Has>("has"),
                                      InstanceMethod<&NodeStore::Put>("put"),
                                      InstanceMethod<&NodeStore::Add>("add"),
@@ -272,7 +306,7 @@ void NodeStore::Define(Napi::Env env, Napi::Object exports) {
                                      InstanceMethod<&NodeStore::Delete>("delete"),
                                      InstanceMethod<&NodeStore::Close>("close"),
                                      InstanceAccessor<&NodeStore::Closed>("closed"),
-                                     InstanceMethod<&NodeStore::GetMany>("getMany"),
+                                     InstanceMethod<&NodeStore::GetManyInto>("getManyInto"),
                                      InstanceMethod<&NodeStore::PutMany>("putMany"),
                                      InstanceMethod<&NodeStore::ScanPage>("scanPage"),
                                      InstanceMethod<&NodeStore::DeleteMatching>("deleteMatching"),

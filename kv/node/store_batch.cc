@@ -1,6 +1,7 @@
 // Store: the calls on many entries (getMany, putMany) and the walks
 // (a page of keys, deleteMatching).
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <string>
 #include <vector>
@@ -40,14 +41,19 @@ ScanOptions Selection(const Napi::Env& env, const Napi::Object& o) {
 
 }  // namespace
 
-Napi::Value NodeStore::GetMany(const Napi::CallbackInfo& info) {
+// getManyInto(keys, sizes) -> Buffer: every value found, back to back in
+// one Buffer (one allocation for the call, not one per value); sizes[i] is
+// keys[i]'s value's length, -1 when absent (sizes: a Float64Array at least
+// as long as keys). index.js's getMany cuts the Buffer into the values.
+Napi::Value NodeStore::GetManyInto(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   std::shared_ptr<Store> store = Shared(env);
   const Napi::Array list = ArrayArg(info[0], "keys");
+  const uint32_t count = list.Length();
   std::deque<Bytes> held;  // keeps string keys' UTF-8 alive
   std::vector<absl::string_view> keys;
-  keys.reserve(list.Length());
-  for (uint32_t i = 0; i < list.Length(); ++i) {
+  keys.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
     const std::string what = absl::StrCat("keys[", i, "]");
     held.emplace_back(list.Get(i), what.c_str());
     keys.push_back(held.back().view());
@@ -55,19 +61,31 @@ Napi::Value NodeStore::GetMany(const Napi::CallbackInfo& info) {
   thread_local std::vector<GetResult> results;
   const absl::Status s = store->GetMany(keys, &results);
   if (!s.ok()) Throw(env, s);
-  Napi::Array out = Napi::Array::New(env, keys.size());
-  for (uint32_t i = 0; i < keys.size(); ++i) {
-    const GetResult& r = results[i];
-    if (absl::IsNotFound(r.status)) {
-      out.Set(i, env.Undefined());
-    } else if (!r.status.ok()) {
-      Throw(env,
-            absl::Status(r.status.code(), absl::StrCat("keys[", i, "]: ", r.status.message())));
-    } else {
-      out.Set(i, Napi::Buffer<char>::Copy(env, r.value.data(), r.value.size()));
+  size_t total = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    const absl::Status& r = results[i].status;
+    if (!r.ok() && !absl::IsNotFound(r)) {
+      Throw(env, absl::Status(r.code(), absl::StrCat("keys[", i, "]: ", r.message())));
     }
+    if (r.ok()) total += results[i].value.size();
   }
-  return out;
+  // Checked after the keys: reading them may have run JavaScript (getters).
+  if (!info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[1].As<Napi::TypedArray>().ElementLength() < count) {
+    ThrowType(env, "getManyInto's sizes must be a Float64Array as long as keys");
+  }
+  double* const sizes = info[1].As<Napi::Float64Array>().Data();
+  Napi::Buffer<char> all = Napi::Buffer<char>::New(env, total);
+  char* out = all.Data();
+  for (uint32_t i = 0; i < count; ++i) {
+    const GetResult& r = results[i];
+    sizes[i] = r.status.ok() ? static_cast<double>(r.value.size()) : -1;
+    if (!r.status.ok() || r.value.empty()) continue;
+    std::memcpy(out, r.value.data(), r.value.size());
+    out += r.value.size();
+  }
+  return all;
 }
 
 Napi::Value NodeStore::PutMany(const Napi::CallbackInfo& info) {

@@ -48,6 +48,71 @@ test('get returns a Buffer of its own, for small values and for values larger th
   assert.equal(store.getString('k'.repeat(200) + 'é'.repeat(99)), undefined);
 });
 
+test('getInto copies a value into a Buffer of the caller\'s and returns its length', (t) => {
+  const { store } = openStore(t, 'node get into', { maxValue: '1MiB' });
+  store.put('k', 'hello');
+  const target = Buffer.alloc(8, '.');
+  assert.equal(store.getInto('k', target), 5);
+  assert.equal(target.toString(), 'hello...');
+  assert.equal(store.getInto('k', target, 3), 5);  // fits exactly at 3
+  assert.equal(target.toString(), 'helhello');
+  target.fill('.');
+  assert.equal(store.getInto('k', target, 4), 5);  // does not fit: nothing copied
+  assert.equal(target.toString(), '........');
+  assert.equal(store.getInto('k', Buffer.alloc(0)), 5);
+  assert.equal(store.getInto('absent', target), undefined);
+  store.put('empty', '');
+  assert.equal(store.getInto('empty', target, 8), 0);
+  const view = new Uint8Array(new ArrayBuffer(16), 8, 8);  // copies at the view's own start
+  assert.equal(store.getInto('k', view, 1), 5);
+  assert.deepEqual(Buffer.from(view.buffer, 9, 5), Buffer.from('hello'));
+  assert.throws(() => store.getInto('k', 'not a buffer'), TypeError);
+  assert.throws(() => store.getInto('k', new Uint16Array(4)), TypeError);
+  assert.throws(() => store.getInto('k', target, 9), RangeError);
+  assert.throws(() => store.getInto('k', target, -1), RangeError);
+  assert.throws(() => store.getInto('k', target, 1.5), RangeError);
+  assert.throws(() => store.getInto('k', target, '1'), TypeError);
+  assert.throws(() => store.getInto(5, target), TypeError);
+});
+
+test('values of every size come back whole and independent: pooled, past the pool, past the slab', (t) => {
+  const { store } = openStore(t, 'node value sizes', { maxValue: '1MiB' });
+  const sizes = [0, 1, 7, 100, 4095, 4096, 4097, 12 * 1024, 16 * 1024, 16 * 1024 + 1, 200 * 1024];
+  const made = sizes.map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (i * 31 + j) % 256)));
+  sizes.forEach((n, i) => store.put(`v${n}`, made[i]));
+  for (let round = 0; round < 40; round++) {  // through several slabs
+    const got = sizes.map((n) => store.get(`v${n}`));
+    sizes.forEach((n, i) => assert.deepEqual(got[i], made[i], `get of ${n} bytes, round ${round}`));
+    got.forEach((b) => b.fill(0xee));  // a returned value is its caller's own
+  }
+  sizes.forEach((n, i) => assert.deepEqual(store.getMeta(`v${n}`).value, made[i], `getMeta of ${n}`));
+  const many = store.getMany(sizes.map((n) => `v${n}`).concat(['absent']));
+  assert.equal(many.pop(), undefined);
+  assert.deepEqual(many, made);
+  many[3].fill(0);
+  assert.deepEqual(store.getMany(['v100', 'v7']), [made[3], made[2]]);
+  assert.deepEqual(store.getMany(Array(300).fill('v1')), Array(300).fill(made[1]));
+});
+
+test('string keys are their UTF-8 bytes, from ASCII to surrogate pairs, at every length', (t) => {
+  const { store } = openStore(t, 'node key encoding');
+  // Latin-1 letters, letters past U+00FF (whose low byte is an ASCII
+  // letter: 'Ł' is U+0141), a pair, and a lone surrogate (U+FFFD in UTF-8).
+  const keys = ['plain', 'é', 'ÿ', 'Ł', 'A', '€', '😀', '\uD800', 'ab\uDC00cd'];
+  for (const last of ['k', 'é', '€', '😀']) {  // n bytes in all, the last character across 252..256
+    for (let n = 240; n < 262; n++) keys.push('x'.repeat(n - Buffer.byteLength(last)) + last);
+  }
+  keys.forEach((key, i) => store.put(key, `value ${i}`));
+  keys.forEach((key, i) => {
+    assert.equal(store.getString(key), `value ${i}`, `key ${i} of ${Buffer.byteLength(key)} bytes`);
+    assert.equal(store.getString(Buffer.from(key)), `value ${i}`, `key ${i} as bytes`);
+  });
+  assert.equal(store.getString(Buffer.from([0xef, 0xbf, 0xbd])), `value ${keys.indexOf('\uD800')}`);
+  assert.equal(store.getString('A'), `value ${keys.indexOf('A')}`);
+  assert.equal(store.getString('Ł'), `value ${keys.indexOf('Ł')}`);
+  assert.deepEqual(store.getMany(keys.slice(0, 9)).map(String), keys.slice(0, 9).map((_, i) => `value ${i}`));
+});
+
 test('getMeta reports version, flags and TTL; put returns the version', (t) => {
   const { store } = openStore(t, 'node meta');
   const v1 = store.put('k', 'a', { flags: 7, ttl: 100 });
@@ -299,11 +364,17 @@ test('a closed store throws StoreClosedError; a destroyed one StoreDestroyedErro
   const { key, store } = openStore(t, 'node closed');
   store.put('k', 'v');
   const other = Store.open({ key });
+  const kept = store.getInto;
+  assert.equal(kept('k', Buffer.alloc(8)), 1);
   store.close();
   store.close();
   assert.equal(store.closed, true);
   assert.throws(() => store.get('k'), (e) => e instanceof shmkv.StoreClosedError &&
     e.code === 'ERR_SHMKV_CLOSED');
+  assert.throws(() => store.getInto('k', Buffer.alloc(8)), shmkv.StoreClosedError);
+  assert.throws(() => kept('k', Buffer.alloc(8)), shmkv.StoreClosedError);  // taken before close
+  assert.throws(() => store.getMeta('k'), shmkv.StoreClosedError);
+  assert.throws(() => store.getMany(['k']), shmkv.StoreClosedError);
   assert.throws(() => [...store.keys()], shmkv.StoreClosedError);
   await assert.rejects(store.getOrCompute('k', () => 'v'), shmkv.StoreClosedError);
   await assert.rejects(store.checkAsync(), shmkv.StoreClosedError);

@@ -1,0 +1,130 @@
+// The floors under a get from Node (floors.js): what any Node-API addon pays
+// for a call with a string argument, for encoding that string, and for
+// returning a new 100-byte Buffer; and what the C++ API's own read of the
+// same keys costs, timed in a loop inside the addon (no call from JS).
+// Plain Node-API (C), the cheapest way into an addon.
+#include <node_api.h>
+
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "shmkv/store.h"
+#include "shmkv/store_name.h"
+
+namespace {
+
+// empty(key): nothing but the call.
+napi_value Empty(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  return nullptr;
+}
+
+// encode(key): the call and the key's UTF-8 into a stack buffer.
+napi_value Encode(napi_env env, napi_callback_info info) {
+  size_t argc = 1, written = 0;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  char key[256];
+  napi_get_value_string_utf8(env, argv[0], key, sizeof(key), &written);
+  return nullptr;
+}
+
+// encode16(key): the call and the key's UTF-16 units into a stack buffer
+// (a copy for a one-byte string), which an addon can encode to UTF-8 itself.
+napi_value Encode16(napi_env env, napi_callback_info info) {
+  size_t argc = 1, written = 0;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  char16_t key[256];
+  napi_get_value_string_utf16(env, argv[0], key, 256, &written);
+  return nullptr;
+}
+
+// newBuffer(key): the call and a new Buffer holding a copy of 100 bytes.
+napi_value NewBuffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  static const char value[100] = {};
+  napi_create_buffer_copy(env, sizeof(value), value, nullptr, &result);
+  return result;
+}
+
+// This thread's CPU time: on a busy machine, without the time other
+// processes held the core.
+double CpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+// storeLoop(ipcKey, ops, keys): CPU ns per Store::Get, then per Store::View
+// (copying the value out), of "bench:<i % keys>" in C++.
+napi_value StoreLoop(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], result = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint32_t ipc_key = 0, ops = 0, count = 0;
+  napi_get_value_uint32(env, argv[0], &ipc_key);
+  napi_get_value_uint32(env, argv[1], &ops);
+  napi_get_value_uint32(env, argv[2], &count);
+  auto name = shmkv::StoreName::FromKey(static_cast<key_t>(ipc_key));
+  auto store = name.ok() ? shmkv::Store::Open(*name, {}, shmkv::OpenMode::kAttach)
+                         : absl::StatusOr<std::unique_ptr<shmkv::Store>>(name.status());
+  if (!store.ok()) {
+    napi_throw_error(env, nullptr, store.status().ToString().c_str());
+    return nullptr;
+  }
+  std::vector<std::string> keys;
+  for (uint32_t i = 0; i < count; ++i) keys.push_back(absl::StrCat("bench:", i));
+  std::string value;
+  uint64_t misses = 0;
+  double start = CpuNs();
+  for (uint32_t i = 0; i < ops; ++i) misses += !(*store)->Get(keys[i % count], &value).ok();
+  const double get_ns = (CpuNs() - start) / ops;
+  char out[256];
+  start = CpuNs();
+  for (uint32_t i = 0; i < ops; ++i) {
+    misses += !(*store)
+                   ->View(keys[i % count],
+                          [&](absl::string_view v, const shmkv::EntryMeta&) {
+                            if (v.size() <= sizeof(out)) std::memcpy(out, v.data(), v.size());
+                          })
+                   .ok();
+  }
+  const double view_ns = (CpuNs() - start) / ops;
+  if (misses != 0) {
+    napi_throw_error(env, nullptr, "storeLoop: a key was missing: fill the store first");
+    return nullptr;
+  }
+  napi_value get, view;
+  napi_create_object(env, &result);
+  napi_create_double(env, get_ns, &get);
+  napi_create_double(env, view_ns, &view);
+  napi_set_named_property(env, result, "get", get);
+  napi_set_named_property(env, result, "view", view);
+  return result;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor methods[] = {
+      {"empty", nullptr, Empty, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"encode", nullptr, Encode, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"encode16", nullptr, Encode16, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"newBuffer", nullptr, NewBuffer, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"storeLoop", nullptr, StoreLoop, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(methods) / sizeof(methods[0]), methods);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(floors, Init)
