@@ -180,22 +180,6 @@ run 0 destroy --key="$B"
 
 # ------------------------------------------- load fits stripe by stripe ---
 section "a load checks each lock stripe it lands in: all or nothing"
-# keys_in_stripe0 KEY N: prints N keys that the store at KEY places in lock
-# stripe 0 (found by writing each candidate and seeing which stripe grew);
-# the store is left empty.
-keys_in_stripe0() {
-  local key=$1 want=$2 found=0 i=0
-  while ((found < want && i < 200)); do
-    "$KVCLI" put --key="$key" "p$i" x >/dev/null 2>&1
-    if "$KVCLI" stats --key="$key" --stripes --json | python3 -c \
-      'import json,sys; sys.exit(0 if json.load(sys.stdin)[0]["items"] == 1 else 1)'; then
-      echo "p$i"
-      found=$((found + 1))
-    fi
-    "$KVCLI" del --key="$key" "p$i" >/dev/null 2>&1
-    i=$((i + 1))
-  done
-}
 # snapshot_of FILE KEYS...: a jsonl snapshot of 150 KiB values at KEYS.
 snapshot_of() {
   python3 - "$@" <<'PY'
@@ -214,7 +198,9 @@ for mode in no-evict evict; do
   [[ $mode == no-evict ]] && flag=(--no-evict) && count=5
   run 0 create --key="$C" --capacity=2MiB --stripes=2 --max-value=200KiB "${flag[@]}"
   run 0 info --key="$C" --json && json_check "d['lock_stripes'] == 2" "$mode: two stripes"
-  mapfile -t crowded < <(keys_in_stripe0 "$C" "$count")
+  # N keys of stripe 0, found by writing each candidate and seeing which
+  # stripe grew (the helper does it in one process); the store is left empty.
+  mapfile -t crowded < <("$HELPER" keys-in-stripe0 "$C" "$count")
   ((${#crowded[@]} == count)) || fail "$mode: found only ${#crowded[@]} keys of stripe 0"
   snapshot_of "$TMP/stripe0.jsonl" "${crowded[@]}"
   run 0 put --key="$C" keep value
