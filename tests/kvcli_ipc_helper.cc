@@ -1,9 +1,10 @@
-// System V helper for tests/kvcli_test.sh: makes the situations kvcli must
-// handle (foreign segments, foreign owners, corrupt stores, held locks) and
-// cleans up after the test. Mostly not a shmkv client: it goes straight to the
-// kernel, and to the segment layout (kv/internal/layout.h) for corruption;
-// create-as uses the library, to make a store that another user owns, and
-// keys-in-stripe0 to do in one process what would take kvcli hundreds.
+// System V helper for the kvcli suites (tests/kvcli_*_test.sh): makes the
+// situations kvcli must handle (foreign segments, foreign owners, corrupt
+// stores, held locks) and cleans up after the test. Mostly not a shmkv
+// client: it goes straight to the kernel, and to the segment layout
+// (kv/internal/layout.h) for corruption; create-as uses the library, to make
+// a store that another user owns, and keys-in-stripe0 to do in one process
+// what would take kvcli hundreds of runs.
 //
 //   kvcli_ipc_helper foreign KEY BYTES   create a segment that is not a store
 //   kvcli_ipc_helper create-as UID KEY   create a 1 MiB store (mode 0666) as

@@ -11,11 +11,7 @@ set -uo pipefail
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "$@"
 
-mapfile -t KEYS < <("$GUARD" keys 10 kvcli_operator_test.sh)
-if ((${#KEYS[@]} != 10)); then
-  echo "FAIL: could not find free System V keys" >&2
-  exit 1
-fi
+take_keys 10
 A=${KEYS[0]} # a small evicting store
 B=${KEYS[1]} # a second store
 C=${KEYS[2]} # created and destroyed by single sections
