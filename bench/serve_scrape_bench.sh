@@ -8,6 +8,8 @@
 #                      0.5 s, the reuse window) also walks the store's keys
 #   kvcli stats        `kvcli stats` run in a loop
 #
+# "last scrape ms" is serve's shmkv_scrape_duration_seconds in the last
+# /metrics answered during the run (the script fails if there is none).
 # The cases take turns, --rounds times, so a change in the machine's load
 # spreads over all of them (bench/RESULTS.md, "kvcli serve and the writers").
 #
@@ -57,8 +59,10 @@ scrape_loop() {
     [[ -n "$url" ]] && break
     sleep 0.05
   done
+  # Each answer lands in metrics whole (written aside, then renamed): a
+  # reader never sees a file that a scrape still in progress has emptied.
   while true; do
-    curl -s "${url}metrics" >"$tmp/metrics" || true
+    curl -sf -o "$tmp/metrics.part" "${url}metrics" && mv -f "$tmp/metrics.part" "$tmp/metrics"
     sleep 0.1
   done
 }
@@ -80,8 +84,15 @@ run_case() {
     --warmup=1s --json 2>/dev/null | tail -1 >"$tmp/result.json"
   local scrape="-"
   if [[ -n "$side" ]]; then
-    [[ -s "$tmp/metrics" ]] &&
-      scrape=$(awk '$1 == "shmkv_scrape_duration_seconds" {printf "%.1f", $2 * 1000}' "$tmp/metrics")
+    if [[ "$1" == scrape_loop ]]; then
+      scrape=$(awk '$1 == "shmkv_scrape_duration_seconds" {printf "%.1f", $2 * 1000}' \
+        "$tmp/metrics" 2>/dev/null || true)
+      if [[ -z "$scrape" ]]; then
+        echo "serve_scrape_bench: case '$name': no shmkv_scrape_duration_seconds in kvcli" \
+          "serve's /metrics; serve said: $(head -c 500 "$tmp/serve.out")" >&2
+        exit 1
+      fi
+    fi
     kill "$side"
     wait "$side" 2>/dev/null || true
     side=""

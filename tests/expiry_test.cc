@@ -30,14 +30,12 @@ using ::shmkv::testutil::kStartMs;
 using ::shmkv::testutil::MetaOf;
 using ::shmkv::testutil::OneStripe;
 using ::shmkv::testutil::ScopedStore;
-using ::shmkv::testutil::SmallOptions;
 using ::shmkv::testutil::WithClock;
 
 TEST(Expiry, HugeTtlsSaturateInsteadOfOverflowing) {
   ScopedStore store;
   ManualClock clock(kStartMs);
-  Options o = SmallOptions();
-  o.clock = &clock;
+  Options o = WithClock(&clock);
   ASSERT_OK(store.Open(o));
   Store& s = *store;
   for (int shift : {53, 62}) {
@@ -74,10 +72,8 @@ TEST(Expiry, HugeTtlsSaturateInsteadOfOverflowing) {
 // written with a TTL of 5 s is gone 5000 ms later, not 5001.
 TEST(TtlBoundary, ReadAtExactlyTheExpiryIsNotFound) {
   ManualClock clock(kStartMs);
-  Options o = OneStripe();
-  o.clock = &clock;
   ScopedStore store;
-  ASSERT_OK(store.Open(o));
+  ASSERT_OK(store.Open(WithClock(&clock, OneStripe())));
   WriteOptions ttl;
   ttl.ttl = absl::Seconds(5);
   ASSERT_OK(store->Put("t", "v", ttl));
@@ -93,8 +89,7 @@ TEST(TtlBoundary, ReadAtExactlyTheExpiryIsNotFound) {
 // being moved forward.
 TEST(TtlBoundary, TailDropsAnEntryAtExactlyItsExpiry) {
   ManualClock clock(kStartMs);
-  Options o = OneStripe();
-  o.clock = &clock;
+  Options o = WithClock(&clock, OneStripe());
   o.capacity_bytes = 64 << 10;
   o.max_value_size = 1024;
   o.evict = false;  // a live entry at the tail is moved, never evicted

@@ -19,11 +19,7 @@ fi
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "${@:1:3}"
 
-mapfile -t KEYS < <("$GUARD" keys 2 kvcli_dashboard_test.sh)
-if ((${#KEYS[@]} != 2)); then
-  echo "FAIL: could not find free System V keys" >&2
-  exit 1
-fi
+take_keys 2
 S=${KEYS[0]}
 OTHER=${KEYS[1]}
 

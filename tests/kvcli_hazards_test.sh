@@ -3,10 +3,8 @@
 # checks exit codes, stdout, the one-line stderr contract and --json output
 # (parsed with python3). This part: what kvcli meets besides a healthy store
 # of its own: foreign segments, other owners and modes, other layouts, held
-# locks, full stores, path names, stores destroyed mid-command. The others:
-# kvcli_usage_test.sh, kvcli_test.sh, kvcli_hazards_test.sh,
-# kvcli_operator_test.sh, kvcli_stats_test.sh; kvcli_lib.sh holds what they
-# share.
+# locks, full stores, path names, stores destroyed mid-command. The others
+# are listed in kvcli_entries_test.sh; kvcli_lib.sh holds what they share.
 #
 #   kvcli_hazards_test.sh IPC_GUARD KVCLI HELPER   (bazel test //tests:kvcli_hazards_test)
 #
@@ -20,21 +18,16 @@ set -uo pipefail
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "$@"
 
-mapfile -t FREE < <("$GUARD" keys 9 kvcli_hazards_test.sh)
-if ((${#FREE[@]} != 9)); then
-  echo "FAIL: could not find free System V keys" >&2
-  exit 1
-fi
-KEYS=("${FREE[@]}")
-K2=${FREE[0]}       # no store ever
-FOREIGN=${FREE[1]}  # a segment that is not a store
-OWNED=${FREE[2]}    # a store given to another uid
-OLD=${FREE[3]}      # a store with another layout version
-LOCKED=${FREE[4]}   # a store whose lock is held
-FULL=${FREE[5]}     # a small store that may not evict
-SMALLKEY=${FREE[6]} # a store with short keys
-GONE=${FREE[7]}     # a store destroyed while a command runs
-MODED=${FREE[8]}    # a store whose mode refuses another user
+take_keys 9
+K2=${KEYS[0]}       # no store ever
+FOREIGN=${KEYS[1]}  # a segment that is not a store
+OWNED=${KEYS[2]}    # a store given to another uid
+OLD=${KEYS[3]}      # a store with another layout version
+LOCKED=${KEYS[4]}   # a store whose lock is held
+FULL=${KEYS[5]}     # a small store that may not evict
+SMALLKEY=${KEYS[6]} # a store with short keys
+GONE=${KEYS[7]}     # a store destroyed while a command runs
+MODED=${KEYS[8]}    # a store whose mode refuses another user
 
 # A snapshot of a small store, for the loads that must be refused.
 run 0 create --key="$GONE" --capacity=1MiB

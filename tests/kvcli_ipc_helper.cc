@@ -1,8 +1,10 @@
-// System V helper for tests/kvcli_test.sh: makes the situations kvcli must
-// handle (foreign segments, foreign owners, corrupt stores, held locks) and
-// cleans up after the test. Not a shmkv client: it goes straight to the
-// kernel, and to the segment layout (kv/internal/layout.h) for corruption;
-// only create-as uses the library, to make a store that another user owns.
+// System V helper for the kvcli suites (tests/kvcli_*_test.sh): makes the
+// situations kvcli must handle (foreign segments, foreign owners, corrupt
+// stores, held locks) and cleans up after the test. Mostly not a shmkv
+// client: it goes straight to the kernel, and to the segment layout
+// (kv/internal/layout.h) for corruption; create-as uses the library, to make
+// a store that another user owns, and keys-in-stripe0 to do in one process
+// what would take kvcli hundreds of runs.
 //
 //   kvcli_ipc_helper foreign KEY BYTES   create a segment that is not a store
 //   kvcli_ipc_helper create-as UID KEY   create a 1 MiB store (mode 0666) as
@@ -22,6 +24,12 @@
 //   kvcli_ipc_helper hold-stripe KEY     lock stripe 0's mutex (as a store
 //                                        operation does), print "held" and
 //                                        wait until killed
+//   kvcli_ipc_helper keys-in-stripe0 KEY N
+//                                        print N keys that the store places
+//                                        in lock stripe 0 (found by writing
+//                                        each candidate p0, p1... and seeing
+//                                        which stripe grew); the store is
+//                                        left empty of them
 //   kvcli_ipc_helper exists KEY          print "shm=0|1 sem=0|1"
 //   kvcli_ipc_helper remove KEY          remove the segment and semaphore set
 //                                        at KEY if present (print what)
@@ -40,6 +48,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kv/internal/layout.h"
 #include "shmkv/options.h"
@@ -69,7 +78,8 @@ int Usage() {
   std::fprintf(stderr,
                "usage: kvcli_ipc_helper foreign KEY BYTES | create-as UID KEY |\n"
                "       zero-index KEY | set-layout KEY N | scribble-header KEY |\n"
-               "       hold-lock KEY MS | hold-stripe KEY | exists KEY | remove KEY\n");
+               "       hold-lock KEY MS | hold-stripe KEY | keys-in-stripe0 KEY N |\n"
+               "       exists KEY | remove KEY\n");
   return 2;
 }
 
@@ -119,6 +129,35 @@ bool DamageThirdRecord(char* base, const shmkv::internal::Header& header) {
   }
   std::fprintf(stderr, "kvcli_ipc_helper: fewer than 3 live records in stripe 0\n");
   return false;
+}
+
+// Prints `want` keys of stripe 0 of the store at `key`, trying p0..p199:
+// each is written, kept if stripe 0 then holds one entry, and deleted.
+// 0 when all were found.
+int KeysInStripe0(key_t key, uint64_t want) {
+  absl::StatusOr<shmkv::StoreName> name = shmkv::StoreName::FromKey(key);
+  if (!name.ok()) return Usage();
+  absl::StatusOr<std::unique_ptr<shmkv::Store>> store =
+      shmkv::Store::Open(*name, shmkv::Options(), shmkv::OpenMode::kAttach);
+  absl::Status status = store.status();
+  uint64_t found = 0;
+  for (int i = 0; status.ok() && found < want && i < 200; ++i) {
+    const std::string candidate = "p" + std::to_string(i);
+    status = (*store)->Put(candidate, "x");
+    if (!status.ok()) break;
+    absl::StatusOr<std::vector<shmkv::StripeStats>> stripes = (*store)->StatsByStripe();
+    status = stripes.status();
+    if (status.ok() && (*stripes)[0].stats.items == 1) {
+      std::printf("%s\n", candidate.c_str());
+      ++found;
+    }
+    if (status.ok()) status = (*store)->Delete(candidate);
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "kvcli_ipc_helper: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return found == want ? 0 : 1;
 }
 
 int main(int argc, char** argv) {
@@ -234,6 +273,11 @@ int main(int argc, char** argv) {
     std::printf("held\n");
     std::fflush(stdout);
     for (;;) pause();
+  }
+  if (command == "keys-in-stripe0" && argc == 4) {
+    uint64_t want = 0;
+    if (!ParseNumber(argv[3], &want)) return Usage();
+    return KeysInStripe0(key, want);
   }
   if (command == "exists") {
     const bool shm = shmget(key, 0, 0) >= 0;

@@ -2,8 +2,9 @@
 # sourced first, with the script's arguments IPC_GUARD KVCLI HELPER. Re-runs
 # the script under the IPC guard (testing/) unless it already is; sets
 # GUARD, KVCLI and HELPER; sets up TMP (removed at exit, with every store at a
-# key in KEYS and every process in BG_PIDS); and defines the checks: run,
-# out_is, out_has, err_has, json_check, expect_no_ipc, report_and_exit...
+# key in KEYS and every process in BG_PIDS; take_keys fills KEYS); and
+# defines the checks: run, out_is, out_has, err_has, json_check,
+# expect_no_ipc, report_and_exit...
 if (($# != 3)); then
   echo "usage: $0 IPC_GUARD KVCLI HELPER" >&2
   exit 2
@@ -13,6 +14,12 @@ GUARD=$(abspath "$1")
 [[ -n "${SHMKV_TEST_KEY_RANGE:-}" ]] || exec "$GUARD" -- bash "$0" "$@"
 KVCLI=$(abspath "$2")
 HELPER=$(abspath "$3")
+
+# The checks' Python is Debian's (tools/setup.sh installs it), as in the
+# other suites: a python3 found first on PATH may be a version manager's
+# shim that costs seconds of a loaded machine per start, and the suites
+# start hundreds.
+python3() { /usr/bin/python3 "$@"; }
 
 TMP=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/${0##*/}.XXXXXX")
 KEYS=()
@@ -24,6 +31,16 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+# take_keys N: N free System V keys of the run's range into KEYS (removed
+# at exit, with whatever is at them), or the suite fails.
+take_keys() {
+  mapfile -t KEYS < <("$GUARD" keys "$1" "${0##*/}")
+  if ((${#KEYS[@]} != $1)); then
+    echo "FAIL: could not find free System V keys" >&2
+    exit 1
+  fi
+}
 
 FAILURES=0
 CHECKS=0

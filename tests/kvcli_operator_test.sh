@@ -11,11 +11,7 @@ set -uo pipefail
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "$@"
 
-mapfile -t KEYS < <("$GUARD" keys 10 kvcli_operator_test.sh)
-if ((${#KEYS[@]} != 10)); then
-  echo "FAIL: could not find free System V keys" >&2
-  exit 1
-fi
+take_keys 10
 A=${KEYS[0]} # a small evicting store
 B=${KEYS[1]} # a second store
 C=${KEYS[2]} # created and destroyed by single sections
@@ -180,22 +176,6 @@ run 0 destroy --key="$B"
 
 # ------------------------------------------- load fits stripe by stripe ---
 section "a load checks each lock stripe it lands in: all or nothing"
-# keys_in_stripe0 KEY N: prints N keys that the store at KEY places in lock
-# stripe 0 (found by writing each candidate and seeing which stripe grew);
-# the store is left empty.
-keys_in_stripe0() {
-  local key=$1 want=$2 found=0 i=0
-  while ((found < want && i < 200)); do
-    "$KVCLI" put --key="$key" "p$i" x >/dev/null 2>&1
-    if "$KVCLI" stats --key="$key" --stripes --json | python3 -c \
-      'import json,sys; sys.exit(0 if json.load(sys.stdin)[0]["items"] == 1 else 1)'; then
-      echo "p$i"
-      found=$((found + 1))
-    fi
-    "$KVCLI" del --key="$key" "p$i" >/dev/null 2>&1
-    i=$((i + 1))
-  done
-}
 # snapshot_of FILE KEYS...: a jsonl snapshot of 150 KiB values at KEYS.
 snapshot_of() {
   python3 - "$@" <<'PY'
@@ -214,7 +194,9 @@ for mode in no-evict evict; do
   [[ $mode == no-evict ]] && flag=(--no-evict) && count=5
   run 0 create --key="$C" --capacity=2MiB --stripes=2 --max-value=200KiB "${flag[@]}"
   run 0 info --key="$C" --json && json_check "d['lock_stripes'] == 2" "$mode: two stripes"
-  mapfile -t crowded < <(keys_in_stripe0 "$C" "$count")
+  # N keys of stripe 0, found by writing each candidate and seeing which
+  # stripe grew (the helper does it in one process); the store is left empty.
+  mapfile -t crowded < <("$HELPER" keys-in-stripe0 "$C" "$count")
   ((${#crowded[@]} == count)) || fail "$mode: found only ${#crowded[@]} keys of stripe 0"
   snapshot_of "$TMP/stripe0.jsonl" "${crowded[@]}"
   run 0 put --key="$C" keep value

@@ -21,11 +21,7 @@ CLIENT=$SERVE_CLIENT
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "${@:1:3}"
 
-mapfile -t KEYS < <("$GUARD" keys 7 kvcli_serve_test.sh)
-if ((${#KEYS[@]} != 7)); then
-  echo "FAIL: could not find free System V keys" >&2
-  exit 1
-fi
+take_keys 7
 A=${KEYS[0]}     # a store named by key, written to
 LATE=${KEYS[1]}  # created and destroyed while serving
 BAD=${KEYS[2]}   # corrupted while serving

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Black-box tests of kvcli's views of a store beyond its counters:
-# stats --sizes, --stripes, --reset, --format=prometheus, the per-interval
-# figures of --watch, and bigkeys. Real binary, real stores.
+# Black-box tests of kvcli's views of a store: its counters (stats, --json,
+# --watch, Ctrl-C), stats --sizes, --stripes, --reset, --format=prometheus,
+# the per-interval figures of --watch, and bigkeys. Real binary, real stores.
 #
 #   kvcli_stats_test.sh IPC_GUARD KVCLI HELPER   (bazel test //tests:kvcli_stats_test)
 set -uo pipefail
@@ -11,11 +11,7 @@ set -uo pipefail
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "$@"
 
-mapfile -t KEYS < <("$GUARD" keys 3 kvcli_stats_test.sh)
-if ((${#KEYS[@]} != 3)); then
-  echo "FAIL: could not find free System V keys" >&2
-  exit 1
-fi
+take_keys 3
 S=${KEYS[0]}    # the store
 NONE=${KEYS[1]} # no store ever
 
@@ -55,6 +51,53 @@ for args in "stats --sizes" "stats --stripes" "stats --reset" "stats --format=pr
   run 3 $args --key="$NONE" && err_has "kvcli create --key=$NONE" "$args on a missing store"
 done
 expect_no_ipc "$NONE" "commands on a missing store"
+
+# ------------------------------------------------------------- counters ---
+section "stats: the counters, --watch and Ctrl-C"
+C=${KEYS[2]} # a store with a hit, a miss, puts and a delete
+run 0 create --key="$C" --capacity=8MiB
+run 0 put --key="$C" kept v
+run 0 put --key="$C" gone v
+run 0 get --key="$C" kept
+run 1 get --key="$C" nosuchkey
+run 0 del --key="$C" gone
+run 0 stats --key="$C" --json
+json_check "all(isinstance(d[f], int) for f in ['items', 'hits', 'misses', 'puts', 'deletes', \
+  'evictions', 'expirations', 'bytes_used', 'capacity', 'key_bytes', 'value_bytes', 'lock_waits', \
+  'owner_deaths_recovered', 'index_entries', 'index_limit']) and d['hits'] > 0 and d['misses'] > 0 and d['puts'] > 0 \
+  and d['deletes'] >= 1 and d['capacity'] == 8 * 2**20 and 0 < d['bytes_used'] <= d['capacity'] \
+  and 0 < d['hit_ratio'] < 1 and d['index_entries'] == d['items'] \
+  and d['items'] < d['index_limit']" "stats --json"
+items=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"])' "$TMP/out")
+run 0 stats --key="$C" && out_has "hit ratio" "stats" && out_has "^entries  *$items" "stats entries" \
+  && out_has "^hash index  *$items of [0-9]* entries" "stats index"
+run 0 stats --key="$C" --watch=100ms --count=3
+[[ "$(grep -c 'per second' "$TMP/out")" == 3 ]] || fail "stats --watch --count=3: $(cat "$TMP/out")"
+run 0 stats --key="$C" --watch=100ms --count=2 --json
+json_check "len(docs) == 2 and docs[0]['ops_per_sec'] is None and docs[1]['ops_per_sec'] is not None \
+  and docs[1]['interval_ms'] > 0 and docs[1]['items'] == $items" "stats --watch --json"
+# Ctrl-C ends --watch cleanly.
+"$KVCLI" stats --key="$C" --watch=100ms >"$TMP/watch" 2>"$TMP/watch.err" &
+watch_pid=$!
+BG_PIDS+=("$watch_pid")
+# A background job of a script starts with SIGINT ignored: kvcli's handler
+# is in place once it has printed its first sample (it installs it before
+# the loop), so wait for that instead of a fixed time.
+for _ in $(seq 400); do [[ -s "$TMP/watch" ]] && break; sleep 0.05; done
+[[ -s "$TMP/watch" ]] || fail "stats --watch printed nothing in 20 s"
+kill -INT "$watch_pid"
+for _ in $(seq 100); do kill -0 "$watch_pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$watch_pid" 2>/dev/null; then
+  fail "stats --watch still runs 5s after SIGINT"
+  kill -KILL "$watch_pid"
+fi
+wait "$watch_pid"
+rc=$?
+CHECKS=$((CHECKS + 1))
+[[ "$rc" == 0 ]] || fail "stats --watch after SIGINT exited $rc: $(cat "$TMP/watch.err")"
+grep -q "per second" "$TMP/watch" || fail "stats --watch printed nothing before SIGINT"
+[[ ! -s "$TMP/watch.err" ]] || fail "stats --watch wrote to stderr: $(cat "$TMP/watch.err")"
+run 0 destroy --key="$C"
 
 # ------------------------------------------------------------- entries ---
 section "a store with known sizes"

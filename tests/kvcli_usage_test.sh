@@ -2,8 +2,7 @@
 # Black-box tests of kvcli: runs the real binary against real stores and
 # checks exit codes, stdout, the one-line stderr contract and --json output
 # (parsed with python3). This part: help, usage errors and commands on a
-# missing store. The others: kvcli_usage_test.sh, kvcli_test.sh,
-# kvcli_hazards_test.sh, kvcli_operator_test.sh, kvcli_stats_test.sh;
+# missing store. The others are listed in kvcli_entries_test.sh;
 # kvcli_lib.sh holds what they share.
 #
 #   kvcli_usage_test.sh IPC_GUARD KVCLI HELPER   (bazel test //tests:kvcli_usage_test)
@@ -18,14 +17,9 @@ set -uo pipefail
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "$@"
 
-mapfile -t FREE < <("$GUARD" keys 2 kvcli_usage_test.sh)
-if ((${#FREE[@]} != 2)); then
-  echo "FAIL: could not find free System V keys" >&2
-  exit 1
-fi
-KEYS=("${FREE[@]}")
-K=${FREE[0]}  # a key with no store (usage errors must not create one)
-K2=${FREE[1]} # no store ever
+take_keys 2
+K=${KEYS[0]}  # a key with no store (usage errors must not create one)
+K2=${KEYS[1]} # no store ever
 
 # --------------------------------------------------------------- help ---
 section "help and usage errors"

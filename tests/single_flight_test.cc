@@ -120,9 +120,7 @@ TEST(SingleFlight, AWriteDuringTheComputationIsNotOverwritten) {
 TEST(SingleFlight, ExpiredLeaseDoesNotOverwriteItsSuccessor) {
   ScopedStore store;
   ManualClock clock(kStartMs);
-  Options o = SmallOptions();
-  o.clock = &clock;
-  ASSERT_OK(store.Open(o));
+  ASSERT_OK(store.Open(WithClock(&clock)));
   Store& s = *store;
   GetOrComputeOptions g;
   g.lease_timeout = absl::Seconds(1);

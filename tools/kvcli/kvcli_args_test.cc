@@ -1,6 +1,6 @@
 // kvcli's command line, in process and without stores: help, usage errors
 // and flag validation run as dry runs (RunOptions::dry_run). The black-box
-// tests with real stores are tests/kvcli_test.sh.
+// tests with real stores are tests/kvcli_*_test.sh.
 #include <cstdint>
 #include <string>
 #include <vector>
