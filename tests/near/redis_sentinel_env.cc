@@ -196,8 +196,7 @@ absl::StatusOr<int> RedisSentinels::Primary() const {
   return agreed;
 }
 
-bool RedisSentinels::Ready(int primary, std::string* why) const {
-  const int replica = 1 - primary;
+bool RedisSentinels::InStep(int replica, int primary, std::string* why) const {
   auto role = Client(replica);
   absl::StatusOr<near::RedisReply> r =
       role.ok() ? (*role)->Command({"ROLE"}) : absl::StatusOr<near::RedisReply>(role.status());
@@ -207,6 +206,20 @@ bool RedisSentinels::Ready(int primary, std::string* why) const {
                         r.ok() ? r->Describe() : std::string(r.status().message()));
     return false;
   }
+  return true;
+}
+
+absl::Status RedisSentinels::WaitInStep(int replica, int primary) const {
+  std::string why;
+  if (!PollServers([&] { return InStep(replica, primary, &why); }, absl::Seconds(20))) {
+    return absl::DeadlineExceededError(why);
+  }
+  return absl::OkStatus();
+}
+
+bool RedisSentinels::Ready(int primary, std::string* why) const {
+  const int replica = 1 - primary;
+  if (!InStep(replica, primary, why)) return false;
   for (size_t s = 0; s < sentinel_ports_.size(); ++s) {
     absl::StatusOr<near::RedisReply> master =
         SentinelCommand(static_cast<int>(s), {"SENTINEL", "MASTER", kMaster});

@@ -2,7 +2,8 @@
 // and three sentinels, started once for the suite
 // (tests/near/redis_sentinel_env.h). The cases run in order, each from the
 // topology the previous one left: fills and hits, a killed primary failed
-// over by the sentinels and brought back as a replica, SENTINEL FAILOVER.
+// over by the sentinels and brought back as a replica, SENTINEL FAILOVER,
+// then the history checker across both.
 #include "kv/near/sentinel.h"
 
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "shmkv/near.h"
 #include "shmkv/near/near_cache.h"
 #include "shmkv/near/sync_state.h"
+#include "tests/near/history/workload.h"
 #include "tests/near/near_c_api_steps.h"
 #include "tests/near/redis_env.h"
 #include "tests/near/redis_sentinel_env.h"
@@ -144,6 +146,17 @@ class SentinelTest : public ::testing::Test {
     EXPECT_EQ(plain->Stats().wrong_server, 1u);
     ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains(key));
     EXPECT_FALSE(cached) << "filled from server " << server;
+  }
+
+  // REPLICAOF `primary` sent to `server` directly, not by the sentinels.
+  absl::Status DemoteTo(int server, int primary) {
+    absl::StatusOr<std::unique_ptr<near::RedisConnection>> c = env_->Client(server);
+    if (!c.ok()) return c.status();
+    absl::StatusOr<near::RedisReply> ok =
+        (*c)->Command({"REPLICAOF", "127.0.0.1", absl::StrCat(env_->server_address(primary).port)});
+    if (!ok.ok()) return ok.status();
+    if (!ok->IsString("OK")) return absl::InternalError("REPLICAOF answered " + ok->Describe());
+    return absl::OkStatus();
   }
 
   static RedisSentinels* env_;
@@ -318,6 +331,67 @@ TEST_F(SentinelTest, SentinelFailoverIsALossAndReadersFollowTheNewPrimary) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> o, env_->Client(old));
   const bool still_primary = near::CheckPrimaryRole(*o).ok();
   ExpectNoFillFrom(old, still_primary ? old : promoted, "s:old", "served by the old primary");
+}
+
+using history::MonotonicNs;
+using history::Workload;
+
+class SentinelHistoryTest : public SentinelTest {
+ protected:
+  void SetUp() override {
+    SentinelTest::SetUp();
+    if (HasFatalFailure()) return;
+    work_ = std::make_unique<Workload>(Workload::Config{
+        store_.get(), env_->target(), 16, [](int i) { return absl::StrCat("s:h", i); }});
+  }
+  void TearDown() override {
+    if (work_ != nullptr) work_->Stop();
+    SentinelTest::TearDown();
+  }
+  // Until the sentinels name the other server and the old primary is its
+  // replica in step: the old primary takes writes until it is demoted, and
+  // Redis drops them then (asynchronous replication). The sentinels demote
+  // it some 8 s after the switch; the test does it at once, as they would
+  // (and they learn of it at their next look, within 10 s).
+  void Failover() {
+    const int64_t start = MonotonicNs();
+    const int old = primary_;
+    ASSERT_OK_AND_ASSIGN(primary_, env_->Failover());
+    ASSERT_OK(DemoteTo(old, primary_));
+    ASSERT_OK(env_->WaitInStep(old, primary_));
+    work_->Fault("SENTINEL FAILOVER", start, /*writes_may_be_lost=*/true);
+    ASSERT_OK_AND_ASSIGN(std::string run_id, env_->RunId(primary_));
+    ASSERT_TRUE(WaitSyncedTo(run_id));
+    work_->ExpectCurrentReads("SENTINEL FAILOVER");
+  }
+  void KillPrimaryAndRestartIt() {
+    const int old = primary_;
+    int64_t start = MonotonicNs();
+    env_->KillServer(old, SIGKILL);
+    ASSERT_OK(env_->WaitPrimary(1 - old));
+    primary_ = 1 - old;
+    work_->Fault("primary killed", start, /*writes_may_be_lost=*/true);
+    ASSERT_OK_AND_ASSIGN(std::string run_id, env_->RunId(primary_));
+    ASSERT_TRUE(WaitSyncedTo(run_id));
+    work_->ExpectCurrentReads("a primary killed");
+    start = MonotonicNs();
+    ASSERT_OK(env_->StartServer(old, primary_));
+    ASSERT_OK(env_->WaitReady());
+    work_->Fault("old primary back as a replica", start, /*writes_may_be_lost=*/false);
+    ASSERT_TRUE(WaitSyncedTo(run_id));
+    work_->ExpectCurrentReads("the old primary came back as a replica");
+  }
+
+  std::unique_ptr<Workload> work_;
+};
+
+TEST_F(SentinelHistoryTest, NoReplacedValueIsServedAcrossFailoversAndAKilledPrimary) {
+  work_->Start();
+  const int rounds =
+      work_->RunRounds("SHMKV_SENTINEL_CHAOS_SECONDS",
+                       {[this] { Failover(); }, [this] { KillPrimaryAndRestartIt(); }});
+  work_->ExpectHistoryOk(absl::StrCat("sentinel history: ", rounds, " rounds"),
+                         near::NearCacheOptions().heartbeat_timeout + absl::Milliseconds(500));
 }
 
 }  // namespace
