@@ -291,6 +291,10 @@ absl::StatusOr<int> RedisSentinels::Failover() {
   return 1 - *primary;
 }
 
+void RedisSentinels::SignalSentinel(int sentinel, int sig) const {
+  kill(sentinel_pids_[sentinel], sig);
+}
+
 void RedisSentinels::KillServer(int server, int sig) {
   if (server_pids_[server] <= 0) return;
   kill(server_pids_[server], sig);

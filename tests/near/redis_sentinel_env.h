@@ -61,6 +61,8 @@ class RedisSentinels {
   absl::StatusOr<near::RedisReply> SentinelCommand(int sentinel,
                                                    const std::vector<std::string>& argv) const;
   near::RedisAddress sentinel_address(int sentinel) const;
+  // Sends `sig` (SIGSTOP, SIGCONT) to a sentinel.
+  void SignalSentinel(int sentinel, int sig) const;
   // Sends `sig` to a server and reaps it.
   void KillServer(int server, int sig);
   // Starts a killed server again at its address, as a replica of `primary`.

@@ -148,17 +148,27 @@ class SentinelTest : public ::testing::Test {
     EXPECT_FALSE(cached) << "filled from server " << server;
   }
 
-  // REPLICAOF `primary` sent to `server` directly, not by the sentinels.
-  absl::Status DemoteTo(int server, int primary) {
+  // REPLICAOF `primary` (NO ONE when it is `server`) sent to `server`
+  // directly, not by the sentinels.
+  absl::Status ReplicaOf(int server, int primary) {
     absl::StatusOr<std::unique_ptr<near::RedisConnection>> c = env_->Client(server);
     if (!c.ok()) return c.status();
     absl::StatusOr<near::RedisReply> ok =
-        (*c)->Command({"REPLICAOF", "127.0.0.1", absl::StrCat(env_->server_address(primary).port)});
+        (*c)->Command(server == primary ? std::vector<std::string>{"REPLICAOF", "NO", "ONE"}
+                                        : std::vector<std::string>{
+                                              "REPLICAOF", "127.0.0.1",
+                                              absl::StrCat(env_->server_address(primary).port)});
     if (!ok.ok()) return ok.status();
     if (!ok->IsString("OK")) return absl::InternalError("REPLICAOF answered " + ok->Describe());
     return absl::OkStatus();
   }
-
+  // `replica` promoted and `primary` made its replica, by REPLICAOF sent to
+  // each directly: the sentinels announce nothing and still name `primary`.
+  absl::Status SwapDirectly(int primary, int replica) {
+    absl::Status s = ReplicaOf(replica, replica);
+    if (s.ok()) s = ReplicaOf(primary, replica);
+    return s.ok() ? env_->WaitInStep(primary, replica) : s;
+  }
   static RedisSentinels* env_;
   static int runs_;
   ScopedStore store_;
@@ -331,6 +341,94 @@ TEST_F(SentinelTest, SentinelFailoverIsALossAndReadersFollowTheNewPrimary) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> o, env_->Client(old));
   const bool still_primary = near::CheckPrimaryRole(*o).ok();
   ExpectNoFillFrom(old, still_primary ? old : promoted, "s:old", "served by the old primary");
+  // The sentinels demote it some seconds later; done now, so that the next
+  // case starts from a ready topology without waiting for them.
+  if (still_primary) ASSERT_OK(ReplicaOf(old, promoted));
+}
+
+// The primary kvsync follows turned into a replica by REPLICAOF sent to it
+// directly: no sentinel announces it; kvsync's heartbeat asks ROLE.
+TEST_F(SentinelTest, APrimaryTurnedReplicaWithoutAnAnnouncementIsALoss) {
+  const int old = primary_, other = 1 - primary_;
+  RedisSet(old, "s:demoted", "v");
+  near::ReadPath path;
+  ASSERT_EQ(Read(*cache_, "s:demoted", &path), "v");
+  ASSERT_EQ(path, near::ReadPath::kFilled);
+  ASSERT_OK(SwapDirectly(old, other));
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<near::SyncState> s = near::ReadSyncState(*store_);
+        return s.ok() && !s->synced() && s->last_error.find("not a primary") != std::string::npos;
+      },
+      absl::Seconds(5)))
+      << ReadFile(log_);
+  EXPECT_TRUE(Gone("s:demoted"));
+  // Back as the sentinels still have it.
+  ASSERT_OK(SwapDirectly(other, old));
+  ASSERT_OK_AND_ASSIGN(std::string run_id, env_->RunId(old));
+  EXPECT_TRUE(WaitSyncedTo(run_id)) << ReadFile(log_);
+}
+
+// A reader connected to the primary, demoted since by REPLICAOF sent to it
+// directly, while kvsync (stopped) has not seen it and its record is still
+// trusted: the fill is refused (READONLY), the reader asks the sentinels,
+// which name no primary, and it fills nothing from the replica.
+TEST_F(SentinelTest, AFillRefusedAsReadOnlyFillsNothingFromTheReplica) {
+  const int old = primary_, other = 1 - primary_;
+  near::NearCacheOptions options;
+  options.redis = env_->target();
+  options.heartbeat_timeout = absl::Seconds(10);  // trusts the stopped kvsync
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::NearCache> reader,
+                       near::NearCache::Create(store_.get(), options));
+  RedisSet(old, "s:warm", "connects the reader");
+  RedisSet(old, "s:unfilled", "on both servers");
+  ASSERT_TRUE(WaitInvalidationsApplied(*store_, absl::Seconds(10)));
+  near::ReadPath path;
+  ASSERT_EQ(Read(*reader, "s:warm", &path), "connects the reader");
+  ASSERT_EQ(path, near::ReadPath::kFilled);
+  ASSERT_EQ(kill(kvsync_.pid(), SIGSTOP), 0);
+  absl::Status swapped = SwapDirectly(old, other);
+  near::ReadInfo info;
+  absl::StatusOr<std::string> v = reader->Get("s:unfilled", &info);
+  kill(kvsync_.pid(), SIGCONT);
+  ASSERT_OK(swapped);
+  EXPECT_NE(info.path, near::ReadPath::kFilled);
+  EXPECT_TRUE(absl::IsUnavailable(v.status())) << (v.ok() ? *v : v.status().ToString());
+  EXPECT_NE(v.status().message().find("READONLY"), std::string::npos) << v.status();
+  ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains("s:unfilled"));
+  EXPECT_FALSE(cached) << "filled from a replica";
+  ASSERT_OK(SwapDirectly(other, old));
+}
+
+// A sentinel that stops answering (SIGSTOP): kvsync's PING on its
+// subscription goes unanswered, a loss; kvsync then leaves it out (it times
+// out on it after a second) and is synced again through the others while it
+// is still stopped. A reader that asks it first times out on it too, and
+// asks the next.
+TEST_F(SentinelTest, AStoppedSentinelIsALossAndTheOthersAreUsed) {
+  ASSERT_OK_AND_ASSIGN(near::SyncState before, near::ReadSyncState(*store_));
+  env_->SignalSentinel(0, SIGSTOP);
+  const bool synced = WaitSynced(*store_, before.resyncs + 1, absl::Seconds(10));
+  absl::StatusOr<near::SyncState> after = near::ReadSyncState(*store_);
+  RedisSet(primary_, "s:stopped", "read past the stopped sentinel");
+  near::NearCacheOptions options;
+  options.redis = env_->target();
+  absl::StatusOr<std::unique_ptr<near::NearCache>> reader =
+      near::NearCache::Create(store_.get(), options);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> v =
+      reader.ok() ? (*reader)->Get("s:stopped") : absl::StatusOr<std::string>(reader.status());
+  const absl::Duration took = absl::Now() - start;
+  env_->SignalSentinel(0, SIGCONT);
+  EXPECT_TRUE(synced) << ReadFile(log_);
+  ASSERT_OK(after.status());
+  EXPECT_NE(
+      after->last_error.find("sentinel " + env_->sentinel_address(0).ToString() + ": no PONG"),
+      std::string::npos)
+      << after->last_error;
+  EXPECT_EQ(after->redis_run_id, before.redis_run_id);
+  EXPECT_EQ(v.value_or(v.status().ToString()), "read past the stopped sentinel");
+  EXPECT_LT(took, absl::Seconds(3));
 }
 
 using history::MonotonicNs;
@@ -357,7 +455,7 @@ class SentinelHistoryTest : public SentinelTest {
     const int64_t start = MonotonicNs();
     const int old = primary_;
     ASSERT_OK_AND_ASSIGN(primary_, env_->Failover());
-    ASSERT_OK(DemoteTo(old, primary_));
+    ASSERT_OK(ReplicaOf(old, primary_));
     ASSERT_OK(env_->WaitInStep(old, primary_));
     work_->Fault("SENTINEL FAILOVER", start, /*writes_may_be_lost=*/true);
     ASSERT_OK_AND_ASSIGN(std::string run_id, env_->RunId(primary_));
