@@ -378,6 +378,24 @@ def free_cluster_port(taken):
             continue
 
 
+def start_store_and_kvsync(test, prefix):
+    """For a class with a shared topology (test.dir, test.target): a store at
+    a guard key, kvsync following test.target for `prefix`, and test.nc."""
+    test.key = new_key(test.id())
+    test.hex = "0x%08x" % test.key
+    test.store = shmkv.Store(key=test.key, create=True, capacity="4MiB")
+    test.addCleanup(NearCacheTest.remove_store, test)
+    log = open(os.path.join(test.dir, "kvsync.log"), "a")
+    test.addCleanup(log.close)
+    kvsync = subprocess.Popen(
+        [KVSYNC, "--key=" + test.hex, "--redis=" + test.target, "--prefix=" + prefix],
+        stdout=subprocess.DEVNULL, stderr=log)
+    test.addCleanup(NearCacheTest.stop, kvsync)
+    test.nc = shmkv.NearCache(test.store, redis=test.target)
+    test.addCleanup(test.nc.close)
+    wait_until("kvsync is synced", lambda: NearCacheTest.synced(test))
+
+
 class ThroughACluster(unittest.TestCase):
     """A three-primary Redis Cluster started once for the class, kvsync
     following it for c:, and shmkv.NearCache(redis="cluster:...")."""
@@ -425,19 +443,7 @@ class ThroughACluster(unittest.TestCase):
         shutil.rmtree(cls.dir, True)
 
     def setUp(self):
-        self.key = new_key(self.id())
-        self.hex = "0x%08x" % self.key
-        self.store = shmkv.Store(key=self.key, create=True, capacity="4MiB")
-        self.addCleanup(NearCacheTest.remove_store, self)
-        log = open(os.path.join(self.dir, "kvsync.log"), "a")
-        self.addCleanup(log.close)
-        kvsync = subprocess.Popen(
-            [KVSYNC, "--key=" + self.hex, "--redis=" + self.target, "--prefix=c:"],
-            stdout=subprocess.DEVNULL, stderr=log)
-        self.addCleanup(NearCacheTest.stop, kvsync)
-        self.nc = shmkv.NearCache(self.store, redis=self.target)
-        self.addCleanup(self.nc.close)
-        wait_until("kvsync is synced", lambda: NearCacheTest.synced(self))
+        start_store_and_kvsync(self, "c:")
 
     def cli(self, *args):
         """redis-cli -c: follows the cluster's redirects, as a user's writes do."""
@@ -553,19 +559,7 @@ class ThroughSentinel(unittest.TestCase):
                     if f.startswith("run_id:"))
 
     def setUp(self):
-        self.key = new_key(self.id())
-        self.hex = "0x%08x" % self.key
-        self.store = shmkv.Store(key=self.key, create=True, capacity="4MiB")
-        self.addCleanup(NearCacheTest.remove_store, self)
-        log = open(os.path.join(self.dir, "kvsync.log"), "a")
-        self.addCleanup(log.close)
-        kvsync = subprocess.Popen(
-            [KVSYNC, "--key=" + self.hex, "--redis=" + self.target, "--prefix=s:"],
-            stdout=subprocess.DEVNULL, stderr=log)
-        self.addCleanup(NearCacheTest.stop, kvsync)
-        self.nc = shmkv.NearCache(self.store, redis=self.target)
-        self.addCleanup(self.nc.close)
-        wait_until("kvsync is synced", lambda: NearCacheTest.synced(self))
+        start_store_and_kvsync(self, "s:")
 
     def set_and_wait(self, port, key, value):
         """SET on a server, then waits until kvsync has applied its invalidation."""
