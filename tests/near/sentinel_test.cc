@@ -440,7 +440,8 @@ class SentinelHistoryTest : public SentinelTest {
     SentinelTest::SetUp();
     if (HasFatalFailure()) return;
     work_ = std::make_unique<Workload>(Workload::Config{
-        store_.get(), env_->target(), 16, [](int i) { return absl::StrCat("s:h", i); }});
+        store_.get(), env_->target(), 16, [](int i) { return absl::StrCat("s:h", i); },
+        [this](const std::string& key) { return PrimaryValue(key); }});
   }
   void TearDown() override {
     if (work_ != nullptr) work_->Stop();
@@ -478,6 +479,18 @@ class SentinelHistoryTest : public SentinelTest {
     work_->Fault("old primary back as a replica", start, /*writes_may_be_lost=*/false);
     ASSERT_TRUE(WaitSyncedTo(run_id));
     work_->ExpectCurrentReads("the old primary came back as a replica");
+  }
+
+  absl::StatusOr<std::string> PrimaryValue(const std::string& key) {
+    absl::StatusOr<std::unique_ptr<near::RedisConnection>> c = env_->Client(primary_);
+    if (!c.ok()) return c.status();
+    absl::StatusOr<near::RedisReply> got = (*c)->Command({"GET", key});
+    if (!got.ok()) return got.status();
+    if (got->type == near::RedisReply::Type::kNil) return std::string(history::kAbsent);
+    if (got->type != near::RedisReply::Type::kString) {
+      return absl::InternalError("GET answered " + got->Describe());
+    }
+    return got->str;
   }
 
   std::unique_ptr<Workload> work_;

@@ -149,6 +149,12 @@ void Workload::ExpectCurrentReads(const std::string& after) {
       absl::Seconds(10)))
       << "kvsync did not cover the last write after " << after;
   const int64_t from = MonotonicNs();
+  Window window{after, from, 0, {}};
+  for (int i = 0; config_.redis_value && i < config_.keys; ++i) {
+    absl::StatusOr<std::string> v = config_.redis_value(config_.key(i));
+    ASSERT_OK(v.status()) << "reading " << config_.key(i) << " from Redis after " << after;
+    window.redis[config_.key(i)] = *v;
+  }
   // Every reader completes reads begun from then on (the first may have
   // begun before).
   uint64_t before[kReaders];
@@ -162,7 +168,8 @@ void Workload::ExpectCurrentReads(const std::string& after) {
       },
       absl::Seconds(10)))
       << "a reader did not complete " << kReadsAfterFault << " reads in 10 s after " << after;
-  windows_.push_back({after, from, MonotonicNs()});
+  window.to = MonotonicNs();
+  windows_.push_back(std::move(window));
   pause_writes_ = false;
 }
 
@@ -178,11 +185,43 @@ void Workload::Stop() {
       }
     }
   }
+  for (const Window& w : windows_) MarkLostWrites(w);
+}
+
+void Workload::MarkLostWrites(const Window& w) {
+  std::vector<Op>& writes = ops_[kWriter];
+  for (const auto& [key, value] : w.redis) {
+    // The last write of `value` begun before the window, then the
+    // acknowledged writes of the key after it, which Redis lost.
+    size_t end = 0;
+    while (end < writes.size() && writes[end].start_ns < w.from) ++end;
+    size_t made = end;
+    for (size_t i = end; i-- > 0;) {
+      if (writes[i].key == key && writes[i].value == value) {
+        made = i;
+        break;
+      }
+    }
+    if (made == end) {
+      if (value != kAbsent) {
+        ADD_FAILURE() << "after " << w.after << ", Redis holds " << key << " = " << value
+                      << ", which no write made before";
+      }
+      continue;
+    }
+    for (size_t i = made + 1; i < end; ++i) {
+      if (writes[i].key != key || !writes[i].ok) continue;
+      writes[i].ok = false;
+      writes[i].detail = "acknowledged, then lost by Redis: a failover";
+      ++lost_;
+    }
+  }
 }
 
 void Workload::ExpectWindowsCurrent() const {
   for (const Window& w : windows_) {
     std::map<std::string, std::set<std::string>> current = CurrentValues(ops_[kWriter], w.from);
+    for (const auto& [key, value] : w.redis) current[key] = {value};
     for (int r = 0; r < kReaders; ++r) {
       int reads = 0, wrong = 0;
       for (const Op& op : ops_[r]) {
@@ -206,7 +245,8 @@ void Workload::ExpectHistoryOk(const std::string& what, absl::Duration bound) {
   std::vector<Op> all;
   for (const std::vector<Op>& ops : ops_) all.insert(all.end(), ops.begin(), ops.end());
   const CheckResult result = Check(all, absl::ToInt64Nanoseconds(bound));
-  std::printf("%s; %s\n", what.c_str(), result.Summary().c_str());
+  std::printf("%s; %s; acknowledged writes Redis lost in failovers %llu\n", what.c_str(),
+              result.Summary().c_str(), static_cast<unsigned long long>(lost_));
   for (const std::string& v : result.violations) std::printf("  %s\n", v.c_str());
   EXPECT_TRUE(result.ok()) << result.Summary();
   EXPECT_GT(result.hits, 0u) << "nothing was served from the store: the check proves nothing";

@@ -13,11 +13,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "shmkv/near/near_cache.h"
 #include "shmkv/store.h"
@@ -38,6 +40,12 @@ class Workload {
     std::string redis;       // NearCacheOptions::redis
     int keys = 0;            // keys 0 .. keys-1, named by `key`
     std::function<std::string(int)> key;
+    // When given: a key's value in Redis (kAbsent when absent), read from
+    // the primary at the start of each window. A write acknowledged and
+    // then lost in a failover (Redis replicates asynchronously) shows there
+    // as an older value: the writes after that value are logged as lost
+    // (failed), and the window's reads must return Redis's value.
+    std::function<absl::StatusOr<std::string>(const std::string&)> redis_value;
   };
 
   explicit Workload(Config config);
@@ -80,10 +88,15 @@ class Workload {
   struct Window {
     std::string after;
     int64_t from, to;
+    std::map<std::string, std::string> redis;  // Config::redis_value's, at `from`
   };
+  // Marks the writes a window's Redis values show lost; false (with a
+  // failure) for a value no write made.
+  void MarkLostWrites(const Window& w);
   std::vector<Window> windows_;
   // Spans whose writes may have been lost.
   std::vector<std::pair<int64_t, int64_t>> lossy_;
+  uint64_t lost_ = 0;  // writes Redis acknowledged, then lost
 };
 
 }  // namespace shmkv::history
