@@ -163,6 +163,15 @@ absl::Status RedisSentinels::Start() {
   for (int port : sentinel_ports_) {
     if (absl::Status s = StartSentinel(port, server_ports_[0]); !s.ok()) return s;
   }
+  for (int s = 0; s < static_cast<int>(sentinel_ports_.size()); ++s) {
+    // INFO of every server each second rather than ten, so that a server
+    // a test demoted (REPLICAOF) is known as a replica within a second;
+    // and a sentinel stopped by a test (SIGSTOP) is out of TILT mode a
+    // second after it resumes rather than thirty.
+    absl::StatusOr<near::RedisReply> set =
+        SentinelCommand(s, {"SENTINEL", "DEBUG", "info-period", "1000", "tilt-period", "1000"});
+    if (!set.ok()) return set.status();
+  }
   return WaitReady();
 }
 
