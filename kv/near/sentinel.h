@@ -62,8 +62,10 @@ absl::StatusOr<RedisAddress> AskSentinel(const RedisAddress& sentinel, absl::str
 absl::Status CheckPrimaryRole(RedisConnection& connection);
 
 // Whether `reply`, read on a connection subscribed to +switch-master, is a
-// switch of `master`; `*description` then says from where to where.
-bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* description);
+// switch of `master`; `*description` then says from where to where, and
+// `*to` (when given) is the new primary's host and port.
+bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* description,
+                RedisAddress* to = nullptr);
 
 }  // namespace shmkv::near
 
