@@ -506,8 +506,12 @@ class SentinelHistoryTest : public SentinelTest {
     const int64_t start = MonotonicNs();
     const int old = primary_;
     ASSERT_OK_AND_ASSIGN(primary_, env_->Failover());
+    // Paused from the switch, so that a write acknowledged by the old
+    // primary before its demotion and lost then is seen in Redis's values.
+    work_->PauseWrites();
     ASSERT_OK(ReplicaOf(old, primary_));
     ASSERT_OK(env_->WaitInStep(old, primary_));
+    work_->ResumeWrites("SENTINEL FAILOVER");
     work_->Fault("SENTINEL FAILOVER", start, /*writes_may_be_lost=*/true);
     ASSERT_OK_AND_ASSIGN(std::string run_id, env_->RunId(primary_));
     ASSERT_TRUE(WaitSyncedTo(run_id));
@@ -515,10 +519,14 @@ class SentinelHistoryTest : public SentinelTest {
   }
   void KillPrimaryAndRestartIt() {
     const int old = primary_;
+    // Killed with the writer paused: an acknowledged write the replica had
+    // not received yet is lost, and seen so in Redis's values at once.
+    work_->PauseWrites();
     int64_t start = MonotonicNs();
     env_->KillServer(old, SIGKILL);
     ASSERT_OK(env_->WaitPrimary(1 - old));
     primary_ = 1 - old;
+    work_->ResumeWrites("a primary killed");
     work_->Fault("primary killed", start, /*writes_may_be_lost=*/true);
     ASSERT_OK_AND_ASSIGN(std::string run_id, env_->RunId(primary_));
     ASSERT_TRUE(WaitSyncedTo(run_id));

@@ -136,10 +136,31 @@ void Workload::Fault(const std::string& name, int64_t start, bool writes_may_be_
   if (writes_may_be_lost) lossy_.emplace_back(start, end);
 }
 
-void Workload::ExpectCurrentReads(const std::string& after) {
+void Workload::PauseWrites() {
   writer_paused_ = false;
   pause_writes_ = true;
   ASSERT_TRUE(neartest::PollUntil([&] { return writer_paused_.load(); }, absl::Seconds(10)));
+}
+
+void Workload::ResumeWrites(const std::string& after) {
+  Window window{after, MonotonicNs(), 0, {}, false};
+  ReadRedisValues(window);
+  window.to = window.from;
+  windows_.push_back(std::move(window));
+  pause_writes_ = false;
+}
+
+void Workload::ReadRedisValues(Window& w) {
+  for (int i = 0; config_.redis_value && i < config_.keys; ++i) {
+    absl::StatusOr<std::string> v = config_.redis_value(config_.key(i));
+    ASSERT_OK(v.status()) << "reading " << config_.key(i) << " from Redis after " << w.after;
+    w.redis[config_.key(i)] = *v;
+  }
+}
+
+void Workload::ExpectCurrentReads(const std::string& after) {
+  PauseWrites();
+  if (::testing::Test::HasFatalFailure()) return;
   const int64_t last_write_ms = near::MonotonicNowMs();
   ASSERT_TRUE(neartest::PollUntil(
       [&] {
@@ -149,12 +170,9 @@ void Workload::ExpectCurrentReads(const std::string& after) {
       absl::Seconds(10)))
       << "kvsync did not cover the last write after " << after;
   const int64_t from = MonotonicNs();
-  Window window{after, from, 0, {}};
-  for (int i = 0; config_.redis_value && i < config_.keys; ++i) {
-    absl::StatusOr<std::string> v = config_.redis_value(config_.key(i));
-    ASSERT_OK(v.status()) << "reading " << config_.key(i) << " from Redis after " << after;
-    window.redis[config_.key(i)] = *v;
-  }
+  Window window{after, from, 0, {}, true};
+  ReadRedisValues(window);
+  if (::testing::Test::HasFatalFailure()) return;
   // Every reader completes reads begun from then on (the first may have
   // begun before).
   uint64_t before[kReaders];
@@ -220,6 +238,7 @@ void Workload::MarkLostWrites(const Window& w) {
 
 void Workload::ExpectWindowsCurrent() const {
   for (const Window& w : windows_) {
+    if (!w.reads) continue;
     std::map<std::string, std::set<std::string>> current = CurrentValues(ops_[kWriter], w.from);
     for (const auto& [key, value] : w.redis) current[key] = {value};
     for (int r = 0; r < kReaders; ++r) {

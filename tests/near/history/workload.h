@@ -65,6 +65,12 @@ class Workload {
   // what the old primary acknowledged after the promotion.
   void Fault(const std::string& name, int64_t start, bool writes_may_be_lost);
   void ExpectCurrentReads(const std::string& after);
+  // Pauses the writer (once its write under way has ended), and lets it go
+  // on, having read every key's value from Redis (Config::redis_value): a
+  // primary killed while the writer is paused cannot lose a write that a
+  // later one hides from the next window.
+  void PauseWrites();
+  void ResumeWrites(const std::string& after);
   // Joins the threads (once).
   void Stop();
   // Stops, then expects every read of each window to have returned Redis's
@@ -89,7 +95,10 @@ class Workload {
     std::string after;
     int64_t from, to;
     std::map<std::string, std::string> redis;  // Config::redis_value's, at `from`
+    bool reads = true;                         // false: Redis's values only
   };
+  // Reads every key's value from Redis into `w`.
+  void ReadRedisValues(Window& w);
   // Marks the writes a window's Redis values show lost; false (with a
   // failure) for a value no write made.
   void MarkLostWrites(const Window& w);
