@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "kv/near/redis_client.h"
 #include "kv/near/redis_router.h"
+#include "kv/near/sentinel.h"
 #include "kv/platform/process.h"
 #include "kv/util/escape.h"
 
@@ -201,7 +202,11 @@ absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key,
   redis_reads_.fetch_add(1, std::memory_order_relaxed);
   RedisReply reply;
   std::vector<std::string> argv = {"GET", std::string(key)};
-  if (ttl != nullptr) argv = {"EVAL", kGetWithTtl, "1", std::string(key)};
+  if (ttl != nullptr) {
+    // A fill: under Sentinel, only from a server that is a primary now.
+    argv = {"EVAL", absl::StrCat(router_counts_->sentinel() ? kPrimaryOnlyScript : "", kGetWithTtl),
+            "1", std::string(key)};
+  }
   if (absl::Status s = Run(argv, key, /*idempotent=*/true, &reply, server); !s.ok()) return s;
   if (ttl != nullptr && reply.type == RedisReply::Type::kArray && reply.elements.size() == 2 &&
       reply.elements[0].type == RedisReply::Type::kString &&
@@ -217,6 +222,10 @@ absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key,
     case RedisReply::Type::kNil:
       return absl::NotFoundError("no such key in Redis");
     case RedisReply::Type::kError:
+      if (absl::StartsWith(reply.str, "READONLY")) {
+        return absl::UnavailableError(absl::StrCat(
+            options_.redis, ": ", reply.str, "; and no sentinel named a primary yet: try again"));
+      }
       return absl::FailedPreconditionError(
           absl::StrCat("Redis refused GET: ", reply.str,
                        "; near-cached keys must hold strings (SET), not other types"));

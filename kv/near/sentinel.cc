@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -90,7 +91,8 @@ absl::Status CheckPrimaryRole(RedisConnection& connection) {
                    "): the sentinels' view is out of date or a failover is under way"));
 }
 
-bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* description) {
+bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* description,
+                RedisAddress* to) {
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 3 ||
       !reply.elements[0].IsString("message") || !reply.elements[1].IsString(kSwitchMasterChannel) ||
       reply.elements[2].type != RedisReply::Type::kString) {
@@ -98,6 +100,10 @@ bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* 
   }
   std::vector<absl::string_view> parts = absl::StrSplit(reply.elements[2].str, ' ');
   if (parts.size() != 5 || parts[0] != master) return false;
+  if (to != nullptr) {
+    to->host = std::string(parts[3]);
+    if (!absl::SimpleAtoi(parts[4], &to->port)) to->port = 0;
+  }
   *description = absl::StrCat(master, " switched from ", parts[1], ":", parts[2], " to ", parts[3],
                               ":", parts[4]);
   return true;

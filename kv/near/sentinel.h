@@ -26,6 +26,16 @@ inline constexpr char kSentinelScheme[] = "sentinel:";
 // "<master name> <old ip> <old port> <new ip> <new port>".
 inline constexpr char kSwitchMasterChannel[] = "+switch-master";
 
+// Put before a read script under Sentinel: a server that is not a primary
+// (one demoted since the reader connected, its announcement not yet heard)
+// refuses the script with a READONLY error, which the reader takes as it
+// takes a refused write: it asks the sentinels again. GET alone would be
+// answered by a replica, and the reader would fill from it.
+inline constexpr char kPrimaryOnlyScript[] =
+    "if not string.find(redis.call('INFO', 'replication'), 'role:master', 1, true) then "
+    "return redis.error_reply('READONLY this Redis is not a primary: a failover is under way') "
+    "end ";
+
 struct SentinelTarget {
   std::vector<RedisAddress> sentinels;  // TCP
   std::string master;                   // the name the sentinels monitor it under
@@ -52,8 +62,10 @@ absl::StatusOr<RedisAddress> AskSentinel(const RedisAddress& sentinel, absl::str
 absl::Status CheckPrimaryRole(RedisConnection& connection);
 
 // Whether `reply`, read on a connection subscribed to +switch-master, is a
-// switch of `master`; `*description` then says from where to where.
-bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* description);
+// switch of `master`; `*description` then says from where to where, and
+// `*to` (when given) is the new primary's host and port.
+bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* description,
+                RedisAddress* to = nullptr);
 
 }  // namespace shmkv::near
 

@@ -163,6 +163,15 @@ absl::Status RedisSentinels::Start() {
   for (int port : sentinel_ports_) {
     if (absl::Status s = StartSentinel(port, server_ports_[0]); !s.ok()) return s;
   }
+  for (int s = 0; s < static_cast<int>(sentinel_ports_.size()); ++s) {
+    // INFO of every server each second rather than ten, so that a server
+    // a test demoted (REPLICAOF) is known as a replica within a second;
+    // and a sentinel stopped by a test (SIGSTOP) is out of TILT mode a
+    // second after it resumes rather than thirty.
+    absl::StatusOr<near::RedisReply> set =
+        SentinelCommand(s, {"SENTINEL", "DEBUG", "info-period", "1000", "tilt-period", "1000"});
+    if (!set.ok()) return set.status();
+  }
   return WaitReady();
 }
 
@@ -196,8 +205,7 @@ absl::StatusOr<int> RedisSentinels::Primary() const {
   return agreed;
 }
 
-bool RedisSentinels::Ready(int primary, std::string* why) const {
-  const int replica = 1 - primary;
+bool RedisSentinels::InStep(int replica, int primary, std::string* why) const {
   auto role = Client(replica);
   absl::StatusOr<near::RedisReply> r =
       role.ok() ? (*role)->Command({"ROLE"}) : absl::StatusOr<near::RedisReply>(role.status());
@@ -207,6 +215,20 @@ bool RedisSentinels::Ready(int primary, std::string* why) const {
                         r.ok() ? r->Describe() : std::string(r.status().message()));
     return false;
   }
+  return true;
+}
+
+absl::Status RedisSentinels::WaitInStep(int replica, int primary) const {
+  std::string why;
+  if (!PollServers([&] { return InStep(replica, primary, &why); }, absl::Seconds(20))) {
+    return absl::DeadlineExceededError(why);
+  }
+  return absl::OkStatus();
+}
+
+bool RedisSentinels::Ready(int primary, std::string* why) const {
+  const int replica = 1 - primary;
+  if (!InStep(replica, primary, why)) return false;
   for (size_t s = 0; s < sentinel_ports_.size(); ++s) {
     absl::StatusOr<near::RedisReply> master =
         SentinelCommand(static_cast<int>(s), {"SENTINEL", "MASTER", kMaster});
@@ -276,6 +298,10 @@ absl::StatusOr<int> RedisSentinels::Failover() {
   if (!ok.ok()) return ok.status();
   if (absl::Status s = WaitPrimary(1 - *primary); !s.ok()) return s;
   return 1 - *primary;
+}
+
+void RedisSentinels::SignalSentinel(int sentinel, int sig) const {
+  kill(sentinel_pids_[sentinel], sig);
 }
 
 void RedisSentinels::KillServer(int server, int sig) {

@@ -52,12 +52,17 @@ class RedisSentinels {
   // SENTINEL FAILOVER on the first sentinel; waits until every sentinel
   // names the other server. Returns it.
   absl::StatusOr<int> Failover();
+  // Waits until `replica` answers ROLE as a replica of `primary` in step
+  // (whatever the sentinels know of it yet).
+  absl::Status WaitInStep(int replica, int primary) const;
   // Waits until every sentinel names `server` as the primary.
   absl::Status WaitPrimary(int server) const;
   // Runs `argv` on a sentinel; InternalError unless it answers without error.
   absl::StatusOr<near::RedisReply> SentinelCommand(int sentinel,
                                                    const std::vector<std::string>& argv) const;
   near::RedisAddress sentinel_address(int sentinel) const;
+  // Sends `sig` (SIGSTOP, SIGCONT) to a sentinel.
+  void SignalSentinel(int sentinel, int sig) const;
   // Sends `sig` to a server and reaps it.
   void KillServer(int server, int sig);
   // Starts a killed server again at its address, as a replica of `primary`.
@@ -66,6 +71,7 @@ class RedisSentinels {
 
  private:
   absl::Status StartSentinel(int port, int primary_port);
+  bool InStep(int replica, int primary, std::string* why) const;
   // Whether every sentinel sees `primary` as one, its replica as in step,
   // and two other sentinels; `why` says what is missing.
   bool Ready(int primary, std::string* why) const;

@@ -2,7 +2,8 @@
 // and three sentinels, started once for the suite
 // (tests/near/redis_sentinel_env.h). The cases run in order, each from the
 // topology the previous one left: fills and hits, a killed primary failed
-// over by the sentinels and brought back as a replica, SENTINEL FAILOVER.
+// over by the sentinels and brought back as a replica, SENTINEL FAILOVER,
+// then the history checker across both.
 #include "kv/near/sentinel.h"
 
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "shmkv/near.h"
 #include "shmkv/near/near_cache.h"
 #include "shmkv/near/sync_state.h"
+#include "tests/near/history/workload.h"
 #include "tests/near/near_c_api_steps.h"
 #include "tests/near/redis_env.h"
 #include "tests/near/redis_sentinel_env.h"
@@ -146,6 +148,27 @@ class SentinelTest : public ::testing::Test {
     EXPECT_FALSE(cached) << "filled from server " << server;
   }
 
+  // REPLICAOF `primary` (NO ONE when it is `server`) sent to `server`
+  // directly, not by the sentinels.
+  absl::Status ReplicaOf(int server, int primary) {
+    absl::StatusOr<std::unique_ptr<near::RedisConnection>> c = env_->Client(server);
+    if (!c.ok()) return c.status();
+    absl::StatusOr<near::RedisReply> ok =
+        (*c)->Command(server == primary ? std::vector<std::string>{"REPLICAOF", "NO", "ONE"}
+                                        : std::vector<std::string>{
+                                              "REPLICAOF", "127.0.0.1",
+                                              absl::StrCat(env_->server_address(primary).port)});
+    if (!ok.ok()) return ok.status();
+    if (!ok->IsString("OK")) return absl::InternalError("REPLICAOF answered " + ok->Describe());
+    return absl::OkStatus();
+  }
+  // `replica` promoted and `primary` made its replica, by REPLICAOF sent to
+  // each directly: the sentinels announce nothing and still name `primary`.
+  absl::Status SwapDirectly(int primary, int replica) {
+    absl::Status s = ReplicaOf(replica, replica);
+    if (s.ok()) s = ReplicaOf(primary, replica);
+    return s.ok() ? env_->WaitInStep(primary, replica) : s;
+  }
   static RedisSentinels* env_;
   static int runs_;
   ScopedStore store_;
@@ -318,6 +341,226 @@ TEST_F(SentinelTest, SentinelFailoverIsALossAndReadersFollowTheNewPrimary) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> o, env_->Client(old));
   const bool still_primary = near::CheckPrimaryRole(*o).ok();
   ExpectNoFillFrom(old, still_primary ? old : promoted, "s:old", "served by the old primary");
+  // The sentinels demote it some seconds later; done now, so that the next
+  // case starts from a ready topology without waiting for them.
+  if (still_primary) ASSERT_OK(ReplicaOf(old, promoted));
+}
+
+// The primary kvsync follows turned into a replica by REPLICAOF sent to it
+// directly: no sentinel announces it; kvsync's heartbeat asks ROLE.
+TEST_F(SentinelTest, APrimaryTurnedReplicaWithoutAnAnnouncementIsALoss) {
+  const int old = primary_, other = 1 - primary_;
+  RedisSet(old, "s:demoted", "v");
+  near::ReadPath path;
+  ASSERT_EQ(Read(*cache_, "s:demoted", &path), "v");
+  ASSERT_EQ(path, near::ReadPath::kFilled);
+  ASSERT_OK(SwapDirectly(old, other));
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<near::SyncState> s = near::ReadSyncState(*store_);
+        return s.ok() && !s->synced() && s->last_error.find("not a primary") != std::string::npos;
+      },
+      absl::Seconds(5)))
+      << ReadFile(log_);
+  EXPECT_TRUE(Gone("s:demoted"));
+  // Back as the sentinels still have it.
+  ASSERT_OK(SwapDirectly(other, old));
+  ASSERT_OK_AND_ASSIGN(std::string run_id, env_->RunId(old));
+  EXPECT_TRUE(WaitSyncedTo(run_id)) << ReadFile(log_);
+}
+
+// A reader connected to the primary, demoted since by REPLICAOF sent to it
+// directly, while kvsync (stopped) has not seen it and its record is still
+// trusted: the fill is refused (READONLY), the reader asks the sentinels,
+// which name no primary, and it fills nothing from the replica.
+TEST_F(SentinelTest, AFillRefusedAsReadOnlyFillsNothingFromTheReplica) {
+  const int old = primary_, other = 1 - primary_;
+  near::NearCacheOptions options;
+  options.redis = env_->target();
+  options.heartbeat_timeout = absl::Seconds(10);  // trusts the stopped kvsync
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::NearCache> reader,
+                       near::NearCache::Create(store_.get(), options));
+  RedisSet(old, "s:warm", "connects the reader");
+  RedisSet(old, "s:unfilled", "on both servers");
+  ASSERT_TRUE(WaitInvalidationsApplied(*store_, absl::Seconds(10)));
+  near::ReadPath path;
+  ASSERT_EQ(Read(*reader, "s:warm", &path), "connects the reader");
+  ASSERT_EQ(path, near::ReadPath::kFilled);
+  ASSERT_EQ(kill(kvsync_.pid(), SIGSTOP), 0);
+  absl::Status swapped = SwapDirectly(old, other);
+  near::ReadInfo info;
+  absl::StatusOr<std::string> v = reader->Get("s:unfilled", &info);
+  kill(kvsync_.pid(), SIGCONT);
+  ASSERT_OK(swapped);
+  EXPECT_NE(info.path, near::ReadPath::kFilled);
+  EXPECT_TRUE(absl::IsUnavailable(v.status())) << (v.ok() ? *v : v.status().ToString());
+  EXPECT_NE(v.status().message().find("READONLY"), std::string::npos) << v.status();
+  ASSERT_OK_AND_ASSIGN(bool cached, store_->Contains("s:unfilled"));
+  EXPECT_FALSE(cached) << "filled from a replica";
+  ASSERT_OK(SwapDirectly(other, old));
+}
+
+// A sentinel that stops answering (SIGSTOP): kvsync's PING on its
+// subscription goes unanswered, a loss; kvsync then leaves it out (it times
+// out on it after a second) and is synced again through the others while it
+// is still stopped. A reader that asks it first times out on it too, and
+// asks the next.
+TEST_F(SentinelTest, AStoppedSentinelIsALossAndTheOthersAreUsed) {
+  ASSERT_OK_AND_ASSIGN(near::SyncState before, near::ReadSyncState(*store_));
+  env_->SignalSentinel(0, SIGSTOP);
+  const bool synced = WaitSynced(*store_, before.resyncs + 1, absl::Seconds(10));
+  absl::StatusOr<near::SyncState> after = near::ReadSyncState(*store_);
+  RedisSet(primary_, "s:stopped", "read past the stopped sentinel");
+  near::NearCacheOptions options;
+  options.redis = env_->target();
+  absl::StatusOr<std::unique_ptr<near::NearCache>> reader =
+      near::NearCache::Create(store_.get(), options);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> v =
+      reader.ok() ? (*reader)->Get("s:stopped") : absl::StatusOr<std::string>(reader.status());
+  const absl::Duration took = absl::Now() - start;
+  env_->SignalSentinel(0, SIGCONT);
+  EXPECT_TRUE(synced) << ReadFile(log_);
+  ASSERT_OK(after.status());
+  EXPECT_NE(
+      after->last_error.find("sentinel " + env_->sentinel_address(0).ToString() + ": no PONG"),
+      std::string::npos)
+      << after->last_error;
+  EXPECT_EQ(after->redis_run_id, before.redis_run_id);
+  EXPECT_EQ(v.value_or(v.status().ToString()), "read past the stopped sentinel");
+  EXPECT_LT(took, absl::Seconds(3));
+}
+
+// The failover window (doc/near_cache.md, "Sentinel"): the promoted
+// replica takes a write at once, and a hit of the value it replaced may be
+// served until kvsync hears +switch-master, which the sentinel announces
+// once an INFO of the replica (each second during a failover) confirms the
+// promotion: about a second at most, and 2 s is a failure.
+TEST_F(SentinelTest, AfterAFailoverAReplacedValueIsServedNoLongerThanTheAnnouncement) {
+  const int old = primary_, promoted = 1 - primary_;
+  const std::string key = "s:window";
+  RedisSet(old, key, "before");
+  ASSERT_TRUE(WaitInvalidationsApplied(*store_, absl::Seconds(10)));
+  near::ReadPath path;
+  ASSERT_EQ(Read(*cache_, key, &path), "before");
+  ASSERT_EQ(Read(*cache_, key, &path), "before");
+  ASSERT_EQ(path, near::ReadPath::kHit);
+  ASSERT_OK(env_->SentinelCommand(0, {"SENTINEL", "FAILOVER", RedisSentinels::kMaster}).status());
+  // Write on the new primary the moment it is one (the sentinel closes
+  // its clients' connections as it promotes it).
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<std::unique_ptr<near::RedisConnection>> c = env_->Client(promoted);
+        absl::StatusOr<near::RedisReply> set =
+            c.ok() ? (*c)->Command({"SET", key, "after"}) : c.status();
+        return set.ok() && set->IsString("OK");
+      },
+      absl::Seconds(10)));
+  const absl::Time written = absl::Now();
+  int stale = 0;
+  absl::Duration last_stale;
+  for (;;) {
+    const absl::Time start = absl::Now();
+    near::ReadInfo info;
+    absl::StatusOr<std::string> v = cache_->Get(key, &info);
+    ASSERT_OK(v.status());
+    // A direct read of the old primary before its demotion is Redis's own
+    // window, not the cache's.
+    if (*v == "after" || info.path != near::ReadPath::kHit) break;
+    ASSERT_EQ(*v, "before");
+    ++stale;
+    last_stale = start - written;
+    ASSERT_LT(last_stale, absl::Seconds(2)) << "the replaced value is still served";
+  }
+  std::printf(
+      "after SENTINEL FAILOVER: %d hits of the replaced value, the last %s after the "
+      "write on the new primary\n",
+      stale, absl::FormatDuration(last_stale).c_str());
+  ASSERT_OK(env_->WaitPrimary(promoted));
+  // The sentinels demote it some seconds later; done now (as above).
+  ASSERT_OK(ReplicaOf(old, promoted));
+}
+
+using history::MonotonicNs;
+using history::Workload;
+
+class SentinelHistoryTest : public SentinelTest {
+ protected:
+  void SetUp() override {
+    SentinelTest::SetUp();
+    if (HasFatalFailure()) return;
+    work_ = std::make_unique<Workload>(Workload::Config{
+        store_.get(), env_->target(), 16, [](int i) { return absl::StrCat("s:h", i); },
+        [this](const std::string& key) { return PrimaryValue(key); }});
+  }
+  void TearDown() override {
+    if (work_ != nullptr) work_->Stop();
+    SentinelTest::TearDown();
+  }
+  // Until the sentinels name the other server and the old primary is its
+  // replica in step: the old primary takes writes until it is demoted, and
+  // Redis drops them then (asynchronous replication). The sentinels demote
+  // it some 8 s after the switch; the test does it at once, as they would
+  // (and they learn of it at their next look, within 10 s).
+  void Failover() {
+    const int64_t start = MonotonicNs();
+    const int old = primary_;
+    ASSERT_OK_AND_ASSIGN(primary_, env_->Failover());
+    // Paused from the switch, so that a write acknowledged by the old
+    // primary before its demotion and lost then is seen in Redis's values.
+    work_->PauseWrites();
+    ASSERT_OK(ReplicaOf(old, primary_));
+    ASSERT_OK(env_->WaitInStep(old, primary_));
+    work_->ResumeWrites("SENTINEL FAILOVER");
+    work_->Fault("SENTINEL FAILOVER", start, /*writes_may_be_lost=*/true);
+    ASSERT_OK_AND_ASSIGN(std::string run_id, env_->RunId(primary_));
+    ASSERT_TRUE(WaitSyncedTo(run_id));
+    work_->ExpectCurrentReads("SENTINEL FAILOVER");
+  }
+  void KillPrimaryAndRestartIt() {
+    const int old = primary_;
+    // Killed with the writer paused: an acknowledged write the replica had
+    // not received yet is lost, and seen so in Redis's values at once.
+    work_->PauseWrites();
+    int64_t start = MonotonicNs();
+    env_->KillServer(old, SIGKILL);
+    ASSERT_OK(env_->WaitPrimary(1 - old));
+    primary_ = 1 - old;
+    work_->ResumeWrites("a primary killed");
+    work_->Fault("primary killed", start, /*writes_may_be_lost=*/true);
+    ASSERT_OK_AND_ASSIGN(std::string run_id, env_->RunId(primary_));
+    ASSERT_TRUE(WaitSyncedTo(run_id));
+    work_->ExpectCurrentReads("a primary killed");
+    start = MonotonicNs();
+    ASSERT_OK(env_->StartServer(old, primary_));
+    ASSERT_OK(env_->WaitReady());
+    work_->Fault("old primary back as a replica", start, /*writes_may_be_lost=*/false);
+    ASSERT_TRUE(WaitSyncedTo(run_id));
+    work_->ExpectCurrentReads("the old primary came back as a replica");
+  }
+
+  absl::StatusOr<std::string> PrimaryValue(const std::string& key) {
+    absl::StatusOr<std::unique_ptr<near::RedisConnection>> c = env_->Client(primary_);
+    if (!c.ok()) return c.status();
+    absl::StatusOr<near::RedisReply> got = (*c)->Command({"GET", key});
+    if (!got.ok()) return got.status();
+    if (got->type == near::RedisReply::Type::kNil) return std::string(history::kAbsent);
+    if (got->type != near::RedisReply::Type::kString) {
+      return absl::InternalError("GET answered " + got->Describe());
+    }
+    return got->str;
+  }
+
+  std::unique_ptr<Workload> work_;
+};
+
+TEST_F(SentinelHistoryTest, NoReplacedValueIsServedAcrossFailoversAndAKilledPrimary) {
+  work_->Start();
+  const int rounds =
+      work_->RunRounds("SHMKV_SENTINEL_CHAOS_SECONDS",
+                       {[this] { Failover(); }, [this] { KillPrimaryAndRestartIt(); }});
+  work_->ExpectHistoryOk(absl::StrCat("sentinel history: ", rounds, " rounds"),
+                         near::NearCacheOptions().heartbeat_timeout + absl::Milliseconds(500));
 }
 
 }  // namespace

@@ -378,6 +378,24 @@ def free_cluster_port(taken):
             continue
 
 
+def start_store_and_kvsync(test, prefix):
+    """For a class with a shared topology (test.dir, test.target): a store at
+    a guard key, kvsync following test.target for `prefix`, and test.nc."""
+    test.key = new_key(test.id())
+    test.hex = "0x%08x" % test.key
+    test.store = shmkv.Store(key=test.key, create=True, capacity="4MiB")
+    test.addCleanup(NearCacheTest.remove_store, test)
+    log = open(os.path.join(test.dir, "kvsync.log"), "a")
+    test.addCleanup(log.close)
+    kvsync = subprocess.Popen(
+        [KVSYNC, "--key=" + test.hex, "--redis=" + test.target, "--prefix=" + prefix],
+        stdout=subprocess.DEVNULL, stderr=log)
+    test.addCleanup(NearCacheTest.stop, kvsync)
+    test.nc = shmkv.NearCache(test.store, redis=test.target)
+    test.addCleanup(test.nc.close)
+    wait_until("kvsync is synced", lambda: NearCacheTest.synced(test))
+
+
 class ThroughACluster(unittest.TestCase):
     """A three-primary Redis Cluster started once for the class, kvsync
     following it for c:, and shmkv.NearCache(redis="cluster:...")."""
@@ -425,19 +443,7 @@ class ThroughACluster(unittest.TestCase):
         shutil.rmtree(cls.dir, True)
 
     def setUp(self):
-        self.key = new_key(self.id())
-        self.hex = "0x%08x" % self.key
-        self.store = shmkv.Store(key=self.key, create=True, capacity="4MiB")
-        self.addCleanup(NearCacheTest.remove_store, self)
-        log = open(os.path.join(self.dir, "kvsync.log"), "a")
-        self.addCleanup(log.close)
-        kvsync = subprocess.Popen(
-            [KVSYNC, "--key=" + self.hex, "--redis=" + self.target, "--prefix=c:"],
-            stdout=subprocess.DEVNULL, stderr=log)
-        self.addCleanup(NearCacheTest.stop, kvsync)
-        self.nc = shmkv.NearCache(self.store, redis=self.target)
-        self.addCleanup(self.nc.close)
-        wait_until("kvsync is synced", lambda: NearCacheTest.synced(self))
+        start_store_and_kvsync(self, "c:")
 
     def cli(self, *args):
         """redis-cli -c: follows the cluster's redirects, as a user's writes do."""
@@ -463,6 +469,129 @@ class ThroughACluster(unittest.TestCase):
             self.assertEqual(self.nc.get(k), ("two " + k).encode())
         self.assertEqual(self.nc.stats()["redirects"], 0)
         self.assertEqual(len(self.nc.sync_state()["redis_run_id"].split(",")), 3)
+
+
+def cli_fields(lines):
+    """The name/value pairs redis-cli prints one a line (SENTINEL MASTER)."""
+    return dict(zip(lines[0::2], lines[1::2]))
+
+
+class ThroughSentinel(unittest.TestCase):
+    """A primary, its replica and three sentinels started once for the
+    class, kvsync following the primary they name for s:, and
+    shmkv.NearCache(redis="sentinel:...")."""
+
+    MASTER = "shmkv"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="nearsentinel.", dir=short_tmp())
+        cls.processes, taken = [], []
+        try:
+            for _ in range(5):
+                taken.append(free_cluster_port(taken))
+            cls.servers, cls.sentinels = taken[:2], taken[2:]
+            for port in cls.servers:
+                replica_of = [] if port == cls.servers[0] else [
+                    "--replicaof", "127.0.0.1", str(cls.servers[0])]
+                cls.spawn(port, ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no",
+                                 "--repl-diskless-sync-delay", "0"] + replica_of)
+            for port in cls.sentinels:
+                config = os.path.join(cls.dir, "sentinel.%d.conf" % port)
+                with open(config, "w") as f:
+                    f.write("port %d\nbind 127.0.0.1\n" % port +
+                            "sentinel monitor %s 127.0.0.1 %d 2\n" % (cls.MASTER, cls.servers[0]) +
+                            "sentinel down-after-milliseconds %s 500\n" % cls.MASTER +
+                            "sentinel failover-timeout %s 1000\n" % cls.MASTER)
+                cls.spawn(port, ["redis-sentinel", config])
+            wait_until("the sentinels know the replica and each other", cls.ready, timeout=30)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+        cls.target = "sentinel:%s/%s" % (
+            ",".join("127.0.0.1:%d" % p for p in cls.sentinels), cls.MASTER)
+
+    @classmethod
+    def spawn(cls, port, argv):
+        with open(os.path.join(cls.dir, "%d.log" % port), "w") as log:
+            cls.processes.append(subprocess.Popen(argv, cwd=cls.dir, stdout=subprocess.DEVNULL,
+                                                  stderr=log))
+        wait_until("port %d answers PING" % port,
+                   lambda: cls.redis(port, "ping") == ["PONG"])
+
+    @classmethod
+    def tearDownClass(cls):
+        for process in cls.processes:
+            process.kill()
+            process.wait()
+        shutil.rmtree(cls.dir, True)
+
+    @staticmethod
+    def redis(port, *args):
+        return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True,
+                              text=True).stdout.split()
+
+    @classmethod
+    def primary(cls):
+        """The server port every sentinel names, or None while they differ."""
+        named = {tuple(cls.redis(s, "sentinel", "get-master-addr-by-name", cls.MASTER))
+                 for s in cls.sentinels}
+        return int(named.pop()[1]) if len(named) == 1 else None
+
+    @classmethod
+    def ready(cls):
+        primary = cls.primary()
+        if primary is None:
+            return False
+        for s in cls.sentinels:
+            master = cli_fields(cls.redis(s, "sentinel", "master", cls.MASTER))
+            replica = cli_fields(cls.redis(s, "sentinel", "replicas", cls.MASTER))
+            if (master.get("flags") != "master" or master.get("num-other-sentinels") != "2" or
+                    replica.get("master-link-status") != "ok" or
+                    replica.get("master-port") != str(primary)):
+                return False
+        return True
+
+    @classmethod
+    def run_id(cls, port):
+        return next(f.split(":", 1)[1] for f in cls.redis(port, "info", "server")
+                    if f.startswith("run_id:"))
+
+    def setUp(self):
+        start_store_and_kvsync(self, "s:")
+
+    def set_and_wait(self, port, key, value):
+        """SET on a server, then waits until kvsync has applied its invalidation."""
+        before = self.nc.sync_state()["invalidations"]
+        self.assertEqual(self.redis(port, "set", key, value), ["OK"])
+        wait_until("kvsync applies the invalidation of " + key,
+                   lambda: self.nc.sync_state()["invalidations"] > before)
+
+    def test_fills_hits_invalidates_and_follows_a_failover(self):
+        old = self.primary()
+        self.assertEqual(self.nc.sync_state()["redis"], self.target)
+        self.set_and_wait(old, "s:k", "one")
+        self.assertEqual(self.nc.get_info("s:k").path, "filled")
+        info = self.nc.get_info("s:k")
+        self.assertEqual((info.value, info.path), (b"one", "hit"))
+        self.set_and_wait(old, "s:k", "two")
+        info = self.nc.get_info("s:k")
+        self.assertEqual((info.value, info.path), (b"two", "filled"))
+
+        self.assertEqual(self.redis(self.sentinels[0], "sentinel", "failover", self.MASTER),
+                         ["OK"])
+        promoted = self.servers[1] if old == self.servers[0] else self.servers[0]
+        wait_until("the sentinels name the replica", lambda: self.primary() == promoted)
+        self.assertEqual(self.redis(promoted, "set", "s:k", "three"), ["OK"])
+        run_id = self.run_id(promoted)
+        wait_until("kvsync is synced to the new primary",
+                   lambda: NearCacheTest.synced(self) and
+                   self.nc.sync_state()["redis_run_id"] == run_id)
+        self.assertEqual(self.nc.get("s:k"), b"three")
+        info = self.nc.get_info("s:k")
+        self.assertEqual((info.value, info.path), (b"three", "hit"))
+        self.assertEqual(self.nc.stats()["wrong_server"], 0)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,9 @@ void SentinelWatch::Read(size_t i, std::string* lost) {
   absl::Status read = s.connection->ReadAvailable(&replies);
   for (const near::RedisReply& r : replies) {
     std::string described;
-    if (near::IsSwitchOf(r, target_.master, &described)) {
+    near::RedisAddress to;
+    if (near::IsSwitchOf(r, target_.master, &described, &to)) {
+      if (to.host == primary_.host && to.port == primary_.port) continue;
       *lost = absl::StrCat(who, " announced a failover: ", described);
       return;
     }

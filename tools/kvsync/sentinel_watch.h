@@ -30,12 +30,14 @@ class SentinelWatch {
   // `connect` opens whatever the caller needs to that address and checks
   // its role.
   template <typename Connect>
-  absl::Status FindPrimary(const Connect& connect) const;
+  absl::Status FindPrimary(const Connect& connect);
 
   size_t size() const { return sentinels_.size(); }
   int fd(size_t i) const { return sentinels_[i].connection->fd(); }
   // Reads what arrived on sentinel `i`; a switch of the master, or the
-  // connection lost, sets `*lost`.
+  // connection lost, sets `*lost`. Each sentinel announces a failover as it
+  // learns of it, seconds apart: a switch to the primary found (which
+  // answered ROLE as a primary after the switch) is one already followed.
   void Read(size_t i, std::string* lost);
   // At each heartbeat: a PING on every subscription, whose pong must come
   // back within `pong_timeout` (times on kvsync's clock).
@@ -50,14 +52,16 @@ class SentinelWatch {
   near::SentinelTarget target_;
   absl::Duration timeout_;
   std::vector<Sentinel> sentinels_;
+  near::RedisAddress primary_;  // FindPrimary's
 };
 
 template <typename Connect>
-absl::Status SentinelWatch::FindPrimary(const Connect& connect) const {
+absl::Status SentinelWatch::FindPrimary(const Connect& connect) {
   std::string failures;
   for (const near::RedisAddress& s : target_.sentinels) {
     absl::StatusOr<near::RedisAddress> primary = near::AskSentinel(s, target_.master, timeout_);
     absl::Status tried = primary.ok() ? connect(*primary) : primary.status();
+    if (tried.ok()) primary_ = *primary;
     if (tried.ok()) return tried;
     if (absl::IsFailedPrecondition(tried)) return tried;  // fatal, whoever named it
     failures += (failures.empty() ? "" : "; ") + std::string(tried.message());
