@@ -65,6 +65,7 @@ SegmentStore::SegmentStore(char* base, const Geometry& geometry, int shm_id, int
       options_(options),
       clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
       release_(std::move(release)),
+      read_counters_(base),
       mapped_to_(new std::atomic<uint64_t>[geometry.stripe_count]()) {
   stripes_.reserve(geometry_.stripe_count);
   for (uint32_t i = 0; i < geometry_.stripe_count; ++i) stripes_.emplace_back(base_, geometry_, i);
@@ -258,13 +259,12 @@ bool SegmentStore::Visible(StripeView& view, Located* found, int64_t* now) {
 }
 
 bool SegmentStore::Read(StripeView& view, Located* found, int64_t* now, EntryMeta* meta) {
-  Stripe* stripe = view.stripe();
   if (!Visible(view, found, now)) {
-    ++stripe->misses;
+    read_counters_.CountMiss();
     return false;
   }
   view.SetReferenced(*found);
-  ++stripe->hits;
+  read_counters_.CountHit();
   *meta = MetaOf(*found, now);
   return true;
 }

@@ -16,6 +16,7 @@
 
 #include "kv/internal/geometry.h"
 #include "kv/internal/layout.h"
+#include "kv/internal/read_counters.h"
 #include "kv/internal/segment_image.h"
 #include "kv/internal/stripe.h"
 #include "kv/platform/monotonic_clock.h"
@@ -110,7 +111,8 @@ class SegmentStore final : public Store {
   bool Visible(KeyAccess& access);
   bool Visible(StripeView& view, Located* found, int64_t* now);
   // A read of a located key under its stripe's lock, as Get does it: counts
-  // the hit or miss, sets the reference bit and fills *meta. False on a miss.
+  // the hit or miss (read_counters_), sets the reference bit if it is not set
+  // and fills *meta. False on a miss.
   bool Read(StripeView& view, Located* found, int64_t* now, EntryMeta* meta);
   // Put's checks before it locks: the value's size and the TTL.
   absl::Status CheckWrite(absl::string_view value, const WriteOptions& options,
@@ -177,6 +179,7 @@ class SegmentStore final : public Store {
   const Clock* clock_;
   std::function<void()> release_;
   std::vector<StripeView> stripes_;
+  ReadCounterTable read_counters_;
   std::vector<std::string> warnings_;
   std::optional<key_t> opened_key_;
   // Per stripe: one more than the log position (Stripe::head) up to which
