@@ -1,9 +1,9 @@
 // Administration of the shmkv stores on a host, for tools such as kvcli:
 // which System V shared-memory segments exist and which of them are shmkv
 // stores, the facts about the segment at one key, and destroying a store
-// with an explicit choice about stores that other users own; and, for
-// kvcli's load and dump --salvage, what a store would take and what can
-// still be read of a damaged one. The statistics of one store are
+// with an explicit choice about stores that other users own. What one store
+// would take and what can still be read of a damaged one are
+// Store::CheckFit and Store::SalvageEntries; its statistics are
 // Store::Stats, Store::StatsByStripe and shmkv/store_stats.h.
 //
 // Inspecting a segment has no effect on it: the segment is attached
@@ -99,60 +99,6 @@ absl::StatusOr<StorePlan> PlanStore(const Options& options);
 // overwrite, written while the entry it replaces is still live). Entries
 // can take at most capacity less lock_stripes times this.
 uint64_t StripeReserveBytes(const StoreInfo& info, uint64_t largest_entry_bytes);
-
-// Whether `store` would take a set of writes (keys[i] with a value of
-// value_sizes[i] bytes) as it is now, with no write refused and nothing
-// evicted: for kvcli load, which loads all of a snapshot or nothing. Each
-// key goes to the lock stripe the store itself places it in (its hash with
-// the store's seed), and is looked up there: a key the store holds replaces
-// its entry. Each stripe's sum is held against that stripe's rule:
-//   no eviction: its live entries, plus the writes' bytes beyond what they
-//     replace, plus StripeReserveBytes of its largest entry, within the
-//     stripe's share of the capacity; its index entries plus the new keys
-//     within its index limit (the same test each write makes);
-//   eviction: the same bytes, plus twice the largest write (for the pad
-//     where its log wraps), within 15/16 of the stripe's share (past which
-//     it evicts); the index as above.
-// A store filled by others meanwhile may still refuse or evict.
-struct FitReport {
-  bool fits = true;
-  // When it does not fit: one sentence naming the first stripe that would
-  // overflow, what it would need and what it has.
-  std::string why;
-  uint32_t stripes_over = 0;  // stripes that would overflow
-  uint64_t new_entries = 0;   // keys the store does not hold now
-  // The most bytes one stripe would need for what it holds, the writes and
-  // its reserve (or 16/15 of that in a store that evicts): a store whose
-  // every stripe has this much holds them all.
-  uint64_t largest_stripe_need = 0;
-};
-// ---- Reading a damaged store.
-// What SalvageEntries read and what it skipped.
-struct SalvageReport {
-  uint64_t entries = 0;            // passed to fn
-  uint64_t damaged = 0;            // records (and unusable stripe locks) skipped
-  std::vector<std::string> notes;  // one line for each skipped
-};
-// Every live, unexpired entry whose key starts with `prefix` that can still
-// be read, for kvcli dump --salvage before kvcli check --repair: each index
-// slot is followed to its record, and a record that does not verify (its
-// header out of range, or its key not hashing to the slot) is skipped and
-// reported instead of failing the walk, as Scan and Walk do. The log's
-// head and tail are not used, so a damaged one costs nothing here. A stripe
-// whose lock is unusable is skipped whole (reported). Locks are held a
-// short chunk of slots at a time and `fn` runs with none held; entries
-// written meanwhile may be missed or passed twice. Unavailable when a lock
-// is held past the lock timeout.
-absl::StatusOr<SalvageReport> SalvageEntries(
-    Store& store, absl::string_view prefix,
-    absl::FunctionRef<bool(absl::string_view key, absl::string_view value, const EntryMeta& meta)>
-        fn);
-
-// InvalidArgument if the spans differ in length or a key or value size is
-// out of the store's range; the store's errors (destroyed, lock timeout);
-// Unimplemented for a Store not opened with Store::Open.
-absl::StatusOr<FitReport> CheckFit(Store& store, absl::Span<const absl::string_view> keys,
-                                   absl::Span<const uint64_t> value_sizes);
 
 // Every System V shared-memory segment on the host, classified, sorted by key
 // (as an unsigned number) and then shm id. Segments removed while the list

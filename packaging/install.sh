@@ -78,8 +78,11 @@ install -m 0644 "${built[python]}" "$prefix/lib/python3/dist-packages/$(basename
 # $prefix/lib/node_modules/shmkv` in an application, or NODE_PATH.
 mkdir -p "$prefix/lib/node_modules/shmkv"
 install -m 0755 "${built[node]%% *}" "$prefix/lib/node_modules/shmkv/shmkv.node"
+# Beside it, the near-cache addon (shmkv_near.node: require('shmkv/near')).
 for file in ${built[node]#* }; do
-  install -m 0644 "$file" "$prefix/lib/node_modules/shmkv/$(basename "$file")"
+  mode=0644
+  [[ $file == *.node ]] && mode=0755
+  install -m "$mode" "$file" "$prefix/lib/node_modules/shmkv/$(basename "$file")"
 done
 for pc in ${built[pc]}; do
   out="$prefix/lib/pkgconfig/$(basename "$pc" .in)"

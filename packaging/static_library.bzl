@@ -51,7 +51,7 @@ merged_static_library = rule(
     },
 )
 
-def shared_library(name, soname, archive, version_script, deps, link_against = []):
+def shared_library(name, soname, archive, version_script, deps, link_against = [], visibility = None):
     """A cc_binary `name` (a .so) holding every object of `archive` (a
     merged_static_library), linked whole: a shared library's deps would
     contribute only the members something refers to, none. The deps bring
@@ -80,5 +80,6 @@ def shared_library(name, soname, archive, version_script, deps, link_against = [
         }),
         linkshared = True,
         linkstatic = True,
+        visibility = visibility,
         deps = deps,
     )

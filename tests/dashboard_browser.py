@@ -2,11 +2,12 @@
 (Debian's chromium, chromium-driver and python3-selenium; run with
 /usr/bin/python3). For tests/kvcli_dashboard_test.sh.
 
-  dashboard_browser.py KEY KVCLI HIDDEN_URL SHOWN_URL [SCREENSHOT]
+  dashboard_browser.py KEY KVBENCH HIDDEN_URL SHOWN_URL [SCREENSHOT]
 
 One browser visits both servers: on each the page loads with no console
-errors, lists KEY, draws its charts, and a chart's latest point moves after
-this script writes to the store with KVCLI; the largest entries' key names
+errors, lists KEY, draws its charts, a chart's latest point moves after a
+short KVBENCH run writes to the store, and the per-stripe chart's fill axis
+ends well below 100% for a store that is nearly empty; the largest entries' key names
 are hidden at HIDDEN_URL (kvcli serve) and shown at SHOWN_URL (kvcli serve
 --show-keys). Prints "ok" or the failure.
 """
@@ -38,7 +39,14 @@ def latest_puts(driver):
         "return [d.length ? d[d.length - 1] : null, d.length];")
 
 
-def check(driver, url, key, kvcli, mode, screenshot):
+def fill_axis_max(driver):
+    """The top of the per-stripe chart's fill axis (0 to 1), or None."""
+    return driver.execute_script(
+        "const c = window.shmkvDashboard && window.shmkvDashboard.charts.stripes;"
+        "return c && c.scales.y2 ? c.scales.y2.max : null;")
+
+
+def check(driver, url, key, kvbench, mode, screenshot):
     driver.get(url + "#" + key)
     wait = WebDriverWait(driver, 30, poll_frequency=0.1)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#stores tr[data-key="{key}"]'))
@@ -47,10 +55,14 @@ def check(driver, url, key, kvcli, mode, screenshot):
     # Two refreshes give the first rate point; wait for one with no puts.
     wait.until(lambda d: (latest_puts(d) or [None, 0])[1] >= 1 and latest_puts(d)[0] == 0)
     before = latest_puts(driver)
-    for i in range(40):
-        subprocess.run([kvcli, "put", f"--key={key}", f"{mode}:{i}", "x" * 100], check=True,
-                       stdout=subprocess.DEVNULL)
+    # A short load as a client would put it: gets and puts over 200 keys.
+    subprocess.run([kvbench, f"--key={key}", "--keys=200", "--read-pct=50", "--ops=4000",
+                    "--warmup=0s", "--no-preload"], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     wait.until(lambda d: (latest_puts(d)[0] or 0) > 0 and latest_puts(d)[1] > before[1])
+    # The store is a fraction of a percent full: the fill axis must fit it.
+    top = fill_axis_max(driver)
+    assert top is not None and top < 0.5, f"the per-stripe fill axis ends at {top}"
     # Read in one script: the page redraws the table on every refresh.
     first_cells = ("return Array.from(document.querySelectorAll('#largest tbody tr'))"
                    ".map((r) => r.cells[0].textContent);")
@@ -69,13 +81,13 @@ def check(driver, url, key, kvcli, mode, screenshot):
 
 
 def main():
-    key, kvcli, hidden_url, shown_url = sys.argv[1:5]
+    key, kvbench, hidden_url, shown_url = sys.argv[1:5]
     screenshot = sys.argv[5] if len(sys.argv) > 5 else ""
     driver = browser()
     try:
         driver.set_page_load_timeout(30)
-        check(driver, hidden_url, key, kvcli, "hidden", "")
-        check(driver, shown_url, key, kvcli, "shown", screenshot)
+        check(driver, hidden_url, key, kvbench, "hidden", "")
+        check(driver, shown_url, key, kvbench, "shown", screenshot)
     except Exception as error:  # reported as the test's failure
         print(f"{type(error).__name__}: {error}")
         sys.exit(1)

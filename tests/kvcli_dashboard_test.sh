@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # kvcli serve's dashboard in a real browser: headless Chromium driven by
 # Selenium (tests/dashboard_browser.py) loads the page with no console
-# errors, lists the store, and a chart's latest point moves after a write;
-# the largest entries' key names are hidden without --show-keys and shown
-# with it. With SCREENSHOT=FILE set, also saves the README's screenshot.
+# errors, lists the store, a chart's latest point moves after a short kvbench
+# run writes to it, and the per-stripe fill axis fits a store that is nearly
+# empty; the largest entries' key names are hidden without --show-keys and
+# shown with it. With SCREENSHOT=FILE set, also saves the README's screenshot.
 #
-#   kvcli_dashboard_test.sh IPC_GUARD KVCLI HELPER BROWSER_SCRIPT
+#   kvcli_dashboard_test.sh IPC_GUARD KVCLI HELPER BROWSER_SCRIPT KVBENCH
 set -uo pipefail
 
 if [[ -z "${DASHBOARD_SCRIPT:-}" ]]; then
-  [[ "${4:-}" == *dashboard_browser.py ]] ||
-    { echo "usage: $0 IPC_GUARD KVCLI HELPER BROWSER_SCRIPT" >&2; exit 2; }
+  [[ "${4:-}" == *dashboard_browser.py && "${5:-}" == *kvbench ]] ||
+    { echo "usage: $0 IPC_GUARD KVCLI HELPER BROWSER_SCRIPT KVBENCH" >&2; exit 2; }
   DASHBOARD_SCRIPT=$(realpath "$4")
-  export DASHBOARD_SCRIPT
+  DASHBOARD_KVBENCH=$(realpath "$5")
+  export DASHBOARD_SCRIPT DASHBOARD_KVBENCH
 fi
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "${@:1:3}"
@@ -48,11 +50,11 @@ start_serve() {
   [[ -z "$url" ]] || echo "$url" >"$TMP/$name.url"
 }
 
-start_serve hidden
-start_serve shown --show-keys
+start_serve hidden --sizes-every=10s
+start_serve shown --show-keys --sizes-every=10s
 [[ -s "$TMP/hidden.url" && -s "$TMP/shown.url" ]] || report_and_exit kvcli_dashboard_test
 CHECKS=$((CHECKS + 1))
-result=$(/usr/bin/python3 "$DASHBOARD_SCRIPT" "$S" "$KVCLI" "$(cat "$TMP/hidden.url")" \
+result=$(/usr/bin/python3 "$DASHBOARD_SCRIPT" "$S" "$DASHBOARD_KVBENCH" "$(cat "$TMP/hidden.url")" \
   "$(cat "$TMP/shown.url")" "${SCREENSHOT:-}" 2>&1)
 [[ "$result" == ok ]] || fail "dashboard in Chromium: $result"
 for name in hidden shown; do

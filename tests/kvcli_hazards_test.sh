@@ -196,12 +196,19 @@ ftok_key() {
   read -r dev ino < <(stat -c '%d %i' "$1")
   printf '0x%08x' $((($2 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff)))
 }
+# claim_ftok_key FILE PROJ: sets path_key to ftok_key FILE PROJ and adds it
+# to KEYS (checked at the end); false, saying the section is skipped, when
+# something already holds that key.
+claim_ftok_key() {
+  path_key=$(ftok_key "$1" "$2")
+  KEYS+=("$path_key")
+  if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
+    echo "(skipped: ftok key $path_key is in use)" >&2
+    return 1
+  fi
+}
 touch "$TMP/pathfile"
-path_key=$(ftok_key "$TMP/pathfile" 7)
-KEYS+=("$path_key")
-if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
-  echo "(skipped: ftok key $path_key is in use)" >&2
-else
+if claim_ftok_key "$TMP/pathfile" 7; then
   run 0 create --path="$TMP/pathfile" --proj=7 --capacity=1MiB
   run 0 put --path="$TMP/pathfile" --proj=7 k v
   run 0 get --key="$path_key" k && out_is "v" "--path names the ftok key"
@@ -215,11 +222,7 @@ run 3 info --path="$TMP/no-such-file" && err_has "touch" "--path to a missing fi
 section "a file name cannot forge ls or info output"
 forged="$TMP/name"$'\n''0x00000001  99999  1.0 MiB  7 forged'
 touch "$forged"
-path_key=$(ftok_key "$forged" 9)
-KEYS+=("$path_key")
-if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
-  echo "(skipped: ftok key $path_key is in use)" >&2
-else
+if claim_ftok_key "$forged" 9; then
   run 0 create --path="$forged" --proj=9 --capacity=1MiB
   run 0 info --key="$path_key" && out_has 'name\\x0a0x00000001' "info escapes a newline in the path"
   grep -q '^0x00000001' "$TMP/out" && fail "info: a newline in the path starts a line of its own"
@@ -241,11 +244,7 @@ else
   # A byte above 0x7e, then a backslash that would read as an escape.
   forged="$NAMES_DIR/name"$'\xff''\x0akvcli: forged'
   touch "$forged"
-  path_key=$(ftok_key "$forged" 9)
-  KEYS+=("$path_key")
-  if [[ "$(ipc_state "$path_key")" != "shm=0 sem=0" ]]; then
-    echo "(skipped: ftok key $path_key is in use)" >&2
-  else
+  if claim_ftok_key "$forged" 9; then
     run 0 create --path="$forged" --proj=9 --capacity=1MiB --mode=0666
     setpriv --reuid=65533 --regid=65533 --clear-groups "$NAMES_DIR/kvcli" destroy \
       --path="$forged" --proj=9 --allow-foreign-owner >"$TMP/out" 2>"$TMP/err" &&

@@ -31,7 +31,9 @@ fail() {
   echo "FAIL: $*" >&2
   FAILURES=$((FAILURES + 1))
 }
-section() { echo "--- $*" >&2; }
+# Each section says when it starts, in seconds since the suite started: a
+# slow suite shows where its time goes.
+section() { echo "--- $* (at ${SECONDS}s)" >&2; }
 
 # Checks kvcli's stderr contract for a finished run: a failure is one line
 # starting "kvcli: ", and a usage error (2) adds one "usage: " line.

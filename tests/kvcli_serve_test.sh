@@ -5,22 +5,24 @@
 # corrupted and destroyed while it serves, and a clean stop on SIGTERM and
 # SIGINT. Real binary, real stores, real HTTP.
 #
-#   kvcli_serve_test.sh IPC_GUARD KVCLI HELPER CLIENT
+#   kvcli_serve_test.sh IPC_GUARD KVCLI HELPER CLIENT KVBENCH
 set -uo pipefail
 
-# The client comes through the environment: kvcli_lib.sh re-runs this script
-# under the IPC guard with its own three arguments.
+# The client and kvbench come through the environment: kvcli_lib.sh re-runs
+# this script under the IPC guard with its own three arguments.
 if [[ -z "${SERVE_CLIENT:-}" ]]; then
-  [[ "${4:-}" == *serve_client.py ]] || { echo "usage: $0 IPC_GUARD KVCLI HELPER CLIENT" >&2; exit 2; }
+  [[ "${4:-}" == *serve_client.py && "${5:-}" == *kvbench ]] ||
+    { echo "usage: $0 IPC_GUARD KVCLI HELPER CLIENT KVBENCH" >&2; exit 2; }
   SERVE_CLIENT=$(realpath "$4")
-  export SERVE_CLIENT
+  SERVE_KVBENCH=$(realpath "$5")
+  export SERVE_CLIENT SERVE_KVBENCH
 fi
 CLIENT=$SERVE_CLIENT
 # shellcheck source=tests/kvcli_lib.sh
 source "$(dirname "$0")/kvcli_lib.sh" "${@:1:3}"
 
-mapfile -t KEYS < <("$GUARD" keys 4 kvcli_serve_test.sh)
-if ((${#KEYS[@]} != 4)); then
+mapfile -t KEYS < <("$GUARD" keys 7 kvcli_serve_test.sh)
+if ((${#KEYS[@]} != 7)); then
   echo "FAIL: could not find free System V keys" >&2
   exit 1
 fi
@@ -28,6 +30,8 @@ A=${KEYS[0]}     # a store named by key, written to
 LATE=${KEYS[1]}  # created and destroyed while serving
 BAD=${KEYS[2]}   # corrupted while serving
 NONE=${KEYS[3]}  # never a store
+LOAD=${KEYS[4]}  # written by a kvbench run
+GONE=("${KEYS[5]}" "${KEYS[6]}")  # removed while a process stays attached
 
 client() { /usr/bin/python3 "$CLIENT" "$@"; }
 
@@ -71,6 +75,7 @@ run 2 serve --listen=127.0.0.1:http && err_has "port from 0 to 65535" "--listen 
 run 2 serve --listen=127.0.0.1:70000 && err_has "port from 0 to 65535" "--listen port too large"
 run 2 serve --listen=::1:9309 && err_has "in brackets" "--listen IPv6 without brackets"
 run 2 serve --lock-timeout=0 && err_has "must be positive" "serve --lock-timeout=0"
+run 2 serve --sizes-every=soon && err_has "sizes-every" "serve --sizes-every=soon"
 run 2 serve extra && err_has "takes only flags" "serve with an argument"
 run 2 serve --key="$A" && err_has "key" "serve takes no store"
 
@@ -90,7 +95,7 @@ P=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$T
 KEYS+=("$P")  # removed at exit
 run 0 create --key="$BAD" --capacity=1MiB
 
-start_serve serve || report_and_exit kvcli_serve_test
+start_serve serve --sizes-every=10s || report_and_exit kvcli_serve_test
 grep -q "warning" "$TMP/serve.err" && fail "loopback serve warned: $(cat "$TMP/serve.err")"
 
 section "GET /metrics"
@@ -131,6 +136,12 @@ for name in $(awk '$1 == "#" && $2 == "TYPE" {print $3}' "$TMP/out"); do
 done
 grep -q '^shmkv_scrape_duration_seconds [0-9.e-]*$' "$TMP/out" || fail "scrape duration"
 grep -q '^shmkv_scrape_errors_total [0-9]*$' "$TMP/out" || fail "scrape errors"
+grep -q '^shmkv_exporter_build_info{version="[0-9][0-9.]*",layout_version="[0-9]*"} 1$' "$TMP/out" ||
+  fail "build info: $(grep build_info "$TMP/out")"
+
+section "GET /healthz"
+get 200 healthz && out_has "^ok$" "/healthz answers ok"
+get 400 "healthz?verbose" && out_has "takes no query parameters" "/healthz with a query string"
 
 section "metrics move as a store is written"
 for i in $(seq 5); do run 0 put --key="$A" "more$i" x; done
@@ -138,6 +149,26 @@ sleep 0.6 # past the reuse window of the last scrape
 get 200 metrics
 [[ "$(metric_value shmkv_puts_total "{store=\"$A\"}")" == 17 ]] ||
   fail "puts after five more: $(metric_value shmkv_puts_total "{store=\"$A\"}")"
+
+section "metrics move as a kvbench run writes"
+run 0 create --key="$LOAD" --capacity=4MiB
+"$SERVE_KVBENCH" --key="$LOAD" --keys=200 --read-pct=50 --ops=4000 --warmup=0s --no-preload \
+  --json >"$TMP/kvbench.json" 2>"$TMP/kvbench.err" || fail "kvbench: $(cat "$TMP/kvbench.err")"
+sleep 0.6 # past the reuse window of the last scrape
+get 200 metrics
+# kvbench's count of its measured operations: the store counted at least
+# those (kvbench's clients may go on past the measured count).
+read -r bench_gets bench_puts < <(/usr/bin/python3 -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+print(d["gets"], d["puts"])' "$TMP/kvbench.json")
+puts=$(metric_value shmkv_puts_total "{store=\"$LOAD\"}")
+hits=$(metric_value shmkv_hits_total "{store=\"$LOAD\"}")
+misses=$(metric_value shmkv_misses_total "{store=\"$LOAD\"}")
+CHECKS=$((CHECKS + 1))
+[[ "$bench_puts" -gt 0 && "$puts" -ge "$bench_puts" && $((hits + misses)) -ge "$bench_gets" ]] ||
+  fail "after kvbench ($bench_gets gets, $bench_puts puts): puts $puts, hits $hits, misses $misses"
+run 0 destroy --key="$LOAD"
 
 section "GET /api/stores and /api/stores/KEY"
 get 200 api/stores
@@ -206,6 +237,29 @@ get 200 "api/stores/$BAD" && json_check "d['store']['status'] == 'incompatible' 
   and d['stats'] is None if 'stats' in d else d['store']['stats'] is None" "/api/stores/KEY of a corrupt store"
 "$HELPER" remove "$BAD" >/dev/null
 
+section "two stores removed while processes stay attached"
+# Both lose their key (0x00000000): each is still its own series.
+removed_ids=()
+for key in "${GONE[@]}"; do
+  run 0 create --key="$key" --capacity=1MiB
+  run 0 info --key="$key" --json
+  removed_ids+=("$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["shm_id"])' "$TMP/out")")
+  "$HELPER" hold-stripe "$key" >"$TMP/held-$key" 2>&1 &
+  BG_PIDS+=($!)
+  for _ in $(seq 200); do grep -q held "$TMP/held-$key" && break; sleep 0.05; done
+done
+for id in "${removed_ids[@]}"; do ipcrm -m "$id" || fail "ipcrm -m $id"; done
+sleep 0.6 # past the reuse window of the last scrape
+get 200 metrics
+CHECKS=$((CHECKS + 1))
+if ! reason=$(client check-metrics "$TMP/out"); then fail "/metrics with two removed stores: $reason"; fi
+for id in "${removed_ids[@]}"; do
+  [[ "$(metric_value shmkv_store_up "{store=\"0x00000000\",shm_id=\"$id\",status=\"removed\"}")" == 0 ]] ||
+    fail "the removed store $id: $(grep 'status="removed"' "$TMP/out")"
+done
+for pid in "${BG_PIDS[@]: -2}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+for key in "${GONE[@]}"; do "$HELPER" remove "$key" >/dev/null; done
+
 section "SIGTERM stops it cleanly"
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"
@@ -214,8 +268,8 @@ CHECKS=$((CHECKS + 1))
 ((rc == 0)) || fail "kvcli serve exit status after SIGTERM: $rc; $(cat "$TMP/serve.err")"
 run 0 info --key="$A" --json && json_check "d['attached_processes'] == 0" "serve detached from every store"
 
-section "--show-keys, SIGINT, another address"
-start_serve keys --show-keys || report_and_exit kvcli_serve_test
+section "--show-keys, SIGINT, no --sizes-every, another address"
+start_serve keys --show-keys --sizes-every=10s || report_and_exit kvcli_serve_test
 get 200 "api/stores/$A"
 json_check "d['largest']['keys_shown'] and d['largest']['entries'][0]['key'] == 'secret:key12'" \
   "--show-keys shows key names"
@@ -225,6 +279,15 @@ wait "$SERVE_PID"
 rc=$?
 CHECKS=$((CHECKS + 1))
 ((rc == 0)) || fail "kvcli serve exit status after SIGINT: $rc"
+start_serve nowalk || report_and_exit kvcli_serve_test  # no walk without --sizes-every
+get 200 "api/stores/$A"
+json_check "d['sizes'] is None and d['largest'] is None and d['store']['stats']['puts'] == 17" \
+  "without --sizes-every: no sizes or largest entries"
+get 200 metrics
+grep -q "^shmkv_[a-z]*_size_bytes_" "$TMP/out" && fail "without --sizes-every: size histograms"
+[[ "$(metric_value shmkv_puts_total "{store=\"$A\"}")" == 17 ]] || fail "without --sizes-every: counters"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID"
 "$KVCLI" serve --listen=0.0.0.0:0 >"$TMP/any.out" 2>"$TMP/any.err" &
 pid=$!
 BG_PIDS+=("$pid")

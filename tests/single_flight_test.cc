@@ -503,16 +503,25 @@ absl::string_view BytesOf(const platform::ProcessIdentity& id) {
   return absl::string_view(reinterpret_cast<const char*>(&id), sizeof(id));
 }
 
+// How long a take-over took: from GetOrCompute's call, and from before the
+// lease was taken (a lower bound on how long the lease has existed when
+// GetOrCompute returns, whatever the machine's speed).
+struct TakeOver {
+  absl::Duration took;
+  absl::Duration since_before_lease;
+};
+
 // Another process takes a lease on "lease" and computes until killed; the
 // test then rewrites the identity the lease names with `forge`, and
 // returns how long GetOrCompute took to take the lease over.
-absl::Duration TakeOverForgedLease(const GetOrComputeOptions& opts, bool kill_holder,
-                                   const std::function<void(platform::ProcessIdentity*)>& forge) {
+TakeOver TakeOverForgedLease(const GetOrComputeOptions& opts, bool kill_holder,
+                             const std::function<void(platform::ProcessIdentity*)>& forge) {
   ScopedStore store;
   EXPECT_OK(store.Open());
   const StoreName name = store.name();
   SharedArray<platform::ProcessIdentity> holder(1);
   PipeEvent computing;
+  const absl::Time before_lease = absl::Now();
   ChildProcess child([&] { return HoldLeaseUntilKilled(name, opts, &computing, &holder[0]); });
   EXPECT_TRUE(computing.WaitFor(absl::Seconds(20)));
   platform::ProcessIdentity forged = holder[0];
@@ -528,10 +537,10 @@ absl::Duration TakeOverForgedLease(const GetOrComputeOptions& opts, bool kill_ho
   const absl::Time start = absl::Now();
   absl::StatusOr<std::string> v = store->GetOrCompute(
       "lease", []() -> absl::StatusOr<std::string> { return std::string("taken over"); }, opts);
-  const absl::Duration took = absl::Now() - start;
+  const absl::Time end = absl::Now();
   EXPECT_OK(v.status());
   if (v.ok()) EXPECT_EQ(*v, "taken over");
-  return took;
+  return {end - start, end - before_lease};
 }
 
 // A lease names its holder by pid, start time and PID namespace: one whose
@@ -541,9 +550,9 @@ TEST(CacheSemantics, GetOrComputeLeaseOfAReusedPidIsTakenOver) {
   GetOrComputeOptions opts;
   opts.lease_timeout = absl::InfiniteDuration();
   opts.wait_timeout = absl::Seconds(5);
-  const absl::Duration took = TakeOverForgedLease(
+  const TakeOver t = TakeOverForgedLease(
       opts, /*kill_holder=*/false, [](platform::ProcessIdentity* id) { id->start_time += 1; });
-  EXPECT_LT(took, absl::Seconds(2));
+  EXPECT_LT(t.took, absl::Seconds(2));
 }
 
 // A holder in another PID namespace cannot be looked up from this one (its
@@ -553,10 +562,12 @@ TEST(CacheSemantics, GetOrComputeLeaseOfAnotherPidNamespaceLastsItsTimeout) {
   GetOrComputeOptions opts;
   opts.lease_timeout = absl::Seconds(2);
   opts.wait_timeout = absl::Seconds(10);
-  const absl::Duration took = TakeOverForgedLease(
+  const TakeOver t = TakeOverForgedLease(
       opts, /*kill_holder=*/true, [](platform::ProcessIdentity* id) { id->pid_namespace += 1; });
-  EXPECT_GT(took, absl::Milliseconds(1000));
-  EXPECT_LT(took, absl::Seconds(8));
+  // The lease was taken after `before_lease`: it cannot have expired sooner
+  // than its timeout after that (less the lease clock's millisecond).
+  EXPECT_GE(t.since_before_lease, opts.lease_timeout - absl::Milliseconds(1));
+  EXPECT_LT(t.took, absl::Seconds(8));
 }
 
 // Every delete that covers a key cancels a GetOrCompute computing it: the

@@ -252,7 +252,16 @@ struct KeySlot {
 struct WorkerTotals {
   std::atomic<uint64_t> puts{0}, deletes{0}, reads{0}, found{0};
   std::atomic<uint64_t> torn{0}, regressions{0}, errors{0};
+  std::atomic<int> writers_done{0};
 };
+
+// The work is counted, not timed, so that a slow (loaded, instrumented)
+// machine does the same work, only later: each writer makes kWriterOps
+// operations (its RNG is seeded, so the count of puts is fixed: about 1,500
+// over four writers), and each reader reads until every writer is done and
+// it found at least kReaderFinds values.
+constexpr int kWriterOps = 400;
+constexpr uint64_t kReaderFinds = 300;
 
 constexpr int kKeysPerWriter = 256;
 constexpr int kHotKeys = 16;
@@ -271,60 +280,74 @@ Options ConcurrencyOptions() {
 // Writer `w` owns OwnedKey(w, *): it alone writes them, with increasing
 // sequence numbers, and records its last write in `slots`. All writers write
 // the hot keys.
-int WriterLoop(Store& store, int w, absl::Time deadline, KeySlot* slots, WorkerTotals& totals) {
+int WriterOps(Store& store, int w, KeySlot* slots, WorkerTotals& totals) {
   testutil::TestRng gen(1000 + w);
   uint64_t seq = 0;
-  while (absl::Now() < deadline) {
-    for (int burst = 0; burst < 32; ++burst) {
-      const double r = gen.Unit();
-      const size_t len = gen.Uniform<size_t>(32, 3001);
-      if (r < 0.3) {
-        const std::string k = HotKey(gen.Uniform(0, kHotKeys));
-        absl::Status s =
-            store.Put(k, MakeValue(k, (uint64_t{static_cast<uint32_t>(w)} << 40) | ++seq, len));
-        if (!s.ok()) {
-          std::fprintf(stderr, "[writer %d] Put(%s): %s\n", w, k.c_str(), s.ToString().c_str());
-          totals.errors.fetch_add(1);
-          return 10;
-        }
-        totals.puts.fetch_add(1);
-        continue;
-      }
-      const int j = gen.Uniform(0, kKeysPerWriter);
-      const std::string k = OwnedKey(w, j);
-      if (r < 0.35) {
-        absl::Status s = store.Delete(k);
-        if (s.ok()) {
-          totals.deletes.fetch_add(1);
-        } else if (!absl::IsNotFound(s) || slots[j].seq != 0) {
-          std::fprintf(stderr, "[writer %d] Delete(%s): %s\n", w, k.c_str(), s.ToString().c_str());
-          totals.errors.fetch_add(1);
-          return 11;
-        }
-        slots[j].seq = 0;
-        continue;
-      }
-      absl::Status s = store.Put(k, MakeValue(k, ++seq, len));
+  for (int op = 0; op < kWriterOps; ++op) {
+    const double r = gen.Unit();
+    const size_t len = gen.Uniform<size_t>(32, 3001);
+    if (r < 0.3) {
+      const std::string k = HotKey(gen.Uniform(0, kHotKeys));
+      absl::Status s =
+          store.Put(k, MakeValue(k, (uint64_t{static_cast<uint32_t>(w)} << 40) | ++seq, len));
       if (!s.ok()) {
         std::fprintf(stderr, "[writer %d] Put(%s): %s\n", w, k.c_str(), s.ToString().c_str());
         totals.errors.fetch_add(1);
-        return 12;
+        return 10;
       }
       totals.puts.fetch_add(1);
-      slots[j].seq = seq;
-      slots[j].len = static_cast<uint32_t>(len);
+      continue;
     }
+    const int j = gen.Uniform(0, kKeysPerWriter);
+    const std::string k = OwnedKey(w, j);
+    if (r < 0.35) {
+      absl::Status s = store.Delete(k);
+      if (s.ok()) {
+        totals.deletes.fetch_add(1);
+      } else if (!absl::IsNotFound(s) || slots[j].seq != 0) {
+        std::fprintf(stderr, "[writer %d] Delete(%s): %s\n", w, k.c_str(), s.ToString().c_str());
+        totals.errors.fetch_add(1);
+        return 11;
+      }
+      slots[j].seq = 0;
+      continue;
+    }
+    absl::Status s = store.Put(k, MakeValue(k, ++seq, len));
+    if (!s.ok()) {
+      std::fprintf(stderr, "[writer %d] Put(%s): %s\n", w, k.c_str(), s.ToString().c_str());
+      totals.errors.fetch_add(1);
+      return 12;
+    }
+    totals.puts.fetch_add(1);
+    slots[j].seq = seq;
+    slots[j].len = static_cast<uint32_t>(len);
   }
   return 0;
 }
 
+// WriterOps, then counted done however it ended (readers wait for it).
+int WriterLoop(Store& store, int w, KeySlot* slots, WorkerTotals& totals) {
+  const int rc = WriterOps(store, w, slots, totals);
+  totals.writers_done.fetch_add(1);
+  return rc;
+}
+
 // Readers read every key, with Get and View; every value found must be
 // intact and belong to its key, and a writer's key never goes back in time.
-int ReaderLoop(Store& store, int writers, absl::Time deadline, WorkerTotals& totals, int reader) {
+int ReaderLoop(Store& store, int writers, WorkerTotals& totals, int reader) {
   testutil::TestRng gen(2000 + reader);
   std::vector<uint64_t> last_seen(writers * kKeysPerWriter, 0);
   std::string v;
-  while (absl::Now() < deadline) {
+  uint64_t found = 0;
+  // Not a measure of speed: only so that a writer that never started (its
+  // process failed before its loop) ends the test instead of hanging it.
+  const absl::Time give_up = absl::Now() + absl::Minutes(2);
+  while (totals.writers_done.load() < writers || found < kReaderFinds) {
+    if (absl::Now() > give_up) {
+      std::fprintf(stderr, "[reader %d] the writers did not finish within 2 minutes\n", reader);
+      totals.errors.fetch_add(1);
+      return 21;
+    }
     for (int burst = 0; burst < 64; ++burst) {
       const bool hot = gen.Bernoulli(0.25);
       const int w = gen.Uniform(0, writers);
@@ -351,6 +374,7 @@ int ReaderLoop(Store& store, int writers, absl::Time deadline, WorkerTotals& tot
         return 20;
       }
       totals.found.fetch_add(1);
+      ++found;
       if (!seq.ok()) {
         std::fprintf(stderr, "[reader %d] %s: %s\n", reader, k.c_str(),
                      seq.status().ToString().c_str());
@@ -419,15 +443,14 @@ TEST(MultiProcess, ConcurrentReadersAndWritersSeeNoTornValues) {
   const StoreName name = store.name();
   SharedArray<KeySlot> slots(kWriters * kKeysPerWriter);
   SharedArray<WorkerTotals> totals(1);
-  const absl::Time deadline = absl::Now() + absl::Seconds(3);
 
   std::vector<int> statuses = RunChildren(kWriters + kReaders, [&](int i) -> int {
     auto s = Store::Open(name, ConcurrencyOptions(), OpenMode::kAttach);
     CHILD_CHECK_OK(s, 1);
     if (i < kWriters) {
-      return WriterLoop(**s, i, deadline, &slots[i * kKeysPerWriter], totals[0]);
+      return WriterLoop(**s, i, &slots[i * kKeysPerWriter], totals[0]);
     }
-    return ReaderLoop(**s, kWriters, deadline, totals[0], i - kWriters);
+    return ReaderLoop(**s, kWriters, totals[0], i - kWriters);
   });
   for (size_t i = 0; i < statuses.size(); ++i) {
     EXPECT_EQ(statuses[i], 0) << (i < kWriters ? "writer " : "reader ") << i << ": "
@@ -461,7 +484,6 @@ TEST(MultiProcess, ThreadsOfOneProcessShareOneStore) {
   std::vector<KeySlot> slots(kWriters * kKeysPerWriter, KeySlot{0, 0});
   WorkerTotals totals;
   std::vector<int> results(kWriters + kReaders, -1);
-  const absl::Time deadline = absl::Now() + absl::Seconds(2);
   std::vector<std::thread> threads;
   for (int i = 0; i < kWriters + kReaders; ++i) {
     threads.emplace_back([&, i] {
@@ -475,8 +497,8 @@ TEST(MultiProcess, ThreadsOfOneProcessShareOneStore) {
         }
       }
       if (rc == 0) {
-        rc = i < kWriters ? WriterLoop(*store, i, deadline, &slots[i * kKeysPerWriter], totals)
-                          : ReaderLoop(*store, kWriters, deadline, totals, i - kWriters);
+        rc = i < kWriters ? WriterLoop(*store, i, &slots[i * kKeysPerWriter], totals)
+                          : ReaderLoop(*store, kWriters, totals, i - kWriters);
       }
       results[i] = rc;
     });

@@ -146,6 +146,15 @@ def _system_node_impl(ctx):
     ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
     ctx.symlink(include_dir, "node_include")
     ctx.symlink(addon_api, "addon_api_include")
+
+    # TypeScript and Node's types, devDependencies for the typings' test
+    # (tests/node): empty when `npm ci` predates them, and that test says so.
+    modules = lock.dirname.get_child("node_modules")
+    for scope, package in [("", "typescript"), ("@types", "node"), ("", "undici-types")]:
+        where = modules.get_child(scope) if scope else modules
+        if where.get_child(package).exists:
+            name = scope + "/" + package if scope else package
+            ctx.symlink(where.get_child(package), "node_modules/" + name)
     ctx.file("BUILD", """
 load("@rules_cc//cc:defs.bzl", "cc_library")
 package(default_visibility = ["//visibility:public"])
@@ -159,6 +168,10 @@ cc_library(
     hdrs = glob(["addon_api_include/*.h"]),
     includes = ["addon_api_include"],
     deps = [":node_api"],
+)
+filegroup(
+    name = "typescript",
+    srcs = glob(["node_modules/**"]),
 )
 """)
 

@@ -100,6 +100,11 @@ mutant move-keeps-old-slot kv/internal/stripe_reclaim.cc "//tests:cache_semantic
   '        Publish(*slot, SlotFor(copy, hash));' \
   '        (void)copy;'
 
+# ---- the scan-hold hook (a test hook, compiled in by the *_test_hooks twins) ----
+mutant scan-hold-not-reported kv/internal/segment_store_scan.cc //tests:scan_lock_allocation_test \
+  '    SHMKV_TEST_HOOK(meter.Report(stripe, from, chunk_.size()));' \
+  '    SHMKV_TEST_HOOK((void)meter);'
+
 # ---- the index, counters and limits ----
 mutant delete-shift-off-by-one kv/internal/stripe.cc //tests:store_index_test \
   '    if (from_home >= from_hole) {' \

@@ -14,7 +14,7 @@ packages=(
   libabsl-dev googletest libgtest-dev libbenchmark-dev
   procps util-linux
   python3 python3-dev pybind11-dev
-  libhiredis-dev redis-server redis-tools
+  libhiredis-dev redis-server redis-sentinel redis-tools
   libcpp-httplib-dev libjs-chart.js curl
   prometheus chromium chromium-driver python3-selenium
 )
@@ -35,8 +35,9 @@ done
 node_addon_api() {
   local dir
   dir="$(dirname "$0")/../kv/node"
-  [[ -e "$dir/node_modules/node-addon-api/napi.h" ]] && return 0
-  echo "setup: npm ci in kv/node (node-addon-api)" >&2
+  [[ -e "$dir/node_modules/node-addon-api/napi.h" && -e "$dir/node_modules/typescript/bin/tsc" ]] &&
+    return 0
+  echo "setup: npm ci in kv/node (node-addon-api, TypeScript for the typings' test)" >&2
   (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
 }
 if ((${#missing[@]} == 0)); then

@@ -1,9 +1,10 @@
 // How long a full key listing holds each stripe lock: walks an existing
 // store the way `kvcli keys` does (Store::Scan pages of 256 keys, no values)
-// with the library's test-only scan hook (kv/internal/scan_hook.h) timing
-// every chunk's hold on CLOCK_MONOTONIC and the thread's CPU clock, and
-// prints the holds' distribution, the page faults and preemptions taken
-// while holding, and the longest holds one by one.
+// with the library's scan-hold hook (kv/internal/scan_hook.h; so it links
+// the store with its test hooks compiled in) timing every chunk's hold on
+// CLOCK_MONOTONIC and the thread's CPU clock, and prints the holds'
+// distribution, the page faults and preemptions taken while holding, and
+// the longest holds one by one.
 // Run it beside kvbench on the same store to see what a listing costs the
 // clients (bench/RESULTS.md, "Scans and lock holds").
 //

@@ -1,5 +1,5 @@
-// The crash points' switch, linked only into the *_crash_points twins of
-// the store's libraries (see crash_point.h).
+// The crash points' switch, linked only into the *_test_hooks twins of the
+// store's libraries (see crash_point.h).
 #include "kv/internal/crash_point.h"
 
 #include <unistd.h>

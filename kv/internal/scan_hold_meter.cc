@@ -1,4 +1,5 @@
-// The test-only scan hook's observer and the measuring of one hold for it.
+// The scan-hold hook's observer and the measuring of one hold for it: in
+// //kv/internal:test_hooks only (scan_hold_meter.h).
 #include "kv/internal/scan_hold_meter.h"
 
 #include <sys/resource.h>

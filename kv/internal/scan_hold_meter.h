@@ -1,5 +1,7 @@
-// Measures one chunk's lock hold for the test-only scan hook
-// (scan_hook.h): does nothing unless a benchmark set an observer.
+// Measures one chunk's lock hold for the scan-hold hook (scan_hook.h):
+// does nothing unless a benchmark or a test set an observer. Used only
+// inside SHMKV_TEST_HOOK (test_hook.h) and defined in
+// //kv/internal:test_hooks, so production builds carry none of it.
 #ifndef SHMKV_KV_INTERNAL_SCAN_HOLD_METER_H_
 #define SHMKV_KV_INTERNAL_SCAN_HOLD_METER_H_
 
@@ -8,6 +10,7 @@
 #include <cstdint>
 
 #include "kv/internal/scan_hook.h"
+#include "kv/internal/test_hook.h"
 
 namespace shmkv::internal {
 

@@ -1,8 +1,13 @@
-// A test-only hook into the chunked walk behind Store::Scan, ForEach and
+// A test hook into the chunked walk behind Store::Scan, ForEach and
 // DeleteMatching: it reports how long each chunk held its stripe lock and
 // what happened to the walking thread meanwhile, so a benchmark can show the
 // longest hold and why it was long. Not part of the public API; nothing in
 // the library sets it.
+//
+// Like every test hook (tests/README.md, "Test hooks") it exists only in the
+// testonly *_test_hooks twins of the store's libraries (SHMKV_TEST_HOOKS):
+// a program that calls SetScanHoldObserver links //kv:store_test_hooks
+// (with //kv/internal:scan_hook), and production builds carry no trace of it.
 #ifndef SHMKV_KV_INTERNAL_SCAN_HOOK_H_
 #define SHMKV_KV_INTERNAL_SCAN_HOOK_H_
 

@@ -62,6 +62,11 @@ class SegmentStore final : public Store {
   absl::Status ResetCounters() override;
   absl::StatusOr<StoreInfo> Info() override;
   absl::StatusOr<CheckReport> Check(bool repair) override;
+  absl::StatusOr<FitReport> CheckFit(absl::Span<const absl::string_view> keys,
+                                     absl::Span<const uint64_t> value_sizes) override;
+  absl::StatusOr<SalvageReport> SalvageEntries(
+      absl::string_view prefix,
+      absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) override;
   absl::StatusOr<uint64_t> Scan(
       uint64_t cursor, size_t count, const ScanOptions& options,
       absl::FunctionRef<void(absl::string_view, absl::string_view, const EntryMeta&)> fn) override;
@@ -75,7 +80,7 @@ class SegmentStore final : public Store {
   // The key this process found the segment at (Info reports it; the header
   // keeps the key the store was created at).
   void SetOpenedKey(key_t key) { opened_key_ = key; }
-  // For kv/admin.h's SalvageEntries (segment_store_salvage.cc): every live,
+  // For SalvageEntries (segment_store_salvage.cc): every live,
   // unexpired entry whose key starts with `prefix` that its index slot
   // leads to, a short chunk of slots at a time; each damaged record and
   // unusable stripe lock is counted in *damaged and described in *notes.
@@ -83,7 +88,7 @@ class SegmentStore final : public Store {
       absl::string_view prefix,
       absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn,
       uint64_t* damaged, std::vector<std::string>* notes);
-  // For kv/admin.h's CheckFit (segment_store_fit.cc): one stripe's side of
+  // For CheckFit (segment_store_fit.cc): one stripe's side of
   // a set of planned writes. The first three are the stripe's now.
   struct StripeDemand {
     uint64_t live_bytes = 0, index_entries = 0, largest_record = 0;

@@ -1,11 +1,16 @@
-// SegmentStore's side of kv/admin.h's CheckFit: where a set of planned
-// writes would land, stripe by stripe, and what each stripe holds now.
+// Store::CheckFit over the segment: where a set of planned writes would
+// land, stripe by stripe, what each stripe holds now, and whether each
+// stripe would take its share.
 #include <algorithm>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "kv/internal/hash.h"
+#include "kv/internal/layout.h"
 #include "kv/internal/segment_store.h"
+#include "kv/internal/stripe.h"
 #include "kv/internal/stripe_guard.h"
 #include "kv/internal/stripe_records.h"
 
@@ -68,6 +73,47 @@ absl::StatusOr<std::vector<SegmentStore::StripeDemand>> SegmentStore::MeasureDem
     }
   }
   return demand;
+}
+
+absl::StatusOr<FitReport> SegmentStore::CheckFit(absl::Span<const absl::string_view> keys,
+                                                 absl::Span<const uint64_t> value_sizes) {
+  absl::StatusOr<std::vector<StripeDemand>> demand = MeasureDemand(keys, value_sizes);
+  if (!demand.ok()) return demand.status();
+  const Geometry& g = geometry_;
+  const uint64_t slice = g.stripe_arena_bytes;
+  const uint64_t index_limit = MaxIndexEntries(g.slots_per_stripe);
+  FitReport report;
+  for (uint32_t s = 0; s < demand->size(); ++s) {
+    const StripeDemand& d = (*demand)[s];
+    report.new_entries += d.new_entries;
+    if (d.writes == 0) continue;
+    const uint64_t largest = std::max(d.largest_record, d.largest_new);
+    // The rules of StripeView::Write (no eviction) and ReclaimTail (when
+    // live data crowds a slice, it evicts).
+    const uint64_t need = g.evict
+                              ? d.live_bytes + d.added_bytes + 2 * d.largest_new +
+                                    CompactionReserveBytes(largest, slice, true)
+                              : d.live_bytes + d.added_bytes + KeptFreeBytes(largest, slice, false);
+    const uint64_t room = g.evict ? slice / 16 * 15 : slice;
+    report.largest_stripe_need =
+        std::max(report.largest_stripe_need, g.evict ? need / 15 * 16 : need);
+    std::string why;
+    if (need > room) {
+      why = absl::StrCat("stripe ", s, " of ", g.stripe_count, " would need ", need, " bytes (",
+                         d.live_bytes, " in live entries, ", d.added_bytes,
+                         " more for the writes that land there, the rest its reserve) but takes ",
+                         room, g.evict ? " before it evicts" : "");
+    } else if (d.index_entries + d.new_entries > index_limit) {
+      why = absl::StrCat("stripe ", s, " of ", g.stripe_count, "'s index would hold ",
+                         d.index_entries + d.new_entries, " entries (", d.new_entries,
+                         " of them new keys) but takes ", index_limit);
+    }
+    if (why.empty()) continue;
+    ++report.stripes_over;
+    if (report.fits) report.why = std::move(why);
+    report.fits = false;
+  }
+  return report;
 }
 
 }  // namespace shmkv::internal

@@ -1,5 +1,5 @@
-// SegmentStore's side of kv/admin.h's SalvageEntries: what can still be read
-// of a damaged store, through the index slots, skipping what does not verify.
+// Store::SalvageEntries over the segment: what can still be read of a
+// damaged store, through the index slots, skipping what does not verify.
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +55,21 @@ absl::Status SegmentStore::Salvage(
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<SalvageReport> SegmentStore::SalvageEntries(
+    absl::string_view prefix,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view, const EntryMeta&)> fn) {
+  SalvageReport report;
+  absl::Status walk = Salvage(
+      prefix,
+      [&](absl::string_view key, absl::string_view value, const EntryMeta& meta) {
+        ++report.entries;
+        return fn(key, value, meta);
+      },
+      &report.damaged, &report.notes);
+  if (!walk.ok()) return walk;
+  return report;
 }
 
 }  // namespace shmkv::internal

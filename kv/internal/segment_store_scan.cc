@@ -28,6 +28,7 @@
 #include "kv/internal/scan_hold_meter.h"
 #include "kv/internal/segment_store.h"
 #include "kv/internal/stripe_guard.h"
+#include "kv/internal/test_hook.h"
 #include "kv/platform/ipc.h"
 #include "kv/util/glob.h"
 
@@ -119,10 +120,10 @@ class SegmentStore::Walker {
     // With a glob, the lock collects the prefix's entries of a chunk (at
     // least a chunk's worth) and the glob then drops some of them.
     const size_t take = glob_ ? std::max(limit, kRoomEntries) : limit;
-    ScanHoldMeter meter;
+    SHMKV_TEST_HOOK(ScanHoldMeter meter);
     StripeGuard guard;
     if (absl::Status s = store_.Lock(view, &guard); !s.ok()) return s;
-    meter.Start();
+    SHMKV_TEST_HOOK(meter.Start());
     int64_t now = -1;
     absl::Status walk = view.ForEachHomedIn(
         from, &to, [&](const Located& found) { return Selected(found, &now); },
@@ -141,9 +142,9 @@ class SegmentStore::Walker {
     uint64_t next = to == slots_ ? uint64_t{1} << 32 : FirstOrderOf(to);
     if (walk.ok() && !glob_ && chunk_.size() > limit) next = Trim(first_order, limit, may_exceed);
     if (walk.ok() && !glob_ && remove) walk = RemoveItems(view);
-    meter.WorkDone();
+    SHMKV_TEST_HOOK(meter.WorkDone());
     guard.Release();
-    meter.Report(stripe, from, chunk_.size());
+    SHMKV_TEST_HOOK(meter.Report(stripe, from, chunk_.size()));
     if (!walk.ok()) return walk;
     if (glob_) {
       if (absl::Status s = MatchGlob(view, first_order, limit, may_exceed, remove, &next);

@@ -63,6 +63,7 @@ NearCache::NearCache(Store* store, NearCacheOptions options, std::unique_ptr<Red
     : store_(store),
       options_(std::move(options)),
       router_(std::move(router)),
+      router_counts_(router_.get()),
       state_(absl::NotFoundError("not read yet")) {}
 
 NearCache::~NearCache() = default;
@@ -135,19 +136,24 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
 absl::StatusOr<std::string> NearCache::ServerMismatch(const Trust& trust, absl::string_view key) {
   absl::MutexLock lock(&redis_mu_);
   absl::StatusOr<absl::string_view> run_id = router_->ServerOf(key);
-  if (run_id.ok() && router_->cluster() && !RunIdTracked(trust.run_id, *run_id)) {
-    // kvsync follows other primaries than this reader's slot map names (a
-    // failover or a migration since it was read): read the map again.
-    router_->ForgetSlotMap();
+  if (run_id.ok() && router_->routed() && !RunIdTracked(trust.run_id, *run_id)) {
+    // kvsync follows other primaries than this reader's slot map or
+    // sentinels named (a failover or a migration since it asked): ask again.
+    router_->ForgetRoutes();
     run_id = router_->ServerOf(key);
   }
-  redis_errors_.store(router_->errors(), std::memory_order_relaxed);
   if (!run_id.ok()) return run_id.status();
   if (trust.run_id.empty()) {
     return "kvsync's record does not say which Redis server it follows (a kvsync of an earlier "
            "version?); restart kvsync";
   }
   if (RunIdTracked(trust.run_id, *run_id)) return "";
+  if (router_->sentinel()) {
+    return absl::StrCat("the primary the sentinels name (run_id ", *run_id,
+                        ") is not the one kvsync follows (", trust.redis, ", run_id ", trust.run_id,
+                        "): a failover kvsync has not resynced to yet, or other sentinels; give "
+                        "it kvsync's Redis address");
+  }
   if (router_->cluster()) {
     return absl::StrCat("the primary of the key's slot (run_id ", *run_id,
                         ") is not one kvsync tracks (", trust.redis, ", run_ids ", trust.run_id,
@@ -164,14 +170,15 @@ absl::Status NearCache::Run(const std::vector<std::string>& argv, absl::string_v
                             bool idempotent, RedisReply* reply, const std::string* server) {
   absl::MutexLock lock(&redis_mu_);
   absl::StatusOr<RedisRouter::Answer> answer = router_->Command(argv, key, idempotent);
-  redis_errors_.store(router_->errors(), std::memory_order_relaxed);
-  redirects_.store(router_->redirects(), std::memory_order_relaxed);
   if (!answer.ok()) return answer.status();
   if (server != nullptr && !RunIdTracked(*server, answer->run_id)) {
     // Reconnected (after an I/O error), or redirected, to another server
-    // than those the cache was checked against: its reply must not be filled.
-    return absl::UnavailableError(
-        absl::StrCat(options_.redis, " answered from another Redis server than kvsync's; retry"));
+    // than those the cache was checked against: its reply must not be
+    // filled (Fill reads the key directly instead).
+    return absl::AbortedError(
+        absl::StrCat(options_.redis,
+                     " answered from a Redis server kvsync does not track (a failover or a "
+                     "reconnect since the check)"));
   }
   *reply = std::move(answer->reply);
   return absl::OkStatus();
@@ -304,6 +311,9 @@ absl::StatusOr<std::string> NearCache::Fill(absl::string_view key, uint32_t epoc
   }
   if (!computed)
     return Direct(key, absl::StrCat("the store failed: ", filled.status().message()), info);
+  if (absl::IsAborted(compute_status)) {
+    return Direct(key, std::string(compute_status.message()), info);
+  }
   if (absl::IsNotFound(compute_status)) {
     info->path = ReadPath::kDirect;
     info->bypass_reason = "absent in Redis (absence is not cached)";
@@ -391,9 +401,10 @@ NearCacheStats NearCache::Stats() const {
   s.shared = shared_.load(std::memory_order_relaxed);
   s.direct = direct_.load(std::memory_order_relaxed);
   s.redis_reads = redis_reads_.load(std::memory_order_relaxed);
-  s.redis_errors = redis_errors_.load(std::memory_order_relaxed);
+  // The router's own counts (atomic): read, never copied.
+  s.redis_errors = router_counts_->errors();
   s.wrong_server = wrong_server_.load(std::memory_order_relaxed);
-  s.redirects = redirects_.load(std::memory_order_relaxed);
+  s.redirects = router_counts_->redirects();
   return s;
 }
 

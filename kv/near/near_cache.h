@@ -20,6 +20,13 @@
 // for its run_id and compares it with kvsync's record): nothing would
 // invalidate what it filled. Writes go to Redis and drop the local copy.
 //
+// Behind Redis Sentinel (options.redis =
+// "sentinel:HOST:PORT[,...]/MASTERNAME", the same as kvsync's --redis), the
+// reader asks the sentinels for the primary, uses a server only once it
+// answers ROLE as a primary, and asks again after a connection error, a
+// READONLY answer, or when the primary's run_id is not the one kvsync
+// follows (a failover): it never fills from a replica.
+//
 // In front of a Redis Cluster (options.redis = "cluster:HOST:PORT[,...]",
 // the same as kvsync's --redis), every read, fill and write goes to the
 // primary that serves the key's slot (CRC16 with hash tags; the slot map is
@@ -27,7 +34,10 @@
 // again) and ASK (ASKING, once), and counts them (NearCacheStats::redirects).
 // A fill is stored only from a primary whose run_id is in kvsync's record:
 // never from a replica, nor from a primary kvsync does not track yet (after
-// a failover, until kvsync has resynced).
+// a failover, until kvsync has resynced): such a read goes direct. A primary
+// that cannot be reached makes the reader read the slot map again, and a
+// read goes at once to the node that now serves the slot (a killed primary
+// failed over to its replica).
 //
 // Correctness against a write that races a fill (the reader fetched the old
 // value just before the write) rests on Store::GetOrCompute discarding a
@@ -71,8 +81,9 @@ class RedisRouter;
 struct RedisReply;
 
 struct NearCacheOptions {
-  // "unix:/path/to/redis.sock", "host:port" or, for a Redis Cluster,
-  // "cluster:HOST:PORT[,HOST:PORT...]": the Redis kvsync follows.
+  // "unix:/path/to/redis.sock", "host:port", for a Redis Cluster
+  // "cluster:HOST:PORT[,HOST:PORT...]", or for a primary under Sentinel
+  // "sentinel:HOST:PORT[,HOST:PORT...]/MASTERNAME": the Redis kvsync follows.
   std::string redis;
   // TTL of every filled value: the most staleness tolerated should every
   // other mechanism fail (a lost invalidation that no disconnect revealed).
@@ -194,6 +205,9 @@ class NearCache {
   // The connections to Redis (per server, per process: a fork() child opens
   // its own), each knowing the run_id of the server it reached.
   const std::unique_ptr<RedisRouter> router_ ABSL_GUARDED_BY(redis_mu_);
+  // The same router, for Stats() only: it reads the router's counts, which
+  // are atomic, without waiting for a command in progress.
+  const RedisRouter* const router_counts_;
   // The parsed sync record, the store version it was parsed from, and when
   // (MonotonicNowNs) it was last read: none until a read succeeds.
   absl::Mutex state_mu_;
@@ -202,7 +216,7 @@ class NearCache {
   std::optional<int64_t> state_read_ns_ ABSL_GUARDED_BY(state_mu_);
 
   std::atomic<uint64_t> hits_{0}, fills_{0}, shared_{0}, direct_{0};
-  std::atomic<uint64_t> redis_reads_{0}, redis_errors_{0}, wrong_server_{0}, redirects_{0};
+  std::atomic<uint64_t> redis_reads_{0}, wrong_server_{0};
 };
 
 }  // namespace shmkv::near

@@ -47,6 +47,16 @@ bool IsBytes(const Napi::Value& value) { return value.IsString() || value.IsType
 
 Bytes::Bytes(const Napi::Value& value, const char* what) {
   if (value.IsString()) {
+    // A UTF-16 unit takes at most 3 bytes of UTF-8: a string that surely
+    // fits is encoded in one pass, without measuring it first.
+    size_t units = 0, written = 0;
+    if (napi_get_value_string_utf16(value.Env(), value, nullptr, 0, &units) == napi_ok &&
+        units * 3 < sizeof(inline_) &&
+        napi_get_value_string_utf8(value.Env(), value, inline_, sizeof(inline_), &written) ==
+            napi_ok) {
+      view_ = absl::string_view(inline_, written);
+      return;
+    }
     copy_ = value.As<Napi::String>().Utf8Value();
     view_ = copy_;
     return;

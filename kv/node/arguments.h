@@ -15,16 +15,21 @@
 
 namespace shmkv::node {
 
-// A key or value: a string (encoded as UTF-8, copied) or a Buffer or other
-// Uint8Array (viewed in place: valid for the length of a synchronous call).
+// A key or value: a string (encoded as UTF-8, copied: into an inline buffer
+// when it surely fits, as a key does, else onto the heap) or a Buffer or
+// other Uint8Array (viewed in place: valid for the length of a synchronous
+// call). Neither copied nor moved: the view may point into the object.
 class Bytes {
  public:
   Bytes(const Napi::Value& value, const char* what);
+  Bytes(const Bytes&) = delete;
+  Bytes& operator=(const Bytes&) = delete;
   absl::string_view view() const { return view_; }
 
  private:
   absl::string_view view_;
   std::string copy_;
+  char inline_[256];
 };
 
 // Whether `value` is a string or a Uint8Array (what Bytes takes).

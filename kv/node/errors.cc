@@ -30,7 +30,7 @@ const char* ErrorCode(const absl::Status& status, Context context) {
       return "ERR_SHMKV_STORE_FULL";
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
-      return "ERR_SHMKV_LOCK_TIMEOUT";
+      return context == Context::kRedis ? "ERR_SHMKV_UNAVAILABLE" : "ERR_SHMKV_LOCK_TIMEOUT";
     case absl::StatusCode::kDataLoss:
       return "ERR_SHMKV_CORRUPT";
     case absl::StatusCode::kInvalidArgument:
@@ -47,6 +47,12 @@ void SetErrorFactory(const Napi::Env& env, const Napi::Function& factory) {
     env.SetInstanceData(instance);  // deleted with the environment
   }
   instance->factory = Napi::Persistent(factory);
+}
+
+Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) ThrowType(info.Env(), "setErrorFactory needs a function");
+  SetErrorFactory(info.Env(), info[0].As<Napi::Function>());
+  return info.Env().Undefined();
 }
 
 Napi::Value ErrorValue(const Napi::Env& env, const char* code, const std::string& message) {
@@ -72,7 +78,12 @@ std::string InNodeTerms(absl::string_view message) {
                                        {"Store::Check(true)", "check({ repair: true })"},
                                        {"Check(true)", "check({ repair: true })"},
                                        {"Store::Destroy", "Store.destroy"},
-                                       {"DestroyStore", "Store.destroy"}});
+                                       {"DestroyStore", "Store.destroy"},
+                                       {"NearCacheOptions", "NearCache's options"},
+                                       {"fill_ttl", "fillTtl"},
+                                       {"heartbeat_timeout", "heartbeatTimeout"},
+                                       {"redis_timeout", "redisTimeout"},
+                                       {"sync_check_interval", "syncCheckInterval"}});
 }
 
 Napi::Value ErrorValue(const Napi::Env& env, const absl::Status& status, Context context) {

@@ -12,14 +12,17 @@
 namespace shmkv::node {
 
 // What a call was doing: the same code means another error when opening
-// (FailedPrecondition: not a store) or incrementing (not a number).
-enum class Context { kEntry, kOpen, kIncrement };
+// (FailedPrecondition: not a store), incrementing (not a number) or talking
+// to Redis (Unavailable: Redis cannot be reached, not a lock timeout).
+enum class Context { kEntry, kOpen, kIncrement, kRedis };
 
 // The stable code of a status, e.g. "ERR_SHMKV_STORE_FULL".
 const char* ErrorCode(const absl::Status& status, Context context = Context::kEntry);
 
 // Remembers index.js's factory: makeError(code, message) -> ShmkvError.
 void SetErrorFactory(const Napi::Env& env, const Napi::Function& factory);
+// setErrorFactory(makeError), as each addon exports it.
+Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo& info);
 
 // The ShmkvError for `status` (not OK), as a value (to reject a promise).
 Napi::Value ErrorValue(const Napi::Env& env, const absl::Status& status,

@@ -16,6 +16,7 @@
 //   InvalidArgumentError    ERR_SHMKV_INVALID_ARGUMENT    the store refused a key (empty, over maxKeySize), a glob or a cursor
 //   StoreDestroyedError     ERR_SHMKV_DESTROYED           the store was destroyed after this Store opened it: open it again
 //   StoreClosedError        ERR_SHMKV_CLOSED              close() was called on this Store
+//   UnavailableError        ERR_SHMKV_UNAVAILABLE         (shmkv/near) Redis cannot be reached or timed out
 // Arguments of the wrong type throw TypeError; numbers out of range (a TTL
 // <= 0 or NaN, an integer outside its range, a value over the store's
 // maxValue) throw RangeError, as Node's own APIs do. The async calls reject
@@ -131,7 +132,7 @@ export class Store {
    */
   static destroy(name: { key?: number | string; path?: string; proj?: number }): void;
 
-  /** The value, or undefined when absent. @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
+  /** The value, or undefined when absent (a value up to 4 KiB may share its ArrayBuffer with other small Buffers, as Buffer.from's do). @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
   get(key: Bytes): Buffer | undefined;
   /** The value decoded as UTF-8, or undefined. Throws as get. */
   getString(key: Bytes): string | undefined;
@@ -148,6 +149,14 @@ export class Store {
    *   and as get.
    */
   put(key: Bytes, value: Bytes, options?: WriteOptions): bigint;
+  /**
+   * get and put off the event loop, each on a thread of its own (tens of microseconds to start:
+   * use them where a lock may be held long, e.g. by a stuck process, not for every read). They
+   * wait at most the store's lockTimeout, then reject with LockTimeoutError; they reject as get
+   * and put throw.
+   */
+  getAsync(key: Bytes): Promise<Buffer | undefined>;
+  putAsync(key: Bytes, value: Bytes, options?: WriteOptions): Promise<bigint>;
   /** Stores each [key, value]; the first failed item's error is thrown after the call (the others are stored). Throws as put. */
   putMany(items: Array<[Bytes, Bytes]>, options?: { ttl?: number }): void;
   /** Stores only if absent; false if the key exists. Throws as put. */
@@ -174,7 +183,8 @@ export class Store {
    * compute runs on this thread's event loop. If this thread (a worker thread) ends before
    * compute settles, the computation is abandoned and the next caller computes.
    * @rejects LockTimeoutError (waited waitTimeout), TypeError (compute gave neither string nor
-   *   Buffer), and as put.
+   *   Buffer), RangeError (compute's value is over the store's maxValue; nothing is stored),
+   *   and as put.
    */
   getOrCompute(key: Bytes, compute: () => Bytes | Promise<Bytes>, options?: GetOrComputeOptions): Promise<Buffer>;
 
@@ -219,3 +229,4 @@ export class CorruptError extends ShmkvError {}
 export class InvalidArgumentError extends ShmkvError {}
 export class StoreDestroyedError extends ShmkvError {}
 export class StoreClosedError extends ShmkvError {}
+export class UnavailableError extends ShmkvError {}

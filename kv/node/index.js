@@ -40,20 +40,39 @@ const errors = {
   InvalidArgumentError: errorClass('InvalidArgumentError', 'ERR_SHMKV_INVALID_ARGUMENT'),
   StoreDestroyedError: errorClass('StoreDestroyedError', 'ERR_SHMKV_DESTROYED'),
   StoreClosedError: errorClass('StoreClosedError', 'ERR_SHMKV_CLOSED'),
+  UnavailableError: errorClass('UnavailableError', 'ERR_SHMKV_UNAVAILABLE'),
 };
 const byCode = new Map(Object.values(errors).map((cls) => [cls.code, cls]));
 
-native.setErrorFactory((code, message) => {
+function makeError(code, message) {
   const cls = byCode.get(code);
   return cls ? new cls(message) : new ShmkvError(message, code);
-});
+}
+native.setErrorFactory(makeError);
+// For near.js, which gives the near-cache addon the same classes.
+native.makeError = makeError;
 
 const OPEN_OPTIONS = new Set([
   'key', 'path', 'proj', 'create', 'capacity', 'maxValue', 'items', 'evict', 'defaultTtl',
   'mode', 'lockTimeout', 'allowForeignOwner',
 ]);
 
+// Where get() has the addon copy a value before it is copied into a Buffer
+// from Node's pool (cheaper than a Buffer of the addon's: see getInto in
+// store.cc). One per thread (each worker thread loads this module anew).
+const scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
 class Store extends native.NativeStore {
+  // The value as a Buffer, or undefined. A value of up to 4 KiB may share
+  // its ArrayBuffer with other small Buffers, as Buffer.from's do.
+  get(key) {
+    const size = this.getInto(key, scratch);
+    if (typeof size !== 'number') return size;
+    const value = Buffer.allocUnsafe(size);
+    scratch.copy(value, 0, 0, size);
+    return value;
+  }
+
   // Store.open({ key | path, proj, create, capacity, ... }): see index.d.ts.
   static open(options) {
     if (options !== null && typeof options === 'object') {
@@ -85,6 +104,14 @@ class Store extends native.NativeStore {
 
   async getOrCompute(key, compute, options) {
     return super.getOrCompute(key, compute, options);
+  }
+
+  async getAsync(key) {
+    return super.getAsync(key);
+  }
+
+  async putAsync(key, value, options) {
+    return super.putAsync(key, value, options);
   }
 
   async checkAsync(options) {

@@ -4,18 +4,13 @@
 
 #include "absl/status/status.h"
 #include "kv/node/arguments.h"
+#include "kv/node/attachment.h"
 #include "kv/node/errors.h"
 #include "kv/node/node_store.h"
 #include "shmkv/store.h"
 
 namespace shmkv::node {
 namespace {
-
-Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo& info) {
-  if (!info[0].IsFunction()) ThrowType(info.Env(), "setErrorFactory needs a function");
-  SetErrorFactory(info.Env(), info[0].As<Napi::Function>());
-  return info.Env().Undefined();
-}
 
 // destroy({ key } or { path, proj }): removes the store.
 Napi::Value DestroyJs(const Napi::CallbackInfo& info) {
@@ -27,8 +22,23 @@ Napi::Value DestroyJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// attachmentOf(store): the Store's attachment slot for the near-cache addon
+// (attachment.h).
+Napi::Value AttachmentOfJs(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&kStoreObjectTag)) {
+    ThrowType(env, "a NearCache needs a Store opened by Store.open");
+  }
+  const NodeStore* store = NodeStore::Unwrap(info[0].As<Napi::Object>());
+  Napi::External<AttachmentSlot> slot =
+      Napi::External<AttachmentSlot>::New(env, const_cast<AttachmentSlot*>(store->slot()));
+  slot.TypeTag(&kAttachmentTag);
+  return slot;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   NodeStore::Define(env, exports);
+  exports.Set("attachmentOf", Napi::Function::New(env, AttachmentOfJs, "attachmentOf"));
   exports.Set("destroy", Napi::Function::New(env, DestroyJs, "destroy"));
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs, "setErrorFactory"));
   return exports;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "shmkv/store.h"
 
@@ -25,10 +26,14 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   // The attachment, held for the length of a call; throws
   // ERR_SHMKV_CLOSED once close() was called.
   std::shared_ptr<Store> Shared(const Napi::Env& env) const;
+  // The attachment itself, empty once closed (for the near-cache addon,
+  // attachment.h): valid while this object lives.
+  const std::shared_ptr<Store>* slot() const { return &store_; }
 
  private:
   // store.cc
   Napi::Value Get(const Napi::CallbackInfo& info);
+  Napi::Value GetInto(const Napi::CallbackInfo& info);
   Napi::Value GetString(const Napi::CallbackInfo& info);
   Napi::Value GetMeta(const Napi::CallbackInfo& info);
   Napi::Value Has(const Napi::CallbackInfo& info);
@@ -54,6 +59,8 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   Napi::Value FlushExpired(const Napi::CallbackInfo& info);
   // offload.cc
   Napi::Value GetOrCompute(const Napi::CallbackInfo& info);
+  Napi::Value GetAsync(const Napi::CallbackInfo& info);
+  Napi::Value PutAsync(const Napi::CallbackInfo& info);
   Napi::Value CheckAsync(const Napi::CallbackInfo& info);
   Napi::Value FlushAsync(const Napi::CallbackInfo& info);
 
@@ -61,10 +68,18 @@ class NodeStore : public Napi::ObjectWrap<NodeStore> {
   Napi::Value Conditional(const Napi::CallbackInfo& info, WriteCondition condition);
   // Turns a ResourceExhausted of a value over max_value into a RangeError.
   void CheckValueSize(const Napi::Env& env, Store& store, size_t size, const char* what);
+  // The store's max_value_size (asked once); 0 when it cannot be read.
+  uint64_t MaxValue(Store& store);
 
   std::shared_ptr<Store> store_;
   uint64_t max_value_ = 0;  // the store's max_value_size, once asked
 };
+
+// put's options { ttl, flags } (store.cc).
+WriteOptions WriteOptionsOf(const Napi::Env& env, const Napi::Value& arg);
+
+// The RangeError's message for `what` of `size` bytes over `max_value`.
+std::string ValueTooLarge(const char* what, size_t size, uint64_t max_value);
 
 // A CheckReport as { ok, problems, repairs, entriesChecked, entriesDropped }
 // (store_admin.cc; also what checkAsync resolves to).

@@ -54,7 +54,12 @@ struct Job {
   absl::Status status;
 
   std::string key, result;
+  bool found = false;   // getAsync's
+  std::string written;  // putAsync's value, options and the version it made
+  WriteOptions write;
+  uint64_t version = 0;
   GetOrComputeOptions options;
+  uint64_t max_value = 0;  // a larger computed value is a RangeError
   bool repair = false;
   CheckReport report;
 
@@ -151,7 +156,15 @@ void Resolved(Job& job, const Napi::Value& value) {
                   .Value());
     return;
   }
-  Answer(job, std::string(Bytes(value, "the computed value").view()));
+  const Bytes computed(value, "the computed value");
+  const absl::string_view bytes = computed.view();
+  if (job.max_value != 0 && bytes.size() > job.max_value) {
+    Fail(job, Napi::RangeError::New(
+                  value.Env(), ValueTooLarge("getOrCompute's value", bytes.size(), job.max_value))
+                  .Value());
+    return;
+  }
+  Answer(job, std::string(bytes));
 }
 
 // On the event loop: calls the compute function and waits (without
@@ -214,6 +227,7 @@ Napi::Value NodeStore::GetOrCompute(const Napi::CallbackInfo& info) {
   job->options.write.ttl = Ttl(Field(o, "ttl"), "ttl");
   job->options.wait_timeout = Timeout(Field(o, "waitTimeout"), "waitTimeout", absl::Seconds(10));
   job->options.lease_timeout = Timeout(Field(o, "leaseTimeout"), "leaseTimeout", absl::Seconds(5));
+  job->max_value = MaxValue(*job->store);
   // A hit, the common case, is answered at once: no thread for it.
   thread_local std::string cached;
   const absl::Status hit = job->store->Get(job->key, &cached);
@@ -232,6 +246,43 @@ Napi::Value NodeStore::GetOrCompute(const Napi::CallbackInfo& info) {
     return Napi::Buffer<char>::Copy(e, j.result.data(), j.result.size());
   };
   return Start(env, std::move(job), info[1].As<Napi::Function>());
+}
+
+// getAsync(key) -> Promise<Buffer | undefined>: get, waiting for a stripe
+// lock on the call's thread.
+Napi::Value NodeStore::GetAsync(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  auto job = std::make_unique<Job>(env);
+  job->store = Shared(env);
+  job->key = std::string(Bytes(info[0], "key").view());
+  job->work = [](Job& j) {
+    const absl::Status s = j.store->Get(j.key, &j.result);
+    j.found = s.ok();
+    return absl::IsNotFound(s) ? absl::OkStatus() : s;
+  };
+  job->value = [](Napi::Env e, Job& j) -> Napi::Value {
+    if (!j.found) return e.Undefined();
+    return Napi::Buffer<char>::Copy(e, j.result.data(), j.result.size());
+  };
+  return Start(env, std::move(job), Nothing(env));
+}
+
+// putAsync(key, value, { ttl, flags }) -> Promise<bigint>: put, waiting
+// for a stripe lock on the call's thread.
+Napi::Value NodeStore::PutAsync(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  auto job = std::make_unique<Job>(env);
+  job->store = Shared(env);
+  job->key = std::string(Bytes(info[0], "key").view());
+  job->written = std::string(Bytes(info[1], "value").view());
+  job->write = WriteOptionsOf(env, info[2]);
+  const uint64_t max_value = MaxValue(*job->store);
+  if (max_value != 0 && job->written.size() > max_value) {
+    ThrowRange(env, ValueTooLarge("value", job->written.size(), max_value));
+  }
+  job->work = [](Job& j) { return j.store->Put(j.key, j.written, j.write, &j.version); };
+  job->value = [](Napi::Env e, Job& j) -> Napi::Value { return Napi::BigInt::New(e, j.version); };
+  return Start(env, std::move(job), Nothing(env));
 }
 
 // checkAsync({ repair }) -> Promise<CheckReport>

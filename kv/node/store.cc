@@ -2,6 +2,7 @@
 #include "shmkv/store.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "kv/node/arguments.h"
+#include "kv/node/attachment.h"
 #include "kv/node/errors.h"
 #include "kv/node/node_store.h"
 #include "shmkv/options.h"
@@ -42,6 +44,8 @@ Napi::Value BufferOrUndefined(const Napi::Env& env, const absl::Status& s,
   return Napi::Buffer<char>::Copy(env, value.data(), value.size());
 }
 
+}  // namespace
+
 WriteOptions WriteOptionsOf(const Napi::Env& env, const Napi::Value& arg) {
   const Napi::Object o = OptionsObject(env, arg, "options");
   WriteOptions options;
@@ -52,8 +56,6 @@ WriteOptions WriteOptionsOf(const Napi::Env& env, const Napi::Value& arg) {
   }
   return options;
 }
-
-}  // namespace
 
 NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStore>(info) {
   const Napi::Env env = info.Env();
@@ -66,6 +68,7 @@ NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStor
   absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(name, options, mode);
   if (!opened.ok()) Throw(env, opened.status(), Context::kOpen);
   store_ = *std::move(opened);
+  info.This().As<Napi::Object>().TypeTag(&kStoreObjectTag);
 }
 
 std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {
@@ -76,17 +79,23 @@ std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {
   return store_;
 }
 
-void NodeStore::CheckValueSize(const Napi::Env& env, Store& store, size_t size, const char* what) {
+std::string ValueTooLarge(const char* what, size_t size, uint64_t max_value) {
+  return absl::StrCat(what, " of ", size, " bytes is over this store's maxValue of ", max_value,
+                      " bytes: store smaller values or create the store with a larger maxValue");
+}
+
+uint64_t NodeStore::MaxValue(Store& store) {
   if (max_value_ == 0) {
     absl::StatusOr<StoreInfo> info = store.Info();
-    if (!info.ok()) return;  // the caller throws its own error
-    max_value_ = info->max_value_size;
+    if (info.ok()) max_value_ = info->max_value_size;
   }
-  if (size <= max_value_) return;
-  ThrowRange(
-      env, absl::StrCat(what, " of ", size, " bytes is over this store's maxValue of ", max_value_,
-                        " bytes: store smaller values or create the store with a larger "
-                        "maxValue"));
+  return max_value_;
+}
+
+void NodeStore::CheckValueSize(const Napi::Env& env, Store& store, size_t size, const char* what) {
+  const uint64_t max_value = MaxValue(store);
+  if (max_value == 0 || size <= max_value) return;  // the caller throws its own error
+  ThrowRange(env, ValueTooLarge(what, size, max_value));
 }
 
 Napi::Value NodeStore::Get(const Napi::CallbackInfo& info) {
@@ -94,6 +103,36 @@ Napi::Value NodeStore::Get(const Napi::CallbackInfo& info) {
   Bytes key(info[0], "key");
   thread_local std::string value;
   return BufferOrUndefined(info.Env(), store->Get(key.view(), &value), value);
+}
+
+// getInto(key, scratch): copies the value into `scratch` (index.js's own
+// Buffer) and returns its length, so that index.js can return it in a
+// Buffer from Node's pool: a Buffer made here has a backing store of its
+// own (a malloc, and work for the garbage collector), which costs about as
+// much as the store's read. A value larger than `scratch` comes back as a
+// Buffer; an absent one as undefined.
+Napi::Value NodeStore::GetInto(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  std::shared_ptr<Store> store = Shared(env);
+  Bytes key(info[0], "key");
+  if (!info[1].IsTypedArray()) ThrowType(env, "getInto needs a Buffer to copy into");
+  Napi::Uint8Array scratch = info[1].As<Napi::Uint8Array>();
+  char* const out = reinterpret_cast<char*>(scratch.Data());
+  const size_t capacity = scratch.ByteLength();
+  thread_local std::string large;
+  size_t size = 0;
+  const absl::Status s = store->View(key.view(), [&](absl::string_view value, const EntryMeta&) {
+    size = value.size();
+    if (size <= capacity) {
+      std::memcpy(out, value.data(), size);
+    } else {
+      large.assign(value.data(), size);
+    }
+  });
+  if (absl::IsNotFound(s)) return env.Undefined();
+  if (!s.ok()) Throw(env, s);
+  if (size <= capacity) return Napi::Number::New(env, static_cast<double>(size));
+  return Napi::Buffer<char>::Copy(env, large.data(), large.size());
 }
 
 Napi::Value NodeStore::GetString(const Napi::CallbackInfo& info) {
@@ -220,6 +259,7 @@ void NodeStore::Define(Napi::Env env, Napi::Object exports) {
   Napi::Function c = DefineClass(env, "NativeStore",
                                  {
                                      InstanceMethod<&NodeStore::Get>("get"),
+                                     InstanceMethod<&NodeStore::GetInto>("getInto"),
                                      InstanceMethod<&NodeStore::GetString>("getString"),
                                      InstanceMethod<&NodeStore::GetMeta>("getMeta"),
                                      InstanceMethod<&NodeStore::Has>("has"),
@@ -242,6 +282,8 @@ void NodeStore::Define(Napi::Env env, Napi::Object exports) {
                                      InstanceMethod<&NodeStore::Flush>("flush"),
                                      InstanceMethod<&NodeStore::FlushExpired>("flushExpired"),
                                      InstanceMethod<&NodeStore::GetOrCompute>("getOrCompute"),
+                                     InstanceMethod<&NodeStore::GetAsync>("getAsync"),
+                                     InstanceMethod<&NodeStore::PutAsync>("putAsync"),
                                      InstanceMethod<&NodeStore::CheckAsync>("checkAsync"),
                                      InstanceMethod<&NodeStore::FlushAsync>("flushAsync"),
                                  });

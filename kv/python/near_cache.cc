@@ -230,8 +230,9 @@ void DefineNearCache(py::module_& m) {
            py::arg("heartbeat_timeout") = absl::ToDoubleSeconds(defaults.heartbeat_timeout),
            py::arg("redis_timeout") = absl::ToDoubleSeconds(defaults.redis_timeout),
            py::arg("sync_check_interval") = absl::ToDoubleSeconds(defaults.sync_check_interval),
-           "Caches Redis at redis ('unix:/path/redis.sock', 'host:port' or, for a Redis\n"
-           "Cluster, 'cluster:HOST:PORT[,HOST:PORT...]') in store (a\n"
+           "Caches Redis at redis ('unix:/path/redis.sock', 'host:port', for a Redis\n"
+           "Cluster 'cluster:HOST:PORT[,HOST:PORT...]', or for the primary Redis Sentinel\n"
+           "names 'sentinel:HOST:PORT[,HOST:PORT...]/MASTERNAME') in store (a\n"
            "shmkv.Store, kept alive by this object). fill_ttl: seconds a filled value lives\n"
            "at most; heartbeat_timeout: a kvsync heartbeat older than this means kvsync is\n"
            "gone; redis_timeout: bounds connecting to Redis and each command;\n"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# kvcli info and stats show kvsync's sync state (phase, whether readers serve
-# from the store, heartbeat age, invalidations applied), and get --through
-# reads through the near cache, with a real redis-server on a unix socket in a
-# temporary directory and a real kvsync.
+# kvcli info and stats, and kvcli serve's /metrics, show kvsync's sync state
+# (phase, whether readers serve from the store, heartbeat age, invalidations
+# applied), and get --through reads through the near cache, with a real
+# redis-server on a unix socket in a temporary directory and a real kvsync.
 #
 #   kvcli_near_test.sh IPC_GUARD KVCLI HELPER KVSYNC
 set -uo pipefail
@@ -144,6 +144,45 @@ kill -TERM "$kvsync_b"
 wait "$kvsync_b" || fail "the second kvsync exited $? after SIGTERM: $(cat "$TMP/kvsync_b.log")"
 run 0 destroy --key="$B"
 
+section "kvcli serve's /metrics carries kvsync's state and counters, and they move"
+"$KVCLI" serve --listen=127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.err" &
+serve_pid=$!
+BG_PIDS+=("$serve_pid")
+url=""
+for _ in $(seq 200); do
+  url=$(grep -o 'http://127.0.0.1:[0-9]*/' "$TMP/serve.out" | head -1)
+  [[ -n "$url" ]] && break
+  sleep 0.05
+done
+[[ -n "$url" ]] || fail "kvcli serve did not start: $(cat "$TMP/serve.err")"
+# series NAME: the value of NAME{store="$A"} in a fresh scrape, or "absent".
+series() {
+  curl -s -o "$TMP/metrics" "${url}metrics"
+  awk -v s="$1{store=\"$A\"}" '$1 == s {print $2; f = 1} END {if (!f) print "absent"}' "$TMP/metrics"
+}
+# wait_series NAME AWK_CONDITION_ON_V: scrapes until it holds (5 s).
+wait_series() {
+  local v deadline=$((SECONDS + 5))
+  while ((SECONDS < deadline)); do
+    v=$(series "$1")
+    [[ "$v" != absent ]] && awk -v v="$v" "BEGIN {exit !($2)}" && return 0
+    sleep 0.05
+  done
+  fail "$1 of $A never met $2: $v; $(grep "near_sync.*$A" "$TMP/metrics")"
+}
+before=$("$KVCLI" stats --key="$A" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['near_sync']['invalidations'])")
+wait_series shmkv_near_sync_invalidations_total "v == $before"
+grep -q "^shmkv_near_sync_info{store=\"$A\",phase=\"synced\",redis=\"[^\"]*\"} 1$" "$TMP/metrics" ||
+  fail "shmkv_near_sync_info: $(grep "^shmkv_near_sync_info" "$TMP/metrics")"
+[[ "$(series shmkv_near_sync_serving)" == 1 ]] || fail "shmkv_near_sync_serving while synced"
+wait_series shmkv_near_sync_heartbeat_age_seconds "v < 2"
+[[ "$(series shmkv_near_sync_flushes_total)" == 0 ]] || fail "shmkv_near_sync_flushes_total"
+[[ "$(series shmkv_near_sync_resyncs_total)" =~ ^[0-9]+$ ]] || fail "shmkv_near_sync_resyncs_total"
+run 0 put --key="$A" p:m cached 2>/dev/null
+redis-cli -s "$socket" set p:m changed >/dev/null
+wait_series shmkv_near_sync_invalidations_total "v == $before + 1"
+redis-cli -s "$socket" del p:m >/dev/null
+
 section "kvsync stopped"
 kill -TERM "$kvsync_pid"
 wait "$kvsync_pid"
@@ -151,6 +190,11 @@ rc=$?
 ((rc == 0)) || fail "kvsync exited $rc after SIGTERM: $(cat "$TMP/kvsync.log")"
 run 0 info --key="$A" && out_has "kvsync pid $kvsync_pid stopped, readers go to Redis" "info: stopped"
 run 0 stats --key="$A" --json && json_check "d['near_sync']['phase'] == 'stopped' and not d['near_sync']['serving']" "stats --json: stopped"
+wait_series shmkv_near_sync_serving "v == 0"
+grep -q "^shmkv_near_sync_info{store=\"$A\",phase=\"stopped\"," "$TMP/metrics" ||
+  fail "shmkv_near_sync_info once kvsync stopped: $(grep "^shmkv_near_sync_info" "$TMP/metrics")"
+kill -TERM "$serve_pid"
+wait "$serve_pid" || fail "kvcli serve did not stop cleanly: $(cat "$TMP/serve.err")"
 run 0 get --key="$A" --through="unix:$socket" p:r --json && json_check "d['path'] == 'direct' and b64(d['value_b64']) == b'two'" "with kvsync stopped, reads go to Redis"
 run 0 destroy --key="$A"
 

@@ -392,3 +392,34 @@ int nearc_fork_reads(key_t store_key, const char* redis, const char* prefix, int
   EXPECT(&s, WIFEXITED(status) && WEXITSTATUS(status) == 0);
   return close_step(&s);
 }
+
+int nearc_whole_run_ids(key_t store_key, const char* redis, const char* run_ids) {
+  step s;
+  shmkv_error e;
+  if (!open_step(&s, "whole_run_ids", store_key, redis)) return 1;
+  const size_t want = strlen(run_ids);
+  shmkv_near_sync_state state;
+  EXPECT_STATUS(&s, shmkv_near_get_sync_state(s.near, &state, sizeof state, &e), SHMKV_OK, &e);
+  EXPECT(&s, strncmp(state.redis_run_id, run_ids, sizeof state.redis_run_id - 1) == 0);
+  size_t size = 0;
+  EXPECT_STATUS(&s, shmkv_near_get_redis_run_ids(s.near, NULL, 0, &size, &e),
+                SHMKV_BUFFER_TOO_SMALL, &e);
+  EXPECT(&s, size == want);
+  char small[8];
+  EXPECT_STATUS(&s, shmkv_near_get_redis_run_ids(s.near, small, sizeof small, &size, &e),
+                SHMKV_BUFFER_TOO_SMALL, &e);
+  EXPECT(&s, size == want);
+  char* whole = malloc(want + 1);
+  EXPECT(&s, whole != NULL);
+  if (whole != NULL) {
+    memset(whole, 0, want + 1);
+    EXPECT_STATUS(&s, shmkv_near_get_redis_run_ids(s.near, whole, want, &size, &e), SHMKV_OK, &e);
+    EXPECT(&s, size == want && memcmp(whole, run_ids, want) == 0);
+    free(whole);
+  }
+  EXPECT_STATUS(&s, shmkv_near_get_redis_run_ids(s.near, small, sizeof small, NULL, &e),
+                SHMKV_INVALID_ARGUMENT, &e);
+  EXPECT_STATUS(&s, shmkv_near_get_redis_run_ids(s.near, NULL, 4, &size, &e),
+                SHMKV_INVALID_ARGUMENT, &e);
+  return close_step(&s);
+}

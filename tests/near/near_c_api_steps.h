@@ -39,6 +39,10 @@ int nearc_direct_after_stop(key_t store_key, const char* redis, const char* key,
  * parent and child read per_process keys each, at once, through that one
  * handle: every value must be the key's own. */
 int nearc_fork_reads(key_t store_key, const char* redis, const char* prefix, int per_process);
+/* kvsync's record names `run_ids` (longer than the sync state's 64-byte
+ * field): shmkv_near_get_redis_run_ids gives all of it, the length first,
+ * BUFFER_TOO_SMALL for a short buffer, INVALID_ARGUMENT without `size`. */
+int nearc_whole_run_ids(key_t store_key, const char* redis, const char* run_ids);
 
 #ifdef __cplusplus
 }

@@ -32,9 +32,8 @@ bool PortFree(int port) {
   return free;
 }
 
-// A port in 20000..29999 that is free with its cluster bus port, and not
-// already in `taken`. Below the kernel's ephemeral range (32768+), so no
-// outgoing connection takes it meanwhile.
+}  // namespace
+
 int PickPort(std::mt19937& random, const std::vector<int>& taken) {
   std::uniform_int_distribution<int> in_range(20000, 29999);
   for (;;) {
@@ -45,9 +44,9 @@ int PickPort(std::mt19937& random, const std::vector<int>& taken) {
   }
 }
 
-std::string MakeClusterDir() {
+std::string MakeTempDir(const std::string& stem) {
   const char* test_tmp = getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(test_tmp != nullptr ? test_tmp : "/tmp", "/cluster.XXXXXX");
+  std::string pattern = absl::StrCat(test_tmp != nullptr ? test_tmp : "/tmp", "/", stem, ".XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
     perror("mkdtemp");
     abort();
@@ -55,9 +54,7 @@ std::string MakeClusterDir() {
   return pattern;
 }
 
-}  // namespace
-
-RedisCluster::RedisCluster() : dir_(MakeClusterDir()) {}
+RedisCluster::RedisCluster() : dir_(MakeTempDir("cluster")) {}
 
 RedisCluster::~RedisCluster() {
   for (int node = 0; node < node_count(); ++node) Kill(node, SIGKILL);
@@ -81,17 +78,28 @@ absl::StatusOr<std::unique_ptr<near::RedisConnection>> RedisCluster::Client(int 
 }
 
 absl::Status RedisCluster::StartNode(int port) {
+  std::filesystem::create_directory(absl::StrCat(dir_, "/", port));
+  ports_.push_back(port);
+  pids_.push_back(-1);
+  return RunNode(node_count() - 1);
+}
+
+absl::Status RedisCluster::Restart(int node) {
+  if (pids_[node] > 0) return absl::FailedPreconditionError("the node still runs: Kill it first");
+  return RunNode(node);
+}
+
+absl::Status RedisCluster::RunNode(int node) {
+  const int port = ports_[node];
   const std::string node_dir = absl::StrCat(dir_, "/", port);
-  std::filesystem::create_directory(node_dir);
+  const std::string log = absl::StrCat(node_dir, "/redis.", ++starts_, ".log");
   absl::StatusOr<pid_t> pid = Spawn(
       {"redis-server", "--port", absl::StrCat(port), "--bind", "127.0.0.1", "--cluster-enabled",
        "yes", "--cluster-config-file", node_dir + "/nodes.conf", "--cluster-node-timeout", "1000",
        "--repl-diskless-sync-delay", "0", "--save", "", "--appendonly", "no", "--dir", node_dir},
-      node_dir + "/redis.log");
+      log);
   if (!pid.ok()) return pid.status();
-  ports_.push_back(port);
-  pids_.push_back(*pid);
-  const int node = node_count() - 1;
+  pids_[node] = *pid;
   const bool up = PollUntil(
       [&] {
         auto c = near::RedisConnection::Connect(address(node), absl::Seconds(1));
@@ -101,14 +109,14 @@ absl::Status RedisCluster::StartNode(int port) {
       },
       absl::Seconds(10));
   if (!up) {
-    return absl::UnavailableError(absl::StrCat("cluster node on port ", port,
-                                               " did not come up; its log:\n",
-                                               ReadFile(node_dir + "/redis.log")));
+    return absl::UnavailableError(
+        absl::StrCat("cluster node on port ", port, " did not come up; its log:\n", ReadFile(log)));
   }
   return absl::OkStatus();
 }
 
 absl::Status RedisCluster::Start(int primaries, int replicas_per_primary) {
+  replicas_per_primary_ = replicas_per_primary;
   std::mt19937 random(static_cast<unsigned>(getpid()) ^
                       static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
   const int nodes = primaries * (1 + replicas_per_primary);
@@ -132,6 +140,13 @@ absl::Status RedisCluster::Start(int primaries, int replicas_per_primary) {
         absl::StrCat("redis-cli --cluster create exited ", exit, ":\n", ReadFile(log)));
   }
   return WaitReady(replicas_per_primary);
+}
+
+absl::StatusOr<std::unique_ptr<RedisCluster>> RedisCluster::Started(int primaries,
+                                                                    int replicas_per_primary) {
+  auto cluster = std::make_unique<RedisCluster>();
+  if (absl::Status s = cluster->Start(primaries, replicas_per_primary); !s.ok()) return s;
+  return cluster;
 }
 
 absl::Status RedisCluster::WaitReady(int replicas_per_primary) const {
@@ -248,6 +263,7 @@ absl::Status RedisCluster::WaitPrimaryOfSlot(int slot, int to) const {
   const bool agreed = PollUntil(
       [&] {
         for (int node = 0; node < node_count(); ++node) {
+          if (pids_[node] <= 0) continue;  // killed
           absl::StatusOr<near::RedisReply> slots = Run(node, {"CLUSTER", "SLOTS"});
           if (!slots.ok()) return false;
           auto map = near::SlotMap::FromClusterSlots(*slots, address(node));
@@ -266,9 +282,36 @@ absl::Status RedisCluster::WaitPrimaryOfSlot(int slot, int to) const {
   return absl::OkStatus();
 }
 
+absl::Status RedisCluster::WaitReplicaInStep(int node) const {
+  std::string last;
+  const bool in_step = PollUntil(
+      [&] {
+        absl::StatusOr<near::RedisReply> replication = Run(node, {"INFO", "replication"});
+        if (!replication.ok()) return false;
+        last = replication->str;
+        return near::InfoField(last, "role") == "slave" &&
+               near::InfoField(last, "master_link_status") == "up";
+      },
+      absl::Seconds(10));
+  if (!in_step) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("node ", ports_[node], " is not a replica in step: ", last));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RedisCluster::MoveSlot(int slot, int to) {
   if (absl::Status s = BeginSlotMove(slot, to); !s.ok()) return s;
   return FinishSlotMove(slot, to);
+}
+
+void RedisCluster::Pause(int node) {
+  if (pids_[node] > 0) kill(pids_[node], SIGSTOP);
+}
+
+absl::Status RedisCluster::Resume(int node) {
+  if (pids_[node] > 0) kill(pids_[node], SIGCONT);
+  return WaitReady(replicas_per_primary_);
 }
 
 void RedisCluster::Kill(int node, int sig) {

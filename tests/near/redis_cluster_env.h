@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@
 #include "kv/near/redis_client.h"
 
 namespace shmkv::neartest {
+
+// A new directory under TEST_TMPDIR (else /tmp) named `stem`.XXXXXX.
+std::string MakeTempDir(const std::string& stem);
+
+// A port in 20000..29999 that is free with its cluster bus port, and not
+// already in `taken`. Below the kernel's ephemeral range (32768+), so no
+// outgoing connection takes it meanwhile.
+int PickPort(std::mt19937& random, const std::vector<int>& taken);
 
 class RedisCluster {
  public:
@@ -32,6 +41,9 @@ class RedisCluster {
   // `replicas_per_primary` replicas, creates the cluster and waits until
   // every node reports cluster_state:ok with all slots assigned.
   absl::Status Start(int primaries, int replicas_per_primary = 0);
+  // A new cluster, started (Start), for a suite's SetUpTestSuite.
+  static absl::StatusOr<std::unique_ptr<RedisCluster>> Started(int primaries,
+                                                               int replicas_per_primary);
 
   // "cluster:127.0.0.1:P" for the first node: what kvsync and NearCache take.
   std::string target() const;
@@ -45,7 +57,8 @@ class RedisCluster {
   absl::StatusOr<int> PrimaryOfSlot(int slot) const;
   // The node index of the first replica of the primary serving `slot`.
   absl::StatusOr<int> ReplicaOfSlot(int slot) const;
-  // Waits until every node says `node` is the primary serving `slot`.
+  // Waits until every running node says `node` is the primary serving
+  // `slot`.
   absl::Status WaitPrimaryOfSlot(int slot, int node) const;
   // Moves `slot`, with its keys, from the primary serving it to `to`, as
   // redis-cli --cluster reshard does (SETSLOT IMPORTING and MIGRATING,
@@ -58,10 +71,24 @@ class RedisCluster {
   absl::Status FinishSlotMove(int slot, int to);
   // Sends `sig` to one node and reaps it.
   void Kill(int node, int sig);
+  // Starts a killed node again at its address, with its directory and
+  // cluster config (it rejoins as what the cluster says it is now: a
+  // replica after a failover), and waits until it answers PING.
+  absl::Status Restart(int node);
+  // Waits until `node` is a replica whose link to its primary is up.
+  absl::Status WaitReplicaInStep(int node) const;
+  // Stops one node (SIGSTOP): it answers nobody, clients nor the cluster
+  // bus, for as long as the test needs, however slow the machine.
+  void Pause(int node);
+  // Lets it run again (SIGCONT) and waits until the cluster is whole again
+  // (the others may have marked it failing meanwhile).
+  absl::Status Resume(int node);
   const std::string& dir() const { return dir_; }
 
  private:
   absl::Status StartNode(int port);
+  // Runs redis-server as node `node` at its port, and waits for its PING.
+  absl::Status RunNode(int node);
   // Every node says cluster_state:ok with all slots assigned, every
   // primary lists its replicas, and each replica is in step with it.
   absl::Status WaitReady(int replicas_per_primary) const;
@@ -74,6 +101,8 @@ class RedisCluster {
   std::string dir_;
   std::vector<int> ports_;
   std::vector<pid_t> pids_;
+  int starts_ = 0;  // redis-server processes started, naming their logs
+  int replicas_per_primary_ = 0;
 };
 
 }  // namespace shmkv::neartest

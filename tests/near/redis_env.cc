@@ -151,7 +151,11 @@ absl::StatusOr<std::string> RedisServer::RunId() const {
 absl::StatusOr<long long> RedisServer::CommandCalls(const std::string& command) const {
   auto c = Client();
   if (!c.ok()) return c.status();
-  auto info = (*c)->Command({"INFO", "commandstats"});
+  return neartest::CommandCalls(**c, command);
+}
+
+absl::StatusOr<long long> CommandCalls(near::RedisConnection& client, const std::string& command) {
+  auto info = client.Command({"INFO", "commandstats"});
   if (!info.ok()) return info.status();
   const std::string want = absl::StrCat("cmdstat_", command, ":calls=");
   for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {
@@ -224,6 +228,40 @@ bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout) {
       [&] {
         absl::StatusOr<near::SyncState> s = near::ReadSyncState(store);
         return s.ok() && s->synced() && s->resyncs >= resyncs;
+      },
+      timeout);
+}
+
+bool WaitInvalidationsApplied(Store& store, absl::Duration timeout) {
+  const int64_t now_ms = near::MonotonicNowMs();
+  return PollUntil(
+      [&] {
+        absl::StatusOr<near::SyncState> s = near::ReadSyncState(store);
+        return s.ok() && s->synced() && s->heartbeat_ms > now_ms;
+      },
+      timeout);
+}
+
+absl::StatusOr<std::string> KvcliOutput(const std::string& args) {
+  const std::string command = absl::StrCat(RunfilePath("tools/kvcli/kvcli"), " ", args);
+  FILE* out = popen(command.c_str(), "r");
+  if (out == nullptr) return absl::InternalError("popen failed for " + command);
+  std::string printed;
+  char buf[512];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), out)) > 0;) printed.append(buf, n);
+  const int status = pclose(out);
+  if (status != 0) {
+    return absl::InternalError(
+        absl::StrCat(command, " exited with status ", status, ": ", printed));
+  }
+  return printed;
+}
+
+bool WaitGone(Store& store, const std::string& key, absl::Duration timeout) {
+  return PollUntil(
+      [&] {
+        absl::StatusOr<bool> c = store.Contains(key);
+        return c.ok() && !*c;
       },
       timeout);
 }

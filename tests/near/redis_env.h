@@ -67,6 +67,11 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
+// cmdstat_<command>:calls from the INFO commandstats of the server
+// `client` reached: the commands it ran (0 when none; a command refused
+// with MOVED or ASK is not counted).
+absl::StatusOr<long long> CommandCalls(near::RedisConnection& client, const std::string& command);
+
 // A file of this build, `path` in the workspace, from the test's runfiles.
 std::string RunfilePath(const std::string& path);
 // The kvsync binary of this build, from the test's runfiles.
@@ -100,6 +105,21 @@ std::string ReadFile(const std::string& path);
 // Waits (up to `timeout`) until kvsync's record in `store` says synced with
 // at least `resyncs` resyncs.
 bool WaitSynced(Store& store, uint64_t resyncs, absl::Duration timeout);
+
+// Waits (up to `timeout`) until kvsync, synced, has applied every
+// invalidation Redis sent before this call: its heartbeat is the instant as
+// of which it had. A fill after this cannot be deleted by the invalidation
+// of a write made before it.
+bool WaitInvalidationsApplied(Store& store, absl::Duration timeout);
+
+// Runs this build's kvcli (from the test's runfiles) with `args` (shell
+// words) and returns what it printed on stdout; an error, with the output,
+// unless it exits 0.
+absl::StatusOr<std::string> KvcliOutput(const std::string& args);
+
+// Waits (up to `timeout`) until `key` is not in `store` (an invalidation
+// applied, a clear).
+bool WaitGone(Store& store, const std::string& key, absl::Duration timeout);
 
 // Waits until kvsync has applied the invalidations of every write made to
 // Redis so far. Redis delivers them in order, so it puts `marker` (a key

@@ -2,18 +2,20 @@
 # Runs the given tests/node/*_test.js files with node --test and the freshly
 # built addon, under the IPC guard ($SHMKV_GUARD), so every store the tests
 # make is removed, however they end.
-#   run_node_tests.sh ADDON TEST...
+#   run_node_tests.sh ADDON NEAR_ADDON TEST...
 set -euo pipefail
 [[ -n "${SHMKV_TEST_KEY_RANGE:-}" ]] || exec "$SHMKV_GUARD" -- bash "$0" "$@"
 addon=$1
-shift
+near_addon=$2
+shift 2
 # The module as npm installs it: its JavaScript files beside the addon (in
 # the runfiles tree, kv/node's sources share the addon's directory).
 tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/shmkv-node.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/shmkv" "$tmp/python"
-for f in index.js index.d.ts package.json; do cp "$(dirname "$addon")/$f" "$tmp/shmkv/"; done
+for f in index.js index.d.ts near.js near.d.ts package.json; do cp "$(dirname "$addon")/$f" "$tmp/shmkv/"; done
 cp "$addon" "$tmp/shmkv/shmkv.node"
+cp "$near_addon" "$tmp/shmkv/shmkv_near.node"
 export SHMKV_NODE_MODULE=$tmp/shmkv
 # Python imports the module by its file name: a directory holding it.
 ln -s "$PWD/$SHMKV_PYTHON_MODULE" "$tmp/python/$(basename "$SHMKV_PYTHON_MODULE")"

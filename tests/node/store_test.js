@@ -5,7 +5,8 @@
 // TypeError, RangeError), including a closed and a destroyed store.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { shmkv, newKey, openStore, hex, kvcli } = require('./testenv.js');
+const { spawn } = require('node:child_process');
+const { shmkv, IPC_HELPER, newKey, openStore, hex, kvcli } = require('./testenv.js');
 
 const { Store, ShmkvError } = shmkv;
 
@@ -27,6 +28,24 @@ test('put and get strings and Buffers, undefined when absent', (t) => {
   assert.equal(store.getMeta('absent'), undefined);
   assert.equal(store.has('s'), true);
   assert.equal(store.has('absent'), false);
+});
+
+test('get returns a Buffer of its own, for small values and for values larger than 64 KiB', (t) => {
+  const { store } = openStore(t, 'node get copies', { maxValue: '1MiB' });
+  const big = Buffer.alloc(200 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = i % 251;
+  store.put('big', big);
+  store.put('small', 'abc');
+  const longKey = 'k'.repeat(200) + 'é'.repeat(100);  // UTF-8 longer than a short key's buffer
+  store.put(longKey, 'long');
+  const first = store.get('small');
+  first[0] = 0x7a;  // changing a returned value changes neither the store nor later values
+  assert.deepEqual(store.get('small'), Buffer.from('abc'));
+  assert.deepEqual(store.get('big'), big);
+  assert.deepEqual(store.get(Buffer.from('small')), Buffer.from('abc'));
+  assert.deepEqual(store.get('small'), Buffer.from('abc'));
+  assert.equal(store.getString(longKey), 'long');
+  assert.equal(store.getString('k'.repeat(200) + 'é'.repeat(99)), undefined);
 });
 
 test('getMeta reports version, flags and TTL; put returns the version', (t) => {
@@ -188,6 +207,53 @@ test('getOrCompute computes once, stores with its TTL, and stores nothing on fai
   });
   clearInterval(timer);
   assert.ok(ticks > 5, `${ticks} ticks`);
+});
+
+test('getOrCompute refuses a computed value over maxValue with a RangeError, as put does', async (t) => {
+  const { store } = openStore(t, 'node compute too large', { maxValue: 1024 });
+  await assert.rejects(store.getOrCompute('big', () => Buffer.alloc(2000)),
+    { name: 'RangeError', message: /value of 2000 bytes is over this store's maxValue of 1024/ });
+  assert.equal(store.get('big'), undefined);
+  // The key is free again: the next computation is stored.
+  assert.deepEqual(await store.getOrCompute('big', () => 'small'), Buffer.from('small'));
+});
+
+test('getAsync and putAsync wait for a lock another process holds off the event loop', async (t) => {
+  const { key, store } = openStore(t, 'node async lock wait', { lockTimeout: 0.15, maxValue: 1024 });
+  // A process that holds stripe 0's mutex until killed.
+  const holder = spawn(IPC_HELPER, ['hold-stripe', hex(key)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => holder.once('exit', resolve));
+  t.after(() => holder.kill('SIGKILL'));
+  await new Promise((resolve, reject) => {
+    holder.stdout.once('data', resolve);
+    holder.once('exit', () => reject(new Error('kvcli_ipc_helper hold-stripe exited')));
+  });
+  // A key of stripe 0: the first whose synchronous read times out.
+  let locked;
+  for (let i = 0; locked === undefined; i++) {
+    try {
+      store.has(`k${i}`);
+    } catch (e) {
+      assert.ok(e instanceof shmkv.LockTimeoutError, String(e));
+      locked = `k${i}`;
+    }
+  }
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  await assert.rejects(store.getAsync(locked), shmkv.LockTimeoutError);
+  await assert.rejects(store.putAsync(locked, 'v'), shmkv.LockTimeoutError);
+  clearInterval(timer);
+  assert.ok(ticks > 5, `${ticks} ticks while waiting`);
+  holder.kill('SIGKILL');
+  await exited;
+  assert.equal(typeof await store.putAsync(locked, 'v', { ttl: 60 }), 'bigint');
+  assert.deepEqual(await store.getAsync(locked), Buffer.from('v'));
+  assert.equal(await store.getAsync('absent'), undefined);
+  await assert.rejects(store.putAsync('k', Buffer.alloc(2000)), { name: 'RangeError', message: /maxValue of 1024/ });
+  await assert.rejects(store.getAsync(5), TypeError);
+  await assert.rejects(store.putAsync('k', 'v', { ttl: -1 }), RangeError);
+  store.close();
+  await assert.rejects(store.getAsync('k'), shmkv.StoreClosedError);
 });
 
 test('bad arguments throw TypeError or RangeError naming the argument', (t) => {

@@ -11,6 +11,10 @@ const shmkv = require(process.env.SHMKV_NODE_MODULE);
 const GUARD = path.resolve(process.env.SHMKV_GUARD);
 const KVCLI = path.resolve(process.env.SHMKV_KVCLI);
 const C_COUNTER = path.resolve(process.env.SHMKV_C_COUNTER);
+const KVSYNC = path.resolve(process.env.SHMKV_KVSYNC);
+const IPC_HELPER = path.resolve(process.env.SHMKV_IPC_HELPER);
+// The near cache, as require('shmkv/near') finds it in an installed module.
+const NEAR_MODULE = path.join(process.env.SHMKV_NODE_MODULE, 'near.js');
 const PYTHONPATH = process.env.SHMKV_PYTHONPATH;
 
 // A fresh key from the guard's range, recorded as taken by `owner`.
@@ -56,4 +60,4 @@ function python(code, args = []) {
   });
 }
 
-module.exports = { shmkv, GUARD, KVCLI, C_COUNTER, PYTHONPATH, newKey, openStore, hex, kvcli, python };
+module.exports = { shmkv, GUARD, KVCLI, C_COUNTER, KVSYNC, IPC_HELPER, NEAR_MODULE, PYTHONPATH, newKey, openStore, hex, kvcli, python };

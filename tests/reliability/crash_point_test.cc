@@ -7,8 +7,8 @@
 // clean and that the store stays writable. The crash torture test finds the
 // same states by chance; this test reaches each of them on every run.
 //
-// This test links //kv:store_crash_points, the store built with its crash
-// points, and must not link //kv:store.
+// This test links //kv:store_test_hooks, the store built with its test
+// hooks, and must not link //kv:store.
 #include "kv/internal/crash_point.h"
 
 #include <unistd.h>

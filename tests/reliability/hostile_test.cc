@@ -5,12 +5,10 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 
-#include <cstring>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "kv/internal/hash.h"
@@ -139,140 +137,6 @@ TEST(Hostile, ScribbledIndexIsReportedAndRepaired) {
   EXPECT_TRUE(report->ok) << (report->problems.empty() ? "" : report->problems[0]);
   // The log was intact, so the rebuild brought every entry back.
   for (int i = 0; i < 200; ++i) EXPECT_TRUE(store->Get(absl::StrCat("k", i), &value).ok()) << i;
-}
-
-// The log of the stripe that holds `key`, mapped raw: its head and tail
-// words and its records, to damage them byte-wise.
-struct RawStripe {
-  internal::Stripe* stripe = nullptr;
-  char* slice = nullptr;
-  uint64_t slice_bytes = 0;
-  RawStripe(internal::Header* h, absl::string_view key) {
-    const uint64_t s =
-        internal::Hash64(key.data(), key.size(), h->hash_seed) & (h->stripe_count - 1);
-    char* base = reinterpret_cast<char*>(h);
-    stripe = reinterpret_cast<internal::Stripe*>(base + h->stripe_table_offset) + s;
-    slice_bytes = h->stripe_arena_bytes;
-    slice = base + h->arena_offset + s * slice_bytes;
-  }
-  // The header of the n-th live record from the tail (the log has not
-  // wrapped in these tests).
-  internal::EntryHeader* LiveRecord(int n) {
-    for (uint64_t pos = stripe->tail; pos < stripe->head;) {
-      auto* e = reinterpret_cast<internal::EntryHeader*>(slice + pos % slice_bytes);
-      if (e->state == internal::kLive && n-- == 0) return e;
-      pos += e->state == internal::kPad ? e->value_size
-                                        : internal::RecordBytes(e->key_size, e->value_size);
-    }
-    return nullptr;
-  }
-};
-
-enum class Damage { kStateByte, kWholeHeader, kHeadWord, kPositionsNearTheWrap };
-
-// Damages one stripe of a store of 200 entries as `damage` says, repairs
-// it, and checks that only the damaged record's entry (if any) was lost.
-void RepairKeepsWhatVerifies(Damage damage) {
-  ScopedStore store;
-  Options options = SmallOptions();
-  options.lock_stripes = 4;  // some 50 entries a stripe
-  ASSERT_TRUE(store.Open(options).ok());
-  for (int i = 0; i < 200; ++i) {
-    ASSERT_TRUE(store->Put(absl::StrCat("k", i), absl::StrCat("value of k", i)).ok());
-  }
-  std::string damaged_key;
-  {
-    RawSegment raw(store.key());
-    ASSERT_TRUE(raw.ok());
-    RawStripe stripe(raw.mutable_header(), "k0");
-    internal::EntryHeader* record = stripe.LiveRecord(3);
-    ASSERT_NE(record, nullptr);
-    ASSERT_NE(stripe.LiveRecord(6), nullptr) << "too few records after the damaged one";
-    switch (damage) {
-      case Damage::kStateByte:
-        damaged_key.assign(reinterpret_cast<char*>(record + 1), record->key_size);
-        record->state = 0;
-        break;
-      case Damage::kWholeHeader:
-        damaged_key.assign(reinterpret_cast<char*>(record + 1), record->key_size);
-        std::memset(record, 0xff, sizeof(*record));
-        break;
-      case Damage::kHeadWord:
-        stripe.stripe->head = ~uint64_t{0} - 7;
-        break;
-      case Damage::kPositionsNearTheWrap: {
-        // Consistent, each record in its place, but the head less than a
-        // slice from 2^64: the next appends would wrap it.
-        const uint64_t head = stripe.stripe->head, tail = stripe.stripe->tail;
-        const uint64_t slices = (~uint64_t{0} - head) / stripe.slice_bytes * stripe.slice_bytes;
-        stripe.stripe->tail = tail + slices;
-        stripe.stripe->head = head + slices;
-        break;
-      }
-    }
-  }
-  absl::StatusOr<CheckReport> report = store->Check(false);
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_FALSE(report->ok);
-  report = store->Check(true);
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_EQ(report->entries_dropped, damaged_key.empty() ? 0u : 1u)
-      << absl::StrJoin(report->repairs, "\n");
-  report = store->Check(false);
-  ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->ok) << absl::StrJoin(report->problems, "\n");
-  std::string value;
-  for (int i = 0; i < 200; ++i) {
-    const std::string key = absl::StrCat("k", i);
-    absl::Status s = store->Get(key, &value);
-    if (key == damaged_key) {
-      EXPECT_TRUE(absl::IsNotFound(s)) << s;
-    } else {
-      ASSERT_TRUE(s.ok()) << key << ": " << s;
-      EXPECT_EQ(value, absl::StrCat("value of ", key));
-    }
-  }
-  // The repaired stripe takes writes again, through its whole log.
-  for (int i = 0; i < 2000; ++i) {
-    ASSERT_TRUE(store->Put(absl::StrCat("k", i % 200), std::string(100 + i % 50, 'w')).ok()) << i;
-  }
-  report = store->Check(false);
-  ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->ok) << absl::StrJoin(report->problems, "\n");
-}
-
-TEST(Repair, DamagedStateByteCostsOnlyItsRecord) { RepairKeepsWhatVerifies(Damage::kStateByte); }
-TEST(Repair, DamagedRecordHeaderCostsOnlyItsRecord) {
-  RepairKeepsWhatVerifies(Damage::kWholeHeader);
-}
-TEST(Repair, DamagedHeadWordCostsNoEntry) { RepairKeepsWhatVerifies(Damage::kHeadWord); }
-TEST(Repair, LogPositionsNearTheWrapAreMovedBackAndCostNoEntry) {
-  RepairKeepsWhatVerifies(Damage::kPositionsNearTheWrap);
-}
-
-// A head of 2^64-1 with nothing indexed: the repair empties the stripe, and
-// its log starts again at position 0, not at the wrapping head.
-TEST(Repair, AnEmptiedLogStartsFarFromTheWrap) {
-  ScopedStore store;
-  Options options = SmallOptions();
-  options.lock_stripes = 1;
-  ASSERT_TRUE(store.Open(options).ok());
-  {
-    RawSegment raw(store.key());
-    ASSERT_TRUE(raw.ok());
-    RawStripe stripe(raw.mutable_header(), "any");
-    stripe.stripe->head = ~uint64_t{0};
-  }
-  absl::StatusOr<CheckReport> report = store->Check(true);
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_FALSE(report->repairs.empty());
-  // Writes go on where the old head would have wrapped at once.
-  for (int i = 0; i < 2000; ++i) {
-    ASSERT_TRUE(store->Put(absl::StrCat("k", i % 200), std::string(100 + i % 50, 'w')).ok()) << i;
-  }
-  report = store->Check(false);
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_TRUE(report->ok) << absl::StrJoin(report->problems, "\n");
 }
 
 TEST(Locks, TimeoutNamesTheHolder) {

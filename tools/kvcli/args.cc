@@ -103,6 +103,9 @@ constexpr FlagInfo kFlags[] = {
      "where kvcli serve listens (default 127.0.0.1:9309; port 0 picks a free one)"},
     {"show-keys", FlagKind::kSwitch, "",
      "kvcli serve: show the largest entries' key names (values are never shown)"},
+    {"sizes-every", FlagKind::kValue, "DUR",
+     "kvcli serve: walk each store's keys for the entry sizes and largest entries at most this "
+     "often, e.g. 10s (default 0: never, and they are not served)"},
     {"by", FlagKind::kValue, "ORDER",
      "what keys --top orders by: size (of the value; the only one)"},
 };

@@ -108,7 +108,8 @@ std::vector<CommandSpec> BuildCommands() {
                "false); the others are printed all the same, and the exit is 1.\n"
                "--through=ADDR reads each key as a program using the near cache does\n"
                "(doc/near_cache.md): from the store when kvsync keeps it in sync with\n"
-               "the Redis at ADDR (cluster:HOST:PORT[,...] for a Redis Cluster), else\n"
+               "the Redis at ADDR (cluster:HOST:PORT[,...] for a Redis Cluster,\n"
+               "sentinel:HOST:PORT[,...]/MASTERNAME behind Redis Sentinel), else\n"
                "from Redis, filling the store on a miss; exit 1\n"
                "if Redis has no such key. --json adds how it was served (\"path\": hit,\n"
                "filled, shared or direct, and \"bypass_reason\").",
@@ -381,7 +382,7 @@ std::vector<CommandSpec> BuildCommands() {
   c.push_back(
       {"serve",
        RunServe,
-       "[--listen=HOST:PORT] [--show-keys] [--lock-timeout=DUR]",
+       "[--listen=HOST:PORT] [--show-keys] [--lock-timeout=DUR] [--sizes-every=DUR]",
        "serve every store's metrics (Prometheus), JSON and a live dashboard over HTTP",
        "Serves the host's stores, as kvcli ls finds them, over HTTP until SIGINT\n"
        "or SIGTERM (exit 0): GET /metrics is the Prometheus text format for every\n"
@@ -390,14 +391,18 @@ std::vector<CommandSpec> BuildCommands() {
        "request changes a store. It listens on 127.0.0.1:9309 unless --listen\n"
        "says otherwise, and warns when that is not a loopback address. The\n"
        "largest entries are listed by size; their key names only with\n"
-       "--show-keys, their values never. Prints the URL once listening.",
+       "--show-keys, their values never. Sizes and largest entries come from a\n"
+       "walk of each store's keys (it takes the stripe locks a short while at a\n"
+       "time, which a scrape otherwise never does), only with --sizes-every.\n"
+       "Prints the URL once listening.",
        "kvcli serve\n"
        "kvcli serve --listen=127.0.0.1:0\n"
-       "kvcli serve --listen=0.0.0.0:9309 --show-keys",
+       "kvcli serve --listen=0.0.0.0:9309 --sizes-every=10s --show-keys",
        false,
        {{"listen"},
         {"show-keys"},
-        {"lock-timeout", "longest wait for each store's lock while reading it (default 1s)"}},
+        {"lock-timeout", "longest wait for each store's lock while reading it (default 1s)"},
+        {"sizes-every"}},
        0,
        0});
   return c;

@@ -224,7 +224,7 @@ int DumpStore(Context& ctx, Store& store, const DumpRequest& request) {
   absl::Status walk;
   SalvageReport salvage;
   if (request.salvaging) {
-    absl::StatusOr<SalvageReport> salvaged = SalvageEntries(store, request.selection.prefix, add);
+    absl::StatusOr<SalvageReport> salvaged = store.SalvageEntries(request.selection.prefix, add);
     if (salvaged.ok()) salvage = *std::move(salvaged);
     walk = salvaged.status();
   } else {

@@ -31,7 +31,7 @@ namespace kvcli {
 namespace {
 
 constexpr char kChartJs[] = "/usr/share/javascript/chart.js/chart.min.js";
-constexpr char kPaths[] = "GET /, /metrics, /api/stores and /api/stores/KEY";
+constexpr char kPaths[] = "GET /, /metrics, /api/stores, /api/stores/KEY and /healthz";
 
 struct Listen {
   std::string host = "127.0.0.1";
@@ -87,15 +87,15 @@ std::string ReadFile(const char* path) {
   return body.str();
 }
 
-// The routes: what each path answers.
-void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std::string& chart) {
+// The page and its files, and liveness: nothing here reads a store.
+void RoutePages(httplib::Server& server, bool show_keys, const std::string& chart) {
   server.Get("/", [show_keys](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
     res.set_content(DashboardHtml(show_keys), "text/html; charset=utf-8");
   });
   server.Get("/dashboard.js", [](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
-    res.set_content(DashboardJs(), "text/javascript; charset=utf-8");
+    res.set_content(std::string(DashboardJs()), "text/javascript; charset=utf-8");
   });
   server.Get("/chart.min.js", [&chart](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
@@ -106,6 +106,39 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
     }
     res.set_content(chart, "text/javascript; charset=utf-8");
   });
+  // Liveness, for a load balancer or systemd's watchdog: answers without
+  // reading any store.
+  server.Get("/healthz", [](const httplib::Request& req, httplib::Response& res) {
+    if (RefuseQuery(req, res)) return;
+    Text(res, 200, "ok");
+  });
+}
+
+// GET /api/stores/KEY: one store's JSON, or why there is none.
+void AnswerStore(Scraper& scraper, bool show_keys, const httplib::Request& req,
+                 httplib::Response& res) {
+  if (RefuseQuery(req, res)) return;
+  const std::string text = req.matches[1];
+  absl::StatusOr<key_t> key = util::ParseIpcKey(text);
+  if (!key.ok()) {
+    return Text(res, 400,
+                absl::StrCat("400 bad request: \"", Quote(text),
+                             "\" is not a store key; give it as kvcli ls shows it, e.g. "
+                             "/api/stores/0x5f3e0001"));
+  }
+  std::shared_ptr<const HostScrape> host = scraper.Scrape();
+  for (const StoreScrape& store : host->stores) {
+    if (store.row.segment.key == *key && store.row.status != "removed") {
+      return res.set_content(StoreJson(*host, store, show_keys), "application/json");
+    }
+  }
+  Text(res, 404,
+       absl::StrCat("404 not found: no store at key ", KeyHex(*key),
+                    " on this host; /api/stores (or kvcli ls) lists the stores there are"));
+}
+
+// What the stores hold: the metrics and the JSON API.
+void RouteData(httplib::Server& server, Scraper& scraper, bool show_keys) {
   server.Get("/metrics", [&scraper](const httplib::Request& req, httplib::Response& res) {
     if (RefuseQuery(req, res)) return;
     std::shared_ptr<const HostScrape> host = scraper.Scrape();
@@ -116,27 +149,14 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
     if (RefuseQuery(req, res)) return;
     res.set_content(StoresJson(*scraper.Scrape()), "application/json");
   });
-  server.Get(R"(/api/stores/([^/]*))", [&scraper, show_keys](const httplib::Request& req,
-                                                             httplib::Response& res) {
-    if (RefuseQuery(req, res)) return;
-    const std::string text = req.matches[1];
-    absl::StatusOr<key_t> key = util::ParseIpcKey(text);
-    if (!key.ok()) {
-      return Text(res, 400,
-                  absl::StrCat("400 bad request: \"", Quote(text),
-                               "\" is not a store key; give it as kvcli ls shows it, e.g. "
-                               "/api/stores/0x5f3e0001"));
-    }
-    std::shared_ptr<const HostScrape> host = scraper.Scrape();
-    for (const StoreScrape& store : host->stores) {
-      if (store.row.segment.key == *key && store.row.status != "removed") {
-        return res.set_content(StoreJson(*host, store, show_keys), "application/json");
-      }
-    }
-    Text(res, 404,
-         absl::StrCat("404 not found: no store at key ", KeyHex(*key),
-                      " on this host; /api/stores (or kvcli ls) lists the stores there are"));
-  });
+  server.Get(R"(/api/stores/([^/]*))",
+             [&scraper, show_keys](const httplib::Request& req, httplib::Response& res) {
+               AnswerStore(scraper, show_keys, req, res);
+             });
+}
+
+// Every other request: refused with a status that says what to do.
+void RouteRefusals(httplib::Server& server) {
   auto read_only = [](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Allow", "GET, HEAD");
     Text(res, 405,
@@ -168,7 +188,14 @@ void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std:
       });
 }
 
-// Reads --listen and --lock-timeout; a usage exit code on a bad one, or -1.
+// The routes: what each path answers.
+void Route(httplib::Server& server, Scraper& scraper, bool show_keys, const std::string& chart) {
+  RoutePages(server, show_keys, chart);
+  RouteData(server, scraper, show_keys);
+  RouteRefusals(server);
+}
+
+// Reads --listen, --lock-timeout and --sizes-every; a usage exit code on a bad one, or -1.
 int ReadServeFlags(Context& ctx, Listen* listen, ScrapeOptions* options) {
   if (const std::string* text = ctx.Get("listen"); text != nullptr) {
     if (std::string problem = ParseListen(*text, listen); !problem.empty()) {
@@ -180,6 +207,9 @@ int ReadServeFlags(Context& ctx, Listen* listen, ScrapeOptions* options) {
   }
   if (options->lock_timeout <= absl::ZeroDuration()) {
     return ctx.Usage("--lock-timeout must be positive");
+  }
+  if (absl::Status s = ctx.DurationFlag("sizes-every", &options->walk_every); !s.ok()) {
+    return ctx.Usage(s.message());
   }
   return -1;
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "kv/util/escape.h"
+#include "shmkv/admin.h"
 #include "shmkv/near/sync_state.h"
 #include "tools/kvcli/json.h"
 #include "tools/kvcli/output.h"
@@ -22,9 +23,14 @@ namespace {
 // (128 MiB); larger sizes count in +Inf only.
 constexpr size_t kSizeBounds = 28;
 
+// A removed store (destroyed while processes stay attached) has lost its
+// key: every one shows as 0x00000000, so its shm id tells them apart.
 PromLabels StoreLabels(const StoreScrape& s) {
   PromLabels labels{{"store", s.key_hex}};
   if (!s.path.empty()) labels.push_back({"path", s.path});
+  if (s.row.status == "removed") {
+    labels.push_back({"shm_id", absl::StrCat(s.row.segment.shm_id)});
+  }
   return labels;
 }
 
@@ -149,6 +155,12 @@ std::string MetricsText(const HostScrape& host, uint64_t scrapes, uint64_t error
   out.Sample("shmkv_scrape_errors_total", {}, errors_total);
   out.Family("shmkv_scrapes_total", "counter", "Scrapes of the host's stores.");
   out.Sample("shmkv_scrapes_total", {}, scrapes);
+  out.Family("shmkv_exporter_build_info", "gauge",
+             "Always 1: the shmkv version of this kvcli and the store layout it reads.");
+  out.Sample("shmkv_exporter_build_info",
+             {{"version", SHMKV_VERSION_STRING},
+              {"layout_version", absl::StrCat(SupportedLayoutVersion())}},
+             uint64_t{1});
   return out.text();
 }
 

@@ -50,6 +50,7 @@ void Scraper::ReadStore(Store& store, const StoreInfo& info, StoreScrape& out,
   }
   out.near = DescribeNearSync(store);
   const std::pair<int, int64_t> id{info.shm_id, info.created_at_ms};
+  if (options_.walk_every == absl::ZeroDuration()) return;
   auto it = walks.find(id);
   const int64_t now_ns = MonotonicNs();
   if (it == walks.end() ||

@@ -56,9 +56,10 @@ struct ScrapeOptions {
   // burst of scrapes reads the stores once.
   absl::Duration reuse = absl::Milliseconds(500);
   // Entry sizes and the largest entries come from a walk that holds each
-  // stripe's lock while its keys are read; a store is walked at most this
-  // often.
-  absl::Duration walk_every = absl::Seconds(10);
+  // stripe's lock a short chunk at a time while its keys are read (a stats
+  // call takes no stripe lock); a store is walked at most this often, and
+  // never when it is zero, the default.
+  absl::Duration walk_every = absl::ZeroDuration();
   size_t largest = 10;
 };
 

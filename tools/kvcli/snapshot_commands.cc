@@ -208,7 +208,7 @@ class ScopedFile {
 // again. 0 when all of it fits.
 int RefuseWhatDoesNotFit(Context& ctx, std::unique_ptr<Store>& store, const StoreInfo& info,
                          const Demand& demand, const std::string& input, bool create) {
-  absl::StatusOr<FitReport> fit = CheckFit(*store, demand.Keys(), demand.value_sizes);
+  absl::StatusOr<FitReport> fit = store->CheckFit(demand.Keys(), demand.value_sizes);
   if (!fit.ok()) return ctx.StoreFailure(fit.status());
   if (fit->fits) return 0;
   absl::StatusOr<StoreStats> stats = store->Stats();

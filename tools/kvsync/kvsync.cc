@@ -4,6 +4,8 @@
 //
 //   kvsync --key=0x5f3e0001 --redis=unix:/run/redis/redis.sock --prefix=user:
 //   kvsync --key=0x5f3e0001 --redis=cluster:10.0.0.1:7000,10.0.0.2:7000 --prefix=user:
+//   kvsync --key=0x5f3e0001 --redis=sentinel:10.0.0.1:26379,10.0.0.2:26379/mymaster \
+//          --prefix=user:
 //
 // It attaches the store (create it first, e.g. with kvcli create), follows
 // Redis until SIGTERM or SIGINT, logs one line per state change to stderr,
@@ -23,6 +25,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "kv/near/sentinel.h"
 #include "kv/near/slot_map.h"
 #include "shmkv/store.h"
 #include "shmkv/store_name.h"
@@ -32,7 +35,8 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: kvsync --key=KEY|--path=FILE [--proj=N] "
-    "--redis=unix:/path|host:port|cluster:host:port[,host:port...] --prefix=P [--prefix=Q ...]";
+    "--redis=unix:/path|host:port|cluster:host:port[,host:port...]"
+    "|sentinel:host:port[,host:port...]/MASTERNAME --prefix=P [--prefix=Q ...]";
 
 int Usage(const std::string& message) {
   std::fprintf(stderr, "kvsync: %s\n%s\n", message.c_str(), kUsage);
@@ -56,6 +60,10 @@ int ParseArg(absl::string_view arg, Args* args) {
         "Redis's invalidations (CLIENT TRACKING BCAST). One per host and store.\n"
         "--redis=cluster:HOST:PORT[,HOST:PORT...] follows a Redis Cluster: any of its\n"
         "nodes will do; kvsync tracks on every primary and is synced only while all do.\n"
+        "--redis=sentinel:HOST:PORT[,HOST:PORT...]/MASTERNAME follows the primary the\n"
+        "sentinels name for MASTERNAME (one that answers ROLE as a primary): a\n"
+        "+switch-master, a primary that answers as a replica or a sentinel connection\n"
+        "lost is a loss (clear, ask the sentinels again, resubscribe).\n"
         "Before saying synced it clears the prefixes: at once on a store that holds\n"
         "nothing else, otherwise a walk of the whole index (about a second per GiB of\n"
         "capacity); readers read Redis directly until then. See doc/near_cache.md.\n",
@@ -131,7 +139,12 @@ int main(int argc, char** argv) {
                                               : shmkv::StoreName::ParseKey(args.key_text);
   if (!name.ok()) return Usage(std::string(name.status().message()));
   shmkv::kvsync::SyncerConfig config;
-  if (shmkv::near::IsClusterTarget(args.redis_text)) {
+  if (shmkv::near::IsSentinelTarget(args.redis_text)) {
+    absl::StatusOr<shmkv::near::SentinelTarget> sentinel =
+        shmkv::near::ParseSentinelTarget(args.redis_text);
+    if (!sentinel.ok()) return Usage(absl::StrCat("--redis: ", sentinel.status().message()));
+    config.sentinel = *std::move(sentinel);
+  } else if (shmkv::near::IsClusterTarget(args.redis_text)) {
     absl::StatusOr<std::vector<shmkv::near::RedisAddress>> seeds =
         shmkv::near::ParseClusterSeeds(args.redis_text);
     if (!seeds.ok()) return Usage(absl::StrCat("--redis: ", seeds.status().message()));

@@ -22,8 +22,6 @@ using near::RedisConnection;
 using near::RedisReply;
 using near::SyncPhase;
 
-constexpr char kChannel[] = "__redis__:invalidate";
-
 // Time since boot on the heartbeat's clock (CLOCK_BOOTTIME), which no step
 // of the wall clock (NTP, date -s) moves and which counts a suspend: every
 // interval and deadline of the loop is measured on it, as the heartbeat's
@@ -48,7 +46,9 @@ Syncer::Syncer(Store* store, SyncerConfig config) : store_(store), config_(std::
   state_.boot_id = near::HostBootId();
   state_.phase = SyncPhase::kConnecting;
   state_.heartbeat_interval_ms = absl::ToInt64Milliseconds(config_.heartbeat);
-  if (config_.cluster_seeds.empty()) {
+  if (config_.sentinel.has_value()) {
+    state_.redis = config_.sentinel->ToString();
+  } else if (config_.cluster_seeds.empty()) {
     state_.redis = config_.redis.ToString();
   } else {
     std::vector<std::string> seeds;
@@ -63,271 +63,9 @@ void Syncer::Log(const std::string& line) {
   std::fflush(stderr);
 }
 
-absl::Status Syncer::Claim() {
-  std::string record;
-  EntryMeta meta;
-  absl::Status got = store_->Get(near::kSyncStateKey, &record, &meta);
-  if (!got.ok() && !absl::IsNotFound(got)) return got;
-  if (got.ok()) {
-    absl::StatusOr<near::SyncState> previous = near::ParseSyncState(record);
-    if (previous.ok()) {
-      // Another kvsync may have this pid in another PID namespace: only the
-      // whole identity says the record is this process's own.
-      if (!near::WrittenByThisProcess(*previous) &&
-          near::KvsyncMayBeRunning(*previous, absl::Seconds(3))) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "another kvsync (pid ", previous->pid,
-            ") keeps this store in sync; one per store: stop it first (kill ", previous->pid, ")"));
-      }
-      state_.epoch = previous->epoch + 1;
-    }
-    record_version_ = meta.version;
-  } else {
-    // No record yet: an epoch no earlier record of this store is likely to
-    // have used (values tagged by a forgotten record must not look current).
-    state_.epoch = static_cast<uint32_t>(absl::ToUnixNanos(absl::Now()) ^ (state_.pid << 16));
-    record_version_ = 0;
-  }
-  return WriteRecord();
-}
-
-absl::Status Syncer::WriteRecord() {
-  // While synced, the heartbeat is the last instant as of which every
-  // invalidation is known applied (synced_as_of_ms_), never merely "now":
-  // after a stall it stays old until the backlog has been drained.
-  state_.heartbeat_ms = state_.synced() ? synced_as_of_ms_ : near::MonotonicNowMs();
-  const std::string record = near::FormatSyncState(state_);
-  WriteOptions write;
-  write.ttl = absl::InfiniteDuration();
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    absl::Status s;
-    if (record_version_ == 0) {
-      write.condition = WriteCondition::kIfAbsent;
-      s = store_->Put(near::kSyncStateKey, record, write, &record_version_);
-    } else {
-      s = store_->CompareAndSwap(near::kSyncStateKey, record_version_, record, write,
-                                 &record_version_);
-    }
-    if (s.ok()) return s;
-    if (!absl::IsFailedPrecondition(s) && !absl::IsNotFound(s) && !absl::IsAlreadyExists(s)) {
-      return s;
-    }
-    // Someone else wrote or removed the record: see who.
-    std::string current;
-    EntryMeta meta;
-    absl::Status got = store_->Get(near::kSyncStateKey, &current, &meta);
-    if (absl::IsNotFound(got)) {
-      record_version_ = 0;  // removed (kvcli delete, Clear): write it afresh
-      continue;
-    }
-    if (!got.ok()) return got;
-    absl::StatusOr<near::SyncState> other = near::ParseSyncState(current);
-    if (other.ok() && !near::WrittenByThisProcess(*other)) {
-      return absl::AbortedError(
-          absl::StrCat("another kvsync (pid ", other->pid,
-                       ") took over this store's sync record; this one stops"));
-    }
-    record_version_ = meta.version;
-  }
-  return absl::AbortedError(
-      "the sync record keeps changing under kvsync; is another writer at it?");
-}
-
-bool Syncer::OnlyTheRecordIsStored() {
-  // Stats() is a sum of per-stripe counters, far cheaper than the walk of
-  // every index slot DeletePrefix makes whatever the store holds (about a
-  // second per GiB of capacity). The record, present and unchanged on both
-  // sides of the count, is one entry; an entry present for the whole count
-  // would be another, so a count of one leaves nothing to delete. What the
-  // count may miss is being written meanwhile (as for DeletePrefix) or
-  // rebuilt after a dead lock holder; every clear follows an epoch change,
-  // so such a value is of an earlier epoch and never served.
-  std::string record;
-  EntryMeta before, after;
-  if (!store_->Get(near::kSyncStateKey, &record, &before).ok()) return false;
-  absl::StatusOr<StoreStats> stats = store_->Stats();
-  if (!stats.ok() || stats->index_entries != 1) return false;
-  if (!store_->Get(near::kSyncStateKey, &record, &after).ok()) return false;
-  return before.version == after.version;
-}
-
-absl::StatusOr<uint64_t> Syncer::ClearPrefixes() {
-  last_clear_walked_ = !OnlyTheRecordIsStored();
-  if (!last_clear_walked_) return 0;
-  uint64_t cleared = 0;
-  for (const std::string& prefix : config_.prefixes) {
-    absl::StatusOr<uint64_t> removed = store_->DeletePrefix(prefix);
-    if (!removed.ok()) return removed.status();
-    cleared += *removed;
-  }
-  state_.keys_cleared += cleared;
-  return cleared;
-}
-
-absl::Status Syncer::ChangePhase(SyncPhase phase) {
-  state_.phase = phase;
-  ++state_.epoch;  // values filled under the previous epoch are no longer served
-  return WriteRecord();
-}
-
-namespace {
-
-// Whether the client `id`, seen from `from`, is a subscribed connection of
-// the server `from` reached (CLIENT LIST ID answers a line "id=N ... sub=1
-// ..." for it, nothing for a client that is not there).
-absl::StatusOr<bool> SubscriberSeen(RedisConnection& from, long long id) {
-  absl::StatusOr<RedisReply> list = from.Command({"CLIENT", "LIST", "ID", absl::StrCat(id)});
-  if (!list.ok()) return list.status();
-  if (list->type != RedisReply::Type::kString) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Redis answered CLIENT LIST ID with ", list->Describe(), "; kvsync needs Redis 6.2+"));
-  }
-  const std::string line = absl::StrCat(" ", list->str, " ");
-  return line.find(absl::StrCat(" id=", id, " ")) != std::string::npos &&
-         line.find(" sub=1 ") != std::string::npos;
-}
-
-// The calls of `command` in the text of INFO commandstats (0 if never).
-uint64_t CommandCalls(absl::string_view info, absl::string_view command) {
-  std::optional<std::string> stat = near::InfoField(info, absl::StrCat("cmdstat_", command));
-  uint64_t calls = 0;
-  if (stat.has_value()) {
-    absl::string_view text = *stat;
-    if (absl::ConsumePrefix(&text, "calls=")) {
-      (void)absl::SimpleAtoi(text.substr(0, text.find(',')), &calls);
-    }
-  }
-  return calls;
-}
-
-}  // namespace
-
-absl::StatusOr<Syncer::ServerCounters> Syncer::ReadServerCounters(RedisConnection& tracking) {
-  absl::StatusOr<RedisReply> info = tracking.Command({"INFO", "commandstats"});
-  if (!info.ok()) return info.status();
-  if (info->type != RedisReply::Type::kString) {
-    return absl::UnavailableError(
-        absl::StrCat("Redis answered INFO commandstats with ", info->Describe()));
-  }
-  return ServerCounters{CommandCalls(info->str, "info"), CommandCalls(info->str, "swapdb")};
-}
-
-void Syncer::CheckUnsignalledChanges(Link& link, std::string* lost) {
-  absl::StatusOr<ServerCounters> now = ReadServerCounters(*link.tracking);
-  if (!now.ok()) {
-    *lost = absl::StrCat("tracking connection: ", now.status().message());
-  } else if (now->swapdb != link.counters.swapdb) {
-    *lost = "SWAPDB ran on Redis, which changes every key of a database without an invalidation";
-  } else if (now->info <= link.counters.info) {
-    // kvsync's own INFO calls only grow: the statistics were reset (CONFIG
-    // RESETSTAT), and a SWAPDB since the last look would go unseen.
-    *lost = "Redis's command statistics were reset (CONFIG RESETSTAT): a SWAPDB could go unseen";
-  }
-  if (now.ok()) link.counters = *now;
-}
-
-absl::StatusOr<Syncer::Subscriber> Syncer::Subscribe(const near::RedisAddress& address) {
-  absl::StatusOr<std::unique_ptr<RedisConnection>> sub =
-      RedisConnection::Connect(address, config_.redis_timeout);
-  if (!sub.ok()) return sub.status();
-  absl::StatusOr<RedisReply> id = (*sub)->Command({"CLIENT", "ID"});
-  if (!id.ok()) return id.status();
-  if (id->type != RedisReply::Type::kInteger) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("Redis answered CLIENT ID with ", id->Describe(), "; kvsync needs Redis 6+"));
-  }
-  absl::StatusOr<std::string> run_id = near::ServerRunId(**sub);
-  if (!run_id.ok()) return run_id.status();
-  absl::StatusOr<RedisReply> subscribed = (*sub)->Command({"SUBSCRIBE", kChannel});
-  if (!subscribed.ok()) return subscribed.status();
-  if (subscribed->type != RedisReply::Type::kArray || subscribed->elements.empty() ||
-      !subscribed->elements[0].IsString("subscribe")) {
-    return absl::UnavailableError(
-        absl::StrCat("Redis answered SUBSCRIBE with ", subscribed->Describe()));
-  }
-  return Subscriber{*std::move(sub), id->integer, *std::move(run_id)};
-}
-
-absl::StatusOr<Syncer::Link> Syncer::ConnectLink(const near::RedisAddress& address) {
-  absl::StatusOr<Subscriber> sub = Subscribe(address);
-  if (!sub.ok()) return sub.status();
-  absl::StatusOr<std::unique_ptr<RedisConnection>> tracking =
-      RedisConnection::Connect(address, config_.redis_timeout);
-  if (!tracking.ok()) return tracking.status();
-  // Both connections must reach one server, or the invalidations of the
-  // writes the readers see would go nowhere (a load balancer or a name with
-  // several addresses in front of several servers): not synced, retried.
-  absl::StatusOr<std::string> run_id = near::ServerRunId(**tracking);
-  if (!run_id.ok()) return run_id.status();
-  if (*run_id != sub->run_id) {
-    return absl::UnavailableError(absl::StrCat(
-        "kvsync's two connections to ", address.ToString(),
-        " reached different Redis servers (run_id ", sub->run_id, " and ", *run_id,
-        "); point --redis at one server, not a load balancer or a name with several addresses"));
-  }
-  std::vector<std::string> argv = {"CLIENT", "TRACKING", "on", "REDIRECT", absl::StrCat(sub->id),
-                                   "BCAST"};
-  for (const std::string& p : config_.prefixes) {
-    argv.push_back("PREFIX");
-    argv.push_back(p);
-  }
-  absl::StatusOr<RedisReply> on = (*tracking)->Command(argv);
-  if (!on.ok()) return on.status();
-  absl::StatusOr<bool> seen = SubscriberSeen(**tracking, sub->id);
-  if (!seen.ok()) return seen.status();
-  if (!*seen) {
-    // The subscription connection closed before (or while) tracking was
-    // redirected to it: a passing failure, retried with backoff.
-    return absl::UnavailableError(absl::StrCat("the subscription connection (client id ", sub->id,
-                                               ") was gone when tracking was turned on (",
-                                               on->Describe(), ")"));
-  }
-  if (on->type == RedisReply::Type::kError) {
-    // Not a transient failure: the prefixes or the server are wrong.
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Redis refused CLIENT TRACKING: ", on->str,
-        "; check the --prefix values (Redis refuses overlapping prefixes) and that Redis is 6+"));
-  }
-  if (!on->IsString("OK")) {
-    return absl::UnavailableError(
-        absl::StrCat("Redis answered CLIENT TRACKING with ", on->Describe()));
-  }
-  absl::StatusOr<ServerCounters> counters = ReadServerCounters(**tracking);
-  if (!counters.ok()) return counters.status();
-  Link link;
-  link.address = address;
-  link.sub = std::move(sub->connection);
-  link.tracking = *std::move(tracking);
-  link.run_id = *std::move(run_id);
-  link.counters = *counters;
-  return link;
-}
-
-absl::Status Syncer::Connect() {
-  std::vector<near::RedisAddress> servers = {config_.redis};
-  if (!config_.cluster_seeds.empty()) {
-    absl::StatusOr<near::SlotMap> map =
-        near::DiscoverSlotMap(config_.cluster_seeds, config_.redis_timeout);
-    if (!map.ok()) return map.status();
-    slot_map_ = *std::move(map);
-    servers = slot_map_.Primaries();
-  }
-  std::vector<Link> links;
-  std::vector<std::string> run_ids;
-  for (const near::RedisAddress& server : servers) {
-    absl::StatusOr<Link> link = ConnectLink(server);
-    if (!link.ok()) return link.status();
-    run_ids.push_back(link->run_id);
-    links.push_back(*std::move(link));
-  }
-  links_ = std::move(links);
-  // One identity per server tracked: a reader fills only from one of them.
-  state_.redis_run_id = absl::StrJoin(run_ids, ",");
-  return absl::OkStatus();
-}
-
 absl::Status Syncer::Lost(const std::string& reason) {
   links_.clear();
+  sentinels_.reset();
   state_.last_error = reason;
   state_.redis_run_id.clear();
   lost_before_ = true;
@@ -364,9 +102,14 @@ absl::Status Syncer::Resync(std::string* lost) {
     for (Link& link : links_) link.applied_as_of_ms = synced_as_of_ms_;
     s = ChangePhase(SyncPhase::kSynced);
     if (s.ok()) {
-      Log(absl::StrCat(
-          "synced (epoch ", state_.epoch, ", resyncs ", state_.resyncs, ", cleared ", *cleared,
-          " keys", last_clear_walked_ ? "" : "; the store held only this record: no walk", ")"));
+      const std::string primary =
+          sentinels_.has_value()
+              ? absl::StrCat(" to the primary ", links_.front().address.ToString())
+              : "";
+      Log(absl::StrCat("synced", primary, " (epoch ", state_.epoch, ", resyncs ", state_.resyncs,
+                       ", cleared ", *cleared, " keys",
+                       last_clear_walked_ ? "" : "; the store held only this record: no walk",
+                       ")"));
       return s;
     }
     if (lost_before_) --state_.resyncs;
@@ -471,6 +214,13 @@ void Syncer::BeatLink(Link& link, std::string* lost) {
   }
   if (lost->empty()) CheckUnsignalledChanges(link, lost);
   if (lost->empty() && !config_.cluster_seeds.empty()) CheckSlotMap(link, lost);
+  if (lost->empty() && sentinels_.has_value()) {
+    // A primary demoted to a replica (a failover whose announcement was
+    // missed) no longer applies writes of its own.
+    if (absl::Status role = near::CheckPrimaryRole(*link.tracking); !role.ok()) {
+      *lost = std::string(role.message());
+    }
+  }
   if (!lost->empty()) return;
   const absl::Duration pong_timeout = std::max(absl::Seconds(1), 5 * config_.heartbeat);
   if (link.ping_outstanding) {
@@ -493,6 +243,9 @@ absl::Status Syncer::Heartbeat(std::string* lost) {
     if (!lost->empty() && links_.size() > 1) {
       *lost = absl::StrCat(link.address.ToString(), ": ", *lost);
     }
+  }
+  if (lost->empty() && sentinels_.has_value()) {
+    sentinels_->Beat(MonotonicNow(), std::max(absl::Seconds(1), 5 * config_.heartbeat), lost);
   }
   // A loss just detected is the loss path's to record (connecting): never
   // a heartbeat that says synced.
@@ -562,12 +315,14 @@ absl::Status Syncer::WaitAndRead(int stop_fd, std::string* lost) {
   const int timeout_ms =
       static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - MonotonicNow()) + 1));
   // Each link's subscription and tracking connections (fds[2i], fds[2i+1]),
-  // then the stop signals' fd.
+  // then each sentinel's subscription, then the stop signals' fd.
   std::vector<struct pollfd> fds;
   for (const Link& link : links_) {
     fds.push_back({link.sub->fd(), POLLIN, 0});
     fds.push_back({link.tracking->fd(), POLLIN, 0});
   }
+  const size_t sentinel_count = sentinels_.has_value() ? sentinels_->size() : 0;
+  for (size_t i = 0; i < sentinel_count; ++i) fds.push_back({sentinels_->fd(i), POLLIN, 0});
   fds.push_back({stop_fd, POLLIN, 0});
   const int ready = poll(fds.data(), fds.size(), timeout_ms);
   if (ready < 0 && errno != EINTR) return absl::InternalError("poll failed");
@@ -592,6 +347,9 @@ absl::Status Syncer::WaitAndRead(int stop_fd, std::string* lost) {
     if (!lost->empty() && links_.size() > 1) {
       *lost = absl::StrCat(link.address.ToString(), ": ", *lost);
     }
+  }
+  for (size_t i = 0; ready > 0 && lost->empty() && i < sentinel_count; ++i) {
+    if (fds[2 * links_.size() + i].revents != 0) sentinels_->Read(i, lost);
   }
   return absl::OkStatus();
 }
@@ -629,6 +387,7 @@ absl::Status Syncer::Run(int stop_fd) {
   }
 
   links_.clear();
+  sentinels_.reset();
   state_.last_error = "kvsync stopped";
   if (absl::Status s = ChangePhase(SyncPhase::kStopped); !s.ok()) return s;
   absl::StatusOr<uint64_t> cleared = ClearPrefixes();

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,16 +26,24 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kv/near/redis_client.h"
+#include "kv/near/sentinel.h"
 #include "kv/near/slot_map.h"
 #include "shmkv/near/sync_state.h"
 #include "shmkv/store.h"
+#include "tools/kvsync/sentinel_watch.h"
 
 namespace shmkv::kvsync {
 
+// The channel Redis publishes invalidations on for a client that asked for
+// them to be redirected to a subscriber (CLIENT TRACKING ... REDIRECT).
+inline constexpr char kChannel[] = "__redis__:invalidate";
+
 struct SyncerConfig {
   near::RedisAddress redis;  // one server; or
-  // a cluster: any of its nodes (the record names it "cluster:" + these).
+  // a cluster: any of its nodes (the record names it "cluster:" + these);
+  // or a primary found through Sentinel.
   std::vector<near::RedisAddress> cluster_seeds;
+  std::optional<near::SentinelTarget> sentinel;
   std::vector<std::string> prefixes;  // non-empty, none starting with NUL
   std::string store_name;             // for log lines
   absl::Duration heartbeat = absl::Milliseconds(100);
@@ -100,8 +109,11 @@ class Syncer {
   // (retried) when they reach different servers or S vanished meanwhile.
   absl::StatusOr<Link> ConnectLink(const near::RedisAddress& address);
   // Every link: to the server, or to every primary of the cluster's slot
-  // map (read first).
+  // map (read first), or to the primary the sentinels name.
   absl::Status Connect();
+  // Under Sentinel: subscribes to +switch-master on the sentinels, then
+  // links to the primary they name, once it answers ROLE as a primary.
+  absl::Status ConnectThroughSentinels();
   static absl::StatusOr<ServerCounters> ReadServerCounters(near::RedisConnection& tracking);
   // At each heartbeat: a SWAPDB since the last look, or reset statistics,
   // is a loss (clear, resync).
@@ -134,6 +146,8 @@ class Syncer {
 
   std::vector<Link> links_;  // empty while not connected
   near::SlotMap slot_map_;   // in a cluster: the routing links_ were made for
+  // Under Sentinel, while connected: the subscriptions to +switch-master.
+  std::optional<SentinelWatch> sentinels_;
   // MonotonicNowMs() as of which every invalidation is known applied: the
   // end of the last resync's clear, or the earliest, over the links, of the
   // sending of the last PING on a subscription whose pong was read. The

@@ -237,6 +237,20 @@ shmkv_status shmkv_near_get_sync_state(shmkv_near* near, shmkv_near_sync_state* 
   });
 }
 
+shmkv_status shmkv_near_get_redis_run_ids(shmkv_near* near, char* buf, size_t buf_size,
+                                          size_t* size, shmkv_error* err) {
+  return Guarded(err, [&]() -> shmkv_status {
+    if (!CheckNear(near, err)) return SHMKV_INVALID_ARGUMENT;
+    if (size == nullptr) return InvalidArgument("size is NULL: it receives the list's length", err);
+    if (buf == nullptr && buf_size != 0) {
+      return InvalidArgument(absl::StrCat("buf is NULL but buf_size is ", buf_size), err);
+    }
+    absl::StatusOr<shmkv::near::SyncState> s = near->cache->SyncStatus();
+    if (!s.ok()) return Report(s.status(), err);
+    return CopyOut(s->redis_run_id, buf, buf_size, size, err);
+  });
+}
+
 shmkv_status shmkv_near_get_stats(shmkv_near* near, shmkv_near_stats* stats, size_t stats_size,
                                   shmkv_error* err) {
   return Guarded(err, [&]() -> shmkv_status {

@@ -72,8 +72,9 @@ SHMKV_EXPORT void shmkv_near_options_set_sync_check_interval(shmkv_near_options*
                                                              double seconds);
 
 /* A near cache over `store` and the Redis at `redis`, "unix:/path/to/sock",
- * "host:port" or "cluster:HOST:PORT[,HOST:PORT...]" for a Redis Cluster (the
- * Redis kvsync follows). `options` may be NULL (the
+ * "host:port", "cluster:HOST:PORT[,HOST:PORT...]" for a Redis Cluster, or
+ * "sentinel:HOST:PORT[,HOST:PORT...]/MASTERNAME" for the primary Redis
+ * Sentinel names (the Redis kvsync follows). `options` may be NULL (the
  * defaults). Does not connect yet: Redis may be down at start, and reads then
  * fail with UNAVAILABLE. INVALID_ARGUMENT for a bad address or option. On
  * success *near is a new handle; on failure it is set to NULL. */
@@ -175,13 +176,22 @@ typedef struct shmkv_near_sync_state {
   /* The run_id of the Redis server kvsync follows ("" while not synced): a
    * handle uses the store only over a connection to that server. For a
    * Redis Cluster, the primaries' run_ids, comma-separated, cut to the
-   * first 63 bytes (kvcli info prints them all). */
+   * first 63 bytes: shmkv_near_get_redis_run_ids gives the whole list. */
   char redis_run_id[64];
 } shmkv_near_sync_state;
 /* kvsync's record in the store. NOT_FOUND when no kvsync has ever run on it;
  * DATA_LOSS when the record is malformed. */
 SHMKV_EXPORT shmkv_status shmkv_near_get_sync_state(shmkv_near* near, shmkv_near_sync_state* state,
                                                     size_t state_size, shmkv_error* err);
+/* The whole of the record's redis_run_id, however many primaries a Redis
+ * Cluster has: their run_ids (40 characters each), comma-separated; one
+ * run_id for one server; empty while not synced. Copied to
+ * buf as shmkv_near_get copies a value (no NUL added): BUFFER_TOO_SMALL with
+ * *size = the length needed when it does not fit; buf may be NULL with
+ * buf_size 0 to ask for the length. NOT_FOUND and DATA_LOSS as
+ * shmkv_near_get_sync_state. */
+SHMKV_EXPORT shmkv_status shmkv_near_get_redis_run_ids(shmkv_near* near, char* buf, size_t buf_size,
+                                                       size_t* size, shmkv_error* err);
 
 /* This handle's counters (per handle, not host-wide). */
 typedef struct shmkv_near_stats {
