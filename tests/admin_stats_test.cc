@@ -395,7 +395,6 @@ TEST(ReadCounters, ExactAcrossProcessesAndCpus) {
   RawSegment raw(store.key());
   ASSERT_TRUE(raw.ok());
   for (uint32_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(raw.stripe(i)->unused_hits, 0u) << "stripe " << i;
     EXPECT_EQ(raw.stripe(i)->unused_misses, 0u) << "stripe " << i;
   }
   const auto* slots = reinterpret_cast<const internal::ReadCounters*>(
@@ -436,7 +435,7 @@ TEST(ReadCounters, AHitWritesNoStripeCounterNorRecord) {
     const char* s = reinterpret_cast<const char*>(stripe);
     fields->assign(s + offsetof(internal::Stripe, head),
                    s + offsetof(internal::Stripe, holder_pid));
-    fields->append(s + offsetof(internal::Stripe, unused_hits),
+    fields->append(s + offsetof(internal::Stripe, read_version),
                    s + offsetof(internal::Stripe, acquisitions));
     fields->append(reinterpret_cast<const char*>(record), internal::kEntryHeaderBytes);
   };

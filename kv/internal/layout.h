@@ -105,10 +105,14 @@ struct alignas(64) Stripe {
   uint64_t index_entries;      // occupied index slots: live entries and leases
   int32_t holder_pid;          // for lock-timeout messages; 0 when free
   uint32_t rebuilding;         // 1 while a rebuild is in progress
+  // Odd while a holder may be changing what the stripe holds; even when the
+  // stripe is consistent: readers without the lock validate against it
+  // (doc/locking.md, "Optimistic reads"). It only grows.
+  uint64_t read_version;
   // Counters (statistics only; they may be off by one after a crash). Hits
-  // and misses are counted in ReadCounters since version 4: the two fields
-  // that held them are written 0 and ignored.
-  uint64_t unused_hits, unused_misses, puts, deletes, evictions, expirations;
+  // and misses are counted in ReadCounters since version 4: the field that
+  // held misses is written 0 and ignored.
+  uint64_t unused_misses, puts, deletes, evictions, expirations;
   uint64_t lock_waits, owner_deaths;
   // Bumped by every holder on acquisition. A waiter that sees it change knows
   // the lock is busy, not stuck (Options::lock_timeout). It sits in what was
@@ -213,7 +217,7 @@ static_assert(offsetof(Stripe, head) == kMutexBytes &&
                   offsetof(Stripe, next_version) == kMutexBytes + 16 &&
                   offsetof(Stripe, index_entries) == kMutexBytes + 64 &&
                   offsetof(Stripe, holder_pid) == kMutexBytes + 72 &&
-                  offsetof(Stripe, unused_hits) == kMutexBytes + 80 &&
+                  offsetof(Stripe, read_version) == kMutexBytes + 80 &&
                   offsetof(Stripe, acquisitions) == kMutexBytes + 144 && sizeof(Stripe) % 64 == 0,
               "doc/layout.md: the stripe's offsets");
 #if defined(__x86_64__) && defined(__GLIBC__)
