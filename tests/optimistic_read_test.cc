@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -151,6 +152,35 @@ TEST(OptimisticReads, NeverTornWhileWritersEvictAndReuseRecords) {
   ASSERT_NO_FATAL_FAILURE(Race(store, options, /*keys=*/200, /*puts=*/4000, /*misses_ok=*/true));
   ASSERT_OK_AND_ASSIGN(StoreStats stats, store->Stats());
   EXPECT_GT(stats.evictions, 0u) << "the test meant to cover eviction";
+}
+
+// The same race between threads of one process sharing one Store, which is
+// what ThreadSanitizer can watch: every access that races with a writer is
+// an atomic one.
+TEST(OptimisticReads, NeverTornBetweenThreadsOfOneProcess) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(TinyStore(/*evict=*/true)));
+  constexpr int kKeys = 200;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string k = absl::StrCat("k", i);
+    ASSERT_OK(store->Put(k, MakeValue(k, 0, 100)));
+  }
+  Shared shared;
+  std::vector<int> results(kWriters + kReaders, -1);
+  std::vector<std::thread> threads;
+  for (int index = 0; index < kWriters + kReaders; ++index) {
+    threads.emplace_back([&, index] {
+      if (index < kWriters) {
+        results[index] = Write(store.get(), index, kKeys, /*puts=*/3000);
+        shared.writers_done.fetch_add(1);
+      } else {
+        results[index] = Read(store.get(), index, kKeys, /*misses_ok=*/true, &shared);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (size_t i = 0; i < results.size(); ++i) EXPECT_EQ(results[i], 0) << "thread " << i;
+  EXPECT_GT(shared.hits.load(), 0u);
 }
 
 // A read that finds the key's entry with its reference bit set returns
