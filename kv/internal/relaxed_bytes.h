@@ -18,34 +18,60 @@ namespace shmkv::internal {
 inline uint64_t* WordAt(const char* p) {
   return reinterpret_cast<uint64_t*>(reinterpret_cast<uintptr_t>(p) & ~uintptr_t{7});
 }
+inline uint64_t LoadWord(const uint64_t* word) { return __atomic_load_n(word, __ATOMIC_RELAXED); }
+
+// Calls fn(segment word's bytes, offset in the range, bytes taken) for each
+// aligned word that covers part of the n bytes at `src`: a part of the first
+// and last word, and whole words between them (fn inlines to 8-byte moves).
+// fn returns false to stop.
+template <typename Fn>
+inline bool ForEachWord(const char* src, size_t n, Fn fn) {
+  if (n == 0) return true;
+  const uint64_t* word = WordAt(src);
+  const size_t skip = static_cast<size_t>(src - reinterpret_cast<const char*>(word));
+  size_t at = 0;
+  if (skip != 0) {
+    const uint64_t w = LoadWord(word++);
+    at = n < 8 - skip ? n : 8 - skip;
+    if (!fn(reinterpret_cast<const char*>(&w) + skip, size_t{0}, at)) return false;
+  }
+  for (; n - at >= 8; at += 8) {
+    const uint64_t w = LoadWord(word++);
+    if (!fn(reinterpret_cast<const char*>(&w), at, size_t{8})) return false;
+  }
+  if (at < n) {
+    const uint64_t w = LoadWord(word);
+    return fn(reinterpret_cast<const char*>(&w), at, n - at);
+  }
+  return true;
+}
 
 // Copies n bytes from `src` (in the segment) to `dst` (private memory).
 inline void RelaxedLoadBytes(char* dst, const char* src, size_t n) {
-  while (n > 0) {
-    const uint64_t* word = WordAt(src);
-    const size_t skip = static_cast<size_t>(src - reinterpret_cast<const char*>(word));
-    const size_t take = n < 8 - skip ? n : 8 - skip;
-    const uint64_t w = __atomic_load_n(word, __ATOMIC_RELAXED);
-    std::memcpy(dst, reinterpret_cast<const char*>(&w) + skip, take);
-    dst += take;
-    src += take;
-    n -= take;
-  }
+  ForEachWord(src, n, [dst](const char* bytes, size_t at, size_t take) {
+    if (take == 8) {
+      std::memcpy(dst + at, bytes, 8);
+    } else {
+      for (size_t i = 0; i < take; ++i) dst[at + i] = bytes[i];
+    }
+    return true;
+  });
 }
 
 // Whether n bytes at `src` (in the segment) equal `bytes` (private memory).
 inline bool RelaxedEqualBytes(const char* src, const char* bytes, size_t n) {
-  while (n > 0) {
-    const uint64_t* word = WordAt(src);
-    const size_t skip = static_cast<size_t>(src - reinterpret_cast<const char*>(word));
-    const size_t take = n < 8 - skip ? n : 8 - skip;
-    const uint64_t w = __atomic_load_n(word, __ATOMIC_RELAXED);
-    if (std::memcmp(bytes, reinterpret_cast<const char*>(&w) + skip, take) != 0) return false;
-    bytes += take;
-    src += take;
-    n -= take;
-  }
-  return true;
+  return ForEachWord(src, n, [bytes](const char* word, size_t at, size_t take) {
+    if (take == 8) {
+      uint64_t a, b;
+      std::memcpy(&a, word, 8);
+      std::memcpy(&b, bytes + at, 8);
+      return a == b;
+    }
+    for (size_t i = 0; i < take; ++i) {
+      if (word[i] != bytes[at + i]) return false;
+    }
+    return true;
+  });
 }
 
 // Writes n bytes from `src` to `dst` (in the segment). Only a holder of the
@@ -56,9 +82,16 @@ inline void RelaxedStoreBytes(char* dst, const void* src, size_t n) {
   while (n > 0) {
     uint64_t* word = WordAt(dst);
     const size_t skip = static_cast<size_t>(dst - reinterpret_cast<char*>(word));
-    const size_t take = n < 8 - skip ? n : 8 - skip;
-    uint64_t w = take == 8 ? 0 : __atomic_load_n(word, __ATOMIC_RELAXED);
-    std::memcpy(reinterpret_cast<char*>(&w) + skip, from, take);
+    uint64_t w;
+    size_t take;
+    if (skip == 0 && n >= 8) {
+      take = 8;
+      std::memcpy(&w, from, 8);
+    } else {
+      take = n < 8 - skip ? n : 8 - skip;
+      w = LoadWord(word);
+      for (size_t i = 0; i < take; ++i) reinterpret_cast<char*>(&w)[skip + i] = from[i];
+    }
     __atomic_store_n(word, w, __ATOMIC_RELAXED);
     dst += take;
     from += take;
