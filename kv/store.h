@@ -202,7 +202,9 @@ class Store {
   virtual ~Store() = default;
 
   // Copies the value into *value, reusing its capacity. NotFound if absent
-  // (with an empty message, so that a miss allocates nothing).
+  // (with an empty message, so that a miss allocates nothing). Usually takes
+  // no lock (doc/locking.md, "Optimistic reads"); a read it had to discard
+  // may have written *value, so its contents are unspecified unless OK.
   virtual absl::Status Get(absl::string_view key, std::string* value,
                            EntryMeta* meta = nullptr) = 0;
   // Zero-copy read: `fn` runs with the stripe lock held and must not call
