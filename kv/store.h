@@ -49,8 +49,11 @@ struct EntryMeta {
   absl::Duration ttl_remaining = absl::InfiniteDuration();
 };
 
-// Counters summed over the lock stripes (each stripe counts under its own
-// lock, so keeping them costs no shared cache line).
+// Counters summed over the lock stripes (each stripe counts its writes under
+// its own lock) and, for hits and misses, over per-CPU slots (a read writes
+// no line that readers on other CPUs write). Exact once the operations have
+// returned, whatever process made them and whether it still runs
+// (doc/metrics.md).
 struct StoreStats {
   uint64_t hits = 0, misses = 0, puts = 0, deletes = 0;
   uint64_t evictions = 0, expirations = 0;
@@ -71,7 +74,9 @@ struct StoreStats {
 
 // One lock stripe's share of StoreStats: its counters, entries and bytes;
 // capacity and index_limit are the stripe's arena bytes and index entries.
-// Counters are read without the stripe's lock, like Store::Stats.
+// hits and misses are 0: reads are counted per CPU, not per stripe (only
+// Store::Stats has them). Counters are read without the stripe's lock, like
+// Store::Stats.
 struct StripeStats {
   uint32_t stripe = 0;
   StoreStats stats;
@@ -197,7 +202,9 @@ class Store {
   virtual ~Store() = default;
 
   // Copies the value into *value, reusing its capacity. NotFound if absent
-  // (with an empty message, so that a miss allocates nothing).
+  // (with an empty message, so that a miss allocates nothing). Usually takes
+  // no lock (doc/locking.md, "Optimistic reads"); a read it had to discard
+  // may have written *value, so its contents are unspecified unless OK.
   virtual absl::Status Get(absl::string_view key, std::string* value,
                            EntryMeta* meta = nullptr) = 0;
   // Zero-copy read: `fn` runs with the stripe lock held and must not call

@@ -1,8 +1,13 @@
 // A store's statistics (shmkv/store_stats.h and the Store interface): entry
 // size histograms, the largest entries, per-stripe counters and resetting
 // the counters.
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,11 +20,15 @@
 #include "shmkv/options.h"
 #include "shmkv/store.h"
 #include "shmkv/store_stats.h"
+#include "tests/raw_segment.h"
 #include "tests/test_util.h"
 
 namespace shmkv {
 namespace {
 
+using ::shmkv::testutil::DescribeExit;
+using ::shmkv::testutil::RawSegment;
+using ::shmkv::testutil::RunChildren;
 using ::shmkv::testutil::ScopedStore;
 using ::shmkv::testutil::SmallOptions;
 using ::shmkv::testutil::TestRng;
@@ -228,11 +237,14 @@ TEST(StatsByStripe, SumsToTheStoreTotals) {
   ASSERT_TRUE(size.ok() && total.ok());
   EXPECT_EQ(sum.items, *size);
   EXPECT_EQ(sum.items, 499u);
-  EXPECT_EQ(sum.hits, 500u);
-  EXPECT_EQ(sum.misses, 100u);
+  // Reads are counted per CPU, not per stripe: in the totals only.
+  EXPECT_EQ(sum.hits, 0u);
+  EXPECT_EQ(sum.misses, 0u);
+  EXPECT_EQ(total->hits, 500u);
+  EXPECT_EQ(total->misses, 100u);
   EXPECT_EQ(sum.puts, 500u);
   EXPECT_EQ(sum.deletes, 1u);
-  EXPECT_EQ(sum.hits, total->hits);
+  EXPECT_EQ(sum.puts, total->puts);
   EXPECT_EQ(sum.value_bytes, total->value_bytes);
   EXPECT_EQ(sum.bytes_used, total->bytes_used);
   EXPECT_EQ(sum.capacity, total->capacity);
@@ -319,6 +331,121 @@ TEST(ResetCounters, SafeAgainstConcurrentWriters) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->puts, 0u);
   EXPECT_EQ(stats->items, uint64_t{kKeys});
+}
+
+// Each child's reads: hits and misses through Get, View, GetMany and
+// GetOrCompute; the last child dies by SIGKILL once it has read.
+constexpr int kReaders = 4, kRounds = 50;
+constexpr uint64_t kHitsPerRound = 8 + 1 + 4 + 1, kMissesPerRound = 2 + 1 + 2;
+
+int ReadAndCount(const ScopedStore& store, int index) {
+  absl::StatusOr<std::unique_ptr<Store>> opened =
+      Store::Open(store.name(), SmallOptions(), OpenMode::kAttach);
+  CHILD_CHECK_OK(opened, 1);
+  Store* own = opened->get();
+  // Pinned to a CPU of its own where there are several, so the reads count
+  // in more than one slot.
+  cpu_set_t allowed;
+  CHILD_CHECK(sched_getaffinity(0, sizeof(allowed), &allowed) == 0, 2);
+  const int cpus = CPU_COUNT(&allowed);
+  for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed) || seen++ != index % cpus) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    CHILD_CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, 3);
+    break;
+  }
+  std::string value;
+  std::vector<GetResult> results;
+  const std::vector<absl::string_view> batch = {"k0", "nope1", "k1", "k2", "nope2", "k3"};
+  for (int round = 0; round < kRounds; ++round) {
+    for (int k = 0; k < 8; ++k) CHILD_CHECK_OK(own->Get(absl::StrCat("k", k), &value), 4);
+    CHILD_CHECK(absl::IsNotFound(own->Get("missing", &value)), 5);
+    CHILD_CHECK(absl::IsNotFound(own->Get("missing2", &value)), 5);
+    CHILD_CHECK_OK(own->View("k4", [](absl::string_view, const EntryMeta&) {}), 6);
+    CHILD_CHECK(absl::IsNotFound(own->View("gone", [](absl::string_view, const EntryMeta&) {})), 6);
+    CHILD_CHECK_OK(own->GetMany(batch, &results), 7);
+    CHILD_CHECK_OK(own->GetOrCompute("k5", []() -> absl::StatusOr<std::string> { return "x"; }), 8);
+  }
+  if (index == kReaders - 1) raise(SIGKILL);
+  return 0;
+}
+
+// Hits and misses are counted per CPU: exact over several processes on
+// several CPUs, a dead process's counts included, and not in any stripe (a
+// read writes no counter that readers of the same stripe on other CPUs
+// write).
+TEST(ReadCounters, ExactAcrossProcessesAndCpus) {
+  ScopedStore store;
+  Options options = SmallOptions();
+  options.lock_stripes = 4;
+  ASSERT_OK(store.Open(options));
+  for (int k = 0; k < 8; ++k) ASSERT_OK(store->Put(absl::StrCat("k", k), "value"));
+
+  const std::vector<int> exits =
+      RunChildren(kReaders, [&](int index) { return ReadAndCount(store, index); });
+  for (int i = 0; i < kReaders; ++i) {
+    EXPECT_EQ(exits[i], i == kReaders - 1 ? 128 + SIGKILL : 0) << DescribeExit(exits[i]);
+  }
+  ASSERT_OK_AND_ASSIGN(const StoreStats stats, store->Stats());
+  EXPECT_EQ(stats.hits, uint64_t{kReaders} * kRounds * kHitsPerRound);
+  EXPECT_EQ(stats.misses, uint64_t{kReaders} * kRounds * kMissesPerRound);
+
+  RawSegment raw(store.key());
+  ASSERT_TRUE(raw.ok());
+  for (uint32_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(raw.stripe(i)->unused_misses, 0u) << "stripe " << i;
+  }
+  const auto* slots = reinterpret_cast<const internal::ReadCounters*>(
+      reinterpret_cast<const char*>(&raw.header()) + internal::kReadCountersOffset);
+  uint64_t hits = 0;
+  uint32_t used = 0;
+  for (uint32_t i = 0; i < internal::kReadCounterSlots; ++i) {
+    hits += slots[i].hits;
+    used += slots[i].hits != 0;
+  }
+  EXPECT_EQ(hits, stats.hits);
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  EXPECT_EQ(used, std::min<uint32_t>(CPU_COUNT(&allowed), kReaders)) << "slots with hits";
+
+  ASSERT_OK(store->ResetCounters());
+  ASSERT_OK_AND_ASSIGN(const StoreStats after, store->Stats());
+  EXPECT_EQ(after.hits, 0u);
+  EXPECT_EQ(after.misses, 0u);
+}
+
+// A hit on an entry already marked referenced writes nothing in the stripe
+// but its lock's own fields, and nothing in the record.
+TEST(ReadCounters, AHitWritesNoStripeCounterNorRecord) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(testutil::OneStripe()));
+  ASSERT_OK(store->Put("hot", "value"));
+  std::string value;
+  ASSERT_OK(store->Get("hot", &value));  // sets the reference bit
+  RawSegment raw(store.key());
+  ASSERT_TRUE(raw.ok());
+  internal::Stripe* stripe = raw.stripe(0);
+  const internal::EntryHeader* record = raw.record(0, 0);
+  ASSERT_EQ(record->bits & internal::kReferenced, internal::kReferenced);
+  // The stripe's fields from head up to holder_pid, and from the counters up
+  // to acquisitions: what a locked read must leave alone.
+  const auto copy = [&](std::string* fields) {
+    const char* s = reinterpret_cast<const char*>(stripe);
+    fields->assign(s + offsetof(internal::Stripe, head),
+                   s + offsetof(internal::Stripe, holder_pid));
+    fields->append(s + offsetof(internal::Stripe, read_version),
+                   s + offsetof(internal::Stripe, acquisitions));
+    fields->append(reinterpret_cast<const char*>(record), internal::kEntryHeaderBytes);
+  };
+  std::string before, after;
+  copy(&before);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(store->Get("hot", &value));
+  copy(&after);
+  EXPECT_TRUE(before == after) << "a hit changed the stripe's fields or the record's header";
+  ASSERT_OK_AND_ASSIGN(const StoreStats stats, store->Stats());
+  EXPECT_EQ(stats.hits, 11u);
 }
 
 TEST(AdminStats, DestroyedStoreIsAnError) {

@@ -31,7 +31,7 @@ run 0 create --key="$K" --capacity=8MiB --max-value=256KiB --mode=0640 --default
   --stripes=4 --items=1000 && out_has "^created key $K" "create"
 run 3 create --key="$K" && err_has "already exists" "create twice"
 run 0 info --key="$K" --json
-json_check "d['key'] == '$K' and d['key_decimal'] == $((K)) and d['layout_version'] == 3 \
+json_check "d['key'] == '$K' and d['key_decimal'] == $((K)) and d['layout_version'] == 4 \
   and d['capacity'] == 8 * 2**20 and d['max_value_size'] == 256 * 1024 and d['mode'] == '0640' \
   and d['default_ttl_ms'] == 3600000 and d['evict'] is True and 1 <= d['lock_stripes'] <= 4 \
   and d['items'] == 0 and d['attached_processes'] == 0 and d['removed'] is False \

@@ -294,7 +294,7 @@ TEST(StoreBasic, InfoReflectsCreationOptions) {
   ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
   EXPECT_EQ(info.key, store.key());
   EXPECT_THAT(info.name, HasSubstr(KeyHex(store.key())));
-  EXPECT_EQ(info.layout_version, 3u);
+  EXPECT_EQ(info.layout_version, 4u);
   EXPECT_LE(info.capacity, o.capacity_bytes);
   EXPECT_GE(info.capacity, o.capacity_bytes * 9 / 10);
   EXPECT_GE(info.segment_bytes, info.capacity);

@@ -1,7 +1,8 @@
-// The shared segment's layout, version 3. doc/layout.md is the full spec;
+// The shared segment's layout, version 4. doc/layout.md is the full spec;
 // the rules that matter when reading this file:
 //
-//  * Segment = Header (one 4 KiB page) | Stripe[stripe_count] |
+//  * Segment = Header (one 4 KiB page, read counters in its second half) |
+//    Stripe[stripe_count] |
 //    index slots uint32[stripe_count * slots_per_stripe] |
 //    arena: stripe_count slices of stripe_arena_bytes each.
 //  * Nothing in the segment is a pointer. A record is referred to by its
@@ -32,7 +33,7 @@
 namespace shmkv::internal {
 
 inline constexpr uint64_t kMagic = 0x315654534b4d4853ull;  // "SHMKSTV1" little-endian
-inline constexpr uint32_t kLayoutVersion = 3;
+inline constexpr uint32_t kLayoutVersion = 4;
 inline constexpr uint32_t kByteOrderMark = 0x01020304;
 inline constexpr uint32_t kReady = 0x52454459;      // Header::init_state once built
 inline constexpr uint32_t kDestroyed = 0x44455354;  // Header::destroyed before IPC_RMID
@@ -104,14 +105,34 @@ struct alignas(64) Stripe {
   uint64_t index_entries;      // occupied index slots: live entries and leases
   int32_t holder_pid;          // for lock-timeout messages; 0 when free
   uint32_t rebuilding;         // 1 while a rebuild is in progress
-  // Counters (statistics only; they may be off by one after a crash).
-  uint64_t hits, misses, puts, deletes, evictions, expirations;
+  // Odd while a holder may be changing what the stripe holds; even when the
+  // stripe is consistent: readers without the lock validate against it
+  // (doc/locking.md, "Optimistic reads"). It only grows.
+  uint64_t read_version;
+  // Counters (statistics only; they may be off by one after a crash). Hits
+  // and misses are counted in ReadCounters since version 4: the field that
+  // held misses is written 0 and ignored.
+  uint64_t unused_misses, puts, deletes, evictions, expirations;
   uint64_t lock_waits, owner_deaths;
   // Bumped by every holder on acquisition. A waiter that sees it change knows
   // the lock is busy, not stuck (Options::lock_timeout). It sits in what was
   // the struct's tail padding, so segments of earlier builds read it as 0.
   uint64_t acquisitions;
 };
+
+// Hits and misses, counted per CPU rather than per stripe, so that a read
+// writes no cache line that readers on other CPUs write too: a read adds to
+// the slot of the CPU it runs on (sched_getcpu() modulo the slot count; a
+// relaxed atomic add, so threads and processes sharing a slot lose no
+// count). Stats sums the slots. kReadCounterSlots slots of 64 bytes fill the
+// header page from kReadCountersOffset.
+struct alignas(64) ReadCounters {
+  uint64_t hits;
+  uint64_t misses;
+  uint64_t reserved[6];
+};
+inline constexpr size_t kReadCountersOffset = 512;
+inline constexpr uint32_t kReadCounterSlots = 56;
 
 // An index slot: 0 is empty; otherwise (tag << ref_bits) | (unit + 1), where
 // unit is the record's offset from its slice's start in kUnit bytes and
@@ -163,6 +184,10 @@ struct EntryHeader {
 inline constexpr size_t kEntryHeaderBytes = sizeof(EntryHeader);
 static_assert(kEntryHeaderBytes == 28, "the entry header is 28 bytes");
 static_assert(sizeof(Header) <= kHeaderRegionBytes, "header must fit its page");
+static_assert(sizeof(Header) <= kReadCountersOffset && sizeof(ReadCounters) == 64 &&
+                  kReadCountersOffset + kReadCounterSlots * sizeof(ReadCounters) ==
+                      kHeaderRegionBytes,
+              "doc/layout.md: the read counters fill the header page after the header");
 static_assert(offsetof(Header, header_checksum) % 8 == 0, "checksum alignment");
 
 // The numbers doc/layout.md states, so that the spec and the structs cannot
@@ -192,7 +217,7 @@ static_assert(offsetof(Stripe, head) == kMutexBytes &&
                   offsetof(Stripe, next_version) == kMutexBytes + 16 &&
                   offsetof(Stripe, index_entries) == kMutexBytes + 64 &&
                   offsetof(Stripe, holder_pid) == kMutexBytes + 72 &&
-                  offsetof(Stripe, hits) == kMutexBytes + 80 &&
+                  offsetof(Stripe, read_version) == kMutexBytes + 80 &&
                   offsetof(Stripe, acquisitions) == kMutexBytes + 144 && sizeof(Stripe) % 64 == 0,
               "doc/layout.md: the stripe's offsets");
 #if defined(__x86_64__) && defined(__GLIBC__)

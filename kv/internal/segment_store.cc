@@ -65,6 +65,7 @@ SegmentStore::SegmentStore(char* base, const Geometry& geometry, int shm_id, int
       options_(options),
       clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
       release_(std::move(release)),
+      read_counters_(base),
       mapped_to_(new std::atomic<uint64_t>[geometry.stripe_count]()) {
   stripes_.reserve(geometry_.stripe_count);
   for (uint32_t i = 0; i < geometry_.stripe_count; ++i) stripes_.emplace_back(base_, geometry_, i);
@@ -90,7 +91,14 @@ absl::Status SegmentStore::CheckKey(absl::string_view key) const {
 absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
   if (absl::Status st = CheckNotRemoved(); !st.ok()) return st;
   Stripe* s = view.stripe();
-  switch (platform::LockRobustMutex(&s->mutex, options_.lock_timeout, &s->acquisitions)) {
+  const platform::LockResult locked =
+      platform::LockRobustMutex(&s->mutex, options_.lock_timeout, &s->acquisitions);
+  if (locked == platform::LockResult::kAcquired ||
+      locked == platform::LockResult::kAcquiredAfterWait ||
+      locked == platform::LockResult::kOwnerDied) {
+    guard->Hold(s);  // before anything is written under the lock
+  }
+  switch (locked) {
     case platform::LockResult::kAcquired:
       break;
     case platform::LockResult::kAcquiredAfterWait:
@@ -125,7 +133,6 @@ absl::Status SegmentStore::Lock(StripeView& view, StripeGuard* guard) {
   }
   Publish(&s->holder_pid, static_cast<int32_t>(platform::CurrentPid()));
   Publish(&s->acquisitions, s->acquisitions + 1);
-  guard->Hold(s);
   if (LoadOnce(&s->rebuilding) != 0) view.Rebuild();
   // Checked under the lock: an operation that gets the lock after Destroy
   // marked the segment must not report a write nobody will see.
@@ -224,7 +231,35 @@ absl::StatusOr<int64_t> SegmentStore::ExpiryFor(absl::Duration ttl) const {
   return AddMillis(clock_->NowMillis(), ttl_ms);
 }
 
+Optimistic SegmentStore::ReadUnlocked(StripeView& view, absl::string_view key, uint64_t hash,
+                                      int64_t* now, std::string* value, EntryMeta* meta) {
+  if (!CheckNotRemoved().ok() || !CheckNotDestroyed().ok()) return Optimistic::kLock;
+  Located found;
+  const Optimistic result = view.ReadOptimistic(key, hash, value, &found.header, now, *clock_);
+  if (result == Optimistic::kHit) {
+    read_counters_.CountHit();
+    *meta = MetaOf(found, now);
+  } else if (result == Optimistic::kMiss) {
+    read_counters_.CountMiss();
+  }
+  return result;
+}
+
 absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryMeta* meta) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  const uint64_t hash = Hash64(key.data(), key.size(), geometry_.hash_seed);
+  int64_t now = -1;
+  EntryMeta unlocked_meta;
+  switch (ReadUnlocked(StripeFor(hash), key, hash, &now, value, &unlocked_meta)) {
+    case Optimistic::kHit:
+      if (meta != nullptr) *meta = unlocked_meta;
+      return absl::OkStatus();
+    case Optimistic::kMiss:
+      return NotFoundKey();
+    case Optimistic::kLock:
+    case Optimistic::kTorn:
+      break;
+  }
   absl::Status status = View(key, [&](absl::string_view bytes, const EntryMeta& m) {
     value->assign(bytes.data(), bytes.size());
     if (meta != nullptr) *meta = m;
@@ -258,13 +293,12 @@ bool SegmentStore::Visible(StripeView& view, Located* found, int64_t* now) {
 }
 
 bool SegmentStore::Read(StripeView& view, Located* found, int64_t* now, EntryMeta* meta) {
-  Stripe* stripe = view.stripe();
   if (!Visible(view, found, now)) {
-    ++stripe->misses;
+    read_counters_.CountMiss();
     return false;
   }
   view.SetReferenced(*found);
-  ++stripe->hits;
+  read_counters_.CountHit();
   *meta = MetaOf(*found, now);
   return true;
 }

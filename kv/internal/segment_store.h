@@ -16,6 +16,7 @@
 
 #include "kv/internal/geometry.h"
 #include "kv/internal/layout.h"
+#include "kv/internal/read_counters.h"
 #include "kv/internal/segment_image.h"
 #include "kv/internal/stripe.h"
 #include "kv/platform/monotonic_clock.h"
@@ -115,8 +116,15 @@ class SegmentStore final : public Store {
   bool Visible(KeyAccess& access);
   bool Visible(StripeView& view, Located* found, int64_t* now);
   // A read of a located key under its stripe's lock, as Get does it: counts
-  // the hit or miss, sets the reference bit and fills *meta. False on a miss.
+  // the hit or miss (read_counters_), sets the reference bit if it is not set
+  // and fills *meta. False on a miss.
   bool Read(StripeView& view, Located* found, int64_t* now, EntryMeta* meta);
+  // Get's and GetMany's read without the lock (StripeView::ReadOptimistic):
+  // on kHit, *value and *meta are set and the hit counted; on kMiss, the
+  // miss is counted; on kLock (also when the store was removed or
+  // destroyed, which the locked path reports), the caller takes the lock.
+  Optimistic ReadUnlocked(StripeView& view, absl::string_view key, uint64_t hash, int64_t* now,
+                          std::string* value, EntryMeta* meta);
   // Put's checks before it locks: the value's size and the TTL.
   absl::Status CheckWrite(absl::string_view value, const WriteOptions& options,
                           int64_t* expires) const;
@@ -127,8 +135,8 @@ class SegmentStore final : public Store {
   // GetMany's and PutMany's walk over `count` items (segment_store_batch.cc
   // says how it calls the three functions). Returns the lock failure that
   // stopped it, if any.
-  template <bool kWrites, typename Prepare, typename Serve, typename Abandon>
-  absl::Status ByStripe(size_t count, Prepare prepare, Serve serve, Abandon abandon);
+  template <bool kWrites, typename Prepare, typename Settle, typename Serve, typename Abandon>
+  absl::Status ByStripe(size_t count, Prepare prepare, Settle settle, Serve serve, Abandon abandon);
   absl::Status Lock(StripeView& stripe, StripeGuard* guard);
   // The Unavailable a lock wait that timed out returns: names the holder,
   // or says the lock word is invalid when no running process holds it.
@@ -182,6 +190,7 @@ class SegmentStore final : public Store {
   const Clock* clock_;
   std::function<void()> release_;
   std::vector<StripeView> stripes_;
+  ReadCounterTable read_counters_;
   std::vector<std::string> warnings_;
   std::optional<key_t> opened_key_;
   // Per stripe: one more than the log position (Stripe::head) up to which

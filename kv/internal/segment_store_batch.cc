@@ -32,14 +32,17 @@ struct Pending {
 // their home slots and stripe mutexes prefetched, then the records the home
 // slots point at. Writes (kWrites) also prefetch what making room in each
 // stripe touches: its log's tail and head, then the index slots of the live
-// records at the tail. Then each stripe with items is locked once, in
+// records at the tail. Reads call settle(view, i, hash, &now), which returns
+// true when it served item i without a lock (doc/locking.md, "Optimistic
+// reads"). Then each stripe with items left is locked once, in
 // ascending stripe order, and serve(view, i, hash, aux, &now) runs for each
 // of its items in item order (so repeated keys are served in the order
 // given); `now` is read from the clock at most once per lock hold. Only one
 // stripe lock is held at any time. When a lock cannot be taken,
 // abandon(i, error) runs for every item not served that prepare accepts.
-template <bool kWrites, typename Prepare, typename Serve, typename Abandon>
-absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Serve serve, Abandon abandon) {
+template <bool kWrites, typename Prepare, typename Settle, typename Serve, typename Abandon>
+absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Settle settle, Serve serve,
+                                    Abandon abandon) {
   Pending pending[kChunk];
   for (size_t start = 0; start < count; start += kChunk) {
     const size_t end = std::min(count, start + kChunk);
@@ -73,6 +76,16 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Serve serve, 
       for (size_t j = 0; j < n; ++j) {
         if (first_of_stripe(j)) stripes_[pending[j].stripe].PrefetchTailSlots();
       }
+    } else {
+      // Reads settle what they can without a lock; the rest stay pending.
+      int64_t now = -1;
+      size_t kept = 0;
+      for (size_t j = 0; j < n; ++j) {
+        if (!settle(stripes_[pending[j].stripe], pending[j].item, pending[j].hash, &now)) {
+          pending[kept++] = pending[j];
+        }
+      }
+      n = kept;
     }
     for (size_t group = 0; group < n;) {
       size_t group_end = group + 1;
@@ -121,6 +134,20 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
         r.status = absl::OkStatus();
         return true;
       },
+      [&](StripeView& view, size_t i, uint64_t hash, int64_t* now) {
+        GetResult& r = out[i];
+        switch (ReadUnlocked(view, keys[i], hash, now, &r.value, &r.meta)) {
+          case Optimistic::kHit:
+            return true;
+          case Optimistic::kMiss:
+            fail(r, NotFoundKey());
+            return true;
+          case Optimistic::kLock:
+          case Optimistic::kTorn:
+            break;
+        }
+        return false;
+      },
       [&](StripeView& view, size_t i, uint64_t hash, int64_t, int64_t* now) {
         GetResult& r = out[i];
         Located located;
@@ -153,6 +180,7 @@ absl::Status SegmentStore::PutMany(absl::Span<const PutItem> items, const WriteO
         *key = item.key;
         return r.status.ok();
       },
+      [](StripeView&, size_t, uint64_t, int64_t*) { return false; },
       [&](StripeView& view, size_t i, uint64_t hash, int64_t expires, int64_t*) {
         const PutItem& item = items[i];
         out[i].status = WriteLocked(view, item.key, hash, item.value,

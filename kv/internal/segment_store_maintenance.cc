@@ -87,8 +87,6 @@ absl::StatusOr<StoreStats> SegmentStore::Stats() {
   StoreStats st;
   for (const StripeStats& stripe : *stripes) {
     const StoreStats& s = stripe.stats;
-    st.hits += s.hits;
-    st.misses += s.misses;
     st.puts += s.puts;
     st.deletes += s.deletes;
     st.evictions += s.evictions;
@@ -102,6 +100,7 @@ absl::StatusOr<StoreStats> SegmentStore::Stats() {
     st.lock_waits += s.lock_waits;
     st.owner_deaths_recovered += s.owner_deaths_recovered;
   }
+  read_counters_.Sum(&st.hits, &st.misses);
   st.capacity = geometry_.capacity();
   st.index_limit = uint64_t{geometry_.stripe_count} * MaxIndexEntries(geometry_.slots_per_stripe);
   return st;

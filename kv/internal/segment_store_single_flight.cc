@@ -77,12 +77,12 @@ absl::StatusOr<std::string> SegmentStore::GetOrCompute(
       const bool present = found.entry != nullptr && !Expired(found, &access.now);
       if (present && !(found.header.bits & kLease)) {
         access.view->SetReferenced(found);
-        ++access.view->stripe()->hits;
+        read_counters_.CountHit();
         return std::string(found.value(), found.header.value_size);
       }
       if (!present || (holder_dead && found.header.version == dead_lease)) {
         // Take the lease: a placeholder readers do not see, naming this process.
-        ++access.view->stripe()->misses;
+        read_counters_.CountMiss();
         const int64_t now = access.now >= 0 ? access.now : clock_->NowMillis();
         NewRecord lease{
             key, absl::string_view(reinterpret_cast<const char*>(&self), sizeof(self)),

@@ -1,5 +1,5 @@
 // SegmentStore's counters: each stripe's (StatsByStripe, which Stats()
-// sums) and resetting them.
+// sums with the per-CPU read counters) and resetting them.
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -19,8 +19,6 @@ absl::StatusOr<std::vector<StripeStats>> SegmentStore::StatsByStripe() {
     const Stripe* s = stripes_[i].stripe();
     all[i].stripe = i;
     StoreStats& st = all[i].stats;
-    st.hits = LoadOnce(&s->hits);
-    st.misses = LoadOnce(&s->misses);
     st.puts = LoadOnce(&s->puts);
     st.deletes = LoadOnce(&s->deletes);
     st.evictions = LoadOnce(&s->evictions);
@@ -46,11 +44,12 @@ absl::Status SegmentStore::ResetCounters() {
     if (absl::Status s = Lock(view, &guard); !s.ok()) return s;
     // Stats() reads these without the lock.
     Stripe* s = view.stripe();
-    for (uint64_t* counter : {&s->hits, &s->misses, &s->puts, &s->deletes, &s->evictions,
-                              &s->expirations, &s->lock_waits, &s->owner_deaths}) {
+    for (uint64_t* counter : {&s->puts, &s->deletes, &s->evictions, &s->expirations, &s->lock_waits,
+                              &s->owner_deaths}) {
       Publish(counter, uint64_t{0});
     }
   }
+  read_counters_.Reset();
   return absl::OkStatus();
 }
 

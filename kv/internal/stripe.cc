@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "kv/internal/crash_point.h"
 #include "kv/internal/hash.h"
+#include "kv/internal/relaxed_bytes.h"
 #include "kv/internal/stripe_records.h"
 #include "kv/platform/sanitizers.h"
 
@@ -61,7 +62,9 @@ EntryHeader* StripeView::Resolve(IndexSlot slot, EntryHeader* header) const {
   const uint64_t size = geometry_.stripe_arena_bytes;
   if (offset + kEntryHeaderBytes > size) return nullptr;
   EntryHeader* entry = AtPhysical(offset);
-  std::memcpy(header, entry, kEntryHeaderBytes);
+  // Word by word: ReadOptimistic resolves slots without the lock.
+  RelaxedLoadBytes(reinterpret_cast<char*>(header), reinterpret_cast<const char*>(entry),
+                   kEntryHeaderBytes);
   if (!SaneHeader(*header, size - offset)) return nullptr;
   return entry;
 }
@@ -250,7 +253,7 @@ EntryHeader* StripeView::Reserve(uint64_t bytes) {
       EntryHeader pad{};
       pad.state = kPad;
       pad.value_size = static_cast<uint32_t>(to_end);
-      std::memcpy(AtPhysical(physical), &pad, kEntryHeaderBytes);
+      RelaxedStoreBytes(reinterpret_cast<char*>(AtPhysical(physical)), &pad, kEntryHeaderBytes);
     }
     Publish(&stripe_->head, head + to_end);
     physical = 0;
@@ -312,15 +315,15 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
   h.bits = record.bits;
   EntryHeader* entry = Reserve(bytes);
   char* p = reinterpret_cast<char*>(entry);
-  std::memcpy(p, &h, kEntryHeaderBytes);
-  std::memcpy(p + kEntryHeaderBytes, record.key.data(), record.key.size());
+  // Word by word (relaxed_bytes.h): a reader without the lock may be
+  // reading a record that was reclaimed from this place.
+  RelaxedStoreBytes(p, &h, kEntryHeaderBytes);
+  RelaxedStoreBytes(p + kEntryHeaderBytes, record.key.data(), record.key.size());
   SHMKV_CRASH_POINT("write.half_written");  // the value is not written yet
-  if (!record.value.empty()) {
-    std::memcpy(p + kEntryHeaderBytes + record.key.size(), record.value.data(),
-                record.value.size());
-  }
+  RelaxedStoreBytes(p + kEntryHeaderBytes + record.key.size(), record.value.data(),
+                    record.value.size());
   const uint64_t used = kEntryHeaderBytes + record.key.size() + record.value.size();
-  std::memset(p + used, 0, bytes - used);
+  RelaxedZeroBytes(p + used, bytes - used);
   Commit(bytes);
   SHMKV_CRASH_POINT("write.after_head");
   if (bytes > stripe_->largest_record) stripe_->largest_record = bytes;
@@ -359,7 +362,7 @@ void StripeView::SetReferenced(const Located& found) const {
 }
 
 void StripeView::EmptyIndex() {
-  std::memset(slots_, 0, uint64_t{geometry_.slots_per_stripe} * sizeof(IndexSlot));
+  for (uint32_t i = 0; i < geometry_.slots_per_stripe; ++i) Publish(&slots_[i], IndexSlot{0});
   stripe_->index_entries = 0;
   stripe_->live_items = 0;
   stripe_->live_key_bytes = 0;

@@ -41,6 +41,14 @@ struct NewRecord {
   uint8_t bits = 0;
 };
 
+// What StripeView::ReadOptimistic found.
+enum class Optimistic {
+  kHit,   // the key's live entry, as it was at one instant
+  kMiss,  // the key had no entry at one instant
+  kLock,  // the caller must take the locked path
+  kTorn,  // (one try only) a writer changed the stripe meanwhile
+};
+
 struct RebuildReport {
   uint64_t live_entries = 0;
   uint64_t duplicates_dropped = 0;
@@ -95,6 +103,18 @@ class StripeView {
   // unreferenced entries; referenced ones get a second chance). `clock` is
   // read only if an expiry must be checked. Returns the new record's version.
   absl::StatusOr<uint64_t> Write(const NewRecord& record, uint64_t hash, const Clock& clock);
+
+  // Reads `key` (hashing to `hash`) without the stripe's lock, validated by
+  // the stripe's read_version (doc/locking.md, "Optimistic reads"): kHit
+  // with the value in *value and the record's header in *header, kMiss, or
+  // kLock when a holder is changing the stripe (or died doing so), a few
+  // tries did not validate, what was read makes no sense (the locked path
+  // tells corruption apart), or the entry needs what only a holder may do:
+  // set its reference bit, reclaim it once expired, serve a lease. Makes no
+  // system call and writes nothing shared; *now is read from `clock` once,
+  // when an entry has an expiry. *value may have been changed by any result.
+  Optimistic ReadOptimistic(absl::string_view key, uint64_t hash, std::string* value,
+                            EntryHeader* header, int64_t* now, const Clock& clock) const;
 
   // Removes a located entry from the index and marks its record dead.
   absl::Status Remove(const Located& found, bool expired);
@@ -167,6 +187,12 @@ class StripeView {
   // copy.
   EntryHeader* Resolve(IndexSlot slot, EntryHeader* header) const;
   EntryHeader* AtPhysical(uint64_t physical) const;
+  // ReadOptimistic's parts (stripe_optimistic.cc): one validated try, and
+  // the unvalidated probe inside it.
+  Optimistic ReadOnce(absl::string_view key, uint64_t hash, std::string* value, EntryHeader* header,
+                      int64_t* now, const Clock& clock) const;
+  Optimistic ProbeUnlocked(absl::string_view key, uint64_t hash, std::string* value,
+                           EntryHeader* header, int64_t* now, const Clock& clock) const;
   bool SaneHeader(const EntryHeader& h, uint64_t room) const;
   // The slot value for a record of this slice whose key hashes to `hash`.
   IndexSlot SlotFor(const EntryHeader* entry, uint64_t hash) const;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kv/internal/crash_point.h"
+#include "kv/internal/relaxed_bytes.h"
 #include "kv/internal/stripe.h"
 #include "kv/internal/stripe_records.h"
 
@@ -96,8 +97,8 @@ absl::StatusOr<uint64_t> StripeView::ReclaimTail(uint64_t wanted, int64_t* now,
       uint64_t need = head_to_end < bytes ? head_to_end + bytes : bytes;
       if (size - (head - tail) >= need) {
         EntryHeader* copy = Reserve(bytes);
-        std::memcpy(copy, entry, bytes);
-        copy->bits = static_cast<uint8_t>(h.bits & ~kReferenced);
+        RelaxedStoreBytes(reinterpret_cast<char*>(copy), entry, bytes);
+        Publish(&copy->bits, static_cast<uint8_t>(h.bits & ~kReferenced));
         Commit(bytes);
         SHMKV_CRASH_POINT("move.after_copy");
         absl::StatusOr<IndexSlot*> slot = SlotOf(entry, hash);

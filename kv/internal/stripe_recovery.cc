@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kv/internal/crash_point.h"
+#include "kv/internal/relaxed_bytes.h"
 #include "kv/internal/stripe.h"
 #include "kv/internal/stripe_records.h"
 
@@ -103,7 +104,7 @@ void StripeView::Fill(uint64_t from, uint64_t to) {
       EntryHeader pad{};
       pad.state = kPad;
       pad.value_size = static_cast<uint32_t>(len);
-      std::memcpy(AtPhysical(pos % size), &pad, kEntryHeaderBytes);
+      RelaxedStoreBytes(reinterpret_cast<char*>(AtPhysical(pos % size)), &pad, kEntryHeaderBytes);
     }
     pos += len;
   }

@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "shmkv/options.h"
 #include "shmkv/store.h"
+#include "tests/raw_segment.h"
 #include "tests/test_util.h"
 
 namespace shmkv {
@@ -275,6 +276,37 @@ TEST(CrashPoints, EveryStepRecovers) {
     ASSERT_NO_FATAL_FAILURE(DieAt(store, scenario.options, c.point, 0, scenario.op, &progress[0]));
     scenario.allow(progress[0].begun.load(), &model);
     ASSERT_OK(store.Open(scenario.options, OpenMode::kAttach));
+    ASSERT_NO_FATAL_FAILURE(ExpectRecovered(store.get(), model));
+  }
+}
+
+// A writer that dies mid-update leaves its stripe's read version odd
+// (doc/locking.md, "Optimistic reads"), so readers cannot trust what it
+// left without the lock: the first Get after the death takes the lock,
+// whose owner-dead recovery rebuilds the stripe and ends with the version
+// even; then the store holds what it may hold. Every key was read once
+// before the crash (which sets its reference bit), so a Get of an intact
+// stripe would take no lock.
+TEST(CrashPoints, AReaderAfterAWriterDiedTakesTheLockAndRecoveryEndsOdd) {
+  for (const Case& c : kCases) {
+    const Scenario scenario = c.scenario();
+    SCOPED_TRACE(absl::StrCat(scenario.name, " dying at ", c.point));
+    ScopedStore store;
+    ASSERT_OK(store.Open(scenario.options));
+    Model model = scenario.setup(store.get());
+    std::string got;
+    for (const auto& entry : model) ASSERT_OK(store->Get(entry.first, &got));
+    SharedArray<Progress> progress(1);
+    ASSERT_NO_FATAL_FAILURE(DieAt(store, scenario.options, c.point, 0, scenario.op, &progress[0]));
+    scenario.allow(progress[0].begun.load(), &model);
+    testutil::RawSegment raw(store.key());
+    ASSERT_TRUE(raw.ok());
+    const internal::Stripe* stripe = raw.stripe(0);
+    EXPECT_EQ(stripe->read_version % 2, 1u) << "the dead writer left its stripe's version even";
+    const auto& [key, allowed] = *model.begin();
+    const absl::Status read = store->Get(key, &got);
+    ASSERT_TRUE(read.ok() || (absl::IsNotFound(read) && allowed.absent_ok)) << key << ": " << read;
+    EXPECT_EQ(stripe->read_version % 2, 0u) << "the first read did not recover the stripe";
     ASSERT_NO_FATAL_FAILURE(ExpectRecovered(store.get(), model));
   }
 }

@@ -69,7 +69,9 @@ std::vector<CommandSpec> BuildCommands() {
        "and prints histograms of key and value sizes in power-of-two classes\n"
        "(of the keys starting with --prefix, if given).\n"
        "--stripes prints one line per lock stripe (entries, bytes, evictions,\n"
-       "lock waits, hits, misses, puts) and names the hottest and fullest one.\n"
+       "lock waits, puts, deletes) and names the most written and the fullest\n"
+       "one. Hits and misses are counted per CPU, not per stripe: a stripe's\n"
+       "read load shows in its lock waits.\n"
        "--reset zeroes the counters (not entries or bytes), each stripe under\n"
        "its lock, so writers may keep going; it prints one line.",
        "kvcli stats --key=0x5f3e0001\n"
@@ -86,7 +88,7 @@ std::vector<CommandSpec> BuildCommands() {
         {"sizes"},
         {"prefix", "with --sizes: only entries whose key starts with P"},
         {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"},
-        {"stripes", "one line per lock stripe, and which stripe is hottest and fullest", true},
+        {"stripes", "one line per lock stripe, and which stripe is most written and fullest", true},
         {"reset"}},
        0,
        0});

@@ -1,0 +1,115 @@
+// Copying bytes of the segment that a reader without the stripe lock may
+// read while a writer changes them (doc/locking.md, "Optimistic reads"):
+// both sides go through aligned 8-byte relaxed atomic loads and stores, so
+// the race is a defined one (a torn read shows some mix of old and new
+// words, which the stripe's version then rejects) and ThreadSanitizer sees
+// atomics on both sides. Records start 8-aligned and are padded to 8 bytes
+// (layout.h), so the aligned words that cover any part of a record lie
+// inside the record.
+#ifndef SHMKV_KV_INTERNAL_RELAXED_BYTES_H_
+#define SHMKV_KV_INTERNAL_RELAXED_BYTES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace shmkv::internal {
+
+inline uint64_t* WordAt(const char* p) {
+  return reinterpret_cast<uint64_t*>(reinterpret_cast<uintptr_t>(p) & ~uintptr_t{7});
+}
+inline uint64_t LoadWord(const uint64_t* word) { return __atomic_load_n(word, __ATOMIC_RELAXED); }
+
+// Calls fn(segment word's bytes, offset in the range, bytes taken) for each
+// aligned word that covers part of the n bytes at `src`: a part of the first
+// and last word, and whole words between them (fn inlines to 8-byte moves).
+// fn returns false to stop.
+template <typename Fn>
+inline bool ForEachWord(const char* src, size_t n, Fn fn) {
+  if (n == 0) return true;
+  const uint64_t* word = WordAt(src);
+  const size_t skip = static_cast<size_t>(src - reinterpret_cast<const char*>(word));
+  size_t at = 0;
+  if (skip != 0) {
+    const uint64_t w = LoadWord(word++);
+    at = n < 8 - skip ? n : 8 - skip;
+    if (!fn(reinterpret_cast<const char*>(&w) + skip, size_t{0}, at)) return false;
+  }
+  for (; n - at >= 8; at += 8) {
+    const uint64_t w = LoadWord(word++);
+    if (!fn(reinterpret_cast<const char*>(&w), at, size_t{8})) return false;
+  }
+  if (at < n) {
+    const uint64_t w = LoadWord(word);
+    return fn(reinterpret_cast<const char*>(&w), at, n - at);
+  }
+  return true;
+}
+
+// Copies n bytes from `src` (in the segment) to `dst` (private memory).
+inline void RelaxedLoadBytes(char* dst, const char* src, size_t n) {
+  ForEachWord(src, n, [dst](const char* bytes, size_t at, size_t take) {
+    if (take == 8) {
+      std::memcpy(dst + at, bytes, 8);
+    } else {
+      for (size_t i = 0; i < take; ++i) dst[at + i] = bytes[i];
+    }
+    return true;
+  });
+}
+
+// Whether n bytes at `src` (in the segment) equal `bytes` (private memory).
+inline bool RelaxedEqualBytes(const char* src, const char* bytes, size_t n) {
+  return ForEachWord(src, n, [bytes](const char* word, size_t at, size_t take) {
+    if (take == 8) {
+      uint64_t a, b;
+      std::memcpy(&a, word, 8);
+      std::memcpy(&b, bytes + at, 8);
+      return a == b;
+    }
+    for (size_t i = 0; i < take; ++i) {
+      if (word[i] != bytes[at + i]) return false;
+    }
+    return true;
+  });
+}
+
+// Writes n bytes from `src` to `dst` (in the segment). Only a holder of the
+// stripe's lock writes, so a word only partly covered is read, merged and
+// written back without losing another writer's bytes.
+inline void RelaxedStoreBytes(char* dst, const void* src, size_t n) {
+  const char* from = static_cast<const char*>(src);
+  while (n > 0) {
+    uint64_t* word = WordAt(dst);
+    const size_t skip = static_cast<size_t>(dst - reinterpret_cast<char*>(word));
+    uint64_t w;
+    size_t take;
+    if (skip == 0 && n >= 8) {
+      take = 8;
+      std::memcpy(&w, from, 8);
+    } else {
+      take = n < 8 - skip ? n : 8 - skip;
+      w = LoadWord(word);
+      for (size_t i = 0; i < take; ++i) reinterpret_cast<char*>(&w)[skip + i] = from[i];
+    }
+    __atomic_store_n(word, w, __ATOMIC_RELAXED);
+    dst += take;
+    from += take;
+    n -= take;
+  }
+}
+
+// Writes n zero bytes at `dst` (in the segment), as RelaxedStoreBytes.
+inline void RelaxedZeroBytes(char* dst, size_t n) {
+  static constexpr char kZeros[64] = {};
+  while (n > 0) {
+    const size_t take = n < sizeof(kZeros) ? n : sizeof(kZeros);
+    RelaxedStoreBytes(dst, kZeros, take);
+    dst += take;
+    n -= take;
+  }
+}
+
+}  // namespace shmkv::internal
+
+#endif  // SHMKV_KV_INTERNAL_RELAXED_BYTES_H_
