@@ -115,16 +115,19 @@ int WaitForTest(pid_t test) {
 }
 
 // Kills and reaps whatever the test left running; returns how many there were.
+// A process killed here may still be listed on the next pass (it has not
+// finished dying: freeing a large address space takes a while), so each is
+// counted once.
 int KillLeftovers() {
-  int left = 0;
+  std::set<pid_t> killed;
   for (;;) {
     for (pid_t pid : LiveChildren()) {
-      ++left;
+      killed.insert(pid);
       kill(pid, SIGKILL);
     }
     int wstatus;
     const pid_t r = waitpid(-1, &wstatus, WNOHANG);
-    if (r < 0 && errno == ECHILD) return left;
+    if (r < 0 && errno == ECHILD) return static_cast<int>(killed.size());
     if (r == 0) usleep(5000);
   }
 }

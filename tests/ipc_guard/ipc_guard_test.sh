@@ -55,6 +55,18 @@ rc=$?
 grep -q "left 1 process running; killed" "$tmp/err" || fail "stray process: $(cat "$tmp/err")"
 kill -0 "$(cat "$tmp/pid")" 2>/dev/null && fail "stray process still alive"
 
+# 4b. A stray process that takes a while to die (it frees 512 MiB it
+# touched) is still one process: the guard counts each it killed once.
+"$guard" -- bash -c '/usr/bin/python3 -c "import sys, time
+b = b\"x\" * (512 << 20)
+open(sys.argv[1], \"w\").write(\"ready\")
+time.sleep(300)" "$0" &
+for _ in $(seq 600); do [[ -s "$0" ]] && break; sleep 0.05; done' "$tmp/big" 2>"$tmp/err"
+rc=$?
+[[ $rc == 1 ]] || fail "slow-dying stray process: status $rc, want 1"
+grep -q "left 1 process running; killed" "$tmp/err" ||
+  fail "slow-dying stray process: $(cat "$tmp/err")"
+
 # 5. SIGTERM to the guard (bazel's timeout) ends the test and still cleans up.
 "$guard" -- bash -c 'k=$("$0" keys 1 Suite.Hangs) && echo "$k" >"$2" &&
   "$1" create --key="$k" --capacity=1MiB >/dev/null && echo ready >>"$2" && sleep 300' \
