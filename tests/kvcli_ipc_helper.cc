@@ -21,7 +21,8 @@
 //   kvcli_ipc_helper damage-head KEY     overwrite stripe 0's log head word
 //   kvcli_ipc_helper hold-lock KEY MS    hold the store-wide semaphore for MS
 //                                        ms, printing "held" once it is held
-//   kvcli_ipc_helper hold-stripe KEY     lock stripe 0's mutex (as a store
+//   kvcli_ipc_helper hold-stripe KEY     lock stripe 0's mutex and make its
+//                                        read version odd (as a store
 //                                        operation does), print "held" and
 //                                        wait until killed
 //   kvcli_ipc_helper keys-in-stripe0 KEY N
@@ -270,6 +271,10 @@ int main(int argc, char** argv) {
       return Fail("pthread_mutex_lock");
     }
     stripe->holder_pid = static_cast<int32_t>(getpid());
+    // As a holder does (doc/locking.md, "Optimistic reads"): an odd version
+    // sends readers to the lock; killed, it leaves the version odd.
+    const uint64_t version = __atomic_load_n(&stripe->read_version, __ATOMIC_RELAXED);
+    __atomic_store_n(&stripe->read_version, version | 1, __ATOMIC_RELEASE);
     std::printf("held\n");
     std::fflush(stdout);
     for (;;) pause();

@@ -261,6 +261,13 @@ holder=$!
 BG_PIDS+=("$holder")
 for _ in $(seq 200); do grep -q held "$TMP/removed-held" && break; sleep 0.05; done
 ipcrm -m "$removed_id" || fail "ipcrm -m $removed_id"
+# Listers of other tests on this host (kvcli ls, kvcli serve's scrapes) open
+# every store for a moment, this one too; once it is removed no open can
+# reach it, so wait until those have detached and only the holder is left.
+for _ in $(seq 200); do
+  [[ $(awk -v id="$removed_id" '$2 == id { print $7 }' /proc/sysvipc/shm) == 1 ]] && break
+  sleep 0.05
+done
 run 0 ls --json && json_check "[(s['key'], s['status'], s['attached_processes']) for s in \
   d['stores'] if s['shm_id'] == $removed_id] == [('0x00000000', 'removed', 1)]" \
   "ls lists the removed store by shm id, with its attachment"

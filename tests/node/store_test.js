@@ -266,6 +266,7 @@ test('getOrCompute computes once, stores with its TTL, and stores nothing on fai
   // The event loop runs while a computation is awaited: timers fire meanwhile.
   let ticks = 0;
   const timer = setInterval(() => ticks++, 1);
+  t.after(() => clearInterval(timer));
   await store.getOrCompute('slow', async () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     return 'x';
@@ -305,6 +306,7 @@ test('getAsync and putAsync wait for a lock another process holds off the event 
   }
   let ticks = 0;
   const timer = setInterval(() => ticks++, 1);
+  t.after(() => clearInterval(timer));  // a failed assertion must not keep node alive
   await assert.rejects(store.getAsync(locked), shmkv.LockTimeoutError);
   await assert.rejects(store.putAsync(locked, 'v'), shmkv.LockTimeoutError);
   clearInterval(timer);
