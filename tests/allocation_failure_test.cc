@@ -122,6 +122,7 @@ TEST(AllocationFailure, InARebuildReleasesTheLockAndTheNextHolderRebuilds) {
     auto* raw = new RawSegment(key);
     CHILD_CHECK(raw->ok(), 1);
     CHILD_CHECK(pthread_mutex_lock(&raw->stripe(0)->mutex) == 0, 2);
+    raw->stripe(0)->read_version |= 1;  // as a holder does: readers take the lock
     // A head past the log's slice makes the rebuild report it, allocating.
     raw->stripe(0)->head = raw->stripe(0)->tail + (uint64_t{1} << 40);
     return 0;  // dies holding the lock
