@@ -287,7 +287,7 @@ TEST(CrashPoints, EveryStepRecovers) {
 // even; then the store holds what it may hold. Every key was read once
 // before the crash (which sets its reference bit), so a Get of an intact
 // stripe would take no lock.
-TEST(CrashPoints, AReaderAfterAWriterDiedTakesTheLockAndRecoveryEndsOdd) {
+TEST(CrashPoints, AReaderAfterAWriterDiedTakesTheLockAndRecoveryMakesTheVersionEven) {
   for (const Case& c : kCases) {
     const Scenario scenario = c.scenario();
     SCOPED_TRACE(absl::StrCat(scenario.name, " dying at ", c.point));
