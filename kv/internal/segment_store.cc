@@ -238,7 +238,7 @@ Optimistic SegmentStore::ReadUnlocked(StripeView& view, absl::string_view key, u
   const Optimistic result = view.ReadOptimistic(key, hash, value, &found.header, now, *clock_);
   if (result == Optimistic::kHit) {
     read_counters_.CountHit();
-    *meta = MetaOf(found, now);
+    if (meta != nullptr) *meta = MetaOf(found, now);
   } else if (result == Optimistic::kMiss) {
     read_counters_.CountMiss();
   }
@@ -249,10 +249,8 @@ absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryM
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   const uint64_t hash = Hash64(key.data(), key.size(), geometry_.hash_seed);
   int64_t now = -1;
-  EntryMeta unlocked_meta;
-  switch (ReadUnlocked(StripeFor(hash), key, hash, &now, value, &unlocked_meta)) {
+  switch (ReadUnlocked(StripeFor(hash), key, hash, &now, value, meta)) {
     case Optimistic::kHit:
-      if (meta != nullptr) *meta = unlocked_meta;
       return absl::OkStatus();
     case Optimistic::kMiss:
       return NotFoundKey();

@@ -120,7 +120,7 @@ class SegmentStore final : public Store {
   // and fills *meta. False on a miss.
   bool Read(StripeView& view, Located* found, int64_t* now, EntryMeta* meta);
   // Get's and GetMany's read without the lock (StripeView::ReadOptimistic):
-  // on kHit, *value and *meta are set and the hit counted; on kMiss, the
+  // on kHit, *value and *meta (if not null) are set and the hit counted; on kMiss, the
   // miss is counted; on kLock (also when the store was removed or
   // destroyed, which the locked path reports), the caller takes the lock.
   Optimistic ReadUnlocked(StripeView& view, absl::string_view key, uint64_t hash, int64_t* now,
