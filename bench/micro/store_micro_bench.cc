@@ -1,8 +1,9 @@
 // Micro-benchmarks of shmkv's fast paths, in one process (Google Benchmark):
-//   Get hit, Get miss, Put overwrite (same size), Put with eviction (a full
-//   store, every Put a new key), and 16 random reads from a store far larger
-//   than the CPU caches (1M entries) as a loop of Get and as one GetMany (that
-//   store is built only when one of those two runs).
+//   Get hit (and the same reads through View, under the stripe lock), Get
+//   miss, Put overwrite (same size), Put with eviction (a full store, every
+//   Put a new key), and 16 random reads from a store far larger than the CPU
+//   caches (1M entries) as a loop of Get and as one GetMany (that store is
+//   built only when one of those two runs).
 // Each reports allocs/op: operator new calls inside the timed loop, counted
 // by a replacement operator new in this binary (single-threaded runs only).
 // The stores are created under fresh IPC keys and destroyed at exit, also on
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -132,7 +134,10 @@ class AllocCounter {
   uint64_t start_;
 };
 
+// Gets of the first state.range(0) keys: 10,000 stay in the CPU caches,
+// 100,000 do not quite.
 void BM_GetHit(benchmark::State& state) {
+  const uint64_t keys = static_cast<uint64_t>(state.range(0));
   std::string value;
   value.reserve(256);
   uint64_t i = static_cast<uint64_t>(state.thread_index()) * 7919;
@@ -140,14 +145,37 @@ void BM_GetHit(benchmark::State& state) {
   {
     AllocCounter count(state);
     for (auto _ : state) {
-      if (!g_main->store->Get((*g_keys)[i % kKeys], &value).ok()) ++misses;
+      if (!g_main->store->Get((*g_keys)[i % keys], &value).ok()) ++misses;
       i += 104729;  // a prime stride: spread over the stripes
     }
   }
   if (misses != 0) state.SkipWithError("a Get missed");
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_GetHit)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_GetHit)->Arg(10000)->Arg(kKeys)->Threads(1)->Threads(2)->UseRealTime();
+
+// The same reads through View (under the stripe lock), copying the value
+// out as a Get does: what a Get costs beyond the lookup itself.
+void BM_ViewHit(benchmark::State& state) {
+  const uint64_t keys = static_cast<uint64_t>(state.range(0));
+  char out[256];
+  uint64_t i = static_cast<uint64_t>(state.thread_index()) * 7919;
+  uint64_t misses = 0;
+  {
+    AllocCounter count(state);
+    for (auto _ : state) {
+      absl::Status s = g_main->store->View(
+          (*g_keys)[i % keys],
+          [&out](absl::string_view v, const EntryMeta&) { std::memcpy(out, v.data(), v.size()); });
+      if (!s.ok()) ++misses;
+      benchmark::DoNotOptimize(out);
+      i += 104729;
+    }
+  }
+  if (misses != 0) state.SkipWithError("a View missed");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ViewHit)->Arg(10000)->Arg(kKeys)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_GetMiss(benchmark::State& state) {
   std::string value;
