@@ -727,5 +727,39 @@ TEST(ClockAfterCompaction, CopiedRecordsLoseTheirReferenceBit) {
   EXPECT_TRUE(report.ok);
 }
 
+// An overwrite keeps the key's second chance: a key read since the CLOCK
+// hand last passed and then rewritten is as recently used as before (hot
+// keys written often stay referenced, and their next read needs no lock).
+// "read" is read, then both it and "unread" are overwritten; new keys are
+// written until "unread" is evicted: "read" must outlive it.
+TEST(ClockAfterOverwrite, OverwriteKeepsTheReferenceBit) {
+  Options o = OneStripe();
+  o.capacity_bytes = 64 << 10;
+  o.max_value_size = 1024;
+  o.evict = true;
+  ScopedStore store;
+  ASSERT_OK(store.Open(o));
+  std::string value;
+  ASSERT_OK(store->Put("read", MakeValue("read", 1, 600)));
+  ASSERT_OK(store->Put("unread", MakeValue("unread", 1, 600)));
+  ASSERT_OK(store->Get("read", &value));
+  ASSERT_OK(store->Put("read", MakeValue("read", 2, 600)));
+  ASSERT_OK(store->Put("unread", MakeValue("unread", 2, 600)));
+  const int bound = 3 * (64 << 10) / 600;
+  int written = 0;
+  for (;; ++written) {
+    ASSERT_OK_AND_ASSIGN(bool has, store->Contains("unread"));
+    if (!has) break;
+    ASSERT_LT(written, bound) << "three capacities of new keys did not evict an unread entry";
+    const std::string k = absl::StrCat("new", written);
+    ASSERT_OK(store->Put(k, MakeValue(k, 1, 600)));
+  }
+  ASSERT_OK_AND_ASSIGN(bool kept, store->Contains("read"));
+  EXPECT_TRUE(kept) << "the overwritten key that was read was evicted with the unread one, after "
+                    << written << " new keys";
+  ASSERT_OK(store->Get("read", &value));
+  EXPECT_OK(CheckValue("read", value));
+}
+
 }  // namespace
 }  // namespace shmkv

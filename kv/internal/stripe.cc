@@ -331,6 +331,11 @@ absl::StatusOr<uint64_t> StripeView::Write(const NewRecord& record, uint64_t has
   absl::StatusOr<Located> old = Find(record.key, hash);
   if (!old.ok()) return old.status();
   if (old->slot == nullptr) return Corrupt(index_, "the index has no empty slot");
+  // An overwrite keeps the key's second chance (doc/cache_semantics.md): set
+  // before the slot makes the record visible.
+  if (old->entry != nullptr && (old->header.bits & kReferenced) && !(h.bits & kReferenced)) {
+    Publish(&entry->bits, static_cast<uint8_t>(h.bits | kReferenced));
+  }
   Publish(old->slot, SlotFor(entry, hash));
   SHMKV_CRASH_POINT("write.after_slot");  // the old record is still live
   if (old->entry != nullptr) {
