@@ -15,9 +15,16 @@
 // never an older one — and may lack the key only if the last acknowledged
 // operation or an unacknowledged one since was a delete.
 //
+// Two reader processes, never killed, read the writers' keys all along (Get,
+// which reads without the stripe lock and validates what it read by the
+// stripe's version, and GetMany): every value they find is intact, is the
+// key's own, and is no older than the last write acknowledged before the
+// read began, whatever a killed writer left half done.
+//
 // Environment: TORTURE_ROUNDS (default 300), TORTURE_SECONDS (default 45).
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +33,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -53,6 +61,11 @@ struct Journal {
   std::atomic<uint64_t> failures;  // operations that returned an unexpected error
   std::atomic<uint64_t> ops;
   char first_failure[256];
+  // The readers': values found and checked; reads that broke a rule.
+  std::atomic<uint64_t> reads_found;
+  std::atomic<uint64_t> read_violations;
+  std::atomic<uint32_t> stop_readers;
+  char first_violation[256];
 };
 
 std::string KeyFor(int writer, int index) { return absl::StrCat("w", writer, ":k", index); }
@@ -116,6 +129,87 @@ void RecordFailure(Journal* journal, const absl::Status& status, const char* wha
   }
 }
 
+// A read's finding against the journal as it stood when the read began
+// (`acked`, `acked_is_delete`): empty when it keeps the rules.
+std::string JudgeRead(int writer, int index, const std::string& value, uint64_t acked,
+                      bool acked_is_delete) {
+  std::vector<std::string> parts = absl::StrSplit(value, absl::MaxSplits(':', 3));
+  uint64_t seq = 0;
+  if (parts.size() != 4 || !absl::SimpleAtoi(parts[2], &seq) ||
+      value != ValueFor(writer, index, seq)) {
+    return absl::StrCat("torn or foreign value for ", KeyFor(writer, index), ": ",
+                        value.substr(0, 40));
+  }
+  if (seq < acked || (seq == acked && acked_is_delete)) {
+    return absl::StrCat(KeyFor(writer, index), " read seq ", seq, " after seq ", acked,
+                        " was acknowledged");
+  }
+  return "";
+}
+
+void RecordViolation(Journal* journal, const std::string& what) {
+  if (journal->read_violations.fetch_add(1) == 0) {
+    snprintf(journal->first_violation, sizeof(journal->first_violation), "%s", what.c_str());
+  }
+}
+
+// Reads random keys, one at a time and eight at a time, until told to stop.
+[[noreturn]] void RunReader(const StoreName& name, int reader, Journal* journal) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // a test that ends early takes its readers along
+  Options options;
+  options.lock_timeout = absl::Seconds(20);  // the hang detector, as for the writers
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(name, options, OpenMode::kAttach);
+  if (!store.ok()) {
+    RecordFailure(journal, store.status(), "reader open");
+    _exit(1);
+  }
+  std::mt19937_64 rng(1000 + reader);
+  std::string value;
+  std::vector<GetResult> results;
+  while (journal->stop_readers.load() == 0) {
+    constexpr int kBatch = 8;
+    int writers[kBatch], indexes[kBatch];
+    uint64_t acked[kBatch];
+    bool deleted[kBatch];
+    std::vector<std::string> keys;
+    for (int i = 0; i < kBatch; ++i) {
+      writers[i] = static_cast<int>(rng() % kWriters);
+      indexes[i] = static_cast<int>(rng() % kKeysPerWriter);
+      const KeyJournal& entry = journal->keys[writers[i]][indexes[i]];
+      acked[i] = entry.acked.load();
+      deleted[i] = entry.acked_is_delete.load() != 0;
+      keys.push_back(KeyFor(writers[i], indexes[i]));
+    }
+    const bool batch = rng() % 4 == 0;
+    if (batch) {
+      std::vector<absl::string_view> views(keys.begin(), keys.end());
+      if (absl::Status s = (*store)->GetMany(views, &results); !s.ok()) {
+        RecordFailure(journal, s, "reader GetMany");
+        _exit(1);
+      }
+    }
+    for (int i = 0; i < (batch ? kBatch : 1); ++i) {
+      absl::Status got = batch ? results[i].status : (*store)->Get(keys[i], &value);
+      if (absl::IsNotFound(got)) continue;
+      if (!got.ok()) {
+        RecordFailure(journal, got, "reader get");
+        _exit(1);
+      }
+      const std::string& found = batch ? results[i].value : value;
+      const std::string verdict = JudgeRead(writers[i], indexes[i], found, acked[i], deleted[i]);
+      if (!verdict.empty()) RecordViolation(journal, verdict);
+      journal->reads_found.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  _exit(0);
+}
+
+pid_t StartReader(const StoreName& name, int reader, Journal* journal) {
+  pid_t pid = fork();
+  if (pid == 0) RunReader(name, reader, journal);
+  return pid;
+}
+
 pid_t StartWriter(const StoreName& name, int writer, Journal* journal) {
   pid_t pid = fork();
   if (pid == 0) RunWriter(name, writer, journal);
@@ -133,7 +227,9 @@ TEST(CrashTorture, KilledWritersNeverCorruptOrHang) {
   const int seconds = EnvInt("TORTURE_SECONDS", 45);
   const std::optional<StoreName> name = testutil::UniqueStoreName();
   Options options;
-  options.capacity_bytes = 8 << 20;
+  // Small (live data fills about 40%), so stripes reclaim their log often and
+  // readers without the lock read places that writers are reusing.
+  options.capacity_bytes = 1 << 20;
   options.max_value_size = 4096;
   options.max_key_size = 64;
   options.lock_stripes = 8;
@@ -152,6 +248,9 @@ TEST(CrashTorture, KilledWritersNeverCorruptOrHang) {
 
   pid_t writers[kWriters];
   for (int w = 0; w < kWriters; ++w) writers[w] = StartWriter(*name, w, journal);
+  constexpr int kReaders = 2;
+  pid_t readers[kReaders];
+  for (int r = 0; r < kReaders; ++r) readers[r] = StartReader(*name, r, journal);
 
   std::mt19937 rng(42);
   const absl::Time deadline = absl::Now() + absl::Seconds(seconds);
@@ -170,8 +269,16 @@ TEST(CrashTorture, KilledWritersNeverCorruptOrHang) {
     kill(writers[w], SIGKILL);
     waitpid(writers[w], nullptr, 0);
   }
+  journal->stop_readers.store(1);
+  for (int r = 0; r < kReaders; ++r) {
+    int status = 0;
+    waitpid(readers[r], &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "reader " << r << " failed";
+  }
   EXPECT_EQ(journal->failures.load(), 0u) << journal->first_failure;
   EXPECT_GE(round, rounds) << "stopped early after " << round << " rounds";
+  EXPECT_EQ(journal->read_violations.load(), 0u) << journal->first_violation;
+  EXPECT_GT(journal->reads_found.load(), 0u) << "the readers found no value to check";
 
   absl::StatusOr<CheckReport> report = (*store)->Check(false);
   ASSERT_TRUE(report.ok()) << report.status();
@@ -205,10 +312,12 @@ TEST(CrashTorture, KilledWritersNeverCorruptOrHang) {
   absl::StatusOr<StoreStats> stats = (*store)->Stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->items, present);
-  std::printf("rounds %d, operations %llu, owner deaths recovered %llu, items %llu\n", round,
-              static_cast<unsigned long long>(journal->ops.load()),
-              static_cast<unsigned long long>(stats->owner_deaths_recovered),
-              static_cast<unsigned long long>(stats->items));
+  std::printf(
+      "rounds %d, operations %llu, values read %llu, owner deaths recovered %llu, items %llu\n",
+      round, static_cast<unsigned long long>(journal->ops.load()),
+      static_cast<unsigned long long>(journal->reads_found.load()),
+      static_cast<unsigned long long>(stats->owner_deaths_recovered),
+      static_cast<unsigned long long>(stats->items));
   EXPECT_GT(stats->owner_deaths_recovered, 0u) << "no kill landed inside a stripe lock";
 
   // Nothing leaked: once every key is deleted, the live byte count is zero and
