@@ -258,16 +258,25 @@ absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryM
     case Optimistic::kTorn:
       break;
   }
-  absl::Status status = View(key, [&](absl::string_view bytes, const EntryMeta& m) {
-    value->assign(bytes.data(), bytes.size());
-    if (meta != nullptr) *meta = m;
-  });
-  return status;
+  // Under the lock, as View reads; the key is not hashed again, and the clock
+  // is read anew (the lock may have been waited for).
+  KeyAccess access;
+  access.hash = hash;
+  if (absl::Status s = AccessHashed(key, &access); !s.ok()) return s;
+  EntryMeta m;
+  if (!Read(*access.view, &access.found, &access.now, &m)) return NotFoundKey();
+  value->assign(access.found.value(), access.found.header.value_size);
+  if (meta != nullptr) *meta = m;
+  return absl::OkStatus();
 }
 
 absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access, bool find) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   access->hash = Hash64(key.data(), key.size(), geometry_.hash_seed);
+  return AccessHashed(key, access, find);
+}
+
+absl::Status SegmentStore::AccessHashed(absl::string_view key, KeyAccess* access, bool find) {
   access->view = &StripeFor(access->hash);
   access->view->PrefetchHome(access->hash);
   if (absl::Status s = Lock(*access->view, &access->guard); !s.ok()) return s;

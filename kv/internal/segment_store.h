@@ -111,6 +111,8 @@ class SegmentStore final : public Store {
   static absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
   // Checks the key, locks its stripe and (unless `find` is false) finds it.
   absl::Status Access(absl::string_view key, KeyAccess* access, bool find = true);
+  // Access for a key already checked and hashed (access->hash set).
+  absl::Status AccessHashed(absl::string_view key, KeyAccess* access, bool find = true);
   // Whether the found entry is visible to readers: present, not a lease, not
   // expired. An expired entry is removed on the way.
   bool Visible(KeyAccess& access);
