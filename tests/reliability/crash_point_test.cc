@@ -265,16 +265,29 @@ const Case kCases[] = {
     {Deletion, "delete.mid_shift"},
 };
 
+// Creates `store` with the scenario's contents (each key read once first
+// when `read_first`), runs the scenario's operation in a child that dies at
+// `point`, and leaves in *model what each key may hold afterwards.
+void CrashAt(const Scenario& scenario, const char* point, bool read_first, ScopedStore* store,
+             Model* model) {
+  ASSERT_OK(store->Open(scenario.options));
+  *model = scenario.setup(store->get());
+  std::string got;
+  if (read_first) {
+    for (const auto& entry : *model) ASSERT_OK((*store)->Get(entry.first, &got));
+  }
+  SharedArray<Progress> progress(1);
+  ASSERT_NO_FATAL_FAILURE(DieAt(*store, scenario.options, point, 0, scenario.op, &progress[0]));
+  scenario.allow(progress[0].begun.load(), model);
+}
+
 TEST(CrashPoints, EveryStepRecovers) {
   for (const Case& c : kCases) {
     const Scenario scenario = c.scenario();
     SCOPED_TRACE(absl::StrCat(scenario.name, " dying at ", c.point));
     ScopedStore store;
-    ASSERT_OK(store.Open(scenario.options));
-    Model model = scenario.setup(store.get());
-    SharedArray<Progress> progress(1);
-    ASSERT_NO_FATAL_FAILURE(DieAt(store, scenario.options, c.point, 0, scenario.op, &progress[0]));
-    scenario.allow(progress[0].begun.load(), &model);
+    Model model;
+    ASSERT_NO_FATAL_FAILURE(CrashAt(scenario, c.point, /*read_first=*/false, &store, &model));
     ASSERT_OK(store.Open(scenario.options, OpenMode::kAttach));
     ASSERT_NO_FATAL_FAILURE(ExpectRecovered(store.get(), model));
   }
@@ -292,18 +305,14 @@ TEST(CrashPoints, AReaderAfterAWriterDiedTakesTheLockAndRecoveryMakesTheVersionE
     const Scenario scenario = c.scenario();
     SCOPED_TRACE(absl::StrCat(scenario.name, " dying at ", c.point));
     ScopedStore store;
-    ASSERT_OK(store.Open(scenario.options));
-    Model model = scenario.setup(store.get());
-    std::string got;
-    for (const auto& entry : model) ASSERT_OK(store->Get(entry.first, &got));
-    SharedArray<Progress> progress(1);
-    ASSERT_NO_FATAL_FAILURE(DieAt(store, scenario.options, c.point, 0, scenario.op, &progress[0]));
-    scenario.allow(progress[0].begun.load(), &model);
+    Model model;
+    ASSERT_NO_FATAL_FAILURE(CrashAt(scenario, c.point, /*read_first=*/true, &store, &model));
     testutil::RawSegment raw(store.key());
     ASSERT_TRUE(raw.ok());
     const internal::Stripe* stripe = raw.stripe(0);
     EXPECT_EQ(stripe->read_version % 2, 1u) << "the dead writer left its stripe's version even";
     const auto& [key, allowed] = *model.begin();
+    std::string got;
     const absl::Status read = store->Get(key, &got);
     ASSERT_TRUE(read.ok() || (absl::IsNotFound(read) && allowed.absent_ok)) << key << ": " << read;
     EXPECT_EQ(stripe->read_version % 2, 0u) << "the first read did not recover the stripe";
