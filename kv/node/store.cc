@@ -42,6 +42,10 @@ Options OpenOptions(const Napi::Object& o) {
                                     "this store is closed: open it again with Store.open"));
 }
 
+// The most a reader's string keeps between reads (larger values are read
+// into a string of their own, freed after the copy).
+constexpr size_t kScratchKept = 64 * 1024;
+
 // A Uint8Array argument (a Buffer): its bytes, read with one call.
 struct Target {
   char* data = nullptr;
@@ -82,7 +86,11 @@ size_t OffsetOf(const Napi::Env& env, const Napi::Value& value, const Target& ta
 // getMetaInto(key, target, offset, meta): also the entry's metadata into
 // `meta` (a Float64Array of 3: flags, ttlRemaining, and the version's 64
 // bits, which index.js reads through a BigUint64Array).
-Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, bool with_meta) {
+// The read is Store::Get's (usually no lock: doc/locking.md, "Optimistic
+// reads") into `scratch`, then copied: View would hold the stripe's lock,
+// whose line every reader of the stripe writes.
+Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, std::string& scratch,
+                     bool with_meta) {
   const Napi::Env env = info.Env();
   Bytes key(info[0], "key");
   const Target target = TargetOf(env, info[1], "getInto's target");
@@ -96,15 +104,13 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, bool with_met
     }
     meta_out = info[3].As<Napi::Float64Array>().Data();
   }
-  char* const out = target.data + offset;
-  const size_t room = target.size - offset;
-  size_t size = 0;
   EntryMeta meta;
-  const absl::Status s = store.View(key.view(), [&](absl::string_view value, const EntryMeta& m) {
-    size = value.size();
-    meta = m;
-    if (size != 0 && size <= room) std::memcpy(out, value.data(), size);
-  });
+  const absl::Status s = store.Get(key.view(), &scratch, meta_out != nullptr ? &meta : nullptr);
+  const size_t size = scratch.size();
+  if (s.ok() && size != 0 && size <= target.size - offset) {
+    std::memcpy(target.data + offset, scratch.data(), size);
+  }
+  if (scratch.capacity() > kScratchKept) std::string().swap(scratch);  // a large value's
   if (absl::IsNotFound(s)) return env.Undefined();
   if (!s.ok()) Throw(env, s);
   if (meta_out != nullptr) {
@@ -117,21 +123,28 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, bool with_met
 
 using Cell = std::shared_ptr<Store>;
 
-// getInto and getMetaInto as functions of one store's own (their data: its
-// cell).
+// What getInto and getMetaInto, functions of one store's own, hold: its
+// cell, and the string their reads go through (a Store object is used by
+// one thread, its own).
+struct ReaderData {
+  std::shared_ptr<Cell> cell;
+  std::string scratch;
+};
+
 template <bool kWithMeta>
 Napi::Value Reader(const Napi::CallbackInfo& info) {
-  const Cell& cell = **static_cast<std::shared_ptr<Cell>*>(info.Data());
+  ReaderData& data = *static_cast<ReaderData*>(info.Data());
+  const Cell& cell = *data.cell;
   if (cell == nullptr) ThrowClosed(info.Env());
-  return ReadInto(info, *cell, kWithMeta);
+  return ReadInto(info, *cell, data.scratch, kWithMeta);
 }
 
 template <bool kWithMeta>
 void DefineReader(const Napi::Env& env, Napi::Object self, const char* name,
                   const std::shared_ptr<Cell>& cell) {
-  auto* data = new std::shared_ptr<Cell>(cell);
+  auto* data = new ReaderData{cell, {}};
   Napi::Function reader = Napi::Function::New<Reader<kWithMeta>>(env, name, data);
-  reader.AddFinalizer([](Napi::Env, std::shared_ptr<Cell>* d) { delete d; }, data);
+  reader.AddFinalizer([](Napi::Env, ReaderData* d) { delete d; }, data);
   self.DefineProperty(Napi::PropertyDescriptor::Value(name, reader, napi_default));
 }
 
