@@ -1,7 +1,6 @@
 // Store: opening, closing and the calls on one entry.
 #include "shmkv/store.h"
 
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -46,38 +45,6 @@ Options OpenOptions(const Napi::Object& o) {
 // into a string of their own, freed after the copy).
 constexpr size_t kScratchKept = 64 * 1024;
 
-// A Uint8Array argument (a Buffer): its bytes, read with one call.
-struct Target {
-  char* data = nullptr;
-  size_t size = 0;
-};
-
-Target TargetOf(const Napi::Env& env, const Napi::Value& value, const char* what) {
-  napi_typedarray_type type = napi_int8_array;
-  size_t length = 0;
-  void* data = nullptr;
-  // napi_get_typedarray_info fails for anything but a typed array.
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array) {
-    ThrowType(env, absl::StrCat(what, " must be a Buffer (Uint8Array) to copy the value into"));
-  }
-  return Target{static_cast<char*>(data), length};
-}
-
-// Where in `target` to copy: undefined (0) or an integer 0..target's length.
-size_t OffsetOf(const Napi::Env& env, const Napi::Value& value, const Target& target) {
-  double offset = 0;
-  if (napi_get_value_double(env, value, &offset) != napi_ok) {
-    if (value.IsUndefined()) return 0;
-    ThrowType(env, "offset must be a number (an index into the target Buffer)");
-  }
-  if (!(offset >= 0) || offset > static_cast<double>(target.size) || std::trunc(offset) != offset) {
-    ThrowRange(env, absl::StrCat("offset=", offset, " is not valid: give an integer 0..",
-                                 target.size, " (the target Buffer's length)"));
-  }
-  return static_cast<size_t>(offset);
-}
-
 // getInto(key, target, offset = 0): copies the value into target at offset
 // when it fits in the rest of target; returns the value's length either way
 // (larger than the room left: nothing was copied), or undefined when absent.
@@ -93,8 +60,7 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, std::string& 
                      bool with_meta) {
   const Napi::Env env = info.Env();
   Bytes key(info[0], "key");
-  const Target target = TargetOf(env, info[1], "getInto's target");
-  const size_t offset = OffsetOf(env, info[2], target);
+  const Target target = TargetOf(env, info[1], info[2], "getInto's target");
   double* meta_out = nullptr;
   if (with_meta) {
     if (!info[3].IsTypedArray() ||
@@ -107,9 +73,7 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, std::string& 
   EntryMeta meta;
   const absl::Status s = store.Get(key.view(), &scratch, meta_out != nullptr ? &meta : nullptr);
   const size_t size = scratch.size();
-  if (s.ok() && size != 0 && size <= target.size - offset) {
-    std::memcpy(target.data + offset, scratch.data(), size);
-  }
+  if (s.ok() && size != 0 && size <= target.room) std::memcpy(target.data, scratch.data(), size);
   if (scratch.capacity() > kScratchKept) std::string().swap(scratch);  // a large value's
   if (absl::IsNotFound(s)) return env.Undefined();
   if (!s.ok()) Throw(env, s);

@@ -191,6 +191,27 @@ test('reads of one key from two processes at once wait for no lock', async (t) =
   assert.equal(store.stats().lockWaits - before, 0);
 });
 
+test('getMany keeps every value whole when reading its keys runs gets and getManys', (t) => {
+  const { store } = openStore(t, 'node get many reentered');
+  const many = Array.from({ length: 1000 }, (_, i) => `k${i}`);  // more than any getMany before
+  many.forEach((key) => store.put(key, `value of ${key}`));
+  store.put('a', 'AAAA');
+  store.put('b', 'BBBB');
+  const inner = [];
+  const keys = ['a', 'b', 'absent'];
+  Object.defineProperty(keys, 0, {  // a getter, run by getMany as it reads keys[0]
+    get() {
+      inner.push(store.get('b'), ...store.getMany(many), store.getMeta('a').value);
+      return 'a';
+    },
+  });
+  assert.deepEqual(store.getMany(keys), [Buffer.from('AAAA'), Buffer.from('BBBB'), undefined]);
+  assert.deepEqual(inner, [Buffer.from('BBBB'), ...many.map((key) => Buffer.from(`value of ${key}`)),
+    Buffer.from('AAAA')]);
+  assert.deepEqual(store.getMany(['b', 'a']), [Buffer.from('BBBB'), Buffer.from('AAAA')]);
+  assert.deepEqual(inner[0], Buffer.from('BBBB'));
+});
+
 test('string keys are their UTF-8 bytes, from ASCII to surrogate pairs, at every length', (t) => {
   const { store } = openStore(t, 'node key encoding');
   // Latin-1 letters, letters past U+00FF (whose low byte is an ASCII
@@ -274,6 +295,7 @@ test('getMany and putMany', (t) => {
   assert.deepEqual(store.getMany([]), []);
   assert.throws(() => store.getMany('a'), TypeError);
   assert.throws(() => store.getMany(['a', 5]), /keys\[1\]/);
+  assert.throws(() => store.getMany(['a', new Uint16Array(2)]), { name: 'TypeError', message: /keys\[1\]/ });
   assert.throws(() => store.putMany([['a']]), /items\[0\] must be a \[key, value\] pair/);
   assert.throws(() => store.getMany(['a', '']), (e) => e.code === 'ERR_SHMKV_INVALID_ARGUMENT' &&
     /keys\[1\]/.test(e.message));
