@@ -3,6 +3,9 @@
 // every process on the host (C, C++, Python, kvcli and Node alike).
 // index.d.ts documents every call and the errors it throws.
 
+// Buffer from node:buffer: the global `Buffer` is a getter on globalThis,
+// called at every use (a tenth of what get adds to getInto).
+const { Buffer } = require('node:buffer');
 const native = require('./shmkv.node');
 
 class ShmkvError extends Error {
