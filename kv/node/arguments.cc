@@ -43,7 +43,35 @@ const char* TypeName(const Napi::Value& value) {
 
 }  // namespace
 
-bool IsBytes(const Napi::Value& value) { return value.IsString() || value.IsTypedArray(); }
+Target TargetOf(const Napi::Env& env, const Napi::Value& target, const Napi::Value& offset,
+                const char* what) {
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  // napi_get_typedarray_info fails for anything but a typed array.
+  if (napi_get_typedarray_info(env, target, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    ThrowType(env, absl::StrCat(what, " must be a Buffer (Uint8Array) to copy the value into"));
+  }
+  double at = 0;
+  if (napi_get_value_double(env, offset, &at) != napi_ok) {
+    if (!offset.IsUndefined()) {
+      ThrowType(env, "offset must be a number (an index into the target Buffer)");
+    }
+    at = 0;
+  }
+  if (!(at >= 0) || at > static_cast<double>(length) || std::trunc(at) != at) {
+    ThrowRange(env, absl::StrCat("offset=", at, " is not valid: give an integer 0..", length,
+                                 " (the target Buffer's length)"));
+  }
+  const auto skip = static_cast<size_t>(at);
+  return Target{static_cast<char*>(data) + skip, length - skip};
+}
+
+bool IsBytes(const Napi::Value& value) {
+  return value.IsString() || (value.IsTypedArray() &&
+                              value.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array);
+}
 
 Bytes::Bytes(const Napi::Value& value, const char* what) {
   // A string in one pass into the inline buffer (the call fails for

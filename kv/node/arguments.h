@@ -32,6 +32,15 @@ class Bytes {
   char inline_[256];
 };
 
+// Where a call copies into: a Uint8Array argument (a Buffer) from `offset`
+// on (undefined: 0; else an integer 0..its length); `room` bytes are left.
+struct Target {
+  char* data = nullptr;
+  size_t room = 0;
+};
+Target TargetOf(const Napi::Env& env, const Napi::Value& target, const Napi::Value& offset,
+                const char* what);
+
 // Whether `value` is a string or a Uint8Array (what Bytes takes).
 bool IsBytes(const Napi::Value& value);
 

@@ -132,7 +132,7 @@ export class Store {
    */
   static destroy(name: { key?: number | string; path?: string; proj?: number }): void;
 
-  /** The value, or undefined when absent (a value up to 4 KiB may share its ArrayBuffer, of 16 KiB, with other values get and getMeta returned, as Buffer.from's share Node's pool). @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
+  /** The value, or undefined when absent (a value up to 4 KiB may share its ArrayBuffer, of 16 KiB, with other values get, getMeta and getMany returned, as Buffer.from's share Node's pool). @throws LockTimeoutError, CorruptError, InvalidArgumentError, StoreDestroyedError, StoreClosedError, TypeError. */
   get(key: Bytes): Buffer | undefined;
   /**
    * Copies the value into `target` from `offset` (default 0) when it fits in the bytes left
@@ -149,7 +149,7 @@ export class Store {
   getMeta(key: Bytes): EntryMeta | undefined;
   /** Whether the key is present. Throws as get. */
   has(key: Bytes): boolean;
-  /** Each key's value (undefined when absent), read in one call; the values of one call share one ArrayBuffer. Throws as get (naming the key's index). */
+  /** Each key's value (undefined when absent), read in one call; the values of one call share one ArrayBuffer (with other values get returned when they fit in 16 KiB, as get's). Throws as get (naming the key's index). */
   getMany(keys: Bytes[]): Array<Buffer | undefined>;
 
   /**

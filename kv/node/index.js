@@ -3,6 +3,9 @@
 // every process on the host (C, C++, Python, kvcli and Node alike).
 // index.d.ts documents every call and the errors it throws.
 
+// Buffer from node:buffer: the global `Buffer` is a getter on globalThis,
+// called at every use (a tenth of what get adds to getInto).
+const { Buffer } = require('node:buffer');
 const native = require('./shmkv.node');
 
 class ShmkvError extends Error {
@@ -57,9 +60,9 @@ const OPEN_OPTIONS = new Set([
   'mode', 'lockTimeout', 'allowForeignOwner',
 ]);
 
-// Values read by get and getMeta are copied by the addon straight into a
-// slab of this module's, and returned as Buffers viewing their bytes: a
-// Buffer made by the addon has a backing store of its own (a malloc, and
+// Values read by get, getMeta and getMany are copied by the addon straight
+// into a slab of this module's, and returned as Buffers viewing their bytes:
+// a Buffer made by the addon has a backing store of its own (a malloc, and
 // work for the garbage collector), which costs about as much as the store's
 // read. A slab is never written twice: once less than POOLED_MAX is left, a
 // new one takes its place (the old one lives as long as a value in it).
@@ -68,6 +71,7 @@ const OPEN_OPTIONS = new Set([
 const SLAB = 16 * 1024;
 const POOLED_MAX = 4 * 1024;
 let slab = Buffer.allocUnsafeSlow(SLAB);
+let slabBytes = slab.buffer;
 let used = 0;
 // getMetaInto's out-parameters: flags, ttlRemaining, the version's bits.
 const meta = new Float64Array(3);
@@ -75,20 +79,31 @@ const metaVersion = new BigUint64Array(meta.buffer);
 // getManyInto's sizes, grown to the longest list of keys asked for.
 let sizes = new Float64Array(64);
 
+// Room for at least POOLED_MAX bytes at `used`.
+function makeRoom() {
+  if (SLAB - used < POOLED_MAX) {
+    slab = Buffer.allocUnsafeSlow(SLAB);
+    slabBytes = slab.buffer;
+    used = 0;
+  }
+}
+
+// `size` bytes of the slab at `used` as a Buffer (Buffer.from of its
+// ArrayBuffer: subarray would read slab.buffer, a call into V8's runtime),
+// and the next value's place, 8-byte aligned as Node's pool does.
+function take(size) {
+  const value = Buffer.from(slabBytes, used, size);
+  used = (used + size + 7) & ~7;
+  return value;
+}
+
 // The value of key as a Buffer, or undefined; with its metadata in `meta`
 // when withMeta.
 function readValue(store, key, withMeta) {
-  if (SLAB - used < POOLED_MAX) {
-    slab = Buffer.allocUnsafeSlow(SLAB);
-    used = 0;
-  }
+  makeRoom();
   let size = withMeta ? store.getMetaInto(key, slab, used, meta) : store.getInto(key, slab, used);
   if (size === undefined) return undefined;
-  if (size <= SLAB - used) {
-    const value = slab.subarray(used, used + size);
-    used = (used + size + 7) & ~7;  // the next value 8-byte aligned, as Node's pool does
-    return value;
-  }
+  if (size <= SLAB - used) return take(size);
   for (;;) {  // too large for the slab: read again into a Buffer of its size
     const value = Buffer.allocUnsafe(size);
     const now = withMeta ? store.getMetaInto(key, value, 0, meta) : store.getInto(key, value, 0);
@@ -111,15 +126,31 @@ class Store extends native.NativeStore {
     return { value, version: metaVersion[2], flags: meta[0], ttlRemaining: meta[1] };
   }
 
-  // Each key's value, or undefined: views of one Buffer the addon fills.
+  // Each key's value, or undefined: views of the slab, or of one Buffer
+  // the addon made when they do not fit in it. Reading the keys may run
+  // JavaScript (an element's getter) that reads this module's values too:
+  // the rest of the slab and `sizes` are this call's until it returns.
   getMany(keys) {
     if (Array.isArray(keys) && keys.length > sizes.length) sizes = new Float64Array(keys.length);
-    const all = this.getManyInto(keys, sizes);
+    makeRoom();
+    const mine = slab, at = used, lengths = sizes;
+    used = SLAB;
+    let got;
+    try {
+      got = this.getManyInto(keys, lengths, mine, at);
+    } finally {
+      if (slab === mine) used = typeof got === 'number' ? (at + got + 7) & ~7 : at;
+    }
+    let bytes = mine.buffer, from = at;
+    if (typeof got !== 'number') {
+      bytes = got.buffer;
+      from = got.byteOffset;
+    }
     const values = new Array(keys.length);
-    let at = 0;
     for (let i = 0; i < values.length; i++) {
-      const size = sizes[i];
-      values[i] = size < 0 ? undefined : all.subarray(at, (at += size));
+      const size = lengths[i];
+      values[i] = size < 0 ? undefined : Buffer.from(bytes, from, size);
+      if (size > 0) from += size;
     }
     return values;
   }

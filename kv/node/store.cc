@@ -1,7 +1,6 @@
 // Store: opening, closing and the calls on one entry.
 #include "shmkv/store.h"
 
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -42,37 +41,9 @@ Options OpenOptions(const Napi::Object& o) {
                                     "this store is closed: open it again with Store.open"));
 }
 
-// A Uint8Array argument (a Buffer): its bytes, read with one call.
-struct Target {
-  char* data = nullptr;
-  size_t size = 0;
-};
-
-Target TargetOf(const Napi::Env& env, const Napi::Value& value, const char* what) {
-  napi_typedarray_type type = napi_int8_array;
-  size_t length = 0;
-  void* data = nullptr;
-  // napi_get_typedarray_info fails for anything but a typed array.
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array) {
-    ThrowType(env, absl::StrCat(what, " must be a Buffer (Uint8Array) to copy the value into"));
-  }
-  return Target{static_cast<char*>(data), length};
-}
-
-// Where in `target` to copy: undefined (0) or an integer 0..target's length.
-size_t OffsetOf(const Napi::Env& env, const Napi::Value& value, const Target& target) {
-  double offset = 0;
-  if (napi_get_value_double(env, value, &offset) != napi_ok) {
-    if (value.IsUndefined()) return 0;
-    ThrowType(env, "offset must be a number (an index into the target Buffer)");
-  }
-  if (!(offset >= 0) || offset > static_cast<double>(target.size) || std::trunc(offset) != offset) {
-    ThrowRange(env, absl::StrCat("offset=", offset, " is not valid: give an integer 0..",
-                                 target.size, " (the target Buffer's length)"));
-  }
-  return static_cast<size_t>(offset);
-}
+// The most a reader's string keeps between reads (larger values are read
+// into a string of their own, freed after the copy).
+constexpr size_t kScratchKept = 64 * 1024;
 
 // getInto(key, target, offset = 0): copies the value into target at offset
 // when it fits in the rest of target; returns the value's length either way
@@ -82,11 +53,14 @@ size_t OffsetOf(const Napi::Env& env, const Napi::Value& value, const Target& ta
 // getMetaInto(key, target, offset, meta): also the entry's metadata into
 // `meta` (a Float64Array of 3: flags, ttlRemaining, and the version's 64
 // bits, which index.js reads through a BigUint64Array).
-Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, bool with_meta) {
+// The read is Store::Get's (usually no lock: doc/locking.md, "Optimistic
+// reads") into `scratch`, then copied: View would hold the stripe's lock,
+// whose line every reader of the stripe writes.
+Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, std::string& scratch,
+                     bool with_meta) {
   const Napi::Env env = info.Env();
   Bytes key(info[0], "key");
-  const Target target = TargetOf(env, info[1], "getInto's target");
-  const size_t offset = OffsetOf(env, info[2], target);
+  const Target target = TargetOf(env, info[1], info[2], "getInto's target");
   double* meta_out = nullptr;
   if (with_meta) {
     if (!info[3].IsTypedArray() ||
@@ -96,15 +70,11 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, bool with_met
     }
     meta_out = info[3].As<Napi::Float64Array>().Data();
   }
-  char* const out = target.data + offset;
-  const size_t room = target.size - offset;
-  size_t size = 0;
   EntryMeta meta;
-  const absl::Status s = store.View(key.view(), [&](absl::string_view value, const EntryMeta& m) {
-    size = value.size();
-    meta = m;
-    if (size != 0 && size <= room) std::memcpy(out, value.data(), size);
-  });
+  const absl::Status s = store.Get(key.view(), &scratch, meta_out != nullptr ? &meta : nullptr);
+  const size_t size = scratch.size();
+  if (s.ok() && size != 0 && size <= target.room) std::memcpy(target.data, scratch.data(), size);
+  if (scratch.capacity() > kScratchKept) std::string().swap(scratch);  // a large value's
   if (absl::IsNotFound(s)) return env.Undefined();
   if (!s.ok()) Throw(env, s);
   if (meta_out != nullptr) {
@@ -117,21 +87,28 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, bool with_met
 
 using Cell = std::shared_ptr<Store>;
 
-// getInto and getMetaInto as functions of one store's own (their data: its
-// cell).
+// What getInto and getMetaInto, functions of one store's own, hold: its
+// cell, and the string their reads go through (a Store object is used by
+// one thread, its own).
+struct ReaderData {
+  std::shared_ptr<Cell> cell;
+  std::string scratch;
+};
+
 template <bool kWithMeta>
 Napi::Value Reader(const Napi::CallbackInfo& info) {
-  const Cell& cell = **static_cast<std::shared_ptr<Cell>*>(info.Data());
+  ReaderData& data = *static_cast<ReaderData*>(info.Data());
+  const Cell& cell = *data.cell;
   if (cell == nullptr) ThrowClosed(info.Env());
-  return ReadInto(info, *cell, kWithMeta);
+  return ReadInto(info, *cell, data.scratch, kWithMeta);
 }
 
 template <bool kWithMeta>
 void DefineReader(const Napi::Env& env, Napi::Object self, const char* name,
                   const std::shared_ptr<Cell>& cell) {
-  auto* data = new std::shared_ptr<Cell>(cell);
+  auto* data = new ReaderData{cell, {}};
   Napi::Function reader = Napi::Function::New<Reader<kWithMeta>>(env, name, data);
-  reader.AddFinalizer([](Napi::Env, std::shared_ptr<Cell>* d) { delete d; }, data);
+  reader.AddFinalizer([](Napi::Env, ReaderData* d) { delete d; }, data);
   self.DefineProperty(Napi::PropertyDescriptor::Value(name, reader, napi_default));
 }
 

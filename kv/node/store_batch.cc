@@ -41,23 +41,30 @@ ScanOptions Selection(const Napi::Env& env, const Napi::Object& o) {
 
 }  // namespace
 
-// getManyInto(keys, sizes) -> Buffer: every value found, back to back in
-// one Buffer (one allocation for the call, not one per value); sizes[i] is
-// keys[i]'s value's length, -1 when absent (sizes: a Float64Array at least
-// as long as keys). index.js's getMany cuts the Buffer into the values.
+// getManyInto(keys, sizes, target, offset): every value found, back to
+// back, copied into target at offset when they fit in the rest of it
+// (returns their total length), else into a Buffer made here (returned);
+// sizes[i] is keys[i]'s value's length, -1 when absent (sizes: a
+// Float64Array at least as long as keys). index.js's getMany cuts the bytes
+// into the values. Each key is read once either way.
 Napi::Value NodeStore::GetManyInto(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   std::shared_ptr<Store> store = Shared(env);
   const Napi::Array list = ArrayArg(info[0], "keys");
   const uint32_t count = list.Length();
-  std::deque<Bytes> held;  // keeps string keys' UTF-8 alive
-  std::vector<absl::string_view> keys;
-  keys.reserve(count);
+  // The keys' bytes: no allocation per key for keys that fit a string's
+  // inline buffer (a Bytes per key, with its 256-byte buffer, would take one).
+  std::vector<std::string> held(count);
   for (uint32_t i = 0; i < count; ++i) {
-    const std::string what = absl::StrCat("keys[", i, "]");
-    held.emplace_back(list.Get(i), what.c_str());
-    keys.push_back(held.back().view());
+    const Napi::Value key = list.Get(i);
+    if (!IsBytes(key)) {
+      const std::string what = absl::StrCat("keys[", i, "]");
+      const Bytes wrong(key, what.c_str());  // throws a TypeError naming keys[i]
+    }
+    const Bytes bytes(key, "key");
+    held[i].assign(bytes.view().data(), bytes.view().size());
   }
+  const std::vector<absl::string_view> keys(held.begin(), held.end());
   thread_local std::vector<GetResult> results;
   const absl::Status s = store->GetMany(keys, &results);
   if (!s.ok()) Throw(env, s);
@@ -76,8 +83,16 @@ Napi::Value NodeStore::GetManyInto(const Napi::CallbackInfo& info) {
     ThrowType(env, "getManyInto's sizes must be a Float64Array as long as keys");
   }
   double* const sizes = info[1].As<Napi::Float64Array>().Data();
-  Napi::Buffer<char> all = Napi::Buffer<char>::New(env, total);
-  char* out = all.Data();
+  const Target target = TargetOf(env, info[2], info[3], "getManyInto's target");
+  Napi::Value returned;
+  char* out = target.data;
+  if (total <= target.room) {
+    returned = Napi::Number::New(env, static_cast<double>(total));
+  } else {
+    Napi::Buffer<char> own = Napi::Buffer<char>::New(env, total);
+    out = own.Data();
+    returned = own;
+  }
   for (uint32_t i = 0; i < count; ++i) {
     const GetResult& r = results[i];
     sizes[i] = r.status.ok() ? static_cast<double>(r.value.size()) : -1;
@@ -85,7 +100,7 @@ Napi::Value NodeStore::GetManyInto(const Napi::CallbackInfo& info) {
     std::memcpy(out, r.value.data(), r.value.size());
     out += r.value.size();
   }
-  return all;
+  return returned;
 }
 
 Napi::Value NodeStore::PutMany(const Napi::CallbackInfo& info) {

@@ -94,6 +94,124 @@ test('values of every size come back whole and independent: pooled, past the poo
   assert.deepEqual(store.getMany(Array(300).fill('v1')), Array(300).fill(made[1]));
 });
 
+// Starts a node process running `code` on the store at `key` (as `store`,
+// with `Buffer`); resolves once it prints "ready". The test stops it.
+async function startNode(t, key, code) {
+  const child = spawn(process.execPath, ['-e', `
+    const store = require(process.argv[1]).Store.open({ key: Number(process.argv[2]) });
+    ${code}`, process.env.SHMKV_NODE_MODULE, String(key)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  t.after(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', () => reject(new Error('the node child exited before it was ready')));
+  });
+  return { child, exited };
+}
+
+test('get, getMeta and getInto return whole values while another process rewrites them', async (t) => {
+  const { key, store } = openStore(t, 'node read while written', { maxValue: '1MiB' });
+  // 100 bytes (the slab), 6,000 (the slab or a Buffer of its own), 20,000
+  // (always past the slab), and absent, in turn.
+  const sizes = { a: 100, b: 6000, c: 20000 };
+  await startNode(t, key, `
+    const values = ${JSON.stringify(sizes)};
+    console.log('ready');
+    for (;;) {
+      for (const [fill, size] of Object.entries(values)) store.put('k', Buffer.alloc(size, fill));
+      store.delete('k');
+    }`);
+  const whole = (value, what) => {
+    if (value === undefined) return;
+    const fill = String.fromCharCode(value[0]);
+    assert.ok(sizes[fill] === value.length && value.every((b) => b === value[0]),
+      `${what}: ${value.length} bytes starting with ${fill}`);
+  };
+  const target = Buffer.alloc(8192);
+  for (let i = 0; i < 1000; i++) {
+    whole(store.get('k'), 'get');
+    whole(store.getMeta('k')?.value, 'getMeta');
+    const n = store.getInto('k', target);
+    if (n !== undefined && n <= target.length) whole(target.subarray(0, n), 'getInto');
+    whole(store.getMany(['k', 'absent', 'k'])[2], 'getMany');
+  }
+});
+
+test('get and getMeta return the value read last when it grows or goes between two reads', (t) => {
+  const { store } = openStore(t, 'node value grows', { maxValue: '1MiB' });
+  // get reads a value larger than the room left in its slab again, into a
+  // Buffer of the size it saw: each change below lands between the reads.
+  const changes = [];
+  const native = {
+    getInto: (...a) => after(store.getInto(...a)),
+    getMetaInto: (...a) => after(store.getMetaInto(...a)),
+  };
+  function after(result) {
+    const change = changes.shift();
+    if (change === null) store.delete('k');
+    else if (change !== undefined) store.put('k', change);
+    return result;
+  }
+  const sized = (n, fill) => Buffer.alloc(n, fill);
+  store.put('k', sized(20000, 'a'));
+  changes.push(sized(30000, 'b'), sized(40000, 'c'));  // grows twice
+  assert.deepEqual(Store.prototype.get.call(native, 'k'), sized(40000, 'c'));
+  store.put('k', sized(20000, 'a'));
+  changes.push(sized(5, 'd'));  // shrinks
+  assert.deepEqual(Store.prototype.get.call(native, 'k'), sized(5, 'd'));
+  store.put('k', sized(20000, 'a'));
+  changes.push(null);  // goes
+  assert.equal(Store.prototype.get.call(native, 'k'), undefined);
+  store.put('k', sized(20000, 'a'), { flags: 1 });
+  changes.push(sized(25000, 'e'));
+  const meta = Store.prototype.getMeta.call(native, 'k');
+  assert.deepEqual(meta.value, sized(25000, 'e'));
+  assert.equal(meta.flags, 0);
+  assert.equal(meta.version, store.getMeta('k').version);
+  assert.equal(changes.length, 0);
+});
+
+test('reads of one key from two processes at once wait for no lock', async (t) => {
+  const { key, store } = openStore(t, 'node reads take no lock');
+  store.put('k', Buffer.alloc(100, 'v'));
+  store.get('k');  // the first read after a write takes the lock; later ones need not
+  const before = store.stats().lockWaits;
+  const { exited } = await startNode(t, key, `
+    console.log('ready');
+    for (let i = 0; i < 200000; i++) store.get('k');`);
+  const target = Buffer.alloc(128);
+  for (let i = 0; i < 100000; i++) {
+    store.get('k');
+    store.getInto('k', target);
+  }
+  await exited;
+  assert.equal(store.stats().lockWaits - before, 0);
+});
+
+test('getMany keeps every value whole when reading its keys runs gets and getManys', (t) => {
+  const { store } = openStore(t, 'node get many reentered');
+  const many = Array.from({ length: 1000 }, (_, i) => `k${i}`);  // more than any getMany before
+  many.forEach((key) => store.put(key, `value of ${key}`));
+  store.put('a', 'AAAA');
+  store.put('b', 'BBBB');
+  const inner = [];
+  const keys = ['a', 'b', 'absent'];
+  Object.defineProperty(keys, 0, {  // a getter, run by getMany as it reads keys[0]
+    get() {
+      inner.push(store.get('b'), ...store.getMany(many), store.getMeta('a').value);
+      return 'a';
+    },
+  });
+  assert.deepEqual(store.getMany(keys), [Buffer.from('AAAA'), Buffer.from('BBBB'), undefined]);
+  assert.deepEqual(inner, [Buffer.from('BBBB'), ...many.map((key) => Buffer.from(`value of ${key}`)),
+    Buffer.from('AAAA')]);
+  assert.deepEqual(store.getMany(['b', 'a']), [Buffer.from('BBBB'), Buffer.from('AAAA')]);
+  assert.deepEqual(inner[0], Buffer.from('BBBB'));
+});
+
 test('string keys are their UTF-8 bytes, from ASCII to surrogate pairs, at every length', (t) => {
   const { store } = openStore(t, 'node key encoding');
   // Latin-1 letters, letters past U+00FF (whose low byte is an ASCII
@@ -177,6 +295,7 @@ test('getMany and putMany', (t) => {
   assert.deepEqual(store.getMany([]), []);
   assert.throws(() => store.getMany('a'), TypeError);
   assert.throws(() => store.getMany(['a', 5]), /keys\[1\]/);
+  assert.throws(() => store.getMany(['a', new Uint16Array(2)]), { name: 'TypeError', message: /keys\[1\]/ });
   assert.throws(() => store.putMany([['a']]), /items\[0\] must be a \[key, value\] pair/);
   assert.throws(() => store.getMany(['a', '']), (e) => e.code === 'ERR_SHMKV_INVALID_ARGUMENT' &&
     /keys\[1\]/.test(e.message));
