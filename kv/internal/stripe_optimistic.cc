@@ -45,7 +45,7 @@ Optimistic StripeView::ProbeUnlocked(absl::string_view key, uint64_t hash, std::
       if (h.expires_at_ms <= *now) return Optimistic::kLock;
     }
     value->resize(h.value_size);
-    RelaxedLoadBytes(value->data(), KeyBytes(entry) + h.key_size, h.value_size);
+    LoadPayloadBytes(value->data(), KeyBytes(entry) + h.key_size, h.value_size);
     *header = h;
     return Optimistic::kHit;
   }
