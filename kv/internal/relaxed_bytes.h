@@ -74,7 +74,7 @@ inline void LoadPayloadBytes(char* dst, const char* src, size_t n) {
 #if SHMKV_TSAN
   RelaxedLoadBytes(dst, src, n);
 #else
-  std::memcpy(dst, src, n);
+  if (n != 0) std::memcpy(dst, src, n);
 #endif
 }
 
@@ -119,7 +119,7 @@ inline void RelaxedStoreBytes(char* dst, const void* src, size_t n) {
     n -= take;
   }
 #else
-  std::memcpy(dst, src, n);
+  if (n != 0) std::memcpy(dst, src, n);  // an empty value's data() may be null
 #endif
 }
 
