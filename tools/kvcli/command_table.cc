@@ -16,8 +16,8 @@ std::vector<FlagUse> WithCreateFlags(std::vector<FlagUse> flags) {
   return flags;
 }
 
-std::vector<CommandSpec> BuildCommands() {
-  std::vector<CommandSpec> c;
+// create, info, stats: making a store and looking at it.
+void AddStoreCommands(std::vector<CommandSpec>& c) {
   c.push_back(
       {"create", RunCreate,
        "--key=KEY|--path=FILE [--capacity=SIZE] [--mode=OCTAL] [--max-value=SIZE] "
@@ -92,6 +92,10 @@ std::vector<CommandSpec> BuildCommands() {
         {"reset"}},
        0,
        0});
+}
+
+// get, put, del: one entry.
+void AddEntryCommands(std::vector<CommandSpec>& c) {
   c.push_back({"get",
                RunGet,
                "--key=KEY|--path=FILE KEY... [--meta] [--json] [--escaped] [--through=ADDR]",
@@ -169,6 +173,10 @@ std::vector<CommandSpec> BuildCommands() {
                 {"dry-run"}},
                0,
                1});
+}
+
+// incr, touch: changing an entry in place; keys: listing them.
+void AddUpdateAndKeysCommands(std::vector<CommandSpec>& c) {
   c.push_back(
       {"incr",
        RunIncr,
@@ -235,6 +243,10 @@ std::vector<CommandSpec> BuildCommands() {
         {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"}},
        0,
        0});
+}
+
+// dump, load: snapshots; check: the integrity check.
+void AddSnapshotAndCheckCommands(std::vector<CommandSpec>& c) {
   c.push_back({"dump",
                RunDump,
                "--key=KEY|--path=FILE --out=FILE|- [--format=binary|jsonl] [--prefix=P] "
@@ -313,6 +325,10 @@ std::vector<CommandSpec> BuildCommands() {
                {{"repair"}, {"json"}},
                0,
                0});
+}
+
+// flush, destroy, ls, bigkeys: emptying, removing, finding stores and large entries.
+void AddMaintenanceCommands(std::vector<CommandSpec>& c) {
   c.push_back({"flush",
                RunFlush,
                "--key=KEY|--path=FILE [--expired]",
@@ -379,6 +395,10 @@ std::vector<CommandSpec> BuildCommands() {
                 {"escaped", "--prefix is escaped as keys prints keys: \\\\ and \\xHH"}},
                0,
                0});
+}
+
+// serve: the metrics endpoint and dashboard.
+void AddServeCommand(std::vector<CommandSpec>& c) {
   c.push_back(
       {"serve",
        RunServe,
@@ -405,6 +425,16 @@ std::vector<CommandSpec> BuildCommands() {
         {"sizes-every"}},
        0,
        0});
+}
+
+std::vector<CommandSpec> BuildCommands() {
+  std::vector<CommandSpec> c;
+  AddStoreCommands(c);
+  AddEntryCommands(c);
+  AddUpdateAndKeysCommands(c);
+  AddSnapshotAndCheckCommands(c);
+  AddMaintenanceCommands(c);
+  AddServeCommand(c);
   return c;
 }
 
