@@ -258,16 +258,11 @@ absl::Status SegmentStore::Get(absl::string_view key, std::string* value, EntryM
     case Optimistic::kTorn:
       break;
   }
-  // Under the lock, as View reads; the key is not hashed again, and the clock
-  // is read anew (the lock may have been waited for).
-  KeyAccess access;
-  access.hash = hash;
-  if (absl::Status s = AccessHashed(key, &access); !s.ok()) return s;
-  EntryMeta m;
-  if (!Read(*access.view, &access.found, &access.now, &m)) return NotFoundKey();
-  value->assign(access.found.value(), access.found.header.value_size);
-  if (meta != nullptr) *meta = m;
-  return absl::OkStatus();
+  // Under the lock; the clock is read anew (the lock may have been waited for).
+  return ViewHashed(key, hash, [&](absl::string_view bytes, const EntryMeta& m) {
+    value->assign(bytes.data(), bytes.size());
+    if (meta != nullptr) *meta = m;
+  });
 }
 
 absl::Status SegmentStore::Access(absl::string_view key, KeyAccess* access, bool find) {
@@ -312,8 +307,16 @@ bool SegmentStore::Read(StripeView& view, Located* found, int64_t* now, EntryMet
 
 absl::Status SegmentStore::View(absl::string_view key,
                                 absl::FunctionRef<void(absl::string_view, const EntryMeta&)> fn) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  return ViewHashed(key, Hash64(key.data(), key.size(), geometry_.hash_seed), fn);
+}
+
+absl::Status SegmentStore::ViewHashed(
+    absl::string_view key, uint64_t hash,
+    absl::FunctionRef<void(absl::string_view, const EntryMeta&)> fn) {
   KeyAccess access;
-  if (absl::Status s = Access(key, &access); !s.ok()) return s;
+  access.hash = hash;
+  if (absl::Status s = AccessHashed(key, &access); !s.ok()) return s;
   EntryMeta meta;
   if (!Read(*access.view, &access.found, &access.now, &meta)) return NotFoundKey();
   fn(absl::string_view(access.found.value(), access.found.header.value_size), meta);

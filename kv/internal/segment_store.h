@@ -113,6 +113,10 @@ class SegmentStore final : public Store {
   absl::Status Access(absl::string_view key, KeyAccess* access, bool find = true);
   // Access for a key already checked and hashed (access->hash set).
   absl::Status AccessHashed(absl::string_view key, KeyAccess* access, bool find = true);
+  // View of a key already checked and hashed (Get's locked read after an
+  // unlocked try).
+  absl::Status ViewHashed(absl::string_view key, uint64_t hash,
+                          absl::FunctionRef<void(absl::string_view, const EntryMeta&)> fn);
   // Whether the found entry is visible to readers: present, not a lease, not
   // expired. An expired entry is removed on the way.
   bool Visible(KeyAccess& access);
@@ -122,8 +126,8 @@ class SegmentStore final : public Store {
   // and fills *meta. False on a miss.
   bool Read(StripeView& view, Located* found, int64_t* now, EntryMeta* meta);
   // Get's and GetMany's read without the lock (StripeView::ReadOptimistic):
-  // on kHit, *value and *meta (if not null) are set and the hit counted; on kMiss, the
-  // miss is counted; on kLock (also when the store was removed or
+  // on kHit, *value and *meta (if not null) are set and the hit counted; on
+  // kMiss, the miss is counted; on kLock (also when the store was removed or
   // destroyed, which the locked path reports), the caller takes the lock.
   Optimistic ReadUnlocked(StripeView& view, absl::string_view key, uint64_t hash, int64_t* now,
                           std::string* value, EntryMeta* meta);
