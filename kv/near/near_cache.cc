@@ -90,7 +90,12 @@ absl::Status NearCache::ReadStateLocked() {
     return viewed;
   } else if (changed) {
     state_version_ = version;
-    state_ = ParseSyncState(record);
+    absl::StatusOr<SyncState> parsed = ParseSyncState(record);
+    if (parsed.ok()) {
+      state_ = std::make_shared<const SyncState>(*std::move(parsed));
+    } else {
+      state_ = parsed.status();
+    }
   }
   return absl::OkStatus();
 }
@@ -98,7 +103,7 @@ absl::Status NearCache::ReadStateLocked() {
 NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
   Trust trust;
   int64_t now_ns = MonotonicNowNs();
-  absl::MutexLock lock(&state_mu_);
+  MutexLock lock(&state_mu_);
   if (reread || !state_read_ns_.has_value() ||
       absl::Nanoseconds(now_ns - *state_read_ns_) >= options_.sync_check_interval) {
     state_read_ns_.reset();
@@ -115,61 +120,65 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
     trust.reason = std::string(state_.status().message());
     return trust;
   }
-  SyncHealth health = EvaluateSync(*state_, options_.heartbeat_timeout, now_ns / 1000000);
+  const SyncState& state = **state_;
+  SyncHealth health = EvaluateSync(state, options_.heartbeat_timeout, now_ns / 1000000);
   if (!health.serving) {
     trust.reason = std::move(health.reason);
     return trust;
   }
-  if (!state_->Tracks(key)) {
+  if (!state.Tracks(key)) {
     std::vector<std::string> escaped;
-    for (const std::string& p : state_->prefixes) escaped.push_back(util::EscapeKey(p));
+    for (const std::string& p : state.prefixes) escaped.push_back(util::EscapeKey(p));
     trust.reason = absl::StrCat("the key is outside the prefixes kvsync tracks (",
                                 absl::StrJoin(escaped, ", "), ")");
     return trust;
   }
   trust.serving = true;
-  trust.epoch = state_->epoch;
-  trust.run_id = state_->redis_run_id;
-  trust.redis = state_->redis;
+  trust.epoch = state.epoch;
+  trust.record = *state_;
   return trust;
 }
 
 absl::StatusOr<std::string> NearCache::ServerMismatch(const Trust& trust, absl::string_view key) {
-  absl::MutexLock lock(&redis_mu_);
+  const SyncState& record = *trust.record;
+  MutexLock lock(&redis_mu_);
   absl::StatusOr<absl::string_view> run_id = router_->ServerOf(key);
-  if (run_id.ok() && router_->routed() && !RunIdTracked(trust.run_id, *run_id)) {
+  if (run_id.ok() && router_->routed() && !RunIdTracked(record.redis_run_id, *run_id)) {
     // kvsync follows other primaries than this reader's slot map or
     // sentinels named (a failover or a migration since it asked): ask again.
     router_->ForgetRoutes();
     run_id = router_->ServerOf(key);
   }
   if (!run_id.ok()) return run_id.status();
-  if (trust.run_id.empty()) {
+  if (record.redis_run_id.empty()) {
     return "kvsync's record does not say which Redis server it follows (a kvsync of an earlier "
            "version?); restart kvsync";
   }
-  if (RunIdTracked(trust.run_id, *run_id)) return "";
+  if (RunIdTracked(record.redis_run_id, *run_id)) return "";
   if (router_->sentinel()) {
     return absl::StrCat("the primary the sentinels name (run_id ", *run_id,
-                        ") is not the one kvsync follows (", trust.redis, ", run_id ", trust.run_id,
+                        ") is not the one kvsync follows (", record.redis, ", run_id ",
+                        record.redis_run_id,
                         "): a failover kvsync has not resynced to yet, or other sentinels; give "
                         "it kvsync's Redis address");
   }
   if (router_->cluster()) {
     return absl::StrCat("the primary of the key's slot (run_id ", *run_id,
-                        ") is not one kvsync tracks (", trust.redis, ", run_ids ", trust.run_id,
+                        ") is not one kvsync tracks (", record.redis, ", run_ids ",
+                        record.redis_run_id,
                         "): a failover or a node kvsync has not resynced to yet, or another "
                         "cluster; give it kvsync's Redis address");
   }
   return absl::StrCat(options_.redis, " is another Redis server (run_id ", *run_id,
-                      ") than the one kvsync follows (", trust.redis, ", run_id ", trust.run_id,
+                      ") than the one kvsync follows (", record.redis, ", run_id ",
+                      record.redis_run_id,
                       "): nothing would invalidate what this reader fills; give it kvsync's "
                       "Redis address");
 }
 
 absl::Status NearCache::Run(const std::vector<std::string>& argv, absl::string_view key,
                             bool idempotent, RedisReply* reply, const std::string* server) {
-  absl::MutexLock lock(&redis_mu_);
+  MutexLock lock(&redis_mu_);
   absl::StatusOr<RedisRouter::Answer> answer = router_->Command(argv, key, idempotent);
   if (!answer.ok()) return answer.status();
   if (server != nullptr && !RunIdTracked(*server, answer->run_id)) {
@@ -281,7 +290,7 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
   } else if (!absl::IsNotFound(got)) {
     return Direct(key, absl::StrCat("the store failed: ", got.message()), info);
   }
-  return Fill(key, trust.epoch, trust.run_id, info);
+  return Fill(key, trust.epoch, trust.record->redis_run_id, info);
 }
 
 absl::StatusOr<std::string> NearCache::Fill(absl::string_view key, uint32_t epoch,
@@ -397,9 +406,9 @@ SyncHealth NearCache::Health(absl::string_view key) {
   SyncHealth health;
   health.serving = trust.serving;
   health.reason = std::move(trust.reason);
-  absl::MutexLock lock(&state_mu_);
+  MutexLock lock(&state_mu_);
   if (state_.ok())
-    health.heartbeat_age = absl::Milliseconds(MonotonicNowMs() - state_->heartbeat_ms);
+    health.heartbeat_age = absl::Milliseconds(MonotonicNowMs() - (*state_)->heartbeat_ms);
   return health;
 }
 

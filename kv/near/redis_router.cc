@@ -13,6 +13,7 @@ namespace shmkv::near {
 
 bool RunIdTracked(absl::string_view tracked, absl::string_view run_id) {
   if (run_id.empty()) return false;
+  if (tracked == run_id) return true;  // one server: no list to split
   for (absl::string_view one : absl::StrSplit(tracked, ',')) {
     if (one == run_id) return true;
   }
@@ -106,7 +107,13 @@ absl::StatusOr<const RedisAddress*> RedisRouter::Route(absl::string_view key) {
 }
 
 absl::StatusOr<RedisRouter::Link*> RedisRouter::Connect(const RedisAddress& address, bool* fresh) {
-  Link& link = links_[address];
+  // Most calls ask for the server the last one did: compared, not looked up.
+  if (last_link_ == nullptr || !SameAddress(*last_address_, address)) {
+    auto it = links_.try_emplace(address).first;
+    last_address_ = &it->first;
+    last_link_ = &it->second;
+  }
+  Link& link = *last_link_;
   const pid_t pid = platform::CurrentPid();
   if (link.connection != nullptr && link.pid != pid) {
     // Opened before a fork(): the other process still uses this socket, and
@@ -207,11 +214,12 @@ absl::StatusOr<absl::string_view> RedisRouter::ServerOf(absl::string_view key) {
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<const RedisAddress*> to = Route(key);
     if (!to.ok()) return to.status();
-    const RedisAddress address = **to;
     bool fresh = false;
-    absl::StatusOr<Link*> link = Connect(address, &fresh);
+    absl::StatusOr<Link*> link = Connect(**to, &fresh);
     if (link.ok()) return absl::string_view((*link)->run_id);
-    if (attempt > 0 || !MovedOn(address, key)) return link.status();
+    // A copy: MovedOn drops the slot map *to points into.
+    const RedisAddress unreachable = **to;
+    if (attempt > 0 || !MovedOn(unreachable, key)) return link.status();
   }
 }
 

@@ -82,6 +82,9 @@ class RedisRouter {
     std::string run_id;
   };
   // Links by address, ordered on its fields: a lookup builds no string.
+  static bool SameAddress(const RedisAddress& a, const RedisAddress& b) {
+    return a.port == b.port && a.unix_path == b.unix_path && a.host == b.host;
+  }
   struct AddressLess {
     bool operator()(const RedisAddress& a, const RedisAddress& b) const {
       return std::tie(a.unix_path, a.host, a.port) < std::tie(b.unix_path, b.host, b.port);
@@ -116,9 +119,12 @@ class RedisRouter {
   const std::vector<RedisAddress> seeds_;  // a cluster
   const std::optional<SentinelTarget> sentinel_;
   const absl::Duration timeout_;
-  std::unique_ptr<SlotMap> slot_map_;    // none until first needed
-  std::optional<RedisAddress> primary_;  // the sentinels' answer, once asked
-  std::map<RedisAddress, Link, AddressLess> links_;
+  std::unique_ptr<SlotMap> slot_map_;                // none until first needed
+  std::optional<RedisAddress> primary_;              // the sentinels' answer, once asked
+  std::map<RedisAddress, Link, AddressLess> links_;  // never erased from
+  // The entry of links_ Connect used last (its node's key and value).
+  const RedisAddress* last_address_ = nullptr;
+  Link* last_link_ = nullptr;
   std::atomic<uint64_t> redirects_{0}, errors_{0};
 };
 
