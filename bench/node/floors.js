@@ -44,6 +44,7 @@ function main() {
     lru.set(keyOf(i), VALUE);
   }
   const slab = Buffer.allocUnsafeSlow(64 * 1024);
+  floors.open(Number(args.key));
   let sink = 0;
   const rows = [
     ['the loop and its key string alone', (i) => { sink += keyOf(i).length; }],
@@ -54,6 +55,8 @@ function main() {
     ['addon call returning a new 100-byte Buffer', (i) => { sink += floors.newBuffer(keyOf(i)).length; }],
     ['Buffer.allocUnsafe(100) in JS (Node\'s pool)', (i) => { sink += Buffer.allocUnsafe(100 + (i & 1)).length; }],
     ['subarray of a preallocated Buffer in JS', (i) => { sink += slab.subarray(i & 1023, (i & 1023) + 100).length; }],
+    ['plain Node-API: getInto\'s arguments and a copy, no read', (i) => { sink += floors.argsOnly(keyOf(i), slab); }],
+    ['plain Node-API: getInto (Store::Get, then the copy)', (i) => { sink += floors.readInto(keyOf(i), slab); }],
     ['shmkv get', (i) => { sink += store.get(keyOf(i)).length; }],
     ['shmkv getInto a caller\'s Buffer', (i) => { sink += store.getInto(keyOf(i), slab); }],
   ];
