@@ -1,7 +1,8 @@
 // The floors under a get from Node (floors.js): what any Node-API addon pays
 // for a call with a string argument, for encoding that string, and for
-// returning a new 100-byte Buffer; and what the C++ API's own read of the
-// same keys costs, timed in a loop inside the addon (no call from JS).
+// returning a new 100-byte Buffer; getInto's work done here with nothing
+// else (readInto, argsOnly); and what the C++ API's own read of the same
+// keys costs, timed in a loop inside the addon (no call from JS).
 // Plain Node-API (C), the cheapest way into an addon.
 #include <node_api.h>
 

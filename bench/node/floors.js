@@ -2,9 +2,10 @@
 // The floors under a shmkv get from Node, in one process, against the same
 // 10,000 keys and 100-byte values as bench.js: what a call into any
 // Node-API addon costs (with a string argument, encoding it, returning a new
-// Buffer), what making a Buffer costs in JavaScript, and the C++ API's own
-// read of those keys in a loop inside an addon. The rows of one run are
-// comparable with each other; run.sh runs it after bench.js.
+// Buffer), what making a Buffer costs in JavaScript, getInto's work done
+// in plain Node-API, and the C++ API's own read of those keys in a loop
+// inside an addon. The rows of one run are comparable with each other;
+// run.sh runs it after bench.js.
 //
 //   node floors.js --key=0x6b6f0001 --floors=PATH/floors.node [--ops=1000000]
 const args = Object.fromEntries(process.argv.slice(2).map((a) => {
