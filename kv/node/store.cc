@@ -49,7 +49,7 @@ constexpr size_t kScratchKept = 64 * 1024;
 // and each worker thread load the module anew), which get and getMeta copy
 // values into: held by a strong reference, so that its bytes stay valid
 // whatever JavaScript does, and known here, so that a read into it asks V8
-// nothing about the Buffer (that cost about a sixth of a getInto).
+// nothing about the Buffer (asking was about a tenth of a get's time).
 struct Slab {
   napi_ref ref = nullptr;
   char* data = nullptr;
