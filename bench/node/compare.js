@@ -8,6 +8,7 @@
 // out the time other processes held the core.
 //
 //   node compare.js --a=DIR_A --b=DIR_B --key=0x6b6f0002 [--rounds=21] [--ops=100000]
+//                   [--calls=get,getInto]   (calls by their first word; default all)
 // DIR_A and DIR_B each hold a module as run.sh lays it out (index.js,
 // package.json, shmkv.node): e.g. one built from main and one from a branch.
 const args = Object.fromEntries(process.argv.slice(2).map((a) => {
@@ -20,8 +21,10 @@ const KEYS = 10000;
 const keyOf = (i) => `bench:${i % KEYS}`;
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
+const target = Buffer.allocUnsafeSlow(4096);
 const calls = {
   get: (s, i) => s.get(keyOf(i)).length,
+  'getInto a reused Buffer': (s, i) => s.getInto(keyOf(i), target),
   getMeta: (s, i) => s.getMeta(keyOf(i)).value.length,
   'getMany (16 keys), per key': (s, i) => {
     const keys = [];
@@ -50,7 +53,9 @@ function main() {
   console.log(`A: ${args.a}\nB: ${args.b}\n${ROUNDS} rounds of ${OPS} ops each, A and B in turn`);
   console.log('| call | A CPU ns/op (median) | B CPU ns/op (median) | A/B (median of pairs) | A/B range |');
   console.log('| --- | ---: | ---: | ---: | --- |');
+  const only = args.calls ? args.calls.split(',') : null;
   for (const [name, fn] of Object.entries(calls)) {
+    if (only && !only.includes(name.split(' ')[0])) continue;
     const per = name.startsWith('getMany') ? 16 : 1;
     const n = Math.ceil(OPS / per);
     sides.forEach((s) => time(s, fn, n));  // warm up both

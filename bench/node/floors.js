@@ -2,9 +2,10 @@
 // The floors under a shmkv get from Node, in one process, against the same
 // 10,000 keys and 100-byte values as bench.js: what a call into any
 // Node-API addon costs (with a string argument, encoding it, returning a new
-// Buffer), what making a Buffer costs in JavaScript, and the C++ API's own
-// read of those keys in a loop inside an addon. The rows of one run are
-// comparable with each other; run.sh runs it after bench.js.
+// Buffer), what making a Buffer costs in JavaScript, getInto's work done
+// in plain Node-API, and the C++ API's own read of those keys in a loop
+// inside an addon. The rows of one run are comparable with each other;
+// run.sh runs it after bench.js.
 //
 //   node floors.js --key=0x6b6f0001 --floors=PATH/floors.node [--ops=1000000]
 const args = Object.fromEntries(process.argv.slice(2).map((a) => {
@@ -44,6 +45,7 @@ function main() {
     lru.set(keyOf(i), VALUE);
   }
   const slab = Buffer.allocUnsafeSlow(64 * 1024);
+  floors.open(Number(args.key));
   let sink = 0;
   const rows = [
     ['the loop and its key string alone', (i) => { sink += keyOf(i).length; }],
@@ -54,6 +56,8 @@ function main() {
     ['addon call returning a new 100-byte Buffer', (i) => { sink += floors.newBuffer(keyOf(i)).length; }],
     ['Buffer.allocUnsafe(100) in JS (Node\'s pool)', (i) => { sink += Buffer.allocUnsafe(100 + (i & 1)).length; }],
     ['subarray of a preallocated Buffer in JS', (i) => { sink += slab.subarray(i & 1023, (i & 1023) + 100).length; }],
+    ['plain Node-API: getInto\'s arguments and a copy, no read', (i) => { sink += floors.argsOnly(keyOf(i), slab); }],
+    ['plain Node-API: getInto (Store::Get, then the copy)', (i) => { sink += floors.readInto(keyOf(i), slab); }],
     ['shmkv get', (i) => { sink += store.get(keyOf(i)).length; }],
     ['shmkv getInto a caller\'s Buffer', (i) => { sink += store.getInto(keyOf(i), slab); }],
   ];

@@ -53,8 +53,13 @@ Target TargetOf(const Napi::Env& env, const Napi::Value& target, const Napi::Val
       type != napi_uint8_array) {
     ThrowType(env, absl::StrCat(what, " must be a Buffer (Uint8Array) to copy the value into"));
   }
+  const size_t skip = OffsetIn(env, offset, length);
+  return Target{static_cast<char*>(data) + skip, length - skip};
+}
+
+size_t OffsetIn(const Napi::Env& env, const Napi::Value& offset, size_t length) {
   double at = 0;
-  if (napi_get_value_double(env, offset, &at) != napi_ok) {
+  if (!offset.IsEmpty() && napi_get_value_double(env, offset, &at) != napi_ok) {
     if (!offset.IsUndefined()) {
       ThrowType(env, "offset must be a number (an index into the target Buffer)");
     }
@@ -64,8 +69,7 @@ Target TargetOf(const Napi::Env& env, const Napi::Value& target, const Napi::Val
     ThrowRange(env, absl::StrCat("offset=", at, " is not valid: give an integer 0..", length,
                                  " (the target Buffer's length)"));
   }
-  const auto skip = static_cast<size_t>(at);
-  return Target{static_cast<char*>(data) + skip, length - skip};
+  return static_cast<size_t>(at);
 }
 
 bool IsBytes(const Napi::Value& value) {

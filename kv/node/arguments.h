@@ -33,13 +33,16 @@ class Bytes {
 };
 
 // Where a call copies into: a Uint8Array argument (a Buffer) from `offset`
-// on (undefined: 0; else an integer 0..its length); `room` bytes are left.
+// on (undefined, or an empty Value for an argument not given: 0; else an
+// integer 0..its length); `room` bytes are left.
 struct Target {
   char* data = nullptr;
   size_t room = 0;
 };
 Target TargetOf(const Napi::Env& env, const Napi::Value& target, const Napi::Value& offset,
                 const char* what);
+// TargetOf's offset alone, into a Buffer of `length` bytes.
+size_t OffsetIn(const Napi::Env& env, const Napi::Value& offset, size_t length);
 
 // Whether `value` is a string or a Uint8Array (what Bytes takes).
 bool IsBytes(const Napi::Value& value);

@@ -73,6 +73,9 @@ const POOLED_MAX = 4 * 1024;
 let slab = Buffer.allocUnsafeSlow(SLAB);
 let slabBytes = slab.buffer;
 let used = 0;
+// The addon keeps the slab (getIntoSlab and getMetaIntoSlab copy into it
+// without being handed the Buffer: about 0.9x the time of a get that was).
+native.setSlab(slab);
 // getMetaInto's out-parameters: flags, ttlRemaining, the version's bits.
 const meta = new Float64Array(3);
 const metaVersion = new BigUint64Array(meta.buffer);
@@ -85,6 +88,7 @@ function makeRoom() {
     slab = Buffer.allocUnsafeSlow(SLAB);
     slabBytes = slab.buffer;
     used = 0;
+    native.setSlab(slab);
   }
 }
 
@@ -101,7 +105,7 @@ function take(size) {
 // when withMeta.
 function readValue(store, key, withMeta) {
   makeRoom();
-  let size = withMeta ? store.getMetaInto(key, slab, used, meta) : store.getInto(key, slab, used);
+  let size = withMeta ? store.getMetaIntoSlab(key, used, meta) : store.getIntoSlab(key, used);
   if (size === undefined) return undefined;
   if (size <= SLAB - used) return take(size);
   for (;;) {  // too large for the slab: read again into a Buffer of its size

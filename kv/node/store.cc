@@ -45,38 +45,48 @@ Options OpenOptions(const Napi::Object& o) {
 // into a string of their own, freed after the copy).
 constexpr size_t kScratchKept = 64 * 1024;
 
-// getInto(key, target, offset = 0): copies the value into target at offset
-// when it fits in the rest of target; returns the value's length either way
-// (larger than the room left: nothing was copied), or undefined when absent.
-// index.js's get and getMeta read through it into Buffers of JavaScript's
-// own, which cost far less than one made here. With `with_meta`, it is
-// getMetaInto(key, target, offset, meta): also the entry's metadata into
-// `meta` (a Float64Array of 3: flags, ttlRemaining, and the version's 64
-// bits, which index.js reads through a BigUint64Array).
-// The read is Store::Get's (usually no lock: doc/locking.md, "Optimistic
-// reads") into `scratch`, then copied: View would hold the stripe's lock,
-// whose line every reader of the stripe writes.
-Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, std::string& scratch,
-                     bool with_meta) {
-  const Napi::Env env = info.Env();
-  Bytes key(info[0], "key");
-  const Target target = TargetOf(env, info[1], info[2], "getInto's target");
-  double* meta_out = nullptr;
-  if (with_meta) {
-    if (!info[3].IsTypedArray() ||
-        info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-        info[3].As<Napi::TypedArray>().ElementLength() < 3) {
-      ThrowType(env, "getMetaInto's meta must be a Float64Array of 3");
-    }
-    meta_out = info[3].As<Napi::Float64Array>().Data();
+// The slab of index.js (one per JavaScript environment: the main thread
+// and each worker thread load the module anew), which get and getMeta copy
+// values into: held by a strong reference, so that its bytes stay valid
+// whatever JavaScript does, and known here, so that a read into it asks V8
+// nothing about the Buffer (asking was about a tenth of a get's time).
+struct Slab {
+  napi_ref ref = nullptr;
+  char* data = nullptr;
+  size_t size = 0;
+};
+
+// setSlab(buffer): the Buffer getIntoSlab and getMetaIntoSlab copy into.
+Napi::Value SetSlab(const Napi::CallbackInfo& info) {
+  Slab& slab = *static_cast<Slab*>(info.Data());
+  const Target whole = TargetOf(info.Env(), info[0], Napi::Value(), "setSlab's slab");
+  napi_ref ref = nullptr;
+  if (napi_create_reference(info.Env(), info[0], 1, &ref) != napi_ok) {
+    throw Napi::Error::New(info.Env());
   }
+  if (slab.ref != nullptr) napi_delete_reference(info.Env(), slab.ref);
+  slab = Slab{ref, whole.data, whole.room};
+  return info.Env().Undefined();
+}
+
+// Copies key's value into `target` when it fits; returns the value's
+// length either way (larger than target.room: nothing was copied), or
+// undefined when absent; with `meta_out`, also the entry's metadata there
+// (flags, ttlRemaining, and the version's 64 bits, which index.js reads
+// through a BigUint64Array). The read is Store::Get's (usually no lock:
+// doc/locking.md, "Optimistic reads") into `scratch`, then copied: View
+// would hold the stripe's lock, whose line every reader of the stripe writes.
+Napi::Value ReadInto(const Napi::Env& env, Store& store, absl::string_view key, Target target,
+                     double* meta_out, std::string& scratch) {
   EntryMeta meta;
-  const absl::Status s = store.Get(key.view(), &scratch, meta_out != nullptr ? &meta : nullptr);
+  const absl::Status s = store.Get(key, &scratch, meta_out != nullptr ? &meta : nullptr);
   const size_t size = scratch.size();
   if (s.ok() && size != 0 && size <= target.room) std::memcpy(target.data, scratch.data(), size);
   if (scratch.capacity() > kScratchKept) std::string().swap(scratch);  // a large value's
-  if (absl::IsNotFound(s)) return env.Undefined();
-  if (!s.ok()) Throw(env, s);
+  if (!s.ok()) {  // absl's code() is a call into its library: only on this path
+    if (absl::IsNotFound(s)) return env.Undefined();
+    Throw(env, s);
+  }
   if (meta_out != nullptr) {
     meta_out[0] = meta.flags;
     meta_out[1] = absl::ToDoubleSeconds(meta.ttl_remaining);  // inf when it never expires
@@ -85,29 +95,56 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info, Store& store, std::string& 
   return Napi::Number::New(env, static_cast<double>(size));
 }
 
+// getMetaInto's meta argument: a Float64Array of at least 3.
+double* MetaOut(const Napi::Env& env, const Napi::Value& meta) {
+  if (!meta.IsTypedArray() || meta.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      meta.As<Napi::TypedArray>().ElementLength() < 3) {
+    ThrowType(env, "getMetaInto's meta must be a Float64Array of 3");
+  }
+  return meta.As<Napi::Float64Array>().Data();
+}
+
 using Cell = std::shared_ptr<Store>;
 
-// What getInto and getMetaInto, functions of one store's own, hold: its
-// cell, and the string their reads go through (a Store object is used by
-// one thread, its own).
+// What the readers, functions of one store's own, hold: its cell, the
+// string their reads go through (a Store object is used by one thread, its
+// own), and the slab of the store's environment.
 struct ReaderData {
   std::shared_ptr<Cell> cell;
   std::string scratch;
+  const Slab* slab;
 };
 
-template <bool kWithMeta>
+// getInto(key, target, offset = 0): key's value copied into target at
+// offset (ReadInto). getMetaInto(key, target, offset, meta) also gives its
+// metadata. getIntoSlab(key, offset) and getMetaIntoSlab(key, offset,
+// meta) copy into the slab (index.js's get and getMeta: Buffers of
+// JavaScript's own cost far less than one made here).
+template <bool kWithMeta, bool kIntoSlab>
 Napi::Value Reader(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
   ReaderData& data = *static_cast<ReaderData*>(info.Data());
   const Cell& cell = *data.cell;
-  if (cell == nullptr) ThrowClosed(info.Env());
-  return ReadInto(info, *cell, data.scratch, kWithMeta);
+  if (cell == nullptr) ThrowClosed(env);
+  const Bytes key(info[0], "key");
+  Target target;
+  if (kIntoSlab) {
+    const size_t at = OffsetIn(env, info[1], data.slab->size);
+    target = Target{data.slab->data + at, data.slab->size - at};
+  } else {
+    // An omitted offset is left empty: TargetOf then asks nothing of it.
+    const Napi::Value offset = info.Length() > 2 ? info[2] : Napi::Value();
+    target = TargetOf(env, info[1], offset, "getInto's target");
+  }
+  double* meta_out = kWithMeta ? MetaOut(env, info[kIntoSlab ? 2 : 3]) : nullptr;
+  return ReadInto(env, *cell, key.view(), target, meta_out, data.scratch);
 }
 
-template <bool kWithMeta>
+template <bool kWithMeta, bool kIntoSlab>
 void DefineReader(const Napi::Env& env, Napi::Object self, const char* name,
-                  const std::shared_ptr<Cell>& cell) {
-  auto* data = new ReaderData{cell, {}};
-  Napi::Function reader = Napi::Function::New<Reader<kWithMeta>>(env, name, data);
+                  const std::shared_ptr<Cell>& cell, const Slab* slab) {
+  auto* data = new ReaderData{cell, {}, slab};
+  Napi::Function reader = Napi::Function::New<Reader<kWithMeta, kIntoSlab>>(env, name, data);
   reader.AddFinalizer([](Napi::Env, ReaderData* d) { delete d; }, data);
   self.DefineProperty(Napi::PropertyDescriptor::Value(name, reader, napi_default));
 }
@@ -138,8 +175,11 @@ NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStor
   store_ = *std::move(opened);
   Napi::Object self = info.This().As<Napi::Object>();
   self.TypeTag(&kStoreObjectTag);
-  DefineReader<false>(env, self, "getInto", cell_);
-  DefineReader<true>(env, self, "getMetaInto", cell_);
+  const auto* slab = static_cast<const Slab*>(info.Data());
+  DefineReader<false, false>(env, self, "getInto", cell_, slab);
+  DefineReader<true, false>(env, self, "getMetaInto", cell_, slab);
+  DefineReader<false, true>(env, self, "getIntoSlab", cell_, slab);
+  DefineReader<true, true>(env, self, "getMetaIntoSlab", cell_, slab);
 }
 
 std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {
@@ -270,6 +310,10 @@ Napi::Value NodeStore::Closed(const Napi::CallbackInfo& info) {
 }
 
 void NodeStore::Define(Napi::Env env, Napi::Object exports) {
+  auto* slab = new Slab;  // this environment's, deleted with it (Node frees its reference)
+  napi_add_env_cleanup_hook(
+      env, [](void* arg) { delete static_cast<Slab*>(arg); }, slab);
+  exports.Set("setSlab", Napi::Function::New<SetSlab>(env, "setSlab", slab));
   Napi::Function c = DefineClass(env, "NativeStore",
                                  {
                                      InstanceMethod<&NodeStore::GetString>("getString"),
@@ -297,7 +341,8 @@ void NodeStore::Define(Napi::Env env, Napi::Object exports) {
                                      InstanceMethod<&NodeStore::PutAsync>("putAsync"),
                                      InstanceMethod<&NodeStore::CheckAsync>("checkAsync"),
                                      InstanceMethod<&NodeStore::FlushAsync>("flushAsync"),
-                                 });
+                                 },
+                                 slab);
   exports.Set("NativeStore", c);
 }
 

@@ -54,6 +54,7 @@ test('getInto copies a value into a Buffer of the caller\'s and returns its leng
   const target = Buffer.alloc(8, '.');
   assert.equal(store.getInto('k', target), 5);
   assert.equal(target.toString(), 'hello...');
+  assert.equal(store.getInto('k', target, undefined), 5);
   assert.equal(store.getInto('k', target, 3), 5);  // fits exactly at 3
   assert.equal(target.toString(), 'helhello');
   target.fill('.');
@@ -148,6 +149,8 @@ test('get and getMeta return the value read last when it grows or goes between t
   const native = {
     getInto: (...a) => after(store.getInto(...a)),
     getMetaInto: (...a) => after(store.getMetaInto(...a)),
+    getIntoSlab: (...a) => after(store.getIntoSlab(...a)),
+    getMetaIntoSlab: (...a) => after(store.getMetaIntoSlab(...a)),
   };
   function after(result) {
     const change = changes.shift();
@@ -545,4 +548,50 @@ test('worker threads share the store with the main thread; an ended one abandons
   assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
   store.put('after', 'ok');
   assert.equal(store.getString('after'), 'ok');
+});
+
+test('get copies into the slab the addon keeps for its thread, within the slab\'s bounds', async (t) => {
+  const { key, store } = openStore(t, 'node slab');
+  store.put('k', 'hello');
+  const { Worker } = require('node:worker_threads');
+  // In a thread of its own: its slab is that thread's alone.
+  const code = `
+    const assert = require('node:assert/strict');
+    const path = require('node:path');
+    const { parentPort, workerData } = require('node:worker_threads');
+    const shmkv = require(workerData.module);
+    const native = require(path.join(workerData.module, 'shmkv.node'));
+    const s = shmkv.Store.open({ key: workerData.key });
+    const mine = Buffer.alloc(12, '.');
+    native.setSlab(mine);
+    assert.equal(s.getIntoSlab('k', 3), 5);
+    assert.equal(mine.toString(), '...hello....');
+    const meta = new Float64Array(3);
+    assert.equal(s.getMetaIntoSlab('k', 7, meta), 5);
+    assert.equal(mine.toString(), '...hellhello');
+    assert.equal(meta[1], Infinity);
+    assert.equal(s.getIntoSlab('k', 8), 5);  // does not fit: nothing copied
+    assert.equal(s.getIntoSlab('k', 12), 5);
+    assert.equal(mine.toString(), '...hellhello');
+    assert.equal(s.getIntoSlab('absent', 0), undefined);
+    assert.throws(() => s.getIntoSlab('k', 13), RangeError);
+    assert.throws(() => s.getIntoSlab('k', -1), RangeError);
+    assert.throws(() => s.getIntoSlab('k', 1.5), RangeError);
+    assert.throws(() => s.getIntoSlab('k', '1'), TypeError);
+    assert.throws(() => s.getIntoSlab(5, 0), TypeError);
+    assert.throws(() => s.getMetaIntoSlab('k', 0, new Float32Array(3)), TypeError);
+    assert.throws(() => native.setSlab('not a buffer'), TypeError);
+    assert.throws(() => native.setSlab(new Uint16Array(4)), TypeError);
+    s.close();
+    assert.throws(() => s.getIntoSlab('k', 0), shmkv.StoreClosedError);
+    parentPort.postMessage(mine.toString());`;
+  const worker = new Worker(code, { eval: true, workerData: { key, module: process.env.SHMKV_NODE_MODULE } });
+  const done = new Promise((resolve, reject) => {
+    worker.on('message', resolve);
+    worker.on('error', reject);
+  });
+  assert.equal(await done, '...hellhello');
+  // This thread's slab was not the worker's: its gets are whole.
+  for (let i = 0; i < 1000; i++) assert.equal(store.get('k').toString(), 'hello');
+  assert.equal(store.getMeta('k').value.toString(), 'hello');
 });
