@@ -76,6 +76,8 @@ let used = 0;
 // The addon keeps the slab (getIntoSlab and getMetaIntoSlab copy into it
 // without being handed the Buffer: about 0.9x the time of a get that was).
 native.setSlab(slab);
+// The Symbols the slab readers are keyed by, known to this file alone.
+const { getIntoSlab: GET_INTO_SLAB, getMetaIntoSlab: GET_META_INTO_SLAB } = native;
 // getMetaInto's out-parameters: flags, ttlRemaining, the version's bits.
 const meta = new Float64Array(3);
 const metaVersion = new BigUint64Array(meta.buffer);
@@ -105,7 +107,7 @@ function take(size) {
 // when withMeta.
 function readValue(store, key, withMeta) {
   makeRoom();
-  let size = withMeta ? store.getMetaIntoSlab(key, used, meta) : store.getIntoSlab(key, used);
+  let size = withMeta ? store[GET_META_INTO_SLAB](key, used, meta) : store[GET_INTO_SLAB](key, used);
   if (size === undefined) return undefined;
   if (size <= SLAB - used) return take(size);
   for (;;) {  // too large for the slab: read again into a Buffer of its size

@@ -50,10 +50,14 @@ constexpr size_t kScratchKept = 64 * 1024;
 // values into: held by a strong reference, so that its bytes stay valid
 // whatever JavaScript does, and known here, so that a read into it asks V8
 // nothing about the Buffer (asking was about a tenth of a get's time).
+// The slab readers are keyed by two Symbols the module exports to index.js
+// alone, not by names: a store's own getIntoSlab called by mistake would
+// overwrite the bytes of values get returned.
 struct Slab {
   napi_ref ref = nullptr;
   char* data = nullptr;
   size_t size = 0;
+  napi_ref get_key = nullptr, get_meta_key = nullptr;  // the Symbols
 };
 
 // setSlab(buffer): the Buffer getIntoSlab and getMetaIntoSlab copy into.
@@ -65,7 +69,9 @@ Napi::Value SetSlab(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(info.Env());
   }
   if (slab.ref != nullptr) napi_delete_reference(info.Env(), slab.ref);
-  slab = Slab{ref, whole.data, whole.room};
+  slab.ref = ref;
+  slab.data = whole.data;
+  slab.size = whole.room;
   return info.Env().Undefined();
 }
 
@@ -140,13 +146,21 @@ Napi::Value Reader(const Napi::CallbackInfo& info) {
   return ReadInto(env, *cell, key.view(), target, meta_out, data.scratch);
 }
 
+// Defines the reader on `self` under `name`, or under the Symbol `symbol`
+// refers to when there is one.
 template <bool kWithMeta, bool kIntoSlab>
-void DefineReader(const Napi::Env& env, Napi::Object self, const char* name,
+void DefineReader(const Napi::Env& env, Napi::Object self, const char* name, napi_ref symbol,
                   const std::shared_ptr<Cell>& cell, const Slab* slab) {
   auto* data = new ReaderData{cell, {}, slab};
   Napi::Function reader = Napi::Function::New<Reader<kWithMeta, kIntoSlab>>(env, name, data);
   reader.AddFinalizer([](Napi::Env, ReaderData* d) { delete d; }, data);
-  self.DefineProperty(Napi::PropertyDescriptor::Value(name, reader, napi_default));
+  if (symbol == nullptr) {
+    self.DefineProperty(Napi::PropertyDescriptor::Value(name, reader, napi_default));
+    return;
+  }
+  napi_value key = nullptr;
+  if (napi_get_reference_value(env, symbol, &key) != napi_ok) throw Napi::Error::New(env);
+  self.DefineProperty(Napi::PropertyDescriptor::Value(key, reader, napi_default));
 }
 
 }  // namespace
@@ -176,10 +190,10 @@ NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStor
   Napi::Object self = info.This().As<Napi::Object>();
   self.TypeTag(&kStoreObjectTag);
   const auto* slab = static_cast<const Slab*>(info.Data());
-  DefineReader<false, false>(env, self, "getInto", cell_, slab);
-  DefineReader<true, false>(env, self, "getMetaInto", cell_, slab);
-  DefineReader<false, true>(env, self, "getIntoSlab", cell_, slab);
-  DefineReader<true, true>(env, self, "getMetaIntoSlab", cell_, slab);
+  DefineReader<false, false>(env, self, "getInto", nullptr, cell_, slab);
+  DefineReader<true, false>(env, self, "getMetaInto", nullptr, cell_, slab);
+  DefineReader<false, true>(env, self, "getIntoSlab", slab->get_key, cell_, slab);
+  DefineReader<true, true>(env, self, "getMetaIntoSlab", slab->get_meta_key, cell_, slab);
 }
 
 std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {
@@ -314,6 +328,12 @@ void NodeStore::Define(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(
       env, [](void* arg) { delete static_cast<Slab*>(arg); }, slab);
   exports.Set("setSlab", Napi::Function::New<SetSlab>(env, "setSlab", slab));
+  for (auto [name, ref] : {std::pair{"getIntoSlab", &slab->get_key},
+                           std::pair{"getMetaIntoSlab", &slab->get_meta_key}}) {
+    const Napi::Symbol symbol = Napi::Symbol::New(env, name);
+    if (napi_create_reference(env, symbol, 1, ref) != napi_ok) throw Napi::Error::New(env);
+    exports.Set(name, symbol);
+  }
   Napi::Function c = DefineClass(env, "NativeStore",
                                  {
                                      InstanceMethod<&NodeStore::GetString>("getString"),

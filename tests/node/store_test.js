@@ -146,11 +146,12 @@ test('get and getMeta return the value read last when it grows or goes between t
   // get reads a value larger than the room left in its slab again, into a
   // Buffer of the size it saw: each change below lands between the reads.
   const changes = [];
+  const addon = require(require('node:path').join(process.env.SHMKV_NODE_MODULE, 'shmkv.node'));
   const native = {
     getInto: (...a) => after(store.getInto(...a)),
     getMetaInto: (...a) => after(store.getMetaInto(...a)),
-    getIntoSlab: (...a) => after(store.getIntoSlab(...a)),
-    getMetaIntoSlab: (...a) => after(store.getMetaIntoSlab(...a)),
+    [addon.getIntoSlab]: (...a) => after(store[addon.getIntoSlab](...a)),
+    [addon.getMetaIntoSlab]: (...a) => after(store[addon.getMetaIntoSlab](...a)),
   };
   function after(result) {
     const change = changes.shift();
@@ -562,28 +563,32 @@ test('get copies into the slab the addon keeps for its thread, within the slab\'
     const shmkv = require(workerData.module);
     const native = require(path.join(workerData.module, 'shmkv.node'));
     const s = shmkv.Store.open({ key: workerData.key });
+    // Keyed by the module's Symbols, not names: none to call by mistake.
+    assert.equal(s.getIntoSlab, undefined);
+    assert.equal(s.getMetaIntoSlab, undefined);
+    assert.equal(typeof native.getIntoSlab, 'symbol');
     const mine = Buffer.alloc(12, '.');
     native.setSlab(mine);
-    assert.equal(s.getIntoSlab('k', 3), 5);
+    assert.equal(s[native.getIntoSlab]('k', 3), 5);
     assert.equal(mine.toString(), '...hello....');
     const meta = new Float64Array(3);
-    assert.equal(s.getMetaIntoSlab('k', 7, meta), 5);
+    assert.equal(s[native.getMetaIntoSlab]('k', 7, meta), 5);
     assert.equal(mine.toString(), '...hellhello');
     assert.equal(meta[1], Infinity);
-    assert.equal(s.getIntoSlab('k', 8), 5);  // does not fit: nothing copied
-    assert.equal(s.getIntoSlab('k', 12), 5);
+    assert.equal(s[native.getIntoSlab]('k', 8), 5);  // does not fit: nothing copied
+    assert.equal(s[native.getIntoSlab]('k', 12), 5);
     assert.equal(mine.toString(), '...hellhello');
-    assert.equal(s.getIntoSlab('absent', 0), undefined);
-    assert.throws(() => s.getIntoSlab('k', 13), RangeError);
-    assert.throws(() => s.getIntoSlab('k', -1), RangeError);
-    assert.throws(() => s.getIntoSlab('k', 1.5), RangeError);
-    assert.throws(() => s.getIntoSlab('k', '1'), TypeError);
-    assert.throws(() => s.getIntoSlab(5, 0), TypeError);
-    assert.throws(() => s.getMetaIntoSlab('k', 0, new Float32Array(3)), TypeError);
+    assert.equal(s[native.getIntoSlab]('absent', 0), undefined);
+    assert.throws(() => s[native.getIntoSlab]('k', 13), RangeError);
+    assert.throws(() => s[native.getIntoSlab]('k', -1), RangeError);
+    assert.throws(() => s[native.getIntoSlab]('k', 1.5), RangeError);
+    assert.throws(() => s[native.getIntoSlab]('k', '1'), TypeError);
+    assert.throws(() => s[native.getIntoSlab](5, 0), TypeError);
+    assert.throws(() => s[native.getMetaIntoSlab]('k', 0, new Float32Array(3)), TypeError);
     assert.throws(() => native.setSlab('not a buffer'), TypeError);
     assert.throws(() => native.setSlab(new Uint16Array(4)), TypeError);
     s.close();
-    assert.throws(() => s.getIntoSlab('k', 0), shmkv.StoreClosedError);
+    assert.throws(() => s[native.getIntoSlab]('k', 0), shmkv.StoreClosedError);
     parentPort.postMessage(mine.toString());`;
   const worker = new Worker(code, { eval: true, workerData: { key, module: process.env.SHMKV_NODE_MODULE } });
   const done = new Promise((resolve, reject) => {
