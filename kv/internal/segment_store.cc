@@ -75,7 +75,7 @@ SegmentStore::~SegmentStore() {
   if (release_) release_();
 }
 
-absl::Status SegmentStore::CheckKey(absl::string_view key) const {
+absl::Status SegmentStore::KeyError(absl::string_view key) const {
   if (key.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("key is empty; keys are 1 to ", geometry_.max_key_size, " bytes"));

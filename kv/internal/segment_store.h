@@ -105,7 +105,14 @@ class SegmentStore final : public Store {
  private:
   class StripeGuard;
   struct KeyAccess;
-  absl::Status CheckKey(absl::string_view key) const;
+  // Inline, as every key of a batch is checked: the error, when there is
+  // one, comes from KeyError.
+  absl::Status CheckKey(absl::string_view key) const {
+    if (!key.empty() && key.size() <= geometry_.max_key_size) return absl::OkStatus();
+    return KeyError(key);
+  }
+  // The InvalidArgument for a key that is empty or too long (OK otherwise).
+  absl::Status KeyError(absl::string_view key) const;
   // A miss: NotFound with no message, as misses are common and a message
   // would be built for nothing.
   static absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
