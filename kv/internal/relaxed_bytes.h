@@ -78,8 +78,42 @@ inline void LoadPayloadBytes(char* dst, const char* src, size_t n) {
 #endif
 }
 
+// 8 bytes of private memory, at any alignment.
+inline uint64_t LoadPrivateWord(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// RelaxedEqualBytes for n >= 8 on a little-endian host: each segment word is
+// compared whole with 8 private bytes (loaded at any alignment), the partly
+// covered first and last words shifted and masked, instead of byte by byte.
+inline bool RelaxedEqualLongBytes(const char* src, const char* bytes, size_t n) {
+  const uint64_t* word = WordAt(src);
+  const size_t skip = static_cast<size_t>(src - reinterpret_cast<const char*>(word));
+  size_t at = 0;
+  if (skip != 0) {  // the word's last 8 - skip bytes are the range's first
+    const unsigned shift = 8 * static_cast<unsigned>(skip);
+    if ((LoadWord(word++) >> shift) != (LoadPrivateWord(bytes) & (~uint64_t{0} >> shift))) {
+      return false;
+    }
+    at = 8 - skip;
+  }
+  for (; n - at >= 8; at += 8) {
+    if (LoadWord(word++) != LoadPrivateWord(bytes + at)) return false;
+  }
+  if (at == n) return true;
+  // The word's first n - at bytes are the range's last, as are the top
+  // n - at bytes of the last 8 private bytes.
+  const unsigned shift = 8 * static_cast<unsigned>(8 - (n - at));
+  return (LoadWord(word) << shift) == (LoadPrivateWord(bytes + n - 8) & (~uint64_t{0} << shift));
+}
+
 // Whether n bytes at `src` (in the segment) equal `bytes` (private memory).
 inline bool RelaxedEqualBytes(const char* src, const char* bytes, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (n >= 8) return RelaxedEqualLongBytes(src, bytes, n);
+#endif
   return ForEachWord(src, n, [bytes](const char* word, size_t at, size_t take) {
     if (take == 8) {
       uint64_t a, b;

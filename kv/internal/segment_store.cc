@@ -75,7 +75,7 @@ SegmentStore::~SegmentStore() {
   if (release_) release_();
 }
 
-absl::Status SegmentStore::CheckKey(absl::string_view key) const {
+absl::Status SegmentStore::KeyError(absl::string_view key) const {
   if (key.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("key is empty; keys are 1 to ", geometry_.max_key_size, " bytes"));
@@ -233,15 +233,22 @@ absl::StatusOr<int64_t> SegmentStore::ExpiryFor(absl::Duration ttl) const {
 
 Optimistic SegmentStore::ReadUnlocked(StripeView& view, absl::string_view key, uint64_t hash,
                                       int64_t* now, std::string* value, EntryMeta* meta) {
-  if (!CheckNotRemoved().ok() || !CheckNotDestroyed().ok()) return Optimistic::kLock;
-  Located found;
-  const Optimistic result = view.ReadOptimistic(key, hash, value, &found.header, now, *clock_);
+  if (!UnlockedReadsAllowed()) return Optimistic::kLock;
+  const Optimistic result = ReadUnlockedUncounted(view, key, hash, now, value, meta);
   if (result == Optimistic::kHit) {
     read_counters_.CountHit();
-    if (meta != nullptr) *meta = MetaOf(found, now);
   } else if (result == Optimistic::kMiss) {
     read_counters_.CountMiss();
   }
+  return result;
+}
+
+Optimistic SegmentStore::ReadUnlockedUncounted(StripeView& view, absl::string_view key,
+                                               uint64_t hash, int64_t* now, std::string* value,
+                                               EntryMeta* meta) {
+  Located found;
+  const Optimistic result = view.ReadOptimistic(key, hash, value, &found.header, now, *clock_);
+  if (result == Optimistic::kHit && meta != nullptr) *meta = MetaOf(found, now);
   return result;
 }
 

@@ -105,7 +105,14 @@ class SegmentStore final : public Store {
  private:
   class StripeGuard;
   struct KeyAccess;
-  absl::Status CheckKey(absl::string_view key) const;
+  // Inline, as every key of a batch is checked: the error, when there is
+  // one, comes from KeyError.
+  absl::Status CheckKey(absl::string_view key) const {
+    if (!key.empty() && key.size() <= geometry_.max_key_size) return absl::OkStatus();
+    return KeyError(key);
+  }
+  // The InvalidArgument for a key that is empty or too long (OK otherwise).
+  absl::Status KeyError(absl::string_view key) const;
   // A miss: NotFound with no message, as misses are common and a message
   // would be built for nothing.
   static absl::Status NotFoundKey() { return absl::Status(absl::StatusCode::kNotFound, ""); }
@@ -125,12 +132,20 @@ class SegmentStore final : public Store {
   // the hit or miss (read_counters_), sets the reference bit if it is not set
   // and fills *meta. False on a miss.
   bool Read(StripeView& view, Located* found, int64_t* now, EntryMeta* meta);
-  // Get's and GetMany's read without the lock (StripeView::ReadOptimistic):
-  // on kHit, *value and *meta (if not null) are set and the hit counted; on
-  // kMiss, the miss is counted; on kLock (also when the store was removed or
+  // Get's read without the lock (StripeView::ReadOptimistic): on kHit,
+  // *value and *meta (if not null) are set and the hit counted; on kMiss,
+  // the miss is counted; on kLock (also when the store was removed or
   // destroyed, which the locked path reports), the caller takes the lock.
   Optimistic ReadUnlocked(StripeView& view, absl::string_view key, uint64_t hash, int64_t* now,
                           std::string* value, EntryMeta* meta);
+  // Whether reads may try without the lock: not once the segment was found
+  // removed or destroyed (the locked path reports it). GetMany asks once per
+  // chunk of keys.
+  bool UnlockedReadsAllowed() { return CheckNotRemoved().ok() && CheckNotDestroyed().ok(); }
+  // ReadUnlocked's read alone, neither asking UnlockedReadsAllowed nor
+  // counting the hit or miss (GetMany counts a chunk's at once).
+  Optimistic ReadUnlockedUncounted(StripeView& view, absl::string_view key, uint64_t hash,
+                                   int64_t* now, std::string* value, EntryMeta* meta);
   // Put's checks before it locks: the value's size and the TTL.
   absl::Status CheckWrite(absl::string_view value, const WriteOptions& options,
                           int64_t* expires) const;
@@ -139,7 +154,7 @@ class SegmentStore final : public Store {
                            absl::string_view value, const WriteOptions& options, int64_t expires,
                            uint64_t* version);
   // GetMany's and PutMany's walk over `count` items (segment_store_batch.cc
-  // says how it calls the three functions). Returns the lock failure that
+  // says how it calls the four functions). Returns the lock failure that
   // stopped it, if any.
   template <bool kWrites, typename Prepare, typename Settle, typename Serve, typename Abandon>
   absl::Status ByStripe(size_t count, Prepare prepare, Settle settle, Serve serve, Abandon abandon);

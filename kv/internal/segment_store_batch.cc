@@ -32,18 +32,23 @@ struct Pending {
 // their home slots and stripe mutexes prefetched, then the records the home
 // slots point at. Writes (kWrites) also prefetch what making room in each
 // stripe touches: its log's tail and head, then the index slots of the live
-// records at the tail. Reads call settle(view, i, hash, &now), which returns
-// true when it served item i without a lock (doc/locking.md, "Optimistic
-// reads"). Then each stripe with items left is locked once, in
-// ascending stripe order, and serve(view, i, hash, aux, &now) runs for each
-// of its items in item order (so repeated keys are served in the order
-// given); `now` is read from the clock at most once per lock hold. Only one
-// stripe lock is held at any time. When a lock cannot be taken,
-// abandon(i, error) runs for every item not served that prepare accepts.
+// records at the tail. Reads call settle(pending, n) once per chunk, which
+// serves what it can without a lock (doc/locking.md, "Optimistic reads"),
+// in item order, and moves the n - k items it left to the first k places
+// of `pending`, in their order, returning k. Then each stripe with items
+// left is locked once, in ascending stripe order, and serve(view, i, hash,
+// aux, &now) runs for each of its items in item order (so repeated keys
+// are served in the order given); `now` is read from the clock at most once
+// per lock hold. Only one stripe lock is held at any time. When a lock
+// cannot be taken, abandon(i, error) runs for every item not served that
+// prepare accepts.
 template <bool kWrites, typename Prepare, typename Settle, typename Serve, typename Abandon>
 absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Settle settle, Serve serve,
                                     Abandon abandon) {
   Pending pending[kChunk];
+  const auto by_stripe = [](const Pending& a, const Pending& b) {
+    return a.stripe != b.stripe ? a.stripe < b.stripe : a.item < b.item;
+  };
   for (size_t start = 0; start < count; start += kChunk) {
     const size_t end = std::min(count, start + kChunk);
     size_t n = 0;
@@ -57,11 +62,13 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Settle settle
       __builtin_prefetch(view.stripe(), 1);  // the mutex, written by the lock
       pending[n++] = Pending{hash, aux, i, view.index()};
     }
-    std::sort(pending, pending + n, [](const Pending& a, const Pending& b) {
-      return a.stripe != b.stripe ? a.stripe < b.stripe : a.item < b.item;
-    });
+    // Writes lock every item's stripe: sorted now, each stripe's first item
+    // prefetches what making room there touches. Reads sort only what their
+    // unlocked tries leave (usually nothing).
+    if constexpr (kWrites) std::sort(pending, pending + n, by_stripe);
     // The home slots have arrived meanwhile: start loading every record they
-    // point at, before the first lock, so the chunk's record misses overlap.
+    // point at, before the first read or lock, so the chunk's record misses
+    // overlap.
     const auto first_of_stripe = [&](size_t j) {
       return j == 0 || pending[j].stripe != pending[j - 1].stripe;
     };
@@ -77,15 +84,8 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Settle settle
         if (first_of_stripe(j)) stripes_[pending[j].stripe].PrefetchTailSlots();
       }
     } else {
-      // Reads settle what they can without a lock; the rest stay pending.
-      int64_t now = -1;
-      size_t kept = 0;
-      for (size_t j = 0; j < n; ++j) {
-        if (!settle(stripes_[pending[j].stripe], pending[j].item, pending[j].hash, &now)) {
-          pending[kept++] = pending[j];
-        }
-      }
-      n = kept;
+      n = settle(pending, n);
+      std::sort(pending, pending + n, by_stripe);
     }
     for (size_t group = 0; group < n;) {
       size_t group_end = group + 1;
@@ -134,19 +134,32 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
         r.status = absl::OkStatus();
         return true;
       },
-      [&](StripeView& view, size_t i, uint64_t hash, int64_t* now) {
-        GetResult& r = out[i];
-        switch (ReadUnlocked(view, keys[i], hash, now, &r.value, &r.meta)) {
-          case Optimistic::kHit:
-            return true;
-          case Optimistic::kMiss:
-            fail(r, NotFoundKey());
-            return true;
-          case Optimistic::kLock:
-          case Optimistic::kTorn:
-            break;
+      [&](Pending* pending, size_t n) {
+        // Unlocked tries, and their hits and misses counted, once per chunk.
+        if (!UnlockedReadsAllowed()) return n;
+        int64_t now = -1;
+        uint64_t hits = 0, misses = 0;
+        size_t kept = 0;
+        for (size_t j = 0; j < n; ++j) {
+          const size_t i = pending[j].item;
+          GetResult& r = out[i];
+          switch (ReadUnlockedUncounted(stripes_[pending[j].stripe], keys[i], pending[j].hash, &now,
+                                        &r.value, &r.meta)) {
+            case Optimistic::kHit:
+              ++hits;
+              continue;
+            case Optimistic::kMiss:
+              ++misses;
+              fail(r, NotFoundKey());
+              continue;
+            case Optimistic::kLock:
+            case Optimistic::kTorn:
+              break;
+          }
+          pending[kept++] = pending[j];
         }
-        return false;
+        if (hits != 0 || misses != 0) read_counters_.Count(hits, misses);
+        return kept;
       },
       [&](StripeView& view, size_t i, uint64_t hash, int64_t, int64_t* now) {
         GetResult& r = out[i];
@@ -180,7 +193,7 @@ absl::Status SegmentStore::PutMany(absl::Span<const PutItem> items, const WriteO
         *key = item.key;
         return r.status.ok();
       },
-      [](StripeView&, size_t, uint64_t, int64_t*) { return false; },
+      [](Pending*, size_t n) { return n; },
       [&](StripeView& view, size_t i, uint64_t hash, int64_t expires, int64_t*) {
         const PutItem& item = items[i];
         out[i].status = WriteLocked(view, item.key, hash, item.value,

@@ -16,6 +16,10 @@
 namespace shmkv::internal {
 namespace {
 
+// The aligned words a record's header lies in (Resolve).
+constexpr size_t kHeaderWords = (kEntryHeaderBytes + 7) / 8;
+static_assert(kUnit == 8 && kHeaderWords * 8 <= 64, "Resolve reads whole words of the slice");
+
 // How far PrefetchEntry follows a key's probe run: 8 slots are 32 bytes, so
 // the run it reads is mostly the home slot's own cache line.
 constexpr int kPrefetchProbes = 8;
@@ -62,16 +66,17 @@ EntryHeader* StripeView::Resolve(IndexSlot slot, EntryHeader* header) const {
   const uint64_t size = geometry_.stripe_arena_bytes;
   if (offset + kEntryHeaderBytes > size) return nullptr;
   EntryHeader* entry = AtPhysical(offset);
-  // Word by word: ReadOptimistic resolves slots without the lock.
-  RelaxedLoadBytes(reinterpret_cast<char*>(header), reinterpret_cast<const char*>(entry),
-                   kEntryHeaderBytes);
+  // Word by word, as ReadOptimistic resolves slots without the lock: the
+  // header is the first kHeaderWords aligned words at `offset` (a multiple
+  // of kUnit), which end inside the slice, as its size is a multiple of 64.
+  uint64_t words[kHeaderWords];
+  for (size_t k = 0; k < kHeaderWords; ++k) {
+    words[k] = LoadWord(reinterpret_cast<const uint64_t*>(entry) + k);
+  }
+  std::memcpy(header, words, kEntryHeaderBytes);
   if (!SaneHeader(*header, size - offset)) return nullptr;
   return entry;
 }
-
-uint32_t StripeView::TagOfSlot(IndexSlot slot) const { return slot & ~ref_mask_; }
-
-uint32_t StripeView::TagOf(uint64_t hash) const { return TagOfSlot(static_cast<uint32_t>(hash)); }
 
 IndexSlot StripeView::SlotFor(const EntryHeader* entry, uint64_t hash) const {
   const uint64_t unit =

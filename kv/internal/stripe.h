@@ -196,8 +196,9 @@ class StripeView {
   bool SaneHeader(const EntryHeader& h, uint64_t room) const;
   // The slot value for a record of this slice whose key hashes to `hash`.
   IndexSlot SlotFor(const EntryHeader* entry, uint64_t hash) const;
-  uint32_t TagOf(uint64_t hash) const;
-  uint32_t TagOfSlot(IndexSlot slot) const;
+  // Inline: a lookup compares a tag for every slot of its probe run.
+  uint32_t TagOf(uint64_t hash) const { return TagOfSlot(static_cast<uint32_t>(hash)); }
+  uint32_t TagOfSlot(IndexSlot slot) const { return slot & ~ref_mask_; }
   uint32_t NextSlot(uint32_t i) const { return i + 1 == geometry_.slots_per_stripe ? 0 : i + 1; }
   // The slot that holds `entry`, or DataLoss.
   absl::StatusOr<IndexSlot*> SlotOf(const EntryHeader* entry, uint64_t hash) const;
