@@ -133,8 +133,6 @@ NearCache::Trust NearCache::Evaluate(absl::string_view key, bool reread) {
                                 absl::StrJoin(escaped, ", "), ")");
     return trust;
   }
-  trust.serving = true;
-  trust.epoch = state.epoch;
   trust.record = *state_;
   return trust;
 }
@@ -258,7 +256,7 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
   if (info == nullptr) info = &local;
   info->bypass_reason.clear();
   Trust trust = Evaluate(key, /*reread=*/false);
-  if (!trust.serving) return Direct(key, std::move(trust.reason), info);
+  if (!trust.serving()) return Direct(key, std::move(trust.reason), info);
   absl::StatusOr<std::string> mismatch = ServerMismatch(trust, key);
   if (!mismatch.ok()) {
     // Redis cannot be reached: a direct read would fail the same way.
@@ -279,7 +277,7 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
     // A fill of this epoch that lives no longer than fill_ttl: a plain
     // write (Put, Increment: other flags) or Touch (a longer TTL, or none)
     // made it something else, which is dropped and read again.
-    if (meta.flags == trust.epoch && meta.ttl_remaining <= options_.fill_ttl) {
+    if (meta.flags == trust.record->epoch && meta.ttl_remaining <= options_.fill_ttl) {
       info->path = ReadPath::kHit;
       hits_.fetch_add(1, std::memory_order_relaxed);
       return value;
@@ -290,7 +288,7 @@ absl::StatusOr<std::string> NearCache::Get(absl::string_view key, ReadInfo* info
   } else if (!absl::IsNotFound(got)) {
     return Direct(key, absl::StrCat("the store failed: ", got.message()), info);
   }
-  return Fill(key, trust.epoch, trust.record->redis_run_id, info);
+  return Fill(key, trust.record->epoch, trust.record->redis_run_id, info);
 }
 
 absl::StatusOr<std::string> NearCache::Fill(absl::string_view key, uint32_t epoch,
@@ -404,7 +402,7 @@ absl::StatusOr<SyncState> NearCache::SyncStatus() { return ReadSyncState(*store_
 SyncHealth NearCache::Health(absl::string_view key) {
   Trust trust = Evaluate(key, /*reread=*/true);
   SyncHealth health;
-  health.serving = trust.serving;
+  health.serving = trust.serving();
   health.reason = std::move(trust.reason);
   MutexLock lock(&state_mu_);
   if (state_.ok())

@@ -162,13 +162,13 @@ class NearCache {
   const NearCacheOptions& options() const { return options_; }
 
  private:
+  // Whether the cache may be used: kvsync's record when it may (its epoch
+  // and the server it follows; shared, not copied: a hit takes no
+  // allocation for it), else null and why not.
   struct Trust {
-    bool serving = false;
-    uint32_t epoch = 0;
-    std::string reason;
-    // kvsync's record when serving: the server it follows (shared, not
-    // copied: a hit takes no allocation for it).
     std::shared_ptr<const SyncState> record;
+    std::string reason;
+    bool serving() const { return record != nullptr; }
   };
   NearCache(Store* store, NearCacheOptions options, std::unique_ptr<RedisRouter> router);
   // Whether `key` may be served from and filled into the store now. Reads

@@ -154,12 +154,10 @@ void DefineReader(const Napi::Env& env, Napi::Object self, const char* name, nap
   auto* data = new ReaderData{cell, {}, slab};
   Napi::Function reader = Napi::Function::New<Reader<kWithMeta, kIntoSlab>>(env, name, data);
   reader.AddFinalizer([](Napi::Env, ReaderData* d) { delete d; }, data);
-  if (symbol == nullptr) {
-    self.DefineProperty(Napi::PropertyDescriptor::Value(name, reader, napi_default));
-    return;
+  napi_value key = Napi::String::New(env, name);
+  if (symbol != nullptr && napi_get_reference_value(env, symbol, &key) != napi_ok) {
+    throw Napi::Error::New(env);
   }
-  napi_value key = nullptr;
-  if (napi_get_reference_value(env, symbol, &key) != napi_ok) throw Napi::Error::New(env);
   self.DefineProperty(Napi::PropertyDescriptor::Value(key, reader, napi_default));
 }
 
