@@ -73,19 +73,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Send(Client* client, const Workload& wo
     return;
   }
   r.keys[0] = r.key_buffers[0].Of(first.key);
-  r.values[0] = workload.Value(first.value_size);
-  for (size_t i = 1; i < n; ++i) {
-    const Op op = stream.Next();
-    r.keys[i] = r.key_buffers[i].Of(op.key);
-    r.values[i] = workload.Value(op.value_size);
-  }
+  for (size_t i = 1; i < n; ++i) r.keys[i] = r.key_buffers[i].Of(stream.NextKey());
   const absl::Span<OpResult> out(r.results.data(), n);
   const absl::Span<const absl::string_view> keys(r.keys.data(), n);
   if (first.get) {
     client->GetBatch(keys, out);
-  } else {
-    client->PutBatch(keys, absl::Span<const absl::string_view>(r.values.data(), n), out);
+    return;
   }
+  r.values[0] = workload.Value(first.value_size);
+  for (size_t i = 1; i < n; ++i) r.values[i] = workload.Value(stream.NextValueSize());
+  client->PutBatch(keys, absl::Span<const absl::string_view>(r.values.data(), n), out);
 }
 
 // Counts a measured request's `n` results; keeps the first error's text.

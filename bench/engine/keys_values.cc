@@ -3,9 +3,13 @@
 namespace shmkv {
 namespace bench {
 
-KeyBuffer::KeyBuffer(const WorkloadConfig& config)
-    : bytes_(config.prefix), digits_(config.key_size - config.prefix.size()) {
-  bytes_.resize(config.key_size, '0');
+KeyBuffer::KeyBuffer(const WorkloadConfig& config) : bytes_(8, '\0'), size_(config.key_size) {
+  bytes_ += config.prefix;
+  bytes_.resize(8 + config.key_size, '0');
+  const size_t digits = config.key_size - config.prefix.size();
+  whole_words_ = digits / 8;
+  const size_t left = digits % 8;
+  kept_ = left == 0 ? ~uint64_t{0} : ~uint64_t{0} >> (8 * left);
 }
 
 Workload::Workload(const WorkloadConfig& config) : config_(config) {
