@@ -6,7 +6,8 @@
 //
 //   node bench.js --key=0x6b6f0001 --redis=/path/redis.sock --lmdb=/dev/shm/dir [--ops=200000] [--workers=4]
 // (run.sh starts Redis and cleans up). With --workers=N, N cluster workers
-// run each system at once and the figures are per worker.
+// run each system at once, each phase started in all of them together, and
+// the figures are per worker.
 const cluster = require('node:cluster');
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => {
@@ -66,17 +67,31 @@ async function systems() {
   }]);
 }
 
+// With workers, each timed phase starts when every worker has reached it, so
+// that one worker's gets never run beside another's puts of the same keys
+// (the primary answers `go` once all are `ready`). Alone, nothing to wait for.
+function barrier() {
+  if (!cluster.isWorker) return Promise.resolve();
+  return new Promise((resolve) => {
+    process.once('message', (m) => resolve(m));
+    process.send({ ready: true });
+  });
+}
+
 async function run() {
   const list = await systems();
   const close = list.pop().close;
   const rows = [];
   for (const s of list) {
     await time(Math.min(s.n, KEYS), s.put, s.isAsync);  // fill, and warm up
+    await barrier();
     const put = await time(s.n, s.put, s.isAsync);
     // A first pass of gets, not timed: V8's young generation grows during
     // it in a get that makes a Buffer (first touches of new pages), which
     // cost a shmkv get about twice its steady cost here.
+    await barrier();
     await time(s.n, s.get, s.isAsync);
+    await barrier();
     const get = await time(s.n, s.get, s.isAsync);
     rows.push({ system: s.name, put_ns: Math.round(put), get_ns: Math.round(get) });
   }
@@ -97,8 +112,14 @@ async function main() {
     return;
   }
   if (cluster.isPrimary) {
+    let ready = 0;
     const results = await Promise.all(Array.from({ length: workers }, () => new Promise((resolve) => {
-      cluster.fork().on('message', resolve);
+      cluster.fork().on('message', (m) => {
+        if (!m.ready) return resolve(m.rows);
+        if (++ready < workers) return;
+        ready = 0;
+        for (const w of Object.values(cluster.workers)) w.send({ go: true });
+      });
     })));
     const rows = results[0].map((r, i) => ({
       system: r.system,
@@ -108,7 +129,7 @@ async function main() {
     print(`${workers} cluster workers at once, mean per worker`, rows);
     for (const w of Object.values(cluster.workers)) w.disconnect();
   } else {
-    process.send(await run());
+    process.send({ rows: await run() });
   }
 }
 
