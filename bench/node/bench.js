@@ -113,12 +113,14 @@ async function main() {
   }
   if (cluster.isPrimary) {
     let ready = 0;
-    const results = await Promise.all(Array.from({ length: workers }, () => new Promise((resolve) => {
+    const results = await Promise.all(Array.from({ length: workers }, () => new Promise((resolve, reject) => {
       cluster.fork().on('message', (m) => {
         if (!m.ready) return resolve(m.rows);
         if (++ready < workers) return;
         ready = 0;
         for (const w of Object.values(cluster.workers)) w.send({ go: true });
+      }).on('exit', (code) => {  // a worker that failed would leave the others at a barrier
+        if (code !== 0) reject(new Error(`a worker exited with code ${code}`));
       });
     })));
     const rows = results[0].map((r, i) => ({
@@ -135,5 +137,6 @@ async function main() {
 
 main().catch((e) => {
   console.error(e);
+  for (const w of Object.values(cluster.workers || {})) w.kill();
   process.exit(1);
 });
