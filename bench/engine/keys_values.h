@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/string_view.h"
 #include "bench/engine/rng.h"
 #include "bench/engine/workload_config.h"
@@ -63,7 +64,7 @@ inline uint64_t EightDigits(uint64_t n) {
 class KeyBuffer {
  public:
   explicit KeyBuffer(const WorkloadConfig& config);
-  absl::string_view Of(uint64_t i) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::string_view Of(uint64_t i) {
     char* const key = bytes_.data() + 8;
     char* end = key + size_;
     for (size_t words = whole_words_; words != 0; --words, i /= 100000000) {
