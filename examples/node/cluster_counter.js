@@ -5,7 +5,10 @@
 // REQUESTS requests itself, prints the count, and stops the workers; the
 // store stays, for kvcli and Python to read.
 //
+// In an application's folder (require('shmkv') looks in the node_modules
+// beside this file, so copy it there):
 //   npm install PREFIX/lib/node_modules/shmkv     (after bazel run //:install)
+//   cp SHMKV/examples/node/cluster_counter.js .
 //   node cluster_counter.js 0x5f3e0001 [REQUESTS]
 //   kvcli get --key=0x5f3e0001 requests
 const cluster = require('node:cluster');

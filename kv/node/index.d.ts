@@ -9,14 +9,16 @@
 //   PermissionDeniedError   ERR_SHMKV_PERMISSION_DENIED   the segment's mode or owner refuses this process
 //   NotAStoreError          ERR_SHMKV_NOT_A_STORE         the segment is not a shmkv store of this layout
 //   NotANumberError         ERR_SHMKV_NOT_A_NUMBER        incr on a value that is not a decimal number
-//   FailedPreconditionError ERR_SHMKV_FAILED_PRECONDITION
+//   FailedPreconditionError ERR_SHMKV_FAILED_PRECONDITION (shmkv/near) Redis refused a command
 //   StoreFullError          ERR_SHMKV_STORE_FULL          a full store that may not evict, or a kernel limit
 //   LockTimeoutError        ERR_SHMKV_LOCK_TIMEOUT        a lock (or another process's computation) not released in time
 //   CorruptError            ERR_SHMKV_CORRUPT             the segment is corrupt: run check({ repair: true })
-//   InvalidArgumentError    ERR_SHMKV_INVALID_ARGUMENT    the store refused a key (empty, over maxKeySize), a glob or a cursor
+//   InvalidArgumentError    ERR_SHMKV_INVALID_ARGUMENT    the store refused a key (empty, over maxKeySize), a glob, a cursor,
+//                                                         or a key string or options Store.open refuses
 //   StoreDestroyedError     ERR_SHMKV_DESTROYED           the store was destroyed after this Store opened it: open it again
 //   StoreClosedError        ERR_SHMKV_CLOSED              close() was called on this Store
 //   UnavailableError        ERR_SHMKV_UNAVAILABLE         (shmkv/near) Redis cannot be reached or timed out
+//   ShmkvError itself       ERR_SHMKV_INTERNAL            a failure none of the above names (e.g. an answer Redis should not give)
 // Arguments of the wrong type throw TypeError; numbers out of range (a TTL
 // <= 0 or NaN, an integer outside its range, a value over the store's
 // maxValue) throw RangeError, as Node's own APIs do. The async calls reject
@@ -119,8 +121,12 @@ export interface CheckReport {
 export class Store {
   /**
    * Opens (with create: true, creates if absent) the store named by key or by path and proj.
-   * @throws StoreNotFoundError, PermissionDeniedError, NotAStoreError, StoreFullError (a kernel
-   *   limit), LockTimeoutError; TypeError for an unknown option or a wrong type, RangeError.
+   * @throws StoreNotFoundError (no store and create is false, or path names no file),
+   *   PermissionDeniedError, NotAStoreError, StoreFullError (a kernel limit), LockTimeoutError,
+   *   InvalidArgumentError (a key string that is not a System V key, or options the store refuses,
+   *   e.g. a capacity too small for its index); TypeError for an unknown option, a wrong type, or
+   *   both or neither of key and path; RangeError for a number or size out of range (e.g. proj
+   *   outside 1..255, a capacity string that is not a size, a ttl or lockTimeout <= 0).
    */
   static open(options: OpenOptions): Store;
 
@@ -128,7 +134,9 @@ export class Store {
    * Removes the store (its segment and semaphore set). Every later call of a process still
    * attached throws StoreDestroyedError until it opens the name again.
    * @throws StoreNotFoundError, PermissionDeniedError (only the store's owner, creator or root
-   *   may destroy it; nothing changes), TypeError, RangeError.
+   *   may destroy it; nothing changes), InvalidArgumentError (a key string that is not a System V
+   *   key), TypeError (both or neither of key and path, a wrong type), RangeError (proj outside
+   *   1..255, a key number outside 1..0xffffffff).
    */
   static destroy(name: { key?: number | string; path?: string; proj?: number }): void;
 
@@ -149,7 +157,7 @@ export class Store {
   getMeta(key: Bytes): EntryMeta | undefined;
   /** Whether the key is present. Throws as get. */
   has(key: Bytes): boolean;
-  /** Each key's value (undefined when absent), read in one call; the values of one call share one ArrayBuffer (with other values get returned when they fit in 16 KiB, as get's). Throws as get (naming the key's index). */
+  /** Each key's value (undefined when absent), read in one call; the values of one call share one ArrayBuffer (with other values get returned when they fit in 16 KiB, as get's). @throws TypeError (keys not an array), and as get (naming the key's index). */
   getMany(keys: Bytes[]): Array<Buffer | undefined>;
 
   /**
@@ -166,21 +174,23 @@ export class Store {
    */
   getAsync(key: Bytes): Promise<Buffer | undefined>;
   putAsync(key: Bytes, value: Bytes, options?: WriteOptions): Promise<bigint>;
-  /** Stores each [key, value]; the first failed item's error is thrown after the call (the others are stored). Throws as put. */
+  /** Stores each [key, value]; the first failed item's error is thrown after the call (the others are stored). @throws TypeError (items not an array, an item not a [key, value] pair), and as put (naming the item's index). */
   putMany(items: Array<[Bytes, Bytes]>, options?: { ttl?: number }): void;
   /** Stores only if absent; false if the key exists. Throws as put. */
   add(key: Bytes, value: Bytes, options?: WriteOptions): boolean;
   /** Stores only if present; false if absent. Throws as put. */
   replace(key: Bytes, value: Bytes, options?: WriteOptions): boolean;
-  /** Stores only if the entry's version is still `version`; false otherwise. Throws as put. */
+  /** Stores only if the entry's version is still `version`; false otherwise. @throws TypeError (version neither a number nor a bigint), RangeError (a negative or fractional version, or a number past Number.MAX_SAFE_INTEGER: give a bigint), and as put. */
   cas(key: Bytes, version: bigint | number, value: Bytes, options?: WriteOptions): boolean;
   /**
    * Adds `by` (default 1) to the decimal number at key, created as init + by; returns it (a
    * bigint beyond Number.MAX_SAFE_INTEGER). Wraps on int64 overflow.
-   * @throws NotANumberError, and as put.
+   * @throws NotANumberError (the stored value is not a decimal integer), RangeError (by or init
+   *   not an integer in the int64 range, or a number past Number.MAX_SAFE_INTEGER: give a bigint),
+   *   TypeError (by or init neither a number nor a bigint), and as put.
    */
   incr(key: Bytes, by?: number | bigint, options?: { init?: number | bigint; ttl?: number }): number | bigint;
-  /** Sets a new TTL (Infinity: never); false if absent. Throws as put. */
+  /** Sets a new TTL (Infinity: never); false if absent. @throws TypeError (no ttl), RangeError (ttl <= 0 or NaN), and as get. */
   touch(key: Bytes, ttl: number): boolean;
   /** Removes key; false if absent. Throws as get. */
   delete(key: Bytes): boolean;
@@ -191,34 +201,35 @@ export class Store {
    * If compute throws or rejects, nothing is stored and the promise rejects with its error.
    * compute runs on this thread's event loop. If this thread (a worker thread) ends before
    * compute settles, the computation is abandoned and the next caller computes.
-   * @rejects LockTimeoutError (waited waitTimeout), TypeError (compute gave neither string nor
-   *   Buffer), RangeError (compute's value is over the store's maxValue; nothing is stored),
-   *   and as put.
+   * @rejects LockTimeoutError (waited waitTimeout), TypeError (compute is not a function, or gave
+   *   neither string nor Buffer), RangeError (compute's value is over the store's maxValue;
+   *   nothing is stored; or a ttl, waitTimeout or leaseTimeout out of range), and as put
+   *   (StoreClosedError, StoreDestroyedError, ...). It never throws: every error rejects.
    */
   getOrCompute(key: Bytes, compute: () => Bytes | Promise<Bytes>, options?: GetOrComputeOptions): Promise<Buffer>;
 
-  /** The keys selected, read a page at a time as consumed: each key present throughout comes once. Throws as get. */
+  /** The keys selected, read a page at a time as consumed: each key present throughout comes once. Throws while iterated: InvalidArgumentError (a malformed match glob), RangeError (count outside 1..1048576), TypeError (a prefix or match neither string nor Buffer), and as get. */
   keys(options?: KeysOptions): IterableIterator<string | Buffer>;
-  /** One page of a walk: [next cursor (0n: done), keys]. @throws InvalidArgumentError for a cursor not from this store, and as get. */
+  /** One page of a walk: [next cursor (0n: done), keys]. @throws InvalidArgumentError for a cursor not from this store or a malformed match glob, RangeError (count outside 1..1048576), TypeError, and as get. */
   scanPage(cursor: bigint | number, count: number, options?: KeysOptions): [bigint, Array<string | Buffer>];
-  /** Deletes the entries selected; returns how many. @throws InvalidArgumentError when it selects everything (use flush), and as get. */
+  /** Deletes the entries selected; returns how many. @throws InvalidArgumentError when it selects everything (use flush) or for a malformed match glob, TypeError (selection not an object), and as get. */
   deleteMatching(selection: Selection): number;
 
   /** Counters summed over the lock stripes. Throws as get. */
   stats(): Stats;
   /** The store's settings and the segment's facts. Throws as get. */
   info(): Info;
-  /** Verifies the store (repair: also repairs it). Blocks while it walks the store: prefer checkAsync. Throws as get. */
+  /** Verifies the store (repair: also repairs it). Blocks while it walks the store: prefer checkAsync. @throws TypeError (options not an object), and as get. */
   check(options?: { repair?: boolean }): CheckReport;
   /** check off the event loop. Rejects as check throws. */
   checkAsync(options?: { repair?: boolean }): Promise<CheckReport>;
   /** Removes every entry, one stripe at a time. Throws as get. */
   flush(): void;
-  /** flush off the event loop. */
+  /** flush off the event loop. Rejects as flush throws (StoreClosedError, StoreDestroyedError, LockTimeoutError, ...). */
   flushAsync(): Promise<void>;
   /** Removes expired entries now; returns how many. Throws as get. */
   flushExpired(): number;
-  /** Detaches this process; the store stays. Later calls throw StoreClosedError. */
+  /** Detaches this process; the store stays. Never throws (closing twice is harmless). Later calls throw StoreClosedError. */
   close(): void;
   readonly closed: boolean;
 }

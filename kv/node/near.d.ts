@@ -10,10 +10,16 @@
 // Writes go to Redis and drop the local copy.
 //
 // Errors: UnavailableError (ERR_SHMKV_UNAVAILABLE) when Redis cannot be
-// reached or a command times out (redisTimeout); StoreClosedError when this
-// NearCache or its Store was closed; InvalidArgumentError for a bad Redis
-// address or a key the store refuses; TypeError for an argument of the wrong
-// type, RangeError for an option out of range. The calls are synchronous: a
+// reached or a command times out (redisTimeout); FailedPreconditionError
+// (ERR_SHMKV_FAILED_PRECONDITION) when Redis refuses a command (e.g. GET of a
+// key that holds a list: near-cached keys hold strings); a ShmkvError coded
+// ERR_SHMKV_INTERNAL for an answer Redis should not give; StoreClosedError
+// when this NearCache or its Store was closed; InvalidArgumentError for a bad
+// Redis address or a key under the reserved prefix "\0shmkv."; TypeError for
+// an argument of the wrong type, RangeError for an option out of range. A
+// failure of the store itself (destroyed, corrupt, a lock not released in
+// time) does not throw from get: the read goes to Redis directly ('direct',
+// the reason naming the failure). The calls are synchronous: a
 // miss waits for Redis (at most redisTimeout per command) and for another
 // process's fill of the same key.
 
@@ -87,25 +93,32 @@ export interface NearCacheStats {
 export class NearCache {
   /**
    * Caches options.redis in store (kept alive by this object). Does not connect yet.
-   * @throws TypeError (not a Store, no redis, an unknown option), RangeError (an option out of
-   *   range), InvalidArgumentError (a bad address).
+   * @throws TypeError (not a Store, a closed Store, no redis, an unknown option, an option not
+   *   a number), RangeError (an option out of range: fillTtl, heartbeatTimeout and redisTimeout
+   *   > 0, syncCheckInterval >= 0, all finite), InvalidArgumentError (a bad address).
    */
   constructor(store: Store, options: NearCacheOptions);
-  /** The value, or undefined when Redis has no such key. @throws UnavailableError, StoreClosedError. */
+  /**
+   * The value, or undefined when Redis has no such key.
+   * @throws UnavailableError (Redis unreachable or too slow), FailedPreconditionError (Redis
+   *   refused the GET: the key holds another type than a string), StoreClosedError,
+   *   InvalidArgumentError (a key under the reserved prefix "\0shmkv."), TypeError (a key neither
+   *   string nor Buffer).
+   */
   get(key: Bytes): Buffer | undefined;
   /** Like get, saying how the value was served. Throws as get. */
   getInfo(key: Bytes): ReadInfo;
-  /** SET in Redis, then drops the local copy (kvsync drops it on every host). Throws as get. */
+  /** SET in Redis, then drops the local copy (kvsync drops it on every host). Throws as get (FailedPreconditionError: Redis refused the SET), and TypeError for a value neither string nor Buffer. */
   set(key: Bytes, value: Bytes): void;
-  /** DEL in Redis and drops the local copy; false when Redis had no such key. Throws as get. */
+  /** DEL in Redis and drops the local copy; false when Redis had no such key. Throws as set (FailedPreconditionError: Redis refused the DEL). */
   delete(key: Bytes): boolean;
-  /** kvsync's record, or undefined when no kvsync has run on the store. @throws StoreClosedError, CorruptError. */
+  /** kvsync's record, or undefined when no kvsync has run on the store. @throws StoreClosedError, CorruptError (the record cannot be read), and the store's errors as Store.get throws them (StoreDestroyedError, LockTimeoutError). */
   syncState(): SyncState | undefined;
-  /** Whether a read of key would use the store now. heartbeatAge is undefined when no kvsync has run. */
+  /** Whether a read of key would use the store now. heartbeatAge is undefined when no kvsync has run. @throws StoreClosedError, TypeError (a key neither string nor Buffer). */
   health(key: Bytes): { serving: boolean; reason: string | undefined; heartbeatAge: number | undefined };
   /** This object's counters. @throws StoreClosedError once closed. */
   stats(): NearCacheStats;
-  /** Closes the Redis connection; the store stays open. Later calls throw StoreClosedError. */
+  /** Closes the Redis connection; the store stays open. Never throws. Later calls throw StoreClosedError. */
   close(): void;
   readonly closed: boolean;
 }

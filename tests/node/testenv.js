@@ -6,6 +6,10 @@
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
+if (!process.env.SHMKV_NODE_MODULE) {
+  throw new Error('these tests need the built addons, kvcli and the IPC guard that ' +
+                  'run_node_tests.sh gives them: run bazel test //tests/node:all');
+}
 const shmkv = require(process.env.SHMKV_NODE_MODULE);
 
 const GUARD = path.resolve(process.env.SHMKV_GUARD);
