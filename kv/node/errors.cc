@@ -66,24 +66,31 @@ Napi::Value ErrorValue(const Napi::Env& env, const char* code, const std::string
 // The library's advice names C++ Options fields and calls; say them in this
 // module's terms (Store.open's options, the Store's methods).
 std::string InNodeTerms(absl::string_view message) {
-  return absl::StrReplaceAll(message, {{"Options::", ""},
-                                       {"capacity_bytes", "capacity"},
-                                       {"max_value_size", "maxValue"},
-                                       {"max_key_size", "the maximal key size"},
-                                       {"expected_items", "items"},
-                                       {"lock_timeout", "lockTimeout"},
-                                       {"wait_timeout", "waitTimeout"},
-                                       {"lease_timeout", "leaseTimeout"},
-                                       {"allow_foreign_owner", "allowForeignOwner"},
-                                       {"Store::Check(true)", "check({ repair: true })"},
-                                       {"Check(true)", "check({ repair: true })"},
-                                       {"Store::Destroy", "Store.destroy"},
-                                       {"DestroyStore", "Store.destroy"},
-                                       {"NearCacheOptions", "NearCache's options"},
-                                       {"fill_ttl", "fillTtl"},
-                                       {"heartbeat_timeout", "heartbeatTimeout"},
-                                       {"redis_timeout", "redisTimeout"},
-                                       {"sync_check_interval", "syncCheckInterval"}});
+  // At each position the longest matching term wins, so a whole phrase is
+  // replaced before the terms inside it.
+  return absl::StrReplaceAll(
+      message, {{"OpenMode::kCreate and Options::capacity_bytes, e.g. 64 MiB "
+                 "(or open with kOpenOrCreate)",
+                 "Store.open({ ..., create: true, capacity: '64MiB' })"},
+                {"open it again (kOpenOrCreate or kAttach)", "open it again with Store.open"},
+                {"Options::", ""},
+                {"capacity_bytes", "capacity"},
+                {"max_value_size", "maxValue"},
+                {"max_key_size", "the maximal key size"},
+                {"expected_items", "items"},
+                {"lock_timeout", "lockTimeout"},
+                {"wait_timeout", "waitTimeout"},
+                {"lease_timeout", "leaseTimeout"},
+                {"allow_foreign_owner", "allowForeignOwner"},
+                {"Store::Check(true)", "check({ repair: true })"},
+                {"Check(true)", "check({ repair: true })"},
+                {"Store::Destroy", "Store.destroy"},
+                {"DestroyStore", "Store.destroy"},
+                {"NearCacheOptions", "NearCache's options"},
+                {"fill_ttl", "fillTtl"},
+                {"heartbeat_timeout", "heartbeatTimeout"},
+                {"redis_timeout", "redisTimeout"},
+                {"sync_check_interval", "syncCheckInterval"}});
 }
 
 Napi::Value ErrorValue(const Napi::Env& env, const absl::Status& status, Context context) {

@@ -13,7 +13,9 @@ shift 2
 tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/shmkv-node.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/shmkv" "$tmp/python"
-for f in index.js index.d.ts near.js near.d.ts package.json; do cp "$(dirname "$addon")/$f" "$tmp/shmkv/"; done
+for f in index.js index.d.ts near.js near.d.ts package.json installed.test.js; do
+  cp "$(dirname "$addon")/$f" "$tmp/shmkv/"
+done
 cp "$addon" "$tmp/shmkv/shmkv.node"
 cp "$near_addon" "$tmp/shmkv/shmkv_near.node"
 export SHMKV_NODE_MODULE=$tmp/shmkv
@@ -21,3 +23,6 @@ export SHMKV_NODE_MODULE=$tmp/shmkv
 ln -s "$PWD/$SHMKV_PYTHON_MODULE" "$tmp/python/$(basename "$SHMKV_PYTHON_MODULE")"
 export SHMKV_PYTHONPATH=$tmp/python
 node --test "$@"
+# What a user runs in the installed module's folder (its own check, with a
+# key of the guard's range).
+(cd "$tmp/shmkv" && SHMKV_TEST_KEY=$("$SHMKV_GUARD" keys 1 installed_test) node --test)
