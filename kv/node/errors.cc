@@ -73,6 +73,7 @@ std::string InNodeTerms(absl::string_view message) {
                  "(or open with kOpenOrCreate)",
                  "Store.open({ ..., create: true, capacity: '64MiB' })"},
                 {"open it again (kOpenOrCreate or kAttach)", "open it again with Store.open"},
+                {"open with kCreate or kOpenOrCreate", "open with create: true"},
                 {"Options::", ""},
                 {"capacity_bytes", "capacity"},
                 {"max_value_size", "maxValue"},

@@ -1,6 +1,8 @@
 #include "kv/python/errors.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
 #include "shmkv/store.h"
 
 namespace shmkv::python {
@@ -19,6 +21,30 @@ py::object NewException(py::module_& m, const char* name, const char* doc, py::h
   if (!cls) throw py::error_already_set();
   m.attr(name) = cls;
   return cls;
+}
+
+// The library's advice names C++ Options fields and calls; say them in this
+// module's terms (shmkv.Store's keyword arguments, its methods). At each
+// position the longest matching term wins, so a whole phrase is replaced
+// before the terms inside it.
+std::string InPythonTerms(absl::string_view message) {
+  return absl::StrReplaceAll(
+      message, {{"OpenMode::kCreate and Options::capacity_bytes, e.g. 64 MiB "
+                 "(or open with kOpenOrCreate)",
+                 "shmkv.Store(..., create=True, capacity=64 << 20)"},
+                {"open it again (kOpenOrCreate or kAttach)", "open it again with shmkv.Store"},
+                {"open with kCreate or kOpenOrCreate", "open with create=True"},
+                {"Options::capacity_bytes = 64 MiB", "capacity=64 << 20"},
+                {"Options::", ""},
+                {"capacity_bytes", "capacity"},
+                {"max_value_size", "max_value"},
+                {"expected_items", "items"},
+                {"Store::Check(repair)", "check(repair=True)"},
+                {"Store::Check(true)", "check(repair=True)"},
+                {"Check(true)", "check(repair=True)"},
+                {"Store::Destroy", "shmkv.destroy"},
+                {"DestroyStore", "shmkv.destroy"},
+                {"NearCacheOptions", "NearCache's arguments"}});
 }
 
 }  // namespace
@@ -54,7 +80,7 @@ py::object NewException(py::module_& m, const char* name, const char* doc, py::h
   }
   // A destroyed store is its own error whatever the call and context.
   if (IsStoreDestroyed(status)) cls = exceptions->store_destroyed;
-  py::object error = cls(std::string(status.message()));
+  py::object error = cls(InPythonTerms(status.message()));
   error.attr("code") = absl::StatusCodeToString(status.code());
   PyErr_SetObject(cls.ptr(), error.ptr());
   throw py::error_already_set();

@@ -283,6 +283,8 @@ class Entries(StoreTest):
                 with self.assertRaises(shmkv.StoreDestroyed) as e:
                     call()
                 self.assertIn("destroyed", str(e.exception))
+                self.assertIn("open it again with shmkv.Store", str(e.exception))
+                self.assertNotIn("kOpenOrCreate", str(e.exception))
                 self.assertEqual(e.exception.code, "FAILED_PRECONDITION")
 
     @unittest.skipUnless(os.geteuid() == 0, "needs root, to run a child as another uid")
@@ -480,7 +482,9 @@ class Errors(StoreTest):
     def test_store_not_found(self):
         with self.assertRaises(shmkv.StoreNotFound) as e:
             shmkv.Store(key=self.key)
-        self.assertIn("Options::capacity_bytes", str(e.exception))
+        self.assertIn("create=True, capacity=64 << 20", str(e.exception))
+        self.assertNotIn("Options::", str(e.exception))
+        self.assertNotIn("OpenMode", str(e.exception))
         self.assertNotIn("kvcli", str(e.exception))
         self.assertEqual(e.exception.code, "NOT_FOUND")
 
