@@ -1,6 +1,6 @@
 #include "kv/node/errors.h"
 
-#include "absl/strings/str_replace.h"
+#include "kv/util/advice_terms.h"
 #include "shmkv/store.h"
 
 namespace shmkv::node {
@@ -63,35 +63,33 @@ Napi::Value ErrorValue(const Napi::Env& env, const char* code, const std::string
   return instance->factory.Call({Napi::String::New(env, code), Napi::String::New(env, message)});
 }
 
-// The library's advice names C++ Options fields and calls; say them in this
-// module's terms (Store.open's options, the Store's methods).
+// The library's advice (open modes, Options fields, Store calls) in this
+// module's terms: Store.open's options and the Store's methods.
 std::string InNodeTerms(absl::string_view message) {
-  // At each position the longest matching term wins, so a whole phrase is
-  // replaced before the terms inside it.
-  return absl::StrReplaceAll(
-      message, {{"OpenMode::kCreate and Options::capacity_bytes, e.g. 64 MiB "
-                 "(or open with kOpenOrCreate)",
-                 "Store.open({ ..., create: true, capacity: '64MiB' })"},
-                {"open it again (kOpenOrCreate or kAttach)", "open it again with Store.open"},
-                {"open with kCreate or kOpenOrCreate", "open with create: true"},
-                {"Options::", ""},
-                {"capacity_bytes", "capacity"},
-                {"max_value_size", "maxValue"},
-                {"max_key_size", "the maximal key size"},
-                {"expected_items", "items"},
-                {"lock_timeout", "lockTimeout"},
-                {"wait_timeout", "waitTimeout"},
-                {"lease_timeout", "leaseTimeout"},
-                {"allow_foreign_owner", "allowForeignOwner"},
-                {"Store::Check(true)", "check({ repair: true })"},
-                {"Check(true)", "check({ repair: true })"},
-                {"Store::Destroy", "Store.destroy"},
-                {"DestroyStore", "Store.destroy"},
-                {"NearCacheOptions", "NearCache's options"},
-                {"fill_ttl", "fillTtl"},
-                {"heartbeat_timeout", "heartbeatTimeout"},
-                {"redis_timeout", "redisTimeout"},
-                {"sync_check_interval", "syncCheckInterval"}});
+  static const util::BindingTerms* const terms = [] {
+    auto* t = new util::BindingTerms;
+    t->create_store = "Store.open({ ..., create: true, capacity: '64MiB' })";
+    t->capacity_example = "capacity: '64MiB'";
+    t->open_again = "open it again with Store.open";
+    t->open_to_replace = "open with create: true";
+    t->capacity = "capacity";
+    t->max_value = "maxValue";
+    t->max_key = "the maximal key size";
+    t->items = "items";
+    t->lock_timeout = "lockTimeout";
+    t->allow_foreign_owner = "allowForeignOwner";
+    t->wait_timeout = "waitTimeout";
+    t->lease_timeout = "leaseTimeout";
+    t->repair = "check({ repair: true })";
+    t->destroy = "Store.destroy";
+    t->near_options = "NearCache's options";
+    t->fill_ttl = "fillTtl";
+    t->heartbeat_timeout = "heartbeatTimeout";
+    t->redis_timeout = "redisTimeout";
+    t->sync_check_interval = "syncCheckInterval";
+    return t;
+  }();
+  return util::InBindingTerms(message, *terms);
 }
 
 Napi::Value ErrorValue(const Napi::Env& env, const absl::Status& status, Context context) {

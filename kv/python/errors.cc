@@ -1,8 +1,8 @@
 #include "kv/python/errors.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "kv/util/advice_terms.h"
 #include "shmkv/store.h"
 
 namespace shmkv::python {
@@ -23,28 +23,33 @@ py::object NewException(py::module_& m, const char* name, const char* doc, py::h
   return cls;
 }
 
-// The library's advice names C++ Options fields and calls; say them in this
-// module's terms (shmkv.Store's keyword arguments, its methods). At each
-// position the longest matching term wins, so a whole phrase is replaced
-// before the terms inside it.
+// The library's advice (open modes, Options fields, Store calls) in this
+// module's terms: shmkv.Store's keyword arguments and its methods.
 std::string InPythonTerms(absl::string_view message) {
-  return absl::StrReplaceAll(
-      message, {{"OpenMode::kCreate and Options::capacity_bytes, e.g. 64 MiB "
-                 "(or open with kOpenOrCreate)",
-                 "shmkv.Store(..., create=True, capacity=64 << 20)"},
-                {"open it again (kOpenOrCreate or kAttach)", "open it again with shmkv.Store"},
-                {"open with kCreate or kOpenOrCreate", "open with create=True"},
-                {"Options::capacity_bytes = 64 MiB", "capacity=64 << 20"},
-                {"Options::", ""},
-                {"capacity_bytes", "capacity"},
-                {"max_value_size", "max_value"},
-                {"expected_items", "items"},
-                {"Store::Check(repair)", "check(repair=True)"},
-                {"Store::Check(true)", "check(repair=True)"},
-                {"Check(true)", "check(repair=True)"},
-                {"Store::Destroy", "shmkv.destroy"},
-                {"DestroyStore", "shmkv.destroy"},
-                {"NearCacheOptions", "NearCache's arguments"}});
+  static const util::BindingTerms* const terms = [] {
+    auto* t = new util::BindingTerms;
+    t->create_store = "shmkv.Store(..., create=True, capacity=64 << 20)";
+    t->capacity_example = "capacity=64 << 20";
+    t->open_again = "open it again with shmkv.Store";
+    t->open_to_replace = "open with create=True";
+    t->capacity = "capacity";
+    t->max_value = "max_value";
+    t->max_key = "the maximal key size";
+    t->items = "items";
+    t->lock_timeout = "lock_timeout";
+    t->allow_foreign_owner = "allow_foreign_owner";
+    t->wait_timeout = "wait_timeout";
+    t->lease_timeout = "lease_timeout";
+    t->repair = "check(repair=True)";
+    t->destroy = "shmkv.destroy";
+    t->near_options = "NearCache's arguments";
+    t->fill_ttl = "fill_ttl";
+    t->heartbeat_timeout = "heartbeat_timeout";
+    t->redis_timeout = "redis_timeout";
+    t->sync_check_interval = "sync_check_interval";
+    return t;
+  }();
+  return util::InBindingTerms(message, *terms);
 }
 
 }  // namespace
