@@ -10,9 +10,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "kv/util/format.h"
+#include "shmkv/clock.h"
 #include "shmkv/near/sync_state.h"
 #include "tools/kvcli/commands.h"
 #include "tools/kvcli/json.h"
@@ -237,7 +237,10 @@ int WatchStats(Context& ctx, Store& store, const Watch& watch, bool json) {
     if (signals.stopped()) break;
     absl::StatusOr<StoreStats> stats = store.Stats();
     if (!stats.ok()) return ctx.StoreFailure(stats.status());
-    const absl::Time now = absl::Now();  // shown and written as time_ms only
+    // Shown and written as time_ms only. Read from the system each frame:
+    // absl::Now() extrapolates from the cycle counter and asks the system
+    // about every two seconds, so it shows a wall-clock step late.
+    const absl::Time now = absl::FromUnixMillis(SystemClock::Get()->NowMillis());
     const int64_t now_ns = near::MonotonicNowNs();
     const absl::Duration interval_taken = absl::Nanoseconds(now_ns - previous_ns);
     Rates rates;
