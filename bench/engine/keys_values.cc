@@ -3,7 +3,7 @@
 namespace shmkv {
 namespace bench {
 
-KeyBuffer::KeyBuffer(const WorkloadConfig& config) : bytes_(8, '\0'), size_(config.key_size) {
+KeyBuffer::KeyBuffer(const WorkloadConfig& config) : bytes_(8, '\0') {
   bytes_ += config.prefix;
   bytes_.resize(8 + config.key_size, '0');
   const size_t digits = config.key_size - config.prefix.size();

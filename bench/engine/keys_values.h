@@ -66,7 +66,7 @@ class KeyBuffer {
   explicit KeyBuffer(const WorkloadConfig& config);
   ABSL_ATTRIBUTE_ALWAYS_INLINE absl::string_view Of(uint64_t i) {
     char* const key = bytes_.data() + 8;
-    char* end = key + size_;
+    char* end = bytes_.data() + bytes_.size();
     for (size_t words = whole_words_; words != 0; --words, i /= 100000000) {
       const uint64_t digits = i == 0 ? kEightZeros : EightDigits(i % 100000000);
       end -= 8;
@@ -78,7 +78,7 @@ class KeyBuffer {
       word = (word & kept_) | ((i == 0 ? kEightZeros : EightDigits(i % 100000000)) & ~kept_);
       std::memcpy(end - 8, &word, 8);
     }
-    return absl::string_view(key, size_);
+    return absl::string_view(key, bytes_.size() - 8);
   }
 
  private:
@@ -86,7 +86,6 @@ class KeyBuffer {
   static constexpr uint64_t kEightZeros = 0x3030303030303030ULL;
   // 8 bytes of room, then the key.
   std::string bytes_;
-  size_t size_;
   // The words of eight digits, and the bytes the word before them keeps
   // (all of them when no digit is left).
   size_t whole_words_;
