@@ -1,5 +1,6 @@
-// The word-by-word reads of the segment (relaxed_bytes.h) against memcmp
-// and memcpy: every start within a word, every length up to a few words,
+// The word-by-word reads of the segment (relaxed_bytes.h) and the key
+// compare against memcmp and memcpy: every start within a word, every
+// length up to a few words,
 // a difference at every position, and private buffers of exactly the
 // range's length (so ASan sees a read past them).
 #include "kv/internal/relaxed_bytes.h"
@@ -25,21 +26,41 @@ struct Segment {
   }
 };
 
+// `equal` finds the n bytes at src equal to a private copy of exactly n
+// bytes, and unequal once any one byte of the copy differs.
+void ExpectEqualOnlyToItsCopy(bool (*equal)(const char*, const char*, size_t), const char* src,
+                              size_t n, size_t skip) {
+  std::unique_ptr<char[]> mine(new char[n]);
+  std::memcpy(mine.get(), src, n);
+  EXPECT_TRUE(equal(src, mine.get(), n)) << "skip " << skip << " n " << n;
+  for (size_t at = 0; at < n; ++at) {
+    mine[at] = static_cast<char>(mine[at] ^ 0x40);
+    EXPECT_FALSE(equal(src, mine.get(), n))
+        << "skip " << skip << " n " << n << " differs at " << at;
+    mine[at] = static_cast<char>(mine[at] ^ 0x40);
+  }
+}
+
 TEST(RelaxedBytes, EqualBytesAgreesWithMemcmpAtEveryAlignmentAndLength) {
   for (size_t skip = 0; skip < 8; ++skip) {
     for (size_t n = 0; n <= kMaxLength; ++n) {
       Segment segment;
       char* src = segment.bytes + 8 + skip;
       for (size_t i = 0; i < n; ++i) src[i] = static_cast<char>(i * 37 + skip);
-      std::unique_ptr<char[]> mine(new char[n]);  // exactly n bytes
-      std::memcpy(mine.get(), src, n);
-      EXPECT_TRUE(RelaxedEqualBytes(src, mine.get(), n)) << "skip " << skip << " n " << n;
-      for (size_t at = 0; at < n; ++at) {
-        mine[at] = static_cast<char>(mine[at] ^ 0x40);
-        EXPECT_FALSE(RelaxedEqualBytes(src, mine.get(), n))
-            << "skip " << skip << " n " << n << " differs at " << at;
-        mine[at] = static_cast<char>(mine[at] ^ 0x40);
-      }
+      ExpectEqualOnlyToItsCopy(RelaxedEqualBytes, src, n, skip);
+    }
+  }
+}
+
+// EqualKeyBytes's loads stay inside the n bytes on both sides: here both
+// are heap blocks of exactly n bytes, at every start within a word.
+TEST(RelaxedBytes, EqualKeyBytesAgreesWithMemcmpAndReadsOnlyTheRange) {
+  for (size_t skip = 0; skip < 8; ++skip) {
+    for (size_t n = 0; n <= kMaxLength; ++n) {
+      std::unique_ptr<char[]> block(new char[n + skip]);
+      char* src = block.get() + skip;
+      for (size_t i = 0; i < n; ++i) src[i] = static_cast<char>(i * 37 + skip);
+      ExpectEqualOnlyToItsCopy(EqualKeyBytes, src, n, skip);
     }
   }
 }

@@ -206,19 +206,6 @@ bool SegmentStore::Expired(const Located& found, int64_t* now) const {
   return found.header.expires_at_ms <= *now;
 }
 
-EntryMeta SegmentStore::MetaOf(const Located& found, int64_t* now) const {
-  EntryMeta meta;
-  meta.version = found.header.version;
-  meta.flags = found.header.flags;
-  meta.expires_at_ms = found.header.expires_at_ms;
-  meta.value_size = found.header.value_size;
-  if (meta.expires_at_ms != 0) {
-    if (*now < 0) *now = clock_->NowMillis();
-    meta.ttl_remaining = absl::Milliseconds(std::max<int64_t>(0, meta.expires_at_ms - *now));
-  }
-  return meta;
-}
-
 absl::StatusOr<int64_t> SegmentStore::ExpiryFor(absl::Duration ttl) const {
   if (ttl < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("TTL is negative; use a positive duration, or none");
@@ -240,15 +227,6 @@ Optimistic SegmentStore::ReadUnlocked(StripeView& view, absl::string_view key, u
   } else if (result == Optimistic::kMiss) {
     read_counters_.CountMiss();
   }
-  return result;
-}
-
-Optimistic SegmentStore::ReadUnlockedUncounted(StripeView& view, absl::string_view key,
-                                               uint64_t hash, int64_t* now, std::string* value,
-                                               EntryMeta* meta) {
-  Located found;
-  const Optimistic result = view.ReadOptimistic(key, hash, value, &found.header, now, *clock_);
-  if (result == Optimistic::kHit && meta != nullptr) *meta = MetaOf(found, now);
   return result;
 }
 
@@ -308,7 +286,7 @@ bool SegmentStore::Read(StripeView& view, Located* found, int64_t* now, EntryMet
   }
   view.SetReferenced(*found);
   read_counters_.CountHit();
-  *meta = MetaOf(*found, now);
+  *meta = MetaOf(found->header, now);
   return true;
 }
 

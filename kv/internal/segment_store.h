@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -144,8 +145,14 @@ class SegmentStore final : public Store {
   bool UnlockedReadsAllowed() { return CheckNotRemoved().ok() && CheckNotDestroyed().ok(); }
   // ReadUnlocked's read alone, neither asking UnlockedReadsAllowed nor
   // counting the hit or miss (GetMany counts a chunk's at once).
+  // Inline: GetMany calls it for every key.
   Optimistic ReadUnlockedUncounted(StripeView& view, absl::string_view key, uint64_t hash,
-                                   int64_t* now, std::string* value, EntryMeta* meta);
+                                   int64_t* now, std::string* value, EntryMeta* meta) {
+    EntryHeader header;
+    const Optimistic result = view.ReadOptimistic(key, hash, value, &header, now, *clock_);
+    if (result == Optimistic::kHit && meta != nullptr) *meta = MetaOf(header, now);
+    return result;
+  }
   // Put's checks before it locks: the value's size and the TTL.
   absl::Status CheckWrite(absl::string_view value, const WriteOptions& options,
                           int64_t* expires) const;
@@ -167,9 +174,21 @@ class SegmentStore final : public Store {
   // now + ms, saturated at the largest expiry (an absurdly long TTL or lease
   // means "as late as can be", never a negative time that is already past).
   static int64_t AddMillis(int64_t now, int64_t ms);
-  // `found`'s metadata, its TTL left counted from `*now` (read from the
-  // clock if < 0, as Expired does, so one `now` judges and describes it).
-  EntryMeta MetaOf(const Located& found, int64_t* now) const;
+  // The metadata of the entry whose header is `header`, its TTL left
+  // counted from `*now` (read from the clock if < 0, as Expired does, so one
+  // `now` judges and describes it). Inline: every read of an entry fills it.
+  EntryMeta MetaOf(const EntryHeader& header, int64_t* now) const {
+    EntryMeta meta;
+    meta.version = header.version;
+    meta.flags = header.flags;
+    meta.expires_at_ms = header.expires_at_ms;
+    meta.value_size = header.value_size;
+    if (meta.expires_at_ms != 0) {
+      if (*now < 0) *now = clock_->NowMillis();
+      meta.ttl_remaining = absl::Milliseconds(std::max<int64_t>(0, meta.expires_at_ms - *now));
+    }
+    return meta;
+  }
   bool Expired(const Located& found, int64_t* now) const;
   // The error of a whole-store `operation` ("check", "flush") that could not
   // lock `view`: the destroyed-store error if the store was destroyed,

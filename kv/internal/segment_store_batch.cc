@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "kv/internal/hash.h"
 #include "kv/internal/segment_store.h"
 #include "kv/internal/stripe_guard.h"
@@ -115,6 +116,7 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
                                    std::vector<GetResult>* results) {
   results->resize(keys.size());
   GetResult* out = results->data();
+  const absl::string_view* key_at = keys.data();
   // A hit overwrites the value and every field of the meta, so only a key
   // that fails has them reset.
   const auto fail = [](GetResult& r, absl::Status status) {
@@ -124,14 +126,14 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
   };
   return ByStripe<false>(
       keys.size(),
-      [&](size_t i, absl::string_view* key, int64_t*) {
+      [&](size_t i, absl::string_view* key, int64_t*) ABSL_ATTRIBUTE_ALWAYS_INLINE {
         GetResult& r = out[i];
-        *key = keys[i];
-        if (absl::Status s = CheckKey(keys[i]); !s.ok()) {
+        *key = key_at[i];
+        if (absl::Status s = CheckKey(*key); !s.ok()) {
           fail(r, std::move(s));
           return false;
         }
-        r.status = absl::OkStatus();
+        if (!r.status.ok()) r.status = absl::OkStatus();  // results reused: usually OK already
         return true;
       },
       [&](Pending* pending, size_t n) {
@@ -143,8 +145,8 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
         for (size_t j = 0; j < n; ++j) {
           const size_t i = pending[j].item;
           GetResult& r = out[i];
-          switch (ReadUnlockedUncounted(stripes_[pending[j].stripe], keys[i], pending[j].hash, &now,
-                                        &r.value, &r.meta)) {
+          switch (ReadUnlockedUncounted(stripes_[pending[j].stripe], key_at[i], pending[j].hash,
+                                        &now, &r.value, &r.meta)) {
             case Optimistic::kHit:
               ++hits;
               continue;

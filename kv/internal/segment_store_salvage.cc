@@ -46,7 +46,7 @@ absl::Status SegmentStore::Salvage(
           const absl::string_view key(found.key(), found.header.key_size);
           if (!absl::StartsWith(key, prefix)) return;
           copies.push_back({std::string(key), std::string(found.value(), found.header.value_size),
-                            MetaOf(found, &now)});
+                            MetaOf(found.header, &now)});
         });
       }
       for (const Copy& copy : copies) {

@@ -130,7 +130,7 @@ class SegmentStore::Walker {
         [&](const Located& found, uint64_t hash) {
           const uint32_t order = static_cast<uint32_t>(hash >> 32);
           if (order < first_order) return true;  // passed on by an earlier chunk
-          chunk_.Add(order, store_.MetaOf(found, &now),
+          chunk_.Add(order, store_.MetaOf(found.header, &now),
                      absl::string_view(found.key(), found.header.key_size),
                      options_.with_values
                          ? absl::string_view(found.value(), found.header.value_size)

@@ -16,14 +16,6 @@
 namespace shmkv::internal {
 namespace {
 
-// The aligned words a record's header lies in (Resolve).
-constexpr size_t kHeaderWords = (kEntryHeaderBytes + 7) / 8;
-static_assert(kUnit == 8 && kHeaderWords * 8 <= 64, "Resolve reads whole words of the slice");
-
-// How far PrefetchEntry follows a key's probe run: 8 slots are 32 bytes, so
-// the run it reads is mostly the home slot's own cache line.
-constexpr int kPrefetchProbes = 8;
-
 // How much of the log's tail PrefetchWriteRoom loads: a write of a small
 // value reclaims one or two records.
 constexpr uint64_t kTailPrefetchBytes = 256;
@@ -45,47 +37,10 @@ StripeView::StripeView(char* base, const Geometry& geometry, uint32_t index)
           static_cast<uint32_t>((uint64_t{1} << IndexRefBits(geometry.stripe_arena_bytes)) - 1)),
       max_index_entries_(MaxIndexEntries(geometry.slots_per_stripe)) {}
 
-bool StripeView::SaneHeader(const EntryHeader& h, uint64_t room) const {
-  switch (h.state) {
-    case kLive:
-    case kDead:
-      return h.key_size >= 1 && h.key_size <= geometry_.max_key_size &&
-             h.value_size <= geometry_.max_value_size &&
-             RecordBytes(h.key_size, h.value_size) <= room;
-    case kPad:
-      return h.value_size >= kEntryHeaderBytes && h.value_size % kUnit == 0 && h.value_size <= room;
-    default:
-      return false;
-  }
-}
-
-EntryHeader* StripeView::Resolve(IndexSlot slot, EntryHeader* header) const {
-  const uint64_t ref = slot & ref_mask_;
-  if (ref == 0) return nullptr;
-  const uint64_t offset = (ref - 1) * kUnit;
-  const uint64_t size = geometry_.stripe_arena_bytes;
-  if (offset + kEntryHeaderBytes > size) return nullptr;
-  EntryHeader* entry = AtPhysical(offset);
-  // Word by word, as ReadOptimistic resolves slots without the lock: the
-  // header is the first kHeaderWords aligned words at `offset` (a multiple
-  // of kUnit), which end inside the slice, as its size is a multiple of 64.
-  uint64_t words[kHeaderWords];
-  for (size_t k = 0; k < kHeaderWords; ++k) {
-    words[k] = LoadWord(reinterpret_cast<const uint64_t*>(entry) + k);
-  }
-  std::memcpy(header, words, kEntryHeaderBytes);
-  if (!SaneHeader(*header, size - offset)) return nullptr;
-  return entry;
-}
-
 IndexSlot StripeView::SlotFor(const EntryHeader* entry, uint64_t hash) const {
   const uint64_t unit =
       static_cast<uint64_t>(reinterpret_cast<const char*>(entry) - slice_) / kUnit;
   return TagOf(hash) | static_cast<uint32_t>(unit + 1);
-}
-
-EntryHeader* StripeView::AtPhysical(uint64_t physical) const {
-  return reinterpret_cast<EntryHeader*>(slice_ + physical);
 }
 
 bool StripeView::LogBounds(uint64_t* head, uint64_t* tail) const {
@@ -131,19 +86,6 @@ absl::Status StripeView::FindInto(absl::string_view key, uint64_t hash, Located*
     }
   }
   return absl::OkStatus();  // no empty slot: only a corrupt index is full
-}
-
-void StripeView::PrefetchEntry(uint64_t hash) const {
-  const uint32_t tag = TagOf(hash);
-  uint32_t i = IndexHome(hash, geometry_.slots_per_stripe);
-  for (int probes = 0; probes < kPrefetchProbes; ++probes, i = NextSlot(i)) {
-    const IndexSlot slot = LoadOnce(&slots_[i]);
-    if (slot == 0) return;
-    if (TagOfSlot(slot) == tag) {
-      PrefetchRecord(slot);
-      return;
-    }
-  }
 }
 
 bool StripeView::NearlyFullLog(uint64_t* head, uint64_t* tail) const {

@@ -8,15 +8,18 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "kv/internal/geometry.h"
 #include "kv/internal/hash.h"
 #include "kv/internal/layout.h"
+#include "kv/internal/relaxed_bytes.h"
 #include "shmkv/clock.h"
 
 namespace shmkv::internal {
@@ -333,6 +336,63 @@ absl::Status StripeView::ForEachHomedIn(uint32_t from, uint32_t* to, Keep keep, 
     if (!take(found, hash) && in_range) *to = static_cast<uint32_t>(from + step + 1);
   }
   return absl::OkStatus();
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void StripeView::PrefetchEntry(uint64_t hash) const {
+  // How far it follows the probe run: 8 slots are 32 bytes, so the run it
+  // reads is mostly the home slot's own cache line.
+  constexpr int kPrefetchProbes = 8;
+  const uint32_t tag = TagOf(hash);
+  uint32_t i = IndexHome(hash, geometry_.slots_per_stripe);
+  for (int probes = 0; probes < kPrefetchProbes; ++probes, i = NextSlot(i)) {
+    const IndexSlot slot = LoadOnce(&slots_[i]);
+    if (slot == 0) return;
+    if (TagOfSlot(slot) == tag) {
+      PrefetchRecord(slot);
+      return;
+    }
+  }
+}
+
+// Inline: every lookup resolves the slots whose tag matches, and the
+// unlocked read (stripe_optimistic.cc) does so without a call.
+inline EntryHeader* StripeView::AtPhysical(uint64_t physical) const {
+  return reinterpret_cast<EntryHeader*>(slice_ + physical);
+}
+
+inline bool StripeView::SaneHeader(const EntryHeader& h, uint64_t room) const {
+  switch (h.state) {
+    case kLive:
+    case kDead:
+      return h.key_size >= 1 && h.key_size <= geometry_.max_key_size &&
+             h.value_size <= geometry_.max_value_size &&
+             RecordBytes(h.key_size, h.value_size) <= room;
+    case kPad:
+      return h.value_size >= kEntryHeaderBytes && h.value_size % kUnit == 0 && h.value_size <= room;
+    default:
+      return false;
+  }
+}
+
+inline EntryHeader* StripeView::Resolve(IndexSlot slot, EntryHeader* header) const {
+  const uint64_t ref = slot & ref_mask_;
+  if (ref == 0) return nullptr;
+  const uint64_t offset = (ref - 1) * kUnit;
+  const uint64_t size = geometry_.stripe_arena_bytes;
+  if (offset + kEntryHeaderBytes > size) return nullptr;
+  EntryHeader* entry = AtPhysical(offset);
+  // Word by word, as ReadOptimistic resolves slots without the lock: the
+  // header is the first kHeaderWords aligned words at `offset` (a multiple
+  // of kUnit), which end inside the slice, as its size is a multiple of 64.
+  constexpr size_t kHeaderWords = (kEntryHeaderBytes + 7) / 8;
+  static_assert(kUnit == 8 && kHeaderWords * 8 <= 64, "Resolve reads whole words of the slice");
+  uint64_t words[kHeaderWords];
+  for (size_t k = 0; k < kHeaderWords; ++k) {
+    words[k] = LoadWord(reinterpret_cast<const uint64_t*>(entry) + k);
+  }
+  std::memcpy(header, words, kEntryHeaderBytes);
+  if (!SaneHeader(*header, size - offset)) return nullptr;
+  return entry;
 }
 
 }  // namespace shmkv::internal

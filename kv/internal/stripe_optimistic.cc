@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/base/attributes.h"
 #include "kv/internal/relaxed_bytes.h"
 #include "kv/internal/stripe.h"
 #include "kv/internal/stripe_records.h"
@@ -21,8 +22,9 @@ constexpr int kOptimisticTries = 3;
 
 }  // namespace
 
-Optimistic StripeView::ProbeUnlocked(absl::string_view key, uint64_t hash, std::string* value,
-                                     EntryHeader* header, int64_t* now, const Clock& clock) const {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline Optimistic StripeView::ProbeUnlocked(
+    absl::string_view key, uint64_t hash, std::string* value, EntryHeader* header, int64_t* now,
+    const Clock& clock) const {
   const uint32_t slot_count = geometry_.slots_per_stripe;
   const uint32_t tag = TagOf(hash);
   uint32_t i = IndexHome(hash, slot_count);
@@ -34,7 +36,7 @@ Optimistic StripeView::ProbeUnlocked(absl::string_view key, uint64_t hash, std::
     EntryHeader h;
     const EntryHeader* entry = Resolve(slot, &h);
     if (entry == nullptr || h.state != kLive) return Optimistic::kTorn;
-    if (h.key_size != key.size() || !RelaxedEqualBytes(KeyBytes(entry), key.data(), key.size())) {
+    if (h.key_size != key.size() || !EqualKeyBytes(KeyBytes(entry), key.data(), key.size())) {
       continue;
     }
     // Only a holder may set the reference bit, reclaim an expired entry or
@@ -52,8 +54,9 @@ Optimistic StripeView::ProbeUnlocked(absl::string_view key, uint64_t hash, std::
   return Optimistic::kTorn;  // no empty slot: a probe run read while it changed
 }
 
-Optimistic StripeView::ReadOnce(absl::string_view key, uint64_t hash, std::string* value,
-                                EntryHeader* header, int64_t* now, const Clock& clock) const {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline Optimistic StripeView::ReadOnce(
+    absl::string_view key, uint64_t hash, std::string* value, EntryHeader* header, int64_t* now,
+    const Clock& clock) const {
   const uint64_t before = __atomic_load_n(&stripe_->read_version, __ATOMIC_ACQUIRE);
   if ((before & 1) != 0 || LoadOnce(&stripe_->rebuilding) != 0) return Optimistic::kLock;
   const Optimistic found = ProbeUnlocked(key, hash, value, header, now, clock);
