@@ -42,6 +42,10 @@ struct Options {
   // Permission bits of the segment and semaphore set.
   int mode = 0600;
   size_t max_key_size = kMaxKeySizeLimit;
+  // The largest value a put takes. A store whose capacity is under 4 records
+  // of this size (with a key of max_key_size and a 28-byte header) gets one
+  // lock stripe and takes values only up to a quarter of its capacity;
+  // Store::Info() reports the size in effect.
   size_t max_value_size = size_t{1} << 20;
   // Lock stripes (rounded down to a power of two). Each stripe owns an equal
   // slice of the capacity, so fewer are used when the slices would be smaller

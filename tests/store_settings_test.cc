@@ -1,6 +1,7 @@
 // The settings a store is made with: every geometry the planner gives is
-// accepted by every opener, each store has its own hash seed, and settings
-// that differ on kOpenOrCreate are reported.
+// accepted by every opener, each store has its own hash seed, settings
+// that differ on kOpenOrCreate are reported, and a small store's max value
+// size is what its capacity allows.
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -175,6 +176,28 @@ TEST(Settings, OpenOrCreateReportsEveryDifferentSetting) {
   ASSERT_OK(agreeing.status());
   ASSERT_OK_AND_ASSIGN(StoreInfo quiet, (*agreeing)->Info());
   EXPECT_THAT(absl::StrJoin(quiet.warnings, "\n"), Not(HasSubstr("other settings")));
+}
+
+// A store too small for 4 values of max_value_size takes values up to a
+// quarter of its capacity: Info() says so, and a put over it is refused with
+// advice that names the capacity, not only the max value size.
+TEST(Settings, ASmallStoreTakesValuesUpToAQuarterOfItsCapacityAndSaysSo) {
+  ScopedStore store;
+  Options o = SmallOptions();
+  o.capacity_bytes = size_t{1} << 20;
+  o.max_value_size = size_t{1} << 20;
+  ASSERT_OK(store.Open(o, OpenMode::kCreate));
+  ASSERT_OK_AND_ASSIGN(StoreInfo info, store->Info());
+  EXPECT_LT(info.max_value_size, o.max_value_size);
+  EXPECT_LE(info.max_value_size, info.capacity / 4);
+  EXPECT_GT(info.max_value_size, info.capacity / 5);
+  ASSERT_OK(store->Put("fits", std::string(info.max_value_size, 'v')));
+  const absl::Status over = store->Put("over", std::string(info.max_value_size + 1, 'v'));
+  EXPECT_EQ(over.code(), absl::StatusCode::kResourceExhausted) << over;
+  EXPECT_THAT(std::string(over.message()), HasSubstr("Options::capacity_bytes of at least 4"));
+  EXPECT_THAT(std::string(over.message()), HasSubstr("a quarter of its capacity"));
+  std::string value;
+  EXPECT_EQ(store->Get("over", &value).code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -320,7 +320,9 @@ absl::Status SegmentStore::CheckWrite(absl::string_view value, const WriteOption
     return absl::ResourceExhaustedError(absl::StrCat(
         "value of ", value.size(), " bytes is over this store's maximum of ",
         geometry_.max_value_size, " bytes (store capacity ", geometry_.capacity(),
-        " bytes); store smaller values or create the store with a larger max value size"));
+        " bytes); store smaller values, or create the store with a larger "
+        "Options::max_value_size and an Options::capacity_bytes of at least 4 such values (a "
+        "smaller store takes values up to a quarter of its capacity)"));
   }
   absl::StatusOr<int64_t> expiry = ExpiryFor(options.ttl);
   if (!expiry.ok()) return expiry.status();

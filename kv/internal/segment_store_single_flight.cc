@@ -145,8 +145,9 @@ absl::Status SegmentStore::StoreComputed(absl::string_view key, absl::string_vie
     refused = absl::ResourceExhaustedError(
         absl::StrCat("the computed value of ", value.size(),
                      " bytes is over this store's maximum of ", geometry_.max_value_size,
-                     " bytes; nothing was stored — compute smaller values or create "
-                     "the store with a larger max value size"));
+                     " bytes; nothing was stored — compute smaller values, or create the store "
+                     "with a larger Options::max_value_size and an Options::capacity_bytes of "
+                     "at least 4 such values"));
   }
   absl::StatusOr<int64_t> expires = ExpiryFor(write.ttl);
   if (refused.ok() && !expires.ok()) refused = expires.status();
