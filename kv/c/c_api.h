@@ -60,7 +60,8 @@ void CopyText(absl::string_view text, char (&out)[N]) {
 
 // The C code of a status: absl's code, or SHMKV_STORE_DESTROYED.
 shmkv_status CodeOf(const absl::Status& status);
-// The status's code, with its message in *err (when err is not NULL).
+// The status's code, with its message in *err (when err is not NULL), its
+// advice in this API's terms (kv/util/advice_terms.h).
 shmkv_status Report(const absl::Status& status, shmkv_error* err);
 shmkv_status Fail(shmkv_status code, absl::string_view message, shmkv_error* err);
 shmkv_status InvalidArgument(absl::string_view message, shmkv_error* err);

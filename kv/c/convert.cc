@@ -3,9 +3,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "kv/c/c_api.h"
+#include "kv/util/advice_terms.h"
 
 namespace shmkv::c_api {
 
@@ -14,11 +16,45 @@ shmkv_status CodeOf(const absl::Status& status) {
   return static_cast<shmkv_status>(static_cast<int>(status.code()));
 }
 
+namespace {
+
+// The library's advice (open modes, Options fields, Store calls) in this
+// API's terms: shmkv.h's modes, option setters and functions.
+std::string InCTerms(absl::string_view message) {
+  static const util::BindingTerms* const terms = [] {
+    auto* t = new util::BindingTerms;
+    t->create_store =
+        "SHMKV_CREATE (or SHMKV_OPEN_OR_CREATE) and shmkv_options_set_capacity, e.g. 64 << 20";
+    t->capacity_example = "shmkv_options_set_capacity(options, 64 << 20)";
+    t->open_again = "open it again (SHMKV_OPEN_OR_CREATE or SHMKV_ATTACH)";
+    t->open_to_replace = "open with SHMKV_CREATE or SHMKV_OPEN_OR_CREATE";
+    t->capacity = "shmkv_options_set_capacity";
+    t->max_value = "shmkv_options_set_max_value_size";
+    t->max_key = "shmkv_options_set_max_key_size";
+    t->items = "shmkv_options_set_expected_items";
+    t->lock_timeout = "shmkv_options_set_lock_timeout";
+    t->allow_foreign_owner = "shmkv_options_set_allow_foreign_owner";
+    t->wait_timeout = "shmkv_compute_options.wait_timeout";
+    t->lease_timeout = "shmkv_compute_options.lease_timeout";
+    t->repair = "shmkv_check(store, 1, ...)";
+    t->destroy = "shmkv_destroy_key (or shmkv_destroy_path)";
+    t->near_options = "shmkv_near_options";
+    t->fill_ttl = "shmkv_near_options_set_fill_ttl";
+    t->heartbeat_timeout = "shmkv_near_options_set_heartbeat_timeout";
+    t->redis_timeout = "shmkv_near_options_set_redis_timeout";
+    t->sync_check_interval = "shmkv_near_options_set_sync_check_interval";
+    return t;
+  }();
+  return util::InBindingTerms(message, *terms);
+}
+
+}  // namespace
+
 shmkv_status Report(const absl::Status& status, shmkv_error* err) {
   const shmkv_status code = CodeOf(status);
   if (err != nullptr) {
     err->code = code;
-    CopyText(status.message(), err->message);
+    CopyText(InCTerms(status.message()), err->message);
   }
   return code;
 }
