@@ -235,6 +235,33 @@ test('string keys are their UTF-8 bytes, from ASCII to surrogate pairs, at every
   assert.deepEqual(store.getMany(keys.slice(0, 9)).map(String), keys.slice(0, 9).map((_, i) => `value ${i}`));
 });
 
+test('string keys of any UTF-16 units are the bytes Buffer.from makes of them, lone surrogates as U+FFFD', (t) => {
+  const { store } = openStore(t, 'node key units');
+  // The module encodes a string's UTF-16 units itself: lone surrogates
+  // anywhere (first, last, reversed, doubled), pairs, and keys across its
+  // buffers' edges (256 units; 256 bytes of UTF-8) in every shape.
+  const keys = ['\uDC00', 'a\uD800', '\uDC00\uD800', '\uD800\uD800\uDC00', '\uD83D\uDE00\uDE00', 'x\uDBFF\uDFFFy',
+    '\u007F\u0080\u07FF\u0800\uD7FF\uE000\uFFFD\uFFFF', 'abcdefg\u00E9', 'abcdefgh\uD800', 'ABCDEFGHIJKLMNOPé'];
+  for (const n of [84, 85, 86, 127, 128, 129, 253, 254, 255, 256, 257]) {
+    for (const unit of ['k', 'é', '€', '\uD800', '\uDC00']) keys.push(unit.repeat(n));
+    keys.push('😀'.repeat(n >> 1), 'k'.repeat(n - 1) + '\uD800', 'k'.repeat(n - 2) + '😀', 'é'.repeat(n - 1) + '\uDC00');
+  }
+  // Random strings of the units where encoders differ.
+  const units = [0x41, 0x7f, 0x80, 0xff, 0x100, 0x7ff, 0x800, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xffff];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  for (let i = 0; i < 500; i++) {
+    keys.push(String.fromCharCode(...Array.from({ length: 1 + (next() % 300) }, () => units[next() % units.length])));
+  }
+  keys.forEach((key, i) => {
+    store.put(key, `value ${i}`);
+    const bytes = Buffer.from(key);
+    assert.equal(store.getString(bytes), `value ${i}`, `key ${i} (${bytes.length} bytes) as Buffer.from's bytes`);
+    assert.equal(store.getString(key), `value ${i}`, `key ${i} as a string`);
+    assert.equal(store.delete(bytes), true, `key ${i}`);
+  });
+});
+
 test('getMeta reports version, flags and TTL; put returns the version', (t) => {
   const { store } = openStore(t, 'node meta');
   const v1 = store.put('k', 'a', { flags: 7, ttl: 100 });
