@@ -73,14 +73,21 @@ const POOLED_MAX = 4 * 1024;
 let slab = Buffer.allocUnsafeSlow(SLAB);
 let slabBytes = slab.buffer;
 let used = 0;
-// The addon keeps the slab (getIntoSlab and getMetaIntoSlab copy into it
-// without being handed the Buffer: about 0.9x the time of a get that was).
-native.setSlab(slab);
+// What the slab readers take and give instead of arguments and a return
+// value: the offset into the slab in (ioOffset, io[0]'s first 4 bytes), the
+// value's length (-1: absent) out in io[1], and getMeta's flags,
+// ttlRemaining and the version's bits in io[2..4]. Its own ArrayBuffer, so
+// that its bytes are off V8's heap and stay put.
+const io = new Float64Array(new ArrayBuffer(5 * 8));
+const ioOffset = new Uint32Array(io.buffer, 0, 1);
+const ioVersion = new BigUint64Array(io.buffer);
+// The addon keeps the slab and io (getIntoSlab and getMetaIntoSlab copy into
+// it without being handed the Buffer: about 0.9x the time of a get that was).
+native.setSlab(slab, io);
 // The Symbols the slab readers are keyed by, known to this file alone.
 const { getIntoSlab: GET_INTO_SLAB, getMetaIntoSlab: GET_META_INTO_SLAB } = native;
-// getMetaInto's out-parameters: flags, ttlRemaining, the version's bits.
-const meta = new Float64Array(3);
-const metaVersion = new BigUint64Array(meta.buffer);
+// getMetaInto's out-parameters (a value too large for the slab): io[2..4].
+const meta = io.subarray(2);
 // getManyInto's sizes, grown to the longest list of keys asked for.
 let sizes = new Float64Array(64);
 
@@ -90,7 +97,7 @@ function makeRoom() {
     slab = Buffer.allocUnsafeSlow(SLAB);
     slabBytes = slab.buffer;
     used = 0;
-    native.setSlab(slab);
+    native.setSlab(slab, io);
   }
 }
 
@@ -103,12 +110,15 @@ function take(size) {
   return value;
 }
 
-// The value of key as a Buffer, or undefined; with its metadata in `meta`
+// The value of key as a Buffer, or undefined; with its metadata in io[2..4]
 // when withMeta.
 function readValue(store, key, withMeta) {
   makeRoom();
-  let size = withMeta ? store[GET_META_INTO_SLAB](key, used, meta) : store[GET_INTO_SLAB](key, used);
-  if (size === undefined) return undefined;
+  ioOffset[0] = used;
+  if (withMeta) store[GET_META_INTO_SLAB](key);
+  else store[GET_INTO_SLAB](key);
+  let size = io[1];
+  if (size < 0) return undefined;
   if (size <= SLAB - used) return take(size);
   for (;;) {  // too large for the slab: read again into a Buffer of its size
     const value = Buffer.allocUnsafe(size);
@@ -129,7 +139,7 @@ class Store extends native.NativeStore {
   getMeta(key) {
     const value = readValue(this, key, true);
     if (value === undefined) return undefined;
-    return { value, version: metaVersion[2], flags: meta[0], ttlRemaining: meta[1] };
+    return { value, version: ioVersion[4], flags: io[2], ttlRemaining: io[3] };
   }
 
   // Each key's value, or undefined: views of the slab, or of one Buffer

@@ -597,27 +597,36 @@ test('get copies into the slab the addon keeps for its thread, within the slab\'
     assert.equal(s.getMetaIntoSlab, undefined);
     assert.equal(typeof native.getIntoSlab, 'symbol');
     const mine = Buffer.alloc(12, '.');
-    native.setSlab(mine);
-    assert.equal(s[native.getIntoSlab]('k', 3), 5);
+    // The offset in io's first 4 bytes; the length back in io[1] (-1:
+    // absent), getMeta's metadata in io[2..4]; the readers return nothing.
+    const io = new Float64Array(5);
+    const at = new Uint32Array(io.buffer, 0, 1);
+    native.setSlab(mine, io);
+    const read = (key, offset, withMeta) => {
+      at[0] = offset;
+      io[1] = 99;
+      assert.equal(s[withMeta ? native.getMetaIntoSlab : native.getIntoSlab](key), undefined);
+      return io[1];
+    };
+    assert.equal(read('k', 3), 5);
     assert.equal(mine.toString(), '...hello....');
-    const meta = new Float64Array(3);
-    assert.equal(s[native.getMetaIntoSlab]('k', 7, meta), 5);
+    assert.equal(read('k', 7, true), 5);
     assert.equal(mine.toString(), '...hellhello');
-    assert.equal(meta[1], Infinity);
-    assert.equal(s[native.getIntoSlab]('k', 8), 5);  // does not fit: nothing copied
-    assert.equal(s[native.getIntoSlab]('k', 12), 5);
+    assert.equal(io[3], Infinity);
+    assert.equal(read('k', 8), 5);  // does not fit: nothing copied
+    assert.equal(read('k', 12), 5);
     assert.equal(mine.toString(), '...hellhello');
-    assert.equal(s[native.getIntoSlab]('absent', 0), undefined);
-    assert.throws(() => s[native.getIntoSlab]('k', 13), RangeError);
-    assert.throws(() => s[native.getIntoSlab]('k', -1), RangeError);
-    assert.throws(() => s[native.getIntoSlab]('k', 1.5), RangeError);
-    assert.throws(() => s[native.getIntoSlab]('k', '1'), TypeError);
-    assert.throws(() => s[native.getIntoSlab](5, 0), TypeError);
-    assert.throws(() => s[native.getMetaIntoSlab]('k', 0, new Float32Array(3)), TypeError);
-    assert.throws(() => native.setSlab('not a buffer'), TypeError);
-    assert.throws(() => native.setSlab(new Uint16Array(4)), TypeError);
+    assert.equal(read('absent', 0), -1);
+    assert.throws(() => read('k', 13), RangeError);
+    assert.throws(() => read('k', 2 ** 32 - 1), RangeError);
+    assert.throws(() => s[native.getIntoSlab](5), TypeError);
+    assert.throws(() => native.setSlab('not a buffer', io), TypeError);
+    assert.throws(() => native.setSlab(new Uint16Array(4), io), TypeError);
+    assert.throws(() => native.setSlab(mine), TypeError);
+    assert.throws(() => native.setSlab(mine, new Float64Array(4)), TypeError);
+    assert.throws(() => native.setSlab(mine, new Float32Array(5)), TypeError);
     s.close();
-    assert.throws(() => s[native.getIntoSlab]('k', 0), shmkv.StoreClosedError);
+    assert.throws(() => s[native.getIntoSlab]('k'), shmkv.StoreClosedError);
     parentPort.postMessage(mine.toString());`;
   const worker = new Worker(code, { eval: true, workerData: { key, module: process.env.SHMKV_NODE_MODULE } });
   const done = new Promise((resolve, reject) => {
