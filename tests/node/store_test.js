@@ -48,6 +48,37 @@ test('get returns a Buffer of its own, for small values and for values larger th
   assert.equal(store.getString('k'.repeat(200) + 'é'.repeat(99)), undefined);
 });
 
+test('get, getMeta and getMany return Buffers, also in a Node whose Buffer[Symbol.species] makes none', async (t) => {
+  const { key, store } = openStore(t, 'node buffer views');
+  store.put('k', 'hello');
+  store.put('j', 'jello');
+  for (const value of [store.get('k'), store.getMeta('k').value, ...store.getMany(['k', 'j'])]) {
+    assert.ok(Buffer.isBuffer(value));
+    assert.equal(Object.getPrototypeOf(value), Buffer.prototype);
+    assert.equal(value.length, 5);
+    assert.equal(value.subarray(1).toString(), 'ello');
+  }
+  // The module makes its Buffers with Buffer[Symbol.species] when that
+  // makes Buffers, else with Buffer.from: in a thread of its own whose
+  // species is Uint8Array's, before the module loads.
+  const code = `
+    const assert = require('node:assert/strict');
+    const { parentPort, workerData } = require('node:worker_threads');
+    Object.defineProperty(Buffer, Symbol.species, { get: () => Uint8Array });
+    const s = require(workerData.module).Store.open({ key: workerData.key });
+    const values = [s.get('k'), s.getMeta('k').value, ...s.getMany(['k', 'j'])];
+    assert.ok(values.every((v) => Buffer.isBuffer(v) && Object.getPrototypeOf(v) === Buffer.prototype));
+    s.close();
+    parentPort.postMessage(values.map(String).join(' '));`;
+  const { Worker } = require('node:worker_threads');
+  const worker = new Worker(code, { eval: true, workerData: { key, module: process.env.SHMKV_NODE_MODULE } });
+  const done = new Promise((resolve, reject) => {
+    worker.on('message', resolve);
+    worker.on('error', reject);
+  });
+  assert.equal(await done, 'hello hello hello jello');
+});
+
 test('getInto copies a value into a Buffer of the caller\'s and returns its length', (t) => {
   const { store } = openStore(t, 'node get into', { maxValue: '1MiB' });
   store.put('k', 'hello');
