@@ -129,8 +129,11 @@ size_t Utf8Of(const char16_t* in, size_t n, char* out, size_t room) {
 Bytes::Bytes(const Napi::Value& value, const char* what) {
   // A string's UTF-16 units copied out (for a one-byte string, cheaper than
   // V8's own UTF-8 encoding of it) and encoded here, into the inline buffer
-  // when it surely fits, else onto the heap; a string that did not fit the
-  // units' buffer is encoded by Node-API onto the heap.
+  // when it fits, else onto the heap; a string that did not fit the units'
+  // buffer is encoded by Node-API onto the heap. (Node-API's Latin-1 copy
+  // would be cheaper still, but is not exact: it keeps only the low byte of
+  // a character past U+00FF, and nothing in Node-API tells whether a string
+  // has one.)
   char16_t units[256];
   size_t count = 0;
   const napi_status status =
