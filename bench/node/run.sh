@@ -19,7 +19,7 @@ redis_pid=""
 cleanup() {
   [[ -n "$redis_pid" ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
   "$bin/tools/kvcli/kvcli" destroy --key=$key >/dev/null 2>&1 || true
-  rm -rf "$tmp" "$lmdb"
+  rm -rf "$tmp" "$lmdb" "$lmdb-lock"  # lmdb-js keeps its lock beside the file
 }
 trap cleanup EXIT
 

@@ -1,6 +1,8 @@
 #include "kv/node/arguments.h"
 
 #include <cmath>
+#include <cstring>
+#include <iterator>
 #include <limits>
 
 #include "absl/status/statusor.h"
@@ -77,18 +79,74 @@ bool IsBytes(const Napi::Value& value) {
                               value.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array);
 }
 
+namespace {
+
+// The UTF-8 of `n` UTF-16 units, written at `out`; returns its length, or
+// SIZE_MAX when it would take more than `room` bytes. As V8 encodes a
+// string (so as napi_get_value_string_utf8 and Buffer.from do): a surrogate
+// pair is one 4-byte character, a lone surrogate is U+FFFD.
+size_t Utf8Of(const char16_t* in, size_t n, char* out, size_t room) {
+  char* o = out;
+  char* const end = out + room;
+  size_t i = 0;
+  for (; n - i >= 8 && end - o >= 8; i += 8, o += 8) {  // ASCII, 8 at a time (vector code)
+    char16_t units[8];
+    char bytes[8];
+    std::memcpy(units, in + i, sizeof(units));
+    unsigned all = 0;
+    for (int j = 0; j < 8; ++j) all |= units[j];
+    if (all >= 0x80) break;
+    for (int j = 0; j < 8; ++j) bytes[j] = static_cast<char>(units[j]);
+    std::memcpy(o, bytes, sizeof(bytes));
+  }
+  for (; i < n; ++i) {
+    uint32_t c = in[i];
+    const bool pair = (c & 0xfc00) == 0xd800 && i + 1 < n && (in[i + 1] & 0xfc00) == 0xdc00;
+    if (end - o < (c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3)) return SIZE_MAX;
+    if (c < 0x80) {
+      *o++ = static_cast<char>(c);
+    } else if (c < 0x800) {
+      *o++ = static_cast<char>(0xc0 | (c >> 6));
+      *o++ = static_cast<char>(0x80 | (c & 0x3f));
+    } else if (pair) {
+      c = 0x10000 + ((c - 0xd800) << 10) + (in[++i] - 0xdc00);
+      *o++ = static_cast<char>(0xf0 | (c >> 18));
+      *o++ = static_cast<char>(0x80 | ((c >> 12) & 0x3f));
+      *o++ = static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+      *o++ = static_cast<char>(0x80 | (c & 0x3f));
+    } else {
+      if ((c & 0xf800) == 0xd800) c = 0xfffd;  // a surrogate not in a pair
+      *o++ = static_cast<char>(0xe0 | (c >> 12));
+      *o++ = static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+      *o++ = static_cast<char>(0x80 | (c & 0x3f));
+    }
+  }
+  return static_cast<size_t>(o - out);
+}
+
+}  // namespace
+
 Bytes::Bytes(const Napi::Value& value, const char* what) {
-  // A string in one pass into the inline buffer (the call fails for
-  // anything else): V8 writes whole characters only (at most 4 bytes each),
-  // so a string whose UTF-8 left 4 bytes free at the end is complete; a
-  // longer one is encoded again onto the heap. (Node-API has no cheaper
-  // exact form: its Latin-1 copy of a string with characters past U+00FF
-  // would keep only their low bytes.)
-  size_t written = 0;
+  // A string's UTF-16 units copied out (for a one-byte string, cheaper than
+  // V8's own UTF-8 encoding of it) and encoded here, into the inline buffer
+  // when it fits, else onto the heap; a string that did not fit the units'
+  // buffer is encoded by Node-API onto the heap. (Node-API's Latin-1 copy
+  // would be cheaper still, but is not exact: it keeps only the low byte of
+  // a character past U+00FF, and nothing in Node-API tells whether a string
+  // has one.)
+  char16_t units[256];
+  size_t count = 0;
   const napi_status status =
-      napi_get_value_string_utf8(value.Env(), value, inline_, sizeof(inline_), &written);
-  if (status == napi_ok && written + 4 < sizeof(inline_)) {
-    view_ = absl::string_view(inline_, written);
+      napi_get_value_string_utf16(value.Env(), value, units, std::size(units), &count);
+  if (status == napi_ok && count + 1 < std::size(units)) {
+    size_t size = Utf8Of(units, count, inline_, sizeof(inline_));
+    char* out = inline_;
+    if (size == SIZE_MAX) {
+      copy_.resize(count * 3);  // 3 bytes a unit at most
+      out = copy_.data();
+      size = Utf8Of(units, count, out, copy_.size());
+    }
+    view_ = absl::string_view(out, size);
     return;
   }
   if (status == napi_ok) {

@@ -73,16 +73,43 @@ const POOLED_MAX = 4 * 1024;
 let slab = Buffer.allocUnsafeSlow(SLAB);
 let slabBytes = slab.buffer;
 let used = 0;
-// The addon keeps the slab (getIntoSlab and getMetaIntoSlab copy into it
-// without being handed the Buffer: about 0.9x the time of a get that was).
-native.setSlab(slab);
+// What the slab readers take and give instead of arguments and a return
+// value: the offset into the slab in (ioOffset, io[0]'s first 4 bytes), the
+// value's length (-1: absent) out in io[1], and getMeta's flags,
+// ttlRemaining and the version's bits in io[2..4]. Its own ArrayBuffer, so
+// that its bytes are off V8's heap and stay put.
+const io = new Float64Array(new ArrayBuffer(5 * 8));
+const ioOffset = new Uint32Array(io.buffer, 0, 1);
+const ioVersion = new BigUint64Array(io.buffer);
+// The addon keeps the slab and io (getIntoSlab and getMetaIntoSlab copy into
+// it without being handed the Buffer: about 0.9x the time of a get that was).
+native.setSlab(slab, io);
 // The Symbols the slab readers are keyed by, known to this file alone.
 const { getIntoSlab: GET_INTO_SLAB, getMetaIntoSlab: GET_META_INTO_SLAB } = native;
-// getMetaInto's out-parameters: flags, ttlRemaining, the version's bits.
-const meta = new Float64Array(3);
-const metaVersion = new BigUint64Array(meta.buffer);
+// getMetaInto's out-parameters (a value too large for the slab): io[2..4].
+const meta = io.subarray(2);
 // getManyInto's sizes, grown to the longest list of keys asked for.
 let sizes = new Float64Array(64);
+
+// A Buffer over `length` bytes of an ArrayBuffer at `offset`, made by the
+// constructor of Buffer's views, Buffer[Symbol.species] (what subarray
+// calls with (arrayBuffer, byteOffset, length) to make the Buffer it
+// returns): Buffer.from(arrayBuffer, ...) first asks C++ whether its
+// argument is an ArrayBuffer, about a tenth of a get. Checked once here;
+// with a species that made no such Buffer, Buffer.from.
+const BufferView = (() => {
+  const Species = Buffer[Symbol.species];
+  try {
+    const probe = new Species(new ArrayBuffer(4), 1, 2);
+    if (Buffer.isBuffer(probe) && probe.byteOffset === 1 && probe.length === 2) return Species;
+  } catch {
+    // Buffer.from below
+  }
+  return null;
+})();
+function bufferOver(bytes, offset, length) {
+  return BufferView !== null ? new BufferView(bytes, offset, length) : Buffer.from(bytes, offset, length);
+}
 
 // Room for at least POOLED_MAX bytes at `used`.
 function makeRoom() {
@@ -90,25 +117,28 @@ function makeRoom() {
     slab = Buffer.allocUnsafeSlow(SLAB);
     slabBytes = slab.buffer;
     used = 0;
-    native.setSlab(slab);
+    native.setSlab(slab, io);
   }
 }
 
-// `size` bytes of the slab at `used` as a Buffer (Buffer.from of its
-// ArrayBuffer: subarray would read slab.buffer, a call into V8's runtime),
-// and the next value's place, 8-byte aligned as Node's pool does.
+// `size` bytes of the slab at `used` as a Buffer (over its ArrayBuffer:
+// subarray would read slab.buffer, a call into V8's runtime), and the next
+// value's place, 8-byte aligned as Node's pool does.
 function take(size) {
-  const value = Buffer.from(slabBytes, used, size);
+  const value = bufferOver(slabBytes, used, size);
   used = (used + size + 7) & ~7;
   return value;
 }
 
-// The value of key as a Buffer, or undefined; with its metadata in `meta`
+// The value of key as a Buffer, or undefined; with its metadata in io[2..4]
 // when withMeta.
 function readValue(store, key, withMeta) {
   makeRoom();
-  let size = withMeta ? store[GET_META_INTO_SLAB](key, used, meta) : store[GET_INTO_SLAB](key, used);
-  if (size === undefined) return undefined;
+  ioOffset[0] = used;
+  if (withMeta) store[GET_META_INTO_SLAB](key);
+  else store[GET_INTO_SLAB](key);
+  let size = io[1];
+  if (size < 0) return undefined;
   if (size <= SLAB - used) return take(size);
   for (;;) {  // too large for the slab: read again into a Buffer of its size
     const value = Buffer.allocUnsafe(size);
@@ -129,7 +159,7 @@ class Store extends native.NativeStore {
   getMeta(key) {
     const value = readValue(this, key, true);
     if (value === undefined) return undefined;
-    return { value, version: metaVersion[2], flags: meta[0], ttlRemaining: meta[1] };
+    return { value, version: ioVersion[4], flags: io[2], ttlRemaining: io[3] };
   }
 
   // Each key's value, or undefined: views of the slab, or of one Buffer
@@ -155,7 +185,7 @@ class Store extends native.NativeStore {
     const values = new Array(keys.length);
     for (let i = 0; i < values.length; i++) {
       const size = lengths[i];
-      values[i] = size < 0 ? undefined : Buffer.from(bytes, from, size);
+      values[i] = size < 0 ? undefined : bufferOver(bytes, from, size);
       if (size > 0) from += size;
     }
     return values;

@@ -50,47 +50,66 @@ constexpr size_t kScratchKept = 64 * 1024;
 // values into: held by a strong reference, so that its bytes stay valid
 // whatever JavaScript does, and known here, so that a read into it asks V8
 // nothing about the Buffer (asking was about a tenth of a get's time).
-// The slab readers are keyed by two Symbols the module exports to index.js
-// alone, not by names: a store's own getIntoSlab called by mistake would
-// overwrite the bytes of values get returned.
+// Beside it, index.js's `io`, a Float64Array of 5 the slab readers take
+// their offset from and give their results back in (the offset into the
+// slab in io[0]'s first 4 bytes, a uint32; the value's length or -1 in
+// io[1]; getMeta's metadata in io[2..4]), so that a read converts no
+// argument and makes no value. The slab readers are keyed by two Symbols
+// the module exports to index.js alone, not by names: a store's own
+// getIntoSlab called by mistake would overwrite the bytes of values get
+// returned.
 struct Slab {
-  napi_ref ref = nullptr;
+  napi_ref ref = nullptr, io_ref = nullptr;
   char* data = nullptr;
   size_t size = 0;
+  double unset_io[5] = {};  // io until setSlab is called: offset 0, in a slab of 0 bytes
+  double* io = unset_io;
   napi_ref get_key = nullptr, get_meta_key = nullptr;  // the Symbols
 };
 
-// setSlab(buffer): the Buffer getIntoSlab and getMetaIntoSlab copy into.
+// A strong reference to `value`, replacing `*ref`'s.
+void Hold(const Napi::Env& env, const Napi::Value& value, napi_ref* ref) {
+  napi_ref held = nullptr;
+  if (napi_create_reference(env, value, 1, &held) != napi_ok) throw Napi::Error::New(env);
+  if (*ref != nullptr) napi_delete_reference(env, *ref);
+  *ref = held;
+}
+
+// setSlab(buffer, io): the Buffer getIntoSlab and getMetaIntoSlab copy
+// into, and the Float64Array of 5 they exchange offset and results through.
 Napi::Value SetSlab(const Napi::CallbackInfo& info) {
   Slab& slab = *static_cast<Slab*>(info.Data());
-  const Target whole = TargetOf(info.Env(), info[0], Napi::Value(), "setSlab's slab");
-  napi_ref ref = nullptr;
-  if (napi_create_reference(info.Env(), info[0], 1, &ref) != napi_ok) {
-    throw Napi::Error::New(info.Env());
+  const Napi::Env env = info.Env();
+  const Target whole = TargetOf(env, info[0], Napi::Value(), "setSlab's slab");
+  const Napi::Value io = info[1];
+  if (!io.IsTypedArray() || io.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      io.As<Napi::TypedArray>().ElementLength() < 5) {
+    ThrowType(env, "setSlab's io must be a Float64Array of 5");
   }
-  if (slab.ref != nullptr) napi_delete_reference(info.Env(), slab.ref);
-  slab.ref = ref;
+  Hold(env, info[0], &slab.ref);
+  Hold(env, io, &slab.io_ref);
   slab.data = whole.data;
   slab.size = whole.room;
-  return info.Env().Undefined();
+  slab.io = io.As<Napi::Float64Array>().Data();  // off V8's heap once asked for: it stays put
+  return env.Undefined();
 }
 
 // Copies key's value into `target` when it fits; returns the value's
-// length either way (larger than target.room: nothing was copied), or
-// undefined when absent; with `meta_out`, also the entry's metadata there
+// length either way (larger than target.room: nothing was copied), or -1
+// when it is absent; with `meta_out`, also the entry's metadata there
 // (flags, ttlRemaining, and the version's 64 bits, which index.js reads
 // through a BigUint64Array). The read is Store::Get's (usually no lock:
 // doc/locking.md, "Optimistic reads") into `scratch`, then copied: View
 // would hold the stripe's lock, whose line every reader of the stripe writes.
-Napi::Value ReadInto(const Napi::Env& env, Store& store, absl::string_view key, Target target,
-                     double* meta_out, std::string& scratch) {
+double ReadInto(const Napi::Env& env, Store& store, absl::string_view key, Target target,
+                double* meta_out, std::string& scratch) {
   EntryMeta meta;
   const absl::Status s = store.Get(key, &scratch, meta_out != nullptr ? &meta : nullptr);
   const size_t size = scratch.size();
   if (s.ok() && size != 0 && size <= target.room) std::memcpy(target.data, scratch.data(), size);
   if (scratch.capacity() > kScratchKept) std::string().swap(scratch);  // a large value's
   if (!s.ok()) {  // absl's code() is a call into its library: only on this path
-    if (absl::IsNotFound(s)) return env.Undefined();
+    if (absl::IsNotFound(s)) return -1;
     Throw(env, s);
   }
   if (meta_out != nullptr) {
@@ -98,7 +117,7 @@ Napi::Value ReadInto(const Napi::Env& env, Store& store, absl::string_view key, 
     meta_out[1] = absl::ToDoubleSeconds(meta.ttl_remaining);  // inf when it never expires
     std::memcpy(&meta_out[2], &meta.version, sizeof(meta.version));
   }
-  return Napi::Number::New(env, static_cast<double>(size));
+  return static_cast<double>(size);
 }
 
 // getMetaInto's meta argument: a Float64Array of at least 3.
@@ -122,43 +141,58 @@ struct ReaderData {
 };
 
 // getInto(key, target, offset = 0): key's value copied into target at
-// offset (ReadInto). getMetaInto(key, target, offset, meta) also gives its
-// metadata. getIntoSlab(key, offset) and getMetaIntoSlab(key, offset,
-// meta) copy into the slab (index.js's get and getMeta: Buffers of
-// JavaScript's own cost far less than one made here).
-template <bool kWithMeta, bool kIntoSlab>
+// offset (ReadInto), its length returned (undefined when absent).
+// getMetaInto(key, target, offset, meta) also gives its metadata.
+template <bool kWithMeta>
 Napi::Value Reader(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   ReaderData& data = *static_cast<ReaderData*>(info.Data());
   const Cell& cell = *data.cell;
   if (cell == nullptr) ThrowClosed(env);
   const Bytes key(info[0], "key");
-  Target target;
-  if (kIntoSlab) {
-    const size_t at = OffsetIn(env, info[1], data.slab->size);
-    target = Target{data.slab->data + at, data.slab->size - at};
-  } else {
-    // An omitted offset is left empty: TargetOf then asks nothing of it.
-    const Napi::Value offset = info.Length() > 2 ? info[2] : Napi::Value();
-    target = TargetOf(env, info[1], offset, "getInto's target");
-  }
-  double* meta_out = kWithMeta ? MetaOut(env, info[kIntoSlab ? 2 : 3]) : nullptr;
-  return ReadInto(env, *cell, key.view(), target, meta_out, data.scratch);
+  // An omitted offset is left empty: TargetOf then asks nothing of it.
+  const Napi::Value offset = info.Length() > 2 ? info[2] : Napi::Value();
+  const Target target = TargetOf(env, info[1], offset, "getInto's target");
+  double* meta_out = kWithMeta ? MetaOut(env, info[3]) : nullptr;
+  const double size = ReadInto(env, *cell, key.view(), target, meta_out, data.scratch);
+  return size < 0 ? env.Undefined() : Napi::Number::New(env, size);
 }
 
-// Defines the reader on `self` under `name`, or under the Symbol `symbol`
-// refers to when there is one.
-template <bool kWithMeta, bool kIntoSlab>
+// getIntoSlab(key) and getMetaIntoSlab(key): get and getMeta's reads, into
+// the slab at the offset io gives, the length (or -1) and the metadata
+// back in io (Slab); they return nothing.
+template <bool kWithMeta>
+Napi::Value SlabReader(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  ReaderData& data = *static_cast<ReaderData*>(info.Data());
+  const Cell& cell = *data.cell;
+  if (cell == nullptr) ThrowClosed(env);
+  const Bytes key(info[0], "key");
+  const Slab& slab = *data.slab;
+  uint32_t at = 0;
+  std::memcpy(&at, slab.io, sizeof(at));
+  if (at > slab.size) {
+    ThrowRange(env, absl::StrCat("the slab's offset ", at, " is past its ", slab.size, " bytes"));
+  }
+  const Target target{slab.data + at, slab.size - at};
+  slab.io[1] =
+      ReadInto(env, *cell, key.view(), target, kWithMeta ? &slab.io[2] : nullptr, data.scratch);
+  return Napi::Value();  // undefined
+}
+
+// Defines kReader on `self` under `name`, or under the Symbol `symbol`
+// refers to when there is one; its data is a ReaderData of cell and slab.
+template <Napi::Function::Callback kReader>
 void DefineReader(const Napi::Env& env, Napi::Object self, const char* name, napi_ref symbol,
                   const std::shared_ptr<Cell>& cell, const Slab* slab) {
   auto* data = new ReaderData{cell, {}, slab};
-  Napi::Function reader = Napi::Function::New<Reader<kWithMeta, kIntoSlab>>(env, name, data);
-  reader.AddFinalizer([](Napi::Env, ReaderData* d) { delete d; }, data);
+  Napi::Function function = Napi::Function::New<kReader>(env, name, data);
+  function.AddFinalizer([](Napi::Env, ReaderData* d) { delete d; }, data);
   napi_value key = Napi::String::New(env, name);
   if (symbol != nullptr && napi_get_reference_value(env, symbol, &key) != napi_ok) {
     throw Napi::Error::New(env);
   }
-  self.DefineProperty(Napi::PropertyDescriptor::Value(key, reader, napi_default));
+  self.DefineProperty(Napi::PropertyDescriptor::Value(key, function, napi_default));
 }
 
 }  // namespace
@@ -188,10 +222,10 @@ NodeStore::NodeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NodeStor
   Napi::Object self = info.This().As<Napi::Object>();
   self.TypeTag(&kStoreObjectTag);
   const auto* slab = static_cast<const Slab*>(info.Data());
-  DefineReader<false, false>(env, self, "getInto", nullptr, cell_, slab);
-  DefineReader<true, false>(env, self, "getMetaInto", nullptr, cell_, slab);
-  DefineReader<false, true>(env, self, "getIntoSlab", slab->get_key, cell_, slab);
-  DefineReader<true, true>(env, self, "getMetaIntoSlab", slab->get_meta_key, cell_, slab);
+  DefineReader<Reader<false>>(env, self, "getInto", nullptr, cell_, slab);
+  DefineReader<Reader<true>>(env, self, "getMetaInto", nullptr, cell_, slab);
+  DefineReader<SlabReader<false>>(env, self, "getIntoSlab", slab->get_key, cell_, slab);
+  DefineReader<SlabReader<true>>(env, self, "getMetaIntoSlab", slab->get_meta_key, cell_, slab);
 }
 
 std::shared_ptr<Store> NodeStore::Shared(const Napi::Env& env) const {

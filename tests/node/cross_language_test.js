@@ -44,6 +44,23 @@ s.incr("count", 5)
   assert.equal(store.incr('count'), 6);
 });
 
+test('Python reads the UTF-8 of Node\'s string keys, lone surrogates as U+FFFD, and Node what Python writes', (t) => {
+  const { key, store } = openStore(t, 'node python keys');
+  const keys = ['clé', 'ключ', '😀', 'a\uD800b', '\uDC00', 'x'.repeat(300) + '€'];
+  keys.forEach((k, i) => store.put(k, `node ${i}`));
+  const out = python(`
+import shmkv, sys
+s = shmkv.Store(key=int(sys.argv[1]))
+keys = ["clé".encode(), "ключ".encode(), "😀".encode(), b"a\\xef\\xbf\\xbdb", b"\\xef\\xbf\\xbd",
+        b"x" * 300 + "€".encode()]
+print(" ".join(s.get(k).decode() for k in keys))
+for i, k in enumerate(keys):
+    s.put(k, b"python %d" % i)
+`, [String(key)]);
+  assert.equal(out.trim(), keys.map((_, i) => `node ${i}`).join(' '));
+  keys.forEach((k, i) => assert.equal(store.getString(k), `python ${i}`, `key ${i}`));
+});
+
 test('getOrCompute between Node and Python computes once', async (t) => {
   const { key, store } = openStore(t, 'node python single flight');
   // Python computes slowly; Node asks for the same key while it does.

@@ -48,6 +48,37 @@ test('get returns a Buffer of its own, for small values and for values larger th
   assert.equal(store.getString('k'.repeat(200) + 'é'.repeat(99)), undefined);
 });
 
+test('get, getMeta and getMany return Buffers, also in a Node whose Buffer[Symbol.species] makes none', async (t) => {
+  const { key, store } = openStore(t, 'node buffer views');
+  store.put('k', 'hello');
+  store.put('j', 'jello');
+  for (const value of [store.get('k'), store.getMeta('k').value, ...store.getMany(['k', 'j'])]) {
+    assert.ok(Buffer.isBuffer(value));
+    assert.equal(Object.getPrototypeOf(value), Buffer.prototype);
+    assert.equal(value.length, 5);
+    assert.equal(value.subarray(1).toString(), 'ello');
+  }
+  // The module makes its Buffers with Buffer[Symbol.species] when that
+  // makes Buffers, else with Buffer.from: in a thread of its own whose
+  // species is Uint8Array's, before the module loads.
+  const code = `
+    const assert = require('node:assert/strict');
+    const { parentPort, workerData } = require('node:worker_threads');
+    Object.defineProperty(Buffer, Symbol.species, { get: () => Uint8Array });
+    const s = require(workerData.module).Store.open({ key: workerData.key });
+    const values = [s.get('k'), s.getMeta('k').value, ...s.getMany(['k', 'j'])];
+    assert.ok(values.every((v) => Buffer.isBuffer(v) && Object.getPrototypeOf(v) === Buffer.prototype));
+    s.close();
+    parentPort.postMessage(values.map(String).join(' '));`;
+  const { Worker } = require('node:worker_threads');
+  const worker = new Worker(code, { eval: true, workerData: { key, module: process.env.SHMKV_NODE_MODULE } });
+  const done = new Promise((resolve, reject) => {
+    worker.on('message', resolve);
+    worker.on('error', reject);
+  });
+  assert.equal(await done, 'hello hello hello jello');
+});
+
 test('getInto copies a value into a Buffer of the caller\'s and returns its length', (t) => {
   const { store } = openStore(t, 'node get into', { maxValue: '1MiB' });
   store.put('k', 'hello');
@@ -233,6 +264,33 @@ test('string keys are their UTF-8 bytes, from ASCII to surrogate pairs, at every
   assert.equal(store.getString('A'), `value ${keys.indexOf('A')}`);
   assert.equal(store.getString('Ł'), `value ${keys.indexOf('Ł')}`);
   assert.deepEqual(store.getMany(keys.slice(0, 9)).map(String), keys.slice(0, 9).map((_, i) => `value ${i}`));
+});
+
+test('string keys of any UTF-16 units are the bytes Buffer.from makes of them, lone surrogates as U+FFFD', (t) => {
+  const { store } = openStore(t, 'node key units');
+  // The module encodes a string's UTF-16 units itself: lone surrogates
+  // anywhere (first, last, reversed, doubled), pairs, and keys across its
+  // buffers' edges (256 units; 256 bytes of UTF-8) in every shape.
+  const keys = ['\uDC00', 'a\uD800', '\uDC00\uD800', '\uD800\uD800\uDC00', '\uD83D\uDE00\uDE00', 'x\uDBFF\uDFFFy',
+    '\u007F\u0080\u07FF\u0800\uD7FF\uE000\uFFFD\uFFFF', 'abcdefg\u00E9', 'abcdefgh\uD800', 'ABCDEFGHIJKLMNOPé'];
+  for (const n of [84, 85, 86, 127, 128, 129, 253, 254, 255, 256, 257]) {
+    for (const unit of ['k', 'é', '€', '\uD800', '\uDC00']) keys.push(unit.repeat(n));
+    keys.push('😀'.repeat(n >> 1), 'k'.repeat(n - 1) + '\uD800', 'k'.repeat(n - 2) + '😀', 'é'.repeat(n - 1) + '\uDC00');
+  }
+  // Random strings of the units where encoders differ.
+  const units = [0x41, 0x7f, 0x80, 0xff, 0x100, 0x7ff, 0x800, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xffff];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  for (let i = 0; i < 500; i++) {
+    keys.push(String.fromCharCode(...Array.from({ length: 1 + (next() % 300) }, () => units[next() % units.length])));
+  }
+  keys.forEach((key, i) => {
+    store.put(key, `value ${i}`);
+    const bytes = Buffer.from(key);
+    assert.equal(store.getString(bytes), `value ${i}`, `key ${i} (${bytes.length} bytes) as Buffer.from's bytes`);
+    assert.equal(store.getString(key), `value ${i}`, `key ${i} as a string`);
+    assert.equal(store.delete(bytes), true, `key ${i}`);
+  });
 });
 
 test('getMeta reports version, flags and TTL; put returns the version', (t) => {
@@ -570,27 +628,36 @@ test('get copies into the slab the addon keeps for its thread, within the slab\'
     assert.equal(s.getMetaIntoSlab, undefined);
     assert.equal(typeof native.getIntoSlab, 'symbol');
     const mine = Buffer.alloc(12, '.');
-    native.setSlab(mine);
-    assert.equal(s[native.getIntoSlab]('k', 3), 5);
+    // The offset in io's first 4 bytes; the length back in io[1] (-1:
+    // absent), getMeta's metadata in io[2..4]; the readers return nothing.
+    const io = new Float64Array(5);
+    const at = new Uint32Array(io.buffer, 0, 1);
+    native.setSlab(mine, io);
+    const read = (key, offset, withMeta) => {
+      at[0] = offset;
+      io[1] = 99;
+      assert.equal(s[withMeta ? native.getMetaIntoSlab : native.getIntoSlab](key), undefined);
+      return io[1];
+    };
+    assert.equal(read('k', 3), 5);
     assert.equal(mine.toString(), '...hello....');
-    const meta = new Float64Array(3);
-    assert.equal(s[native.getMetaIntoSlab]('k', 7, meta), 5);
+    assert.equal(read('k', 7, true), 5);
     assert.equal(mine.toString(), '...hellhello');
-    assert.equal(meta[1], Infinity);
-    assert.equal(s[native.getIntoSlab]('k', 8), 5);  // does not fit: nothing copied
-    assert.equal(s[native.getIntoSlab]('k', 12), 5);
+    assert.equal(io[3], Infinity);
+    assert.equal(read('k', 8), 5);  // does not fit: nothing copied
+    assert.equal(read('k', 12), 5);
     assert.equal(mine.toString(), '...hellhello');
-    assert.equal(s[native.getIntoSlab]('absent', 0), undefined);
-    assert.throws(() => s[native.getIntoSlab]('k', 13), RangeError);
-    assert.throws(() => s[native.getIntoSlab]('k', -1), RangeError);
-    assert.throws(() => s[native.getIntoSlab]('k', 1.5), RangeError);
-    assert.throws(() => s[native.getIntoSlab]('k', '1'), TypeError);
-    assert.throws(() => s[native.getIntoSlab](5, 0), TypeError);
-    assert.throws(() => s[native.getMetaIntoSlab]('k', 0, new Float32Array(3)), TypeError);
-    assert.throws(() => native.setSlab('not a buffer'), TypeError);
-    assert.throws(() => native.setSlab(new Uint16Array(4)), TypeError);
+    assert.equal(read('absent', 0), -1);
+    assert.throws(() => read('k', 13), RangeError);
+    assert.throws(() => read('k', 2 ** 32 - 1), RangeError);
+    assert.throws(() => s[native.getIntoSlab](5), TypeError);
+    assert.throws(() => native.setSlab('not a buffer', io), TypeError);
+    assert.throws(() => native.setSlab(new Uint16Array(4), io), TypeError);
+    assert.throws(() => native.setSlab(mine), TypeError);
+    assert.throws(() => native.setSlab(mine, new Float64Array(4)), TypeError);
+    assert.throws(() => native.setSlab(mine, new Float32Array(5)), TypeError);
     s.close();
-    assert.throws(() => s[native.getIntoSlab]('k', 0), shmkv.StoreClosedError);
+    assert.throws(() => s[native.getIntoSlab]('k'), shmkv.StoreClosedError);
     parentPort.postMessage(mine.toString());`;
   const worker = new Worker(code, { eval: true, workerData: { key, module: process.env.SHMKV_NODE_MODULE } });
   const done = new Promise((resolve, reject) => {
