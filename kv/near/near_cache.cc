@@ -174,22 +174,38 @@ absl::StatusOr<std::string> NearCache::ServerMismatch(const Trust& trust, absl::
                       "Redis address");
 }
 
-absl::Status NearCache::Run(const std::vector<std::string>& argv, absl::string_view key,
-                            bool idempotent, RedisReply* reply, const std::string* server) {
-  MutexLock lock(&redis_mu_);
-  absl::StatusOr<RedisRouter::Answer> answer = router_->Command(argv, key, idempotent);
+namespace {
+
+// A router's answer checked against `server` (the run_ids the cache was
+// checked against, when not null) and moved to *reply.
+absl::Status Answered(absl::StatusOr<RedisRouter::Answer> answer, absl::string_view redis,
+                      RedisReply* reply, const std::string* server) {
   if (!answer.ok()) return answer.status();
   if (server != nullptr && !RunIdTracked(*server, answer->run_id)) {
     // Reconnected (after an I/O error), or redirected, to another server
     // than those the cache was checked against: its reply must not be
     // filled (Fill reads the key directly instead).
     return absl::AbortedError(
-        absl::StrCat(options_.redis,
+        absl::StrCat(redis,
                      " answered from a Redis server kvsync does not track (a failover or a "
                      "reconnect since the check)"));
   }
   *reply = std::move(answer->reply);
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status NearCache::Run(const std::vector<std::string>& argv, absl::string_view key,
+                            bool idempotent, RedisReply* reply, const std::string* server) {
+  MutexLock lock(&redis_mu_);
+  return Answered(router_->Command(argv, key, idempotent), options_.redis, reply, server);
+}
+
+absl::Status NearCache::RunTogether(absl::Span<const std::vector<std::string>> commands,
+                                    RedisReply* reply, const std::string* server) {
+  MutexLock lock(&redis_mu_);
+  return Answered(router_->Commands(commands, /*idempotent=*/true), options_.redis, reply, server);
 }
 
 namespace {
@@ -209,12 +225,30 @@ absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key,
   redis_reads_.fetch_add(1, std::memory_order_relaxed);
   RedisReply reply;
   std::vector<std::string> argv = {"GET", std::string(key)};
-  if (ttl != nullptr) {
-    // A fill: under Sentinel, only from a server that is a primary now.
-    argv = {"EVAL", absl::StrCat(router_counts_->sentinel() ? kPrimaryOnlyScript : "", kGetWithTtl),
-            "1", std::string(key)};
+  if (ttl != nullptr && !router_counts_->routed()) {
+    // A fill from the one server: GET and PTTL sent together (one round
+    // trip, cheaper for Redis than a script). A write between them is one
+    // kvsync invalidates, as a write just after the GET would be.
+    const std::vector<std::string> both[] = {argv, {"PTTL", std::string(key)}};
+    if (absl::Status s = RunTogether(both, &reply, server); !s.ok()) return s;
+    if (reply.elements.size() == 2 && reply.elements[0].type != RedisReply::Type::kString) {
+      RedisReply get = std::move(reply.elements[0]);  // nil, or the GET's error
+      reply = std::move(get);                         // answered as a plain GET's
+    } else if (reply.elements.size() == 2 && reply.elements[1].type == RedisReply::Type::kInteger &&
+               reply.elements[1].integer == -2) {
+      return absl::NotFoundError("no such key in Redis");  // deleted between GET and PTTL
+    }
+  } else {
+    if (ttl != nullptr) {
+      // A fill through the router: GET and PTTL in one script, one command
+      // (redirects and a demoted primary answer it as a whole); under
+      // Sentinel, only from a server that is a primary now.
+      argv = {"EVAL",
+              absl::StrCat(router_counts_->sentinel() ? kPrimaryOnlyScript : "", kGetWithTtl), "1",
+              std::string(key)};
+    }
+    if (absl::Status s = Run(argv, key, /*idempotent=*/true, &reply, server); !s.ok()) return s;
   }
-  if (absl::Status s = Run(argv, key, /*idempotent=*/true, &reply, server); !s.ok()) return s;
   if (ttl != nullptr && reply.type == RedisReply::Type::kArray && reply.elements.size() == 2 &&
       reply.elements[0].type == RedisReply::Type::kString &&
       reply.elements[1].type == RedisReply::Type::kInteger) {

@@ -72,6 +72,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "shmkv/near/sync_state.h"
 #include "shmkv/store.h"
 
@@ -187,6 +188,11 @@ class NearCache {
   // that answered is one of those run_ids (comma-separated).
   absl::Status Run(const std::vector<std::string>& argv, absl::string_view key, bool idempotent,
                    RedisReply* reply, const std::string* server = nullptr);
+  // Idempotent `commands` sent together to the one Redis server (not routed:
+  // RedisRouter::Commands), their replies in one kArray *reply; `server` as
+  // for Run.
+  absl::Status RunTogether(absl::Span<const std::vector<std::string>> commands, RedisReply* reply,
+                           const std::string* server);
   // GET `key`; with `ttl`, also its remaining TTL in Redis, read atomically
   // with the value (nullopt: none).
   absl::StatusOr<std::string> RedisGet(absl::string_view key,

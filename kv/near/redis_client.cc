@@ -204,8 +204,27 @@ absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::strin
   return out;
 }
 
-absl::Status RedisConnection::Send(const std::vector<std::string>& argv) {
+absl::StatusOr<RedisReply> RedisConnection::Commands(
+    absl::Span<const std::vector<std::string>> commands) {
   if (broken_) return absl::UnavailableError("this Redis connection failed before; reconnect");
+  for (const std::vector<std::string>& argv : commands) {
+    if (absl::Status s = Append(argv); !s.ok()) return s;
+  }
+  RedisReply all;
+  all.type = RedisReply::Type::kArray;
+  SigpipeBlock block;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* r = nullptr;
+    if (redisGetReply(context_, &r) != REDIS_OK || r == nullptr) {
+      return Failure(absl::StrCat(commands[i].empty() ? "" : commands[i][0], " failed"));
+    }
+    all.elements.push_back(Copy(static_cast<redisReply*>(r)));
+    freeReplyObject(r);
+  }
+  return all;
+}
+
+absl::Status RedisConnection::Append(const std::vector<std::string>& argv) {
   std::vector<const char*> ptrs;
   std::vector<size_t> lens;
   ToArgv(argv, &ptrs, &lens);
@@ -213,6 +232,12 @@ absl::Status RedisConnection::Send(const std::vector<std::string>& argv) {
       REDIS_OK) {
     return Failure("queueing a command");
   }
+  return absl::OkStatus();
+}
+
+absl::Status RedisConnection::Send(const std::vector<std::string>& argv) {
+  if (broken_) return absl::UnavailableError("this Redis connection failed before; reconnect");
+  if (absl::Status s = Append(argv); !s.ok()) return s;
   SigpipeBlock block;
   int done = 0;
   while (!done) {

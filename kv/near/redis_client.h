@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 struct redisContext;
 
@@ -69,6 +70,11 @@ class RedisConnection {
   // error reply from Redis is returned as a reply of type kError, not as an
   // error status; a lost connection or a timeout is Unavailable.
   absl::StatusOr<RedisReply> Command(const std::vector<std::string>& argv);
+  // Sends the commands together (one write: one round trip) and waits for
+  // every reply: a reply of type kArray with one element per command, in
+  // order. As Command otherwise. Another client's command may run between
+  // two of them.
+  absl::StatusOr<RedisReply> Commands(absl::Span<const std::vector<std::string>> commands);
 
   // For a subscribed connection: sends a command without waiting for its
   // reply, and reads the replies that have arrived without blocking (call it
@@ -84,6 +90,8 @@ class RedisConnection {
   RedisConnection(redisContext* context, RedisAddress address)
       : context_(context), address_(std::move(address)) {}
   absl::Status Failure(absl::string_view what);
+  // Queues one command in the output buffer (sent by the next write).
+  absl::Status Append(const std::vector<std::string>& argv);
 
   redisContext* context_;
   RedisAddress address_;

@@ -141,9 +141,9 @@ absl::StatusOr<RedisRouter::Link*> RedisRouter::Connect(const RedisAddress& addr
   return &link;
 }
 
-absl::StatusOr<RedisRouter::Answer> RedisRouter::Send(const RedisAddress& address,
-                                                      const std::vector<std::string>& argv,
-                                                      bool idempotent, bool asking) {
+absl::StatusOr<RedisRouter::Answer> RedisRouter::Send(
+    const RedisAddress& address, absl::Span<const std::vector<std::string>> commands,
+    bool idempotent, bool asking) {
   for (int attempt = 0;; ++attempt) {
     bool fresh = false;
     absl::StatusOr<Link*> link = Connect(address, &fresh);
@@ -151,7 +151,9 @@ absl::StatusOr<RedisRouter::Answer> RedisRouter::Send(const RedisAddress& addres
     RedisConnection& c = *(*link)->connection;
     absl::StatusOr<RedisReply> asked =
         asking ? c.Command({"ASKING"}) : absl::StatusOr<RedisReply>(RedisReply());
-    absl::StatusOr<RedisReply> r = asked.ok() ? c.Command(argv) : asked;
+    absl::StatusOr<RedisReply> r = !asked.ok()            ? asked
+                                   : commands.size() == 1 ? c.Command(commands[0])
+                                                          : c.Commands(commands);
     if (r.ok()) return Answer{*std::move(r), (*link)->run_id};
     CountError();
     // A connection that worked before may have been closed by a Redis that
@@ -172,14 +174,15 @@ absl::StatusOr<RedisRouter::Answer> RedisRouter::Command(const std::vector<std::
   absl::StatusOr<const RedisAddress*> to = Route(key);
   if (!to.ok()) return to.status();
   const RedisAddress first = **to;
-  absl::StatusOr<Answer> answer = Send(first, argv, idempotent, /*asking=*/false);
+  absl::StatusOr<Answer> answer =
+      Send(first, absl::MakeConstSpan(&argv, 1), idempotent, /*asking=*/false);
   // A primary that cannot be reached may have been failed over. A write
   // that may have applied is not sent again: it fails, and the next command
   // uses the map read now.
   if (!answer.ok() && MovedOn(first, key) && idempotent) {
     to = Route(key);
     if (!to.ok()) return to.status();
-    answer = Send(**to, argv, idempotent, /*asking=*/false);
+    answer = Send(**to, absl::MakeConstSpan(&argv, 1), idempotent, /*asking=*/false);
   }
   if (sentinel()) return FollowPrimary(std::move(answer), argv, key, idempotent);
   if (!cluster() || !answer.ok() || answer->reply.type != RedisReply::Type::kError) return answer;
@@ -189,7 +192,20 @@ absl::StatusOr<RedisRouter::Answer> RedisRouter::Command(const std::vector<std::
   // MOVED: the slot has a new primary for good; the map is read again at
   // the next command. ASK: this one command goes to the migration's target.
   if (redirect->kind == Redirect::Kind::kMoved) slot_map_.reset();
-  return Send(redirect->to, argv, idempotent, redirect->kind == Redirect::Kind::kAsk);
+  return Send(redirect->to, absl::MakeConstSpan(&argv, 1), idempotent,
+              redirect->kind == Redirect::Kind::kAsk);
+}
+
+absl::StatusOr<RedisRouter::Answer> RedisRouter::Commands(
+    absl::Span<const std::vector<std::string>> commands, bool idempotent) {
+  if (routed()) {
+    return absl::FailedPreconditionError(
+        "commands are sent together only to a single Redis server (not a cluster, not under "
+        "Sentinel); send them one at a time");
+  }
+  absl::StatusOr<const RedisAddress*> to = Route("");
+  if (!to.ok()) return to.status();
+  return Send(**to, commands, idempotent, /*asking=*/false);
 }
 
 absl::StatusOr<RedisRouter::Answer> RedisRouter::FollowPrimary(absl::StatusOr<Answer> answer,
@@ -207,7 +223,7 @@ absl::StatusOr<RedisRouter::Answer> RedisRouter::FollowPrimary(absl::StatusOr<An
   if (!readonly && !idempotent) return answer;
   absl::StatusOr<const RedisAddress*> to = Route(key);
   if (!to.ok()) return readonly ? answer : to.status();
-  return Send(**to, argv, idempotent, /*asking=*/false);
+  return Send(**to, absl::MakeConstSpan(&argv, 1), idempotent, /*asking=*/false);
 }
 
 absl::StatusOr<absl::string_view> RedisRouter::ServerOf(absl::string_view key) {

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "kv/near/redis_client.h"
 #include "kv/near/sentinel.h"
 #include "kv/near/slot_map.h"
@@ -58,6 +59,13 @@ class RedisRouter {
   // error on one that had worked before (Redis may have restarted).
   absl::StatusOr<Answer> Command(const std::vector<std::string>& argv, absl::string_view key,
                                  bool idempotent);
+  // Sends `commands` together to the one server of a router that is not
+  // routed() (RedisConnection::Commands: one round trip, a kArray reply of
+  // their replies), as Command sends one. FailedPrecondition when routed: a
+  // redirect or a demoted primary answers each command of a batch on its
+  // own, which Command's handling of one reply does not cover.
+  absl::StatusOr<Answer> Commands(absl::Span<const std::vector<std::string>> commands,
+                                  bool idempotent);
   // The run_id of the server that serves `key`, connecting if needed; valid
   // until the router's next call.
   absl::StatusOr<absl::string_view> ServerOf(absl::string_view key);
@@ -102,8 +110,9 @@ class RedisRouter {
   // An open connection of this process to `address`; `fresh` says it was
   // opened now.
   absl::StatusOr<Link*> Connect(const RedisAddress& address, bool* fresh);
-  absl::StatusOr<Answer> Send(const RedisAddress& address, const std::vector<std::string>& argv,
-                              bool idempotent, bool asking);
+  absl::StatusOr<Answer> Send(const RedisAddress& address,
+                              absl::Span<const std::vector<std::string>> commands, bool idempotent,
+                              bool asking);
   // After `unreachable` failed a command for `key`: in a cluster, drops the
   // slot map and reads it again (the node may have been failed over);
   // whether the new map names another node for `key`.

@@ -1056,6 +1056,86 @@ INSTANTIATE_TEST_SUITE_P(
             "SwapdbAfterConfigResetstat", {{"CONFIG", "RESETSTAT"}, {"SWAPDB", "0", "1"}}, false}),
     [](const ::testing::TestParamInfo<ChangingCommand>& info) { return info.param.name; });
 
+// A Redis server of the test's own on a unix socket, answered by hand: it
+// accepts one connection, answers INFO server with `run_id` (so a reader
+// takes it for the server kvsync's record names), and hands the test the
+// moment a request holding `needle` has arrived; the test then writes the
+// reply it wants, when it wants.
+class HandAnsweredRedis {
+ public:
+  explicit HandAnsweredRedis(std::string path) : path_(std::move(path)) {}
+  ~HandAnsweredRedis() {
+    if (conn_ >= 0) close(conn_);
+    if (listener_ >= 0) close(listener_);
+    unlink(path_.c_str());
+  }
+  std::string address() const { return "unix:" + path_; }
+  // Listens; before the reader connects.
+  void Listen() {
+    listener_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listener_, 0);
+    struct sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path_.c_str());
+    ASSERT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(listen(listener_, 1), 0);
+  }
+  // Accepts the reader and reads until its request holds `needle`.
+  void AwaitRequest(const std::string& run_id, const std::string& needle) {
+    struct pollfd ready = {listener_, POLLIN, 0};
+    ASSERT_EQ(poll(&ready, 1, 10000), 1);
+    conn_ = accept(listener_, nullptr, nullptr);
+    ASSERT_GE(conn_, 0);
+    std::string request;
+    bool identified = false;
+    while (request.find(needle) == std::string::npos) {
+      char buf[256];
+      const ssize_t n = read(conn_, buf, sizeof buf);
+      ASSERT_GT(n, 0);
+      request.append(buf, static_cast<size_t>(n));
+      if (!identified && request.find("server\r\n") != std::string::npos) {
+        Reply(absl::StrCat("$", run_id.size() + 9, "\r\nrun_id:", run_id, "\r\n\r\n"));
+        identified = true;
+      }
+    }
+  }
+  void Reply(const std::string& resp) {
+    ASSERT_EQ(write(conn_, resp.data(), resp.size()), static_cast<ssize_t>(resp.size()));
+  }
+
+ private:
+  const std::string path_;
+  int listener_ = -1;
+  int conn_ = -1;
+};
+
+// A reader of `store` through `redis_address` reading p:x: `want`'s value,
+// or NotFound when want is null. The child's exit code says what failed.
+int ReadThrough(const StoreName& name, const std::string& redis_address, const char* want) {
+  absl::StatusOr<std::unique_ptr<Store>> attached =
+      Store::Open(name, StoreOptions(), OpenMode::kAttach);
+  CHILD_CHECK_OK(attached, 1);
+  NearCacheOptions options;
+  options.redis = redis_address;
+  options.heartbeat_timeout = absl::Seconds(60);  // the record is not rewritten
+  options.redis_timeout = absl::Seconds(30);
+  options.sync_check_interval = absl::ZeroDuration();
+  absl::StatusOr<std::unique_ptr<NearCache>> cache = NearCache::Create(attached->get(), options);
+  CHILD_CHECK_OK(cache, 2);
+  ReadInfo info;
+  absl::StatusOr<std::string> v = (*cache)->Get("p:x", &info);
+  if (want == nullptr) {
+    CHILD_CHECK(absl::IsNotFound(v.status()), 5);
+    return 0;
+  }
+  CHILD_CHECK_OK(v, 3);
+  std::fprintf(stderr, "[child %d] read \"%s\" (%s%s%s)\n", static_cast<int>(getpid()), v->c_str(),
+               ReadPathName(info.path), info.bypass_reason.empty() ? "" : ": ",
+               info.bypass_reason.c_str());
+  CHILD_CHECK(*v == want, 4);
+  return 0;
+}
+
 // A fill that read Redis before a loss and lands after kvsync's clear
 // (which leaves leases alone) carries the old epoch. A reader that started
 // after the resync and waited for that fill must not be handed it. The
@@ -1073,57 +1153,12 @@ TEST(NearCacheEpoch, SharedFillOfAnEarlierEpochIsNotReturned) {
   const uint32_t epoch = 7000;
   ASSERT_OK_AND_ASSIGN(const std::string run_id, redis.RunId());
   ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch, run_id));
-
-  const std::string slow_path = redis.dir() + "/slow.sock";
-  const int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
-  struct sockaddr_un address = {};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", slow_path.c_str());
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(listen(listener, 1), 0);
-  auto reader = [&](const std::string& redis_address, const std::string& want) -> int {
-    absl::StatusOr<std::unique_ptr<Store>> attached =
-        Store::Open(store.name(), StoreOptions(), OpenMode::kAttach);
-    CHILD_CHECK_OK(attached, 1);
-    NearCacheOptions options;
-    options.redis = redis_address;
-    options.heartbeat_timeout = absl::Seconds(60);  // the record is not rewritten
-    options.redis_timeout = absl::Seconds(30);
-    options.sync_check_interval = absl::ZeroDuration();
-    absl::StatusOr<std::unique_ptr<NearCache>> cache = NearCache::Create(attached->get(), options);
-    CHILD_CHECK_OK(cache, 2);
-    ReadInfo info;
-    absl::StatusOr<std::string> v = (*cache)->Get("p:x", &info);
-    CHILD_CHECK_OK(v, 3);
-    std::fprintf(stderr, "[child %d] read \"%s\" (%s%s%s)\n", static_cast<int>(getpid()),
-                 v->c_str(), ReadPathName(info.path), info.bypass_reason.empty() ? "" : ": ",
-                 info.bypass_reason.c_str());
-    CHILD_CHECK(*v == want, 4);
-    return 0;
-  };
-  // The first reader takes the lease and sends GET to the slow socket.
-  ChildProcess first([&] { return reader("unix:" + slow_path, "old"); });
-  struct pollfd ready = {listener, POLLIN, 0};
-  ASSERT_EQ(poll(&ready, 1, 10000), 1);
-  const int conn = accept(listener, nullptr, nullptr);
-  ASSERT_GE(conn, 0);
-  // It asks which server this is (answered as the real Redis, which kvsync's
-  // record names), then sends the fill's read.
-  std::string request;
-  bool identified = false;
-  while (request.find("p:x\r\n") == std::string::npos) {
-    char buf[256];
-    const ssize_t n = read(conn, buf, sizeof buf);
-    ASSERT_GT(n, 0);
-    request.append(buf, static_cast<size_t>(n));
-    if (!identified && request.find("server\r\n") != std::string::npos) {
-      const std::string info = absl::StrCat("run_id:", run_id, "\r\n");
-      const std::string answer = absl::StrCat("$", info.size(), "\r\n", info, "\r\n");
-      ASSERT_EQ(write(conn, answer.data(), answer.size()), static_cast<ssize_t>(answer.size()));
-      identified = true;
-    }
-  }
+  HandAnsweredRedis slow(redis.dir() + "/slow.sock");
+  ASSERT_NO_FATAL_FAILURE(slow.Listen());
+  // The first reader takes the lease and sends the fill's read (GET and
+  // PTTL) to the slow socket, after asking which server it is.
+  ChildProcess first([&] { return ReadThrough(store.name(), slow.address(), "old"); });
+  ASSERT_NO_FATAL_FAILURE(slow.AwaitRequest(run_id, "p:x\r\n"));
   // A loss: a new epoch, the prefix cleared (the lease stays), then synced
   // again under a newer epoch.
   ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kConnecting, epoch + 1, run_id));
@@ -1131,7 +1166,7 @@ TEST(NearCacheEpoch, SharedFillOfAnEarlierEpochIsNotReturned) {
   ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, epoch + 2, run_id));
   ASSERT_OK_AND_ASSIGN(StoreStats before, store->Stats());
   // The second reader starts after the resync and misses on the lease.
-  ChildProcess second([&] { return reader(redis.address(), "new"); });
+  ChildProcess second([&] { return ReadThrough(store.name(), redis.address(), "new"); });
   ASSERT_TRUE(PollUntil(
       [&] {
         absl::StatusOr<StoreStats> now = store->Stats();
@@ -1139,14 +1174,30 @@ TEST(NearCacheEpoch, SharedFillOfAnEarlierEpochIsNotReturned) {
       },
       absl::Seconds(10)));
   // Only now does the first reader's read return, with the value Redis held
-  // before the loss (and no TTL), as the fill's script answers.
-  const std::string reply = "*2\r\n$3\r\nold\r\n:-1\r\n";
-  ASSERT_EQ(write(conn, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+  // before the loss (and no TTL), as the fill's GET and PTTL answer.
+  slow.Reply("$3\r\nold\r\n:-1\r\n");
   EXPECT_EQ(first.Wait(), 0);
   EXPECT_EQ(second.Wait(), 0) << "the second reader was handed the fill of an earlier epoch";
-  close(conn);
-  close(listener);
-  unlink(slow_path.c_str());
+}
+
+// A fill sends GET and PTTL together; a key deleted between the two (PTTL
+// answers -2) is a miss, and nothing is filled.
+TEST(NearCacheFill, AKeyDeletedBetweenItsGetAndPttlIsAMiss) {
+  ScopedStore store;
+  ASSERT_OK(store.Open(StoreOptions()));
+  RedisServer redis;
+  ASSERT_OK(redis.Start());
+  ASSERT_OK_AND_ASSIGN(const std::string run_id, redis.RunId());
+  ASSERT_OK(neartest::WriteSyncRecord(*store, SyncPhase::kSynced, 7000, run_id));
+  HandAnsweredRedis hand(redis.dir() + "/hand.sock");
+  ASSERT_NO_FATAL_FAILURE(hand.Listen());
+  ChildProcess reader([&] { return ReadThrough(store.name(), hand.address(), nullptr); });
+  ASSERT_NO_FATAL_FAILURE(hand.AwaitRequest(run_id, "PTTL\r\n$3\r\np:x\r\n"));
+  hand.Reply("$4\r\ngone\r\n:-2\r\n");
+  const int exit = reader.Wait();
+  EXPECT_EQ(exit, 0) << DescribeExit(exit);
+  std::string value;
+  EXPECT_TRUE(absl::IsNotFound(store->Get("p:x", &value))) << "filled: " << value;
 }
 
 // Redis may hold keys under a tracked prefix that are longer than the
