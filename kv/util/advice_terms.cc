@@ -5,6 +5,9 @@
 namespace shmkv::util {
 
 std::string InBindingTerms(absl::string_view message, const BindingTerms& t) {
+  // An OK status's or a miss's empty message, on every C call: StrReplaceAll
+  // would allocate its list of matches even for nothing.
+  if (message.empty()) return std::string();
   return absl::StrReplaceAll(
       message,
       {{"OpenMode::kCreate and Options::capacity_bytes, e.g. 64 MiB (or open with kOpenOrCreate)",

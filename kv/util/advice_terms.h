@@ -39,6 +39,8 @@ struct BindingTerms {
 // `message` with each phrase replaced by the binding's word. At each
 // position the longest phrase wins, so a whole sentence's advice is replaced
 // before the terms inside it; "Options::" before a field not listed goes.
+// An empty message costs nothing (no allocation): the C API passes every
+// status's message, OK and misses included.
 std::string InBindingTerms(absl::string_view message, const BindingTerms& terms);
 
 }  // namespace shmkv::util

@@ -29,6 +29,8 @@ BindingTerms Words() {
   return t;
 }
 
+TEST(AdviceTermsTest, AnEmptyMessageStaysEmpty) { EXPECT_EQ(InBindingTerms("", Words()), ""); }
+
 TEST(AdviceTermsTest, WholePhrasesWinOverTheTermsInsideThem) {
   const BindingTerms t = Words();
   EXPECT_EQ(InBindingTerms("no shmkv store at key 0x1; create one with OpenMode::kCreate and "
