@@ -140,21 +140,26 @@ struct ReaderData {
   const Slab* slab;
 };
 
+// The data of the reader `info` calls; throws when its store is closed.
+ReaderData& OpenReader(const Napi::CallbackInfo& info) {
+  ReaderData& data = *static_cast<ReaderData*>(info.Data());
+  if (*data.cell == nullptr) ThrowClosed(info.Env());
+  return data;
+}
+
 // getInto(key, target, offset = 0): key's value copied into target at
 // offset (ReadInto), its length returned (undefined when absent).
 // getMetaInto(key, target, offset, meta) also gives its metadata.
 template <bool kWithMeta>
 Napi::Value Reader(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  ReaderData& data = *static_cast<ReaderData*>(info.Data());
-  const Cell& cell = *data.cell;
-  if (cell == nullptr) ThrowClosed(env);
+  ReaderData& data = OpenReader(info);
   const Bytes key(info[0], "key");
   // An omitted offset is left empty: TargetOf then asks nothing of it.
   const Napi::Value offset = info.Length() > 2 ? info[2] : Napi::Value();
   const Target target = TargetOf(env, info[1], offset, "getInto's target");
   double* meta_out = kWithMeta ? MetaOut(env, info[3]) : nullptr;
-  const double size = ReadInto(env, *cell, key.view(), target, meta_out, data.scratch);
+  const double size = ReadInto(env, **data.cell, key.view(), target, meta_out, data.scratch);
   return size < 0 ? env.Undefined() : Napi::Number::New(env, size);
 }
 
@@ -164,9 +169,7 @@ Napi::Value Reader(const Napi::CallbackInfo& info) {
 template <bool kWithMeta>
 Napi::Value SlabReader(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  ReaderData& data = *static_cast<ReaderData*>(info.Data());
-  const Cell& cell = *data.cell;
-  if (cell == nullptr) ThrowClosed(env);
+  ReaderData& data = OpenReader(info);
   const Bytes key(info[0], "key");
   const Slab& slab = *data.slab;
   uint32_t at = 0;
@@ -175,8 +178,8 @@ Napi::Value SlabReader(const Napi::CallbackInfo& info) {
     ThrowRange(env, absl::StrCat("the slab's offset ", at, " is past its ", slab.size, " bytes"));
   }
   const Target target{slab.data + at, slab.size - at};
-  slab.io[1] =
-      ReadInto(env, *cell, key.view(), target, kWithMeta ? &slab.io[2] : nullptr, data.scratch);
+  slab.io[1] = ReadInto(env, **data.cell, key.view(), target, kWithMeta ? &slab.io[2] : nullptr,
+                        data.scratch);
   return Napi::Value();  // undefined
 }
 
