@@ -1,6 +1,9 @@
 #include "kv/near/sentinel.h"
 
+#include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -91,14 +94,25 @@ absl::Status CheckPrimaryRole(RedisConnection& connection) {
                    "): the sentinels' view is out of date or a failover is under way"));
 }
 
+namespace {
+
+// The message of `reply` when it is one published on `channel`; else null.
+const std::string* MessageOn(const RedisReply& reply, absl::string_view channel) {
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 3 ||
+      !reply.elements[0].IsString("message") || !reply.elements[1].IsString(channel) ||
+      reply.elements[2].type != RedisReply::Type::kString) {
+    return nullptr;
+  }
+  return &reply.elements[2].str;
+}
+
+}  // namespace
+
 bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* description,
                 RedisAddress* to) {
-  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 3 ||
-      !reply.elements[0].IsString("message") || !reply.elements[1].IsString(kSwitchMasterChannel) ||
-      reply.elements[2].type != RedisReply::Type::kString) {
-    return false;
-  }
-  std::vector<absl::string_view> parts = absl::StrSplit(reply.elements[2].str, ' ');
+  const std::string* message = MessageOn(reply, kSwitchMasterChannel);
+  if (message == nullptr) return false;
+  std::vector<absl::string_view> parts = absl::StrSplit(*message, ' ');
   if (parts.size() != 5 || parts[0] != master) return false;
   if (to != nullptr) {
     to->host = std::string(parts[3]);
@@ -107,6 +121,39 @@ bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* 
   *description = absl::StrCat(master, " switched from ", parts[1], ":", parts[2], " to ", parts[3],
                               ":", parts[4]);
   return true;
+}
+
+bool IsFailoverStartOf(const RedisReply& reply, absl::string_view master,
+                       std::string* description) {
+  const std::string* message = MessageOn(reply, kTryFailoverChannel);
+  if (message == nullptr) return false;
+  std::vector<absl::string_view> parts = absl::StrSplit(*message, ' ');
+  if (parts.size() < 4 || parts[0] != "master" || parts[1] != master) return false;
+  *description =
+      absl::StrCat("a failover of ", master, " (primary ", parts[2], ":", parts[3], ") has begun");
+  return true;
+}
+
+absl::StatusOr<bool> FailoverUnderWay(const RedisAddress& sentinel, absl::string_view master,
+                                      absl::Duration timeout) {
+  const std::string who = absl::StrCat("sentinel ", sentinel.ToString());
+  absl::StatusOr<std::unique_ptr<RedisConnection>> c = RedisConnection::Connect(sentinel, timeout);
+  if (!c.ok()) return c.status();
+  absl::StatusOr<RedisReply> r = (*c)->Command({"SENTINEL", "MASTER", std::string(master)});
+  if (!r.ok()) return r.status();
+  if (r->type != RedisReply::Type::kArray) {
+    return absl::UnavailableError(absl::StrCat(who, " answered SENTINEL MASTER ", master, " with ",
+                                               r->Describe(), " (check the name after the /)"));
+  }
+  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    if (!r->elements[i].IsString("flags")) continue;
+    for (absl::string_view flag : absl::StrSplit(r->elements[i + 1].str, ',')) {
+      if (flag == "failover_in_progress") return true;
+    }
+    return false;
+  }
+  return absl::UnavailableError(
+      absl::StrCat(who, " answered SENTINEL MASTER ", master, " without its flags"));
 }
 
 }  // namespace shmkv::near

@@ -25,6 +25,10 @@ inline constexpr char kSentinelScheme[] = "sentinel:";
 // The channel on which every sentinel announces a failover's outcome:
 // "<master name> <old ip> <old port> <new ip> <new port>".
 inline constexpr char kSwitchMasterChannel[] = "+switch-master";
+// The channel on which a sentinel announces that it starts a failover (to
+// lead it, or to try to be elected its leader), before any replica is
+// promoted: "master <master name> <ip> <port>".
+inline constexpr char kTryFailoverChannel[] = "+try-failover";
 
 // Put before a read script under Sentinel: a server that is not a primary
 // (one demoted since the reader connected, its announcement not yet heard)
@@ -66,6 +70,17 @@ absl::Status CheckPrimaryRole(RedisConnection& connection);
 // `*to` (when given) is the new primary's host and port.
 bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* description,
                 RedisAddress* to = nullptr);
+
+// Whether `reply`, read on a connection subscribed to +try-failover, is the
+// start of a failover of `master`; `*description` then names its primary.
+bool IsFailoverStartOf(const RedisReply& reply, absl::string_view master, std::string* description);
+
+// Whether `sentinel` is failing over `master` now: SENTINEL MASTER's flags
+// say failover_in_progress from its +try-failover until the failover ends
+// (the switch, or an abort). Only that sentinel knows; the others learn of
+// the outcome. Unavailable, naming the sentinel, when it cannot be asked.
+absl::StatusOr<bool> FailoverUnderWay(const RedisAddress& sentinel, absl::string_view master,
+                                      absl::Duration timeout);
 
 }  // namespace shmkv::near
 

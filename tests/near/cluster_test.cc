@@ -118,7 +118,7 @@ class ClusterKvsyncTest : public ClusterTest {
     ASSERT_OK(kvsync_.Start(testutil::KeyHex(store_.key()), cluster_->target(), {"c:"}, log_));
   }
   void TearDown() override {
-    if (HasFailure()) std::fprintf(stderr, "kvsync's log:\n%s", ReadFile(log_).c_str());
+    if (HasFailure()) std::fprintf(stderr, "%s", LogTails(cluster_->dir()).c_str());
   }
   bool WaitSynced(uint64_t resyncs) {
     return neartest::WaitSynced(*store_, resyncs, absl::Seconds(10));
@@ -382,7 +382,7 @@ class ClusterFailoverTest : public ::testing::Test {
     ASSERT_OK(kvsync_.Start(testutil::KeyHex(store_.key()), cluster_->target(), {"c:"}, log_));
   }
   void TearDown() override {
-    if (HasFailure()) std::fprintf(stderr, "kvsync's log:\n%s", ReadFile(log_).c_str());
+    if (HasFailure()) std::fprintf(stderr, "%s", LogTails(cluster_->dir()).c_str());
   }
   absl::Status Set(int node, const std::string& key, const std::string& value) {
     absl::StatusOr<std::unique_ptr<near::RedisConnection>> c = cluster_->Client(node);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -96,13 +97,31 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+std::string LogTails(const std::string& dir, int lines) {
+  std::vector<std::string> paths;
+  std::error_code ignored;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ignored);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(ignored)) {
+    if (it->path().extension() == ".log") paths.push_back(it->path().string());
+  }
+  std::sort(paths.begin(), paths.end());
+  std::string out;
+  for (const std::string& path : paths) {
+    std::vector<std::string> all = absl::StrSplit(ReadFile(path), '\n');
+    const size_t from = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0;
+    absl::StrAppend(&out, "==> ", path, " <==\n");
+    for (size_t i = from; i < all.size(); ++i) absl::StrAppend(&out, all[i], "\n");
+  }
+  return out;
+}
+
 RedisServer::RedisServer() : dir_(MakeTempDir()) {}
 
 RedisServer::~RedisServer() {
   Kill(SIGKILL);
-  unlink(socket().c_str());
-  unlink((dir_ + "/redis.log").c_str());
-  rmdir(dir_.c_str());
+  // The tests keep their kvsync logs here too.
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
 }
 
 absl::Status RedisServer::Start() {

@@ -101,6 +101,10 @@ class Kvsync {
 };
 
 std::string ReadFile(const std::string& path);
+// The last `lines` lines of every *.log file under `dir` (the servers',
+// sentinels' and kvsync's), each under its path: what a failed test prints
+// so that the servers' view of a fault is not lost with the directory.
+std::string LogTails(const std::string& dir, int lines = 60);
 
 // Waits (up to `timeout`) until kvsync's record in `store` says synced with
 // at least `resyncs` resyncs.

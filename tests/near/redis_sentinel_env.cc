@@ -108,7 +108,9 @@ absl::Status RedisSentinels::StartServer(int server, int primary) {
                                    "--appendonly",
                                    "no",
                                    "--dir",
-                                   server_dir};
+                                   server_dir,
+                                   "--logfile",
+                                   server_dir + "/redis.log"};
   if (primary != server) {
     argv.insert(argv.end(), {"--replicaof", "127.0.0.1", absl::StrCat(server_ports_[primary])});
   }
@@ -133,7 +135,8 @@ absl::Status RedisSentinels::StartSentinel(int port, int primary_port) {
     // within about two seconds; 500 rather than less, as a sentinel resets
     // its links to a new primary and may take it for down meanwhile.
     std::ofstream out(config);
-    out << "port " << port << "\nbind 127.0.0.1\ndir " << sentinel_dir << "\n"
+    out << "port " << port << "\nbind 127.0.0.1\ndir " << sentinel_dir << "\nlogfile "
+        << sentinel_dir << "/sentinel.log\n"
         << "sentinel monitor " << kMaster << " 127.0.0.1 " << primary_port << " 2\n"
         << "sentinel down-after-milliseconds " << kMaster << " 500\n"
         << "sentinel failover-timeout " << kMaster << " 1000\n";

@@ -61,9 +61,10 @@ int ParseArg(absl::string_view arg, Args* args) {
         "--redis=cluster:HOST:PORT[,HOST:PORT...] follows a Redis Cluster: any of its\n"
         "nodes will do; kvsync tracks on every primary and is synced only while all do.\n"
         "--redis=sentinel:HOST:PORT[,HOST:PORT...]/MASTERNAME follows the primary the\n"
-        "sentinels name for MASTERNAME (one that answers ROLE as a primary): a\n"
-        "+switch-master, a primary that answers as a replica or a sentinel connection\n"
-        "lost is a loss (clear, ask the sentinels again, resubscribe).\n"
+        "sentinels name for MASTERNAME (one that answers ROLE as a primary): the start\n"
+        "of a failover (+try-failover), a +switch-master, a primary that answers as a\n"
+        "replica or a sentinel connection lost is a loss (clear, wait until no sentinel\n"
+        "is failing it over, ask the sentinels again, resubscribe).\n"
         "Before saying synced it clears the prefixes: at once on a store that holds\n"
         "nothing else, otherwise a walk of the whole index (about a second per GiB of\n"
         "capacity); readers read Redis directly until then. See doc/near_cache.md.\n",

@@ -15,17 +15,19 @@ absl::StatusOr<SentinelWatch> SentinelWatch::Open(const near::SentinelTarget& ta
   for (const near::RedisAddress& address : target.sentinels) {
     absl::StatusOr<std::unique_ptr<near::RedisConnection>> c =
         near::RedisConnection::Connect(address, timeout);
-    absl::StatusOr<near::RedisReply> subscribed =
-        c.ok() ? (*c)->Command({"SUBSCRIBE", near::kSwitchMasterChannel})
-               : absl::StatusOr<near::RedisReply>(c.status());
-    if (subscribed.ok() &&
-        (subscribed->type != near::RedisReply::Type::kArray || subscribed->elements.empty() ||
-         !subscribed->elements[0].IsString("subscribe"))) {
-      subscribed = absl::UnavailableError(absl::StrCat(
-          "sentinel ", address.ToString(), " answered SUBSCRIBE with ", subscribed->Describe()));
+    absl::Status subscribed = c.status();
+    for (const char* channel : {near::kSwitchMasterChannel, near::kTryFailoverChannel}) {
+      if (!subscribed.ok()) break;
+      absl::StatusOr<near::RedisReply> r = (*c)->Command({"SUBSCRIBE", channel});
+      subscribed = r.status();
+      if (r.ok() && (r->type != near::RedisReply::Type::kArray || r->elements.empty() ||
+                     !r->elements[0].IsString("subscribe"))) {
+        subscribed = absl::UnavailableError(absl::StrCat(
+            "sentinel ", address.ToString(), " answered SUBSCRIBE with ", r->Describe()));
+      }
     }
     if (!subscribed.ok()) {
-      failures += (failures.empty() ? "" : "; ") + std::string(subscribed.status().message());
+      failures += (failures.empty() ? "" : "; ") + std::string(subscribed.message());
       continue;
     }
     Sentinel sentinel;
@@ -50,6 +52,10 @@ void SentinelWatch::Read(size_t i, std::string* lost) {
     if (near::IsSwitchOf(r, target_.master, &described, &to)) {
       if (to.host == primary_.host && to.port == primary_.port) continue;
       *lost = absl::StrCat(who, " announced a failover: ", described);
+      return;
+    }
+    if (near::IsFailoverStartOf(r, target_.master, &described)) {
+      *lost = absl::StrCat(who, " announced that ", described);
       return;
     }
     if (r.type == near::RedisReply::Type::kArray && !r.elements.empty() &&

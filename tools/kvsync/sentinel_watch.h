@@ -1,8 +1,11 @@
 // kvsync's view of Redis Sentinel (doc/near_cache.md, "Sentinel"): one
-// connection subscribed to +switch-master on each sentinel that answers,
-// opened before the primary is asked for, so that no failover after the
-// question goes unseen. A switch of the followed master, a sentinel
-// connection lost, or a PING it leaves unanswered is a loss.
+// connection subscribed to +switch-master and +try-failover on each
+// sentinel that answers, opened before the primary is asked for, so that no
+// failover after the question goes unseen. The start of a failover of the
+// followed master, its switch, a sentinel connection lost, or a PING it
+// leaves unanswered is a loss; and no primary is followed while a sentinel
+// says a failover is under way, as the replica it promotes takes writes
+// before the switch is announced.
 #ifndef SHMKV_TOOLS_KVSYNC_SENTINEL_WATCH_H_
 #define SHMKV_TOOLS_KVSYNC_SENTINEL_WATCH_H_
 
@@ -12,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "kv/near/redis_client.h"
 #include "kv/near/sentinel.h"
@@ -28,7 +32,8 @@ class SentinelWatch {
   // The primary the sentinels name for the master, once it answers ROLE as
   // a primary over `connect`'s connection (each sentinel asked in turn).
   // `connect` opens whatever the caller needs to that address and checks
-  // its role.
+  // its role. Unavailable while any sentinel that answers is failing the
+  // master over.
   template <typename Connect>
   absl::Status FindPrimary(const Connect& connect);
 
@@ -57,6 +62,13 @@ class SentinelWatch {
 
 template <typename Connect>
 absl::Status SentinelWatch::FindPrimary(const Connect& connect) {
+  for (const near::RedisAddress& s : target_.sentinels) {
+    absl::StatusOr<bool> failing = near::FailoverUnderWay(s, target_.master, timeout_);
+    if (failing.ok() && *failing) {
+      return absl::UnavailableError(absl::StrCat("sentinel ", s.ToString(), " is failing over ",
+                                                 target_.master, ": synced once it ends"));
+    }
+  }
   std::string failures;
   for (const near::RedisAddress& s : target_.sentinels) {
     absl::StatusOr<near::RedisAddress> primary = near::AskSentinel(s, target_.master, timeout_);

@@ -111,8 +111,9 @@ class Syncer {
   // Every link: to the server, or to every primary of the cluster's slot
   // map (read first), or to the primary the sentinels name.
   absl::Status Connect();
-  // Under Sentinel: subscribes to +switch-master on the sentinels, then
-  // links to the primary they name, once it answers ROLE as a primary.
+  // Under Sentinel: subscribes to +switch-master and +try-failover on the
+  // sentinels, then, unless one is failing the master over, links to the
+  // primary they name, once it answers ROLE as a primary.
   absl::Status ConnectThroughSentinels();
   static absl::StatusOr<ServerCounters> ReadServerCounters(near::RedisConnection& tracking);
   // At each heartbeat: a SWAPDB since the last look, or reset statistics,
@@ -146,7 +147,7 @@ class Syncer {
 
   std::vector<Link> links_;  // empty while not connected
   near::SlotMap slot_map_;   // in a cluster: the routing links_ were made for
-  // Under Sentinel, while connected: the subscriptions to +switch-master.
+  // Under Sentinel, while connected: the subscriptions to the sentinels.
   std::optional<SentinelWatch> sentinels_;
   // MonotonicNowMs() as of which every invalidation is known applied: the
   // end of the last resync's clear, or the earliest, over the links, of the

@@ -75,7 +75,7 @@ class ClusterHistoryTest : public ::testing::Test {
   }
   void TearDown() override {
     if (work_ != nullptr) work_->Stop();
-    if (HasFailure()) std::fprintf(stderr, "kvsync's log:\n%s", neartest::ReadFile(log_).c_str());
+    if (HasFailure()) std::fprintf(stderr, "%s", neartest::LogTails(cluster_->dir()).c_str());
   }
 
   uint64_t Resyncs();
