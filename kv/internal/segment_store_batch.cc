@@ -38,8 +38,9 @@ struct Pending {
 
 // For each chunk of kChunk items: prepare(i, &key, &aux) checks item i and
 // settles its result when it fails alone (false); the others are hashed and
-// their home slots and stripe mutexes prefetched, then the records the home
-// slots point at: all of them for writes, the first kReadAhead for reads.
+// their home slots prefetched (and, for writes, their stripe mutexes), then
+// the records the home slots point at: all of them for writes, the first
+// kReadAhead for reads.
 // Writes (kWrites) also prefetch what making room in each stripe touches:
 // its log's tail and head, then the index slots of the live records at the
 // tail. Reads call settle(pending, n) once per chunk, which loads the
@@ -70,7 +71,9 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Settle settle
       const uint64_t hash = Hash64(key.data(), key.size(), geometry_.hash_seed);
       StripeView& view = StripeFor(hash);
       view.PrefetchHome(hash);
-      __builtin_prefetch(view.stripe(), 1);  // the mutex, written by the lock
+      // The mutex, written by the lock: writes only, as a read without the
+      // lock must not take the line from other readers' cores.
+      if constexpr (kWrites) __builtin_prefetch(view.stripe(), 1);
       pending[n++] = Pending{hash, aux, i, view.index()};
     }
     // Writes lock every item's stripe: sorted now, each stripe's first item
