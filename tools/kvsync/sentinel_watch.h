@@ -32,8 +32,9 @@ class SentinelWatch {
   // The primary the sentinels name for the master, once it answers ROLE as
   // a primary over `connect`'s connection (each sentinel asked in turn).
   // `connect` opens whatever the caller needs to that address and checks
-  // its role. Unavailable while any sentinel that answers is failing the
-  // master over.
+  // its role. Unavailable while any sentinel subscribed to is failing the
+  // master over (one that did not answer Open is left out, as it is of the
+  // subscriptions, rather than waited for once more).
   template <typename Connect>
   absl::Status FindPrimary(const Connect& connect);
 
@@ -62,11 +63,13 @@ class SentinelWatch {
 
 template <typename Connect>
 absl::Status SentinelWatch::FindPrimary(const Connect& connect) {
-  for (const near::RedisAddress& s : target_.sentinels) {
-    absl::StatusOr<bool> failing = near::FailoverUnderWay(s, target_.master, timeout_);
+  for (const Sentinel& s : sentinels_) {
+    const near::RedisAddress& address = s.connection->address();
+    absl::StatusOr<bool> failing = near::FailoverUnderWay(address, target_.master, timeout_);
     if (failing.ok() && *failing) {
-      return absl::UnavailableError(absl::StrCat("sentinel ", s.ToString(), " is failing over ",
-                                                 target_.master, ": synced once it ends"));
+      return absl::UnavailableError(absl::StrCat("sentinel ", address.ToString(),
+                                                 " is failing over ", target_.master,
+                                                 ": synced once it ends"));
     }
   }
   std::string failures;
