@@ -134,26 +134,28 @@ bool IsFailoverStartOf(const RedisReply& reply, absl::string_view master,
   return true;
 }
 
-absl::StatusOr<bool> FailoverUnderWay(const RedisAddress& sentinel, absl::string_view master,
-                                      absl::Duration timeout) {
-  const std::string who = absl::StrCat("sentinel ", sentinel.ToString());
-  absl::StatusOr<std::unique_ptr<RedisConnection>> c = RedisConnection::Connect(sentinel, timeout);
-  if (!c.ok()) return c.status();
-  absl::StatusOr<RedisReply> r = (*c)->Command({"SENTINEL", "MASTER", std::string(master)});
-  if (!r.ok()) return r.status();
-  if (r->type != RedisReply::Type::kArray) {
-    return absl::UnavailableError(absl::StrCat(who, " answered SENTINEL MASTER ", master, " with ",
-                                               r->Describe(), " (check the name after the /)"));
+absl::StatusOr<bool> HasFailoverInProgress(const RedisReply& master, absl::string_view who) {
+  if (master.type != RedisReply::Type::kArray) {
+    return absl::UnavailableError(absl::StrCat(who, " answered SENTINEL MASTER with ",
+                                               master.Describe(), " (check the name after the /)"));
   }
-  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
-    if (!r->elements[i].IsString("flags")) continue;
-    for (absl::string_view flag : absl::StrSplit(r->elements[i + 1].str, ',')) {
+  for (size_t i = 0; i + 1 < master.elements.size(); i += 2) {
+    if (!master.elements[i].IsString("flags")) continue;
+    for (absl::string_view flag : absl::StrSplit(master.elements[i + 1].str, ',')) {
       if (flag == "failover_in_progress") return true;
     }
     return false;
   }
-  return absl::UnavailableError(
-      absl::StrCat(who, " answered SENTINEL MASTER ", master, " without its flags"));
+  return absl::UnavailableError(absl::StrCat(who, " answered SENTINEL MASTER without its flags"));
+}
+
+absl::StatusOr<bool> FailoverUnderWay(const RedisAddress& sentinel, absl::string_view master,
+                                      absl::Duration timeout) {
+  absl::StatusOr<std::unique_ptr<RedisConnection>> c = RedisConnection::Connect(sentinel, timeout);
+  if (!c.ok()) return c.status();
+  absl::StatusOr<RedisReply> r = (*c)->Command({"SENTINEL", "MASTER", std::string(master)});
+  if (!r.ok()) return r.status();
+  return HasFailoverInProgress(*r, absl::StrCat("sentinel ", sentinel.ToString()));
 }
 
 }  // namespace shmkv::near

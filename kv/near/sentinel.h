@@ -75,6 +75,10 @@ bool IsSwitchOf(const RedisReply& reply, absl::string_view master, std::string* 
 // start of a failover of `master`; `*description` then names its primary.
 bool IsFailoverStartOf(const RedisReply& reply, absl::string_view master, std::string* description);
 
+// Whether a SENTINEL MASTER reply's flags include failover_in_progress.
+// Unavailable, naming `who`, when the reply is not a master's fields.
+absl::StatusOr<bool> HasFailoverInProgress(const RedisReply& master, absl::string_view who);
+
 // Whether `sentinel` is failing over `master` now: SENTINEL MASTER's flags
 // say failover_in_progress from its +try-failover until the failover ends
 // (the switch, or an abort). Only that sentinel knows; the others learn of

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -44,17 +45,22 @@ TEST(SentinelAddress, NamesTheSentinelsAndTheMaster) {
   }
 }
 
-// A message as a subscribed connection reads it.
-near::RedisReply Published(const std::string& channel, const std::string& message) {
+// A reply that is an array of strings, as Redis sends them.
+near::RedisReply ArrayOf(const std::vector<std::string>& parts) {
   near::RedisReply r;
   r.type = near::RedisReply::Type::kArray;
-  for (const std::string& part : {std::string("message"), channel, message}) {
+  for (const std::string& part : parts) {
     near::RedisReply e;
     e.type = near::RedisReply::Type::kString;
     e.str = part;
     r.elements.push_back(e);
   }
   return r;
+}
+
+// A message as a subscribed connection reads it.
+near::RedisReply Published(const std::string& channel, const std::string& message) {
+  return ArrayOf({"message", channel, message});
 }
 
 TEST(SentinelAnnouncement, AFailoverStartIsOnlyOneOfTheMasterFollowed) {
@@ -79,6 +85,29 @@ TEST(SentinelAnnouncement, AFailoverStartIsOnlyOneOfTheMasterFollowed) {
   EXPECT_EQ(to.port, 6380);
   EXPECT_FALSE(near::IsSwitchOf(
       Published(near::kTryFailoverChannel, "master cache-1 10.0.0.5 6379"), "cache-1", &said));
+}
+
+TEST(SentinelAnnouncement, AFailoverIsUnderWayOnlyWhileTheFlagsSaySo) {
+  const std::string who = "sentinel 127.0.0.1:26379";
+  const auto under_way = [&](const std::string& flags) {
+    absl::StatusOr<bool> r =
+        near::HasFailoverInProgress(ArrayOf({"name", "m", "flags", flags}), who);
+    EXPECT_OK(r.status()) << flags;
+    return r.value_or(false);
+  };
+  EXPECT_TRUE(under_way("master,failover_in_progress"));
+  EXPECT_TRUE(under_way("s_down,o_down,master,failover_in_progress"));
+  EXPECT_FALSE(under_way("master"));
+  EXPECT_FALSE(under_way("s_down,master"));
+  // No flags, or not a master's fields (an error for an unknown name).
+  absl::StatusOr<bool> none = near::HasFailoverInProgress(ArrayOf({"name", "m"}), who);
+  EXPECT_TRUE(absl::IsUnavailable(none.status())) << none.status();
+  near::RedisReply error;
+  error.type = near::RedisReply::Type::kError;
+  error.str = "ERR No such master with that name";
+  absl::StatusOr<bool> unknown = near::HasFailoverInProgress(error, who);
+  EXPECT_TRUE(absl::IsUnavailable(unknown.status())) << unknown.status();
+  EXPECT_NE(unknown.status().message().find(who), std::string::npos) << unknown.status();
 }
 
 TEST(SentinelAddress, NearCacheAndKvsyncTakeIt) {
