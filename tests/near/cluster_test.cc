@@ -417,7 +417,9 @@ TEST_F(ClusterFailoverTest, AFailoverIsALossAndReadersThenReadTheNewPrimary) {
   ASSERT_EQ(info.path, near::ReadPath::kFilled);
   ASSERT_OK_AND_ASSIGN(near::SyncState before, near::ReadSyncState(*store_));
 
-  // The replica waits for its primary's writes, then takes over.
+  // The replica waits for its primary's writes, then takes over (once it
+  // can ask its primary: WaitReplicaInStep).
+  ASSERT_OK(cluster_->WaitReplicaInStep(replica));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> r, cluster_->Client(replica));
   ASSERT_OK_AND_ASSIGN(near::RedisReply failover, r->Command({"CLUSTER", "FAILOVER"}));
   ASSERT_TRUE(failover.IsString("OK")) << failover.Describe();

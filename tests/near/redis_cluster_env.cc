@@ -10,8 +10,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "kv/near/slot_map.h"
 #include "tests/near/redis_env.h"
@@ -30,6 +34,26 @@ bool PortFree(int port) {
   const bool free = bind(fd, reinterpret_cast<struct sockaddr*>(&a), sizeof(a)) == 0;
   close(fd);
   return free;
+}
+
+// Whether CLUSTER NODES, as a replica answers it, shows its own link to its
+// primary on the cluster bus connected (the 8th field of the primary's
+// line). A replica sends CLUSTER FAILOVER's request to its primary over
+// that link, and drops it when the link is not up yet (a node that has just
+// restarted), so that the manual failover then times out.
+bool BusLinkedToPrimary(const std::string& nodes) {
+  std::vector<std::vector<std::string>> lines;
+  for (absl::string_view line : absl::StrSplit(nodes, '\n', absl::SkipEmpty())) {
+    lines.push_back(absl::StrSplit(line, ' '));
+  }
+  std::string primary;
+  for (const std::vector<std::string>& f : lines) {
+    if (f.size() > 3 && absl::StrContains(f[2], "myself")) primary = f[3];
+  }
+  for (const std::vector<std::string>& f : lines) {
+    if (f.size() > 7 && f[0] == primary) return f[7] == "connected";
+  }
+  return false;
 }
 
 }  // namespace
@@ -306,8 +330,14 @@ absl::Status RedisCluster::WaitReplicaInStep(int node) const {
         absl::StatusOr<near::RedisReply> replication = Run(node, {"INFO", "replication"});
         if (!replication.ok()) return false;
         last = replication->str;
-        return near::InfoField(last, "role") == "slave" &&
-               near::InfoField(last, "master_link_status") == "up";
+        if (near::InfoField(last, "role") != "slave" ||
+            near::InfoField(last, "master_link_status") != "up") {
+          return false;
+        }
+        absl::StatusOr<near::RedisReply> nodes = Run(node, {"CLUSTER", "NODES"});
+        if (!nodes.ok()) return false;
+        last = nodes->str;
+        return BusLinkedToPrimary(last);
       },
       absl::Seconds(10));
   if (!in_step) {

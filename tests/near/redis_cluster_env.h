@@ -75,7 +75,11 @@ class RedisCluster {
   // cluster config (it rejoins as what the cluster says it is now: a
   // replica after a failover), and waits until it answers PING.
   absl::Status Restart(int node);
-  // Waits until `node` is a replica whose link to its primary is up.
+  // Waits until `node` is a replica whose replication link to its primary
+  // is up and whose cluster-bus link to it is connected: what CLUSTER
+  // FAILOVER sent to it needs (its request to the primary goes over that
+  // link, and is dropped while the link is down: the failover then times
+  // out after 5 s).
   absl::Status WaitReplicaInStep(int node) const;
   // Stops one node (SIGSTOP): it answers nobody, clients nor the cluster
   // bus, for as long as the test needs, however slow the machine.

@@ -134,6 +134,9 @@ void ClusterHistoryTest::ManualFailover() {
   absl::StatusOr<int> replica = ReplicaOfHotSlot();
   ASSERT_OK(replica.status());
   const uint64_t resyncs = Resyncs();
+  // A replica that restarted in the previous round may not be linked to its
+  // primary yet, and would drop the request (WaitReplicaInStep).
+  ASSERT_OK(cluster_->WaitReplicaInStep(*replica));
   const int64_t start = MonotonicNs();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> c, cluster_->Client(*replica));
   ASSERT_OK_AND_ASSIGN(near::RedisReply failover, c->Command({"CLUSTER", "FAILOVER"}));
@@ -200,6 +203,7 @@ TEST_F(ClusterHistoryTest, AfterAFailoverAReplacedValueIsServedNoLongerThanAHear
       },
       absl::Seconds(5)));
   ASSERT_OK_AND_ASSIGN(int replica, ReplicaOfHotSlot());
+  ASSERT_OK(cluster_->WaitReplicaInStep(replica));  // as ManualFailover
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<near::RedisConnection> c, cluster_->Client(replica));
   ASSERT_OK_AND_ASSIGN(near::RedisReply failover, c->Command({"CLUSTER", "FAILOVER"}));
   ASSERT_TRUE(failover.IsString("OK")) << failover.Describe();
