@@ -189,19 +189,9 @@ absl::Status RedisConnection::Failure(absl::string_view what) {
 
 absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::string>& argv) {
   if (broken_) return absl::UnavailableError("this Redis connection failed before; reconnect");
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  ToArgv(argv, &ptrs, &lens);
-  redisReply* r;
-  {
-    SigpipeBlock block;
-    r = static_cast<redisReply*>(
-        redisCommandArgv(context_, static_cast<int>(argv.size()), ptrs.data(), lens.data()));
-  }
-  if (r == nullptr) return Failure(absl::StrCat(argv.empty() ? "" : argv[0], " failed"));
-  RedisReply out = Copy(r);
-  freeReplyObject(r);
-  return out;
+  if (absl::Status s = Append(argv); !s.ok()) return s;
+  SigpipeBlock block;
+  return NextReply(argv);
 }
 
 absl::StatusOr<RedisReply> RedisConnection::Commands(
@@ -213,15 +203,22 @@ absl::StatusOr<RedisReply> RedisConnection::Commands(
   RedisReply all;
   all.type = RedisReply::Type::kArray;
   SigpipeBlock block;
-  for (size_t i = 0; i < commands.size(); ++i) {
-    void* r = nullptr;
-    if (redisGetReply(context_, &r) != REDIS_OK || r == nullptr) {
-      return Failure(absl::StrCat(commands[i].empty() ? "" : commands[i][0], " failed"));
-    }
-    all.elements.push_back(Copy(static_cast<redisReply*>(r)));
-    freeReplyObject(r);
+  for (const std::vector<std::string>& argv : commands) {
+    absl::StatusOr<RedisReply> r = NextReply(argv);
+    if (!r.ok()) return r.status();
+    all.elements.push_back(*std::move(r));
   }
   return all;
+}
+
+absl::StatusOr<RedisReply> RedisConnection::NextReply(const std::vector<std::string>& argv) {
+  void* r = nullptr;
+  if (redisGetReply(context_, &r) != REDIS_OK || r == nullptr) {
+    return Failure(absl::StrCat(argv.empty() ? "" : argv[0], " failed"));
+  }
+  RedisReply out = Copy(static_cast<redisReply*>(r));
+  freeReplyObject(r);
+  return out;
 }
 
 absl::Status RedisConnection::Append(const std::vector<std::string>& argv) {

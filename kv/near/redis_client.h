@@ -92,6 +92,9 @@ class RedisConnection {
   absl::Status Failure(absl::string_view what);
   // Queues one command in the output buffer (sent by the next write).
   absl::Status Append(const std::vector<std::string>& argv);
+  // Sends what is queued if need be and reads the next reply, that of
+  // `argv` (named in the error when the connection fails).
+  absl::StatusOr<RedisReply> NextReply(const std::vector<std::string>& argv);
 
   redisContext* context_;
   RedisAddress address_;
