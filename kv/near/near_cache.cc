@@ -219,36 +219,43 @@ constexpr char kGetWithTtl[] =
 
 }  // namespace
 
+absl::Status NearCache::FillRead(absl::string_view key, RedisReply* reply,
+                                 const std::string* server) {
+  if (router_counts_->routed()) {
+    // Through the router: GET and PTTL in one script, one command (redirects
+    // and a demoted primary answer it as a whole); under Sentinel, only from
+    // a server that is a primary now.
+    return Run(
+        {"EVAL", absl::StrCat(router_counts_->sentinel() ? kPrimaryOnlyScript : "", kGetWithTtl),
+         "1", std::string(key)},
+        key, /*idempotent=*/true, reply, server);
+  }
+  // From the one server: GET and PTTL sent together (one round trip,
+  // cheaper for Redis than a script). A write between them is one kvsync
+  // invalidates, as a write just after the GET would be.
+  const std::vector<std::string> both[] = {{"GET", std::string(key)}, {"PTTL", std::string(key)}};
+  if (absl::Status s = RunTogether(both, reply, server); !s.ok()) return s;
+  // Answered as the script answers: [value, ms] for a value; else the GET's
+  // own answer (nil, an error); nil for a key deleted between the two.
+  if (reply->elements.size() == 2 && reply->elements[0].type != RedisReply::Type::kString) {
+    RedisReply get = std::move(reply->elements[0]);
+    *reply = std::move(get);
+  } else if (reply->elements.size() == 2 && reply->elements[1].type == RedisReply::Type::kInteger &&
+             reply->elements[1].integer == -2) {
+    *reply = RedisReply();
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> NearCache::RedisGet(absl::string_view key,
                                                 std::optional<absl::Duration>* ttl,
                                                 const std::string* server) {
   redis_reads_.fetch_add(1, std::memory_order_relaxed);
   RedisReply reply;
-  std::vector<std::string> argv = {"GET", std::string(key)};
-  if (ttl != nullptr && !router_counts_->routed()) {
-    // A fill from the one server: GET and PTTL sent together (one round
-    // trip, cheaper for Redis than a script). A write between them is one
-    // kvsync invalidates, as a write just after the GET would be.
-    const std::vector<std::string> both[] = {argv, {"PTTL", std::string(key)}};
-    if (absl::Status s = RunTogether(both, &reply, server); !s.ok()) return s;
-    if (reply.elements.size() == 2 && reply.elements[0].type != RedisReply::Type::kString) {
-      RedisReply get = std::move(reply.elements[0]);  // nil, or the GET's error
-      reply = std::move(get);                         // answered as a plain GET's
-    } else if (reply.elements.size() == 2 && reply.elements[1].type == RedisReply::Type::kInteger &&
-               reply.elements[1].integer == -2) {
-      return absl::NotFoundError("no such key in Redis");  // deleted between GET and PTTL
-    }
-  } else {
-    if (ttl != nullptr) {
-      // A fill through the router: GET and PTTL in one script, one command
-      // (redirects and a demoted primary answer it as a whole); under
-      // Sentinel, only from a server that is a primary now.
-      argv = {"EVAL",
-              absl::StrCat(router_counts_->sentinel() ? kPrimaryOnlyScript : "", kGetWithTtl), "1",
-              std::string(key)};
-    }
-    if (absl::Status s = Run(argv, key, /*idempotent=*/true, &reply, server); !s.ok()) return s;
-  }
+  absl::Status read =
+      ttl != nullptr ? FillRead(key, &reply, server)
+                     : Run({"GET", std::string(key)}, key, /*idempotent=*/true, &reply, server);
+  if (!read.ok()) return read;
   if (ttl != nullptr && reply.type == RedisReply::Type::kArray && reply.elements.size() == 2 &&
       reply.elements[0].type == RedisReply::Type::kString &&
       reply.elements[1].type == RedisReply::Type::kInteger) {

@@ -193,6 +193,10 @@ class NearCache {
   // for Run.
   absl::Status RunTogether(absl::Span<const std::vector<std::string>> commands, RedisReply* reply,
                            const std::string* server);
+  // A fill's read of `key`: *reply is nil, an error, or [value, PTTL's ms]
+  // (a script through a routed router, GET and PTTL sent together to one
+  // server); `server` as for Run.
+  absl::Status FillRead(absl::string_view key, RedisReply* reply, const std::string* server);
   // GET `key`; with `ttl`, also its remaining TTL in Redis, read atomically
   // with the value (nullopt: none).
   absl::StatusOr<std::string> RedisGet(absl::string_view key,
