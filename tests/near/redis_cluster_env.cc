@@ -117,28 +117,10 @@ absl::Status RedisCluster::RunNode(int node) {
   const int port = ports_[node];
   const std::string node_dir = absl::StrCat(dir_, "/", port);
   const std::string log = absl::StrCat(node_dir, "/redis.", ++starts_, ".log");
-  absl::StatusOr<pid_t> pid = Spawn({"redis-server",
-                                     "--port",
-                                     absl::StrCat(port),
-                                     "--bind",
-                                     "127.0.0.1",
-                                     "--cluster-enabled",
-                                     "yes",
-                                     "--cluster-config-file",
-                                     node_dir + "/nodes.conf",
-                                     "--cluster-node-timeout",
-                                     "1000",
-                                     "--repl-diskless-sync-delay",
-                                     "0",
-                                     "--save",
-                                     "",
-                                     "--appendonly",
-                                     "no",
-                                     "--dir",
-                                     node_dir,
-                                     "--logfile",
-                                     log},
-                                    log);
+  std::vector<std::string> argv = LoopbackServerArgs(port, node_dir, log);
+  argv.insert(argv.end(), {"--cluster-enabled", "yes", "--cluster-config-file",
+                           node_dir + "/nodes.conf", "--cluster-node-timeout", "1000"});
+  absl::StatusOr<pid_t> pid = Spawn(argv, log);
   if (!pid.ok()) return pid.status();
   pids_[node] = *pid;
   const bool up = PollUntil(

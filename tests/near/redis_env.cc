@@ -97,6 +97,25 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+std::vector<std::string> LoopbackServerArgs(int port, const std::string& dir,
+                                            const std::string& log) {
+  return {"redis-server",
+          "--port",
+          absl::StrCat(port),
+          "--bind",
+          "127.0.0.1",
+          "--repl-diskless-sync-delay",
+          "0",
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--dir",
+          dir,
+          "--logfile",
+          log};
+}
+
 std::string LogTails(const std::string& dir, int lines) {
   std::vector<std::string> paths;
   std::error_code ignored;

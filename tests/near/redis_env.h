@@ -101,6 +101,12 @@ class Kvsync {
 };
 
 std::string ReadFile(const std::string& path);
+// redis-server's command line for a test server on 127.0.0.1:`port` (the
+// Sentinel and cluster suites'): no persistence, replicas synced at once,
+// its files in `dir` and its log in `log` (a server logs to stdout, which
+// Spawn sends nowhere, unless told).
+std::vector<std::string> LoopbackServerArgs(int port, const std::string& dir,
+                                            const std::string& log);
 // The last `lines` lines of every *.log file under `dir` (the servers',
 // sentinels' and kvsync's), each under its path: what a failed test prints
 // so that the servers' view of a fault is not lost with the directory.

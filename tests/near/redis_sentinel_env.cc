@@ -96,31 +96,17 @@ absl::Status RedisSentinels::StartServer(int server, int primary) {
   const int port = server_ports_[server];
   const std::string server_dir = absl::StrCat(dir_, "/", port);
   std::filesystem::create_directory(server_dir);
-  std::vector<std::string> argv = {"redis-server",
-                                   "--port",
-                                   absl::StrCat(port),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--repl-diskless-sync-delay",
-                                   "0",
-                                   "--save",
-                                   "",
-                                   "--appendonly",
-                                   "no",
-                                   "--dir",
-                                   server_dir,
-                                   "--logfile",
-                                   server_dir + "/redis.log"};
+  const std::string log = server_dir + "/redis.log";
+  std::vector<std::string> argv = LoopbackServerArgs(port, server_dir, log);
   if (primary != server) {
     argv.insert(argv.end(), {"--replicaof", "127.0.0.1", absl::StrCat(server_ports_[primary])});
   }
-  absl::StatusOr<pid_t> pid = Spawn(argv, server_dir + "/redis.log");
+  absl::StatusOr<pid_t> pid = Spawn(argv, log);
   if (!pid.ok()) return pid.status();
   server_pids_[server] = *pid;
   if (!PollUntil([&] { return Answers(server_address(server)); }, absl::Seconds(10))) {
-    return absl::UnavailableError(absl::StrCat("redis-server on port ", port,
-                                               " did not come up; its log:\n",
-                                               ReadFile(server_dir + "/redis.log")));
+    return absl::UnavailableError(
+        absl::StrCat("redis-server on port ", port, " did not come up; its log:\n", ReadFile(log)));
   }
   return absl::OkStatus();
 }
