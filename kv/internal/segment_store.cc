@@ -221,7 +221,7 @@ absl::StatusOr<int64_t> SegmentStore::ExpiryFor(absl::Duration ttl) const {
 Optimistic SegmentStore::ReadUnlocked(StripeView& view, absl::string_view key, uint64_t hash,
                                       int64_t* now, std::string* value, EntryMeta* meta) {
   if (!UnlockedReadsAllowed()) return Optimistic::kLock;
-  const Optimistic result = ReadUnlockedUncounted(view, key, hash, now, value, meta);
+  const Optimistic result = ReadUnlockedUncounted(view, key, hash, kNoHint, now, value, meta);
   if (result == Optimistic::kHit) {
     read_counters_.CountHit();
   } else if (result == Optimistic::kMiss) {

@@ -147,9 +147,10 @@ class SegmentStore final : public Store {
   // counting the hit or miss (GetMany counts a chunk's at once).
   // Inline: GetMany calls it for every key.
   Optimistic ReadUnlockedUncounted(StripeView& view, absl::string_view key, uint64_t hash,
-                                   int64_t* now, std::string* value, EntryMeta* meta) {
+                                   uint32_t hint, int64_t* now, std::string* value,
+                                   EntryMeta* meta) {
     EntryHeader header;
-    const Optimistic result = view.ReadOptimistic(key, hash, value, &header, now, *clock_);
+    const Optimistic result = view.ReadOptimistic(key, hash, hint, value, &header, now, *clock_);
     if (result == Optimistic::kHit && meta != nullptr) *meta = MetaOf(header, now);
     return result;
   }

@@ -32,6 +32,7 @@ struct Pending {
   int64_t aux;  // passed from Prepare to Serve (PutMany: the expiry)
   size_t item;
   uint32_t stripe;
+  uint32_t hint;  // reads: PrefetchEntry's slot for the key
 };
 
 }  // namespace
@@ -74,7 +75,7 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Settle settle
       // The mutex, written by the lock: writes only, as a read without the
       // lock must not take the line from other readers' cores.
       if constexpr (kWrites) __builtin_prefetch(view.stripe(), 1);
-      pending[n++] = Pending{hash, aux, i, view.index()};
+      pending[n++] = Pending{hash, aux, i, view.index(), kNoHint};
     }
     // Writes lock every item's stripe: sorted now, each stripe's first item
     // prefetches what making room there touches. Reads sort only what their
@@ -88,7 +89,7 @@ absl::Status SegmentStore::ByStripe(size_t count, Prepare prepare, Settle settle
     };
     for (size_t j = 0; j < (kWrites ? n : std::min(n, kReadAhead)); ++j) {
       StripeView& view = stripes_[pending[j].stripe];
-      view.PrefetchEntry(pending[j].hash);
+      pending[j].hint = view.PrefetchEntry(pending[j].hash);
       if constexpr (kWrites) {
         if (first_of_stripe(j)) view.PrefetchWriteRoom();
       }
@@ -131,9 +132,10 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
   GetResult* out = results->data();
   const absl::string_view* key_at = keys.data();
   // Starts loading the record of the item kReadAhead after pending[j].
-  const auto prefetch_ahead = [this](const Pending* pending, size_t j, size_t n) {
+  const auto prefetch_ahead = [this](Pending* pending, size_t j, size_t n) {
     if (j + kReadAhead < n) {
-      stripes_[pending[j + kReadAhead].stripe].PrefetchEntry(pending[j + kReadAhead].hash);
+      Pending& ahead = pending[j + kReadAhead];
+      ahead.hint = stripes_[ahead.stripe].PrefetchEntry(ahead.hash);
     }
   };
   // A hit overwrites the value and every field of the meta, so only a key
@@ -169,7 +171,7 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
           const size_t i = pending[j].item;
           GetResult& r = out[i];
           switch (ReadUnlockedUncounted(stripes_[pending[j].stripe], key_at[i], pending[j].hash,
-                                        &now, &r.value, &r.meta)) {
+                                        pending[j].hint, &now, &r.value, &r.meta)) {
             case Optimistic::kHit:
               ++hits;
               continue;

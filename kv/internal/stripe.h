@@ -52,6 +52,10 @@ enum class Optimistic {
   kTorn,  // (one try only) a writer changed the stripe meanwhile
 };
 
+// A slot index no stripe has: PrefetchEntry's answer when no slot of the
+// key's probe run it read carries the key's tag.
+inline constexpr uint32_t kNoHint = ~uint32_t{0};
+
 struct RebuildReport {
   uint64_t live_entries = 0;
   uint64_t duplicates_dropped = 0;
@@ -116,7 +120,10 @@ class StripeView {
   // set its reference bit, reclaim it once expired, serve a lease. Makes no
   // system call and writes nothing shared; *now is read from `clock` once,
   // when an entry has an expiry. *value may have been changed by any result.
-  Optimistic ReadOptimistic(absl::string_view key, uint64_t hash, std::string* value,
+  // `hint` is a slot to look at first (PrefetchEntry's answer, or kNoHint):
+  // it saves the probe when it holds the key, and is never trusted beyond
+  // that.
+  Optimistic ReadOptimistic(absl::string_view key, uint64_t hash, uint32_t hint, std::string* value,
                             EntryHeader* header, int64_t* now, const Clock& clock) const;
 
   // Removes a located entry from the index and marks its record dead.
@@ -168,8 +175,9 @@ class StripeView {
   // instead of one miss after the other; a key displaced from its home slot
   // gets its record prefetched too. The one method that needs no lock: it
   // only reads slots and prefetches, so a slot changed meanwhile costs
-  // nothing but a wasted load.
-  void PrefetchEntry(uint64_t hash) const;
+  // nothing but a wasted load. Returns the slot whose record it prefetched
+  // (kNoHint if none), a hint for ReadOptimistic.
+  uint32_t PrefetchEntry(uint64_t hash) const;
   // Starts loading what a write to this stripe touches first when its log is
   // nearly full (NearlyFullLog): the records at the log's tail, which making
   // room reclaims, and the line at the head, where the new record goes. A
@@ -192,9 +200,9 @@ class StripeView {
   EntryHeader* AtPhysical(uint64_t physical) const;
   // ReadOptimistic's parts (stripe_optimistic.cc): one validated try, and
   // the unvalidated probe inside it.
-  Optimistic ReadOnce(absl::string_view key, uint64_t hash, std::string* value, EntryHeader* header,
-                      int64_t* now, const Clock& clock) const;
-  Optimistic ProbeUnlocked(absl::string_view key, uint64_t hash, std::string* value,
+  Optimistic ReadOnce(absl::string_view key, uint64_t hash, uint32_t hint, std::string* value,
+                      EntryHeader* header, int64_t* now, const Clock& clock) const;
+  Optimistic ProbeUnlocked(absl::string_view key, uint64_t hash, uint32_t hint, std::string* value,
                            EntryHeader* header, int64_t* now, const Clock& clock) const;
   bool SaneHeader(const EntryHeader& h, uint64_t room) const;
   // The slot value for a record of this slice whose key hashes to `hash`.
@@ -338,7 +346,7 @@ absl::Status StripeView::ForEachHomedIn(uint32_t from, uint32_t* to, Keep keep, 
   return absl::OkStatus();
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void StripeView::PrefetchEntry(uint64_t hash) const {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t StripeView::PrefetchEntry(uint64_t hash) const {
   // How far it follows the probe run: 8 slots are 32 bytes, so the run it
   // reads is mostly the home slot's own cache line.
   constexpr int kPrefetchProbes = 8;
@@ -346,12 +354,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void StripeView::PrefetchEntry(uint64_t hash
   uint32_t i = IndexHome(hash, geometry_.slots_per_stripe);
   for (int probes = 0; probes < kPrefetchProbes; ++probes, i = NextSlot(i)) {
     const IndexSlot slot = LoadOnce(&slots_[i]);
-    if (slot == 0) return;
+    if (slot == 0) return kNoHint;
     if (TagOfSlot(slot) == tag) {
       PrefetchRecord(slot);
-      return;
+      return i;
     }
   }
+  return kNoHint;
 }
 
 // Inline: every lookup resolves the slots whose tag matches, and the
