@@ -177,7 +177,18 @@ class StripeView {
   // only reads slots and prefetches, so a slot changed meanwhile costs
   // nothing but a wasted load. Returns the slot whose record it prefetched
   // (kNoHint if none), a hint for ReadOptimistic.
-  uint32_t PrefetchEntry(uint64_t hash) const;
+  uint32_t PrefetchEntry(uint64_t hash) const { return PrefetchEntryLines(hash, kRecordLines); }
+  // PrefetchEntry in two steps, for reads that keep many records loading:
+  // the record's first line only (which starts the walk of its page, the
+  // costly part of a random access on 4 KiB pages), then, given the slot
+  // the first step returned, the rest of its lines.
+  uint32_t PrefetchEntryStart(uint64_t hash) const { return PrefetchEntryLines(hash, 1); }
+  void PrefetchEntryRest(uint32_t hint) const {
+    if (hint >= geometry_.slots_per_stripe) return;
+    if (const IndexSlot slot = LoadOnce(&slots_[hint]); slot != 0) {
+      PrefetchRecordLines(slot, 1, kRecordLines);
+    }
+  }
   // Starts loading what a write to this stripe touches first when its log is
   // nearly full (NearlyFullLog): the records at the log's tail, which making
   // room reclaims, and the line at the head, where the new record goes. A
@@ -216,14 +227,19 @@ class StripeView {
   // Empties `slot` and shifts later entries of its probe run back so every
   // entry stays reachable from its home.
   absl::Status DeleteSlot(IndexSlot* slot);
-  // Starts loading the first cache lines of a record (header, key and a
-  // small value) at once, instead of one miss after the other.
-  void PrefetchRecord(IndexSlot slot) const {
+  // How many cache lines of a record a prefetch loads: the header, the key
+  // and a small value.
+  static constexpr int kRecordLines = 3;
+  // Starts loading the first cache lines of a record at once, instead of
+  // one miss after the other: lines [from, to) of its first kRecordLines.
+  void PrefetchRecordLines(IndexSlot slot, int from, int to) const {
     const char* p = slice_ + ((slot & ref_mask_) - 1) * kUnit;
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
-    __builtin_prefetch(p + 128);
+    for (int line = from; line < to; ++line) __builtin_prefetch(p + 64 * line);
   }
+  void PrefetchRecord(IndexSlot slot) const { PrefetchRecordLines(slot, 0, kRecordLines); }
+  // PrefetchEntry's and PrefetchEntryStart's walk: prefetches the first
+  // `lines` lines of the record.
+  uint32_t PrefetchEntryLines(uint64_t hash, int lines) const;
   // Frees room for a record of `record_bytes` plus the reserve.
   absl::Status MakeRoom(uint64_t record_bytes, const Clock& clock);
   // Reclaims the record at the tail; returns bytes the tail advanced.
@@ -346,7 +362,8 @@ absl::Status StripeView::ForEachHomedIn(uint32_t from, uint32_t* to, Keep keep, 
   return absl::OkStatus();
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t StripeView::PrefetchEntry(uint64_t hash) const {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t StripeView::PrefetchEntryLines(uint64_t hash,
+                                                                            int lines) const {
   // How far it follows the probe run: 8 slots are 32 bytes, so the run it
   // reads is mostly the home slot's own cache line.
   constexpr int kPrefetchProbes = 8;
@@ -356,7 +373,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t StripeView::PrefetchEntry(uint64_t 
     const IndexSlot slot = LoadOnce(&slots_[i]);
     if (slot == 0) return kNoHint;
     if (TagOfSlot(slot) == tag) {
-      PrefetchRecord(slot);
+      PrefetchRecordLines(slot, 0, lines);
       return i;
     }
   }
