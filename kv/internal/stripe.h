@@ -211,8 +211,10 @@ class StripeView {
   EntryHeader* AtPhysical(uint64_t physical) const;
   // ReadOptimistic's parts (stripe_optimistic.cc): one validated try, and
   // the unvalidated probe inside it.
+  template <bool kHinted>
   Optimistic ReadOnce(absl::string_view key, uint64_t hash, uint32_t hint, std::string* value,
                       EntryHeader* header, int64_t* now, const Clock& clock) const;
+  template <bool kHinted>
   Optimistic ProbeUnlocked(absl::string_view key, uint64_t hash, uint32_t hint, std::string* value,
                            EntryHeader* header, int64_t* now, const Clock& clock) const;
   bool SaneHeader(const EntryHeader& h, uint64_t room) const;
