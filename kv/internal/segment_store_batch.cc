@@ -36,7 +36,7 @@ struct Pending {
   int64_t aux;  // passed from Prepare to Serve (PutMany: the expiry)
   size_t item;
   uint32_t stripe;
-  uint32_t hint;  // reads: PrefetchEntry's slot for the key
+  uint32_t hint;  // reads: the slot where PrefetchEntryStart found the key's tag
 };
 
 }  // namespace

@@ -52,8 +52,8 @@ enum class Optimistic {
   kTorn,  // (one try only) a writer changed the stripe meanwhile
 };
 
-// A slot index no stripe has: PrefetchEntry's answer when no slot of the
-// key's probe run it read carries the key's tag.
+// A slot index no stripe has: what PrefetchEntry returns when no slot of
+// the key's probe run it read carries the key's tag.
 inline constexpr uint32_t kNoHint = ~uint32_t{0};
 
 struct RebuildReport {
@@ -120,7 +120,8 @@ class StripeView {
   // set its reference bit, reclaim it once expired, serve a lease. Makes no
   // system call and writes nothing shared; *now is read from `clock` once,
   // when an entry has an expiry. *value may have been changed by any result.
-  // `hint` is a slot to look at first (PrefetchEntry's answer, or kNoHint):
+  // `hint` is a slot to look at first (what PrefetchEntry or
+  // PrefetchEntryStart returned for the key, or kNoHint):
   // it saves the probe when it holds the key, and is never trusted beyond
   // that.
   Optimistic ReadOptimistic(absl::string_view key, uint64_t hash, uint32_t hint, std::string* value,
@@ -210,7 +211,8 @@ class StripeView {
   EntryHeader* Resolve(IndexSlot slot, EntryHeader* header) const;
   EntryHeader* AtPhysical(uint64_t physical) const;
   // ReadOptimistic's parts (stripe_optimistic.cc): one validated try, and
-  // the unvalidated probe inside it.
+  // the unvalidated probe inside it; kHinted: `hint` is looked at first (a
+  // read without one runs the probe alone, as tight as it was).
   template <bool kHinted>
   Optimistic ReadOnce(absl::string_view key, uint64_t hash, uint32_t hint, std::string* value,
                       EntryHeader* header, int64_t* now, const Clock& clock) const;
