@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "absl/base/attributes.h"
 #include "kv/internal/hash.h"
@@ -38,6 +39,29 @@ struct Pending {
   uint32_t stripe;
   uint32_t hint;  // reads: the slot where PrefetchEntryStart found the key's tag
 };
+
+// Before pending[j] of n is read: starts loading the first line of the
+// record kStartAhead items after it, and the rest of the one kReadAhead
+// after it.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PrefetchAhead(const std::vector<StripeView>& stripes,
+                                                       Pending* pending, size_t j, size_t n) {
+  if (j + kStartAhead < n) {
+    Pending& start = pending[j + kStartAhead];
+    start.hint = stripes[start.stripe].PrefetchEntryStart(start.hash);
+  }
+  if (j + kReadAhead < n) {
+    const Pending& rest = pending[j + kReadAhead];
+    stripes[rest.stripe].PrefetchEntryRest(rest.hint);
+  }
+}
+
+// A read of a key that failed. A hit overwrites the value and every field
+// of the meta, so only a key that fails has them reset.
+void FailRead(GetResult& r, absl::Status status) {
+  r.status = std::move(status);
+  r.value.clear();
+  r.meta = EntryMeta();
+}
 
 }  // namespace
 
@@ -143,32 +167,13 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
   results->resize(keys.size());
   GetResult* out = results->data();
   const absl::string_view* key_at = keys.data();
-  // Before pending[j] is read: starts loading the first line of the record
-  // kStartAhead items after it, and the rest of the one kReadAhead after it.
-  const auto prefetch_ahead = [this](Pending* pending, size_t j, size_t n) {
-    if (j + kStartAhead < n) {
-      Pending& start = pending[j + kStartAhead];
-      start.hint = stripes_[start.stripe].PrefetchEntryStart(start.hash);
-    }
-    if (j + kReadAhead < n) {
-      const Pending& rest = pending[j + kReadAhead];
-      stripes_[rest.stripe].PrefetchEntryRest(rest.hint);
-    }
-  };
-  // A hit overwrites the value and every field of the meta, so only a key
-  // that fails has them reset.
-  const auto fail = [](GetResult& r, absl::Status status) {
-    r.status = std::move(status);
-    r.value.clear();
-    r.meta = EntryMeta();
-  };
   return ByStripe<false>(
       keys.size(),
       [&](size_t i, absl::string_view* key, int64_t*) ABSL_ATTRIBUTE_ALWAYS_INLINE {
         GetResult& r = out[i];
         *key = key_at[i];
         if (absl::Status s = CheckKey(*key); !s.ok()) {
-          fail(r, std::move(s));
+          FailRead(r, std::move(s));
           return false;
         }
         if (!r.status.ok()) r.status = absl::OkStatus();  // results reused: usually OK already
@@ -177,14 +182,14 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
       [&](Pending* pending, size_t n) {
         // Unlocked tries, and their hits and misses counted, once per chunk.
         if (!UnlockedReadsAllowed()) {
-          for (size_t j = 0; j < n; ++j) prefetch_ahead(pending, j, n);
+          for (size_t j = 0; j < n; ++j) PrefetchAhead(stripes_, pending, j, n);
           return n;
         }
         int64_t now = -1;
         uint64_t hits = 0, misses = 0;
         size_t kept = 0;
         for (size_t j = 0; j < n; ++j) {
-          prefetch_ahead(pending, j, n);
+          PrefetchAhead(stripes_, pending, j, n);
           const size_t i = pending[j].item;
           GetResult& r = out[i];
           switch (ReadUnlockedUncounted(stripes_[pending[j].stripe], key_at[i], pending[j].hash,
@@ -194,7 +199,7 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
               continue;
             case Optimistic::kMiss:
               ++misses;
-              fail(r, NotFoundKey());
+              FailRead(r, NotFoundKey());
               continue;
             case Optimistic::kLock:
             case Optimistic::kTorn:
@@ -209,16 +214,16 @@ absl::Status SegmentStore::GetMany(absl::Span<const absl::string_view> keys,
         GetResult& r = out[i];
         Located located;
         if (absl::Status s = view.FindInto(keys[i], hash, &located); !s.ok()) {
-          fail(r, std::move(s));
+          FailRead(r, std::move(s));
           return;
         }
         if (!Read(view, &located, now, &r.meta)) {
-          fail(r, NotFoundKey());
+          FailRead(r, NotFoundKey());
           return;
         }
         r.value.assign(located.value(), located.header.value_size);
       },
-      [&](size_t i, const absl::Status& error) { fail(out[i], error); });
+      [&](size_t i, const absl::Status& error) { FailRead(out[i], error); });
 }
 
 absl::Status SegmentStore::PutMany(absl::Span<const PutItem> items, const WriteOptions& options,
