@@ -189,6 +189,14 @@ absl::StatusOr<int> RedisSentinels::Primary() const {
     if (server < 0 || (agreed >= 0 && server != agreed)) {
       return absl::UnavailableError("the sentinels do not agree on the primary yet");
     }
+    // kvsync follows no primary while a sentinel is failing the master over.
+    absl::StatusOr<bool> failing =
+        near::FailoverUnderWay(Loopback(sentinel_ports_[s]), kMaster, absl::Seconds(5));
+    if (!failing.ok()) return failing.status();
+    if (*failing) {
+      return absl::UnavailableError(
+          absl::StrCat("sentinel ", sentinel_ports_[s], " is still failing over ", kMaster));
+    }
     agreed = server;
   }
   return agreed;

@@ -47,7 +47,8 @@ class RedisSentinels {
   absl::StatusOr<std::unique_ptr<near::RedisConnection>> Client(int server) const;
   absl::StatusOr<std::string> RunId(int server) const;
   // The server every sentinel names as the primary (the test's view, from
-  // the sentinels themselves).
+  // the sentinels themselves), once none of them is failing the master over
+  // (until then kvsync follows no primary).
   absl::StatusOr<int> Primary() const;
   // SENTINEL FAILOVER on the first sentinel; waits until every sentinel
   // names the other server. Returns it.
